@@ -1,0 +1,56 @@
+package dev.pipeline;
+
+import dev.pipeline.store.Completion;
+import dev.pipeline.store.ErrorInfo;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A batch a worker has taken, with what it has made of it so far. Kept in the worker's slot so
+ * that, if the worker hangs and is abandoned, its replacement finishes the batch: nothing taken is
+ * ever lost.
+ */
+final class BatchWork {
+  final List<Envelope<Object>> batch;
+  final List<Envelope<Object>> outputs;
+  final List<Completion> completions = new ArrayList<>();
+  final long[] latencies;
+  int latencyCount;
+  long busyNanos;
+  long bytes;
+  long retries;
+
+  /** Single-record stages: the index of the record in hand. */
+  int index;
+
+  /** The attempt at the record (or batch call) in hand. */
+  int attempt = 1;
+
+  /** Errors of the record in hand (single-record stages). */
+  @Nullable List<ErrorInfo> errors;
+
+  /** Batch stages: the records still to process, and their errors so far. */
+  @Nullable List<Envelope<Object>> pending;
+
+  final Map<String, List<ErrorInfo>> batchErrors = new HashMap<>();
+
+  /** Set when a replacement takes over after the call in hand was abandoned. */
+  boolean abandoned;
+
+  BatchWork(List<Envelope<Object>> batch) {
+    this.batch = batch;
+    this.outputs = new ArrayList<>(batch.size());
+    this.latencies = new long[batch.size()];
+  }
+
+  void latency(long nanos, int records) {
+    long each = Math.max(0, nanos);
+    for (int i = 0; i < records && latencyCount < latencies.length; i++) {
+      latencies[latencyCount++] = each;
+    }
+    busyNanos += Math.max(0, nanos);
+  }
+}

@@ -1,0 +1,177 @@
+package dev.pipeline;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+
+/**
+ * The context of one call, reused by its worker from call to call so the hot path allocates nothing
+ * for it. Not thread-safe: one per worker.
+ */
+final class CallContext implements StageContext {
+  private final String pipeline;
+  private final StageName stage;
+  private final Logger logger;
+  private final PipelineClock clock;
+
+  private @Nullable Envelope<Object> record;
+  private @Nullable List<Envelope<Object>> batch;
+  private int attempt;
+  private @Nullable Map<String, String> added;
+  private @Nullable String @Nullable [] filterReasons;
+  private @Nullable Throwable @Nullable [] failures;
+
+  CallContext(String pipeline, StageName stage, Logger logger, PipelineClock clock) {
+    this.pipeline = pipeline;
+    this.stage = stage;
+    this.logger = logger;
+    this.clock = clock;
+  }
+
+  void reset(Envelope<Object> record, int attempt) {
+    this.record = record;
+    this.batch = null;
+    this.attempt = attempt;
+    this.added = null;
+  }
+
+  void resetBatch(List<Envelope<Object>> batch, int attempt) {
+    this.record = null;
+    this.batch = batch;
+    this.attempt = attempt;
+    this.added = null;
+    this.filterReasons = null;
+    this.failures = null;
+  }
+
+  /** The metadata a stage added during the call, or null if none. */
+  @Nullable Map<String, String> added() {
+    return added;
+  }
+
+  @Nullable String filterReason(int index) {
+    return filterReasons == null ? null : filterReasons[index];
+  }
+
+  @Nullable Throwable failure(int index) {
+    return failures == null ? null : failures[index];
+  }
+
+  @Override
+  public StageName stage() {
+    return stage;
+  }
+
+  @Override
+  public String pipeline() {
+    return pipeline;
+  }
+
+  @Override
+  public String recordId() {
+    return single("recordId", "recordIds()").id();
+  }
+
+  @Override
+  public List<String> recordIds() {
+    if (record != null) {
+      return List.of(record.id());
+    }
+    List<String> ids = new ArrayList<>(batch().size());
+    for (Envelope<Object> e : batch()) {
+      ids.add(e.id());
+    }
+    return Collections.unmodifiableList(ids);
+  }
+
+  @Override
+  public int attempt() {
+    return attempt;
+  }
+
+  @Override
+  public Map<String, String> metadata() {
+    return single("metadata", "metadata(index)").metadata();
+  }
+
+  @Override
+  public Map<String, String> metadata(int index) {
+    if (record != null) {
+      Objects.checkIndex(index, 1);
+      return record.metadata();
+    }
+    return batch().get(index).metadata();
+  }
+
+  @Override
+  public void putMetadata(String key, String value) {
+    Objects.requireNonNull(key, "key cannot be null");
+    Objects.requireNonNull(value, "value cannot be null");
+    if (added == null) {
+      added = new LinkedHashMap<>();
+    }
+    added.put(key, value);
+  }
+
+  @Override
+  public void filter(int index, String reason) {
+    Objects.requireNonNull(reason, "reason cannot be null");
+    int size = batch().size();
+    Objects.checkIndex(index, size);
+    if (filterReasons == null) {
+      filterReasons = new String[size];
+    }
+    filterReasons[index] = reason;
+  }
+
+  @Override
+  public void fail(int index, Throwable error) {
+    Objects.requireNonNull(error, "error cannot be null");
+    int size = batch().size();
+    Objects.checkIndex(index, size);
+    if (failures == null) {
+      failures = new Throwable[size];
+    }
+    failures[index] = error;
+  }
+
+  @Override
+  public Logger logger() {
+    return logger;
+  }
+
+  @Override
+  public Instant now() {
+    return clock.now();
+  }
+
+  private Envelope<Object> single(String what, String instead) {
+    if (record == null) {
+      throw new IllegalStateException(
+          "stage '"
+              + stage
+              + "' is a batch stage: "
+              + what
+              + "() has no single answer; use "
+              + instead);
+    }
+    return record;
+  }
+
+  private List<Envelope<Object>> batch() {
+    if (batch == null) {
+      throw new IllegalStateException(
+          "stage '"
+              + stage
+              + "' processes one record at a time: filter and fail by index are for"
+              + " batch stages; throw RecordFilteredException or an exception instead");
+    }
+    return batch;
+  }
+}

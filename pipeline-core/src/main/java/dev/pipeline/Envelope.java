@@ -1,0 +1,142 @@
+package dev.pipeline;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A record travelling through a pipeline: a stable id, a payload and a little string metadata.
+ *
+ * <p>The id is the record's idempotency key: it stays the same from ingestion to publishing, across
+ * retries, re-deliveries after a crash and reprocessing of dead letters. Sinks use it to publish
+ * each record once.
+ *
+ * <p>Immutable and thread-safe (as far as the payload is).
+ *
+ * @param <T> the payload type
+ */
+public final class Envelope<T> {
+  /** Metadata key of the id of the source a record came from. */
+  public static final String SOURCE_ID = "source";
+
+  /** Metadata key of the id of the parent record, for records split from another. */
+  public static final String PARENT_ID = "parent";
+
+  private final String id;
+  private final T payload;
+  private final Map<String, String> metadata;
+
+  private Envelope(String id, T payload, Map<String, String> metadata) {
+    this.id = id;
+    this.payload = payload;
+    this.metadata = metadata;
+  }
+
+  /**
+   * Creates an envelope with no metadata.
+   *
+   * @throws NullPointerException if the id or the payload is null
+   * @throws IllegalArgumentException if the id is blank
+   */
+  public static <T> Envelope<T> of(String id, T payload) {
+    return new Envelope<>(
+        checkId(id), Objects.requireNonNull(payload, "payload cannot be null"), Map.of());
+  }
+
+  /**
+   * Creates an envelope tagged with the id of the source it came from.
+   *
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the id is blank
+   */
+  public static <T> Envelope<T> of(String id, T payload, String sourceId) {
+    Objects.requireNonNull(sourceId, "sourceId cannot be null");
+    return new Envelope<>(
+        checkId(id),
+        Objects.requireNonNull(payload, "payload cannot be null"),
+        Map.of(SOURCE_ID, sourceId));
+  }
+
+  private static String checkId(String id) {
+    Objects.requireNonNull(id, "record id cannot be null");
+    if (id.isBlank()) {
+      throw new IllegalArgumentException("record id cannot be blank: give each record a stable id");
+    }
+    return id;
+  }
+
+  /** The stable id of this record, its idempotency key. */
+  public String id() {
+    return id;
+  }
+
+  /** The payload. */
+  public T payload() {
+    return payload;
+  }
+
+  /** The metadata, unmodifiable. */
+  public Map<String, String> metadata() {
+    return metadata;
+  }
+
+  /** The id of the source this record came from, or null if untagged. */
+  public @Nullable String sourceId() {
+    return metadata.get(SOURCE_ID);
+  }
+
+  /**
+   * Returns an envelope with the same id and metadata and another payload.
+   *
+   * @throws NullPointerException if the payload is null
+   */
+  public <R> Envelope<R> withPayload(R newPayload) {
+    return new Envelope<>(
+        id, Objects.requireNonNull(newPayload, "payload cannot be null"), metadata);
+  }
+
+  /**
+   * Returns an envelope with one more metadata entry (replacing an entry of the same key).
+   *
+   * @throws NullPointerException if the key or value is null
+   */
+  public Envelope<T> withMetadata(String key, String value) {
+    Objects.requireNonNull(key, "key cannot be null");
+    Objects.requireNonNull(value, "value cannot be null");
+    if (value.equals(metadata.get(key))) {
+      return this;
+    }
+    Map<String, String> copy = new LinkedHashMap<>(metadata);
+    copy.put(key, value);
+    return new Envelope<>(id, payload, Collections.unmodifiableMap(copy));
+  }
+
+  Envelope<T> withAllMetadata(Map<String, String> extra) {
+    if (extra.isEmpty()) {
+      return this;
+    }
+    Map<String, String> copy = new LinkedHashMap<>(metadata);
+    copy.putAll(extra);
+    return new Envelope<>(id, payload, Collections.unmodifiableMap(copy));
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Envelope<?> that
+        && id.equals(that.id)
+        && payload.equals(that.payload)
+        && metadata.equals(that.metadata);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(id, payload, metadata);
+  }
+
+  @Override
+  public String toString() {
+    return "Envelope[id=" + id + ", metadata=" + metadata + "]";
+  }
+}

@@ -1,0 +1,266 @@
+package dev.pipeline;
+
+import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.store.PipelineStore;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.ToLongFunction;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds a {@link Pipeline}, one typed stage at a time: each {@code stage} call takes the output
+ * type of the previous one as its input, so a chain that does not fit does not compile.
+ *
+ * <p>Configuration is checked by {@link #build()}, which reports every problem at once, each with
+ * the stage it concerns and the fix. Not thread-safe.
+ *
+ * @param <I> the type the pipeline's sources yield
+ * @param <O> the output type of the last stage added so far
+ */
+public final class PipelineBuilder<I, O> {
+  private final String name;
+  private final List<StageDefinition> stages = new ArrayList<>();
+  private final List<String> problems = new ArrayList<>();
+  private @Nullable PipelineStore store;
+  private PipelineClock clock = PipelineClock.system();
+  private @Nullable Sink<Object> sink;
+  private ToLongFunction<Object> payloadSize = PipelineBuilder::defaultSize;
+  private int queueCapacity = 0;
+  private Function<StageName, Logger> stageLoggers = this::defaultLogger;
+  private boolean storeSet;
+  private boolean clockSet;
+  private boolean sinkSet;
+
+  PipelineBuilder(String name) {
+    this.name = name;
+  }
+
+  /** Adds a stage that needs its context. */
+  public <R> PipelineBuilder<I, R> stage(StageName name, Stage<? super O, R> stage) {
+    return stage(name, stage, options -> {});
+  }
+
+  /** Adds a stage that needs its context, with options. */
+  @SuppressWarnings("unchecked")
+  public <R> PipelineBuilder<I, R> stage(
+      StageName name, Stage<? super O, R> stage, Consumer<StageOptions.Builder> options) {
+    add(name, (Stage<Object, Object>) (Stage<?, ?>) stage, null, stage, options);
+    return (PipelineBuilder<I, R>) this;
+  }
+
+  /** Adds a stage that is a plain function of the payload. */
+  public <R> PipelineBuilder<I, R> stage(StageName name, StageFunction<? super O, R> function) {
+    return stage(name, function, options -> {});
+  }
+
+  /** Adds a stage that is a plain function of the payload, with options. */
+  @SuppressWarnings("unchecked")
+  public <R> PipelineBuilder<I, R> stage(
+      StageName name,
+      StageFunction<? super O, R> function,
+      Consumer<StageOptions.Builder> options) {
+    Stage<Object, Object> adapted = null;
+    if (function != null) {
+      StageFunction<Object, Object> f =
+          (StageFunction<Object, Object>) (StageFunction<?, ?>) function;
+      adapted = (input, context) -> f.apply(input);
+    }
+    add(name, adapted, null, function, options);
+    return (PipelineBuilder<I, R>) this;
+  }
+
+  /** Adds a stage that processes batches. */
+  public <R> PipelineBuilder<I, R> batchStage(StageName name, BatchStage<? super O, R> stage) {
+    return batchStage(name, stage, options -> {});
+  }
+
+  /** Adds a stage that processes batches, with options (its batch size among them). */
+  @SuppressWarnings("unchecked")
+  public <R> PipelineBuilder<I, R> batchStage(
+      StageName name, BatchStage<? super O, R> stage, Consumer<StageOptions.Builder> options) {
+    add(name, null, (BatchStage<Object, Object>) (BatchStage<?, ?>) stage, stage, options);
+    return (PipelineBuilder<I, R>) this;
+  }
+
+  private void add(
+      @Nullable StageName stageName,
+      @Nullable Stage<Object, Object> single,
+      @Nullable BatchStage<Object, Object> batch,
+      @Nullable Object function,
+      @Nullable Consumer<StageOptions.Builder> options) {
+    int order = stages.size() + 1;
+    String label = stageName == null ? "#" + order : "'" + stageName + "'";
+    if (stageName == null) {
+      problems.add(
+          "stage "
+              + label
+              + ": the stage name is null; use StageName.CLEANING, ... or StageName.of(\"mine\")");
+      stageName = StageName.of("unnamed-" + order);
+    }
+    if (function == null) {
+      problems.add(
+          "stage "
+              + label
+              + ": the stage function is null; pass the function that processes its records");
+    }
+    StageOptions.Builder builder = new StageOptions.Builder();
+    if (options == null) {
+      problems.add(
+          "stage " + label + ": the options lambda is null; leave it out for the defaults");
+    } else {
+      options.accept(builder);
+    }
+    for (String problem : builder.problems()) {
+      problems.add("stage " + label + ": " + problem);
+    }
+    String functionName = function == null ? "null" : function.getClass().getName();
+    stages.add(
+        new StageDefinition(
+            stageName, order, builder.buildUnchecked(), single, batch, functionName));
+  }
+
+  /**
+   * Sets the store that keeps the records' state; an {@link InMemoryPipelineStore} unless set. The
+   * store is the caller's: closing the pipeline does not close it.
+   */
+  public PipelineBuilder<I, O> store(PipelineStore store) {
+    once(storeSet, "store");
+    storeSet = true;
+    this.store = Objects.requireNonNull(store, "store cannot be null");
+    return this;
+  }
+
+  /** Sets the clock; the system clock unless set. The test kit passes one it controls. */
+  public PipelineBuilder<I, O> clock(PipelineClock clock) {
+    once(clockSet, "clock");
+    clockSet = true;
+    this.clock = Objects.requireNonNull(clock, "clock cannot be null");
+    return this;
+  }
+
+  /** Sets where published records go; they are dropped (and counted) unless set. */
+  @SuppressWarnings("unchecked")
+  public PipelineBuilder<I, O> sink(Sink<? super O> sink) {
+    once(sinkSet, "sink");
+    sinkSet = true;
+    this.sink = (Sink<Object>) (Sink<?>) Objects.requireNonNull(sink, "sink cannot be null");
+    return this;
+  }
+
+  /**
+   * Sets how payload sizes are estimated for the bytes/s metrics. Unless set, a {@link
+   * CharSequence} counts its length, a {@code byte[]} its length, a {@link Sized} its own estimate,
+   * and anything else 0.
+   */
+  public PipelineBuilder<I, O> payloadSize(ToLongFunction<Object> estimator) {
+    this.payloadSize = Objects.requireNonNull(estimator, "estimator cannot be null");
+    return this;
+  }
+
+  /**
+   * Sets how many records may wait in front of each stage (default: four batches per worker, at
+   * least 1,024). Bounds the pipeline's memory.
+   *
+   * @throws IllegalArgumentException if not positive
+   */
+  public PipelineBuilder<I, O> queueCapacity(int records) {
+    if (records < 1) {
+      throw new IllegalArgumentException("queueCapacity must be positive, was " + records);
+    }
+    this.queueCapacity = records;
+    return this;
+  }
+
+  /**
+   * Sets where stages' {@link StageContext#logger()} loggers come from; unless set, from SLF4J
+   * under the name {@code dev.pipeline.stage.<pipeline>.<stage>}. The test kit captures them here.
+   */
+  public PipelineBuilder<I, O> stageLoggers(Function<StageName, Logger> loggers) {
+    this.stageLoggers = Objects.requireNonNull(loggers, "loggers cannot be null");
+    return this;
+  }
+
+  private Logger defaultLogger(StageName stage) {
+    return LoggerFactory.getLogger("dev.pipeline.stage." + name + "." + stage.value());
+  }
+
+  private void once(boolean set, String what) {
+    if (set) {
+      throw new IllegalStateException(what + " was already set");
+    }
+  }
+
+  private static long defaultSize(Object payload) {
+    if (payload instanceof CharSequence text) {
+      return text.length();
+    }
+    if (payload instanceof byte[] bytes) {
+      return bytes.length;
+    }
+    if (payload instanceof Sized sized) {
+      return sized.sizeInBytes();
+    }
+    return 0;
+  }
+
+  /**
+   * Checks the configuration and builds the pipeline.
+   *
+   * @throws PipelineConfigurationException listing every problem found
+   */
+  public Pipeline<I, O> build() {
+    List<String> all = new ArrayList<>(problems);
+    if (stages.isEmpty()) {
+      all.add("the pipeline has no stages; add at least one with stage(...)");
+    }
+    Set<StageName> seen = new HashSet<>();
+    StageName lastCanonical = null;
+    for (StageDefinition stage : stages) {
+      if (!seen.add(stage.name())) {
+        all.add(
+            "stage '"
+                + stage.name()
+                + "' is added twice (as stage #"
+                + stage.order()
+                + "); give the second one its own name with StageName.of(\"...\")");
+      }
+      if (stage.name().isCanonical()) {
+        if (lastCanonical != null
+            && stage.name().canonicalOrder() < lastCanonical.canonicalOrder()) {
+          all.add(
+              "stage '"
+                  + stage.name()
+                  + "' comes after '"
+                  + lastCanonical
+                  + "', but the canonical stages run in the order "
+                  + StageName.canonical()
+                  + "; move it before '"
+                  + lastCanonical
+                  + "', or name it yourself with StageName.of(\"...\")");
+        }
+        lastCanonical = stage.name();
+      }
+    }
+    if (!all.isEmpty()) {
+      throw new PipelineConfigurationException(name, all);
+    }
+    PipelineStore chosen = store == null ? InMemoryPipelineStore.create() : store;
+    return new Pipeline<>(
+        name,
+        List.copyOf(stages),
+        chosen,
+        store == null,
+        clock,
+        sink,
+        payloadSize,
+        queueCapacity,
+        stageLoggers);
+  }
+}

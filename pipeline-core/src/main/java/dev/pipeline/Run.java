@@ -1,0 +1,916 @@
+package dev.pipeline;
+
+import dev.pipeline.metrics.PipelineMetrics;
+import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.resilience.CircuitBreaker;
+import dev.pipeline.resilience.RetryPolicy;
+import dev.pipeline.resilience.TokenBucket;
+import dev.pipeline.store.Completion;
+import dev.pipeline.store.ErrorInfo;
+import dev.pipeline.store.PipelineStore;
+import dev.pipeline.store.RecordStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import java.util.function.ToLongFunction;
+import org.HdrHistogram.Histogram;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One run of a pipeline: the engine.
+ *
+ * <p>Each source has a reader thread that ingests records in batches into the first stage's queue.
+ * Each stage has {@code concurrency} worker threads that take up to {@code batchSize} records from
+ * its queue, run them through the stage's decorators (rate limit, circuit breaker, retry, timeout)
+ * and put the outputs on the next stage's queue in one hand-off. Terminal states are reported to
+ * the store once per batch. All threads are virtual.
+ */
+final class Run implements PipelineRun {
+  private static final Logger LOG = LoggerFactory.getLogger(Run.class);
+  private static final String SINK_STEP = "sink";
+
+  private final String pipeline;
+  private final PipelineStore store;
+  private final PipelineClock clock;
+  private final @Nullable Sink<Object> sink;
+  private final ToLongFunction<Object> payloadSize;
+  private final List<Source<Object>> sources;
+  private final RunStage[] stages;
+  private final Function<StageName, Logger> stageLoggers;
+
+  private final LongAdder read = new LongAdder();
+  private final LongAdder duplicates = new LongAdder();
+  private final LongAdder published = new LongAdder();
+  private final LongAdder filtered = new LongAdder();
+  private final LongAdder deadLettered = new LongAdder();
+  private final List<String> sourceErrors = new CopyOnWriteArrayList<>();
+  private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
+  private final List<Thread> readers = new CopyOnWriteArrayList<>();
+  private final AtomicInteger liveReaders = new AtomicInteger();
+  private final AtomicReference<RunStatus> status = new AtomicReference<>(RunStatus.RUNNING);
+  private final AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
+  private final CountDownLatch done = new CountDownLatch(1);
+
+  private volatile boolean stopReading;
+  private volatile boolean cancelled;
+  private volatile @Nullable RunResult result;
+  private long startNanos;
+
+  Run(
+      String pipeline,
+      List<StageDefinition> definitions,
+      PipelineStore store,
+      PipelineClock clock,
+      @Nullable Sink<Object> sink,
+      ToLongFunction<Object> payloadSize,
+      int queueCapacity,
+      Function<StageName, Logger> stageLoggers,
+      List<Source<Object>> sources) {
+    this.pipeline = pipeline;
+    this.store = store;
+    this.clock = clock;
+    this.sink = sink;
+    this.payloadSize = payloadSize;
+    this.sources = sources;
+    this.stageLoggers = stageLoggers;
+    this.stages = new RunStage[definitions.size()];
+    for (int i = definitions.size() - 1; i >= 0; i--) {
+      StageDefinition d = definitions.get(i);
+      int producers = i == 0 ? sources.size() : definitions.get(i - 1).options().concurrency();
+      int capacity =
+          queueCapacity > 0
+              ? queueCapacity
+              : Math.max(1024, 4 * d.options().batchSize() * d.options().concurrency());
+      stages[i] =
+          new RunStage(
+              d,
+              new RecordQueue(capacity, producers),
+              i + 1 < stages.length ? stages[i + 1] : null);
+    }
+  }
+
+  void start() {
+    startNanos = clock.nanoTime();
+    liveReaders.set(sources.size());
+    for (RunStage stage : stages) {
+      for (int i = 0; i < stage.def.options().concurrency(); i++) {
+        startWorker(stage, null);
+      }
+    }
+    for (Source<Object> source : sources) {
+      Thread reader =
+          Thread.ofVirtual()
+              .name(pipeline + "-source-" + source.id())
+              .unstarted(() -> read(source));
+      readers.add(reader);
+      threads.add(reader);
+      reader.start();
+    }
+    boolean anyTimeout = false;
+    for (RunStage stage : stages) {
+      anyTimeout |= stage.def.options().timeout() != null;
+    }
+    if (anyTimeout) {
+      Thread watchdog =
+          Thread.ofVirtual().name(pipeline + "-timeouts").unstarted(this::watchTimeouts);
+      threads.add(watchdog);
+      watchdog.start();
+    }
+  }
+
+  // ---------------------------------------------------------------- sources
+
+  private void read(Source<Object> source) {
+    int chunk = stages[0].def.options().batchSize();
+    List<Envelope<Object>> buffer = new ArrayList<>(chunk);
+    try {
+      while (!stopReading) {
+        Envelope<Object> next = source.next();
+        if (next == null) {
+          break;
+        }
+        buffer.add(
+            next.sourceId() == null ? next.withMetadata(Envelope.SOURCE_ID, source.id()) : next);
+        if (buffer.size() == chunk) {
+          ingest(buffer);
+          buffer = new ArrayList<>(chunk);
+        }
+      }
+      ingest(buffer);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // cancelled
+    } catch (Throwable error) {
+      if (!cancelled) {
+        String line =
+            "source '"
+                + source.id()
+                + "' failed after "
+                + buffer.size()
+                + " buffered records: "
+                + error;
+        sourceErrors.add(line);
+        LOG.error("pipeline '{}': {}; its other sources go on", pipeline, line, error);
+        try {
+          ingest(buffer);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } catch (RuntimeException storeFailure) {
+          fail(storeFailure);
+        }
+      }
+    } finally {
+      try {
+        source.close();
+      } catch (Exception e) {
+        LOG.warn("pipeline '{}': could not close source '{}'", pipeline, source.id(), e);
+      }
+      if (liveReaders.decrementAndGet() >= 0) {
+        stages[0].queue.producerDone();
+      }
+      threads.remove(Thread.currentThread());
+    }
+  }
+
+  private void ingest(List<Envelope<Object>> buffer) throws InterruptedException {
+    if (buffer.isEmpty()) {
+      return;
+    }
+    read.add(buffer.size());
+    // a repeated id within the batch is a duplicate of its first occurrence
+    Set<String> ids = new HashSet<>(buffer.size() * 2);
+    List<Envelope<Object>> unique = buffer;
+    for (int i = 0; i < buffer.size(); i++) {
+      if (!ids.add(buffer.get(i).id())) {
+        unique = new ArrayList<>(buffer.size());
+        Set<String> kept = new HashSet<>();
+        for (Envelope<Object> e : buffer) {
+          if (kept.add(e.id())) {
+            unique.add(e);
+          }
+        }
+        break;
+      }
+    }
+    Set<String> known = store.ingest(pipeline, unique, stages[0].def.name().value(), clock.now());
+    if (!known.isEmpty()) {
+      List<Envelope<Object>> fresh = new ArrayList<>(unique.size());
+      for (Envelope<Object> e : unique) {
+        if (!known.contains(e.id())) {
+          fresh.add(e);
+        }
+      }
+      unique = fresh;
+    }
+    int rejected = buffer.size() - unique.size();
+    if (rejected > 0) {
+      duplicates.add(rejected);
+      LOG.debug("pipeline '{}': {} duplicate records skipped at ingestion", pipeline, rejected);
+    }
+    stages[0].queue.put(unique);
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  private void startWorker(RunStage stage, @Nullable BatchWork resumed) {
+    WorkerSlot slot = new WorkerSlot();
+    stage.slots.add(slot);
+    Thread worker =
+        Thread.ofVirtual()
+            .name(pipeline + "-" + stage.def.name() + "-" + stage.workerNames.incrementAndGet())
+            .unstarted(() -> work(stage, slot, resumed));
+    slot.thread = worker;
+    threads.add(worker);
+    worker.start();
+  }
+
+  private void work(RunStage stage, WorkerSlot slot, @Nullable BatchWork resumed) {
+    CallContext context =
+        new CallContext(pipeline, stage.def.name(), stageLoggers.apply(stage.def.name()), clock);
+    try {
+      if (resumed != null) {
+        slot.work = resumed;
+        process(stage, slot, context, resumed);
+      }
+      List<Envelope<Object>> batch;
+      while ((batch = stage.queue.take(stage.def.options().batchSize())) != null) {
+        long now = clock.nanoTime();
+        stage.recorder.started(now);
+        stage.recorder.in.add(batch.size());
+        BatchWork work = new BatchWork(batch);
+        slot.work = work;
+        process(stage, slot, context, work);
+      }
+    } catch (WorkerSlot.Abandoned e) {
+      return; // a replacement owns the batch and this worker's place
+    } catch (InterruptedException e) {
+      if (!cancelled) {
+        fail(
+            new PipelineException(
+                "stage '" + stage.def.name() + "' worker interrupted outside a call", e));
+      }
+    } catch (Throwable error) {
+      fail(error);
+    } finally {
+      threads.remove(Thread.currentThread());
+    }
+    stage.slots.remove(slot);
+    if (stage.liveWorkers.decrementAndGet() == 0) {
+      if (stage.next != null) {
+        stage.next.queue.producerDone();
+      } else {
+        finish();
+      }
+    }
+  }
+
+  private void process(RunStage stage, WorkerSlot slot, CallContext context, BatchWork work)
+      throws InterruptedException {
+    if (stage.def.isBatch()) {
+      processBatchStage(stage, slot, context, work);
+    } else {
+      processSingleStage(stage, slot, context, work);
+    }
+    hand(stage, work);
+  }
+
+  private void processSingleStage(
+      RunStage stage, WorkerSlot slot, CallContext context, BatchWork work)
+      throws InterruptedException {
+    StageOptions options = stage.def.options();
+    Stage<Object, Object> fn = stage.def.single();
+    RetryPolicy retry = options.retryPolicy();
+    CircuitBreaker breaker = options.circuitBreaker();
+    TokenBucket bucket = options.rateLimit();
+    boolean limited = bucket != TokenBucket.unlimited();
+    boolean guarded = breaker != CircuitBreaker.disabled();
+    boolean timed = options.timeout() != null;
+    String stageName = stage.def.name().value();
+
+    if (work.abandoned) {
+      // the call in hand hung past its timeout and ignored the interrupt: it fails here
+      work.abandoned = false;
+      Envelope<Object> stuck = work.batch.get(work.index);
+      Throwable timeout = new StageTimeoutException(stageName, stuck.id(), options.timeout(), true);
+      stage.recorder.error(timeout);
+      List<ErrorInfo> errors = work.errors == null ? new ArrayList<>() : work.errors;
+      errors.add(ErrorInfo.of(stageName, timeout, work.attempt, clock.now()));
+      work.completions.add(deadLetter(stuck, stageName, errors, work.attempt));
+      work.index++;
+      work.attempt = 1;
+      work.errors = null;
+    }
+
+    long previous = clock.nanoTime();
+    for (; work.index < work.batch.size(); work.index++) {
+      Envelope<Object> record = work.batch.get(work.index);
+      while (true) {
+        if (limited) {
+          bucket.acquire(1);
+        }
+        Throwable error = null;
+        Object output = null;
+        String filterReason = null;
+        if (guarded && !breaker.tryAcquirePermission()) {
+          error =
+              new PipelineException(
+                  "circuit of stage '"
+                      + stageName
+                      + "' is "
+                      + breaker.state()
+                      + "; call not permitted");
+        } else {
+          context.reset(record, work.attempt);
+          long callStart = guarded || timed ? clock.nanoTime() : 0;
+          long call = timed ? slot.begin(callStart) : 0;
+          try {
+            output = fn.process(record.payload(), context);
+          } catch (RecordFilteredException filter) {
+            filterReason = filter.reason();
+          } catch (Throwable thrown) {
+            error = thrown;
+          }
+          if (timed && !slot.end(call)) {
+            error = new StageTimeoutException(stageName, record.id(), options.timeout(), false);
+            output = null;
+            filterReason = null;
+          }
+          if (cancelled) {
+            throw new InterruptedException("run cancelled");
+          }
+          if (error == null && output == null && filterReason == null) {
+            error =
+                new StageException(
+                    stageName,
+                    record.id(),
+                    "stage '"
+                        + stageName
+                        + "' returned null for record '"
+                        + record.id()
+                        + "'; return a value, or throw RecordFilteredException.because(reason) to"
+                        + " drop the record");
+          }
+          if (guarded) {
+            long took = clock.nanoTime() - callStart;
+            if (error == null) {
+              breaker.onSuccess(took);
+            } else {
+              breaker.onFailure(took, error);
+            }
+          }
+        }
+        if (error == null) {
+          long now = clock.nanoTime();
+          work.latency(now - previous, 1);
+          previous = now;
+          if (filterReason != null) {
+            work.completions.add(
+                new Completion(
+                    record.id(),
+                    RecordStatus.FILTERED,
+                    stageName,
+                    filterReason,
+                    null,
+                    errorsOf(work),
+                    work.attempt,
+                    clock.now()));
+          } else {
+            Envelope<Object> out = record.withPayload(output);
+            Map<String, String> added = context.added();
+            if (added != null) {
+              out = out.withAllMetadata(added);
+            }
+            work.outputs.add(out);
+            work.bytes += payloadSize.applyAsLong(output);
+          }
+          break;
+        }
+        stage.recorder.error(error);
+        if (work.errors == null) {
+          work.errors = new ArrayList<>(2);
+        }
+        work.errors.add(ErrorInfo.of(stageName, error, work.attempt, clock.now()));
+        if (work.attempt <= retry.maxRetries()
+            && retry.isRetryable(error)
+            && !(error instanceof VirtualMachineError)) {
+          work.retries++;
+          clock.sleep(retry.delay(work.attempt, ThreadLocalRandom.current()));
+          work.attempt++;
+          continue;
+        }
+        long now = clock.nanoTime();
+        work.latency(now - previous, 1);
+        previous = now;
+        work.completions.add(deadLetter(record, stageName, work.errors, work.attempt));
+        break;
+      }
+      work.attempt = 1;
+      work.errors = null;
+    }
+  }
+
+  private static List<ErrorInfo> errorsOf(BatchWork work) {
+    return work.errors == null ? List.of() : work.errors;
+  }
+
+  private Completion deadLetter(
+      Envelope<Object> record, String stage, List<ErrorInfo> errors, int attempts) {
+    return new Completion(
+        record.id(), RecordStatus.DEAD_LETTER, stage, null, record, errors, attempts, clock.now());
+  }
+
+  private void processBatchStage(
+      RunStage stage, WorkerSlot slot, CallContext context, BatchWork work)
+      throws InterruptedException {
+    StageOptions options = stage.def.options();
+    BatchStage<Object, Object> fn = stage.def.batch();
+    RetryPolicy retry = options.retryPolicy();
+    CircuitBreaker breaker = options.circuitBreaker();
+    TokenBucket bucket = options.rateLimit();
+    boolean timed = options.timeout() != null;
+    String stageName = stage.def.name().value();
+
+    List<Envelope<Object>> pending = work.pending == null ? work.batch : work.pending;
+    if (work.abandoned) {
+      work.abandoned = false;
+      for (Envelope<Object> stuck : pending) {
+        Throwable timeout =
+            new StageTimeoutException(stageName, stuck.id(), options.timeout(), true);
+        stage.recorder.error(timeout);
+        List<ErrorInfo> errors =
+            work.batchErrors.computeIfAbsent(stuck.id(), k -> new ArrayList<>());
+        errors.add(ErrorInfo.of(stageName, timeout, work.attempt, clock.now()));
+        work.completions.add(deadLetter(stuck, stageName, errors, work.attempt));
+      }
+      pending = List.of();
+    }
+    while (!pending.isEmpty()) {
+      work.pending = pending;
+      if (bucket != TokenBucket.unlimited()) {
+        bucket.acquire(pending.size());
+      }
+      long callStart = clock.nanoTime();
+      Throwable error = null;
+      List<Object> outputs = null;
+      boolean allFiltered = false;
+      String filterAll = null;
+      if (!breaker.tryAcquirePermission()) {
+        error =
+            new PipelineException(
+                "circuit of stage '"
+                    + stageName
+                    + "' is "
+                    + breaker.state()
+                    + "; call not permitted");
+      } else {
+        context.resetBatch(pending, work.attempt);
+        List<Object> inputs = new ArrayList<>(pending.size());
+        for (Envelope<Object> e : pending) {
+          inputs.add(e.payload());
+        }
+        long call = timed ? slot.begin(callStart) : 0;
+        try {
+          outputs = fn.process(Collections.unmodifiableList(inputs), context);
+        } catch (RecordFilteredException filter) {
+          allFiltered = true;
+          filterAll = filter.reason();
+        } catch (Throwable thrown) {
+          error = thrown;
+        }
+        if (timed && !slot.end(call)) {
+          error =
+              new StageTimeoutException(stageName, pending.get(0).id(), options.timeout(), false);
+          allFiltered = false;
+        }
+        if (cancelled) {
+          throw new InterruptedException("run cancelled");
+        }
+        if (error == null
+            && !allFiltered
+            && (outputs == null || outputs.size() != pending.size())) {
+          error =
+              new StageException(
+                  stageName,
+                  null,
+                  "batch stage '"
+                      + stageName
+                      + "' returned "
+                      + (outputs == null ? "null" : outputs.size() + " outputs")
+                      + " for "
+                      + pending.size()
+                      + " inputs (first record '"
+                      + pending.get(0).id()
+                      + "'); return one output per input, in order");
+        }
+        long took = clock.nanoTime() - callStart;
+        if (error == null) {
+          breaker.onSuccess(took);
+        } else {
+          breaker.onFailure(took, error);
+        }
+      }
+      work.latency(clock.nanoTime() - callStart, pending.size());
+      List<Envelope<Object>> again = new ArrayList<>();
+      for (int i = 0; i < pending.size(); i++) {
+        Envelope<Object> record = pending.get(i);
+        Throwable recordError = error;
+        String reason = allFiltered ? filterAll : null;
+        Object output = null;
+        if (error == null && !allFiltered) {
+          reason = context.filterReason(i);
+          recordError = context.failure(i);
+          output = outputs.get(i);
+          if (recordError == null && reason == null && output == null) {
+            recordError =
+                new StageException(
+                    stageName,
+                    record.id(),
+                    "batch stage '"
+                        + stageName
+                        + "' returned null for record '"
+                        + record.id()
+                        + "' without filtering or failing it through the context");
+          }
+        }
+        if (reason != null) {
+          work.completions.add(
+              new Completion(
+                  record.id(),
+                  RecordStatus.FILTERED,
+                  stageName,
+                  reason,
+                  null,
+                  work.batchErrors.getOrDefault(record.id(), List.of()),
+                  work.attempt,
+                  clock.now()));
+        } else if (recordError == null) {
+          work.outputs.add(record.withPayload(output));
+          work.bytes += payloadSize.applyAsLong(output);
+        } else {
+          stage.recorder.error(recordError);
+          List<ErrorInfo> errors =
+              work.batchErrors.computeIfAbsent(record.id(), k -> new ArrayList<>());
+          errors.add(ErrorInfo.of(stageName, recordError, work.attempt, clock.now()));
+          if (work.attempt <= retry.maxRetries()
+              && retry.isRetryable(recordError)
+              && !(recordError instanceof VirtualMachineError)) {
+            again.add(record);
+          } else {
+            work.completions.add(deadLetter(record, stageName, errors, work.attempt));
+          }
+        }
+      }
+      if (!again.isEmpty()) {
+        work.retries += again.size();
+        clock.sleep(retry.delay(work.attempt, ThreadLocalRandom.current()));
+        work.attempt++;
+      }
+      pending = again;
+    }
+    work.pending = null;
+    work.attempt = 1;
+  }
+
+  /**
+   * Hands a processed batch on: outputs to the next stage or the sink, terminal states to the
+   * store.
+   */
+  private void hand(RunStage stage, BatchWork work) throws InterruptedException {
+    StageRecorder recorder = stage.recorder;
+    int filteredHere = 0;
+    int failedHere = 0;
+    for (Completion c : work.completions) {
+      if (c.status() == RecordStatus.FILTERED) {
+        filteredHere++;
+      } else {
+        failedHere++;
+      }
+    }
+    if (!work.completions.isEmpty()) {
+      store.complete(pipeline, work.completions);
+      filtered.add(filteredHere);
+      deadLettered.add(failedHere);
+    }
+    recorder.filtered.add(filteredHere);
+    recorder.failed.add(failedHere);
+    recorder.retries.add(work.retries);
+    recorder.passed.add(work.outputs.size());
+    recorder.bytesOut.add(work.bytes);
+    recorder.busyNanos.add(work.busyNanos);
+    stage.recordLatencies(work.latencies, work.latencyCount);
+    recorder.active(clock.nanoTime());
+
+    List<Envelope<Object>> outputs = work.outputs;
+    if (stage.def.options().checkpoint() && store.isDurable() && !outputs.isEmpty()) {
+      store.checkpoint(pipeline, outputs, stage.def.name().value(), clock.now());
+    }
+    if (stage.next != null) {
+      stage.next.queue.put(outputs);
+    } else if (!outputs.isEmpty()) {
+      publish(outputs);
+    }
+  }
+
+  private void publish(List<Envelope<Object>> outputs) {
+    String last = stages[stages.length - 1].def.name().value();
+    Instant now = clock.now();
+    List<Completion> completions = new ArrayList<>(outputs.size());
+    try {
+      if (sink != null) {
+        sink.publish(Collections.unmodifiableList(outputs));
+      }
+      for (Envelope<Object> e : outputs) {
+        completions.add(
+            new Completion(e.id(), RecordStatus.PUBLISHED, last, null, null, List.of(), 1, now));
+      }
+      store.complete(pipeline, completions);
+      published.add(outputs.size());
+    } catch (Throwable error) {
+      if (error instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      LOG.warn(
+          "pipeline '{}': the sink failed on {} records (first '{}'); they go to the dead letter queue",
+          pipeline,
+          outputs.size(),
+          outputs.get(0).id(),
+          error);
+      ErrorInfo info = ErrorInfo.of(SINK_STEP, error, 1, now);
+      completions.clear();
+      for (Envelope<Object> e : outputs) {
+        completions.add(deadLetter(e, SINK_STEP, List.of(info), 1));
+      }
+      store.complete(pipeline, completions);
+      deadLettered.add(outputs.size());
+    }
+  }
+
+  // ---------------------------------------------------------------- timeouts
+
+  private void watchTimeouts() {
+    long shortest = Long.MAX_VALUE;
+    for (RunStage stage : stages) {
+      Duration t = stage.def.options().timeout();
+      if (t != null) {
+        shortest = Math.min(shortest, t.toNanos());
+      }
+    }
+    // poll often enough to catch an overdue call within a quarter of the shortest timeout
+    long period =
+        Math.max(
+            TimeUnit.MILLISECONDS.toNanos(1),
+            Math.min(shortest / 4, TimeUnit.MILLISECONDS.toNanos(50)));
+    try {
+      while (!status.get().isDone()) {
+        long now = clock.nanoTime();
+        for (RunStage stage : stages) {
+          Duration timeout = stage.def.options().timeout();
+          if (timeout != null) {
+            checkTimeouts(stage, timeout.toNanos(), now);
+          }
+        }
+        TimeUnit.NANOSECONDS.sleep(period);
+      }
+    } catch (InterruptedException e) {
+      // the run ended
+    } finally {
+      threads.remove(Thread.currentThread());
+    }
+  }
+
+  private void checkTimeouts(RunStage stage, long timeout, long now) {
+    long grace = Math.max(timeout, TimeUnit.SECONDS.toNanos(1));
+    for (WorkerSlot slot : stage.slots) {
+      long state = slot.state.get();
+      if (state > 0 && now - slot.startedAt > timeout) {
+        if (slot.state.compareAndSet(state, -state)) {
+          slot.timedOutAt = now;
+          Thread worker = slot.thread;
+          if (worker != null) {
+            worker.interrupt();
+          }
+          slot.interruptedCall = state;
+        }
+      } else if (state < 0 && state != WorkerSlot.ABANDONED && now - slot.timedOutAt > grace) {
+        if (slot.state.compareAndSet(state, WorkerSlot.ABANDONED)) {
+          BatchWork work = slot.work;
+          stage.slots.remove(slot);
+          threads.remove(slot.thread);
+          LOG.error(
+              "pipeline '{}': stage '{}' ignored the interrupt {}ms after its timeout; abandoning its thread"
+                  + " and starting a replacement worker",
+              pipeline,
+              stage.def.name(),
+              TimeUnit.NANOSECONDS.toMillis(now - slot.timedOutAt));
+          if (work != null) {
+            work.abandoned = true;
+          }
+          startWorker(stage, work);
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  private void fail(Throwable error) {
+    if (failure.compareAndSet(null, error)) {
+      LOG.error("pipeline '{}' failed and stops: {}", pipeline, error.toString(), error);
+      stop();
+    }
+  }
+
+  @Override
+  public void shutdown() {
+    stopReading = true;
+    status.compareAndSet(RunStatus.RUNNING, RunStatus.DRAINING);
+  }
+
+  @Override
+  public void cancel() {
+    if (status.get().isDone() || cancelled) {
+      return;
+    }
+    stop();
+  }
+
+  private void stop() {
+    cancelled = true;
+    stopReading = true;
+    for (RunStage stage : stages) {
+      stage.queue.cancel();
+    }
+    for (Thread thread : threads) {
+      if (thread != Thread.currentThread()) {
+        thread.interrupt();
+      }
+    }
+  }
+
+  private void finish() {
+    for (Thread reader : readers) {
+      try {
+        if (!reader.join(Duration.ofSeconds(5))) {
+          LOG.warn(
+              "pipeline '{}': source reader {} did not stop within 5s", pipeline, reader.getName());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    Throwable failed = failure.get();
+    RunStatus end =
+        failed != null ? RunStatus.FAILED : cancelled ? RunStatus.CANCELLED : RunStatus.COMPLETED;
+    status.set(end);
+    long readCount = read.sum();
+    long dups = duplicates.sum();
+    long pub = published.sum();
+    long fil = filtered.sum();
+    long dead = deadLettered.sum();
+    result =
+        new RunResult(
+            pipeline,
+            end,
+            Duration.ofNanos(clock.nanoTime() - startNanos),
+            readCount,
+            dups,
+            pub,
+            fil,
+            dead,
+            Math.max(0, readCount - dups - pub - fil - dead),
+            sourceErrors,
+            failed,
+            metrics());
+    for (Thread thread : threads) {
+      thread.interrupt(); // the timeout watchdog
+    }
+    done.countDown();
+  }
+
+  @Override
+  public RunStatus status() {
+    return status.get();
+  }
+
+  @Override
+  public RunResult await() throws InterruptedException {
+    done.await();
+    return result;
+  }
+
+  @Override
+  public Optional<RunResult> await(Duration timeout) throws InterruptedException {
+    if (done.await(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+      return Optional.of(result);
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public Progress progress() {
+    List<Progress.StageProgress> perStage = new ArrayList<>(stages.length);
+    for (RunStage stage : stages) {
+      StageRecorder r = stage.recorder;
+      perStage.add(
+          new Progress.StageProgress(
+              stage.def.name().value(),
+              r.in.sum(),
+              r.passed.sum(),
+              r.filtered.sum(),
+              r.failed.sum(),
+              stage.queue.size()));
+    }
+    return new Progress(
+        status.get(),
+        Duration.ofNanos(clock.nanoTime() - startNanos),
+        read.sum(),
+        duplicates.sum(),
+        published.sum(),
+        filtered.sum(),
+        deadLettered.sum(),
+        perStage);
+  }
+
+  PipelineMetrics metrics() {
+    List<StageMetrics> snapshots = new ArrayList<>(stages.length);
+    for (RunStage stage : stages) {
+      snapshots.add(stage.snapshot());
+    }
+    long dups = duplicates.sum();
+    return new PipelineMetrics(
+        pipeline,
+        clock.now(),
+        snapshots,
+        read.sum() - dups,
+        dups,
+        published.sum(),
+        filtered.sum(),
+        deadLettered.sum());
+  }
+
+  /** A stage during this run: its queue, workers and metrics. */
+  private static final class RunStage {
+    final StageDefinition def;
+    final RecordQueue queue;
+    final @Nullable RunStage next;
+    final StageRecorder recorder;
+    final AtomicInteger liveWorkers;
+    final AtomicInteger workerNames = new AtomicInteger();
+    final List<WorkerSlot> slots = new CopyOnWriteArrayList<>();
+    private final ReentrantLock latencyLock = new ReentrantLock();
+    // guarded by latencyLock
+    private final Histogram latency = new Histogram(2);
+
+    RunStage(StageDefinition def, RecordQueue queue, @Nullable RunStage next) {
+      this.def = def;
+      this.queue = queue;
+      this.next = next;
+      this.liveWorkers = new AtomicInteger(def.options().concurrency());
+      this.recorder =
+          new StageRecorder(
+              def.name().value(), def.options().concurrency(), queue::size, this::copyLatency);
+    }
+
+    void recordLatencies(long[] values, int count) {
+      latencyLock.lock();
+      try {
+        for (int i = 0; i < count; i++) {
+          latency.recordValue(values[i]);
+        }
+      } finally {
+        latencyLock.unlock();
+      }
+    }
+
+    Histogram copyLatency() {
+      latencyLock.lock();
+      try {
+        return latency.copy();
+      } finally {
+        latencyLock.unlock();
+      }
+    }
+
+    StageMetrics snapshot() {
+      return recorder.snapshot();
+    }
+  }
+}

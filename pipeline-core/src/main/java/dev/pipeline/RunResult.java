@@ -1,0 +1,82 @@
+package dev.pipeline;
+
+import dev.pipeline.metrics.PipelineMetrics;
+import dev.pipeline.metrics.StageMetrics;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What a finished run did.
+ *
+ * @param pipeline the pipeline's name
+ * @param status COMPLETED, CANCELLED or FAILED
+ * @param duration from start to end
+ * @param read records read from the sources
+ * @param duplicates records rejected because their id was already known
+ * @param published records handed to the sink
+ * @param filtered records dropped on purpose
+ * @param deadLettered records sent to the dead letter queue
+ * @param unfinished records left in flight by a cancellation or failure (0 when completed)
+ * @param sourceErrors one line per source that failed to read, naming it and the error
+ * @param failure what stopped a FAILED run, or null
+ * @param metrics the stages' metrics at the end
+ */
+public record RunResult(
+    String pipeline,
+    RunStatus status,
+    Duration duration,
+    long read,
+    long duplicates,
+    long published,
+    long filtered,
+    long deadLettered,
+    long unfinished,
+    List<String> sourceErrors,
+    @Nullable Throwable failure,
+    PipelineMetrics metrics) {
+
+  /** Copies the error list. */
+  public RunResult {
+    sourceErrors = List.copyOf(sourceErrors);
+  }
+
+  /** Records per second from start to end, over every record that reached a terminal state. */
+  public double recordsPerSecond() {
+    double seconds = duration.toNanos() / 1e9;
+    return seconds <= 0 ? 0 : (published + filtered + deadLettered) / seconds;
+  }
+
+  /** A readable summary: the totals, then a line per stage. */
+  public String summary() {
+    StringBuilder out = new StringBuilder();
+    out.append(
+        String.format(
+            Locale.ROOT,
+            "pipeline '%s' %s in %.2fs: %d records in, %d published, %d filtered, %d dead-lettered,"
+                + " %d duplicates%s (%.0f records/s)%n",
+            pipeline,
+            status.name().toLowerCase(Locale.ROOT),
+            duration.toNanos() / 1e9,
+            read,
+            published,
+            filtered,
+            deadLettered,
+            duplicates,
+            unfinished > 0 ? ", " + unfinished + " unfinished" : "",
+            recordsPerSecond()));
+    out.append(metrics.table());
+    metrics
+        .bottleneck()
+        .map(StageMetrics::stage)
+        .ifPresent(s -> out.append("bottleneck: ").append(s).append(System.lineSeparator()));
+    for (String error : sourceErrors) {
+      out.append("source error: ").append(error).append(System.lineSeparator());
+    }
+    if (failure != null) {
+      out.append("failure: ").append(failure).append(System.lineSeparator());
+    }
+    return out.toString();
+  }
+}

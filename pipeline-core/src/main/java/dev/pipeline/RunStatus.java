@@ -1,0 +1,20 @@
+package dev.pipeline;
+
+/** The state of a pipeline run. */
+public enum RunStatus {
+  /** Reading sources and processing records. */
+  RUNNING,
+  /** Sources stopped on request; records in flight are finishing. */
+  DRAINING,
+  /** Every record read reached a terminal state. */
+  COMPLETED,
+  /** Stopped on request; records in flight were left unfinished (a durable store resumes them). */
+  CANCELLED,
+  /** Stopped by an error outside any one record (the store failed, for instance). */
+  FAILED;
+
+  /** Whether the run has ended. */
+  public boolean isDone() {
+    return this == COMPLETED || this == CANCELLED || this == FAILED;
+  }
+}

@@ -1,0 +1,79 @@
+package dev.pipeline;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+
+/**
+ * What a stage may know of the record it is processing and of its surroundings.
+ *
+ * <p>A context belongs to one call of a stage and must not be kept after the call returns. It is
+ * not thread-safe: use it from the calling thread only.
+ */
+public interface StageContext {
+
+  /** The name of the stage being run. */
+  StageName stage();
+
+  /** The name of the pipeline. */
+  String pipeline();
+
+  /**
+   * The id of the record being processed, its idempotency key.
+   *
+   * @throws IllegalStateException in a {@link BatchStage}, which has several: use {@link
+   *     #recordIds()}
+   */
+  String recordId();
+
+  /**
+   * The ids of the records of this call: one for a {@link Stage}, the batch for a {@link
+   * BatchStage}.
+   */
+  List<String> recordIds();
+
+  /** The attempt at this stage, counting from 1; greater than 1 when retrying. */
+  int attempt();
+
+  /**
+   * The record's metadata as it entered the stage, unmodifiable.
+   *
+   * @throws IllegalStateException in a {@link BatchStage}: use {@link #metadata(int)}
+   */
+  Map<String, String> metadata();
+
+  /** The metadata of the record at {@code index} of the batch. */
+  Map<String, String> metadata(int index);
+
+  /**
+   * Adds a metadata entry to the record's outgoing envelope (for all records of a batch).
+   *
+   * @throws NullPointerException if the key or value is null
+   */
+  void putMetadata(String key, String value);
+
+  /**
+   * Marks the record at {@code index} of a batch as filtered; the stage puts null at its place in
+   * the returned list.
+   *
+   * @throws IndexOutOfBoundsException if there is no such record
+   * @throws NullPointerException if the reason is null
+   */
+  void filter(int index, String reason);
+
+  /**
+   * Marks the record at {@code index} of a batch as failed with an error; the stage puts null at
+   * its place in the returned list. The record is retried or dead-lettered on its own.
+   *
+   * @throws IndexOutOfBoundsException if there is no such record
+   * @throws NullPointerException if the error is null
+   */
+  void fail(int index, Throwable error);
+
+  /** A logger named after the pipeline and stage; what a stage logs here the test kit captures. */
+  Logger logger();
+
+  /** The pipeline's notion of now; a test can control it. */
+  Instant now();
+}

@@ -1,0 +1,31 @@
+package dev.pipeline;
+
+import dev.pipeline.store.StageDescriptor;
+import java.time.Duration;
+import org.jspecify.annotations.Nullable;
+
+/** One stage as built: its name, options and function (a single-record or a batch one). */
+record StageDefinition(
+    StageName name,
+    int order,
+    StageOptions options,
+    @Nullable Stage<Object, Object> single,
+    @Nullable BatchStage<Object, Object> batch,
+    String functionName) {
+
+  boolean isBatch() {
+    return batch != null;
+  }
+
+  StageDescriptor describe() {
+    Duration timeout = options.timeout();
+    return new StageDescriptor(
+        name.value(),
+        order,
+        functionName,
+        timeout == null ? null : Math.max(1, timeout.toSeconds()),
+        options.retryPolicy().toString(),
+        options.retryPolicy().maxRetries(),
+        options.checkpoint());
+  }
+}

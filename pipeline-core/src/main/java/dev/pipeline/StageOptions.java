@@ -1,0 +1,208 @@
+package dev.pipeline;
+
+import dev.pipeline.resilience.CircuitBreaker;
+import dev.pipeline.resilience.RetryPolicy;
+import dev.pipeline.resilience.TokenBucket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * How one stage runs: its concurrency, batch size, timeout, checkpointing and resilience policies.
+ *
+ * <p>Immutable and thread-safe. Built with {@link Builder}, usually through the lambda given to
+ * {@link PipelineBuilder#stage(StageName, Stage, java.util.function.Consumer)}.
+ */
+public final class StageOptions {
+  /** Workers per stage unless set. */
+  public static final int DEFAULT_CONCURRENCY = 1;
+
+  /** Records a worker takes at once unless set. */
+  public static final int DEFAULT_BATCH_SIZE = 128;
+
+  private final int concurrency;
+  private final int batchSize;
+  private final @Nullable Duration timeout;
+  private final boolean checkpoint;
+  private final RetryPolicy retryPolicy;
+  private final CircuitBreaker circuitBreaker;
+  private final TokenBucket rateLimit;
+
+  private StageOptions(Builder b) {
+    this.concurrency = b.concurrency;
+    this.batchSize = b.batchSize;
+    this.timeout = b.timeout;
+    this.checkpoint = b.checkpoint;
+    this.retryPolicy = b.retryPolicy == null ? RetryPolicy.none() : b.retryPolicy;
+    this.circuitBreaker = b.circuitBreaker == null ? CircuitBreaker.disabled() : b.circuitBreaker;
+    this.rateLimit = b.rateLimit == null ? TokenBucket.unlimited() : b.rateLimit;
+  }
+
+  /** The defaults: one worker, batches of 128, no timeout, no checkpoint, no retry. */
+  public static StageOptions defaults() {
+    return new Builder().buildUnchecked();
+  }
+
+  /** How many workers run the stage at once. */
+  public int concurrency() {
+    return concurrency;
+  }
+
+  /** How many records a worker takes at once (and a {@link BatchStage} receives at most). */
+  public int batchSize() {
+    return batchSize;
+  }
+
+  /** The longest one call may take before it is interrupted, or null for no limit. */
+  public @Nullable Duration timeout() {
+    return timeout;
+  }
+
+  /** Whether a durable store saves each record's payload after this stage. */
+  public boolean checkpoint() {
+    return checkpoint;
+  }
+
+  /** The retry policy; {@link RetryPolicy#none()} unless set. */
+  public RetryPolicy retryPolicy() {
+    return retryPolicy;
+  }
+
+  /** The circuit breaker; {@link CircuitBreaker#disabled()} unless set. */
+  public CircuitBreaker circuitBreaker() {
+    return circuitBreaker;
+  }
+
+  /** The rate limit; {@link TokenBucket#unlimited()} unless set. */
+  public TokenBucket rateLimit() {
+    return rateLimit;
+  }
+
+  /** A builder holding these options, to change some of them. */
+  Builder toBuilder() {
+    Builder b = new Builder();
+    b.concurrency = concurrency;
+    b.batchSize = batchSize;
+    b.timeout = timeout;
+    b.checkpoint = checkpoint;
+    b.retryPolicy = retryPolicy;
+    b.circuitBreaker = circuitBreaker;
+    b.rateLimit = rateLimit;
+    return b;
+  }
+
+  @Override
+  public String toString() {
+    return "StageOptions[concurrency="
+        + concurrency
+        + ", batchSize="
+        + batchSize
+        + ", timeout="
+        + timeout
+        + ", checkpoint="
+        + checkpoint
+        + ", retry="
+        + retryPolicy
+        + ", circuitBreaker="
+        + circuitBreaker
+        + ", rateLimit="
+        + rateLimit
+        + "]";
+  }
+
+  /**
+   * Collects a stage's options. Values are checked when the pipeline is built, so that every
+   * problem is reported at once with the stage's name.
+   *
+   * <p>Not thread-safe.
+   */
+  public static final class Builder {
+    private int concurrency = DEFAULT_CONCURRENCY;
+    private int batchSize = DEFAULT_BATCH_SIZE;
+    private @Nullable Duration timeout;
+    private boolean checkpoint;
+    private @Nullable RetryPolicy retryPolicy;
+    private @Nullable CircuitBreaker circuitBreaker;
+    private @Nullable TokenBucket rateLimit;
+    private final List<String> problems = new ArrayList<>();
+
+    Builder() {}
+
+    /** Sets how many workers run the stage at once (at least 1). */
+    public Builder concurrency(int concurrency) {
+      this.concurrency = concurrency;
+      return this;
+    }
+
+    /** Sets how many records a worker takes at once (at least 1). */
+    public Builder batchSize(int batchSize) {
+      this.batchSize = batchSize;
+      return this;
+    }
+
+    /** Sets the longest one call may take before it is interrupted (positive). */
+    public Builder timeout(Duration timeout) {
+      if (timeout == null) {
+        problems.add("timeout cannot be null: leave it unset for no timeout");
+      }
+      this.timeout = timeout;
+      return this;
+    }
+
+    /** Makes a durable store save each record after this stage, so a crash resumes here. */
+    public Builder checkpoint() {
+      return checkpoint(true);
+    }
+
+    /** Sets whether a durable store saves each record after this stage. */
+    public Builder checkpoint(boolean checkpoint) {
+      this.checkpoint = checkpoint;
+      return this;
+    }
+
+    /** Sets the retry policy. */
+    public Builder retry(RetryPolicy policy) {
+      this.retryPolicy = requireSet(policy, "retry policy", "RetryPolicy.none()");
+      return this;
+    }
+
+    /** Sets the circuit breaker. */
+    public Builder circuitBreaker(CircuitBreaker breaker) {
+      this.circuitBreaker = requireSet(breaker, "circuit breaker", "CircuitBreaker.disabled()");
+      return this;
+    }
+
+    /** Sets the token bucket that limits how fast records enter the stage. */
+    public Builder rateLimit(TokenBucket bucket) {
+      this.rateLimit = requireSet(bucket, "rate limit", "TokenBucket.unlimited()");
+      return this;
+    }
+
+    private <T> @Nullable T requireSet(@Nullable T value, String what, String none) {
+      if (value == null) {
+        problems.add(what + " cannot be null: leave it unset or use " + none);
+      }
+      return value;
+    }
+
+    /** The problems found in these options, for the pipeline builder to report. */
+    List<String> problems() {
+      List<String> all = new ArrayList<>(problems);
+      if (concurrency < 1) {
+        all.add("concurrency must be at least 1, was " + concurrency);
+      }
+      if (batchSize < 1) {
+        all.add("batch size must be at least 1, was " + batchSize);
+      }
+      if (timeout != null && !timeout.isPositive()) {
+        all.add("timeout must be positive, was " + timeout + ": leave it unset for no timeout");
+      }
+      return all;
+    }
+
+    StageOptions buildUnchecked() {
+      return new StageOptions(this);
+    }
+  }
+}

@@ -1,0 +1,92 @@
+package dev.pipeline;
+
+import dev.pipeline.metrics.StageMetrics;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Collects one stage's metrics during a run. Workers update the counters once per batch, not per
+ * record, so the hot path stays cheap; latencies are kept by the run (see {@code Run.RunStage}).
+ *
+ * <p>Thread-safe.
+ */
+final class StageRecorder {
+  private final String stage;
+  private final int concurrency;
+  private final IntSupplier queueDepth;
+
+  final LongAdder in = new LongAdder();
+  final LongAdder passed = new LongAdder();
+  final LongAdder filtered = new LongAdder();
+  final LongAdder failed = new LongAdder();
+  final LongAdder retries = new LongAdder();
+  final LongAdder bytesOut = new LongAdder();
+  final LongAdder busyNanos = new LongAdder();
+  private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+  private final Supplier<Histogram> latencies;
+  private final AtomicLong firstNanos = new AtomicLong(Long.MIN_VALUE);
+  private volatile long lastNanos;
+
+  StageRecorder(
+      String stage, int concurrency, IntSupplier queueDepth, Supplier<Histogram> latencies) {
+    this.stage = stage;
+    this.concurrency = concurrency;
+    this.queueDepth = queueDepth;
+    this.latencies = latencies;
+  }
+
+  void started(long nanos) {
+    if (firstNanos.get() == Long.MIN_VALUE) {
+      firstNanos.compareAndSet(Long.MIN_VALUE, nanos);
+    }
+  }
+
+  void active(long nanos) {
+    lastNanos = nanos;
+  }
+
+  void error(Throwable error) {
+    errors.computeIfAbsent(error.getClass().getSimpleName(), k -> new LongAdder()).increment();
+  }
+
+  StageMetrics snapshot() {
+    Map<String, Long> errorCounts = new TreeMap<>();
+    errors.forEach((type, count) -> errorCounts.put(type, count.sum()));
+    Histogram total = latencies.get();
+    long p50 = total.getValueAtPercentile(50);
+    long p95 = total.getValueAtPercentile(95);
+    long p99 = total.getValueAtPercentile(99);
+    long max = total.getMaxValue();
+    long first = firstNanos.get();
+    double seconds = first == Long.MIN_VALUE ? 0 : (lastNanos - first) / 1e9;
+    long passedNow = passed.sum();
+    long bytes = bytesOut.sum();
+    double utilization =
+        seconds <= 0 ? 0 : Math.min(1.0, busyNanos.sum() / 1e9 / (seconds * concurrency));
+    return new StageMetrics(
+        stage,
+        concurrency,
+        in.sum(),
+        passedNow,
+        filtered.sum(),
+        failed.sum(),
+        retries.sum(),
+        errorCounts,
+        Duration.ofNanos(p50),
+        Duration.ofNanos(p95),
+        Duration.ofNanos(p99),
+        Duration.ofNanos(max),
+        seconds <= 0 ? 0 : passedNow / seconds,
+        seconds <= 0 ? 0 : bytes / seconds,
+        bytes,
+        queueDepth.getAsInt(),
+        utilization);
+  }
+}

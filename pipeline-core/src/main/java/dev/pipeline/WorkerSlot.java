@@ -1,0 +1,76 @@
+package dev.pipeline;
+
+import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One worker's place in a stage, shared with the timeout watchdog.
+ *
+ * <p>The call protocol is lock-free: the worker publishes the sequence number of its call in {@link
+ * #state} before calling the stage; the watchdog marks an overdue call by negating it and then
+ * interrupts the worker; if the call still does not return it marks the slot {@link #ABANDONED} and
+ * starts a replacement worker. Whoever wins the compare-and-set decides the call's fate, so a call
+ * is never both completed and abandoned.
+ */
+final class WorkerSlot {
+  static final long ABANDONED = Long.MIN_VALUE;
+
+  /** 0 idle; n &gt; 0 running call n; -n call n timed out; ABANDONED. */
+  final AtomicLong state = new AtomicLong();
+
+  volatile long startedAt;
+  volatile long timedOutAt;
+  volatile long interruptedCall;
+  volatile @Nullable Thread thread;
+
+  /** The batch in hand, for a replacement to finish if this worker is abandoned. */
+  volatile @Nullable BatchWork work;
+
+  private long calls; // worker thread only
+
+  /** Marks the start of a call; returns its sequence number. */
+  long begin(long now) {
+    long call = ++calls;
+    startedAt = now;
+    state.set(call);
+    return call;
+  }
+
+  /**
+   * Marks the end of a call.
+   *
+   * @return true if it ended in time, false if it timed out (the interrupt is cleared)
+   * @throws Abandoned if the watchdog gave up on this worker and replaced it
+   */
+  boolean end(long call) {
+    if (state.compareAndSet(call, 0)) {
+      return true;
+    }
+    // timed out: wait until the watchdog's interrupt has landed, so it cannot hit a later call
+    while (interruptedCall != call) {
+      if (state.get() == ABANDONED) {
+        throw Abandoned.INSTANCE;
+      }
+      Thread.onSpinWait();
+    }
+    Thread.interrupted();
+    if (!state.compareAndSet(-call, 0)) {
+      throw Abandoned.INSTANCE;
+    }
+    return false;
+  }
+
+  boolean isAbandoned() {
+    return state.get() == ABANDONED;
+  }
+
+  /** Unwinds an abandoned worker without touching the work a replacement now owns. */
+  static final class Abandoned extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    static final Abandoned INSTANCE = new Abandoned();
+
+    private Abandoned() {
+      super("worker abandoned after a timeout", null, false, false);
+    }
+  }
+}

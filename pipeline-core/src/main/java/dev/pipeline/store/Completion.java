@@ -1,0 +1,47 @@
+package dev.pipeline.store;
+
+import dev.pipeline.Envelope;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A record reaching its terminal state, as the engine reports it to the store.
+ *
+ * @param recordId the record's id
+ * @param status PUBLISHED, FILTERED or DEAD_LETTER
+ * @param stage the stage where it ended: the last stage when published, the filtering or failing
+ *     stage otherwise
+ * @param reason the filter reason, or null
+ * @param record the record as it entered the failing stage, kept for dead letters; null otherwise
+ * @param errors every error the record met on its way (retried ones too), oldest first
+ * @param attempts attempts made at the stage where it ended
+ * @param at when it happened
+ */
+public record Completion(
+    String recordId,
+    RecordStatus status,
+    String stage,
+    @Nullable String reason,
+    @Nullable Envelope<?> record,
+    List<ErrorInfo> errors,
+    int attempts,
+    Instant at) {
+
+  /** Checks the components. */
+  public Completion {
+    Objects.requireNonNull(recordId, "recordId cannot be null");
+    Objects.requireNonNull(status, "status cannot be null");
+    Objects.requireNonNull(stage, "stage cannot be null");
+    Objects.requireNonNull(at, "at cannot be null");
+    errors = List.copyOf(errors);
+    if (!status.isTerminal()) {
+      throw new IllegalArgumentException("a completion needs a terminal status, was " + status);
+    }
+    if (status == RecordStatus.DEAD_LETTER && (record == null || errors.isEmpty())) {
+      throw new IllegalArgumentException(
+          "a dead letter keeps its record and at least one error: record " + recordId);
+    }
+  }
+}

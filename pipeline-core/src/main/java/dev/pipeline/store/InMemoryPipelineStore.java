@@ -1,0 +1,253 @@
+package dev.pipeline.store;
+
+import dev.pipeline.Envelope;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A store that keeps everything in this process's memory: the semantics of the JDBC store, minus
+ * surviving the process. The default store of a pipeline.
+ *
+ * <p>So that memory stays flat however many records pass, it keeps the state of at most {@link
+ * Builder#retainCompleted(int)} published or filtered records (the most recent ones); older ones
+ * are forgotten, like the JDBC store's retention purge, and their ids may then be ingested again.
+ * Records in flight and dead letters are always kept. Counts by status cover every record.
+ *
+ * <p>Thread-safe.
+ */
+public final class InMemoryPipelineStore implements PipelineStore {
+  /** Completed records whose state is kept unless set otherwise. */
+  public static final int DEFAULT_RETAIN_COMPLETED = 100_000;
+
+  private final int retainCompleted;
+  private final Map<String, PipelineData> pipelines = new ConcurrentHashMap<>();
+
+  private InMemoryPipelineStore(int retainCompleted) {
+    this.retainCompleted = retainCompleted;
+  }
+
+  /** A store with the default retention. */
+  public static InMemoryPipelineStore create() {
+    return new InMemoryPipelineStore(DEFAULT_RETAIN_COMPLETED);
+  }
+
+  /** A builder to set the retention. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  private PipelineData data(String pipeline) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    return pipelines.computeIfAbsent(pipeline, p -> new PipelineData());
+  }
+
+  @Override
+  public void register(String pipeline, List<StageDescriptor> stages) {
+    data(pipeline).stages = List.copyOf(stages);
+  }
+
+  /** The stages registered for a pipeline, in order. */
+  public List<StageDescriptor> stages(String pipeline) {
+    return data(pipeline).stages;
+  }
+
+  @Override
+  public Set<String> ingest(
+      String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
+    PipelineData data = data(pipeline);
+    Set<String> duplicates = null;
+    for (Envelope<?> record : records) {
+      RecordState fresh =
+          new RecordState(record.id(), RecordStatus.READY, stage, 0, null, List.of(), at, at);
+      if (data.states.putIfAbsent(record.id(), fresh) == null) {
+        data.count(RecordStatus.READY).increment();
+      } else {
+        if (duplicates == null) {
+          duplicates = new HashSet<>();
+        }
+        duplicates.add(record.id());
+      }
+    }
+    return duplicates == null ? Set.of() : duplicates;
+  }
+
+  @Override
+  public void checkpoint(
+      String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
+    PipelineData data = data(pipeline);
+    for (Envelope<?> record : records) {
+      data.states.computeIfPresent(
+          record.id(),
+          (id, s) ->
+              s.status().isTerminal()
+                  ? s
+                  : new RecordState(
+                      id, s.status(), stage, s.attempts(), null, s.errors(), s.startedAt(), at));
+    }
+  }
+
+  @Override
+  public void complete(String pipeline, List<Completion> completions) {
+    PipelineData data = data(pipeline);
+    for (Completion c : completions) {
+      RecordState before = data.states.get(c.recordId());
+      if (before != null && before.status().isTerminal()) {
+        continue;
+      }
+      Instant startedAt = before == null ? c.at() : before.startedAt();
+      RecordState after =
+          new RecordState(
+              c.recordId(),
+              c.status(),
+              c.stage(),
+              c.attempts(),
+              c.reason(),
+              c.errors(),
+              startedAt,
+              c.at());
+      // replace only what we saw, so two racing completions of one record count once
+      boolean won =
+          before == null
+              ? data.states.putIfAbsent(c.recordId(), after) == null
+              : data.states.replace(c.recordId(), before, after);
+      if (!won) {
+        continue;
+      }
+      if (before != null) {
+        data.count(before.status()).decrement();
+      }
+      data.count(c.status()).increment();
+      if (c.status() == RecordStatus.DEAD_LETTER) {
+        data.deadLetters.put(
+            data.deadLetterSeq.incrementAndGet(),
+            new DeadLetter(
+                Objects.requireNonNull(c.record()), c.stage(), c.errors(), c.attempts(), c.at()));
+      } else {
+        data.completedOrder.add(c.recordId());
+        if (data.retained.incrementAndGet() > retainCompleted) {
+          evictOne(data);
+        }
+      }
+    }
+  }
+
+  private static void evictOne(PipelineData data) {
+    String oldest = data.completedOrder.poll();
+    if (oldest != null) {
+      data.retained.decrementAndGet();
+      data.states.computeIfPresent(oldest, (id, s) -> s.status().isTerminal() ? null : s);
+    }
+  }
+
+  @Override
+  public Optional<RecordState> find(String pipeline, String recordId) {
+    Objects.requireNonNull(recordId, "recordId cannot be null");
+    return Optional.ofNullable(data(pipeline).states.get(recordId));
+  }
+
+  @Override
+  public Page<DeadLetter> deadLetters(String pipeline, DeadLetterQuery query) {
+    Objects.requireNonNull(query, "query cannot be null");
+    long after = 0;
+    if (query.after() != null) {
+      try {
+        after = Long.parseLong(query.after());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            "not a cursor of this store: '" + query.after() + "'", e);
+      }
+    }
+    List<DeadLetter> items = new ArrayList<>();
+    String next = null;
+    for (Map.Entry<Long, DeadLetter> e :
+        data(pipeline).deadLetters.tailMap(after, false).entrySet()) {
+      if (!query.matches(e.getValue())) {
+        continue;
+      }
+      if (items.size() == query.limit()) {
+        next = Long.toString(e.getKey() - 1);
+        break;
+      }
+      items.add(e.getValue());
+    }
+    return new Page<>(items, next);
+  }
+
+  @Override
+  public StatusCounts counts(String pipeline) {
+    PipelineData data = data(pipeline);
+    Map<RecordStatus, Long> counts = new EnumMap<>(RecordStatus.class);
+    data.counts.forEach((status, adder) -> counts.put(status, adder.sum()));
+    return new StatusCounts(counts);
+  }
+
+  @Override
+  public boolean isDurable() {
+    return false;
+  }
+
+  @Override
+  public void close() {}
+
+  @Override
+  public String toString() {
+    return "InMemoryPipelineStore[retainCompleted=" + retainCompleted + "]";
+  }
+
+  private static final class PipelineData {
+    volatile List<StageDescriptor> stages = List.of();
+    final Map<String, RecordState> states = new ConcurrentHashMap<>();
+    final ConcurrentLinkedQueue<String> completedOrder = new ConcurrentLinkedQueue<>();
+    final AtomicLong retained = new AtomicLong();
+    final ConcurrentSkipListMap<Long, DeadLetter> deadLetters = new ConcurrentSkipListMap<>();
+    final AtomicLong deadLetterSeq = new AtomicLong();
+    final Map<RecordStatus, LongAdder> counts = new EnumMap<>(RecordStatus.class);
+
+    PipelineData() {
+      for (RecordStatus status : RecordStatus.values()) {
+        counts.put(status, new LongAdder());
+      }
+    }
+
+    LongAdder count(RecordStatus status) {
+      return counts.get(status);
+    }
+  }
+
+  /** Builds an in-memory store. Not thread-safe. */
+  public static final class Builder {
+    private int retainCompleted = DEFAULT_RETAIN_COMPLETED;
+
+    private Builder() {}
+
+    /**
+     * Sets how many published or filtered records' states are kept (0 keeps none).
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder retainCompleted(int records) {
+      if (records < 0) {
+        throw new IllegalArgumentException("retainCompleted cannot be negative, was " + records);
+      }
+      this.retainCompleted = records;
+      return this;
+    }
+
+    /** Builds the store. */
+    public InMemoryPipelineStore build() {
+      return new InMemoryPipelineStore(retainCompleted);
+    }
+  }
+}

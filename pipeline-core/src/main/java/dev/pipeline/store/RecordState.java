@@ -1,0 +1,38 @@
+package dev.pipeline.store;
+
+import java.time.Instant;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What a store knows of one record.
+ *
+ * @param recordId the record's id
+ * @param status where it stands
+ * @param stage the stage it is at, or ended at
+ * @param attempts attempts made at that stage
+ * @param reason the filter reason, if filtered
+ * @param errors the errors it met, oldest first
+ * @param startedAt when it was ingested
+ * @param updatedAt when its state last changed
+ */
+public record RecordState(
+    String recordId,
+    RecordStatus status,
+    String stage,
+    int attempts,
+    @Nullable String reason,
+    List<ErrorInfo> errors,
+    Instant startedAt,
+    Instant updatedAt) {
+
+  /** Copies the error list. */
+  public RecordState {
+    errors = List.copyOf(errors);
+  }
+
+  /** The most recent error, or null if there was none. */
+  public @Nullable ErrorInfo lastError() {
+    return errors.isEmpty() ? null : errors.get(errors.size() - 1);
+  }
+}

@@ -1,0 +1,22 @@
+package dev.pipeline.store;
+
+/** Where a record stands. Every record ends in exactly one of the three terminal states. */
+public enum RecordStatus {
+  /** Ingested, waiting to be processed. */
+  READY,
+  /** Being processed by a worker. */
+  IN_PROGRESS,
+  /** Failed at a stage and waiting for a retry. */
+  RETRY_WAIT,
+  /** Terminal: handed to the sink. */
+  PUBLISHED,
+  /** Terminal: dropped on purpose by a stage, with a reason. */
+  FILTERED,
+  /** Terminal: failed for good, kept with its payload and errors in the dead letter queue. */
+  DEAD_LETTER;
+
+  /** Whether a record in this state is done. */
+  public boolean isTerminal() {
+    return this == PUBLISHED || this == FILTERED || this == DEAD_LETTER;
+  }
+}
