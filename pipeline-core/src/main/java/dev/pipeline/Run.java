@@ -272,12 +272,10 @@ final class Run implements PipelineRun {
       threads.remove(Thread.currentThread());
     }
     stage.slots.remove(slot);
-    if (stage.liveWorkers.decrementAndGet() == 0) {
-      if (stage.next != null) {
-        stage.next.queue.producerDone();
-      } else {
-        finish();
-      }
+    if (stage.next != null) {
+      stage.next.queue.producerDone(); // each worker is one of the next queue's producers
+    } else if (stage.liveWorkers.decrementAndGet() == 0) {
+      finish();
     }
   }
 
