@@ -24,6 +24,12 @@ public final class Envelope<T> {
   /** Metadata key of the id of the parent record, for records split from another. */
   public static final String PARENT_ID = "parent";
 
+  /**
+   * Metadata key set to "true" on a record handed to the sink a second time (after a crash, with a
+   * durable store): the sink has probably stored it already under the same id.
+   */
+  public static final String REDELIVERED = "redelivered";
+
   private final String id;
   private final T payload;
   private final Map<String, String> metadata;

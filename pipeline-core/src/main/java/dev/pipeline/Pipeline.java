@@ -4,6 +4,7 @@ import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.Page;
+import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.StageDescriptor;
 import java.time.Duration;
@@ -60,7 +61,8 @@ public final class Pipeline<I, O> implements AutoCloseable {
       @Nullable Sink<Object> sink,
       ToLongFunction<Object> payloadSize,
       int queueCapacity,
-      Function<StageName, Logger> stageLoggers) {
+      Function<StageName, Logger> stageLoggers,
+      @Nullable PayloadCodec<?> inputCodec) {
     this.name = name;
     this.stageLoggers = stageLoggers;
     this.stages = stages;
@@ -71,8 +73,10 @@ public final class Pipeline<I, O> implements AutoCloseable {
     this.payloadSize = payloadSize;
     this.queueCapacity = queueCapacity;
     List<StageDescriptor> descriptors = new ArrayList<>();
+    PayloadCodec<?> codec = inputCodec;
     for (StageDefinition stage : stages) {
-      descriptors.add(stage.describe());
+      descriptors.add(stage.describe(codec));
+      codec = stage.options().codec();
     }
     store.register(name, descriptors);
   }
@@ -91,7 +95,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
     if (name.isBlank()) {
       throw new IllegalArgumentException("pipeline name cannot be blank");
     }
-    return new PipelineBuilder<>(name);
+    return new PipelineBuilder<>(name, inputType);
   }
 
   /** The pipeline's name. */

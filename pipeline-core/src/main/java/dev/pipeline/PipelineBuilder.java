@@ -1,6 +1,7 @@
 package dev.pipeline;
 
 import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -38,8 +39,11 @@ public final class PipelineBuilder<I, O> {
   private boolean clockSet;
   private boolean sinkSet;
 
-  PipelineBuilder(String name) {
+  private @Nullable PayloadCodec<?> inputCodec;
+
+  PipelineBuilder(String name, Class<I> inputType) {
     this.name = name;
+    this.inputCodec = PayloadCodec.builtIn(inputType);
   }
 
   /** Adds a stage that needs its context. */
@@ -248,6 +252,23 @@ public final class PipelineBuilder<I, O> {
         lastCanonical = stage.name();
       }
     }
+    if (store != null && store.isDurable()) {
+      if (inputCodec == null) {
+        all.add(
+            "the store is durable but the pipeline's input has no codec; set one with"
+                + " inputCodec(...), e.g. JsonCodec.of(MyRecord.class) from pipeline-jdbc");
+      }
+      for (int i = 0; i < stages.size() - 1; i++) {
+        StageDefinition stage = stages.get(i);
+        if (stage.options().checkpoint() && stage.options().codec() == null) {
+          all.add(
+              "stage '"
+                  + stage.name()
+                  + "' is a checkpoint on a durable store but has no codec for its output; add"
+                  + " s.codec(...) to its options");
+        }
+      }
+    }
     if (!all.isEmpty()) {
       throw new PipelineConfigurationException(name, all);
     }
@@ -261,6 +282,7 @@ public final class PipelineBuilder<I, O> {
         sink,
         payloadSize,
         queueCapacity,
-        stageLoggers);
+        stageLoggers,
+        inputCodec);
   }
 }

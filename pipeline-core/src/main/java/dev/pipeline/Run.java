@@ -5,6 +5,7 @@ import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.resilience.TokenBucket;
+import dev.pipeline.store.Claimed;
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.PipelineStore;
@@ -57,6 +58,7 @@ final class Run implements PipelineRun {
   private final Function<StageName, Logger> stageLoggers;
 
   private final LongAdder read = new LongAdder();
+  private final LongAdder resumed = new LongAdder();
   private final LongAdder duplicates = new LongAdder();
   private final LongAdder published = new LongAdder();
   private final LongAdder filtered = new LongAdder();
@@ -94,7 +96,10 @@ final class Run implements PipelineRun {
     this.stages = new RunStage[definitions.size()];
     for (int i = definitions.size() - 1; i >= 0; i--) {
       StageDefinition d = definitions.get(i);
-      int producers = i == 0 ? sources.size() : definitions.get(i - 1).options().concurrency();
+      // a durable store's claimer feeds every queue (records resume at their checkpoint's stage)
+      int producers =
+          (i == 0 ? sources.size() : definitions.get(i - 1).options().concurrency())
+              + (store.isDurable() ? 1 : 0);
       int capacity =
           queueCapacity > 0
               ? queueCapacity
@@ -123,6 +128,11 @@ final class Run implements PipelineRun {
       readers.add(reader);
       threads.add(reader);
       reader.start();
+    }
+    if (store.isDurable()) {
+      Thread claimer = Thread.ofVirtual().name(pipeline + "-claimer").unstarted(this::claim);
+      threads.add(claimer);
+      claimer.start();
     }
     boolean anyTimeout = false;
     for (RunStage stage : stages) {
@@ -225,6 +235,67 @@ final class Run implements PipelineRun {
       LOG.debug("pipeline '{}': {} duplicate records skipped at ingestion", pipeline, rejected);
     }
     stages[0].queue.put(unique);
+  }
+
+  /**
+   * Feeds the pipeline with records the store hands over: never processed, left by a dead worker
+   * whose lease expired, or sent back for reprocessing. Each enters at the stage after its last
+   * checkpoint. Ends when the sources are read and the store holds no unfinished record of the
+   * pipeline, so a run outlives the records other workers might abandon.
+   */
+  private void claim() {
+    Map<String, RunStage> byName = new java.util.HashMap<>();
+    for (RunStage stage : stages) {
+      byName.put(stage.def.name().value(), stage);
+    }
+    int max = stages[0].def.options().batchSize();
+    long idleMillis = 10;
+    try {
+      while (!cancelled) {
+        boolean sourcesDone = liveReaders.get() == 0;
+        List<Claimed> claimed = store.claim(pipeline, max);
+        if (!claimed.isEmpty()) {
+          resumed.add(claimed.size());
+          idleMillis = 10;
+          Map<RunStage, List<Envelope<Object>>> byStage = new java.util.LinkedHashMap<>();
+          for (Claimed c : claimed) {
+            RunStage stage = byName.get(c.stage());
+            if (stage == null) {
+              throw new PipelineException(
+                  "the store holds record '"
+                      + c.record().id()
+                      + "' at stage '"
+                      + c.stage()
+                      + "', which pipeline '"
+                      + pipeline
+                      + "' does not have; was a stage renamed or removed while records were in"
+                      + " flight?");
+            }
+            @SuppressWarnings("unchecked")
+            Envelope<Object> record = (Envelope<Object>) c.record();
+            byStage.computeIfAbsent(stage, k -> new ArrayList<>()).add(record);
+          }
+          for (Map.Entry<RunStage, List<Envelope<Object>>> e : byStage.entrySet()) {
+            e.getKey().queue.put(e.getValue());
+          }
+          continue;
+        }
+        if (sourcesDone && !store.hasUnfinished(pipeline)) {
+          break;
+        }
+        TimeUnit.MILLISECONDS.sleep(idleMillis);
+        idleMillis = Math.min(500, idleMillis * 2);
+      }
+    } catch (InterruptedException e) {
+      // cancelled
+    } catch (Throwable error) {
+      fail(error);
+    } finally {
+      for (RunStage stage : stages) {
+        stage.queue.producerDone();
+      }
+      threads.remove(Thread.currentThread());
+    }
   }
 
   // ---------------------------------------------------------------- workers
@@ -616,8 +687,11 @@ final class Run implements PipelineRun {
     recorder.active(clock.nanoTime());
 
     List<Envelope<Object>> outputs = work.outputs;
-    if (stage.def.options().checkpoint() && store.isDurable() && !outputs.isEmpty()) {
-      store.checkpoint(pipeline, outputs, stage.def.name().value(), clock.now());
+    if (stage.def.options().checkpoint()
+        && store.isDurable()
+        && stage.next != null
+        && !outputs.isEmpty()) {
+      store.checkpoint(pipeline, outputs, stage.next.def.name().value(), clock.now());
     }
     if (stage.next != null) {
       stage.next.queue.put(outputs);
@@ -631,6 +705,17 @@ final class Run implements PipelineRun {
     Instant now = clock.now();
     List<Completion> completions = new ArrayList<>(outputs.size());
     try {
+      if (store.isDurable()) {
+        List<String> ids = new ArrayList<>(outputs.size());
+        for (Envelope<Object> e : outputs) {
+          ids.add(e.id());
+        }
+        Set<String> redelivered = store.beginDelivery(pipeline, ids);
+        if (!redelivered.isEmpty()) {
+          outputs.replaceAll(
+              e -> redelivered.contains(e.id()) ? e.withMetadata(Envelope.REDELIVERED, "true") : e);
+        }
+      }
       if (sink != null) {
         sink.publish(Collections.unmodifiableList(outputs));
       }
@@ -638,8 +723,8 @@ final class Run implements PipelineRun {
         completions.add(
             new Completion(e.id(), RecordStatus.PUBLISHED, last, null, null, List.of(), 1, now));
       }
-      store.complete(pipeline, completions);
-      published.add(outputs.size());
+      Set<String> fenced = store.complete(pipeline, completions);
+      published.add(outputs.size() - fenced.size());
     } catch (Throwable error) {
       if (error instanceof InterruptedException) {
         Thread.currentThread().interrupt();
@@ -779,6 +864,7 @@ final class Run implements PipelineRun {
         failed != null ? RunStatus.FAILED : cancelled ? RunStatus.CANCELLED : RunStatus.COMPLETED;
     status.set(end);
     long readCount = read.sum();
+    long resumedCount = resumed.sum();
     long dups = duplicates.sum();
     long pub = published.sum();
     long fil = filtered.sum();
@@ -789,11 +875,12 @@ final class Run implements PipelineRun {
             end,
             Duration.ofNanos(clock.nanoTime() - startNanos),
             readCount,
+            resumedCount,
             dups,
             pub,
             fil,
             dead,
-            Math.max(0, readCount - dups - pub - fil - dead),
+            Math.max(0, readCount + resumedCount - dups - pub - fil - dead),
             sourceErrors,
             failed,
             metrics());

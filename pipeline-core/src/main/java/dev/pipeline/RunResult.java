@@ -14,6 +14,8 @@ import org.jspecify.annotations.Nullable;
  * @param status COMPLETED, CANCELLED or FAILED
  * @param duration from start to end
  * @param read records read from the sources
+ * @param resumed records a durable store handed over to finish: left unfinished by an earlier run
+ *     or a dead worker, or sent back for reprocessing
  * @param duplicates records rejected because their id was already known
  * @param published records handed to the sink
  * @param filtered records dropped on purpose
@@ -28,6 +30,7 @@ public record RunResult(
     RunStatus status,
     Duration duration,
     long read,
+    long resumed,
     long duplicates,
     long published,
     long filtered,
@@ -54,12 +57,13 @@ public record RunResult(
     out.append(
         String.format(
             Locale.ROOT,
-            "pipeline '%s' %s in %.2fs: %d records in, %d published, %d filtered, %d dead-lettered,"
-                + " %d duplicates%s (%.0f records/s)%n",
+            "pipeline '%s' %s in %.2fs: %d records in%s, %d published, %d filtered, %d"
+                + " dead-lettered, %d duplicates%s (%.0f records/s)%n",
             pipeline,
             status.name().toLowerCase(Locale.ROOT),
             duration.toNanos() / 1e9,
             read,
+            resumed > 0 ? " (+" + resumed + " resumed)" : "",
             published,
             filtered,
             deadLettered,

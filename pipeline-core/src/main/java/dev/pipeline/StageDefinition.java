@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.StageDescriptor;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;
@@ -17,7 +18,7 @@ record StageDefinition(
     return batch != null;
   }
 
-  StageDescriptor describe() {
+  StageDescriptor describe(@Nullable PayloadCodec<?> inputCodec) {
     Duration timeout = options.timeout();
     return new StageDescriptor(
         name.value(),
@@ -26,6 +27,7 @@ record StageDefinition(
         timeout == null ? null : Math.max(1, timeout.toSeconds()),
         options.retryPolicy().toString(),
         options.retryPolicy().maxRetries(),
-        options.checkpoint());
+        options.checkpoint(),
+        inputCodec);
   }
 }

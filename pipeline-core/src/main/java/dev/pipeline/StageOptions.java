@@ -3,6 +3,7 @@ package dev.pipeline;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.resilience.TokenBucket;
+import dev.pipeline.store.PayloadCodec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,8 +29,10 @@ public final class StageOptions {
   private final RetryPolicy retryPolicy;
   private final CircuitBreaker circuitBreaker;
   private final TokenBucket rateLimit;
+  private final @Nullable PayloadCodec<?> codec;
 
   private StageOptions(Builder b) {
+    this.codec = b.codec;
     this.concurrency = b.concurrency;
     this.batchSize = b.batchSize;
     this.timeout = b.timeout;
@@ -79,6 +82,11 @@ public final class StageOptions {
     return rateLimit;
   }
 
+  /** The codec of the stage's output, for durable stores; null if not set. */
+  public @Nullable PayloadCodec<?> codec() {
+    return codec;
+  }
+
   /** A builder holding these options, to change some of them. */
   Builder toBuilder() {
     Builder b = new Builder();
@@ -89,6 +97,7 @@ public final class StageOptions {
     b.retryPolicy = retryPolicy;
     b.circuitBreaker = circuitBreaker;
     b.rateLimit = rateLimit;
+    b.codec = codec;
     return b;
   }
 
@@ -125,6 +134,7 @@ public final class StageOptions {
     private @Nullable RetryPolicy retryPolicy;
     private @Nullable CircuitBreaker circuitBreaker;
     private @Nullable TokenBucket rateLimit;
+    private @Nullable PayloadCodec<?> codec;
     private final List<String> problems = new ArrayList<>();
 
     Builder() {}
@@ -176,6 +186,15 @@ public final class StageOptions {
     /** Sets the token bucket that limits how fast records enter the stage. */
     public Builder rateLimit(TokenBucket bucket) {
       this.rateLimit = requireSet(bucket, "rate limit", "TokenBucket.unlimited()");
+      return this;
+    }
+
+    /**
+     * Sets the codec of the stage's output: how a durable store saves records after this stage
+     * (needed on checkpoint stages, and for the dead letters of the next stage).
+     */
+    public Builder codec(PayloadCodec<?> codec) {
+      this.codec = requireSet(codec, "codec", "no codec (leave it unset)");
       return this;
     }
 

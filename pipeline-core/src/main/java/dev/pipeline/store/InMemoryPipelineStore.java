@@ -70,7 +70,7 @@ public final class InMemoryPipelineStore implements PipelineStore {
     Set<String> duplicates = null;
     for (Envelope<?> record : records) {
       RecordState fresh =
-          new RecordState(record.id(), RecordStatus.READY, stage, 0, null, List.of(), at, at);
+          new RecordState(record.id(), RecordStatus.READY, stage, 0, null, List.of(), 0, at, at);
       if (data.states.putIfAbsent(record.id(), fresh) == null) {
         data.count(RecordStatus.READY).increment();
       } else {
@@ -85,7 +85,7 @@ public final class InMemoryPipelineStore implements PipelineStore {
 
   @Override
   public void checkpoint(
-      String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
+      String pipeline, List<? extends Envelope<?>> records, String nextStage, Instant at) {
     PipelineData data = data(pipeline);
     for (Envelope<?> record : records) {
       data.states.computeIfPresent(
@@ -94,12 +94,20 @@ public final class InMemoryPipelineStore implements PipelineStore {
               s.status().isTerminal()
                   ? s
                   : new RecordState(
-                      id, s.status(), stage, s.attempts(), null, s.errors(), s.startedAt(), at));
+                      id,
+                      s.status(),
+                      nextStage,
+                      0,
+                      null,
+                      s.errors(),
+                      s.deliveries(),
+                      s.startedAt(),
+                      at));
     }
   }
 
   @Override
-  public void complete(String pipeline, List<Completion> completions) {
+  public Set<String> complete(String pipeline, List<Completion> completions) {
     PipelineData data = data(pipeline);
     for (Completion c : completions) {
       RecordState before = data.states.get(c.recordId());
@@ -115,6 +123,7 @@ public final class InMemoryPipelineStore implements PipelineStore {
               c.attempts(),
               c.reason(),
               c.errors(),
+              before == null ? (c.status() == RecordStatus.PUBLISHED ? 1 : 0) : before.deliveries(),
               startedAt,
               c.at());
       // replace only what we saw, so two racing completions of one record count once
@@ -141,6 +150,50 @@ public final class InMemoryPipelineStore implements PipelineStore {
         }
       }
     }
+    return Set.of();
+  }
+
+  @Override
+  public Set<String> beginDelivery(String pipeline, List<String> recordIds) {
+    PipelineData data = data(pipeline);
+    Set<String> redelivered = null;
+    for (String id : recordIds) {
+      RecordState after =
+          data.states.computeIfPresent(
+              id,
+              (k, s) ->
+                  new RecordState(
+                      k,
+                      s.status(),
+                      s.stage(),
+                      s.attempts(),
+                      s.reason(),
+                      s.errors(),
+                      s.deliveries() + 1,
+                      s.startedAt(),
+                      s.updatedAt()));
+      if (after != null && after.deliveries() > 1) {
+        if (redelivered == null) {
+          redelivered = new HashSet<>();
+        }
+        redelivered.add(id);
+      }
+    }
+    return redelivered == null ? Set.of() : redelivered;
+  }
+
+  /** Always empty: the records of an in-memory store live only in the run that ingested them. */
+  @Override
+  public List<Claimed> claim(String pipeline, int max) {
+    return List.of();
+  }
+
+  @Override
+  public boolean hasUnfinished(String pipeline) {
+    PipelineData data = data(pipeline);
+    return data.count(RecordStatus.READY).sum() > 0
+        || data.count(RecordStatus.IN_PROGRESS).sum() > 0
+        || data.count(RecordStatus.RETRY_WAIT).sum() > 0;
   }
 
   private static void evictOne(PipelineData data) {

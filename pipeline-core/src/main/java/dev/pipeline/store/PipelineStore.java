@@ -22,6 +22,12 @@ import java.util.Set;
  *   <li>a dead letter keeps its record as it entered the failing stage and every error it met.
  * </ul>
  *
+ * <p>A durable store also leases: records it {@link #ingest}s or {@link #claim}s are held by this
+ * store's worker until completed; it renews the leases while the worker lives, and another worker's
+ * {@link #claim} takes over records whose lease expired (their worker died). Checkpoints and
+ * completions from a worker that lost its lease are refused (fencing), so a record never completes
+ * twice.
+ *
  * <p>Implementations are thread-safe.
  */
 public interface PipelineStore extends AutoCloseable {
@@ -33,18 +39,45 @@ public interface PipelineStore extends AutoCloseable {
   void register(String pipeline, List<StageDescriptor> stages);
 
   /**
-   * Adds records in the READY state at the given stage.
+   * Adds records at the given stage (the first stage, whose input they are). A durable store keeps
+   * their payloads and leases them to this worker, which processes them at once.
    *
    * @return the ids among them the store already held, which were not added again
    */
   Set<String> ingest(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at);
 
-  /** Saves records as they left a checkpoint stage, so that a restart resumes after it. */
-  void checkpoint(String pipeline, List<? extends Envelope<?>> records, String stage, Instant at);
+  /**
+   * Saves records as they left a checkpoint stage, as the input of {@code nextStage}, so that a
+   * restart resumes there.
+   */
+  void checkpoint(
+      String pipeline, List<? extends Envelope<?>> records, String nextStage, Instant at);
 
-  /** Moves records to their terminal states; a record already terminal is left as it is. */
-  void complete(String pipeline, List<Completion> completions);
+  /**
+   * Moves records to their terminal states; a record already terminal is left as it is.
+   *
+   * @return the ids whose completion was refused because this worker no longer holds their lease
+   *     (another worker took them over); empty for a non-durable store
+   */
+  Set<String> complete(String pipeline, List<Completion> completions);
+
+  /**
+   * Notes that these records are about to be handed to the sink, before it is called: the ledger
+   * that makes a re-delivery after a crash visible.
+   *
+   * @return the ids among them that had been handed to the sink before (re-deliveries)
+   */
+  Set<String> beginDelivery(String pipeline, List<String> recordIds);
+
+  /**
+   * Leases up to {@code max} records that need processing and that no live worker holds: ingested
+   * but never processed, or held by a worker whose lease expired. A non-durable store has none.
+   */
+  List<Claimed> claim(String pipeline, int max);
+
+  /** Whether any record of the pipeline, held by any worker, has not reached a terminal state. */
+  boolean hasUnfinished(String pipeline);
 
   /** What the store knows of one record, if anything. */
   Optional<RecordState> find(String pipeline, String recordId);

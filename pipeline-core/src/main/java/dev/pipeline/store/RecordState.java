@@ -13,6 +13,8 @@ import org.jspecify.annotations.Nullable;
  * @param attempts attempts made at that stage
  * @param reason the filter reason, if filtered
  * @param errors the errors it met, oldest first
+ * @param deliveries how many times it was handed to the sink: more than 1 means it was re-delivered
+ *     after a crash (same record id, so an idempotent sink stores it once)
  * @param startedAt when it was ingested
  * @param updatedAt when its state last changed
  */
@@ -23,6 +25,7 @@ public record RecordState(
     int attempts,
     @Nullable String reason,
     List<ErrorInfo> errors,
+    int deliveries,
     Instant startedAt,
     Instant updatedAt) {
 

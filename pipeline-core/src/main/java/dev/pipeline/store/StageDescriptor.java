@@ -13,6 +13,8 @@ import org.jspecify.annotations.Nullable;
  * @param retryPolicy a description of its retry policy
  * @param maxRetries its retry limit
  * @param checkpoint whether records are saved after it
+ * @param inputCodec the codec of the payloads entering it, for stores that persist them; null when
+ *     none was given (a durable store then refuses to persist records at this stage)
  */
 public record StageDescriptor(
     String name,
@@ -21,7 +23,8 @@ public record StageDescriptor(
     @Nullable Long timeoutSeconds,
     String retryPolicy,
     int maxRetries,
-    boolean checkpoint) {
+    boolean checkpoint,
+    @Nullable PayloadCodec<?> inputCodec) {
 
   /** Checks the components. */
   public StageDescriptor {
