@@ -64,6 +64,9 @@ final class Run implements PipelineRun {
   private final LongAdder filtered = new LongAdder();
   private final LongAdder deadLettered = new LongAdder();
   private final List<String> sourceErrors = new CopyOnWriteArrayList<>();
+  // errors of records that failed an attempt at a stage and then passed it, until they end, so
+  // that their final state lists every error they met; empty unless something was retried
+  private final Map<String, List<ErrorInfo>> passedErrors = new ConcurrentHashMap<>();
   private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
   private final List<Thread> readers = new CopyOnWriteArrayList<>();
   private final AtomicInteger liveReaders = new AtomicInteger();
@@ -468,6 +471,9 @@ final class Run implements PipelineRun {
             }
             work.outputs.add(out);
             work.bytes += payloadSize.applyAsLong(output);
+            if (work.errors != null) {
+              keepErrors(record.id(), work.errors);
+            }
           }
           break;
         }
@@ -497,6 +503,54 @@ final class Run implements PipelineRun {
 
   private static List<ErrorInfo> errorsOf(BatchWork work) {
     return work.errors == null ? List.of() : work.errors;
+  }
+
+  private void keepErrors(String recordId, List<ErrorInfo> errors) {
+    passedErrors.merge(
+        recordId,
+        List.copyOf(errors),
+        (earlier, more) -> {
+          List<ErrorInfo> all = new ArrayList<>(earlier);
+          all.addAll(more);
+          return all;
+        });
+  }
+
+  /** Takes the errors a record met at the stages it passed; empty if none. */
+  private List<ErrorInfo> takeErrors(String recordId) {
+    if (passedErrors.isEmpty()) {
+      return List.of();
+    }
+    List<ErrorInfo> errors = passedErrors.remove(recordId);
+    return errors == null ? List.of() : errors;
+  }
+
+  /** The completions, each with the errors its record met at the stages it passed put first. */
+  private List<Completion> withPassedErrors(List<Completion> completions) {
+    if (passedErrors.isEmpty()) {
+      return completions;
+    }
+    List<Completion> all = new ArrayList<>(completions.size());
+    for (Completion c : completions) {
+      List<ErrorInfo> earlier = takeErrors(c.recordId());
+      if (earlier.isEmpty()) {
+        all.add(c);
+      } else {
+        List<ErrorInfo> errors = new ArrayList<>(earlier);
+        errors.addAll(c.errors());
+        all.add(
+            new Completion(
+                c.recordId(),
+                c.status(),
+                c.stage(),
+                c.reason(),
+                c.record(),
+                errors,
+                c.attempts(),
+                c.at()));
+      }
+    }
+    return all;
   }
 
   private Completion deadLetter(
@@ -630,8 +684,14 @@ final class Run implements PipelineRun {
                   work.attempt,
                   clock.now()));
         } else if (recordError == null) {
-          work.outputs.add(record.withPayload(output));
+          Envelope<Object> out = record.withPayload(output);
+          Map<String, String> added = context.added();
+          work.outputs.add(added == null ? out : out.withAllMetadata(added));
           work.bytes += payloadSize.applyAsLong(output);
+          List<ErrorInfo> errors = work.batchErrors.get(record.id());
+          if (errors != null) {
+            keepErrors(record.id(), errors);
+          }
         } else {
           stage.recorder.error(recordError);
           List<ErrorInfo> errors =
@@ -673,7 +733,7 @@ final class Run implements PipelineRun {
       }
     }
     if (!work.completions.isEmpty()) {
-      store.complete(pipeline, work.completions);
+      store.complete(pipeline, withPassedErrors(work.completions));
       filtered.add(filteredHere);
       deadLettered.add(failedHere);
     }
@@ -700,32 +760,30 @@ final class Run implements PipelineRun {
     }
   }
 
-  private void publish(List<Envelope<Object>> outputs) {
+  private void publish(List<Envelope<Object>> outputs) throws InterruptedException {
     String last = stages[stages.length - 1].def.name().value();
     Instant now = clock.now();
     List<Completion> completions = new ArrayList<>(outputs.size());
-    try {
-      if (store.isDurable()) {
-        List<String> ids = new ArrayList<>(outputs.size());
-        for (Envelope<Object> e : outputs) {
-          ids.add(e.id());
-        }
-        Set<String> redelivered = store.beginDelivery(pipeline, ids);
-        if (!redelivered.isEmpty()) {
-          outputs.replaceAll(
-              e -> redelivered.contains(e.id()) ? e.withMetadata(Envelope.REDELIVERED, "true") : e);
-        }
+    if (store.isDurable()) {
+      List<String> ids = new ArrayList<>(outputs.size());
+      for (Envelope<Object> e : outputs) {
+        ids.add(e.id());
       }
+      Set<String> redelivered = store.beginDelivery(pipeline, ids);
+      if (!redelivered.isEmpty()) {
+        outputs.replaceAll(
+            e -> redelivered.contains(e.id()) ? e.withMetadata(Envelope.REDELIVERED, "true") : e);
+      }
+    }
+    try {
       if (sink != null) {
         sink.publish(Collections.unmodifiableList(outputs));
       }
-      for (Envelope<Object> e : outputs) {
-        completions.add(
-            new Completion(e.id(), RecordStatus.PUBLISHED, last, null, null, List.of(), 1, now));
-      }
-      Set<String> fenced = store.complete(pipeline, completions);
-      published.add(outputs.size() - fenced.size());
     } catch (Throwable error) {
+      if (cancelled) {
+        // cancel() interrupted the sink: its records stay unfinished, like those of the stages
+        throw new InterruptedException("run cancelled");
+      }
       if (error instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
@@ -736,13 +794,39 @@ final class Run implements PipelineRun {
           outputs.get(0).id(),
           error);
       ErrorInfo info = ErrorInfo.of(SINK_STEP, error, 1, now);
-      completions.clear();
       for (Envelope<Object> e : outputs) {
         completions.add(deadLetter(e, SINK_STEP, List.of(info), 1));
       }
-      store.complete(pipeline, completions);
+      store.complete(pipeline, withPassedErrors(completions));
       deadLettered.add(outputs.size());
+      return;
     }
+    for (Envelope<Object> e : outputs) {
+      List<ErrorInfo> errors = takeErrors(e.id());
+      completions.add(
+          new Completion(
+              e.id(),
+              RecordStatus.PUBLISHED,
+              last,
+              null,
+              null,
+              errors,
+              attemptsAt(last, errors),
+              now));
+    }
+    Set<String> fenced = store.complete(pipeline, completions);
+    published.add(outputs.size() - fenced.size());
+  }
+
+  /** Attempts at a stage a record passed: one per error it met there, and the one that passed. */
+  private static int attemptsAt(String stage, List<ErrorInfo> errors) {
+    int attempts = 1;
+    for (ErrorInfo error : errors) {
+      if (error.stage().equals(stage)) {
+        attempts++;
+      }
+    }
+    return attempts;
   }
 
   // ---------------------------------------------------------------- timeouts

@@ -1,0 +1,185 @@
+package dev.pipeline.examples.app;
+
+import dev.pipeline.Pipeline;
+import dev.pipeline.PipelineBuilder;
+import dev.pipeline.PipelineRun;
+import dev.pipeline.RunResult;
+import dev.pipeline.Source;
+import dev.pipeline.examples.listings.IndexedListing;
+import dev.pipeline.examples.listings.ListingGenerator;
+import dev.pipeline.examples.listings.ListingIndex;
+import dev.pipeline.store.DeadLetter;
+import dev.pipeline.store.DeadLetterQuery;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Runs the equipment-listings pipeline from the command line: on the bundled data set by default,
+ * on the user's own files, or on a generated data set of any size; prints a progress line while it
+ * runs and a summary at the end.
+ *
+ * <pre>
+ * java -jar equipment-listings.jar [--file listings.txt]... [--generate N] [--out published.jsonl]
+ *                                  [--search "excavator caterpillar"] [--dead-letters N] [--quiet]
+ * </pre>
+ */
+public final class EquipmentListingsApp {
+  private static final String USAGE =
+      """
+      usage: equipment-listings [options]
+        --file PATH        process a file of listings (repeatable); default: the bundled data set
+        --generate N       process N generated listings instead (deterministic, lazy)
+        --out PATH         also write published listings to PATH as JSON lines
+        --search QUERY     after the run, search the published listings
+        --dead-letters N   show the first N dead letters (default 5)
+        --quiet            no progress line
+      line format: id|title|price|currency|description|lang  (see ListingParser)""";
+
+  private EquipmentListingsApp() {}
+
+  /** Entry point. Exits 2 on bad arguments, 1 if the run failed. */
+  public static void main(String[] args) throws Exception {
+    Options options;
+    try {
+      options = Options.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("equipment-listings: " + e.getMessage());
+      System.err.println(USAGE);
+      System.exit(2);
+      return;
+    }
+    RunResult result = run(options, System.out, System.err);
+    System.exit(result.status() == dev.pipeline.RunStatus.COMPLETED ? 0 : 1);
+  }
+
+  static RunResult run(Options options, PrintStream out, PrintStream err) throws Exception {
+    ListingIndex index = new ListingIndex();
+    JsonLinesSink file = options.out == null ? null : new JsonLinesSink(options.out);
+    PipelineBuilder<ScrapedLine, IndexedListing> builder =
+        EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index);
+    if (file != null) {
+      builder.sink(file);
+    }
+    try (Pipeline<ScrapedLine, IndexedListing> pipeline = builder.build()) {
+      PipelineRun run = pipeline.start(options.sources());
+      Optional<RunResult> done = Optional.empty();
+      while (done.isEmpty()) {
+        done = run.await(Duration.ofSeconds(1));
+        if (!options.quiet) {
+          err.println(run.progress().line());
+        }
+      }
+      RunResult result = done.get();
+      out.println();
+      out.print(result.summary());
+      List<DeadLetter> dead =
+          options.deadLetters == 0
+              ? List.of()
+              : pipeline.deadLetters(DeadLetterQuery.all().limit(options.deadLetters)).items();
+      if (!dead.isEmpty()) {
+        out.println("first dead letters:");
+        for (DeadLetter letter : dead) {
+          out.printf(
+              "  %s at %s: %s: %s%n",
+              letter.recordId(),
+              letter.stage(),
+              letter.lastError().errorType(),
+              letter.lastError().message());
+        }
+      }
+      out.printf("published index: %d listings, %d terms%n", index.size(), index.termCount());
+      if (options.search != null) {
+        List<IndexedListing> hits = index.search(options.search);
+        out.printf("search \"%s\": %d hits%n", options.search, hits.size());
+        for (IndexedListing hit : hits.subList(0, Math.min(5, hits.size()))) {
+          out.printf("  %s  %s%n", hit.id(), hit.title());
+        }
+      }
+      if (options.out != null) {
+        out.println("published listings written to " + options.out);
+      }
+      return result;
+    } finally {
+      if (file != null) {
+        file.close();
+      }
+    }
+  }
+
+  /** The parsed command line. */
+  static final class Options {
+    final List<Path> files = new ArrayList<>();
+    int generate = -1;
+    @Nullable Path out;
+    @Nullable String search;
+    int deadLetters = 5;
+    boolean quiet;
+
+    static Options parse(String[] args) {
+      Options o = new Options();
+      for (int i = 0; i < args.length; i++) {
+        String arg = args[i];
+        switch (arg) {
+          case "--file" -> {
+            Path file = Path.of(value(args, ++i, arg));
+            if (!Files.isReadable(file)) {
+              throw new IllegalArgumentException("cannot read " + file.toAbsolutePath());
+            }
+            o.files.add(file);
+          }
+          case "--generate" -> o.generate = positive(value(args, ++i, arg), arg);
+          case "--out" -> o.out = Path.of(value(args, ++i, arg));
+          case "--search" -> o.search = value(args, ++i, arg);
+          case "--dead-letters" -> o.deadLetters = positive(value(args, ++i, arg), arg);
+          case "--quiet" -> o.quiet = true;
+          case "--help", "-h" -> throw new IllegalArgumentException("help");
+          default -> throw new IllegalArgumentException("unknown option " + arg);
+        }
+      }
+      if (o.generate >= 0 && !o.files.isEmpty()) {
+        throw new IllegalArgumentException("give --file or --generate, not both");
+      }
+      return o;
+    }
+
+    List<Source<ScrapedLine>> sources() throws IOException {
+      if (!files.isEmpty()) {
+        return files.stream().map(ListingLines::file).toList();
+      }
+      if (generate >= 0) {
+        return List.of(
+            ListingLines.lines(
+                "generated", new ListingGenerator(ListingGenerator.DEFAULT_SEED).lines(generate)));
+      }
+      return List.of(
+          ListingLines.stream(ListingGenerator.BUNDLED_SOURCE_ID, ListingGenerator::openBundled));
+    }
+
+    private static String value(String[] args, int i, String option) {
+      if (i >= args.length) {
+        throw new IllegalArgumentException(option + " needs a value");
+      }
+      return args[i];
+    }
+
+    private static int positive(String text, String option) {
+      try {
+        int n = Integer.parseInt(text);
+        if (n < 0) {
+          throw new NumberFormatException();
+        }
+        return n;
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            option + " needs a non-negative number, was '" + text + "'");
+      }
+    }
+  }
+}
