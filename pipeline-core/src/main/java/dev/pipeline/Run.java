@@ -733,7 +733,19 @@ final class Run implements PipelineRun {
       }
     }
     if (!work.completions.isEmpty()) {
-      store.complete(pipeline, withPassedErrors(work.completions));
+      Set<String> fenced = store.complete(pipeline, withPassedErrors(work.completions));
+      if (!fenced.isEmpty()) {
+        // another worker took these records over; their outcome is theirs to count
+        for (Completion c : work.completions) {
+          if (fenced.contains(c.recordId())) {
+            if (c.status() == RecordStatus.FILTERED) {
+              filteredHere--;
+            } else {
+              failedHere--;
+            }
+          }
+        }
+      }
       filtered.add(filteredHere);
       deadLettered.add(failedHere);
     }

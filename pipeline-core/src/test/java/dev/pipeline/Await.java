@@ -1,0 +1,46 @@
+package dev.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+/** Waiting on real concurrency: latches and polled conditions, each with a deadline. */
+final class Await {
+  static final Duration DEADLINE = Duration.ofSeconds(10);
+  private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+  private Await() {}
+
+  /** Polls until the condition holds, failing after {@link #DEADLINE}. */
+  static void until(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + DEADLINE.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("still waiting after " + DEADLINE + " until " + what);
+      }
+      LockSupport.parkNanos(POLL_NANOS);
+    }
+  }
+
+  /** Waits for the latch, failing after {@link #DEADLINE}. */
+  static void on(CountDownLatch latch, String what) throws InterruptedException {
+    assertThat(latch.await(DEADLINE.toNanos(), TimeUnit.NANOSECONDS))
+        .as("waited %s for %s", DEADLINE, what)
+        .isTrue();
+  }
+
+  /** Waits until the thread has ended, failing after {@link #DEADLINE}. */
+  static void ended(Thread thread) throws InterruptedException {
+    assertThat(thread.join(DEADLINE)).as("thread %s ended", thread).isTrue();
+  }
+
+  /** Waits for the run to end, failing after {@link #DEADLINE}. */
+  static RunResult result(PipelineRun run) throws InterruptedException {
+    return run.await(DEADLINE)
+        .orElseThrow(() -> new AssertionError("run still " + run.status() + " after " + DEADLINE));
+  }
+}

@@ -1,0 +1,168 @@
+package dev.pipeline;
+
+import static dev.pipeline.StageName.CLEANING;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.Test;
+
+class IngestionTest {
+  private final Queue<Envelope<String>> sink = new ConcurrentLinkedQueue<>();
+  private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+
+  private Pipeline<String, String> pipeline(String name, int batchSize) {
+    return Pipeline.builder(name, String.class)
+        .stage(
+            CLEANING,
+            (String s, StageContext context) -> {
+              calls.computeIfAbsent(context.recordId(), k -> new AtomicInteger()).incrementAndGet();
+              return s;
+            },
+            o -> o.batchSize(batchSize))
+        .sink(sink::addAll)
+        .build();
+  }
+
+  private static Source<String> source(String id, String... recordIds) {
+    return Source.of(id, List.of(recordIds).iterator(), r -> r);
+  }
+
+  private void assertProcessedOnce(String... ids) {
+    assertThat(calls).containsOnlyKeys(ids).allSatisfy((id, n) -> assertThat(n).hasValue(1));
+    assertThat(sink).extracting(Envelope::id).containsExactlyInAnyOrder(ids);
+  }
+
+  @Test
+  void repeatedIdWithinOneBatchIsADuplicateProcessedOnce() {
+    Pipeline<String, String> pipeline = pipeline("dup-batch", 10);
+
+    RunResult result = pipeline.run(source("src", "a", "b", "a", "c", "a"));
+
+    assertThat(result.read()).isEqualTo(5);
+    assertThat(result.duplicates()).isEqualTo(2);
+    assertThat(result.published()).isEqualTo(3);
+    assertThat(result.unfinished()).isZero();
+    assertThat(result.metrics().ingested()).isEqualTo(3);
+    assertProcessedOnce("a", "b", "c");
+  }
+
+  @Test
+  void repeatedIdAcrossBatchesIsADuplicateProcessedOnce() {
+    Pipeline<String, String> pipeline = pipeline("dup-across", 2);
+
+    RunResult result = pipeline.run(source("src", "a", "b", "c", "a", "b", "d"));
+
+    assertThat(result.duplicates()).isEqualTo(2);
+    assertThat(result.published()).isEqualTo(4);
+    assertProcessedOnce("a", "b", "c", "d");
+  }
+
+  @Test
+  void sameIdsFromTwoSourcesAreProcessedOnce() {
+    Pipeline<String, String> pipeline = pipeline("dup-sources", 3);
+    List<String> ids = IntStream.range(0, 500).mapToObj(i -> "id" + i).toList();
+
+    RunResult result =
+        pipeline.run(
+            List.of(
+                Source.of("left", ids.iterator(), r -> r),
+                Source.of("right", ids.iterator(), r -> r)));
+
+    assertThat(result.read()).isEqualTo(1_000);
+    assertThat(result.duplicates()).isEqualTo(500);
+    assertThat(result.published()).isEqualTo(500);
+    assertProcessedOnce(ids.toArray(String[]::new));
+  }
+
+  @Test
+  void secondRunOverTheSameRecordsFindsOnlyDuplicates() {
+    Pipeline<String, String> pipeline = pipeline("dup-rerun", 2);
+    pipeline.run(source("src", "a", "b", "c"));
+
+    RunResult again = pipeline.run(source("src", "a", "b", "c", "d"));
+
+    assertThat(again.duplicates()).isEqualTo(3);
+    assertThat(again.published()).isOne();
+    assertProcessedOnce("a", "b", "c", "d");
+  }
+
+  @Test
+  void failingSourceIsReportedAndTheOtherSourcesGoOn() {
+    AtomicBoolean closed = new AtomicBoolean();
+    Iterator<String> good = IntStream.range(0, 50).mapToObj(i -> "g" + i).iterator();
+    Source<String> bad =
+        new Source<>() {
+          private int read;
+
+          @Override
+          public String id() {
+            return "bad";
+          }
+
+          @Override
+          public @Nullable Envelope<String> next() throws IOException {
+            if (read == 3) {
+              throw new IOException("connection reset");
+            }
+            read++;
+            return Envelope.of("b" + read, "x");
+          }
+
+          @Override
+          public void close() {
+            closed.set(true);
+          }
+        };
+    Pipeline<String, String> pipeline = pipeline("bad-source", 2);
+
+    RunResult result = pipeline.run(List.of(bad, Source.of("good", good, r -> r)));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.sourceErrors())
+        .singleElement()
+        .asString()
+        .contains("source 'bad'")
+        .contains("IOException: connection reset");
+    assertThat(result.read()).isEqualTo(53);
+    assertThat(result.published()).isEqualTo(53);
+    assertThat(sink).extracting(Envelope::id).contains("b1", "b2", "b3", "g0", "g49");
+    assertThat(closed).isTrue();
+    assertThat(result.summary()).contains("source error: source 'bad'");
+  }
+
+  @Test
+  void recordsAreTaggedWithTheirSourceUnlessTheyCarryOne() {
+    Source<String> tagged =
+        new Source<>() {
+          private final Iterator<Envelope<String>> items =
+              List.of(Envelope.of("t1", "x", "origin"), Envelope.of("t2", "x")).iterator();
+
+          @Override
+          public String id() {
+            return "feed";
+          }
+
+          @Override
+          public @Nullable Envelope<String> next() {
+            return items.hasNext() ? items.next() : null;
+          }
+        };
+
+    pipeline("tags", 10).run(tagged);
+
+    List<String> sources = new ArrayList<>();
+    sink.forEach(e -> sources.add(e.id() + "@" + e.sourceId()));
+    assertThat(sources).containsExactly("t1@origin", "t2@feed");
+  }
+}

@@ -1,0 +1,123 @@
+package dev.pipeline.examples.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pipeline.Pipeline;
+import dev.pipeline.RunResult;
+import dev.pipeline.RunStatus;
+import dev.pipeline.examples.listings.IndexedListing;
+import dev.pipeline.examples.listings.ListingGenerator;
+import dev.pipeline.examples.listings.ListingIndex;
+import dev.pipeline.examples.listings.MalformedListingException;
+import dev.pipeline.store.DeadLetter;
+import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.RecordStatus;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EquipmentPipelineTest {
+
+  @Test
+  void bundledDataEndsWithEveryListingInOneTerminalState() {
+    ListingIndex index = new ListingIndex();
+    Map<String, IndexedListing> sunk = new ConcurrentHashMap<>();
+    Pipeline<ScrapedLine, IndexedListing> pipeline =
+        EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index)
+            .sink(records -> records.forEach(r -> sunk.put(r.id(), r.payload())))
+            .build();
+
+    RunResult result =
+        pipeline.run(
+            ListingLines.stream(ListingGenerator.BUNDLED_SOURCE_ID, ListingGenerator::openBundled));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.read()).isEqualTo(ListingGenerator.BUNDLED_COUNT);
+    assertThat(result.duplicates()).isPositive();
+    assertThat(result.published() + result.filtered() + result.deadLettered() + result.duplicates())
+        .isEqualTo(result.read());
+    assertThat(result.unfinished()).isZero();
+    assertThat(sunk).hasSize((int) result.published());
+    assertThat(index.size()).isEqualTo(sunk.size());
+    assertThat(result.filtered()).isPositive();
+
+    List<DeadLetter> dead = pipeline.deadLetters(DeadLetterQuery.all().limit(10_000)).items();
+    assertThat(dead).hasSize((int) result.deadLettered());
+    List<DeadLetter> malformed = dead.stream().filter(d -> d.stage().equals("ingestion")).toList();
+    assertThat(malformed)
+        .isNotEmpty()
+        .allSatisfy(
+            d -> {
+              assertThat(d.lastError().errorType())
+                  .isEqualTo(MalformedListingException.class.getSimpleName());
+              assertThat(d.lastError().message()).contains("line ");
+            });
+    assertThat(dead.stream().filter(d -> d.stage().equals("validation")))
+        .isNotEmpty()
+        .allSatisfy(
+            d ->
+                assertThat(d.lastError().errorType())
+                    .isEqualTo(ListingRejectedException.class.getSimpleName()));
+    String someId = sunk.keySet().iterator().next();
+    assertThat(pipeline.store().find("equipment", someId))
+        .hasValueSatisfying(s -> assertThat(s.status()).isEqualTo(RecordStatus.PUBLISHED));
+    assertThat(pipeline.metrics().stage("publishing").bytesPerSecond()).isPositive();
+  }
+
+  @Test
+  void appProcessesAUsersFileAndWritesPublishedListings(@TempDir Path dir) throws Exception {
+    Path input = dir.resolve("mine.txt");
+    Files.writeString(
+        input,
+        String.join(
+            "\n",
+            "shop-1|Caterpillar 320 excavator, 2015|EUR 85.000|EUR|very good condition|en",
+            "shop-2|Linde H30 forklift|on request||gebraucht|de",
+            "shop-3|broken line without fields",
+            "shop-1|Caterpillar 320 excavator, 2015|EUR 85.000|EUR|very good condition|en"),
+        StandardCharsets.UTF_8);
+    Path out = dir.resolve("published.jsonl");
+    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+
+    RunResult result =
+        EquipmentListingsApp.run(
+            EquipmentListingsApp.Options.parse(
+                new String[] {
+                  "--file", input.toString(), "--out", out.toString(), "--search", "excavator"
+                }),
+            new PrintStream(stdout, true, StandardCharsets.UTF_8),
+            new PrintStream(stderr, true, StandardCharsets.UTF_8));
+
+    assertThat(result.read()).isEqualTo(4);
+    assertThat(result.duplicates()).isEqualTo(1);
+    assertThat(result.published()).isEqualTo(1);
+    assertThat(result.filtered()).isEqualTo(1);
+    assertThat(result.deadLettered()).isEqualTo(1);
+    assertThat(Files.readAllLines(out)).singleElement().asString().contains("\"shop-1\"");
+    String printed = stdout.toString(StandardCharsets.UTF_8);
+    assertThat(printed)
+        .contains("4 records in", "1 published", "1 filtered", "1 dead-lettered", "1 duplicates")
+        .contains("p50", "p95", "p99", "records/s")
+        .contains("shop-3 at ingestion: MalformedListingException")
+        .contains("search \"excavator\": 1 hits");
+    assertThat(stderr.toString(StandardCharsets.UTF_8)).contains("completed read=4");
+  }
+
+  @Test
+  void badArgumentsAreRejectedWithTheReason() {
+    org.assertj.core.api.Assertions.assertThatIllegalArgumentException()
+        .isThrownBy(() -> EquipmentListingsApp.Options.parse(new String[] {"--generate", "-3"}))
+        .withMessageContaining("--generate needs a non-negative number");
+    org.assertj.core.api.Assertions.assertThatIllegalArgumentException()
+        .isThrownBy(() -> EquipmentListingsApp.Options.parse(new String[] {"--bogus"}))
+        .withMessageContaining("unknown option --bogus");
+  }
+}
