@@ -1,6 +1,7 @@
 package dev.pipeline;
 
 import java.util.Iterator;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -10,6 +11,7 @@ final class IteratorSource<T> implements Source<T> {
   private final String id;
   private final Iterator<? extends T> items;
   private final @Nullable Function<? super T, String> idOf;
+  private final Map<String, String> tag;
   private long position;
 
   IteratorSource(
@@ -20,6 +22,7 @@ final class IteratorSource<T> implements Source<T> {
     }
     this.items = items;
     this.idOf = idOf;
+    this.tag = Map.of(Envelope.SOURCE_ID, id);
   }
 
   @Override
@@ -43,7 +46,7 @@ final class IteratorSource<T> implements Source<T> {
               + ": sources must not yield null");
     }
     String recordId = idOf == null ? id + "-" + position : idOf.apply(item);
-    return Envelope.of(recordId, item, id);
+    return Envelope.tagged(recordId, item, tag);
   }
 
   @Override
