@@ -958,6 +958,14 @@ final class Run implements PipelineRun {
     Throwable failed = failure.get();
     RunStatus end =
         failed != null ? RunStatus.FAILED : cancelled ? RunStatus.CANCELLED : RunStatus.COMPLETED;
+    if (end != RunStatus.COMPLETED && store.isDurable()) {
+      try {
+        store.release(pipeline);
+      } catch (RuntimeException e) {
+        LOG.warn(
+            "pipeline '{}': could not release its leases; they expire on their own", pipeline, e);
+      }
+    }
     status.set(end);
     long readCount = read.sum();
     long resumedCount = resumed.sum();

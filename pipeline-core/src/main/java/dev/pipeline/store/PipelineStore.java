@@ -76,6 +76,13 @@ public interface PipelineStore extends AutoCloseable {
    */
   List<Claimed> claim(String pipeline, int max);
 
+  /**
+   * Gives up this worker's leases on the pipeline's unfinished records so that another run or
+   * worker can claim them at once instead of waiting for the leases to expire. Called when a run is
+   * cancelled or fails. Does nothing for a non-durable store.
+   */
+  default void release(String pipeline) {}
+
   /** Whether any record of the pipeline, held by any worker, has not reached a terminal state. */
   boolean hasUnfinished(String pipeline);
 

@@ -1,0 +1,192 @@
+package dev.pipeline.jdbc;
+
+import java.sql.BatchUpdateException;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.jdbi.v3.core.HandleCallback;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.JdbiException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the store's operations on the database, retrying transient failures.
+ *
+ * <p>A lost connection, a restarting server, a deadlock or a serialization failure is retried with
+ * exponential backoff and jitter (50 ms doubling to 5 s) for up to the outage tolerance: the
+ * calling thread blocks, so the pipeline pauses and then resumes where it was, nothing lost. Each
+ * operation is written to be safe to run again after a failure whose outcome is unknown (a commit
+ * whose reply was lost). Any other error ends the operation with a {@link JdbcStoreException}
+ * naming it.
+ *
+ * <p>Thread-safe.
+ */
+final class Database {
+  private static final Logger LOG = LoggerFactory.getLogger(JdbcPipelineStore.class);
+  private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+  final Jdbi jdbi;
+  final Dialect dialect;
+  private final Duration outageTolerance;
+
+  Database(Jdbi jdbi, Dialect dialect, Duration outageTolerance) {
+    this.jdbi = jdbi;
+    this.dialect = dialect;
+    this.outageTolerance = outageTolerance;
+  }
+
+  /** Runs work on a connection in auto-commit mode. */
+  <T> T call(String operation, @Nullable String pipeline, HandleCallback<T, SQLException> work) {
+    return run(operation, pipeline, false, false, work);
+  }
+
+  /** Runs work in one transaction. */
+  <T> T transaction(
+      String operation, @Nullable String pipeline, HandleCallback<T, SQLException> work) {
+    return run(operation, pipeline, true, false, work);
+  }
+
+  /**
+   * Runs work in auto-commit mode, also retrying unique-key violations: for inserts that race
+   * another worker's insert of the same key, which the next attempt sees and skips.
+   */
+  <T> T callRetryingConflicts(
+      String operation, @Nullable String pipeline, HandleCallback<T, SQLException> work) {
+    return run(operation, pipeline, false, true, work);
+  }
+
+  /** Runs work, in one transaction or in auto-commit mode, optionally retrying key conflicts. */
+  <T> T run(
+      String operation,
+      @Nullable String pipeline,
+      boolean transaction,
+      boolean retryConflicts,
+      HandleCallback<T, SQLException> work) {
+    long start = System.nanoTime();
+    long lastLog = 0;
+    int failures = 0;
+    while (true) {
+      SQLException sql;
+      RuntimeException failure;
+      try {
+        T result = transaction ? jdbi.inTransaction(work) : jdbi.withHandle(work);
+        if (failures > 0) {
+          LOG.info(
+              "pipeline-jdbc: {} on pipeline '{}' succeeded again after {} transient failures"
+                  + " over {} ms; the pipeline resumes",
+              operation,
+              pipeline,
+              failures,
+              TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        }
+        return result;
+      } catch (JdbiException e) {
+        failure = e;
+        sql = sqlCause(e);
+      } catch (SQLException e) {
+        failure = null;
+        sql = e;
+      }
+      boolean retry =
+          sql != null
+              && (dialect.isTransient(sql) || (retryConflicts && Dialect.isUniqueViolation(sql)));
+      Throwable cause = failure != null ? failure : sql;
+      String state = sql == null ? null : sql.getSQLState();
+      if (!retry) {
+        throw new JdbcStoreException(
+            operation,
+            pipeline,
+            state,
+            "pipeline-jdbc: "
+                + operation
+                + (pipeline == null ? "" : " on pipeline '" + pipeline + "'")
+                + " failed"
+                + (state == null ? "" : " (SQLState " + state + ")")
+                + ": "
+                + (sql != null ? describe(sql) : String.valueOf(cause)),
+            cause);
+      }
+      long elapsed = System.nanoTime() - start;
+      if (elapsed > outageTolerance.toNanos()) {
+        throw new JdbcStoreException(
+            operation,
+            pipeline,
+            state,
+            "pipeline-jdbc: "
+                + operation
+                + (pipeline == null ? "" : " on pipeline '" + pipeline + "'")
+                + " kept failing with transient errors for "
+                + TimeUnit.NANOSECONDS.toSeconds(elapsed)
+                + " s (outage tolerance "
+                + outageTolerance
+                + "), last: "
+                + describe(sql)
+                + "; records in flight stay in the database and resume on the next run",
+            cause);
+      }
+      failures++;
+      if (failures == 1 || System.nanoTime() - lastLog > LOG_EVERY_NANOS) {
+        lastLog = System.nanoTime();
+        LOG.warn(
+            "pipeline-jdbc: {} on pipeline '{}' failed with a transient error (SQLState {}: {});"
+                + " retrying for up to {} (attempt {}, {} ms so far); the pipeline pauses meanwhile",
+            operation,
+            pipeline,
+            state,
+            describe(sql),
+            outageTolerance,
+            failures,
+            TimeUnit.NANOSECONDS.toMillis(elapsed));
+      }
+      backoff(operation, pipeline, failures);
+    }
+  }
+
+  private static void backoff(String operation, @Nullable String pipeline, int failures) {
+    long cap = Math.min(5_000, 50L << Math.min(failures - 1, 10));
+    long millis = cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
+    try {
+      TimeUnit.MILLISECONDS.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new JdbcStoreException(
+          operation,
+          pipeline,
+          null,
+          "pipeline-jdbc: interrupted while waiting to retry " + operation,
+          e);
+    }
+  }
+
+  /**
+   * An error's message for a log line: the server's own error rather than a batch entry (whose text
+   * carries the bound values, payloads included), cut short.
+   */
+  static String describe(SQLException e) {
+    SQLException shown = e;
+    if (e instanceof BatchUpdateException && e.getNextException() != null) {
+      shown = e.getNextException();
+    }
+    String message = String.valueOf(shown.getMessage());
+    if (message.startsWith("Batch entry")) {
+      message = "a statement of a JDBC batch failed";
+    }
+    return message.length() > 300 ? message.substring(0, 300) + "..." : message;
+  }
+
+  /** The SQL exception behind a Jdbi exception, if any. */
+  static @Nullable SQLException sqlCause(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLException sql) {
+        return sql;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return null;
+  }
+}

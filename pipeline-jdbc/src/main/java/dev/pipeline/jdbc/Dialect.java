@@ -1,0 +1,253 @@
+package dev.pipeline.jdbc;
+
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.SQLException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Everything that differs between H2 and PostgreSQL, in one place: a few SQL fragments, where the
+ * migration scripts live, and which errors are transient.
+ */
+enum Dialect {
+  H2("h2") {
+    @Override
+    String plusMillis(String millis) {
+      return "DATEADD(MILLISECOND, CAST(" + millis + " AS BIGINT), CURRENT_TIMESTAMP)";
+    }
+
+    @Override
+    String minusMillis(String millis) {
+      return "DATEADD(MILLISECOND, -CAST(" + millis + " AS BIGINT), CURRENT_TIMESTAMP)";
+    }
+
+    @Override
+    String limit(String rows) {
+      return "FETCH FIRST " + rows + " ROWS ONLY";
+    }
+
+    @Override
+    String returning(String dml, String columns) {
+      return "SELECT " + columns + " FROM FINAL TABLE (" + dml + ")";
+    }
+
+    @Override
+    String insertIfAbsent(String table, String columns, List<String> rows, String returning) {
+      // H2 has no ON CONFLICT outside its PostgreSQL mode; MERGE inserts only what is absent and
+      // FINAL TABLE returns what it inserted.
+      StringBuilder sql = new StringBuilder("SELECT ").append(returning);
+      sql.append(" FROM FINAL TABLE (MERGE INTO ").append(table).append(" t USING (VALUES ");
+      String[] names = columns.split(",\\s*");
+      for (int i = 0; i < rows.size(); i++) {
+        sql.append(i == 0 ? "" : ", ").append(rows.get(i));
+      }
+      sql.append(") AS v(").append(columns).append(") ON t.pipeline = v.pipeline");
+      sql.append(" AND t.record_id = v.record_id WHEN NOT MATCHED THEN INSERT (");
+      sql.append(columns).append(") VALUES (");
+      for (int i = 0; i < names.length; i++) {
+        sql.append(i == 0 ? "" : ", ").append("v.").append(names[i]);
+      }
+      return sql.append("))").toString();
+    }
+
+    @Override
+    String updateByIds(String table, String set, @Nullable String condition, String returning) {
+      // H2 does not use the primary key for "= ANY(array)"; a join on UNNEST does
+      return "SELECT "
+          + returning
+          + " FROM FINAL TABLE (MERGE INTO "
+          + table
+          + " t USING (SELECT x FROM UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)) s"
+          + " ON t.pipeline = :pipeline AND t.record_id = s.x WHEN MATCHED"
+          + (condition == null ? "" : " AND " + condition)
+          + " THEN UPDATE SET "
+          + set
+          + ")";
+    }
+
+    @Override
+    boolean claimsInOneStatement() {
+      // H2 evaluates "IN (SELECT ... FOR UPDATE SKIP LOCKED)" row by row and reads an OR of two
+      // statuses without its index: it claims in a short transaction of three statements instead
+      return false;
+    }
+
+    @Override
+    boolean isTransient(SQLException e) {
+      // 40001 deadlock, HYT00 lock timeout, 90067 connection broken, 90098 database closed,
+      // 90020 file locked by another process (briefly, while it closes), 90135 database closing
+      return super.isTransient(e)
+          || Set.of("HYT00", "90067", "90098", "90020", "90135").contains(e.getSQLState());
+    }
+
+    @Override
+    void checkVersion(DatabaseMetaData meta) throws SQLException {
+      if (meta.getDatabaseMajorVersion() < 2
+          || (meta.getDatabaseMajorVersion() == 2 && meta.getDatabaseMinorVersion() < 2)) {
+        throw new IllegalStateException(
+            "pipeline-jdbc needs H2 2.2 or newer (for FOR UPDATE SKIP LOCKED); found "
+                + meta.getDatabaseProductVersion());
+      }
+    }
+  },
+
+  POSTGRESQL("postgresql") {
+    @Override
+    String plusMillis(String millis) {
+      return "(CURRENT_TIMESTAMP + CAST("
+          + millis
+          + " AS DOUBLE PRECISION) * INTERVAL '1 millisecond')";
+    }
+
+    @Override
+    String minusMillis(String millis) {
+      return "(CURRENT_TIMESTAMP - CAST("
+          + millis
+          + " AS DOUBLE PRECISION) * INTERVAL '1 millisecond')";
+    }
+
+    @Override
+    String limit(String rows) {
+      return "LIMIT " + rows;
+    }
+
+    @Override
+    String returning(String dml, String columns) {
+      return dml + " RETURNING " + columns;
+    }
+
+    @Override
+    String insertIfAbsent(String table, String columns, List<String> rows, String returning) {
+      StringBuilder sql = new StringBuilder("INSERT INTO ").append(table);
+      sql.append(" (").append(columns).append(") VALUES ");
+      for (int i = 0; i < rows.size(); i++) {
+        sql.append(i == 0 ? "" : ", ").append(rows.get(i));
+      }
+      return sql.append(" ON CONFLICT (pipeline, record_id) DO NOTHING RETURNING ")
+          .append(returning)
+          .toString();
+    }
+
+    @Override
+    String updateByIds(String table, String set, @Nullable String condition, String returning) {
+      return "UPDATE "
+          + table
+          + " SET "
+          + set
+          + " WHERE pipeline = :pipeline AND record_id = ANY(:ids)"
+          + (condition == null ? "" : " AND " + condition)
+          + " RETURNING "
+          + returning;
+    }
+
+    @Override
+    boolean claimsInOneStatement() {
+      return true;
+    }
+
+    @Override
+    boolean isTransient(SQLException e) {
+      // 57P01 admin shutdown (restart), 57P02 crash shutdown, 57P03 cannot connect now,
+      // 53300 too many connections, 55P03 lock not available
+      return super.isTransient(e)
+          || Set.of("57P01", "57P02", "57P03", "53300", "55P03").contains(e.getSQLState());
+    }
+
+    @Override
+    void checkVersion(DatabaseMetaData meta) throws SQLException {
+      if (meta.getDatabaseMajorVersion() < 12) {
+        throw new IllegalStateException(
+            "pipeline-jdbc needs PostgreSQL 12 or newer; found "
+                + meta.getDatabaseProductVersion());
+      }
+    }
+  };
+
+  private final String folder;
+
+  Dialect(String folder) {
+    this.folder = folder;
+  }
+
+  /** The folder of this dialect's migration scripts, under {@code dev/pipeline/jdbc/migrations}. */
+  String folder() {
+    return folder;
+  }
+
+  /** An expression: the database's clock plus a bound number of milliseconds. */
+  abstract String plusMillis(String millis);
+
+  /** An expression: the database's clock minus a bound number of milliseconds. */
+  abstract String minusMillis(String millis);
+
+  /** A row limit clause, after ORDER BY and before FOR UPDATE. */
+  abstract String limit(String rows);
+
+  /** A data-changing statement that returns columns of the changed rows. */
+  abstract String returning(String dml, String columns);
+
+  /**
+   * A multi-row insert into the status table that skips rows whose (pipeline, record_id) exists and
+   * returns the given columns of the rows it inserted.
+   */
+  abstract String insertIfAbsent(String table, String columns, List<String> rows, String returning);
+
+  /**
+   * An update of the status rows whose ids are bound as the array {@code :ids} (and pipeline as
+   * {@code :pipeline}), returning columns of the updated rows.
+   */
+  abstract String updateByIds(
+      String table, String set, @Nullable String condition, String returning);
+
+  /** Whether a claim is one statement (or a short transaction: select, then update by ids). */
+  abstract boolean claimsInOneStatement();
+
+  /** Whether an error is worth retrying: the connection, a restart, a deadlock, a conflict. */
+  boolean isTransient(SQLException e) {
+    if (e instanceof SQLTransientException || e instanceof SQLRecoverableException) {
+      return true;
+    }
+    String state = e.getSQLState();
+    if (state == null) {
+      return false;
+    }
+    // 08: connection exception; 40001 serialization failure; 40P01 deadlock detected
+    return state.startsWith("08") || state.equals("40001") || state.equals("40P01");
+  }
+
+  /** Whether an error is a unique-key violation. */
+  static boolean isUniqueViolation(SQLException e) {
+    return "23505".equals(e.getSQLState());
+  }
+
+  abstract void checkVersion(DatabaseMetaData meta) throws SQLException;
+
+  /**
+   * Finds the dialect of a database.
+   *
+   * @throws IllegalStateException if it is neither H2 nor PostgreSQL, or too old
+   */
+  static Dialect of(Connection connection) throws SQLException {
+    DatabaseMetaData meta = connection.getMetaData();
+    String product = meta.getDatabaseProductName().toLowerCase(Locale.ROOT);
+    Dialect dialect;
+    if (product.equals("h2")) {
+      dialect = H2;
+    } else if (product.contains("postgresql")) {
+      dialect = POSTGRESQL;
+    } else {
+      throw new IllegalStateException(
+          "pipeline-jdbc supports H2 and PostgreSQL; this database is "
+              + meta.getDatabaseProductName()
+              + " "
+              + meta.getDatabaseProductVersion());
+    }
+    dialect.checkVersion(meta);
+    return dialect;
+  }
+}

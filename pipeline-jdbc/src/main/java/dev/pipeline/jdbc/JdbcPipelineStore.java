@@ -1,0 +1,1996 @@
+package dev.pipeline.jdbc;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.pipeline.Envelope;
+import dev.pipeline.PipelineException;
+import dev.pipeline.store.Claimed;
+import dev.pipeline.store.Completion;
+import dev.pipeline.store.DeadLetter;
+import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.ErrorInfo;
+import dev.pipeline.store.Page;
+import dev.pipeline.store.PayloadCodec;
+import dev.pipeline.store.PipelineStore;
+import dev.pipeline.store.RecordState;
+import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.StageDescriptor;
+import dev.pipeline.store.StatusCounts;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.sql.DataSource;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.PreparedBatch;
+import org.jdbi.v3.core.statement.Query;
+import org.jdbi.v3.core.statement.TemplateEngine;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable store: the seven tables of the specification on H2 (embedded, the default) or
+ * PostgreSQL (production, and several workers on one database).
+ *
+ * <pre>{@code
+ * try (JdbcPipelineStore store = JdbcPipelineStore.builder()
+ *     .h2File(Path.of("data/pipeline"))       // or .dataSource(ds) / .jdbcUrl(url, user, password)
+ *     .build()) {                             // creates or migrates the schema, versioned
+ *   Pipeline<RawListing, Listing> pipeline = Pipeline.builder("equipment", RawListing.class)
+ *       .store(store)
+ *       .inputCodec(JsonCodec.of(RawListing.class))
+ *       ...
+ * }
+ * }</pre>
+ *
+ * <h2>How records are kept</h2>
+ *
+ * <ul>
+ *   <li><b>Ingest</b> inserts each new record (one multi-row statement per batch) with its payload,
+ *       leased to this worker; an id already stored is reported as a duplicate and left alone.
+ *   <li><b>Leases</b> are timed by the database's clock. A heartbeat thread renews this worker's
+ *       leases every third of {@link Builder#leaseDuration(Duration) the lease duration}, on a
+ *       connection of its own, so a busy pool does not starve it. A worker that dies stops
+ *       renewing; once its leases expire, another worker's {@link #claim} takes its records over
+ *       ({@code FOR UPDATE SKIP LOCKED}, so workers never wait on each other's rows).
+ *   <li><b>Fencing</b>: each ingest or claim leases its records under a fresh token. Checkpoints
+ *       and completions apply only where owner and token still match, so a worker whose records
+ *       were taken over cannot overwrite the new owner's work: {@link #complete} returns those ids.
+ *   <li><b>Checkpoints</b> save a record's payload (encoded with the next stage's input codec) and
+ *       stage, in one JDBC batch per call; a restart resumes there.
+ *   <li><b>Completions</b> are one JDBC batch per call (plus one for errors, if any). Dead letters
+ *       keep their payload and every error. Published and filtered records drop their payload at
+ *       once, unless {@link Builder#retainPayloads(Duration)} says otherwise.
+ *   <li><b>Checksums</b> (CRC32C) are stored with each payload and checked when it is read back; a
+ *       damaged payload sends its record to the dead letter queue with a {@link
+ *       PayloadIntegrityException}, and the others go on.
+ *   <li><b>Database faults</b>: transient errors (lost connection, restart, deadlock, serialization
+ *       failure) are retried with backoff for up to {@link Builder#outageTolerance(Duration)}; the
+ *       pipeline pauses meanwhile and nothing is lost. Other errors throw {@link
+ *       JdbcStoreException}.
+ * </ul>
+ *
+ * <p>A lease this worker holds is renewed while the engine makes progress with its records; records
+ * of a lease untouched for ten lease durations (at least a minute) are taken to be dropped (a
+ * cancelled run) and are no longer renewed. {@link #release(String)} and {@link #close()} give a
+ * worker's records back at once.
+ *
+ * <p>On a happy path the store makes, per batch of records: one round trip to ingest, one per
+ * checkpoint stage, one to note the delivery and one to complete; plus one heartbeat per third of
+ * the lease duration and the claimer's polls.
+ *
+ * <p>Thread-safe.
+ */
+public final class JdbcPipelineStore implements PipelineStore {
+  private static final Logger LOG = LoggerFactory.getLogger(JdbcPipelineStore.class);
+
+  /** Default lease duration. */
+  public static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
+
+  /** The schema version this library creates and expects. */
+  public static final int SCHEMA_VERSION = Migrator.latest();
+
+  static final int MAX_RECORD_ID = 1000;
+  private static final int INGEST_CHUNK = 200;
+  private static final int MAX_MESSAGE = 100_000;
+  private static final int MAX_LAST_ERROR = 2_000;
+  private static final int MAX_NAME = 200;
+  private static final Map<String, ReentrantLock> H2_CLAIM_LOCKS = new ConcurrentHashMap<>();
+
+  private final Database db;
+  private final Statements sql;
+  private final Names names;
+  private final String workerId;
+  private final long leaseMillis;
+  private final long abandonAfterNanos;
+  private final Retention retention;
+  private final Leases leases = new Leases(System::nanoTime);
+  private final Map<String, PipelineDef> pipelines = new ConcurrentHashMap<>();
+  private final @Nullable HikariDataSource ownedPool;
+  private final Connections.HeartbeatSource heartbeatSource;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  // H2 serves one JVM: its claims take turns instead of waiting on each other's row locks
+  private final @Nullable ReentrantLock claimLock;
+  private final List<Thread> threads = new ArrayList<>();
+
+  private JdbcPipelineStore(
+      Database db,
+      Names names,
+      String workerId,
+      Duration lease,
+      Retention retention,
+      @Nullable HikariDataSource ownedPool,
+      Connections.HeartbeatSource heartbeatSource,
+      @Nullable String databaseUrl) {
+    this.db = db;
+    this.claimLock =
+        db.dialect == Dialect.H2 && databaseUrl != null
+            ? H2_CLAIM_LOCKS.computeIfAbsent(databaseUrl + "|" + names, k -> new ReentrantLock())
+            : null;
+    this.names = names;
+    this.sql = new Statements(db.dialect, names, !retention.payloads().isZero());
+    this.workerId = workerId;
+    this.leaseMillis = lease.toMillis();
+    this.abandonAfterNanos = Math.max(lease.toNanos() * 10, TimeUnit.MINUTES.toNanos(1));
+    this.retention = retention;
+    this.ownedPool = ownedPool;
+    this.heartbeatSource = heartbeatSource;
+  }
+
+  /** A builder; set where the database is with exactly one of its connection methods. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  private void start(@Nullable Duration purgeEvery) {
+    Thread heartbeat =
+        Thread.ofPlatform()
+            .daemon()
+            .name("pipeline-jdbc-heartbeat-" + workerId)
+            .unstarted(this::heartbeatLoop);
+    threads.add(heartbeat);
+    if (purgeEvery != null) {
+      threads.add(
+          Thread.ofPlatform()
+              .daemon()
+              .name("pipeline-jdbc-purge-" + workerId)
+              .unstarted(() -> purgeLoop(purgeEvery)));
+    }
+    threads.forEach(Thread::start);
+  }
+
+  /** This worker's id, the lease owner of the records it holds. */
+  public String workerId() {
+    return workerId;
+  }
+
+  // ------------------------------------------------------------------ registration
+
+  /**
+   * Records a pipeline's stages in {@code pipeline_stages} and keeps their codecs for this store.
+   *
+   * @throws JdbcStoreException if the database refuses
+   */
+  @Override
+  public void register(String pipeline, List<StageDescriptor> stages) {
+    checkPipeline(pipeline);
+    List<StageDescriptor> copy = List.copyOf(stages);
+    checkOpen();
+    List<String> stageNames = new ArrayList<>();
+    for (StageDescriptor s : copy) {
+      checkName("stage", s.name());
+      stageNames.add(s.name());
+    }
+    Map<String, Long> ids =
+        db.run(
+            "register",
+            pipeline,
+            true,
+            true,
+            h -> {
+              for (int i = 0; i < copy.size(); i++) {
+                StageDescriptor s = copy.get(i);
+                PayloadCodec<?> output = i + 1 < copy.size() ? copy.get(i + 1).inputCodec() : null;
+                if (bindStage(h.createUpdate(sql.registerUpdate), pipeline, s, output).execute()
+                    == 0) {
+                  bindStage(h.createUpdate(sql.registerInsert), pipeline, s, output).execute();
+                }
+              }
+              h.createUpdate(sql.registerDelete)
+                  .bind("pipeline", pipeline)
+                  .bind("names", Args.texts(stageNames))
+                  .execute();
+              Map<String, Long> found = new HashMap<>();
+              h.createQuery(sql.registerIds)
+                  .bind("pipeline", pipeline)
+                  .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
+                  .forEach(e -> found.put(e.getKey(), e.getValue()));
+              return found;
+            });
+    pipelines.put(pipeline, new PipelineDef(copy, ids));
+  }
+
+  private static <S extends org.jdbi.v3.core.statement.SqlStatement<S>> S bindStage(
+      S statement, String pipeline, StageDescriptor s, @Nullable PayloadCodec<?> output) {
+    return statement
+        .bind("pipeline", pipeline)
+        .bind("name", s.name())
+        .bind("order", s.order())
+        .bind("input", Args.text(s.inputCodec() == null ? null : s.inputCodec().name()))
+        .bind("output", Args.text(output == null ? null : output.name()))
+        .bind("function", cut(s.function(), 1000))
+        .bind("timeout", Args.int64(s.timeoutSeconds()))
+        .bind("retry", cut(s.retryPolicy(), 1000))
+        .bind("max_retries", s.maxRetries())
+        .bind("checkpoint", s.checkpoint());
+  }
+
+  private PipelineDef def(String pipeline) {
+    PipelineDef def = pipelines.get(pipeline);
+    if (def == null) {
+      throw new IllegalStateException(
+          "pipeline '"
+              + pipeline
+              + "' is not registered with this store; build the Pipeline with .store(store),"
+              + " which registers its stages and their codecs, before running it");
+    }
+    return def;
+  }
+
+  // ------------------------------------------------------------------ ingest
+
+  /**
+   * Inserts the records not stored yet, leased to this worker; returns the ids already stored.
+   *
+   * @throws PipelineException if a payload cannot be encoded with the stage's input codec
+   * @throws IllegalArgumentException if a record id is longer than 1000 characters
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Set<String> ingest(
+      String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
+    Objects.requireNonNull(records, "records cannot be null");
+    Objects.requireNonNull(stage, "stage cannot be null");
+    Objects.requireNonNull(at, "at cannot be null");
+    checkOpen();
+    if (records.isEmpty()) {
+      return Set.of();
+    }
+    PipelineDef def = def(pipeline);
+    PayloadCodec<?> codec = def.codec(stage);
+    if (codec == null) {
+      throw new PipelineException(
+          "stage '"
+              + stage
+              + "' of pipeline '"
+              + pipeline
+              + "' has no input codec, so its records cannot be stored; set the pipeline's"
+              + " inputCodec(...)");
+    }
+    Set<String> duplicates = new HashSet<>();
+    Map<String, Stored> unique = new LinkedHashMap<>();
+    for (Envelope<?> record : records) {
+      String id = record.id();
+      checkRecordId(id);
+      if (unique.containsKey(id)) {
+        duplicates.add(id);
+        continue;
+      }
+      unique.put(id, encode(pipeline, stage, codec, record, "ingest"));
+    }
+    List<Stored> rows = new ArrayList<>(unique.values());
+    rows.sort(Comparator.comparing(Stored::id)); // one lock order for all workers
+    long token = Leases.newToken();
+    Set<String> inserted = new HashSet<>();
+    for (int from = 0; from < rows.size(); from += INGEST_CHUNK) {
+      List<Stored> chunk = rows.subList(from, Math.min(rows.size(), from + INGEST_CHUNK));
+      String statement = sql.ingest(chunk.size());
+      AtomicInteger attempts = new AtomicInteger();
+      inserted.addAll(
+          db.callRetryingConflicts(
+              "ingest",
+              pipeline,
+              h -> {
+                Query insert =
+                    h.createQuery(statement)
+                        .bind("pipeline", pipeline)
+                        .bind("stage", stage)
+                        .bind("at", Args.time(at))
+                        .bind("format", codec.name())
+                        .bind("owner", workerId)
+                        .bind("token", token)
+                        .bind("lease_ms", leaseMillis);
+                for (int i = 0; i < chunk.size(); i++) {
+                  Stored s = chunk.get(i);
+                  insert
+                      .bind("id" + i, s.id())
+                      .bind("payload" + i, Args.bytes(s.payload()))
+                      .bind("checksum" + i, s.checksum())
+                      .bind("metadata" + i, Args.text(s.metadata()));
+                }
+                Set<String> ids = new HashSet<>(insert.mapTo(String.class).list());
+                if (attempts.incrementAndGet() > 1) {
+                  // an earlier attempt may have committed without our hearing of it: those rows
+                  // carry this call's token and are ours, not duplicates
+                  List<String> chunkIds = chunk.stream().map(Stored::id).toList();
+                  ids.addAll(
+                      h.createQuery(sql.ingestMine)
+                          .bind("pipeline", pipeline)
+                          .bind("owner", workerId)
+                          .bind("token", token)
+                          .bind("ids", Args.texts(chunkIds))
+                          .mapTo(String.class)
+                          .list());
+                }
+                return ids;
+              }));
+    }
+    leases.hold(pipeline, inserted, token);
+    for (Stored s : rows) {
+      if (!inserted.contains(s.id())) {
+        duplicates.add(s.id());
+      }
+    }
+    return duplicates;
+  }
+
+  // ------------------------------------------------------------------ checkpoint
+
+  /**
+   * Saves records as the input of {@code nextStage}, where this worker still holds their lease;
+   * records taken over by another worker are left to it.
+   *
+   * @throws PipelineException if {@code nextStage} has no input codec
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public void checkpoint(
+      String pipeline, List<? extends Envelope<?>> records, String nextStage, Instant at) {
+    Objects.requireNonNull(records, "records cannot be null");
+    Objects.requireNonNull(nextStage, "nextStage cannot be null");
+    Objects.requireNonNull(at, "at cannot be null");
+    checkOpen();
+    if (records.isEmpty()) {
+      return;
+    }
+    PipelineDef def = def(pipeline);
+    PayloadCodec<?> codec = def.codec(nextStage);
+    if (codec == null) {
+      throw new PipelineException(
+          "cannot checkpoint pipeline '"
+              + pipeline
+              + "' before stage '"
+              + nextStage
+              + "': the stage before it has no codec for its output; add s.codec(...) to its"
+              + " options");
+    }
+    List<Stored> rows = new ArrayList<>(records.size());
+    int notHeld = 0;
+    for (Envelope<?> record : records) {
+      Long token = leases.token(pipeline, record.id());
+      if (token == null) {
+        notHeld++;
+        continue;
+      }
+      Stored stored;
+      try {
+        stored = encode(pipeline, nextStage, codec, record, "checkpoint");
+      } catch (PipelineException e) {
+        // the record goes on in memory; a crash would resume it from its previous checkpoint
+        LOG.warn(
+            "pipeline-jdbc: {}; record '{}' keeps its previous checkpoint",
+            e.getMessage(),
+            record.id());
+        continue;
+      }
+      rows.add(stored.withToken(token));
+    }
+    if (rows.isEmpty()) {
+      return;
+    }
+    rows.sort(Comparator.comparing(Stored::id));
+    int[] counts =
+        db.call(
+            "checkpoint",
+            pipeline,
+            h -> {
+              PreparedBatch batch = h.prepareBatch(sql.checkpoint);
+              for (Stored s : rows) {
+                batch
+                    .bind("pipeline", pipeline)
+                    .bind("id", s.id())
+                    .bind("owner", workerId)
+                    .bind("token", s.token())
+                    .bind("stage", nextStage)
+                    .bind("payload", Args.bytes(s.payload()))
+                    .bind("format", codec.name())
+                    .bind("checksum", s.checksum())
+                    .bind("metadata", Args.text(s.metadata()))
+                    .bind("at", Args.time(at))
+                    .add();
+              }
+              return batch.execute();
+            });
+    Set<Long> tokens = new HashSet<>();
+    int refused = notHeld;
+    for (int i = 0; i < rows.size(); i++) {
+      tokens.add(rows.get(i).token());
+      if (counts[i] == 0) {
+        refused++;
+      }
+    }
+    tokens.forEach(t -> leases.touch(pipeline, t));
+    if (refused > 0) {
+      LOG.debug(
+          "pipeline-jdbc: {} of {} checkpoints of pipeline '{}' refused: another worker holds"
+              + " their lease",
+          refused,
+          records.size(),
+          pipeline);
+    }
+  }
+
+  // ------------------------------------------------------------------ complete
+
+  /**
+   * Moves records to their terminal states where this worker still holds their lease.
+   *
+   * @return the ids refused because another worker took them over (or this worker never held them)
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Set<String> complete(String pipeline, List<Completion> completions) {
+    Objects.requireNonNull(completions, "completions cannot be null");
+    checkOpen();
+    if (completions.isEmpty()) {
+      return Set.of();
+    }
+    PipelineDef def = def(pipeline);
+    Set<String> fenced = new HashSet<>();
+    List<Done> done = new ArrayList<>();
+    List<String> unknown = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    boolean anyErrors = false;
+    for (Completion c : completions) {
+      if (!seen.add(c.recordId())) {
+        continue; // the first completion of a record wins
+      }
+      Long token = leases.token(pipeline, c.recordId());
+      if (token == null) {
+        unknown.add(c.recordId()); // not held: completed already, or given back
+        continue;
+      }
+      Stored payload = null;
+      if (c.status() == RecordStatus.DEAD_LETTER) {
+        PayloadCodec<?> codec = def.codec(c.stage());
+        Envelope<?> record = c.record();
+        if (codec != null && record != null) {
+          try {
+            payload = encode(pipeline, c.stage(), codec, record, "dead letter");
+          } catch (PipelineException e) {
+            LOG.warn(
+                "pipeline-jdbc: {}; the dead letter keeps its last checkpoint", e.getMessage());
+          }
+        }
+      }
+      anyErrors |= !c.errors().isEmpty();
+      done.add(new Done(c, token, payload));
+    }
+    done.sort(Comparator.comparing(d -> d.completion().recordId()));
+    if (!done.isEmpty() || !unknown.isEmpty()) {
+      boolean transaction = anyErrors;
+      fenced.addAll(
+          db.run(
+              "complete",
+              pipeline,
+              transaction,
+              false,
+              h -> completeRows(h, pipeline, def, done, unknown)));
+    }
+    for (Done d : done) {
+      leases.touch(pipeline, d.token());
+      leases.drop(pipeline, d.completion().recordId(), d.token());
+    }
+    if (!fenced.isEmpty()) {
+      LOG.info(
+          "pipeline-jdbc: {} completions of pipeline '{}' refused: another worker took the records"
+              + " over after this worker's lease expired (first '{}')",
+          fenced.size(),
+          pipeline,
+          fenced.iterator().next());
+    }
+    return fenced;
+  }
+
+  private Set<String> completeRows(
+      Handle h, String pipeline, PipelineDef def, List<Done> done, List<String> unknown)
+      throws SQLException {
+    PreparedBatch finished = null;
+    PreparedBatch deadWith = null;
+    PreparedBatch deadKeep = null;
+    List<Done> finishedRows = new ArrayList<>();
+    List<Done> deadWithRows = new ArrayList<>();
+    List<Done> deadKeepRows = new ArrayList<>();
+    for (Done d : done) {
+      Completion c = d.completion();
+      PreparedBatch batch;
+      if (c.status() != RecordStatus.DEAD_LETTER) {
+        batch = finished == null ? finished = h.prepareBatch(sql.completeDone) : finished;
+        batch.bind("status", c.status().name()).bind("reason", Args.text(c.reason()));
+        finishedRows.add(d);
+      } else if (d.payload() != null) {
+        Stored p = d.payload();
+        batch =
+            deadWith == null ? deadWith = h.prepareBatch(sql.completeDeadWithPayload) : deadWith;
+        batch
+            .bind("payload", Args.bytes(p.payload()))
+            .bind("format", p.format())
+            .bind("checksum", p.checksum())
+            .bind("metadata", Args.text(p.metadata()));
+        deadWithRows.add(d);
+      } else {
+        batch =
+            deadKeep == null ? deadKeep = h.prepareBatch(sql.completeDeadKeepingPayload) : deadKeep;
+        deadKeepRows.add(d);
+      }
+      ErrorInfo last = c.errors().isEmpty() ? null : c.errors().get(c.errors().size() - 1);
+      batch
+          .bind("pipeline", pipeline)
+          .bind("id", c.recordId())
+          .bind("owner", workerId)
+          .bind("token", d.token())
+          .bind("stage", c.stage())
+          .bind("attempts", c.attempts())
+          .bind("at", Args.time(c.at()))
+          .bind(
+              "last_error",
+              Args.text(
+                  last == null
+                      ? null
+                      : cut(last.errorType() + ": " + last.message(), MAX_LAST_ERROR)))
+          .bind("error_type", Args.text(last == null ? null : cut(last.errorType(), MAX_NAME)))
+          .add();
+    }
+    List<Done> zero = new ArrayList<>();
+    collectZero(finished, finishedRows, zero);
+    collectZero(deadWith, deadWithRows, zero);
+    collectZero(deadKeep, deadKeepRows, zero);
+    Set<String> fenced = new HashSet<>();
+    Set<String> won = new HashSet<>();
+    for (Done d : done) {
+      won.add(d.completion().recordId());
+    }
+    if (!zero.isEmpty() || !unknown.isEmpty()) {
+      // refused, or done already: by this worker (a retry after a lost reply, a second
+      // completion) it is ignored; by another worker, or given back, it is refused
+      Map<String, @Nullable Long> tokens = new HashMap<>();
+      for (Done d : zero) {
+        tokens.put(d.completion().recordId(), d.token());
+        won.remove(d.completion().recordId());
+      }
+      for (String id : unknown) {
+        tokens.put(id, null);
+      }
+      Set<String> mine = new HashSet<>();
+      h.createQuery(sql.lookupLeases)
+          .bind("pipeline", pipeline)
+          .bind("ids", Args.texts(tokens.keySet()))
+          .map(
+              (rs, ctx) -> {
+                String id = rs.getString("record_id");
+                Long token = tokens.get(id);
+                boolean ours =
+                    RecordStatus.valueOf(rs.getString("status")).isTerminal()
+                        && workerId.equals(rs.getString("worker_id"))
+                        && (token == null || rs.getLong("lease_token") == token);
+                return ours ? id : "";
+              })
+          .forEach(mine::add);
+      for (String id : tokens.keySet()) {
+        if (!mine.contains(id)) {
+          fenced.add(id);
+        }
+      }
+    }
+    PreparedBatch errors = null;
+    for (Done d : done) {
+      Completion c = d.completion();
+      if (!won.contains(c.recordId())) {
+        continue;
+      }
+      for (ErrorInfo e : c.errors()) {
+        if (errors == null) {
+          errors = h.prepareBatch(sql.insertError);
+        }
+        errors
+            .bind("pipeline", pipeline)
+            .bind("id", c.recordId())
+            .bind("stage_id", Args.int64(def.stageId(e.stage())))
+            .bind("stage", cut(e.stage(), MAX_NAME))
+            .bind("error_type", cut(e.errorType(), MAX_NAME))
+            .bind("exception_class", cut(e.exceptionClass(), 500))
+            .bind("message", cut(e.message(), MAX_MESSAGE))
+            .bind("stack_trace", cut(e.stackTrace(), MAX_MESSAGE))
+            .bind("attempt", e.attempt())
+            .bind("at", Args.time(e.occurredAt()))
+            .bind("owner", workerId)
+            .add();
+      }
+    }
+    if (errors != null) {
+      errors.execute();
+    }
+    return fenced;
+  }
+
+  private static void collectZero(@Nullable PreparedBatch batch, List<Done> rows, List<Done> zero) {
+    if (batch == null) {
+      return;
+    }
+    int[] counts = batch.execute();
+    for (int i = 0; i < counts.length; i++) {
+      if (counts[i] == 0) {
+        zero.add(rows.get(i));
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ delivery ledger
+
+  /**
+   * Counts a hand-over to the sink for each record; returns those handed over before.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Set<String> beginDelivery(String pipeline, List<String> recordIds) {
+    checkPipeline(pipeline);
+    Objects.requireNonNull(recordIds, "recordIds cannot be null");
+    checkOpen();
+    if (recordIds.isEmpty()) {
+      return Set.of();
+    }
+    // the same token on a retry: a hand-over counts once however often the statement runs
+    long delivery = Leases.newToken();
+    Set<String> ids = new LinkedHashSet<>(recordIds);
+    Set<String> redelivered = new HashSet<>();
+    db.call(
+            "beginDelivery",
+            pipeline,
+            h ->
+                h.createQuery(sql.beginDelivery)
+                    .bind("delivery", delivery)
+                    .bind("pipeline", pipeline)
+                    .bind("ids", Args.texts(ids))
+                    .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getInt(2)))
+                    .list())
+        .forEach(
+            e -> {
+              if (e.getValue() > 1) {
+                redelivered.add(e.getKey());
+              }
+            });
+    Set<Long> tokens = new HashSet<>();
+    for (String id : ids) {
+      Long token = leases.token(pipeline, id);
+      if (token != null) {
+        tokens.add(token);
+      }
+    }
+    tokens.forEach(t -> leases.touch(pipeline, t));
+    return redelivered;
+  }
+
+  // ------------------------------------------------------------------ claim
+
+  /**
+   * Leases up to {@code max} records that are ready or whose lease expired, decoded with their
+   * stage's input codec. A record whose payload fails its checksum or cannot be decoded goes to the
+   * dead letter queue with a {@link PayloadIntegrityException} instead.
+   *
+   * @throws IllegalArgumentException if {@code max} is not positive
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public List<Claimed> claim(String pipeline, int max) {
+    checkPipeline(pipeline);
+    if (max < 1) {
+      throw new IllegalArgumentException("max must be positive, was " + max);
+    }
+    checkOpen();
+    PipelineDef def = def(pipeline);
+    long token = Leases.newToken();
+    List<Row> rows;
+    if (claimLock != null) {
+      claimLock.lock();
+    }
+    try {
+      if (db.dialect.claimsInOneStatement()) {
+        rows =
+            db.call(
+                "claim",
+                pipeline,
+                h ->
+                    h.createQuery(sql.claim)
+                        .bind("owner", workerId)
+                        .bind("token", token)
+                        .bind("lease_ms", leaseMillis)
+                        .bind("pipeline", pipeline)
+                        .bind("max", max)
+                        .map((rs, ctx) -> Row.read(rs))
+                        .list());
+      } else {
+        rows = db.transaction("claim", pipeline, h -> claimInSteps(h, pipeline, max, token));
+      }
+    } finally {
+      if (claimLock != null) {
+        claimLock.unlock();
+      }
+    }
+    if (rows.isEmpty()) {
+      return List.of();
+    }
+    leases.hold(pipeline, rows.stream().map(Row::id).toList(), token);
+    List<Claimed> claimed = new ArrayList<>(rows.size());
+    Map<String, PayloadIntegrityException> damaged = new LinkedHashMap<>();
+    for (Row row : rows) {
+      Object payload;
+      try {
+        payload = decode(def, row);
+      } catch (PayloadIntegrityException e) {
+        damaged.put(row.id(), e);
+        continue;
+      }
+      claimed.add(new Claimed(envelope(row, payload), row.stage(), row.attempts()));
+    }
+    if (!damaged.isEmpty()) {
+      markDamaged(pipeline, damaged, token);
+    }
+    return claimed;
+  }
+
+  private List<Row> claimInSteps(Handle h, String pipeline, int max, long token) {
+    List<String> ids =
+        new ArrayList<>(
+            h.createQuery(sql.claimReady)
+                .bind("pipeline", pipeline)
+                .bind("max", max)
+                .mapTo(String.class)
+                .list());
+    if (ids.size() < max) {
+      ids.addAll(
+          h.createQuery(sql.claimExpired)
+              .bind("pipeline", pipeline)
+              .bind("max", max - ids.size())
+              .mapTo(String.class)
+              .list());
+    }
+    if (ids.isEmpty()) {
+      return List.of();
+    }
+    return h.createQuery(sql.claimTake)
+        .bind("owner", workerId)
+        .bind("token", token)
+        .bind("lease_ms", leaseMillis)
+        .bind("pipeline", pipeline)
+        .bind("ids", Args.texts(ids))
+        .map((rs, ctx) -> Row.read(rs))
+        .list();
+  }
+
+  private void markDamaged(
+      String pipeline, Map<String, PayloadIntegrityException> damaged, long token) {
+    LOG.error(
+        "pipeline-jdbc: {} records of pipeline '{}' have damaged payloads and go to the dead letter"
+            + " queue (first '{}': {})",
+        damaged.size(),
+        pipeline,
+        damaged.keySet().iterator().next(),
+        damaged.values().iterator().next().getMessage());
+    PipelineDef def = def(pipeline);
+    Instant now = Instant.now();
+    db.transaction(
+        "claim",
+        pipeline,
+        h -> {
+          PreparedBatch mark = h.prepareBatch(sql.markDamaged);
+          PreparedBatch errors = h.prepareBatch(sql.insertError);
+          for (Map.Entry<String, PayloadIntegrityException> e : damaged.entrySet()) {
+            PayloadIntegrityException error = e.getValue();
+            ErrorInfo info = ErrorInfo.of(error.stage(), error, 1, now);
+            mark.bind("pipeline", pipeline)
+                .bind("id", e.getKey())
+                .bind("owner", workerId)
+                .bind("token", token)
+                .bind("last_error", cut(info.errorType() + ": " + info.message(), MAX_LAST_ERROR))
+                .bind("error_type", info.errorType())
+                .add();
+            errors
+                .bind("pipeline", pipeline)
+                .bind("id", e.getKey())
+                .bind("stage_id", Args.int64(def.stageId(error.stage())))
+                .bind("stage", error.stage())
+                .bind("error_type", info.errorType())
+                .bind("exception_class", info.exceptionClass())
+                .bind("message", cut(info.message(), MAX_MESSAGE))
+                .bind("stack_trace", info.stackTrace())
+                .bind("attempt", 1)
+                .bind("at", Args.time(now))
+                .bind("owner", workerId)
+                .add();
+          }
+          mark.execute();
+          errors.execute();
+          return null;
+        });
+    damaged.keySet().forEach(id -> leases.drop(pipeline, id, token));
+  }
+
+  /**
+   * Whether any record of the pipeline, held by any worker, has not reached a terminal state.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public boolean hasUnfinished(String pipeline) {
+    checkPipeline(pipeline);
+    checkOpen();
+    return db.call(
+        "hasUnfinished",
+        pipeline,
+        h ->
+            h.createQuery(sql.hasUnfinished).bind("pipeline", pipeline).mapTo(Integer.class).one()
+                == 1);
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  /**
+   * What the store knows of a record.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Optional<RecordState> find(String pipeline, String recordId) {
+    checkPipeline(pipeline);
+    Objects.requireNonNull(recordId, "recordId cannot be null");
+    checkOpen();
+    return db.call(
+        "find",
+        pipeline,
+        h -> {
+          Optional<RecordState> state =
+              h.createQuery(sql.find)
+                  .bind("pipeline", pipeline)
+                  .bind("id", recordId)
+                  .map(
+                      (rs, ctx) -> {
+                        RecordStatus status = RecordStatus.valueOf(rs.getString("status"));
+                        String failed = rs.getString("failed_stage");
+                        return new RecordState(
+                            rs.getString("record_id"),
+                            status,
+                            status == RecordStatus.DEAD_LETTER && failed != null
+                                ? failed
+                                : rs.getString("current_stage"),
+                            rs.getInt("attempt_count"),
+                            rs.getString("reason"),
+                            List.of(),
+                            rs.getInt("deliveries"),
+                            Objects.requireNonNull(Args.instant(rs, "started_at")),
+                            Objects.requireNonNull(Args.instant(rs, "updated_at")));
+                      })
+                  .findFirst();
+          if (state.isEmpty()) {
+            return state;
+          }
+          RecordState s = state.get();
+          List<ErrorInfo> errors = errorsOf(h, pipeline, List.of(recordId)).get(recordId);
+          return Optional.of(
+              new RecordState(
+                  s.recordId(),
+                  s.status(),
+                  s.stage(),
+                  s.attempts(),
+                  s.reason(),
+                  errors == null ? List.of() : errors,
+                  s.deliveries(),
+                  s.startedAt(),
+                  s.updatedAt()));
+        });
+  }
+
+  private Map<String, List<ErrorInfo>> errorsOf(Handle h, String pipeline, List<String> ids) {
+    Map<String, List<ErrorInfo>> errors = new HashMap<>();
+    if (ids.isEmpty()) {
+      return errors;
+    }
+    h.createQuery(sql.errorsOf)
+        .bind("pipeline", pipeline)
+        .bind("ids", Args.texts(ids))
+        .map(
+            (rs, ctx) ->
+                Map.entry(
+                    rs.getString("record_id"),
+                    new ErrorInfo(
+                        rs.getString("stage_name"),
+                        rs.getString("error_type"),
+                        rs.getString("exception_class"),
+                        rs.getString("error_message"),
+                        rs.getString("stack_trace"),
+                        rs.getInt("attempt"),
+                        Objects.requireNonNull(Args.instant(rs, "occurred_at")))))
+        .forEach(e -> errors.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue()));
+    return errors;
+  }
+
+  /**
+   * One page of dead letters, oldest first (by the time they were dead-lettered, then id), each
+   * with its record as it entered the failing stage, or as of its last checkpoint when that stage
+   * has no codec. A payload that cannot be read back is given as its stored bytes.
+   *
+   * @throws IllegalArgumentException if the query's cursor is not one of this store
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Page<DeadLetter> deadLetters(String pipeline, DeadLetterQuery query) {
+    checkPipeline(pipeline);
+    Objects.requireNonNull(query, "query cannot be null");
+    checkOpen();
+    Cursor after = query.after() == null ? null : Cursor.parse(query.after());
+    String statement =
+        sql.deadLetters(
+            query.stage() != null, query.errorType() != null, query.since() != null, after != null);
+    PipelineDef def = pipelines.get(pipeline);
+    return db.call(
+        "deadLetters",
+        pipeline,
+        h -> {
+          Query q =
+              h.createQuery(statement).bind("pipeline", pipeline).bind("limit", query.limit() + 1);
+          if (query.stage() != null) {
+            q.bind("stage", query.stage());
+          }
+          if (query.errorType() != null) {
+            q.bind("error_type", query.errorType());
+          }
+          if (query.since() != null) {
+            q.bind("since", Args.time(query.since()));
+          }
+          if (after != null) {
+            q.bind("after_at", Args.time(after.at())).bind("after_id", after.id());
+          }
+          List<Map.Entry<Row, Instant>> rows =
+              q.map(
+                      (rs, ctx) ->
+                          Map.entry(
+                              Row.read(rs),
+                              Objects.requireNonNull(Args.instant(rs, "dead_lettered_at"))))
+                  .list();
+          boolean more = rows.size() > query.limit();
+          if (more) {
+            rows = rows.subList(0, query.limit());
+          }
+          Map<String, List<ErrorInfo>> errors =
+              errorsOf(h, pipeline, rows.stream().map(e -> e.getKey().id()).toList());
+          List<DeadLetter> items = new ArrayList<>(rows.size());
+          for (Map.Entry<Row, Instant> e : rows) {
+            Row row = e.getKey();
+            Object payload;
+            try {
+              payload = def == null ? raw(row) : decode(def, row);
+            } catch (PayloadIntegrityException damaged) {
+              payload = raw(row);
+            }
+            List<ErrorInfo> recordErrors = errors.getOrDefault(row.id(), List.of());
+            items.add(
+                new DeadLetter(
+                    envelope(row, payload),
+                    row.failedStage() == null ? row.stage() : row.failedStage(),
+                    recordErrors,
+                    row.attempts(),
+                    e.getValue()));
+          }
+          String next = null;
+          if (more) {
+            Map.Entry<Row, Instant> last = rows.get(rows.size() - 1);
+            next = new Cursor(last.getValue(), last.getKey().id()).toString();
+          }
+          return new Page<>(items, next);
+        });
+  }
+
+  /**
+   * How many records of the pipeline are in each state.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public StatusCounts counts(String pipeline) {
+    checkPipeline(pipeline);
+    checkOpen();
+    Map<RecordStatus, Long> counts = new EnumMap<>(RecordStatus.class);
+    db.call(
+            "counts",
+            pipeline,
+            h ->
+                h.createQuery(sql.counts)
+                    .bind("pipeline", pipeline)
+                    .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
+                    .list())
+        .forEach(e -> counts.put(RecordStatus.valueOf(e.getKey()), e.getValue()));
+    return new StatusCounts(counts);
+  }
+
+  /** Always true. */
+  @Override
+  public boolean isDurable() {
+    return true;
+  }
+
+  // ------------------------------------------------------------------ leases
+
+  private void heartbeatLoop() {
+    long period = Math.max(10, leaseMillis / 3);
+    while (!closed.get()) {
+      try {
+        TimeUnit.MILLISECONDS.sleep(period);
+      } catch (InterruptedException e) {
+        return; // closing
+      }
+      try {
+        renew();
+      } catch (RuntimeException e) {
+        LOG.warn("pipeline-jdbc: heartbeat of worker {} failed; trying again", workerId, e);
+      }
+    }
+  }
+
+  private void renew() {
+    for (String pipeline : leases.pipelines()) {
+      List<Long> abandoned = new ArrayList<>();
+      List<Long> tokens = leases.toRenew(pipeline, abandonAfterNanos, abandoned);
+      if (!abandoned.isEmpty()) {
+        LOG.warn(
+            "pipeline-jdbc: {} batches of records of pipeline '{}' leased by worker {} saw no"
+                + " progress for {} s; their leases are no longer renewed, so that they are"
+                + " claimed again (was a run cancelled?)",
+            abandoned.size(),
+            pipeline,
+            workerId,
+            TimeUnit.NANOSECONDS.toSeconds(abandonAfterNanos));
+      }
+      if (tokens.isEmpty() || closed.get()) {
+        continue;
+      }
+      Connection connection;
+      try {
+        connection = heartbeatSource.get();
+      } catch (SQLException e) {
+        LOG.warn(
+            "pipeline-jdbc: heartbeat of worker {} has no connection ({}); leases of pipeline '{}'"
+                + " are not renewed this time",
+            workerId,
+            e.getMessage(),
+            pipeline);
+        return;
+      }
+      boolean broken = false;
+      try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
+        for (long token : tokens) {
+          renew.setLong(1, leaseMillis);
+          renew.setString(2, pipeline);
+          renew.setString(3, workerId);
+          renew.setLong(4, token);
+          renew.addBatch();
+        }
+        int[] counts = renew.executeBatch();
+        for (int i = 0; i < counts.length; i++) {
+          if (counts[i] == 0) {
+            leases.stopRenewing(pipeline, tokens.get(i));
+          }
+        }
+      } catch (SQLException e) {
+        broken = db.dialect.isTransient(e);
+        LOG.warn(
+            "pipeline-jdbc: heartbeat of worker {} could not renew leases of pipeline '{}': {}",
+            workerId,
+            pipeline,
+            e.getMessage());
+      } finally {
+        heartbeatSource.done(connection, broken);
+      }
+    }
+  }
+
+  /**
+   * Gives back every record of the pipeline this worker holds, at once: they become ready for any
+   * worker's claim, and this worker's checkpoints and completions of them are refused from now on.
+   * For a run that ended without finishing its records (cancelled, failed) in a process that goes
+   * on.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public void release(String pipeline) {
+    checkPipeline(pipeline);
+    checkOpen();
+    List<Long> tokens = leases.releaseAll(pipeline);
+    if (!tokens.isEmpty()) {
+      db.call("release", pipeline, h -> releaseTokens(h, pipeline, tokens));
+    }
+  }
+
+  private int[] releaseTokens(Handle h, String pipeline, List<Long> tokens) {
+    PreparedBatch batch = h.prepareBatch(sql.release);
+    for (long token : tokens) {
+      batch.bind("pipeline", pipeline).bind("owner", workerId).bind("token", token).add();
+    }
+    return batch.execute();
+  }
+
+  // ------------------------------------------------------------------ retention
+
+  /**
+   * What one {@link #purge()} removed.
+   *
+   * @param payloadsCleared payloads of published or filtered records cleared
+   * @param recordsDeleted published or filtered records deleted, with their errors
+   * @param logsDeleted rows deleted from {@code processing_logs}
+   * @param metricsDeleted rows deleted from {@code pipeline_metrics}
+   */
+  public record Purged(
+      long payloadsCleared, long recordsDeleted, long logsDeleted, long metricsDeleted) {}
+
+  /**
+   * Applies the retention settings now, across all pipelines, in batches of {@link
+   * Builder#purgeBatchSize(int)} rows (one short transaction each, so live work is not held up):
+   * clears the payloads of records published or filtered longer ago than {@link
+   * Builder#retainPayloads(Duration)}; deletes those records, with their errors, after {@link
+   * Builder#retainCompleted(Duration)} (then their ids may be ingested again); deletes processing
+   * logs and metrics older than {@link Builder#retainLogs(Duration)}. Dead letters and records in
+   * flight are never purged. Ages are measured on the database's clock from completion.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  public Purged purge() {
+    checkOpen();
+    int batch = retention.batchSize();
+    // records first: no point clearing payloads of rows about to go
+    long records = 0;
+    if (retention.completed() != null) {
+      long age = retention.completed().toMillis();
+      records =
+          repeat(
+              batch,
+              () ->
+                  db.transaction(
+                      "purge",
+                      null,
+                      h -> {
+                        List<Map.Entry<String, String>> keys =
+                            h.createQuery(sql.purgeCompletedKeys)
+                                .bind("age_ms", age)
+                                .bind("batch", batch)
+                                .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getString(2)))
+                                .list();
+                        if (keys.isEmpty()) {
+                          return 0;
+                        }
+                        PreparedBatch errors = h.prepareBatch(sql.purgeErrorsOf);
+                        PreparedBatch status = h.prepareBatch(sql.purgeStatusOf);
+                        for (Map.Entry<String, String> k : keys) {
+                          errors.bind("pipeline", k.getKey()).bind("id", k.getValue()).add();
+                          status.bind("pipeline", k.getKey()).bind("id", k.getValue()).add();
+                        }
+                        errors.execute();
+                        int deleted = 0;
+                        for (int n : status.execute()) {
+                          deleted += Math.max(0, n);
+                        }
+                        return deleted;
+                      }));
+    }
+    long payloads = 0;
+    if (!retention.payloads().isZero()) {
+      long age = retention.payloads().toMillis();
+      payloads =
+          repeat(
+              batch,
+              () ->
+                  db.call(
+                      "purge",
+                      null,
+                      h ->
+                          h.createUpdate(sql.purgePayloads)
+                              .bind("age_ms", age)
+                              .bind("batch", batch)
+                              .execute()));
+    }
+    long logs = 0;
+    long metrics = 0;
+    if (retention.logs() != null) {
+      long age = retention.logs().toMillis();
+      logs = repeat(batch, () -> deleteOlder(sql.purgeLogs, age, batch));
+      metrics = repeat(batch, () -> deleteOlder(sql.purgeMetrics, age, batch));
+    }
+    Purged purged = new Purged(payloads, records, logs, metrics);
+    LOG.debug("pipeline-jdbc: purge of {} removed {}", names, purged);
+    return purged;
+  }
+
+  private int deleteOlder(String statement, long ageMillis, int batch) {
+    return db.call(
+        "purge",
+        null,
+        h -> h.createUpdate(statement).bind("age_ms", ageMillis).bind("batch", batch).execute());
+  }
+
+  private long repeat(int batch, java.util.function.IntSupplier step) {
+    long total = 0;
+    int n;
+    do {
+      if (closed.get()) {
+        break;
+      }
+      n = step.getAsInt();
+      total += n;
+    } while (n >= batch);
+    return total;
+  }
+
+  private void purgeLoop(Duration every) {
+    while (!closed.get()) {
+      try {
+        TimeUnit.MILLISECONDS.sleep(every.toMillis());
+      } catch (InterruptedException e) {
+        return;
+      }
+      try {
+        purge();
+      } catch (RuntimeException e) {
+        if (!closed.get()) {
+          LOG.warn("pipeline-jdbc: scheduled purge failed; trying again in {}", every, e);
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /**
+   * Stops the heartbeat, gives back the records this worker still holds (so that another worker, or
+   * the next run, takes them over at once) and closes the pool if the store made it. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    for (Thread t : threads) {
+      t.interrupt();
+    }
+    for (Thread t : threads) {
+      try {
+        t.join(TimeUnit.SECONDS.toMillis(10));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    for (String pipeline : leases.pipelines()) {
+      List<Long> tokens = leases.releaseAll(pipeline);
+      if (tokens.isEmpty()) {
+        continue;
+      }
+      try {
+        db.jdbi.withHandle(h -> releaseTokens(h, pipeline, tokens)); // once, no retries
+      } catch (RuntimeException e) {
+        LOG.warn(
+            "pipeline-jdbc: could not give back the leases of pipeline '{}' on close; they expire"
+                + " by themselves within {} ms",
+            pipeline,
+            leaseMillis,
+            e);
+      }
+    }
+    heartbeatSource.close();
+    if (ownedPool != null) {
+      ownedPool.close();
+    }
+  }
+
+  private void checkOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("this JdbcPipelineStore (" + names + ") is closed");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "JdbcPipelineStore["
+        + db.dialect.name().toLowerCase(java.util.Locale.ROOT)
+        + ", "
+        + names
+        + ", worker="
+        + workerId
+        + ", lease="
+        + leaseMillis
+        + "ms]";
+  }
+
+  // ------------------------------------------------------------------ payloads
+
+  /** A record's payload and metadata as stored. */
+  private record Stored(
+      String id,
+      byte[] payload,
+      String format,
+      long checksum,
+      @Nullable String metadata,
+      long token) {
+    Stored withToken(long newToken) {
+      return new Stored(id, payload, format, checksum, metadata, newToken);
+    }
+  }
+
+  private record Done(Completion completion, long token, @Nullable Stored payload) {}
+
+  @SuppressWarnings("unchecked")
+  private static Stored encode(
+      String pipeline, String stage, PayloadCodec<?> codec, Envelope<?> record, String what) {
+    byte[] bytes;
+    try {
+      bytes = ((PayloadCodec<Object>) codec).encode(record.payload());
+    } catch (RuntimeException e) {
+      throw new PipelineException(
+          "cannot encode record '"
+              + record.id()
+              + "' of pipeline '"
+              + pipeline
+              + "' for "
+              + what
+              + " at stage '"
+              + stage
+              + "' with codec "
+              + codec.name()
+              + " (payload "
+              + record.payload().getClass().getName()
+              + "): "
+              + e.getMessage(),
+          e);
+    }
+    String metadata = MetadataText.encode(record.metadata());
+    long checksum =
+        Checksums.payload(
+            bytes, metadata == null ? new byte[0] : metadata.getBytes(StandardCharsets.UTF_8));
+    return new Stored(record.id(), bytes, codec.name(), checksum, metadata, 0);
+  }
+
+  /** A stored record as read back by a claim or a dead letter listing. */
+  private record Row(
+      String id,
+      String stage,
+      int attempts,
+      byte @Nullable [] payload,
+      @Nullable String format,
+      @Nullable Long checksum,
+      @Nullable String metadata,
+      @Nullable String failedStage) {
+
+    static Row read(ResultSet rs) throws SQLException {
+      long checksum = rs.getLong("payload_checksum");
+      Long sum = rs.wasNull() ? null : checksum;
+      String failed = null;
+      for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+        if (rs.getMetaData().getColumnLabel(i).equalsIgnoreCase("failed_stage")) {
+          failed = rs.getString(i);
+        }
+      }
+      return new Row(
+          rs.getString("record_id"),
+          rs.getString("current_stage"),
+          rs.getInt("attempt_count"),
+          rs.getBytes("payload"),
+          rs.getString("payload_format"),
+          sum,
+          rs.getString("metadata"),
+          failed);
+    }
+  }
+
+  private static Object decode(PipelineDef def, Row row) {
+    byte[] payload = row.payload();
+    if (payload == null) {
+      throw new PayloadIntegrityException(
+          row.id(),
+          row.stage(),
+          "record '" + row.id() + "' has no stored payload at stage '" + row.stage() + "'");
+    }
+    String metadata = row.metadata();
+    long actual =
+        Checksums.payload(
+            payload, metadata == null ? new byte[0] : metadata.getBytes(StandardCharsets.UTF_8));
+    if (row.checksum() == null || row.checksum() != actual) {
+      throw new PayloadIntegrityException(
+          row.id(),
+          row.stage(),
+          "checksum mismatch on the stored payload of record '"
+              + row.id()
+              + "' at stage '"
+              + row.stage()
+              + "': stored "
+              + row.checksum()
+              + ", computed "
+              + actual
+              + " over "
+              + payload.length
+              + " bytes; the row was changed outside the store or damaged");
+    }
+    if (!def.knows(row.stage())) {
+      // the engine reports a stage that no longer exists, with the record's id
+      return payload;
+    }
+    PayloadCodec<?> codec = def.codec(row.stage());
+    if (codec == null) {
+      throw new PayloadIntegrityException(
+          row.id(),
+          row.stage(),
+          "record '"
+              + row.id()
+              + "' is stored at stage '"
+              + row.stage()
+              + "', which now has no input codec to read it (stored as "
+              + row.format()
+              + ")");
+    }
+    try {
+      MetadataText.decode(metadata);
+      return codec.decode(payload);
+    } catch (RuntimeException e) {
+      throw new PayloadIntegrityException(
+          row.id(),
+          row.stage(),
+          "cannot decode the stored payload of record '"
+              + row.id()
+              + "' at stage '"
+              + row.stage()
+              + "' (stored as "
+              + row.format()
+              + ") with codec "
+              + codec.name()
+              + ": "
+              + e.getMessage());
+    }
+  }
+
+  private static Object raw(Row row) {
+    byte[] payload = row.payload();
+    return payload == null ? new byte[0] : payload;
+  }
+
+  private static Envelope<Object> envelope(Row row, Object payload) {
+    Envelope<Object> envelope = Envelope.of(row.id(), payload);
+    Map<String, String> metadata;
+    try {
+      metadata = MetadataText.decode(row.metadata());
+    } catch (IllegalArgumentException e) {
+      metadata = Map.of();
+    }
+    for (Map.Entry<String, String> e : metadata.entrySet()) {
+      envelope = envelope.withMetadata(e.getKey(), e.getValue());
+    }
+    return envelope;
+  }
+
+  // ------------------------------------------------------------------ checks
+
+  private static void checkPipeline(String pipeline) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+  }
+
+  private static void checkName(String what, String name) {
+    if (name.length() > MAX_NAME) {
+      throw new IllegalArgumentException(
+          what + " name longer than " + MAX_NAME + " characters: " + Names.quote(name));
+    }
+  }
+
+  private static void checkRecordId(String id) {
+    if (id.length() > MAX_RECORD_ID) {
+      throw new IllegalArgumentException(
+          "record id longer than "
+              + MAX_RECORD_ID
+              + " characters ("
+              + id.length()
+              + "): "
+              + Names.quote(id)
+              + "; use a shorter stable id, e.g. a hash of the content");
+    }
+  }
+
+  private static String cut(String text, int max) {
+    return text.length() <= max ? text : text.substring(0, max);
+  }
+
+  /** A pipeline as registered: its stages by name, their codecs and ids. */
+  private record PipelineDef(Map<String, StageDescriptor> byName, Map<String, Long> stageIds) {
+    PipelineDef(List<StageDescriptor> stages, Map<String, Long> stageIds) {
+      this(byName(stages), Map.copyOf(stageIds));
+    }
+
+    private static Map<String, StageDescriptor> byName(List<StageDescriptor> stages) {
+      Map<String, StageDescriptor> map = new HashMap<>();
+      for (StageDescriptor s : stages) {
+        map.put(s.name(), s);
+      }
+      return Map.copyOf(map);
+    }
+
+    boolean knows(String stage) {
+      return byName.containsKey(stage);
+    }
+
+    @Nullable PayloadCodec<?> codec(String stage) {
+      StageDescriptor s = byName.get(stage);
+      return s == null ? null : s.inputCodec();
+    }
+
+    @Nullable Long stageId(String stage) {
+      return stageIds.get(stage);
+    }
+  }
+
+  /** Where a page of dead letters ends: (dead-lettered at, record id), opaque to callers. */
+  private record Cursor(Instant at, String id) {
+    static Cursor parse(String text) {
+      try {
+        String decoded = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.UTF_8);
+        int bar = decoded.indexOf('|');
+        String[] time = decoded.substring(0, bar).split("\\.");
+        return new Cursor(
+            Instant.ofEpochSecond(Long.parseLong(time[0]), Long.parseLong(time[1])),
+            decoded.substring(bar + 1));
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException(
+            "not a dead letter cursor of this store: " + Names.quote(text), e);
+      }
+    }
+
+    @Override
+    public String toString() {
+      String text = at.getEpochSecond() + "." + at.getNano() + "|" + id;
+      return Base64.getUrlEncoder()
+          .withoutPadding()
+          .encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** How long finished work is kept. */
+  private record Retention(
+      Duration payloads, @Nullable Duration completed, @Nullable Duration logs, int batchSize) {}
+
+  // ------------------------------------------------------------------ builder
+
+  /**
+   * Builds a {@link JdbcPipelineStore}: where the database is (exactly one of {@link
+   * #dataSource(DataSource)}, {@link #h2File(Path)} and {@link #jdbcUrl(String, String, String)}),
+   * which schema and prefix, the worker's id and lease, retention. {@link #build()} copies the
+   * settings, so the builder can be reused.
+   *
+   * <p>Not thread-safe.
+   */
+  public static final class Builder {
+    private @Nullable DataSource dataSource;
+    private @Nullable String url;
+    private @Nullable String user;
+    private @Nullable String password;
+    private @Nullable String schema;
+    private boolean schemaSet;
+    private @Nullable String prefix;
+    private @Nullable String workerId;
+    private @Nullable Duration lease;
+    private @Nullable Duration retainPayloads;
+    private @Nullable Duration retainCompleted;
+    private @Nullable Duration retainLogs = Duration.ofDays(30);
+    private boolean retainLogsSet;
+    private int purgeBatchSize = 1_000;
+    private @Nullable Duration purgeEvery;
+    private @Nullable Duration outageTolerance;
+    private int poolSize = 10;
+    private boolean poolSizeSet;
+    private boolean migrate = true;
+    private boolean migrateSet;
+
+    private Builder() {}
+
+    /**
+     * Uses the caller's data source (a pool, ideally). The store keeps one of its connections for
+     * its heartbeat; the caller closes the data source after the store.
+     *
+     * @throws NullPointerException if null
+     * @throws IllegalStateException if a database was already set
+     */
+    public Builder dataSource(DataSource dataSource) {
+      Objects.requireNonNull(dataSource, "dataSource cannot be null");
+      onlyOneDatabase();
+      this.dataSource = dataSource;
+      return this;
+    }
+
+    /**
+     * Uses an embedded H2 database in a file (created if absent; {@code .mv.db} is added), with a
+     * connection pool the store owns and closes. Commits are written to the file before they
+     * return, so killing the JVM loses nothing committed.
+     *
+     * @throws NullPointerException if null
+     * @throws IllegalArgumentException if the path contains ';'
+     * @throws IllegalStateException if a database was already set
+     */
+    public Builder h2File(Path file) {
+      Objects.requireNonNull(file, "file cannot be null");
+      onlyOneDatabase();
+      this.url = Connections.h2FileUrl(file);
+      return this;
+    }
+
+    /**
+     * Uses a JDBC URL (H2 or PostgreSQL), with a HikariCP pool the store owns and closes.
+     *
+     * @param user the user, or null if the URL carries it
+     * @param password the password, or null
+     * @throws NullPointerException if the URL is null
+     * @throws IllegalArgumentException if an H2 URL carries a setting that runs scripts or loads
+     *     classes (INIT, RUNSCRIPT, DATABASE_EVENT_LISTENER, ...)
+     * @throws IllegalStateException if a database was already set
+     */
+    public Builder jdbcUrl(String url, @Nullable String user, @Nullable String password) {
+      Objects.requireNonNull(url, "url cannot be null");
+      Connections.checkUrl(url);
+      onlyOneDatabase();
+      this.url = url;
+      this.user = user;
+      this.password = password;
+      return this;
+    }
+
+    private void onlyOneDatabase() {
+      if (dataSource != null || url != null) {
+        throw new IllegalStateException(
+            "the database was already set; use one of dataSource(...), h2File(...),"
+                + " jdbcUrl(...)");
+      }
+    }
+
+    /**
+     * Puts the tables in this schema, created if absent; unset, the connection's current schema.
+     *
+     * @throws IllegalArgumentException unless the name matches [a-z_][a-z0-9_]{0,30} and is not an
+     *     SQL reserved word
+     * @throws IllegalStateException if set twice
+     */
+    public Builder schema(String schema) {
+      once(schemaSet, "schema");
+      this.schema = Names.checkSchema(schema);
+      schemaSet = true;
+      return this;
+    }
+
+    /**
+     * Prefixes the table names (e.g. "etl_" gives etl_pipeline_status, etl_retry_queue); none
+     * unless set.
+     *
+     * @throws IllegalArgumentException unless empty or matching [a-z_][a-z0-9_]{0,30}
+     * @throws IllegalStateException if set twice
+     */
+    public Builder tablePrefix(String prefix) {
+      once(this.prefix != null, "tablePrefix");
+      this.prefix = Names.checkPrefix(prefix);
+      return this;
+    }
+
+    /**
+     * Sets this worker's id, the lease owner of the records it holds; unique among the workers
+     * sharing a database (the default, host-pid-random, is).
+     *
+     * @throws IllegalArgumentException if blank or longer than 200 characters
+     * @throws IllegalStateException if set twice
+     */
+    public Builder workerId(String workerId) {
+      Objects.requireNonNull(workerId, "workerId cannot be null");
+      once(this.workerId != null, "workerId");
+      if (workerId.isBlank() || workerId.length() > MAX_NAME) {
+        throw new IllegalArgumentException(
+            "workerId must be 1 to "
+                + MAX_NAME
+                + " characters, not blank: "
+                + Names.quote(workerId));
+      }
+      this.workerId = workerId;
+      return this;
+    }
+
+    /**
+     * Sets how long a worker's hold on its records lasts without renewal (30 s unless set): the
+     * longest a dead worker's records wait before another worker takes them over. The heartbeat
+     * renews every third of it.
+     *
+     * @throws IllegalArgumentException if shorter than 100 ms or longer than a day
+     * @throws IllegalStateException if set twice
+     */
+    public Builder leaseDuration(Duration lease) {
+      Objects.requireNonNull(lease, "lease cannot be null");
+      once(this.lease != null, "leaseDuration");
+      if (lease.compareTo(Duration.ofMillis(100)) < 0 || lease.compareTo(Duration.ofDays(1)) > 0) {
+        throw new IllegalArgumentException(
+            "leaseDuration must be between 100ms and 1 day, was " + lease);
+      }
+      this.lease = lease;
+      return this;
+    }
+
+    /**
+     * Keeps the payloads of published and filtered records this long after completion ({@link
+     * Duration#ZERO}, the default, clears them as the record completes). Dead letters always keep
+     * theirs.
+     *
+     * @throws IllegalArgumentException if negative
+     * @throws IllegalStateException if set twice
+     */
+    public Builder retainPayloads(Duration age) {
+      once(retainPayloads != null, "retainPayloads");
+      this.retainPayloads = nonNegative(age, "retainPayloads");
+      return this;
+    }
+
+    /**
+     * Deletes published and filtered records (with their errors) this long after completion, on
+     * {@link JdbcPipelineStore#purge()}; kept forever unless set. Once deleted, their ids can be
+     * ingested again.
+     *
+     * @throws IllegalArgumentException if negative
+     * @throws IllegalStateException if set twice
+     */
+    public Builder retainCompleted(Duration age) {
+      once(retainCompleted != null, "retainCompleted");
+      this.retainCompleted = nonNegative(age, "retainCompleted");
+      return this;
+    }
+
+    /**
+     * Deletes processing logs and metric snapshots older than this on {@link
+     * JdbcPipelineStore#purge()}; 30 days unless set.
+     *
+     * @throws IllegalArgumentException if negative
+     * @throws IllegalStateException if set twice
+     */
+    public Builder retainLogs(Duration age) {
+      once(retainLogsSet, "retainLogs");
+      this.retainLogs = nonNegative(age, "retainLogs");
+      retainLogsSet = true;
+      return this;
+    }
+
+    /**
+     * Sets how many rows one purge statement removes (1000 unless set).
+     *
+     * @throws IllegalArgumentException if not between 1 and 100,000
+     */
+    public Builder purgeBatchSize(int rows) {
+      if (rows < 1 || rows > 100_000) {
+        throw new IllegalArgumentException(
+            "purgeBatchSize must be between 1 and 100000, was " + rows);
+      }
+      this.purgeBatchSize = rows;
+      return this;
+    }
+
+    /**
+     * Runs {@link JdbcPipelineStore#purge()} this often on a thread of the store; never unless set
+     * (call it from your own scheduler then).
+     *
+     * @throws IllegalArgumentException if shorter than a second
+     * @throws IllegalStateException if set twice
+     */
+    public Builder purgeEvery(Duration period) {
+      Objects.requireNonNull(period, "period cannot be null");
+      once(purgeEvery != null, "purgeEvery");
+      if (period.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException("purgeEvery must be at least 1s, was " + period);
+      }
+      this.purgeEvery = period;
+      return this;
+    }
+
+    /**
+     * Sets how long an operation retries transient database errors (lost connection, restart,
+     * deadlock) before it fails with {@link JdbcStoreException}; 5 minutes unless set. The pipeline
+     * pauses meanwhile.
+     *
+     * @throws IllegalArgumentException if negative
+     * @throws IllegalStateException if set twice
+     */
+    public Builder outageTolerance(Duration tolerance) {
+      once(outageTolerance != null, "outageTolerance");
+      this.outageTolerance = nonNegative(tolerance, "outageTolerance");
+      return this;
+    }
+
+    /**
+     * Sets the size of the pool the store makes for {@link #h2File} and {@link #jdbcUrl} (10 unless
+     * set); the heartbeat has a connection of its own besides.
+     *
+     * @throws IllegalArgumentException if not between 1 and 1000
+     * @throws IllegalStateException if set twice
+     */
+    public Builder poolSize(int connections) {
+      once(poolSizeSet, "poolSize");
+      if (connections < 1 || connections > 1000) {
+        throw new IllegalArgumentException(
+            "poolSize must be between 1 and 1000, was " + connections);
+      }
+      this.poolSize = connections;
+      poolSizeSet = true;
+      return this;
+    }
+
+    /**
+     * Whether {@link #build()} creates and upgrades the schema (true unless set). False for schemas
+     * a DBA creates from the scripts in {@code dev/pipeline/jdbc/migrations/}: the store then only
+     * checks the version and fails if it is not the one it needs.
+     *
+     * @throws IllegalStateException if set twice
+     */
+    public Builder migrateSchema(boolean migrate) {
+      once(migrateSet, "migrateSchema");
+      this.migrate = migrate;
+      migrateSet = true;
+      return this;
+    }
+
+    private static void once(boolean set, String what) {
+      if (set) {
+        throw new IllegalStateException(what + " was already set");
+      }
+    }
+
+    private static Duration nonNegative(Duration d, String what) {
+      Objects.requireNonNull(d, what + " cannot be null");
+      if (d.isNegative()) {
+        throw new IllegalArgumentException(what + " cannot be negative, was " + d);
+      }
+      return d;
+    }
+
+    /**
+     * Connects, creates or migrates the schema (or checks it), and starts the heartbeat.
+     *
+     * @throws IllegalStateException if no database was set, or it is neither H2 nor PostgreSQL
+     * @throws JdbcStoreException if the database cannot be reached or the schema is not usable
+     */
+    public JdbcPipelineStore build() {
+      if (dataSource == null && url == null) {
+        throw new IllegalStateException(
+            "no database: set one with dataSource(...), h2File(...) or jdbcUrl(...)");
+      }
+      String worker = workerId != null ? workerId : Connections.defaultWorkerId();
+      Duration leaseDuration = lease != null ? lease : DEFAULT_LEASE;
+      Names names = new Names(schema, prefix == null ? "" : prefix);
+      HikariDataSource pool = null;
+      HikariDataSource heartbeatPool = null;
+      try {
+        DataSource source;
+        Connections.HeartbeatSource heartbeat;
+        if (dataSource != null) {
+          source = dataSource;
+          heartbeat = Connections.reserved(dataSource);
+        } else {
+          String jdbcUrl = Objects.requireNonNull(url);
+          String poolName = "pipeline-jdbc-" + worker;
+          pool = Connections.pool(jdbcUrl, user, password, poolSize, poolName);
+          heartbeatPool = Connections.pool(jdbcUrl, user, password, 1, poolName + "-heartbeat");
+          source = pool;
+          heartbeat = Connections.ownPool(heartbeatPool);
+        }
+        Jdbi jdbi = Jdbi.create(source);
+        jdbi.setTemplateEngine(TemplateEngine.NOP);
+        Dialect dialect;
+        String databaseUrl;
+        try (Connection c = source.getConnection()) {
+          dialect = Dialect.of(c);
+          databaseUrl = c.getMetaData().getURL();
+          if (dialect == Dialect.H2) {
+            warnOnWriteDelay(c);
+          }
+        } catch (SQLException e) {
+          throw new JdbcStoreException(
+              "connect",
+              null,
+              e.getSQLState(),
+              "pipeline-jdbc: cannot connect to the database: " + e.getMessage(),
+              e);
+        }
+        Database db =
+            new Database(
+                jdbi, dialect, outageTolerance != null ? outageTolerance : Duration.ofMinutes(5));
+        boolean apply = migrate;
+        db.call(
+            "migrate",
+            null,
+            h -> {
+              Migrator.migrate(h, dialect, names, worker, apply);
+              return null;
+            });
+        JdbcPipelineStore store =
+            new JdbcPipelineStore(
+                db,
+                names,
+                worker,
+                leaseDuration,
+                new Retention(
+                    retainPayloads != null ? retainPayloads : Duration.ZERO,
+                    retainCompleted,
+                    retainLogs,
+                    purgeBatchSize),
+                pool,
+                heartbeat,
+                databaseUrl);
+        store.start(purgeEvery);
+        LOG.info("pipeline-jdbc: {} ready (schema version {})", store, SCHEMA_VERSION);
+        return store;
+      } catch (RuntimeException e) {
+        if (heartbeatPool != null) {
+          heartbeatPool.close();
+        }
+        if (pool != null) {
+          pool.close();
+        }
+        throw e;
+      }
+    }
+
+    private static void warnOnWriteDelay(Connection c) {
+      try (Statement s = c.createStatement();
+          ResultSet rs =
+              s.executeQuery(
+                  "SELECT SETTING_VALUE FROM INFORMATION_SCHEMA.SETTINGS"
+                      + " WHERE SETTING_NAME = 'WRITE_DELAY'")) {
+        if (rs.next()
+            && !"0".equals(rs.getString(1))
+            && !c.getMetaData().getURL().contains(":mem:")) {
+          LOG.warn(
+              "pipeline-jdbc: this H2 database has WRITE_DELAY={} ms: commits of that last"
+                  + " interval are lost if the JVM is killed. Add ;WRITE_DELAY=0 to the URL (h2File"
+                  + " does)",
+              rs.getString(1));
+        }
+      } catch (SQLException e) {
+        // only a warning
+      }
+    }
+  }
+}

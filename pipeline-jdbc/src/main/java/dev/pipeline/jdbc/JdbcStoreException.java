@@ -1,0 +1,47 @@
+package dev.pipeline.jdbc;
+
+import dev.pipeline.PipelineException;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A database operation of the JDBC store failed for good: a non-transient SQL error, a database
+ * that stayed unreachable longer than the store's outage tolerance, or a schema that does not match
+ * this library. Transient errors (a lost connection, a restarted server, a deadlock) are retried
+ * inside the store and never surface as this exception unless they outlast the tolerance.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class JdbcStoreException extends PipelineException {
+  private static final long serialVersionUID = 1L;
+
+  private final String operation;
+  private final @Nullable String pipeline;
+  private final @Nullable String sqlState;
+
+  JdbcStoreException(
+      String operation,
+      @Nullable String pipeline,
+      @Nullable String sqlState,
+      String message,
+      @Nullable Throwable cause) {
+    super(message, cause);
+    this.operation = operation;
+    this.pipeline = pipeline;
+    this.sqlState = sqlState;
+  }
+
+  /** The store operation that failed, e.g. "ingest", "complete", "claim", "migrate". */
+  public String operation() {
+    return operation;
+  }
+
+  /** The pipeline it was for, or null for store-wide operations. */
+  public @Nullable String pipeline() {
+    return pipeline;
+  }
+
+  /** The SQLState of the database error, or null if there was none. */
+  public @Nullable String sqlState() {
+    return sqlState;
+  }
+}

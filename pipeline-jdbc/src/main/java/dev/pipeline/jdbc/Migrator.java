@@ -1,0 +1,247 @@
+package dev.pipeline.jdbc;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.JdbiException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates and upgrades a store's schema from the versioned scripts in {@code
+ * dev/pipeline/jdbc/migrations/<dialect>/}, recording each applied script in the schema version
+ * table. Scripts already applied are never run again; one changed after it was applied stops the
+ * store (as Flyway does), since the database no longer matches what the library expects.
+ */
+final class Migrator {
+  private static final Logger LOG = LoggerFactory.getLogger(Migrator.class);
+
+  /** One versioned script. */
+  record Migration(int version, String description, String script) {}
+
+  /** Every migration, oldest first. A new version adds a script here and in both folders. */
+  static final List<Migration> MIGRATIONS =
+      List.of(new Migration(1, "create tables", "V1__create_tables.sql"));
+
+  /** H2 serves one JVM: migrations of one JVM take turns. */
+  private static final ReentrantLock H2_LOCK = new ReentrantLock();
+
+  private Migrator() {}
+
+  static int latest() {
+    return MIGRATIONS.get(MIGRATIONS.size() - 1).version();
+  }
+
+  /**
+   * Brings the schema to the latest version, or (when {@code apply} is false) checks that it is.
+   *
+   * @throws JdbcStoreException if the schema cannot be brought up, is newer than this library, or a
+   *     script was changed after it was applied
+   */
+  static void migrate(Handle handle, Dialect dialect, Names names, String workerId, boolean apply) {
+    long key = Checksums.crc32c(("pipeline-jdbc:" + names).getBytes(StandardCharsets.UTF_8));
+    lock(handle, dialect, key);
+    try {
+      if (apply && names.schema() != null) {
+        handle.execute("CREATE SCHEMA IF NOT EXISTS " + names.schema());
+      }
+      Map<Integer, Long> applied = applied(handle, names);
+      int current = applied.keySet().stream().mapToInt(Integer::intValue).max().orElse(0);
+      if (current > latest()) {
+        throw new JdbcStoreException(
+            "migrate",
+            null,
+            null,
+            "the schema "
+                + names
+                + " is at version "
+                + current
+                + ", newer than this pipeline-jdbc knows ("
+                + latest()
+                + "); upgrade the library on every worker",
+            null);
+      }
+      for (Migration m : MIGRATIONS) {
+        String template = script(dialect, m);
+        long checksum = Checksums.crc32c(template.getBytes(StandardCharsets.UTF_8));
+        Long recorded = applied.get(m.version());
+        if (recorded != null) {
+          if (recorded != checksum) {
+            throw new JdbcStoreException(
+                "migrate",
+                null,
+                null,
+                "migration V"
+                    + m.version()
+                    + " ("
+                    + m.script()
+                    + ") of "
+                    + names
+                    + " was applied with checksum "
+                    + recorded
+                    + " but this library's script has checksum "
+                    + checksum
+                    + "; the schema was created by another version of the script. Compare it with"
+                    + " dev/pipeline/jdbc/migrations/"
+                    + dialect.folder()
+                    + "/"
+                    + m.script(),
+                null);
+          }
+          continue;
+        }
+        if (!apply) {
+          throw new JdbcStoreException(
+              "migrate",
+              null,
+              null,
+              "the schema "
+                  + names
+                  + " is at version "
+                  + current
+                  + " but this library needs version "
+                  + latest()
+                  + " and migrateSchema(false) was set; run dev/pipeline/jdbc/migrations/"
+                  + dialect.folder()
+                  + "/"
+                  + m.script()
+                  + " (see its header), or let the store migrate",
+              null);
+        }
+        apply(handle, names, workerId, m, template, checksum);
+      }
+    } finally {
+      unlock(handle, dialect, key);
+    }
+  }
+
+  private static void apply(
+      Handle handle, Names names, String workerId, Migration m, String template, long checksum) {
+    long start = System.nanoTime();
+    List<String> statements = statements(names.fill(template));
+    handle.useTransaction(
+        h -> {
+          for (String statement : statements) {
+            h.execute(statement);
+          }
+          h.createUpdate(
+                  "INSERT INTO "
+                      + names.schemaVersion()
+                      + " (version, description, script, checksum, installed_by, execution_ms)"
+                      + " VALUES (:version, :description, :script, :checksum, :by, :ms)")
+              .bind("version", m.version())
+              .bind("description", m.description())
+              .bind("script", m.script())
+              .bind("checksum", checksum)
+              .bind("by", workerId)
+              .bind("ms", (System.nanoTime() - start) / 1_000_000)
+              .execute();
+        });
+    LOG.info(
+        "pipeline-jdbc: migrated {} to version {} ({}) in {} ms",
+        names,
+        m.version(),
+        m.description(),
+        (System.nanoTime() - start) / 1_000_000);
+  }
+
+  private static Map<Integer, Long> applied(Handle handle, Names names) {
+    Map<Integer, Long> applied = new HashMap<>();
+    try {
+      handle
+          .createQuery("SELECT version, checksum FROM " + names.schemaVersion())
+          .map((rs, ctx) -> Map.entry(rs.getInt(1), rs.getLong(2)))
+          .forEach(e -> applied.put(e.getKey(), e.getValue()));
+    } catch (JdbiException e) {
+      if (!(e.getCause() instanceof SQLException sql) || !isMissingTable(sql)) {
+        throw e;
+      }
+      // a fresh database; PostgreSQL needs the failed statement's transaction ended
+      if (!handle.isInTransaction()) {
+        return applied;
+      }
+      handle.rollback();
+    }
+    return applied;
+  }
+
+  private static boolean isMissingTable(SQLException e) {
+    String state = e.getSQLState();
+    // PostgreSQL 42P01 undefined table, 3F000 undefined schema; H2 42S02/42102/42104, 90079
+    return (state != null && state.startsWith("42S0"))
+        || "42P01".equals(state)
+        || "3F000".equals(state)
+        || "42S02".equals(state)
+        || "42102".equals(state)
+        || "42104".equals(state)
+        || "90079".equals(state);
+  }
+
+  private static void lock(Handle handle, Dialect dialect, long key) {
+    if (dialect == Dialect.POSTGRESQL) {
+      // several JVMs may start at once: one migrates, the others wait and then find it done
+      handle
+          .createQuery("SELECT pg_advisory_lock(:key)")
+          .bind("key", key)
+          .map((rs, ctx) -> 1)
+          .one();
+    } else {
+      H2_LOCK.lock();
+    }
+  }
+
+  private static void unlock(Handle handle, Dialect dialect, long key) {
+    if (dialect == Dialect.POSTGRESQL) {
+      handle
+          .createQuery("SELECT pg_advisory_unlock(:key)")
+          .bind("key", key)
+          .map((rs, ctx) -> 1)
+          .one();
+    } else {
+      H2_LOCK.unlock();
+    }
+  }
+
+  /** The text of a script, placeholders unfilled, line ends normalized. */
+  static String script(Dialect dialect, Migration m) {
+    String path = "migrations/" + dialect.folder() + "/" + m.script();
+    try (InputStream in = Migrator.class.getResourceAsStream(path)) {
+      if (in == null) {
+        throw new IllegalStateException(
+            "pipeline-jdbc is missing its migration script " + path + "; is the jar complete?");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8).replace("\r\n", "\n");
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read migration script " + path, e);
+    }
+  }
+
+  /** The statements of a script: comment lines dropped, split at the semicolons ending lines. */
+  static List<String> statements(String script) {
+    StringBuilder current = new StringBuilder();
+    List<String> statements = new ArrayList<>();
+    for (String line : script.split("\n")) {
+      String trimmed = line.strip();
+      if (trimmed.isEmpty() || trimmed.startsWith("--")) {
+        continue;
+      }
+      current.append(line).append('\n');
+      if (trimmed.endsWith(";")) {
+        String statement = current.toString().strip();
+        statements.add(statement.substring(0, statement.length() - 1));
+        current.setLength(0);
+      }
+    }
+    if (!current.toString().isBlank()) {
+      statements.add(current.toString().strip());
+    }
+    return statements;
+  }
+}
