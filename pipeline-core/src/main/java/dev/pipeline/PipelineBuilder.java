@@ -38,6 +38,7 @@ public final class PipelineBuilder<I, O> {
   private boolean storeSet;
   private boolean clockSet;
   private boolean sinkSet;
+  private boolean inputCodecSet;
 
   private @Nullable PayloadCodec<?> inputCodec;
 
@@ -138,6 +139,20 @@ public final class PipelineBuilder<I, O> {
     once(storeSet, "store");
     storeSet = true;
     this.store = Objects.requireNonNull(store, "store cannot be null");
+    return this;
+  }
+
+  /**
+   * Sets the codec of the records sources yield, with which a durable store saves them at
+   * ingestion. Built in for {@code String} and {@code byte[]}; for other types use a codec such as
+   * the JDBC module's {@code JsonCodec.of(MyRecord.class)}.
+   *
+   * @throws IllegalStateException if set twice
+   */
+  public PipelineBuilder<I, O> inputCodec(PayloadCodec<? super I> codec) {
+    once(inputCodecSet, "inputCodec");
+    inputCodecSet = true;
+    this.inputCodec = Objects.requireNonNull(codec, "codec cannot be null");
     return this;
   }
 

@@ -8,8 +8,12 @@ import dev.pipeline.Source;
 import dev.pipeline.examples.listings.IndexedListing;
 import dev.pipeline.examples.listings.ListingGenerator;
 import dev.pipeline.examples.listings.ListingIndex;
+import dev.pipeline.jdbc.JdbcPipelineStore;
+import dev.pipeline.jdbc.JsonCodec;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.store.PipelineStore;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -28,6 +32,7 @@ import org.jspecify.annotations.Nullable;
  * <pre>
  * java -jar equipment-listings.jar [--file listings.txt]... [--generate N] [--out published.jsonl]
  *                                  [--search "excavator caterpillar"] [--dead-letters N] [--quiet]
+ *                                  [--db PATH | --fresh | --postgres URL | --memory]
  * </pre>
  */
 public final class EquipmentListingsApp {
@@ -39,6 +44,12 @@ public final class EquipmentListingsApp {
         --out PATH         also write published listings to PATH as JSON lines
         --search QUERY     after the run, search the published listings
         --dead-letters N   show the first N dead letters (default 5)
+        --db PATH          the embedded H2 database file (default: data/equipment); a rerun resumes
+                           what a crash left and skips listings already processed
+        --fresh            delete the embedded database first, to process everything again
+        --postgres URL     keep the state in PostgreSQL instead, e.g.
+                           jdbc:postgresql://127.0.0.1:5432/test?user=postgres
+        --memory           keep the state in memory only (nothing survives the process)
         --quiet            no progress line
       line format: id|title|price|currency|description|lang  (see ListingParser)""";
 
@@ -62,12 +73,16 @@ public final class EquipmentListingsApp {
   static RunResult run(Options options, PrintStream out, PrintStream err) throws Exception {
     ListingIndex index = new ListingIndex();
     JsonLinesSink file = options.out == null ? null : new JsonLinesSink(options.out);
+    PipelineStore store = options.store(err);
     PipelineBuilder<ScrapedLine, IndexedListing> builder =
-        EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index);
+        EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index)
+            .store(store)
+            .inputCodec(JsonCodec.of(ScrapedLine.class));
     if (file != null) {
       builder.sink(file);
     }
-    try (Pipeline<ScrapedLine, IndexedListing> pipeline = builder.build()) {
+    try (store;
+        Pipeline<ScrapedLine, IndexedListing> pipeline = builder.build()) {
       PipelineRun run = pipeline.start(options.sources());
       Optional<RunResult> done = Optional.empty();
       while (done.isEmpty()) {
@@ -93,6 +108,11 @@ public final class EquipmentListingsApp {
               letter.lastError().errorType(),
               letter.lastError().message());
         }
+      }
+      if (result.duplicates() == result.read() && result.read() > 0) {
+        out.println(
+            "every listing was already processed by an earlier run in this database;"
+                + " use --fresh to process them again");
       }
       out.printf("published index: %d listings, %d terms%n", index.size(), index.termCount());
       if (options.search != null) {
@@ -121,6 +141,10 @@ public final class EquipmentListingsApp {
     @Nullable String search;
     int deadLetters = 5;
     boolean quiet;
+    Path db = Path.of("data", "equipment");
+    boolean fresh;
+    @Nullable String postgres;
+    boolean memory;
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -139,6 +163,10 @@ public final class EquipmentListingsApp {
           case "--search" -> o.search = value(args, ++i, arg);
           case "--dead-letters" -> o.deadLetters = positive(value(args, ++i, arg), arg);
           case "--quiet" -> o.quiet = true;
+          case "--db" -> o.db = Path.of(value(args, ++i, arg));
+          case "--fresh" -> o.fresh = true;
+          case "--postgres" -> o.postgres = value(args, ++i, arg);
+          case "--memory" -> o.memory = true;
           case "--help", "-h" -> throw new IllegalArgumentException("help");
           default -> throw new IllegalArgumentException("unknown option " + arg);
         }
@@ -146,7 +174,38 @@ public final class EquipmentListingsApp {
       if (o.generate >= 0 && !o.files.isEmpty()) {
         throw new IllegalArgumentException("give --file or --generate, not both");
       }
+      if (o.memory && o.postgres != null) {
+        throw new IllegalArgumentException("give --memory or --postgres, not both");
+      }
       return o;
+    }
+
+    /** The store the options ask for: embedded H2 unless told otherwise. */
+    PipelineStore store(PrintStream err) throws IOException {
+      if (memory) {
+        return InMemoryPipelineStore.create();
+      }
+      if (postgres != null) {
+        return JdbcPipelineStore.builder()
+            .jdbcUrl(postgres, null, null)
+            .schema("equipment")
+            .build();
+      }
+      Path dir = db.toAbsolutePath().getParent();
+      if (fresh && dir != null && Files.isDirectory(dir)) {
+        String name = db.getFileName().toString();
+        try (var files = Files.list(dir)) {
+          for (Path f :
+              files.filter(f -> f.getFileName().toString().startsWith(name + ".")).toList()) {
+            Files.delete(f);
+          }
+        }
+      }
+      if (dir != null) {
+        Files.createDirectories(dir);
+      }
+      err.println("state kept in the embedded H2 database " + db.toAbsolutePath() + ".mv.db");
+      return JdbcPipelineStore.builder().h2File(db).build();
     }
 
     List<Source<ScrapedLine>> sources() throws IOException {

@@ -91,7 +91,14 @@ class EquipmentPipelineTest {
         EquipmentListingsApp.run(
             EquipmentListingsApp.Options.parse(
                 new String[] {
-                  "--file", input.toString(), "--out", out.toString(), "--search", "excavator"
+                  "--file",
+                  input.toString(),
+                  "--out",
+                  out.toString(),
+                  "--search",
+                  "excavator",
+                  "--db",
+                  dir.resolve("state").toString()
                 }),
             new PrintStream(stdout, true, StandardCharsets.UTF_8),
             new PrintStream(stderr, true, StandardCharsets.UTF_8));
@@ -109,6 +116,21 @@ class EquipmentPipelineTest {
         .contains("shop-3 at ingestion: MalformedListingException")
         .contains("search \"excavator\": 1 hits");
     assertThat(stderr.toString(StandardCharsets.UTF_8)).contains("completed read=4");
+    assertThat(dir.resolve("state.mv.db")).exists();
+
+    // a second run on the same embedded database skips what the first one processed
+    ByteArrayOutputStream again = new ByteArrayOutputStream();
+    RunResult rerun =
+        EquipmentListingsApp.run(
+            EquipmentListingsApp.Options.parse(
+                new String[] {
+                  "--file", input.toString(), "--db", dir.resolve("state").toString(), "--quiet"
+                }),
+            new PrintStream(again, true, StandardCharsets.UTF_8),
+            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    assertThat(rerun.duplicates()).isEqualTo(4);
+    assertThat(rerun.published()).isZero();
+    assertThat(again.toString(StandardCharsets.UTF_8)).contains("use --fresh");
   }
 
   @Test
