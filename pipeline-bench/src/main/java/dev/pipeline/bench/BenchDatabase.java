@@ -1,0 +1,157 @@
+package dev.pipeline.bench;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.pipeline.jdbc.JdbcPipelineStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Comparator;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A fresh database for one measured run: an H2 file database in a temporary directory, or a new
+ * schema on PostgreSQL; {@link #close()} deletes it (the directory, or {@code DROP SCHEMA ...
+ * CASCADE}). Its pool is made like the one {@link JdbcPipelineStore} makes for itself (10
+ * connections, autocommit, plus one for the store's heartbeat), and its connections are counted.
+ *
+ * <p>Not thread-safe.
+ */
+final class BenchDatabase implements AutoCloseable {
+  /** PostgreSQL of the targets: PIPELINE_PG_URL, as in the tests, else the local one. */
+  static final String PG_URL = pgUrl();
+
+  static final String PIPELINE_TABLE = "pipeline_status";
+
+  /** Which database. */
+  enum Kind {
+    H2,
+    POSTGRES;
+
+    String label() {
+      return this == H2 ? "H2 file" : "PostgreSQL";
+    }
+  }
+
+  final Kind kind;
+  private final String url;
+  private final @Nullable String schema;
+  private final @Nullable Path directory;
+  private final HikariDataSource pool;
+  final CountingDataSource counter = new CountingDataSource();
+
+  private BenchDatabase(Kind kind, String url, @Nullable String schema, @Nullable Path directory) {
+    this.kind = kind;
+    this.url = url;
+    this.schema = schema;
+    this.directory = directory;
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(url);
+    config.setMaximumPoolSize(11);
+    config.setMinimumIdle(2);
+    config.setAutoCommit(true);
+    config.setPoolName("bench-" + kind.name().toLowerCase(Locale.ROOT));
+    this.pool = new HikariDataSource(config);
+  }
+
+  /** A fresh database of the given kind. */
+  static BenchDatabase create(Kind kind) throws IOException {
+    if (kind == Kind.H2) {
+      Path dir = Files.createTempDirectory("pipeline-bench-h2");
+      // as JdbcPipelineStore.Builder.h2File makes it
+      return new BenchDatabase(
+          kind, "jdbc:h2:file:" + dir.resolve("bench") + ";WRITE_DELAY=0", null, dir);
+    }
+    return new BenchDatabase(kind, PG_URL, freshSchema(), null);
+  }
+
+  /** A new schema name, unlikely to clash with a neighbour's. */
+  static String freshSchema() {
+    return "bench_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
+  }
+
+  /** A store on this database whose round trips are counted. */
+  JdbcPipelineStore store() {
+    JdbcPipelineStore.Builder builder = JdbcPipelineStore.builder().dataSource(counter.wrap(pool));
+    if (schema != null) {
+      builder.schema(schema);
+    }
+    return builder.build();
+  }
+
+  /** A counted data source on this database, for the raw JDBC loop. */
+  javax.sql.DataSource dataSource() {
+    return counter.wrap(pool);
+  }
+
+  /** The records table, qualified. */
+  String statusTable() {
+    return schema == null ? PIPELINE_TABLE : schema + "." + PIPELINE_TABLE;
+  }
+
+  @Nullable String schema() {
+    return schema;
+  }
+
+  String url() {
+    return url;
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      if (schema != null) {
+        try (Connection c = pool.getConnection();
+            Statement s = c.createStatement()) {
+          s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+        }
+      }
+    } finally {
+      pool.close();
+      if (directory != null) {
+        try (Stream<Path> files = Files.walk(directory)) {
+          for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+            Files.deleteIfExists(p);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Whether PostgreSQL answers; if not, a message, or a failure with
+   * PIPELINE_REQUIRE_POSTGRES=true.
+   *
+   * @throws IllegalStateException if it does not answer and PIPELINE_REQUIRE_POSTGRES=true
+   */
+  static boolean postgresReachable(java.io.PrintStream log) {
+    DriverManager.setLoginTimeout(5);
+    try (Connection c = DriverManager.getConnection(PG_URL)) {
+      return c.isValid(5);
+    } catch (SQLException e) {
+      String message = "PostgreSQL is not reachable at " + PG_URL + " (" + e.getMessage() + ")";
+      if ("true".equalsIgnoreCase(System.getenv("PIPELINE_REQUIRE_POSTGRES"))) {
+        throw new IllegalStateException(message + "; PIPELINE_REQUIRE_POSTGRES=true", e);
+      }
+      log.println(
+          message
+              + ": its targets are skipped; set PIPELINE_PG_URL, or"
+              + " PIPELINE_REQUIRE_POSTGRES=true to fail instead");
+      return false;
+    }
+  }
+
+  private static String pgUrl() {
+    String url = System.getenv("PIPELINE_PG_URL");
+    return url == null || url.isBlank()
+        ? "jdbc:postgresql://127.0.0.1:5432/test?user=postgres"
+        : url;
+  }
+}

@@ -1,0 +1,311 @@
+package dev.pipeline.bench;
+
+import static dev.pipeline.StageName.ANALYSIS;
+import static dev.pipeline.StageName.CLEANING;
+import static dev.pipeline.StageName.EXTRACTION;
+import static dev.pipeline.StageName.INDEXING;
+import static dev.pipeline.StageName.INGESTION;
+import static dev.pipeline.StageName.PUBLISHING;
+import static dev.pipeline.StageName.TRANSLATION;
+import static dev.pipeline.StageName.VALIDATION;
+
+import dev.pipeline.Envelope;
+import dev.pipeline.Pipeline;
+import dev.pipeline.RunResult;
+import dev.pipeline.RunStatus;
+import dev.pipeline.Source;
+import dev.pipeline.StageOptions;
+import dev.pipeline.examples.app.EquipmentPipeline;
+import dev.pipeline.examples.app.ListingLines;
+import dev.pipeline.examples.app.ScrapedLine;
+import dev.pipeline.examples.listings.Cleaner;
+import dev.pipeline.examples.listings.Extractor;
+import dev.pipeline.examples.listings.IndexedListing;
+import dev.pipeline.examples.listings.Indexer;
+import dev.pipeline.examples.listings.ListingGenerator;
+import dev.pipeline.examples.listings.ListingIndex;
+import dev.pipeline.examples.listings.ListingParser;
+import dev.pipeline.examples.listings.SentimentAnalyzer;
+import dev.pipeline.examples.listings.Translator;
+import dev.pipeline.jdbc.JdbcPipelineStore;
+import dev.pipeline.jdbc.JsonCodec;
+import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.store.PipelineStore;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.CRC32C;
+
+/**
+ * The durable targets' work: the equipment example's eight stages as {@link EquipmentPipeline}
+ * wires them (no checkpoint stage, so the store writes each record when it is ingested and when it
+ * completes), over lines of {@link ListingGenerator} read through {@link ListingLines}, whose
+ * record ids are the listing ids: about 2% of the lines re-post an earlier listing and are
+ * duplicates, skipped at ingestion. And the raw JDBC loop that writes the same rows without the
+ * pipeline.
+ */
+final class DurableWork {
+  static final String PIPELINE = "equipment";
+  static final String SOURCE_ID = "generated";
+  static final JsonCodec<ScrapedLine> CODEC = JsonCodec.of(ScrapedLine.class);
+
+  /** The batch size of every stage, the engine's default: the raw loop writes in batches of it. */
+  static final int BATCH = StageOptions.defaults().batchSize();
+
+  private DurableWork() {}
+
+  /** The generated lines, as the example reads them. */
+  static Source<ScrapedLine> source(int lines) {
+    return ListingLines.lines(
+        SOURCE_ID, new ListingGenerator(ListingGenerator.DEFAULT_SEED).lines(lines));
+  }
+
+  /** The example's pipeline on a store, publishing into a fresh {@link ListingIndex}. */
+  static Pipeline<ScrapedLine, IndexedListing> pipeline(PipelineStore store) {
+    return EquipmentPipeline.stages(
+            Pipeline.builder(PIPELINE, ScrapedLine.class), new ListingIndex())
+        .store(store)
+        .inputCodec(CODEC)
+        .build();
+  }
+
+  /**
+   * The same eight stages, wired as {@link EquipmentPipeline} wires them, but publishing into a
+   * {@link RollingIndex}: for a million lines, whose single index would fill the heap and make the
+   * run's cost grow with its live set (garbage collection), not with the store's work.
+   */
+  static Pipeline<ScrapedLine, IndexedListing> rollingPipeline(PipelineStore store) {
+    RollingIndex index = new RollingIndex();
+    return Pipeline.builder(PIPELINE, ScrapedLine.class)
+        .stage(
+            INGESTION,
+            (ScrapedLine line) -> ListingParser.parse(line.sourceId(), line.lineNo(), line.text()))
+        .stage(CLEANING, Cleaner::clean)
+        .stage(EXTRACTION, Extractor::extract)
+        .stage(ANALYSIS, SentimentAnalyzer::analyze)
+        .stage(TRANSLATION, Translator::translate, s -> s.timeout(Duration.ofSeconds(5)))
+        .stage(VALIDATION, ListingWork::gate)
+        .stage(INDEXING, Indexer::index)
+        .stage(PUBLISHING, ListingWork.publisher(index))
+        .store(store)
+        .inputCodec(CODEC)
+        .build();
+  }
+
+  /**
+   * How the lines of one run ended; the same lines must end the same way on every store.
+   *
+   * @param duplicates lines whose listing id came before (not stored again)
+   */
+  record Outcome(long published, long filtered, long deadLettered, long duplicates) {
+    long unique() {
+      return published + filtered + deadLettered;
+    }
+
+    @Override
+    public String toString() {
+      return String.format(
+          "%,d unique records (%,d published, %,d filtered, %,d dead-lettered), %,d duplicate lines",
+          unique(), published, filtered, deadLettered, duplicates);
+    }
+  }
+
+  /**
+   * One measured run.
+   *
+   * @param nanos wall time of the run alone (not the store's build or close)
+   * @param roundTrips SQL round trips counted meanwhile, 0 in memory
+   */
+  record Measured(long nanos, Outcome outcome, long roundTrips, CpuMeter.Usage cpu) {
+    double rate(int lines) {
+      return lines / (nanos / 1e9);
+    }
+
+    double tripsPerRecord() {
+      return (double) roundTrips / outcome.unique();
+    }
+  }
+
+  /** Runs the pipeline in memory. */
+  static Measured inMemory(int lines) {
+    try (Pipeline<ScrapedLine, IndexedListing> pipeline =
+        pipeline(InMemoryPipelineStore.create())) {
+      return timed(pipeline, lines, null);
+    }
+  }
+
+  /** Runs the pipeline on a fresh database of the given kind, deleted afterwards. */
+  static Measured durable(BenchDatabase.Kind kind, int lines) throws Exception {
+    return durable(kind, lines, false);
+  }
+
+  /** As {@link #durable(BenchDatabase.Kind, int)}, with a rolling index if asked. */
+  static Measured durable(BenchDatabase.Kind kind, int lines, boolean rolling) throws Exception {
+    try (BenchDatabase db = BenchDatabase.create(kind);
+        JdbcPipelineStore store = db.store();
+        Pipeline<ScrapedLine, IndexedListing> pipeline =
+            rolling ? rollingPipeline(store) : pipeline(store)) {
+      return timed(pipeline, lines, db.counter);
+    }
+  }
+
+  private static Measured timed(
+      Pipeline<ScrapedLine, IndexedListing> pipeline,
+      int lines,
+      @org.jspecify.annotations.Nullable CountingDataSource counter) {
+    Scenario.settle();
+    long trips = counter == null ? 0 : counter.roundTrips();
+    CpuMeter cpu = CpuMeter.start();
+    long start = System.nanoTime();
+    RunResult result = pipeline.run(source(lines));
+    long took = System.nanoTime() - start;
+    CpuMeter.Usage used = cpu.stop();
+    trips = counter == null ? 0 : counter.roundTrips() - trips;
+    return new Measured(took, requireComplete(result, lines), trips, used);
+  }
+
+  /**
+   * Checks that every line was read and every unique record ended in a terminal state.
+   *
+   * @throws IllegalStateException if not: a crash, not a missed target
+   */
+  static Outcome requireComplete(RunResult result, long lines) {
+    Outcome outcome =
+        new Outcome(
+            result.published(), result.filtered(), result.deadLettered(), result.duplicates());
+    if (result.status() != RunStatus.COMPLETED
+        || result.unfinished() != 0
+        || outcome.unique() + outcome.duplicates() != lines) {
+      throw new IllegalStateException(
+          "run of '"
+              + result.pipeline()
+              + "' did not complete cleanly: expected "
+              + lines
+              + " lines read and each unique record done\n"
+              + result.summary(),
+          result.failure());
+    }
+    return outcome;
+  }
+
+  /**
+   * The physical limit: the same rows, written by a plain JDBC program into the store's own table
+   * (so with the same indexes) on a fresh database. Each unique line's payload is encoded with the
+   * pipeline's input codec and checksummed (CRC32C, as the store does); each batch of {@link
+   * #BATCH} rows is inserted in one JDBC batch and committed, then set to its terminal state
+   * (payload cleared, lease freed) in another JDBC batch and committed.
+   */
+  static Measured raw(BenchDatabase.Kind kind, int lines) throws Exception {
+    try (BenchDatabase db = BenchDatabase.create(kind)) {
+      db.store().close(); // creates the tables
+      String table = db.statusTable();
+      Scenario.settle();
+      long trips = db.counter.roundTrips();
+      CpuMeter cpu = CpuMeter.start();
+      long start = System.nanoTime();
+      long duplicates = 0;
+      long written = 0;
+      try (Connection c = db.dataSource().getConnection();
+          PreparedStatement insert =
+              c.prepareStatement(
+                  "INSERT INTO "
+                      + table
+                      + " (pipeline, record_id, current_stage, status, started_at, updated_at,"
+                      + " payload, payload_format, payload_checksum, metadata, lease_owner,"
+                      + " lease_token, lease_expires_at, worker_id) VALUES (?, ?, 'ingestion',"
+                      + " 'IN_PROGRESS', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, ?, ?, ?, ?, 'raw',"
+                      + " ?, CURRENT_TIMESTAMP, 'raw')");
+          PreparedStatement update =
+              c.prepareStatement(
+                  "UPDATE "
+                      + table
+                      + " SET status = 'PUBLISHED', current_stage = 'publishing',"
+                      + " updated_at = CURRENT_TIMESTAMP, payload = NULL, payload_format = NULL,"
+                      + " payload_checksum = NULL, completed_at = CURRENT_TIMESTAMP,"
+                      + " lease_owner = NULL, lease_expires_at = NULL"
+                      + " WHERE pipeline = ? AND record_id = ? AND lease_owner = 'raw'"
+                      + " AND lease_token = ? AND status = 'IN_PROGRESS'")) {
+        c.setAutoCommit(false);
+        Source<ScrapedLine> source = source(lines);
+        Set<String> seen = new HashSet<>();
+        List<String> batch = new ArrayList<>(BATCH);
+        Envelope<ScrapedLine> e;
+        while ((e = source.next()) != null) {
+          if (!seen.add(e.id())) {
+            duplicates++;
+            continue;
+          }
+          byte[] payload = CODEC.encode(e.payload());
+          byte[] metadata = metadata(e.metadata()).getBytes(StandardCharsets.UTF_8);
+          CRC32C crc = new CRC32C();
+          crc.update(payload);
+          crc.update(0);
+          crc.update(metadata);
+          insert.setString(1, PIPELINE);
+          insert.setString(2, e.id());
+          insert.setBytes(3, payload);
+          insert.setString(4, CODEC.name());
+          insert.setLong(5, crc.getValue());
+          insert.setString(6, new String(metadata, StandardCharsets.UTF_8));
+          insert.setLong(7, batch.size() + 1L);
+          insert.addBatch();
+          batch.add(e.id());
+          if (batch.size() == BATCH) {
+            written += flush(c, insert, update, batch);
+          }
+        }
+        written += flush(c, insert, update, batch);
+      }
+      long took = System.nanoTime() - start;
+      CpuMeter.Usage used = cpu.stop();
+      trips = db.counter.roundTrips() - trips;
+      if (written + duplicates != lines) {
+        throw new IllegalStateException(
+            "raw loop wrote " + written + " rows and skipped " + duplicates + " of " + lines);
+      }
+      return new Measured(took, new Outcome(written, 0, 0, duplicates), trips, used);
+    }
+  }
+
+  private static int flush(
+      Connection c, PreparedStatement insert, PreparedStatement update, List<String> batch)
+      throws java.sql.SQLException {
+    if (batch.isEmpty()) {
+      return 0;
+    }
+    insert.executeBatch();
+    c.commit();
+    for (int i = 0; i < batch.size(); i++) {
+      update.setString(1, PIPELINE);
+      update.setString(2, batch.get(i));
+      update.setLong(3, i + 1L);
+      update.addBatch();
+    }
+    int done = 0;
+    for (int count : update.executeBatch()) {
+      done += count == java.sql.Statement.SUCCESS_NO_INFO ? 1 : count;
+    }
+    c.commit();
+    batch.clear();
+    return done;
+  }
+
+  private static String metadata(Map<String, String> metadata) {
+    StringBuilder out = new StringBuilder("{");
+    for (Map.Entry<String, String> m : metadata.entrySet()) {
+      out.append(out.length() > 1 ? "," : "")
+          .append('"')
+          .append(m.getKey())
+          .append("\":\"")
+          .append(m.getValue())
+          .append('"');
+    }
+    return out.append('}').toString();
+  }
+}

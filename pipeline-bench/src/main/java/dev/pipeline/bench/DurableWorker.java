@@ -1,0 +1,66 @@
+package dev.pipeline.bench;
+
+import dev.pipeline.Pipeline;
+import dev.pipeline.RunResult;
+import dev.pipeline.examples.app.ScrapedLine;
+import dev.pipeline.examples.listings.IndexedListing;
+import dev.pipeline.jdbc.JdbcPipelineStore;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A worker JVM of {@link DurableWorkersScenario}: builds the example's pipeline on a PostgreSQL
+ * schema shared with the other workers, prints {@value #READY}, waits for a line on standard input,
+ * runs the same source as every worker (the workers race to ingest each record; the store gives it
+ * to one), and prints its outcome after {@value #DONE}.
+ *
+ * <p>Arguments: JDBC URL, schema, lines, worker id.
+ */
+final class DurableWorker {
+  static final String READY = "WORKER-READY";
+  static final String DONE = "WORKER-DONE";
+
+  private DurableWorker() {}
+
+  public static void main(String[] args) throws Exception {
+    String url = args[0];
+    String schema = args[1];
+    int lines = Integer.parseInt(args[2]);
+    String workerId = args[3];
+    try (JdbcPipelineStore store =
+            JdbcPipelineStore.builder()
+                .jdbcUrl(url, null, null)
+                .schema(schema)
+                .workerId(workerId)
+                .migrateSchema(false)
+                .build();
+        Pipeline<ScrapedLine, IndexedListing> pipeline = DurableWork.pipeline(store)) {
+      System.out.println(READY);
+      System.out.flush();
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      if (in.readLine() == null) {
+        return; // the parent gave up
+      }
+      RunResult result = pipeline.run(DurableWork.source(lines));
+      if (result.status() != dev.pipeline.RunStatus.COMPLETED || result.unfinished() != 0) {
+        System.err.println(result.summary());
+        System.exit(1);
+      }
+      System.out.println(
+          DONE
+              + " "
+              + result.published()
+              + " "
+              + result.filtered()
+              + " "
+              + result.deadLettered()
+              + " "
+              + result.duplicates()
+              + " "
+              + result.resumed());
+      System.out.flush();
+    }
+  }
+}

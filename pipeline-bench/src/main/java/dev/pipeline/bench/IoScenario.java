@@ -1,0 +1,229 @@
+package dev.pipeline.bench;
+
+import dev.pipeline.Pipeline;
+import dev.pipeline.PipelineBuilder;
+import dev.pipeline.RunResult;
+import dev.pipeline.StageFunction;
+import dev.pipeline.StageName;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Target 3: eight stages, six of which wait 2 ms per record (a simulated remote call: {@code
+ * Thread.sleep} on the stage's virtual thread). With {@code c} workers per IO stage, Little's law
+ * bounds the throughput at c / 2 ms; at c = 20 (10,000 records/s) the pipeline must reach 80% of
+ * it. The sweep then raises c, records scaled so each run takes a few seconds at the bound, until
+ * 80% no longer holds.
+ *
+ * <p>IO stages: concurrency c, batch size 1, so a worker holds one record at a time and the
+ * pipeline fills in 6 × 2 ms. The two CPU stages (first and last): concurrency 2, batch 16.
+ *
+ * <p>The baseline beside the bound is the machine's own ceiling: 6 × c plain virtual threads making
+ * the same number of the same 2 ms calls with no pipeline around them, which shows how much of a
+ * shortfall is the JDK's timers and scheduler rather than the engine.
+ */
+final class IoScenario implements Scenario {
+  static final double GOAL_SHARE = 0.80;
+  static final int TARGET_CONCURRENCY = 20;
+  static final int IO_STAGES = 6;
+  static final int IO_BATCH = 1;
+  static final int CPU_CONCURRENCY = 2;
+  static final int CPU_BATCH = 16;
+  static final double CALL_SECONDS = 0.002;
+
+  private static final StageFunction<Long, Long> REMOTE_CALL =
+      x -> {
+        Thread.sleep(2);
+        return x;
+      };
+
+  @Override
+  public String name() {
+    return "io";
+  }
+
+  @Override
+  public List<Row> run(Settings settings, PrintStream log) throws Exception {
+    for (int w = 0; w < settings.warmups(); w++) {
+      pipelineRate(TARGET_CONCURRENCY, Math.max(1, settings.ioRecords() / 10));
+    }
+    List<Row> rows = new ArrayList<>();
+    int maxRepeats = Scenario.maxRepeats(settings);
+    Level target =
+        measure(TARGET_CONCURRENCY, settings.ioRecords(), settings.rounds(), maxRepeats, log);
+    rows.add(target.row("3. IO-bound: 6 of 8 stages wait 2 ms, "));
+    int highest = target.holds() ? TARGET_CONCURRENCY : 0;
+    int sweepRounds = Math.min(3, settings.rounds());
+    for (int concurrency : settings.ioSweep()) {
+      if (concurrency <= TARGET_CONCURRENCY || highest == 0) {
+        continue;
+      }
+      int records = (int) Math.max(1, bound(concurrency) * settings.ioSweepSeconds());
+      Level level = measure(concurrency, records, sweepRounds, maxRepeats, log);
+      rows.add(level.row("3. IO sweep, "));
+      if (!level.holds()) {
+        break;
+      }
+      highest = concurrency;
+    }
+    log.printf("io: highest concurrency holding 80%% of the bound: %d%n", highest);
+    return rows;
+  }
+
+  /** Little's law: c calls in flight, each 2 ms. */
+  static double bound(int concurrency) {
+    return concurrency / CALL_SECONDS;
+  }
+
+  private record Level(int concurrency, int records, Samples rate, Samples ceiling, int repeated) {
+    double share() {
+      return rate.median() / bound(concurrency);
+    }
+
+    boolean holds() {
+      return share() >= GOAL_SHARE;
+    }
+
+    Row row(String label) {
+      return new Row(
+          label + "c=" + concurrency + ", " + Targets.count(records) + " records",
+          "pipeline " + rate.format("%,.0f") + " records/s",
+          String.format(
+              Locale.ROOT,
+              "bound %,.0f records/s (plain VT ceiling %,.0f)",
+              bound(concurrency),
+              ceiling.median()),
+          String.format(Locale.ROOT, "%.0f%% of bound", 100 * share())
+              + Scenario.repeatedNote(repeated),
+          "≥ 80% of bound",
+          Verdict.of(holds()));
+    }
+  }
+
+  private static Level measure(
+      int concurrency, int records, int rounds, int maxRepeats, PrintStream log) throws Exception {
+    double[] rates = new double[rounds];
+    double[] ceilings = new double[rounds];
+    int ceilingRecords = Math.max(concurrency, records / 5);
+    int repeated = 0;
+    for (int r = 0; r < rounds; ) {
+      Rate pipeline;
+      Rate ceiling;
+      if (r % 2 == 0) {
+        ceiling = ceilingRate(concurrency, ceilingRecords);
+        pipeline = pipelineRate(concurrency, records);
+      } else {
+        pipeline = pipelineRate(concurrency, records);
+        ceiling = ceilingRate(concurrency, ceilingRecords);
+      }
+      rates[r] = pipeline.perSecond();
+      ceilings[r] = ceiling.perSecond();
+      boolean repeat =
+          (pipeline.cpu().disturbed() || ceiling.cpu().disturbed()) && repeated < maxRepeats;
+      log.printf(
+          "io c=%d round %d/%d: pipeline %.0f records/s = %.1f%% of the bound %.0f, on %s;"
+              + " plain VT ceiling %.0f records/s on %s%s%n",
+          concurrency,
+          r + 1,
+          rounds,
+          rates[r],
+          100 * rates[r] / bound(concurrency),
+          bound(concurrency),
+          pipeline.cpu(),
+          ceilings[r],
+          ceiling.cpu(),
+          repeat ? "; disturbed by other processes, repeated" : "");
+      if (repeat) {
+        repeated++;
+      } else {
+        r++;
+      }
+    }
+    return new Level(concurrency, records, Samples.of(rates), Samples.of(ceilings), repeated);
+  }
+
+  /** Records per second, and the cores used meanwhile. */
+  record Rate(double perSecond, CpuMeter.Usage cpu) {}
+
+  /** Records per second through the eight-stage pipeline. */
+  static Rate pipelineRate(int concurrency, int records) {
+    LongAdder sum = new LongAdder();
+    try (Pipeline<Long, Long> pipeline = pipeline(concurrency, sum)) {
+      Scenario.settle();
+      CpuMeter cpu = CpuMeter.start();
+      long start = System.nanoTime();
+      RunResult result = pipeline.run(TrivialStages.source(records));
+      long took = System.nanoTime() - start;
+      CpuMeter.Usage used = cpu.stop();
+      Targets.requireComplete(result, records);
+      return new Rate(records / (took / 1e9), used);
+    }
+  }
+
+  static Pipeline<Long, Long> pipeline(int concurrency, LongAdder sum) {
+    PipelineBuilder<Long, Long> builder =
+        Pipeline.builder("io-" + concurrency, Long.class)
+            .stage(
+                StageName.INGESTION,
+                TrivialStages.function(0),
+                s -> s.concurrency(CPU_CONCURRENCY).batchSize(CPU_BATCH));
+    for (int i = 1; i <= IO_STAGES; i++) {
+      builder =
+          builder.stage(
+              StageName.canonical().get(i),
+              REMOTE_CALL,
+              s -> s.concurrency(concurrency).batchSize(IO_BATCH));
+    }
+    return builder
+        .stage(
+            StageName.PUBLISHING,
+            TrivialStages.function(7),
+            s -> s.concurrency(CPU_CONCURRENCY).batchSize(CPU_BATCH))
+        .sink(
+            records -> {
+              for (var record : records) {
+                sum.add(record.payload());
+              }
+            })
+        .build();
+  }
+
+  /**
+   * Records per second the machine could reach if the pipeline cost nothing: 6 × c virtual threads,
+   * each making its share of the records' six calls.
+   */
+  static Rate ceilingRate(int concurrency, int records) throws Exception {
+    int threads = IO_STAGES * concurrency;
+    long callsPerThread = Math.max(1, (long) records * IO_STAGES / threads);
+    long calls = callsPerThread * threads;
+    Scenario.settle();
+    CpuMeter cpu = CpuMeter.start();
+    long start = System.nanoTime();
+    try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<Long>> futures = new ArrayList<>(threads);
+      for (int t = 0; t < threads; t++) {
+        long first = t;
+        futures.add(
+            executor.submit(
+                () -> {
+                  long x = first;
+                  for (long i = 0; i < callsPerThread; i++) {
+                    x = REMOTE_CALL.apply(x);
+                  }
+                  return x;
+                }));
+      }
+      for (Future<Long> future : futures) {
+        future.get();
+      }
+    }
+    long took = System.nanoTime() - start;
+    return new Rate((double) calls / IO_STAGES / (took / 1e9), cpu.stop());
+  }
+}

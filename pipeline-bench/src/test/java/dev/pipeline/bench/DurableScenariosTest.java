@@ -1,0 +1,46 @@
+package dev.pipeline.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs the durable scenarios with a few hundred records, on H2 and, if it answers, PostgreSQL
+ * (without it their PostgreSQL rows are left out, unless PIPELINE_REQUIRE_POSTGRES=true, which
+ * makes the run fail). No figure is asserted.
+ */
+class DurableScenariosTest {
+
+  @Test
+  void durableScenariosRunOnEveryDatabaseAndCheckTheirRecords() {
+    ByteArrayOutputStream table = new ByteArrayOutputStream();
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+
+    int exit =
+        Targets.run(
+            new String[] {
+              "durable", "durable-scaling", "durable-workers", "--smoke", "--in-process"
+            },
+            new PrintStream(table, true, StandardCharsets.UTF_8),
+            new PrintStream(log, true, StandardCharsets.UTF_8));
+
+    String out = table.toString(StandardCharsets.UTF_8);
+    String messages = log.toString(StandardCharsets.UTF_8);
+    assertThat(exit).as(messages).isZero();
+    assertThat(messages).contains("592 unique records").doesNotContain("did not complete");
+    assertThat(out)
+        .contains("600 lines (592 unique ids), batch 128, H2 vs in memory |")
+        .contains("600 lines (592 unique ids), batch 128, H2 vs raw JDBC on H2 |")
+        .contains("| durable linear cost, H2 file: example's 8 stages, rolling index |");
+    if (!messages.contains("PostgreSQL is not reachable")) {
+      assertThat(out)
+          .contains("batch 128, PostgreSQL vs raw JDBC on PostgreSQL |")
+          .contains("| durable workers, PostgreSQL: 3 worker JVMs, 600 lines");
+    }
+    assertThat(out.lines().filter(line -> line.startsWith("| ")).skip(1))
+        .allSatisfy(row -> assertThat(row).containsAnyOf("| PASS |", "| FAIL |"));
+  }
+}
