@@ -45,8 +45,8 @@ record Settings(
     int realWorkRecords = 1_000_000;
     // 8 single-worker stages are already 8 runnable threads for 2 cores; small batches and queues
     // keep few records in flight, so a record is still in cache when the next stage takes it
-    int realWorkConcurrency = 1;
-    int realWorkBatch = 32;
+    int realWorkConcurrency = 2;
+    int realWorkBatch = 128;
     int realWorkQueue = 128;
     int ioRecords = 50_000;
     List<Integer> ioSweep = List.of(20, 50, 100, 200, 500, 1000, 2000);
