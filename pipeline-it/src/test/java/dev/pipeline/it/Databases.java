@@ -19,8 +19,13 @@ record Databases(String name, String url, String user, String schema) {
       Boolean.parseBoolean(System.getenv().getOrDefault("PIPELINE_REQUIRE_POSTGRES", "false"));
 
   static Databases h2(Path dir) {
+    // WRITE_DELAY=0: a SIGKILL must not lose commits. H2's default (500 ms) loses them, and the
+    // file it leaves can hold rows that stay locked after recovery, so a restarted worker hangs
     return new Databases(
-        "h2", "jdbc:h2:file:" + dir.resolve("crash").toAbsolutePath(), "sa", "crash");
+        "h2",
+        "jdbc:h2:file:" + dir.resolve("crash").toAbsolutePath() + ";WRITE_DELAY=0",
+        "sa",
+        "crash");
   }
 
   /** A fresh schema on PostgreSQL; skips (or fails in CI) if the server cannot be reached. */

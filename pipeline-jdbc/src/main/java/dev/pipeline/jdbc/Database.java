@@ -38,9 +38,12 @@ final class Database {
     this.outageTolerance = outageTolerance;
   }
 
-  /** Runs work on a connection in auto-commit mode. */
+  /**
+   * Runs work on a connection in auto-commit mode, or in one transaction where the dialect {@link
+   * Dialect#needsExplicitTransactions() needs it} so that a failure is rolled back.
+   */
   <T> T call(String operation, @Nullable String pipeline, HandleCallback<T, SQLException> work) {
-    return run(operation, pipeline, false, false, work);
+    return run(operation, pipeline, dialect.needsExplicitTransactions(), false, work);
   }
 
   /** Runs work in one transaction. */
@@ -50,12 +53,12 @@ final class Database {
   }
 
   /**
-   * Runs work in auto-commit mode, also retrying unique-key violations: for inserts that race
+   * Runs work as {@link #call} does, also retrying unique-key violations: for inserts that race
    * another worker's insert of the same key, which the next attempt sees and skips.
    */
   <T> T callRetryingConflicts(
       String operation, @Nullable String pipeline, HandleCallback<T, SQLException> work) {
-    return run(operation, pipeline, false, true, work);
+    return run(operation, pipeline, dialect.needsExplicitTransactions(), true, work);
   }
 
   /** Runs work, in one transaction or in auto-commit mode, optionally retrying key conflicts. */

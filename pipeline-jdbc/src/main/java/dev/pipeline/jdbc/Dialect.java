@@ -71,10 +71,19 @@ enum Dialect {
     }
 
     @Override
-    boolean claimsInOneStatement() {
-      // H2 evaluates "IN (SELECT ... FOR UPDATE SKIP LOCKED)" row by row and reads an OR of two
-      // statuses without its index: it claims in a short transaction of three statements instead
+    boolean locksInSubqueries() {
+      // H2 evaluates "IN (SELECT ... FOR UPDATE SKIP LOCKED)" row by row (and reads an OR of two
+      // statuses without its index): it locks in one statement and updates in the next
       return false;
+    }
+
+    @Override
+    boolean needsExplicitTransactions() {
+      // H2 2.x: a deadlock victim that is a data-change query (SELECT ... FROM FINAL TABLE (MERGE
+      // ...)) run in auto-commit mode keeps its transaction open, so its row locks are never
+      // released and every later writer of those rows times out; a rollback in auto-commit mode
+      // does not end it either
+      return true;
     }
 
     @Override
@@ -146,8 +155,13 @@ enum Dialect {
     }
 
     @Override
-    boolean claimsInOneStatement() {
+    boolean locksInSubqueries() {
       return true;
+    }
+
+    @Override
+    boolean needsExplicitTransactions() {
+      return false; // a failed statement is rolled back by the server
     }
 
     @Override
@@ -204,8 +218,18 @@ enum Dialect {
   abstract String updateByIds(
       String table, String set, @Nullable String condition, String returning);
 
-  /** Whether a claim is one statement (or a short transaction: select, then update by ids). */
-  abstract boolean claimsInOneStatement();
+  /**
+   * Whether {@code UPDATE ... WHERE key IN (SELECT ... FOR UPDATE SKIP LOCKED)} locks and updates
+   * in one statement; if not, claims and heartbeats run a short transaction: select and lock, then
+   * update by ids.
+   */
+  abstract boolean locksInSubqueries();
+
+  /**
+   * Whether every operation must run in an explicit transaction, because a statement failing in
+   * auto-commit mode may leave its transaction, and its row locks, open.
+   */
+  abstract boolean needsExplicitTransactions();
 
   /** Whether an error is worth retrying: the connection, a restart, a deadlock, a conflict. */
   boolean isTransient(SQLException e) {

@@ -17,6 +17,7 @@ import dev.pipeline.store.StageDescriptor;
 import dev.pipeline.store.StatusCounts;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -31,12 +32,12 @@ import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -74,9 +75,14 @@ import org.slf4j.LoggerFactory;
  *       leased to this worker; an id already stored is reported as a duplicate and left alone.
  *   <li><b>Leases</b> are timed by the database's clock. A heartbeat thread renews this worker's
  *       leases every third of {@link Builder#leaseDuration(Duration) the lease duration}, on a
- *       connection of its own, so a busy pool does not starve it. A worker that dies stops
- *       renewing; once its leases expire, another worker's {@link #claim} takes its records over
- *       ({@code FOR UPDATE SKIP LOCKED}, so workers never wait on each other's rows).
+ *       connection of its own, so a busy pool does not starve it, and skips rows other transactions
+ *       hold (renewing them on the next beat), so it never waits behind the pipeline's writes. A
+ *       worker that dies stops renewing; once its leases expire, another worker's {@link #claim}
+ *       takes its records over ({@code FOR UPDATE SKIP LOCKED}, so workers never wait on each
+ *       other's rows).
+ *   <li><b>Lock order</b>: ingests, checkpoints, deliveries, completions and claims write their
+ *       records in record id order, so concurrent batches lock rows in the same order rather than
+ *       deadlock.
  *   <li><b>Fencing</b>: each ingest or claim leases its records under a fresh token. Checkpoints
  *       and completions apply only where owner and token still match, so a worker whose records
  *       were taken over cannot overwrite the new owner's work: {@link #complete} returns those ids.
@@ -502,14 +508,12 @@ public final class JdbcPipelineStore implements PipelineStore {
     }
     done.sort(Comparator.comparing(d -> d.completion().recordId()));
     if (!done.isEmpty() || !unknown.isEmpty()) {
-      boolean transaction = anyErrors;
+      // errors are inserted with their records' final states, or not at all
       fenced.addAll(
-          db.run(
-              "complete",
-              pipeline,
-              transaction,
-              false,
-              h -> completeRows(h, pipeline, def, done, unknown)));
+          anyErrors
+              ? db.transaction(
+                  "complete", pipeline, h -> completeRows(h, pipeline, def, done, unknown))
+              : db.call("complete", pipeline, h -> completeRows(h, pipeline, def, done, unknown)));
     }
     for (Done d : done) {
       leases.touch(pipeline, d.token());
@@ -676,7 +680,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     }
     // the same token on a retry: a hand-over counts once however often the statement runs
     long delivery = Leases.newToken();
-    Set<String> ids = new LinkedHashSet<>(recordIds);
+    Set<String> ids = new TreeSet<>(recordIds); // one lock order for all writers: by record id
     Set<String> redelivered = new HashSet<>();
     db.call(
             "beginDelivery",
@@ -729,7 +733,7 @@ public final class JdbcPipelineStore implements PipelineStore {
       claimLock.lock();
     }
     try {
-      if (db.dialect.claimsInOneStatement()) {
+      if (db.dialect.locksInSubqueries()) {
         rows =
             db.call(
                 "claim",
@@ -792,6 +796,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (ids.isEmpty()) {
       return List.of();
     }
+    ids.sort(null); // one lock order for all writers: by record id
     return h.createQuery(sql.claimTake)
         .bind("owner", workerId)
         .bind("token", token)
@@ -1100,20 +1105,8 @@ public final class JdbcPipelineStore implements PipelineStore {
         return;
       }
       boolean broken = false;
-      try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
-        for (long token : tokens) {
-          renew.setLong(1, leaseMillis);
-          renew.setString(2, pipeline);
-          renew.setString(3, workerId);
-          renew.setLong(4, token);
-          renew.addBatch();
-        }
-        int[] counts = renew.executeBatch();
-        for (int i = 0; i < counts.length; i++) {
-          if (counts[i] == 0) {
-            leases.stopRenewing(pipeline, tokens.get(i));
-          }
-        }
+      try {
+        renewLeases(connection, pipeline, tokens);
       } catch (SQLException e) {
         broken = db.dialect.isTransient(e);
         LOG.warn(
@@ -1124,6 +1117,59 @@ public final class JdbcPipelineStore implements PipelineStore {
       } finally {
         heartbeatSource.done(connection, broken);
       }
+    }
+  }
+
+  /**
+   * Extends the leases of this worker's records held under the tokens, in one short transaction.
+   * Rows another transaction has locked are skipped, not waited for: they are renewed on the next
+   * beat, well before their lease runs out.
+   */
+  private void renewLeases(Connection connection, String pipeline, List<Long> tokens)
+      throws SQLException {
+    Array tokenArray = connection.createArrayOf("bigint", tokens.toArray(Long[]::new));
+    String lock = sql.heartbeatLock;
+    if (lock == null) {
+      try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
+        renew.setLong(1, leaseMillis);
+        renew.setString(2, pipeline);
+        renew.setString(3, workerId);
+        renew.setArray(4, tokenArray);
+        renew.executeUpdate();
+      }
+      return;
+    }
+    connection.setAutoCommit(false);
+    try {
+      List<String> ids = new ArrayList<>();
+      try (PreparedStatement select = connection.prepareStatement(lock)) {
+        select.setString(1, pipeline);
+        select.setString(2, workerId);
+        select.setArray(3, tokenArray);
+        try (ResultSet rs = select.executeQuery()) {
+          while (rs.next()) {
+            ids.add(rs.getString(1));
+          }
+        }
+      }
+      if (!ids.isEmpty()) {
+        try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
+          renew.setArray(1, connection.createArrayOf("varchar", ids.toArray(String[]::new)));
+          renew.setString(2, pipeline);
+          renew.setLong(3, leaseMillis);
+          renew.executeUpdate();
+        }
+      }
+      connection.commit();
+    } catch (SQLException | RuntimeException e) {
+      try {
+        connection.rollback();
+      } catch (SQLException rollback) {
+        e.addSuppressed(rollback);
+      }
+      throw e;
+    } finally {
+      connection.setAutoCommit(true);
     }
   }
 
@@ -1938,9 +1984,12 @@ public final class JdbcPipelineStore implements PipelineStore {
             new Database(
                 jdbi, dialect, outageTolerance != null ? outageTolerance : Duration.ofMinutes(5));
         boolean apply = migrate;
-        db.call(
+        // in auto-commit mode: the migrator takes its lock and runs each script's transaction
+        db.run(
             "migrate",
             null,
+            false,
+            false,
             h -> {
               Migrator.migrate(h, dialect, names, worker, apply);
               return null;

@@ -16,8 +16,9 @@ import org.jspecify.annotations.Nullable;
  * <p>Each {@code ingest} or {@code claim} leases its records under a fresh random token, which the
  * database keeps in {@code lease_token}. Checkpoints and completions update a record only where the
  * owner and the token still match, so a worker whose record was taken over (a new token) is fenced
- * off. The heartbeat renews leases token by token, only for tokens handed to the engine: rows a
- * lost round trip leased without the engine seeing them are not renewed and soon free again.
+ * off. The heartbeat renews the leases of the tokens handed to the engine, until the engine is done
+ * with their records: rows a lost round trip leased without the engine seeing them are not renewed
+ * and soon free again.
  *
  * <p>A token that no checkpoint or completion has touched for {@code abandonAfter} is no longer
  * renewed (its records were most likely dropped by a cancelled or failed run), so its records
@@ -122,17 +123,6 @@ final class Leases {
       }
     }
     return tokens;
-  }
-
-  /** Stops renewing a token whose records all left this worker (taken over or finished). */
-  void stopRenewing(String pipeline, long token) {
-    PipelineLeases p = pipelines.get(pipeline);
-    if (p != null) {
-      Held held = p.held.get(token);
-      if (held != null) {
-        held.renew = false;
-      }
-    }
   }
 
   /** Forgets every lease of a pipeline and returns their tokens. */

@@ -2,6 +2,7 @@ package dev.pipeline.jdbc;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The SQL of a store, made once from its table names and dialect. Only validated identifiers are
@@ -53,6 +54,7 @@ final class Statements {
   final String claimTake;
   final String markDamaged;
   final String heartbeat;
+  final @Nullable String heartbeatLock;
   final String release;
   final String beginDelivery;
   final String hasUnfinished;
@@ -180,14 +182,37 @@ final class Statements {
             + FREE_LEASE
             + OWNED;
 
-    // positional: run on the heartbeat's own connection with plain JDBC
-    heartbeat =
-        "UPDATE "
+    // positional: run on the heartbeat's own connection with plain JDBC. SKIP LOCKED: a row that
+    // another transaction holds (a checkpoint, a completion) is renewed on the next beat, not
+    // waited for, so the heartbeat never stalls behind, or deadlocks with, the pipeline's writes
+    String renewable =
+        " FROM "
             + status
-            + " SET lease_expires_at = "
-            + dialect.plusMillis("?")
-            + " WHERE pipeline = ? AND lease_owner = ? AND lease_token = ?"
-            + " AND status = 'IN_PROGRESS'";
+            + " WHERE pipeline = ? AND status = 'IN_PROGRESS' AND lease_owner = ?"
+            + " AND lease_token = ANY(CAST(? AS BIGINT ARRAY)) FOR UPDATE SKIP LOCKED";
+    String renew = "lease_expires_at = " + dialect.plusMillis("?");
+    if (dialect.locksInSubqueries()) {
+      // (lease ms, pipeline, owner, tokens)
+      heartbeatLock = null;
+      heartbeat =
+          "UPDATE "
+              + status
+              + " SET "
+              + renew
+              + " WHERE (pipeline, record_id) IN (SELECT pipeline, record_id"
+              + renewable
+              + ")";
+    } else {
+      // (pipeline, owner, tokens), then (the ids it locked, pipeline, lease ms); H2 runs
+      // "record_id IN (SELECT ... UNNEST(?))" once per row, so the ids are joined instead
+      heartbeatLock = "SELECT record_id" + renewable;
+      heartbeat =
+          "MERGE INTO "
+              + status
+              + " t USING (SELECT x FROM UNNEST(CAST(? AS VARCHAR ARRAY)) u(x)) s"
+              + " ON t.pipeline = ? AND t.record_id = s.x WHEN MATCHED THEN UPDATE SET "
+              + renew;
+    }
 
     release =
         "UPDATE "

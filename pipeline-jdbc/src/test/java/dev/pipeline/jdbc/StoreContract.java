@@ -20,6 +20,8 @@ import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.StageDescriptor;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -397,6 +399,56 @@ abstract class StoreContract {
         .as("renewed")
         .isEqualTo(2);
     assertThat(b.claim(pipeline, 10)).as("a's leases are alive").isEmpty();
+  }
+
+  @Test
+  void theHeartbeatRenewsAroundARowAnotherTransactionHolds() throws Exception {
+    JdbcPipelineStore a = open(db().builder().workerId("a").leaseDuration(Duration.ofMillis(600)));
+    JdbcPipelineStore b = open("b");
+    a.ingest(pipeline, records(0, 2), "ingestion", T0);
+    String status = db().table("pipeline_status");
+    String alive =
+        "SELECT COUNT(*) FROM "
+            + status
+            + " WHERE pipeline = ? AND record_id = ? AND lease_expires_at > CURRENT_TIMESTAMP";
+    try (Connection held = db().connect()) {
+      held.setAutoCommit(false);
+      try (PreparedStatement lock =
+          held.prepareStatement(
+              "SELECT record_id FROM "
+                  + status
+                  + " WHERE pipeline = ? AND record_id = 'r1000' FOR UPDATE")) {
+        lock.setString(1, pipeline);
+        lock.executeQuery().close();
+      }
+      Object first =
+          db().query(
+                  "SELECT lease_expires_at FROM "
+                      + status
+                      + " WHERE pipeline = ? AND record_id = 'r1001'",
+                  pipeline)
+              .get(0)
+              .get(0);
+      TestDatabase.await(
+          Duration.ofSeconds(10),
+          "the first lease to run out",
+          () ->
+              db().count(
+                          "SELECT COUNT(*) FROM "
+                              + status
+                              + " WHERE pipeline = ? AND CURRENT_TIMESTAMP > ?",
+                          pipeline,
+                          first)
+                  == 2);
+
+      assertThat(db().count(alive, pipeline, "r1001")).as("renewed while r1000 is held").isOne();
+      assertThat(b.claim(pipeline, 10)).as("nothing free to take").isEmpty();
+      held.rollback();
+    }
+    TestDatabase.await(
+        Duration.ofSeconds(10),
+        "the held row to be renewed once let go",
+        () -> db().count(alive, pipeline, "r1000") == 1);
   }
 
   @Test
