@@ -2,7 +2,9 @@ package dev.pipeline;
 
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.ErrorInfo;
+import dev.pipeline.store.ScheduledRetry;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,10 +34,17 @@ final class BatchWork {
   /** Errors of the record in hand (single-record stages). */
   @Nullable List<ErrorInfo> errors;
 
-  /** Batch stages: the records still to process, and their errors so far. */
-  @Nullable List<Envelope<Object>> pending;
-
+  /** Batch stages: each record's errors so far. */
   final Map<String, List<ErrorInfo>> batchErrors = new HashMap<>();
+
+  /** Records to park in the store's retry queue. */
+  final List<ScheduledRetry> parked = new ArrayList<>(0);
+
+  /** Batch stages: the parts of the batch still to call, first first (a failed batch is halved). */
+  @Nullable Deque<Chunk> chunks;
+
+  /** The error of a fallback function that failed, for the dead letter it leads to. */
+  @Nullable Throwable fallbackError;
 
   /** Set when a replacement takes over after the call in hand was abandoned. */
   boolean abandoned;

@@ -1,21 +1,25 @@
 package dev.pipeline;
 
 import dev.pipeline.metrics.PipelineMetrics;
-import dev.pipeline.store.DeadLetter;
-import dev.pipeline.store.DeadLetterQuery;
-import dev.pipeline.store.Page;
+import dev.pipeline.resilience.CircuitBreaker;
+import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.StageDescriptor;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A built pipeline: typed stages between sources and a sink, ready to run any number of times.
@@ -51,6 +55,14 @@ public final class Pipeline<I, O> implements AutoCloseable {
   private final int queueCapacity;
   private final Function<StageName, Logger> stageLoggers;
   private final AtomicReference<@Nullable Run> lastRun = new AtomicReference<>();
+  private final DeadLetters deadLetters;
+  private final RunPolicies policies;
+  private final Map<String, Deque<CircuitBreaker.Transition>> transitions = new HashMap<>();
+
+  /** Circuit transitions kept per stage. */
+  static final int KEPT_TRANSITIONS = 1_000;
+
+  private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
 
   Pipeline(
       String name,
@@ -62,8 +74,13 @@ public final class Pipeline<I, O> implements AutoCloseable {
       ToLongFunction<Object> payloadSize,
       int queueCapacity,
       Function<StageName, Logger> stageLoggers,
-      @Nullable PayloadCodec<?> inputCodec) {
+      @Nullable PayloadCodec<?> inputCodec,
+      List<AlertListener> alerts,
+      Map<String, TokenBucket> sourceLimits,
+      Duration retryQueueAfter) {
     this.name = name;
+    this.deadLetters = new DeadLetters(name, store, clock);
+    AlertListener alert = alerts.isEmpty() ? AlertListener.logging() : all(alerts);
     this.stageLoggers = stageLoggers;
     this.stages = stages;
     this.store = store;
@@ -73,12 +90,79 @@ public final class Pipeline<I, O> implements AutoCloseable {
     this.payloadSize = payloadSize;
     this.queueCapacity = queueCapacity;
     List<StageDescriptor> descriptors = new ArrayList<>();
+    List<Boolean> parkable = new ArrayList<>();
     PayloadCodec<?> codec = inputCodec;
     for (StageDefinition stage : stages) {
       descriptors.add(stage.describe(codec));
+      parkable.add(!store.isDurable() || codec != null);
       codec = stage.options().codec();
     }
+    parkable.add(!store.isDurable() || codec != null); // the sink
+    this.policies = new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable);
+    for (StageDefinition stage : stages) {
+      watchCircuit(stage, alert);
+    }
     store.register(name, descriptors);
+  }
+
+  /** Records a stage's circuit transitions, alerts on them and tells its rate limit. */
+  private void watchCircuit(StageDefinition stage, AlertListener alert) {
+    CircuitBreaker breaker = stage.options().circuitBreaker();
+    if (breaker == CircuitBreaker.disabled()) {
+      return;
+    }
+    String stageName = stage.name().value();
+    Deque<CircuitBreaker.Transition> log = new ArrayDeque<>();
+    transitions.put(stageName, log);
+    TokenBucket bucket = stage.options().rateLimit();
+    breaker.addListener(
+        t -> {
+          synchronized (log) {
+            if (log.size() == KEPT_TRANSITIONS) {
+              log.removeFirst();
+            }
+            log.addLast(t);
+          }
+          if (t.to() == CircuitBreaker.State.OPEN) {
+            bucket.onCircuitOpen();
+          }
+          Alert.Kind kind =
+              switch (t.to()) {
+                case OPEN -> Alert.Kind.CIRCUIT_OPENED;
+                case HALF_OPEN -> Alert.Kind.CIRCUIT_HALF_OPEN;
+                case CLOSED -> Alert.Kind.CIRCUIT_CLOSED;
+              };
+          String message =
+              "the circuit of stage '"
+                  + stageName
+                  + "' went from "
+                  + t.from()
+                  + " to "
+                  + t.to()
+                  + ": "
+                  + t.reason();
+          try {
+            alert.onAlert(new Alert(kind, name, stageName, null, message, t.at()));
+          } catch (RuntimeException e) {
+            LOG.warn("pipeline '{}': an alert listener failed on: {}", name, message, e);
+          }
+        });
+  }
+
+  private static AlertListener all(List<AlertListener> listeners) {
+    List<AlertListener> copy = List.copyOf(listeners);
+    if (copy.size() == 1) {
+      return copy.get(0);
+    }
+    return alert -> {
+      for (AlertListener listener : copy) {
+        try {
+          listener.onAlert(alert);
+        } catch (RuntimeException e) {
+          LOG.warn("pipeline '{}': an alert listener failed on {}", alert.pipeline(), alert, e);
+        }
+      }
+    };
   }
 
   /**
@@ -159,18 +243,33 @@ public final class Pipeline<I, O> implements AutoCloseable {
    *
    * @throws IllegalArgumentException if there are no sources
    */
-  @SuppressWarnings("unchecked")
   public PipelineRun start(List<? extends Source<? extends I>> sources) {
     Objects.requireNonNull(sources, "sources cannot be null");
     if (sources.isEmpty()) {
-      throw new IllegalArgumentException("give at least one source");
+      throw new IllegalArgumentException(
+          "give at least one source; to process only what the store holds, call resume()");
     }
+    return begin(sources);
+  }
+
+  @SuppressWarnings("unchecked")
+  private PipelineRun begin(List<? extends Source<? extends I>> sources) {
     List<Source<Object>> all = new ArrayList<>();
     for (Source<? extends I> source : sources) {
       all.add((Source<Object>) Objects.requireNonNull(source, "sources cannot hold null"));
     }
     Run run =
-        new Run(name, stages, store, clock, sink, payloadSize, queueCapacity, stageLoggers, all);
+        new Run(
+            name,
+            stages,
+            store,
+            clock,
+            sink,
+            payloadSize,
+            queueCapacity,
+            stageLoggers,
+            all,
+            policies);
     lastRun.set(run);
     run.start();
     return run;
@@ -185,9 +284,45 @@ public final class Pipeline<I, O> implements AutoCloseable {
     return run.metrics();
   }
 
-  /** One page of dead letters matching the query. */
-  public Page<DeadLetter> deadLetters(DeadLetterQuery query) {
-    return store.deadLetters(name, query);
+  /** The dead letter queue: find, reprocess and discard the records that failed for good. */
+  public DeadLetters deadLetters() {
+    return deadLetters;
+  }
+
+  /**
+   * The state changes of a stage's circuit breaker since the pipeline was built, oldest first (at
+   * most the last {@value #KEPT_TRANSITIONS}); empty if the stage has no breaker.
+   *
+   * @throws IllegalArgumentException if the pipeline has no such stage
+   */
+  public List<CircuitBreaker.Transition> circuitTransitions(StageName stage) {
+    options(stage); // checks the name
+    Deque<CircuitBreaker.Transition> log = transitions.get(stage.value());
+    if (log == null) {
+      return List.of();
+    }
+    synchronized (log) {
+      return List.copyOf(log);
+    }
+  }
+
+  /**
+   * Runs the pipeline without sources, over the records the store holds for it: dead letters sent
+   * back for reprocessing, retries parked in the retry queue, records a crashed worker left (once
+   * its lease expires). Returns when none is unfinished.
+   *
+   * @throws PipelineException if interrupted while waiting (the run is cancelled)
+   */
+  public RunResult resume() {
+    PipelineRun run = begin(List.of());
+    try {
+      return run.await();
+    } catch (InterruptedException e) {
+      run.cancel();
+      Thread.currentThread().interrupt();
+      throw new PipelineException(
+          "interrupted while waiting for pipeline '" + name + "'; the run was cancelled", e);
+    }
   }
 
   /**

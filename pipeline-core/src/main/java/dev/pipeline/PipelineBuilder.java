@@ -1,11 +1,18 @@
 package dev.pipeline;
 
+import dev.pipeline.resilience.CircuitBreaker;
+import dev.pipeline.resilience.Fallback;
+import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -41,6 +48,12 @@ public final class PipelineBuilder<I, O> {
   private boolean inputCodecSet;
 
   private @Nullable PayloadCodec<?> inputCodec;
+  private final List<AlertListener> alerts = new ArrayList<>();
+  private final Map<String, TokenBucket> sourceLimits = new LinkedHashMap<>();
+  private Duration retryQueueAfter = DEFAULT_RETRY_QUEUE_AFTER;
+
+  /** Retries waiting longer than this leave the worker for the store's retry queue, unless set. */
+  public static final Duration DEFAULT_RETRY_QUEUE_AFTER = Duration.ofSeconds(1);
 
   PipelineBuilder(String name, Class<I> inputType) {
     this.name = name;
@@ -198,6 +211,48 @@ public final class PipelineBuilder<I, O> {
   }
 
   /**
+   * Adds a listener for the pipeline's {@link Alert}s (dead letters, circuits opening and closing).
+   * Unless one is added, alerts are {@link AlertListener#logging() logged}.
+   */
+  public PipelineBuilder<I, O> alerts(AlertListener listener) {
+    alerts.add(Objects.requireNonNull(listener, "listener cannot be null"));
+    return this;
+  }
+
+  /**
+   * Limits how fast records leave one source (by its {@link Source#id()}): each record takes a
+   * token from the bucket before it is ingested. For a source that scrapes a site or calls an API
+   * with a quota.
+   *
+   * @throws IllegalStateException if the source already has a limit
+   */
+  public PipelineBuilder<I, O> rateLimitSource(String sourceId, TokenBucket bucket) {
+    Objects.requireNonNull(sourceId, "sourceId cannot be null");
+    Objects.requireNonNull(bucket, "bucket cannot be null");
+    if (sourceLimits.putIfAbsent(sourceId, bucket) != null) {
+      throw new IllegalStateException("source '" + sourceId + "' already has a rate limit");
+    }
+    return this;
+  }
+
+  /**
+   * Sets how long a retry may wait in the worker (a sleep, on the pipeline's clock); a retry that
+   * must wait longer is parked in the store's retry queue, so the worker goes on with other records
+   * and, on a durable store, the retry survives a restart. One second unless set; {@link
+   * Duration#ZERO} parks every retry.
+   *
+   * @throws IllegalArgumentException if negative
+   */
+  public PipelineBuilder<I, O> retryQueueAfter(Duration wait) {
+    Objects.requireNonNull(wait, "wait cannot be null");
+    if (wait.isNegative()) {
+      throw new IllegalArgumentException("retryQueueAfter cannot be negative, was " + wait);
+    }
+    this.retryQueueAfter = wait;
+    return this;
+  }
+
+  /**
    * Sets where stages' {@link StageContext#logger()} loggers come from; unless set, from SLF4J
    * under the name {@code dev.pipeline.stage.<pipeline>.<stage>}. The test kit captures them here.
    */
@@ -284,13 +339,36 @@ public final class PipelineBuilder<I, O> {
         }
       }
     }
+    PayloadCodec<?> entering = inputCodec;
+    for (StageDefinition stage : stages) {
+      Fallback<?, ?> fallback = stage.options().fallback();
+      if (fallback == Fallback.hold()) {
+        if (stage.options().circuitBreaker() == CircuitBreaker.disabled()) {
+          all.add(
+              "stage '"
+                  + stage.name()
+                  + "' holds records while its circuit is open (Fallback.hold()) but has no"
+                  + " circuit breaker; add s.circuitBreaker(CircuitBreaker.failureRate(0.5))");
+        }
+        if (store != null && store.isDurable() && entering == null) {
+          all.add(
+              "stage '"
+                  + stage.name()
+                  + "' holds records in the store while its circuit is open (Fallback.hold()),"
+                  + " but the durable store has no codec for the records entering it; give the"
+                  + " previous stage s.codec(...) (or the pipeline inputCodec(...) if it is the"
+                  + " first)");
+        }
+      }
+      entering = stage.options().codec();
+    }
     if (!all.isEmpty()) {
       throw new PipelineConfigurationException(name, all);
     }
     PipelineStore chosen = store == null ? InMemoryPipelineStore.create() : store;
     return new Pipeline<>(
         name,
-        List.copyOf(stages),
+        bound(),
         chosen,
         store == null,
         clock,
@@ -298,6 +376,44 @@ public final class PipelineBuilder<I, O> {
         payloadSize,
         queueCapacity,
         stageLoggers,
-        inputCodec);
+        inputCodec,
+        alerts,
+        boundSources(),
+        retryQueueAfter);
+  }
+
+  /**
+   * The stages with their circuit breakers and token buckets bound to the pipeline's clock. A
+   * breaker or bucket given to several stages stays shared: it is bound once.
+   */
+  private List<StageDefinition> bound() {
+    Map<Object, Object> done = new IdentityHashMap<>();
+    List<StageDefinition> all = new ArrayList<>(stages.size());
+    for (StageDefinition stage : stages) {
+      StageOptions options = stage.options();
+      CircuitBreaker breaker =
+          (CircuitBreaker)
+              done.computeIfAbsent(options.circuitBreaker(), b -> ((CircuitBreaker) b).bind(clock));
+      TokenBucket bucket =
+          (TokenBucket)
+              done.computeIfAbsent(options.rateLimit(), b -> ((TokenBucket) b).bind(clock));
+      StageOptions boundOptions =
+          options.toBuilder().circuitBreaker(breaker).rateLimit(bucket).buildUnchecked();
+      all.add(
+          new StageDefinition(
+              stage.name(),
+              stage.order(),
+              boundOptions,
+              stage.single(),
+              stage.batch(),
+              stage.functionName()));
+    }
+    return List.copyOf(all);
+  }
+
+  private Map<String, TokenBucket> boundSources() {
+    Map<String, TokenBucket> bound = new LinkedHashMap<>();
+    sourceLimits.forEach((id, bucket) -> bound.put(id, bucket.bind(clock)));
+    return bound;
   }
 }

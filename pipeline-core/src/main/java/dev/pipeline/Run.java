@@ -3,22 +3,30 @@ package dev.pipeline;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
+import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.Claimed;
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.ErrorInfo;
+import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.ScheduledRetry;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -27,6 +35,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
@@ -47,6 +56,10 @@ import org.slf4j.LoggerFactory;
 final class Run implements PipelineRun {
   private static final Logger LOG = LoggerFactory.getLogger(Run.class);
   private static final String SINK_STEP = "sink";
+  private static final Duration MIN_HOLD = Duration.ofMillis(10);
+  private static final Duration MAX_DUE_WAIT = Duration.ofSeconds(1);
+  private static final long MIN_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  private static final long MAX_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
   private final String pipeline;
   private final PipelineStore store;
@@ -63,6 +76,12 @@ final class Run implements PipelineRun {
   private final LongAdder published = new LongAdder();
   private final LongAdder filtered = new LongAdder();
   private final LongAdder deadLettered = new LongAdder();
+  private final LongAdder parked = new LongAdder();
+  private final RunPolicies policies;
+  // attempts already made by records claimed back from the retry queue, until a worker takes them
+  private final Map<String, Integer> claimedAttempts = new ConcurrentHashMap<>();
+  private final AtomicInteger resumedAttempts = new AtomicInteger();
+  private volatile @Nullable Thread claimer;
   private final List<String> sourceErrors = new CopyOnWriteArrayList<>();
   // errors of records that failed an attempt at a stage and then passed it, until they end, so
   // that their final state lists every error they met; empty unless something was retried
@@ -88,8 +107,10 @@ final class Run implements PipelineRun {
       ToLongFunction<Object> payloadSize,
       int queueCapacity,
       Function<StageName, Logger> stageLoggers,
-      List<Source<Object>> sources) {
+      List<Source<Object>> sources,
+      RunPolicies policies) {
     this.pipeline = pipeline;
+    this.policies = policies;
     this.store = store;
     this.clock = clock;
     this.sink = sink;
@@ -99,10 +120,9 @@ final class Run implements PipelineRun {
     this.stages = new RunStage[definitions.size()];
     for (int i = definitions.size() - 1; i >= 0; i--) {
       StageDefinition d = definitions.get(i);
-      // a durable store's claimer feeds every queue (records resume at their checkpoint's stage)
+      // the claimer feeds every queue (records resume at their checkpoint's or retry's stage)
       int producers =
-          (i == 0 ? sources.size() : definitions.get(i - 1).options().concurrency())
-              + (store.isDurable() ? 1 : 0);
+          (i == 0 ? sources.size() : definitions.get(i - 1).options().concurrency()) + 1;
       int capacity =
           queueCapacity > 0
               ? queueCapacity
@@ -111,7 +131,8 @@ final class Run implements PipelineRun {
           new RunStage(
               d,
               new RecordQueue(capacity, producers),
-              i + 1 < stages.length ? stages[i + 1] : null);
+              i + 1 < stages.length ? stages[i + 1] : null,
+              i);
     }
   }
 
@@ -132,11 +153,10 @@ final class Run implements PipelineRun {
       threads.add(reader);
       reader.start();
     }
-    if (store.isDurable()) {
-      Thread claimer = Thread.ofVirtual().name(pipeline + "-claimer").unstarted(this::claim);
-      threads.add(claimer);
-      claimer.start();
-    }
+    Thread claiming = Thread.ofVirtual().name(pipeline + "-claimer").unstarted(this::claim);
+    claimer = claiming;
+    threads.add(claiming);
+    claiming.start();
     boolean anyTimeout = false;
     for (RunStage stage : stages) {
       anyTimeout |= stage.def.options().timeout() != null;
@@ -154,11 +174,17 @@ final class Run implements PipelineRun {
   private void read(Source<Object> source) {
     int chunk = stages[0].def.options().batchSize();
     List<Envelope<Object>> buffer = new ArrayList<>(chunk);
+    TokenBucket limit = policies.sourceLimits().get(source.id());
     try {
       while (!stopReading) {
         Envelope<Object> next = source.next();
         if (next == null) {
           break;
+        }
+        if (limit != null && !limit.tryAcquire(1)) {
+          ingest(buffer); // what the limit let through goes on while this one waits
+          buffer = new ArrayList<>(chunk);
+          limit.acquire(1);
         }
         buffer.add(
             next.sourceId() == null ? next.withMetadata(Envelope.SOURCE_ID, source.id()) : next);
@@ -242,52 +268,52 @@ final class Run implements PipelineRun {
 
   /**
    * Feeds the pipeline with records the store hands over: never processed, left by a dead worker
-   * whose lease expired, or sent back for reprocessing. Each enters at the stage after its last
-   * checkpoint. Ends when the sources are read and the store holds no unfinished record of the
-   * pipeline, so a run outlives the records other workers might abandon.
+   * whose lease expired, parked in the retry queue and now due, or sent back for reprocessing. Each
+   * enters at the stage it is to resume at. Ends when the sources are read and the store holds no
+   * unfinished record of the pipeline, so a run outlives the records other workers might abandon
+   * and the retries it parked.
    */
   private void claim() {
-    Map<String, RunStage> byName = new java.util.HashMap<>();
+    Map<String, RunStage> byName = new HashMap<>();
     for (RunStage stage : stages) {
       byName.put(stage.def.name().value(), stage);
     }
     int max = stages[0].def.options().batchSize();
-    long idleMillis = 10;
+    long idleNanos = MIN_IDLE_NANOS;
     try {
       while (!cancelled) {
         boolean sourcesDone = liveReaders.get() == 0;
-        List<Claimed> claimed = store.claim(pipeline, max);
+        List<Claimed> claimed = store.claim(pipeline, max, clock.now());
         if (!claimed.isEmpty()) {
           resumed.add(claimed.size());
-          idleMillis = 10;
-          Map<RunStage, List<Envelope<Object>>> byStage = new java.util.LinkedHashMap<>();
-          for (Claimed c : claimed) {
-            RunStage stage = byName.get(c.stage());
-            if (stage == null) {
-              throw new PipelineException(
-                  "the store holds record '"
-                      + c.record().id()
-                      + "' at stage '"
-                      + c.stage()
-                      + "', which pipeline '"
-                      + pipeline
-                      + "' does not have; was a stage renamed or removed while records were in"
-                      + " flight?");
-            }
-            @SuppressWarnings("unchecked")
-            Envelope<Object> record = (Envelope<Object>) c.record();
-            byStage.computeIfAbsent(stage, k -> new ArrayList<>()).add(record);
-          }
-          for (Map.Entry<RunStage, List<Envelope<Object>>> e : byStage.entrySet()) {
-            e.getKey().queue.put(e.getValue());
-          }
+          idleNanos = MIN_IDLE_NANOS;
+          feed(byName, claimed);
           continue;
         }
-        if (sourcesDone && !store.hasUnfinished(pipeline)) {
+        if (sourcesDone && store instanceof InMemoryPipelineStore memory) {
+          // records live in this run only (a cancelled run's are lost), except those parked in the
+          // store: done when none is in flight or parked
+          if (inFlight() == 0) {
+            Optional<Instant> due = memory.nextDue(pipeline);
+            if (due.isEmpty()) {
+              break;
+            }
+            // all this run holds is parked: wait for the next one to be due, on the pipeline's
+            // clock
+            Duration wait = Duration.between(clock.now(), due.get());
+            if (wait.isPositive()) {
+              clock.sleep(wait.compareTo(MAX_DUE_WAIT) > 0 ? MAX_DUE_WAIT : wait);
+            }
+            continue;
+          }
+        } else if (sourcesDone && !store.hasUnfinished(pipeline)) {
           break;
         }
-        TimeUnit.MILLISECONDS.sleep(idleMillis);
-        idleMillis = Math.min(500, idleMillis * 2);
+        LockSupport.parkNanos(idleNanos);
+        if (Thread.interrupted()) {
+          break; // cancelled
+        }
+        idleNanos = Math.min(MAX_IDLE_NANOS, idleNanos * 2);
       }
     } catch (InterruptedException e) {
       // cancelled
@@ -298,6 +324,62 @@ final class Run implements PipelineRun {
         stage.queue.producerDone();
       }
       threads.remove(Thread.currentThread());
+    }
+  }
+
+  /** Puts claimed records on the queues of the stages they resume at, or hands them to the sink. */
+  private void feed(Map<String, RunStage> byName, List<Claimed> claimed)
+      throws InterruptedException {
+    Map<RunStage, List<Envelope<Object>>> byStage = new LinkedHashMap<>();
+    List<Envelope<Object>> toSink = new ArrayList<>();
+    for (Claimed c : claimed) {
+      @SuppressWarnings("unchecked")
+      Envelope<Object> record = (Envelope<Object>) c.record();
+      if (c.stage().equals(SINK_STEP)) {
+        toSink.add(record); // the sink failed on it; it was sent back for reprocessing
+        continue;
+      }
+      RunStage stage = byName.get(c.stage());
+      if (stage == null) {
+        throw new PipelineException(
+            "the store holds record '"
+                + record.id()
+                + "' at stage '"
+                + c.stage()
+                + "', which pipeline '"
+                + pipeline
+                + "' does not have; was a stage renamed or removed while records were in"
+                + " flight?");
+      }
+      if (c.attempts() > 0 && claimedAttempts.put(record.id(), c.attempts()) == null) {
+        resumedAttempts.incrementAndGet();
+      }
+      byStage.computeIfAbsent(stage, k -> new ArrayList<>()).add(record);
+    }
+    for (Map.Entry<RunStage, List<Envelope<Object>>> e : byStage.entrySet()) {
+      e.getKey().queue.put(e.getValue());
+    }
+    if (!toSink.isEmpty()) {
+      publish(toSink);
+    }
+  }
+
+  /** Records of this run not yet finished or parked. */
+  private long inFlight() {
+    return read.sum()
+        - duplicates.sum()
+        + resumed.sum()
+        - published.sum()
+        - filtered.sum()
+        - deadLettered.sum()
+        - parked.sum();
+  }
+
+  /** Lets the claimer look again at once, when the sources are done and records finish. */
+  private void wakeClaimer() {
+    Thread waiting = claimer;
+    if (waiting != null && liveReaders.get() == 0) {
+      LockSupport.unpark(waiting);
     }
   }
 
@@ -324,13 +406,19 @@ final class Run implements PipelineRun {
         process(stage, slot, context, resumed);
       }
       List<Envelope<Object>> batch;
-      while ((batch = stage.queue.take(stage.def.options().batchSize())) != null) {
+      AdaptiveBatchSize adaptive = stage.adaptive;
+      int size = adaptive == null ? stage.def.options().batchSize() : adaptive.size();
+      while ((batch = stage.queue.take(size)) != null) {
         long now = clock.nanoTime();
         stage.recorder.started(now);
         stage.recorder.in.add(batch.size());
         BatchWork work = new BatchWork(batch);
         slot.work = work;
         process(stage, slot, context, work);
+        if (adaptive != null) {
+          adaptive.record(size, batch.size(), clock.nanoTime() - now);
+          size = adaptive.size();
+        }
       }
     } catch (WorkerSlot.Abandoned e) {
       return; // a replacement owns the batch and this worker's place
@@ -384,7 +472,7 @@ final class Run implements PipelineRun {
       stage.recorder.error(timeout);
       List<ErrorInfo> errors = work.errors == null ? new ArrayList<>() : work.errors;
       errors.add(ErrorInfo.of(stageName, timeout, work.attempt, clock.now()));
-      work.completions.add(deadLetter(stuck, stageName, errors, work.attempt));
+      giveUp(stage, context, work, stuck, errors, work.attempt, timeout);
       work.index++;
       work.attempt = 1;
       work.errors = null;
@@ -393,6 +481,9 @@ final class Run implements PipelineRun {
     long previous = clock.nanoTime();
     for (; work.index < work.batch.size(); work.index++) {
       Envelope<Object> record = work.batch.get(work.index);
+      if (work.attempt == 1 && resumedAttempts.get() > 0) {
+        work.attempt = startingAttempt(record.id());
+      }
       while (true) {
         if (limited) {
           bucket.acquire(1);
@@ -400,17 +491,24 @@ final class Run implements PipelineRun {
         Throwable error = null;
         Object output = null;
         String filterReason = null;
+        long callStart = guarded || timed || limited ? clock.nanoTime() : 0;
         if (guarded && !breaker.tryAcquirePermission()) {
-          error =
-              new PipelineException(
-                  "circuit of stage '"
-                      + stageName
-                      + "' is "
-                      + breaker.state()
-                      + "; call not permitted");
+          CircuitOpenException refused =
+              new CircuitOpenException(
+                  stageName, record.id(), breaker.state(), breaker.remainingOpen());
+          Fallback<?, ?> fallback = options.fallback();
+          if (fallback == Fallback.hold() && parkable(stage)) {
+            stage.recorder.held.increment();
+            park(stage, work, record, work.attempt - 1, heldFor(breaker));
+            break;
+          }
+          if (fallback instanceof Fallback.Skip || fallback instanceof Fallback.With<?, ?>) {
+            degrade(stage, context, work, record, refused, work.attempt);
+            break;
+          }
+          error = refused;
         } else {
           context.reset(record, work.attempt);
-          long callStart = guarded || timed ? clock.nanoTime() : 0;
           long call = timed ? slot.begin(callStart) : 0;
           try {
             output = fn.process(record.payload(), context);
@@ -439,19 +537,25 @@ final class Run implements PipelineRun {
                         + "'; return a value, or throw RecordFilteredException.because(reason) to"
                         + " drop the record");
           }
+          long took = guarded || limited ? clock.nanoTime() - callStart : 0;
           if (guarded) {
-            long took = clock.nanoTime() - callStart;
             if (error == null) {
               breaker.onSuccess(took);
             } else {
               breaker.onFailure(took, error);
             }
           }
+          if (limited) {
+            bucket.onResult(took, error != null);
+          }
         }
         if (error == null) {
           long now = clock.nanoTime();
           work.latency(now - previous, 1);
           previous = now;
+          if (work.errors != null) {
+            stage.recorder.retryOutcome(work.errors, true);
+          }
           if (filterReason != null) {
             work.completions.add(
                 new Completion(
@@ -486,19 +590,148 @@ final class Run implements PipelineRun {
             && retry.isRetryable(error)
             && !(error instanceof VirtualMachineError)) {
           work.retries++;
-          clock.sleep(retry.delay(work.attempt, ThreadLocalRandom.current()));
+          Duration delay = retry.delay(work.attempt, ThreadLocalRandom.current());
+          if (delay.compareTo(policies.retryQueueAfter()) > 0 && parkable(stage)) {
+            park(stage, work, record, work.attempt, delay);
+            break;
+          }
+          clock.sleep(delay);
           work.attempt++;
           continue;
         }
         long now = clock.nanoTime();
         work.latency(now - previous, 1);
         previous = now;
-        work.completions.add(deadLetter(record, stageName, work.errors, work.attempt));
+        stage.recorder.retryOutcome(work.errors, false);
+        giveUp(stage, context, work, record, work.errors, work.attempt, error);
         break;
       }
       work.attempt = 1;
       work.errors = null;
     }
+  }
+
+  /**
+   * A record the stage could not process: it takes the stage's skip or function fallback if there
+   * is one, else it goes to the dead letter queue.
+   */
+  private void giveUp(
+      RunStage stage,
+      CallContext context,
+      BatchWork work,
+      Envelope<Object> record,
+      List<ErrorInfo> errors,
+      int attempts,
+      Throwable cause) {
+    Fallback<?, ?> fallback = stage.def.options().fallback();
+    if (fallback instanceof Fallback.Skip || fallback instanceof Fallback.With<?, ?>) {
+      if (degrade(stage, context, work, record, cause, attempts)) {
+        keepErrors(record.id(), errors);
+        return;
+      }
+      errors = new ArrayList<>(errors);
+      errors.add(
+          ErrorInfo.of(
+              stage.def.name().value(),
+              Objects.requireNonNull(work.fallbackError),
+              attempts,
+              clock.now()));
+      work.fallbackError = null;
+    }
+    work.completions.add(deadLetter(record, stage.def.name().value(), errors, attempts));
+  }
+
+  /**
+   * Passes a record on through the stage's skip or function fallback, marked degraded.
+   *
+   * @return false if the fallback function failed (its error is left in {@code work})
+   */
+  @SuppressWarnings("unchecked")
+  private boolean degrade(
+      RunStage stage,
+      CallContext context,
+      BatchWork work,
+      Envelope<Object> record,
+      Throwable cause,
+      int attempts) {
+    String stageName = stage.def.name().value();
+    Object output = record.payload();
+    if (stage.def.options().fallback() instanceof Fallback.With<?, ?> with) {
+      context.reset(record, attempts);
+      try {
+        output =
+            ((Fallback.Function<Object, Object>) with.function())
+                .apply(record.payload(), cause, context);
+      } catch (Throwable thrown) {
+        stage.recorder.error(thrown);
+        work.fallbackError = thrown;
+        return false;
+      }
+      if (output == null) {
+        work.fallbackError =
+            new StageException(
+                stageName,
+                record.id(),
+                "the fallback of stage '"
+                    + stageName
+                    + "' returned null for record '"
+                    + record.id()
+                    + "'; return a value or throw");
+        return false;
+      }
+    }
+    String skipped = record.metadata().get(Fallback.DEGRADED);
+    work.outputs.add(
+        record
+            .withPayload(output)
+            .withMetadata(
+                Fallback.DEGRADED, skipped == null ? stageName : skipped + "," + stageName));
+    work.bytes += payloadSize.applyAsLong(output);
+    stage.recorder.degraded.increment();
+    return true;
+  }
+
+  /** Whether records entering the stage can be parked in the store's retry queue. */
+  private boolean parkable(RunStage stage) {
+    return policies.parkable().get(stage.index);
+  }
+
+  /** How long held records wait: until the circuit lets trial calls through, at least a moment. */
+  private static Duration heldFor(CircuitBreaker breaker) {
+    Duration open = breaker.remainingOpen();
+    return open.compareTo(MIN_HOLD) < 0 ? MIN_HOLD : open;
+  }
+
+  /** Parks a record in the store's retry queue, to come back after {@code delay}. */
+  private void park(
+      RunStage stage, BatchWork work, Envelope<Object> record, int attemptsMade, Duration delay) {
+    RetryPolicy retry = stage.def.options().retryPolicy();
+    List<ErrorInfo> earlier = takeErrors(record.id());
+    List<ErrorInfo> here = work.errors == null ? List.of() : work.errors;
+    List<ErrorInfo> errors = earlier;
+    if (!here.isEmpty()) {
+      errors = new ArrayList<>(earlier);
+      errors.addAll(here);
+    }
+    work.parked.add(
+        new ScheduledRetry(
+            record,
+            stage.def.name().value(),
+            Math.max(0, attemptsMade),
+            retry.maxRetries(),
+            delay,
+            retry.backoffMultiplier(),
+            errors));
+  }
+
+  /** The attempt a record claimed back from the store starts at (1 unless it was retried). */
+  private int startingAttempt(String recordId) {
+    Integer made = claimedAttempts.remove(recordId);
+    if (made == null) {
+      return 1;
+    }
+    resumedAttempts.decrementAndGet();
+    return made + 1;
   }
 
   private static List<ErrorInfo> errorsOf(BatchWork work) {
@@ -567,26 +800,43 @@ final class Run implements PipelineRun {
     RetryPolicy retry = options.retryPolicy();
     CircuitBreaker breaker = options.circuitBreaker();
     TokenBucket bucket = options.rateLimit();
+    boolean limited = bucket != TokenBucket.unlimited();
     boolean timed = options.timeout() != null;
     String stageName = stage.def.name().value();
 
-    List<Envelope<Object>> pending = work.pending == null ? work.batch : work.pending;
+    if (work.chunks == null) {
+      work.chunks = new ArrayDeque<>();
+      if (resumedAttempts.get() > 0) {
+        // records claimed back after retries go on from their own attempt
+        Map<Integer, List<Envelope<Object>>> byAttempt = new TreeMap<>();
+        for (Envelope<Object> e : work.batch) {
+          byAttempt.computeIfAbsent(startingAttempt(e.id()), k -> new ArrayList<>()).add(e);
+        }
+        byAttempt.forEach((attempt, records) -> work.chunks.add(new Chunk(records, attempt)));
+      } else {
+        work.chunks.add(new Chunk(work.batch, 1));
+      }
+    }
     if (work.abandoned) {
       work.abandoned = false;
-      for (Envelope<Object> stuck : pending) {
-        Throwable timeout =
-            new StageTimeoutException(stageName, stuck.id(), options.timeout(), true);
-        stage.recorder.error(timeout);
-        List<ErrorInfo> errors =
-            work.batchErrors.computeIfAbsent(stuck.id(), k -> new ArrayList<>());
-        errors.add(ErrorInfo.of(stageName, timeout, work.attempt, clock.now()));
-        work.completions.add(deadLetter(stuck, stageName, errors, work.attempt));
+      Chunk hung = work.chunks.poll();
+      if (hung != null) {
+        for (Envelope<Object> stuck : hung.records()) {
+          Throwable timeout =
+              new StageTimeoutException(stageName, stuck.id(), options.timeout(), true);
+          stage.recorder.error(timeout);
+          List<ErrorInfo> errors =
+              work.batchErrors.computeIfAbsent(stuck.id(), k -> new ArrayList<>());
+          errors.add(ErrorInfo.of(stageName, timeout, hung.attempt(), clock.now()));
+          giveUp(stage, context, work, stuck, errors, hung.attempt(), timeout);
+        }
       }
-      pending = List.of();
     }
-    while (!pending.isEmpty()) {
-      work.pending = pending;
-      if (bucket != TokenBucket.unlimited()) {
+    Chunk chunk;
+    while ((chunk = work.chunks.peek()) != null) {
+      List<Envelope<Object>> pending = chunk.records();
+      int attempt = chunk.attempt();
+      if (limited) {
         bucket.acquire(pending.size());
       }
       long callStart = clock.nanoTime();
@@ -595,15 +845,36 @@ final class Run implements PipelineRun {
       boolean allFiltered = false;
       String filterAll = null;
       if (!breaker.tryAcquirePermission()) {
-        error =
-            new PipelineException(
-                "circuit of stage '"
-                    + stageName
-                    + "' is "
-                    + breaker.state()
-                    + "; call not permitted");
+        CircuitOpenException refused =
+            new CircuitOpenException(
+                stageName, pending.get(0).id(), breaker.state(), breaker.remainingOpen());
+        Fallback<?, ?> fallback = options.fallback();
+        if (fallback == Fallback.hold() && parkable(stage)) {
+          work.chunks.poll();
+          for (Envelope<Object> record : pending) {
+            stage.recorder.held.increment();
+            parkBatched(stage, work, record, attempt - 1, heldFor(breaker));
+          }
+          continue;
+        }
+        if (fallback instanceof Fallback.Skip || fallback instanceof Fallback.With<?, ?>) {
+          work.chunks.poll();
+          for (Envelope<Object> record : pending) {
+            if (!degrade(stage, context, work, record, refused, attempt)) {
+              List<ErrorInfo> errors =
+                  work.batchErrors.computeIfAbsent(record.id(), k -> new ArrayList<>());
+              errors.add(
+                  ErrorInfo.of(
+                      stageName, Objects.requireNonNull(work.fallbackError), attempt, clock.now()));
+              work.fallbackError = null;
+              work.completions.add(deadLetter(record, stageName, errors, attempt));
+            }
+          }
+          continue;
+        }
+        error = refused;
       } else {
-        context.resetBatch(pending, work.attempt);
+        context.resetBatch(pending, attempt);
         List<Object> inputs = new ArrayList<>(pending.size());
         for (Envelope<Object> e : pending) {
           inputs.add(e.payload());
@@ -648,9 +919,27 @@ final class Run implements PipelineRun {
         } else {
           breaker.onFailure(took, error);
         }
+        if (limited) {
+          bucket.onResult(took, error != null);
+        }
+        if (error != null
+            && pending.size() > 1
+            && !(error instanceof VirtualMachineError)
+            && !(error instanceof CircuitOpenException)) {
+          // the whole call failed: halve the batch so that the records that can pass do, and the
+          // record(s) that made it fail are isolated and retried or dead-lettered on their own
+          stage.recorder.error(error);
+          stage.recorder.splits.increment();
+          work.chunks.poll();
+          int half = pending.size() / 2;
+          work.chunks.addFirst(new Chunk(pending.subList(half, pending.size()), attempt));
+          work.chunks.addFirst(new Chunk(pending.subList(0, half), attempt));
+          continue;
+        }
       }
       work.latency(clock.nanoTime() - callStart, pending.size());
       List<Envelope<Object>> again = new ArrayList<>();
+      Duration delay = null;
       for (int i = 0; i < pending.size(); i++) {
         Envelope<Object> record = pending.get(i);
         Throwable recordError = error;
@@ -672,49 +961,70 @@ final class Run implements PipelineRun {
                         + "' without filtering or failing it through the context");
           }
         }
-        if (reason != null) {
-          work.completions.add(
-              new Completion(
-                  record.id(),
-                  RecordStatus.FILTERED,
-                  stageName,
-                  reason,
-                  null,
-                  work.batchErrors.getOrDefault(record.id(), List.of()),
-                  work.attempt,
-                  clock.now()));
-        } else if (recordError == null) {
-          Envelope<Object> out = record.withPayload(output);
-          Map<String, String> added = context.added();
-          work.outputs.add(added == null ? out : out.withAllMetadata(added));
-          work.bytes += payloadSize.applyAsLong(output);
+        if (recordError == null) {
           List<ErrorInfo> errors = work.batchErrors.get(record.id());
           if (errors != null) {
-            keepErrors(record.id(), errors);
+            stage.recorder.retryOutcome(errors, true);
+          }
+          if (reason != null) {
+            work.completions.add(
+                new Completion(
+                    record.id(),
+                    RecordStatus.FILTERED,
+                    stageName,
+                    reason,
+                    null,
+                    errors == null ? List.of() : errors,
+                    attempt,
+                    clock.now()));
+          } else {
+            Envelope<Object> out = record.withPayload(output);
+            Map<String, String> added = context.added();
+            work.outputs.add(added == null ? out : out.withAllMetadata(added));
+            work.bytes += payloadSize.applyAsLong(output);
+            if (errors != null) {
+              keepErrors(record.id(), errors);
+            }
           }
         } else {
           stage.recorder.error(recordError);
           List<ErrorInfo> errors =
               work.batchErrors.computeIfAbsent(record.id(), k -> new ArrayList<>());
-          errors.add(ErrorInfo.of(stageName, recordError, work.attempt, clock.now()));
-          if (work.attempt <= retry.maxRetries()
+          errors.add(ErrorInfo.of(stageName, recordError, attempt, clock.now()));
+          if (attempt <= retry.maxRetries()
               && retry.isRetryable(recordError)
               && !(recordError instanceof VirtualMachineError)) {
-            again.add(record);
+            work.retries++;
+            if (delay == null) {
+              delay = retry.delay(attempt, ThreadLocalRandom.current());
+            }
+            if (delay.compareTo(policies.retryQueueAfter()) > 0 && parkable(stage)) {
+              parkBatched(stage, work, record, attempt, delay);
+            } else {
+              again.add(record);
+            }
           } else {
-            work.completions.add(deadLetter(record, stageName, errors, work.attempt));
+            stage.recorder.retryOutcome(errors, false);
+            giveUp(stage, context, work, record, errors, attempt, recordError);
           }
         }
       }
+      work.chunks.poll();
       if (!again.isEmpty()) {
-        work.retries += again.size();
-        clock.sleep(retry.delay(work.attempt, ThreadLocalRandom.current()));
-        work.attempt++;
+        clock.sleep(Objects.requireNonNull(delay));
+        work.chunks.addFirst(new Chunk(again, attempt + 1));
       }
-      pending = again;
     }
-    work.pending = null;
-    work.attempt = 1;
+    work.chunks = null;
+  }
+
+  /** Parks a record of a batch stage, with its errors there so far. */
+  private void parkBatched(
+      RunStage stage, BatchWork work, Envelope<Object> record, int attemptsMade, Duration delay) {
+    List<ErrorInfo> saved = work.errors;
+    work.errors = work.batchErrors.remove(record.id());
+    park(stage, work, record, attemptsMade, delay);
+    work.errors = saved;
   }
 
   /**
@@ -732,8 +1042,14 @@ final class Run implements PipelineRun {
         failedHere++;
       }
     }
+    if (!work.parked.isEmpty()) {
+      Set<String> fenced = store.scheduleRetries(pipeline, work.parked, clock.now());
+      parked.add(work.parked.size() - fenced.size());
+      recorder.parked.add(work.parked.size());
+    }
     if (!work.completions.isEmpty()) {
       Set<String> fenced = store.complete(pipeline, withPassedErrors(work.completions));
+      alertDeadLetters(work.completions, fenced);
       if (!fenced.isEmpty()) {
         // another worker took these records over; their outcome is theirs to count
         for (Completion c : work.completions) {
@@ -769,6 +1085,44 @@ final class Run implements PipelineRun {
       stage.next.queue.put(outputs);
     } else if (!outputs.isEmpty()) {
       publish(outputs);
+    }
+    if (!work.completions.isEmpty() || !work.parked.isEmpty() || stage.next == null) {
+      wakeClaimer();
+    }
+  }
+
+  /** Tells the alert listeners of each record that went to the dead letter queue. */
+  private void alertDeadLetters(List<Completion> completions, Set<String> fenced) {
+    for (Completion c : completions) {
+      if (c.status() != RecordStatus.DEAD_LETTER || fenced.contains(c.recordId())) {
+        continue;
+      }
+      ErrorInfo last = c.errors().isEmpty() ? null : c.errors().get(c.errors().size() - 1);
+      alert(
+          new Alert(
+              Alert.Kind.DEAD_LETTER,
+              pipeline,
+              c.stage(),
+              c.recordId(),
+              "record '"
+                  + c.recordId()
+                  + "' failed at stage '"
+                  + c.stage()
+                  + "' after "
+                  + c.attempts()
+                  + (c.attempts() == 1 ? " attempt" : " attempts")
+                  + (last == null ? "" : " (" + last.errorType() + ": " + last.message() + ")")
+                  + " and is in the dead letter queue; fix the cause, then reprocess it with"
+                  + " pipeline.deadLetters().reprocess(...)",
+              c.at()));
+    }
+  }
+
+  private void alert(Alert alert) {
+    try {
+      policies.alerts().onAlert(alert);
+    } catch (RuntimeException e) {
+      LOG.warn("pipeline '{}': an alert listener failed on {}", pipeline, alert, e);
     }
   }
 
@@ -809,8 +1163,10 @@ final class Run implements PipelineRun {
       for (Envelope<Object> e : outputs) {
         completions.add(deadLetter(e, SINK_STEP, List.of(info), 1));
       }
-      store.complete(pipeline, withPassedErrors(completions));
-      deadLettered.add(outputs.size());
+      List<Completion> all = withPassedErrors(completions);
+      Set<String> fenced = store.complete(pipeline, all);
+      alertDeadLetters(all, fenced);
+      deadLettered.add(outputs.size() - fenced.size());
       return;
     }
     for (Envelope<Object> e : outputs) {
@@ -984,7 +1340,8 @@ final class Run implements PipelineRun {
             pub,
             fil,
             dead,
-            Math.max(0, readCount + resumedCount - dups - pub - fil - dead),
+            parked.sum(),
+            Math.max(0, readCount + resumedCount - dups - pub - fil - dead - parked.sum()),
             sourceErrors,
             failed,
             metrics());
@@ -1058,6 +1415,8 @@ final class Run implements PipelineRun {
   /** A stage during this run: its queue, workers and metrics. */
   private static final class RunStage {
     final StageDefinition def;
+    final int index;
+    final @Nullable AdaptiveBatchSize adaptive;
     final RecordQueue queue;
     final @Nullable RunStage next;
     final StageRecorder recorder;
@@ -1068,14 +1427,44 @@ final class Run implements PipelineRun {
     // guarded by latencyLock
     private final Histogram latency = new Histogram(2);
 
-    RunStage(StageDefinition def, RecordQueue queue, @Nullable RunStage next) {
+    RunStage(StageDefinition def, RecordQueue queue, @Nullable RunStage next, int index) {
       this.def = def;
+      this.index = index;
+      this.adaptive =
+          def.options().adaptiveBatchSize()
+              ? new AdaptiveBatchSize(
+                  def.options().minBatchSize(),
+                  def.options().maxBatchSize(),
+                  def.options().batchSize())
+              : null;
       this.queue = queue;
       this.next = next;
       this.liveWorkers = new AtomicInteger(def.options().concurrency());
+      StageOptions options = def.options();
+      AdaptiveBatchSize sizes = adaptive;
       this.recorder =
           new StageRecorder(
-              def.name().value(), def.options().concurrency(), queue::size, this::copyLatency);
+              def.name().value(),
+              options.concurrency(),
+              queue::size,
+              this::copyLatency,
+              new StageRecorder.Live() {
+                @Override
+                public CircuitBreaker.@Nullable State circuit() {
+                  CircuitBreaker breaker = options.circuitBreaker();
+                  return breaker == CircuitBreaker.disabled() ? null : breaker.state();
+                }
+
+                @Override
+                public double ratePerSecond() {
+                  return options.rateLimit().ratePerSecond();
+                }
+
+                @Override
+                public int batchSize() {
+                  return sizes == null ? options.batchSize() : sizes.size();
+                }
+              });
     }
 
     void recordLatencies(long[] values, int count) {

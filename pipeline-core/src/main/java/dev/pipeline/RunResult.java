@@ -20,6 +20,9 @@ import org.jspecify.annotations.Nullable;
  * @param published records handed to the sink
  * @param filtered records dropped on purpose
  * @param deadLettered records sent to the dead letter queue
+ * @param parked times records were parked in the store's retry queue (long retries, records held
+ *     while a circuit was open); each one that came back during the run is counted in {@code
+ *     resumed} too
  * @param unfinished records left in flight by a cancellation or failure (0 when completed)
  * @param sourceErrors one line per source that failed to read, naming it and the error
  * @param failure what stopped a FAILED run, or null
@@ -35,6 +38,7 @@ public record RunResult(
     long published,
     long filtered,
     long deadLettered,
+    long parked,
     long unfinished,
     List<String> sourceErrors,
     @Nullable Throwable failure,

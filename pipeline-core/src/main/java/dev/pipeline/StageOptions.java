@@ -1,6 +1,7 @@
 package dev.pipeline;
 
 import dev.pipeline.resilience.CircuitBreaker;
+import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.PayloadCodec;
@@ -30,8 +31,14 @@ public final class StageOptions {
   private final CircuitBreaker circuitBreaker;
   private final TokenBucket rateLimit;
   private final @Nullable PayloadCodec<?> codec;
+  private final @Nullable Fallback<?, ?> fallback;
+  private final int minBatchSize;
+  private final int maxBatchSize;
 
   private StageOptions(Builder b) {
+    this.fallback = b.fallback;
+    this.minBatchSize = b.minBatchSize;
+    this.maxBatchSize = b.maxBatchSize;
     this.codec = b.codec;
     this.concurrency = b.concurrency;
     this.batchSize = b.batchSize;
@@ -82,6 +89,28 @@ public final class StageOptions {
     return rateLimit;
   }
 
+  /** The fallback for records the stage cannot process; null if none. */
+  public @Nullable Fallback<?, ?> fallback() {
+    return fallback;
+  }
+
+  /**
+   * Whether the batch size tunes itself between {@link #minBatchSize} and {@link #maxBatchSize}.
+   */
+  public boolean adaptiveBatchSize() {
+    return maxBatchSize > 0;
+  }
+
+  /** The smallest batch an adaptive batch size tries; 0 if the batch size is fixed. */
+  public int minBatchSize() {
+    return minBatchSize;
+  }
+
+  /** The largest batch an adaptive batch size tries; 0 if the batch size is fixed. */
+  public int maxBatchSize() {
+    return maxBatchSize;
+  }
+
   /** The codec of the stage's output, for durable stores; null if not set. */
   public @Nullable PayloadCodec<?> codec() {
     return codec;
@@ -98,6 +127,9 @@ public final class StageOptions {
     b.circuitBreaker = circuitBreaker;
     b.rateLimit = rateLimit;
     b.codec = codec;
+    b.fallback = fallback;
+    b.minBatchSize = minBatchSize;
+    b.maxBatchSize = maxBatchSize;
     return b;
   }
 
@@ -117,6 +149,9 @@ public final class StageOptions {
         + circuitBreaker
         + ", rateLimit="
         + rateLimit
+        + ", fallback="
+        + fallback
+        + (maxBatchSize > 0 ? ", adaptiveBatchSize=" + minBatchSize + ".." + maxBatchSize : "")
         + "]";
   }
 
@@ -135,6 +170,9 @@ public final class StageOptions {
     private @Nullable CircuitBreaker circuitBreaker;
     private @Nullable TokenBucket rateLimit;
     private @Nullable PayloadCodec<?> codec;
+    private @Nullable Fallback<?, ?> fallback;
+    private int minBatchSize;
+    private int maxBatchSize;
     private final List<String> problems = new ArrayList<>();
 
     Builder() {}
@@ -186,6 +224,36 @@ public final class StageOptions {
     /** Sets the token bucket that limits how fast records enter the stage. */
     public Builder rateLimit(TokenBucket bucket) {
       this.rateLimit = requireSet(bucket, "rate limit", "TokenBucket.unlimited()");
+      return this;
+    }
+
+    /**
+     * Sets what happens to records the stage cannot process: its circuit is open, or they used up
+     * their retries. See {@link Fallback}.
+     */
+    public Builder fallback(Fallback<?, ?> fallback) {
+      this.fallback = requireSet(fallback, "fallback", "no fallback (leave it unset)");
+      return this;
+    }
+
+    /**
+     * Lets the batch size tune itself from measured throughput, between {@code min} and {@code max}
+     * records, starting from {@link #batchSize(int)} (clamped to the range). The stage's workers
+     * grow batches while records per second grow with them and shrink them when it falls, so a
+     * stage with a high per-call cost (a remote API, a database) finds a good size by itself.
+     */
+    public Builder adaptiveBatchSize(int min, int max) {
+      this.minBatchSize = min;
+      this.maxBatchSize = max;
+      if (min < 1 || max < min) {
+        problems.add(
+            "adaptive batch size needs 1 <= min <= max, was min "
+                + min
+                + ", max "
+                + max
+                + "; e.g. adaptiveBatchSize(8, 512)");
+        this.maxBatchSize = 0;
+      }
       return this;
     }
 

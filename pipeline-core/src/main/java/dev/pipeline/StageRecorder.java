@@ -1,7 +1,13 @@
 package dev.pipeline;
 
+import dev.pipeline.metrics.ResilienceMetrics;
+import dev.pipeline.metrics.RetryStats;
 import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.resilience.CircuitBreaker;
+import dev.pipeline.store.ErrorInfo;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -10,6 +16,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 import org.HdrHistogram.Histogram;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Collects one stage's metrics during a run. Workers update the counters once per batch, not per
@@ -21,6 +28,19 @@ final class StageRecorder {
   private final String stage;
   private final int concurrency;
   private final IntSupplier queueDepth;
+  private final Live live;
+
+  /** What the recorder reads from the stage's policies when it takes a snapshot. */
+  interface Live {
+    /** The circuit's state, or null if the stage has none. */
+    CircuitBreaker.@Nullable State circuit();
+
+    /** The rate limit now, in records per second; infinite if none. */
+    double ratePerSecond();
+
+    /** The batch size now. */
+    int batchSize();
+  }
 
   final LongAdder in = new LongAdder();
   final LongAdder passed = new LongAdder();
@@ -29,14 +49,24 @@ final class StageRecorder {
   final LongAdder retries = new LongAdder();
   final LongAdder bytesOut = new LongAdder();
   final LongAdder busyNanos = new LongAdder();
+  final LongAdder parked = new LongAdder();
+  final LongAdder held = new LongAdder();
+  final LongAdder degraded = new LongAdder();
+  final LongAdder splits = new LongAdder();
+  private final Map<String, LongAdder[]> retryOutcomes = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
   private final Supplier<Histogram> latencies;
   private final AtomicLong firstNanos = new AtomicLong(Long.MIN_VALUE);
   private volatile long lastNanos;
 
   StageRecorder(
-      String stage, int concurrency, IntSupplier queueDepth, Supplier<Histogram> latencies) {
+      String stage,
+      int concurrency,
+      IntSupplier queueDepth,
+      Supplier<Histogram> latencies,
+      Live live) {
     this.stage = stage;
+    this.live = live;
     this.concurrency = concurrency;
     this.queueDepth = queueDepth;
     this.latencies = latencies;
@@ -54,6 +84,25 @@ final class StageRecorder {
 
   void error(Throwable error) {
     errors.computeIfAbsent(error.getClass().getSimpleName(), k -> new LongAdder()).increment();
+  }
+
+  /**
+   * Counts how a record that met errors at this stage ended there, once per error type it met:
+   * recovered (it passed after retrying) or not (it used up its retries or could not be retried).
+   */
+  void retryOutcome(List<ErrorInfo> errors, boolean recovered) {
+    List<String> types = new ArrayList<>(2);
+    for (ErrorInfo error : errors) {
+      if (error.stage().equals(stage) && !types.contains(error.errorType())) {
+        types.add(error.errorType());
+      }
+    }
+    for (String type : types) {
+      retryOutcomes
+          .computeIfAbsent(type, k -> new LongAdder[] {new LongAdder(), new LongAdder()})[
+          recovered ? 0 : 1]
+          .increment();
+    }
   }
 
   StageMetrics snapshot() {
@@ -87,6 +136,22 @@ final class StageRecorder {
         seconds <= 0 ? 0 : bytes / seconds,
         bytes,
         queueDepth.getAsInt(),
-        utilization);
+        utilization,
+        resilience());
+  }
+
+  private ResilienceMetrics resilience() {
+    Map<String, RetryStats> retries = new TreeMap<>();
+    retryOutcomes.forEach(
+        (type, outcome) -> retries.put(type, new RetryStats(outcome[0].sum(), outcome[1].sum())));
+    return new ResilienceMetrics(
+        live.circuit(),
+        live.ratePerSecond(),
+        live.batchSize(),
+        splits.sum(),
+        parked.sum(),
+        held.sum(),
+        degraded.sum(),
+        retries);
   }
 }

@@ -25,7 +25,7 @@ final class Outcomes {
     List<DeadLetter> all = new ArrayList<>();
     DeadLetterQuery query = DeadLetterQuery.all().limit(1_000);
     while (true) {
-      Page<DeadLetter> page = pipeline.deadLetters(query);
+      Page<DeadLetter> page = pipeline.deadLetters().find(query);
       all.addAll(page.items());
       if (!page.hasNext()) {
         return all;

@@ -251,7 +251,8 @@ class PipelineBuilderTest {
 
     assertThatThrownBy(() -> pipeline.start(List.of()))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("give at least one source");
+        .hasMessage(
+            "give at least one source; to process only what the store holds, call resume()");
   }
 
   @Test

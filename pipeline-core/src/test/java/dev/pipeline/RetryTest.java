@@ -42,6 +42,7 @@ class RetryTest {
             },
             o -> o.retry(policy))
         .sink(sink::addAll)
+        .retryQueueAfter(Duration.ofMinutes(1)) // every wait here is a sleep in the worker
         .clock(clock)
         .build();
   }

@@ -315,7 +315,7 @@ class TerminalStatesTest {
   }
 
   @Test
-  void batchStageReturningTheWrongNumberOfOutputsDeadLettersTheWholeCall() {
+  void batchStageReturningTheWrongNumberOfOutputsIsSplitUntilTheCulpritIsAlone() {
     Pipeline<String, String> pipeline =
         batchPipeline(
             "batch-size",
@@ -323,17 +323,22 @@ class TerminalStatesTest {
 
     RunResult result = pipeline.run(source(ids(8)));
 
-    assertThat(sink).extracting(Envelope::id).containsExactly("r1", "r2", "r3", "r4");
-    for (String id : List.of("r5", "r6", "r7", "r8")) {
-      assertThat(Outcomes.deadLetter(pipeline, id).lastError().message())
-          .contains("batch stage 'cleaning' returned 3 outputs for 4 inputs")
-          .contains("return one output per input");
-    }
+    // [r5..r8] fails, then [r5, r6]; r5, r7 and r8 pass in the halves
+    assertThat(sink)
+        .extracting(Envelope::id)
+        .containsExactlyInAnyOrder("r1", "r2", "r3", "r4", "r5", "r7", "r8");
+    assertThat(Outcomes.deadLetter(pipeline, "r6").lastError().message())
+        .contains("batch stage 'cleaning' returned 0 outputs for 1 inputs")
+        .contains("return one output per input");
+    assertThat(Outcomes.deadLetters(pipeline))
+        .extracting(DeadLetter::recordId)
+        .containsExactly("r6");
+    assertThat(result.metrics().stage("cleaning").resilience().batchSplits()).isEqualTo(2);
     Outcomes.assertEachEndedOnce(pipeline, result, ids(8), sink);
   }
 
   @Test
-  void batchStageThrowingDeadLettersEveryRecordOfTheCallOnly() {
+  void batchStageThrowingIsHalvedUntilThePoisonRecordIsAloneAndOnlyItIsDeadLettered() {
     Pipeline<String, String> pipeline =
         batchPipeline(
             "batch-throws",
@@ -346,10 +351,15 @@ class TerminalStatesTest {
 
     RunResult result = pipeline.run(source(ids(8)));
 
-    assertThat(sink).extracting(Envelope::id).containsExactly("r5", "r6", "r7", "r8");
+    assertThat(sink)
+        .extracting(Envelope::id)
+        .containsExactlyInAnyOrder(ids(8).subList(1, 8).toArray(String[]::new));
     assertThat(Outcomes.deadLetters(pipeline))
         .extracting(DeadLetter::recordId)
-        .containsExactly("r1", "r2", "r3", "r4");
+        .containsExactly("r1");
+    assertThat(Outcomes.deadLetter(pipeline, "r1").errors())
+        .as("the failed halves leave no error on the records that passed")
+        .hasSize(1);
     Outcomes.assertEachEndedOnce(pipeline, result, ids(8), sink);
   }
 

@@ -26,6 +26,7 @@ import java.util.Map;
  * @param queueDepth records waiting in front of the stage now
  * @param utilization the fraction of its workers' time spent in calls, 0 to 1: near 1 for the
  *     bottleneck
+ * @param resilience its circuit, rate limit, batch size and retry outcomes
  */
 public record StageMetrics(
     String stage,
@@ -44,7 +45,8 @@ public record StageMetrics(
     double bytesPerSecond,
     long bytesOut,
     int queueDepth,
-    double utilization) {
+    double utilization,
+    ResilienceMetrics resilience) {
 
   /** Copies the error map. */
   public StageMetrics {

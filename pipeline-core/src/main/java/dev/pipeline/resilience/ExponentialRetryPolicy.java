@@ -140,6 +140,11 @@ public final class ExponentialRetryPolicy implements RetryPolicy {
     return maxRetries;
   }
 
+  @Override
+  public double backoffMultiplier() {
+    return multiplier;
+  }
+
   /** The jitter fraction, 0 to 1. */
   public double jitter() {
     return jitter;

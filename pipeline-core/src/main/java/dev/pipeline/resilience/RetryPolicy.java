@@ -27,6 +27,14 @@ public interface RetryPolicy {
    */
   Duration delay(int retry, RandomGenerator random);
 
+  /**
+   * How much each wait grows over the previous one, for people reading the store's retry queue; 1
+   * unless the policy backs off exponentially.
+   */
+  default double backoffMultiplier() {
+    return 1.0;
+  }
+
   /** A policy that never retries: the first failure is final. */
   static RetryPolicy none() {
     return NoRetry.INSTANCE;

@@ -72,6 +72,11 @@ public final class DeadLetterQuery {
     return new DeadLetterQuery(stage, errorType, since, limit, after);
   }
 
+  /** The same query from its first page. */
+  public DeadLetterQuery firstPage() {
+    return new DeadLetterQuery(stage, errorType, since, limit, null);
+  }
+
   /** The next page: dead letters after the given cursor ({@link Page#nextCursor()}). */
   public DeadLetterQuery after(String cursor) {
     return new DeadLetterQuery(

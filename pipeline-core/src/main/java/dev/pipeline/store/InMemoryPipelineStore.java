@@ -3,18 +3,23 @@ package dev.pipeline.store;
 import dev.pipeline.Envelope;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A store that keeps everything in this process's memory: the semantics of the JDBC store, minus
@@ -115,6 +120,7 @@ public final class InMemoryPipelineStore implements PipelineStore {
         continue;
       }
       Instant startedAt = before == null ? c.at() : before.startedAt();
+      List<ErrorInfo> errors = before == null ? c.errors() : concat(before.errors(), c.errors());
       RecordState after =
           new RecordState(
               c.recordId(),
@@ -122,7 +128,7 @@ public final class InMemoryPipelineStore implements PipelineStore {
               c.stage(),
               c.attempts(),
               c.reason(),
-              c.errors(),
+              errors,
               before == null ? (c.status() == RecordStatus.PUBLISHED ? 1 : 0) : before.deliveries(),
               startedAt,
               c.at());
@@ -139,10 +145,12 @@ public final class InMemoryPipelineStore implements PipelineStore {
       }
       data.count(c.status()).increment();
       if (c.status() == RecordStatus.DEAD_LETTER) {
+        long seq = data.deadLetterSeq.incrementAndGet();
+        data.deadLetterSeqs.put(c.recordId(), seq);
         data.deadLetters.put(
-            data.deadLetterSeq.incrementAndGet(),
+            seq,
             new DeadLetter(
-                Objects.requireNonNull(c.record()), c.stage(), c.errors(), c.attempts(), c.at()));
+                Objects.requireNonNull(c.record()), c.stage(), errors, c.attempts(), c.at()));
       } else {
         data.completedOrder.add(c.recordId());
         if (data.retained.incrementAndGet() > retainCompleted) {
@@ -182,11 +190,189 @@ public final class InMemoryPipelineStore implements PipelineStore {
     return redelivered == null ? Set.of() : redelivered;
   }
 
-  /** Always empty: the records of an in-memory store live only in the run that ingested them. */
+  /**
+   * Always empty: the records of an in-memory store live only in the run that ingested them, except
+   * those parked by {@link #scheduleRetries} or sent back by {@link #reprocess}, which {@link
+   * #claim(String, int, Instant)} hands over.
+   */
   @Override
   public List<Claimed> claim(String pipeline, int max) {
     return List.of();
   }
+
+  @Override
+  public List<Claimed> claim(String pipeline, int max, Instant now) {
+    PipelineData data = data(pipeline);
+    List<Claimed> claimed = new ArrayList<>();
+    synchronized (data.parked) {
+      Parked next;
+      while (claimed.size() < max
+          && (next = data.parked.peek()) != null
+          && !next.due.isAfter(now)) {
+        data.parked.poll();
+        RecordState before = data.states.get(next.record.id());
+        if (before == null || before.status() != next.status) {
+          continue; // discarded or purged meanwhile
+        }
+        data.states.put(
+            next.record.id(),
+            new RecordState(
+                before.recordId(),
+                RecordStatus.IN_PROGRESS,
+                next.stage,
+                next.attempts,
+                null,
+                before.errors(),
+                before.deliveries(),
+                before.startedAt(),
+                now));
+        data.count(before.status()).decrement();
+        data.count(RecordStatus.IN_PROGRESS).increment();
+        claimed.add(new Claimed(next.record, next.stage, next.attempts));
+      }
+    }
+    return claimed;
+  }
+
+  /**
+   * When the earliest record parked in the retry queue (or sent back for reprocessing) is due, if
+   * any: the engine waits for it on the pipeline's clock.
+   */
+  public Optional<Instant> nextDue(String pipeline) {
+    PipelineData data = data(pipeline);
+    synchronized (data.parked) {
+      Parked next = data.parked.peek();
+      return next == null ? Optional.empty() : Optional.of(next.due);
+    }
+  }
+
+  @Override
+  public Set<String> scheduleRetries(String pipeline, List<ScheduledRetry> retries, Instant at) {
+    PipelineData data = data(pipeline);
+    synchronized (data.parked) {
+      for (ScheduledRetry r : retries) {
+        RecordState before = data.states.get(r.recordId());
+        if (before != null && before.status().isTerminal()) {
+          continue;
+        }
+        Instant startedAt = before == null ? at : before.startedAt();
+        data.states.put(
+            r.recordId(),
+            new RecordState(
+                r.recordId(),
+                RecordStatus.RETRY_WAIT,
+                r.stage(),
+                r.attempts(),
+                null,
+                before == null ? r.errors() : concat(before.errors(), r.errors()),
+                before == null ? 0 : before.deliveries(),
+                startedAt,
+                at));
+        if (before != null) {
+          data.count(before.status()).decrement();
+        }
+        data.count(RecordStatus.RETRY_WAIT).increment();
+        data.parked.add(
+            new Parked(
+                r.record(), r.stage(), r.attempts(), at.plus(r.delay()), RecordStatus.RETRY_WAIT));
+      }
+    }
+    return Set.of();
+  }
+
+  @Override
+  public Set<String> reprocess(String pipeline, Collection<String> recordIds, Instant at) {
+    PipelineData data = data(pipeline);
+    Set<String> sent = new LinkedHashSet<>();
+    synchronized (data.parked) {
+      for (String id : recordIds) {
+        DeadLetter letter = takeDeadLetter(data, id);
+        if (letter == null) {
+          continue;
+        }
+        RecordState before = Objects.requireNonNull(data.states.get(id));
+        data.states.put(
+            id,
+            new RecordState(
+                id,
+                RecordStatus.READY,
+                letter.stage(),
+                0,
+                null,
+                before.errors(),
+                before.deliveries(),
+                before.startedAt(),
+                at));
+        data.count(RecordStatus.DEAD_LETTER).decrement();
+        data.count(RecordStatus.READY).increment();
+        data.parked.add(new Parked(letter.record(), letter.stage(), 0, at, RecordStatus.READY));
+        sent.add(id);
+      }
+    }
+    return sent;
+  }
+
+  @Override
+  public Set<String> discard(
+      String pipeline, Collection<String> recordIds, String reason, Instant at) {
+    Objects.requireNonNull(reason, "reason cannot be null");
+    PipelineData data = data(pipeline);
+    Set<String> discarded = new LinkedHashSet<>();
+    synchronized (data.parked) {
+      for (String id : recordIds) {
+        DeadLetter letter = takeDeadLetter(data, id);
+        if (letter == null) {
+          continue;
+        }
+        RecordState before = Objects.requireNonNull(data.states.get(id));
+        data.states.put(
+            id,
+            new RecordState(
+                id,
+                RecordStatus.DISCARDED,
+                before.stage(),
+                before.attempts(),
+                reason,
+                before.errors(),
+                before.deliveries(),
+                before.startedAt(),
+                at));
+        data.count(RecordStatus.DEAD_LETTER).decrement();
+        data.count(RecordStatus.DISCARDED).increment();
+        discarded.add(id);
+      }
+    }
+    return discarded;
+  }
+
+  /** Removes a record from the dead letter queue if it is in it, under the parked lock. */
+  private static @Nullable DeadLetter takeDeadLetter(PipelineData data, String id) {
+    Objects.requireNonNull(id, "record id cannot be null");
+    RecordState state = data.states.get(id);
+    Long seq = data.deadLetterSeqs.get(id);
+    if (state == null || state.status() != RecordStatus.DEAD_LETTER || seq == null) {
+      return null;
+    }
+    data.deadLetterSeqs.remove(id);
+    return data.deadLetters.remove(seq);
+  }
+
+  private static List<ErrorInfo> concat(List<ErrorInfo> stored, List<ErrorInfo> more) {
+    if (stored.isEmpty()) {
+      return more;
+    }
+    if (more.isEmpty()) {
+      return stored;
+    }
+    List<ErrorInfo> all = new ArrayList<>(stored.size() + more.size());
+    all.addAll(stored);
+    all.addAll(more);
+    return all;
+  }
+
+  /** A record waiting in the retry queue, or sent back from the dead letter queue. */
+  private record Parked(
+      Envelope<?> record, String stage, int attempts, Instant due, RecordStatus status) {}
 
   @Override
   public boolean hasUnfinished(String pipeline) {
@@ -266,6 +452,9 @@ public final class InMemoryPipelineStore implements PipelineStore {
     final AtomicLong retained = new AtomicLong();
     final ConcurrentSkipListMap<Long, DeadLetter> deadLetters = new ConcurrentSkipListMap<>();
     final AtomicLong deadLetterSeq = new AtomicLong();
+    final Map<String, Long> deadLetterSeqs = new ConcurrentHashMap<>();
+    final PriorityQueue<Parked> parked =
+        new PriorityQueue<>(Comparator.comparing(Parked::due).thenComparing(p -> p.record.id()));
     final Map<RecordStatus, LongAdder> counts = new EnumMap<>(RecordStatus.class);
 
     PipelineData() {

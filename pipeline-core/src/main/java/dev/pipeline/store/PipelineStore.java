@@ -2,6 +2,7 @@ package dev.pipeline.store;
 
 import dev.pipeline.Envelope;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -55,7 +56,9 @@ public interface PipelineStore extends AutoCloseable {
       String pipeline, List<? extends Envelope<?>> records, String nextStage, Instant at);
 
   /**
-   * Moves records to their terminal states; a record already terminal is left as it is.
+   * Moves records to their terminal states; a record already terminal is left as it is. Each
+   * completion's errors are added to those the store already holds for the record (from earlier
+   * retries or runs).
    *
    * @return the ids whose completion was refused because this worker no longer holds their lease
    *     (another worker took them over); empty for a non-durable store
@@ -75,6 +78,56 @@ public interface PipelineStore extends AutoCloseable {
    * but never processed, or held by a worker whose lease expired. A non-durable store has none.
    */
   List<Claimed> claim(String pipeline, int max);
+
+  /**
+   * Leases up to {@code max} records as {@link #claim(String, int)} does, and also records whose
+   * {@link #scheduleRetries scheduled retry} is due and dead letters sent back by {@link
+   * #reprocess}.
+   *
+   * @param now the pipeline's clock; a store with a clock of its own (a database's) uses that
+   *     instead, so that all workers agree
+   */
+  default List<Claimed> claim(String pipeline, int max, Instant now) {
+    return claim(pipeline, max);
+  }
+
+  /**
+   * Parks records in the retry queue: each leaves this worker and becomes due after its delay, when
+   * any worker's {@link #claim(String, int, Instant)} hands it over at its stage with its attempts
+   * so far. The errors given are added to those the store holds. A durable store keeps the queue
+   * across restarts.
+   *
+   * @return the ids refused because this worker no longer holds their lease (see {@link
+   *     #complete}); empty for a non-durable store
+   * @throws UnsupportedOperationException if the store has no retry queue; the engine then retries
+   *     in the worker
+   */
+  default Set<String> scheduleRetries(String pipeline, List<ScheduledRetry> retries, Instant at) {
+    throw new UnsupportedOperationException(getClass().getName() + " has no retry queue");
+  }
+
+  /**
+   * Sends dead letters back to be processed again at the stage that failed them, with the payload
+   * they had there and a fresh count of attempts; a run of the pipeline claims them. Records that
+   * are not (or no longer) dead letters are left alone, so two concurrent calls send each record
+   * back once.
+   *
+   * @return the ids sent back
+   */
+  default Set<String> reprocess(String pipeline, Collection<String> recordIds, Instant at) {
+    throw new UnsupportedOperationException(getClass().getName() + " cannot reprocess");
+  }
+
+  /**
+   * Gives up on dead letters for good: each becomes {@link RecordStatus#DISCARDED} with the reason,
+   * and leaves the dead letter queue. Records that are not dead letters are left alone.
+   *
+   * @return the ids discarded
+   */
+  default Set<String> discard(
+      String pipeline, Collection<String> recordIds, String reason, Instant at) {
+    throw new UnsupportedOperationException(getClass().getName() + " cannot discard");
+  }
 
   /**
    * Gives up this worker's leases on the pipeline's unfinished records so that another run or

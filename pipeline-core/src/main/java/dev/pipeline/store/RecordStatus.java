@@ -1,6 +1,6 @@
 package dev.pipeline.store;
 
-/** Where a record stands. Every record ends in exactly one of the three terminal states. */
+/** Where a record stands. Every record ends in exactly one of the terminal states. */
 public enum RecordStatus {
   /** Ingested, waiting to be processed. */
   READY,
@@ -13,10 +13,12 @@ public enum RecordStatus {
   /** Terminal: dropped on purpose by a stage, with a reason. */
   FILTERED,
   /** Terminal: failed for good, kept with its payload and errors in the dead letter queue. */
-  DEAD_LETTER;
+  DEAD_LETTER,
+  /** Terminal: a dead letter given up on by a person, with a reason. */
+  DISCARDED;
 
   /** Whether a record in this state is done. */
   public boolean isTerminal() {
-    return this == PUBLISHED || this == FILTERED || this == DEAD_LETTER;
+    return this == PUBLISHED || this == FILTERED || this == DEAD_LETTER || this == DISCARDED;
   }
 }

@@ -97,7 +97,7 @@ public final class EquipmentListingsApp {
       List<DeadLetter> dead =
           options.deadLetters == 0
               ? List.of()
-              : pipeline.deadLetters(DeadLetterQuery.all().limit(options.deadLetters)).items();
+              : pipeline.deadLetters().find(DeadLetterQuery.all().limit(options.deadLetters)).items();
       if (!dead.isEmpty()) {
         out.println("first dead letters:");
         for (DeadLetter letter : dead) {

@@ -1,0 +1,117 @@
+package dev.pipeline;
+
+import dev.pipeline.store.DeadLetter;
+import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.Page;
+import dev.pipeline.store.PipelineStore;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * A pipeline's dead letter queue: the records that failed for good, each with its payload as it
+ * entered the failing stage, every error it met and its attempts. Find them, send them back to be
+ * processed again once the cause is fixed, or give up on them with a reason.
+ *
+ * <p>Records sent back are processed by the pipeline's next (or current) run, from the stage that
+ * failed them; {@link Pipeline#resume()} runs just them. Sending back is idempotent: a record is
+ * sent back once however many calls name it at once, so two operators clicking "reprocess" do not
+ * process it twice. On the JDBC store all of this survives restarts.
+ *
+ * <p>Thread-safe.
+ */
+public final class DeadLetters {
+  /** Records sent back or discarded per call to the store in the bulk operations. */
+  static final int CHUNK = 500;
+
+  private final String pipeline;
+  private final PipelineStore store;
+  private final PipelineClock clock;
+
+  DeadLetters(String pipeline, PipelineStore store, PipelineClock clock) {
+    this.pipeline = pipeline;
+    this.store = store;
+    this.clock = clock;
+  }
+
+  /**
+   * One page of dead letters matching the query, oldest first; pass {@link Page#nextCursor()} to
+   * {@link DeadLetterQuery#after(String)} for the next page.
+   */
+  public Page<DeadLetter> find(DeadLetterQuery query) {
+    return store.deadLetters(pipeline, Objects.requireNonNull(query, "query cannot be null"));
+  }
+
+  /**
+   * Sends dead letters back to be processed again, from the stage that failed them, with a fresh
+   * count of attempts. Ids that are not dead letters (unknown, already sent back, discarded) are
+   * ignored.
+   *
+   * @return the ids sent back
+   */
+  public Set<String> reprocess(Collection<String> recordIds) {
+    return store.reprocess(pipeline, checked(recordIds), clock.now());
+  }
+
+  /**
+   * Sends back every dead letter matching the query (all pages; the query's page size sets how many
+   * are read at a time).
+   *
+   * @return the ids sent back
+   */
+  public Set<String> reprocessAll(DeadLetterQuery query) {
+    Objects.requireNonNull(query, "query cannot be null");
+    Set<String> sent = new LinkedHashSet<>();
+    // each page sent back leaves the queue, so the first page is always the next one
+    DeadLetterQuery first = query.firstPage();
+    while (true) {
+      Page<DeadLetter> page = store.deadLetters(pipeline, first);
+      if (page.items().isEmpty()) {
+        return sent;
+      }
+      List<String> ids = page.items().stream().map(DeadLetter::recordId).toList();
+      Set<String> moved = store.reprocess(pipeline, ids, clock.now());
+      sent.addAll(moved);
+      if (moved.isEmpty()) {
+        // another caller is sending the same records back; continue after them
+        if (page.nextCursor() == null) {
+          return sent;
+        }
+        first = first.after(page.nextCursor());
+      }
+    }
+  }
+
+  /**
+   * Gives up on dead letters for good, with a reason kept with each: they leave the queue as
+   * discarded. Ids that are not dead letters are ignored.
+   *
+   * @return the ids discarded
+   * @throws IllegalArgumentException if the reason is blank
+   */
+  public Set<String> discard(Collection<String> recordIds, String reason) {
+    Objects.requireNonNull(reason, "reason cannot be null");
+    if (reason.isBlank()) {
+      throw new IllegalArgumentException(
+          "give a reason for discarding dead letters; it is kept with each record");
+    }
+    return store.discard(pipeline, checked(recordIds), reason, clock.now());
+  }
+
+  private static List<String> checked(Collection<String> recordIds) {
+    Objects.requireNonNull(recordIds, "recordIds cannot be null");
+    List<String> ids = List.copyOf(recordIds);
+    if (ids.size() > CHUNK * 1000) {
+      throw new IllegalArgumentException(
+          "too many ids in one call (" + ids.size() + "); use reprocessAll(query) or split them");
+    }
+    return ids;
+  }
+
+  @Override
+  public String toString() {
+    return "DeadLetters[" + pipeline + "]";
+  }
+}

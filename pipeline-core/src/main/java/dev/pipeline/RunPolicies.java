@@ -1,0 +1,28 @@
+package dev.pipeline;
+
+import dev.pipeline.resilience.TokenBucket;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a run needs beyond its stages: where alerts go, the sources' rate limits, and when a retry
+ * leaves the worker for the store's retry queue.
+ *
+ * @param alerts receives every alert
+ * @param sourceLimits token buckets by source id
+ * @param retryQueueAfter retries waiting longer than this are parked in the store's retry queue
+ * @param parkable by stage index, and one more for the sink: whether the store can keep records
+ *     entering it (a durable store needs the codec of the stage's input)
+ */
+record RunPolicies(
+    AlertListener alerts,
+    Map<String, TokenBucket> sourceLimits,
+    Duration retryQueueAfter,
+    List<Boolean> parkable) {
+
+  RunPolicies {
+    sourceLimits = Map.copyOf(sourceLimits);
+    parkable = List.copyOf(parkable);
+  }
+}
