@@ -15,7 +15,7 @@ import java.util.Locale;
  */
 final class CpuMeter {
   /**
-   * A round is repeated when the rest of the machine used more cores than this while the machine
+   * A round is disturbed when the rest of the machine used more cores than this while the machine
    * was (nearly) full.
    */
   static final double DISTURBED = 0.25;

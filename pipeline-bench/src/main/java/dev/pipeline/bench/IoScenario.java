@@ -54,9 +54,13 @@ final class IoScenario implements Scenario {
       pipelineRate(TARGET_CONCURRENCY, Math.max(1, settings.ioRecords() / 10));
     }
     List<Row> rows = new ArrayList<>();
-    int maxRepeats = Scenario.maxRepeats(settings);
     Level target =
-        measure(TARGET_CONCURRENCY, settings.ioRecords(), settings.rounds(), maxRepeats, log);
+        measure(
+            TARGET_CONCURRENCY,
+            settings.ioRecords(),
+            settings.rounds(),
+            settings.repeatDisturbed(),
+            log);
     rows.add(target.row("3. IO-bound: 6 of 8 stages wait 2 ms, "));
     int highest = target.holds() ? TARGET_CONCURRENCY : 0;
     int sweepRounds = Math.min(3, settings.rounds());
@@ -65,7 +69,7 @@ final class IoScenario implements Scenario {
         continue;
       }
       int records = (int) Math.max(1, bound(concurrency) * settings.ioSweepSeconds());
-      Level level = measure(concurrency, records, sweepRounds, maxRepeats, log);
+      Level level = measure(concurrency, records, sweepRounds, settings.repeatDisturbed(), log);
       rows.add(level.row("3. IO sweep, "));
       if (!level.holds()) {
         break;
@@ -81,7 +85,7 @@ final class IoScenario implements Scenario {
     return concurrency / CALL_SECONDS;
   }
 
-  private record Level(int concurrency, int records, Samples rate, Samples ceiling, int repeated) {
+  private record Level(int concurrency, int records, Samples rate, Samples ceiling, String note) {
     double share() {
       return rate.median() / bound(concurrency);
     }
@@ -99,53 +103,47 @@ final class IoScenario implements Scenario {
               "bound %,.0f records/s (plain VT ceiling %,.0f)",
               bound(concurrency),
               ceiling.median()),
-          String.format(Locale.ROOT, "%.0f%% of bound", 100 * share())
-              + Scenario.repeatedNote(repeated),
+          String.format(Locale.ROOT, "%.0f%% of bound", 100 * share()) + note,
           "≥ 80% of bound",
           Verdict.of(holds()));
     }
   }
 
   private static Level measure(
-      int concurrency, int records, int rounds, int maxRepeats, PrintStream log) throws Exception {
-    double[] rates = new double[rounds];
-    double[] ceilings = new double[rounds];
+      int concurrency, int records, int wanted, boolean repeatDisturbed, PrintStream log)
+      throws Exception {
     int ceilingRecords = Math.max(concurrency, records / 5);
-    int repeated = 0;
-    for (int r = 0; r < rounds; ) {
+    Rounds rounds = new Rounds(wanted, repeatDisturbed);
+    while (rounds.more()) {
       Rate pipeline;
       Rate ceiling;
-      if (r % 2 == 0) {
+      if (rounds.attempts() % 2 == 0) {
         ceiling = ceilingRate(concurrency, ceilingRecords);
         pipeline = pipelineRate(concurrency, records);
       } else {
         pipeline = pipelineRate(concurrency, records);
         ceiling = ceilingRate(concurrency, ceilingRecords);
       }
-      rates[r] = pipeline.perSecond();
-      ceilings[r] = ceiling.perSecond();
-      boolean repeat =
-          (pipeline.cpu().disturbed() || ceiling.cpu().disturbed()) && repeated < maxRepeats;
+      String label = rounds.label();
+      String note =
+          rounds.add(
+              pipeline.cpu().disturbed() || ceiling.cpu().disturbed(),
+              pipeline.perSecond(),
+              ceiling.perSecond());
       log.printf(
-          "io c=%d round %d/%d: pipeline %.0f records/s = %.1f%% of the bound %.0f, on %s;"
+          "io c=%d round %s: pipeline %.0f records/s = %.1f%% of the bound %.0f, on %s;"
               + " plain VT ceiling %.0f records/s on %s%s%n",
           concurrency,
-          r + 1,
-          rounds,
-          rates[r],
-          100 * rates[r] / bound(concurrency),
+          label,
+          pipeline.perSecond(),
+          100 * pipeline.perSecond() / bound(concurrency),
           bound(concurrency),
           pipeline.cpu(),
-          ceilings[r],
+          ceiling.perSecond(),
           ceiling.cpu(),
-          repeat ? "; disturbed by other processes, repeated" : "");
-      if (repeat) {
-        repeated++;
-      } else {
-        r++;
-      }
+          note);
     }
-    return new Level(concurrency, records, Samples.of(rates), Samples.of(ceilings), repeated);
+    return new Level(concurrency, records, rounds.samples(0), rounds.samples(1), rounds.note());
   }
 
   /** Records per second, and the cores used meanwhile. */

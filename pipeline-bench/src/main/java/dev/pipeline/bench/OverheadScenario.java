@@ -29,51 +29,44 @@ final class OverheadScenario implements Scenario {
       loop(records, expected);
       pipeline(records, expected);
     }
-    int rounds = settings.rounds();
-    double[] loopMillis = new double[rounds];
-    double[] pipelineMillis = new double[rounds];
-    double[] overhead = new double[rounds];
-    int repeated = 0;
-    for (int r = 0; r < rounds; ) {
+    Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
+    while (rounds.more()) {
       Timed loop;
       Timed pipeline;
-      if (r % 2 == 0) {
+      if (rounds.attempts() % 2 == 0) {
         loop = loop(records, expected);
         pipeline = pipeline(records, expected);
       } else {
         pipeline = pipeline(records, expected);
         loop = loop(records, expected);
       }
-      loopMillis[r] = loop.nanos() / 1e6;
-      pipelineMillis[r] = pipeline.nanos() / 1e6;
-      overhead[r] = (pipeline.nanos() - loop.nanos()) / ((double) records * TrivialStages.COUNT);
-      boolean repeat =
-          (loop.cpu().disturbed() || pipeline.cpu().disturbed())
-              && repeated < Scenario.maxRepeats(settings);
+      double overhead =
+          (pipeline.nanos() - loop.nanos()) / ((double) records * TrivialStages.COUNT);
+      String label = rounds.label();
+      String note =
+          rounds.add(
+              loop.cpu().disturbed() || pipeline.cpu().disturbed(),
+              loop.nanos() / 1e6,
+              pipeline.nanos() / 1e6,
+              overhead);
       log.printf(
-          "overhead round %d/%d: loop %.1f ms on %s, pipeline %.1f ms on %s -> %.1f"
+          "overhead round %s: loop %.1f ms on %s, pipeline %.1f ms on %s -> %.1f"
               + " ns/record/stage%s%n",
-          r + 1,
-          rounds,
-          loopMillis[r],
+          label,
+          loop.nanos() / 1e6,
           loop.cpu(),
-          pipelineMillis[r],
+          pipeline.nanos() / 1e6,
           pipeline.cpu(),
-          overhead[r],
-          repeat ? "; disturbed by other processes, repeated" : "");
-      if (repeat) {
-        repeated++;
-      } else {
-        r++;
-      }
+          overhead,
+          note);
     }
-    Samples over = Samples.of(overhead);
+    Samples over = rounds.samples(2);
     return List.of(
         new Row(
             "1. overhead: 8 trivial stages, " + Targets.count(records) + " records",
-            "pipeline " + Samples.of(pipelineMillis).format("%.0f") + " ms",
-            "plain loop " + Samples.of(loopMillis).format("%.0f") + " ms",
-            over.format("%.1f") + " ns/record/stage" + Scenario.repeatedNote(repeated),
+            "pipeline " + rounds.samples(1).format("%.0f") + " ms",
+            "plain loop " + rounds.samples(0).format("%.0f") + " ms",
+            over.format("%.1f") + " ns/record/stage" + rounds.note(),
             "≤ " + (int) GOAL_NANOS + " ns/record/stage",
             Verdict.of(over.median() <= GOAL_NANOS)));
   }

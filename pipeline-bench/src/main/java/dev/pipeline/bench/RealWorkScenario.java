@@ -15,10 +15,10 @@ import org.jspecify.annotations.Nullable;
  * same functions in a single-threaded plain loop. Lines are generated lazily in both, and a fresh
  * {@link RollingIndex} receives each run's listings.
  *
- * <p>Stage options, unless given on the command line: one worker per stage, batches of 32, queues
- * of 128 records. On two cores eight single-worker stages are already eight runnable threads; with
- * few records in flight a record is still in cache when the next stage takes it, which measured
- * about 10% less CPU per record than the defaults (two workers, batches of 128, queues of 1,024).
+ * <p>Stage options, unless given on the command line, are those of {@link Settings.Builder}; the
+ * queues are kept short (128 records) so that few records are in flight and a record is still in
+ * cache when the next stage takes it, which measured about 10% less CPU per record than the
+ * engine's default queues of 1,024.
  */
 final class RealWorkScenario implements Scenario {
   static final double GOAL_RATIO = 1.5;
@@ -36,16 +36,12 @@ final class RealWorkScenario implements Scenario {
       loop(warmupRecords);
       pipeline(settings, warmupRecords);
     }
-    int rounds = settings.rounds();
-    double[] loopRate = new double[rounds];
-    double[] pipelineRate = new double[rounds];
-    double[] ratio = new double[rounds];
+    Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
     ListingWork.@Nullable Outcome outcome = null;
-    int repeated = 0;
-    for (int r = 0; r < rounds; ) {
+    while (rounds.more()) {
       Measured loop;
       Measured pipeline;
-      if (r % 2 == 0) {
+      if (rounds.attempts() % 2 == 0) {
         loop = loop(records);
         pipeline = pipeline(settings, records);
       } else {
@@ -60,30 +56,21 @@ final class RealWorkScenario implements Scenario {
                 + pipeline.outcome());
       }
       outcome = loop.outcome();
-      loopRate[r] = records / (loop.nanos() / 1e9);
-      pipelineRate[r] = records / (pipeline.nanos() / 1e9);
-      ratio[r] = pipelineRate[r] / loopRate[r];
-      boolean repeat =
-          (loop.cpu().disturbed() || pipeline.cpu().disturbed())
-              && repeated < Scenario.maxRepeats(settings);
+      double loopRate = records / (loop.nanos() / 1e9);
+      double pipelineRate = records / (pipeline.nanos() / 1e9);
+      String label = rounds.label();
+      String note =
+          rounds.add(
+              loop.cpu().disturbed() || pipeline.cpu().disturbed(),
+              loopRate,
+              pipelineRate,
+              pipelineRate / loopRate);
       log.printf(
-          "realwork round %d/%d: loop %.0f records/s on %s, pipeline %.0f records/s on %s -> %.2fx%s%n",
-          r + 1,
-          rounds,
-          loopRate[r],
-          loop.cpu(),
-          pipelineRate[r],
-          pipeline.cpu(),
-          ratio[r],
-          repeat ? "; disturbed by other processes, repeated" : "");
-      if (repeat) {
-        repeated++;
-      } else {
-        r++;
-      }
+          "realwork round %s: loop %.0f records/s on %s, pipeline %.0f records/s on %s -> %.2fx%s%n",
+          label, loopRate, loop.cpu(), pipelineRate, pipeline.cpu(), pipelineRate / loopRate, note);
     }
     log.println("realwork: every round, loop and pipeline: " + outcome);
-    Samples ratios = Samples.of(ratio);
+    Samples ratios = rounds.samples(2);
     return List.of(
         new Row(
             "2. real work: listings example, 8 stages, "
@@ -95,9 +82,9 @@ final class RealWorkScenario implements Scenario {
                 + ", queues "
                 + (settings.realWorkQueue() == 0 ? "default" : settings.realWorkQueue())
                 + ")",
-            "pipeline " + Samples.of(pipelineRate).format("%,.0f") + " records/s",
-            "1-thread loop " + Samples.of(loopRate).format("%,.0f") + " records/s",
-            ratios.format("%.2f") + "×" + Scenario.repeatedNote(repeated),
+            "pipeline " + rounds.samples(1).format("%,.0f") + " records/s",
+            "1-thread loop " + rounds.samples(0).format("%,.0f") + " records/s",
+            ratios.format("%.2f") + "×" + rounds.note(),
             "≥ " + GOAL_RATIO + "×",
             Verdict.of(ratios.median() >= GOAL_RATIO)));
   }

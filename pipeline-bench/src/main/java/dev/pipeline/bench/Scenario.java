@@ -16,21 +16,6 @@ interface Scenario {
    */
   List<Row> run(Settings settings, PrintStream log) throws Exception;
 
-  /**
-   * How many rounds may be repeated because other processes used the machine meanwhile (see {@link
-   * CpuMeter#DISTURBED}); after that, disturbed rounds count.
-   */
-  static int maxRepeats(Settings settings) {
-    return 2 * settings.rounds();
-  }
-
-  /** "; 2 disturbed rounds repeated", or "". */
-  static String repeatedNote(int repeated) {
-    return repeated == 0
-        ? ""
-        : "; " + repeated + " disturbed round" + (repeated == 1 ? "" : "s") + " repeated";
-  }
-
   /** Collects garbage left by the previous round, outside the timed part. */
   static void settle() {
     System.gc();

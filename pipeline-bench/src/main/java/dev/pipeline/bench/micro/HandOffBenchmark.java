@@ -40,7 +40,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(
     value = 1,
-    jvmArgsAppend = {"-Xmx1g"})
+    jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 public class HandOffBenchmark {
   static final int RECORDS = 100_000;
 
