@@ -71,6 +71,13 @@ enum Dialect {
     }
 
     @Override
+    String upsert(String table, String columns, String values, String key) {
+      // H2's MERGE ... KEY updates the row with that key or inserts one; the store serializes
+      // H2 upserts of one key within the JVM, since two inserting it at once would conflict
+      return "MERGE INTO " + table + " (" + columns + ") KEY (" + key + ") VALUES (" + values + ")";
+    }
+
+    @Override
     boolean locksInSubqueries() {
       // H2 evaluates "IN (SELECT ... FOR UPDATE SKIP LOCKED)" row by row (and reads an OR of two
       // statuses without its index): it locks in one statement and updates in the next
@@ -155,6 +162,31 @@ enum Dialect {
     }
 
     @Override
+    String upsert(String table, String columns, String values, String key) {
+      Set<String> keys = Set.of(key.split(",\\s*"));
+      StringBuilder set = new StringBuilder();
+      for (String column : columns.split(",\\s*")) {
+        if (!keys.contains(column)) {
+          set.append(set.isEmpty() ? "" : ", ")
+              .append(column)
+              .append(" = EXCLUDED.")
+              .append(column);
+        }
+      }
+      // atomic: of several inserting one key at once, one inserts and the others update
+      return "INSERT INTO "
+          + table
+          + " ("
+          + columns
+          + ") VALUES ("
+          + values
+          + ") ON CONFLICT ("
+          + key
+          + ") DO UPDATE SET "
+          + set;
+    }
+
+    @Override
     boolean locksInSubqueries() {
       return true;
     }
@@ -217,6 +249,12 @@ enum Dialect {
    */
   abstract String updateByIds(
       String table, String set, @Nullable String condition, String returning);
+
+  /**
+   * An insert of one row that updates the row with the same key instead, if there is one: every
+   * column but the key columns takes the new value.
+   */
+  abstract String upsert(String table, String columns, String values, String key);
 
   /**
    * Whether {@code UPDATE ... WHERE key IN (SELECT ... FOR UPDATE SKIP LOCKED)} locks and updates

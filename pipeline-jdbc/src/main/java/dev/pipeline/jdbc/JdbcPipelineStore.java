@@ -13,6 +13,7 @@ import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.ScheduledRetry;
 import dev.pipeline.store.StageDescriptor;
 import dev.pipeline.store.StatusCounts;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +28,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -91,6 +93,14 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Completions</b> are one JDBC batch per call (plus one for errors, if any). Dead letters
  *       keep their payload and every error. Published and filtered records drop their payload at
  *       once, unless {@link Builder#retainPayloads(Duration)} says otherwise.
+ *   <li><b>Retries</b> that wait are parked by {@link #scheduleRetries}: the record becomes {@code
+ *       RETRY_WAIT} with its payload at the stage to retry and a {@code retry_queue} row due at a
+ *       time of the database's clock; it leaves its worker, survives restarts, and any worker's
+ *       {@link #claim} takes it once due, with its attempts so far.
+ *   <li><b>Dead letters</b> can be sent back with {@link #reprocess} (to {@code READY} at the stage
+ *       of their stored payload, attempts reset, errors kept) or given up with {@link #discard}
+ *       ({@code DISCARDED}, terminal, with a reason). Both are conditional updates, so concurrent
+ *       calls move each record once.
  *   <li><b>Checksums</b> (CRC32C) are stored with each payload and checked when it is read back; a
  *       damaged payload sends its record to the dead letter queue with a {@link
  *       PayloadIntegrityException}, and the others go on.
@@ -125,6 +135,8 @@ public final class JdbcPipelineStore implements PipelineStore {
   private static final int MAX_MESSAGE = 100_000;
   private static final int MAX_LAST_ERROR = 2_000;
   private static final int MAX_NAME = 200;
+  private static final int MOVE_CHUNK = 1_000;
+  private static final Duration MAX_DELAY = Duration.ofDays(3650);
   private static final Map<String, ReentrantLock> H2_CLAIM_LOCKS = new ConcurrentHashMap<>();
 
   private final Database db;
@@ -139,8 +151,9 @@ public final class JdbcPipelineStore implements PipelineStore {
   private final @Nullable HikariDataSource ownedPool;
   private final Connections.HeartbeatSource heartbeatSource;
   private final AtomicBoolean closed = new AtomicBoolean();
-  // H2 serves one JVM: its claims take turns instead of waiting on each other's row locks
-  private final @Nullable ReentrantLock claimLock;
+  // H2 serves one JVM: its claims and registrations take turns instead of waiting on each other's
+  // row locks
+  private final @Nullable ReentrantLock h2Lock;
   private final List<Thread> threads = new ArrayList<>();
 
   private JdbcPipelineStore(
@@ -153,7 +166,7 @@ public final class JdbcPipelineStore implements PipelineStore {
       Connections.HeartbeatSource heartbeatSource,
       @Nullable String databaseUrl) {
     this.db = db;
-    this.claimLock =
+    this.h2Lock =
         db.dialect == Dialect.H2 && databaseUrl != null
             ? H2_CLAIM_LOCKS.computeIfAbsent(databaseUrl + "|" + names, k -> new ReentrantLock())
             : null;
@@ -197,7 +210,13 @@ public final class JdbcPipelineStore implements PipelineStore {
   // ------------------------------------------------------------------ registration
 
   /**
-   * Records a pipeline's stages in {@code pipeline_stages} and keeps their codecs for this store.
+   * Records a pipeline's stages in {@code pipeline_stages} (one upsert per stage, in one JDBC batch
+   * and transaction, so that workers registering the same pipeline at once all succeed; stages no
+   * longer in the list are deleted) and keeps their codecs for this store.
+   *
+   * <p>A stage named {@code "sink"}, if registered, describes the sink's input: with its codec, a
+   * record the sink failed on is kept as the sink received it, and {@link #reprocess} sends it back
+   * to the sink. Without it, such a dead letter keeps its last checkpoint.
    *
    * @throws JdbcStoreException if the database refuses
    */
@@ -211,37 +230,56 @@ public final class JdbcPipelineStore implements PipelineStore {
       checkName("stage", s.name());
       stageNames.add(s.name());
     }
-    Map<String, Long> ids =
-        db.run(
-            "register",
-            pipeline,
-            true,
-            true,
-            h -> {
-              for (int i = 0; i < copy.size(); i++) {
-                StageDescriptor s = copy.get(i);
-                PayloadCodec<?> output = i + 1 < copy.size() ? copy.get(i + 1).inputCodec() : null;
-                if (bindStage(h.createUpdate(sql.registerUpdate), pipeline, s, output).execute()
-                    == 0) {
-                  bindStage(h.createUpdate(sql.registerInsert), pipeline, s, output).execute();
-                }
-              }
-              h.createUpdate(sql.registerDelete)
-                  .bind("pipeline", pipeline)
-                  .bind("names", Args.texts(stageNames))
-                  .execute();
-              Map<String, Long> found = new HashMap<>();
-              h.createQuery(sql.registerIds)
-                  .bind("pipeline", pipeline)
-                  .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
-                  .forEach(e -> found.put(e.getKey(), e.getValue()));
-              return found;
-            });
+    if (h2Lock != null) {
+      h2Lock.lock(); // H2's MERGE is no atomic upsert: registrations of one JVM take turns
+    }
+    Map<String, Long> ids;
+    try {
+      // PostgreSQL's upsert is atomic; an H2 database shared by two JVMs (server mode) could still
+      // see a key conflict, which the next attempt resolves as an update
+      ids =
+          db.run(
+              "register",
+              pipeline,
+              true,
+              db.dialect == Dialect.H2,
+              h -> registerRows(h, pipeline, copy, stageNames));
+    } finally {
+      if (h2Lock != null) {
+        h2Lock.unlock();
+      }
+    }
     pipelines.put(pipeline, new PipelineDef(copy, ids));
   }
 
-  private static <S extends org.jdbi.v3.core.statement.SqlStatement<S>> S bindStage(
-      S statement, String pipeline, StageDescriptor s, @Nullable PayloadCodec<?> output) {
+  private Map<String, Long> registerRows(
+      Handle h, String pipeline, List<StageDescriptor> copy, List<String> stageNames) {
+    if (!copy.isEmpty()) {
+      PreparedBatch upsert = h.prepareBatch(sql.register);
+      for (int i = 0; i < copy.size(); i++) {
+        StageDescriptor s = copy.get(i);
+        PayloadCodec<?> output = i + 1 < copy.size() ? copy.get(i + 1).inputCodec() : null;
+        bindStage(upsert, pipeline, s, output).add();
+      }
+      upsert.execute();
+    }
+    h.createUpdate(sql.registerDelete)
+        .bind("pipeline", pipeline)
+        .bind("names", Args.texts(stageNames))
+        .execute();
+    Map<String, Long> found = new HashMap<>();
+    h.createQuery(sql.registerIds)
+        .bind("pipeline", pipeline)
+        .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
+        .forEach(e -> found.put(e.getKey(), e.getValue()));
+    return found;
+  }
+
+  private static PreparedBatch bindStage(
+      PreparedBatch statement,
+      String pipeline,
+      StageDescriptor s,
+      @Nullable PayloadCodec<?> output) {
     return statement
         .bind("pipeline", pipeline)
         .bind("name", s.name())
@@ -623,32 +661,299 @@ public final class JdbcPipelineStore implements PipelineStore {
     PreparedBatch errors = null;
     for (Done d : done) {
       Completion c = d.completion();
-      if (!won.contains(c.recordId())) {
-        continue;
-      }
-      for (ErrorInfo e : c.errors()) {
-        if (errors == null) {
-          errors = h.prepareBatch(sql.insertError);
-        }
-        errors
-            .bind("pipeline", pipeline)
-            .bind("id", c.recordId())
-            .bind("stage_id", Args.int64(def.stageId(e.stage())))
-            .bind("stage", cut(e.stage(), MAX_NAME))
-            .bind("error_type", cut(e.errorType(), MAX_NAME))
-            .bind("exception_class", cut(e.exceptionClass(), 500))
-            .bind("message", cut(e.message(), MAX_MESSAGE))
-            .bind("stack_trace", cut(e.stackTrace(), MAX_MESSAGE))
-            .bind("attempt", e.attempt())
-            .bind("at", Args.time(e.occurredAt()))
-            .bind("owner", workerId)
-            .add();
+      if (won.contains(c.recordId())) {
+        errors = addErrors(h, errors, pipeline, def, c.recordId(), c.errors());
       }
     }
     if (errors != null) {
       errors.execute();
     }
     return fenced;
+  }
+
+  /** Adds a record's errors to a batch of error inserts, made on the first error. */
+  private @Nullable PreparedBatch addErrors(
+      Handle h,
+      @Nullable PreparedBatch batch,
+      String pipeline,
+      PipelineDef def,
+      String id,
+      List<ErrorInfo> errors) {
+    for (ErrorInfo e : errors) {
+      if (batch == null) {
+        batch = h.prepareBatch(sql.insertError);
+      }
+      batch
+          .bind("pipeline", pipeline)
+          .bind("id", id)
+          .bind("stage_id", Args.int64(def.stageId(e.stage())))
+          .bind("stage", cut(e.stage(), MAX_NAME))
+          .bind("error_type", cut(e.errorType(), MAX_NAME))
+          .bind("exception_class", cut(e.exceptionClass(), 500))
+          .bind("message", cut(e.message(), MAX_MESSAGE))
+          .bind("stack_trace", cut(e.stackTrace(), MAX_MESSAGE))
+          .bind("attempt", e.attempt())
+          .bind("at", Args.time(e.occurredAt()))
+          .bind("owner", workerId)
+          .add();
+    }
+    return batch;
+  }
+
+  private static @Nullable String lastErrorText(List<ErrorInfo> errors) {
+    if (errors.isEmpty()) {
+      return null;
+    }
+    ErrorInfo last = errors.get(errors.size() - 1);
+    return cut(last.errorType() + ": " + last.message(), MAX_LAST_ERROR);
+  }
+
+  private static @Nullable String lastErrorType(List<ErrorInfo> errors) {
+    return errors.isEmpty() ? null : cut(errors.get(errors.size() - 1).errorType(), MAX_NAME);
+  }
+
+  // ------------------------------------------------------------------ retry queue
+
+  /**
+   * Parks records in the retry queue, where this worker still holds their lease: each becomes
+   * {@code RETRY_WAIT} at its stage with its attempts and its payload (encoded with the stage's
+   * input codec, with a checksum, as a checkpoint stores it), leaves this worker (its lease is no
+   * longer renewed), and gets a {@code retry_queue} row due after its delay by the database's
+   * clock, when any worker's {@link #claim} takes it. Its errors are added to those stored. One
+   * transaction of three JDBC batches per call.
+   *
+   * @return the ids refused because another worker took them over (or this worker never held them)
+   * @throws PipelineException if a stage has no input codec, or a record cannot be encoded with it;
+   *     nothing is parked then
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Set<String> scheduleRetries(String pipeline, List<ScheduledRetry> retries, Instant at) {
+    checkPipeline(pipeline);
+    Objects.requireNonNull(retries, "retries cannot be null");
+    Objects.requireNonNull(at, "at cannot be null");
+    checkOpen();
+    if (retries.isEmpty()) {
+      return Set.of();
+    }
+    PipelineDef def = def(pipeline);
+    Set<String> refused = new HashSet<>();
+    List<Parked> parked = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    // everything is encoded before anything is written
+    for (ScheduledRetry r : retries) {
+      if (!seen.add(r.recordId())) {
+        continue; // the first retry of a record wins
+      }
+      PayloadCodec<?> codec = def.codec(r.stage());
+      if (codec == null) {
+        throw new PipelineException(
+            "cannot park record '"
+                + r.recordId()
+                + "' of pipeline '"
+                + pipeline
+                + "' in the retry queue at stage '"
+                + r.stage()
+                + "': the stage has no input codec, so its records cannot be stored; add"
+                + " s.codec(...) to the options of the stage before it");
+      }
+      Stored payload = encode(pipeline, r.stage(), codec, r.record(), "retry");
+      Long token = leases.token(pipeline, r.recordId());
+      if (token == null) {
+        refused.add(r.recordId()); // not held: completed already, given back, or never held
+        continue;
+      }
+      parked.add(new Parked(r, token, payload));
+    }
+    parked.sort(Comparator.comparing(p -> p.retry().recordId())); // one lock order for all
+    if (!parked.isEmpty()) {
+      refused.addAll(
+          db.transaction("scheduleRetries", pipeline, h -> parkRows(h, pipeline, def, parked, at)));
+    }
+    for (Parked p : parked) {
+      leases.touch(pipeline, p.token());
+      leases.drop(pipeline, p.retry().recordId(), p.token());
+    }
+    if (!refused.isEmpty()) {
+      LOG.info(
+          "pipeline-jdbc: {} retries of pipeline '{}' refused: another worker took the records"
+              + " over after this worker's lease expired (first '{}')",
+          refused.size(),
+          pipeline,
+          refused.iterator().next());
+    }
+    return refused;
+  }
+
+  private Set<String> parkRows(
+      Handle h, String pipeline, PipelineDef def, List<Parked> parked, Instant at) {
+    PreparedBatch update = h.prepareBatch(sql.park);
+    for (Parked p : parked) {
+      ScheduledRetry r = p.retry();
+      Stored s = p.payload();
+      update
+          .bind("pipeline", pipeline)
+          .bind("id", r.recordId())
+          .bind("owner", workerId)
+          .bind("token", p.token())
+          .bind("stage", r.stage())
+          .bind("payload", Args.bytes(s.payload()))
+          .bind("format", s.format())
+          .bind("checksum", s.checksum())
+          .bind("metadata", Args.text(s.metadata()))
+          .bind("attempts", r.attempts())
+          .bind("last_error", Args.text(lastErrorText(r.errors())))
+          .bind("error_type", Args.text(lastErrorType(r.errors())))
+          .bind("at", Args.time(at))
+          .add();
+    }
+    int[] counts = update.execute();
+    List<Parked> won = new ArrayList<>();
+    Map<String, Long> zero = new HashMap<>();
+    for (int i = 0; i < counts.length; i++) {
+      Parked p = parked.get(i);
+      if (counts[i] == 0) {
+        zero.put(p.retry().recordId(), p.token());
+      } else {
+        won.add(p);
+      }
+    }
+    Set<String> refused = new HashSet<>(zero.keySet());
+    if (!zero.isEmpty()) {
+      // parked already by this very call (run again after a lost reply), or taken over
+      h.createQuery(sql.lookupLeases)
+          .bind("pipeline", pipeline)
+          .bind("ids", Args.texts(zero.keySet()))
+          .map(
+              (rs, ctx) -> {
+                String id = rs.getString("record_id");
+                boolean ours =
+                    RecordStatus.RETRY_WAIT.name().equals(rs.getString("status"))
+                        && workerId.equals(rs.getString("worker_id"))
+                        && rs.getLong("lease_token") == zero.get(id);
+                return ours ? id : "";
+              })
+          .forEach(refused::remove);
+    }
+    if (won.isEmpty()) {
+      return refused;
+    }
+    PreparedBatch enqueue = h.prepareBatch(sql.enqueueRetry);
+    PreparedBatch errors = null;
+    for (Parked p : won) {
+      ScheduledRetry r = p.retry();
+      enqueue
+          .bind("pipeline", pipeline)
+          .bind("id", r.recordId())
+          .bind("stage_id", Args.int64(def.stageId(r.stage())))
+          .bind("stage", r.stage())
+          .bind("attempts", r.attempts())
+          .bind("max_retries", r.maxRetries())
+          .bind("delay_ms", delayMillis(r.delay()))
+          .bind("multiplier", r.backoffMultiplier())
+          .bind("last_error", Args.text(lastErrorText(r.errors())))
+          .add();
+      errors = addErrors(h, errors, pipeline, def, r.recordId(), r.errors());
+    }
+    enqueue.execute();
+    if (errors != null) {
+      errors.execute();
+    }
+    return refused;
+  }
+
+  private static long delayMillis(Duration delay) {
+    return delay.compareTo(MAX_DELAY) > 0 ? MAX_DELAY.toMillis() : delay.toMillis();
+  }
+
+  // ------------------------------------------------------------------ dead letter queue
+
+  /**
+   * Sends dead letters back to be processed again: each that is still a dead letter becomes {@code
+   * READY} at the stage of its stored payload with no attempts, and any worker's {@link #claim}
+   * takes it. That stage is the failing one (the pseudo-stage "sink" included) when its input codec
+   * was known at the time; otherwise the dead letter kept its last checkpoint and resumes at the
+   * stage after it, as after a crash. Its errors stay, and a later failure adds to them.
+   *
+   * <p>One conditional update per 1,000 ids, so two concurrent calls send each record back once;
+   * ids that are not dead letters (or unknown) are left alone. Needs no {@link #register}.
+   *
+   * @return the ids sent back
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Set<String> reprocess(String pipeline, Collection<String> recordIds, Instant at) {
+    checkPipeline(pipeline);
+    Objects.requireNonNull(at, "at cannot be null");
+    return moveDeadLetters("reprocess", pipeline, recordIds, sql.reprocess, Map.of("at", at));
+  }
+
+  /**
+   * Gives up on dead letters for good: each that is still a dead letter becomes {@code DISCARDED}
+   * with the reason (in {@code reason}), drops its payload, and leaves the dead letter queue; its
+   * errors stay. Retention purges discarded records as it purges published ones. Conditional like
+   * {@link #reprocess}.
+   *
+   * @return the ids discarded
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Set<String> discard(
+      String pipeline, Collection<String> recordIds, String reason, Instant at) {
+    checkPipeline(pipeline);
+    Objects.requireNonNull(reason, "reason cannot be null");
+    Objects.requireNonNull(at, "at cannot be null");
+    return moveDeadLetters(
+        "discard",
+        pipeline,
+        recordIds,
+        sql.discard,
+        Map.of("at", at, "reason", cut(reason, MAX_MESSAGE)));
+  }
+
+  private Set<String> moveDeadLetters(
+      String operation,
+      String pipeline,
+      Collection<String> recordIds,
+      String statement,
+      Map<String, Object> values) {
+    Objects.requireNonNull(recordIds, "recordIds cannot be null");
+    checkOpen();
+    List<String> ids = new ArrayList<>(new TreeSet<>(recordIds)); // by id: one lock order
+    // rows moved under this token count as moved should a statement run again after a lost reply
+    long token = Leases.newToken();
+    Set<String> moved = new HashSet<>();
+    for (int from = 0; from < ids.size(); from += MOVE_CHUNK) {
+      List<String> chunk = ids.subList(from, Math.min(ids.size(), from + MOVE_CHUNK));
+      moved.addAll(
+          db.call(
+              operation,
+              pipeline,
+              h -> {
+                Query q =
+                    h.createQuery(statement)
+                        .bind("pipeline", pipeline)
+                        .bind("ids", Args.texts(chunk))
+                        .bind("token", token);
+                for (Map.Entry<String, Object> v : values.entrySet()) {
+                  q.bind(
+                      v.getKey(),
+                      v.getValue() instanceof Instant t
+                          ? Args.time(t)
+                          : Args.text((String) v.getValue()));
+                }
+                return q.mapTo(String.class).list();
+              }));
+    }
+    if (!moved.isEmpty()) {
+      LOG.info(
+          "pipeline-jdbc: {} of {} dead letters of pipeline '{}' (first '{}')",
+          operation,
+          moved.size(),
+          pipeline,
+          moved.iterator().next());
+    }
+    return moved;
   }
 
   private static void collectZero(@Nullable PreparedBatch batch, List<Done> rows, List<Done> zero) {
@@ -712,9 +1017,12 @@ public final class JdbcPipelineStore implements PipelineStore {
   // ------------------------------------------------------------------ claim
 
   /**
-   * Leases up to {@code max} records that are ready or whose lease expired, decoded with their
-   * stage's input codec. A record whose payload fails its checksum or cannot be decoded goes to the
-   * dead letter queue with a {@link PayloadIntegrityException} instead.
+   * Leases up to {@code max} records, decoded with their stage's input codec: first those whose
+   * {@link #scheduleRetries scheduled retry} is due by the database's clock (oldest first, with
+   * their attempts so far; their retry queue rows are deleted), then records that are ready
+   * (ingested and given back, or sent back by {@link #reprocess}) or whose lease expired. A record
+   * whose payload fails its checksum or cannot be decoded goes to the dead letter queue with a
+   * {@link PayloadIntegrityException} instead.
    *
    * @throws IllegalArgumentException if {@code max} is not positive
    * @throws JdbcStoreException if the database fails for good
@@ -729,8 +1037,8 @@ public final class JdbcPipelineStore implements PipelineStore {
     PipelineDef def = def(pipeline);
     long token = Leases.newToken();
     List<Row> rows;
-    if (claimLock != null) {
-      claimLock.lock();
+    if (h2Lock != null) {
+      h2Lock.lock();
     }
     try {
       if (db.dialect.locksInSubqueries()) {
@@ -751,8 +1059,8 @@ public final class JdbcPipelineStore implements PipelineStore {
         rows = db.transaction("claim", pipeline, h -> claimInSteps(h, pipeline, max, token));
       }
     } finally {
-      if (claimLock != null) {
-        claimLock.unlock();
+      if (h2Lock != null) {
+        h2Lock.unlock();
       }
     }
     if (rows.isEmpty()) {
@@ -777,14 +1085,34 @@ public final class JdbcPipelineStore implements PipelineStore {
     return claimed;
   }
 
+  /**
+   * As {@link #claim(String, int)}, which also hands over due retries: {@code now} is ignored, the
+   * database's clock decides what is due, so that all workers agree.
+   */
+  @Override
+  public List<Claimed> claim(String pipeline, int max, Instant now) {
+    return claim(pipeline, max);
+  }
+
   private List<Row> claimInSteps(Handle h, String pipeline, int max, long token) {
     List<String> ids =
         new ArrayList<>(
-            h.createQuery(sql.claimReady)
+            h.createQuery(sql.claimDue)
                 .bind("pipeline", pipeline)
                 .bind("max", max)
                 .mapTo(String.class)
                 .list());
+    if (!ids.isEmpty()) {
+      h.createUpdate(sql.dequeue).bind("pipeline", pipeline).bind("ids", Args.texts(ids)).execute();
+    }
+    if (ids.size() < max) {
+      ids.addAll(
+          h.createQuery(sql.claimReady)
+              .bind("pipeline", pipeline)
+              .bind("max", max - ids.size())
+              .mapTo(String.class)
+              .list());
+    }
     if (ids.size() < max) {
       ids.addAll(
           h.createQuery(sql.claimExpired)
@@ -796,7 +1124,8 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (ids.isEmpty()) {
       return List.of();
     }
-    ids.sort(null); // one lock order for all writers: by record id
+    // one lock order for all writers: by record id; each id once (MERGE matches a row once)
+    ids = new ArrayList<>(new TreeSet<>(ids));
     return h.createQuery(sql.claimTake)
         .bind("owner", workerId)
         .bind("token", token)
@@ -899,7 +1228,8 @@ public final class JdbcPipelineStore implements PipelineStore {
                         return new RecordState(
                             rs.getString("record_id"),
                             status,
-                            status == RecordStatus.DEAD_LETTER && failed != null
+                            (status == RecordStatus.DEAD_LETTER || status == RecordStatus.DISCARDED)
+                                    && failed != null
                                 ? failed
                                 : rs.getString("current_stage"),
                             rs.getInt("attempt_count"),
@@ -1405,6 +1735,8 @@ public final class JdbcPipelineStore implements PipelineStore {
   }
 
   private record Done(Completion completion, long token, @Nullable Stored payload) {}
+
+  private record Parked(ScheduledRetry retry, long token, Stored payload) {}
 
   @SuppressWarnings("unchecked")
   private static Stored encode(

@@ -28,7 +28,9 @@ final class Migrator {
 
   /** Every migration, oldest first. A new version adds a script here and in both folders. */
   static final List<Migration> MIGRATIONS =
-      List.of(new Migration(1, "create tables", "V1__create_tables.sql"));
+      List.of(
+          new Migration(1, "create tables", "V1__create_tables.sql"),
+          new Migration(2, "discarded status", "V2__discarded_status.sql"));
 
   /** H2 serves one JVM: migrations of one JVM take turns. */
   private static final ReentrantLock H2_LOCK = new ReentrantLock();

@@ -22,6 +22,19 @@ final class Statements {
   private static final String CLAIMABLE =
       "(status = 'READY' OR (status = 'IN_PROGRESS' AND lease_expires_at < CURRENT_TIMESTAMP))";
 
+  /** The terminal statuses whose records retention purges (dead letters are kept). */
+  private static final String FINISHED = "('PUBLISHED', 'FILTERED', 'DISCARDED')";
+
+  /** The columns of a retry queue row, in the order of {@link #enqueueRetry}'s values. */
+  private static final String RETRY_COLUMNS =
+      "pipeline, record_id, stage_id, stage_name, retry_count, max_retries, next_retry_at,"
+          + " backoff_multiplier, last_error, lease_owner, lease_expires_at, created_at";
+
+  /** The columns of a stage row, in the order of {@link #register}'s values. */
+  private static final String STAGE_COLUMNS =
+      "pipeline, stage_name, stage_order, input_format, output_format, processing_function,"
+          + " timeout_seconds, retry_policy, max_retries, is_checkpoint, registered_at";
+
   /**
    * Rows of table alias t whose ids are in the array :ids; a join, so both databases use the key.
    */
@@ -49,9 +62,15 @@ final class Statements {
   final String lookupLeases;
   final String insertError;
   final String claim;
+  final String claimDue;
+  final String dequeue;
   final String claimReady;
   final String claimExpired;
   final String claimTake;
+  final String park;
+  final String enqueueRetry;
+  final String reprocess;
+  final String discard;
   final String markDamaged;
   final String heartbeat;
   final @Nullable String heartbeatLock;
@@ -61,8 +80,7 @@ final class Statements {
   final String counts;
   final String find;
   final String errorsOf;
-  final String registerUpdate;
-  final String registerInsert;
+  final String register;
   final String registerDelete;
   final String registerIds;
   final String purgePayloads;
@@ -141,23 +159,61 @@ final class Statements {
             + " lease_expires_at = "
             + expiry
             + ", claim_count = claim_count + 1, worker_id = :owner";
-    claim =
-        dialect.returning(
-            "UPDATE "
-                + status
-                + " SET "
-                + claimSet
-                + " WHERE (pipeline, record_id) IN (SELECT pipeline, record_id FROM "
-                + status
-                + " WHERE pipeline = :pipeline AND "
-                + CLAIMABLE
-                + " "
-                + dialect.limit(":max")
-                + " FOR UPDATE SKIP LOCKED)"
-                // checked again on the locked row, should a claim commit in between
-                + " AND "
-                + CLAIMABLE,
-            PAYLOAD_COLUMNS);
+    String queue = names.retryQueue();
+    String fresh =
+        "UPDATE "
+            + status
+            + " SET "
+            + claimSet
+            + " WHERE (pipeline, record_id) IN (SELECT pipeline, record_id FROM "
+            + status
+            + " WHERE pipeline = :pipeline AND "
+            + CLAIMABLE
+            + " %s FOR UPDATE SKIP LOCKED)"
+            // checked again on the locked row, should a claim commit in between
+            + " AND "
+            + CLAIMABLE;
+    // due retries (oldest first, their queue rows locked and deleted), then ready records and
+    // expired leases up to max. PostgreSQL does it in one statement; H2 in steps.
+    claimDue =
+        "SELECT record_id FROM "
+            + queue
+            + " WHERE pipeline = :pipeline AND next_retry_at <= CURRENT_TIMESTAMP"
+            + " ORDER BY next_retry_at "
+            + dialect.limit(":max")
+            + " FOR UPDATE SKIP LOCKED";
+    if (dialect.locksInSubqueries()) {
+      claim =
+          "WITH due AS ("
+              + claimDue.replace("SELECT record_id", "SELECT pipeline, record_id")
+              + "), dequeued AS (DELETE FROM "
+              + queue
+              + " q USING due d WHERE q.pipeline = d.pipeline AND q.record_id = d.record_id"
+              + " RETURNING q.record_id AS x), retried AS (UPDATE "
+              + status
+              + " t SET "
+              + claimSet
+              + " FROM dequeued d WHERE t.pipeline = :pipeline AND t.record_id = d.x"
+              + " AND t.status = 'RETRY_WAIT' RETURNING "
+              + PAYLOAD_COLUMNS
+              + "), fresh AS ("
+              + String.format(fresh, dialect.limit("(SELECT :max - COUNT(*) FROM retried)"))
+              + " RETURNING "
+              + PAYLOAD_COLUMNS
+              + ") SELECT "
+              + PAYLOAD_COLUMNS
+              + " FROM retried UNION ALL SELECT "
+              + PAYLOAD_COLUMNS
+              + " FROM fresh";
+      dequeue = "";
+    } else {
+      claim = dialect.returning(String.format(fresh, dialect.limit(":max")), PAYLOAD_COLUMNS);
+      dequeue =
+          "MERGE INTO "
+              + queue
+              + " t USING (SELECT x FROM UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)) s"
+              + " ON t.pipeline = :pipeline AND t.record_id = s.x WHEN MATCHED THEN DELETE";
+    }
     claimReady =
         "SELECT record_id FROM "
             + status
@@ -171,7 +227,47 @@ final class Statements {
             + " AND lease_expires_at < CURRENT_TIMESTAMP "
             + dialect.limit(":max")
             + " FOR UPDATE SKIP LOCKED";
-    claimTake = dialect.updateByIds(status, claimSet, CLAIMABLE, PAYLOAD_COLUMNS);
+    // the ids come from the steps above: due retries' queue rows this transaction deleted
+    claimTake =
+        dialect.updateByIds(
+            status, claimSet, "(" + CLAIMABLE + " OR status = 'RETRY_WAIT')", PAYLOAD_COLUMNS);
+
+    // the lease token stays, so that a retry after a lost reply recognizes its own work
+    park =
+        "UPDATE "
+            + status
+            + " SET status = 'RETRY_WAIT', current_stage = :stage, payload = :payload,"
+            + " payload_format = :format, payload_checksum = :checksum, metadata = :metadata,"
+            + " attempt_count = :attempts, last_error = :last_error, error_type = :error_type,"
+            + " updated_at = :at, lease_owner = NULL, lease_expires_at = NULL, worker_id = :owner"
+            + OWNED;
+    enqueueRetry =
+        dialect.upsert(
+            queue,
+            RETRY_COLUMNS,
+            ":pipeline, :id, :stage_id, :stage, :attempts, :max_retries, "
+                + dialect.plusMillis(":delay_ms")
+                + ", :multiplier, :last_error, NULL, NULL, CURRENT_TIMESTAMP",
+            "pipeline, record_id");
+
+    // conditional on the status, so that of two concurrent calls one moves each record; rows
+    // this call's token moved already count too, should the statement run again after a lost reply
+    reprocess =
+        dialect.updateByIds(
+            status,
+            "status = 'READY', attempt_count = 0, failed_stage = NULL, dead_lettered_at = NULL,"
+                + " completed_at = NULL, lease_owner = NULL, lease_expires_at = NULL,"
+                + " lease_token = :token, updated_at = :at",
+            "(status = 'DEAD_LETTER' OR (status = 'READY' AND lease_token = :token))",
+            "record_id");
+    discard =
+        dialect.updateByIds(
+            status,
+            "status = 'DISCARDED', reason = :reason, payload = NULL, payload_format = NULL,"
+                + " payload_checksum = NULL, lease_token = :token, updated_at = :at,"
+                + " completed_at = CURRENT_TIMESTAMP",
+            "(status = 'DEAD_LETTER' OR (status = 'DISCARDED' AND lease_token = :token))",
+            "record_id");
 
     markDamaged =
         "UPDATE "
@@ -257,20 +353,13 @@ final class Statements {
             + " ORDER BY t.error_id";
 
     String stages = names.stages();
-    registerUpdate =
-        "UPDATE "
-            + stages
-            + " SET stage_order = :order, input_format = :input, output_format = :output,"
-            + " processing_function = :function, timeout_seconds = :timeout,"
-            + " retry_policy = :retry, max_retries = :max_retries, is_checkpoint = :checkpoint,"
-            + " registered_at = CURRENT_TIMESTAMP WHERE pipeline = :pipeline AND stage_name = :name";
-    registerInsert =
-        "INSERT INTO "
-            + stages
-            + " (pipeline, stage_name, stage_order, input_format, output_format,"
-            + " processing_function, timeout_seconds, retry_policy, max_retries, is_checkpoint)"
-            + " VALUES (:pipeline, :name, :order, :input, :output, :function, :timeout, :retry,"
-            + " :max_retries, :checkpoint)";
+    register =
+        dialect.upsert(
+            stages,
+            STAGE_COLUMNS,
+            ":pipeline, :name, :order, :input, :output, :function, :timeout, :retry,"
+                + " :max_retries, :checkpoint, CURRENT_TIMESTAMP",
+            "pipeline, stage_name");
     registerDelete =
         "DELETE FROM " + stages + " WHERE pipeline = :pipeline AND NOT (stage_name = ANY(:names))";
     registerIds = "SELECT stage_name, stage_id FROM " + stages + " WHERE pipeline = :pipeline";
@@ -290,7 +379,9 @@ final class Statements {
     purgeCompletedKeys =
         "SELECT pipeline, record_id FROM "
             + status
-            + " WHERE status IN ('PUBLISHED', 'FILTERED') AND completed_at < "
+            + " WHERE status IN "
+            + FINISHED
+            + " AND completed_at < "
             + dialect.minusMillis(":age_ms")
             + " "
             + dialect.limit(":batch");
@@ -300,7 +391,8 @@ final class Statements {
         "DELETE FROM "
             + status
             + " WHERE pipeline = :pipeline AND record_id = :id"
-            + " AND status IN ('PUBLISHED', 'FILTERED')";
+            + " AND status IN "
+            + FINISHED;
     purgeLogs = purgeOlder(names.logs(), "log_id", "created_at");
     purgeMetrics = purgeOlder(names.metrics(), "metric_id", "window_end");
   }

@@ -1,9 +1,104 @@
 package dev.pipeline.jdbc;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.Query;
+import org.jdbi.v3.core.statement.TemplateEngine;
+import org.junit.jupiter.api.Test;
+
 /** The store contract on the real PostgreSQL. */
 class PostgresStoreTest extends StoreContract {
   @Override
   TestDatabase createDatabase() {
     return TestDatabase.postgres("contract");
+  }
+
+  /**
+   * The claim (due retries first), the due-retry scan, reprocess, discard and the purge run on
+   * indexes, planned on 80,000 analyzed records of two pipelines, most of them finished.
+   */
+  @Test
+  void theClaimAndDeadLetterStatementsUseIndexes() {
+    open("w1"); // creates the schema
+    Statements sql = new Statements(Dialect.POSTGRESQL, new Names(db().schema, ""), false);
+    Map<String, Object> values =
+        Map.ofEntries(
+            Map.entry("owner", "w1"),
+            Map.entry("token", 42L),
+            Map.entry("lease_ms", 30_000L),
+            Map.entry("pipeline", pipeline),
+            Map.entry("max", 64),
+            Map.entry("ids", List.of("r1000", "r1001")),
+            Map.entry("at", Instant.parse("2026-01-01T00:00:00Z")),
+            Map.entry("reason", "no"),
+            Map.entry("age_ms", 1_000L),
+            Map.entry("batch", 100));
+    Jdbi jdbi = Jdbi.create(db().url);
+    jdbi.setTemplateEngine(TemplateEngine.NOP);
+    try (Handle h = jdbi.open()) {
+      String status = db().table("pipeline_status");
+      h.execute(
+          "INSERT INTO "
+              + status
+              + " (pipeline, record_id, current_stage, status, started_at, updated_at,"
+              + " completed_at, payload) SELECT p, 'r' || i, 'cleaning', s, now(), now(),"
+              + " CASE WHEN s IN ('PUBLISHED', 'FILTERED', 'DISCARDED') THEN now() END,"
+              + " decode(repeat('ab', 200), 'hex') FROM (SELECT i, COALESCE((ARRAY['READY',"
+              + " 'IN_PROGRESS', 'RETRY_WAIT', 'DEAD_LETTER', 'DISCARDED', 'FILTERED'])[1 + i % 50],"
+              + " 'PUBLISHED') s FROM generate_series(1, 40000) i) r,"
+              + " (VALUES ('"
+              + pipeline
+              + "'), ('other')) v(p)");
+      h.execute(
+          "INSERT INTO "
+              + db().table("retry_queue")
+              + " (pipeline, record_id, stage_name, retry_count, max_retries, next_retry_at,"
+              + " backoff_multiplier) SELECT pipeline, record_id, 'cleaning', 1, 3,"
+              + " now() + interval '1 hour', 2 FROM "
+              + status
+              + " WHERE status = 'RETRY_WAIT' AND pipeline IN ('"
+              + pipeline
+              + "', 'other')");
+      h.execute("ANALYZE " + status);
+      h.execute("ANALYZE " + db().table("retry_queue"));
+      List<String> failures = new ArrayList<>();
+      for (Map.Entry<String, String> statement :
+          Map.of(
+                  "claim", sql.claim,
+                  "claimDue", sql.claimDue,
+                  "reprocess", sql.reprocess,
+                  "discard", sql.discard,
+                  "purgeCompletedKeys", sql.purgeCompletedKeys,
+                  "purgePayloads", sql.purgePayloads)
+              .entrySet()) {
+        String text = statement.getValue();
+        Query explain = h.createQuery("EXPLAIN " + text);
+        for (Map.Entry<String, Object> v : values.entrySet()) {
+          if (text.contains(":" + v.getKey())) {
+            Object value = v.getValue();
+            if (value instanceof List<?> ids) {
+              explain.bind(v.getKey(), Args.texts(ids.stream().map(String::valueOf).toList()));
+            } else if (value instanceof Instant at) {
+              explain.bind(v.getKey(), OffsetDateTime.ofInstant(at, ZoneOffset.UTC));
+            } else {
+              explain.bind(v.getKey(), value);
+            }
+          }
+        }
+        String plan = String.join("\n", explain.mapTo(String.class).list());
+        if (plan.contains("Seq Scan")) {
+          failures.add(statement.getKey() + ":\n" + plan);
+        }
+      }
+      assertThat(failures).as("plans with a sequential scan").isEmpty();
+    }
   }
 }

@@ -19,18 +19,28 @@ import dev.pipeline.store.Page;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.ScheduledRetry;
 import dev.pipeline.store.StageDescriptor;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -230,15 +240,17 @@ abstract class StoreContract {
       assertThat(columns).as(table.getKey()).containsAll(table.getValue());
     }
     String versions = "SELECT COUNT(*) FROM " + db().table("pipeline_schema_version");
-    assertThat(db().count(versions)).isEqualTo(1);
-    List<Object> installedAt =
-        db().query("SELECT installed_at FROM " + db().table("pipeline_schema_version")).get(0);
+    assertThat(db().count(versions)).isEqualTo(Migrator.MIGRATIONS.size());
+    String installed =
+        "SELECT version, installed_at FROM "
+            + db().table("pipeline_schema_version")
+            + " ORDER BY version";
+    List<List<Object>> installedAt = db().query(installed);
 
     open("w2"); // builds again: nothing to migrate
 
-    assertThat(db().count(versions)).isEqualTo(1);
-    assertThat(db().query("SELECT installed_at FROM " + db().table("pipeline_schema_version")))
-        .containsExactly(installedAt);
+    assertThat(db().count(versions)).isEqualTo(Migrator.MIGRATIONS.size());
+    assertThat(db().query(installed)).isEqualTo(installedAt);
     try (JdbcPipelineStore checked = db().builder().migrateSchema(false).build()) {
       assertThat(checked.isDurable()).isTrue();
     }
@@ -931,5 +943,632 @@ abstract class StoreContract {
     assertThat(dead.lastError().errorType()).isEqualTo("PayloadIntegrityException");
     assertThat(dead.lastError().message()).contains("cannot decode", "json:");
     assertThat(b.counts(pipeline).get(RecordStatus.DEAD_LETTER)).isEqualTo(2);
+  }
+
+  // ---------------------------------------------------------------------------------- retries
+
+  static ScheduledRetry retry(Envelope<?> record, String stage, int attempts, Duration delay) {
+    return new ScheduledRetry(
+        record,
+        stage,
+        attempts,
+        3,
+        delay,
+        2.0,
+        List.of(
+            ErrorInfo.of(
+                stage,
+                new IllegalStateException("try " + attempts + " of " + record.id()),
+                attempts,
+                T0)));
+  }
+
+  List<List<Object>> queued() {
+    return db().query(
+            "SELECT record_id, stage_name, retry_count, max_retries, backoff_multiplier,"
+                + " last_error, stage_id FROM "
+                + db().table("retry_queue")
+                + " WHERE pipeline = ? ORDER BY record_id",
+            pipeline);
+  }
+
+  long notYetDue() {
+    return db().count(
+            "SELECT COUNT(*) FROM "
+                + db().table("retry_queue")
+                + " WHERE pipeline = ? AND next_retry_at > CURRENT_TIMESTAMP",
+            pipeline);
+  }
+
+  /** Claims until something is handed over, failing after 10 s. */
+  static List<Claimed> claimWhenDue(JdbcPipelineStore store, String pipeline) {
+    List<Claimed> claimed = new ArrayList<>();
+    TestDatabase.await(
+        Duration.ofSeconds(10),
+        "a retry to become due",
+        () -> {
+          claimed.addAll(store.claim(pipeline, 10, Instant.EPOCH)); // the database's clock rules
+          return !claimed.isEmpty();
+        });
+    return claimed;
+  }
+
+  @Test
+  void aScheduledRetryIsClaimedOnceDueAtItsStageWithItsAttemptsAndPayload() {
+    JdbcPipelineStore a = open("a");
+    JdbcPipelineStore b = open("b");
+    List<Envelope<String>> records = records(0, 3);
+    a.ingest(pipeline, records, "ingestion", T0);
+    Envelope<String> cleaned = records.get(0).withPayload("cleaned 0").withMetadata("lang", "de");
+
+    Set<String> refused =
+        a.scheduleRetries(
+            pipeline,
+            List.of(
+                retry(cleaned, "cleaning", 2, Duration.ofMillis(300)),
+                retry(records.get(1), "ingestion", 1, Duration.ofHours(1))),
+            T0);
+
+    assertThat(refused).isEmpty();
+    assertThat(status("r1000")).isEqualTo("RETRY_WAIT");
+    assertThat(a.counts(pipeline).get(RecordStatus.RETRY_WAIT)).isEqualTo(2);
+    assertThat(a.hasUnfinished(pipeline)).isTrue();
+    RecordState waiting = a.find(pipeline, "r1000").orElseThrow();
+    assertThat(waiting.stage()).isEqualTo("cleaning");
+    assertThat(waiting.attempts()).isEqualTo(2);
+    assertThat(waiting.lastError().message()).isEqualTo("try 2 of r1000");
+    assertThat(queued())
+        .extracting(r -> r.subList(0, 6).toString())
+        .containsExactly(
+            "[r1000, cleaning, 2, 3, 2.0, IllegalStateException: try 2 of r1000]",
+            "[r1001, ingestion, 1, 3, 2.0, IllegalStateException: try 1 of r1001]");
+    assertThat(queued().get(0).get(6)).as("stage id").isNotNull();
+    assertThat(
+            db().count(
+                    "SELECT COUNT(*) FROM "
+                        + db().table("pipeline_status")
+                        + " WHERE pipeline = ? AND status = 'RETRY_WAIT' AND lease_owner IS NULL"
+                        + " AND lease_expires_at IS NULL",
+                    pipeline))
+        .as("the leases are given up")
+        .isEqualTo(2);
+
+    List<Claimed> early = b.claim(pipeline, 10, T0.plus(Duration.ofDays(1)));
+    if (notYetDue() == 2) { // else this machine was too slow to tell
+      assertThat(early).as("nothing due yet").isEmpty();
+    }
+    List<Claimed> claimed = new ArrayList<>(early);
+    if (claimed.isEmpty()) {
+      claimed = claimWhenDue(b, pipeline);
+    }
+
+    assertThat(claimed).hasSize(1);
+    Claimed c = claimed.get(0);
+    assertThat(c.record().id()).isEqualTo("r1000");
+    assertThat(c.stage()).isEqualTo("cleaning");
+    assertThat(c.attempts()).isEqualTo(2);
+    assertThat(c.record().payload()).isEqualTo("cleaned 0");
+    assertThat(c.record().metadata()).containsEntry("lang", "de").containsEntry("source", "src");
+    assertThat(queued()).extracting(r -> r.get(0)).containsExactly("r1001");
+    assertThat(status("r1000")).isEqualTo("IN_PROGRESS");
+    assertThat(b.claim(pipeline, 10)).as("leased to b now").isEmpty();
+    assertThat(a.claim(pipeline, 10)).isEmpty();
+    assertThat(status("r1001")).isEqualTo("RETRY_WAIT");
+
+    // it fails again and for good: the dead letter shows every error, the retried one first
+    b.complete(
+        pipeline,
+        List.of(
+            new Completion(
+                "r1000",
+                RecordStatus.DEAD_LETTER,
+                "cleaning",
+                null,
+                cleaned,
+                List.of(ErrorInfo.of("cleaning", new IllegalStateException("final"), 3, T0)),
+                3,
+                T0.plusSeconds(5))));
+    DeadLetter dead = b.deadLetters(pipeline, DeadLetterQuery.all()).items().get(0);
+    assertThat(dead.errors())
+        .extracting(ErrorInfo::message)
+        .containsExactly("try 2 of r1000", "final");
+    assertThat(dead.attempts()).isEqualTo(3);
+    assertThat(dead.record().payload()).isEqualTo("cleaned 0");
+  }
+
+  @Test
+  void scheduleRetriesIsRefusedForRecordsAnotherWorkerTookOver() {
+    JdbcPipelineStore a = open("a");
+    JdbcPipelineStore b = open("b");
+    List<Envelope<String>> records = records(0, 3);
+    a.ingest(pipeline, records, "ingestion", T0);
+    db().expireLeases(pipeline);
+    assertThat(b.claim(pipeline, 10)).hasSize(3);
+
+    Set<String> refused =
+        a.scheduleRetries(
+            pipeline,
+            List.of(
+                retry(records.get(0), "ingestion", 1, Duration.ZERO),
+                retry(records.get(1), "cleaning", 1, Duration.ZERO),
+                retry(Envelope.of("unknown", "x"), "ingestion", 1, Duration.ZERO)),
+            T0);
+
+    assertThat(refused).containsExactlyInAnyOrder("r1000", "r1001", "unknown");
+    assertThat(status("r1000")).isEqualTo("IN_PROGRESS");
+    assertThat(queued()).isEmpty();
+    assertThat(
+            db().count(
+                    "SELECT COUNT(*) FROM " + db().table("pipeline_errors") + " WHERE pipeline = ?",
+                    pipeline))
+        .isZero();
+    // the owner parks it; a second park of the same record is refused, the first stands
+    assertThat(
+            b.scheduleRetries(
+                pipeline, List.of(retry(records.get(0), "cleaning", 1, Duration.ZERO)), T0))
+        .isEmpty();
+    assertThat(
+            b.scheduleRetries(
+                pipeline, List.of(retry(records.get(0), "ingestion", 2, Duration.ZERO)), T0))
+        .containsExactly("r1000");
+    assertThat(queued())
+        .extracting(r -> r.get(0) + "@" + r.get(1))
+        .containsExactly("r1000@cleaning");
+    assertThat(b.complete(pipeline, List.of(published("r1000")))).containsExactly("r1000");
+    assertThat(status("r1000")).isEqualTo("RETRY_WAIT");
+  }
+
+  @Test
+  void aRetryAtAStageWithoutCodecIsRefusedBeforeAnythingIsWritten() {
+    JdbcPipelineStore a = open("a");
+    List<Envelope<String>> records = records(0, 2);
+    a.ingest(pipeline, records, "ingestion", T0);
+
+    assertThatThrownBy(
+            () ->
+                a.scheduleRetries(
+                    pipeline,
+                    List.of(
+                        retry(records.get(0), "cleaning", 1, Duration.ZERO),
+                        retry(records.get(1), "publishing", 1, Duration.ZERO)),
+                    T0))
+        .isInstanceOf(dev.pipeline.PipelineException.class)
+        .hasMessageContaining("publishing")
+        .hasMessageContaining("no input codec");
+    assertThat(status("r1000")).isEqualTo("IN_PROGRESS");
+    assertThat(queued()).isEmpty();
+  }
+
+  @Test
+  void scheduledRetriesSurviveClosingAndReopeningTheStore() {
+    JdbcPipelineStore a = open("a");
+    List<Envelope<String>> records = records(0, 3);
+    a.ingest(pipeline, records, "ingestion", T0);
+    a.scheduleRetries(
+        pipeline,
+        List.of(
+            retry(records.get(0).withPayload("parked 0"), "cleaning", 1, Duration.ofMillis(300)),
+            retry(records.get(1), "ingestion", 2, Duration.ofHours(1))),
+        T0);
+    a.close(); // gives back r1002, which it still held
+
+    JdbcPipelineStore c = open("c");
+    List<Claimed> claimed = new ArrayList<>(c.claim(pipeline, 10));
+    assertThat(claimed).extracting(x -> x.record().id()).contains("r1002");
+    claimed.removeIf(x -> x.record().id().equals("r1002"));
+    if (claimed.isEmpty()) {
+      claimed = claimWhenDue(c, pipeline);
+    }
+
+    assertThat(claimed)
+        .extracting(
+            x ->
+                x.record().id() + "@" + x.stage() + "#" + x.attempts() + "=" + x.record().payload())
+        .containsExactly("r1000@cleaning#1=parked 0");
+    assertThat(status("r1001")).isEqualTo("RETRY_WAIT");
+    assertThat(queued()).extracting(r -> r.get(0)).containsExactly("r1001");
+    assertThat(c.hasUnfinished(pipeline)).isTrue();
+    // made due by hand, any worker takes it with its attempts
+    db().update(
+            "UPDATE "
+                + db().table("retry_queue")
+                + " SET next_retry_at = CURRENT_TIMESTAMP - INTERVAL '1' SECOND WHERE pipeline = ?",
+            pipeline);
+    assertThat(open("d").claim(pipeline, 10))
+        .extracting(x -> x.record().id() + "@" + x.stage() + "#" + x.attempts())
+        .containsExactly("r1001@ingestion#2");
+    assertThat(queued()).isEmpty();
+  }
+
+  @Test
+  void aClaimTakesDueRetriesFirstAndNeverMoreThanMax() {
+    JdbcPipelineStore a = open("a");
+    List<Envelope<String>> records = records(0, 10);
+    a.ingest(pipeline, records, "ingestion", T0);
+    a.scheduleRetries(
+        pipeline,
+        records.subList(0, 4).stream().map(r -> retry(r, "ingestion", 1, Duration.ZERO)).toList(),
+        T0);
+    a.release(pipeline); // r1004..r1009 ready
+
+    JdbcPipelineStore b = open("b");
+    List<Claimed> first = b.claim(pipeline, 6);
+    List<Claimed> second = b.claim(pipeline, 6);
+
+    assertThat(first).hasSize(6);
+    assertThat(first)
+        .filteredOn(c -> c.attempts() == 1)
+        .extracting(c -> c.record().id())
+        .containsExactlyInAnyOrder("r1000", "r1001", "r1002", "r1003");
+    assertThat(second).hasSize(4);
+    assertThat(b.claim(pipeline, 6)).isEmpty();
+    assertThat(queued()).isEmpty();
+  }
+
+  // ---------------------------------------------------------------------------------- reprocess
+
+  /** Dead letters r1000.. at cleaning, each with two errors, their payload "as it entered ...". */
+  List<Envelope<String>> deadLetters(JdbcPipelineStore store, int n) {
+    List<Envelope<String>> records = records(0, n);
+    store.ingest(pipeline, records, "ingestion", T0);
+    List<Completion> completions = new ArrayList<>();
+    for (Envelope<String> r : records) {
+      completions.add(
+          deadLetter(
+              r.withPayload("as it entered cleaning " + r.id()),
+              "cleaning",
+              "IllegalStateException",
+              T0));
+    }
+    for (int from = 0; from < n; from += 500) {
+      store.complete(pipeline, completions.subList(from, Math.min(n, from + 500)));
+    }
+    return records;
+  }
+
+  @Test
+  void reprocessSendsDeadLettersBackOnceAtTheirFailingStageWithTheirPayload() {
+    JdbcPipelineStore a = open("a");
+    List<Envelope<String>> records = deadLetters(a, 3);
+    a.ingest(pipeline, records(3, 5), "ingestion", T0);
+    a.complete(pipeline, List.of(published("r1003")));
+    // publishing has no codec: the dead letter keeps the record as ingested
+    a.complete(
+        pipeline,
+        List.of(
+            deadLetter(
+                Envelope.of("r1004", "late output"), "publishing", "IllegalStateException", T0)));
+
+    Set<String> sent =
+        a.reprocess(pipeline, List.of("r1000", "r1001", "r1003", "r1004", "unknown"), T0);
+
+    assertThat(sent).containsExactlyInAnyOrder("r1000", "r1001", "r1004");
+    assertThat(a.reprocess(pipeline, List.of("r1000", "r1001"), T0)).as("once").isEmpty();
+    assertThat(a.counts(pipeline).get(RecordStatus.READY)).isEqualTo(3);
+    assertThat(a.counts(pipeline).get(RecordStatus.DEAD_LETTER)).isEqualTo(1);
+    assertThat(a.deadLetters(pipeline, DeadLetterQuery.all()).items())
+        .extracting(DeadLetter::recordId)
+        .containsExactly("r1002");
+    assertThat(a.hasUnfinished(pipeline)).isTrue();
+    RecordState ready = a.find(pipeline, "r1000").orElseThrow();
+    assertThat(ready.status()).isEqualTo(RecordStatus.READY);
+    assertThat(ready.stage()).isEqualTo("cleaning");
+    assertThat(ready.attempts()).isZero();
+    assertThat(ready.errors()).hasSize(2);
+    assertThat(
+            db().count(
+                    "SELECT COUNT(*) FROM "
+                        + db().table("pipeline_status")
+                        + " WHERE pipeline = ? AND status = 'READY' AND dead_lettered_at IS NULL"
+                        + " AND completed_at IS NULL AND lease_owner IS NULL",
+                    pipeline))
+        .isEqualTo(3);
+
+    JdbcPipelineStore b = open("b");
+    List<Claimed> claimed = b.claim(pipeline, 10);
+
+    assertThat(claimed)
+        .extracting(
+            c ->
+                c.record().id() + "@" + c.stage() + "#" + c.attempts() + "=" + c.record().payload())
+        .containsExactlyInAnyOrder(
+            "r1000@cleaning#0=as it entered cleaning r1000",
+            "r1001@cleaning#0=as it entered cleaning r1001",
+            "r1004@ingestion#0=payload 4");
+    assertThat(claimed.get(0).record().metadata()).containsEntry("source", "src");
+
+    // r1000 fails again: its dead letter shows the errors of both rounds
+    b.complete(
+        pipeline,
+        List.of(
+            deadLetter(
+                Envelope.of("r1000", "second round"),
+                "cleaning",
+                "UnsupportedOperationException",
+                T0.plusSeconds(60)),
+            published("r1001")));
+    DeadLetter again =
+        b.deadLetters(pipeline, DeadLetterQuery.all().errorType("UnsupportedOperationException"))
+            .items()
+            .get(0);
+    assertThat(again.recordId()).isEqualTo("r1000");
+    assertThat(again.errors())
+        .extracting(ErrorInfo::message)
+        .containsExactly("first try", "bad r1000", "first try", "no r1000");
+    assertThat(again.record().payload()).isEqualTo("second round");
+    assertThat(again.deadLetteredAt()).isEqualTo(T0.plusSeconds(60));
+    assertThat(b.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(2);
+  }
+
+  @Test
+  void aSinkDeadLetterIsReprocessedAtTheSinkWhenTheSinkInputHasACodec() {
+    // a pipeline that registers the sink's input codec as the pseudo-stage "sink"
+    List<StageDescriptor> withSink = new ArrayList<>(STAGES);
+    withSink.add(new StageDescriptor("sink", 4, "Sink", null, "none", 0, false, STRING));
+    JdbcPipelineStore a = open("a");
+    a.register(pipeline, withSink);
+    List<Envelope<String>> records = records(0, 2);
+    a.ingest(pipeline, records, "ingestion", T0);
+    a.checkpoint(pipeline, List.of(records.get(1).withPayload("cleaned")), "cleaning", T0);
+    a.complete(
+        pipeline,
+        List.of(
+            deadLetter(
+                records.get(0).withPayload("sink input"), "sink", "IllegalStateException", T0)));
+    DeadLetter dead = a.deadLetters(pipeline, DeadLetterQuery.all()).items().get(0);
+    assertThat(dead.stage()).isEqualTo("sink");
+    assertThat(dead.record().payload()).isEqualTo("sink input");
+
+    assertThat(a.reprocess(pipeline, List.of("r1000"), T0)).containsExactly("r1000");
+    db().expireLeases(pipeline);
+    JdbcPipelineStore b = open("b");
+    b.register(pipeline, withSink);
+
+    assertThat(b.claim(pipeline, 10))
+        .extracting(c -> c.record().id() + "@" + c.stage() + "=" + c.record().payload())
+        .containsExactlyInAnyOrder("r1000@sink=sink input", "r1001@cleaning=cleaned");
+  }
+
+  @Test
+  void aSinkDeadLetterWithoutSinkCodecIsReprocessedFromItsLastCheckpoint() {
+    JdbcPipelineStore a = open("a");
+    List<Envelope<String>> records = records(0, 1);
+    a.ingest(pipeline, records, "ingestion", T0);
+    a.checkpoint(pipeline, List.of(records.get(0).withPayload("cleaned")), "cleaning", T0);
+    a.complete(
+        pipeline,
+        List.of(
+            deadLetter(
+                records.get(0).withPayload("final output"), "sink", "IllegalStateException", T0)));
+
+    assertThat(a.reprocess(pipeline, List.of("r1000"), T0)).containsExactly("r1000");
+
+    assertThat(open("b").claim(pipeline, 10))
+        .extracting(c -> c.record().id() + "@" + c.stage() + "=" + c.record().payload())
+        .containsExactly("r1000@cleaning=cleaned");
+  }
+
+  // ---------------------------------------------------------------------------------- discard
+
+  @Test
+  void discardTakesDeadLettersOutOfTheQueueForGoodWithTheReason() {
+    JdbcPipelineStore a = open(db().builder().workerId("a").retainCompleted(Duration.ofDays(1)));
+    deadLetters(a, 3);
+    a.ingest(pipeline, records(3, 4), "ingestion", T0);
+
+    Set<String> discarded =
+        a.discard(pipeline, List.of("r1000", "r1001", "r1003", "unknown"), "bad supplier data", T0);
+
+    assertThat(discarded).containsExactlyInAnyOrder("r1000", "r1001");
+    assertThat(a.discard(pipeline, List.of("r1000"), "again", T0)).isEmpty();
+    assertThat(a.reprocess(pipeline, List.of("r1000"), T0)).as("no longer a dead letter").isEmpty();
+    assertThat(a.deadLetters(pipeline, DeadLetterQuery.all()).items())
+        .extracting(DeadLetter::recordId)
+        .containsExactly("r1002");
+    assertThat(a.counts(pipeline).get(RecordStatus.DISCARDED)).isEqualTo(2);
+    assertThat(a.counts(pipeline).get(RecordStatus.DEAD_LETTER)).isEqualTo(1);
+    RecordState state = a.find(pipeline, "r1000").orElseThrow();
+    assertThat(state.status()).isEqualTo(RecordStatus.DISCARDED);
+    assertThat(state.reason()).isEqualTo("bad supplier data");
+    assertThat(state.stage()).isEqualTo("cleaning");
+    assertThat(state.errors()).hasSize(2);
+    assertThat(status("r1003")).isEqualTo("IN_PROGRESS");
+    assertThat(
+            db().count(
+                    "SELECT COUNT(*) FROM "
+                        + db().table("pipeline_status")
+                        + " WHERE pipeline = ? AND status = 'DISCARDED' AND payload IS NULL",
+                    pipeline))
+        .as("payloads dropped")
+        .isEqualTo(2);
+    a.complete(pipeline, List.of(published("r1003")));
+    assertThat(a.hasUnfinished(pipeline)).as("discarded is terminal").isFalse();
+
+    // retention purges discarded records as it purges published ones
+    db().update(
+            "UPDATE "
+                + db().table("pipeline_status")
+                + " SET completed_at = CURRENT_TIMESTAMP - INTERVAL '2' DAY"
+                + " WHERE pipeline = ? AND record_id IN ('r1000', 'r1002')",
+            pipeline);
+    assertThat(a.purge().recordsDeleted()).isEqualTo(1);
+    assertThat(a.find(pipeline, "r1000")).isEmpty();
+    assertThat(status("r1002")).as("dead letters stay").isEqualTo("DEAD_LETTER");
+    assertThat(a.counts(pipeline).get(RecordStatus.DISCARDED)).isEqualTo(1);
+  }
+
+  @Test
+  void concurrentReprocessAndDiscardMoveEachDeadLetterOnce() throws Exception {
+    JdbcPipelineStore a = open("a");
+    int n = 1_500; // two statements' worth of ids per call
+    List<String> ids = ids(deadLetters(a, n));
+    JdbcPipelineStore x = open("x");
+    JdbcPipelineStore y = open("y");
+
+    List<Set<String>> reprocessed =
+        race(() -> x.reprocess(pipeline, ids, T0), () -> y.reprocess(pipeline, ids.reversed(), T0));
+
+    assertUnionIsAllAndDisjoint(ids, reprocessed.get(0), reprocessed.get(1));
+    assertThat(a.counts(pipeline).get(RecordStatus.READY)).isEqualTo(n);
+
+    // back to dead letters, then sent back and discarded at once
+    assertThat(a.claim(pipeline, n)).hasSize(n);
+    List<Completion> again = new ArrayList<>();
+    for (String id : ids) {
+      again.add(deadLetter(Envelope.of(id, "p " + id), "cleaning", "IllegalStateException", T0));
+    }
+    a.complete(pipeline, again);
+    List<Set<String>> moved =
+        race(() -> x.reprocess(pipeline, ids, T0), () -> y.discard(pipeline, ids, "no", T0));
+
+    assertUnionIsAllAndDisjoint(ids, moved.get(0), moved.get(1));
+    assertThat(a.counts(pipeline).get(RecordStatus.READY)).isEqualTo(moved.get(0).size());
+    assertThat(a.counts(pipeline).get(RecordStatus.DISCARDED)).isEqualTo(moved.get(1).size());
+    assertThat(a.counts(pipeline).get(RecordStatus.DEAD_LETTER)).isZero();
+  }
+
+  /** Runs two calls at once, as far as threads allow, and returns their results. */
+  static List<Set<String>> race(Callable<Set<String>> first, Callable<Set<String>> second)
+      throws Exception {
+    CyclicBarrier start = new CyclicBarrier(2);
+    try (ExecutorService pool = Executors.newFixedThreadPool(2)) {
+      List<Future<Set<String>>> futures = new ArrayList<>();
+      for (Callable<Set<String>> call : List.of(first, second)) {
+        futures.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  return call.call();
+                }));
+      }
+      return List.of(futures.get(0).get(), futures.get(1).get());
+    }
+  }
+
+  static void assertUnionIsAllAndDisjoint(
+      Collection<String> all, Set<String> first, Set<String> second) {
+    Set<String> union = new HashSet<>(first);
+    union.addAll(second);
+    Set<String> both = new HashSet<>(first);
+    both.retainAll(second);
+    assertThat(union).isEqualTo(new HashSet<>(all));
+    assertThat(both).as("moved twice").isEmpty();
+  }
+
+  // ---------------------------------------------------------------------------------- register
+
+  @Test
+  void severalWorkersRegisteringOnePipelineAtOnceAllSucceed() throws Exception {
+    List<JdbcPipelineStore> workers = List.of(open("w1"), open("w2"), open("w3"));
+    String stages = db().table("pipeline_stages");
+    for (int round = 0; round < 15; round++) {
+      String name = pipeline + "-" + round;
+      CyclicBarrier start = new CyclicBarrier(workers.size());
+      try (ExecutorService pool = Executors.newFixedThreadPool(workers.size())) {
+        List<Future<?>> futures = new ArrayList<>();
+        for (JdbcPipelineStore w : workers) {
+          futures.add(
+              pool.submit(
+                  () -> {
+                    start.await();
+                    w.register(name, STAGES);
+                    return null;
+                  }));
+        }
+        for (Future<?> f : futures) {
+          f.get(); // throws if a registration failed
+        }
+      }
+      assertThat(
+              db().query(
+                      "SELECT stage_name FROM "
+                          + stages
+                          + " WHERE pipeline = ? ORDER BY stage_order",
+                      name))
+          .extracting(r -> r.get(0))
+          .containsExactly("ingestion", "cleaning", "publishing");
+    }
+    // and each can use what it registered
+    workers.get(2).ingest(pipeline + "-0", records(0, 1), "ingestion", T0);
+  }
+
+  // ---------------------------------------------------------------------------------- upgrade
+
+  @Test
+  void aVersion1SchemaIsUpgradedInPlaceKeepingItsRecords() throws SQLException {
+    Names names = new Names(db().schema, "old_");
+    Dialect dialect = db().postgres ? Dialect.POSTGRESQL : Dialect.H2;
+    Migrator.Migration v1 = Migrator.MIGRATIONS.get(0);
+    String script = Migrator.script(dialect, v1);
+    String status = names.status();
+    byte[] payload = "payload 0".getBytes(StandardCharsets.UTF_8);
+    try (Connection c = db().connect();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA IF NOT EXISTS " + db().schema);
+      for (String statement : Migrator.statements(names.fill(script))) {
+        s.execute(statement);
+      }
+      try (PreparedStatement version =
+          c.prepareStatement(
+              "INSERT INTO "
+                  + names.schemaVersion()
+                  + " (version, description, script, checksum, installed_by, execution_ms)"
+                  + " VALUES (1, 'create tables', 'V1__create_tables.sql', ?, 'dba', 0)")) {
+        version.setLong(1, Checksums.crc32c(script.getBytes(StandardCharsets.UTF_8)));
+        version.executeUpdate();
+      }
+      try (PreparedStatement row =
+          c.prepareStatement(
+              "INSERT INTO "
+                  + status
+                  + " (pipeline, record_id, current_stage, failed_stage, status, started_at,"
+                  + " updated_at, payload, payload_format, payload_checksum, error_type,"
+                  + " dead_lettered_at) VALUES (?, ?, 'ingestion', ?, ?, CURRENT_TIMESTAMP,"
+                  + " CURRENT_TIMESTAMP, ?, 'string', ?, ?, ?)")) {
+        for (String id : List.of("ready", "dead")) {
+          boolean dead = id.equals("dead");
+          row.setString(1, pipeline);
+          row.setString(2, id);
+          row.setString(3, dead ? "ingestion" : null);
+          row.setString(4, dead ? "DEAD_LETTER" : "READY");
+          row.setBytes(5, payload);
+          row.setLong(6, Checksums.payload(payload, new byte[0]));
+          row.setString(7, dead ? "IllegalStateException" : null);
+          row.setObject(
+              8,
+              dead ? java.time.OffsetDateTime.parse("2026-01-01T00:00:00Z") : null,
+              java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
+          row.executeUpdate();
+        }
+      }
+      assertThatThrownBy(
+              () ->
+                  s.executeUpdate(
+                      "UPDATE " + status + " SET status = 'DISCARDED' WHERE record_id = 'dead'"))
+          .as("version 1 knows no DISCARDED")
+          .isInstanceOf(SQLException.class);
+    }
+
+    JdbcPipelineStore store = open(db().builder().tablePrefix("old_").workerId("w1"));
+
+    assertThat(
+            db().query(
+                    "SELECT version, description FROM "
+                        + names.schemaVersion()
+                        + " ORDER BY version"))
+        .extracting(Object::toString)
+        .containsExactly("[1, create tables]", "[2, discarded status]");
+    assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
+    assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
+        .extracting(d -> d.recordId() + "=" + d.record().payload())
+        .containsExactly("dead=payload 0");
+    assertThat(store.claim(pipeline, 10))
+        .extracting(c -> c.record().id() + "=" + c.record().payload())
+        .containsExactly("ready=payload 0");
+    assertThat(store.discard(pipeline, List.of("dead"), "upgraded", T0)).containsExactly("dead");
+    assertThat(store.counts(pipeline).get(RecordStatus.DISCARDED)).isEqualTo(1);
+    // opening again finds it up to date
+    open(db().builder().tablePrefix("old_").workerId("w2"));
+    assertThat(db().count("SELECT COUNT(*) FROM " + names.schemaVersion())).isEqualTo(2);
   }
 }
