@@ -117,15 +117,18 @@ final class ListingWork {
   }
 
   /**
-   * The pipeline of the same eight functions; every stage gets the given options, and each queue
-   * holds at most {@code queueCapacity} records (0 for the engine's default).
+   * The pipeline of the same eight functions; every stage gets the given options, each queue holds
+   * at most {@code queueCapacity} records (0 for the engine's default), and alerts go to {@code
+   * alerts} (counted, not logged).
    */
   static Pipeline<String, IndexedListing> pipeline(
       RollingIndex index,
       Consumer<StageOptions.Builder> options,
       int queueCapacity,
-      LongAdder published) {
-    PipelineBuilder<String, String> builder = Pipeline.builder("listings", String.class);
+      LongAdder published,
+      AlertCount alerts) {
+    PipelineBuilder<String, String> builder =
+        Pipeline.builder("listings", String.class).alerts(alerts);
     if (queueCapacity > 0) {
       builder.queueCapacity(queueCapacity);
     }

@@ -113,7 +113,8 @@ final class RealWorkScenario implements Scenario {
                     .concurrency(settings.realWorkConcurrency())
                     .batchSize(settings.realWorkBatch()),
             settings.realWorkQueue(),
-            published)) {
+            published,
+            new AlertCount())) {
       Scenario.settle();
       CpuMeter cpu = CpuMeter.start();
       long start = System.nanoTime();

@@ -21,7 +21,8 @@ import java.util.Map;
  *
  * <pre>
  * java -cp pipeline-bench/target/benchmarks.jar dev.pipeline.bench.Targets \
- *     [overhead|realwork|io|memory|all]... [--rounds N] [--warmups N] [--smoke]
+ *     [overhead|realwork|io|memory|resilience|durable|durable-scaling|durable-workers|all]...
+ *     [--rounds N] [--warmups N] [--smoke]
  *     [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N] [--in-process]
  * </pre>
  *
@@ -48,6 +49,7 @@ public final class Targets {
             new RealWorkScenario(),
             new IoScenario(),
             new MemoryScenario(),
+            new ResilienceScenario(),
             new DurableScenario(),
             new DurableScalingScenario(),
             new DurableWorkersScenario())) {
@@ -107,7 +109,8 @@ public final class Targets {
     } catch (IllegalArgumentException e) {
       log.println(e.getMessage());
       log.println(
-          "usage: Targets [overhead|realwork|io|memory|all]... [--rounds N] [--warmups N]"
+          "usage: Targets [overhead|realwork|io|memory|resilience|durable|durable-scaling"
+              + "|durable-workers|all]... [--rounds N] [--warmups N]"
               + " [--smoke] [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]"
               + " [--in-process]");
       return 2;

@@ -21,7 +21,9 @@ class TargetsTest {
 
     int exit =
         Targets.run(
-            new String[] {"overhead", "realwork", "io", "memory", "--smoke", "--in-process"},
+            new String[] {
+              "overhead", "realwork", "io", "memory", "resilience", "--smoke", "--in-process"
+            },
             new PrintStream(table, true, StandardCharsets.UTF_8),
             new PrintStream(log, true, StandardCharsets.UTF_8));
 
@@ -31,9 +33,35 @@ class TargetsTest {
         .contains("| 1. overhead: 8 trivial stages, 20k records |")
         .contains("| 2. real work: listings example, 8 stages, 3k records")
         .contains("| 3. IO-bound: 6 of 8 stages wait 2 ms, c=20, 400 records |")
-        .contains("| 4. memory: 30k records, -Xmx256m |");
+        .contains("| 4. memory: 30k records, -Xmx256m |")
+        .contains(
+            "| 5. resilience: listings example, 8 stages each with retry + circuit breaker + token"
+                + " bucket (permissive), 3k records");
     assertThat(out.lines().filter(line -> line.startsWith("| ")).skip(1))
         .allSatisfy(row -> assertThat(row).containsAnyOf("| PASS |", "| FAIL |"));
+  }
+
+  @Test
+  void theResilienceScenarioRunsBareAndWrappedPipelinesToTheSameOutcome() {
+    ByteArrayOutputStream table = new ByteArrayOutputStream();
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+
+    int exit =
+        Targets.run(
+            new String[] {"resilience", "--smoke", "--in-process"},
+            new PrintStream(table, true, StandardCharsets.UTF_8),
+            new PrintStream(log, true, StandardCharsets.UTF_8));
+
+    String messages = log.toString(StandardCharsets.UTF_8);
+    assertThat(exit).as(messages).isZero();
+    assertThat(messages)
+        .contains("resilience round 1/1: bare ")
+        .contains("resilience: every round, bare and wrapped: Outcome[");
+    assertThat(table.toString(StandardCharsets.UTF_8))
+        .containsPattern(
+            "\\| 5\\. resilience: .* \\| wrapped .* records/s \\| bare .* records/s \\|"
+                + " overhead [-+][0-9.]+% \\([-+][0-9.]+ to [-+][0-9.]+%\\)[^|]* \\| ≤ 15% \\|"
+                + " (PASS|FAIL) \\|");
   }
 
   @Test
