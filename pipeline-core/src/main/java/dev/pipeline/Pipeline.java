@@ -2,6 +2,7 @@ package dev.pipeline;
 
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
+import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
@@ -98,6 +99,19 @@ public final class Pipeline<I, O> implements AutoCloseable {
       codec = stage.options().codec();
     }
     parkable.add(!store.isDurable() || codec != null); // the sink
+    if (store.isDurable()) {
+      // the records the sink failed on are kept, and sent back, as its input
+      descriptors.add(
+          new StageDescriptor(
+              Run.SINK_STEP,
+              stages.size() + 1,
+              sink == null ? "none" : sink.getClass().getName(),
+              null,
+              RetryPolicy.none().toString(),
+              0,
+              false,
+              codec));
+    }
     this.policies = new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable);
     for (StageDefinition stage : stages) {
       watchCircuit(stage, alert);

@@ -55,8 +55,11 @@ import org.slf4j.LoggerFactory;
  */
 final class Run implements PipelineRun {
   private static final Logger LOG = LoggerFactory.getLogger(Run.class);
-  private static final String SINK_STEP = "sink";
-  private static final Duration MIN_HOLD = Duration.ofMillis(10);
+
+  /** The step name of records the sink failed on. */
+  static final String SINK_STEP = "sink";
+
+  private static final Duration MIN_HOLD = Duration.ofMillis(100);
   private static final Duration MAX_DUE_WAIT = Duration.ofSeconds(1);
   private static final long MIN_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
   private static final long MAX_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
@@ -696,10 +699,17 @@ final class Run implements PipelineRun {
     return policies.parkable().get(stage.index);
   }
 
-  /** How long held records wait: until the circuit lets trial calls through, at least a moment. */
+  /**
+   * How long held records wait: until the circuit lets trial calls through (at least {@link
+   * #MIN_HOLD}, so that records refused while a half-open circuit's trial calls are out do not come
+   * straight back), and up to as long again.
+   */
   private static Duration heldFor(CircuitBreaker breaker) {
     Duration open = breaker.remainingOpen();
-    return open.compareTo(MIN_HOLD) < 0 ? MIN_HOLD : open;
+    Duration base = open.compareTo(MIN_HOLD) < 0 ? MIN_HOLD : open;
+    // spread over [base, 2 * base): the first back make the trial calls, and the rest do not all
+    // come back at once to be refused again while the trials are out
+    return base.plusNanos((long) (base.toNanos() * ThreadLocalRandom.current().nextDouble()));
   }
 
   /** Parks a record in the store's retry queue, to come back after {@code delay}. */

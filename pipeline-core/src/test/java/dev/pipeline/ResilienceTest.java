@@ -209,6 +209,40 @@ class ResilienceTest {
   }
 
   @Test
+  void recordsTheSinkFailedOnAreSentBackToTheSinkOnly() {
+    AtomicBoolean sinkDown = new AtomicBoolean(true);
+    AtomicInteger stageCalls = new AtomicInteger();
+    Pipeline<String, String> pipeline =
+        builder("sink-reprocess")
+            .stage(
+                CLEANING,
+                (String s) -> {
+                  stageCalls.incrementAndGet();
+                  return s + "-clean";
+                })
+            .sink(
+                batch -> {
+                  if (sinkDown.get()) {
+                    throw new IOException("index unavailable");
+                  }
+                  sink.addAll(batch);
+                })
+            .build();
+
+    RunResult first = pipeline.run(source(ids(5)));
+    assertThat(first.deadLettered()).isEqualTo(5);
+    assertThat(Outcomes.deadLetter(pipeline, "r1").stage()).isEqualTo("sink");
+    sinkDown.set(false);
+    assertThat(pipeline.deadLetters().reprocessAll(DeadLetterQuery.all())).hasSize(5);
+
+    RunResult again = pipeline.resume();
+
+    assertThat(again.published()).isEqualTo(5);
+    assertThat(sink).extracting(Envelope::payload).contains("r1-clean", "r5-clean");
+    assertThat(stageCalls.get()).as("the stage is not run again").isEqualTo(5);
+  }
+
+  @Test
   void holdParksRecordsWhileTheCircuitIsOpenWithoutUsingRetries() {
     AtomicInteger calls = new AtomicInteger();
     AtomicBoolean down = new AtomicBoolean(true);
