@@ -1,5 +1,6 @@
 package dev.pipeline.examples.app;
 
+import dev.pipeline.Alert;
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineBuilder;
 import dev.pipeline.PipelineRun;
@@ -77,7 +78,15 @@ public final class EquipmentListingsApp {
     PipelineBuilder<ScrapedLine, IndexedListing> builder =
         EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index)
             .store(store)
-            .inputCodec(JsonCodec.of(ScrapedLine.class));
+            .inputCodec(JsonCodec.of(ScrapedLine.class))
+            // the bundled data holds rejected listings on purpose: the dead letters are listed at
+            // the end rather than logged one by one; circuits opening and closing are shown
+            .alerts(
+                alert -> {
+                  if (alert.kind() != Alert.Kind.DEAD_LETTER) {
+                    err.println("alert: " + alert.message());
+                  }
+                });
     if (file != null) {
       builder.sink(file);
     }
@@ -97,7 +106,10 @@ public final class EquipmentListingsApp {
       List<DeadLetter> dead =
           options.deadLetters == 0
               ? List.of()
-              : pipeline.deadLetters().find(DeadLetterQuery.all().limit(options.deadLetters)).items();
+              : pipeline
+                  .deadLetters()
+                  .find(DeadLetterQuery.all().limit(options.deadLetters))
+                  .items();
       if (!dead.isEmpty()) {
         out.println("first dead letters:");
         for (DeadLetter letter : dead) {

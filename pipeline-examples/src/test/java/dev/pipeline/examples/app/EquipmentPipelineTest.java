@@ -48,7 +48,8 @@ class EquipmentPipelineTest {
     assertThat(index.size()).isEqualTo(sunk.size());
     assertThat(result.filtered()).isPositive();
 
-    List<DeadLetter> dead = pipeline.deadLetters().find(DeadLetterQuery.all().limit(10_000)).items();
+    List<DeadLetter> dead =
+        pipeline.deadLetters().find(DeadLetterQuery.all().limit(10_000)).items();
     assertThat(dead).hasSize((int) result.deadLettered());
     List<DeadLetter> malformed = dead.stream().filter(d -> d.stage().equals("ingestion")).toList();
     assertThat(malformed)
