@@ -31,6 +31,9 @@ final class BatchWork {
   /** The attempt at the record (or batch call) in hand. */
   int attempt = 1;
 
+  /** Whether the record in hand came back from the retry queue (single-record stages). */
+  boolean resumedRetry;
+
   /** Errors of the record in hand (single-record stages). */
   @Nullable List<ErrorInfo> errors;
 

@@ -125,6 +125,16 @@ public final class Envelope<T> {
     return new Envelope<>(id, payload, Collections.unmodifiableMap(copy));
   }
 
+  /** Returns an envelope without the metadata entry of this key (this one if it has none). */
+  Envelope<T> withoutMetadata(String key) {
+    if (!metadata.containsKey(key)) {
+      return this;
+    }
+    Map<String, String> copy = new LinkedHashMap<>(metadata);
+    copy.remove(key);
+    return new Envelope<>(id, payload, Collections.unmodifiableMap(copy));
+  }
+
   Envelope<T> withAllMetadata(Map<String, String> extra) {
     if (extra.isEmpty()) {
       return this;

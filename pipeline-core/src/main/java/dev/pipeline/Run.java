@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -55,6 +56,13 @@ import org.slf4j.LoggerFactory;
  */
 final class Run implements PipelineRun {
   private static final Logger LOG = LoggerFactory.getLogger(Run.class);
+
+  /**
+   * Metadata of a record parked in the retry queue: the error types it met at the stage it waits
+   * for, so that its retry outcome is counted under them when it comes back. Removed when the
+   * record leaves the stage.
+   */
+  static final String RETRIED_ERRORS = "pipeline.retried-errors";
 
   /** The step name of records the sink failed on. */
   static final String SINK_STEP = "sink";
@@ -486,6 +494,7 @@ final class Run implements PipelineRun {
       Envelope<Object> record = work.batch.get(work.index);
       if (work.attempt == 1 && resumedAttempts.get() > 0) {
         work.attempt = startingAttempt(record.id());
+        work.resumedRetry = work.attempt > 1;
       }
       while (true) {
         if (limited) {
@@ -556,7 +565,10 @@ final class Run implements PipelineRun {
           long now = clock.nanoTime();
           work.latency(now - previous, 1);
           previous = now;
-          if (work.errors != null) {
+          if (work.resumedRetry) {
+            stage.recorder.retryOutcome(work.errors, record.metadata().get(RETRIED_ERRORS), true);
+            record = record.withoutMetadata(RETRIED_ERRORS);
+          } else if (work.errors != null) {
             stage.recorder.retryOutcome(work.errors, true);
           }
           if (filterReason != null) {
@@ -605,12 +617,18 @@ final class Run implements PipelineRun {
         long now = clock.nanoTime();
         work.latency(now - previous, 1);
         previous = now;
-        stage.recorder.retryOutcome(work.errors, false);
+        if (work.resumedRetry) {
+          stage.recorder.retryOutcome(work.errors, record.metadata().get(RETRIED_ERRORS), false);
+          record = record.withoutMetadata(RETRIED_ERRORS);
+        } else {
+          stage.recorder.retryOutcome(work.errors, false);
+        }
         giveUp(stage, context, work, record, work.errors, work.attempt, error);
         break;
       }
       work.attempt = 1;
       work.errors = null;
+      work.resumedRetry = false;
     }
   }
 
@@ -722,6 +740,16 @@ final class Run implements PipelineRun {
     if (!here.isEmpty()) {
       errors = new ArrayList<>(earlier);
       errors.addAll(here);
+    }
+    String types = record.metadata().get(RETRIED_ERRORS);
+    for (ErrorInfo error : here) {
+      if (error.stage().equals(stage.def.name().value())
+          && (types == null || !Arrays.asList(types.split(",")).contains(error.errorType()))) {
+        types = types == null ? error.errorType() : types + "," + error.errorType();
+      }
+    }
+    if (types != null) {
+      record = record.withMetadata(RETRIED_ERRORS, types);
     }
     work.parked.add(
         new ScheduledRetry(
@@ -971,10 +999,14 @@ final class Run implements PipelineRun {
                         + "' without filtering or failing it through the context");
           }
         }
+        String earlier = attempt > 1 ? record.metadata().get(RETRIED_ERRORS) : null;
+        if (earlier != null) {
+          record = record.withoutMetadata(RETRIED_ERRORS);
+        }
         if (recordError == null) {
           List<ErrorInfo> errors = work.batchErrors.get(record.id());
-          if (errors != null) {
-            stage.recorder.retryOutcome(errors, true);
+          if (errors != null || earlier != null) {
+            stage.recorder.retryOutcome(errors, earlier, true);
           }
           if (reason != null) {
             work.completions.add(
@@ -1014,7 +1046,7 @@ final class Run implements PipelineRun {
               again.add(record);
             }
           } else {
-            stage.recorder.retryOutcome(errors, false);
+            stage.recorder.retryOutcome(errors, earlier, false);
             giveUp(stage, context, work, record, errors, attempt, recordError);
           }
         }

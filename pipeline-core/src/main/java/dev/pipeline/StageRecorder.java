@@ -91,8 +91,23 @@ final class StageRecorder {
    * recovered (it passed after retrying) or not (it used up its retries or could not be retried).
    */
   void retryOutcome(List<ErrorInfo> errors, boolean recovered) {
+    retryOutcome(errors, null, recovered);
+  }
+
+  /**
+   * As {@link #retryOutcome(List, boolean)}, also counting the error types (comma-separated) the
+   * record met here before it was parked in the retry queue.
+   */
+  void retryOutcome(@Nullable List<ErrorInfo> errors, @Nullable String earlier, boolean recovered) {
     List<String> types = new ArrayList<>(2);
-    for (ErrorInfo error : errors) {
+    if (earlier != null) {
+      for (String type : earlier.split(",")) {
+        if (!type.isEmpty() && !types.contains(type)) {
+          types.add(type);
+        }
+      }
+    }
+    for (ErrorInfo error : errors == null ? List.<ErrorInfo>of() : errors) {
       if (error.stage().equals(stage) && !types.contains(error.errorType())) {
         types.add(error.errorType());
       }

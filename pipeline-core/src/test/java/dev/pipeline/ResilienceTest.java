@@ -90,6 +90,11 @@ class ResilienceTest {
         .as("errors before and after the park")
         .hasSize(3);
     assertThat(result.metrics().stage("cleaning").resilience().parked()).isEqualTo(3);
+    assertThat(result.metrics().stage("cleaning").resilience().retriesByErrorType())
+        .as("counted once per record, across the park")
+        .containsExactly(Map.entry("IOException", new RetryStats(3, 0)));
+    assertThat(sink)
+        .allSatisfy(e -> assertThat(e.metadata()).doesNotContainKey(Run.RETRIED_ERRORS));
     Outcomes.assertEachEndedOnce(pipeline, result, ids(3), sink);
   }
 

@@ -297,6 +297,10 @@ class ChaosTest {
         assertThat(transitions.get(i).at()).isAfterOrEqualTo(transitions.get(i - 1).at());
       }
       assertThat(result.metrics().stage("analysis").resilience().held()).isPositive();
+      RetryStats outage =
+          result.metrics().stage("analysis").resilience().retriesByErrorType().get("IOException");
+      assertThat(outage.recovered()).as("records that met the outage recovered").isPositive();
+      assertThat(outage.exhausted()).isZero();
 
       // the source never went faster than its bucket: tokens counted against the clock
       Instant start = read.get("r1");
