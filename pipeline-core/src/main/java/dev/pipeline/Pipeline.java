@@ -95,10 +95,10 @@ public final class Pipeline<I, O> implements AutoCloseable {
     PayloadCodec<?> codec = inputCodec;
     for (StageDefinition stage : stages) {
       descriptors.add(stage.describe(codec));
-      parkable.add(!store.isDurable() || codec != null);
+      parkable.add(store.hasRetryQueue() && (!store.isDurable() || codec != null));
       codec = stage.options().codec();
     }
-    parkable.add(!store.isDurable() || codec != null); // the sink
+    parkable.add(store.hasRetryQueue() && (!store.isDurable() || codec != null)); // the sink
     if (store.isDurable()) {
       // the records the sink failed on are kept, and sent back, as its input
       descriptors.add(

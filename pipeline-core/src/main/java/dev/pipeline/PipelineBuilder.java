@@ -9,7 +9,6 @@ import dev.pipeline.store.PipelineStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -239,7 +238,7 @@ public final class PipelineBuilder<I, O> {
    * Sets how long a retry may wait in the worker (a sleep, on the pipeline's clock); a retry that
    * must wait longer is parked in the store's retry queue, so the worker goes on with other records
    * and, on a durable store, the retry survives a restart. One second unless set; {@link
-   * Duration#ZERO} parks every retry.
+   * Duration#ZERO} parks every retry that waits at all.
    *
    * @throws IllegalArgumentException if negative
    */
@@ -350,6 +349,15 @@ public final class PipelineBuilder<I, O> {
                   + "' holds records while its circuit is open (Fallback.hold()) but has no"
                   + " circuit breaker; add s.circuitBreaker(CircuitBreaker.failureRate(0.5))");
         }
+        if (store != null && !store.hasRetryQueue()) {
+          all.add(
+              "stage '"
+                  + stage.name()
+                  + "' holds records while its circuit is open (Fallback.hold()), but the store "
+                  + store
+                  + " has no retry queue to hold them in; use Fallback.skip(), Fallback.to(...) or"
+                  + " no fallback, or a store with a retry queue");
+        }
         if (store != null && store.isDurable() && entering == null) {
           all.add(
               "stage '"
@@ -383,20 +391,15 @@ public final class PipelineBuilder<I, O> {
   }
 
   /**
-   * The stages with their circuit breakers and token buckets bound to the pipeline's clock. A
-   * breaker or bucket given to several stages stays shared: it is bound once.
+   * The stages with their circuit breakers and token buckets bound to the pipeline's clock: each
+   * stage gets a circuit and a bucket of its own, even if one was given to several stages.
    */
   private List<StageDefinition> bound() {
-    Map<Object, Object> done = new IdentityHashMap<>();
     List<StageDefinition> all = new ArrayList<>(stages.size());
     for (StageDefinition stage : stages) {
       StageOptions options = stage.options();
-      CircuitBreaker breaker =
-          (CircuitBreaker)
-              done.computeIfAbsent(options.circuitBreaker(), b -> ((CircuitBreaker) b).bind(clock));
-      TokenBucket bucket =
-          (TokenBucket)
-              done.computeIfAbsent(options.rateLimit(), b -> ((TokenBucket) b).bind(clock));
+      CircuitBreaker breaker = options.circuitBreaker().bind(clock);
+      TokenBucket bucket = options.rateLimit().bind(clock);
       StageOptions boundOptions =
           options.toBuilder().circuitBreaker(breaker).rateLimit(bucket).buildUnchecked();
       all.add(

@@ -134,10 +134,12 @@ final class Run implements PipelineRun {
       // the claimer feeds every queue (records resume at their checkpoint's or retry's stage)
       int producers =
           (i == 0 ? sources.size() : definitions.get(i - 1).options().concurrency()) + 1;
+      // an adaptive batch size may grow to its maximum: the queue must hold such batches
+      int batch = Math.max(d.options().batchSize(), d.options().maxBatchSize());
       int capacity =
           queueCapacity > 0
-              ? queueCapacity
-              : Math.max(1024, 4 * d.options().batchSize() * d.options().concurrency());
+              ? Math.max(queueCapacity, d.options().maxBatchSize())
+              : Math.max(1024, 4 * batch * d.options().concurrency());
       stages[i] =
           new RunStage(
               d,
@@ -481,6 +483,7 @@ final class Run implements PipelineRun {
       Envelope<Object> stuck = work.batch.get(work.index);
       Throwable timeout = new StageTimeoutException(stageName, stuck.id(), options.timeout(), true);
       stage.recorder.error(timeout);
+      breaker.onFailure(0, timeout); // the hung call had the circuit's permission
       List<ErrorInfo> errors = work.errors == null ? new ArrayList<>() : work.errors;
       errors.add(ErrorInfo.of(stageName, timeout, work.attempt, clock.now()));
       giveUp(stage, context, work, stuck, errors, work.attempt, timeout);
@@ -497,13 +500,9 @@ final class Run implements PipelineRun {
         work.resumedRetry = work.attempt > 1;
       }
       while (true) {
-        if (limited) {
-          bucket.acquire(1);
-        }
         Throwable error = null;
         Object output = null;
         String filterReason = null;
-        long callStart = guarded || timed || limited ? clock.nanoTime() : 0;
         if (guarded && !breaker.tryAcquirePermission()) {
           CircuitOpenException refused =
               new CircuitOpenException(
@@ -515,11 +514,18 @@ final class Run implements PipelineRun {
             break;
           }
           if (fallback instanceof Fallback.Skip || fallback instanceof Fallback.With<?, ?>) {
-            degrade(stage, context, work, record, refused, work.attempt);
+            // the record leaves through its fallback (or, if that fails, as a dead letter)
+            List<ErrorInfo> errors = work.errors == null ? new ArrayList<>() : work.errors;
+            record = retryOutcome(stage, work, record, false);
+            giveUp(stage, context, work, record, errors, work.attempt, refused);
             break;
           }
           error = refused;
         } else {
+          if (limited) {
+            bucket.acquire(1); // only calls that may go ahead take a token
+          }
+          long callStart = clock.nanoTime();
           context.reset(record, work.attempt);
           long call = timed ? slot.begin(callStart) : 0;
           try {
@@ -535,6 +541,7 @@ final class Run implements PipelineRun {
             filterReason = null;
           }
           if (cancelled) {
+            breaker.onFailure(0, new InterruptedException("run cancelled")); // frees its permit
             throw new InterruptedException("run cancelled");
           }
           if (error == null && output == null && filterReason == null) {
@@ -549,7 +556,7 @@ final class Run implements PipelineRun {
                         + "'; return a value, or throw RecordFilteredException.because(reason) to"
                         + " drop the record");
           }
-          long took = guarded || limited ? clock.nanoTime() - callStart : 0;
+          long took = clock.nanoTime() - callStart;
           if (guarded) {
             if (error == null) {
               breaker.onSuccess(took);
@@ -565,12 +572,7 @@ final class Run implements PipelineRun {
           long now = clock.nanoTime();
           work.latency(now - previous, 1);
           previous = now;
-          if (work.resumedRetry) {
-            stage.recorder.retryOutcome(work.errors, record.metadata().get(RETRIED_ERRORS), true);
-            record = record.withoutMetadata(RETRIED_ERRORS);
-          } else if (work.errors != null) {
-            stage.recorder.retryOutcome(work.errors, true);
-          }
+          record = retryOutcome(stage, work, record, true);
           if (filterReason != null) {
             work.completions.add(
                 new Completion(
@@ -617,12 +619,7 @@ final class Run implements PipelineRun {
         long now = clock.nanoTime();
         work.latency(now - previous, 1);
         previous = now;
-        if (work.resumedRetry) {
-          stage.recorder.retryOutcome(work.errors, record.metadata().get(RETRIED_ERRORS), false);
-          record = record.withoutMetadata(RETRIED_ERRORS);
-        } else {
-          stage.recorder.retryOutcome(work.errors, false);
-        }
+        record = retryOutcome(stage, work, record, false);
         giveUp(stage, context, work, record, work.errors, work.attempt, error);
         break;
       }
@@ -630,6 +627,23 @@ final class Run implements PipelineRun {
       work.errors = null;
       work.resumedRetry = false;
     }
+  }
+
+  /**
+   * Counts how a record that met errors at a single-record stage ended there (with the error types
+   * it met before it was parked, if it came back from the retry queue) and returns it without that
+   * engine metadata.
+   */
+  private static Envelope<Object> retryOutcome(
+      RunStage stage, BatchWork work, Envelope<Object> record, boolean recovered) {
+    if (work.resumedRetry) {
+      stage.recorder.retryOutcome(work.errors, record.metadata().get(RETRIED_ERRORS), recovered);
+      return record.withoutMetadata(RETRIED_ERRORS);
+    }
+    if (work.errors != null) {
+      stage.recorder.retryOutcome(work.errors, recovered);
+    }
+    return record;
   }
 
   /**
@@ -644,6 +658,7 @@ final class Run implements PipelineRun {
       List<ErrorInfo> errors,
       int attempts,
       Throwable cause) {
+    record = record.withoutMetadata(RETRIED_ERRORS);
     Fallback<?, ?> fallback = stage.def.options().fallback();
     if (fallback instanceof Fallback.Skip || fallback instanceof Fallback.With<?, ?>) {
       if (degrade(stage, context, work, record, cause, attempts)) {
@@ -677,12 +692,16 @@ final class Run implements PipelineRun {
       int attempts) {
     String stageName = stage.def.name().value();
     Object output = record.payload();
+    Map<String, String> added = null;
     if (stage.def.options().fallback() instanceof Fallback.With<?, ?> with) {
-      context.reset(record, attempts);
+      // a context of its own: a batch stage's context still holds the batch call's results
+      CallContext own = new CallContext(pipeline, stage.def.name(), context.logger(), clock);
+      own.reset(record, attempts);
       try {
         output =
             ((Fallback.Function<Object, Object>) with.function())
-                .apply(record.payload(), cause, context);
+                .apply(record.payload(), cause, own);
+        added = own.added();
       } catch (Throwable thrown) {
         stage.recorder.error(thrown);
         work.fallbackError = thrown;
@@ -702,11 +721,12 @@ final class Run implements PipelineRun {
       }
     }
     String skipped = record.metadata().get(Fallback.DEGRADED);
-    work.outputs.add(
+    Envelope<Object> out =
         record
             .withPayload(output)
             .withMetadata(
-                Fallback.DEGRADED, skipped == null ? stageName : skipped + "," + stageName));
+                Fallback.DEGRADED, skipped == null ? stageName : skipped + "," + stageName);
+    work.outputs.add(added == null ? out : out.withAllMetadata(added));
     work.bytes += payloadSize.applyAsLong(output);
     stage.recorder.degraded.increment();
     return true;
@@ -868,15 +888,13 @@ final class Run implements PipelineRun {
           errors.add(ErrorInfo.of(stageName, timeout, hung.attempt(), clock.now()));
           giveUp(stage, context, work, stuck, errors, hung.attempt(), timeout);
         }
+        breaker.onFailure(0, new StageTimeoutException(stageName, null, options.timeout(), true));
       }
     }
     Chunk chunk;
     while ((chunk = work.chunks.peek()) != null) {
       List<Envelope<Object>> pending = chunk.records();
       int attempt = chunk.attempt();
-      if (limited) {
-        bucket.acquire(pending.size());
-      }
       long callStart = clock.nanoTime();
       Throwable error = null;
       List<Object> outputs = null;
@@ -896,22 +914,25 @@ final class Run implements PipelineRun {
           continue;
         }
         if (fallback instanceof Fallback.Skip || fallback instanceof Fallback.With<?, ?>) {
+          // each record leaves through the fallback (or, if that fails, as a dead letter)
           work.chunks.poll();
           for (Envelope<Object> record : pending) {
-            if (!degrade(stage, context, work, record, refused, attempt)) {
-              List<ErrorInfo> errors =
-                  work.batchErrors.computeIfAbsent(record.id(), k -> new ArrayList<>());
-              errors.add(
-                  ErrorInfo.of(
-                      stageName, Objects.requireNonNull(work.fallbackError), attempt, clock.now()));
-              work.fallbackError = null;
-              work.completions.add(deadLetter(record, stageName, errors, attempt));
+            List<ErrorInfo> errors =
+                work.batchErrors.computeIfAbsent(record.id(), k -> new ArrayList<>());
+            String earlier = record.metadata().get(RETRIED_ERRORS);
+            if (!errors.isEmpty() || earlier != null) {
+              stage.recorder.retryOutcome(errors, earlier, false);
             }
+            giveUp(stage, context, work, record, errors, attempt, refused);
           }
           continue;
         }
         error = refused;
       } else {
+        if (limited) {
+          bucket.acquire(pending.size()); // only calls that may go ahead take tokens
+          callStart = clock.nanoTime();
+        }
         context.resetBatch(pending, attempt);
         List<Object> inputs = new ArrayList<>(pending.size());
         for (Envelope<Object> e : pending) {
@@ -932,6 +953,7 @@ final class Run implements PipelineRun {
           allFiltered = false;
         }
         if (cancelled) {
+          breaker.onFailure(0, new InterruptedException("run cancelled")); // frees its permit
           throw new InterruptedException("run cancelled");
         }
         if (error == null
@@ -960,15 +982,28 @@ final class Run implements PipelineRun {
         if (limited) {
           bucket.onResult(took, error != null);
         }
-        if (error != null
-            && pending.size() > 1
-            && !(error instanceof VirtualMachineError)
-            && !(error instanceof CircuitOpenException)) {
-          // the whole call failed: halve the batch so that the records that can pass do, and the
-          // record(s) that made it fail are isolated and retried or dead-lettered on their own
+        if (error != null && pending.size() > 1 && !(error instanceof VirtualMachineError)) {
           stage.recorder.error(error);
-          stage.recorder.splits.increment();
           work.chunks.poll();
+          if (attempt <= retry.maxRetries() && retry.isRetryable(error)) {
+            // the whole call failed and may pass if tried again (the service, not a record, may
+            // be at fault): the chunk is retried as one, after one backoff
+            work.retries += pending.size();
+            Duration delay = retry.delay(attempt, ThreadLocalRandom.current());
+            if (delay.compareTo(policies.retryQueueAfter()) > 0 && parkable(stage)) {
+              for (Envelope<Object> record : pending) {
+                parkBatched(stage, work, record, attempt, delay);
+              }
+            } else {
+              clock.sleep(delay);
+              work.chunks.addFirst(new Chunk(pending, attempt + 1));
+            }
+            continue;
+          }
+          // not retryable, or its retries are used up: halve the batch so that the records that
+          // can pass do, and the record(s) that made it fail end up alone, each meeting the
+          // retry policy (and the dead letter queue) on its own
+          stage.recorder.splits.increment();
           int half = pending.size() / 2;
           work.chunks.addFirst(new Chunk(pending.subList(half, pending.size()), attempt));
           work.chunks.addFirst(new Chunk(pending.subList(0, half), attempt));
@@ -1000,13 +1035,13 @@ final class Run implements PipelineRun {
           }
         }
         String earlier = attempt > 1 ? record.metadata().get(RETRIED_ERRORS) : null;
-        if (earlier != null) {
-          record = record.withoutMetadata(RETRIED_ERRORS);
-        }
         if (recordError == null) {
           List<ErrorInfo> errors = work.batchErrors.get(record.id());
           if (errors != null || earlier != null) {
             stage.recorder.retryOutcome(errors, earlier, true);
+          }
+          if (earlier != null) {
+            record = record.withoutMetadata(RETRIED_ERRORS);
           }
           if (reason != null) {
             work.completions.add(

@@ -14,8 +14,9 @@ import org.jspecify.annotations.Nullable;
  * @param status COMPLETED, CANCELLED or FAILED
  * @param duration from start to end
  * @param read records read from the sources
- * @param resumed records a durable store handed over to finish: left unfinished by an earlier run
- *     or a dead worker, or sent back for reprocessing
+ * @param resumed records the store handed over to finish: dead letters sent back for reprocessing,
+ *     parked retries come due, and on a durable store records left unfinished by an earlier run or
+ *     a dead worker
  * @param duplicates records rejected because their id was already known
  * @param published records handed to the sink
  * @param filtered records dropped on purpose

@@ -68,6 +68,8 @@ public final class FailureRateCircuitBreaker implements CircuitBreaker {
   // written under lock; read without it on the fast paths
   private volatile State state = State.CLOSED;
   private volatile long openUntilNanos;
+  // guarded by lock: when the circuit last became half-open
+  private long halfOpenSinceNanos;
   // guarded by lock
   private final Window window;
   private int trialsGranted;
@@ -281,6 +283,16 @@ public final class FailureRateCircuitBreaker implements CircuitBreaker {
                 trialsGranted++;
                 yield true;
               }
+              if (clock.nanoTime() - halfOpenSinceNanos > openNanos) {
+                // a trial call's outcome never came (its caller was cancelled or hung): rather
+                // than stay half-open for good, open again and try anew later
+                changed |=
+                    moveTo(
+                        State.OPEN,
+                        (trialsGranted - trialsReported)
+                            + " trial calls unanswered for longer than "
+                            + Duration.ofNanos(openNanos));
+              }
               yield false;
             }
           };
@@ -382,6 +394,7 @@ public final class FailureRateCircuitBreaker implements CircuitBreaker {
       case HALF_OPEN -> {
         trialsGranted = 0;
         trialsReported = 0;
+        halfOpenSinceNanos = clock.nanoTime();
       }
       case CLOSED -> window.reset();
     }

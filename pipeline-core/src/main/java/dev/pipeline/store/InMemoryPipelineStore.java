@@ -247,6 +247,11 @@ public final class InMemoryPipelineStore implements PipelineStore {
   }
 
   @Override
+  public boolean hasRetryQueue() {
+    return true;
+  }
+
+  @Override
   public Set<String> scheduleRetries(String pipeline, List<ScheduledRetry> retries, Instant at) {
     PipelineData data = data(pipeline);
     synchronized (data.parked) {

@@ -92,6 +92,15 @@ public interface PipelineStore extends AutoCloseable {
   }
 
   /**
+   * Whether the store has a retry queue ({@link #scheduleRetries}, and due retries handed over by
+   * {@link #claim(String, int, Instant)}). Without one, the engine retries in the worker however
+   * long the wait, and {@code Fallback.hold()} is refused when the pipeline is built.
+   */
+  default boolean hasRetryQueue() {
+    return false;
+  }
+
+  /**
    * Parks records in the retry queue: each leaves this worker and becomes due after its delay, when
    * any worker's {@link #claim(String, int, Instant)} hands it over at its stage with its attempts
    * so far. The errors given are added to those the store holds. A durable store keeps the queue
@@ -99,8 +108,7 @@ public interface PipelineStore extends AutoCloseable {
    *
    * @return the ids refused because this worker no longer holds their lease (see {@link
    *     #complete}); empty for a non-durable store
-   * @throws UnsupportedOperationException if the store has no retry queue; the engine then retries
-   *     in the worker
+   * @throws UnsupportedOperationException if the store has no {@link #hasRetryQueue() retry queue}
    */
   default Set<String> scheduleRetries(String pipeline, List<ScheduledRetry> retries, Instant at) {
     throw new UnsupportedOperationException(getClass().getName() + " has no retry queue");

@@ -1383,6 +1383,11 @@ public final class JdbcPipelineStore implements PipelineStore {
 
   /** Always true. */
   @Override
+  public boolean hasRetryQueue() {
+    return true;
+  }
+
+  @Override
   public boolean isDurable() {
     return true;
   }
