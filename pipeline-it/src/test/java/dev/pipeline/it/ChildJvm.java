@@ -1,34 +1,178 @@
 package dev.pipeline.it;
 
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
-/** Starts {@link CrashWorker} in a child JVM with this JVM's class path. */
+/**
+ * A {@link CrashWorker} in a child JVM with this JVM's class path: its worker id, and the files it
+ * writes (sink, journal, log) in a directory of the test.
+ */
 final class ChildJvm {
-  private ChildJvm() {}
+  final String workerId;
+  final Path sink;
+  final Path journal;
+  final Path log;
+  private final Process process;
 
-  static Process start(
-      Databases db, int records, Path sink, long leaseMillis, long workMicros, Path log)
+  private ChildJvm(String workerId, Path sink, Path journal, Path log, Process process) {
+    this.workerId = workerId;
+    this.sink = sink;
+    this.journal = journal;
+    this.log = log;
+    this.process = process;
+  }
+
+  /**
+   * Starts a worker. A gated one builds its store, prints READY and waits for {@link #go()}, so
+   * that several workers start the run together.
+   */
+  static ChildJvm start(
+      Databases db,
+      String workerId,
+      Path dir,
+      int records,
+      long leaseMillis,
+      long workMicros,
+      int queueCapacity,
+      boolean gated)
       throws IOException {
+    Path sink = dir.resolve(workerId + ".sink.tsv");
+    Path journal = dir.resolve(workerId + ".journal");
+    Path log = dir.resolve(workerId + ".log");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> command = new ArrayList<>();
     command.add(java);
     command.add("-Xmx256m");
+    command.add("-XX:+UseSerialGC");
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(CrashWorker.class.getName());
     command.add(db.url());
     command.add(db.user());
     command.add(db.schema());
+    command.add(workerId);
     command.add(Integer.toString(records));
     command.add(sink.toString());
+    command.add(journal.toString());
     command.add(Long.toString(leaseMillis));
     command.add(Long.toString(workMicros));
-    return new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .start();
+    command.add(Integer.toString(queueCapacity));
+    command.add(Boolean.toString(gated));
+    Process process =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .start();
+    return new ChildJvm(workerId, sink, journal, log, process);
+  }
+
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** Whether the worker printed READY: its store is built and it waits for {@link #go()}. */
+  boolean ready() {
+    return logText().contains("READY " + workerId);
+  }
+
+  /** Opens the start gate. */
+  void go() throws IOException {
+    OutputStream in = process.getOutputStream();
+    in.write("GO\n".getBytes(StandardCharsets.UTF_8));
+    in.flush();
+  }
+
+  /** Waits up to {@code millis} for the worker to end by itself; whether it did. */
+  boolean awaitExit(long millis) throws InterruptedException {
+    return process.waitFor(millis, TimeUnit.MILLISECONDS);
+  }
+
+  /** The exit code of a worker that ended. */
+  int exitValue() {
+    return process.exitValue();
+  }
+
+  /** SIGKILL, and waits until the process is gone. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly(); // SIGKILL on Linux
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      throw new AssertionError(workerId + " did not die within 30 s of SIGKILL");
+    }
+  }
+
+  /**
+   * Waits for the worker to end by itself; fails, with its log, unless it completed its run. A
+   * worker that does not end in time is killed, and the failure shows where it was stuck.
+   */
+  void awaitCompleted(long timeout, TimeUnit unit) throws InterruptedException {
+    if (!process.waitFor(timeout, unit)) {
+      String stuck = diagnosis();
+      process.destroyForcibly();
+      throw new AssertionError(
+          workerId + " did not finish within " + timeout + " " + unit + "; " + stuck);
+    }
+    if (process.exitValue() != 0) {
+      throw new AssertionError(
+          workerId + " exited with " + process.exitValue() + "; its log:\n" + logText());
+    }
+  }
+
+  /** Kills the worker if it still runs: for clean-up after a failed test. */
+  void destroy() {
+    process.destroyForcibly();
+  }
+
+  /** The worker's threads in the store or the database driver, and its log: why is it stuck? */
+  String diagnosis() throws InterruptedException {
+    return "its threads in the store or driver:\n" + storeThreads() + "\nits log:\n" + logText();
+  }
+
+  /** The stacks of the worker's threads (virtual ones too) that are in pipeline-jdbc or H2. */
+  private String storeThreads() throws InterruptedException {
+    Path dump = log.resolveSibling(workerId + ".threads.txt");
+    try {
+      Process jcmd =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                  Long.toString(process.pid()),
+                  "Thread.dump_to_file",
+                  "-format=text",
+                  dump.toString())
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
+      if (!jcmd.waitFor(30, TimeUnit.SECONDS) || !Files.exists(dump)) {
+        jcmd.destroyForcibly();
+        return "(no thread dump)";
+      }
+      StringBuilder shown = new StringBuilder();
+      for (String thread : Files.readString(dump).split("\n\n")) {
+        if (thread.contains("org.h2.") || thread.contains("dev.pipeline.jdbc.")) {
+          shown.append(thread).append("\n\n");
+        }
+      }
+      return shown.toString();
+    } catch (IOException e) {
+      return "(no thread dump: " + e + ")";
+    }
+  }
+
+  String logText() {
+    try {
+      return Files.exists(log) ? Files.readString(log) : "";
+    } catch (IOException e) {
+      return "(log unreadable: " + e + ")";
+    }
+  }
+
+  @Override
+  public String toString() {
+    return workerId;
   }
 }

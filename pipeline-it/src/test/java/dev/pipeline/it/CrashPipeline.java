@@ -18,8 +18,9 @@ import dev.pipeline.store.RecordStatus;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The pipeline the crash tests run in child JVMs: eight stages of string work, a checkpoint in the
- * middle, and outcomes fixed by the record number so the parent knows what each record must end as.
+ * The pipeline the crash tests run in child JVMs: eight stages of string work, two checkpoints (a
+ * record resumes at the first stage, the fourth, or the last one, before the sink), and outcomes
+ * fixed by the record number so the parent knows what each record must end as.
  */
 final class CrashPipeline {
   static final String NAME = "crash";
@@ -50,8 +51,17 @@ final class CrashPipeline {
     return "P:V:T:A:E:C:" + n + ":I";
   }
 
-  static Pipeline<String, String> build(PipelineStore store, Sink<String> sink, long workNanos) {
-    return Pipeline.builder(NAME, String.class)
+  /**
+   * The pipeline; {@code queueCapacity} bounds the records waiting before each stage (0: the
+   * engine's default), and so how many records a worker holds at once.
+   */
+  static Pipeline<String, String> build(
+      PipelineStore store, Sink<String> sink, long workNanos, int queueCapacity) {
+    var builder = Pipeline.builder(NAME, String.class);
+    if (queueCapacity > 0) {
+      builder.queueCapacity(queueCapacity);
+    }
+    return builder
         .store(store)
         .stage(
             INGESTION,
@@ -69,7 +79,7 @@ final class CrashPipeline {
               LockSupport.parkNanos(workNanos); // a remote call's worth of waiting
               return "E:" + s;
             },
-            s -> s.concurrency(8).batchSize(16))
+            s -> s.concurrency(8).batchSize(16).checkpoint().codec(PayloadCodec.string()))
         .stage(
             ANALYSIS,
             (String s) -> {
@@ -78,8 +88,7 @@ final class CrashPipeline {
               }
               return "A:" + s;
             })
-        .stage(
-            TRANSLATION, (String s) -> "T:" + s, s -> s.checkpoint().codec(PayloadCodec.string()))
+        .stage(TRANSLATION, (String s) -> "T:" + s)
         .stage(
             VALIDATION,
             (String s) -> {
@@ -87,7 +96,7 @@ final class CrashPipeline {
               return "V:" + s;
             },
             s -> s.concurrency(8).batchSize(16))
-        .stage(INDEXING, (String s) -> s + ":I")
+        .stage(INDEXING, (String s) -> s + ":I", s -> s.checkpoint().codec(PayloadCodec.string()))
         .stage(PUBLISHING, (String s) -> "P:" + s)
         .sink(sink)
         .build();

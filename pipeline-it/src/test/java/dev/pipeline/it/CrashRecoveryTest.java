@@ -1,72 +1,90 @@
 package dev.pipeline.it;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Kills a worker JVM with SIGKILL at random points, several times, then lets a last one finish:
- * every record must end in exactly the state it should, the sink must have every published record's
- * final output, and nothing may be lost, duplicated beyond the ledger, or unexpected.
+ * Kills a worker JVM with SIGKILL at random points, several times, then lets a last one finish, on
+ * an H2 file and on PostgreSQL: every record must end in exactly the state it should, once; the
+ * sinks must have every published record's final output; nothing may be lost, delivered beyond the
+ * store's ledger, completed twice, or unexpected.
+ *
+ * <p>A kill point is either a random time after the JVM starts (which may fall in its start-up, the
+ * schema's creation, or the first ingests), or the moment the sinks have grown by a random share of
+ * what is left (mid-run, records in every stage).
  */
 class CrashRecoveryTest {
   private static final int RECORDS = 4_000;
   private static final int KILLS = 4;
-  private static final long LEASE_MILLIS = 1_500;
+  private static final long LEASE_MILLIS = 4_000;
   private static final long WORK_MICROS = 200;
 
-  @Test
-  void postgresSurvivesRepeatedSigkill(@TempDir Path dir) throws Exception {
-    Databases db = Databases.postgres();
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"h2", "postgresql"})
+  void survivesRepeatedSigkill(String database, @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir)
+      throws Exception {
+    Databases db = database.equals("h2") ? Databases.h2(dir) : Databases.postgres();
+    List<ChildJvm> workers = new ArrayList<>();
     try {
-      crashAndRecover(db, dir);
+      crashAndRecover(db, dir, workers);
     } finally {
+      workers.forEach(ChildJvm::destroy);
       db.dropSchema();
     }
   }
 
-  private static void crashAndRecover(Databases db, Path dir) throws Exception {
+  private static void crashAndRecover(Databases db, Path dir, List<ChildJvm> workers)
+      throws Exception {
     long seed = System.nanoTime();
     Random random = new Random(seed);
-    System.out.println(db.name() + ": kill points seeded with " + seed);
-    Path log = dir.resolve("children.log");
-    List<Path> sinks = new ArrayList<>();
+    System.out.println(db.name() + ": kill points seeded with " + seed + ", files in " + dir);
+    List<String> kills = new ArrayList<>();
     for (int kill = 0; kill < KILLS; kill++) {
-      Path sink = dir.resolve("sink-" + kill + ".tsv");
-      sinks.add(sink);
-      long before = Ledger.sinkLines(sinks);
-      // kill once the sinks have grown by a random share of what is left
-      long target = before + 1 + random.nextInt((int) Math.max(1, (RECORDS - before) / 3));
-      Process child = ChildJvm.start(db, RECORDS, sink, LEASE_MILLIS, WORK_MICROS, log);
-      Ledger.await(
-          "the sinks to reach " + target + " lines (child alive: " + child.isAlive() + ")",
-          120_000,
-          () -> !child.isAlive() || linesOrZero(sinks) >= target);
-      child.destroyForcibly(); // SIGKILL
-      assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      long before = Ledger.sinkLines(workers);
+      ChildJvm child =
+          ChildJvm.start(db, "kill-" + kill, dir, RECORDS, LEASE_MILLIS, WORK_MICROS, 0, false);
+      workers.add(child);
+      if (random.nextInt(4) == 0) {
+        long delay = 200 + random.nextInt(1_800);
+        if (child.awaitExit(delay)) {
+          child.awaitCompleted(0, TimeUnit.SECONDS); // it finished the run: exit 0
+          kills.add(child + " finished before its kill point");
+          continue;
+        }
+        child.kill();
+        kills.add(child + " killed " + delay + " ms after start");
+      } else {
+        long target = before + 1 + random.nextInt((int) Math.max(1, (RECORDS - before) / 3));
+        try {
+          Ledger.await(
+              "the sinks to reach " + target + " lines",
+              60_000,
+              () -> !child.isAlive() || Ledger.sinkLines(workers) >= target);
+        } catch (AssertionError stuck) {
+          throw new AssertionError(
+              stuck.getMessage() + "; " + child + " is stuck: " + child.diagnosis(), stuck);
+        }
+        if (!child.isAlive()) {
+          child.awaitCompleted(0, TimeUnit.SECONDS); // it finished the run: exit 0
+          kills.add(child + " finished before its kill point");
+          continue;
+        }
+        child.kill();
+        kills.add(child + " killed at " + target + " sink lines");
+      }
     }
-    Path last = dir.resolve("sink-final.tsv");
-    sinks.add(last);
-    Process finisher = ChildJvm.start(db, RECORDS, last, LEASE_MILLIS, WORK_MICROS, log);
-    assertThat(finisher.waitFor(3, TimeUnit.MINUTES)).as("the last worker finishes").isTrue();
-    assertThat(finisher.exitValue())
-        .as("the last worker's exit code; its log:%n%s", Files.readString(log))
-        .isZero();
-    Ledger.verify(db, RECORDS, sinks);
-  }
-
-  private static long linesOrZero(List<Path> sinks) {
-    try {
-      return Ledger.sinkLines(sinks);
-    } catch (java.io.IOException e) {
-      return 0;
-    }
+    System.out.println(db.name() + ": " + kills);
+    ChildJvm finisher =
+        ChildJvm.start(db, "final", dir, RECORDS, LEASE_MILLIS, WORK_MICROS, 0, false);
+    workers.add(finisher);
+    finisher.awaitCompleted(90, TimeUnit.SECONDS);
+    Ledger.verify(db, RECORDS, workers, List.of(finisher));
   }
 }

@@ -7,7 +7,9 @@ import dev.pipeline.RunStatus;
 import dev.pipeline.Sink;
 import dev.pipeline.Source;
 import dev.pipeline.jdbc.JdbcPipelineStore;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -20,9 +22,12 @@ import java.util.stream.IntStream;
 
 /**
  * A child JVM of the crash tests: runs {@link CrashPipeline} over records 0..n-1 against a JDBC
- * store until done (exit 0), unless the parent kills it first.
+ * store until done (exit 0), unless the parent kills it first. The store is wrapped in a {@link
+ * JournalingStore}, so the parent can tell what this worker leased and completed.
  *
- * <p>Arguments: jdbcUrl user schema records sinkFile leaseMillis workMicros.
+ * <p>Arguments: jdbcUrl user schema workerId records sinkFile journalFile leaseMillis workMicros
+ * queueCapacity gated. It prints "READY workerId" once its store is built; a gated worker then
+ * waits for a "GO" line on its standard input before it runs.
  */
 public final class CrashWorker {
 
@@ -32,29 +37,50 @@ public final class CrashWorker {
     String url = args[0];
     String user = args[1];
     String schema = args[2];
-    int records = Integer.parseInt(args[3]);
-    Path sinkFile = Path.of(args[4]);
-    Duration lease = Duration.ofMillis(Long.parseLong(args[5]));
-    long workNanos = Long.parseLong(args[6]) * 1_000;
+    String workerId = args[3];
+    int records = Integer.parseInt(args[4]);
+    Path sinkFile = Path.of(args[5]);
+    Path journalFile = Path.of(args[6]);
+    Duration lease = Duration.ofMillis(Long.parseLong(args[7]));
+    long workNanos = Long.parseLong(args[8]) * 1_000;
+    int queueCapacity = Integer.parseInt(args[9]);
+    boolean gated = Boolean.parseBoolean(args[10]);
 
-    try (JdbcPipelineStore store =
-            JdbcPipelineStore.builder()
-                .jdbcUrl(url, user, "")
-                .schema(schema)
-                .tablePrefix("crash_")
-                .leaseDuration(lease)
-                .build();
+    int exit;
+    try (JournalingStore store =
+            new JournalingStore(
+                JdbcPipelineStore.builder()
+                    .jdbcUrl(url, user, "")
+                    .schema(schema)
+                    .tablePrefix("crash_")
+                    .workerId(workerId)
+                    .leaseDuration(lease)
+                    .build(),
+                journalFile);
         FileSink sink = new FileSink(sinkFile)) {
-      Pipeline<String, String> pipeline = CrashPipeline.build(store, sink, workNanos);
+      Pipeline<String, String> pipeline =
+          CrashPipeline.build(store, sink, workNanos, queueCapacity);
       Source<String> source =
           Source.of(
               "crash",
               IntStream.range(0, records).mapToObj(Integer::toString).iterator(),
               payload -> CrashPipeline.id(Integer.parseInt(payload)));
+      System.out.println("READY " + workerId);
+      System.out.flush();
+      if (gated) {
+        BufferedReader in =
+            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String line = in.readLine();
+        if (!"GO".equals(line)) {
+          System.out.println("no GO from the parent (" + line + "); exiting");
+          System.exit(3);
+        }
+      }
       RunResult result = pipeline.run(source);
-      System.out.println(result.summary());
-      System.exit(result.status() == RunStatus.COMPLETED ? 0 : 1);
+      System.out.println(workerId + ": " + result.summary());
+      exit = result.status() == RunStatus.COMPLETED ? 0 : 1;
     }
+    System.exit(exit);
   }
 
   /**

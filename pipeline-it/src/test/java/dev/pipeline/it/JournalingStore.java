@@ -1,0 +1,210 @@
+package dev.pipeline.it;
+
+import dev.pipeline.Envelope;
+import dev.pipeline.store.Claimed;
+import dev.pipeline.store.Completion;
+import dev.pipeline.store.DeadLetter;
+import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.Page;
+import dev.pipeline.store.PipelineStore;
+import dev.pipeline.store.RecordState;
+import dev.pipeline.store.ScheduledRetry;
+import dev.pipeline.store.StageDescriptor;
+import dev.pipeline.store.StatusCounts;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A child's store, wrapped so that what the database accepted is written to a journal file after
+ * each call returns: the records this worker leased ({@code I} ingested, {@code C} claimed), began
+ * delivering ({@code B}), completed ({@code D}, with the terminal status) or was refused ({@code
+ * F}, fenced). One line per record, "kind id status millis"; each call's lines go out in one write,
+ * which a SIGKILL does not undo (the bytes are in the kernel's page cache). A kill between a commit
+ * and its journal write loses those lines, so a killed worker's journal may miss its last calls; a
+ * worker that exits normally has journaled everything.
+ */
+final class JournalingStore implements PipelineStore {
+  private final PipelineStore store;
+  private final FileChannel journal;
+  private final ReentrantLock lock = new ReentrantLock();
+
+  JournalingStore(PipelineStore store, Path journal) throws IOException {
+    this.store = store;
+    this.journal =
+        FileChannel.open(
+            journal,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.APPEND);
+  }
+
+  private void write(char kind, Collection<String> ids) {
+    StringBuilder lines = new StringBuilder();
+    long now = System.currentTimeMillis();
+    for (String id : ids) {
+      line(lines, kind, id, "-", now);
+    }
+    write(lines);
+  }
+
+  private static void line(StringBuilder lines, char kind, String id, String status, long now) {
+    lines.append(kind).append(' ').append(id).append(' ').append(status).append(' ');
+    lines.append(now).append('\n');
+  }
+
+  private void write(StringBuilder lines) {
+    if (lines.isEmpty()) {
+      return;
+    }
+    ByteBuffer bytes = ByteBuffer.wrap(lines.toString().getBytes(StandardCharsets.UTF_8));
+    lock.lock();
+    try {
+      while (bytes.hasRemaining()) {
+        journal.write(bytes);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void register(String pipeline, List<StageDescriptor> stages) {
+    store.register(pipeline, stages);
+  }
+
+  @Override
+  public Set<String> ingest(
+      String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
+    Set<String> duplicates = store.ingest(pipeline, records, stage, at);
+    Set<String> leased = new LinkedHashSet<>();
+    for (Envelope<?> r : records) {
+      if (!duplicates.contains(r.id())) {
+        leased.add(r.id());
+      }
+    }
+    write('I', leased);
+    return duplicates;
+  }
+
+  @Override
+  public void checkpoint(
+      String pipeline, List<? extends Envelope<?>> records, String nextStage, Instant at) {
+    store.checkpoint(pipeline, records, nextStage, at);
+  }
+
+  @Override
+  public Set<String> complete(String pipeline, List<Completion> completions) {
+    Set<String> fenced = store.complete(pipeline, completions);
+    StringBuilder lines = new StringBuilder();
+    long now = System.currentTimeMillis();
+    Set<String> seen = new LinkedHashSet<>();
+    for (Completion c : completions) {
+      if (seen.add(c.recordId())) {
+        boolean refused = fenced.contains(c.recordId());
+        line(lines, refused ? 'F' : 'D', c.recordId(), c.status().name(), now);
+      }
+    }
+    write(lines);
+    return fenced;
+  }
+
+  @Override
+  public Set<String> beginDelivery(String pipeline, List<String> recordIds) {
+    Set<String> redelivered = store.beginDelivery(pipeline, recordIds);
+    write('B', recordIds);
+    return redelivered;
+  }
+
+  @Override
+  public List<Claimed> claim(String pipeline, int max) {
+    return journaled(store.claim(pipeline, max));
+  }
+
+  @Override
+  public List<Claimed> claim(String pipeline, int max, Instant now) {
+    return journaled(store.claim(pipeline, max, now));
+  }
+
+  private List<Claimed> journaled(List<Claimed> claimed) {
+    write('C', claimed.stream().map(c -> c.record().id()).toList());
+    return claimed;
+  }
+
+  @Override
+  public boolean hasRetryQueue() {
+    return store.hasRetryQueue();
+  }
+
+  @Override
+  public Set<String> scheduleRetries(String pipeline, List<ScheduledRetry> retries, Instant at) {
+    return store.scheduleRetries(pipeline, retries, at);
+  }
+
+  @Override
+  public Set<String> reprocess(String pipeline, Collection<String> recordIds, Instant at) {
+    return store.reprocess(pipeline, recordIds, at);
+  }
+
+  @Override
+  public Set<String> discard(
+      String pipeline, Collection<String> recordIds, String reason, Instant at) {
+    return store.discard(pipeline, recordIds, reason, at);
+  }
+
+  @Override
+  public void release(String pipeline) {
+    store.release(pipeline);
+  }
+
+  @Override
+  public boolean hasUnfinished(String pipeline) {
+    return store.hasUnfinished(pipeline);
+  }
+
+  @Override
+  public Optional<RecordState> find(String pipeline, String recordId) {
+    return store.find(pipeline, recordId);
+  }
+
+  @Override
+  public Page<DeadLetter> deadLetters(String pipeline, DeadLetterQuery query) {
+    return store.deadLetters(pipeline, query);
+  }
+
+  @Override
+  public StatusCounts counts(String pipeline) {
+    return store.counts(pipeline);
+  }
+
+  @Override
+  public boolean isDurable() {
+    return store.isDurable();
+  }
+
+  @Override
+  public void close() {
+    try {
+      store.close();
+    } finally {
+      try {
+        journal.close();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+}
