@@ -474,6 +474,7 @@ public final class JdbcPipelineStore implements PipelineStore {
                     .bind("format", codec.name())
                     .bind("checksum", s.checksum())
                     .bind("metadata", Args.text(s.metadata()))
+                    .bind("lease_ms", leaseMillis)
                     .bind("at", Args.time(at))
                     .add();
               }
@@ -1066,10 +1067,22 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (rows.isEmpty()) {
       return List.of();
     }
+    // a record this worker still processes (its lease ran out before a renewal reached it) is
+    // now held under the new token, and its copy in flight completes under it; handing it out
+    // again would process it twice
+    Set<String> inFlightHere = new HashSet<>();
+    for (Row row : rows) {
+      if (leases.isLive(pipeline, row.id())) {
+        inFlightHere.add(row.id());
+      }
+    }
     leases.hold(pipeline, rows.stream().map(Row::id).toList(), token);
     List<Claimed> claimed = new ArrayList<>(rows.size());
     Map<String, PayloadIntegrityException> damaged = new LinkedHashMap<>();
     for (Row row : rows) {
+      if (inFlightHere.contains(row.id())) {
+        continue;
+      }
       Object payload;
       try {
         payload = decode(def, row);
@@ -1395,10 +1408,16 @@ public final class JdbcPipelineStore implements PipelineStore {
   // ------------------------------------------------------------------ leases
 
   private void heartbeatLoop() {
-    long period = Math.max(10, leaseMillis / 3);
+    long period = TimeUnit.MILLISECONDS.toNanos(Math.max(10, leaseMillis / 3));
+    long next = System.nanoTime() + period;
     while (!closed.get()) {
       try {
-        TimeUnit.MILLISECONDS.sleep(period);
+        // at a fixed rate: a slow renewal does not push the next one back
+        long wait = next - System.nanoTime();
+        if (wait > 0) {
+          TimeUnit.NANOSECONDS.sleep(wait);
+        }
+        next = Math.max(next + period, System.nanoTime());
       } catch (InterruptedException e) {
         return; // closing
       }

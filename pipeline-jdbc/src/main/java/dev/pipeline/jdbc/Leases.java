@@ -70,6 +70,23 @@ final class Leases {
     return p == null ? null : p.tokenById.get(id);
   }
 
+  /**
+   * Whether this worker still processes a record: it holds it under a token that is renewed (not
+   * given up as abandoned).
+   */
+  boolean isLive(String pipeline, String id) {
+    PipelineLeases p = pipelines.get(pipeline);
+    if (p == null) {
+      return false;
+    }
+    Long token = p.tokenById.get(id);
+    if (token == null) {
+      return false;
+    }
+    Held held = p.held.get(token);
+    return held != null && held.renew;
+  }
+
   /** Notes that a token's records made progress. */
   void touch(String pipeline, long token) {
     PipelineLeases p = pipelines.get(pipeline);

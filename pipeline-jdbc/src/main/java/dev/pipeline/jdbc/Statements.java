@@ -108,7 +108,9 @@ final class Statements {
             + status
             + " SET current_stage = :stage, payload = :payload, payload_format = :format,"
             + " payload_checksum = :checksum, metadata = :metadata, attempt_count = 0,"
-            + " updated_at = :at"
+            + " lease_expires_at = "
+            + expiry
+            + ", updated_at = :at"
             + OWNED;
 
     completeDone =

@@ -323,6 +323,30 @@ abstract class StoreContract {
   // ---------------------------------------------------------------------------------- leases
 
   @Test
+  void aWorkerDoesNotClaimAgainWhatItStillProcessesWhenItsLeaseRanOut() {
+    JdbcPipelineStore a = open("a");
+    a.ingest(pipeline, records(0, 3), "ingestion", T0);
+
+    // the heartbeat did not reach these rows in time (e.g. they were locked by a long write)
+    db().expireLeases(pipeline);
+    List<Claimed> claimed = a.claim(pipeline, 10);
+
+    assertThat(claimed).as("its own records in flight are not handed out twice").isEmpty();
+    assertThat(a.complete(pipeline, List.of(published("r1000"), published("r1001"))))
+        .as("the copies in flight complete under the new lease")
+        .isEmpty();
+    assertThat(
+            db().count(
+                    "SELECT COUNT(*) FROM "
+                        + db().table("pipeline_status")
+                        + " WHERE pipeline = ? AND status = 'PUBLISHED'",
+                    pipeline))
+        .isEqualTo(2);
+    JdbcPipelineStore b = open("b");
+    assertThat(b.claim(pipeline, 10)).as("r1002 is leased to a again, alive").isEmpty();
+  }
+
+  @Test
   void anExpiredLeaseIsTakenOverFromItsLastCheckpoint() {
     JdbcPipelineStore a = open("a");
     JdbcPipelineStore b = open("b");
