@@ -268,7 +268,7 @@ public final class PipelineTester<I, O> {
     List<DeadLetter> all = new ArrayList<>();
     DeadLetterQuery query = DeadLetterQuery.all().limit(10_000);
     while (true) {
-      Page<DeadLetter> page = pipeline.deadLetters(query);
+      Page<DeadLetter> page = pipeline.deadLetters().find(query);
       all.addAll(page.items());
       String next = page.nextCursor();
       if (next == null) {
