@@ -330,10 +330,6 @@ class ChaosTest {
           timeouts.recovered() + timeouts.exhausted(),
           transitions.size(),
           result.parked());
-      result
-          .metrics()
-          .stages()
-          .forEach(m -> System.out.println("  " + m.stage() + " " + m.resilience()));
 
       // fix the stages, send the dead letters back: each is published once
       fixed.set(true);

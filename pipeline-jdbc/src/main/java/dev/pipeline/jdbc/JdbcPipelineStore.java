@@ -767,13 +767,16 @@ public final class JdbcPipelineStore implements PipelineStore {
       parked.add(new Parked(r, token, payload));
     }
     parked.sort(Comparator.comparing(p -> p.retry().recordId())); // one lock order for all
-    if (!parked.isEmpty()) {
-      refused.addAll(
-          db.transaction("scheduleRetries", pipeline, h -> parkRows(h, pipeline, def, parked, at)));
-    }
+    // let go of them before the rows become claimable: a short retry may be due, and claimed by
+    // this worker's claimer, before this call returns; still held here, it would look in flight
+    // (and not be handed out). Should the write fail, their leases run out and they are claimed.
     for (Parked p : parked) {
       leases.touch(pipeline, p.token());
       leases.drop(pipeline, p.retry().recordId(), p.token());
+    }
+    if (!parked.isEmpty()) {
+      refused.addAll(
+          db.transaction("scheduleRetries", pipeline, h -> parkRows(h, pipeline, def, parked, at)));
     }
     if (!refused.isEmpty()) {
       LOG.info(
