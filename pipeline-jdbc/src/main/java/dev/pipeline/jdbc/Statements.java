@@ -41,9 +41,16 @@ final class Statements {
   private static final String BY_IDS =
       "JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON t.pipeline = :pipeline AND t.record_id = u.x";
 
+  /**
+   * The row of a record this worker holds under the token. Only IN_PROGRESS rows have a lease owner
+   * (every statement that moves a row out of IN_PROGRESS clears it), so the status needs no test
+   * here; testing it would let PostgreSQL pick the partial claim index, whose rows it then filters
+   * one by one for the record id, over the primary key (a generic plan made while the table was
+   * small keeps that choice, and each write costs a scan of every record in flight).
+   */
   private static final String OWNED =
       " WHERE pipeline = :pipeline AND record_id = :id AND lease_owner = :owner"
-          + " AND lease_token = :token AND status = 'IN_PROGRESS'";
+          + " AND lease_token = :token";
 
   private static final String FREE_LEASE =
       ", completed_at = CURRENT_TIMESTAMP, lease_owner = NULL, lease_expires_at = NULL,"
