@@ -8,9 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
@@ -58,6 +62,10 @@ final class BenchDatabase implements AutoCloseable {
     config.setMinimumIdle(2);
     config.setAutoCommit(true);
     config.setPoolName("bench-" + kind.name().toLowerCase(Locale.ROOT));
+    if (url.startsWith("jdbc:postgresql:")) {
+      // as the store's own pools do (see JdbcPipelineStore.Builder.dataSource)
+      config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
+    }
     this.pool = new HikariDataSource(config);
   }
 
@@ -69,7 +77,46 @@ final class BenchDatabase implements AutoCloseable {
       return new BenchDatabase(
           kind, "jdbc:h2:file:" + dir.resolve("bench") + ";WRITE_DELAY=0", null, dir);
     }
-    return new BenchDatabase(kind, PG_URL, freshSchema(), null);
+    String schema = freshSchema();
+    return new BenchDatabase(kind, tagged(schema), schema, null);
+  }
+
+  /**
+   * The PostgreSQL URL with the connections named {@code name} (their {@code application_name}), so
+   * that {@link #backends} finds the server processes serving them.
+   */
+  static String tagged(String name) {
+    return PG_URL + (PG_URL.contains("?") ? "&" : "?") + "ApplicationName=" + name;
+  }
+
+  /**
+   * The ids of the PostgreSQL server processes serving connections named {@code name} (see {@link
+   * #tagged}); none if the server cannot be asked.
+   */
+  static List<Long> backends(String name) {
+    try (Connection c = DriverManager.getConnection(PG_URL);
+        PreparedStatement s =
+            c.prepareStatement("SELECT pid FROM pg_stat_activity WHERE application_name = ?")) {
+      s.setString(1, name);
+      List<Long> pids = new ArrayList<>();
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          pids.add(rs.getLong(1));
+        }
+      }
+      return pids;
+    } catch (SQLException e) {
+      return List.of();
+    }
+  }
+
+  /**
+   * The processes besides this JVM that work for a run on this database: the PostgreSQL backends of
+   * its connections; none for H2, which runs in this JVM.
+   */
+  CpuMeter.Helpers helpers() {
+    String name = schema;
+    return name == null ? CpuMeter.Helpers.NONE : () -> backends(name);
   }
 
   /** A new schema name, unlikely to clash with a neighbour's. */

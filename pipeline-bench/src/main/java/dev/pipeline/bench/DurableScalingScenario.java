@@ -22,10 +22,14 @@ final class DurableScalingScenario implements Scenario {
 
   @Override
   public List<Row> run(Settings settings, PrintStream log) throws Exception {
-    int large = Math.max(10, settings.realWorkRecords());
+    int large = Math.max(10, settings.scalingLines());
     int small = large / 10;
-    List<BenchDatabase.Kind> kinds = new ArrayList<>(List.of(BenchDatabase.Kind.H2));
-    if (BenchDatabase.postgresReachable(log)) {
+    List<BenchDatabase.Kind> kinds = new ArrayList<>();
+    if (settings.databases().contains(BenchDatabase.Kind.H2)) {
+      kinds.add(BenchDatabase.Kind.H2);
+    }
+    if (settings.databases().contains(BenchDatabase.Kind.POSTGRES)
+        && BenchDatabase.postgresReachable(log)) {
       kinds.add(BenchDatabase.Kind.POSTGRES);
     }
     for (int w = 0; w < settings.warmups(); w++) {
@@ -33,55 +37,64 @@ final class DurableScalingScenario implements Scenario {
         DurableWork.durable(kind, small, true);
       }
     }
-    int rounds = settings.rounds();
     List<Row> rows = new ArrayList<>();
     for (BenchDatabase.Kind kind : kinds) {
-      double[] smallMicros = new double[rounds];
-      double[] largeMicros = new double[rounds];
-      double[] ratio = new double[rounds];
-      for (int r = 0; r < rounds; r++) {
+      Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
+      while (rounds.more()) {
         DurableWork.Measured a;
         DurableWork.Measured b;
-        if (r % 2 == 0) {
+        if (rounds.attempts() % 2 == 0) {
           a = DurableWork.durable(kind, small, true);
           b = DurableWork.durable(kind, large, true);
         } else {
           b = DurableWork.durable(kind, large, true);
           a = DurableWork.durable(kind, small, true);
         }
-        smallMicros[r] = a.nanos() / 1e3 / small;
-        largeMicros[r] = b.nanos() / 1e3 / large;
-        ratio[r] = largeMicros[r] / smallMicros[r];
+        double smallMicros = a.nanos() / 1e3 / small;
+        double largeMicros = b.nanos() / 1e3 / large;
+        String label = rounds.label();
+        String note =
+            rounds.add(
+                a.cpu().disturbed() || b.cpu().disturbed(),
+                smallMicros,
+                largeMicros,
+                largeMicros / smallMicros,
+                a.tripsPerRecord(),
+                b.tripsPerRecord());
         log.printf(
             Locale.ROOT,
-            "durable-scaling %s round %d/%d: %s %.2f µs/line (%.3f round trips/record, %s),"
-                + " %s %.2f µs/line (%.3f round trips/record, %s) -> %.2fx%n",
+            "durable-scaling %s round %s: %s %.2f µs/line (%.3f round trips/record, %s),"
+                + " %s %.2f µs/line (%.3f round trips/record, %s) -> %.2fx%s%n",
             kind.label(),
-            r + 1,
-            rounds,
+            label,
             Targets.count(small),
-            smallMicros[r],
+            smallMicros,
             a.tripsPerRecord(),
             a.cpu(),
             Targets.count(large),
-            largeMicros[r],
+            largeMicros,
             b.tripsPerRecord(),
             b.cpu(),
-            ratio[r]);
+            largeMicros / smallMicros,
+            note);
       }
-      Samples ratios = Samples.of(ratio);
+      Samples ratios = rounds.samples(2);
       rows.add(
           new Row(
               "durable linear cost, " + kind.label() + ": example's 8 stages, rolling index",
               Targets.count(large)
                   + " lines: "
-                  + Samples.of(largeMicros).format("%.2f")
-                  + " µs/line",
+                  + rounds.samples(1).format("%.2f")
+                  + " µs/line, "
+                  + rounds.samples(4).format("%.3f")
+                  + " round trips/record",
               Targets.count(small)
                   + " lines: "
-                  + Samples.of(smallMicros).format("%.2f")
-                  + " µs/line",
-              ratios.format("%.2f") + "×",
+                  + rounds.samples(0).format("%.2f")
+                  + " µs/line, "
+                  + rounds.samples(3).format("%.3f")
+                  + " round trips/record",
+              ratios.format("%.2f") + "×" + rounds.note(),
               "≤ " + GOAL + "×",
               Verdict.of(ratios.median() <= GOAL)));
     }

@@ -19,8 +19,9 @@ import java.util.Map;
  * by round. It runs {@link #records} lines: 200k at the default sizes. Without PostgreSQL its rows
  * are left out (see {@link BenchDatabase#postgresReachable}).
  *
- * <p>Rounds are not repeated when other processes use the machine: the database server is one of
- * them. Wait for a quiet machine instead.
+ * <p>A round in which other processes took cores from any of the five runs is left out and run
+ * again (see {@link Rounds}); the PostgreSQL backends serving the run's connections count as the
+ * run's own (see {@link BenchDatabase#helpers()}), the server's background writers do not.
  */
 final class DurableScenario implements Scenario {
   static final double H2_GOAL = 0.70;
@@ -56,9 +57,9 @@ final class DurableScenario implements Scenario {
     }
   }
 
-  /** The lines of the target: a fifth of the real-work target's (200k for its 1M). */
+  /** The lines of the target: 200k unless set with --durable-lines. */
   static int records(Settings settings) {
-    return Math.max(1, settings.realWorkRecords() / 5);
+    return settings.durableLines();
   }
 
   @Override
@@ -70,7 +71,11 @@ final class DurableScenario implements Scenario {
   public List<Row> run(Settings settings, PrintStream log) throws Exception {
     int lines = records(settings);
     List<Variant> variants = new ArrayList<>(List.of(Variant.values()));
-    if (!BenchDatabase.postgresReachable(log)) {
+    if (!settings.databases().contains(BenchDatabase.Kind.H2)) {
+      variants.removeIf(v -> v == Variant.H2 || v == Variant.H2_RAW);
+    }
+    if (!settings.databases().contains(BenchDatabase.Kind.POSTGRES)
+        || !BenchDatabase.postgresReachable(log)) {
       variants.removeIf(Variant::postgres);
     }
     for (int w = 0; w < settings.warmups(); w++) {
@@ -78,18 +83,26 @@ final class DurableScenario implements Scenario {
         v.run(Math.max(1, lines / 5));
       }
     }
-    int rounds = settings.rounds();
-    Map<Variant, double[]> rate = new EnumMap<>(Variant.class);
-    Map<Variant, double[]> trips = new EnumMap<>(Variant.class);
-    for (Variant v : variants) {
-      rate.put(v, new double[rounds]);
-      trips.put(v, new double[rounds]);
+    List<Pair> pairs = new ArrayList<>();
+    if (variants.contains(Variant.H2)) {
+      pairs.add(new Pair(Variant.H2, Variant.MEMORY, H2_GOAL));
+      pairs.add(new Pair(Variant.H2, Variant.H2_RAW, RAW_GOAL));
     }
+    if (variants.contains(Variant.POSTGRES)) {
+      pairs.add(new Pair(Variant.POSTGRES, Variant.MEMORY, PG_GOAL));
+      pairs.add(new Pair(Variant.POSTGRES, Variant.POSTGRES_RAW, RAW_GOAL));
+    }
+    // each round's values: rate and round trips of each variant, then the ratio of each pair
+    int n = variants.size();
+    Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
     DurableWork.Outcome outcome = null;
-    for (int r = 0; r < rounds; r++) {
+    Map<Variant, DurableWork.Measured> lastRound = Map.of();
+    while (rounds.more()) {
       List<Variant> order = new ArrayList<>(variants);
-      Collections.rotate(order, -r);
+      Collections.rotate(order, -rounds.attempts());
+      Map<Variant, DurableWork.Measured> measured = new EnumMap<>(Variant.class);
       StringBuilder line = new StringBuilder();
+      boolean disturbed = false;
       for (Variant v : order) {
         DurableWork.Measured m = v.run(lines);
         if (v == Variant.MEMORY || v == Variant.H2 || v == Variant.POSTGRES) {
@@ -103,20 +116,42 @@ final class DurableScenario implements Scenario {
           }
           outcome = m.outcome();
         }
-        rate.get(v)[r] = m.rate(lines);
-        trips.get(v)[r] = m.tripsPerRecord();
+        measured.put(v, m);
+        disturbed |= m.cpu().disturbed();
         line.append(
             String.format(
                 Locale.ROOT,
                 "%n  %s %,.0f lines/s, %.3f round trips/record, %s",
                 v.label,
-                rate.get(v)[r],
-                trips.get(v)[r],
+                m.rate(lines),
+                m.tripsPerRecord(),
                 m.cpu()));
       }
-      log.printf("durable round %d/%d:%s%n", r + 1, rounds, line);
+      double[] values = new double[2 * n + pairs.size()];
+      for (int i = 0; i < n; i++) {
+        DurableWork.Measured m = measured.get(variants.get(i));
+        values[2 * i] = m.rate(lines);
+        values[2 * i + 1] = m.tripsPerRecord();
+      }
+      for (int p = 0; p < pairs.size(); p++) {
+        Pair pair = pairs.get(p);
+        values[2 * n + p] =
+            measured.get(pair.ours).rate(lines) / measured.get(pair.base).rate(lines);
+      }
+      String label = rounds.label();
+      String note = rounds.add(disturbed, values);
+      lastRound = measured;
+      log.printf("durable round %s:%s%s%n", label, line, note);
     }
     log.println("durable: every round, each store: " + outcome);
+    for (Map.Entry<Variant, DurableWork.Measured> last : lastRound.entrySet()) {
+      if (!last.getValue().breakdown().isEmpty()) {
+        log.printf(
+            "durable, last round, %s: round trips by statement, wall time summed over threads:%n",
+            last.getKey().label);
+        last.getValue().breakdown().forEach(line -> log.println("    " + line));
+      }
+    }
     String what =
         "durable: example's 8 stages, no checkpoint stage, "
             + Targets.count(lines)
@@ -125,48 +160,36 @@ final class DurableScenario implements Scenario {
             + " unique ids), batch "
             + DurableWork.BATCH;
     List<Row> rows = new ArrayList<>();
-    rows.add(compare(what, Variant.H2, Variant.MEMORY, H2_GOAL, rate, trips));
-    rows.add(compare(what, Variant.H2, Variant.H2_RAW, RAW_GOAL, rate, trips));
-    if (variants.contains(Variant.POSTGRES)) {
-      rows.add(compare(what, Variant.POSTGRES, Variant.MEMORY, PG_GOAL, rate, trips));
-      rows.add(compare(what, Variant.POSTGRES, Variant.POSTGRES_RAW, RAW_GOAL, rate, trips));
+    for (int p = 0; p < pairs.size(); p++) {
+      Pair pair = pairs.get(p);
+      int ours = variants.indexOf(pair.ours);
+      int base = variants.indexOf(pair.base);
+      Samples ratios = rounds.samples(2 * n + p);
+      rows.add(
+          new Row(
+              what + ", " + pair.ours.label + " vs " + pair.base.label,
+              pair.ours.label
+                  + " "
+                  + rounds.samples(2 * ours).format("%,.0f")
+                  + " lines/s, "
+                  + rounds.samples(2 * ours + 1).format("%.3f")
+                  + " round trips/record",
+              pair.base.label
+                  + " "
+                  + rounds.samples(2 * base).format("%,.0f")
+                  + " lines/s"
+                  + (pair.base == Variant.MEMORY
+                      ? ""
+                      : ", " + rounds.samples(2 * base + 1).format("%.3f") + " round trips/record"),
+              percent(ratios) + rounds.note(),
+              "≥ " + Math.round(pair.goal * 100) + "%",
+              Verdict.of(ratios.median() >= pair.goal)));
     }
     return rows;
   }
 
-  private static Row compare(
-      String what,
-      Variant ours,
-      Variant base,
-      double goal,
-      Map<Variant, double[]> rate,
-      Map<Variant, double[]> trips) {
-    double[] a = rate.get(ours);
-    double[] b = rate.get(base);
-    double[] ratio = new double[a.length];
-    for (int i = 0; i < a.length; i++) {
-      ratio[i] = a[i] / b[i];
-    }
-    Samples ratios = Samples.of(ratio);
-    return new Row(
-        what + ", " + ours.label + " vs " + base.label,
-        ours.label
-            + " "
-            + Samples.of(a).format("%,.0f")
-            + " lines/s, "
-            + Samples.of(trips.get(ours)).format("%.3f")
-            + " round trips/record",
-        base.label
-            + " "
-            + Samples.of(b).format("%,.0f")
-            + " lines/s"
-            + (base == Variant.MEMORY
-                ? ""
-                : ", " + Samples.of(trips.get(base)).format("%.3f") + " round trips/record"),
-        percent(ratios),
-        "≥ " + Math.round(goal * 100) + "%",
-        Verdict.of(ratios.median() >= goal));
-  }
+  /** A figure and its baseline, with the share of it the figure must reach. */
+  private record Pair(Variant ours, Variant base, double goal) {}
 
   private static String percent(Samples s) {
     return String.format(

@@ -66,10 +66,14 @@ final class DurableWork {
         SOURCE_ID, new ListingGenerator(ListingGenerator.DEFAULT_SEED).lines(lines));
   }
 
-  /** The example's pipeline on a store, publishing into a fresh {@link ListingIndex}. */
+  /**
+   * The example's pipeline on a store, publishing into a fresh {@link ListingIndex}; its alerts are
+   * counted, not logged (see {@link AlertCount}).
+   */
   static Pipeline<ScrapedLine, IndexedListing> pipeline(PipelineStore store) {
     return EquipmentPipeline.stages(
-            Pipeline.builder(PIPELINE, ScrapedLine.class), new ListingIndex())
+            Pipeline.builder(PIPELINE, ScrapedLine.class).alerts(new AlertCount()),
+            new ListingIndex())
         .store(store)
         .inputCodec(CODEC)
         .build();
@@ -83,6 +87,7 @@ final class DurableWork {
   static Pipeline<ScrapedLine, IndexedListing> rollingPipeline(PipelineStore store) {
     RollingIndex index = new RollingIndex();
     return Pipeline.builder(PIPELINE, ScrapedLine.class)
+        .alerts(new AlertCount())
         .stage(
             INGESTION,
             (ScrapedLine line) -> ListingParser.parse(line.sourceId(), line.lineNo(), line.text()))
@@ -121,8 +126,12 @@ final class DurableWork {
    *
    * @param nanos wall time of the run alone (not the store's build or close)
    * @param roundTrips SQL round trips counted meanwhile, 0 in memory
+   * @param cpu cores used meanwhile
+   * @param breakdown the round trips by statement, with their time (see {@link
+   *     CountingDataSource#breakdown}); empty in memory
    */
-  record Measured(long nanos, Outcome outcome, long roundTrips, CpuMeter.Usage cpu) {
+  record Measured(
+      long nanos, Outcome outcome, long roundTrips, CpuMeter.Usage cpu, List<String> breakdown) {
     double rate(int lines) {
       return lines / (nanos / 1e9);
     }
@@ -136,7 +145,7 @@ final class DurableWork {
   static Measured inMemory(int lines) {
     try (Pipeline<ScrapedLine, IndexedListing> pipeline =
         pipeline(InMemoryPipelineStore.create())) {
-      return timed(pipeline, lines, null);
+      return timed(pipeline, lines, null, CpuMeter.Helpers.NONE);
     }
   }
 
@@ -151,23 +160,32 @@ final class DurableWork {
         JdbcPipelineStore store = db.store();
         Pipeline<ScrapedLine, IndexedListing> pipeline =
             rolling ? rollingPipeline(store) : pipeline(store)) {
-      return timed(pipeline, lines, db.counter);
+      return timed(pipeline, lines, db.counter, db.helpers());
     }
   }
 
   private static Measured timed(
       Pipeline<ScrapedLine, IndexedListing> pipeline,
       int lines,
-      @org.jspecify.annotations.Nullable CountingDataSource counter) {
+      @org.jspecify.annotations.Nullable CountingDataSource counter,
+      CpuMeter.Helpers helpers) {
     Scenario.settle();
     long trips = counter == null ? 0 : counter.roundTrips();
-    CpuMeter cpu = CpuMeter.start();
+    if (counter != null) {
+      counter.resetBreakdown();
+    }
+    CpuMeter cpu = CpuMeter.start(helpers);
     long start = System.nanoTime();
     RunResult result = pipeline.run(source(lines));
     long took = System.nanoTime() - start;
     CpuMeter.Usage used = cpu.stop();
     trips = counter == null ? 0 : counter.roundTrips() - trips;
-    return new Measured(took, requireComplete(result, lines), trips, used);
+    return new Measured(
+        took,
+        requireComplete(result, lines),
+        trips,
+        used,
+        counter == null ? List.of() : counter.breakdown());
   }
 
   /**
@@ -207,7 +225,8 @@ final class DurableWork {
       String table = db.statusTable();
       Scenario.settle();
       long trips = db.counter.roundTrips();
-      CpuMeter cpu = CpuMeter.start();
+      db.counter.resetBreakdown();
+      CpuMeter cpu = CpuMeter.start(db.helpers());
       long start = System.nanoTime();
       long duplicates = 0;
       long written = 0;
@@ -269,7 +288,8 @@ final class DurableWork {
         throw new IllegalStateException(
             "raw loop wrote " + written + " rows and skipped " + duplicates + " of " + lines);
       }
-      return new Measured(took, new Outcome(written, 0, 0, duplicates), trips, used);
+      return new Measured(
+          took, new Outcome(written, 0, 0, duplicates), trips, used, db.counter.breakdown());
     }
   }
 

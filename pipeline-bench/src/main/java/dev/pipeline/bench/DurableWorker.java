@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
  * A worker JVM of {@link DurableWorkersScenario}: builds the example's pipeline on a PostgreSQL
  * schema shared with the other workers, prints {@value #READY}, waits for a line on standard input,
  * runs the same source as every worker (the workers race to ingest each record; the store gives it
- * to one), and prints its outcome after {@value #DONE}.
+ * to one), prints its outcome after {@value #DONE}, and waits for another line (or the end of its
+ * input) before it closes the store and exits.
  *
  * <p>Arguments: JDBC URL, schema, lines, worker id.
  */
@@ -61,6 +62,7 @@ final class DurableWorker {
               + " "
               + result.resumed());
       System.out.flush();
+      in.readLine(); // until the parent has read this JVM's CPU time
     }
   }
 }

@@ -25,8 +25,9 @@ import java.util.concurrent.TimeUnit;
  * DurableWorker}, this JVM's class path, 512 MB heap each) sharing one fresh PostgreSQL schema, all
  * reading the same {@link DurableScenario#records} lines. Throughput is the lines over the wall
  * time from the moment every worker is ready (JVM started, store built) until the last one has
- * finished. Each run is checked: every unique record in exactly one terminal state, and the
- * workers' completions adding up to the records (none completed twice).
+ * reported its run finished (before it closes its store and exits). Each run is checked: every
+ * unique record in exactly one terminal state, and the workers' completions adding up to the
+ * records (none completed twice).
  *
  * <p>The target only asks for the figures; a row fails if more workers make less throughput than
  * one. The worker counts rotate their order from round to round.
@@ -42,57 +43,64 @@ final class DurableWorkersScenario implements Scenario {
 
   @Override
   public List<Row> run(Settings settings, PrintStream log) throws Exception {
-    if (!BenchDatabase.postgresReachable(log)) {
+    if (!settings.databases().contains(BenchDatabase.Kind.POSTGRES)
+        || !BenchDatabase.postgresReachable(log)) {
       return List.of();
     }
     int lines = DurableScenario.records(settings);
     for (int w = 0; w < settings.warmups(); w++) {
       run(1, Math.max(1, lines / 5));
     }
-    int rounds = settings.rounds();
-    Map<Integer, double[]> rate = new HashMap<>();
-    for (int n : WORKERS) {
-      rate.put(n, new double[rounds]);
-    }
-    for (int r = 0; r < rounds; r++) {
+    // each round's values: the rate of each worker count, then its ratio to one worker's
+    int n = WORKERS.size();
+    Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
+    while (rounds.more()) {
       StringBuilder line = new StringBuilder();
-      for (int i = 0; i < WORKERS.size(); i++) {
-        int n = WORKERS.get((i + r) % WORKERS.size());
-        Result result = run(n, lines);
-        rate.get(n)[r] = lines / (result.nanos() / 1e9);
+      double[] values = new double[2 * n];
+      boolean disturbed = false;
+      for (int i = 0; i < n; i++) {
+        int k = (i + rounds.attempts()) % n;
+        int workers = WORKERS.get(k);
+        Result result = run(workers, lines);
+        values[k] = lines / (result.nanos() / 1e9);
+        disturbed |= result.cpu().disturbed();
         line.append(
             String.format(
                 Locale.ROOT,
-                "%n  %d worker%s: %,.0f lines/s, records per worker %s",
-                n,
-                n == 1 ? "" : "s",
-                rate.get(n)[r],
-                result.shares()));
+                "%n  %d worker%s: %,.0f lines/s, records per worker %s, %s",
+                workers,
+                workers == 1 ? "" : "s",
+                values[k],
+                result.shares(),
+                result.cpu()));
       }
-      log.printf("durable-workers round %d/%d:%s%n", r + 1, rounds, line);
+      int one = WORKERS.indexOf(1);
+      for (int k = 0; k < n; k++) {
+        values[n + k] = values[k] / values[one];
+      }
+      String label = rounds.label();
+      String note = rounds.add(disturbed, values);
+      log.printf("durable-workers round %s:%s%s%n", label, line, note);
     }
     List<Row> rows = new ArrayList<>();
-    double[] one = rate.get(1);
-    for (int n : WORKERS) {
-      double[] ratio = new double[rounds];
-      for (int r = 0; r < rounds; r++) {
-        ratio[r] = rate.get(n)[r] / one[r];
-      }
-      Samples ratios = Samples.of(ratio);
+    Samples one = rounds.samples(WORKERS.indexOf(1));
+    for (int k = 0; k < n; k++) {
+      int workers = WORKERS.get(k);
+      Samples ratios = rounds.samples(n + k);
       rows.add(
           new Row(
               "durable workers, PostgreSQL: "
-                  + n
+                  + workers
                   + " worker JVM"
-                  + (n == 1 ? "" : "s")
+                  + (workers == 1 ? "" : "s")
                   + ", "
                   + Targets.count(lines)
                   + " lines, "
                   + Runtime.getRuntime().availableProcessors()
                   + " cores",
-              Samples.of(rate.get(n)).format("%,.0f") + " lines/s",
-              "1 worker " + Samples.of(one).format("%,.0f") + " lines/s",
-              ratios.format("%.2f") + "×",
+              rounds.samples(k).format("%,.0f") + " lines/s",
+              "1 worker " + one.format("%,.0f") + " lines/s",
+              ratios.format("%.2f") + "×" + rounds.note(),
               "reported; ≥ 1 worker's",
               Verdict.of(ratios.median() >= 0.995)));
     }
@@ -103,8 +111,9 @@ final class DurableWorkersScenario implements Scenario {
    * The wall time of one run, and how many records each worker completed.
    *
    * @param shares records completed by each worker
+   * @param cpu cores used meanwhile, the worker JVMs and their PostgreSQL backends counting as ours
    */
-  record Result(long nanos, List<Long> shares) {}
+  record Result(long nanos, List<Long> shares, CpuMeter.Usage cpu) {}
 
   private static Result run(int workers, int lines) throws Exception {
     String schema = BenchDatabase.freshSchema();
@@ -121,7 +130,7 @@ final class DurableWorkersScenario implements Scenario {
                       "-cp",
                       System.getProperty("java.class.path"),
                       DurableWorker.class.getName(),
-                      BenchDatabase.PG_URL,
+                      BenchDatabase.tagged(schema),
                       schema,
                       Integer.toString(lines),
                       "bench-worker-" + (i + 1))
@@ -136,11 +145,20 @@ final class DurableWorkersScenario implements Scenario {
           expect(out, DurableWorker.READY);
         }
         Scenario.settle();
+        CpuMeter cpu =
+            CpuMeter.start(
+                () -> {
+                  List<Long> pids = new ArrayList<>(BenchDatabase.backends(schema));
+                  processes.forEach(p -> pids.add(p.pid()));
+                  return pids;
+                });
         long start = System.nanoTime();
+        List<Writer> inputs = new ArrayList<>();
         for (Process p : processes) {
           Writer go = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8);
           go.write("go\n");
           go.flush();
+          inputs.add(go);
         }
         List<Long> shares = new ArrayList<>();
         long done = 0;
@@ -156,14 +174,21 @@ final class DurableWorkersScenario implements Scenario {
           outcome[1] += filtered;
           outcome[2] += dead;
         }
+        // every worker's run ends when no record is left unfinished, so at about the same time;
+        // the workers wait to be told to exit, so that their CPU time can still be read
+        long took = System.nanoTime() - start;
+        CpuMeter.Usage used = cpu.stop();
+        for (Writer exit : inputs) {
+          exit.write("exit\n");
+          exit.flush();
+        }
         for (Process p : processes) {
           if (!p.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES) || p.exitValue() != 0) {
             throw new IllegalStateException("a worker JVM failed: exit " + p.exitValue());
           }
         }
-        long took = System.nanoTime() - start;
         db.check(done, outcome);
-        return new Result(took, shares);
+        return new Result(took, shares, used);
       } finally {
         for (Process p : processes) {
           p.destroyForcibly();

@@ -1,6 +1,8 @@
 package dev.pipeline.bench;
 
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Sizes and repetitions of a run of the targets.
@@ -18,6 +20,10 @@ import java.util.List;
  * @param ioSweepSeconds how long each sweep run should take at the bound: records are scaled to it
  * @param memoryRecords records pushed through the child JVM of the memory target
  * @param memoryRounds child JVMs run for the memory target
+ * @param durableLines lines of the durable and durable-workers targets
+ * @param scalingLines lines of the larger run of the durable-scaling target (the smaller has a
+ *     tenth)
+ * @param databases the databases the durable targets run on
  * @param repeatDisturbed whether rounds disturbed by other processes are left out and run again
  */
 record Settings(
@@ -33,10 +39,14 @@ record Settings(
     double ioSweepSeconds,
     long memoryRecords,
     int memoryRounds,
+    int durableLines,
+    int scalingLines,
+    Set<BenchDatabase.Kind> databases,
     boolean repeatDisturbed) {
 
   Settings {
     ioSweep = List.copyOf(ioSweep);
+    databases = Set.copyOf(databases);
   }
 
   /** Collects settings, starting from the sizes the targets are stated for. Not thread-safe. */
@@ -55,6 +65,9 @@ record Settings(
     double ioSweepSeconds = 3.0;
     long memoryRecords = 10_000_000;
     int memoryRounds = 3;
+    int durableLines = 200_000;
+    int scalingLines = 1_000_000;
+    Set<BenchDatabase.Kind> databases = EnumSet.allOf(BenchDatabase.Kind.class);
     boolean repeatDisturbed = true;
 
     /** A few records of each, to prove the code works; the figures mean nothing. */
@@ -68,6 +81,8 @@ record Settings(
       ioSweepSeconds = 0.05;
       memoryRecords = 30_000;
       memoryRounds = 1;
+      durableLines = 600;
+      scalingLines = 3_000;
       repeatDisturbed = false;
       return this;
     }
@@ -86,6 +101,9 @@ record Settings(
           ioSweepSeconds,
           memoryRecords,
           memoryRounds,
+          durableLines,
+          scalingLines,
+          databases,
           repeatDisturbed);
     }
   }

@@ -10,10 +10,12 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Checks the engine's performance targets, each against a baseline measured in the same run, and
@@ -23,7 +25,8 @@ import java.util.Map;
  * java -cp pipeline-bench/target/benchmarks.jar dev.pipeline.bench.Targets \
  *     [overhead|realwork|io|memory|resilience|durable|durable-scaling|durable-workers|all]...
  *     [--rounds N] [--warmups N] [--smoke]
- *     [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N] [--in-process]
+ *     [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]
+ *     [--durable-lines N] [--scaling-lines N] [--databases h2,postgresql] [--in-process]
  * </pre>
  *
  * <p>Each scenario runs in a JVM of its own ({@value #CHILD_HEAP} heap, fixed so that the heap does
@@ -81,17 +84,29 @@ public final class Targets {
             settings.smoke();
             options.add(arg);
           }
+          case "--databases" -> {
+            if (++i >= args.length) {
+              throw new IllegalArgumentException("--databases needs h2, postgresql or both");
+            }
+            settings.databases = databases(args[i]);
+            options.add(arg);
+            options.add(args[i]);
+          }
           case "--rounds",
               "--warmups",
               "--realwork-concurrency",
               "--realwork-batch",
-              "--realwork-queue" -> {
+              "--realwork-queue",
+              "--durable-lines",
+              "--scaling-lines" -> {
             int value = number(arg, args, ++i, arg.equals("--warmups") ? 0 : 1);
             switch (arg) {
               case "--rounds" -> settings.rounds = value;
               case "--warmups" -> settings.warmups = value;
               case "--realwork-concurrency" -> settings.realWorkConcurrency = value;
               case "--realwork-batch" -> settings.realWorkBatch = value;
+              case "--durable-lines" -> settings.durableLines = value;
+              case "--scaling-lines" -> settings.scalingLines = value;
               default -> settings.realWorkQueue = value;
             }
             options.add(arg);
@@ -112,6 +127,7 @@ public final class Targets {
           "usage: Targets [overhead|realwork|io|memory|resilience|durable|durable-scaling"
               + "|durable-workers|all]... [--rounds N] [--warmups N]"
               + " [--smoke] [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]"
+              + " [--durable-lines N] [--scaling-lines N] [--databases h2,postgresql]"
               + " [--in-process]");
       return 2;
     }
@@ -208,6 +224,21 @@ public final class Targets {
   /** The java launcher of the running JVM. */
   static String javaCommand() {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  /** "h2", "postgresql" or "h2,postgresql". */
+  private static Set<BenchDatabase.Kind> databases(String list) {
+    Set<BenchDatabase.Kind> kinds = EnumSet.noneOf(BenchDatabase.Kind.class);
+    for (String name : list.split(",")) {
+      switch (name.strip().toLowerCase(Locale.ROOT)) {
+        case "h2" -> kinds.add(BenchDatabase.Kind.H2);
+        case "postgresql", "postgres" -> kinds.add(BenchDatabase.Kind.POSTGRES);
+        default ->
+            throw new IllegalArgumentException(
+                "--databases takes h2, postgresql or both, comma-separated; was '" + list + "'");
+      }
+    }
+    return kinds;
   }
 
   private static int number(String option, String[] args, int index, int min) {

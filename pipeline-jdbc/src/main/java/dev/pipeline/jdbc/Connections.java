@@ -105,6 +105,11 @@ final class Connections {
     // fail fast at build() on a wrong URL, but let a pool wait out a short outage later
     config.setInitializationFailTimeout(10_000);
     config.setConnectionTimeout(10_000);
+    if (url.startsWith("jdbc:postgresql:")) {
+      // plan every statement with its values: a generic plan made while the tables were small
+      // (a record-id lookup as a scan of the pipeline's rows) would stay as they grow
+      config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
+    }
     return new HikariDataSource(config);
   }
 

@@ -2035,7 +2035,10 @@ public final class JdbcPipelineStore implements PipelineStore {
 
     /**
      * Uses the caller's data source (a pool, ideally). The store keeps one of its connections for
-     * its heartbeat; the caller closes the data source after the store.
+     * its heartbeat; the caller closes the data source after the store. On PostgreSQL, have the
+     * pool run {@code SET plan_cache_mode = force_custom_plan} on its connections (HikariCP's
+     * {@code connectionInitSql}), as the store's own pools do: otherwise generic plans made while
+     * the tables were small can turn record-id lookups into scans as they grow.
      *
      * @throws NullPointerException if null
      * @throws IllegalStateException if a database was already set
