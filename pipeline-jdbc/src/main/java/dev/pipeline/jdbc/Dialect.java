@@ -151,11 +151,14 @@ enum Dialect {
 
     @Override
     String updateByIds(String table, String set, @Nullable String condition, String returning) {
+      // a join on the ids: the planner then looks each one up by the primary key, where
+      // "record_id = ANY(:ids)" was seen planned as a scan of the pipeline's rows
       return "UPDATE "
           + table
           + " SET "
           + set
-          + " WHERE pipeline = :pipeline AND record_id = ANY(:ids)"
+          + " FROM UNNEST(CAST(:ids AS VARCHAR[])) AS ids(id)"
+          + " WHERE pipeline = :pipeline AND record_id = ids.id"
           + (condition == null ? "" : " AND " + condition)
           + " RETURNING "
           + returning;
