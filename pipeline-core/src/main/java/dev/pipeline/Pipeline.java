@@ -236,7 +236,11 @@ public final class Pipeline<I, O> implements AutoCloseable {
    * @throws PipelineException if interrupted while waiting (the run is cancelled)
    */
   public RunResult run(List<? extends Source<? extends I>> sources) {
-    PipelineRun run = start(sources);
+    return awaitOrCancel(start(sources));
+  }
+
+  /** Waits for a run; if interrupted meanwhile, cancels it. */
+  private RunResult awaitOrCancel(PipelineRun run) {
     try {
       return run.await();
     } catch (InterruptedException e) {
@@ -328,15 +332,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
    * @throws PipelineException if interrupted while waiting (the run is cancelled)
    */
   public RunResult resume() {
-    PipelineRun run = begin(List.of());
-    try {
-      return run.await();
-    } catch (InterruptedException e) {
-      run.cancel();
-      Thread.currentThread().interrupt();
-      throw new PipelineException(
-          "interrupted while waiting for pipeline '" + name + "'; the run was cancelled", e);
-    }
+    return awaitOrCancel(begin(List.of()));
   }
 
   /**

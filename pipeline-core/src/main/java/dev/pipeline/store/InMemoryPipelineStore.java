@@ -287,42 +287,29 @@ public final class InMemoryPipelineStore implements PipelineStore {
 
   @Override
   public Set<String> reprocess(String pipeline, Collection<String> recordIds, Instant at) {
-    PipelineData data = data(pipeline);
-    Set<String> sent = new LinkedHashSet<>();
-    synchronized (data.parked) {
-      for (String id : recordIds) {
-        DeadLetter letter = takeDeadLetter(data, id);
-        if (letter == null) {
-          continue;
-        }
-        RecordState before = Objects.requireNonNull(data.states.get(id));
-        data.states.put(
-            id,
-            new RecordState(
-                id,
-                RecordStatus.READY,
-                letter.stage(),
-                0,
-                null,
-                before.errors(),
-                before.deliveries(),
-                before.startedAt(),
-                at));
-        data.count(RecordStatus.DEAD_LETTER).decrement();
-        data.count(RecordStatus.READY).increment();
-        data.parked.add(new Parked(letter.record(), letter.stage(), 0, at, RecordStatus.READY));
-        sent.add(id);
-      }
-    }
-    return sent;
+    return leaveDeadLetters(data(pipeline), recordIds, RecordStatus.READY, null, at);
   }
 
   @Override
   public Set<String> discard(
       String pipeline, Collection<String> recordIds, String reason, Instant at) {
     Objects.requireNonNull(reason, "reason cannot be null");
-    PipelineData data = data(pipeline);
-    Set<String> discarded = new LinkedHashSet<>();
+    return leaveDeadLetters(data(pipeline), recordIds, RecordStatus.DISCARDED, reason, at);
+  }
+
+  /**
+   * Moves dead letters out of the queue: back to READY at their failing stage (parked as due now,
+   * for a claim to hand over), or to DISCARDED with the reason. Ids that are not dead letters are
+   * left alone.
+   */
+  private static Set<String> leaveDeadLetters(
+      PipelineData data,
+      Collection<String> recordIds,
+      RecordStatus to,
+      @Nullable String reason,
+      Instant at) {
+    boolean back = to == RecordStatus.READY;
+    Set<String> moved = new LinkedHashSet<>();
     synchronized (data.parked) {
       for (String id : recordIds) {
         DeadLetter letter = takeDeadLetter(data, id);
@@ -334,20 +321,23 @@ public final class InMemoryPipelineStore implements PipelineStore {
             id,
             new RecordState(
                 id,
-                RecordStatus.DISCARDED,
-                before.stage(),
-                before.attempts(),
+                to,
+                back ? letter.stage() : before.stage(),
+                back ? 0 : before.attempts(),
                 reason,
                 before.errors(),
                 before.deliveries(),
                 before.startedAt(),
                 at));
         data.count(RecordStatus.DEAD_LETTER).decrement();
-        data.count(RecordStatus.DISCARDED).increment();
-        discarded.add(id);
+        data.count(to).increment();
+        if (back) {
+          data.parked.add(new Parked(letter.record(), letter.stage(), 0, at, RecordStatus.READY));
+        }
+        moved.add(id);
       }
     }
-    return discarded;
+    return moved;
   }
 
   /** Removes a record from the dead letter queue if it is in it, under the parked lock. */
