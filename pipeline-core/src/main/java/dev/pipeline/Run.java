@@ -71,6 +71,8 @@ final class Run implements PipelineRun {
   private static final Duration MAX_DUE_WAIT = Duration.ofSeconds(1);
   private static final long MIN_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
   private static final long MAX_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  // how long ended records wait for a batch of the sink to be written with, at most
+  private static final long ENDED_MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final String pipeline;
   private final PipelineStore store;
@@ -103,6 +105,13 @@ final class Run implements PipelineRun {
   private final AtomicReference<RunStatus> status = new AtomicReference<>(RunStatus.RUNNING);
   private final AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
   private final CountDownLatch done = new CountDownLatch(1);
+  // terminal states of filtered and dead-lettered records not written yet (durable stores only):
+  // they go to the store with the next batch the sink completes, so that a batch costs one
+  // completion write, not one per stage where some of its records ended
+  private final Object endedLock = new Object();
+  private List<Ended> ended = new ArrayList<>(); // guarded by endedLock
+  private long endedSince; // clock nanos of ended's first entry; guarded by endedLock
+  private final int endedLimit;
 
   private volatile boolean stopReading;
   private volatile boolean cancelled;
@@ -147,6 +156,11 @@ final class Run implements PipelineRun {
               i + 1 < stages.length ? stages[i + 1] : null,
               i);
     }
+    int largest = 1;
+    for (StageDefinition d : definitions) {
+      largest = Math.max(largest, Math.max(d.options().batchSize(), d.options().maxBatchSize()));
+    }
+    this.endedLimit = largest;
   }
 
   void start() {
@@ -297,7 +311,10 @@ final class Run implements PipelineRun {
       while (!cancelled) {
         boolean sourcesDone = liveReaders.get() == 0;
         List<Claimed> claimed = store.claim(pipeline, max, clock.now());
-        if (!claimed.isEmpty()) {
+        if (claimed.isEmpty()) {
+          // before asking whether anything is unfinished, or when they have waited long enough
+          writeEnded(sourcesDone);
+        } else {
           resumed.add(claimed.size());
           idleNanos = MIN_IDLE_NANOS;
           feed(byName, claimed);
@@ -1110,40 +1127,14 @@ final class Run implements PipelineRun {
    */
   private void hand(RunStage stage, BatchWork work) throws InterruptedException {
     StageRecorder recorder = stage.recorder;
-    int filteredHere = 0;
-    int failedHere = 0;
-    for (Completion c : work.completions) {
-      if (c.status() == RecordStatus.FILTERED) {
-        filteredHere++;
-      } else {
-        failedHere++;
-      }
-    }
     if (!work.parked.isEmpty()) {
       Set<String> fenced = store.scheduleRetries(pipeline, work.parked, clock.now());
       parked.add(work.parked.size() - fenced.size());
       recorder.parked.add(work.parked.size());
     }
     if (!work.completions.isEmpty()) {
-      Set<String> fenced = store.complete(pipeline, withPassedErrors(work.completions));
-      alertDeadLetters(work.completions, fenced);
-      if (!fenced.isEmpty()) {
-        // another worker took these records over; their outcome is theirs to count
-        for (Completion c : work.completions) {
-          if (fenced.contains(c.recordId())) {
-            if (c.status() == RecordStatus.FILTERED) {
-              filteredHere--;
-            } else {
-              failedHere--;
-            }
-          }
-        }
-      }
-      filtered.add(filteredHere);
-      deadLettered.add(failedHere);
+      end(stage, withPassedErrors(work.completions));
     }
-    recorder.filtered.add(filteredHere);
-    recorder.failed.add(failedHere);
     recorder.retries.add(work.retries);
     recorder.passed.add(work.outputs.size());
     recorder.bytesOut.add(work.bytes);
@@ -1166,6 +1157,94 @@ final class Run implements PipelineRun {
     if (!work.completions.isEmpty() || !work.parked.isEmpty() || stage.next == null) {
       wakeClaimer();
     }
+  }
+
+  /** A record filtered or dead-lettered at a stage. */
+  private record Ended(RunStage stage, Completion completion) {}
+
+  /**
+   * Ends records filtered or dead-lettered at a stage: at once on a store that is not durable; on a
+   * durable one, with the next batch the sink completes (or once a batch's worth are waiting, or
+   * when the claimer finds nothing to claim), in the same write.
+   */
+  private void end(RunStage stage, List<Completion> completions) {
+    List<Ended> now = new ArrayList<>(completions.size());
+    for (Completion c : completions) {
+      now.add(new Ended(stage, c));
+    }
+    if (store.isDurable()) {
+      synchronized (endedLock) {
+        if (ended.isEmpty()) {
+          endedSince = clock.nanoTime();
+        }
+        ended.addAll(now);
+        if (ended.size() < endedLimit) {
+          return;
+        }
+        now = ended;
+        ended = new ArrayList<>();
+      }
+    }
+    List<Completion> all = new ArrayList<>(now.size());
+    for (Ended e : now) {
+      all.add(e.completion());
+    }
+    count(now, store.complete(pipeline, all));
+  }
+
+  /** Takes the ended records not written yet. */
+  private List<Ended> takeEnded() {
+    synchronized (endedLock) {
+      if (ended.isEmpty()) {
+        return List.of();
+      }
+      List<Ended> taken = ended;
+      ended = new ArrayList<>();
+      return taken;
+    }
+  }
+
+  /** Writes the ended records not written yet: all, or only if the first has waited too long. */
+  private void writeEnded(boolean now) {
+    if (!now) {
+      synchronized (endedLock) {
+        if (ended.isEmpty() || clock.nanoTime() - endedSince < ENDED_MAX_AGE_NANOS) {
+          return;
+        }
+      }
+    }
+    List<Ended> taken = takeEnded();
+    if (taken.isEmpty()) {
+      return;
+    }
+    List<Completion> all = new ArrayList<>(taken.size());
+    for (Ended e : taken) {
+      all.add(e.completion());
+    }
+    count(taken, store.complete(pipeline, all));
+  }
+
+  /**
+   * Counts ended records, now in the store, and alerts of the dead-lettered ones; those another
+   * worker took over (fenced) are its to count.
+   */
+  private void count(List<Ended> written, Set<String> fenced) {
+    List<Completion> completions = new ArrayList<>(written.size());
+    for (Ended e : written) {
+      Completion c = e.completion();
+      completions.add(c);
+      if (fenced.contains(c.recordId())) {
+        continue;
+      }
+      if (c.status() == RecordStatus.FILTERED) {
+        filtered.increment();
+        e.stage().recorder.filtered.increment();
+      } else {
+        deadLettered.increment();
+        e.stage().recorder.failed.increment();
+      }
+    }
+    alertDeadLetters(completions, fenced);
   }
 
   /** Tells the alert listeners of each record that went to the dead letter queue. */
@@ -1241,9 +1320,9 @@ final class Run implements PipelineRun {
         completions.add(deadLetter(e, SINK_STEP, List.of(info), 1));
       }
       List<Completion> all = withPassedErrors(completions);
-      Set<String> fenced = store.complete(pipeline, all);
+      Set<String> fenced = completeWithEnded(all);
       alertDeadLetters(all, fenced);
-      deadLettered.add(outputs.size() - fenced.size());
+      deadLettered.add(outputs.size() - countIn(all, fenced));
       return;
     }
     for (Envelope<Object> e : outputs) {
@@ -1259,8 +1338,40 @@ final class Run implements PipelineRun {
               attemptsAt(last, errors),
               now));
     }
-    Set<String> fenced = store.complete(pipeline, completions);
-    published.add(outputs.size() - fenced.size());
+    Set<String> fenced = completeWithEnded(completions);
+    published.add(outputs.size() - countIn(completions, fenced));
+  }
+
+  /**
+   * Completes a batch the sink was handed, with the records ended at stages since the last write,
+   * in one write; returns the fenced ids of both.
+   */
+  private Set<String> completeWithEnded(List<Completion> completions) {
+    List<Ended> carried = takeEnded();
+    if (carried.isEmpty()) {
+      return store.complete(pipeline, completions);
+    }
+    List<Completion> all = new ArrayList<>(completions.size() + carried.size());
+    all.addAll(completions);
+    for (Ended e : carried) {
+      all.add(e.completion());
+    }
+    Set<String> fenced = store.complete(pipeline, all);
+    count(carried, fenced);
+    return fenced;
+  }
+
+  private static int countIn(List<Completion> completions, Set<String> ids) {
+    if (ids.isEmpty()) {
+      return 0;
+    }
+    int n = 0;
+    for (Completion c : completions) {
+      if (ids.contains(c.recordId())) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Attempts at a stage a record passed: one per error it met there, and the one that passed. */

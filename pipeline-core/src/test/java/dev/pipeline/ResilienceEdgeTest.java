@@ -8,23 +8,14 @@ import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.Claimed;
-import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
-import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.InMemoryPipelineStore;
-import dev.pipeline.store.Page;
 import dev.pipeline.store.PipelineStore;
-import dev.pipeline.store.RecordState;
-import dev.pipeline.store.StageDescriptor;
-import dev.pipeline.store.StatusCounts;
 import java.io.IOException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Queue;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -241,38 +232,9 @@ class ResilienceEdgeTest {
   }
 
   /** A store that delegates everything but has no retry queue. */
-  private static final class NoRetryQueueStore implements PipelineStore {
-    private final PipelineStore delegate;
-
+  private static final class NoRetryQueueStore extends ForwardingStore {
     NoRetryQueueStore(PipelineStore delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public void register(String pipeline, List<StageDescriptor> stages) {
-      delegate.register(pipeline, stages);
-    }
-
-    @Override
-    public Set<String> ingest(
-        String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
-      return delegate.ingest(pipeline, records, stage, at);
-    }
-
-    @Override
-    public void checkpoint(
-        String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
-      delegate.checkpoint(pipeline, records, stage, at);
-    }
-
-    @Override
-    public Set<String> complete(String pipeline, List<Completion> completions) {
-      return delegate.complete(pipeline, completions);
-    }
-
-    @Override
-    public Set<String> beginDelivery(String pipeline, List<String> recordIds) {
-      return delegate.beginDelivery(pipeline, recordIds);
+      super(delegate);
     }
 
     @Override
@@ -281,32 +243,9 @@ class ResilienceEdgeTest {
     }
 
     @Override
-    public boolean hasUnfinished(String pipeline) {
-      return delegate.hasUnfinished(pipeline);
-    }
-
-    @Override
-    public Optional<RecordState> find(String pipeline, String recordId) {
-      return delegate.find(pipeline, recordId);
-    }
-
-    @Override
-    public Page<DeadLetter> deadLetters(String pipeline, DeadLetterQuery query) {
-      return delegate.deadLetters(pipeline, query);
-    }
-
-    @Override
-    public StatusCounts counts(String pipeline) {
-      return delegate.counts(pipeline);
-    }
-
-    @Override
     public boolean isDurable() {
       return false;
     }
-
-    @Override
-    public void close() {}
 
     @Override
     public String toString() {

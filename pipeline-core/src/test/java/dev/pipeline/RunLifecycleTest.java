@@ -4,21 +4,11 @@ import static dev.pipeline.StageName.CLEANING;
 import static dev.pipeline.StageName.EXTRACTION;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.pipeline.store.Claimed;
 import dev.pipeline.store.Completion;
-import dev.pipeline.store.DeadLetter;
-import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.InMemoryPipelineStore;
-import dev.pipeline.store.Page;
-import dev.pipeline.store.PipelineStore;
-import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
-import dev.pipeline.store.StageDescriptor;
-import dev.pipeline.store.StatusCounts;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -321,31 +311,14 @@ class RunLifecycleTest {
   }
 
   /** A store whose first completions fail, as a full disk would. */
-  private static final class FailingStore implements PipelineStore {
-    private final PipelineStore delegate = InMemoryPipelineStore.create();
+  private static final class FailingStore extends ForwardingStore {
     private final RuntimeException failure;
     private final AtomicInteger failuresLeft;
 
     FailingStore(RuntimeException failure, int failures) {
+      super(InMemoryPipelineStore.create());
       this.failure = failure;
       this.failuresLeft = new AtomicInteger(failures);
-    }
-
-    @Override
-    public void register(String pipeline, List<StageDescriptor> stages) {
-      delegate.register(pipeline, stages);
-    }
-
-    @Override
-    public Set<String> ingest(
-        String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
-      return delegate.ingest(pipeline, records, stage, at);
-    }
-
-    @Override
-    public void checkpoint(
-        String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
-      delegate.checkpoint(pipeline, records, stage, at);
     }
 
     @Override
@@ -357,41 +330,8 @@ class RunLifecycleTest {
     }
 
     @Override
-    public Set<String> beginDelivery(String pipeline, List<String> recordIds) {
-      return delegate.beginDelivery(pipeline, recordIds);
-    }
-
-    @Override
-    public List<Claimed> claim(String pipeline, int max) {
-      return delegate.claim(pipeline, max);
-    }
-
-    @Override
-    public boolean hasUnfinished(String pipeline) {
-      return delegate.hasUnfinished(pipeline);
-    }
-
-    @Override
-    public Optional<RecordState> find(String pipeline, String recordId) {
-      return delegate.find(pipeline, recordId);
-    }
-
-    @Override
-    public Page<DeadLetter> deadLetters(String pipeline, DeadLetterQuery query) {
-      return delegate.deadLetters(pipeline, query);
-    }
-
-    @Override
-    public StatusCounts counts(String pipeline) {
-      return delegate.counts(pipeline);
-    }
-
-    @Override
     public boolean isDurable() {
       return false;
     }
-
-    @Override
-    public void close() {}
   }
 }

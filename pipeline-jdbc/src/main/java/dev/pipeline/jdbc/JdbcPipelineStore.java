@@ -155,6 +155,7 @@ public final class JdbcPipelineStore implements PipelineStore {
   // row locks
   private final @Nullable ReentrantLock h2Lock;
   private final List<Thread> threads = new ArrayList<>();
+  private final Statistics statistics;
 
   private JdbcPipelineStore(
       Database db,
@@ -164,8 +165,10 @@ public final class JdbcPipelineStore implements PipelineStore {
       Retention retention,
       @Nullable HikariDataSource ownedPool,
       Connections.HeartbeatSource heartbeatSource,
-      @Nullable String databaseUrl) {
+      @Nullable String databaseUrl,
+      boolean maintainStatistics) {
     this.db = db;
+    this.statistics = new Statistics(maintainStatistics && db.dialect == Dialect.POSTGRESQL);
     this.h2Lock =
         db.dialect == Dialect.H2 && databaseUrl != null
             ? H2_CLAIM_LOCKS.computeIfAbsent(databaseUrl + "|" + names, k -> new ReentrantLock())
@@ -198,6 +201,13 @@ public final class JdbcPipelineStore implements PipelineStore {
               .daemon()
               .name("pipeline-jdbc-purge-" + workerId)
               .unstarted(() -> purgeLoop(purgeEvery)));
+    }
+    if (db.dialect == Dialect.POSTGRESQL) {
+      threads.add(
+          Thread.ofPlatform()
+              .daemon()
+              .name("pipeline-jdbc-statistics-" + workerId)
+              .unstarted(() -> statistics.run(db, names.status())));
     }
     threads.forEach(Thread::start);
   }
@@ -394,6 +404,7 @@ public final class JdbcPipelineStore implements PipelineStore {
               }));
     }
     leases.hold(pipeline, inserted, token);
+    statistics.changed(inserted.size());
     for (Stored s : rows) {
       if (!inserted.contains(s.id())) {
         duplicates.add(s.id());
@@ -558,6 +569,7 @@ public final class JdbcPipelineStore implements PipelineStore {
       leases.touch(pipeline, d.token());
       leases.drop(pipeline, d.completion().recordId(), d.token());
     }
+    statistics.changed(done.size());
     if (!fenced.isEmpty()) {
       LOG.info(
           "pipeline-jdbc: {} completions of pipeline '{}' refused: another worker took the records"
@@ -2030,6 +2042,8 @@ public final class JdbcPipelineStore implements PipelineStore {
     private boolean poolSizeSet;
     private boolean migrate = true;
     private boolean migrateSet;
+    private boolean maintainStatistics = true;
+    private boolean maintainStatisticsSet;
 
     private Builder() {}
 
@@ -2280,6 +2294,24 @@ public final class JdbcPipelineStore implements PipelineStore {
       return this;
     }
 
+    /**
+     * Whether the store analyzes its status table on PostgreSQL as the table grows (by default it
+     * does): each time the rows it inserted or finished reach the table's size at the last analyze,
+     * from a background thread. Without current statistics PostgreSQL plans the store's batched
+     * record-id lookups as scans of the table, and autovacuum's analyze lags a table growing by
+     * thousands of rows a second. Turn it off where a DBA's job keeps the statistics current, or
+     * where the store's user may not analyze the table (the store also stops, with a warning, when
+     * the database refuses). No effect on H2, which analyzes by itself.
+     *
+     * @throws IllegalStateException if already set
+     */
+    public Builder maintainStatistics(boolean maintain) {
+      once(maintainStatisticsSet, "maintainStatistics");
+      this.maintainStatistics = maintain;
+      maintainStatisticsSet = true;
+      return this;
+    }
+
     private static void once(boolean set, String what) {
       if (set) {
         throw new IllegalStateException(what + " was already set");
@@ -2369,7 +2401,8 @@ public final class JdbcPipelineStore implements PipelineStore {
                     purgeBatchSize),
                 pool,
                 heartbeat,
-                databaseUrl);
+                databaseUrl,
+                maintainStatistics);
         store.start(purgeEvery);
         LOG.info("pipeline-jdbc: {} ready (schema version {})", store, SCHEMA_VERSION);
         return store;

@@ -2,6 +2,7 @@ package dev.pipeline.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -99,6 +100,60 @@ class PostgresStoreTest extends StoreContract {
         }
       }
       assertThat(failures).as("plans with a sequential scan").isEmpty();
+    }
+  }
+
+  /**
+   * A status table that grew past what its statistics say is analyzed by the store, so that the
+   * batched record-id lookups are planned on the primary key: never analyzed, PostgreSQL planned
+   * them as a scan of every row of the pipeline.
+   */
+  @Test
+  void theStoreAnalyzesTheStatusTableAsItGrows() {
+    JdbcPipelineStore store = open("w1");
+    long before = analyzeCount(); // the schema is shared by the class's tests
+    store.ingest(pipeline, records(0, 5 * (int) Statistics.MIN_CHANGES), "ingestion", T0);
+    TestDatabase.await(
+        Duration.ofMinutes(1), "an ANALYZE of the status table", () -> analyzeCount() > before);
+    Statements sql = new Statements(Dialect.POSTGRESQL, new Names(db().schema, ""), false);
+    Jdbi jdbi = Jdbi.create(db().url);
+    jdbi.setTemplateEngine(TemplateEngine.NOP);
+    try (Handle h = jdbi.open()) {
+      h.execute("SET plan_cache_mode = force_custom_plan");
+      String plan =
+          String.join(
+              "\n",
+              h.createQuery("EXPLAIN " + sql.beginDelivery)
+                  .bind("delivery", 7L)
+                  .bind("pipeline", pipeline)
+                  .bind("ids", Args.texts(List.of("r1000", "r1001")))
+                  .mapTo(String.class)
+                  .list());
+      assertThat(plan)
+          .contains("pipeline_status_pk")
+          .doesNotContain("Seq Scan", "Bitmap Heap Scan");
+    }
+  }
+
+  /** Turned off, the store leaves the statistics to autovacuum or the DBA. */
+  @Test
+  void aStoreToldNotToMaintainStatisticsNeverAnalyzes() throws Exception {
+    JdbcPipelineStore store = open(db().builder().workerId("w1").maintainStatistics(false));
+    long before = analyzeCount();
+    store.ingest(pipeline, records(0, 3 * (int) Statistics.MIN_CHANGES), "ingestion", T0);
+    store.close(); // joins its threads: an analyze would have run by now
+    assertThat(analyzeCount()).isEqualTo(before);
+  }
+
+  private long analyzeCount() {
+    try (Handle h = Jdbi.create(db().url).open()) {
+      return h.createQuery(
+              "SELECT analyze_count FROM pg_stat_user_tables WHERE schemaname = :schema AND relname"
+                  + " = 'pipeline_status'")
+          .bind("schema", db().schema)
+          .mapTo(Long.class)
+          .findOne()
+          .orElse(0L);
     }
   }
 }
