@@ -9,6 +9,7 @@ import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.Claimed;
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.ErrorInfo;
+import dev.pipeline.store.Handover;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordStatus;
@@ -105,9 +106,10 @@ final class Run implements PipelineRun {
   private final AtomicReference<RunStatus> status = new AtomicReference<>(RunStatus.RUNNING);
   private final AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
   private final CountDownLatch done = new CountDownLatch(1);
-  // terminal states of filtered and dead-lettered records not written yet (durable stores only):
-  // they go to the store with the next batch the sink completes, so that a batch costs one
-  // completion write, not one per stage where some of its records ended
+  // terminal states not written yet (durable stores only): of records the sink took, and of
+  // records filtered or dead-lettered at stages. They go to the store with the next delivery note,
+  // so that a batch costs one write besides its ingestion, not one for its delivery, one for its
+  // completion and one per stage where some of its records ended
   private final Object endedLock = new Object();
   private List<Ended> ended = new ArrayList<>(); // guarded by endedLock
   private long endedSince; // clock nanos of ended's first entry; guarded by endedLock
@@ -160,7 +162,8 @@ final class Run implements PipelineRun {
     for (StageDefinition d : definitions) {
       largest = Math.max(largest, Math.max(d.options().batchSize(), d.options().maxBatchSize()));
     }
-    this.endedLimit = largest;
+    // room for a sink batch waiting for the next delivery note and what stages ended meanwhile
+    this.endedLimit = 4 * largest;
   }
 
   void start() {
@@ -1159,13 +1162,16 @@ final class Run implements PipelineRun {
     }
   }
 
-  /** A record filtered or dead-lettered at a stage. */
-  private record Ended(RunStage stage, Completion completion) {}
+  /**
+   * A record that ended: filtered or dead-lettered at a stage, or handed to the sink (stage null)
+   * and published or, if the sink failed, dead-lettered.
+   */
+  private record Ended(@Nullable RunStage stage, Completion completion) {}
 
   /**
    * Ends records filtered or dead-lettered at a stage: at once on a store that is not durable; on a
-   * durable one, with the next batch the sink completes (or once a batch's worth are waiting, or
-   * when the claimer finds nothing to claim), in the same write.
+   * durable one, with the next delivery note (or once four batches' worth wait, once the first has
+   * waited a second, or when the sources are done and the claimer finds nothing to claim).
    */
   private void end(RunStage stage, List<Completion> completions) {
     List<Ended> now = new ArrayList<>(completions.size());
@@ -1185,11 +1191,7 @@ final class Run implements PipelineRun {
         ended = new ArrayList<>();
       }
     }
-    List<Completion> all = new ArrayList<>(now.size());
-    for (Ended e : now) {
-      all.add(e.completion());
-    }
-    count(now, store.complete(pipeline, all));
+    count(now, store.complete(pipeline, completionsOf(now)));
   }
 
   /** Takes the ended records not written yet. */
@@ -1214,14 +1216,9 @@ final class Run implements PipelineRun {
       }
     }
     List<Ended> taken = takeEnded();
-    if (taken.isEmpty()) {
-      return;
+    if (!taken.isEmpty()) {
+      count(taken, store.complete(pipeline, completionsOf(taken)));
     }
-    List<Completion> all = new ArrayList<>(taken.size());
-    for (Ended e : taken) {
-      all.add(e.completion());
-    }
-    count(taken, store.complete(pipeline, all));
   }
 
   /**
@@ -1236,12 +1233,19 @@ final class Run implements PipelineRun {
       if (fenced.contains(c.recordId())) {
         continue;
       }
-      if (c.status() == RecordStatus.FILTERED) {
+      RunStage stage = e.stage();
+      if (c.status() == RecordStatus.PUBLISHED) {
+        published.increment();
+      } else if (c.status() == RecordStatus.FILTERED) {
         filtered.increment();
-        e.stage().recorder.filtered.increment();
+        if (stage != null) {
+          stage.recorder.filtered.increment();
+        }
       } else {
         deadLettered.increment();
-        e.stage().recorder.failed.increment();
+        if (stage != null) {
+          stage.recorder.failed.increment();
+        }
       }
     }
     alertDeadLetters(completions, fenced);
@@ -1291,7 +1295,12 @@ final class Run implements PipelineRun {
       for (Envelope<Object> e : outputs) {
         ids.add(e.id());
       }
-      Set<String> redelivered = store.beginDelivery(pipeline, ids);
+      // the delivery note, in one write with what ended since the last one (the batch the sink
+      // took before this one, records filtered or dead-lettered at stages)
+      List<Ended> carried = takeEnded();
+      Handover handover = store.completeAndDeliver(pipeline, completionsOf(carried), ids);
+      count(carried, handover.fenced());
+      Set<String> redelivered = handover.redelivered();
       if (!redelivered.isEmpty()) {
         outputs.replaceAll(
             e -> redelivered.contains(e.id()) ? e.withMetadata(Envelope.REDELIVERED, "true") : e);
@@ -1319,10 +1328,7 @@ final class Run implements PipelineRun {
       for (Envelope<Object> e : outputs) {
         completions.add(deadLetter(e, SINK_STEP, List.of(info), 1));
       }
-      List<Completion> all = withPassedErrors(completions);
-      Set<String> fenced = completeWithEnded(all);
-      alertDeadLetters(all, fenced);
-      deadLettered.add(outputs.size() - countIn(all, fenced));
+      delivered(withPassedErrors(completions));
       return;
     }
     for (Envelope<Object> e : outputs) {
@@ -1338,40 +1344,36 @@ final class Run implements PipelineRun {
               attemptsAt(last, errors),
               now));
     }
-    Set<String> fenced = completeWithEnded(completions);
-    published.add(outputs.size() - countIn(completions, fenced));
+    delivered(completions);
   }
 
   /**
-   * Completes a batch the sink was handed, with the records ended at stages since the last write,
-   * in one write; returns the fenced ids of both.
+   * Ends the records of a batch the sink was handed: at once on a store that is not durable; on a
+   * durable one, with the next batch's delivery note (or when the claimer writes what waits).
    */
-  private Set<String> completeWithEnded(List<Completion> completions) {
-    List<Ended> carried = takeEnded();
-    if (carried.isEmpty()) {
-      return store.complete(pipeline, completions);
+  private void delivered(List<Completion> completions) {
+    List<Ended> now = new ArrayList<>(completions.size());
+    for (Completion c : completions) {
+      now.add(new Ended(null, c));
     }
-    List<Completion> all = new ArrayList<>(completions.size() + carried.size());
-    all.addAll(completions);
-    for (Ended e : carried) {
-      all.add(e.completion());
+    if (store.isDurable()) {
+      synchronized (endedLock) {
+        if (ended.isEmpty()) {
+          endedSince = clock.nanoTime();
+        }
+        ended.addAll(now);
+      }
+      return;
     }
-    Set<String> fenced = store.complete(pipeline, all);
-    count(carried, fenced);
-    return fenced;
+    count(now, store.complete(pipeline, completions));
   }
 
-  private static int countIn(List<Completion> completions, Set<String> ids) {
-    if (ids.isEmpty()) {
-      return 0;
+  private static List<Completion> completionsOf(List<Ended> ended) {
+    List<Completion> all = new ArrayList<>(ended.size());
+    for (Ended e : ended) {
+      all.add(e.completion());
     }
-    int n = 0;
-    for (Completion c : completions) {
-      if (ids.contains(c.recordId())) {
-        n++;
-      }
-    }
-    return n;
+    return all;
   }
 
   /** Attempts at a stage a record passed: one per error it met there, and the one that passed. */
@@ -1503,6 +1505,15 @@ final class Run implements PipelineRun {
     RunStatus end =
         failed != null ? RunStatus.FAILED : cancelled ? RunStatus.CANCELLED : RunStatus.COMPLETED;
     if (end != RunStatus.COMPLETED && store.isDurable()) {
+      try {
+        writeEnded(true); // they ended: the sink took them, or a stage filtered them
+      } catch (RuntimeException e) {
+        LOG.warn(
+            "pipeline '{}': could not write the final states of records that ended; they are"
+                + " processed again",
+            pipeline,
+            e);
+      }
       try {
         store.release(pipeline);
       } catch (RuntimeException e) {

@@ -7,9 +7,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.store.Completion;
+import dev.pipeline.store.Handover;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.RecordStatus;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -39,11 +39,11 @@ class DurableCompletionsTest {
   }
 
   /**
-   * Twelve ids, then the end once the sink had its batch: so that the end of the sources, which has
-   * the run write what ended at once, comes after.
+   * Ids r1 to rN, then the end once the sink had its batches: so that the end of the sources, which
+   * has the run write at once what waits, comes after them.
    */
-  private static Source<String> sourceEndingAfter(CountDownLatch published) {
-    Iterator<String> ids = IntStream.rangeClosed(1, 12).mapToObj(i -> "r" + i).iterator();
+  private static Source<String> sourceEndingAfter(int n, CountDownLatch batches) {
+    Iterator<String> ids = IntStream.rangeClosed(1, n).mapToObj(i -> "r" + i).iterator();
     Iterator<String> thenWait =
         new Iterator<>() {
           @Override
@@ -52,7 +52,7 @@ class DurableCompletionsTest {
               return true;
             }
             try {
-              Await.on(published, "the sink's batch");
+              Await.on(batches, "the sink's batches");
             } catch (InterruptedException e) {
               Thread.currentThread().interrupt();
             }
@@ -67,10 +67,17 @@ class DurableCompletionsTest {
     return Source.of("src", thenWait, id -> id);
   }
 
+  private Sink<String> countingSink(CountDownLatch batches) {
+    return batch -> {
+      sink.addAll(batch);
+      batches.countDown();
+    };
+  }
+
   @Test
-  void recordsEndedAtStagesAreWrittenWithTheBatchTheSinkCompletes() {
+  void recordsEndedAtStagesAreWrittenWithTheNextDeliveryNote() {
     RecordingStore store = new RecordingStore();
-    CountDownLatch published = new CountDownLatch(1);
+    CountDownLatch batches = new CountDownLatch(1);
     Pipeline<String, String> pipeline =
         Pipeline.builder("together", String.class)
             .store(store)
@@ -93,27 +100,26 @@ class DurableCompletionsTest {
                 },
                 o -> o.batchSize(12))
             .stage(PUBLISHING, (String s) -> s, o -> o.batchSize(12))
-            .sink(
-                batch -> {
-                  sink.addAll(batch);
-                  published.countDown();
-                })
+            .sink(countingSink(batches))
             .build();
 
-    RunResult result = pipeline.run(sourceEndingAfter(published));
+    RunResult result = pipeline.run(sourceEndingAfter(12, batches));
 
-    // r3, r6, r9, r12 filtered; r5, r10 dead-lettered; the other six published: one write
-    assertThat(store.completions).hasSize(1);
-    Map<RecordStatus, List<String>> written =
-        store.completions.get(0).stream()
-            .collect(
-                Collectors.groupingBy(
-                    Completion::status,
-                    Collectors.mapping(Completion::recordId, Collectors.toList())));
-    assertThat(written.get(RecordStatus.FILTERED))
+    // r3, r6, r9, r12 filtered and r5, r10 dead-lettered go with the delivery note of the six
+    // others; those six are written once the sources end
+    assertThat(store.writes).hasSize(2);
+    Write delivery = store.writes.get(0);
+    assertThat(delivery.delivering()).containsExactly("r1", "r2", "r4", "r7", "r8", "r11");
+    assertThat(delivery.byStatus())
+        .containsOnlyKeys(RecordStatus.FILTERED, RecordStatus.DEAD_LETTER);
+    assertThat(delivery.byStatus().get(RecordStatus.FILTERED))
         .containsExactlyInAnyOrder("r3", "r6", "r9", "r12");
-    assertThat(written.get(RecordStatus.DEAD_LETTER)).containsExactlyInAnyOrder("r5", "r10");
-    assertThat(written.get(RecordStatus.PUBLISHED)).hasSize(6);
+    assertThat(delivery.byStatus().get(RecordStatus.DEAD_LETTER))
+        .containsExactlyInAnyOrder("r5", "r10");
+    Write completion = store.writes.get(1);
+    assertThat(completion.delivering()).isEmpty();
+    assertThat(completion.byStatus().get(RecordStatus.PUBLISHED))
+        .containsExactlyInAnyOrder("r1", "r2", "r4", "r7", "r8", "r11");
     assertThat(result.filtered()).isEqualTo(4);
     assertThat(result.deadLettered()).isEqualTo(2);
     assertThat(result.published()).isEqualTo(6);
@@ -125,6 +131,58 @@ class DurableCompletionsTest {
     assertThat(extraction.filtered()).isZero();
     assertThat(extraction.failed()).isEqualTo(2);
     assertThat(store.delegate.hasUnfinished("together")).isFalse();
+  }
+
+  @Test
+  void aBatchTheSinkTookIsCompletedWithTheNextBatchsDeliveryNote() {
+    RecordingStore store = new RecordingStore();
+    CountDownLatch batches = new CountDownLatch(2);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("handover", String.class)
+            .store(store)
+            .stage(CLEANING, (String s) -> s, o -> o.batchSize(4))
+            .stage(PUBLISHING, (String s) -> s, o -> o.batchSize(4))
+            .sink(countingSink(batches))
+            .build();
+
+    RunResult result = pipeline.run(sourceEndingAfter(8, batches));
+
+    assertThat(store.writes).hasSize(3);
+    assertThat(store.writes.get(0).completions()).isEmpty();
+    assertThat(store.writes.get(0).delivering()).containsExactly("r1", "r2", "r3", "r4");
+    assertThat(store.writes.get(1).byStatus().get(RecordStatus.PUBLISHED))
+        .containsExactlyInAnyOrder("r1", "r2", "r3", "r4");
+    assertThat(store.writes.get(1).delivering()).containsExactly("r5", "r6", "r7", "r8");
+    assertThat(store.writes.get(2).byStatus().get(RecordStatus.PUBLISHED))
+        .containsExactlyInAnyOrder("r5", "r6", "r7", "r8");
+    assertThat(store.writes.get(2).delivering()).isEmpty();
+    assertThat(result.published()).isEqualTo(8);
+    assertThat(store.delegate.hasUnfinished("handover")).isFalse();
+  }
+
+  @Test
+  void aCancelledRunWritesTheStatesOfWhatTheSinkTook() throws Exception {
+    RecordingStore store = new RecordingStore();
+    CountDownLatch batches = new CountDownLatch(1);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("cancelled", String.class)
+            .store(store)
+            .stage(CLEANING, (String s) -> s, o -> o.batchSize(4))
+            .sink(countingSink(batches))
+            .build();
+    // the source ends only after the cancel: the run lasts until then
+    CountDownLatch cancelled = new CountDownLatch(1);
+    PipelineRun run = pipeline.start(sourceEndingAfter(4, cancelled));
+    Await.on(batches, "the sink's batch");
+
+    run.cancel();
+    cancelled.countDown();
+    RunResult result = Await.result(run);
+
+    assertThat(result.status()).isEqualTo(RunStatus.CANCELLED);
+    assertThat(store.delegate.find("cancelled", "r1").orElseThrow().status())
+        .isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(result.published()).isEqualTo(4);
   }
 
   @Test
@@ -151,13 +209,25 @@ class DurableCompletionsTest {
     assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
     assertThat(result.filtered()).isEqualTo(10);
     assertThat(sink).isEmpty();
-    assertThat(store.completions.stream().mapToInt(List::size).sum()).isEqualTo(10);
+    assertThat(store.writes).allSatisfy(w -> assertThat(w.delivering()).isEmpty());
+    assertThat(store.writes.stream().mapToInt(w -> w.completions().size()).sum()).isEqualTo(10);
     assertThat(store.delegate.hasUnfinished("none-published")).isFalse();
   }
 
-  /** An in-memory store that says it is durable and records each call to complete. */
+  /** One write the run asked of the store: completions, and ids about to go to the sink. */
+  private record Write(List<Completion> completions, List<String> delivering) {
+    Map<RecordStatus, List<String>> byStatus() {
+      return completions.stream()
+          .collect(
+              Collectors.groupingBy(
+                  Completion::status,
+                  Collectors.mapping(Completion::recordId, Collectors.toList())));
+    }
+  }
+
+  /** An in-memory store that says it is durable and records each write. */
   private static final class RecordingStore extends ForwardingStore {
-    final List<List<Completion>> completions = new CopyOnWriteArrayList<>();
+    final List<Write> writes = new CopyOnWriteArrayList<>();
 
     RecordingStore() {
       super(InMemoryPipelineStore.create());
@@ -165,8 +235,16 @@ class DurableCompletionsTest {
 
     @Override
     public Set<String> complete(String pipeline, List<Completion> completions) {
-      this.completions.add(new ArrayList<>(completions));
+      writes.add(new Write(List.copyOf(completions), List.of()));
       return delegate.complete(pipeline, completions);
+    }
+
+    @Override
+    public Handover completeAndDeliver(
+        String pipeline, List<Completion> completions, List<String> delivering) {
+      writes.add(new Write(List.copyOf(completions), List.copyOf(delivering)));
+      return new Handover(
+          delegate.complete(pipeline, completions), delegate.beginDelivery(pipeline, delivering));
     }
 
     @Override

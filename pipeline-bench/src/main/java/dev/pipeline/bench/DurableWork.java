@@ -41,6 +41,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The durable targets' work: the equipment example's eight stages as {@link EquipmentPipeline}
@@ -64,6 +65,36 @@ final class DurableWork {
   static Source<ScrapedLine> source(int lines) {
     return ListingLines.lines(
         SOURCE_ID, new ListingGenerator(ListingGenerator.DEFAULT_SEED).lines(lines));
+  }
+
+  /**
+   * One worker's part of {@link #source(int)}: the lines whose number, counted from 0, is {@code
+   * shard} modulo {@code shards}. The records keep the ids they have in the whole source.
+   */
+  static Source<ScrapedLine> source(int lines, int shard, int shards) {
+    Source<ScrapedLine> all = source(lines);
+    return new Source<>() {
+      @Override
+      public String id() {
+        return all.id();
+      }
+
+      @Override
+      public @Nullable Envelope<ScrapedLine> next() throws Exception {
+        Envelope<ScrapedLine> e;
+        while ((e = all.next()) != null) {
+          if ((e.payload().lineNo() - 1) % shards == shard) {
+            return e;
+          }
+        }
+        return null;
+      }
+
+      @Override
+      public void close() throws Exception {
+        all.close();
+      }
+    };
   }
 
   /**

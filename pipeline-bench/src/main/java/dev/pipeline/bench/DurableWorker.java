@@ -12,11 +12,12 @@ import java.nio.charset.StandardCharsets;
 /**
  * A worker JVM of {@link DurableWorkersScenario}: builds the example's pipeline on a PostgreSQL
  * schema shared with the other workers, prints {@value #READY}, waits for a line on standard input,
- * runs the same source as every worker (the workers race to ingest each record; the store gives it
- * to one), prints its outcome after {@value #DONE}, and waits for another line (or the end of its
- * input) before it closes the store and exits.
+ * runs its part of the source (the lines whose number is its shard modulo the workers: as a
+ * partitioned input would be split; any worker claims the records of another whose lease expired),
+ * prints its outcome after {@value #DONE}, and waits for another line (or the end of its input)
+ * before it closes the store and exits.
  *
- * <p>Arguments: JDBC URL, schema, lines, worker id.
+ * <p>Arguments: JDBC URL, schema, lines, worker id, shard, shards.
  */
 final class DurableWorker {
   static final String READY = "WORKER-READY";
@@ -29,6 +30,8 @@ final class DurableWorker {
     String schema = args[1];
     int lines = Integer.parseInt(args[2]);
     String workerId = args[3];
+    int shard = Integer.parseInt(args[4]);
+    int shards = Integer.parseInt(args[5]);
     try (JdbcPipelineStore store =
             JdbcPipelineStore.builder()
                 .jdbcUrl(url, null, null)
@@ -44,7 +47,7 @@ final class DurableWorker {
       if (in.readLine() == null) {
         return; // the parent gave up
       }
-      RunResult result = pipeline.run(DurableWork.source(lines));
+      RunResult result = pipeline.run(DurableWork.source(lines, shard, shards));
       if (result.status() != dev.pipeline.RunStatus.COMPLETED || result.unfinished() != 0) {
         System.err.println(result.summary());
         System.exit(1);

@@ -74,6 +74,23 @@ public interface PipelineStore extends AutoCloseable {
   Set<String> beginDelivery(String pipeline, List<String> recordIds);
 
   /**
+   * Writes terminal states and notes that other records are about to be handed to the sink, in one
+   * write where the store can: the engine writes the states of a batch the sink took with the
+   * delivery note of the next, so that a batch costs one write besides its ingestion. By default
+   * {@link #complete} then {@link #beginDelivery}.
+   *
+   * @param completions terminal states, as for {@link #complete}; may be empty
+   * @param delivering ids about to be handed to the sink, as for {@link #beginDelivery}; may be
+   *     empty
+   */
+  default Handover completeAndDeliver(
+      String pipeline, List<Completion> completions, List<String> delivering) {
+    Set<String> fenced = completions.isEmpty() ? Set.of() : complete(pipeline, completions);
+    Set<String> redelivered = delivering.isEmpty() ? Set.of() : beginDelivery(pipeline, delivering);
+    return new Handover(fenced, redelivered);
+  }
+
+  /**
    * Leases up to {@code max} records that need processing and that no live worker holds: ingested
    * but never processed, or held by a worker whose lease expired. A non-durable store has none.
    */

@@ -5,6 +5,7 @@ import dev.pipeline.store.Claimed;
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.Handover;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordState;
@@ -109,6 +110,22 @@ final class JournalingStore implements PipelineStore {
   @Override
   public Set<String> complete(String pipeline, List<Completion> completions) {
     Set<String> fenced = store.complete(pipeline, completions);
+    journal(completions, fenced);
+    return fenced;
+  }
+
+  @Override
+  public Handover completeAndDeliver(
+      String pipeline, List<Completion> completions, List<String> delivering) {
+    Handover handover = store.completeAndDeliver(pipeline, completions, delivering);
+    journal(completions, handover.fenced());
+    if (!delivering.isEmpty()) {
+      write('B', delivering);
+    }
+    return handover;
+  }
+
+  private void journal(List<Completion> completions, Set<String> fenced) {
     StringBuilder lines = new StringBuilder();
     long now = System.currentTimeMillis();
     Set<String> seen = new LinkedHashSet<>();
@@ -119,7 +136,6 @@ final class JournalingStore implements PipelineStore {
       }
     }
     write(lines);
-    return fenced;
   }
 
   @Override

@@ -8,6 +8,7 @@ import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.ErrorInfo;
+import dev.pipeline.store.Handover;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
@@ -525,8 +526,64 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (completions.isEmpty()) {
       return Set.of();
     }
-    PipelineDef def = def(pipeline);
+    Ending ending = ending(pipeline, completions);
     Set<String> fenced = new HashSet<>();
+    if (ending.writes()) {
+      // errors are inserted with their records' final states, or not at all
+      fenced.addAll(
+          ending.anyErrors()
+              ? db.transaction("complete", pipeline, h -> completeRows(h, pipeline, ending))
+              : db.call("complete", pipeline, h -> completeRows(h, pipeline, ending)));
+    }
+    ended(pipeline, ending, fenced);
+    return fenced;
+  }
+
+  /**
+   * Completes records and notes the delivery of others in one transaction: the engine's write after
+   * each batch the sink took, carrying the next batch's delivery note.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Handover completeAndDeliver(
+      String pipeline, List<Completion> completions, List<String> delivering) {
+    checkPipeline(pipeline);
+    Objects.requireNonNull(completions, "completions cannot be null");
+    Objects.requireNonNull(delivering, "delivering cannot be null");
+    checkOpen();
+    if (completions.isEmpty()) {
+      return new Handover(Set.of(), beginDelivery(pipeline, delivering));
+    }
+    if (delivering.isEmpty()) {
+      return new Handover(complete(pipeline, completions), Set.of());
+    }
+    Ending ending = ending(pipeline, completions);
+    // the same token on a retry: a hand-over counts once however often the statement runs
+    long delivery = Leases.newToken();
+    Set<String> ids = new TreeSet<>(delivering); // each list in record-id order
+    Handover handover =
+        db.transaction(
+            "completeAndDeliver",
+            pipeline,
+            h ->
+                new Handover(
+                    ending.writes() ? completeRows(h, pipeline, ending) : Set.of(),
+                    deliverRows(h, pipeline, delivery, ids)));
+    ended(pipeline, ending, handover.fenced());
+    delivered(pipeline, ids);
+    return handover;
+  }
+
+  /** Completions sorted out: those this worker holds, and those it does not. */
+  private record Ending(PipelineDef def, List<Done> done, List<String> unknown, boolean anyErrors) {
+    boolean writes() {
+      return !done.isEmpty() || !unknown.isEmpty();
+    }
+  }
+
+  private Ending ending(String pipeline, List<Completion> completions) {
+    PipelineDef def = def(pipeline);
     List<Done> done = new ArrayList<>();
     List<String> unknown = new ArrayList<>();
     Set<String> seen = new HashSet<>();
@@ -557,14 +614,12 @@ public final class JdbcPipelineStore implements PipelineStore {
       done.add(new Done(c, token, payload));
     }
     done.sort(Comparator.comparing(d -> d.completion().recordId()));
-    if (!done.isEmpty() || !unknown.isEmpty()) {
-      // errors are inserted with their records' final states, or not at all
-      fenced.addAll(
-          anyErrors
-              ? db.transaction(
-                  "complete", pipeline, h -> completeRows(h, pipeline, def, done, unknown))
-              : db.call("complete", pipeline, h -> completeRows(h, pipeline, def, done, unknown)));
-    }
+    return new Ending(def, done, unknown, anyErrors);
+  }
+
+  /** This worker's bookkeeping after completions were written. */
+  private void ended(String pipeline, Ending ending, Set<String> fenced) {
+    List<Done> done = ending.done();
     for (Done d : done) {
       leases.touch(pipeline, d.token());
       leases.drop(pipeline, d.completion().recordId(), d.token());
@@ -578,12 +633,12 @@ public final class JdbcPipelineStore implements PipelineStore {
           pipeline,
           fenced.iterator().next());
     }
-    return fenced;
   }
 
-  private Set<String> completeRows(
-      Handle h, String pipeline, PipelineDef def, List<Done> done, List<String> unknown)
-      throws SQLException {
+  private Set<String> completeRows(Handle h, String pipeline, Ending ending) throws SQLException {
+    PipelineDef def = ending.def();
+    List<Done> done = ending.done();
+    List<String> unknown = ending.unknown();
     PreparedBatch finished = null;
     PreparedBatch deadWith = null;
     PreparedBatch deadKeep = null;
@@ -1002,23 +1057,31 @@ public final class JdbcPipelineStore implements PipelineStore {
     // the same token on a retry: a hand-over counts once however often the statement runs
     long delivery = Leases.newToken();
     Set<String> ids = new TreeSet<>(recordIds); // one lock order for all writers: by record id
+    Set<String> redelivered =
+        db.call("beginDelivery", pipeline, h -> deliverRows(h, pipeline, delivery, ids));
+    delivered(pipeline, ids);
+    return redelivered;
+  }
+
+  /** Counts a hand-over of each record; returns those handed over before. */
+  private Set<String> deliverRows(Handle h, String pipeline, long delivery, Set<String> ids) {
     Set<String> redelivered = new HashSet<>();
-    db.call(
-            "beginDelivery",
-            pipeline,
-            h ->
-                h.createQuery(sql.beginDelivery)
-                    .bind("delivery", delivery)
-                    .bind("pipeline", pipeline)
-                    .bind("ids", Args.texts(ids))
-                    .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getInt(2)))
-                    .list())
+    h.createQuery(sql.beginDelivery)
+        .bind("delivery", delivery)
+        .bind("pipeline", pipeline)
+        .bind("ids", Args.texts(ids))
+        .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getInt(2)))
         .forEach(
             e -> {
               if (e.getValue() > 1) {
                 redelivered.add(e.getKey());
               }
             });
+    return redelivered;
+  }
+
+  /** A delivery is progress: the leases of the delivered records' batches are not abandoned. */
+  private void delivered(String pipeline, Set<String> ids) {
     Set<Long> tokens = new HashSet<>();
     for (String id : ids) {
       Long token = leases.token(pipeline, id);
@@ -1027,7 +1090,6 @@ public final class JdbcPipelineStore implements PipelineStore {
       }
     }
     tokens.forEach(t -> leases.touch(pipeline, t));
-    return redelivered;
   }
 
   // ------------------------------------------------------------------ claim

@@ -15,6 +15,7 @@ import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.ErrorInfo;
+import dev.pipeline.store.Handover;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.RecordState;
@@ -663,6 +664,42 @@ abstract class StoreContract {
 
     assertThat(store.find(pipeline, "r1001").orElseThrow().deliveries()).isEqualTo(2);
     assertThat(store.find(pipeline, "r1002").orElseThrow().deliveries()).isEqualTo(1);
+  }
+
+  @Test
+  void completeAndDeliverWritesTheStatesAndTheDeliveryNoteTogether() {
+    JdbcPipelineStore store = open("w1");
+    store.ingest(pipeline, records(0, 4), "ingestion", T0);
+    store.beginDelivery(pipeline, List.of("r1000", "r1001"));
+
+    Handover first =
+        store.completeAndDeliver(
+            pipeline, List.of(published("r1000"), published("r1001")), List.of("r1003", "r1002"));
+    Handover second =
+        store.completeAndDeliver(pipeline, List.of(published("r1002")), List.of("r1003"));
+
+    assertThat(first).isEqualTo(Handover.NONE);
+    assertThat(second.fenced()).isEmpty();
+    assertThat(second.redelivered()).containsExactly("r1003");
+    assertThat(store.find(pipeline, "r1000").orElseThrow().status())
+        .isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(store.find(pipeline, "r1002").orElseThrow().status())
+        .isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(store.find(pipeline, "r1002").orElseThrow().deliveries()).isEqualTo(1);
+    RecordState r1003 = store.find(pipeline, "r1003").orElseThrow();
+    assertThat(r1003.status()).isEqualTo(RecordStatus.IN_PROGRESS);
+    assertThat(r1003.deliveries()).isEqualTo(2);
+
+    // a worker that does not hold a record cannot complete it, with a delivery note or without
+    JdbcPipelineStore other = open("w2");
+    Handover fenced = other.completeAndDeliver(pipeline, List.of(published("r1003")), List.of());
+    assertThat(fenced.fenced()).containsExactly("r1003");
+    assertThat(store.find(pipeline, "r1003").orElseThrow().status())
+        .isEqualTo(RecordStatus.IN_PROGRESS);
+    assertThat(store.completeAndDeliver(pipeline, List.of(published("r1003")), List.of()))
+        .isEqualTo(Handover.NONE);
+    assertThat(store.find(pipeline, "r1003").orElseThrow().status())
+        .isEqualTo(RecordStatus.PUBLISHED);
   }
 
   // ---------------------------------------------------------------------------------- retention
