@@ -1174,6 +1174,15 @@ final class Run implements PipelineRun {
    * waited a second, or when the sources are done and the claimer finds nothing to claim).
    */
   private void end(RunStage stage, List<Completion> completions) {
+    write(stage, completions, true);
+  }
+
+  /**
+   * Ends records at a stage, or handed to the sink (stage null): at once on a store that is not
+   * durable; on a durable one, they wait to be written with the next delivery note, unless {@code
+   * mayFlush} and the waiting records reached the limit.
+   */
+  private void write(@Nullable RunStage stage, List<Completion> completions, boolean mayFlush) {
     List<Ended> now = new ArrayList<>(completions.size());
     for (Completion c : completions) {
       now.add(new Ended(stage, c));
@@ -1184,7 +1193,7 @@ final class Run implements PipelineRun {
           endedSince = clock.nanoTime();
         }
         ended.addAll(now);
-        if (ended.size() < endedLimit) {
+        if (!mayFlush || ended.size() < endedLimit) {
           return;
         }
         now = ended;
@@ -1352,20 +1361,7 @@ final class Run implements PipelineRun {
    * durable one, with the next batch's delivery note (or when the claimer writes what waits).
    */
   private void delivered(List<Completion> completions) {
-    List<Ended> now = new ArrayList<>(completions.size());
-    for (Completion c : completions) {
-      now.add(new Ended(null, c));
-    }
-    if (store.isDurable()) {
-      synchronized (endedLock) {
-        if (ended.isEmpty()) {
-          endedSince = clock.nanoTime();
-        }
-        ended.addAll(now);
-      }
-      return;
-    }
-    count(now, store.complete(pipeline, completions));
+    write(null, completions, false);
   }
 
   private static List<Completion> completionsOf(List<Ended> ended) {
