@@ -3,8 +3,12 @@ package dev.pipeline.jdbc;
 import java.sql.BatchUpdateException;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
 import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.JdbiException;
@@ -28,14 +32,42 @@ final class Database {
   private static final Logger LOG = LoggerFactory.getLogger(JdbcPipelineStore.class);
   private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(30);
 
+  // one per H2 database (by URL) in this JVM
+  private static final Map<String, ReentrantLock> H2_TURNS = new ConcurrentHashMap<>();
+
   final Jdbi jdbi;
   final Dialect dialect;
   private final Duration outageTolerance;
+  private final @Nullable Lock turns;
 
   Database(Jdbi jdbi, Dialect dialect, Duration outageTolerance) {
+    this(jdbi, dialect, outageTolerance, null);
+  }
+
+  /**
+   * @param turns held around each attempt of each operation, if not null (see {@link #turnsFor})
+   */
+  Database(Jdbi jdbi, Dialect dialect, Duration outageTolerance, @Nullable Lock turns) {
     this.jdbi = jdbi;
     this.dialect = dialect;
     this.outageTolerance = outageTolerance;
+    this.turns = turns;
+  }
+
+  /**
+   * The lock the stores of this JVM take turns on to use a database, or null if they need none.
+   *
+   * <p>H2 writes every change into one MVStore, whose maps are updated by compare-and-set: writers
+   * in several threads at once copy and retry B-tree pages and commit into one another's store
+   * operations. Measured with the example pipeline on an H2 file (200k lines, the durable run of
+   * {@code Targets durable}): 48.1 s with operations taking turns, 58.2 s with operations in
+   * parallel, and on fewer cores. The heartbeat keeps its own connection and never waits for this
+   * lock. PostgreSQL needs none.
+   */
+  static @Nullable Lock turnsFor(Dialect dialect, @Nullable String databaseUrl) {
+    return dialect == Dialect.H2 && databaseUrl != null
+        ? H2_TURNS.computeIfAbsent(databaseUrl, k -> new ReentrantLock())
+        : null;
   }
 
   /**
@@ -75,7 +107,17 @@ final class Database {
       SQLException sql;
       RuntimeException failure;
       try {
-        T result = transaction ? jdbi.inTransaction(work) : jdbi.withHandle(work);
+        T result;
+        if (turns == null) {
+          result = transaction ? jdbi.inTransaction(work) : jdbi.withHandle(work);
+        } else {
+          turns.lock(); // held for this attempt only, not while backing off
+          try {
+            result = transaction ? jdbi.inTransaction(work) : jdbi.withHandle(work);
+          } finally {
+            turns.unlock();
+          }
+        }
         if (failures > 0) {
           LOG.info(
               "pipeline-jdbc: {} on pipeline '{}' succeeded again after {} transient failures"

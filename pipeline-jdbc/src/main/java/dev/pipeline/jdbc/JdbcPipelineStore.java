@@ -2438,7 +2438,10 @@ public final class JdbcPipelineStore implements PipelineStore {
         }
         Database db =
             new Database(
-                jdbi, dialect, outageTolerance != null ? outageTolerance : Duration.ofMinutes(5));
+                jdbi,
+                dialect,
+                outageTolerance != null ? outageTolerance : Duration.ofMinutes(5),
+                Database.turnsFor(dialect, databaseUrl));
         boolean apply = migrate;
         // in auto-commit mode: the migrator takes its lock and runs each script's transaction
         db.run(
