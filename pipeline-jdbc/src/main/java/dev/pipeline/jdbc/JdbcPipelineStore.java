@@ -363,13 +363,18 @@ public final class JdbcPipelineStore implements PipelineStore {
     Set<String> inserted = new HashSet<>();
     for (int from = 0; from < rows.size(); from += INGEST_CHUNK) {
       List<Stored> chunk = rows.subList(from, Math.min(rows.size(), from + INGEST_CHUNK));
-      String statement = sql.ingest(chunk.size());
+      // H2 inserts in steps (see insertAbsentInSteps)
+      String statement = db.dialect == Dialect.H2 ? "" : sql.ingest(chunk.size());
       AtomicInteger attempts = new AtomicInteger();
       inserted.addAll(
           db.callRetryingConflicts(
               "ingest",
               pipeline,
               h -> {
+                if (db.dialect == Dialect.H2) {
+                  return insertAbsentInSteps(
+                      h, pipeline, stage, at, codec.name(), token, chunk, attempts);
+                }
                 Query insert =
                     h.createQuery(statement)
                         .bind("pipeline", pipeline)
@@ -389,17 +394,7 @@ public final class JdbcPipelineStore implements PipelineStore {
                 }
                 Set<String> ids = new HashSet<>(insert.mapTo(String.class).list());
                 if (attempts.incrementAndGet() > 1) {
-                  // an earlier attempt may have committed without our hearing of it: those rows
-                  // carry this call's token and are ours, not duplicates
-                  List<String> chunkIds = chunk.stream().map(Stored::id).toList();
-                  ids.addAll(
-                      h.createQuery(sql.ingestMine)
-                          .bind("pipeline", pipeline)
-                          .bind("owner", workerId)
-                          .bind("token", token)
-                          .bind("ids", Args.texts(chunkIds))
-                          .mapTo(String.class)
-                          .list());
+                  ids.addAll(insertedBefore(h, pipeline, token, chunk));
                 }
                 return ids;
               }));
@@ -412,6 +407,73 @@ public final class JdbcPipelineStore implements PipelineStore {
       }
     }
     return duplicates;
+  }
+
+  /**
+   * H2's ingest: looks up which ids are stored, then inserts the others in a JDBC batch, in the
+   * caller's transaction. A MERGE over a VALUES list, which does both in one statement, cost H2
+   * several times as much. Another worker inserting one of the ids in between makes the batch fail
+   * on the primary key; the caller then runs this again, and the lookup sees that row. Rows this
+   * call's token already holds (an earlier attempt committed without our hearing of it) are ours.
+   */
+  private Set<String> insertAbsentInSteps(
+      Handle h,
+      String pipeline,
+      String stage,
+      Instant at,
+      String format,
+      long token,
+      List<Stored> chunk,
+      AtomicInteger attempts) {
+    Set<String> ids = new HashSet<>();
+    if (attempts.incrementAndGet() > 1) {
+      ids.addAll(insertedBefore(h, pipeline, token, chunk));
+    }
+    Set<String> present =
+        new HashSet<>(
+            h.createQuery(sql.stored)
+                .bind("pipeline", pipeline)
+                .bind("ids", Args.texts(chunk.stream().map(Stored::id).toList()))
+                .mapTo(String.class)
+                .list());
+    PreparedBatch insert = h.prepareBatch(sql.ingestOne);
+    for (Stored s : chunk) {
+      if (present.contains(s.id())) {
+        continue;
+      }
+      insert
+          .bind("pipeline", pipeline)
+          .bind("id", s.id())
+          .bind("stage", stage)
+          .bind("at", Args.time(at))
+          .bind("payload", Args.bytes(s.payload()))
+          .bind("format", format)
+          .bind("checksum", s.checksum())
+          .bind("metadata", Args.text(s.metadata()))
+          .bind("owner", workerId)
+          .bind("token", token)
+          .bind("lease_ms", leaseMillis)
+          .add();
+      ids.add(s.id());
+    }
+    if (insert.size() > 0) {
+      insert.execute();
+    }
+    return ids;
+  }
+
+  /**
+   * The rows of the chunk an earlier attempt of this ingest inserted, if it committed without our
+   * hearing of it: they carry this call's token and are ours, not duplicates.
+   */
+  private List<String> insertedBefore(Handle h, String pipeline, long token, List<Stored> chunk) {
+    return h.createQuery(sql.ingestMine)
+        .bind("pipeline", pipeline)
+        .bind("owner", workerId)
+        .bind("token", token)
+        .bind("ids", Args.texts(chunk.stream().map(Stored::id).toList()))
+        .mapTo(String.class)
+        .list();
   }
 
   // ------------------------------------------------------------------ checkpoint

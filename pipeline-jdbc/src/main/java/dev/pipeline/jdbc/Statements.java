@@ -61,6 +61,8 @@ final class Statements {
   private final String status;
   private final String expiry;
 
+  final String ingestOne;
+  final String stored;
   final String ingestMine;
   final String checkpoint;
   final String completeDone;
@@ -102,6 +104,18 @@ final class Statements {
     this.names = names;
     this.status = names.status();
     this.expiry = dialect.plusMillis(":lease_ms");
+
+    ingestOne =
+        "INSERT INTO "
+            + status
+            + " ("
+            + INGEST_COLUMNS
+            + ") VALUES (:pipeline, :id, :stage, 'IN_PROGRESS', :at, :at, :payload, :format,"
+            + " :checksum, :metadata, :owner, :token, "
+            + expiry
+            + ", :owner)";
+
+    stored = "SELECT t.record_id FROM " + status + " t " + BY_IDS;
 
     ingestMine =
         "SELECT t.record_id FROM "
