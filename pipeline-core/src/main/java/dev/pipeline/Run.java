@@ -314,10 +314,9 @@ final class Run implements PipelineRun {
       while (!cancelled) {
         boolean sourcesDone = liveReaders.get() == 0;
         List<Claimed> claimed = store.claim(pipeline, max, clock.now());
-        if (claimed.isEmpty()) {
-          // before asking whether anything is unfinished, or when they have waited long enough
-          writeEnded(sourcesDone);
-        } else {
+        // before asking whether anything is unfinished, or when they have waited long enough
+        writeEnded(sourcesDone && claimed.isEmpty());
+        if (!claimed.isEmpty()) {
           resumed.add(claimed.size());
           idleNanos = MIN_IDLE_NANOS;
           feed(byName, claimed);
@@ -1193,14 +1192,45 @@ final class Run implements PipelineRun {
           endedSince = clock.nanoTime();
         }
         ended.addAll(now);
-        if (!mayFlush || ended.size() < endedLimit) {
+        boolean due =
+            (mayFlush && ended.size() >= endedLimit)
+                || clock.nanoTime() - endedSince >= ENDED_MAX_AGE_NANOS;
+        if (!due) {
           return;
         }
         now = ended;
         ended = new ArrayList<>();
       }
     }
-    count(now, store.complete(pipeline, completionsOf(now)));
+    writeTaken(now);
+  }
+
+  /** Writes ended records taken from the waiting ones; puts them back if the store fails. */
+  private void writeTaken(List<Ended> taken) {
+    Set<String> fenced;
+    try {
+      fenced = store.complete(pipeline, completionsOf(taken));
+    } catch (RuntimeException e) {
+      if (store.isDurable()) {
+        putBack(taken);
+      }
+      throw e;
+    }
+    count(taken, fenced);
+  }
+
+  /** Puts back ended records whose write failed, first, for a later write to take. */
+  private void putBack(List<Ended> taken) {
+    if (taken.isEmpty()) {
+      return;
+    }
+    synchronized (endedLock) {
+      List<Ended> all = new ArrayList<>(taken.size() + ended.size());
+      all.addAll(taken);
+      all.addAll(ended);
+      ended = all;
+      endedSince = Math.min(endedSince, clock.nanoTime());
+    }
   }
 
   /** Takes the ended records not written yet. */
@@ -1226,7 +1256,7 @@ final class Run implements PipelineRun {
     }
     List<Ended> taken = takeEnded();
     if (!taken.isEmpty()) {
-      count(taken, store.complete(pipeline, completionsOf(taken)));
+      writeTaken(taken);
     }
   }
 
@@ -1307,7 +1337,13 @@ final class Run implements PipelineRun {
       // the delivery note, in one write with what ended since the last one (the batch the sink
       // took before this one, records filtered or dead-lettered at stages)
       List<Ended> carried = takeEnded();
-      Handover handover = store.completeAndDeliver(pipeline, completionsOf(carried), ids);
+      Handover handover;
+      try {
+        handover = store.completeAndDeliver(pipeline, completionsOf(carried), ids);
+      } catch (RuntimeException e) {
+        putBack(carried);
+        throw e;
+      }
       count(carried, handover.fenced());
       Set<String> redelivered = handover.redelivered();
       if (!redelivered.isEmpty()) {
@@ -1501,20 +1537,37 @@ final class Run implements PipelineRun {
     RunStatus end =
         failed != null ? RunStatus.FAILED : cancelled ? RunStatus.CANCELLED : RunStatus.COMPLETED;
     if (end != RunStatus.COMPLETED && store.isDurable()) {
+      // the claimer may be writing to the store still: let it stop first
+      Thread claiming = claimer;
+      boolean interrupted = Thread.interrupted(); // cancel() interrupts: the writes below need I/O
       try {
-        writeEnded(true); // they ended: the sink took them, or a stage filtered them
-      } catch (RuntimeException e) {
-        LOG.warn(
-            "pipeline '{}': could not write the final states of records that ended; they are"
-                + " processed again",
-            pipeline,
-            e);
+        if (claiming != null && claiming != Thread.currentThread()) {
+          claiming.join(Duration.ofSeconds(5));
+        }
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+      if (end == RunStatus.CANCELLED) {
+        // they ended: the sink took them, or a stage filtered them. Not after a failure, which
+        // is most often the store's: the records stay unfinished and are processed again
+        try {
+          writeEnded(true);
+        } catch (RuntimeException e) {
+          LOG.warn(
+              "pipeline '{}': could not write the final states of records that ended; they are"
+                  + " processed again",
+              pipeline,
+              e);
+        }
       }
       try {
         store.release(pipeline);
       } catch (RuntimeException e) {
         LOG.warn(
             "pipeline '{}': could not release its leases; they expire on their own", pipeline, e);
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
     }
     status.set(end);

@@ -77,7 +77,9 @@ public interface PipelineStore extends AutoCloseable {
    * Writes terminal states and notes that other records are about to be handed to the sink, in one
    * write where the store can: the engine writes the states of a batch the sink took with the
    * delivery note of the next, so that a batch costs one write besides its ingestion. By default
-   * {@link #complete} then {@link #beginDelivery}.
+   * {@link #complete} then {@link #beginDelivery}: a store that overrides neither writes them
+   * separately, and if the delivery note then fails the completions stand but the caller sees only
+   * the failure (the records' states are in the store; the run's counts miss them).
    *
    * @param completions terminal states, as for {@link #complete}; may be empty
    * @param delivering ids about to be handed to the sink, as for {@link #beginDelivery}; may be

@@ -111,7 +111,11 @@ final class Database {
         if (turns == null) {
           result = transaction ? jdbi.inTransaction(work) : jdbi.withHandle(work);
         } else {
-          turns.lock(); // held for this attempt only, not while backing off
+          try {
+            turns.lockInterruptibly(); // held for this attempt only, not while backing off
+          } catch (InterruptedException e) {
+            throw interrupted(operation, pipeline, "waiting for its turn to run", e);
+          }
           try {
             result = transaction ? jdbi.inTransaction(work) : jdbi.withHandle(work);
           } finally {
@@ -196,14 +200,20 @@ final class Database {
     try {
       TimeUnit.MILLISECONDS.sleep(millis);
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new JdbcStoreException(
-          operation,
-          pipeline,
-          null,
-          "pipeline-jdbc: interrupted while waiting to retry " + operation,
-          e);
+      throw interrupted(operation, pipeline, "waiting to retry", e);
     }
+  }
+
+  /** Keeps the interrupt and says what was interrupted. */
+  private static JdbcStoreException interrupted(
+      String operation, @Nullable String pipeline, String waiting, InterruptedException e) {
+    Thread.currentThread().interrupt();
+    return new JdbcStoreException(
+        operation,
+        pipeline,
+        null,
+        "pipeline-jdbc: interrupted while " + waiting + " " + operation,
+        e);
   }
 
   /**

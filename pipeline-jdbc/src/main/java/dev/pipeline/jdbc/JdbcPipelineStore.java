@@ -74,8 +74,9 @@ import org.slf4j.LoggerFactory;
  * <h2>How records are kept</h2>
  *
  * <ul>
- *   <li><b>Ingest</b> inserts each new record (one multi-row statement per batch) with its payload,
- *       leased to this worker; an id already stored is reported as a duplicate and left alone.
+ *   <li><b>Ingest</b> inserts each new record with its payload, leased to this worker (PostgreSQL:
+ *       one multi-row statement per batch; H2: a lookup of the stored ids, then a JDBC batch of
+ *       inserts); an id already stored is reported as a duplicate and left alone.
  *   <li><b>Leases</b> are timed by the database's clock. A heartbeat thread renews this worker's
  *       leases every third of {@link Builder#leaseDuration(Duration) the lease duration}, on a
  *       connection of its own, so a busy pool does not starve it, and skips rows other transactions
@@ -85,7 +86,9 @@ import org.slf4j.LoggerFactory;
  *       other's rows).
  *   <li><b>Lock order</b>: ingests, checkpoints, deliveries, completions and claims write their
  *       records in record id order, so concurrent batches lock rows in the same order rather than
- *       deadlock.
+ *       deadlock. {@link #completeAndDeliver} makes two such passes in one transaction (the
+ *       completions, then the deliveries); two workers can deadlock there only over records one
+ *       took over from the other, and the deadlock is retried like any transient error.
  *   <li><b>Fencing</b>: each ingest or claim leases its records under a fresh token. Checkpoints
  *       and completions apply only where owner and token still match, so a worker whose records
  *       were taken over cannot overwrite the new owner's work: {@link #complete} returns those ids.
@@ -116,9 +119,10 @@ import org.slf4j.LoggerFactory;
  * cancelled run) and are no longer renewed. {@link #release(String)} and {@link #close()} give a
  * worker's records back at once.
  *
- * <p>On a happy path the store makes, per batch of records: one round trip to ingest, one per
- * checkpoint stage, one to note the delivery and one to complete; plus one heartbeat per third of
- * the lease duration and the claimer's polls.
+ * <p>On a happy path the store makes, per batch of records: one round trip to ingest (two on H2),
+ * one per checkpoint stage, and one transaction that notes the batch's delivery and completes the
+ * batch before it ({@link #completeAndDeliver}); plus one heartbeat per third of the lease
+ * duration, an occasional {@code ANALYZE} on PostgreSQL, and the claimer's polls.
  *
  * <p>Thread-safe.
  */
@@ -211,6 +215,11 @@ public final class JdbcPipelineStore implements PipelineStore {
               .unstarted(() -> statistics.run(db, names.status())));
     }
     threads.forEach(Thread::start);
+  }
+
+  /** Whether this store keeps the status table's planner statistics current (for tests). */
+  boolean maintainsStatistics() {
+    return statistics.maintaining();
   }
 
   /** This worker's id, the lease owner of the records it holds. */

@@ -1,6 +1,8 @@
 package dev.pipeline.jdbc;
 
 import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.sql.Statement;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
@@ -22,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * number of rows the table held at its last analyze (at least {@link #MIN_CHANGES}), it runs {@code
  * ANALYZE} on the status table from a background thread: a handful of analyzes as a table grows
  * from nothing to millions of rows, each sampling at most 30,000 rows by default. It never blocks a
- * caller. If the database refuses (the store's user does not own the table), the store says so once
- * and stops trying: then have autovacuum or a scheduled job analyze it.
+ * caller. If the database refuses (the store's user does not own the table: PostgreSQL then skips
+ * it with a warning, not an error), the store says so once and stops trying: then have autovacuum
+ * or a scheduled job analyze it.
  *
  * <p>Thread-safe.
  */
@@ -43,6 +46,11 @@ final class Statistics {
    */
   Statistics(boolean enabled) {
     this.enabled = enabled;
+  }
+
+  /** Whether the store still keeps the statistics: on, and not refused by the database. */
+  boolean maintaining() {
+    return enabled;
   }
 
   /** Counts rows inserted or moved to another state; wakes the analyzer when enough have. */
@@ -83,15 +91,30 @@ final class Statistics {
   /** Analyzes the table; returns its estimated row count, or null if the database refused. */
   private @Nullable Long analyze(Database db, String table) {
     try {
-      return db.jdbi.withHandle(
+      return db.jdbi.<@Nullable Long, SQLException>inTransaction(
           h -> {
             long start = System.nanoTime();
-            h.execute("ANALYZE " + table);
-            // the table name was validated as identifiers (see Names); reltuples is the estimate
-            // the planner now uses
+            // waits behind another session's ANALYZE or VACUUM of the table end soon; the
+            // next threshold crossing tries again
+            h.execute("SET LOCAL lock_timeout = '2s'");
+            h.execute("SET LOCAL statement_timeout = '5min'");
+            try (Statement analyze = h.getConnection().createStatement()) {
+              // the table name was validated as identifiers (see Names)
+              analyze.execute("ANALYZE " + table);
+              // a user who may not analyze the table gets a warning, not an error
+              for (SQLWarning w = analyze.getWarnings(); w != null; w = w.getNextWarning()) {
+                String message = String.valueOf(w.getMessage());
+                if (message.contains("skipping")) {
+                  refused(table, message);
+                  return null;
+                }
+              }
+            }
+            // reltuples is the estimate the planner now uses
             Long rows =
                 h.createQuery(
-                        "SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE oid = CAST(:t AS regclass)")
+                        "SELECT CAST(reltuples AS BIGINT) FROM pg_class"
+                            + " WHERE oid = CAST(:t AS regclass)")
                     .bind("t", table)
                     .mapTo(Long.class)
                     .findOne()
@@ -103,23 +126,28 @@ final class Statistics {
                 (System.nanoTime() - start) / 1_000_000);
             return rows;
           });
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | SQLException e) {
       SQLException cause = sqlCause(e);
       if (cause != null && "42501".equals(cause.getSQLState())) {
-        enabled = false;
-        LOG.warn(
-            "pipeline-jdbc: this database user may not ANALYZE {} ({}); the store no longer keeps"
-                + " its planner statistics current. Make sure autovacuum or a scheduled job"
-                + " analyzes it, or batches of record-id lookups may be planned as scans as it"
-                + " grows",
-            table,
-            cause.getMessage());
+        refused(table, cause.getMessage());
         return null;
       }
-      // transient (the database is restarting, say): the next threshold crossing tries again
+      // transient (the database is restarting, a lock wait timed out): the next threshold
+      // crossing tries again
       LOG.debug("pipeline-jdbc: ANALYZE {} failed; trying again later", table, e);
       return threshold;
     }
+  }
+
+  private void refused(String table, @Nullable String why) {
+    enabled = false;
+    LOG.warn(
+        "pipeline-jdbc: this database user may not ANALYZE {} ({}); the store no longer keeps"
+            + " its planner statistics current. Make sure autovacuum or a scheduled job"
+            + " analyzes it, or batches of record-id lookups may be planned as scans as it"
+            + " grows",
+        table,
+        why);
   }
 
   private static @Nullable SQLException sqlCause(Throwable e) {

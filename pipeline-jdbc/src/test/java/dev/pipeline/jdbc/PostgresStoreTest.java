@@ -145,6 +145,47 @@ class PostgresStoreTest extends StoreContract {
     assertThat(analyzeCount()).isEqualTo(before);
   }
 
+  /**
+   * A database user who does not own the table gets a warning from ANALYZE, not an error: the store
+   * sees it and stops analyzing.
+   */
+  @Test
+  void aUserWhoMayNotAnalyzeTheTableMakesTheStoreStopTrying() {
+    open("w1").close(); // the owner creates the schema
+    String role = "pipeline_writer_" + Long.toHexString(System.nanoTime());
+    try (Handle h = Jdbi.create(db().url).open()) {
+      h.execute("CREATE ROLE " + role + " LOGIN");
+      h.execute("GRANT USAGE ON SCHEMA " + db().schema + " TO " + role);
+      h.execute(
+          "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
+              + db().schema
+              + " TO "
+              + role);
+      h.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA " + db().schema + " TO " + role);
+    }
+    try {
+      JdbcPipelineStore store =
+          open(
+              JdbcPipelineStore.builder()
+                  .jdbcUrl(db().url.replaceAll("user=[^&]*", "user=" + role), role, null)
+                  .schema(db().schema)
+                  .migrateSchema(false)
+                  .workerId("w2"));
+      assertThat(store.maintainsStatistics()).isTrue();
+      store.ingest(pipeline, records(0, 2 * (int) Statistics.MIN_CHANGES), "ingestion", T0);
+      TestDatabase.await(
+          Duration.ofMinutes(1),
+          "the store to give up analyzing",
+          () -> !store.maintainsStatistics());
+      store.close();
+    } finally {
+      try (Handle h = Jdbi.create(db().url).open()) {
+        h.execute("DROP OWNED BY " + role);
+        h.execute("DROP ROLE " + role);
+      }
+    }
+  }
+
   private long analyzeCount() {
     try (Handle h = Jdbi.create(db().url).open()) {
       return h.createQuery(

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.Envelope;
 import dev.pipeline.Pipeline;
+import dev.pipeline.PipelineRun;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
@@ -38,10 +39,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -880,6 +883,50 @@ abstract class StoreContract {
               }
             })
         .build();
+  }
+
+  /**
+   * The final states of a batch the sink took wait for the next batch's delivery note; a run
+   * cancelled meanwhile (its threads interrupted) still writes them before it gives its leases
+   * back.
+   */
+  @Test
+  void aCancelledRunWritesTheFinalStatesOfTheBatchesTheSinkTook() throws Exception {
+    JdbcPipelineStore store = open("w1");
+    CountDownLatch inSecondBatch = new CountDownLatch(1);
+    AtomicInteger calls = new AtomicInteger();
+    Pipeline<String, String> run =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .inputCodec(STRING)
+            .stage(StageName.INGESTION, (String s) -> s, o -> o.batchSize(4))
+            .sink(
+                batch -> {
+                  if (calls.incrementAndGet() == 2) {
+                    inSecondBatch.countDown();
+                    new CountDownLatch(1).await(); // until the cancel interrupts it
+                  }
+                })
+            .build();
+    PipelineRun running =
+        run.start(Source.of("src", IntStream.range(0, 8).mapToObj(i -> "v" + i).iterator()));
+    assertThat(inSecondBatch.await(1, TimeUnit.MINUTES)).isTrue();
+
+    running.cancel();
+    RunResult result = running.await(Duration.ofMinutes(1)).orElseThrow();
+
+    assertThat(result.status()).isEqualTo(RunStatus.CANCELLED);
+    assertThat(result.published()).isEqualTo(4);
+    for (int i = 1; i <= 4; i++) {
+      assertThat(store.find(pipeline, "src-" + i).orElseThrow().status())
+          .as("src-%d, in the batch the sink took", i)
+          .isEqualTo(RecordStatus.PUBLISHED);
+    }
+    for (int i = 5; i <= 8; i++) {
+      assertThat(store.find(pipeline, "src-" + i).orElseThrow().status().isTerminal())
+          .as("src-%d, in the batch the cancel interrupted", i)
+          .isFalse();
+    }
   }
 
   @Test
