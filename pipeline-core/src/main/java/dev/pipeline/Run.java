@@ -1488,6 +1488,12 @@ final class Run implements PipelineRun {
   // ---------------------------------------------------------------- lifecycle
 
   private void fail(Throwable error) {
+    if (cancelled && failure.get() == null) {
+      // cancel() interrupted the run's threads: what they throw now (a store call cut short, a
+      // wait for a lock) is the cancel's doing, not a failure of the run
+      LOG.debug("pipeline '{}': after the cancel: {}", pipeline, error.toString());
+      return;
+    }
     if (failure.compareAndSet(null, error)) {
       LOG.error("pipeline '{}' failed and stops: {}", pipeline, error.toString(), error);
       stop();
