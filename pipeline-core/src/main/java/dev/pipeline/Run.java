@@ -364,6 +364,7 @@ final class Run implements PipelineRun {
       throws InterruptedException {
     Map<RunStage, List<Envelope<Object>>> byStage = new LinkedHashMap<>();
     List<Envelope<Object>> toSink = new ArrayList<>();
+    List<Completion> strays = new ArrayList<>();
     for (Claimed c : claimed) {
       @SuppressWarnings("unchecked")
       Envelope<Object> record = (Envelope<Object>) c.record();
@@ -373,20 +374,38 @@ final class Run implements PipelineRun {
       }
       RunStage stage = byName.get(c.stage());
       if (stage == null) {
-        throw new PipelineException(
-            "the store holds record '"
-                + record.id()
-                + "' at stage '"
-                + c.stage()
-                + "', which pipeline '"
-                + pipeline
-                + "' does not have; was a stage renamed or removed while records were in"
-                + " flight?");
+        // a stage renamed or removed while records were in flight: this record cannot go on,
+        // the others can
+        PipelineException error =
+            new PipelineException(
+                "the store holds record '"
+                    + record.id()
+                    + "' at stage '"
+                    + c.stage()
+                    + "', which pipeline '"
+                    + pipeline
+                    + "' does not have (was a stage renamed or removed while records were in"
+                    + " flight?); it is in the dead letter queue: bring the stage back, then"
+                    + " reprocess it");
+        strays.add(
+            deadLetter(
+                record, c.stage(), List.of(ErrorInfo.of(c.stage(), error, 1, clock.now())), 1));
+        continue;
       }
       if (c.attempts() > 0 && claimedAttempts.put(record.id(), c.attempts()) == null) {
         resumedAttempts.incrementAndGet();
       }
       byStage.computeIfAbsent(stage, k -> new ArrayList<>()).add(record);
+    }
+    if (!strays.isEmpty()) {
+      LOG.error(
+          "pipeline '{}': {} claimed records are at stages it does not have (first '{}' at '{}');"
+              + " they go to the dead letter queue",
+          pipeline,
+          strays.size(),
+          strays.get(0).recordId(),
+          strays.get(0).stage());
+      write(null, strays, true);
     }
     for (Map.Entry<RunStage, List<Envelope<Object>>> e : byStage.entrySet()) {
       e.getKey().queue.put(e.getValue());

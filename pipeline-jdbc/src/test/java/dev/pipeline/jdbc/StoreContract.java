@@ -929,6 +929,45 @@ abstract class StoreContract {
     }
   }
 
+  /** A record held at a stage the pipeline no longer has goes to the dead letter queue alone. */
+  @Test
+  void aRecordAtAStageThePipelineNoLongerHasIsDeadLetteredAndTheOthersGoOn() throws Exception {
+    JdbcPipelineStore a = open(db().builder().workerId("a").leaseDuration(Duration.ofDays(1)));
+    List<String> inputs = List.of("item-1", "item-2", "item-4");
+    a.ingest(
+        pipeline, inputs.stream().map(s -> Envelope.of(s, s, "src")).toList(), "ingestion", T0);
+    try (Connection c = java.sql.DriverManager.getConnection(db().url);
+        PreparedStatement moved =
+            c.prepareStatement(
+                "UPDATE "
+                    + db().table("pipeline_status")
+                    + " SET current_stage = 'retired' WHERE pipeline = ? AND record_id = ?")) {
+      moved.setString(1, pipeline);
+      moved.setString(2, "item-2");
+      assertThat(moved.executeUpdate()).isOne();
+    }
+    db().expireLeases(pipeline);
+
+    JdbcPipelineStore b = open("b");
+    Set<String> sunk = ConcurrentHashMap.newKeySet();
+    RunResult result =
+        pipeline(b, sunk, new AtomicInteger())
+            .run(Source.of("src", List.<String>of().iterator(), s -> s));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.deadLettered()).isOne();
+    assertThat(sunk).containsExactlyInAnyOrder("item-1", "item-4");
+    RecordState stray = b.find(pipeline, "item-2").orElseThrow();
+    assertThat(stray.status()).isEqualTo(RecordStatus.DEAD_LETTER);
+    assertThat(stray.errors())
+        .singleElement()
+        .satisfies(
+            e ->
+                assertThat(e.message())
+                    .contains("'retired'", "does not have", "bring the stage back"));
+    assertThat(b.hasUnfinished(pipeline)).isFalse();
+  }
+
   @Test
   void aRunResumesTheRecordsOfADeadWorkerFromTheirCheckpoints() {
     // worker a ingested everything and checkpointed half, then died (its leases expire)
