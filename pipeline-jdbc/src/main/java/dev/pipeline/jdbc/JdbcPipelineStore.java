@@ -372,8 +372,6 @@ public final class JdbcPipelineStore implements PipelineStore {
     Set<String> inserted = new HashSet<>();
     for (int from = 0; from < rows.size(); from += INGEST_CHUNK) {
       List<Stored> chunk = rows.subList(from, Math.min(rows.size(), from + INGEST_CHUNK));
-      // H2 inserts in steps (see insertAbsentInSteps)
-      String statement = db.dialect == Dialect.H2 ? "" : sql.ingest(chunk.size());
       AtomicInteger attempts = new AtomicInteger();
       inserted.addAll(
           db.callRetryingConflicts(
@@ -385,7 +383,7 @@ public final class JdbcPipelineStore implements PipelineStore {
                       h, pipeline, stage, at, codec.name(), token, chunk, attempts);
                 }
                 Query insert =
-                    h.createQuery(statement)
+                    h.createQuery(sql.ingest(chunk.size()))
                         .bind("pipeline", pipeline)
                         .bind("stage", stage)
                         .bind("at", Args.time(at))

@@ -127,7 +127,7 @@ final class Statistics {
             return rows;
           });
     } catch (RuntimeException | SQLException e) {
-      SQLException cause = sqlCause(e);
+      SQLException cause = Database.sqlCause(e);
       if (cause != null && "42501".equals(cause.getSQLState())) {
         refused(table, cause.getMessage());
         return null;
@@ -148,14 +148,5 @@ final class Statistics {
             + " grows",
         table,
         why);
-  }
-
-  private static @Nullable SQLException sqlCause(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SQLException s) {
-        return s;
-      }
-    }
-    return null;
   }
 }
