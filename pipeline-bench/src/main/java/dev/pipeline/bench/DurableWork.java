@@ -293,9 +293,17 @@ final class DurableWork {
                   "UPDATE "
                       + table
                       + " SET deliveries = deliveries + 1, delivery_token = ?"
-                      + " WHERE pipeline = ? AND record_id = ?")) {
+                      + " WHERE pipeline = ? AND record_id"
+                      + (kind == BenchDatabase.Kind.POSTGRES ? " = ANY(?)" : " = ?"))) {
         c.setAutoCommit(false);
-        Writes writes = new Writes(c, insert, complete, noted ? note : null);
+        Writes writes =
+            new Writes(
+                c,
+                insert,
+                complete,
+                noted ? note : null,
+                kind == BenchDatabase.Kind.POSTGRES,
+                table);
         Source<ScrapedLine> source = source(lines);
         Set<String> seen = new HashSet<>();
         List<String> batch = new ArrayList<>(BATCH);
@@ -346,6 +354,10 @@ final class DurableWork {
     private final PreparedStatement insert;
     private final PreparedStatement complete;
     private final @Nullable PreparedStatement note;
+    private final boolean postgres;
+    private final String table;
+    private long inserted;
+    private long analyzeAt = 1_000;
     private List<String> delivered = List.of();
     private long token;
 
@@ -353,17 +365,29 @@ final class DurableWork {
         Connection c,
         PreparedStatement insert,
         PreparedStatement complete,
-        @Nullable PreparedStatement note) {
+        @Nullable PreparedStatement note,
+        boolean postgres,
+        String table) {
       this.c = c;
       this.insert = insert;
       this.complete = complete;
       this.note = note;
+      this.postgres = postgres;
+      this.table = table;
     }
 
     int batch(List<String> batch) throws java.sql.SQLException {
       if (!batch.isEmpty()) {
         insert.executeBatch();
         c.commit();
+        inserted += batch.size();
+        if (postgres && inserted >= analyzeAt) {
+          try (java.sql.Statement s = c.createStatement()) {
+            s.execute("ANALYZE " + table);
+          }
+          c.commit();
+          analyzeAt *= 2;
+        }
       }
       if (note == null) {
         if (batch.isEmpty()) {
@@ -376,13 +400,18 @@ final class DurableWork {
       // the previous batch's terminal states with this batch's delivery note, as the engine does
       int done = complete(delivered);
       token++;
-      for (String id : batch) {
+      if (!batch.isEmpty() && postgres) {
         note.setLong(1, token);
         note.setString(2, PIPELINE);
-        note.setString(3, id);
-        note.addBatch();
-      }
-      if (!batch.isEmpty()) {
+        note.setArray(3, c.createArrayOf("varchar", batch.toArray()));
+        note.executeUpdate();
+      } else if (!batch.isEmpty()) {
+        for (String id : batch) {
+          note.setLong(1, token);
+          note.setString(2, PIPELINE);
+          note.setString(3, id);
+          note.addBatch();
+        }
         note.executeBatch();
       }
       c.commit();
