@@ -19,7 +19,8 @@ import java.util.Set;
 
 /**
  * Checks the engine's performance targets, each against a baseline measured in the same run, and
- * prints a markdown table of the figures with PASS or FAIL.
+ * prints a markdown table of the figures with PASS or FAIL (REPORTED: shown for comparison, with no
+ * goal of its own).
  *
  * <pre>
  * java -cp pipeline-bench/target/benchmarks.jar dev.pipeline.bench.Targets \

@@ -88,13 +88,23 @@ final class Ledger {
 
   /** How many journal entries of a kind a worker has written so far. */
   static long count(ChildJvm worker, char kind) {
-    return journal(worker).stream().filter(e -> e.kind() == kind).count();
+    return count(journal(worker), kind);
+  }
+
+  /** How many entries of a kind a journal holds. */
+  static long count(List<Entry> journal, char kind) {
+    return journal.stream().filter(e -> e.kind() == kind).count();
   }
 
   /** Records a worker leased and has not completed (nor was refused), as far as it journaled. */
   static long held(ChildJvm worker) {
+    return held(journal(worker));
+  }
+
+  /** Records a journal says were leased and not completed (nor refused). */
+  static long held(List<Entry> journal) {
     java.util.Set<String> held = new java.util.HashSet<>();
-    for (Entry e : journal(worker)) {
+    for (Entry e : journal) {
       switch (e.kind()) {
         case 'I', 'C' -> held.add(e.id());
         case 'D', 'F' -> held.remove(e.id());
