@@ -10,7 +10,6 @@ import dev.pipeline.store.Claimed;
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.Handover;
-import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.ScheduledRetry;
@@ -322,11 +321,11 @@ final class Run implements PipelineRun {
           feed(byName, claimed);
           continue;
         }
-        if (sourcesDone && store instanceof InMemoryPipelineStore memory) {
+        if (sourcesDone && !store.isDurable()) {
           // records live in this run only (a cancelled run's are lost), except those parked in the
           // store: done when none is in flight or parked
           if (inFlight() == 0) {
-            Optional<Instant> due = memory.nextDue(pipeline);
+            Optional<Instant> due = store.nextDue(pipeline);
             if (due.isEmpty()) {
               break;
             }

@@ -16,7 +16,8 @@ import java.util.Set;
 
 /**
  * A store that hands each of the interface's abstract methods to another, for tests to change one
- * or two; the interface's default methods keep their defaults, and closing closes nothing.
+ * or two; the interface's default methods keep their defaults (but {@code nextDue}, which goes with
+ * {@code isDurable}), and closing closes nothing.
  */
 class ForwardingStore implements PipelineStore {
   final PipelineStore delegate;
@@ -80,6 +81,11 @@ class ForwardingStore implements PipelineStore {
   @Override
   public boolean isDurable() {
     return delegate.isDurable();
+  }
+
+  @Override
+  public Optional<Instant> nextDue(String pipeline) {
+    return delegate.nextDue(pipeline);
   }
 
   @Override

@@ -238,6 +238,7 @@ public final class InMemoryPipelineStore implements PipelineStore {
    * When the earliest record parked in the retry queue (or sent back for reprocessing) is due, if
    * any: the engine waits for it on the pipeline's clock.
    */
+  @Override
   public Optional<Instant> nextDue(String pipeline) {
     PipelineData data = data(pipeline);
     synchronized (data.parked) {

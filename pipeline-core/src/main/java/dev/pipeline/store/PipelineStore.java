@@ -111,6 +111,17 @@ public interface PipelineStore extends AutoCloseable {
   }
 
   /**
+   * When the earliest record of the pipeline parked in the retry queue (or sent back for
+   * reprocessing) is due, if any. A run on a store that is not {@link #isDurable() durable} ends
+   * when it holds no record in flight and none is parked, and waits for a parked one to be due on
+   * the pipeline's clock. A durable store need not say: its runs end when {@link #hasUnfinished}
+   * says nothing of the pipeline is left, parked or not.
+   */
+  default Optional<Instant> nextDue(String pipeline) {
+    return Optional.empty();
+  }
+
+  /**
    * Whether the store has a retry queue ({@link #scheduleRetries}, and due retries handed over by
    * {@link #claim(String, int, Instant)}). Without one, the engine retries in the worker however
    * long the wait, and {@code Fallback.hold()} is refused when the pipeline is built.

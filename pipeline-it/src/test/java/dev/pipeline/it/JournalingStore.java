@@ -166,6 +166,11 @@ final class JournalingStore implements PipelineStore {
   }
 
   @Override
+  public Optional<Instant> nextDue(String pipeline) {
+    return store.nextDue(pipeline);
+  }
+
+  @Override
   public Set<String> scheduleRetries(String pipeline, List<ScheduledRetry> retries, Instant at) {
     return store.scheduleRetries(pipeline, retries, at);
   }
