@@ -406,19 +406,21 @@ final class DurableWork {
       // the previous batch's terminal states with this batch's delivery note, as the engine does
       int done = complete(delivered);
       token++;
-      if (!batch.isEmpty() && postgres) {
-        note.setLong(1, token);
-        note.setString(2, PIPELINE);
-        note.setArray(3, c.createArrayOf("varchar", batch.toArray()));
-        note.executeUpdate();
-      } else if (!batch.isEmpty()) {
-        for (String id : batch) {
+      if (!batch.isEmpty()) {
+        if (postgres) {
           note.setLong(1, token);
           note.setString(2, PIPELINE);
-          note.setString(3, id);
-          note.addBatch();
+          note.setArray(3, c.createArrayOf("varchar", batch.toArray()));
+          note.executeUpdate();
+        } else {
+          for (String id : batch) {
+            note.setLong(1, token);
+            note.setString(2, PIPELINE);
+            note.setString(3, id);
+            note.addBatch();
+          }
+          note.executeBatch();
         }
-        note.executeBatch();
       }
       c.commit();
       delivered = batch;
