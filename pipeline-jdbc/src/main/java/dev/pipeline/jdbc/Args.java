@@ -4,6 +4,7 @@ import java.sql.Types;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.Collection;
 import org.jdbi.v3.core.argument.Argument;
 import org.jspecify.annotations.Nullable;
@@ -61,6 +62,23 @@ final class Args {
     String[] array = values.toArray(String[]::new);
     return (position, statement, ctx) ->
         statement.setArray(position, statement.getConnection().createArrayOf("varchar", array));
+  }
+
+  /**
+   * An array of a SQL type ({@code "varchar"}, {@code "int4"}, {@code "int8"}), for one column of
+   * an UNNEST; elements may be null.
+   */
+  static Argument array(String type, Object[] values) {
+    return (position, statement, ctx) ->
+        statement.setArray(position, statement.getConnection().createArrayOf(type, values));
+  }
+
+  /**
+   * A point in time as text for an array of them (to microseconds, as the database keeps it), read
+   * back with a cast to TIMESTAMP WITH TIME ZONE.
+   */
+  static String timeText(Instant value) {
+    return value.truncatedTo(ChronoUnit.MICROS).toString();
   }
 
   /** Reads a TIMESTAMP WITH TIME ZONE column. */

@@ -717,7 +717,10 @@ public final class JdbcPipelineStore implements PipelineStore {
     for (Done d : done) {
       Completion c = d.completion();
       PreparedBatch batch;
-      if (c.status() != RecordStatus.DEAD_LETTER) {
+      if (c.status() != RecordStatus.DEAD_LETTER && sql.completeDoneAll != null) {
+        finishedRows.add(d); // all in one statement, below
+        continue;
+      } else if (c.status() != RecordStatus.DEAD_LETTER) {
         batch = finished == null ? finished = h.prepareBatch(sql.completeDone) : finished;
         batch.bind("status", c.status().name()).bind("reason", Args.text(c.reason()));
         finishedRows.add(d);
@@ -755,7 +758,11 @@ public final class JdbcPipelineStore implements PipelineStore {
           .add();
     }
     List<Done> zero = new ArrayList<>();
-    collectZero(finished, finishedRows, zero);
+    if (sql.completeDoneAll != null) {
+      completeAll(h, pipeline, finishedRows, zero);
+    } else {
+      collectZero(finished, finishedRows, zero);
+    }
     collectZero(deadWith, deadWithRows, zero);
     collectZero(deadKeep, deadKeepRows, zero);
     Set<String> fenced = new HashSet<>();
@@ -1094,6 +1101,61 @@ public final class JdbcPipelineStore implements PipelineStore {
           moved.iterator().next());
     }
     return moved;
+  }
+
+  /**
+   * Completes published and filtered records in one statement ({@link Statements#completeDoneAll}),
+   * adding those it did not update to {@code zero}.
+   */
+  private void completeAll(Handle h, String pipeline, List<Done> rows, List<Done> zero) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    int n = rows.size();
+    String[] ids = new String[n];
+    Long[] tokens = new Long[n];
+    String[] statuses = new String[n];
+    String[] stages = new String[n];
+    String[] reasons = new String[n];
+    Integer[] attempts = new Integer[n];
+    String[] lastErrors = new String[n];
+    String[] errorTypes = new String[n];
+    String[] ats = new String[n];
+    for (int i = 0; i < n; i++) {
+      Done d = rows.get(i);
+      Completion c = d.completion();
+      ErrorInfo last = c.errors().isEmpty() ? null : c.errors().get(c.errors().size() - 1);
+      ids[i] = c.recordId();
+      tokens[i] = d.token();
+      statuses[i] = c.status().name();
+      stages[i] = c.stage();
+      reasons[i] = c.reason();
+      attempts[i] = c.attempts();
+      lastErrors[i] = lastErrorText(c.errors());
+      errorTypes[i] = last == null ? null : cut(last.errorType(), MAX_NAME);
+      ats[i] = Args.timeText(c.at());
+    }
+    Set<String> updated =
+        new HashSet<>(
+            h.createQuery(sql.completeDoneAll)
+                .bind("pipeline", pipeline)
+                .bind("owner", workerId)
+                .bind("ids", Args.array("varchar", ids))
+                .bind("tokens", Args.array("int8", tokens))
+                .bind("statuses", Args.array("varchar", statuses))
+                .bind("stages", Args.array("varchar", stages))
+                .bind("reasons", Args.array("varchar", reasons))
+                .bind("attempts", Args.array("int4", attempts))
+                .bind("last_errors", Args.array("varchar", lastErrors))
+                .bind("error_types", Args.array("varchar", errorTypes))
+                .bind("ats", Args.array("varchar", ats))
+                .mapTo(String.class)
+                .list());
+    for (Done d : rows) {
+      if (!updated.contains(d.completion().recordId())) {
+        zero.add(d);
+      }
+    }
   }
 
   private static void collectZero(@Nullable PreparedBatch batch, List<Done> rows, List<Done> zero) {
