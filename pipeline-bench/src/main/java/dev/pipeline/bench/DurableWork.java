@@ -255,7 +255,9 @@ final class DurableWork {
    * is a JDBC batch of updates by id on H2 and one update of the batch's ids ({@code = ANY(?)}) on
    * PostgreSQL, which runs a JDBC batch statement by statement. Otherwise (the bare loop) each
    * batch is set to its terminal state right after its insert, and committed: the least any durable
-   * store must write.
+   * store must write. Either loop sets the terminal states as the store does: a JDBC batch of
+   * updates by id on H2, one update joined to the batch's ids and tokens on PostgreSQL (where a
+   * JDBC batch of updates, each planned and executed on its own, took three times as long).
    *
    * <p>On PostgreSQL the loop analyzes the table each time its rows double from 1,000, as the
    * store's statistics upkeep does (which also counts updates): without statistics the planner
@@ -362,6 +364,7 @@ final class DurableWork {
     private final @Nullable PreparedStatement note;
     private final boolean postgres;
     private final String table;
+    private final @Nullable PreparedStatement completeAll;
     private long inserted;
     private long analyzeAt = 1_000;
     private List<String> delivered = List.of();
@@ -373,13 +376,27 @@ final class DurableWork {
         PreparedStatement complete,
         @Nullable PreparedStatement note,
         boolean postgres,
-        String table) {
+        String table)
+        throws java.sql.SQLException {
       this.c = c;
       this.insert = insert;
       this.complete = complete;
       this.note = note;
       this.postgres = postgres;
       this.table = table;
+      this.completeAll =
+          postgres
+              ? c.prepareStatement(
+                  "UPDATE "
+                      + table
+                      + " t SET status = 'PUBLISHED', current_stage = 'publishing',"
+                      + " updated_at = CURRENT_TIMESTAMP, payload = NULL, payload_format = NULL,"
+                      + " payload_checksum = NULL, completed_at = CURRENT_TIMESTAMP,"
+                      + " lease_owner = NULL, lease_expires_at = NULL"
+                      + " FROM UNNEST(CAST(? AS VARCHAR[]), CAST(? AS BIGINT[])) AS v(id, token)"
+                      + " WHERE t.pipeline = ? AND t.record_id = v.id AND t.lease_owner = 'raw'"
+                      + " AND t.lease_token = v.token AND t.status = 'IN_PROGRESS'")
+              : null;
     }
 
     int batch(List<String> batch) throws java.sql.SQLException {
@@ -430,6 +447,19 @@ final class DurableWork {
     private int complete(List<String> ids) throws java.sql.SQLException {
       if (ids.isEmpty()) {
         return 0;
+      }
+      if (postgres) {
+        // one statement for the batch, as the store completes on PostgreSQL: run as a JDBC batch,
+        // each row's UPDATE is planned and executed on its own
+        Long[] tokens = new Long[ids.size()];
+        for (int i = 0; i < tokens.length; i++) {
+          tokens[i] = i + 1L;
+        }
+        PreparedStatement all = java.util.Objects.requireNonNull(completeAll);
+        all.setArray(1, c.createArrayOf("varchar", ids.toArray()));
+        all.setArray(2, c.createArrayOf("int8", tokens));
+        all.setString(3, PIPELINE);
+        return all.executeUpdate();
       }
       for (int i = 0; i < ids.size(); i++) {
         complete.setString(1, PIPELINE);
