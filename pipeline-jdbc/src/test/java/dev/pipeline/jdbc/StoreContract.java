@@ -522,6 +522,65 @@ abstract class StoreContract {
     assertThat(store.hasUnfinished(pipeline)).isFalse();
   }
 
+  @Test
+  void eachRecordOfACompletedBatchKeepsItsOwnStageReasonAttemptsErrorsAndTime() {
+    JdbcPipelineStore store = open("w1");
+    store.ingest(pipeline, records(0, 4), "ingestion", T0);
+    Instant later = T0.plusMillis(1_234).plusNanos(567_000);
+    Completion retriedThenPublished =
+        new Completion(
+            "r1001",
+            RecordStatus.PUBLISHED,
+            "publishing",
+            null,
+            null,
+            List.of(ErrorInfo.of("enrichment", new IllegalStateException("timeout r1001"), 1, T0)),
+            2,
+            later);
+    Completion filtered =
+        new Completion(
+            "r1002", RecordStatus.FILTERED, "cleaning", "too old", null, List.of(), 1, T0);
+
+    assertThat(
+            store.complete(
+                pipeline,
+                List.of(
+                    published("r1000"),
+                    retriedThenPublished,
+                    filtered,
+                    deadLetter(records(3, 4).get(0), "cleaning", "IllegalStateException", T0))))
+        .isEmpty();
+
+    RecordState plain = store.find(pipeline, "r1000").orElseThrow();
+    assertThat(plain.status()).isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(plain.stage()).isEqualTo("publishing");
+    assertThat(plain.attempts()).isEqualTo(1);
+    assertThat(plain.reason()).isNull();
+    assertThat(plain.errors()).isEmpty();
+    assertThat(plain.updatedAt()).isEqualTo(T0);
+    RecordState retried = store.find(pipeline, "r1001").orElseThrow();
+    assertThat(retried.status()).isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(retried.attempts()).isEqualTo(2);
+    assertThat(retried.lastError().message()).isEqualTo("timeout r1001");
+    assertThat(retried.updatedAt()).isEqualTo(later);
+    RecordState dropped = store.find(pipeline, "r1002").orElseThrow();
+    assertThat(dropped.status()).isEqualTo(RecordStatus.FILTERED);
+    assertThat(dropped.stage()).isEqualTo("cleaning");
+    assertThat(dropped.reason()).isEqualTo("too old");
+    assertThat(status("r1003")).isEqualTo("DEAD_LETTER");
+    assertThat(
+            db().query(
+                    "SELECT record_id, error_type, last_error FROM "
+                        + db().table("pipeline_status")
+                        + " WHERE pipeline = ? AND record_id IN ('r1000', 'r1001') ORDER BY record_id",
+                    pipeline))
+        .containsExactly(
+            java.util.Arrays.asList("r1000", null, null),
+            java.util.Arrays.asList(
+                "r1001", "IllegalStateException", "IllegalStateException: timeout r1001"));
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
+  }
+
   // ---------------------------------------------------------------------------------- integrity
 
   @Test
