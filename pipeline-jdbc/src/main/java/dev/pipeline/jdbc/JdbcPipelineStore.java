@@ -2260,7 +2260,9 @@ public final class JdbcPipelineStore implements PipelineStore {
     /**
      * Uses an embedded H2 database in a file (created if absent; {@code .mv.db} is added), with a
      * connection pool the store owns and closes. Commits are written to the file before they
-     * return, so killing the JVM loses nothing committed.
+     * return, so killing the JVM loses nothing committed. H2 does not force them to the disk
+     * (no fsync per commit): a crash of the operating system or a power cut can lose the last
+     * commits. Where that matters, use PostgreSQL.
      *
      * @throws NullPointerException if null
      * @throws IllegalArgumentException if the path contains ';'
