@@ -46,6 +46,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import java.util.function.IntFunction;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -538,6 +540,45 @@ public final class JdbcPipelineStore implements PipelineStore {
       return;
     }
     rows.sort(Comparator.comparing(Stored::id));
+    if (sql.checkpointAll != null) {
+      String all = sql.checkpointAll;
+      Set<String> saved =
+          db.call(
+              "checkpoint",
+              pipeline,
+              h ->
+                  new HashSet<>(
+                      h.createQuery(all)
+                          .bind("pipeline", pipeline)
+                          .bind("owner", workerId)
+                          .bind("stage", nextStage)
+                          .bind("format", codec.name())
+                          .bind("lease_ms", leaseMillis)
+                          .bind("at", Args.time(at))
+                          .bind(
+                              "ids", Args.array("varchar", column(rows, Stored::id, String[]::new)))
+                          .bind(
+                              "tokens",
+                              Args.array("int8", column(rows, Stored::token, Long[]::new)))
+                          .bind("payloads", Args.array("bytea", payloads(rows)))
+                          .bind(
+                              "checksums",
+                              Args.array("int8", column(rows, Stored::checksum, Long[]::new)))
+                          .bind(
+                              "metadatas",
+                              Args.array("varchar", column(rows, Stored::metadata, String[]::new)))
+                          .mapTo(String.class)
+                          .list()));
+      int refused = notHeld;
+      for (Stored s : rows) {
+        leases.touch(pipeline, s.token());
+        if (!saved.contains(s.id())) {
+          refused++;
+        }
+      }
+      logRefusedCheckpoints(pipeline, refused, records.size());
+      return;
+    }
     int[] counts =
         db.call(
             "checkpoint",
@@ -570,14 +611,36 @@ public final class JdbcPipelineStore implements PipelineStore {
       }
     }
     tokens.forEach(t -> leases.touch(pipeline, t));
+    logRefusedCheckpoints(pipeline, refused, records.size());
+  }
+
+  private static void logRefusedCheckpoints(String pipeline, int refused, int of) {
     if (refused > 0) {
       LOG.debug(
           "pipeline-jdbc: {} of {} checkpoints of pipeline '{}' refused: another worker holds"
               + " their lease",
           refused,
-          records.size(),
+          of,
           pipeline);
     }
+  }
+
+  /** The rows' payloads, typed as byte[][] so that the driver sends them as bytea. */
+  private static byte[][] payloads(List<Stored> rows) {
+    byte[][] out = new byte[rows.size()][];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = rows.get(i).payload();
+    }
+    return out;
+  }
+
+  /** One column of rows, as a typed array for {@link Args#array}. */
+  private static <R, V> V[] column(List<R> rows, Function<R, V> value, IntFunction<V[]> array) {
+    V[] out = array.apply(rows.size());
+    for (int i = 0; i < out.length; i++) {
+      out[i] = value.apply(rows.get(i));
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ complete
@@ -2260,9 +2323,9 @@ public final class JdbcPipelineStore implements PipelineStore {
     /**
      * Uses an embedded H2 database in a file (created if absent; {@code .mv.db} is added), with a
      * connection pool the store owns and closes. Commits are written to the file before they
-     * return, so killing the JVM loses nothing committed. H2 does not force them to the disk
-     * (no fsync per commit): a crash of the operating system or a power cut can lose the last
-     * commits. Where that matters, use PostgreSQL.
+     * return, so killing the JVM loses nothing committed. H2 does not force them to the disk (no
+     * fsync per commit): a crash of the operating system or a power cut can lose the last commits.
+     * Where that matters, use PostgreSQL.
      *
      * @throws NullPointerException if null
      * @throws IllegalArgumentException if the path contains ';'

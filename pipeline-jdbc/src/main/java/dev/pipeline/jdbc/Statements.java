@@ -65,6 +65,7 @@ final class Statements {
   final String stored;
   final String ingestMine;
   final String checkpoint;
+  final @Nullable String checkpointAll;
   final String completeDone;
   final @Nullable String completeDoneAll;
   final String completeDeadWithPayload;
@@ -134,6 +135,24 @@ final class Statements {
             + expiry
             + ", updated_at = :at"
             + OWNED;
+
+    // PostgreSQL: a batch's checkpoints in one statement, as completeDoneAll below
+    checkpointAll =
+        dialect == Dialect.POSTGRESQL
+            ? "UPDATE "
+                + status
+                + " t SET current_stage = :stage, payload = v.payload, payload_format = :format,"
+                + " payload_checksum = v.checksum, metadata = v.metadata, attempt_count = 0,"
+                + " lease_expires_at = "
+                + expiry
+                + ", updated_at = :at"
+                + " FROM UNNEST(CAST(:ids AS VARCHAR[]), CAST(:tokens AS BIGINT[]),"
+                + " CAST(:payloads AS BYTEA[]), CAST(:checksums AS BIGINT[]),"
+                + " CAST(:metadatas AS VARCHAR[])) AS v(id, token, payload, checksum, metadata)"
+                + " WHERE t.pipeline = :pipeline AND t.record_id = v.id"
+                + " AND t.lease_owner = :owner AND t.lease_token = v.token"
+                + " RETURNING t.record_id"
+            : null;
 
     completeDone =
         "UPDATE "
