@@ -787,6 +787,9 @@ public final class JdbcPipelineStore implements PipelineStore {
         batch = finished == null ? finished = h.prepareBatch(sql.completeDone) : finished;
         batch.bind("status", c.status().name()).bind("reason", Args.text(c.reason()));
         finishedRows.add(d);
+      } else if (sql.completeDeadWithPayloadAll != null) {
+        (d.payload() != null ? deadWithRows : deadKeepRows).add(d); // one statement each, below
+        continue;
       } else if (d.payload() != null) {
         Stored p = d.payload();
         batch =
@@ -826,8 +829,13 @@ public final class JdbcPipelineStore implements PipelineStore {
     } else {
       collectZero(finished, finishedRows, zero);
     }
-    collectZero(deadWith, deadWithRows, zero);
-    collectZero(deadKeep, deadKeepRows, zero);
+    if (sql.completeDeadWithPayloadAll != null && sql.completeDeadKeepingPayloadAll != null) {
+      completeDeadAll(h, pipeline, sql.completeDeadWithPayloadAll, deadWithRows, true, zero);
+      completeDeadAll(h, pipeline, sql.completeDeadKeepingPayloadAll, deadKeepRows, false, zero);
+    } else {
+      collectZero(deadWith, deadWithRows, zero);
+      collectZero(deadKeep, deadKeepRows, zero);
+    }
     Set<String> fenced = new HashSet<>();
     Set<String> won = new HashSet<>();
     for (Done d : done) {
@@ -1219,6 +1227,72 @@ public final class JdbcPipelineStore implements PipelineStore {
         zero.add(d);
       }
     }
+  }
+
+  /**
+   * Dead-letters records in one statement ({@link Statements#completeDeadWithPayloadAll} or {@link
+   * Statements#completeDeadKeepingPayloadAll}), adding those it did not update to {@code zero}.
+   */
+  private void completeDeadAll(
+      Handle h,
+      String pipeline,
+      String statement,
+      List<Done> rows,
+      boolean withPayload,
+      List<Done> zero) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    Query update =
+        h.createQuery(statement)
+            .bind("pipeline", pipeline)
+            .bind("owner", workerId)
+            .bind(
+                "ids",
+                Args.array("varchar", column(rows, d -> d.completion().recordId(), String[]::new)))
+            .bind("tokens", Args.array("int8", column(rows, Done::token, Long[]::new)))
+            .bind(
+                "stages",
+                Args.array("varchar", column(rows, d -> d.completion().stage(), String[]::new)))
+            .bind(
+                "attempts",
+                Args.array("int4", column(rows, d -> d.completion().attempts(), Integer[]::new)))
+            .bind(
+                "last_errors",
+                Args.array(
+                    "varchar",
+                    column(rows, d -> lastErrorText(d.completion().errors()), String[]::new)))
+            .bind(
+                "error_types",
+                Args.array(
+                    "varchar", column(rows, d -> lastErrorType(d.completion()), String[]::new)))
+            .bind(
+                "ats",
+                Args.array(
+                    "varchar",
+                    column(rows, d -> Args.timeText(d.completion().at()), String[]::new)));
+    if (withPayload) {
+      List<Stored> payloads = rows.stream().map(d -> Objects.requireNonNull(d.payload())).toList();
+      update
+          .bind("payloads", Args.array("bytea", payloads(payloads)))
+          .bind("formats", Args.array("varchar", column(payloads, Stored::format, String[]::new)))
+          .bind("checksums", Args.array("int8", column(payloads, Stored::checksum, Long[]::new)))
+          .bind(
+              "metadatas",
+              Args.array("varchar", column(payloads, Stored::metadata, String[]::new)));
+    }
+    Set<String> updated = new HashSet<>(update.mapTo(String.class).list());
+    for (Done d : rows) {
+      if (!updated.contains(d.completion().recordId())) {
+        zero.add(d);
+      }
+    }
+  }
+
+  private static @Nullable String lastErrorType(Completion c) {
+    return c.errors().isEmpty()
+        ? null
+        : cut(c.errors().get(c.errors().size() - 1).errorType(), MAX_NAME);
   }
 
   private static void collectZero(@Nullable PreparedBatch batch, List<Done> rows, List<Done> zero) {

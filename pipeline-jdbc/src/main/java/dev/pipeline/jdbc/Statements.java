@@ -70,6 +70,8 @@ final class Statements {
   final @Nullable String completeDoneAll;
   final String completeDeadWithPayload;
   final String completeDeadKeepingPayload;
+  final @Nullable String completeDeadWithPayloadAll;
+  final @Nullable String completeDeadKeepingPayloadAll;
   final String lookupLeases;
   final String insertError;
   final String claim;
@@ -210,6 +212,46 @@ final class Statements {
             + " updated_at = :at"
             + FREE_LEASE
             + OWNED;
+
+    // PostgreSQL: a batch's dead letters in one statement each way, as completeDoneAll above
+    String deadSet =
+        " t SET status = 'DEAD_LETTER', failed_stage = v.stage, attempt_count = v.attempts,"
+            + " last_error = v.last_error, error_type = v.error_type,"
+            + " dead_lettered_at = CAST(v.at AS TIMESTAMPTZ), updated_at = CAST(v.at AS TIMESTAMPTZ)";
+    String deadArrays =
+        " FROM UNNEST(CAST(:ids AS VARCHAR[]), CAST(:tokens AS BIGINT[]),"
+            + " CAST(:stages AS VARCHAR[]), CAST(:attempts AS INTEGER[]),"
+            + " CAST(:last_errors AS VARCHAR[]), CAST(:error_types AS VARCHAR[]),"
+            + " CAST(:ats AS VARCHAR[])";
+    String deadWhere =
+        " WHERE t.pipeline = :pipeline AND t.record_id = v.id"
+            + " AND t.lease_owner = :owner AND t.lease_token = v.token"
+            + " RETURNING t.record_id";
+    completeDeadWithPayloadAll =
+        dialect == Dialect.POSTGRESQL
+            ? "UPDATE "
+                + status
+                + deadSet
+                + ", current_stage = v.stage, payload = v.payload, payload_format = v.format,"
+                + " payload_checksum = v.checksum, metadata = v.metadata"
+                + FREE_LEASE
+                + deadArrays
+                + ", CAST(:payloads AS BYTEA[]), CAST(:formats AS VARCHAR[]),"
+                + " CAST(:checksums AS BIGINT[]), CAST(:metadatas AS VARCHAR[]))"
+                + " AS v(id, token, stage, attempts, last_error, error_type, at, payload, format,"
+                + " checksum, metadata)"
+                + deadWhere
+            : null;
+    completeDeadKeepingPayloadAll =
+        dialect == Dialect.POSTGRESQL
+            ? "UPDATE "
+                + status
+                + deadSet
+                + FREE_LEASE
+                + deadArrays
+                + ") AS v(id, token, stage, attempts, last_error, error_type, at)"
+                + deadWhere
+            : null;
 
     lookupLeases =
         "SELECT t.record_id, t.status, t.lease_token, t.worker_id FROM " + status + " t " + BY_IDS;
