@@ -805,7 +805,6 @@ public final class JdbcPipelineStore implements PipelineStore {
             deadKeep == null ? deadKeep = h.prepareBatch(sql.completeDeadKeepingPayload) : deadKeep;
         deadKeepRows.add(d);
       }
-      ErrorInfo last = c.errors().isEmpty() ? null : c.errors().get(c.errors().size() - 1);
       batch
           .bind("pipeline", pipeline)
           .bind("id", c.recordId())
@@ -814,13 +813,8 @@ public final class JdbcPipelineStore implements PipelineStore {
           .bind("stage", c.stage())
           .bind("attempts", c.attempts())
           .bind("at", Args.time(c.at()))
-          .bind(
-              "last_error",
-              Args.text(
-                  last == null
-                      ? null
-                      : cut(last.errorType() + ": " + last.message(), MAX_LAST_ERROR)))
-          .bind("error_type", Args.text(last == null ? null : cut(last.errorType(), MAX_NAME)))
+          .bind("last_error", Args.text(lastErrorText(c.errors())))
+          .bind("error_type", Args.text(lastErrorType(c)))
           .add();
     }
     List<Done> zero = new ArrayList<>();
@@ -1182,51 +1176,16 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (rows.isEmpty()) {
       return;
     }
-    int n = rows.size();
-    String[] ids = new String[n];
-    Long[] tokens = new Long[n];
-    String[] statuses = new String[n];
-    String[] stages = new String[n];
-    String[] reasons = new String[n];
-    Integer[] attempts = new Integer[n];
-    String[] lastErrors = new String[n];
-    String[] errorTypes = new String[n];
-    String[] ats = new String[n];
-    for (int i = 0; i < n; i++) {
-      Done d = rows.get(i);
-      Completion c = d.completion();
-      ErrorInfo last = c.errors().isEmpty() ? null : c.errors().get(c.errors().size() - 1);
-      ids[i] = c.recordId();
-      tokens[i] = d.token();
-      statuses[i] = c.status().name();
-      stages[i] = c.stage();
-      reasons[i] = c.reason();
-      attempts[i] = c.attempts();
-      lastErrors[i] = lastErrorText(c.errors());
-      errorTypes[i] = last == null ? null : cut(last.errorType(), MAX_NAME);
-      ats[i] = Args.timeText(c.at());
-    }
-    Set<String> updated =
-        new HashSet<>(
-            h.createQuery(sql.completeDoneAll)
-                .bind("pipeline", pipeline)
-                .bind("owner", workerId)
-                .bind("ids", Args.array("varchar", ids))
-                .bind("tokens", Args.array("int8", tokens))
-                .bind("statuses", Args.array("varchar", statuses))
-                .bind("stages", Args.array("varchar", stages))
-                .bind("reasons", Args.array("varchar", reasons))
-                .bind("attempts", Args.array("int4", attempts))
-                .bind("last_errors", Args.array("varchar", lastErrors))
-                .bind("error_types", Args.array("varchar", errorTypes))
-                .bind("ats", Args.array("varchar", ats))
-                .mapTo(String.class)
-                .list());
-    for (Done d : rows) {
-      if (!updated.contains(d.completion().recordId())) {
-        zero.add(d);
-      }
-    }
+    Query update =
+        h.createQuery(sql.completeDoneAll)
+            .bind(
+                "statuses",
+                Args.array(
+                    "varchar", column(rows, d -> d.completion().status().name(), String[]::new)))
+            .bind(
+                "reasons",
+                Args.array("varchar", column(rows, d -> d.completion().reason(), String[]::new)));
+    unreturned(bindCompletions(update, pipeline, rows), rows, zero);
   }
 
   /**
@@ -1243,34 +1202,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (rows.isEmpty()) {
       return;
     }
-    Query update =
-        h.createQuery(statement)
-            .bind("pipeline", pipeline)
-            .bind("owner", workerId)
-            .bind(
-                "ids",
-                Args.array("varchar", column(rows, d -> d.completion().recordId(), String[]::new)))
-            .bind("tokens", Args.array("int8", column(rows, Done::token, Long[]::new)))
-            .bind(
-                "stages",
-                Args.array("varchar", column(rows, d -> d.completion().stage(), String[]::new)))
-            .bind(
-                "attempts",
-                Args.array("int4", column(rows, d -> d.completion().attempts(), Integer[]::new)))
-            .bind(
-                "last_errors",
-                Args.array(
-                    "varchar",
-                    column(rows, d -> lastErrorText(d.completion().errors()), String[]::new)))
-            .bind(
-                "error_types",
-                Args.array(
-                    "varchar", column(rows, d -> lastErrorType(d.completion()), String[]::new)))
-            .bind(
-                "ats",
-                Args.array(
-                    "varchar",
-                    column(rows, d -> Args.timeText(d.completion().at()), String[]::new)));
+    Query update = bindCompletions(h.createQuery(statement), pipeline, rows);
     if (withPayload) {
       List<Stored> payloads = rows.stream().map(d -> Objects.requireNonNull(d.payload())).toList();
       update
@@ -1281,6 +1213,40 @@ public final class JdbcPipelineStore implements PipelineStore {
               "metadatas",
               Args.array("varchar", column(payloads, Stored::metadata, String[]::new)));
     }
+    unreturned(update, rows, zero);
+  }
+
+  /** Binds what every one-statement completion sets: each row's id, token, stage, attempts, ... */
+  private Query bindCompletions(Query update, String pipeline, List<Done> rows) {
+    return update
+        .bind("pipeline", pipeline)
+        .bind("owner", workerId)
+        .bind(
+            "ids",
+            Args.array("varchar", column(rows, d -> d.completion().recordId(), String[]::new)))
+        .bind("tokens", Args.array("int8", column(rows, Done::token, Long[]::new)))
+        .bind(
+            "stages",
+            Args.array("varchar", column(rows, d -> d.completion().stage(), String[]::new)))
+        .bind(
+            "attempts",
+            Args.array("int4", column(rows, d -> d.completion().attempts(), Integer[]::new)))
+        .bind(
+            "last_errors",
+            Args.array(
+                "varchar",
+                column(rows, d -> lastErrorText(d.completion().errors()), String[]::new)))
+        .bind(
+            "error_types",
+            Args.array("varchar", column(rows, d -> lastErrorType(d.completion()), String[]::new)))
+        .bind(
+            "ats",
+            Args.array(
+                "varchar", column(rows, d -> Args.timeText(d.completion().at()), String[]::new)));
+  }
+
+  /** Runs a one-statement completion; adds the rows it did not return to {@code zero}. */
+  private static void unreturned(Query update, List<Done> rows, List<Done> zero) {
     Set<String> updated = new HashSet<>(update.mapTo(String.class).list());
     for (Done d : rows) {
       if (!updated.contains(d.completion().recordId())) {

@@ -52,6 +52,12 @@ final class Statements {
       " WHERE pipeline = :pipeline AND record_id = :id AND lease_owner = :owner"
           + " AND lease_token = :token";
 
+  // for an UPDATE ... FROM UNNEST(...) AS v(id, token, ...): the rows this worker still holds under
+  // each row's token, returning those it updated
+  private static final String OWNED_ROWS =
+      " WHERE t.pipeline = :pipeline AND t.record_id = v.id AND t.lease_owner = :owner"
+          + " AND t.lease_token = v.token RETURNING t.record_id";
+
   private static final String FREE_LEASE =
       ", completed_at = CURRENT_TIMESTAMP, lease_owner = NULL, lease_expires_at = NULL,"
           + " worker_id = :owner";
@@ -151,9 +157,7 @@ final class Statements {
                 + " FROM UNNEST(CAST(:ids AS VARCHAR[]), CAST(:tokens AS BIGINT[]),"
                 + " CAST(:payloads AS BYTEA[]), CAST(:checksums AS BIGINT[]),"
                 + " CAST(:metadatas AS VARCHAR[])) AS v(id, token, payload, checksum, metadata)"
-                + " WHERE t.pipeline = :pipeline AND t.record_id = v.id"
-                + " AND t.lease_owner = :owner AND t.lease_token = v.token"
-                + " RETURNING t.record_id"
+                + OWNED_ROWS
             : null;
 
     completeDone =
@@ -188,9 +192,7 @@ final class Statements {
                 + " CAST(:last_errors AS VARCHAR[]), CAST(:error_types AS VARCHAR[]),"
                 + " CAST(:ats AS VARCHAR[]))"
                 + " AS v(id, token, status, stage, reason, attempts, last_error, error_type, at)"
-                + " WHERE t.pipeline = :pipeline AND t.record_id = v.id"
-                + " AND t.lease_owner = :owner AND t.lease_token = v.token"
-                + " RETURNING t.record_id"
+                + OWNED_ROWS
             : null;
 
     completeDeadWithPayload =
@@ -223,10 +225,6 @@ final class Statements {
             + " CAST(:stages AS VARCHAR[]), CAST(:attempts AS INTEGER[]),"
             + " CAST(:last_errors AS VARCHAR[]), CAST(:error_types AS VARCHAR[]),"
             + " CAST(:ats AS VARCHAR[])";
-    String deadWhere =
-        " WHERE t.pipeline = :pipeline AND t.record_id = v.id"
-            + " AND t.lease_owner = :owner AND t.lease_token = v.token"
-            + " RETURNING t.record_id";
     completeDeadWithPayloadAll =
         dialect == Dialect.POSTGRESQL
             ? "UPDATE "
@@ -240,7 +238,7 @@ final class Statements {
                 + " CAST(:checksums AS BIGINT[]), CAST(:metadatas AS VARCHAR[]))"
                 + " AS v(id, token, stage, attempts, last_error, error_type, at, payload, format,"
                 + " checksum, metadata)"
-                + deadWhere
+                + OWNED_ROWS
             : null;
     completeDeadKeepingPayloadAll =
         dialect == Dialect.POSTGRESQL
@@ -250,7 +248,7 @@ final class Statements {
                 + FREE_LEASE
                 + deadArrays
                 + ") AS v(id, token, stage, attempts, last_error, error_type, at)"
-                + deadWhere
+                + OWNED_ROWS
             : null;
 
     lookupLeases =
