@@ -2,71 +2,26 @@ package dev.pipeline.jdbc;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
+import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.Driver;
+import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
 import java.util.HexFormat;
-import java.util.Locale;
-import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
 /** Where a store's connections come from: URLs checked, pools made, the heartbeat's connection. */
 final class Connections {
-  /**
-   * H2 URL settings that run code or scripts when a connection opens (INIT=RUNSCRIPT FROM ...,
-   * CREATE ALIAS through INIT, listener and serializer classes), or print every statement with its
-   * values.
-   */
-  private static final Map<String, String> FORBIDDEN_H2_SETTINGS =
-      Map.of(
-          "INIT", "runs SQL (and through it Java code) on every connection",
-          "DATABASE_EVENT_LISTENER", "instantiates a class named in the URL",
-          "JAVA_OBJECT_SERIALIZER", "instantiates a class named in the URL",
-          "AUTHENTICATOR", "instantiates a class named in the URL",
-          "AUTHREALM", "selects an authentication class",
-          "TRACE_LEVEL_SYSTEM_OUT", "prints every statement and its values to standard output");
-
   private Connections() {}
-
-  /**
-   * Rejects an H2 URL that carries a script-running or code-loading setting.
-   *
-   * @throws IllegalArgumentException naming the setting and why
-   */
-  static void checkUrl(String url) {
-    if (!url.regionMatches(true, 0, "jdbc:h2:", 0, 8)) {
-      return;
-    }
-    String upper = url.toUpperCase(Locale.ROOT);
-    if (upper.contains("RUNSCRIPT")) {
-      throw new IllegalArgumentException(
-          "H2 URL rejected: it contains RUNSCRIPT, which runs a script when a connection opens;"
-              + " pipeline-jdbc creates its schema itself. URL: "
-              + Names.quote(url));
-    }
-    int semicolon = url.indexOf(';');
-    if (semicolon < 0) {
-      return;
-    }
-    for (String setting : url.substring(semicolon + 1).split(";")) {
-      int eq = setting.indexOf('=');
-      String key = (eq < 0 ? setting : setting.substring(0, eq)).strip().toUpperCase(Locale.ROOT);
-      String why = FORBIDDEN_H2_SETTINGS.get(key);
-      if (why != null) {
-        throw new IllegalArgumentException(
-            "H2 URL rejected: setting "
-                + key
-                + " "
-                + why
-                + "; remove it (pipeline-jdbc creates and migrates its schema itself). URL: "
-                + Names.quote(url));
-      }
-    }
-  }
 
   /**
    * The URL of an H2 file database. WRITE_DELAY=0 writes each commit to the file before the commit
@@ -87,17 +42,16 @@ final class Connections {
     return "jdbc:h2:file:" + path + ";WRITE_DELAY=0";
   }
 
-  /** A pool the store owns. */
+  /**
+   * A pool the store owns. HikariCP gets a data source, never the URL: it would log the URL at
+   * DEBUG with only {@code password=} masked.
+   *
+   * @throws JdbcStoreException if no connection could be made within 10 seconds
+   */
   static HikariDataSource pool(
-      String url, @Nullable String user, @Nullable String password, int size, String name) {
+      JdbcUrl url, @Nullable String user, @Nullable String password, int size, String name) {
     HikariConfig config = new HikariConfig();
-    config.setJdbcUrl(url);
-    if (user != null) {
-      config.setUsername(user);
-    }
-    if (password != null) {
-      config.setPassword(password);
-    }
+    config.setDataSource(new UrlDataSource(url, user, password));
     config.setMaximumPoolSize(size);
     config.setMinimumIdle(Math.min(size, 2));
     config.setPoolName(name);
@@ -105,12 +59,122 @@ final class Connections {
     // fail fast at build() on a wrong URL, but let a pool wait out a short outage later
     config.setInitializationFailTimeout(10_000);
     config.setConnectionTimeout(10_000);
-    if (url.startsWith("jdbc:postgresql:")) {
+    if (url.kind == JdbcUrl.Kind.POSTGRESQL) {
       // plan every statement with its values: a generic plan made while the tables were small
       // (a record-id lookup as a scan of the pipeline's rows) would stay as they grow
       config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
     }
-    return new HikariDataSource(config);
+    try {
+      return new HikariDataSource(config);
+    } catch (HikariPool.PoolInitializationException e) {
+      SQLException sql = e.getCause() instanceof SQLException s ? s : null;
+      throw new JdbcStoreException(
+          "connect",
+          null,
+          sql == null ? null : sql.getSQLState(),
+          "pipeline-jdbc: cannot connect to "
+              + Names.quote(url.toString())
+              + ": "
+              + url.scrub(sql != null ? sql.getMessage() : e.getMessage()),
+          sql != null ? url.scrub(sql) : e);
+    }
+  }
+
+  /**
+   * Connections straight from the driver, for HikariCP: the secrets go as connection properties,
+   * not in the URL (so that no driver log or error echoes them), and an error that still carries
+   * them is masked.
+   */
+  private static final class UrlDataSource implements DataSource {
+    private final JdbcUrl url;
+    private final Properties properties = new Properties();
+    private volatile int loginTimeoutSeconds;
+    private volatile @Nullable Driver driver;
+
+    UrlDataSource(JdbcUrl url, @Nullable String user, @Nullable String password) {
+      this.url = url;
+      if (user != null) {
+        properties.setProperty("user", user);
+      }
+      if (password != null) {
+        properties.setProperty("password", password);
+      }
+      properties.putAll(url.secretProperties());
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+      Properties p = new Properties();
+      p.putAll(properties);
+      int timeout = loginTimeoutSeconds;
+      if (url.kind == JdbcUrl.Kind.POSTGRESQL && timeout > 0) {
+        // what HikariCP's own data source does through DriverManager, for the whole JVM
+        p.setProperty("loginTimeout", Integer.toString(timeout));
+      }
+      try {
+        Driver d = driver;
+        if (d == null) {
+          d = DriverManager.getDriver(url.driverUrl());
+          driver = d;
+        }
+        Connection c = d.connect(url.driverUrl(), p);
+        if (c == null) {
+          throw new SQLException(
+              "the driver " + d.getClass().getName() + " does not accept " + url, "08001");
+        }
+        return c;
+      } catch (SQLException e) {
+        throw url.scrub(e);
+      }
+    }
+
+    @Override
+    public Connection getConnection(String username, String password) throws SQLException {
+      throw new SQLFeatureNotSupportedException("the user and password are set on the store");
+    }
+
+    @Override
+    public @Nullable PrintWriter getLogWriter() {
+      return null;
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) {
+      // the drivers log through their own loggers
+    }
+
+    @Override
+    public void setLoginTimeout(int seconds) {
+      loginTimeoutSeconds = seconds;
+    }
+
+    @Override
+    public int getLoginTimeout() {
+      return loginTimeoutSeconds;
+    }
+
+    @Override
+    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+      throw new SQLFeatureNotSupportedException("no parent logger");
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> type) throws SQLException {
+      if (type.isInstance(this)) {
+        return type.cast(this);
+      }
+      throw new SQLException("not a wrapper of " + type.getName());
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> type) {
+      return type.isInstance(this);
+    }
+
+    @Override
+    public String toString() {
+      return "pipeline-jdbc connections to " + url;
+    }
   }
 
   /** A default worker id: host, process id and a random part, e.g. "web-3-41877-9f2c1a". */

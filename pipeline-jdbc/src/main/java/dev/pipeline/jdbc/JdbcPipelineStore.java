@@ -2319,7 +2319,8 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   public static final class Builder {
     private @Nullable DataSource dataSource;
-    private @Nullable String url;
+    private @Nullable JdbcUrl url;
+    private final Set<String> allowedUrlSettings = new TreeSet<>();
     private @Nullable String user;
     private @Nullable String password;
     private @Nullable String schema;
@@ -2374,27 +2375,93 @@ public final class JdbcPipelineStore implements PipelineStore {
     public Builder h2File(Path file) {
       Objects.requireNonNull(file, "file cannot be null");
       onlyOneDatabase();
-      this.url = Connections.h2FileUrl(file);
+      this.url = JdbcUrl.check(Connections.h2FileUrl(file), Set.of());
       return this;
     }
 
     /**
-     * Uses a JDBC URL (H2 or PostgreSQL), with a HikariCP pool the store owns and closes.
+     * Uses a JDBC URL, with a HikariCP pool the store owns and closes. The URL is checked at once,
+     * read as its driver reads it, so that a URL from outside cannot run code, load a class or
+     * write a file:
+     *
+     * <ul>
+     *   <li>only {@code jdbc:h2:} and {@code jdbc:postgresql:} URLs (for another driver, pass a
+     *       {@link #dataSource(DataSource)});
+     *   <li>H2 settings (names in any case, {@code \} escapes read as H2 reads them) only from:
+     *       USER, PASSWORD, CIPHER, DB_CLOSE_DELAY, DB_CLOSE_ON_EXIT, WRITE_DELAY, MODE,
+     *       DATABASE_TO_UPPER, DATABASE_TO_LOWER, CASE_INSENSITIVE_IDENTIFIERS, IFEXISTS,
+     *       FORBID_CREATION, LOCK_TIMEOUT, CACHE_SIZE, MAX_COMPACT_TIME. Refused among others: INIT
+     *       (runs SQL and Java code), AUTO_SERVER (opens a port other hosts reach), the settings
+     *       that name classes or print statements;
+     *   <li>PostgreSQL settings (names as pgjdbc spells them) only from: user, password, ssl,
+     *       sslmode, sslrootcert, sslcert, sslkey, sslpassword, sslNegotiation, sslResponseTimeout,
+     *       channelBinding, requireAuth, gssEncMode, ApplicationName, connectTimeout,
+     *       socketTimeout, loginTimeout, cancelSignalTimeout, tcpKeepAlive, tcpNoDelay,
+     *       targetServerType, loadBalanceHosts, hostRecheckSeconds, currentSchema,
+     *       prepareThreshold, preparedStatementCacheQueries, preparedStatementCacheSizeMiB,
+     *       reWriteBatchedInserts, defaultRowFetchSize, binaryTransfer. Refused among others: the
+     *       settings that name a class (socketFactory, sslfactory, sslhostnameverifier,
+     *       sslpasswordcallback, authenticationPluginClassName, ...), loggerFile, loggerLevel,
+     *       service, options;
+     *   <li>no {@code user:password@} before the host.
+     * </ul>
+     *
+     * <p>A refused setting your own code chose can be let through with {@link
+     * #allowUrlSetting(String)}. Passwords (PASSWORD, password, sslpassword) are taken out of the
+     * URL and given to the driver as connection properties; every message, log line and {@code
+     * toString()} of the store shows the URL with them masked.
      *
      * @param user the user, or null if the URL carries it
      * @param password the password, or null
      * @throws NullPointerException if the URL is null
-     * @throws IllegalArgumentException if an H2 URL carries a setting that runs scripts or loads
-     *     classes (INIT, RUNSCRIPT, DATABASE_EVENT_LISTENER, ...)
+     * @throws IllegalArgumentException if the URL is refused (the message names the setting, why,
+     *     and how to proceed), or the password is given both in the URL and as an argument
      * @throws IllegalStateException if a database was already set
      */
     public Builder jdbcUrl(String url, @Nullable String user, @Nullable String password) {
       Objects.requireNonNull(url, "url cannot be null");
-      Connections.checkUrl(url);
+      JdbcUrl checked = JdbcUrl.check(url, allowedUrlSettings);
+      if (password != null && checked.hasPassword()) {
+        throw new IllegalArgumentException(
+            "the password is given twice, in the URL and as the argument of jdbcUrl(url, user,"
+                + " password); give it once. URL: "
+                + Names.quote(checked.toString()));
+      }
       onlyOneDatabase();
-      this.url = url;
+      this.url = checked;
       this.user = user;
       this.password = password;
+      return this;
+    }
+
+    /**
+     * Lets a URL setting through that {@link #jdbcUrl(String, String, String)} refuses, e.g. {@code
+     * socketFactory} for a cloud provider's connector, or H2's {@code AUTO_SERVER}. Only for a
+     * setting your own code chose: a setting such as INIT or socketFactory runs code or loads a
+     * class, so a URL that comes from outside (a command line, a configuration file others write)
+     * must never carry one. Call it before {@code jdbcUrl(...)}, once per setting; H2 compares the
+     * name in upper case, PostgreSQL as written.
+     *
+     * @throws NullPointerException if null
+     * @throws IllegalArgumentException if the name is blank or holds one of {@code = ; & ? \}
+     * @throws IllegalStateException if the database was already set, or this setting was already
+     *     let through
+     */
+    public Builder allowUrlSetting(String name) {
+      Objects.requireNonNull(name, "name cannot be null");
+      if (name.isBlank() || name.chars().anyMatch(c -> "=;&?\\".indexOf(c) >= 0)) {
+        throw new IllegalArgumentException(
+            "allowUrlSetting takes the name of one setting, e.g. \"socketFactory\", was "
+                + Names.quote(name));
+      }
+      if (dataSource != null || url != null) {
+        throw new IllegalStateException(
+            "allowUrlSetting(" + Names.quote(name) + ") must come before jdbcUrl(...)");
+      }
+      if (!allowedUrlSettings.add(name)) {
+        throw new IllegalStateException(
+            "allowUrlSetting(" + Names.quote(name) + ") was already called");
+      }
       return this;
     }
 
@@ -2647,7 +2714,7 @@ public final class JdbcPipelineStore implements PipelineStore {
           source = dataSource;
           heartbeat = Connections.reserved(dataSource);
         } else {
-          String jdbcUrl = Objects.requireNonNull(url);
+          JdbcUrl jdbcUrl = Objects.requireNonNull(url);
           String poolName = "pipeline-jdbc-" + worker;
           pool = Connections.pool(jdbcUrl, user, password, poolSize, poolName);
           heartbeatPool = Connections.pool(jdbcUrl, user, password, 1, poolName + "-heartbeat");

