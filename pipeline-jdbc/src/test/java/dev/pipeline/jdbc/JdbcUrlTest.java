@@ -97,6 +97,41 @@ class JdbcUrlTest {
     assertThatCode(() -> JdbcUrl.check(url, Set.of())).doesNotThrowAnyException();
   }
 
+  /**
+   * The drivers' own parsers, given a URL the check accepts (and the URL it hands them), find no
+   * setting outside the allow-lists: the check reads URLs as they do.
+   */
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "jdbc:h2:mem:x;MODE=Regular\\;INIT=SELECT 1",
+        "jdbc:h2:mem:x;DB_CLOSE_DELAY=-1\\;INIT\\=x;;MODE=a\\",
+        "jdbc:h2:mem:x;PASSWORD=pw\\;INIT=SELECT 1;USER=sa",
+        "jdbc:postgresql://h/db?ApplicationName=a%26socketFactory%3Dx&&ssl",
+        "jdbc:postgresql://h/db%3FsocketFactory%3Dx?user=u&password=a=b",
+        "jdbc:postgresql:db?sslmode=require&sslpassword=%3Bx"
+      })
+  void theDriversSeeOnlyAllowedSettingsInAnAcceptedUrl(String url) throws Exception {
+    JdbcUrl checked = JdbcUrl.check(url, Set.of());
+    for (String given : List.of(url, checked.driverUrl())) {
+      Set<String> seen;
+      if (checked.kind == JdbcUrl.Kind.H2) {
+        var info = new org.h2.engine.ConnectionInfo(given, new java.util.Properties(), null, null);
+        var prop = org.h2.engine.ConnectionInfo.class.getDeclaredField("prop");
+        prop.setAccessible(true);
+        seen = ((java.util.Properties) prop.get(info)).stringPropertyNames();
+        assertThat(seen).as(given).isSubsetOf(JdbcUrl.H2_SETTINGS).doesNotContain("INIT");
+      } else {
+        seen = org.postgresql.Driver.parseURL(given, null).stringPropertyNames();
+        assertThat(seen)
+            .as(given)
+            .doesNotContain("socketFactory")
+            .allMatch(
+                s -> JdbcUrl.POSTGRESQL_SETTINGS.contains(s) || s.startsWith("PG"), "allowed");
+      }
+    }
+  }
+
   @Test
   void anH2SettingCanBeLetThroughInCodeButOnlyBeforeTheUrl() {
     String url = "jdbc:h2:file:/tmp/x;AUTO_SERVER=TRUE";
