@@ -55,6 +55,21 @@ class JdbcUrlTest {
     assertThat(pwned).doesNotExist();
   }
 
+  @Test
+  void settingsInTheUserOrPasswordArgumentAreNotRead() {
+    String property = "pipeline.pwned." + UUID.randomUUID();
+    String init =
+        ";INIT=CREATE ALIAS P FOR 'java.lang.System.setProperty'\\;CALL P('" + property + "','1')";
+
+    try (JdbcPipelineStore store =
+        JdbcPipelineStore.builder()
+            .jdbcUrl("jdbc:h2:mem:user_" + UUID.randomUUID(), "sa" + init, "pw" + init)
+            .build()) {
+      assertThat(store.toString()).contains("h2");
+    }
+    assertThat(System.getProperty(property)).as("the alias never ran").isNull();
+  }
+
   @ParameterizedTest
   @ValueSource(
       strings = {
