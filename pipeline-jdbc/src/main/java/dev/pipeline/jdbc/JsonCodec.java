@@ -1,14 +1,7 @@
 package dev.pipeline.jdbc;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
-import com.fasterxml.jackson.databind.ObjectWriter;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.pipeline.store.PayloadCodec;
-import java.io.IOException;
 import java.util.Objects;
 
 /**
@@ -20,48 +13,54 @@ import java.util.Objects;
  *     .stage(CLEANING, Cleaner::clean, s -> s.checkpoint().codec(JsonCodec.of(Listing.class)))
  * }</pre>
  *
- * <p>Safe with stored data: the mapper never takes a class name from the JSON (no default typing; a
- * mapper with default typing is refused), so bytes in the database cannot make it instantiate
- * arbitrary classes. Unknown properties are ignored, so payloads written by an older version of a
- * class (with a field since removed) still read back after an upgrade. The default mapper registers
- * the Jackson modules found on the class path (e.g. {@code jackson-datatype-jsr310} for {@code
- * java.time} fields).
+ * <p>Safe with stored data: no class is ever built from a name in the JSON. A mapper with default
+ * typing is refused, and so is a payload type that Jackson would read with a class name from the
+ * data anywhere in it: the type itself, a property, a collection's or map's elements, a registered
+ * subtype or a property's type, however deep, annotated {@code @JsonTypeInfo(use =
+ * JsonTypeInfo.Id.CLASS)} or {@code MINIMAL_CLASS} (directly or through a mix-in). Use {@code
+ * JsonTypeInfo.Id.NAME} with the subtypes registered ({@code @JsonSubTypes} or {@code
+ * mapper.registerSubtypes(...)}) instead. The default mapper also refuses every class name at read
+ * time (its polymorphic type validator allows none), so what the check at creation could miss still
+ * fails rather than instantiates. Unknown properties are ignored, so payloads written by an older
+ * version of a class (with a field since removed) still read back after an upgrade. The default
+ * mapper registers the Jackson modules found on the class path (e.g. {@code
+ * jackson-datatype-jsr310} for {@code java.time} fields).
  *
  * <p>Needs {@code com.fasterxml.jackson.core:jackson-databind}, an optional dependency of
- * pipeline-jdbc; on the module path, open the payload classes' package to {@code
- * com.fasterxml.jackson.databind}.
+ * pipeline-jdbc that the application adds itself; without it {@link #of(Class)} throws {@link
+ * IllegalStateException}. On the module path, the application's module also {@code requires
+ * com.fasterxml.jackson.databind} and opens the payload classes' package to it.
  *
  * <p>Immutable and thread-safe.
  *
  * @param <T> the payload type
  */
 public final class JsonCodec<T> implements PayloadCodec<T> {
-  private final Class<T> type;
-  private final ObjectReader reader;
-  private final ObjectWriter writer;
+  static final String JACKSON_CLASS = "com.fasterxml.jackson.databind.ObjectMapper";
 
-  private JsonCodec(Class<T> type, ObjectMapper mapper) {
+  private final Class<T> type;
+  // every use of a Jackson type is in JacksonJson, loaded only once Jackson is known to be there:
+  // this class must link without Jackson so that of(Class) can say what is missing
+  private final JacksonJson<T> json;
+
+  private JsonCodec(Class<T> type, JacksonJson<T> json) {
     this.type = type;
-    JavaType javaType = mapper.constructType(type);
-    if (mapper.getDeserializationConfig().getDefaultTyper(javaType) != null) {
-      throw new IllegalArgumentException(
-          "JsonCodec refuses an ObjectMapper with default typing: it would take class names from"
-              + " stored JSON. Use a mapper without activateDefaultTyping(...)");
-    }
-    this.reader = mapper.readerFor(javaType);
-    this.writer = mapper.writerFor(javaType);
+    this.json = json;
   }
 
   /**
    * A codec for a type, with a mapper that ignores unknown properties.
    *
    * @throws NullPointerException if the type is null
-   * @throws IllegalStateException if Jackson is not on the class path
+   * @throws IllegalArgumentException if the type would be read with a class name from the data (see
+   *     above)
+   * @throws IllegalStateException if Jackson ({@code com.fasterxml.jackson.core:jackson-databind})
+   *     is not on the class path or in the module layer
    */
   public static <T> JsonCodec<T> of(Class<T> type) {
     Objects.requireNonNull(type, "type cannot be null");
-    requireJackson();
-    return new JsonCodec<>(type, DefaultMapper.INSTANCE);
+    requireJackson(JsonCodec.class.getClassLoader());
+    return new JsonCodec<>(type, JacksonJson.withDefaultMapper(type));
   }
 
   /**
@@ -69,22 +68,29 @@ public final class JsonCodec<T> implements PayloadCodec<T> {
    * it do not affect the codec).
    *
    * @throws NullPointerException if an argument is null
-   * @throws IllegalArgumentException if the mapper has default typing enabled
+   * @throws IllegalArgumentException if the mapper has default typing enabled, or the type would be
+   *     read with a class name from the data (see above)
    */
   public static <T> JsonCodec<T> of(Class<T> type, ObjectMapper mapper) {
     Objects.requireNonNull(type, "type cannot be null");
     Objects.requireNonNull(mapper, "mapper cannot be null");
-    return new JsonCodec<>(type, mapper);
+    return new JsonCodec<>(type, new JacksonJson<>(type, mapper));
   }
 
-  private static void requireJackson() {
+  /**
+   * Checks that Jackson can be loaded, without touching a Jackson type: on the module path {@code
+   * requires static} leaves Jackson out of the layer unless the application requires it.
+   */
+  static void requireJackson(ClassLoader loader) {
     try {
-      Class.forName(
-          "com.fasterxml.jackson.databind.ObjectMapper", false, JsonCodec.class.getClassLoader());
+      Class.forName(JACKSON_CLASS, false, loader);
     } catch (ClassNotFoundException | LinkageError e) {
       throw new IllegalStateException(
-          "JsonCodec needs Jackson: add com.fasterxml.jackson.core:jackson-databind to the"
-              + " dependencies (pipeline-jdbc declares it optional)",
+          "JsonCodec needs Jackson, which is not on the class path: add the dependency"
+              + " com.fasterxml.jackson.core:jackson-databind (Maven: <groupId>com.fasterxml"
+              + ".jackson.core</groupId><artifactId>jackson-databind</artifactId>; pipeline-jdbc"
+              + " declares it optional, so it is not added for you); on the module path, also add"
+              + " 'requires com.fasterxml.jackson.databind' to your module-info.java",
           e);
     }
   }
@@ -103,50 +109,29 @@ public final class JsonCodec<T> implements PayloadCodec<T> {
   /**
    * Writes a payload as UTF-8 JSON.
    *
+   * @throws NullPointerException if the payload is null
    * @throws IllegalArgumentException if Jackson cannot write it
    */
   @Override
   public byte[] encode(T payload) {
     Objects.requireNonNull(payload, "payload cannot be null");
-    try {
-      return writer.writeValueAsBytes(payload);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException(
-          "cannot write a " + type.getName() + " as JSON: " + e.getOriginalMessage(), e);
-    }
+    return json.encode(payload);
   }
 
   /**
    * Reads a payload from JSON.
    *
+   * @throws NullPointerException if the bytes are null
    * @throws IllegalArgumentException if the bytes are not JSON of this type
    */
   @Override
   public T decode(byte[] bytes) {
     Objects.requireNonNull(bytes, "bytes cannot be null");
-    try {
-      T value = reader.readValue(bytes);
-      if (value == null) {
-        throw new IllegalArgumentException("stored JSON is null, not a " + type.getName());
-      }
-      return value;
-    } catch (IOException e) {
-      throw new IllegalArgumentException(
-          "cannot read a " + type.getName() + " from stored JSON: " + e.getMessage(), e);
-    }
+    return json.decode(bytes);
   }
 
   @Override
   public String toString() {
     return "JsonCodec[" + type.getName() + "]";
-  }
-
-  /** The default mapper, made on first use so that a missing Jackson fails with a clear message. */
-  private static final class DefaultMapper {
-    static final ObjectMapper INSTANCE =
-        JsonMapper.builder()
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .findAndAddModules()
-            .build();
   }
 }

@@ -3,6 +3,8 @@ package dev.pipeline.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.jsontype.BasicPolymorphicTypeValidator;
@@ -53,6 +55,102 @@ class JsonCodecTest {
     assertThatThrownBy(() -> JsonCodec.of(Listing.class, unsafe))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("default typing");
+  }
+
+  @JsonTypeInfo(use = JsonTypeInfo.Id.CLASS)
+  public static class ByClassName {
+    public String value = "";
+  }
+
+  @JsonTypeInfo(use = JsonTypeInfo.Id.MINIMAL_CLASS)
+  public static class ByMinimalClassName {
+    public String value = "";
+  }
+
+  public record Holder(String id, ByClassName inner) {}
+
+  public record Deep(String id, List<Map<String, Holder>> holders) {}
+
+  public record MinimalInList(List<ByMinimalClassName> items) {}
+
+  public record AnnotatedProperty(@JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) Object any) {}
+
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME)
+  @JsonSubTypes({
+    @JsonSubTypes.Type(value = Dog.class, name = "dog"),
+    @JsonSubTypes.Type(value = Cat.class, name = "cat")
+  })
+  public interface Animal {}
+
+  public record Dog(String name) implements Animal {}
+
+  public record Cat(String name, ByClassName toy) implements Animal {}
+
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME)
+  @JsonSubTypes(@JsonSubTypes.Type(value = Puppy.class, name = "puppy"))
+  public interface Pet {}
+
+  public record Puppy(String name) implements Pet {}
+
+  public record Owner(String name, Pet pet) {}
+
+  public static class Plain {
+    public String value = "";
+  }
+
+  @Test
+  void aPayloadTypeReadByClassNameIsRefusedNamingItAndTheFix() {
+    assertThatThrownBy(() -> JsonCodec.of(ByClassName.class))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(ByClassName.class.getName())
+        .hasMessageContaining("the payload type itself")
+        .hasMessageContaining("JsonTypeInfo.Id.CLASS")
+        .hasMessageContaining("JsonTypeInfo.Id.NAME");
+  }
+
+  @Test
+  void aPropertyOfATypeReadByClassNameIsRefusedNamingTheProperty() {
+    assertThatThrownBy(() -> JsonCodec.of(Holder.class))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("payload type " + Holder.class.getName())
+        .hasMessageContaining("property 'inner' of " + Holder.class.getName())
+        .hasMessageContaining("JsonTypeInfo.Id.NAME");
+    assertThatThrownBy(() -> JsonCodec.of(Deep.class))
+        .as("inside a list of maps")
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("property 'inner' of " + Holder.class.getName());
+    assertThatThrownBy(() -> JsonCodec.of(MinimalInList.class))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("property 'items'")
+        .hasMessageContaining("MINIMAL_CLASS");
+    assertThatThrownBy(() -> JsonCodec.of(AnnotatedProperty.class))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("property 'any'");
+  }
+
+  @Test
+  void aRegisteredSubtypeWithAPropertyReadByClassNameIsRefused() {
+    assertThatThrownBy(() -> JsonCodec.of(Animal.class))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("property 'toy' of " + Cat.class.getName());
+  }
+
+  @Test
+  void typesReadByRegisteredNamesAreAccepted() {
+    JsonCodec<Owner> codec = JsonCodec.of(Owner.class);
+    Owner owner = new Owner("ann", new Puppy("rex"));
+    assertThat(codec.decode(codec.encode(owner))).isEqualTo(owner);
+  }
+
+  @Test
+  void aCallersMapperIsCheckedTooMixInsIncluded() {
+    ObjectMapper withMixIn = JsonMapper.builder().addMixIn(Plain.class, ByClassName.class).build();
+    assertThatThrownBy(() -> JsonCodec.of(Plain.class, withMixIn))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(Plain.class.getName());
+    assertThatThrownBy(() -> JsonCodec.of(Holder.class, new ObjectMapper()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("property 'inner'");
   }
 
   @Test
