@@ -125,6 +125,11 @@ public final class Envelope<T> {
     return new Envelope<>(id, payload, Collections.unmodifiableMap(copy));
   }
 
+  /** Returns an envelope with the same payload and metadata under another id. */
+  Envelope<T> withId(String newId) {
+    return new Envelope<>(checkId(newId), payload, metadata);
+  }
+
   /** Returns an envelope without the metadata entry of this key (this one if it has none). */
   Envelope<T> withoutMetadata(String key) {
     if (!metadata.containsKey(key)) {

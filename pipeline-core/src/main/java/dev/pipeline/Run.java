@@ -13,6 +13,7 @@ import dev.pipeline.store.Handover;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.ScheduledRetry;
+import dev.pipeline.store.StorableText;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -262,6 +263,10 @@ final class Run implements PipelineRun {
       return;
     }
     read.add(buffer.size());
+    String first = stages[0].def.name().value();
+    // a record whose id no store can keep is kept under an id derived from it, as a dead letter
+    Map<String, Completion> unfit = new HashMap<>();
+    buffer = keepUnfitIds(buffer, first, unfit);
     // a repeated id within the batch is a duplicate of its first occurrence
     Set<String> ids = new HashSet<>(buffer.size() * 2);
     List<Envelope<Object>> unique = buffer;
@@ -277,7 +282,7 @@ final class Run implements PipelineRun {
         break;
       }
     }
-    Set<String> known = store.ingest(pipeline, unique, stages[0].def.name().value(), clock.now());
+    Set<String> known = store.ingest(pipeline, unique, first, clock.now());
     if (!known.isEmpty()) {
       List<Envelope<Object>> fresh = new ArrayList<>(unique.size());
       for (Envelope<Object> e : unique) {
@@ -292,7 +297,62 @@ final class Run implements PipelineRun {
       duplicates.add(rejected);
       LOG.debug("pipeline '{}': {} duplicate records skipped at ingestion", pipeline, rejected);
     }
+    if (!unfit.isEmpty()) {
+      List<Completion> dead = new ArrayList<>();
+      for (Envelope<Object> e : unique) {
+        Completion c = unfit.get(e.id());
+        if (c != null && !known.contains(e.id())) {
+          dead.add(c);
+        }
+      }
+      unique.removeIf(e -> unfit.containsKey(e.id()));
+      write(null, dead, true);
+    }
     stages[0].queue.put(unique);
+  }
+
+  /**
+   * The batch with each record whose id no store can keep ({@link StorableText#idProblem}) under
+   * the id derived from it ({@link StorableText#storableId}), its original id in its metadata; puts
+   * its dead letter, with the error, in {@code unfit} by that id. The same list if there is none.
+   */
+  private List<Envelope<Object>> keepUnfitIds(
+      List<Envelope<Object>> buffer, String first, Map<String, Completion> unfit) {
+    List<Envelope<Object>> out = buffer;
+    for (int i = 0; i < buffer.size(); i++) {
+      Envelope<Object> e = buffer.get(i);
+      String problem = StorableText.idProblem(e.id());
+      if (problem == null) {
+        continue;
+      }
+      String id = StorableText.storableId(e.id());
+      Envelope<Object> kept = e.withId(id).withMetadata(StorableText.ORIGINAL_ID, e.id());
+      if (out == buffer) {
+        out = new ArrayList<>(buffer);
+      }
+      out.set(i, kept);
+      String shown = StorableText.escape(e.id());
+      if (shown.length() > 1_000) {
+        shown = StorableText.escape(e.id(), 1_000) + "...(cut)";
+      }
+      PipelineException error =
+          new PipelineException(
+              "record id '"
+                  + shown
+                  + "' cannot be stored: it "
+                  + problem
+                  + "; the record is in the dead letter queue under the id '"
+                  + id
+                  + "', with its original id in its metadata '"
+                  + StorableText.ORIGINAL_ID
+                  + "'. Give records ids of at most "
+                  + StorableText.MAX_ID_LENGTH
+                  + " characters without NUL (U+0000) or unpaired surrogates, e.g. a hash of the"
+                  + " content");
+      unfit.put(
+          id, deadLetter(kept, first, List.of(ErrorInfo.of(first, error, 1, clock.now())), 0));
+    }
+    return out;
   }
 
   /**

@@ -3,6 +3,9 @@ package dev.pipeline;
 import static dev.pipeline.StageName.CLEANING;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pipeline.store.DeadLetter;
+import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.StorableText;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -41,6 +44,59 @@ class IngestionTest {
   private void assertProcessedOnce(String... ids) {
     assertThat(calls).containsOnlyKeys(ids).allSatisfy((id, n) -> assertThat(n).hasValue(1));
     assertThat(sink).extracting(Envelope::id).containsExactlyInAnyOrder(ids);
+  }
+
+  /**
+   * Ids no store can keep (NUL, an unpaired surrogate, too long) are dead letters of their own,
+   * under derived ids, on the in-memory store as on the JDBC ones; the rest of the batch goes on,
+   * and a rerun sees them as duplicates.
+   */
+  @Test
+  void aRecordWhoseIdNoStoreCanKeepIsADeadLetterAloneAndTheBatchGoesOn() {
+    List<Alert> alerts = new ArrayList<>();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("unfit-ids", String.class)
+            .alerts(alerts::add)
+            .stage(
+                CLEANING,
+                (String s) -> {
+                  if (s.startsWith("throw")) {
+                    throw new IllegalStateException("cannot\0clean " + s);
+                  }
+                  if (s.startsWith("filter")) {
+                    throw RecordFilteredException.because("noise\0here");
+                  }
+                  return s;
+                })
+            .sink(sink::addAll)
+            .build();
+    String tooLong = "x".repeat(StorableText.MAX_ID_LENGTH + 1);
+    List<String> ids = List.of("good-1", "nul\0-2", "lone\uD800-3", tooLong, "throw-5", "filter-6");
+
+    RunResult result = pipeline.run(Source.of("src", ids.iterator(), r -> r));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(sink).extracting(Envelope::id).containsExactly("good-1");
+    assertThat(result.deadLettered()).isEqualTo(4);
+    assertThat(result.filtered()).isOne();
+    assertThat(result.unfinished()).isZero();
+    List<DeadLetter> dead = pipeline.deadLetters().find(DeadLetterQuery.all()).items();
+    for (String unfit : List.of("nul\0-2", "lone\uD800-3", tooLong)) {
+      String derived = StorableText.storableId(unfit);
+      assertThat(StorableText.idProblem(derived)).isNull();
+      DeadLetter letter =
+          dead.stream().filter(d -> d.recordId().equals(derived)).findFirst().orElseThrow();
+      assertThat(letter.record().payload()).isEqualTo(unfit);
+      assertThat(letter.record().metadata()).containsEntry(StorableText.ORIGINAL_ID, unfit);
+      assertThat(letter.errors())
+          .singleElement()
+          .satisfies(e -> assertThat(e.message()).contains("cannot be stored", derived));
+    }
+    assertThat(alerts).hasSize(4);
+
+    RunResult again = pipeline.run(Source.of("src", ids.iterator(), r -> r));
+    assertThat(again.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(again.deadLettered()).isZero();
   }
 
   @Test

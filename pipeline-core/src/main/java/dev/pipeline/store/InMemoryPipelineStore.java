@@ -72,6 +72,9 @@ public final class InMemoryPipelineStore implements PipelineStore {
   public Set<String> ingest(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
     PipelineData data = data(pipeline);
+    for (Envelope<?> record : records) {
+      StorableText.checkId(record.id());
+    }
     Set<String> duplicates = null;
     for (Envelope<?> record : records) {
       RecordState fresh =

@@ -44,6 +44,10 @@ public interface PipelineStore extends AutoCloseable {
    * their payloads and leases them to this worker, which processes them at once.
    *
    * @return the ids among them the store already held, which were not added again
+   * @throws IllegalArgumentException if a record's id is one no store keeps ({@link
+   *     StorableText#idProblem}: empty, too long, NUL or an unpaired surrogate); nothing is added
+   *     then. The engine never sends one: it ingests such a record under {@link
+   *     StorableText#storableId} and sends it to the dead letter queue alone.
    */
   Set<String> ingest(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at);

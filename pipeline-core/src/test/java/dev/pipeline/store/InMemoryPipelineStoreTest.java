@@ -61,6 +61,16 @@ class InMemoryPipelineStoreTest {
   }
 
   @Test
+  void ingestRefusesIdsNoStoreCanKeepAsTheJdbcStoreDoes() {
+    for (String unfit : new String[] {"a\0", "a\uD800", "x".repeat(1001)}) {
+      assertThatThrownBy(() -> store.ingest(P, records("ok", unfit), "ingestion", T0))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("cannot be stored");
+    }
+    assertThat(store.find(P, "ok")).as("nothing of the batch was added").isEmpty();
+  }
+
+  @Test
   void concurrentIngestsOfTheSameIdsAcceptEachOnce() throws Exception {
     List<Envelope<String>> batch =
         IntStream.range(0, 1_000).mapToObj(i -> Envelope.of("id" + i, "x")).toList();

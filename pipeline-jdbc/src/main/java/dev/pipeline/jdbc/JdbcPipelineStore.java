@@ -17,6 +17,7 @@ import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.ScheduledRetry;
 import dev.pipeline.store.StageDescriptor;
 import dev.pipeline.store.StatusCounts;
+import dev.pipeline.store.StorableText;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Array;
@@ -110,6 +111,15 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Checksums</b> (CRC32C) are stored with each payload and checked when it is read back; a
  *       damaged payload sends its record to the dead letter queue with a {@link
  *       PayloadIntegrityException}, and the others go on.
+ *   <li><b>Text</b> is stored so that every database takes it: NUL (U+0000), which PostgreSQL
+ *       refuses, and unpaired surrogates, which UTF-8 cannot carry, are written as {@code \}{@code
+ *       uXXXX} escapes ({@link StorableText#escape}, reversed by {@link StorableText#unescape}) in
+ *       error messages, stack traces, error types, reasons, stage and codec names; errors and
+ *       reasons read back through this store are unescaped, so they equal what was written.
+ *       Metadata is JSON with the same escapes. Record ids are not escaped: {@link #ingest} refuses
+ *       one that {@link StorableText#idProblem} finds unfit, and the engine never sends one (it
+ *       dead-letters such a record alone under {@link StorableText#storableId}). Pipeline and stage
+ *       names with NUL or an unpaired surrogate are refused.
  *   <li><b>Database faults</b>: transient errors (lost connection, restart, deadlock, serialization
  *       failure) are retried with backoff for up to {@link Builder#outageTolerance(Duration)}; the
  *       pipeline pauses meanwhile and nothing is lost. Other errors throw {@link
@@ -137,7 +147,6 @@ public final class JdbcPipelineStore implements PipelineStore {
   /** The schema version this library creates and expects. */
   public static final int SCHEMA_VERSION = Migrator.latest();
 
-  static final int MAX_RECORD_ID = 1000;
   private static final int INGEST_CHUNK = 200;
   private static final int MAX_MESSAGE = 100_000;
   private static final int MAX_LAST_ERROR = 2_000;
@@ -306,8 +315,8 @@ public final class JdbcPipelineStore implements PipelineStore {
         .bind("pipeline", pipeline)
         .bind("name", s.name())
         .bind("order", s.order())
-        .bind("input", Args.text(s.inputCodec() == null ? null : s.inputCodec().name()))
-        .bind("output", Args.text(output == null ? null : output.name()))
+        .bind("input", Args.text(s.inputCodec() == null ? null : cut(s.inputCodec().name(), 300)))
+        .bind("output", Args.text(output == null ? null : cut(output.name(), 300)))
         .bind("function", cut(s.function(), 1000))
         .bind("timeout", Args.int64(s.timeoutSeconds()))
         .bind("retry", cut(s.retryPolicy(), 1000))
@@ -333,7 +342,9 @@ public final class JdbcPipelineStore implements PipelineStore {
    * Inserts the records not stored yet, leased to this worker; returns the ids already stored.
    *
    * @throws PipelineException if a payload cannot be encoded with the stage's input codec
-   * @throws IllegalArgumentException if a record id is longer than 1000 characters
+   * @throws IllegalArgumentException if a record id cannot be stored ({@link
+   *     StorableText#idProblem}: empty, longer than 1000 characters, NUL or an unpaired surrogate);
+   *     the engine sends such a record to the dead letter queue under a derived id instead
    * @throws JdbcStoreException if the database fails for good
    */
   @Override
@@ -361,7 +372,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     Map<String, Stored> unique = new LinkedHashMap<>();
     for (Envelope<?> record : records) {
       String id = record.id();
-      checkRecordId(id);
+      StorableText.checkId(id);
       if (unique.containsKey(id)) {
         duplicates.add(id);
         continue;
@@ -382,14 +393,14 @@ public final class JdbcPipelineStore implements PipelineStore {
               h -> {
                 if (db.dialect == Dialect.H2) {
                   return insertAbsentInSteps(
-                      h, pipeline, stage, at, codec.name(), token, chunk, attempts);
+                      h, pipeline, stage, at, cut(codec.name(), 300), token, chunk, attempts);
                 }
                 Query insert =
                     h.createQuery(sql.ingest(chunk.size()))
                         .bind("pipeline", pipeline)
                         .bind("stage", stage)
                         .bind("at", Args.time(at))
-                        .bind("format", codec.name())
+                        .bind("format", cut(codec.name(), 300))
                         .bind("owner", workerId)
                         .bind("token", token)
                         .bind("lease_ms", leaseMillis);
@@ -552,7 +563,7 @@ public final class JdbcPipelineStore implements PipelineStore {
                           .bind("pipeline", pipeline)
                           .bind("owner", workerId)
                           .bind("stage", nextStage)
-                          .bind("format", codec.name())
+                          .bind("format", cut(codec.name(), 300))
                           .bind("lease_ms", leaseMillis)
                           .bind("at", Args.time(at))
                           .bind(
@@ -593,7 +604,7 @@ public final class JdbcPipelineStore implements PipelineStore {
                     .bind("token", s.token())
                     .bind("stage", nextStage)
                     .bind("payload", Args.bytes(s.payload()))
-                    .bind("format", codec.name())
+                    .bind("format", cut(codec.name(), 300))
                     .bind("checksum", s.checksum())
                     .bind("metadata", Args.text(s.metadata()))
                     .bind("lease_ms", leaseMillis)
@@ -785,7 +796,7 @@ public final class JdbcPipelineStore implements PipelineStore {
         continue;
       } else if (c.status() != RecordStatus.DEAD_LETTER) {
         batch = finished == null ? finished = h.prepareBatch(sql.completeDone) : finished;
-        batch.bind("status", c.status().name()).bind("reason", Args.text(c.reason()));
+        batch.bind("status", c.status().name()).bind("reason", Args.text(reason(c)));
         finishedRows.add(d);
       } else if (sql.completeDeadWithPayloadAll != null) {
         (d.payload() != null ? deadWithRows : deadKeepRows).add(d); // one statement each, below
@@ -810,7 +821,7 @@ public final class JdbcPipelineStore implements PipelineStore {
           .bind("id", c.recordId())
           .bind("owner", workerId)
           .bind("token", d.token())
-          .bind("stage", c.stage())
+          .bind("stage", cut(c.stage(), MAX_NAME))
           .bind("attempts", c.attempts())
           .bind("at", Args.time(c.at()))
           .bind("last_error", Args.text(lastErrorText(c.errors())))
@@ -1132,6 +1143,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     Objects.requireNonNull(recordIds, "recordIds cannot be null");
     checkOpen();
     List<String> ids = new ArrayList<>(new TreeSet<>(recordIds)); // by id: one lock order
+    ids.removeIf(id -> StorableText.idProblem(id) != null); // never stored under such an id
     // rows moved under this token count as moved should a statement run again after a lost reply
     long token = Leases.newToken();
     Set<String> moved = new HashSet<>();
@@ -1184,7 +1196,7 @@ public final class JdbcPipelineStore implements PipelineStore {
                     "varchar", column(rows, d -> d.completion().status().name(), String[]::new)))
             .bind(
                 "reasons",
-                Args.array("varchar", column(rows, d -> d.completion().reason(), String[]::new)));
+                Args.array("varchar", column(rows, d -> reason(d.completion()), String[]::new)));
     unreturned(bindCompletions(update, pipeline, rows), rows, zero);
   }
 
@@ -1227,7 +1239,8 @@ public final class JdbcPipelineStore implements PipelineStore {
         .bind("tokens", Args.array("int8", column(rows, Done::token, Long[]::new)))
         .bind(
             "stages",
-            Args.array("varchar", column(rows, d -> d.completion().stage(), String[]::new)))
+            Args.array(
+                "varchar", column(rows, d -> cut(d.completion().stage(), MAX_NAME), String[]::new)))
         .bind(
             "attempts",
             Args.array("int4", column(rows, d -> d.completion().attempts(), Integer[]::new)))
@@ -1253,6 +1266,10 @@ public final class JdbcPipelineStore implements PipelineStore {
         zero.add(d);
       }
     }
+  }
+
+  private static @Nullable String reason(Completion c) {
+    return c.reason() == null ? null : cut(c.reason(), MAX_MESSAGE);
   }
 
   private static @Nullable String lastErrorType(Completion c) {
@@ -1485,17 +1502,17 @@ public final class JdbcPipelineStore implements PipelineStore {
                 .bind("owner", workerId)
                 .bind("token", token)
                 .bind("last_error", cut(info.errorType() + ": " + info.message(), MAX_LAST_ERROR))
-                .bind("error_type", info.errorType())
+                .bind("error_type", cut(info.errorType(), MAX_NAME))
                 .add();
             errors
                 .bind("pipeline", pipeline)
                 .bind("id", e.getKey())
                 .bind("stage_id", Args.int64(def.stageId(error.stage())))
-                .bind("stage", error.stage())
-                .bind("error_type", info.errorType())
-                .bind("exception_class", info.exceptionClass())
+                .bind("stage", cut(error.stage(), MAX_NAME))
+                .bind("error_type", cut(info.errorType(), MAX_NAME))
+                .bind("exception_class", cut(info.exceptionClass(), 500))
                 .bind("message", cut(info.message(), MAX_MESSAGE))
-                .bind("stack_trace", info.stackTrace())
+                .bind("stack_trace", cut(info.stackTrace(), MAX_MESSAGE))
                 .bind("attempt", 1)
                 .bind("at", Args.time(now))
                 .bind("owner", workerId)
@@ -1537,6 +1554,9 @@ public final class JdbcPipelineStore implements PipelineStore {
     checkPipeline(pipeline);
     Objects.requireNonNull(recordId, "recordId cannot be null");
     checkOpen();
+    if (StorableText.idProblem(recordId) != null) {
+      return Optional.empty(); // never stored under that id (the engine uses a derived one)
+    }
     return db.call(
         "find",
         pipeline,
@@ -1552,12 +1572,14 @@ public final class JdbcPipelineStore implements PipelineStore {
                         return new RecordState(
                             rs.getString("record_id"),
                             status,
-                            (status == RecordStatus.DEAD_LETTER || status == RecordStatus.DISCARDED)
-                                    && failed != null
-                                ? failed
-                                : rs.getString("current_stage"),
+                            StorableText.unescape(
+                                (status == RecordStatus.DEAD_LETTER
+                                            || status == RecordStatus.DISCARDED)
+                                        && failed != null
+                                    ? failed
+                                    : rs.getString("current_stage")),
                             rs.getInt("attempt_count"),
-                            rs.getString("reason"),
+                            uncut(rs.getString("reason")),
                             List.of(),
                             rs.getInt("deliveries"),
                             Objects.requireNonNull(Args.instant(rs, "started_at")),
@@ -1596,11 +1618,11 @@ public final class JdbcPipelineStore implements PipelineStore {
                 Map.entry(
                     rs.getString("record_id"),
                     new ErrorInfo(
-                        rs.getString("stage_name"),
-                        rs.getString("error_type"),
-                        rs.getString("exception_class"),
-                        rs.getString("error_message"),
-                        rs.getString("stack_trace"),
+                        StorableText.unescape(rs.getString("stage_name")),
+                        StorableText.unescape(rs.getString("error_type")),
+                        StorableText.unescape(rs.getString("exception_class")),
+                        StorableText.unescape(rs.getString("error_message")),
+                        StorableText.unescape(rs.getString("stack_trace")),
                         rs.getInt("attempt"),
                         Objects.requireNonNull(Args.instant(rs, "occurred_at")))))
         .forEach(e -> errors.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue()));
@@ -1632,10 +1654,10 @@ public final class JdbcPipelineStore implements PipelineStore {
           Query q =
               h.createQuery(statement).bind("pipeline", pipeline).bind("limit", query.limit() + 1);
           if (query.stage() != null) {
-            q.bind("stage", query.stage());
+            q.bind("stage", cut(query.stage(), MAX_NAME));
           }
           if (query.errorType() != null) {
-            q.bind("error_type", query.errorType());
+            q.bind("error_type", cut(query.errorType(), MAX_NAME));
           }
           if (query.since() != null) {
             q.bind("since", Args.time(query.since()));
@@ -2101,7 +2123,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     long checksum =
         Checksums.payload(
             bytes, metadata == null ? new byte[0] : metadata.getBytes(StandardCharsets.UTF_8));
-    return new Stored(record.id(), bytes, codec.name(), checksum, metadata, 0);
+    return new Stored(record.id(), bytes, cut(codec.name(), 300), checksum, metadata, 0);
   }
 
   /** A stored record as read back by a claim or a dead letter listing. */
@@ -2121,12 +2143,12 @@ public final class JdbcPipelineStore implements PipelineStore {
       String failed = null;
       for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
         if (rs.getMetaData().getColumnLabel(i).equalsIgnoreCase("failed_stage")) {
-          failed = rs.getString(i);
+          failed = uncut(rs.getString(i));
         }
       }
       return new Row(
           rs.getString("record_id"),
-          rs.getString("current_stage"),
+          StorableText.unescape(rs.getString("current_stage")),
           rs.getInt("attempt_count"),
           rs.getBytes("payload"),
           rs.getString("payload_format"),
@@ -2224,6 +2246,7 @@ public final class JdbcPipelineStore implements PipelineStore {
 
   private static void checkPipeline(String pipeline) {
     Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    checkName("pipeline", pipeline);
   }
 
   private static void checkName(String what, String name) {
@@ -2231,23 +2254,25 @@ public final class JdbcPipelineStore implements PipelineStore {
       throw new IllegalArgumentException(
           what + " name longer than " + MAX_NAME + " characters: " + Names.quote(name));
     }
-  }
-
-  private static void checkRecordId(String id) {
-    if (id.length() > MAX_RECORD_ID) {
+    String problem = StorableText.idProblem(name);
+    if (problem != null) {
       throw new IllegalArgumentException(
-          "record id longer than "
-              + MAX_RECORD_ID
-              + " characters ("
-              + id.length()
-              + "): "
-              + Names.quote(id)
-              + "; use a shorter stable id, e.g. a hash of the content");
+          what + " name " + Names.quote(name) + " cannot be stored: it " + problem);
     }
   }
 
+  /**
+   * Text as stored: NUL and unpaired surrogates escaped ({@link StorableText#escape(String, int)}:
+   * PostgreSQL refuses the one and UTF-8 has no form for the other; H2 stores the same text, so
+   * every database reads back alike), cut to {@code max} characters.
+   */
   private static String cut(String text, int max) {
-    return text.length() <= max ? text : text.substring(0, max);
+    return StorableText.escape(text, max);
+  }
+
+  /** Stored text read back: the original of what {@link #cut} escaped. */
+  private static @Nullable String uncut(@Nullable String text) {
+    return text == null ? null : StorableText.unescape(text);
   }
 
   /** A pipeline as registered: its stages by name, their codecs and ids. */

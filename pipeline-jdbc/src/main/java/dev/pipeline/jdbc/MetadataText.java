@@ -7,7 +7,10 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A record's metadata as stored: a flat JSON object of strings, written and read here so that the
- * store needs no JSON library ({@code {"source":"scraper-a","parent":"r-17"}}).
+ * store needs no JSON library ({@code {"source":"scraper-a","parent":"r-17"}}). Control characters
+ * (NUL among them, which PostgreSQL refuses in text) and unpaired surrogates (which have no UTF-8
+ * form) are written as JSON {@code \}{@code uXXXX} escapes, so the text is storable and reads back
+ * exactly.
  */
 final class MetadataText {
   private MetadataText() {}
@@ -42,7 +45,7 @@ final class MetadataText {
         case '\r' -> out.append("\\r");
         case '\t' -> out.append("\\t");
         default -> {
-          if (c < 0x20) {
+          if (c < 0x20 || unpairedSurrogate(s, i)) {
             out.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
           } else {
             out.append(c);
@@ -51,6 +54,14 @@ final class MetadataText {
       }
     }
     out.append('"');
+  }
+
+  private static boolean unpairedSurrogate(String s, int i) {
+    char c = s.charAt(i);
+    if (Character.isHighSurrogate(c)) {
+      return i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1));
+    }
+    return Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
   }
 
   /**

@@ -27,6 +27,19 @@ class MetadataTextTest {
   }
 
   @Test
+  void nulAndUnpairedSurrogatesAreEscapedSoEveryDatabaseStoresTheText() {
+    Map<String, String> metadata = new LinkedHashMap<>();
+    metadata.put("nul\0key", "a\0b");
+    metadata.put("lone", "x\uD800y\uDC00");
+    metadata.put("pair", "\uD83D\uDE00");
+
+    String text = MetadataText.encode(metadata);
+
+    assertThat(text).doesNotContain("\0", "\uD800", "\uDC00").contains("\\u0000", "\\ud800");
+    assertThat(MetadataText.decode(text)).containsExactlyEntriesOf(metadata);
+  }
+
+  @Test
   void damagedTextIsRefused() {
     for (String bad :
         new String[] {"{", "{\"a\"}", "{\"a\":1}", "[]", "{\"a\":\"b\"} x", "{\"a\":\"\\q\"}"}) {

@@ -23,6 +23,7 @@ import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.ScheduledRetry;
 import dev.pipeline.store.StageDescriptor;
+import dev.pipeline.store.StorableText;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -316,12 +317,126 @@ abstract class StoreContract {
   }
 
   @Test
-  void recordIdsLongerThanTheColumnAreRefusedWithTheReason() {
+  void recordIdsNoStoreCanKeepAreRefusedWithTheReason() {
     JdbcPipelineStore store = open("w1");
     String id = "x".repeat(1001);
     assertThatThrownBy(() -> store.ingest(pipeline, List.of(Envelope.of(id, "p")), "ingestion", T0))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("longer than 1000");
+        .hasMessageContaining("more than 1000");
+    for (String unfit : new String[] {"a\0b", "a\uD800b"}) {
+      assertThatThrownBy(
+              () ->
+                  store.ingest(
+                      pipeline,
+                      List.of(Envelope.of("fine", "p"), Envelope.of(unfit, "p")),
+                      "ingestion",
+                      T0))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("cannot be stored");
+      assertThat(store.find(pipeline, unfit)).as("never stored under it").isEmpty();
+      assertThat(store.reprocess(pipeline, List.of(unfit), T0)).isEmpty();
+      assertThat(store.discard(pipeline, List.of(unfit), "x", T0)).isEmpty();
+    }
+    assertThat(store.find(pipeline, "fine")).as("nothing of the batch was added").isEmpty();
+  }
+
+  /** Text PostgreSQL refuses (NUL) or UTF-8 cannot carry (a lone surrogate), on every write. */
+  static final String HOSTILE = "nul\0 lone\uD800 pair\uD83D\uDE00 literal\\u0000 end\uDC00";
+
+  @Test
+  void textWithNulAndUnpairedSurrogatesIsStoredOnEveryPathAndReadBackExactly() {
+    JdbcPipelineStore a = open("a");
+    List<Envelope<String>> records =
+        records(0, 5).stream().map(r -> r.withMetadata("note" + HOSTILE, HOSTILE)).toList();
+    a.ingest(pipeline, records, "ingestion", T0);
+    a.checkpoint(
+        pipeline,
+        records.stream().map(r -> r.withMetadata("cleaned", HOSTILE)).toList(),
+        "cleaning",
+        T0);
+    ErrorInfo hostileError =
+        new ErrorInfo(
+            "cleaning", "Bad" + HOSTILE, "x.Bad" + HOSTILE, HOSTILE, "at " + HOSTILE, 1, T0);
+    Handover handover =
+        a.completeAndDeliver(
+            pipeline,
+            List.of(
+                new Completion(
+                    "r1000", RecordStatus.FILTERED, "cleaning", HOSTILE, null, List.of(), 1, T0),
+                new Completion(
+                    "r1001",
+                    RecordStatus.DEAD_LETTER,
+                    "cleaning",
+                    null,
+                    records.get(1),
+                    List.of(hostileError),
+                    1,
+                    T0)),
+            List.of("r1002"));
+    assertThat(handover.fenced()).isEmpty();
+    Set<String> fenced =
+        a.complete(
+            pipeline,
+            List.of(
+                new Completion(
+                    "r1002",
+                    RecordStatus.PUBLISHED,
+                    "publishing",
+                    null,
+                    null,
+                    List.of(hostileError),
+                    1,
+                    T0)));
+    assertThat(fenced).isEmpty();
+    assertThat(
+            a.scheduleRetries(
+                pipeline,
+                List.of(
+                    new ScheduledRetry(
+                        records.get(3),
+                        "cleaning",
+                        1,
+                        3,
+                        Duration.ofHours(1),
+                        2.0,
+                        List.of(hostileError))),
+                T0))
+        .isEmpty();
+
+    RecordState filtered = a.find(pipeline, "r1000").orElseThrow();
+    assertThat(filtered.status()).isEqualTo(RecordStatus.FILTERED);
+    assertThat(filtered.reason()).isEqualTo(HOSTILE);
+    DeadLetter dead =
+        a.deadLetters(pipeline, DeadLetterQuery.all().errorType("Bad" + HOSTILE)).items().get(0);
+    assertThat(dead.recordId()).isEqualTo("r1001");
+    assertThat(dead.errors()).containsExactly(hostileError);
+    assertThat(dead.record().metadata()).containsEntry("note" + HOSTILE, HOSTILE);
+    assertThat(a.find(pipeline, "r1002").orElseThrow().errors()).containsExactly(hostileError);
+    RecordState parked = a.find(pipeline, "r1003").orElseThrow();
+    assertThat(parked.status()).isEqualTo(RecordStatus.RETRY_WAIT);
+    assertThat(parked.errors()).containsExactly(hostileError);
+    assertThat(a.discard(pipeline, List.of("r1001"), HOSTILE, T0)).containsExactly("r1001");
+    assertThat(a.find(pipeline, "r1001").orElseThrow().reason()).isEqualTo(HOSTILE);
+
+    // the checkpoint, claimed by another worker, keeps its metadata exactly
+    db().expireLeases(pipeline);
+    List<Claimed> claimed = open("b").claim(pipeline, 10);
+    assertThat(claimed).extracting(c -> c.record().id()).containsExactly("r1004");
+    assertThat(claimed.get(0).record().metadata())
+        .containsEntry("note" + HOSTILE, HOSTILE)
+        .containsEntry("cleaned", HOSTILE);
+    // what a reader of the tables sees: escapes, reversible
+    assertThat(
+            db().query(
+                    "SELECT reason FROM "
+                        + db().table("pipeline_status")
+                        + " WHERE pipeline = ? AND record_id = 'r1000'",
+                    pipeline)
+                .get(0)
+                .get(0))
+        .isEqualTo(StorableText.escape(HOSTILE))
+        .asString()
+        .contains("nul\\u0000", "lone\\ud800", "literal\\\\u0000");
   }
 
   // ---------------------------------------------------------------------------------- leases
@@ -910,6 +1025,72 @@ abstract class StoreContract {
     RunResult again = p.run(Source.of("src", inputs.iterator(), s -> s));
     assertThat(again.duplicates()).isEqualTo(n);
     assertThat(again.published()).isZero();
+  }
+
+  /**
+   * A stage error and a filter reason with NUL, and a record id with NUL among good records: the
+   * run completes, the good records are published, the bad id is a dead letter of its own under a
+   * derived id, and a rerun completes too.
+   */
+  @Test
+  void nulInErrorsReasonsAndRecordIdsHurtsOnlyItsOwnRecord() {
+    JdbcPipelineStore store = open("w1");
+    Set<String> sunk = ConcurrentHashMap.newKeySet();
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .inputCodec(STRING)
+            .alerts(alert -> {})
+            .stage(
+                StageName.CLEANING,
+                (String s) -> {
+                  if (s.startsWith("throw")) {
+                    throw new IllegalStateException("cannot\0clean\uD800 " + s);
+                  }
+                  if (s.startsWith("filter")) {
+                    throw RecordFilteredException.because("noise\0here");
+                  }
+                  return s;
+                })
+            .sink(batch -> batch.forEach(e -> sunk.add(e.id())))
+            .build();
+    List<String> inputs = List.of("good-1", "throw-2", "bad\0id-3", "filter-4", "good-5");
+
+    RunResult result = p.run(Source.of("src", inputs.iterator(), s -> s));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(sunk).containsExactlyInAnyOrder("good-1", "good-5");
+    assertThat(result.published()).isEqualTo(2);
+    assertThat(result.filtered()).isOne();
+    assertThat(result.deadLettered()).isEqualTo(2);
+    assertThat(store.find(pipeline, "filter-4").orElseThrow().reason()).isEqualTo("noise\0here");
+    assertThat(store.find(pipeline, "throw-2").orElseThrow().errors())
+        .singleElement()
+        .satisfies(e -> assertThat(e.message()).isEqualTo("cannot\0clean\uD800 throw-2"));
+    String derived = StorableText.storableId("bad\0id-3");
+    assertThat(derived).startsWith("bad\\u0000id-3#");
+    DeadLetter badId =
+        store.deadLetters(pipeline, DeadLetterQuery.all()).items().stream()
+            .filter(d -> d.recordId().equals(derived))
+            .findFirst()
+            .orElseThrow();
+    assertThat(badId.record().payload()).isEqualTo("bad\0id-3");
+    assertThat(badId.record().metadata()).containsEntry(StorableText.ORIGINAL_ID, "bad\0id-3");
+    assertThat(badId.errors())
+        .singleElement()
+        .satisfies(
+            e ->
+                assertThat(e.message())
+                    .contains(
+                        "record id 'bad\\u0000id-3' cannot be stored",
+                        "NUL (U+0000) at index 3",
+                        derived));
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
+
+    RunResult again = p.run(Source.of("src", inputs.iterator(), s -> s));
+    assertThat(again.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(again.duplicates()).isEqualTo(inputs.size());
+    assertThat(again.deadLettered()).isZero();
   }
 
   /** Upper-cases (a checkpoint), fails on ...3, filters ...7, then publishes. */
