@@ -2310,9 +2310,10 @@ public final class JdbcPipelineStore implements PipelineStore {
         String decoded = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.UTF_8);
         int bar = decoded.indexOf('|');
         String[] time = decoded.substring(0, bar).split("\\.");
+        String id = decoded.substring(bar + 1);
+        StorableText.checkId(id); // a stored id, or no cursor of this store
         return new Cursor(
-            Instant.ofEpochSecond(Long.parseLong(time[0]), Long.parseLong(time[1])),
-            decoded.substring(bar + 1));
+            Instant.ofEpochSecond(Long.parseLong(time[0]), Long.parseLong(time[1])), id);
       } catch (RuntimeException e) {
         throw new IllegalArgumentException(
             "not a dead letter cursor of this store: " + Names.quote(text), e);

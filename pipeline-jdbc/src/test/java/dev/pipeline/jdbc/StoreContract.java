@@ -826,6 +826,12 @@ abstract class StoreContract {
     assertThatThrownBy(() -> store.deadLetters(pipeline, DeadLetterQuery.all().after("garbage")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("cursor");
+    String nulCursor =
+        java.util.Base64.getUrlEncoder().encodeToString("1.0|r\0".getBytes(StandardCharsets.UTF_8));
+    assertThatThrownBy(() -> store.deadLetters(pipeline, DeadLetterQuery.all().after(nulCursor)))
+        .as("a forged cursor with NUL is refused, not sent to the database")
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cursor");
   }
 
   // ---------------------------------------------------------------------------------- delivery
