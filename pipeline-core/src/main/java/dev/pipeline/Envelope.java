@@ -11,7 +11,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>The id is the record's idempotency key: it stays the same from ingestion to publishing, across
  * retries, re-deliveries after a crash and reprocessing of dead letters. Sinks use it to publish
- * each record once.
+ * each record once. An id no store can keep (longer than 1,000 characters, or with NUL or an
+ * unpaired surrogate: see {@link dev.pipeline.store.StorableText}) is the exception: such a record
+ * goes to the dead letter queue at ingestion, under an id derived from its own.
  *
  * <p>Immutable and thread-safe (as far as the payload is).
  *
