@@ -107,10 +107,15 @@ final class JacksonJson<T> {
         BeanDescription bean = config.introspect(type);
         for (BeanPropertyDefinition p : bean.findProperties()) {
           AnnotatedMember member = p.getPrimaryMember();
-          JavaType propertyType = p.getPrimaryType();
-          if (member == null || propertyType == null) {
+          JavaType declared = p.getPrimaryType();
+          if (member == null || declared == null) {
             continue;
           }
+          // as Jackson reads it: @JsonDeserialize(as = ..., contentAs = ...) narrows the type
+          JavaType propertyType =
+              config
+                  .getAnnotationIntrospector()
+                  .refineDeserializationType(config, member, declared);
           if (factory instanceof BasicDeserializerFactory basic) {
             refuse(
                 basic.findPropertyTypeDeserializer(config, propertyType, member),

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.jsontype.BasicPolymorphicTypeValidator;
 import java.nio.charset.StandardCharsets;
@@ -75,6 +76,8 @@ class JsonCodecTest {
 
   public record AnnotatedProperty(@JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) Object any) {}
 
+  public record Narrowed(@JsonDeserialize(as = ByClassName.class) Object any) {}
+
   @JsonTypeInfo(use = JsonTypeInfo.Id.NAME)
   @JsonSubTypes({
     @JsonSubTypes.Type(value = Dog.class, name = "dog"),
@@ -126,6 +129,10 @@ class JsonCodecTest {
     assertThatThrownBy(() -> JsonCodec.of(AnnotatedProperty.class))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("property 'any'");
+    assertThatThrownBy(() -> JsonCodec.of(Narrowed.class, new ObjectMapper()))
+        .as("declared Object, read as a type taken by class name")
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("property 'any' of " + Narrowed.class.getName());
   }
 
   @Test
