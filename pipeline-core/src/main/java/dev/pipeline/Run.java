@@ -40,7 +40,6 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
-import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -1815,7 +1814,7 @@ final class Run implements PipelineRun {
     final List<WorkerSlot> slots = new CopyOnWriteArrayList<>();
     private final ReentrantLock latencyLock = new ReentrantLock();
     // guarded by latencyLock
-    private final Histogram latency = new Histogram(2);
+    private final LatencyHistogram latency = new LatencyHistogram();
 
     RunStage(
         StageDefinition def,
@@ -1874,7 +1873,7 @@ final class Run implements PipelineRun {
       }
     }
 
-    Histogram copyLatency() {
+    LatencyHistogram copyLatency() {
       latencyLock.lock();
       try {
         return latency.copy();
