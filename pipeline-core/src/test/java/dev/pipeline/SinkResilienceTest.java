@@ -216,12 +216,17 @@ class SinkResilienceTest {
                 s -> s.timeout(timeout).retry(RetryPolicy.none()))
             .build();
 
-    PipelineRun run = pipeline.start(Source.of("src", ids.iterator(), id -> id));
-    Await.on(entered, "the sink call of batch a");
-    clock.advance(timeout.plusMillis(1));
-    Await.on(sawInterrupt, "the interrupt of the sink call");
-    clock.advance(Duration.ofSeconds(1).plusMillis(1));
-    RunResult result = Await.result(run);
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      PipelineRun run = pipeline.start(Source.of("src", ids.iterator(), id -> id));
+      Await.on(entered, "the sink call of batch a");
+      clock.advance(timeout.plusMillis(1));
+      Await.on(sawInterrupt, "the interrupt of the sink call");
+      clock.advance(Duration.ofSeconds(1).plusMillis(1));
+      result = Await.result(run);
+      assertThat(log.text())
+          .contains("pipeline 'sink-timeout': stage 'sink' ignored the interrupt");
+    }
 
     assertThat(Outcomes.deadLetters(pipeline))
         .extracting(DeadLetter::recordId)
