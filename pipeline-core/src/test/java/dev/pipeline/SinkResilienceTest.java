@@ -242,6 +242,61 @@ class SinkResilienceTest {
   }
 
   @Test
+  void hungSinkCallOfTheClaimerIsAbandonedAndANewClaimerEndsTheRun() throws Exception {
+    Duration timeout = Duration.ofMillis(100);
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch sawInterrupt = new CountDownLatch(1);
+    AtomicReference<Thread> stuck = new AtomicReference<>();
+    Pipeline<String, String> pipeline =
+        builder("sink-timeout-claimer", 1)
+            .sink(
+                records -> {
+                  if (calls.incrementAndGet() == 1) {
+                    throw new IOException("connection refused"); // parked: back via the claimer
+                  }
+                  if (records.get(0).id().equals("r1")) {
+                    stuck.set(Thread.currentThread());
+                    entered.countDown();
+                    while (release.getCount() > 0) {
+                      try {
+                        release.await();
+                      } catch (InterruptedException e) {
+                        sawInterrupt.countDown();
+                      }
+                    }
+                  }
+                  sink.addAll(records);
+                },
+                s ->
+                    s.timeout(timeout)
+                        .retry(
+                            RetryPolicy.exponential(Duration.ofSeconds(2), Duration.ofSeconds(2))
+                                .maxRetries(1)))
+            .build();
+
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      PipelineRun run = pipeline.start(source(ids(3)));
+      Await.on(entered, "r1's second sink call, made by the claimer");
+      assertThat(stuck.get().getName()).endsWith("-claimer");
+      clock.advance(timeout.plusMillis(1));
+      Await.on(sawInterrupt, "the interrupt of the sink call");
+      clock.advance(Duration.ofSeconds(1).plusMillis(1));
+      result = Await.result(run);
+      assertThat(log.text()).contains("stage 'sink' ignored the interrupt");
+    }
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(Outcomes.deadLetter(pipeline, "r1").lastError().message())
+        .contains("ignored the interrupt");
+    assertThat(sink).extracting(Envelope::id).containsExactly("r2", "r3");
+    Outcomes.assertEachEndedOnce(pipeline, result, ids(3), sink);
+
+    release.countDown();
+    Await.ended(stuck.get());
+  }
+
+  @Test
   void sinkOptionsThatDoNotApplyToASinkFailAtBuild() {
     assertThatThrownBy(
             () ->
