@@ -31,6 +31,9 @@ class SinkResilienceTest {
   private final Queue<Alert> alerts = new ConcurrentLinkedQueue<>();
   private final AtomicInteger calls = new AtomicInteger();
   private final CountDownLatch release = new CountDownLatch(1);
+  private final CountDownLatch entered = new CountDownLatch(1);
+  private final CountDownLatch sawInterrupt = new CountDownLatch(1);
+  private final AtomicReference<Thread> stuck = new AtomicReference<>();
 
   @AfterEach
   void releaseStuckCalls() {
@@ -60,6 +63,21 @@ class SinkResilienceTest {
       }
       sink.addAll(records);
     };
+  }
+
+  /**
+   * Hangs the calling sink until the test ends, carrying on through interrupts as bad code does.
+   */
+  private void hangIgnoringInterrupts() {
+    stuck.set(Thread.currentThread());
+    entered.countDown();
+    while (release.getCount() > 0) {
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        sawInterrupt.countDown();
+      }
+    }
   }
 
   @Test
@@ -192,24 +210,13 @@ class SinkResilienceTest {
   @Test
   void sinkCallThatIgnoresTheInterruptIsAbandonedAndTheRunGoesOn() throws Exception {
     Duration timeout = Duration.ofMillis(100);
-    CountDownLatch entered = new CountDownLatch(1);
-    CountDownLatch sawInterrupt = new CountDownLatch(1);
-    AtomicReference<Thread> stuck = new AtomicReference<>();
     List<String> ids = List.of("a1", "a2", "b1", "b2");
     Pipeline<String, String> pipeline =
         builder("sink-timeout", 2)
             .sink(
                 records -> {
                   if (records.get(0).id().equals("a1")) {
-                    stuck.set(Thread.currentThread());
-                    entered.countDown();
-                    while (release.getCount() > 0) {
-                      try {
-                        release.await();
-                      } catch (InterruptedException e) {
-                        sawInterrupt.countDown();
-                      }
-                    }
+                    hangIgnoringInterrupts();
                   }
                   sink.addAll(records);
                 },
@@ -244,9 +251,6 @@ class SinkResilienceTest {
   @Test
   void hungSinkCallOfTheClaimerIsAbandonedAndANewClaimerEndsTheRun() throws Exception {
     Duration timeout = Duration.ofMillis(100);
-    CountDownLatch entered = new CountDownLatch(1);
-    CountDownLatch sawInterrupt = new CountDownLatch(1);
-    AtomicReference<Thread> stuck = new AtomicReference<>();
     Pipeline<String, String> pipeline =
         builder("sink-timeout-claimer", 1)
             .sink(
@@ -255,15 +259,7 @@ class SinkResilienceTest {
                     throw new IOException("connection refused"); // parked: back via the claimer
                   }
                   if (records.get(0).id().equals("r1")) {
-                    stuck.set(Thread.currentThread());
-                    entered.countDown();
-                    while (release.getCount() > 0) {
-                      try {
-                        release.await();
-                      } catch (InterruptedException e) {
-                        sawInterrupt.countDown();
-                      }
-                    }
+                    hangIgnoringInterrupts();
                   }
                   sink.addAll(records);
                 },
