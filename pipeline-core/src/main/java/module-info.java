@@ -2,7 +2,6 @@
 module dev.pipeline.core {
   requires transitive org.slf4j;
   requires transitive org.jspecify;
-  requires HdrHistogram;
 
   exports dev.pipeline;
   exports dev.pipeline.metrics;

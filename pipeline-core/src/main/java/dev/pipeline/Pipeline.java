@@ -2,7 +2,6 @@ package dev.pipeline;
 
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
-import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
@@ -52,6 +51,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
   private final boolean ownsStore;
   private final PipelineClock clock;
   private final @Nullable Sink<Object> sink;
+  private final StageDefinition sinkStage;
   private final ToLongFunction<Object> payloadSize;
   private final int queueCapacity;
   private final Function<StageName, Logger> stageLoggers;
@@ -72,6 +72,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
       boolean ownsStore,
       PipelineClock clock,
       @Nullable Sink<Object> sink,
+      StageOptions sinkOptions,
       ToLongFunction<Object> payloadSize,
       int queueCapacity,
       Function<StageName, Logger> stageLoggers,
@@ -88,6 +89,15 @@ public final class Pipeline<I, O> implements AutoCloseable {
     this.ownsStore = ownsStore;
     this.clock = clock;
     this.sink = sink;
+    // the sink is called as a batch stage after the last one, with its own options
+    this.sinkStage =
+        new StageDefinition(
+            StageName.of(Run.SINK_STEP),
+            stages.size() + 1,
+            sinkOptions,
+            null,
+            null,
+            sink == null ? "none" : sink.getClass().getName());
     this.payloadSize = payloadSize;
     this.queueCapacity = queueCapacity;
     List<StageDescriptor> descriptors = new ArrayList<>();
@@ -101,21 +111,13 @@ public final class Pipeline<I, O> implements AutoCloseable {
     parkable.add(store.hasRetryQueue() && (!store.isDurable() || codec != null)); // the sink
     if (store.isDurable()) {
       // the records the sink failed on are kept, and sent back, as its input
-      descriptors.add(
-          new StageDescriptor(
-              Run.SINK_STEP,
-              stages.size() + 1,
-              sink == null ? "none" : sink.getClass().getName(),
-              null,
-              RetryPolicy.none().toString(),
-              0,
-              false,
-              codec));
+      descriptors.add(sinkStage.describe(codec));
     }
     this.policies = new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable);
     for (StageDefinition stage : stages) {
       watchCircuit(stage, alert);
     }
+    watchCircuit(sinkStage, alert);
     store.register(name, descriptors);
   }
 
@@ -206,12 +208,19 @@ public final class Pipeline<I, O> implements AutoCloseable {
     return stages.stream().map(StageDefinition::name).toList();
   }
 
-  /** The options of a stage. */
+  /**
+   * The options of a stage, or of the sink under {@code StageName.of("sink")}.
+   *
+   * @throws IllegalArgumentException if the pipeline has no such stage
+   */
   public StageOptions options(StageName stage) {
     for (StageDefinition definition : stages) {
       if (definition.name().equals(stage)) {
         return definition.options();
       }
+    }
+    if (stage.equals(sinkStage.name())) {
+      return sinkStage.options();
     }
     throw new IllegalArgumentException("pipeline '" + name + "' has no stage '" + stage + "'");
   }
@@ -283,6 +292,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
             store,
             clock,
             sink,
+            sinkStage,
             payloadSize,
             queueCapacity,
             stageLoggers,
@@ -308,8 +318,9 @@ public final class Pipeline<I, O> implements AutoCloseable {
   }
 
   /**
-   * The state changes of a stage's circuit breaker since the pipeline was built, oldest first (at
-   * most the last {@value #KEPT_TRANSITIONS}); empty if the stage has no breaker.
+   * The state changes of a stage's circuit breaker (or the sink's, under {@code
+   * StageName.of("sink")}) since the pipeline was built, oldest first (at most the last {@value
+   * #KEPT_TRANSITIONS}); empty if the stage has no breaker.
    *
    * @throws IllegalArgumentException if the pipeline has no such stage
    */

@@ -2,6 +2,7 @@ package dev.pipeline;
 
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
+import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.PayloadCodec;
@@ -38,6 +39,7 @@ public final class PipelineBuilder<I, O> {
   private @Nullable PipelineStore store;
   private PipelineClock clock = PipelineClock.system();
   private @Nullable Sink<Object> sink;
+  private StageOptions sinkOptions = sinkOptions(o -> {}, new ArrayList<>());
   private ToLongFunction<Object> payloadSize = PipelineBuilder::defaultSize;
   private int queueCapacity = 0;
   private Function<StageName, Logger> stageLoggers = this::defaultLogger;
@@ -53,6 +55,15 @@ public final class PipelineBuilder<I, O> {
 
   /** Retries waiting longer than this leave the worker for the store's retry queue, unless set. */
   public static final Duration DEFAULT_RETRY_QUEUE_AFTER = Duration.ofSeconds(1);
+
+  /**
+   * The sink's retry policy unless its options set one: 8 retries, waiting 100 ms, then twice as
+   * long each time up to 30 s (about 25 s in all), so that a database or service restarting under
+   * the sink loses nothing. The first waits are spent in the delivering worker; those longer than
+   * {@link #retryQueueAfter(Duration)} park the records in the store's retry queue.
+   */
+  public static final RetryPolicy DEFAULT_SINK_RETRY =
+      RetryPolicy.exponential(Duration.ofMillis(100), Duration.ofSeconds(30)).maxRetries(8);
 
   PipelineBuilder(String name, Class<I> inputType) {
     this.name = name;
@@ -176,13 +187,74 @@ public final class PipelineBuilder<I, O> {
     return this;
   }
 
-  /** Sets where published records go; they are dropped (and counted) unless set. */
-  @SuppressWarnings("unchecked")
+  /**
+   * Sets where published records go, with the default options: {@link #DEFAULT_SINK_RETRY}, no
+   * circuit breaker, timeout or rate limit. Records are dropped (and counted) unless a sink is set.
+   *
+   * @throws IllegalStateException if set twice
+   */
   public PipelineBuilder<I, O> sink(Sink<? super O> sink) {
+    return sink(sink, options -> {});
+  }
+
+  /**
+   * Sets where published records go, with options as a stage has them: {@code retry} (the default
+   * is {@link #DEFAULT_SINK_RETRY}; {@code RetryPolicy.none()} for none), {@code circuitBreaker}
+   * with {@code fallback(Fallback.hold())} (records wait in the store's retry queue while the
+   * circuit is open), {@code timeout} (a sink call that ignores the interrupt is abandoned, as a
+   * stage's is) and {@code rateLimit} (one token per record). The sink is called as a batch stage
+   * is: a batch that still fails after its retries is halved until the records that fail are alone,
+   * so one bad record goes to the dead letter queue and not the batch with it. Options about
+   * workers and batches ({@code concurrency}, {@code batchSize}, {@code checkpoint}, {@code codec},
+   * {@code adaptiveBatchSize}) and the skip and function fallbacks do not apply to a sink, and
+   * {@link #build()} reports them.
+   *
+   * <pre>{@code
+   * .sink(index, s -> s.retry(RetryPolicy.exponential(Duration.ofMillis(200), Duration.ofMinutes(1)))
+   *     .circuitBreaker(CircuitBreaker.failureRate(0.5))
+   *     .fallback(Fallback.hold())
+   *     .timeout(Duration.ofSeconds(30)))
+   * }</pre>
+   *
+   * @throws IllegalStateException if set twice
+   */
+  @SuppressWarnings("unchecked")
+  public PipelineBuilder<I, O> sink(Sink<? super O> sink, Consumer<StageOptions.Builder> options) {
     once(sinkSet, "sink");
     sinkSet = true;
     this.sink = (Sink<Object>) (Sink<?>) Objects.requireNonNull(sink, "sink cannot be null");
+    Objects.requireNonNull(options, "options cannot be null: leave them out for the defaults");
+    this.sinkOptions = sinkOptions(options, problems);
     return this;
+  }
+
+  /** The sink's options: the stage options that apply to it, with the sink's default retry. */
+  private static StageOptions sinkOptions(
+      Consumer<StageOptions.Builder> options, List<String> problems) {
+    StageOptions.Builder builder = new StageOptions.Builder().retry(DEFAULT_SINK_RETRY);
+    options.accept(builder);
+    for (String problem : builder.problems()) {
+      problems.add("sink: " + problem);
+    }
+    StageOptions built = builder.buildUnchecked();
+    if (built.concurrency() != StageOptions.DEFAULT_CONCURRENCY
+        || built.batchSize() != StageOptions.DEFAULT_BATCH_SIZE
+        || built.adaptiveBatchSize()) {
+      problems.add(
+          "sink: concurrency and batch sizes do not apply to the sink, which is called by the last"
+              + " stage's workers with their batches; set them on the last stage");
+    }
+    if (built.checkpoint() || built.codec() != null) {
+      problems.add(
+          "sink: checkpoint and codec do not apply to the sink; the last stage's codec is the one"
+              + " that saves the sink's input");
+    }
+    if (built.fallback() instanceof Fallback.Skip || built.fallback() instanceof Fallback.With) {
+      problems.add(
+          "sink: a sink has no output to skip to or replace; use Fallback.hold() (records wait"
+              + " while its circuit is open) or no fallback (they go to the dead letter queue)");
+    }
+    return built;
   }
 
   /**
@@ -296,6 +368,13 @@ public final class PipelineBuilder<I, O> {
     Set<StageName> seen = new HashSet<>();
     StageName lastCanonical = null;
     for (StageDefinition stage : stages) {
+      if (stage.name().value().equals(Run.SINK_STEP)) {
+        all.add(
+            "stage #"
+                + stage.order()
+                + " is named 'sink', the name of the sink's step (its dead letters, options and"
+                + " circuit); give the stage another name");
+      }
       if (!seen.add(stage.name())) {
         all.add(
             "stage '"
@@ -340,35 +419,11 @@ public final class PipelineBuilder<I, O> {
     }
     PayloadCodec<?> entering = inputCodec;
     for (StageDefinition stage : stages) {
-      Fallback<?, ?> fallback = stage.options().fallback();
-      if (fallback == Fallback.hold()) {
-        if (stage.options().circuitBreaker() == CircuitBreaker.disabled()) {
-          all.add(
-              "stage '"
-                  + stage.name()
-                  + "' holds records while its circuit is open (Fallback.hold()) but has no"
-                  + " circuit breaker; add s.circuitBreaker(CircuitBreaker.failureRate(0.5))");
-        }
-        if (store != null && !store.hasRetryQueue()) {
-          all.add(
-              "stage '"
-                  + stage.name()
-                  + "' holds records while its circuit is open (Fallback.hold()), but the store "
-                  + store
-                  + " has no retry queue to hold them in; use Fallback.skip(), Fallback.to(...) or"
-                  + " no fallback, or a store with a retry queue");
-        }
-        if (store != null && store.isDurable() && entering == null) {
-          all.add(
-              "stage '"
-                  + stage.name()
-                  + "' holds records in the store while its circuit is open (Fallback.hold()),"
-                  + " but the durable store has no codec for the records entering it; give the"
-                  + " previous stage s.codec(...) (or the pipeline inputCodec(...) if it is the"
-                  + " first)");
-        }
-      }
+      checkHold("stage '" + stage.name() + "'", stage.options(), entering, all);
       entering = stage.options().codec();
+    }
+    if (sink != null) {
+      checkHold("the sink", sinkOptions, stages.isEmpty() ? null : entering, all);
     }
     if (!all.isEmpty()) {
       throw new PipelineConfigurationException(name, all);
@@ -381,6 +436,7 @@ public final class PipelineBuilder<I, O> {
         store == null,
         clock,
         sink,
+        bind(sinkOptions),
         payloadSize,
         queueCapacity,
         stageLoggers,
@@ -390,6 +446,36 @@ public final class PipelineBuilder<I, O> {
         retryQueueAfter);
   }
 
+  /** Reports what a stage (or the sink) that holds records while its circuit is open lacks. */
+  private void checkHold(
+      String who, StageOptions options, @Nullable PayloadCodec<?> entering, List<String> all) {
+    if (options.fallback() != Fallback.hold()) {
+      return;
+    }
+    if (options.circuitBreaker() == CircuitBreaker.disabled()) {
+      all.add(
+          who
+              + " holds records while its circuit is open (Fallback.hold()) but has no"
+              + " circuit breaker; add s.circuitBreaker(CircuitBreaker.failureRate(0.5))");
+    }
+    if (store != null && !store.hasRetryQueue()) {
+      all.add(
+          who
+              + " holds records while its circuit is open (Fallback.hold()), but the store "
+              + store
+              + " has no retry queue to hold them in; use Fallback.skip(), Fallback.to(...) or"
+              + " no fallback, or a store with a retry queue");
+    }
+    if (store != null && store.isDurable() && entering == null) {
+      all.add(
+          who
+              + " holds records in the store while its circuit is open (Fallback.hold()),"
+              + " but the durable store has no codec for the records entering it; give the"
+              + " previous stage s.codec(...) (or the pipeline inputCodec(...) if it is the"
+              + " first)");
+    }
+  }
+
   /**
    * The stages with their circuit breakers and token buckets bound to the pipeline's clock: each
    * stage gets a circuit and a bucket of its own, even if one was given to several stages.
@@ -397,21 +483,23 @@ public final class PipelineBuilder<I, O> {
   private List<StageDefinition> bound() {
     List<StageDefinition> all = new ArrayList<>(stages.size());
     for (StageDefinition stage : stages) {
-      StageOptions options = stage.options();
-      CircuitBreaker breaker = options.circuitBreaker().bind(clock);
-      TokenBucket bucket = options.rateLimit().bind(clock);
-      StageOptions boundOptions =
-          options.toBuilder().circuitBreaker(breaker).rateLimit(bucket).buildUnchecked();
       all.add(
           new StageDefinition(
               stage.name(),
               stage.order(),
-              boundOptions,
+              bind(stage.options()),
               stage.single(),
               stage.batch(),
               stage.functionName()));
     }
     return List.copyOf(all);
+  }
+
+  /** Options with a circuit breaker and a token bucket of their own, on the pipeline's clock. */
+  private StageOptions bind(StageOptions options) {
+    CircuitBreaker breaker = options.circuitBreaker().bind(clock);
+    TokenBucket bucket = options.rateLimit().bind(clock);
+    return options.toBuilder().circuitBreaker(breaker).rateLimit(bucket).buildUnchecked();
   }
 
   private Map<String, TokenBucket> boundSources() {

@@ -41,7 +41,6 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
-import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,6 +78,8 @@ final class Run implements PipelineRun {
   private final PipelineStore store;
   private final PipelineClock clock;
   private final @Nullable Sink<Object> sink;
+  // the sink, called as a batch stage (with its options) by whoever hands it records; null if none
+  private final @Nullable RunStage sinkStage;
   private final ToLongFunction<Object> payloadSize;
   private final List<Source<Object>> sources;
   private final RunStage[] stages;
@@ -126,6 +127,7 @@ final class Run implements PipelineRun {
       PipelineStore store,
       PipelineClock clock,
       @Nullable Sink<Object> sink,
+      StageDefinition sinkDefinition,
       ToLongFunction<Object> payloadSize,
       int queueCapacity,
       Function<StageName, Logger> stageLoggers,
@@ -156,8 +158,14 @@ final class Run implements PipelineRun {
               d,
               new RecordQueue(capacity, producers),
               i + 1 < stages.length ? stages[i + 1] : null,
-              i);
+              i,
+              null);
     }
+    // the sink has no queue or workers of its own: its queue stays empty
+    this.sinkStage =
+        sink == null
+            ? null
+            : new RunStage(sinkDefinition, new RecordQueue(1, 1), null, stages.length, sink);
     int largest = 1;
     for (StageDefinition d : definitions) {
       largest = Math.max(largest, Math.max(d.options().batchSize(), d.options().maxBatchSize()));
@@ -183,12 +191,9 @@ final class Run implements PipelineRun {
       threads.add(reader);
       reader.start();
     }
-    Thread claiming = Thread.ofVirtual().name(pipeline + "-claimer").unstarted(this::claim);
-    claimer = claiming;
-    threads.add(claiming);
-    claiming.start();
+    startClaimer();
     boolean anyTimeout = false;
-    for (RunStage stage : stages) {
+    for (RunStage stage : timed()) {
       anyTimeout |= stage.def.options().timeout() != null;
     }
     if (anyTimeout) {
@@ -197,6 +202,22 @@ final class Run implements PipelineRun {
       threads.add(watchdog);
       watchdog.start();
     }
+  }
+
+  private void startClaimer() {
+    Thread claiming = Thread.ofVirtual().name(pipeline + "-claimer").unstarted(this::claim);
+    claimer = claiming;
+    threads.add(claiming);
+    claiming.start();
+  }
+
+  /** The stages, and the sink if there is one: what the timeout watchdog looks at. */
+  private List<RunStage> timed() {
+    List<RunStage> all = new ArrayList<>(Arrays.asList(stages));
+    if (sinkStage != null) {
+      all.add(sinkStage);
+    }
+    return all;
   }
 
   // ---------------------------------------------------------------- sources
@@ -369,6 +390,7 @@ final class Run implements PipelineRun {
     }
     int max = stages[0].def.options().batchSize();
     long idleNanos = MIN_IDLE_NANOS;
+    boolean replaced = false;
     try {
       while (!cancelled) {
         boolean sourcesDone = liveReaders.get() == 0;
@@ -408,11 +430,15 @@ final class Run implements PipelineRun {
       }
     } catch (InterruptedException e) {
       // cancelled
+    } catch (WorkerSlot.Abandoned e) {
+      replaced = true; // its sink call hung: a new claimer has taken over
     } catch (Throwable error) {
       fail(error);
     } finally {
-      for (RunStage stage : stages) {
-        stage.queue.producerDone();
+      if (!replaced) {
+        for (RunStage stage : stages) {
+          stage.queue.producerDone();
+        }
       }
       threads.remove(Thread.currentThread());
     }
@@ -428,7 +454,9 @@ final class Run implements PipelineRun {
       @SuppressWarnings("unchecked")
       Envelope<Object> record = (Envelope<Object>) c.record();
       if (c.stage().equals(SINK_STEP)) {
-        toSink.add(record); // the sink failed on it; it was sent back for reprocessing
+        // held or retried at the sink, or sent back for reprocessing after the sink failed on it
+        countAttempts(record, c.attempts());
+        toSink.add(record);
         continue;
       }
       RunStage stage = byName.get(c.stage());
@@ -451,9 +479,7 @@ final class Run implements PipelineRun {
                 record, c.stage(), List.of(ErrorInfo.of(c.stage(), error, 1, clock.now())), 1));
         continue;
       }
-      if (c.attempts() > 0 && claimedAttempts.put(record.id(), c.attempts()) == null) {
-        resumedAttempts.incrementAndGet();
-      }
+      countAttempts(record, c.attempts());
       byStage.computeIfAbsent(stage, k -> new ArrayList<>()).add(record);
     }
     if (!strays.isEmpty()) {
@@ -471,6 +497,13 @@ final class Run implements PipelineRun {
     }
     if (!toSink.isEmpty()) {
       publish(toSink);
+    }
+  }
+
+  /** Keeps the attempts a claimed record made, for the worker that takes it to go on from. */
+  private void countAttempts(Envelope<Object> record, int attempts) {
+    if (attempts > 0 && claimedAttempts.put(record.id(), attempts) == null) {
+      resumedAttempts.incrementAndGet();
     }
   }
 
@@ -951,7 +984,6 @@ final class Run implements PipelineRun {
       RunStage stage, WorkerSlot slot, CallContext context, BatchWork work)
       throws InterruptedException {
     StageOptions options = stage.def.options();
-    BatchStage<Object, Object> fn = stage.def.batch();
     RetryPolicy retry = options.retryPolicy();
     CircuitBreaker breaker = options.circuitBreaker();
     TokenBucket bucket = options.rateLimit();
@@ -1031,13 +1063,9 @@ final class Run implements PipelineRun {
           callStart = clock.nanoTime();
         }
         context.resetBatch(pending, attempt);
-        List<Object> inputs = new ArrayList<>(pending.size());
-        for (Envelope<Object> e : pending) {
-          inputs.add(e.payload());
-        }
         long call = timed ? slot.begin(callStart) : 0;
         try {
-          outputs = fn.process(Collections.unmodifiableList(inputs), context);
+          outputs = callBatch(stage, pending, attempt, context);
         } catch (RecordFilteredException filter) {
           allFiltered = true;
           filterAll = filter.reason();
@@ -1190,6 +1218,31 @@ final class Run implements PipelineRun {
       }
     }
     work.chunks = null;
+  }
+
+  /**
+   * Calls a batch stage, or the sink, on the records in hand. The sink's outputs are its inputs; it
+   * is told of records it may have seen in an earlier, failed call.
+   */
+  private static List<Object> callBatch(
+      RunStage stage, List<Envelope<Object>> pending, int attempt, CallContext context)
+      throws Exception {
+    List<Object> inputs = new ArrayList<>(pending.size());
+    for (Envelope<Object> e : pending) {
+      inputs.add(e.payload());
+    }
+    Sink<Object> to = stage.sink;
+    if (to == null) {
+      return Objects.requireNonNull(stage.def.batch())
+          .process(Collections.unmodifiableList(inputs), context);
+    }
+    List<Envelope<Object>> delivered = new ArrayList<>(pending.size());
+    for (Envelope<Object> e : pending) {
+      Envelope<Object> out = e.withoutMetadata(RETRIED_ERRORS);
+      delivered.add(attempt > 1 ? out.withMetadata(Envelope.REDELIVERED, "true") : out);
+    }
+    to.publish(Collections.unmodifiableList(delivered));
+    return inputs;
   }
 
   /** Parks a record of a batch stage, with its errors there so far. */
@@ -1404,9 +1457,6 @@ final class Run implements PipelineRun {
   }
 
   private void publish(List<Envelope<Object>> outputs) throws InterruptedException {
-    String last = stages[stages.length - 1].def.name().value();
-    Instant now = clock.now();
-    List<Completion> completions = new ArrayList<>(outputs.size());
     if (store.isDurable()) {
       List<String> ids = new ArrayList<>(outputs.size());
       for (Envelope<Object> e : outputs) {
@@ -1429,32 +1479,100 @@ final class Run implements PipelineRun {
             e -> redelivered.contains(e.id()) ? e.withMetadata(Envelope.REDELIVERED, "true") : e);
       }
     }
-    try {
-      if (sink != null) {
-        sink.publish(Collections.unmodifiableList(outputs));
-      }
-    } catch (Throwable error) {
-      if (cancelled) {
-        // cancel() interrupted the sink: its records stay unfinished, like those of the stages
-        throw new InterruptedException("run cancelled");
-      }
-      if (error instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
-      }
-      LOG.warn(
-          "pipeline '{}': the sink failed on {} records (first '{}'); they go to the dead letter queue",
-          pipeline,
-          outputs.size(),
-          outputs.get(0).id(),
-          error);
-      ErrorInfo info = ErrorInfo.of(SINK_STEP, error, 1, now);
-      for (Envelope<Object> e : outputs) {
-        completions.add(deadLetter(e, SINK_STEP, List.of(info), 1));
-      }
-      delivered(withPassedErrors(completions));
-      return;
+    BatchWork work = new BatchWork(outputs);
+    RunStage to = sinkStage;
+    if (to == null) {
+      work.outputs.addAll(outputs);
+    } else {
+      callSink(to, work, callerRole(Thread.currentThread()));
     }
-    for (Envelope<Object> e : outputs) {
+    delivered(work);
+  }
+
+  /**
+   * Calls the sink on a batch through its options as a batch stage is called (rate limit, circuit
+   * breaker, retry, timeout, hold; a batch that still fails is halved), in a slot the timeout
+   * watchdog watches. Leaves in {@code work} the records the sink took, those that go to the dead
+   * letter queue and those parked in the retry queue.
+   *
+   * @param role what a replacement does once it has finished the batch, if this call hangs
+   */
+  private void callSink(RunStage to, BatchWork work, Runnable role) throws InterruptedException {
+    WorkerSlot slot = new WorkerSlot();
+    slot.thread = Thread.currentThread();
+    slot.work = work;
+    slot.resume = role;
+    to.slots.add(slot);
+    try {
+      CallContext context =
+          new CallContext(pipeline, to.def.name(), stageLoggers.apply(to.def.name()), clock);
+      processBatchStage(to, slot, context, work);
+    } finally {
+      to.slots.remove(slot);
+    }
+  }
+
+  /**
+   * What the thread calling the sink does besides: claim records, or work at the last stage. If its
+   * sink call hangs and is abandoned, the replacement takes that role over.
+   */
+  private Runnable callerRole(Thread caller) {
+    if (caller == claimer) {
+      return this::startClaimer;
+    }
+    RunStage last = stages[stages.length - 1];
+    return () -> {
+      last.slots.removeIf(s -> s.thread == caller);
+      startWorker(last, null);
+    };
+  }
+
+  /**
+   * Replaces a thread whose sink call hung past its timeout and ignored the interrupt: a new thread
+   * finishes the batch (the hung call's records go to the dead letter queue, the rest to the sink)
+   * and then takes over the hung thread's role.
+   */
+  private void replaceSinkCaller(RunStage to, WorkerSlot hung, @Nullable BatchWork work) {
+    Runnable role = Objects.requireNonNull(hung.resume);
+    Thread replacement =
+        Thread.ofVirtual()
+            .name(pipeline + "-sink-" + to.workerNames.incrementAndGet())
+            .unstarted(
+                () -> {
+                  try {
+                    if (work != null) {
+                      callSink(to, work, role);
+                      delivered(work);
+                    }
+                  } catch (WorkerSlot.Abandoned e) {
+                    return; // hung too: its own replacement goes on
+                  } catch (InterruptedException e) {
+                    // cancelled: the role still ends as a cancelled run's threads do
+                  } catch (Throwable error) {
+                    fail(error);
+                  } finally {
+                    threads.remove(Thread.currentThread());
+                  }
+                  role.run();
+                });
+    threads.add(replacement);
+    replacement.start();
+  }
+
+  /**
+   * Ends the records of a batch the sink was handed: at once on a store that is not durable; on a
+   * durable one, with the next batch's delivery note (or when the claimer writes what waits).
+   * Records the sink's circuit held, or whose retry waits long, go to the store's retry queue.
+   */
+  private void delivered(BatchWork work) {
+    if (!work.parked.isEmpty()) {
+      Set<String> fenced = store.scheduleRetries(pipeline, work.parked, clock.now());
+      parked.add(work.parked.size() - fenced.size());
+    }
+    String last = stages[stages.length - 1].def.name().value();
+    Instant now = clock.now();
+    List<Completion> completions = new ArrayList<>(work.batch.size());
+    for (Envelope<Object> e : work.outputs) {
       List<ErrorInfo> errors = takeErrors(e.id());
       completions.add(
           new Completion(
@@ -1467,14 +1585,7 @@ final class Run implements PipelineRun {
               attemptsAt(last, errors),
               now));
     }
-    delivered(completions);
-  }
-
-  /**
-   * Ends the records of a batch the sink was handed: at once on a store that is not durable; on a
-   * durable one, with the next batch's delivery note (or when the claimer writes what waits).
-   */
-  private void delivered(List<Completion> completions) {
+    completions.addAll(withPassedErrors(work.completions));
     write(null, completions, false);
   }
 
@@ -1501,7 +1612,7 @@ final class Run implements PipelineRun {
 
   private void watchTimeouts() {
     long shortest = Long.MAX_VALUE;
-    for (RunStage stage : stages) {
+    for (RunStage stage : timed()) {
       Duration t = stage.def.options().timeout();
       if (t != null) {
         shortest = Math.min(shortest, t.toNanos());
@@ -1513,9 +1624,10 @@ final class Run implements PipelineRun {
             TimeUnit.MILLISECONDS.toNanos(1),
             Math.min(shortest / 4, TimeUnit.MILLISECONDS.toNanos(50)));
     try {
+      List<RunStage> watched = timed();
       while (!status.get().isDone()) {
         long now = clock.nanoTime();
-        for (RunStage stage : stages) {
+        for (RunStage stage : watched) {
           Duration timeout = stage.def.options().timeout();
           if (timeout != null) {
             checkTimeouts(stage, timeout.toNanos(), now);
@@ -1557,7 +1669,11 @@ final class Run implements PipelineRun {
           if (work != null) {
             work.abandoned = true;
           }
-          startWorker(stage, work);
+          if (stage == sinkStage) {
+            replaceSinkCaller(stage, slot, work);
+          } else {
+            startWorker(stage, work);
+          }
         }
       }
     }
@@ -1751,16 +1867,23 @@ final class Run implements PipelineRun {
     final @Nullable AdaptiveBatchSize adaptive;
     final RecordQueue queue;
     final @Nullable RunStage next;
+    final @Nullable Sink<Object> sink; // set on the sink's pseudo-stage only
     final StageRecorder recorder;
     final AtomicInteger liveWorkers;
     final AtomicInteger workerNames = new AtomicInteger();
     final List<WorkerSlot> slots = new CopyOnWriteArrayList<>();
     private final ReentrantLock latencyLock = new ReentrantLock();
     // guarded by latencyLock
-    private final Histogram latency = new Histogram(2);
+    private final LatencyHistogram latency = new LatencyHistogram();
 
-    RunStage(StageDefinition def, RecordQueue queue, @Nullable RunStage next, int index) {
+    RunStage(
+        StageDefinition def,
+        RecordQueue queue,
+        @Nullable RunStage next,
+        int index,
+        @Nullable Sink<Object> sink) {
       this.def = def;
+      this.sink = sink;
       this.index = index;
       this.adaptive =
           def.options().adaptiveBatchSize()
@@ -1810,7 +1933,7 @@ final class Run implements PipelineRun {
       }
     }
 
-    Histogram copyLatency() {
+    LatencyHistogram copyLatency() {
       latencyLock.lock();
       try {
         return latency.copy();

@@ -7,8 +7,10 @@ import java.util.List;
  * record id, and after a crash a record may be delivered again with the same id, so a sink must
  * treat a repeated id as an update of the same item (an upsert, a put by key).
  *
- * <p>Called from several threads at once (the last stage's workers); implementations must be
- * thread-safe.
+ * <p>Called from several threads at once (the last stage's workers, and the thread that claims
+ * records held or retried at the sink); implementations must be thread-safe. How a failing call is
+ * retried, held or timed out is set with {@link PipelineBuilder#sink(Sink,
+ * java.util.function.Consumer)}.
  *
  * @param <T> the payload type
  */
@@ -18,8 +20,10 @@ public interface Sink<T> {
   /**
    * Publishes a batch of records.
    *
-   * @throws Exception if the batch could not be published; its records are dead-lettered at the
-   *     publishing step with this error
+   * @throws Exception if the batch could not be published: it is retried by the sink's retry policy
+   *     (records in a call after a failed one carry {@code redelivered=true}), then halved until
+   *     the records that still fail are alone, and those are dead-lettered at the step {@code sink}
+   *     with every error they met
    */
   void publish(List<Envelope<T>> records) throws Exception;
 

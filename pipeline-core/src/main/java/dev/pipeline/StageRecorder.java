@@ -15,7 +15,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
-import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -55,7 +54,7 @@ final class StageRecorder {
   final LongAdder splits = new LongAdder();
   private final Map<String, LongAdder[]> retryOutcomes = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
-  private final Supplier<Histogram> latencies;
+  private final Supplier<LatencyHistogram> latencies;
   private final AtomicLong firstNanos = new AtomicLong(Long.MIN_VALUE);
   private volatile long lastNanos;
 
@@ -63,7 +62,7 @@ final class StageRecorder {
       String stage,
       int concurrency,
       IntSupplier queueDepth,
-      Supplier<Histogram> latencies,
+      Supplier<LatencyHistogram> latencies,
       Live live) {
     this.stage = stage;
     this.live = live;
@@ -123,7 +122,7 @@ final class StageRecorder {
   StageMetrics snapshot() {
     Map<String, Long> errorCounts = new TreeMap<>();
     errors.forEach((type, count) -> errorCounts.put(type, count.sum()));
-    Histogram total = latencies.get();
+    LatencyHistogram total = latencies.get();
     long p50 = total.getValueAtPercentile(50);
     long p95 = total.getValueAtPercentile(95);
     long p99 = total.getValueAtPercentile(99);

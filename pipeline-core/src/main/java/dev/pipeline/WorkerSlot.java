@@ -26,6 +26,12 @@ final class WorkerSlot {
   /** The batch in hand, for a replacement to finish if this worker is abandoned. */
   volatile @Nullable BatchWork work;
 
+  /**
+   * A sink call's slot: what the calling thread does besides (claims records, or works at the last
+   * stage), for its replacement to take over once it has finished the batch.
+   */
+  volatile @Nullable Runnable resume;
+
   private long calls; // worker thread only
 
   /** Marks the start of a call; returns its sequence number. */

@@ -182,7 +182,13 @@ class IngestionTest {
         };
     Pipeline<String, String> pipeline = pipeline("bad-source", 2);
 
-    RunResult result = pipeline.run(List.of(bad, Source.of("good", good, r -> r)));
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      result = pipeline.run(List.of(bad, Source.of("good", good, r -> r)));
+      assertThat(log.text())
+          .contains("ERROR dev.pipeline.Run - pipeline 'bad-source': source 'bad' failed")
+          .contains("its other sources go on");
+    }
 
     assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
     assertThat(result.sourceErrors())

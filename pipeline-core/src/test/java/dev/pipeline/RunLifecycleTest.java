@@ -243,7 +243,11 @@ class RunLifecycleTest {
             .sink(sink::addAll)
             .build();
 
-    RunResult result = Await.result(pipeline.start(Source.of("src", ids(10).iterator())));
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      result = Await.result(pipeline.start(Source.of("src", ids(10).iterator())));
+      assertThat(log.text()).contains("pipeline 'store-failure' failed and stops: " + diskFull);
+    }
 
     assertThat(result.status()).isEqualTo(RunStatus.FAILED);
     assertThat(result.failure()).isSameAs(diskFull);
@@ -263,7 +267,11 @@ class RunLifecycleTest {
             .sink(sink::addAll)
             .build();
 
-    RunResult result = Await.result(pipeline.start(Source.of("src", ids(3).iterator())));
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      result = Await.result(pipeline.start(Source.of("src", ids(3).iterator())));
+      assertThat(log.text()).contains("pipeline 'store-blip' failed and stops: " + blip);
+    }
 
     assertThat(sink).hasSize(3);
     assertThat(result.status()).isEqualTo(RunStatus.FAILED);

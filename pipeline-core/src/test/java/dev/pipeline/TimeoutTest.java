@@ -175,12 +175,18 @@ class TimeoutTest {
                 RetryPolicy.none())
             .build();
 
-    PipelineRun run = pipeline.start(source());
-    Await.on(entered, "r2's call");
-    clock.advance(PAST_TIMEOUT);
-    Await.on(sawInterrupt, "the interrupt of r2's call");
-    clock.advance(PAST_GRACE);
-    RunResult result = Await.result(run);
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      PipelineRun run = pipeline.start(source());
+      Await.on(entered, "r2's call");
+      clock.advance(PAST_TIMEOUT);
+      Await.on(sawInterrupt, "the interrupt of r2's call");
+      clock.advance(PAST_GRACE);
+      result = Await.result(run);
+      assertThat(log.text())
+          .contains("stage 'cleaning' ignored the interrupt")
+          .contains("starting a replacement worker");
+    }
 
     assertThat(stuck.get().isAlive()).as("the abandoned thread is still stuck").isTrue();
     DeadLetter dead = Outcomes.deadLetter(pipeline, "r2");
@@ -224,12 +230,16 @@ class TimeoutTest {
             .clock(clock)
             .build();
 
-    PipelineRun run = pipeline.start(Source.of("src", ids.iterator(), id -> id));
-    Await.on(batchEntered, "the call of batch a");
-    clock.advance(PAST_TIMEOUT);
-    Await.on(sawInterrupt, "the interrupt of batch a's call");
-    clock.advance(PAST_GRACE);
-    RunResult result = Await.result(run);
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      PipelineRun run = pipeline.start(Source.of("src", ids.iterator(), id -> id));
+      Await.on(batchEntered, "the call of batch a");
+      clock.advance(PAST_TIMEOUT);
+      Await.on(sawInterrupt, "the interrupt of batch a's call");
+      clock.advance(PAST_GRACE);
+      result = Await.result(run);
+      assertThat(log.text()).contains("pipeline 'timeout-abandon-batch': stage 'cleaning' ignored");
+    }
 
     assertThat(Outcomes.deadLetters(pipeline))
         .extracting(DeadLetter::recordId)

@@ -50,6 +50,8 @@ final class ChildJvm {
     command.add(java);
     command.add("-Xmx256m");
     command.add("-XX:+UseSerialGC");
+    // the worker's log file keeps its warnings (the test JVM prints errors only)
+    command.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(CrashWorker.class.getName());

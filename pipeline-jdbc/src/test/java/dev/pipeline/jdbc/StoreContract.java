@@ -1099,6 +1099,47 @@ abstract class StoreContract {
     assertThat(again.deadLettered()).isZero();
   }
 
+  /**
+   * A sink outage longer than the waits a worker makes: the batch is parked in the store's retry
+   * queue at the sink (its input kept with the last stage's codec), comes back with its attempts,
+   * and is published when the sink is back; nothing is dead-lettered.
+   */
+  @Test
+  void aSinkOutageParksTheBatchInTheStoreAndItIsPublishedWhenTheSinkIsBack() {
+    JdbcPipelineStore store = open("w1");
+    AtomicInteger sinkCalls = new AtomicInteger();
+    Set<String> sunk = ConcurrentHashMap.newKeySet();
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .retryQueueAfter(Duration.ofMillis(20))
+            .stage(StageName.CLEANING, (String s) -> s.trim(), o -> o.codec(STRING))
+            .sink(
+                batch -> {
+                  if (sinkCalls.incrementAndGet() <= 5) {
+                    throw new SQLException("the index database is restarting", "08006");
+                  }
+                  batch.forEach(e -> sunk.add(e.id()));
+                },
+                s ->
+                    s.retry(
+                        dev.pipeline.resilience.RetryPolicy.exponential(
+                                Duration.ofMillis(10), Duration.ofMillis(100))
+                            .maxRetries(6)))
+            .build();
+    List<String> inputs = IntStream.range(0, 20).mapToObj(i -> "item-" + i).toList();
+
+    RunResult result = p.run(Source.of("src", inputs.iterator(), s -> s));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.published()).isEqualTo(20);
+    assertThat(result.deadLettered()).isZero();
+    assertThat(sunk).hasSize(20);
+    assertThat(sinkCalls).hasValue(6);
+    assertThat(store.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(20);
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
+  }
+
   /** Upper-cases (a checkpoint), fails on ...3, filters ...7, then publishes. */
   Pipeline<String, String> pipeline(
       JdbcPipelineStore store, Set<String> sunk, AtomicInteger sinkCalls) {
