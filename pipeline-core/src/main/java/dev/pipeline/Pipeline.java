@@ -78,7 +78,8 @@ public final class Pipeline<I, O> implements AutoCloseable {
       @Nullable PayloadCodec<?> inputCodec,
       List<AlertListener> alerts,
       Map<String, TokenBucket> sourceLimits,
-      Duration retryQueueAfter) {
+      Duration retryQueueAfter,
+      Duration sourceLinger) {
     this.name = name;
     this.deadLetters = new DeadLetters(name, store, clock);
     AlertListener alert = alerts.isEmpty() ? AlertListener.logging() : all(alerts);
@@ -112,7 +113,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
               false,
               codec));
     }
-    this.policies = new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable);
+    this.policies = new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable, sourceLinger);
     for (StageDefinition stage : stages) {
       watchCircuit(stage, alert);
     }
