@@ -39,7 +39,9 @@ class ListingLinesTest {
     Files.write(input, bytes.toByteArray());
     ByteArrayOutputStream stdout = new ByteArrayOutputStream();
 
-    RunResult result = run(stdout, "--file", input.toString(), "--memory", "--quiet");
+    // on the embedded database: the dead letters are stored as any other
+    RunResult result =
+        run(stdout, "--file", input.toString(), "--db", dir.resolve("db").toString(), "--quiet");
 
     assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
     assertThat(result.read()).isEqualTo(4);
