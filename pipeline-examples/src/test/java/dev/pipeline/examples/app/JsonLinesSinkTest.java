@@ -133,6 +133,28 @@ class JsonLinesSinkTest {
   }
 
   @Test
+  void rerunOnTheSameDatabaseKeepsTheListingsAlreadyWritten(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("published.jsonl");
+    String[] args = {
+      "--generate",
+      "100",
+      "--db",
+      dir.resolve("state").toString(),
+      "--out",
+      out.toString(),
+      "--quiet"
+    };
+    RunResult first = run(args);
+    List<String> ids = ids(out);
+    assertThat(ids).hasSize((int) first.published()).isNotEmpty();
+
+    RunResult again = run(args); // every listing is a duplicate now: nothing is delivered
+
+    assertThat(again.published()).isZero();
+    assertThat(ids(out)).isEqualTo(ids);
+  }
+
+  @Test
   void freshRunEmptiesTheFile(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("published.jsonl");
     Files.writeString(out, "{\"id\":\"old\"}\n");
