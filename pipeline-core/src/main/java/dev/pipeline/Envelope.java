@@ -32,6 +32,17 @@ public final class Envelope<T> {
    */
   public static final String REDELIVERED = "redelivered";
 
+  /**
+   * Metadata key a source sets on a record it could not read whole (a line that is not valid UTF-8,
+   * or longer than the limit), saying why: the record goes to the dead letter queue at ingestion,
+   * at the first stage, with this text as its error (cut to {@value #MAX_SOURCE_ERROR} characters),
+   * and goes through no stage. Reprocessing it sends it through the stages as it is.
+   */
+  public static final String SOURCE_ERROR = "source-error";
+
+  /** The longest {@link #SOURCE_ERROR} text kept, in characters. */
+  public static final int MAX_SOURCE_ERROR = 4_096;
+
   private final String id;
   private final T payload;
   private final Map<String, String> metadata;

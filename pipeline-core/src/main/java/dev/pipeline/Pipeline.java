@@ -79,7 +79,8 @@ public final class Pipeline<I, O> implements AutoCloseable {
       @Nullable PayloadCodec<?> inputCodec,
       List<AlertListener> alerts,
       Map<String, TokenBucket> sourceLimits,
-      Duration retryQueueAfter) {
+      Duration retryQueueAfter,
+      Duration sourceLinger) {
     this.name = name;
     this.deadLetters = new DeadLetters(name, store, clock);
     AlertListener alert = alerts.isEmpty() ? AlertListener.logging() : all(alerts);
@@ -113,7 +114,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
       // the records the sink failed on are kept, and sent back, as its input
       descriptors.add(sinkStage.describe(codec));
     }
-    this.policies = new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable);
+    this.policies = new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable, sourceLinger);
     for (StageDefinition stage : stages) {
       watchCircuit(stage, alert);
     }

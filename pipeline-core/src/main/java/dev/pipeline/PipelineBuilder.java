@@ -52,6 +52,7 @@ public final class PipelineBuilder<I, O> {
   private final List<AlertListener> alerts = new ArrayList<>();
   private final Map<String, TokenBucket> sourceLimits = new LinkedHashMap<>();
   private Duration retryQueueAfter = DEFAULT_RETRY_QUEUE_AFTER;
+  private Duration sourceLinger = DEFAULT_SOURCE_LINGER;
 
   /** Retries waiting longer than this leave the worker for the store's retry queue, unless set. */
   public static final Duration DEFAULT_RETRY_QUEUE_AFTER = Duration.ofSeconds(1);
@@ -64,6 +65,15 @@ public final class PipelineBuilder<I, O> {
    */
   public static final RetryPolicy DEFAULT_SINK_RETRY =
       RetryPolicy.exponential(Duration.ofMillis(100), Duration.ofSeconds(30)).maxRetries(8);
+
+  /** How long a source's partial batch waits for more records, unless set. */
+  public static final Duration DEFAULT_SOURCE_LINGER =
+      Duration.ofMillis(PipelineBuilder.DEFAULT_SOURCE_LINGER_MILLIS);
+
+  private static final int DEFAULT_SOURCE_LINGER_MILLIS = 5;
+
+  /** The longest source linger {@link #sourceLinger(Duration)} accepts. */
+  public static final Duration MAX_SOURCE_LINGER = Duration.ofMinutes(1);
 
   PipelineBuilder(String name, Class<I> inputType) {
     this.name = name;
@@ -324,6 +334,31 @@ public final class PipelineBuilder<I, O> {
   }
 
   /**
+   * Sets how long records a source yielded wait for more to fill a batch of the first stage before
+   * they are ingested as a smaller batch: a source that is slow, or blocks in {@code next()}
+   * between bursts, never holds records it already yielded for longer than this. Measured on the
+   * pipeline's clock; {@value #DEFAULT_SOURCE_LINGER_MILLIS} ms unless set. A longer linger makes
+   * fewer, larger ingestions of a slow source; a full batch never waits.
+   *
+   * @throws NullPointerException if {@code linger} is null
+   * @throws IllegalArgumentException if not positive, or longer than {@link #MAX_SOURCE_LINGER}
+   */
+  public PipelineBuilder<I, O> sourceLinger(Duration linger) {
+    Objects.requireNonNull(linger, "linger cannot be null");
+    if (!linger.isPositive() || linger.compareTo(MAX_SOURCE_LINGER) > 0) {
+      throw new IllegalArgumentException(
+          "sourceLinger must be positive and at most "
+              + MAX_SOURCE_LINGER
+              + ", was "
+              + linger
+              + "; the default is "
+              + DEFAULT_SOURCE_LINGER);
+    }
+    this.sourceLinger = linger;
+    return this;
+  }
+
+  /**
    * Sets where stages' {@link StageContext#logger()} loggers come from; unless set, from SLF4J
    * under the name {@code dev.pipeline.stage.<pipeline>.<stage>}. The test kit captures them here.
    */
@@ -443,7 +478,8 @@ public final class PipelineBuilder<I, O> {
         inputCodec,
         alerts,
         boundSources(),
-        retryQueueAfter);
+        retryQueueAfter,
+        sourceLinger);
   }
 
   /** Reports what a stage (or the sink) that holds records while its circuit is open lacks. */

@@ -15,6 +15,8 @@ import java.util.Locale;
  * @param filtered records filtered so far
  * @param deadLettered records dead-lettered so far
  * @param stages per stage, in order
+ * @param sourceErrors one line per source that failed to read so far, naming it and the error (the
+ *     run then ends FAILED, though its other sources go on)
  */
 public record Progress(
     RunStatus status,
@@ -24,11 +26,13 @@ public record Progress(
     long published,
     long filtered,
     long deadLettered,
-    List<StageProgress> stages) {
+    List<StageProgress> stages,
+    List<String> sourceErrors) {
 
-  /** Copies the stage list. */
+  /** Copies the lists. */
   public Progress {
     stages = List.copyOf(stages);
+    sourceErrors = List.copyOf(sourceErrors);
   }
 
   /**
@@ -49,7 +53,10 @@ public record Progress(
     return published + filtered + deadLettered;
   }
 
-  /** One line, for a console: totals and the queue depth of each stage. */
+  /**
+   * One line, for a console: totals, the queue depth of each stage and, if a source failed, how
+   * many did and the first one's error.
+   */
   public String line() {
     double seconds = elapsed.toNanos() / 1e9;
     StringBuilder queues = new StringBuilder();
@@ -61,17 +68,20 @@ public record Progress(
           .append(s.queueDepth());
     }
     return String.format(
-        Locale.ROOT,
-        "[%6.1fs] %s read=%d done=%d (published=%d filtered=%d dead=%d dup=%d) %.0f/s queues: %s",
-        seconds,
-        status.name().toLowerCase(Locale.ROOT),
-        read,
-        done(),
-        published,
-        filtered,
-        deadLettered,
-        duplicates,
-        seconds <= 0 ? 0 : done() / seconds,
-        queues);
+            Locale.ROOT,
+            "[%6.1fs] %s read=%d done=%d (published=%d filtered=%d dead=%d dup=%d) %.0f/s queues: %s",
+            seconds,
+            status.name().toLowerCase(Locale.ROOT),
+            read,
+            done(),
+            published,
+            filtered,
+            deadLettered,
+            duplicates,
+            seconds <= 0 ? 0 : done() / seconds,
+            queues)
+        + (sourceErrors.isEmpty()
+            ? ""
+            : " failed sources: " + sourceErrors.size() + " (" + sourceErrors.get(0) + ")");
   }
 }

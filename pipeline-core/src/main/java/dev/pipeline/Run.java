@@ -37,6 +37,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
@@ -223,28 +224,30 @@ final class Run implements PipelineRun {
   // ---------------------------------------------------------------- sources
 
   private void read(Source<Object> source) {
-    int chunk = stages[0].def.options().batchSize();
-    List<Envelope<Object>> buffer = new ArrayList<>(chunk);
+    Batcher batcher = new Batcher(stages[0].def.options().batchSize());
+    Thread lingering =
+        Thread.ofVirtual()
+            .name(pipeline + "-source-" + source.id() + "-linger")
+            .unstarted(batcher::flushLingering);
+    threads.add(lingering);
+    lingering.start();
     TokenBucket limit = policies.sourceLimits().get(source.id());
+    long yielded = 0;
     try {
       while (!stopReading) {
         Envelope<Object> next = source.next();
         if (next == null) {
           break;
         }
+        yielded++;
         if (limit != null && !limit.tryAcquire(1)) {
-          ingest(buffer); // what the limit let through goes on while this one waits
-          buffer = new ArrayList<>(chunk);
+          batcher.flush(); // what the limit let through goes on while this one waits
           limit.acquire(1);
         }
-        buffer.add(
+        batcher.add(
             next.sourceId() == null ? next.withMetadata(Envelope.SOURCE_ID, source.id()) : next);
-        if (buffer.size() == chunk) {
-          ingest(buffer);
-          buffer = new ArrayList<>(chunk);
-        }
       }
-      ingest(buffer);
+      batcher.end();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt(); // cancelled
     } catch (Throwable error) {
@@ -252,14 +255,14 @@ final class Run implements PipelineRun {
         String line =
             "source '"
                 + source.id()
-                + "' failed after "
-                + buffer.size()
-                + " buffered records: "
+                + "' failed after yielding "
+                + yielded
+                + " records, and was not read to its end: "
                 + error;
         sourceErrors.add(line);
         LOG.error("pipeline '{}': {}; its other sources go on", pipeline, line, error);
         try {
-          ingest(buffer);
+          batcher.end();
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         } catch (RuntimeException storeFailure) {
@@ -267,6 +270,7 @@ final class Run implements PipelineRun {
         }
       }
     } finally {
+      batcher.stop();
       try {
         source.close();
       } catch (Exception e) {
@@ -279,7 +283,127 @@ final class Run implements PipelineRun {
     }
   }
 
-  private void ingest(List<Envelope<Object>> buffer) throws InterruptedException {
+  /**
+   * The records a source's reader has read and not ingested yet: ingested when they fill a batch,
+   * by the reader, or once the first of them has waited the pipeline's source linger, by a linger
+   * thread, since the reader may be blocked in the source's {@code next()} for as long as the
+   * source likes. The reader's cost per record is one uncontended lock; the linger thread wakes
+   * once per linger at most.
+   */
+  private final class Batcher {
+    private final int size;
+    private final long lingerNanos = policies.sourceLinger().toNanos();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition filled = lock.newCondition();
+    // guarded by lock: ingestions happen under it too, so they keep the source's order, and none
+    // follows stop()
+    private List<Envelope<Object>> buffer;
+    private long firstAt; // clock nanos when the buffer's first record came
+    private boolean unreadable; // the buffer holds a record marked SOURCE_ERROR
+    private boolean stopped;
+
+    Batcher(int size) {
+      this.size = size;
+      this.buffer = new ArrayList<>(size);
+    }
+
+    void add(Envelope<Object> record) throws InterruptedException {
+      lock.lock();
+      try {
+        if (buffer.isEmpty()) {
+          firstAt = clock.nanoTime();
+          filled.signal();
+        }
+        buffer.add(record);
+        unreadable |= record.metadata().containsKey(Envelope.SOURCE_ERROR);
+        if (buffer.size() >= size) {
+          flushLocked();
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    void flush() throws InterruptedException {
+      lock.lock();
+      try {
+        flushLocked();
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    /** Ingests what is left: the source ended. */
+    void end() throws InterruptedException {
+      lock.lock();
+      try {
+        flushLocked();
+        stopped = true;
+        filled.signal();
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    /** Ends the linger thread; nothing is ingested after this returns. */
+    void stop() {
+      lock.lock();
+      try {
+        stopped = true;
+        filled.signal();
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    private void flushLocked() throws InterruptedException {
+      if (buffer.isEmpty() || stopped) {
+        return;
+      }
+      List<Envelope<Object>> taken = buffer;
+      boolean marked = unreadable;
+      buffer = new ArrayList<>(size);
+      unreadable = false;
+      try {
+        ingest(taken, marked);
+      } catch (RuntimeException storeFailure) {
+        buffer = taken; // nothing was added meanwhile: the lock is held
+        unreadable = marked;
+        throw storeFailure;
+      }
+    }
+
+    /** The linger thread: ingests a partial batch once its first record has waited the linger. */
+    void flushLingering() {
+      lock.lock();
+      try {
+        while (!stopped) {
+          if (buffer.isEmpty()) {
+            filled.await();
+            continue;
+          }
+          // measured on the pipeline's clock, waited for in real time: a test clock that does not
+          // move holds the batch until the test moves it
+          long wait = firstAt + lingerNanos - clock.nanoTime();
+          if (wait > 0) {
+            filled.awaitNanos(Math.min(wait, lingerNanos));
+            continue;
+          }
+          flushLocked();
+        }
+      } catch (InterruptedException e) {
+        // cancelled
+      } catch (Throwable error) {
+        fail(error);
+      } finally {
+        lock.unlock();
+        threads.remove(Thread.currentThread());
+      }
+    }
+  }
+
+  private void ingest(List<Envelope<Object>> buffer, boolean unreadable)
+      throws InterruptedException {
     if (buffer.isEmpty()) {
       return;
     }
@@ -329,6 +453,9 @@ final class Run implements PipelineRun {
       unique.removeIf(e -> unfit.containsKey(e.id()));
       write(null, dead, true);
     }
+    if (unreadable) {
+      unique = deadLetterUnreadable(unique);
+    }
     stages[0].queue.put(unique);
   }
 
@@ -374,6 +501,43 @@ final class Run implements PipelineRun {
           id, deadLetter(kept, first, List.of(ErrorInfo.of(first, error, 1, clock.now())), 0));
     }
     return out;
+  }
+
+  /**
+   * Sends the records their source could not read whole (marked {@link Envelope#SOURCE_ERROR}) to
+   * the dead letter queue at the first stage, and returns the others.
+   */
+  private List<Envelope<Object>> deadLetterUnreadable(List<Envelope<Object>> records) {
+    String first = stages[0].def.name().value();
+    List<Envelope<Object>> readable = new ArrayList<>(records.size());
+    List<Completion> unreadable = new ArrayList<>();
+    for (Envelope<Object> record : records) {
+      String why = record.metadata().get(Envelope.SOURCE_ERROR);
+      if (why == null) {
+        readable.add(record);
+        continue;
+      }
+      if (why.length() > Envelope.MAX_SOURCE_ERROR) {
+        why =
+            why.substring(0, Envelope.MAX_SOURCE_ERROR)
+                + "... (cut: "
+                + why.length()
+                + " characters)";
+        record = record.withMetadata(Envelope.SOURCE_ERROR, why);
+      }
+      PipelineException error =
+          new PipelineException(
+              "record '"
+                  + record.id()
+                  + "' could not be read whole by its source and went to the dead letter queue"
+                  + " without entering a stage: "
+                  + why);
+      unreadable.add(
+          deadLetter(record, first, List.of(ErrorInfo.of(first, error, 0, clock.now())), 0));
+    }
+    // no stage counts them: none of them entered a stage
+    write(null, unreadable, true);
+    return readable;
   }
 
   /**
@@ -1770,6 +1934,19 @@ final class Run implements PipelineRun {
         Thread.currentThread().interrupt();
       }
     }
+    if (end == RunStatus.COMPLETED && !sourceErrors.isEmpty()) {
+      // every record read ended, but not every record was read
+      end = RunStatus.FAILED;
+      failed =
+          new PipelineException(
+              "pipeline '"
+                  + pipeline
+                  + "' did not read all of its input: "
+                  + sourceErrors.get(0)
+                  + (sourceErrors.size() > 1
+                      ? " (and " + (sourceErrors.size() - 1) + " more failed sources)"
+                      : ""));
+    }
     status.set(end);
     long readCount = read.sum();
     long resumedCount = resumed.sum();
@@ -1840,7 +2017,8 @@ final class Run implements PipelineRun {
         published.sum(),
         filtered.sum(),
         deadLettered.sum(),
-        perStage);
+        perStage,
+        sourceErrors);
   }
 
   PipelineMetrics metrics() {

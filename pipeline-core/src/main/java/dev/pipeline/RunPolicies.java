@@ -14,12 +14,15 @@ import java.util.Map;
  * @param retryQueueAfter retries waiting longer than this are parked in the store's retry queue
  * @param parkable by stage index, and one more for the sink: whether the store can keep records
  *     entering it (a durable store needs the codec of the stage's input)
+ * @param sourceLinger how long a source's partial batch waits for more records before it is
+ *     ingested
  */
 record RunPolicies(
     AlertListener alerts,
     Map<String, TokenBucket> sourceLimits,
     Duration retryQueueAfter,
-    List<Boolean> parkable) {
+    List<Boolean> parkable,
+    Duration sourceLinger) {
 
   RunPolicies {
     sourceLimits = Map.copyOf(sourceLimits);

@@ -25,8 +25,9 @@ import org.jspecify.annotations.Nullable;
  *     while a circuit was open); each one that came back during the run is counted in {@code
  *     resumed} too
  * @param unfinished records left in flight by a cancellation or failure (0 when completed)
- * @param sourceErrors one line per source that failed to read, naming it and the error
- * @param failure what stopped a FAILED run, or null
+ * @param sourceErrors one line per source that failed to read, naming it and the error; a run with
+ *     any is FAILED, since not all of its input was read
+ * @param failure what stopped a FAILED run (or, if a source failed, names it), or null
  * @param metrics the stages' metrics at the end
  */
 public record RunResult(

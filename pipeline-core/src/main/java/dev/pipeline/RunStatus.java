@@ -10,7 +10,10 @@ public enum RunStatus {
   COMPLETED,
   /** Stopped on request; records in flight were left unfinished (a durable store resumes them). */
   CANCELLED,
-  /** Stopped by an error outside any one record (the store failed, for instance). */
+  /**
+   * Stopped by an error outside any one record (the store failed, for instance), or a source failed
+   * to read (then its other sources went on, and {@link RunResult#sourceErrors()} names it).
+   */
   FAILED;
 
   /** Whether the run has ended. */

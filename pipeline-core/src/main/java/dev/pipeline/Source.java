@@ -1,13 +1,11 @@
 package dev.pipeline;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Objects;
+import java.util.concurrent.Callable;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
@@ -28,7 +26,9 @@ public interface Source<T> extends AutoCloseable {
    * The next record, or null when the source is exhausted.
    *
    * @throws Exception if the source cannot be read; the pipeline stops reading this source, logs
-   *     and reports the error, and goes on with its other sources and the records already read
+   *     and reports the error, and goes on with its other sources and the records already read; the
+   *     run then ends {@link RunStatus#FAILED}, naming the source. A source that cannot read one
+   *     record (but can go on) yields it marked {@link Envelope#SOURCE_ERROR} instead
    */
   @Nullable Envelope<T> next() throws Exception;
 
@@ -60,46 +60,55 @@ public interface Source<T> extends AutoCloseable {
     return new IteratorSource<>(sourceId, items, idOf);
   }
 
+  /** The longest line {@link #lines(String, Path)} reads unless told otherwise: 1 MiB. */
+  int DEFAULT_MAX_LINE_BYTES = 1 << 20;
+
+  /** The largest line limit {@link #lines(String, Path, int)} accepts: 256 MiB. */
+  int MAX_LINE_BYTES = 1 << 28;
+
   /**
-   * A source over the lines of a UTF-8 text file, read lazily; each line's id is {@code sourceId +
-   * "-" + lineNumber}.
+   * A source over the lines of a UTF-8 text file, read lazily, with lines of up to {@link
+   * #DEFAULT_MAX_LINE_BYTES}; see {@link #lines(String, Callable, int)}.
    *
    * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the source id is blank
    */
   static Source<String> lines(String sourceId, Path file) {
+    return lines(sourceId, file, DEFAULT_MAX_LINE_BYTES);
+  }
+
+  /**
+   * A source over the lines of a UTF-8 text file, read lazily; see {@link #lines(String, Callable,
+   * int)}. The file is opened at the first read: a file that cannot be opened fails the source.
+   *
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the source id is blank, or {@code maxLineBytes} is not
+   *     between 1 and {@link #MAX_LINE_BYTES}
+   */
+  static Source<String> lines(String sourceId, Path file, int maxLineBytes) {
     Objects.requireNonNull(file, "file cannot be null");
-    return new Source<>() {
-      private @Nullable BufferedReader reader;
-      private long lineNumber;
+    return new LineSource(sourceId, () -> Files.newInputStream(file), maxLineBytes);
+  }
 
-      @Override
-      public String id() {
-        return sourceId;
-      }
-
-      @Override
-      public @Nullable Envelope<String> next() throws IOException {
-        if (reader == null) {
-          reader = Files.newBufferedReader(file, StandardCharsets.UTF_8);
-        }
-        String line = reader.readLine();
-        if (line == null) {
-          return null;
-        }
-        lineNumber++;
-        return Envelope.of(sourceId + "-" + lineNumber, line, sourceId);
-      }
-
-      @Override
-      public void close() {
-        if (reader != null) {
-          try {
-            reader.close();
-          } catch (IOException e) {
-            throw new UncheckedIOException("could not close " + file, e);
-          }
-        }
-      }
-    };
+  /**
+   * A source over the lines of a UTF-8 byte stream, opened by {@code opener} at the first read and
+   * closed with the source. Each line's id is {@code sourceId + "-" + lineNumber}, lines counted
+   * from 1; lines end at {@code \n}, {@code \r} or {@code \r\n}.
+   *
+   * <p>A bad line hurts only itself: a line that is not valid UTF-8, or has more than {@code
+   * maxLineBytes} bytes, is yielded marked {@link Envelope#SOURCE_ERROR} (with its line number and
+   * its first raw bytes in Base64) and goes to the dead letter queue at ingestion, and reading goes
+   * on with the next line. Its payload is the line with U+FFFD for each bad byte; of a line over
+   * the limit, only its first bytes (at most 1,024): the rest is skipped unread into memory, so
+   * memory stays bounded whatever the input. An error reading the stream fails the source (the run
+   * then ends {@link RunStatus#FAILED}, naming it).
+   *
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the source id is blank, or {@code maxLineBytes} is not
+   *     between 1 and {@link #MAX_LINE_BYTES}
+   */
+  static Source<String> lines(
+      String sourceId, Callable<? extends InputStream> opener, int maxLineBytes) {
+    return new LineSource(sourceId, opener, maxLineBytes);
   }
 }

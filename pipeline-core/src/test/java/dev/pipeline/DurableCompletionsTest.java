@@ -10,6 +10,7 @@ import dev.pipeline.store.Completion;
 import dev.pipeline.store.Handover;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.RecordStatus;
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -42,6 +43,9 @@ class DurableCompletionsTest {
    * Ids r1 to rN, then the end once the sink had its batches: so that the end of the sources, which
    * has the run write at once what waits, comes after them.
    */
+  // the writes counted here follow whole batches: no partial batch is ingested on a busy machine
+  private static final Duration WHOLE_BATCHES = PipelineBuilder.MAX_SOURCE_LINGER;
+
   private static Source<String> sourceEndingAfter(int n, CountDownLatch batches) {
     Iterator<String> ids = IntStream.rangeClosed(1, n).mapToObj(i -> "r" + i).iterator();
     Iterator<String> thenWait =
@@ -81,6 +85,7 @@ class DurableCompletionsTest {
     Pipeline<String, String> pipeline =
         Pipeline.builder("together", String.class)
             .store(store)
+            .sourceLinger(WHOLE_BATCHES)
             .stage(
                 CLEANING,
                 (String s) -> {
@@ -140,6 +145,7 @@ class DurableCompletionsTest {
     Pipeline<String, String> pipeline =
         Pipeline.builder("handover", String.class)
             .store(store)
+            .sourceLinger(WHOLE_BATCHES)
             .stage(CLEANING, (String s) -> s, o -> o.batchSize(4))
             .stage(PUBLISHING, (String s) -> s, o -> o.batchSize(4))
             .sink(countingSink(batches))
@@ -167,6 +173,7 @@ class DurableCompletionsTest {
     Pipeline<String, String> pipeline =
         Pipeline.builder("cancelled", String.class)
             .store(store)
+            .sourceLinger(WHOLE_BATCHES)
             .stage(CLEANING, (String s) -> s, o -> o.batchSize(4))
             .sink(countingSink(batches))
             .build();
@@ -191,6 +198,7 @@ class DurableCompletionsTest {
     Pipeline<String, String> pipeline =
         Pipeline.builder("none-published", String.class)
             .store(store)
+            .sourceLinger(WHOLE_BATCHES)
             .stage(
                 CLEANING,
                 (String s) -> {

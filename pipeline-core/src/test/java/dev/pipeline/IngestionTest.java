@@ -2,11 +2,14 @@ package dev.pipeline;
 
 import static dev.pipeline.StageName.CLEANING;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatNullPointerException;
 
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.StorableText;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -14,6 +17,7 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
@@ -190,7 +194,9 @@ class IngestionTest {
           .contains("its other sources go on");
     }
 
-    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    // every record read ended, but not all of the input was read
+    assertThat(result.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(result.failure()).hasMessageContaining("source 'bad'");
     assertThat(result.sourceErrors())
         .singleElement()
         .asString()
@@ -201,6 +207,68 @@ class IngestionTest {
     assertThat(sink).extracting(Envelope::id).contains("b1", "b2", "b3", "g0", "g49");
     assertThat(closed).isTrue();
     assertThat(result.summary()).contains("source error: source 'bad'");
+  }
+
+  @Test
+  void recordsOfABlockedSourceReachTheSinkAfterTheLinger() throws Exception {
+    CountDownLatch blocked = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Source<String> bursty =
+        new Source<>() {
+          private int read;
+
+          @Override
+          public String id() {
+            return "bursty";
+          }
+
+          @Override
+          public @Nullable Envelope<String> next() throws InterruptedException {
+            if (read == 10) {
+              blocked.countDown();
+              release.await(); // the next burst has not come yet
+              return null;
+            }
+            read++;
+            return Envelope.of("r" + read, "x");
+          }
+        };
+    FakeClock clock = new FakeClock();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("linger", String.class)
+            .clock(clock)
+            .sourceLinger(Duration.ofMillis(20))
+            .stage(CLEANING, (String s, StageContext context) -> s, o -> o.batchSize(100))
+            .sink(sink::addAll)
+            .build();
+
+    PipelineRun run = pipeline.start(bursty);
+    try {
+      Await.on(blocked, "the source to block after 10 records");
+      clock.advance(Duration.ofMillis(20));
+      Await.until("the 10 records to reach the sink", () -> sink.size() == 10);
+      assertThat(blocked.getCount()).isZero();
+      assertThat(release.getCount()).isOne(); // still blocked
+    } finally {
+      release.countDown();
+    }
+    RunResult result = Await.result(run);
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.published()).isEqualTo(10);
+  }
+
+  @Test
+  void sourceLingerOutOfRangeIsRefused() {
+    PipelineBuilder<String, String> builder = Pipeline.builder("p", String.class);
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> builder.sourceLinger(Duration.ZERO))
+        .withMessageContaining("sourceLinger must be positive and at most PT1M, was PT0S");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> builder.sourceLinger(Duration.ofSeconds(-1)));
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> builder.sourceLinger(Duration.ofDays(365 * 1_000)));
+    assertThatNullPointerException().isThrownBy(() -> builder.sourceLinger(null));
   }
 
   @Test

@@ -42,12 +42,15 @@ public final class EquipmentListingsApp {
       usage: equipment-listings [options]
         --file PATH        process a file of listings (repeatable); default: the bundled data set
         --generate N       process N generated listings instead (deterministic, lazy)
-        --out PATH         also write published listings to PATH as JSON lines
+        --out PATH         also write published listings to PATH as JSON lines, each on disk
+                           before the store notes it delivered; a rerun appends, each listing
+                           once (--fresh starts the file again)
         --search QUERY     after the run, search the published listings
         --dead-letters N   show the first N dead letters (default 5)
         --db PATH          the embedded H2 database file (default: data/equipment); a rerun resumes
                            what a crash left and skips listings already processed
-        --fresh            delete the embedded database first, to process everything again
+        --fresh            delete the embedded database (and empty the --out file) first, to
+                           process everything again
         --postgres URL     keep the state in PostgreSQL instead, e.g.
                            jdbc:postgresql://127.0.0.1:5432/test?user=postgres
         --memory           keep the state in memory only (nothing survives the process)
@@ -68,12 +71,17 @@ public final class EquipmentListingsApp {
       return;
     }
     RunResult result = run(options, System.out, System.err);
-    System.exit(result.status() == dev.pipeline.RunStatus.COMPLETED ? 0 : 1);
+    System.exit(exitCode(result));
+  }
+
+  /** 0 if the run completed; 1 if not, a source that could not be read to its end included. */
+  static int exitCode(RunResult result) {
+    return result.status() == dev.pipeline.RunStatus.COMPLETED ? 0 : 1;
   }
 
   static RunResult run(Options options, PrintStream out, PrintStream err) throws Exception {
     ListingIndex index = new ListingIndex();
-    JsonLinesSink file = options.out == null ? null : new JsonLinesSink(options.out);
+    JsonLinesSink file = options.out == null ? null : new JsonLinesSink(options.out, options.fresh);
     PipelineStore store = options.store(err);
     PipelineBuilder<ScrapedLine, IndexedListing> builder =
         EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index)
@@ -165,6 +173,17 @@ public final class EquipmentListingsApp {
         switch (arg) {
           case "--file" -> {
             Path file = Path.of(value(args, ++i, arg));
+            if (!Files.exists(file)) {
+              throw new IllegalArgumentException("no such file: " + file.toAbsolutePath());
+            }
+            if (!Files.isRegularFile(file)) {
+              // a directory cannot be read as lines; a device or a pipe may never end
+              throw new IllegalArgumentException(
+                  file.toAbsolutePath()
+                      + " is "
+                      + (Files.isDirectory(file) ? "a directory" : "not a regular file")
+                      + ": --file takes a file of listings, one per line");
+            }
             if (!Files.isReadable(file)) {
               throw new IllegalArgumentException("cannot read " + file.toAbsolutePath());
             }

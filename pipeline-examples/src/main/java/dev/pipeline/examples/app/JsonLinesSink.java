@@ -2,44 +2,125 @@ package dev.pipeline.examples.app;
 
 import dev.pipeline.Envelope;
 import dev.pipeline.Sink;
+import dev.pipeline.Source;
 import dev.pipeline.examples.listings.IndexedListing;
 import dev.pipeline.examples.listings.JsonLinesWriter;
-import java.io.BufferedWriter;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Writes published listings to a file, one JSON object per line. Each line carries the listing id,
- * so a consumer that loads the file by id sees a re-delivered listing as the same item.
+ * Writes published listings to a file, one JSON object per line, as durably as the pipeline's store
+ * keeps their state: each batch is on disk ({@link FileChannel#force}) before {@link #publish}
+ * returns, so a listing the store marks delivered is in the file, and a listing is written once,
+ * keyed by its id, however often it is delivered.
+ *
+ * <p>A rerun appends to the file: the ids already in it are read when it opens, and a listing
+ * delivered again (after a crash between the write and the store's note of it) is skipped. A line a
+ * crash cut short at the end of the file is removed: its listing was not confirmed delivered, so it
+ * comes again. Only a fresh start truncates the file.
  *
  * <p>Thread-safe: batches are written whole under a lock.
  */
 public final class JsonLinesSink implements Sink<IndexedListing>, AutoCloseable {
+  /** The longest line read back when the file opens; a longer one is no line of this sink. */
+  private static final int MAX_LINE_BYTES = 1 << 20;
+
+  private static final String ID_PREFIX = "{\"id\":";
+
   private final ReentrantLock lock = new ReentrantLock();
-  private final BufferedWriter out;
+  private final Path file;
+  private final FileChannel out; // guarded by lock
+  private final Set<String> written = new HashSet<>(); // ids as JSON literals; guarded by lock
 
   /**
-   * Opens (and truncates) the file.
+   * Opens the file: truncated if {@code fresh}, else appended to, with the listings already in it
+   * kept and not written again.
    *
-   * @throws IOException if it cannot be opened
+   * @throws IOException if it cannot be opened or read
    */
-  public JsonLinesSink(Path file) throws IOException {
-    this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+  public JsonLinesSink(Path file, boolean fresh) throws IOException {
+    this.file = file;
+    boolean existed = Files.exists(file);
+    if (fresh || !existed) {
+      this.out =
+          FileChannel.open(
+              file,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE,
+              StandardOpenOption.TRUNCATE_EXISTING);
+      out.force(true);
+      forceDirectory(file);
+      return;
+    }
+    this.out = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      long complete = completeLength(out);
+      if (complete < out.size()) {
+        out.truncate(complete); // a line cut short by a crash: its listing comes again
+        out.force(true);
+      }
+      readIds();
+      out.position(out.size());
+    } catch (IOException | RuntimeException e) {
+      out.close();
+      throw e;
+    }
+  }
+
+  /** How many listings are in the file. */
+  public int size() {
+    lock.lock();
+    try {
+      return written.size();
+    } finally {
+      lock.unlock();
+    }
   }
 
   @Override
   public void publish(List<Envelope<IndexedListing>> records) throws IOException {
-    StringBuilder batch = new StringBuilder(records.size() * 512);
-    for (Envelope<IndexedListing> record : records) {
-      batch.append(JsonLinesWriter.render(record.payload())).append('\n');
-    }
     lock.lock();
     try {
-      out.write(batch.toString());
+      StringBuilder batch = new StringBuilder(records.size() * 512);
+      Set<String> ids = new HashSet<>();
+      for (Envelope<IndexedListing> record : records) {
+        String id = JsonLinesWriter.string(record.payload().id());
+        if (written.contains(id) || !ids.add(id)) {
+          continue; // delivered again: it is in the file already
+        }
+        batch.append(JsonLinesWriter.render(record.payload())).append('\n');
+      }
+      if (ids.isEmpty()) {
+        return;
+      }
+      long start = out.position();
+      try {
+        ByteBuffer bytes = ByteBuffer.wrap(batch.toString().getBytes(StandardCharsets.UTF_8));
+        while (bytes.hasRemaining()) {
+          out.write(bytes);
+        }
+        out.force(false);
+      } catch (IOException e) {
+        // the batch is not delivered: leave no part of it behind for its redelivery to follow
+        try {
+          out.truncate(start);
+          out.position(start);
+        } catch (IOException undo) {
+          e.addSuppressed(undo);
+        }
+        throw e;
+      }
+      written.addAll(ids);
     } finally {
       lock.unlock();
     }
@@ -52,6 +133,79 @@ public final class JsonLinesSink implements Sink<IndexedListing>, AutoCloseable 
       out.close();
     } finally {
       lock.unlock();
+    }
+  }
+
+  /** The length of the file up to and including its last line feed. */
+  private static long completeLength(FileChannel channel) throws IOException {
+    long end = channel.size();
+    ByteBuffer chunk = ByteBuffer.allocate(8192);
+    while (end > 0) {
+      int n = (int) Math.min(chunk.capacity(), end);
+      chunk.clear().limit(n);
+      long from = end - n;
+      while (chunk.hasRemaining()) {
+        if (channel.read(chunk, from + chunk.position()) < 0) {
+          break;
+        }
+      }
+      for (int i = n - 1; i >= 0; i--) {
+        if (chunk.get(i) == '\n') {
+          return from + i + 1;
+        }
+      }
+      end = from;
+    }
+    return 0;
+  }
+
+  /** Reads the ids of the listings in the file, each line read bounded. */
+  private void readIds() throws IOException {
+    try (Source<String> lines = Source.lines("out", file, MAX_LINE_BYTES)) {
+      Envelope<String> line;
+      while ((line = lines.next()) != null) {
+        String id = idLiteral(line.payload());
+        if (id != null && !line.metadata().containsKey(Envelope.SOURCE_ERROR)) {
+          written.add(id);
+        }
+      }
+    } catch (IOException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IOException("could not read the listings already in " + file, e);
+    }
+  }
+
+  /** The id of a line of this sink, as the JSON string literal it is written as; else null. */
+  private static @Nullable String idLiteral(String line) {
+    if (!line.startsWith(ID_PREFIX) || line.length() <= ID_PREFIX.length()) {
+      return null;
+    }
+    int start = ID_PREFIX.length();
+    if (line.charAt(start) != '"') {
+      return null;
+    }
+    for (int i = start + 1; i < line.length(); i++) {
+      char c = line.charAt(i);
+      if (c == '\\') {
+        i++;
+      } else if (c == '"') {
+        return line.substring(start, i + 1);
+      }
+    }
+    return null;
+  }
+
+  /** Makes a new file's directory entry durable too; not every file system can. */
+  private static void forceDirectory(Path file) {
+    Path dir = file.toAbsolutePath().getParent();
+    if (dir == null) {
+      return;
+    }
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    } catch (IOException e) {
+      // the file's contents are forced on every batch; only its name may need a later sync
     }
   }
 }

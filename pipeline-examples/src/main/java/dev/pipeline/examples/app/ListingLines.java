@@ -2,15 +2,13 @@ package dev.pipeline.examples.app;
 
 import dev.pipeline.Envelope;
 import dev.pipeline.Source;
-import java.io.BufferedReader;
+import dev.pipeline.examples.listings.ListingParser;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Objects;
+import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -23,16 +21,32 @@ public final class ListingLines {
 
   private ListingLines() {}
 
-  /** A source over the lines of a UTF-8 file. */
+  /**
+   * The longest line read, in bytes: room for {@link ListingParser#MAX_LINE_LENGTH} characters of
+   * up to four bytes each. A longer line is not read into memory: it is dead-lettered at ingestion,
+   * with its length and first bytes (see {@link Source#lines(String, Callable, int)}).
+   */
+  public static final int MAX_LINE_BYTES = 4 * ListingParser.MAX_LINE_LENGTH;
+
+  /**
+   * A source over the lines of a UTF-8 file, named after the file.
+   *
+   * @throws NullPointerException if {@code file} is null
+   */
   public static Source<ScrapedLine> file(Path file) {
     Objects.requireNonNull(file, "file cannot be null");
     String sourceId = file.getFileName().toString();
-    return new ReaderSource(sourceId, () -> Files.newInputStream(file));
+    return new LineSource(Source.lines(sourceId, file, MAX_LINE_BYTES));
   }
 
-  /** A source over a stream of UTF-8 lines, closed with the source. */
+  /**
+   * A source over a stream of UTF-8 lines, closed with the source.
+   *
+   * @throws NullPointerException if an argument is null
+   */
   public static Source<ScrapedLine> stream(String sourceId, StreamOpener opener) {
-    return new ReaderSource(sourceId, opener);
+    Objects.requireNonNull(opener, "opener cannot be null");
+    return new LineSource(Source.lines(sourceId, opener::open, MAX_LINE_BYTES));
   }
 
   /** A source over lines from an iterator (a generator, for instance). */
@@ -90,39 +104,43 @@ public final class ListingLines {
     InputStream open() throws IOException;
   }
 
-  private static final class ReaderSource implements Source<ScrapedLine> {
-    private final String sourceId;
-    private final StreamOpener opener;
-    private @Nullable BufferedReader reader;
+  /**
+   * Scraped lines over the core line source, which reads each line bounded and decodes it strictly:
+   * a line it could not read whole stays marked {@link Envelope#SOURCE_ERROR} (with a positional
+   * id, its text being no listing) and is dead-lettered at ingestion.
+   */
+  private static final class LineSource implements Source<ScrapedLine> {
+    private final Source<String> lines;
     private long lineNo;
 
-    ReaderSource(String sourceId, StreamOpener opener) {
-      this.sourceId = Objects.requireNonNull(sourceId, "sourceId cannot be null");
-      this.opener = Objects.requireNonNull(opener, "opener cannot be null");
+    LineSource(Source<String> lines) {
+      this.lines = lines;
     }
 
     @Override
     public String id() {
-      return sourceId;
+      return lines.id();
     }
 
     @Override
-    public @Nullable Envelope<ScrapedLine> next() throws IOException {
-      if (reader == null) {
-        reader = new BufferedReader(new InputStreamReader(opener.open(), StandardCharsets.UTF_8));
-      }
-      String line = reader.readLine();
+    public @Nullable Envelope<ScrapedLine> next() throws Exception {
+      Envelope<String> line = lines.next();
       if (line == null) {
         return null;
       }
-      return envelope(sourceId, ++lineNo, line);
+      lineNo++; // the core source yields every line, unreadable ones too
+      String error = line.metadata().get(Envelope.SOURCE_ERROR);
+      if (error == null) {
+        return envelope(id(), lineNo, line.payload());
+      }
+      return Envelope.of(
+              id() + "-line-" + lineNo, new ScrapedLine(id(), lineNo, line.payload()), id())
+          .withMetadata(Envelope.SOURCE_ERROR, error);
     }
 
     @Override
-    public void close() throws IOException {
-      if (reader != null) {
-        reader.close();
-      }
+    public void close() throws Exception {
+      lines.close();
     }
   }
 }
