@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.RetryPolicy;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
@@ -78,7 +80,8 @@ public final class Pipeline<I, O> implements AutoCloseable {
       @Nullable PayloadCodec<?> inputCodec,
       List<AlertListener> alerts,
       Map<String, TokenBucket> sourceLimits,
-      Duration retryQueueAfter) {
+      Duration retryQueueAfter,
+      ErrorText errorText) {
     this.name = name;
     this.deadLetters = new DeadLetters(name, store, clock);
     AlertListener alert = alerts.isEmpty() ? AlertListener.logging() : all(alerts);
@@ -112,7 +115,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
               false,
               codec));
     }
-    this.policies = new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable);
+    this.policies = new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable, errorText);
     for (StageDefinition stage : stages) {
       watchCircuit(stage, alert);
     }
@@ -158,7 +161,11 @@ public final class Pipeline<I, O> implements AutoCloseable {
           try {
             alert.onAlert(new Alert(kind, name, stageName, null, message, t.at()));
           } catch (RuntimeException e) {
-            LOG.warn("pipeline '{}': an alert listener failed on: {}", name, message, e);
+            LOG.warn(
+                "pipeline '{}': an alert listener failed on: {}; {}",
+                name,
+                ErrorText.escape(message),
+                ErrorText.defaults().stackTrace(e));
           }
         });
   }
@@ -173,7 +180,11 @@ public final class Pipeline<I, O> implements AutoCloseable {
         try {
           listener.onAlert(alert);
         } catch (RuntimeException e) {
-          LOG.warn("pipeline '{}': an alert listener failed on {}", alert.pipeline(), alert, e);
+          LOG.warn(
+              "pipeline '{}': an alert listener failed on {}; {}",
+              alert.pipeline(),
+              ErrorText.loggable(alert),
+              ErrorText.defaults().stackTrace(e));
         }
       }
     };
@@ -185,13 +196,25 @@ public final class Pipeline<I, O> implements AutoCloseable {
    * @param name the pipeline's name, kept with its records in the store
    * @param inputType the type its sources yield (for the typed chain; not checked at run time)
    * @throws NullPointerException if an argument is null
-   * @throws IllegalArgumentException if the name is blank
+   * @throws IllegalArgumentException if the name is blank or holds a control character (a line
+   *     break, ESC, a bidi control: it is written in log lines)
    */
   public static <T> PipelineBuilder<T, T> builder(String name, Class<T> inputType) {
     Objects.requireNonNull(name, "name cannot be null");
     Objects.requireNonNull(inputType, "inputType cannot be null");
     if (name.isBlank()) {
       throw new IllegalArgumentException("pipeline name cannot be blank");
+    }
+    int control = ErrorText.firstControl(name);
+    if (control >= 0) {
+      throw new IllegalArgumentException(
+          String.format(
+              Locale.ROOT,
+              "pipeline name '%s' holds the control character U+%04X at position %d; use a name"
+                  + " without line breaks, escapes or other control characters",
+              ErrorText.escape(name),
+              (int) name.charAt(control),
+              control));
     }
     return new PipelineBuilder<>(name, inputType);
   }

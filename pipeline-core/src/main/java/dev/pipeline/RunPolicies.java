@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.resilience.TokenBucket;
 import java.time.Duration;
 import java.util.List;
@@ -14,12 +15,14 @@ import java.util.Map;
  * @param retryQueueAfter retries waiting longer than this are parked in the store's retry queue
  * @param parkable by stage index, and one more for the sink: whether the store can keep records
  *     entering it (a durable store needs the codec of the stage's input)
+ * @param errorText how errors are rendered, and how much of their text is kept
  */
 record RunPolicies(
     AlertListener alerts,
     Map<String, TokenBucket> sourceLimits,
     Duration retryQueueAfter,
-    List<Boolean> parkable) {
+    List<Boolean> parkable,
+    ErrorText errorText) {
 
   RunPolicies {
     sourceLimits = Map.copyOf(sourceLimits);
