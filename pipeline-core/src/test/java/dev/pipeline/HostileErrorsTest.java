@@ -345,6 +345,9 @@ class HostileErrorsTest {
     assertThatThrownBy(() -> Pipeline.builder("left\u202Eright", String.class))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("U+202E at position 4");
+    assertThatThrownBy(() -> StageName.of("clean\r\nFORGED"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("invalid stage name 'clean\\r\\nFORGED'");
   }
 
   interface Body {
