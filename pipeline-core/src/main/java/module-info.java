@@ -1,4 +1,5 @@
 /** Data Pipeline Manager: the API and the virtual-thread engine, with an in-memory store. */
+@SuppressWarnings("module") // the modules the internal package is exported to are built later
 module dev.pipeline.core {
   requires transitive org.slf4j;
   requires transitive org.jspecify;
@@ -7,4 +8,8 @@ module dev.pipeline.core {
   exports dev.pipeline.metrics;
   exports dev.pipeline.resilience;
   exports dev.pipeline.store;
+  // not API: shared with the library's own modules only
+  exports dev.pipeline.internal to
+      dev.pipeline.jdbc,
+      dev.pipeline.testkit;
 }

@@ -1,6 +1,5 @@
 package dev.pipeline;
 
-import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -20,17 +19,12 @@ public interface AlertListener {
 
   /**
    * Logs each alert to SLF4J under {@code dev.pipeline.alerts}: dead letters at WARN, circuits
-   * opening at WARN, circuits half-opening and closing at INFO.
+   * opening at WARN, circuits half-opening and closing at INFO. Each alert is one line: line
+   * breaks, terminal escapes and other control characters in it are written as Java escapes ({@code
+   * \n}, {@code \u001B}), and it is cut to 4,096 characters, so that an error's text cannot forge
+   * log lines.
    */
   static AlertListener logging() {
-    Logger log = LoggerFactory.getLogger("dev.pipeline.alerts");
-    return alert -> {
-      if (alert.kind() == Alert.Kind.CIRCUIT_HALF_OPEN
-          || alert.kind() == Alert.Kind.CIRCUIT_CLOSED) {
-        log.info("pipeline '{}': {}", alert.pipeline(), alert.message());
-      } else {
-        log.warn("pipeline '{}': {}", alert.pipeline(), alert.message());
-      }
-    };
+    return LoggingAlerts.to(LoggerFactory.getLogger("dev.pipeline.alerts"));
   }
 }

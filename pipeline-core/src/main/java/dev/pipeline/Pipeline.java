@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.TokenBucket;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
@@ -80,7 +82,8 @@ public final class Pipeline<I, O> implements AutoCloseable {
       List<AlertListener> alerts,
       Map<String, TokenBucket> sourceLimits,
       Duration retryQueueAfter,
-      Duration sourceLinger) {
+      Duration sourceLinger,
+      ErrorText errorText) {
     this.name = name;
     this.deadLetters = new DeadLetters(name, store, clock);
     AlertListener alert = alerts.isEmpty() ? AlertListener.logging() : all(alerts);
@@ -114,7 +117,8 @@ public final class Pipeline<I, O> implements AutoCloseable {
       // the records the sink failed on are kept, and sent back, as its input
       descriptors.add(sinkStage.describe(codec));
     }
-    this.policies = new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable, sourceLinger);
+    this.policies =
+        new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable, sourceLinger, errorText);
     for (StageDefinition stage : stages) {
       watchCircuit(stage, alert);
     }
@@ -161,7 +165,11 @@ public final class Pipeline<I, O> implements AutoCloseable {
           try {
             alert.onAlert(new Alert(kind, name, stageName, null, message, t.at()));
           } catch (RuntimeException e) {
-            LOG.warn("pipeline '{}': an alert listener failed on: {}", name, message, e);
+            LOG.warn(
+                "pipeline '{}': an alert listener failed on: {}; {}",
+                name,
+                ErrorText.escape(message),
+                ErrorText.defaults().stackTrace(e));
           }
         });
   }
@@ -176,7 +184,11 @@ public final class Pipeline<I, O> implements AutoCloseable {
         try {
           listener.onAlert(alert);
         } catch (RuntimeException e) {
-          LOG.warn("pipeline '{}': an alert listener failed on {}", alert.pipeline(), alert, e);
+          LOG.warn(
+              "pipeline '{}': an alert listener failed on {}; {}",
+              alert.pipeline(),
+              ErrorText.loggable(alert),
+              ErrorText.defaults().stackTrace(e));
         }
       }
     };
@@ -188,13 +200,25 @@ public final class Pipeline<I, O> implements AutoCloseable {
    * @param name the pipeline's name, kept with its records in the store
    * @param inputType the type its sources yield (for the typed chain; not checked at run time)
    * @throws NullPointerException if an argument is null
-   * @throws IllegalArgumentException if the name is blank
+   * @throws IllegalArgumentException if the name is blank or holds a control character (a line
+   *     break, ESC, a bidi control: it is written in log lines)
    */
   public static <T> PipelineBuilder<T, T> builder(String name, Class<T> inputType) {
     Objects.requireNonNull(name, "name cannot be null");
     Objects.requireNonNull(inputType, "inputType cannot be null");
     if (name.isBlank()) {
       throw new IllegalArgumentException("pipeline name cannot be blank");
+    }
+    int control = ErrorText.firstControl(name);
+    if (control >= 0) {
+      throw new IllegalArgumentException(
+          String.format(
+              Locale.ROOT,
+              "pipeline name '%s' holds the control character U+%04X at position %d; use a name"
+                  + " without line breaks, escapes or other control characters",
+              ErrorText.escape(name),
+              (int) name.charAt(control),
+              control));
     }
     return new PipelineBuilder<>(name, inputType);
   }

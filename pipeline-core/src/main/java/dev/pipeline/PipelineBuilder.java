@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
@@ -53,6 +54,8 @@ public final class PipelineBuilder<I, O> {
   private final Map<String, TokenBucket> sourceLimits = new LinkedHashMap<>();
   private Duration retryQueueAfter = DEFAULT_RETRY_QUEUE_AFTER;
   private Duration sourceLinger = DEFAULT_SOURCE_LINGER;
+  private int errorMessageChars = ErrorText.DEFAULT_MESSAGE_CHARS;
+  private int errorStackChars = ErrorText.DEFAULT_STACK_CHARS;
 
   /** Retries waiting longer than this leave the worker for the store's retry queue, unless set. */
   public static final Duration DEFAULT_RETRY_QUEUE_AFTER = Duration.ofSeconds(1);
@@ -359,6 +362,19 @@ public final class PipelineBuilder<I, O> {
   }
 
   /**
+   * Sets how much of an error's text is kept and logged: its message is cut to {@code messageChars}
+   * characters (4,096 unless set) and its stack trace to {@code stackChars} (16,384 unless set),
+   * with the cut said in the text ("… [cut 10,485,000 chars]"), so that an exception with a huge
+   * message cannot fill the store, the logs or the heap. Both must be between 256 and 1,048,576,
+   * checked by {@link #build()}.
+   */
+  public PipelineBuilder<I, O> errorTextLimits(int messageChars, int stackChars) {
+    this.errorMessageChars = messageChars;
+    this.errorStackChars = stackChars;
+    return this;
+  }
+
+  /**
    * Sets where stages' {@link StageContext#logger()} loggers come from; unless set, from SLF4J
    * under the name {@code dev.pipeline.stage.<pipeline>.<stage>}. The test kit captures them here.
    */
@@ -460,6 +476,10 @@ public final class PipelineBuilder<I, O> {
     if (sink != null) {
       checkHold("the sink", sinkOptions, stages.isEmpty() ? null : entering, all);
     }
+    String limits = ErrorText.problem(errorMessageChars, errorStackChars);
+    if (limits != null) {
+      all.add(limits);
+    }
     if (!all.isEmpty()) {
       throw new PipelineConfigurationException(name, all);
     }
@@ -479,7 +499,8 @@ public final class PipelineBuilder<I, O> {
         alerts,
         boundSources(),
         retryQueueAfter,
-        sourceLinger);
+        sourceLinger,
+        ErrorText.of(errorMessageChars, errorStackChars));
   }
 
   /** Reports what a stage (or the sink) that holds records while its circuit is open lacks. */

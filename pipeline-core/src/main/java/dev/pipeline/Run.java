@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
@@ -94,6 +95,7 @@ final class Run implements PipelineRun {
   private final LongAdder deadLettered = new LongAdder();
   private final LongAdder parked = new LongAdder();
   private final RunPolicies policies;
+  private final ErrorText errorText;
   // attempts already made by records claimed back from the retry queue, until a worker takes them
   private final Map<String, Integer> claimedAttempts = new ConcurrentHashMap<>();
   private final AtomicInteger resumedAttempts = new AtomicInteger();
@@ -136,6 +138,7 @@ final class Run implements PipelineRun {
       RunPolicies policies) {
     this.pipeline = pipeline;
     this.policies = policies;
+    this.errorText = policies.errorText();
     this.store = store;
     this.clock = clock;
     this.sink = sink;
@@ -258,9 +261,13 @@ final class Run implements PipelineRun {
                 + "' failed after yielding "
                 + yielded
                 + " records, and was not read to its end: "
-                + error;
+                + errorText.describe(error);
         sourceErrors.add(line);
-        LOG.error("pipeline '{}': {}; its other sources go on", pipeline, line, error);
+        LOG.error(
+            "pipeline '{}': {}; its other sources go on\n{}",
+            pipeline,
+            ErrorText.escape(line),
+            errorText.stackTrace(error));
         try {
           batcher.end();
         } catch (InterruptedException e) {
@@ -274,7 +281,11 @@ final class Run implements PipelineRun {
       try {
         source.close();
       } catch (Exception e) {
-        LOG.warn("pipeline '{}': could not close source '{}'", pipeline, source.id(), e);
+        LOG.warn(
+            "pipeline '{}': could not close source '{}': {}",
+            pipeline,
+            ErrorText.loggable(source.id()),
+            errorText.stackTrace(e));
       }
       if (liveReaders.decrementAndGet() >= 0) {
         stages[0].queue.producerDone();
@@ -498,7 +509,7 @@ final class Run implements PipelineRun {
                   + " characters without NUL (U+0000) or unpaired surrogates, e.g. a hash of the"
                   + " content");
       unfit.put(
-          id, deadLetter(kept, first, List.of(ErrorInfo.of(first, error, 1, clock.now())), 0));
+          id, deadLetter(kept, first, List.of(errorText.info(first, error, 1, clock.now())), 0));
     }
     return out;
   }
@@ -533,7 +544,7 @@ final class Run implements PipelineRun {
                   + " without entering a stage: "
                   + why);
       unreadable.add(
-          deadLetter(record, first, List.of(ErrorInfo.of(first, error, 0, clock.now())), 0));
+          deadLetter(record, first, List.of(errorText.info(first, error, 0, clock.now())), 0));
     }
     // no stage counts them: none of them entered a stage
     write(null, unreadable, true);
@@ -640,7 +651,7 @@ final class Run implements PipelineRun {
                     + " reprocess it");
         strays.add(
             deadLetter(
-                record, c.stage(), List.of(ErrorInfo.of(c.stage(), error, 1, clock.now())), 1));
+                record, c.stage(), List.of(errorText.info(c.stage(), error, 1, clock.now())), 1));
         continue;
       }
       countAttempts(record, c.attempts());
@@ -652,8 +663,8 @@ final class Run implements PipelineRun {
               + " they go to the dead letter queue",
           pipeline,
           strays.size(),
-          strays.get(0).recordId(),
-          strays.get(0).stage());
+          ErrorText.loggable(strays.get(0).recordId()),
+          ErrorText.loggable(strays.get(0).stage()));
       write(null, strays, true);
     }
     for (Map.Entry<RunStage, List<Envelope<Object>>> e : byStage.entrySet()) {
@@ -779,7 +790,7 @@ final class Run implements PipelineRun {
       stage.recorder.error(timeout);
       breaker.onFailure(0, timeout); // the hung call had the circuit's permission
       List<ErrorInfo> errors = work.errors == null ? new ArrayList<>() : work.errors;
-      errors.add(ErrorInfo.of(stageName, timeout, work.attempt, clock.now()));
+      addError(errors, errorText.info(stageName, timeout, work.attempt, clock.now()));
       giveUp(stage, context, work, stuck, errors, work.attempt, timeout);
       work.index++;
       work.attempt = 1;
@@ -896,7 +907,7 @@ final class Run implements PipelineRun {
         if (work.errors == null) {
           work.errors = new ArrayList<>(2);
         }
-        work.errors.add(ErrorInfo.of(stageName, error, work.attempt, clock.now()));
+        addError(work.errors, errorText.info(stageName, error, work.attempt, clock.now()));
         if (work.attempt <= retry.maxRetries()
             && retry.isRetryable(error)
             && !(error instanceof VirtualMachineError)) {
@@ -959,13 +970,15 @@ final class Run implements PipelineRun {
         keepErrors(record.id(), errors);
         return;
       }
-      errors = new ArrayList<>(errors);
-      errors.add(
-          ErrorInfo.of(
-              stage.def.name().value(),
-              Objects.requireNonNull(work.fallbackError),
-              attempts,
-              clock.now()));
+      errors =
+          ErrorText.append(
+              errors,
+              List.of(
+                  errorText.info(
+                      stage.def.name().value(),
+                      Objects.requireNonNull(work.fallbackError),
+                      attempts,
+                      clock.now())));
       work.fallbackError = null;
     }
     work.completions.add(deadLetter(record, stage.def.name().value(), errors, attempts));
@@ -1050,14 +1063,11 @@ final class Run implements PipelineRun {
     RetryPolicy retry = stage.def.options().retryPolicy();
     List<ErrorInfo> earlier = takeErrors(record.id());
     List<ErrorInfo> here = work.errors == null ? List.of() : work.errors;
-    List<ErrorInfo> errors = earlier;
-    if (!here.isEmpty()) {
-      errors = new ArrayList<>(earlier);
-      errors.addAll(here);
-    }
+    List<ErrorInfo> errors = ErrorText.append(earlier, here);
     String types = record.metadata().get(RETRIED_ERRORS);
     for (ErrorInfo error : here) {
       if (error.stage().equals(stage.def.name().value())
+          && !ErrorText.isDropped(error)
           && (types == null || !Arrays.asList(types.split(",")).contains(error.errorType()))) {
         types = types == null ? error.errorType() : types + "," + error.errorType();
       }
@@ -1090,15 +1100,21 @@ final class Run implements PipelineRun {
     return work.errors == null ? List.of() : work.errors;
   }
 
+  /** Adds an error to a record's errors at a stage, keeping them a bounded history. */
+  private static void addError(List<ErrorInfo> errors, ErrorInfo error) {
+    errors.add(error);
+    if (errors.size() > ErrorText.KEPT_LAST_ERRORS + 2) {
+      List<ErrorInfo> kept = ErrorText.bounded(errors);
+      errors.clear();
+      errors.addAll(kept);
+    }
+  }
+
   private void keepErrors(String recordId, List<ErrorInfo> errors) {
     passedErrors.merge(
         recordId,
-        List.copyOf(errors),
-        (earlier, more) -> {
-          List<ErrorInfo> all = new ArrayList<>(earlier);
-          all.addAll(more);
-          return all;
-        });
+        ErrorText.bounded(List.copyOf(errors)),
+        (earlier, more) -> ErrorText.append(earlier, more));
   }
 
   /** Takes the errors a record met at the stages it passed; empty if none. */
@@ -1121,8 +1137,7 @@ final class Run implements PipelineRun {
       if (earlier.isEmpty()) {
         all.add(c);
       } else {
-        List<ErrorInfo> errors = new ArrayList<>(earlier);
-        errors.addAll(c.errors());
+        List<ErrorInfo> errors = ErrorText.append(earlier, c.errors());
         all.add(
             new Completion(
                 c.recordId(),
@@ -1178,7 +1193,7 @@ final class Run implements PipelineRun {
           stage.recorder.error(timeout);
           List<ErrorInfo> errors =
               work.batchErrors.computeIfAbsent(stuck.id(), k -> new ArrayList<>());
-          errors.add(ErrorInfo.of(stageName, timeout, hung.attempt(), clock.now()));
+          addError(errors, errorText.info(stageName, timeout, hung.attempt(), clock.now()));
           giveUp(stage, context, work, stuck, errors, hung.attempt(), timeout);
         }
         breaker.onFailure(0, new StageTimeoutException(stageName, null, options.timeout(), true));
@@ -1356,7 +1371,7 @@ final class Run implements PipelineRun {
           stage.recorder.error(recordError);
           List<ErrorInfo> errors =
               work.batchErrors.computeIfAbsent(record.id(), k -> new ArrayList<>());
-          errors.add(ErrorInfo.of(stageName, recordError, attempt, clock.now()));
+          addError(errors, errorText.info(stageName, recordError, attempt, clock.now()));
           if (attempt <= retry.maxRetries()
               && retry.isRetryable(recordError)
               && !(recordError instanceof VirtualMachineError)) {
@@ -1599,13 +1614,19 @@ final class Run implements PipelineRun {
               c.stage(),
               c.recordId(),
               "record '"
-                  + c.recordId()
+                  + ErrorText.loggable(c.recordId())
                   + "' failed at stage '"
                   + c.stage()
                   + "' after "
                   + c.attempts()
                   + (c.attempts() == 1 ? " attempt" : " attempts")
-                  + (last == null ? "" : " (" + last.errorType() + ": " + last.message() + ")")
+                  + (last == null
+                      ? ""
+                      : " ("
+                          + last.errorType()
+                          + ": "
+                          + ErrorText.escape(last.message()) // cut when it was kept
+                          + ")")
                   + " and is in the dead letter queue; fix the cause, then reprocess it with"
                   + " pipeline.deadLetters().reprocess(...)",
               c.at()));
@@ -1616,7 +1637,11 @@ final class Run implements PipelineRun {
     try {
       policies.alerts().onAlert(alert);
     } catch (RuntimeException e) {
-      LOG.warn("pipeline '{}': an alert listener failed on {}", pipeline, alert, e);
+      LOG.warn(
+          "pipeline '{}': an alert listener failed on {}: {}",
+          pipeline,
+          ErrorText.loggable(alert),
+          errorText.stackTrace(e));
     }
   }
 
@@ -1766,7 +1791,7 @@ final class Run implements PipelineRun {
     int attempts = 1;
     for (ErrorInfo error : errors) {
       if (error.stage().equals(stage)) {
-        attempts++;
+        attempts += ErrorText.count(error);
       }
     }
     return attempts;
@@ -1849,11 +1874,11 @@ final class Run implements PipelineRun {
     if (cancelled && failure.get() == null) {
       // cancel() interrupted the run's threads: what they throw now (a store call cut short, a
       // wait for a lock) is the cancel's doing, not a failure of the run
-      LOG.debug("pipeline '{}': after the cancel: {}", pipeline, error.toString());
+      LOG.debug("pipeline '{}': after the cancel: {}", pipeline, errorText.describe(error));
       return;
     }
     if (failure.compareAndSet(null, error)) {
-      LOG.error("pipeline '{}' failed and stops: {}", pipeline, error.toString(), error);
+      LOG.error("pipeline '{}' failed and stops: {}", pipeline, errorText.stackTrace(error));
       stop();
     }
   }
@@ -1919,16 +1944,18 @@ final class Run implements PipelineRun {
         } catch (RuntimeException e) {
           LOG.warn(
               "pipeline '{}': could not write the final states of records that ended; they are"
-                  + " processed again",
+                  + " processed again: {}",
               pipeline,
-              e);
+              errorText.stackTrace(e));
         }
       }
       try {
         store.release(pipeline);
       } catch (RuntimeException e) {
         LOG.warn(
-            "pipeline '{}': could not release its leases; they expire on their own", pipeline, e);
+            "pipeline '{}': could not release its leases; they expire on their own: {}",
+            pipeline,
+            errorText.stackTrace(e));
       }
       if (interrupted) {
         Thread.currentThread().interrupt();

@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.resilience.TokenBucket;
 import java.time.Duration;
 import java.util.List;
@@ -16,13 +17,15 @@ import java.util.Map;
  *     entering it (a durable store needs the codec of the stage's input)
  * @param sourceLinger how long a source's partial batch waits for more records before it is
  *     ingested
+ * @param errorText how errors are rendered, and how much of their text is kept
  */
 record RunPolicies(
     AlertListener alerts,
     Map<String, TokenBucket> sourceLimits,
     Duration retryQueueAfter,
     List<Boolean> parkable,
-    Duration sourceLinger) {
+    Duration sourceLinger,
+    ErrorText errorText) {
 
   RunPolicies {
     sourceLimits = Map.copyOf(sourceLimits);

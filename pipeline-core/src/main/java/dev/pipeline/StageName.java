@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.ErrorText;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -71,7 +72,7 @@ public final class StageName implements Comparable<StageName> {
     if (!VALID.matcher(name).matches()) {
       throw new IllegalArgumentException(
           "invalid stage name '"
-              + name
+              + ErrorText.escape(ErrorText.cut(name, 200))
               + "': use lower case letters, digits, '-' and '_', starting with a letter, at most 63"
               + " characters (e.g. \"dedupe\")");
     }

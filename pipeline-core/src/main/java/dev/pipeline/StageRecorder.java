@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.ResilienceMetrics;
 import dev.pipeline.metrics.RetryStats;
 import dev.pipeline.metrics.StageMetrics;
@@ -107,7 +108,9 @@ final class StageRecorder {
       }
     }
     for (ErrorInfo error : errors == null ? List.<ErrorInfo>of() : errors) {
-      if (error.stage().equals(stage) && !types.contains(error.errorType())) {
+      if (error.stage().equals(stage)
+          && !ErrorText.isDropped(error)
+          && !types.contains(error.errorType())) {
         types.add(error.errorType());
       }
     }

@@ -1,6 +1,7 @@
 package dev.pipeline.resilience;
 
 import dev.pipeline.PipelineClock;
+import dev.pipeline.internal.ErrorText;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -331,7 +332,8 @@ public final class FailureRateCircuitBreaker implements CircuitBreaker {
           if (trialsReported < trialsGranted) {
             trialsReported++;
             if (error != null) {
-              changed = moveTo(State.OPEN, "trial call failed: " + error);
+              changed =
+                  moveTo(State.OPEN, "trial call failed: " + ErrorText.describeDefault(error));
             } else if (trialsReported == halfOpenCalls) {
               changed = moveTo(State.CLOSED, halfOpenCalls + " trial calls succeeded");
             }
@@ -439,7 +441,11 @@ public final class FailureRateCircuitBreaker implements CircuitBreaker {
           try {
             listener.onTransition(transition);
           } catch (RuntimeException e) {
-            LOG.warn("Circuit breaker listener {} failed on {}", listener, transition, e);
+            LOG.warn(
+                "Circuit breaker listener {} failed on {}; {}",
+                ErrorText.loggable(listener),
+                ErrorText.loggable(transition),
+                ErrorText.defaults().stackTrace(e));
           }
         }
       }

@@ -1,6 +1,7 @@
 package dev.pipeline.store;
 
 import dev.pipeline.Envelope;
+import dev.pipeline.internal.ErrorText;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -123,7 +124,8 @@ public final class InMemoryPipelineStore implements PipelineStore {
         continue;
       }
       Instant startedAt = before == null ? c.at() : before.startedAt();
-      List<ErrorInfo> errors = before == null ? c.errors() : concat(before.errors(), c.errors());
+      List<ErrorInfo> errors =
+          before == null ? ErrorText.bounded(c.errors()) : concat(before.errors(), c.errors());
       RecordState after =
           new RecordState(
               c.recordId(),
@@ -273,7 +275,7 @@ public final class InMemoryPipelineStore implements PipelineStore {
                 r.stage(),
                 r.attempts(),
                 null,
-                before == null ? r.errors() : concat(before.errors(), r.errors()),
+                concat(before == null ? List.of() : before.errors(), r.errors()),
                 before == null ? 0 : before.deliveries(),
                 startedAt,
                 at));
@@ -356,17 +358,9 @@ public final class InMemoryPipelineStore implements PipelineStore {
     return data.deadLetters.remove(seq);
   }
 
+  /** A record's errors with more appended, kept a bounded history (first, dropped, last 8). */
   private static List<ErrorInfo> concat(List<ErrorInfo> stored, List<ErrorInfo> more) {
-    if (stored.isEmpty()) {
-      return more;
-    }
-    if (more.isEmpty()) {
-      return stored;
-    }
-    List<ErrorInfo> all = new ArrayList<>(stored.size() + more.size());
-    all.addAll(stored);
-    all.addAll(more);
-    return all;
+    return ErrorText.append(stored, more);
   }
 
   /** A record waiting in the retry queue, or sent back from the dead letter queue. */

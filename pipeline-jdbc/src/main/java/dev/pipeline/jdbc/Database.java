@@ -1,5 +1,6 @@
 package dev.pipeline.jdbc;
 
+import dev.pipeline.internal.ErrorText;
 import java.sql.BatchUpdateException;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -225,16 +226,18 @@ final class Database {
     if (e instanceof BatchUpdateException && e.getNextException() != null) {
       shown = e.getNextException();
     }
-    String message = String.valueOf(shown.getMessage());
+    String message = ErrorText.defaults().message(shown);
     if (message.startsWith("Batch entry")) {
       message = "a statement of a JDBC batch failed";
     }
-    return message.length() > 300 ? message.substring(0, 300) + "..." : message;
+    return ErrorText.escape(ErrorText.cut(message, 300));
   }
 
   /** The SQL exception behind a Jdbi exception, if any. */
   static @Nullable SQLException sqlCause(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
+    int depth = 0;
+    // bounded: a cycle of causes longer than one must not loop for ever
+    for (Throwable t = e; t != null && depth++ < ErrorText.MAX_THROWABLES; t = t.getCause()) {
       if (t instanceof SQLException sql) {
         return sql;
       }

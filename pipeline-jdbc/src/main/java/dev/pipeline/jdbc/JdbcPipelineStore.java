@@ -3,6 +3,7 @@ package dev.pipeline.jdbc;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pipeline.Envelope;
 import dev.pipeline.PipelineException;
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.store.Claimed;
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
@@ -541,8 +542,8 @@ public final class JdbcPipelineStore implements PipelineStore {
         // the record goes on in memory; a crash would resume it from its previous checkpoint
         LOG.warn(
             "pipeline-jdbc: {}; record '{}' keeps its previous checkpoint",
-            e.getMessage(),
-            record.id());
+            ErrorText.describeDefault(e),
+            ErrorText.loggable(record.id()));
         continue;
       }
       rows.add(stored.withToken(token));
@@ -749,7 +750,8 @@ public final class JdbcPipelineStore implements PipelineStore {
             payload = encode(pipeline, c.stage(), codec, record, "dead letter");
           } catch (PipelineException e) {
             LOG.warn(
-                "pipeline-jdbc: {}; the dead letter keeps its last checkpoint", e.getMessage());
+                "pipeline-jdbc: {}; the dead letter keeps its last checkpoint",
+                ErrorText.describeDefault(e));
           }
         }
       }
@@ -774,7 +776,7 @@ public final class JdbcPipelineStore implements PipelineStore {
               + " over after this worker's lease expired (first '{}')",
           fenced.size(),
           pipeline,
-          fenced.iterator().next());
+          ErrorText.loggable(fenced.iterator().next()));
     }
   }
 
@@ -879,14 +881,17 @@ public final class JdbcPipelineStore implements PipelineStore {
       }
     }
     PreparedBatch errors = null;
+    List<String> erred = new ArrayList<>();
     for (Done d : done) {
       Completion c = d.completion();
-      if (won.contains(c.recordId())) {
+      if (won.contains(c.recordId()) && !c.errors().isEmpty()) {
         errors = addErrors(h, errors, pipeline, def, c.recordId(), c.errors());
+        erred.add(c.recordId());
       }
     }
     if (errors != null) {
       errors.execute();
+      boundErrorRows(h, pipeline, def, erred);
     }
     return fenced;
   }
@@ -910,8 +915,8 @@ public final class JdbcPipelineStore implements PipelineStore {
           .bind("stage", cut(e.stage(), MAX_NAME))
           .bind("error_type", cut(e.errorType(), MAX_NAME))
           .bind("exception_class", cut(e.exceptionClass(), 500))
-          .bind("message", cut(e.message(), MAX_MESSAGE))
-          .bind("stack_trace", cut(e.stackTrace(), MAX_MESSAGE))
+          .bind("message", storedText(e.message(), MAX_MESSAGE))
+          .bind("stack_trace", storedText(e.stackTrace(), MAX_MESSAGE))
           .bind("attempt", e.attempt())
           .bind("at", Args.time(e.occurredAt()))
           .bind("owner", workerId)
@@ -920,12 +925,72 @@ public final class JdbcPipelineStore implements PipelineStore {
     return batch;
   }
 
+  /**
+   * Keeps the error rows of records that just got more a bounded history, as the engine and the
+   * in-memory store keep a record's errors: its first error, one row of type {@value
+   * ErrorText#DROPPED_TYPE} counting the errors dropped (in its {@code attempt}), and its last
+   * {@value ErrorText#KEPT_LAST_ERRORS}. One grouped query on the error index finds the records
+   * over the bound (rare: a record retried many times, or reprocessed again and again); only theirs
+   * are read and pruned.
+   */
+  private void boundErrorRows(Handle h, String pipeline, PipelineDef def, List<String> ids) {
+    if (ids.isEmpty()) {
+      return;
+    }
+    List<String> over =
+        h.createQuery(sql.errorsOverflowing)
+            .bind("pipeline", pipeline)
+            .bind("ids", Args.texts(ids))
+            .mapTo(String.class)
+            .list();
+    if (over.isEmpty()) {
+      return;
+    }
+    PreparedBatch mark = h.prepareBatch(sql.markErrorsDropped);
+    PreparedBatch delete = h.prepareBatch(sql.deleteError);
+    for (List<StoredError> stored : errorRows(h, pipeline, over).values()) {
+      List<ErrorInfo> infos = new ArrayList<>(stored.size());
+      for (StoredError row : stored) {
+        infos.add(row.info());
+      }
+      List<ErrorInfo> kept = ErrorText.bounded(infos);
+      if (kept == infos) {
+        continue;
+      }
+      // the second row stands for the rows up to the last few, which go; it keeps its place
+      // (its error_id) in the history's order
+      ErrorInfo dropped = kept.get(1);
+      mark.bind("error_id", stored.get(1).id())
+          .bind("stage_id", Args.int64(def.stageId(dropped.stage())))
+          .bind("stage", cut(dropped.stage(), MAX_NAME))
+          .bind("error_type", dropped.errorType())
+          .bind("exception_class", dropped.exceptionClass())
+          .bind("message", dropped.message())
+          .bind("stack_trace", dropped.stackTrace())
+          .bind("attempt", dropped.attempt())
+          .bind("at", Args.time(dropped.occurredAt()))
+          .add();
+      for (StoredError row : stored.subList(2, stored.size() - ErrorText.KEPT_LAST_ERRORS)) {
+        delete.bind("error_id", row.id()).add();
+      }
+    }
+    if (mark.size() > 0) {
+      mark.execute();
+    }
+    if (delete.size() > 0) {
+      delete.execute();
+    }
+  }
+
+  /** An error row: its id and what it holds. */
+  private record StoredError(long id, ErrorInfo info) {}
+
   private static @Nullable String lastErrorText(List<ErrorInfo> errors) {
     if (errors.isEmpty()) {
       return null;
     }
     ErrorInfo last = errors.get(errors.size() - 1);
-    return cut(last.errorType() + ": " + last.message(), MAX_LAST_ERROR);
+    return storedText(last.errorType() + ": " + last.message(), MAX_LAST_ERROR);
   }
 
   private static @Nullable String lastErrorType(List<ErrorInfo> errors) {
@@ -1003,7 +1068,7 @@ public final class JdbcPipelineStore implements PipelineStore {
               + " over after this worker's lease expired (first '{}')",
           refused.size(),
           pipeline,
-          refused.iterator().next());
+          ErrorText.loggable(refused.iterator().next()));
     }
     return refused;
   }
@@ -1081,6 +1146,13 @@ public final class JdbcPipelineStore implements PipelineStore {
     enqueue.execute();
     if (errors != null) {
       errors.execute();
+      List<String> erred = new ArrayList<>();
+      for (Parked p : won) {
+        if (!p.retry().errors().isEmpty()) {
+          erred.add(p.retry().recordId());
+        }
+      }
+      boundErrorRows(h, pipeline, def, erred);
     }
     return refused;
   }
@@ -1131,7 +1203,7 @@ public final class JdbcPipelineStore implements PipelineStore {
         pipeline,
         recordIds,
         sql.discard,
-        Map.of("at", at, "reason", cut(reason, MAX_MESSAGE)));
+        Map.of("at", at, "reason", storedText(reason, MAX_MESSAGE)));
   }
 
   private Set<String> moveDeadLetters(
@@ -1175,7 +1247,7 @@ public final class JdbcPipelineStore implements PipelineStore {
           operation,
           moved.size(),
           pipeline,
-          moved.iterator().next());
+          ErrorText.loggable(moved.iterator().next()));
     }
     return moved;
   }
@@ -1484,8 +1556,8 @@ public final class JdbcPipelineStore implements PipelineStore {
             + " queue (first '{}': {})",
         damaged.size(),
         pipeline,
-        damaged.keySet().iterator().next(),
-        damaged.values().iterator().next().getMessage());
+        ErrorText.loggable(damaged.keySet().iterator().next()),
+        ErrorText.describeDefault(damaged.values().iterator().next()));
     PipelineDef def = def(pipeline);
     Instant now = Instant.now();
     db.transaction(
@@ -1501,7 +1573,9 @@ public final class JdbcPipelineStore implements PipelineStore {
                 .bind("id", e.getKey())
                 .bind("owner", workerId)
                 .bind("token", token)
-                .bind("last_error", cut(info.errorType() + ": " + info.message(), MAX_LAST_ERROR))
+                .bind(
+                    "last_error",
+                    storedText(info.errorType() + ": " + info.message(), MAX_LAST_ERROR))
                 .bind("error_type", cut(info.errorType(), MAX_NAME))
                 .add();
             errors
@@ -1511,8 +1585,8 @@ public final class JdbcPipelineStore implements PipelineStore {
                 .bind("stage", cut(error.stage(), MAX_NAME))
                 .bind("error_type", cut(info.errorType(), MAX_NAME))
                 .bind("exception_class", cut(info.exceptionClass(), 500))
-                .bind("message", cut(info.message(), MAX_MESSAGE))
-                .bind("stack_trace", cut(info.stackTrace(), MAX_MESSAGE))
+                .bind("message", storedText(info.message(), MAX_MESSAGE))
+                .bind("stack_trace", storedText(info.stackTrace(), MAX_MESSAGE))
                 .bind("attempt", 1)
                 .bind("at", Args.time(now))
                 .bind("owner", workerId)
@@ -1607,6 +1681,21 @@ public final class JdbcPipelineStore implements PipelineStore {
 
   private Map<String, List<ErrorInfo>> errorsOf(Handle h, String pipeline, List<String> ids) {
     Map<String, List<ErrorInfo>> errors = new HashMap<>();
+    errorRows(h, pipeline, ids)
+        .forEach(
+            (id, rows) -> {
+              List<ErrorInfo> infos = new ArrayList<>(rows.size());
+              for (StoredError row : rows) {
+                infos.add(row.info());
+              }
+              errors.put(id, infos);
+            });
+    return errors;
+  }
+
+  /** The error rows of records, oldest first, by record id. */
+  private Map<String, List<StoredError>> errorRows(Handle h, String pipeline, List<String> ids) {
+    Map<String, List<StoredError>> errors = new HashMap<>();
     if (ids.isEmpty()) {
       return errors;
     }
@@ -1617,14 +1706,16 @@ public final class JdbcPipelineStore implements PipelineStore {
             (rs, ctx) ->
                 Map.entry(
                     rs.getString("record_id"),
-                    new ErrorInfo(
-                        StorableText.unescape(rs.getString("stage_name")),
-                        StorableText.unescape(rs.getString("error_type")),
-                        StorableText.unescape(rs.getString("exception_class")),
-                        StorableText.unescape(rs.getString("error_message")),
-                        StorableText.unescape(rs.getString("stack_trace")),
-                        rs.getInt("attempt"),
-                        Objects.requireNonNull(Args.instant(rs, "occurred_at")))))
+                    new StoredError(
+                        rs.getLong("error_id"),
+                        new ErrorInfo(
+                            StorableText.unescape(rs.getString("stage_name")),
+                            StorableText.unescape(rs.getString("error_type")),
+                            StorableText.unescape(rs.getString("exception_class")),
+                            StorableText.unescape(rs.getString("error_message")),
+                            StorableText.unescape(rs.getString("stack_trace")),
+                            rs.getInt("attempt"),
+                            Objects.requireNonNull(Args.instant(rs, "occurred_at"))))))
         .forEach(e -> errors.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue()));
     return errors;
   }
@@ -1757,7 +1848,10 @@ public final class JdbcPipelineStore implements PipelineStore {
       try {
         renew();
       } catch (RuntimeException e) {
-        LOG.warn("pipeline-jdbc: heartbeat of worker {} failed; trying again", workerId, e);
+        LOG.warn(
+            "pipeline-jdbc: heartbeat of worker {} failed; trying again: {}",
+            workerId,
+            ErrorText.defaults().stackTrace(e));
       }
     }
   }
@@ -1787,7 +1881,7 @@ public final class JdbcPipelineStore implements PipelineStore {
             "pipeline-jdbc: heartbeat of worker {} has no connection ({}); leases of pipeline '{}'"
                 + " are not renewed this time",
             workerId,
-            e.getMessage(),
+            ErrorText.describeDefault(e),
             pipeline);
         return;
       }
@@ -1800,7 +1894,7 @@ public final class JdbcPipelineStore implements PipelineStore {
             "pipeline-jdbc: heartbeat of worker {} could not renew leases of pipeline '{}': {}",
             workerId,
             pipeline,
-            e.getMessage());
+            ErrorText.describeDefault(e));
       } finally {
         heartbeatSource.done(connection, broken);
       }
@@ -2007,7 +2101,10 @@ public final class JdbcPipelineStore implements PipelineStore {
         purge();
       } catch (RuntimeException e) {
         if (!closed.get()) {
-          LOG.warn("pipeline-jdbc: scheduled purge failed; trying again in {}", every, e);
+          LOG.warn(
+              "pipeline-jdbc: scheduled purge failed; trying again in {}: {}",
+              every,
+              ErrorText.defaults().stackTrace(e));
         }
       }
     }
@@ -2045,10 +2142,10 @@ public final class JdbcPipelineStore implements PipelineStore {
       } catch (RuntimeException e) {
         LOG.warn(
             "pipeline-jdbc: could not give back the leases of pipeline '{}' on close; they expire"
-                + " by themselves within {} ms",
+                + " by themselves within {} ms: {}",
             pipeline,
             leaseMillis,
-            e);
+            ErrorText.defaults().stackTrace(e));
       }
     }
     heartbeatSource.close();
@@ -2116,7 +2213,7 @@ public final class JdbcPipelineStore implements PipelineStore {
               + " (payload "
               + record.payload().getClass().getName()
               + "): "
-              + e.getMessage(),
+              + ErrorText.defaults().message(e),
           e);
     }
     String metadata = MetadataText.encode(record.metadata());
@@ -2219,7 +2316,7 @@ public final class JdbcPipelineStore implements PipelineStore {
               + ") with codec "
               + codec.name()
               + ": "
-              + e.getMessage());
+              + ErrorText.defaults().message(e));
     }
   }
 
@@ -2268,6 +2365,14 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   private static String cut(String text, int max) {
     return StorableText.escape(text, max);
+  }
+
+  /**
+   * Error text as stored: cut to {@code max} characters with the cut said ({@link ErrorText#cut}),
+   * then escaped as {@link #cut} escapes it (which may lengthen it, never unboundedly).
+   */
+  private static String storedText(String text, int max) {
+    return StorableText.escape(ErrorText.cut(text, max));
   }
 
   /** Stored text read back: the original of what {@link #cut} escaped. */

@@ -1,5 +1,6 @@
 package dev.pipeline.jdbc;
 
+import dev.pipeline.internal.ErrorText;
 import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -99,6 +100,16 @@ final class Statements {
   final String counts;
   final String find;
   final String errorsOf;
+
+  /** The records (of :ids) with more error rows than a bounded history keeps. */
+  final String errorsOverflowing;
+
+  /** Deletes one error row, by its id (dropped from a record's bounded history). */
+  final String deleteError;
+
+  /** Turns one error row into the row that counts the errors dropped from a record's history. */
+  final String markErrorsDropped;
+
   final String register;
   final String registerDelete;
   final String registerIds;
@@ -453,12 +464,26 @@ final class Statements {
             + " WHERE pipeline = :pipeline AND record_id = :id";
 
     errorsOf =
-        "SELECT t.record_id, t.stage_name, t.error_type, t.exception_class, t.error_message,"
-            + " t.stack_trace, t.attempt, t.occurred_at FROM "
+        "SELECT t.record_id, t.error_id, t.stage_name, t.error_type, t.exception_class,"
+            + " t.error_message, t.stack_trace, t.attempt, t.occurred_at FROM "
             + names.errors()
             + " t "
             + BY_IDS
             + " ORDER BY t.error_id";
+    errorsOverflowing =
+        "SELECT t.record_id FROM "
+            + names.errors()
+            + " t "
+            + BY_IDS
+            + " GROUP BY t.record_id HAVING COUNT(*) > "
+            + (ErrorText.KEPT_LAST_ERRORS + 2);
+    deleteError = "DELETE FROM " + names.errors() + " WHERE error_id = :error_id";
+    markErrorsDropped =
+        "UPDATE "
+            + names.errors()
+            + " SET stage_id = :stage_id, stage_name = :stage, error_type = :error_type,"
+            + " exception_class = :exception_class, error_message = :message, stack_trace ="
+            + " :stack_trace, attempt = :attempt, occurred_at = :at WHERE error_id = :error_id";
 
     String stages = names.stages();
     register =

@@ -3,6 +3,7 @@ package dev.pipeline.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.pipeline.Alert;
 import dev.pipeline.Envelope;
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineRun;
@@ -11,6 +12,7 @@ import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
 import dev.pipeline.Source;
 import dev.pipeline.StageName;
+import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.Claimed;
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
@@ -37,9 +39,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
@@ -47,6 +51,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -1377,6 +1382,165 @@ abstract class StoreContract {
     assertThat(dead.lastError().errorType()).isEqualTo("PayloadIntegrityException");
     assertThat(dead.lastError().message()).contains("cannot decode", "json:");
     assertThat(b.counts(pipeline).get(RecordStatus.DEAD_LETTER)).isEqualTo(2);
+  }
+
+  // ---------------------------------------------------------------------------------- error text
+
+  // A record whose exception is hostile (its getMessage() or toString() throws, its causes are
+  // 10,000 deep, its message is 10 MB of control characters) is stored as a dead letter with
+  // bounded text and the run COMPLETES, and so does every later run; a record's error rows are a
+  // bounded history however often it is retried.
+
+  private static final Duration HOSTILE_DEADLINE = Duration.ofMinutes(2);
+
+  static final class MessageThrows extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public String getMessage() {
+      throw new IllegalStateException("getMessage fails");
+    }
+  }
+
+  static final class ToStringThrowsItself extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    ToStringThrowsItself(String message) {
+      super(message);
+    }
+
+    @Override
+    public String toString() {
+      throw new ToStringThrowsItself("toString fails");
+    }
+  }
+
+  private static final String HUGE =
+      "line one\r\nFORGED\u001B[2J\u2028".repeat(10 * 1024 * 1024 / 20);
+
+  private static RuntimeException hostile(String id) {
+    if (id.startsWith("message")) {
+      return new MessageThrows();
+    }
+    if (id.startsWith("self")) {
+      return new ToStringThrowsItself("cannot " + id);
+    }
+    if (id.startsWith("deep")) {
+      RuntimeException e = new RuntimeException("root");
+      for (int i = 1; i <= 10_000; i++) {
+        e = new RuntimeException("level " + i, e);
+      }
+      return e;
+    }
+    return new IllegalStateException(HUGE);
+  }
+
+  @Test
+  void aRecordWhoseErrorTextIsHostileIsStoredAndEveryRunCompletes() throws Exception {
+    JdbcPipelineStore store = open("w1");
+    Queue<Alert> alerts = new ConcurrentLinkedQueue<>();
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .stage(
+                StageName.CLEANING,
+                (String s) -> {
+                  if (!s.startsWith("ok")) {
+                    throw hostile(s);
+                  }
+                  return s;
+                },
+                o -> o.retry(RetryPolicy.none()))
+            .alerts(alerts::add)
+            .build();
+
+    for (String run : List.of("-1", "-2")) {
+      List<String> ids =
+          List.of("ok" + run, "message" + run, "self" + run, "deep" + run, "huge" + run);
+      RunResult result =
+          p.start(Source.of("src", ids.iterator(), s -> s))
+              .await(HOSTILE_DEADLINE)
+              .orElseThrow(() -> new AssertionError("run " + run + " did not end"));
+
+      assertThat(result.status()).as("run %s", run).isEqualTo(RunStatus.COMPLETED);
+      assertThat(result.published()).isOne();
+      assertThat(result.deadLettered()).isEqualTo(4);
+    }
+    Map<String, ErrorInfo> errors =
+        store.deadLetters(pipeline, DeadLetterQuery.all()).items().stream()
+            .collect(Collectors.toMap(DeadLetter::recordId, DeadLetter::lastError));
+    assertThat(errors).hasSize(8);
+    assertThat(errors.get("message-2").message())
+        .isEqualTo("[getMessage() threw java.lang.IllegalStateException]");
+    assertThat(errors.get("self-2").message()).isEqualTo("cannot self-2");
+    assertThat(errors.get("deep-2").stackTrace())
+        .startsWith("java.lang.RuntimeException: level 10000")
+        .contains("… [cut: ");
+    ErrorInfo huge = errors.get("huge-2");
+    assertThat(huge.message()).hasSizeLessThan(4_200).endsWith(" chars]").contains("… [cut ");
+    assertThat(huge.stackTrace())
+        .hasSizeLessThan(ErrorInfo.MAX_STACK_TRACE + 200)
+        .doesNotContain("\r", "\u001B", "\u2028");
+    for (ErrorInfo error : errors.values()) {
+      assertThat(error.stackTrace()).hasSizeLessThan(ErrorInfo.MAX_STACK_TRACE + 200);
+    }
+    assertThat(alerts).hasSize(8).allSatisfy(a -> assertThat(a.message()).doesNotContain("\r"));
+  }
+
+  @Test
+  void theErrorRowsOfARecordRetriedManyTimesAreABoundedHistory() {
+    JdbcPipelineStore store = open("w1");
+    Envelope<String> record = records(0, 1).get(0);
+    store.ingest(pipeline, List.of(record), "ingestion", T0);
+
+    for (int attempt = 1; attempt <= 25; attempt++) {
+      assertThat(store.scheduleRetries(pipeline, List.of(retry(record, attempt)), T0)).isEmpty();
+      List<Claimed> claimed = claimWhenDue(store, pipeline);
+      assertThat(claimed).extracting(c -> c.record().id()).containsExactly(record.id());
+    }
+    assertThat(errorRows()).as("rows after 25 retries").isEqualTo(10);
+    store.complete(
+        pipeline,
+        List.of(
+            new Completion(
+                record.id(),
+                RecordStatus.DEAD_LETTER,
+                "cleaning",
+                null,
+                record,
+                List.of(ErrorInfo.of("cleaning", new IllegalStateException("last"), 26, T0)),
+                26,
+                T0)));
+
+    assertThat(errorRows()).as("rows after the dead letter").isEqualTo(10);
+    List<ErrorInfo> errors = store.find(pipeline, record.id()).orElseThrow().errors();
+    assertThat(errors.get(0).message()).isEqualTo("try 1");
+    assertThat(errors.get(1).errorType()).isEqualTo("ErrorsDropped");
+    assertThat(errors.get(1).attempt()).as("errors dropped").isEqualTo(17);
+    List<String> last = new ArrayList<>();
+    for (int attempt = 19; attempt <= 25; attempt++) {
+      last.add("try " + attempt);
+    }
+    last.add("last");
+    assertThat(errors.subList(2, 10)).extracting(ErrorInfo::message).isEqualTo(last);
+  }
+
+  private static ScheduledRetry retry(Envelope<String> record, int attempt) {
+    return new ScheduledRetry(
+        record,
+        "cleaning",
+        attempt,
+        Integer.MAX_VALUE,
+        Duration.ZERO,
+        1.0,
+        List.of(
+            ErrorInfo.of("cleaning", new IllegalStateException("try " + attempt), attempt, T0)));
+  }
+
+  private long errorRows() {
+    return db().count(
+            "SELECT COUNT(*) FROM " + db().table("pipeline_errors") + " WHERE pipeline = ?",
+            pipeline);
   }
 
   // ---------------------------------------------------------------------------------- retries

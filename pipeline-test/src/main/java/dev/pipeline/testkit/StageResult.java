@@ -1,5 +1,6 @@
 package dev.pipeline.testkit;
 
+import dev.pipeline.internal.ErrorText;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -139,7 +140,9 @@ public final class StageResult<O> {
 
   /**
    * Every attempt's error, oldest first: empty for a record that passed at once, and holding the
-   * failed attempts' errors of a record that passed or was filtered on a retry.
+   * failed attempts' errors of a record that passed or was filtered on a retry. Bounded as a store
+   * bounds a record's errors: after many retries, the first error and the last 8 ({@link
+   * #attempts()} says how many there were).
    */
   public List<Throwable> errors() {
     return errors;
@@ -188,7 +191,7 @@ public final class StageResult<O> {
               + "' FAILED after "
               + attemptText
               + ": "
-              + errors.get(errors.size() - 1);
+              + ErrorText.describeDefault(errors.get(errors.size() - 1));
     };
   }
 

@@ -7,6 +7,7 @@ import dev.pipeline.Stage;
 import dev.pipeline.StageException;
 import dev.pipeline.StageFunction;
 import dev.pipeline.StageName;
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.resilience.RetryPolicy;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -317,7 +318,7 @@ public final class StageTester<I, O> {
             : StageResult.passed(
                 recordId, Objects.requireNonNull(output), errors, attempt, logs, context.added());
       }
-      errors.add(error);
+      addError(errors, error);
       if (!retries(error, attempt)) {
         return StageResult.failed(recordId, errors, attempt, book.from(firstLog));
       }
@@ -420,7 +421,7 @@ public final class StageTester<I, O> {
                   logs,
                   context.added()));
         } else {
-          recordErrors.add(recordError);
+          addError(recordErrors, recordError);
           if (retries(recordError, attempt)) {
             again.add(index);
           } else {
@@ -442,6 +443,14 @@ public final class StageTester<I, O> {
       done.add(Objects.requireNonNull(result));
     }
     return List.copyOf(done);
+  }
+
+  /** Keeps a record's errors bounded as the engine does: its first and its last few. */
+  private static void addError(List<Throwable> errors, Throwable error) {
+    errors.add(error);
+    if (errors.size() > ErrorText.KEPT_LAST_ERRORS + 1) {
+      errors.remove(1);
+    }
   }
 
   private boolean retries(Throwable error, int attempt) {

@@ -455,4 +455,79 @@ class StageTesterTest {
         .hasCauseInstanceOf(InterruptedException.class);
     assertThat(Thread.interrupted()).isTrue();
   }
+
+  @Test
+  void keepsTheFirstAndTheLastErrorsOfARecordRetriedAThousandTimes() {
+    ManualClock clock = ManualClock.create();
+    Stage<String, String> flaky =
+        (input, context) -> {
+          if (context.attempt() <= 1_000) {
+            throw new IOException("timeout " + context.attempt());
+          }
+          return input;
+        };
+
+    StageResult<String> result =
+        StageTester.of(flaky)
+            .retry(
+                RetryPolicy.exponential(Duration.ofMillis(1), Duration.ofMillis(1))
+                    .maxRetries(Integer.MAX_VALUE))
+            .clock(clock)
+            .run("crane");
+
+    assertThat(result.attempts()).isEqualTo(1_001);
+    assertThat(result.errors())
+        .extracting(Throwable::getMessage)
+        .containsExactly(
+            "timeout 1",
+            "timeout 993",
+            "timeout 994",
+            "timeout 995",
+            "timeout 996",
+            "timeout 997",
+            "timeout 998",
+            "timeout 999",
+            "timeout 1000");
+  }
+
+  /** Its toString() throws another instance of itself. */
+  static final class ToStringThrowsItself extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    ToStringThrowsItself(String message) {
+      super(message);
+    }
+
+    @Override
+    public String toString() {
+      throw new ToStringThrowsItself("toString fails");
+    }
+  }
+
+  @Test
+  void describesAFailureWhoseToStringThrows() {
+    StageResult<String> result =
+        StageTester.<String, String>of(
+                (String s) -> {
+                  throw new ToStringThrowsItself("cannot\nclean");
+                })
+            .run("listing-7", "crane");
+
+    String text;
+    try {
+      text = result.toString();
+    } catch (ToStringThrowsItself e) {
+      // not the exception itself: reporting it would call its toString()
+      throw new AssertionError("StageResult.toString() let the failure's toString() throw");
+    }
+    assertThat(text)
+        .isEqualTo(
+            "StageResult[record 'listing-7' FAILED after 1 attempt: "
+                + ToStringThrowsItself.class.getName()
+                + ": cannot\\nclean]");
+    assertThatThrownBy(result::output)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("FAILED after 1 attempt")
+        .hasCauseInstanceOf(ToStringThrowsItself.class);
+  }
 }

@@ -1,0 +1,393 @@
+package dev.pipeline.internal;
+
+import dev.pipeline.store.ErrorInfo;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The one place that turns an exception, or text from outside, into text the library stores or
+ * logs. Total: it never throws, whatever the exception's {@code getMessage()}, {@code toString()},
+ * {@code getCause()} or {@code getStackTrace()} do; bounded: a message is cut to {@link
+ * #messageChars()}, a stack trace to {@link #stackChars()}, a cause chain (or a cycle of causes and
+ * suppressed exceptions) to {@link #MAX_THROWABLES} exceptions, each cut said in the text; and
+ * {@link #escape escaped} for logs, so that text from outside cannot forge a log line or drive a
+ * terminal. It never calls an exception's {@code toString()} or {@code printStackTrace()}: the
+ * stack trace is its own walk. Not API: the package is exported only to the library's own modules.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class ErrorText {
+
+  /** The default longest message kept, in characters. */
+  public static final int DEFAULT_MESSAGE_CHARS = 4_096;
+
+  /** The default longest stack trace kept, in characters. */
+  public static final int DEFAULT_STACK_CHARS = 16_384;
+
+  /** The smallest limit allowed for a message or a stack trace. */
+  public static final int MIN_CHARS = 256;
+
+  /** The largest limit allowed for a message or a stack trace (1 Mi characters). */
+  public static final int MAX_CHARS = 1 << 20;
+
+  /** The most exceptions (the error, its causes and suppressed ones) one stack trace shows. */
+  public static final int MAX_THROWABLES = 32;
+
+  /** How many of a record's latest errors its history keeps, after its first one. */
+  public static final int KEPT_LAST_ERRORS = 8;
+
+  /** The error type of the entry that stands for errors dropped from a record's history. */
+  public static final String DROPPED_TYPE = "ErrorsDropped";
+
+  /** The exception class of that entry (no such class exists). */
+  static final String DROPPED_CLASS = "dev.pipeline.ErrorsDropped";
+
+  private static final ErrorText DEFAULTS =
+      new ErrorText(DEFAULT_MESSAGE_CHARS, DEFAULT_STACK_CHARS);
+
+  private final int messageChars;
+  private final int stackChars;
+
+  private ErrorText(int messageChars, int stackChars) {
+    this.messageChars = messageChars;
+    this.stackChars = stackChars;
+  }
+
+  /** The default limits: {@value #DEFAULT_MESSAGE_CHARS} and {@value #DEFAULT_STACK_CHARS}. */
+  public static ErrorText defaults() {
+    return DEFAULTS;
+  }
+
+  /**
+   * Limits of a pipeline's choosing.
+   *
+   * @throws IllegalArgumentException if a limit is outside [{@value #MIN_CHARS}, {@value
+   *     #MAX_CHARS}]
+   */
+  public static ErrorText of(int messageChars, int stackChars) {
+    String problem = problem(messageChars, stackChars);
+    if (problem != null) {
+      throw new IllegalArgumentException(problem);
+    }
+    return new ErrorText(messageChars, stackChars);
+  }
+
+  /** What is wrong with these limits, or null if they are in range. */
+  public static @Nullable String problem(int messageChars, int stackChars) {
+    if (messageChars < MIN_CHARS || messageChars > MAX_CHARS) {
+      return "errorTextLimits: messageChars must be between "
+          + MIN_CHARS
+          + " and "
+          + MAX_CHARS
+          + ", was "
+          + messageChars;
+    }
+    if (stackChars < MIN_CHARS || stackChars > MAX_CHARS) {
+      return "errorTextLimits: stackChars must be between "
+          + MIN_CHARS
+          + " and "
+          + MAX_CHARS
+          + ", was "
+          + stackChars;
+    }
+    return null;
+  }
+
+  /** The longest message kept, in characters (before the note of a cut). */
+  public int messageChars() {
+    return messageChars;
+  }
+
+  /** The longest stack trace kept, in characters (before the note of a cut). */
+  public int stackChars() {
+    return stackChars;
+  }
+
+  // ------------------------------------------------------------------ exceptions
+
+  /** What a store keeps of an error: its message and stack trace, cut to these limits. */
+  public ErrorInfo info(String stage, Throwable error, int attempt, Instant at) {
+    Class<?> type = error.getClass();
+    return new ErrorInfo(
+        stage,
+        type.getSimpleName(),
+        type.getName(),
+        message(error),
+        stackTrace(error),
+        attempt,
+        at);
+  }
+
+  /**
+   * The error's message, cut to {@link #messageChars()}; "" if it has none; a note saying so if
+   * {@code getMessage()} threw. Not escaped (it is kept as data).
+   */
+  public String message(Throwable error) {
+    String raw = rawMessage(error);
+    return raw == null ? "" : cut(raw, messageChars);
+  }
+
+  /**
+   * The error on one line, as {@code Throwable.toString()} would give it ("class: message") but
+   * total, cut and escaped: for log lines and for messages that name a cause.
+   */
+  public String describe(Throwable error) {
+    String raw = rawMessage(error);
+    String name = error.getClass().getName();
+    return raw == null ? name : name + ": " + escape(cut(raw, messageChars));
+  }
+
+  /** {@link #describe(Throwable)} with the default limits. */
+  public static String describeDefault(Throwable error) {
+    return DEFAULTS.describe(error);
+  }
+
+  /**
+   * The error's stack trace, in {@code printStackTrace}'s layout: the error, its frames, its
+   * suppressed exceptions and its causes, at most {@link #MAX_THROWABLES} of them, each seen once
+   * (a cycle is named, not followed), cut to {@link #stackChars()}. Each exception's line and each
+   * frame is {@link #escape escaped}, so the only line breaks are the layout's own.
+   */
+  public String stackTrace(Throwable error) {
+    StringBuilder out = new StringBuilder(Math.min(stackChars, 1_024));
+    Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+    // a walk with its own stack: a 10,000-deep chain must not overflow the thread's
+    Deque<Item> todo = new ArrayDeque<>();
+    todo.push(new Item(error, "", ""));
+    int shown = 0;
+    while (!todo.isEmpty()) {
+      if (out.length() >= stackChars) {
+        return cutTrace(out, null);
+      }
+      Item item = todo.pop();
+      Throwable t = item.error();
+      if (!seen.add(t)) {
+        line(out, item.indent() + item.caption() + "[CIRCULAR REFERENCE: " + describe(t) + "]");
+        continue;
+      }
+      if (shown++ == MAX_THROWABLES) {
+        return cutTrace(
+            out, "more than " + MAX_THROWABLES + " exceptions (causes and suppressed ones)");
+      }
+      line(out, item.indent() + item.caption() + describe(t));
+      StackTraceElement[] frames = frames(t);
+      for (StackTraceElement frame : frames) {
+        if (out.length() >= stackChars) {
+          return cutTrace(out, null);
+        }
+        line(out, item.indent() + "\tat " + escape(String.valueOf(frame)));
+      }
+      Throwable cause = cause(t);
+      if (cause != null) {
+        todo.push(new Item(cause, item.indent(), "Caused by: "));
+      }
+      Throwable[] suppressed = t.getSuppressed(); // final in Throwable: cannot throw
+      for (int i = suppressed.length - 1; i >= 0; i--) {
+        todo.push(new Item(suppressed[i], item.indent() + "\t", "Suppressed: "));
+      }
+    }
+    if (out.length() > stackChars) {
+      return cutTrace(out, null);
+    }
+    return out.toString();
+  }
+
+  private record Item(Throwable error, String indent, String caption) {}
+
+  private static void line(StringBuilder out, String text) {
+    out.append(text).append('\n');
+  }
+
+  /** The text so far, cut to the limit, with why it was cut (null: it was too long). */
+  private String cutTrace(StringBuilder out, @Nullable String why) {
+    if (why == null) {
+      why = "the stack trace is longer than " + group(stackChars) + " chars";
+    }
+    if (out.length() > stackChars) {
+      out.setLength(stackChars);
+      if (Character.isHighSurrogate(out.charAt(stackChars - 1))) {
+        out.setLength(stackChars - 1);
+      }
+    }
+    return out.append("\t… [cut: ").append(why).append("]\n").toString();
+  }
+
+  private static @Nullable String rawMessage(Throwable error) {
+    try {
+      return error.getMessage();
+    } catch (Throwable thrown) {
+      // only the class of what it threw: its message or toString() may throw as well
+      return "[getMessage() threw " + thrown.getClass().getName() + "]";
+    }
+  }
+
+  private static StackTraceElement[] frames(Throwable error) {
+    try {
+      StackTraceElement[] frames = error.getStackTrace();
+      return frames == null ? new StackTraceElement[0] : frames;
+    } catch (Throwable thrown) {
+      return new StackTraceElement[0];
+    }
+  }
+
+  private static @Nullable Throwable cause(Throwable error) {
+    try {
+      return error.getCause();
+    } catch (Throwable thrown) {
+      return null;
+    }
+  }
+
+  // ------------------------------------------------------------------ text
+
+  /**
+   * Text cut to {@code max} characters (never inside a surrogate pair), with the cut said: "… [cut
+   * 10,485,000 chars]".
+   */
+  public static String cut(String text, int max) {
+    if (text.length() <= max) {
+      return text;
+    }
+    int end = Character.isHighSurrogate(text.charAt(max - 1)) ? max - 1 : max;
+    return text.substring(0, end) + "… [cut " + group(text.length() - end) + " chars]";
+  }
+
+  /**
+   * Text from outside made safe for one log line: line breaks (CR, LF, U+0085, U+2028, U+2029), ESC
+   * and every other C0 and C1 control character, DEL, and the Unicode bidi controls are written as
+   * Java escapes ({@code \n}, {@code \r}, {@code \t}, {@code \u001B}, …). Escaping escaped text
+   * changes nothing.
+   */
+  public static String escape(String text) {
+    int i = 0;
+    int n = text.length();
+    while (i < n && !unsafe(text.charAt(i))) {
+      i++;
+    }
+    if (i == n) {
+      return text;
+    }
+    StringBuilder out = new StringBuilder(n + 16).append(text, 0, i);
+    for (; i < n; i++) {
+      char c = text.charAt(i);
+      if (!unsafe(c)) {
+        out.append(c);
+      } else if (c == '\n') {
+        out.append("\\n");
+      } else if (c == '\r') {
+        out.append("\\r");
+      } else if (c == '\t') {
+        out.append("\\t");
+      } else {
+        out.append(String.format(Locale.ROOT, "\\u%04X", (int) c));
+      }
+    }
+    return out.toString();
+  }
+
+  /** Text from outside (a record id, a name) for a log line: cut to the default and escaped. */
+  public static String loggable(@Nullable Object text) {
+    String s;
+    try {
+      s = String.valueOf(text);
+    } catch (Throwable thrown) {
+      s = "[toString() threw " + thrown.getClass().getName() + "]";
+    }
+    return escape(cut(s, DEFAULT_MESSAGE_CHARS));
+  }
+
+  /** The index of the first control character {@link #escape} would escape, or -1. */
+  public static int firstControl(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      if (unsafe(text.charAt(i))) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private static boolean unsafe(char c) {
+    return c < 0x20
+        || (c >= 0x7F && c <= 0x9F)
+        || c == 0x061C // Arabic letter mark
+        || c == 0x200E // left-to-right mark
+        || c == 0x200F // right-to-left mark
+        || (c >= 0x2028 && c <= 0x202E) // line and paragraph separators, bidi embeddings
+        || (c >= 0x2066 && c <= 0x2069); // bidi isolates
+  }
+
+  private static String group(long n) {
+    return String.format(Locale.ROOT, "%,d", n);
+  }
+
+  // ------------------------------------------------------------------ history
+
+  /**
+   * A record's error history, bounded: its first error, an entry of type {@value #DROPPED_TYPE}
+   * whose {@code attempt} counts the errors dropped in between (earlier such entries added in), and
+   * its last {@value #KEPT_LAST_ERRORS} errors. Returns the list itself when it is short enough.
+   */
+  public static List<ErrorInfo> bounded(List<ErrorInfo> errors) {
+    int n = errors.size();
+    if (n <= KEPT_LAST_ERRORS + 2) {
+      return errors;
+    }
+    int lastFrom = n - KEPT_LAST_ERRORS;
+    long dropped = 0;
+    for (int i = 1; i < lastFrom; i++) {
+      dropped += count(errors.get(i));
+    }
+    ErrorInfo lastDropped = errors.get(lastFrom - 1);
+    int count = (int) Math.min(Integer.MAX_VALUE, dropped);
+    List<ErrorInfo> kept = new ArrayList<>(KEPT_LAST_ERRORS + 2);
+    kept.add(errors.get(0));
+    kept.add(
+        new ErrorInfo(
+            lastDropped.stage(),
+            DROPPED_TYPE,
+            DROPPED_CLASS,
+            group(count)
+                + " errors between the first and the last "
+                + KEPT_LAST_ERRORS
+                + " were dropped (a record keeps its first error and its last "
+                + KEPT_LAST_ERRORS
+                + ")",
+            "",
+            count,
+            lastDropped.occurredAt()));
+    kept.addAll(errors.subList(lastFrom, n));
+    return kept;
+  }
+
+  /** Appends errors to a history and bounds it. */
+  public static List<ErrorInfo> append(List<ErrorInfo> history, List<ErrorInfo> more) {
+    if (more.isEmpty()) {
+      return history;
+    }
+    if (history.isEmpty()) {
+      return bounded(more);
+    }
+    List<ErrorInfo> all = new ArrayList<>(history.size() + more.size());
+    all.addAll(history);
+    all.addAll(more);
+    return bounded(all);
+  }
+
+  /** Whether an entry of a history stands for dropped errors. */
+  public static boolean isDropped(ErrorInfo error) {
+    return DROPPED_CLASS.equals(error.exceptionClass());
+  }
+
+  /** How many errors an entry of a history stands for: 1, or the number it says were dropped. */
+  public static int count(ErrorInfo error) {
+    return isDropped(error) ? Math.max(0, error.attempt()) : 1;
+  }
+}
