@@ -207,6 +207,11 @@ final class Database {
     }
   }
 
+  /** Runs work once, without retries, on a thread of its own as {@link #attempt} does. */
+  <T> T once(HandleCallback<T, SQLException> work) throws SQLException {
+    return attempt(false, work);
+  }
+
   /**
    * Runs one attempt of work on a thread of its own and waits for it, so that an interrupt of the
    * caller (a cancelled run, a timed-out task) never reaches a thread inside the driver: H2 closes

@@ -84,11 +84,12 @@ import org.slf4j.LoggerFactory;
  *       inserts); an id already stored is reported as a duplicate and left alone.
  *   <li><b>Leases</b> are timed by the database's clock. A heartbeat thread renews this worker's
  *       leases every third of {@link Builder#leaseDuration(Duration) the lease duration}, on a
- *       connection of its own, so a busy pool does not starve it, and skips rows other transactions
- *       hold (renewing them on the next beat), so it never waits behind the pipeline's writes. A
- *       worker that dies stops renewing; once its leases expire, another worker's {@link #claim}
- *       takes its records over ({@code FOR UPDATE SKIP LOCKED}, so workers never wait on each
- *       other's rows).
+ *       connection of its own, so a busy pool does not starve it, in short transactions of 500
+ *       records each (on H2, each in its turn), so the pipeline's writes never wait long behind it,
+ *       and skips rows other transactions hold (renewing them on the next beat), so it never waits
+ *       behind the pipeline's writes. A worker that dies stops renewing; once its leases expire,
+ *       another worker's {@link #claim} takes its records over ({@code FOR UPDATE SKIP LOCKED}, so
+ *       workers never wait on each other's rows).
  *   <li><b>Lock order</b>: ingests, checkpoints, deliveries, completions and claims write their
  *       records in record id order, so concurrent batches lock rows in the same order rather than
  *       deadlock. {@link #completeAndDeliver} makes two such passes in one transaction (the
@@ -125,7 +126,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Database faults</b>: transient errors (lost connection, restart, deadlock, serialization
  *       failure) are retried with backoff for up to {@link Builder#outageTolerance(Duration)}; the
  *       pipeline pauses meanwhile and nothing is lost. Other errors throw {@link
- *       JdbcStoreException}.
+ *       JdbcStoreException}, a closed H2 database among them. The driver's work runs on threads of
+ *       its own: interrupting a thread that calls the store (a cancelled run) never interrupts a
+ *       statement, which would close an H2 database or break a PostgreSQL connection.
  * </ul>
  *
  * <p>A lease this worker holds is renewed while the engine makes progress with its records; records
@@ -2107,8 +2110,8 @@ public final class JdbcPipelineStore implements PipelineStore {
         continue;
       }
       try {
-        db.jdbi.withHandle(h -> releaseTokens(h, pipeline, tokens)); // once, no retries
-      } catch (RuntimeException e) {
+        db.once(h -> releaseTokens(h, pipeline, tokens)); // no retries
+      } catch (SQLException | RuntimeException e) {
         LOG.warn(
             "pipeline-jdbc: could not give back the leases of pipeline '{}' on close; they expire"
                 + " by themselves within {} ms",
