@@ -6,8 +6,11 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jdbi.v3.core.HandleCallback;
@@ -32,6 +35,12 @@ import org.slf4j.LoggerFactory;
 final class Database {
   private static final Logger LOG = LoggerFactory.getLogger(JdbcPipelineStore.class);
   private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(30);
+  private static final String CLOSED_ADVICE =
+      "; the database is closed (shut down, or closed by the database itself after a fatal error"
+          + " such as a failed or interrupted write to its file), so every later operation of this"
+          + " store fails too: find the cause in the database's log (for H2, the .trace.db file"
+          + " next to it), then build a new store; records in flight stay in the database and"
+          + " resume on the next run";
 
   // one per H2 database (by URL) in this JVM
   private static final Map<String, ReentrantLock> H2_TURNS = new ConcurrentHashMap<>();
@@ -40,6 +49,7 @@ final class Database {
   final Dialect dialect;
   private final Duration outageTolerance;
   private final @Nullable Lock turns;
+  private final Map<String, LongAdder> retries = new ConcurrentHashMap<>();
 
   Database(Jdbi jdbi, Dialect dialect, Duration outageTolerance) {
     this(jdbi, dialect, outageTolerance, null);
@@ -62,8 +72,9 @@ final class Database {
    * in several threads at once copy and retry B-tree pages and commit into one another's store
    * operations. Measured with the example pipeline on an H2 file (200k lines, the durable run of
    * {@code Targets durable}): 48.1 s with operations taking turns, 58.2 s with operations in
-   * parallel, and on fewer cores. The heartbeat keeps its own connection and never waits for this
-   * lock. PostgreSQL needs none.
+   * parallel, and on fewer cores. The heartbeat keeps its own connection and takes a turn for each
+   * short chunk of leases it renews, waiting for it a bounded time only, so that the record path
+   * never waits on the row locks of a heartbeat in progress. PostgreSQL needs none.
    */
   static @Nullable Lock turnsFor(Dialect dialect, @Nullable String databaseUrl) {
     return dialect == Dialect.H2 && databaseUrl != null
@@ -110,7 +121,7 @@ final class Database {
       try {
         T result;
         if (turns == null) {
-          result = transaction ? jdbi.inTransaction(work) : jdbi.withHandle(work);
+          result = attempt(transaction, work);
         } else {
           try {
             turns.lockInterruptibly(); // held for this attempt only, not while backing off
@@ -118,7 +129,7 @@ final class Database {
             throw interrupted(operation, pipeline, "waiting for its turn to run", e);
           }
           try {
-            result = transaction ? jdbi.inTransaction(work) : jdbi.withHandle(work);
+            result = attempt(transaction, work);
           } finally {
             turns.unlock();
           }
@@ -156,9 +167,11 @@ final class Database {
                 + " failed"
                 + (state == null ? "" : " (SQLState " + state + ")")
                 + ": "
-                + (sql != null ? describe(sql) : String.valueOf(cause)),
+                + (sql != null ? describe(sql) : String.valueOf(cause))
+                + (sql != null && dialect.isClosed(sql) ? CLOSED_ADVICE : ""),
             cause);
       }
+      retries.computeIfAbsent(String.valueOf(state), k -> new LongAdder()).increment();
       long elapsed = System.nanoTime() - start;
       if (elapsed > outageTolerance.toNanos()) {
         throw new JdbcStoreException(
@@ -193,6 +206,74 @@ final class Database {
       }
       backoff(operation, pipeline, failures);
     }
+  }
+
+  /** Runs work once, without retries, on a thread of its own as {@link #attempt} does. */
+  <T> T once(HandleCallback<T, SQLException> work) throws SQLException {
+    return attempt(false, work);
+  }
+
+  /**
+   * Runs one attempt of work on a thread of its own and waits for it, so that an interrupt of the
+   * caller (a cancelled run, a timed-out task) never reaches a thread inside the driver: H2 closes
+   * its database when a write to its file is interrupted ({@code ClosedByInterruptException}), and
+   * pgjdbc loses its connection when a socket read is. An interrupt meanwhile is kept for the
+   * caller to see once the attempt is over.
+   */
+  private <T> T attempt(boolean transaction, HandleCallback<T, SQLException> work)
+      throws SQLException {
+    FutureTask<T> task =
+        new FutureTask<>(() -> transaction ? jdbi.inTransaction(work) : jdbi.withHandle(work));
+    Thread.ofVirtual().start(task);
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return task.get();
+        } catch (InterruptedException e) {
+          interrupted = true; // the attempt goes on; the caller sees the interrupt after it
+        } catch (ExecutionException e) {
+          Throwable cause = e.getCause();
+          if (cause instanceof SQLException sql) {
+            throw sql;
+          }
+          if (cause instanceof RuntimeException runtime) {
+            throw runtime;
+          }
+          if (cause instanceof Error error) {
+            throw error;
+          }
+          throw new IllegalStateException(cause);
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /**
+   * Waits for this database's turn (see {@link #turnsFor}) for work outside {@link #run}, if it has
+   * turns; give it back with {@link #endTurn}.
+   */
+  void takeTurn() throws InterruptedException {
+    if (turns != null) {
+      turns.lockInterruptibly();
+    }
+  }
+
+  /** Gives back a turn {@link #takeTurn} took. */
+  void endTurn() {
+    if (turns != null) {
+      turns.unlock();
+    }
+  }
+
+  /** How many attempts failed with a transient error of this SQLState and were retried. */
+  long retries(String sqlState) {
+    LongAdder count = retries.get(sqlState);
+    return count == null ? 0 : count.sum();
   }
 
   private static void backoff(String operation, @Nullable String pipeline, int failures) {

@@ -95,10 +95,20 @@ enum Dialect {
 
     @Override
     boolean isTransient(SQLException e) {
-      // 40001 deadlock, HYT00 lock timeout, 90067 connection broken, 90098 database closed,
-      // 90020 file locked by another process (briefly, while it closes), 90135 database closing
-      return super.isTransient(e)
-          || Set.of("HYT00", "90067", "90098", "90020", "90135").contains(e.getSQLState());
+      // 40001 deadlock, HYT00 lock timeout, 90067 connection broken, 90020 file locked by
+      // another process (briefly, while it closes), 90135 database closing. Not 90098: a closed
+      // database does not open again by itself (see isClosed)
+      return !isClosed(e)
+          && (super.isTransient(e)
+              || Set.of("HYT00", "90067", "90020", "90135").contains(e.getSQLState()));
+    }
+
+    @Override
+    boolean isClosed(SQLException e) {
+      // 90098 database closed, 90121 database called at VM shutdown: H2 closed it (a SHUTDOWN,
+      // or a fatal error such as an interrupted write to its file) and the connections on it
+      // stay closed
+      return Set.of("90098", "90121").contains(e.getSQLState());
     }
 
     @Override
@@ -283,6 +293,11 @@ enum Dialect {
     }
     // 08: connection exception; 40001 serialization failure; 40P01 deadlock detected
     return state.startsWith("08") || state.equals("40001") || state.equals("40P01");
+  }
+
+  /** Whether an error says the database itself is closed for good: fatal, never retried. */
+  boolean isClosed(SQLException e) {
+    return false;
   }
 
   /** Whether an error is a unique-key violation. */

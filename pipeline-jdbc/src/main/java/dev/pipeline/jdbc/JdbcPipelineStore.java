@@ -44,9 +44,11 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.IntFunction;
@@ -83,11 +85,12 @@ import org.slf4j.LoggerFactory;
  *       inserts); an id already stored is reported as a duplicate and left alone.
  *   <li><b>Leases</b> are timed by the database's clock. A heartbeat thread renews this worker's
  *       leases every third of {@link Builder#leaseDuration(Duration) the lease duration}, on a
- *       connection of its own, so a busy pool does not starve it, and skips rows other transactions
- *       hold (renewing them on the next beat), so it never waits behind the pipeline's writes. A
- *       worker that dies stops renewing; once its leases expire, another worker's {@link #claim}
- *       takes its records over ({@code FOR UPDATE SKIP LOCKED}, so workers never wait on each
- *       other's rows).
+ *       connection of its own, so a busy pool does not starve it, in short transactions of 500
+ *       records each (on H2, each in its turn), so the pipeline's writes never wait long behind it,
+ *       and skips rows other transactions hold (renewing them on the next beat), so it never waits
+ *       behind the pipeline's writes. A worker that dies stops renewing; once its leases expire,
+ *       another worker's {@link #claim} takes its records over ({@code FOR UPDATE SKIP LOCKED}, so
+ *       workers never wait on each other's rows).
  *   <li><b>Lock order</b>: ingests, checkpoints, deliveries, completions and claims write their
  *       records in record id order, so concurrent batches lock rows in the same order rather than
  *       deadlock. {@link #completeAndDeliver} makes two such passes in one transaction (the
@@ -124,7 +127,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Database faults</b>: transient errors (lost connection, restart, deadlock, serialization
  *       failure) are retried with backoff for up to {@link Builder#outageTolerance(Duration)}; the
  *       pipeline pauses meanwhile and nothing is lost. Other errors throw {@link
- *       JdbcStoreException}.
+ *       JdbcStoreException}, a closed H2 database among them. The driver's work runs on threads of
+ *       its own: interrupting a thread that calls the store (a cancelled run) never interrupts a
+ *       statement, which would close an H2 database or break a PostgreSQL connection.
  * </ul>
  *
  * <p>A lease this worker holds is renewed while the engine makes progress with its records; records
@@ -155,6 +160,10 @@ public final class JdbcPipelineStore implements PipelineStore {
   private static final int MOVE_CHUNK = 1_000;
   private static final Duration MAX_DELAY = Duration.ofDays(3650);
   private static final Map<String, ReentrantLock> H2_CLAIM_LOCKS = new ConcurrentHashMap<>();
+  private static final String HEARTBEAT = "pipeline-jdbc-heartbeat-";
+  // leases the heartbeat renews per transaction: short enough that a write of the record path
+  // never waits long on its rows
+  private static final int RENEW_CHUNK = 500;
 
   private final Database db;
   private final Statements sql;
@@ -168,6 +177,9 @@ public final class JdbcPipelineStore implements PipelineStore {
   private final @Nullable HikariDataSource ownedPool;
   private final Connections.HeartbeatSource heartbeatSource;
   private final AtomicBoolean closed = new AtomicBoolean();
+  // wakes the heartbeat to stop: it is never interrupted, as it may be inside the driver
+  private final CountDownLatch closing = new CountDownLatch(1);
+  private final LongAdder heartbeats = new LongAdder();
   // H2 serves one JVM: its claims and registrations take turns instead of waiting on each other's
   // row locks
   private final @Nullable ReentrantLock h2Lock;
@@ -207,10 +219,7 @@ public final class JdbcPipelineStore implements PipelineStore {
 
   private void start(@Nullable Duration purgeEvery) {
     Thread heartbeat =
-        Thread.ofPlatform()
-            .daemon()
-            .name("pipeline-jdbc-heartbeat-" + workerId)
-            .unstarted(this::heartbeatLoop);
+        Thread.ofPlatform().daemon().name(HEARTBEAT + workerId).unstarted(this::heartbeatLoop);
     threads.add(heartbeat);
     if (purgeEvery != null) {
       threads.add(
@@ -232,6 +241,19 @@ public final class JdbcPipelineStore implements PipelineStore {
   /** Whether this store keeps the status table's planner statistics current (for tests). */
   boolean maintainsStatistics() {
     return statistics.maintaining();
+  }
+
+  /**
+   * How many of this store's operations failed with a transient error of this SQLState and were
+   * retried (for tests: {@code HYT00} is H2's lock timeout).
+   */
+  long retriedErrors(String sqlState) {
+    return db.retries(sqlState);
+  }
+
+  /** How many times the heartbeat renewed leases (for tests). */
+  long heartbeats() {
+    return heartbeats.sum();
   }
 
   /** This worker's id, the lease owner of the records it holds. */
@@ -1838,8 +1860,8 @@ public final class JdbcPipelineStore implements PipelineStore {
       try {
         // at a fixed rate: a slow renewal does not push the next one back
         long wait = next - System.nanoTime();
-        if (wait > 0) {
-          TimeUnit.NANOSECONDS.sleep(wait);
+        if (wait > 0 && closing.await(wait, TimeUnit.NANOSECONDS)) {
+          return; // closing
         }
         next = Math.max(next + period, System.nanoTime());
       } catch (InterruptedException e) {
@@ -1870,7 +1892,8 @@ public final class JdbcPipelineStore implements PipelineStore {
             workerId,
             TimeUnit.NANOSECONDS.toSeconds(abandonAfterNanos));
       }
-      if (tokens.isEmpty() || closed.get()) {
+      List<String> ids = leases.ids(pipeline, tokens);
+      if (ids.isEmpty() || closed.get()) {
         continue;
       }
       Connection connection;
@@ -1887,7 +1910,8 @@ public final class JdbcPipelineStore implements PipelineStore {
       }
       boolean broken = false;
       try {
-        renewLeases(connection, pipeline, tokens);
+        renewLeases(connection, pipeline, ids, tokens);
+        heartbeats.increment();
       } catch (SQLException e) {
         broken = db.dialect.isTransient(e);
         LOG.warn(
@@ -1902,40 +1926,82 @@ public final class JdbcPipelineStore implements PipelineStore {
   }
 
   /**
-   * Extends the leases of this worker's records held under the tokens, in one short transaction.
-   * Rows another transaction has locked are skipped, not waited for: they are renewed on the next
-   * beat, well before their lease runs out.
+   * Extends the leases of this worker's records held under the tokens, in chunks of {@link
+   * #RENEW_CHUNK} ids in id order, each in a short transaction of its own. Rows another transaction
+   * has locked are skipped, not waited for: they are renewed on the next beat, well before their
+   * lease runs out.
+   *
+   * <p>Renewing every lease of a pipeline in one transaction held its rows locked for as long as
+   * that took (seconds, with tens of thousands of records in flight on H2), and the record path's
+   * writes waited for them until H2's lock timeout (HYT00). On H2 each chunk also takes the
+   * database's turn, so that in this JVM no operation of the record path runs while a chunk holds
+   * its rows.
    */
-  private void renewLeases(Connection connection, String pipeline, List<Long> tokens)
+  private void renewLeases(
+      Connection connection, String pipeline, List<String> ids, List<Long> tokens)
       throws SQLException {
     Array tokenArray = connection.createArrayOf("bigint", tokens.toArray(Long[]::new));
+    // the leases were renewed a beat ago and last two more: once the chunks have waited in line
+    // for their turns for half the lease, the heartbeat keeps its turn for the rest
+    long turnsUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(leaseMillis / 2);
+    boolean turn = false;
+    try {
+      for (int from = 0; from < ids.size() && !closed.get(); from += RENEW_CHUNK) {
+        List<String> chunk = ids.subList(from, Math.min(ids.size(), from + RENEW_CHUNK));
+        Array idArray = connection.createArrayOf("varchar", chunk.toArray(String[]::new));
+        if (!turn) {
+          try {
+            db.takeTurn();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+          turn = true;
+        }
+        renewChunk(connection, pipeline, idArray, tokenArray);
+        if (System.nanoTime() < turnsUntil) {
+          db.endTurn(); // the record path goes on between chunks
+          turn = false;
+        }
+      }
+    } finally {
+      if (turn) {
+        db.endTurn();
+      }
+    }
+  }
+
+  private void renewChunk(Connection connection, String pipeline, Array ids, Array tokens)
+      throws SQLException {
     String lock = sql.heartbeatLock;
     if (lock == null) {
       try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
         renew.setLong(1, leaseMillis);
         renew.setString(2, pipeline);
-        renew.setString(3, workerId);
-        renew.setArray(4, tokenArray);
+        renew.setArray(3, ids);
+        renew.setString(4, workerId);
+        renew.setArray(5, tokens);
         renew.executeUpdate();
       }
       return;
     }
     connection.setAutoCommit(false);
     try {
-      List<String> ids = new ArrayList<>();
+      List<String> locked = new ArrayList<>();
       try (PreparedStatement select = connection.prepareStatement(lock)) {
         select.setString(1, pipeline);
-        select.setString(2, workerId);
-        select.setArray(3, tokenArray);
+        select.setArray(2, ids);
+        select.setString(3, workerId);
+        select.setArray(4, tokens);
         try (ResultSet rs = select.executeQuery()) {
           while (rs.next()) {
-            ids.add(rs.getString(1));
+            locked.add(rs.getString(1));
           }
         }
       }
-      if (!ids.isEmpty()) {
+      if (!locked.isEmpty()) {
         try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
-          renew.setArray(1, connection.createArrayOf("varchar", ids.toArray(String[]::new)));
+          renew.setArray(1, connection.createArrayOf("varchar", locked.toArray(String[]::new)));
           renew.setString(2, pipeline);
           renew.setLong(3, leaseMillis);
           renew.executeUpdate();
@@ -2121,8 +2187,11 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    closing.countDown();
     for (Thread t : threads) {
-      t.interrupt();
+      if (!t.getName().startsWith(HEARTBEAT)) {
+        t.interrupt(); // their database work runs on threads of its own (Database#attempt)
+      }
     }
     for (Thread t : threads) {
       try {
@@ -2138,8 +2207,8 @@ public final class JdbcPipelineStore implements PipelineStore {
         continue;
       }
       try {
-        db.jdbi.withHandle(h -> releaseTokens(h, pipeline, tokens)); // once, no retries
-      } catch (RuntimeException e) {
+        db.once(h -> releaseTokens(h, pipeline, tokens)); // no retries
+      } catch (SQLException | RuntimeException e) {
         LOG.warn(
             "pipeline-jdbc: could not give back the leases of pipeline '{}' on close; they expire"
                 + " by themselves within {} ms: {}",

@@ -2,8 +2,10 @@ package dev.pipeline.jdbc;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -140,6 +142,24 @@ final class Leases {
       }
     }
     return tokens;
+  }
+
+  /** The records of a pipeline held under these tokens, in id order. */
+  List<String> ids(String pipeline, Collection<Long> tokens) {
+    PipelineLeases p = pipelines.get(pipeline);
+    if (p == null || tokens.isEmpty()) {
+      return List.of();
+    }
+    Set<Long> wanted = new HashSet<>(tokens);
+    List<String> ids = new ArrayList<>();
+    p.tokenById.forEach(
+        (id, token) -> {
+          if (wanted.contains(token)) {
+            ids.add(id);
+          }
+        });
+    ids.sort(null);
+    return ids;
   }
 
   /** Forgets every lease of a pipeline and returns their tokens. */

@@ -397,17 +397,19 @@ final class Statements {
             + FREE_LEASE
             + OWNED;
 
-    // positional: run on the heartbeat's own connection with plain JDBC. SKIP LOCKED: a row that
-    // another transaction holds (a checkpoint, a completion) is renewed on the next beat, not
-    // waited for, so the heartbeat never stalls behind, or deadlocks with, the pipeline's writes
+    // positional: run on the heartbeat's own connection with plain JDBC, on a chunk of the ids
+    // (looked up by the primary key). SKIP LOCKED: a row that another transaction holds (a
+    // checkpoint, a completion) is renewed on the next beat, not waited for, so the heartbeat
+    // never stalls behind, or deadlocks with, the pipeline's writes
     String renewable =
         " FROM "
             + status
-            + " WHERE pipeline = ? AND status = 'IN_PROGRESS' AND lease_owner = ?"
+            + " WHERE pipeline = ? AND record_id = ANY(CAST(? AS VARCHAR ARRAY))"
+            + " AND status = 'IN_PROGRESS' AND lease_owner = ?"
             + " AND lease_token = ANY(CAST(? AS BIGINT ARRAY)) FOR UPDATE SKIP LOCKED";
     String renew = "lease_expires_at = " + dialect.plusMillis("?");
     if (dialect.locksInSubqueries()) {
-      // (lease ms, pipeline, owner, tokens)
+      // (lease ms, pipeline, ids, owner, tokens)
       heartbeatLock = null;
       heartbeat =
           "UPDATE "
@@ -418,7 +420,7 @@ final class Statements {
               + renewable
               + ")";
     } else {
-      // (pipeline, owner, tokens), then (the ids it locked, pipeline, lease ms); H2 runs
+      // (pipeline, ids, owner, tokens), then (the ids it locked, pipeline, lease ms); H2 runs
       // "record_id IN (SELECT ... UNNEST(?))" once per row, so the ids are joined instead
       heartbeatLock = "SELECT record_id" + renewable;
       heartbeat =

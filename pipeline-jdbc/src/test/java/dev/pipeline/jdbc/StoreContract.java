@@ -1221,6 +1221,103 @@ abstract class StoreContract {
     }
   }
 
+  /**
+   * cancel() interrupts the run's threads; one inside the driver closed H2's database (an
+   * interrupted write to its file) and broke PostgreSQL's connection, and the store was dead for
+   * the rest of the process. Runs cancelled at random points, with every stage, the sink and the
+   * claimer calling the store, must leave the same store working: each next run resumes what the
+   * cancelled ones left, and in the end every record is terminal.
+   */
+  @Test
+  void cancellingBusyRunsAtRandomPointsLeavesTheStoreWorkingAndLosesNothing() throws Exception {
+    // a schema of its own: its thousands of rows would change the plans the planner tests expect
+    TestDatabase own = TestDatabase.of(db().url, db().schema + "_cancel");
+    try (JdbcPipelineStore store =
+        own.builder().workerId("w1").outageTolerance(Duration.ofSeconds(3)).build()) {
+      cancelBusyRunsThenFinish(store, pipeline, 20);
+    } finally {
+      own.drop();
+    }
+  }
+
+  /**
+   * Runs a pipeline of three stages (two checkpointing) on the store {@code rounds} times, each on
+   * 150 new records, and cancels each run once a random number of records passed its second stage;
+   * then runs it on every round's records again and checks that each record ends published.
+   */
+  static void cancelBusyRunsThenFinish(JdbcPipelineStore store, String pipeline, int rounds)
+      throws InterruptedException {
+    int perRound = 150;
+    long seed = System.nanoTime();
+    java.util.Random random = new java.util.Random(seed);
+    AtomicInteger toPass = new AtomicInteger(Integer.MAX_VALUE);
+    java.util.concurrent.atomic.AtomicReference<CountDownLatch> passed =
+        new java.util.concurrent.atomic.AtomicReference<>(new CountDownLatch(1));
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .stage(
+                StageName.INGESTION,
+                (String s) -> s.toUpperCase(Locale.ROOT),
+                o -> o.checkpoint().codec(STRING).concurrency(2).batchSize(8))
+            .stage(
+                StageName.CLEANING,
+                (String s) -> {
+                  if (toPass.decrementAndGet() == 0) {
+                    passed.get().countDown();
+                  }
+                  return s.trim();
+                },
+                o -> o.checkpoint().codec(STRING).concurrency(3).batchSize(8))
+            .stage(
+                StageName.PUBLISHING,
+                (String s) -> s,
+                o -> o.codec(STRING).concurrency(2).batchSize(16))
+            .sink(batch -> {})
+            .build();
+    for (int round = 0; round < rounds; round++) {
+      CountDownLatch reached = new CountDownLatch(1);
+      passed.set(reached);
+      int cancelAfter = 1 + random.nextInt(perRound);
+      toPass.set(cancelAfter);
+      PipelineRun running = p.start(round(round, perRound));
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+      while (!reached.await(10, TimeUnit.MILLISECONDS)
+          && !running.status().isDone() // it ended first, with fewer records than that
+          && System.nanoTime() < deadline) {
+        // waiting for the cancel point
+      }
+      running.cancel();
+      RunResult result = running.await(Duration.ofMinutes(2)).orElseThrow();
+      assertThat(result.status())
+          .as(
+              "round %d, cancelled after %d records passed (seed %d): %s",
+              round, cancelAfter, seed, result.failure())
+          .isIn(RunStatus.CANCELLED, RunStatus.COMPLETED);
+    }
+    toPass.set(Integer.MAX_VALUE);
+    // the records the cancelled runs left, and those their sources never got to read
+    List<Source<String>> all = new ArrayList<>();
+    for (int round = 0; round < rounds; round++) {
+      all.add(round(round, perRound));
+    }
+    RunResult last = p.run(all);
+    assertThat(last.status())
+        .as("the run after the cancels (seed %d): %s", seed, last.failure())
+        .isEqualTo(RunStatus.COMPLETED);
+    Map<RecordStatus, Long> counts = store.counts(pipeline).counts();
+    assertThat(store.hasUnfinished(pipeline)).as("unfinished records: %s", counts).isFalse();
+    assertThat(store.counts(pipeline).get(RecordStatus.PUBLISHED))
+        .as("every record of every round, published: %s", counts)
+        .isEqualTo((long) rounds * perRound);
+  }
+
+  private static Source<String> round(int round, int records) {
+    return Source.of(
+        "round" + round,
+        IntStream.range(0, records).mapToObj(i -> "item " + round + "-" + i).iterator());
+  }
+
   /** A record held at a stage the pipeline no longer has goes to the dead letter queue alone. */
   @Test
   void aRecordAtAStageThePipelineNoLongerHasIsDeadLetteredAndTheOthersGoOn() throws Exception {
