@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jdbi.v3.core.HandleCallback;
@@ -102,6 +103,7 @@ final class Database {
       HandleCallback<T, SQLException> work) {
     long start = System.nanoTime();
     long lastLog = 0;
+    long firstFailure = 0;
     int failures = 0;
     while (true) {
       SQLException sql;
@@ -123,6 +125,7 @@ final class Database {
           }
         }
         if (failures > 0) {
+          recovered(firstFailure);
           LOG.info(
               "pipeline-jdbc: {} on pipeline '{}' succeeded again after {} transient failures"
                   + " over {} ms; the pipeline resumes",
@@ -177,6 +180,9 @@ final class Database {
             cause);
       }
       failures++;
+      if (failures == 1) {
+        firstFailure = System.nanoTime();
+      }
       if (failures == 1 || System.nanoTime() - lastLog > LOG_EVERY_NANOS) {
         lastLog = System.nanoTime();
         LOG.warn(
@@ -192,6 +198,28 @@ final class Database {
       }
       backoff(operation, pipeline, failures);
     }
+  }
+
+  /**
+   * The longest outage an operation recovered from: how long it kept failing (nanos) and when it
+   * succeeded again ({@link System#nanoTime()}); null if none yet. For messages that say why this
+   * worker's leases ran out.
+   */
+  record Outage(long nanos, long endedAt) {}
+
+  private final AtomicReference<@Nullable Outage> lastOutage = new AtomicReference<>();
+
+  private void recovered(long firstFailure) {
+    long now = System.nanoTime();
+    Outage outage = new Outage(now - firstFailure, now);
+    // of operations recovering together, keep the one that waited longest
+    lastOutage.getAndUpdate(
+        o -> o == null || now - o.endedAt() > o.nanos() || outage.nanos() > o.nanos() ? outage : o);
+  }
+
+  /** The last outage operations recovered from, if any. */
+  @Nullable Outage lastOutage() {
+    return lastOutage.get();
   }
 
   private static void backoff(String operation, @Nullable String pipeline, int failures) {
