@@ -87,7 +87,8 @@ public interface PipelineStore extends AutoCloseable {
    *
    * @param completions terminal states, as for {@link #complete}; may be empty
    * @param delivering ids about to be handed to the sink, as for {@link #beginDelivery}; may be
-   *     empty
+   *     empty. A store with leases notes only those this worker still holds (and renews their
+   *     leases); the others come back in {@link Handover#lost()} and must not be handed to the sink
    */
   default Handover completeAndDeliver(
       String pipeline, List<Completion> completions, List<String> delivering) {
