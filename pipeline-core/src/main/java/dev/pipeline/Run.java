@@ -1887,6 +1887,7 @@ final class Run implements PipelineRun {
     if (!work.parked.isEmpty()) {
       Set<String> fenced = store.scheduleRetries(pipeline, work.parked, clock.now());
       parked.add(work.parked.size() - fenced.size());
+      takenOver.add(fenced.size());
     }
     String last = stages[stages.length - 1].def.name().value();
     Instant now = clock.now();
