@@ -4,6 +4,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalLong;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -42,6 +43,16 @@ public final class Envelope<T> {
 
   /** The longest {@link #SOURCE_ERROR} text kept, in characters. */
   public static final int MAX_SOURCE_ERROR = 4_096;
+
+  /**
+   * Metadata key of a record's fencing token, set on each record handed to the sink when the store
+   * gives one: a number that grows with every new holder of the record (each worker that takes it
+   * over after a lease ran out, each reprocessing). A sink that stores it beside the record and
+   * refuses a write carrying a lower token than the one stored cannot be overwritten by a stale
+   * worker (one paused past its lease while another delivered the record). See {@link
+   * #fencingToken()}.
+   */
+  public static final String FENCING_TOKEN = "fencing-token";
 
   private final String id;
   private final T payload;
@@ -110,6 +121,22 @@ public final class Envelope<T> {
   /** The id of the source this record came from, or null if untagged. */
   public @Nullable String sourceId() {
     return metadata.get(SOURCE_ID);
+  }
+
+  /**
+   * The record's {@link #FENCING_TOKEN fencing token}, on a record handed to the sink by a store
+   * that gives one; empty otherwise.
+   */
+  public OptionalLong fencingToken() {
+    String token = metadata.get(FENCING_TOKEN);
+    if (token == null) {
+      return OptionalLong.empty();
+    }
+    try {
+      return OptionalLong.of(Long.parseLong(token));
+    } catch (NumberFormatException e) {
+      return OptionalLong.empty(); // set by hand to something else
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.pipeline;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * A running pipeline's progress, cheap enough to poll every second.
@@ -10,6 +11,7 @@ import java.util.Locale;
  * @param status the run's state
  * @param elapsed time since the run started
  * @param read records read from sources so far
+ * @param resumed records the store handed over to finish so far (see {@link RunResult#resumed()})
  * @param duplicates records rejected as duplicates so far
  * @param published records published so far
  * @param filtered records filtered so far
@@ -17,22 +19,27 @@ import java.util.Locale;
  * @param stages per stage, in order
  * @param sourceErrors one line per source that failed to read so far, naming it and the error (the
  *     run then ends FAILED, though its other sources go on)
+ * @param waiting what the run waits for while it has nothing to do and records of the pipeline are
+ *     unfinished (another worker's leases, say), or empty
  */
 public record Progress(
     RunStatus status,
     Duration elapsed,
     long read,
+    long resumed,
     long duplicates,
     long published,
     long filtered,
     long deadLettered,
     List<StageProgress> stages,
-    List<String> sourceErrors) {
+    List<String> sourceErrors,
+    String waiting) {
 
   /** Copies the lists. */
   public Progress {
     stages = List.copyOf(stages);
     sourceErrors = List.copyOf(sourceErrors);
+    Objects.requireNonNull(waiting, "waiting cannot be null");
   }
 
   /**
@@ -69,10 +76,11 @@ public record Progress(
     }
     return String.format(
             Locale.ROOT,
-            "[%6.1fs] %s read=%d done=%d (published=%d filtered=%d dead=%d dup=%d) %.0f/s queues: %s",
+            "[%6.1fs] %s read=%d%s done=%d (published=%d filtered=%d dead=%d dup=%d) %.0f/s queues: %s",
             seconds,
             status.name().toLowerCase(Locale.ROOT),
             read,
+            resumed > 0 ? " resumed=" + resumed : "",
             done(),
             published,
             filtered,
@@ -82,6 +90,7 @@ public record Progress(
             queues)
         + (sourceErrors.isEmpty()
             ? ""
-            : " failed sources: " + sourceErrors.size() + " (" + sourceErrors.get(0) + ")");
+            : " failed sources: " + sourceErrors.size() + " (" + sourceErrors.get(0) + ")")
+        + (waiting.isEmpty() ? "" : " (" + waiting + ")");
   }
 }

@@ -11,6 +11,7 @@ import dev.pipeline.store.Claimed;
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.Handover;
+import dev.pipeline.store.HeldLeases;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.ScheduledRetry;
@@ -75,6 +76,8 @@ final class Run implements PipelineRun {
   private static final long MAX_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   // how long ended records wait for a batch of the sink to be written with, at most
   private static final long ENDED_MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(1);
+  // how often a waiting run asks whose leases it waits for
+  private static final long WAITING_CHECK_NANOS = TimeUnit.SECONDS.toNanos(2);
 
   private final String pipeline;
   private final PipelineStore store;
@@ -94,6 +97,16 @@ final class Run implements PipelineRun {
   private final LongAdder filtered = new LongAdder();
   private final LongAdder deadLettered = new LongAdder();
   private final LongAdder parked = new LongAdder();
+  // records whose lease this worker lost (paused or cut off from the database for longer than the
+  // lease) and that another worker took over: dropped here, finished there
+  private final LongAdder takenOver = new LongAdder();
+  // records read again whose ids the store holds unfinished from an earlier run or another
+  // worker: not duplicates; resumed by a claim once free
+  private final LongAdder heldUnfinished = new LongAdder();
+  // what the run waits for when it has nothing to do but unfinished records remain, or null
+  private volatile @Nullable String waiting;
+  private long waitingCheckedAt = Long.MIN_VALUE; // claimer thread only
+  private String waitingFor = ""; // the workers waited for, as last logged; claimer thread only
   private final RunPolicies policies;
   private final ErrorText errorText;
   // attempts already made by records claimed back from the retry queue, until a worker takes them
@@ -449,6 +462,13 @@ final class Run implements PipelineRun {
       unique = fresh;
     }
     int rejected = buffer.size() - unique.size();
+    if (!known.isEmpty()) {
+      // a rerun after a crash reads the crashed run's records again: they are resumed, not
+      // duplicates
+      int resuming = store.unfinished(pipeline, known).size();
+      heldUnfinished.add(resuming);
+      rejected -= resuming;
+    }
     if (rejected > 0) {
       duplicates.add(rejected);
       LOG.debug("pipeline '{}': {} duplicate records skipped at ingestion", pipeline, rejected);
@@ -574,6 +594,7 @@ final class Run implements PipelineRun {
         writeEnded(sourcesDone && claimed.isEmpty());
         if (!claimed.isEmpty()) {
           resumed.add(claimed.size());
+          waiting = null;
           idleNanos = MIN_IDLE_NANOS;
           feed(byName, claimed);
           continue;
@@ -594,8 +615,11 @@ final class Run implements PipelineRun {
             }
             continue;
           }
-        } else if (sourcesDone && !store.hasUnfinished(pipeline)) {
-          break;
+        } else if (sourcesDone) {
+          if (!store.hasUnfinished(pipeline)) {
+            break;
+          }
+          sayWhatWaits();
         }
         LockSupport.parkNanos(idleNanos);
         if (Thread.interrupted()) {
@@ -616,6 +640,46 @@ final class Run implements PipelineRun {
         }
       }
       threads.remove(Thread.currentThread());
+    }
+  }
+
+  /**
+   * Says, in the log and the progress, whose leases a run with nothing left to do waits for, and
+   * for how long at most: a rerun after a crash waits for the crashed worker's leases to expire.
+   */
+  private void sayWhatWaits() {
+    long now = clock.nanoTime();
+    if (waitingCheckedAt != Long.MIN_VALUE && now - waitingCheckedAt < WAITING_CHECK_NANOS) {
+      return;
+    }
+    waitingCheckedAt = now;
+    List<HeldLeases> held = store.leasesHeldElsewhere(pipeline);
+    if (held.isEmpty()) {
+      waiting = null;
+      return;
+    }
+    StringBuilder text = new StringBuilder();
+    StringBuilder workers = new StringBuilder();
+    for (HeldLeases h : held) {
+      text.append(text.isEmpty() ? "waiting for " : "; and for ")
+          .append(h.records())
+          .append(h.records() == 1 ? " lease" : " leases")
+          .append(" of worker ")
+          .append(h.worker())
+          .append(" to expire (at most ")
+          .append(h.expiresWithin().toSeconds())
+          .append(" s) or their records to be finished");
+      workers.append(h.worker()).append(' ');
+    }
+    boolean news = !workers.toString().equals(waitingFor);
+    waitingFor = workers.toString();
+    waiting = text.toString();
+    if (news) {
+      LOG.info(
+          "pipeline '{}': {}; a worker that died on this host is taken over at once, one"
+              + " elsewhere once its leases expire",
+          pipeline,
+          waiting);
     }
   }
 
@@ -686,11 +750,13 @@ final class Run implements PipelineRun {
   private long inFlight() {
     return read.sum()
         - duplicates.sum()
+        - heldUnfinished.sum()
         + resumed.sum()
         - published.sum()
         - filtered.sum()
         - deadLettered.sum()
-        - parked.sum();
+        - parked.sum()
+        - takenOver.sum();
   }
 
   /** Lets the claimer look again at once, when the sources are done and records finish. */
@@ -727,6 +793,10 @@ final class Run implements PipelineRun {
       AdaptiveBatchSize adaptive = stage.adaptive;
       int size = adaptive == null ? stage.def.options().batchSize() : adaptive.size();
       while ((batch = stage.queue.take(size)) != null) {
+        batch = stillHeld(batch);
+        if (batch.isEmpty()) {
+          continue;
+        }
         long now = clock.nanoTime();
         stage.recorder.started(now);
         stage.recorder.in.add(batch.size());
@@ -756,6 +826,31 @@ final class Run implements PipelineRun {
       stage.next.queue.producerDone(); // each worker is one of the next queue's producers
     } else if (stage.liveWorkers.decrementAndGet() == 0) {
       finish();
+    }
+  }
+
+  /**
+   * The records of a batch this worker still holds the leases of (all of them unless the store is
+   * durable and the worker was paused or cut off from the database for about a lease): the others
+   * were taken over by another worker, which processes them, and are dropped here.
+   */
+  private List<Envelope<Object>> stillHeld(List<Envelope<Object>> batch) {
+    if (!store.isDurable() || batch.isEmpty()) {
+      return batch;
+    }
+    List<String> ids = new ArrayList<>(batch.size());
+    for (Envelope<Object> e : batch) {
+      ids.add(e.id());
+    }
+    Set<String> gone = store.notHeld(pipeline, ids);
+    return gone.isEmpty() ? batch : drop(batch, gone);
+  }
+
+  /** Forgets what the run keeps about a record it dropped. */
+  private void forget(String recordId) {
+    takeErrors(recordId);
+    if (claimedAttempts.remove(recordId) != null) {
+      resumedAttempts.decrementAndGet();
     }
   }
 
@@ -1442,6 +1537,7 @@ final class Run implements PipelineRun {
     if (!work.parked.isEmpty()) {
       Set<String> fenced = store.scheduleRetries(pipeline, work.parked, clock.now());
       parked.add(work.parked.size() - fenced.size());
+      takenOver.add(fenced.size());
       recorder.parked.add(work.parked.size());
     }
     if (!work.completions.isEmpty()) {
@@ -1580,6 +1676,7 @@ final class Run implements PipelineRun {
       Completion c = e.completion();
       completions.add(c);
       if (fenced.contains(c.recordId())) {
+        takenOver.increment(); // its new holder finishes it
         continue;
       }
       RunStage stage = e.stage();
@@ -1646,15 +1743,16 @@ final class Run implements PipelineRun {
   }
 
   private void publish(List<Envelope<Object>> outputs) throws InterruptedException {
+    List<String> ids = new ArrayList<>(outputs.size());
+    for (Envelope<Object> e : outputs) {
+      ids.add(e.id());
+    }
+    Handover handover;
     if (store.isDurable()) {
-      List<String> ids = new ArrayList<>(outputs.size());
-      for (Envelope<Object> e : outputs) {
-        ids.add(e.id());
-      }
       // the delivery note, in one write with what ended since the last one (the batch the sink
-      // took before this one, records filtered or dead-lettered at stages)
+      // took before this one, records filtered or dead-lettered at stages). It is fenced: only
+      // records this worker still holds are noted (and their leases renewed)
       List<Ended> carried = takeEnded();
-      Handover handover;
       try {
         handover = store.completeAndDeliver(pipeline, completionsOf(carried), ids);
       } catch (RuntimeException e) {
@@ -1662,10 +1760,27 @@ final class Run implements PipelineRun {
         throw e;
       }
       count(carried, handover.fenced());
-      Set<String> redelivered = handover.redelivered();
-      if (!redelivered.isEmpty()) {
-        outputs.replaceAll(
-            e -> redelivered.contains(e.id()) ? e.withMetadata(Envelope.REDELIVERED, "true") : e);
+    } else {
+      handover = store.completeAndDeliver(pipeline, List.of(), ids);
+    }
+    outputs = delivering(outputs, handover);
+    if (outputs.isEmpty()) {
+      return;
+    }
+    if (store.isDurable()) {
+      // the last look before the sink: a worker paused since the note for about a lease may have
+      // lost the records to a worker that delivered them meanwhile. What is left is the window
+      // between this look and the sink call (see the architecture notes)
+      List<String> handed = new ArrayList<>(outputs.size());
+      for (Envelope<Object> e : outputs) {
+        handed.add(e.id());
+      }
+      Set<String> gone = store.notHeld(pipeline, handed);
+      if (!gone.isEmpty()) {
+        outputs = drop(outputs, gone);
+        if (outputs.isEmpty()) {
+          return;
+        }
       }
     }
     BatchWork work = new BatchWork(outputs);
@@ -1676,6 +1791,46 @@ final class Run implements PipelineRun {
       callSink(to, work, callerRole(Thread.currentThread()));
     }
     delivered(work);
+  }
+
+  /**
+   * The records of a batch to hand to the sink, as the delivery note found them: without those this
+   * worker no longer holds (counted as taken over), flagged if handed over before, with their
+   * fencing tokens.
+   */
+  private List<Envelope<Object>> delivering(List<Envelope<Object>> outputs, Handover handover) {
+    if (!handover.lost().isEmpty()) {
+      outputs = drop(outputs, handover.lost());
+    }
+    Set<String> redelivered = handover.redelivered();
+    Map<String, Long> tokens = handover.tokens();
+    if (redelivered.isEmpty() && tokens.isEmpty()) {
+      return outputs;
+    }
+    List<Envelope<Object>> marked = new ArrayList<>(outputs.size());
+    for (Envelope<Object> e : outputs) {
+      Long token = tokens.get(e.id());
+      if (token != null) {
+        e = e.withMetadata(Envelope.FENCING_TOKEN, Long.toString(token));
+      }
+      marked.add(redelivered.contains(e.id()) ? e.withMetadata(Envelope.REDELIVERED, "true") : e);
+    }
+    return marked;
+  }
+
+  /** The records without those another worker took over, which are counted and forgotten. */
+  private List<Envelope<Object>> drop(List<Envelope<Object>> outputs, Set<String> gone) {
+    List<Envelope<Object>> kept = new ArrayList<>(outputs.size());
+    for (Envelope<Object> e : outputs) {
+      if (gone.contains(e.id())) {
+        forget(e.id());
+      } else {
+        kept.add(e);
+      }
+    }
+    takenOver.add(outputs.size() - kept.size());
+    wakeClaimer();
+    return kept;
   }
 
   /**
@@ -1757,6 +1912,7 @@ final class Run implements PipelineRun {
     if (!work.parked.isEmpty()) {
       Set<String> fenced = store.scheduleRetries(pipeline, work.parked, clock.now());
       parked.add(work.parked.size() - fenced.size());
+      takenOver.add(fenced.size());
     }
     String last = stages[stages.length - 1].def.name().value();
     Instant now = clock.now();
@@ -1981,6 +2137,16 @@ final class Run implements PipelineRun {
     long pub = published.sum();
     long fil = filtered.sum();
     long dead = deadLettered.sum();
+    long lost = takenOver.sum();
+    long rereadHeld = heldUnfinished.sum();
+    if (lost > 0) {
+      LOG.warn(
+          "pipeline '{}': {} records were taken over by another worker after this worker's lease on"
+              + " them ran out (the worker was paused, or cut off from the database, for longer"
+              + " than the lease); they were dropped here and finished there",
+          pipeline,
+          lost);
+    }
     result =
         new RunResult(
             pipeline,
@@ -1993,7 +2159,19 @@ final class Run implements PipelineRun {
             fil,
             dead,
             parked.sum(),
-            Math.max(0, readCount + resumedCount - dups - pub - fil - dead - parked.sum()),
+            Math.max(
+                0,
+                readCount
+                    - rereadHeld
+                    + resumedCount
+                    - dups
+                    - pub
+                    - fil
+                    - dead
+                    - parked.sum()
+                    - lost),
+            lost,
+            rereadHeld,
             sourceErrors,
             failed,
             metrics());
@@ -2040,12 +2218,14 @@ final class Run implements PipelineRun {
         status.get(),
         Duration.ofNanos(clock.nanoTime() - startNanos),
         read.sum(),
+        resumed.sum(),
         duplicates.sum(),
         published.sum(),
         filtered.sum(),
         deadLettered.sum(),
         perStage,
-        sourceErrors);
+        sourceErrors,
+        Objects.requireNonNullElse(waiting, ""));
   }
 
   PipelineMetrics metrics() {
@@ -2058,7 +2238,7 @@ final class Run implements PipelineRun {
         pipeline,
         clock.now(),
         snapshots,
-        read.sum() - dups,
+        read.sum() - dups - heldUnfinished.sum(),
         dups,
         published.sum(),
         filtered.sum(),

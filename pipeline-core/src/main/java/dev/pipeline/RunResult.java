@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
  * @param resumed records the store handed over to finish: dead letters sent back for reprocessing,
  *     parked retries come due, and on a durable store records left unfinished by an earlier run or
  *     a dead worker
- * @param duplicates records rejected because their id was already known
+ * @param duplicates records rejected because their id was already known (finished, or held by this
+ *     run); not those in {@code heldUnfinished}
  * @param published records handed to the sink
  * @param filtered records dropped on purpose
  * @param deadLettered records sent to the dead letter queue
@@ -25,6 +26,14 @@ import org.jspecify.annotations.Nullable;
  *     while a circuit was open); each one that came back during the run is counted in {@code
  *     resumed} too
  * @param unfinished records left in flight by a cancellation or failure (0 when completed)
+ * @param takenOver records this run dropped because its lease on them ran out and another worker
+ *     took them over (this worker was paused, or cut off from the database, for longer than the
+ *     lease): that worker finishes them, so a COMPLETED run may count some here. Always 0 on a
+ *     store without leases. {@code read - heldUnfinished + resumed - duplicates} equals {@code
+ *     published + filtered + deadLettered + parked + unfinished + takenOver}
+ * @param heldUnfinished records read again whose ids the store held unfinished: left by an earlier
+ *     run that crashed (or was cancelled), or held by another worker. Not duplicates: they are
+ *     finished through claims, and those this run claims are counted in {@code resumed}
  * @param sourceErrors one line per source that failed to read, naming it and the error; a run with
  *     any is FAILED, since not all of its input was read
  * @param failure what stopped a FAILED run (or, if a source failed, names it), or null
@@ -42,6 +51,8 @@ public record RunResult(
     long deadLettered,
     long parked,
     long unfinished,
+    long takenOver,
+    long heldUnfinished,
     List<String> sourceErrors,
     @Nullable Throwable failure,
     PipelineMetrics metrics) {
@@ -63,18 +74,26 @@ public record RunResult(
     out.append(
         String.format(
             Locale.ROOT,
-            "pipeline '%s' %s in %.2fs: %d records in%s, %d published, %d filtered, %d"
-                + " dead-lettered, %d duplicates%s (%.0f records/s)%n",
+            "pipeline '%s' %s in %.2fs: %d records in%s%s, %d published, %d filtered, %d"
+                + " dead-lettered, %d duplicates%s%s (%.0f records/s)%n",
             pipeline,
             status.name().toLowerCase(Locale.ROOT),
             duration.toNanos() / 1e9,
             read,
+            heldUnfinished > 0
+                ? " (" + heldUnfinished + " of them held unfinished from before: not duplicates)"
+                : "",
             resumed > 0 ? " (+" + resumed + " resumed)" : "",
             published,
             filtered,
             deadLettered,
             duplicates,
             unfinished > 0 ? ", " + unfinished + " unfinished" : "",
+            takenOver > 0
+                ? ", "
+                    + takenOver
+                    + " taken over by another worker after this one's lease on them ran out"
+                : "",
             recordsPerSecond()));
     out.append(metrics.table());
     metrics

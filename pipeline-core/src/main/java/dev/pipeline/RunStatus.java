@@ -6,7 +6,11 @@ public enum RunStatus {
   RUNNING,
   /** Sources stopped on request; records in flight are finishing. */
   DRAINING,
-  /** Every record read reached a terminal state. */
+  /**
+   * Every record read reached a terminal state: in this run, or (on a durable store) in another
+   * worker that took it over after this one's lease ran out, counted in {@link
+   * RunResult#takenOver()}.
+   */
   COMPLETED,
   /** Stopped on request; records in flight were left unfinished (a durable store resumes them). */
   CANCELLED,

@@ -5,7 +5,10 @@ import java.util.List;
 /**
  * Where published records go. Delivery is at least once, with a key: every envelope carries its
  * record id, and after a crash a record may be delivered again with the same id, so a sink must
- * treat a repeated id as an update of the same item (an upsert, a put by key).
+ * treat a repeated id as an update of the same item (an upsert, a put by key). Each record also
+ * carries a fencing token when the store gives one ({@link Envelope#fencingToken()}): a sink that
+ * keeps the highest token per id and refuses a write with a lower one cannot be overwritten by a
+ * worker that was paused past its lease while another delivered the record.
  *
  * <p>Called from several threads at once (the last stage's workers, and the thread that claims
  * records held or retried at the sink); implementations must be thread-safe. How a failing call is

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -39,6 +40,7 @@ public final class InMemoryPipelineStore implements PipelineStore {
 
   private final int retainCompleted;
   private final Map<String, PipelineData> pipelines = new ConcurrentHashMap<>();
+  private final AtomicLong deliveryTokens = new AtomicLong();
 
   private InMemoryPipelineStore(int retainCompleted) {
     this.retainCompleted = retainCompleted;
@@ -193,6 +195,27 @@ public final class InMemoryPipelineStore implements PipelineStore {
       }
     }
     return redelivered == null ? Set.of() : redelivered;
+  }
+
+  /**
+   * Completes records and notes the delivery of others, as {@link #complete} then {@link
+   * #beginDelivery}; each hand-over gets a fencing token from a counter of this store, so a record
+   * handed to the sink again (sent back for reprocessing) carries a higher one.
+   */
+  @Override
+  public Handover completeAndDeliver(
+      String pipeline, List<Completion> completions, List<String> delivering) {
+    Set<String> fenced = completions.isEmpty() ? Set.of() : complete(pipeline, completions);
+    if (delivering.isEmpty()) {
+      return new Handover(fenced, Set.of());
+    }
+    Set<String> redelivered = beginDelivery(pipeline, delivering);
+    Long token = deliveryTokens.incrementAndGet();
+    Map<String, Long> tokens = new HashMap<>(delivering.size() * 2);
+    for (String id : delivering) {
+      tokens.put(id, token);
+    }
+    return new Handover(fenced, redelivered, Set.of(), tokens);
   }
 
   /**

@@ -87,13 +87,49 @@ public interface PipelineStore extends AutoCloseable {
    *
    * @param completions terminal states, as for {@link #complete}; may be empty
    * @param delivering ids about to be handed to the sink, as for {@link #beginDelivery}; may be
-   *     empty
+   *     empty. A store with leases notes only those this worker still holds (and renews their
+   *     leases); the others come back in {@link Handover#lost()} and must not be handed to the sink
    */
   default Handover completeAndDeliver(
       String pipeline, List<Completion> completions, List<String> delivering) {
     Set<String> fenced = completions.isEmpty() ? Set.of() : complete(pipeline, completions);
     Set<String> redelivered = delivering.isEmpty() ? Set.of() : beginDelivery(pipeline, delivering);
     return new Handover(fenced, redelivered);
+  }
+
+  /**
+   * Checks that this worker still holds the leases of records it is about to work on or hand to the
+   * sink. A durable store answers from memory while it can vouch for the leases (each was written
+   * or renewed less than a lease ago); for a lease it can no longer vouch for (the worker was
+   * paused, or the database unreachable, for about a lease) it asks the database, renewing the
+   * leases still held. The records returned are no longer this worker's: another worker took them
+   * over, or they were given back. The store forgets them (it neither renews nor completes them);
+   * the engine drops its copies quietly and counts them.
+   *
+   * @return the ids among them this worker no longer holds; empty for a store without leases
+   */
+  default Set<String> notHeld(String pipeline, Collection<String> recordIds) {
+    return Set.of();
+  }
+
+  /**
+   * Among ids {@link #ingest} reported as already held, those whose records are not finished and
+   * not held by this worker: left by an earlier run that crashed or was cancelled, or held by
+   * another worker. They are not duplicates: a {@link #claim} hands them over once free, and the
+   * engine counts them as resumed then. A store whose records do not outlive their run returns
+   * none.
+   */
+  default Set<String> unfinished(String pipeline, Collection<String> recordIds) {
+    return Set.of();
+  }
+
+  /**
+   * The leases other workers hold on unfinished records of the pipeline, one entry per worker, for
+   * a run that waits for them to be finished or to expire (so that it can say so). Empty for a
+   * store without leases.
+   */
+  default List<HeldLeases> leasesHeldElsewhere(String pipeline) {
+    return List.of();
   }
 
   /**

@@ -74,6 +74,58 @@ final class ChildJvm {
     return new ChildJvm(workerId, sink, journal, log, process);
   }
 
+  /**
+   * Starts a child JVM running {@code main} with these arguments, this JVM's class path and its
+   * output, INFO lines of the library included, in {@code <name>.log} in the directory; the sink
+   * and journal paths are the caller's.
+   */
+  static ChildJvm startMain(Class<?> main, String name, Path dir, List<String> args)
+      throws IOException {
+    Path log = dir.resolve(name + ".log");
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Xmx256m");
+    command.add("-XX:+UseSerialGC");
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    // the engine's and the store's INFO lines (take-overs, waits) go to the child's log
+    command.add("-Dorg.slf4j.simpleLogger.log.dev.pipeline=info");
+    command.add(main.getName());
+    command.addAll(args);
+    Process process =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .start();
+    return new ChildJvm(
+        name, dir.resolve(name + ".sink"), dir.resolve(name + ".journal"), log, process);
+  }
+
+  /** The child's process id. */
+  long pid() {
+    return process.pid();
+  }
+
+  /** Stops the process (SIGSTOP): it neither runs nor renews its leases until {@link #resume()}. */
+  void pause() throws IOException, InterruptedException {
+    signal("-STOP");
+  }
+
+  /** Lets a {@link #pause() paused} process go on (SIGCONT). */
+  void resume() throws IOException, InterruptedException {
+    signal("-CONT");
+  }
+
+  private void signal(String signal) throws IOException, InterruptedException {
+    Process kill =
+        new ProcessBuilder("kill", signal, Long.toString(process.pid()))
+            .redirectErrorStream(true)
+            .start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+      throw new AssertionError("kill " + signal + " " + process.pid() + " failed");
+    }
+  }
+
   boolean isAlive() {
     return process.isAlive();
   }

@@ -6,6 +6,7 @@ import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.Handover;
+import dev.pipeline.store.HeldLeases;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordState;
@@ -20,12 +21,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 /**
  * A child's store, wrapped so that what the database accepted is written to a journal file after
@@ -40,6 +43,7 @@ final class JournalingStore implements PipelineStore {
   private final PipelineStore store;
   private final FileChannel journal;
   private final ReentrantLock lock = new ReentrantLock();
+  private volatile Consumer<List<String>> afterNote = ids -> {};
 
   JournalingStore(PipelineStore store, Path journal) throws IOException {
     this.store = store;
@@ -120,9 +124,45 @@ final class JournalingStore implements PipelineStore {
     Handover handover = store.completeAndDeliver(pipeline, completions, delivering);
     journal(completions, handover.fenced());
     if (!delivering.isEmpty()) {
-      write('B', delivering);
+      List<String> noted = new ArrayList<>(delivering);
+      noted.removeAll(handover.lost());
+      write('B', noted);
+      lost(handover.lost());
+      afterNote.accept(noted);
     }
     return handover;
+  }
+
+  /** A hook run after each delivery note, with the ids noted: where a test pauses a worker. */
+  void afterDeliveryNote(Consumer<List<String>> hook) {
+    this.afterNote = hook;
+  }
+
+  /** Records this worker found it no longer holds: taken over, so no longer its to complete. */
+  private void lost(Collection<String> ids) {
+    StringBuilder lines = new StringBuilder();
+    long now = System.currentTimeMillis();
+    for (String id : ids) {
+      line(lines, 'F', id, "LOST", now);
+    }
+    write(lines);
+  }
+
+  @Override
+  public Set<String> notHeld(String pipeline, Collection<String> recordIds) {
+    Set<String> gone = store.notHeld(pipeline, recordIds);
+    lost(gone);
+    return gone;
+  }
+
+  @Override
+  public Set<String> unfinished(String pipeline, Collection<String> recordIds) {
+    return store.unfinished(pipeline, recordIds);
+  }
+
+  @Override
+  public List<HeldLeases> leasesHeldElsewhere(String pipeline) {
+    return store.leasesHeldElsewhere(pipeline);
   }
 
   private void journal(List<Completion> completions, Set<String> fenced) {

@@ -4,16 +4,13 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool;
 import java.io.PrintWriter;
-import java.net.InetAddress;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Driver;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
-import java.util.HexFormat;
 import java.util.Properties;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
@@ -177,22 +174,12 @@ final class Connections {
     }
   }
 
-  /** A default worker id: host, process id and a random part, e.g. "web-3-41877-9f2c1a". */
+  /**
+   * A default worker id: host, process id, process start time, PID namespace and a random part (see
+   * {@link LocalWorkers}), e.g. "web-3-41877-tmj2k1x8w-n4026531836-9f2c1a".
+   */
   static String defaultWorkerId() {
-    String host = System.getenv("HOSTNAME");
-    if (host == null || host.isBlank()) {
-      try {
-        host = InetAddress.getLocalHost().getHostName();
-      } catch (Exception e) {
-        host = "host";
-      }
-    }
-    if (host.length() > 60) {
-      host = host.substring(0, 60);
-    }
-    byte[] random = new byte[3];
-    ThreadLocalRandom.current().nextBytes(random);
-    return host + "-" + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(random);
+    return LocalWorkers.newId();
   }
 
   /**

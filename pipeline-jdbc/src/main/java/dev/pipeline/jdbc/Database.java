@@ -10,6 +10,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
@@ -114,6 +115,7 @@ final class Database {
       HandleCallback<T, SQLException> work) {
     long start = System.nanoTime();
     long lastLog = 0;
+    long firstFailure = 0;
     int failures = 0;
     while (true) {
       SQLException sql;
@@ -135,6 +137,7 @@ final class Database {
           }
         }
         if (failures > 0) {
+          recovered(firstFailure);
           LOG.info(
               "pipeline-jdbc: {} on pipeline '{}' succeeded again after {} transient failures"
                   + " over {} ms; the pipeline resumes",
@@ -191,6 +194,9 @@ final class Database {
             cause);
       }
       failures++;
+      if (failures == 1) {
+        firstFailure = System.nanoTime();
+      }
       if (failures == 1 || System.nanoTime() - lastLog > LOG_EVERY_NANOS) {
         lastLog = System.nanoTime();
         LOG.warn(
@@ -274,6 +280,28 @@ final class Database {
   long retries(String sqlState) {
     LongAdder count = retries.get(sqlState);
     return count == null ? 0 : count.sum();
+  }
+
+  /**
+   * The longest outage an operation recovered from: how long it kept failing (nanos) and when it
+   * succeeded again ({@link System#nanoTime()}); null if none yet. For messages that say why this
+   * worker's leases ran out.
+   */
+  record Outage(long nanos, long endedAt) {}
+
+  private final AtomicReference<@Nullable Outage> lastOutage = new AtomicReference<>();
+
+  private void recovered(long firstFailure) {
+    long now = System.nanoTime();
+    Outage outage = new Outage(now - firstFailure, now);
+    // of operations recovering together, keep the one that waited longest
+    lastOutage.getAndUpdate(
+        o -> o == null || now - o.endedAt() > o.nanos() || outage.nanos() > o.nanos() ? outage : o);
+  }
+
+  /** The last outage operations recovered from, if any. */
+  @Nullable Outage lastOutage() {
+    return lastOutage.get();
   }
 
   private static void backoff(String operation, @Nullable String pipeline, int failures) {

@@ -10,6 +10,7 @@ import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.Handover;
+import dev.pipeline.store.HeldLeases;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
@@ -42,6 +43,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -173,6 +175,10 @@ public final class JdbcPipelineStore implements PipelineStore {
   private final long abandonAfterNanos;
   private final Retention retention;
   private final Leases leases = new Leases(System::nanoTime);
+  private final Confirmations confirmations;
+  // per pipeline: when this worker last looked for dead workers of this host to take over
+  private final Map<String, Long> deadWorkersCheckedAt = new ConcurrentHashMap<>();
+  private final long deadWorkersCheckNanos;
   private final Map<String, PipelineDef> pipelines = new ConcurrentHashMap<>();
   private final @Nullable HikariDataSource ownedPool;
   private final Connections.HeartbeatSource heartbeatSource;
@@ -207,6 +213,11 @@ public final class JdbcPipelineStore implements PipelineStore {
     this.workerId = workerId;
     this.leaseMillis = lease.toMillis();
     this.abandonAfterNanos = Math.max(lease.toNanos() * 10, TimeUnit.MINUTES.toNanos(1));
+    // a margin under the lease for the drift between this worker's clock and the database's
+    this.confirmations =
+        new Confirmations(lease.toNanos() / 10 * 9, System::nanoTime, p -> leases.held(p));
+    this.deadWorkersCheckNanos =
+        Math.clamp(lease.toNanos() / 3, TimeUnit.SECONDS.toNanos(1), TimeUnit.SECONDS.toNanos(10));
     this.retention = retention;
     this.ownedPool = ownedPool;
     this.heartbeatSource = heartbeatSource;
@@ -405,6 +416,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     List<Stored> rows = new ArrayList<>(unique.values());
     rows.sort(Comparator.comparing(Stored::id)); // one lock order for all workers
     long token = Leases.newToken();
+    long sent = System.nanoTime();
     Set<String> inserted = new HashSet<>();
     for (int from = 0; from < rows.size(); from += INGEST_CHUNK) {
       List<Stored> chunk = rows.subList(from, Math.min(rows.size(), from + INGEST_CHUNK));
@@ -443,6 +455,7 @@ public final class JdbcPipelineStore implements PipelineStore {
               }));
     }
     leases.hold(pipeline, inserted, token);
+    confirmations.confirm(pipeline, inserted, sent);
     statistics.changed(inserted.size());
     for (Stored s : rows) {
       if (!inserted.contains(s.id())) {
@@ -707,7 +720,10 @@ public final class JdbcPipelineStore implements PipelineStore {
 
   /**
    * Completes records and notes the delivery of others in one transaction: the engine's write after
-   * each batch the sink took, carrying the next batch's delivery note.
+   * each batch the sink took, carrying the next batch's delivery note. The note is fenced: it
+   * counts a hand-over, and renews the lease, only of records this worker still holds under their
+   * token; the others come back as {@link Handover#lost() lost} and are forgotten here. Each noted
+   * record gets its fencing token: its claim count plus one, which grows with every new holder.
    *
    * @throws JdbcStoreException if the database fails for good
    */
@@ -718,31 +734,77 @@ public final class JdbcPipelineStore implements PipelineStore {
     Objects.requireNonNull(completions, "completions cannot be null");
     Objects.requireNonNull(delivering, "delivering cannot be null");
     checkOpen();
-    if (completions.isEmpty()) {
-      return new Handover(Set.of(), beginDelivery(pipeline, delivering));
-    }
     if (delivering.isEmpty()) {
       return new Handover(complete(pipeline, completions), Set.of());
     }
-    Ending ending = ending(pipeline, completions);
+    Ending ending = completions.isEmpty() ? null : ending(pipeline, completions);
+    boolean completing = ending != null && ending.writes();
     // the same token on a retry: a hand-over counts once however often the statement runs
     long delivery = Leases.newToken();
-    Set<String> ids = new TreeSet<>(delivering); // each list in record-id order
-    Handover handover =
-        db.transaction(
-            "completeAndDeliver",
-            pipeline,
-            h ->
-                new Handover(
-                    ending.writes() ? completeRows(h, pipeline, ending) : Set.of(),
-                    deliverRows(h, pipeline, delivery, ids)));
-    ended(pipeline, ending, handover.fenced());
-    delivered(pipeline, ids);
-    return handover;
+    Map<String, Long> held = new TreeMap<>(); // in record-id order: one lock order for all writers
+    Set<String> lost = new HashSet<>();
+    for (String id : delivering) {
+      Long token = leases.token(pipeline, id);
+      if (token == null) {
+        lost.add(id); // given back, or taken over and found out before
+      } else {
+        held.put(id, token);
+      }
+    }
+    long sent = System.nanoTime();
+    Written written;
+    if (completing) {
+      written =
+          db.transaction(
+              "completeAndDeliver",
+              pipeline,
+              h ->
+                  new Written(
+                      completeRows(h, pipeline, ending),
+                      held.isEmpty() ? Noted.NONE : deliverRows(h, pipeline, delivery, held)));
+    } else {
+      written =
+          new Written(
+              Set.of(),
+              held.isEmpty()
+                  ? Noted.NONE
+                  : db.call(
+                      "beginDelivery", pipeline, h -> deliverRows(h, pipeline, delivery, held)));
+    }
+    if (ending != null) {
+      ended(pipeline, ending, written.fenced());
+    }
+    Noted noted = written.noted();
+    delivered(pipeline, noted.tokens().keySet());
+    confirmations.confirm(pipeline, noted.tokens().keySet(), sent);
+    Map<String, Long> gone = new HashMap<>();
+    for (Map.Entry<String, Long> e : held.entrySet()) {
+      if (!noted.tokens().containsKey(e.getKey())) {
+        gone.put(e.getKey(), e.getValue());
+      }
+    }
+    if (!gone.isEmpty()) {
+      lose(pipeline, gone, "this worker does not hand them to the sink");
+      lost.addAll(gone.keySet());
+    }
+    return new Handover(written.fenced(), noted.redelivered(), lost, noted.tokens());
+  }
+
+  /** What the transaction of {@link #completeAndDeliver} wrote. */
+  private record Written(Set<String> fenced, Noted noted) {}
+
+  /** What a delivery note found: records handed over before, and the noted ones' fencing tokens. */
+  private record Noted(Set<String> redelivered, Map<String, Long> tokens) {
+    static final Noted NONE = new Noted(Set.of(), Map.of());
   }
 
   /** Completions sorted out: those this worker holds, and those it does not. */
-  private record Ending(PipelineDef def, List<Done> done, List<String> unknown, boolean anyErrors) {
+  private record Ending(
+      PipelineDef def,
+      List<Done> done,
+      List<String> unknown,
+      boolean anyErrors,
+      Map<String, String> holders) {
     boolean writes() {
       return !done.isEmpty() || !unknown.isEmpty();
     }
@@ -781,7 +843,7 @@ public final class JdbcPipelineStore implements PipelineStore {
       done.add(new Done(c, token, payload));
     }
     done.sort(Comparator.comparing(d -> d.completion().recordId()));
-    return new Ending(def, done, unknown, anyErrors);
+    return new Ending(def, done, unknown, anyErrors, new ConcurrentHashMap<>());
   }
 
   /** This worker's bookkeeping after completions were written. */
@@ -791,15 +853,20 @@ public final class JdbcPipelineStore implements PipelineStore {
       leases.touch(pipeline, d.token());
       leases.drop(pipeline, d.completion().recordId(), d.token());
     }
+    List<String> ids = new ArrayList<>(done.size() + ending.unknown().size());
+    for (Done d : done) {
+      ids.add(d.completion().recordId());
+    }
     statistics.changed(done.size());
     if (!fenced.isEmpty()) {
-      LOG.info(
-          "pipeline-jdbc: {} completions of pipeline '{}' refused: another worker took the records"
-              + " over after this worker's lease expired (first '{}')",
-          fenced.size(),
-          pipeline,
-          ErrorText.loggable(fenced.iterator().next()));
+      long unconfirmed = confirmations.oldest(pipeline, fenced);
+      Map<String, String> holders = new HashMap<>();
+      for (String id : fenced) {
+        holders.put(id, ending.holders().getOrDefault(id, "no worker (given back)"));
+      }
+      reportLost(pipeline, holders, unconfirmed, "this worker's completions of them were refused");
     }
+    confirmations.forget(pipeline, ids);
   }
 
   private Set<String> completeRows(Handle h, String pipeline, Ending ending) throws SQLException {
@@ -893,6 +960,9 @@ public final class JdbcPipelineStore implements PipelineStore {
                     RecordStatus.valueOf(rs.getString("status")).isTerminal()
                         && workerId.equals(rs.getString("worker_id"))
                         && (token == null || rs.getLong("lease_token") == token);
+                if (!ours) {
+                  ending.holders().put(id, holder(rs));
+                }
                 return ours ? id : "";
               })
           .forEach(mine::add);
@@ -1393,36 +1463,309 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public Set<String> beginDelivery(String pipeline, List<String> recordIds) {
+    return completeAndDeliver(pipeline, List.of(), recordIds).redelivered();
+  }
+
+  /**
+   * Counts a hand-over of each record this worker holds under its token, and renews its lease;
+   * returns those handed over before and each noted record's fencing token.
+   */
+  private Noted deliverRows(Handle h, String pipeline, long delivery, Map<String, Long> held) {
+    Set<String> redelivered = new HashSet<>();
+    Map<String, Long> tokens = new HashMap<>(held.size() * 2);
+    bindOwned(h.createQuery(sql.beginDelivery), pipeline, held)
+        .bind("delivery", delivery)
+        .map(
+            (rs, ctx) -> {
+              String id = rs.getString(1);
+              if (rs.getInt(2) > 1) {
+                redelivered.add(id);
+              }
+              tokens.put(id, rs.getLong(3) + 1);
+              return id;
+            })
+        .forEach(id -> {});
+    return new Noted(redelivered, tokens);
+  }
+
+  /** Binds the ids and tokens of rows this worker holds, for a statement of {@code ownedByIds}. */
+  private Query bindOwned(Query query, String pipeline, Map<String, Long> held) {
+    return query
+        .bind("pipeline", pipeline)
+        .bind("owner", workerId)
+        .bind("lease_ms", leaseMillis)
+        .bind("ids", Args.array("varchar", held.keySet().toArray(String[]::new)))
+        .bind("tokens", Args.array("bigint", held.values().toArray(Long[]::new)));
+  }
+
+  /**
+   * Checks the leases of records about to be worked on or handed to the sink: from memory while
+   * each was confirmed (written or renewed) less than nine tenths of a lease ago, else by renewing
+   * in the database those this worker still holds under their token. Those it no longer holds are
+   * forgotten and returned, and the loss is logged with what happened to them.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Set<String> notHeld(String pipeline, Collection<String> recordIds) {
+    checkPipeline(pipeline);
+    Objects.requireNonNull(recordIds, "recordIds cannot be null");
+    List<String> doubtful = confirmations.doubtful(pipeline, recordIds);
+    if (doubtful.isEmpty()) {
+      return Set.of();
+    }
+    checkOpen();
+    Set<String> gone = new HashSet<>();
+    Map<String, Long> held = new TreeMap<>();
+    for (String id : doubtful) {
+      Long token = leases.token(pipeline, id);
+      if (token == null) {
+        gone.add(id);
+      } else {
+        held.put(id, token);
+      }
+    }
+    if (held.isEmpty()) {
+      return gone;
+    }
+    long sent = System.nanoTime();
+    Set<String> renewed =
+        new HashSet<>(
+            db.call(
+                "renew",
+                pipeline,
+                h ->
+                    bindOwned(h.createQuery(sql.renewHeld), pipeline, held)
+                        .mapTo(String.class)
+                        .list()));
+    confirmations.confirm(pipeline, renewed, sent);
+    Map<String, Long> lost = new HashMap<>();
+    for (Map.Entry<String, Long> e : held.entrySet()) {
+      if (!renewed.contains(e.getKey())) {
+        lost.put(e.getKey(), e.getValue());
+      }
+    }
+    if (!lost.isEmpty()) {
+      lose(pipeline, lost, "this worker drops its copies in flight");
+      gone.addAll(lost.keySet());
+    }
+    return gone;
+  }
+
+  /**
+   * Forgets records this worker no longer holds, found out before it worked on them further, and
+   * says what became of them.
+   */
+  private void lose(String pipeline, Map<String, Long> lost, String consequence) {
+    long unconfirmed = confirmations.oldest(pipeline, lost.keySet());
+    lost.forEach((id, token) -> leases.drop(pipeline, id, token));
+    confirmations.forget(pipeline, lost.keySet());
+    Map<String, String> holders = new HashMap<>();
+    try {
+      db.call(
+              "lookupLeases",
+              pipeline,
+              h ->
+                  h.createQuery(sql.lookupLeases)
+                      .bind("pipeline", pipeline)
+                      .bind("ids", Args.texts(lost.keySet()))
+                      .map((rs, ctx) -> Map.entry(rs.getString("record_id"), holder(rs)))
+                      .list())
+          .forEach(e -> holders.put(e.getKey(), e.getValue()));
+    } catch (JdbcStoreException e) {
+      LOG.debug("pipeline-jdbc: could not look up who holds the records now", e);
+    }
+    for (String id : lost.keySet()) {
+      holders.putIfAbsent(id, "no worker (the record is gone)");
+    }
+    reportLost(pipeline, holders, unconfirmed, consequence);
+  }
+
+  /** Who holds a record now, from a row of {@code lookupLeases}, for a message. */
+  private String holder(ResultSet rs) throws SQLException {
+    RecordStatus status = RecordStatus.valueOf(rs.getString("status"));
+    String worker = rs.getString("worker_id");
+    String who = workerId.equals(worker) ? "this worker" : "worker " + worker;
+    return switch (status) {
+      case IN_PROGRESS -> who;
+      case READY -> "no worker (given back, ready to be claimed)";
+      case RETRY_WAIT -> "the retry queue (parked by " + who + ")";
+      default -> who + ", which finished it";
+    };
+  }
+
+  /**
+   * Logs that this worker's lease on records ran out and who took them, saying why as far as this
+   * worker knows: a database outage it waited out, or a time without any renewal reaching the
+   * database (a paused process).
+   */
+  private void reportLost(
+      String pipeline, Map<String, String> holders, long unconfirmedNanos, String consequence) {
+    Map<String, Integer> byHolder = new TreeMap<>();
+    holders.values().forEach(w -> byHolder.merge(w, 1, Integer::sum));
+    StringBuilder who = new StringBuilder();
+    byHolder.forEach(
+        (w, n) ->
+            who.append(who.isEmpty() ? "" : ", ").append(w).append(" (").append(n).append(')'));
+    Database.Outage outage = db.lastOutage();
+    long leaseNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis);
+    String why;
+    if (outage != null
+        && outage.nanos() > leaseNanos / 2
+        && System.nanoTime() - outage.endedAt() < unconfirmedNanos + leaseNanos) {
+      why = "during a database outage of " + seconds(outage.nanos());
+    } else if (unconfirmedNanos > leaseNanos) {
+      why =
+          "after "
+              + seconds(unconfirmedNanos)
+              + " in which no renewal of it reached the database (was this process paused, or"
+              + " cut off from the database?)";
+    } else {
+      why = "before a renewal reached the database";
+    }
+    LOG.warn(
+        "pipeline-jdbc: the lease of worker {} (this worker) on {} records of pipeline '{}' ran out"
+            + " {} (lease {} ms); they were re-claimed by {}: {}, their holder finishes them"
+            + " (first '{}')",
+        ErrorText.loggable(workerId),
+        holders.size(),
+        ErrorText.loggable(pipeline),
+        why,
+        leaseMillis,
+        ErrorText.loggable(who),
+        consequence,
+        ErrorText.loggable(holders.keySet().iterator().next()));
+  }
+
+  private static String seconds(long nanos) {
+    return String.format(java.util.Locale.ROOT, "%.1f s", nanos / 1e9);
+  }
+
+  /**
+   * Among ids {@link #ingest} found stored, those not finished and not held by this worker.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Set<String> unfinished(String pipeline, Collection<String> recordIds) {
     checkPipeline(pipeline);
     Objects.requireNonNull(recordIds, "recordIds cannot be null");
     checkOpen();
     if (recordIds.isEmpty()) {
       return Set.of();
     }
-    // the same token on a retry: a hand-over counts once however often the statement runs
-    long delivery = Leases.newToken();
-    Set<String> ids = new TreeSet<>(recordIds); // one lock order for all writers: by record id
-    Set<String> redelivered =
-        db.call("beginDelivery", pipeline, h -> deliverRows(h, pipeline, delivery, ids));
-    delivered(pipeline, ids);
-    return redelivered;
+    return new HashSet<>(
+        db.call(
+            "unfinished",
+            pipeline,
+            h ->
+                h.createQuery(sql.unfinishedOf)
+                    .bind("pipeline", pipeline)
+                    .bind("owner", workerId)
+                    .bind("ids", Args.texts(recordIds))
+                    .mapTo(String.class)
+                    .list()));
   }
 
-  /** Counts a hand-over of each record; returns those handed over before. */
-  private Set<String> deliverRows(Handle h, String pipeline, long delivery, Set<String> ids) {
-    Set<String> redelivered = new HashSet<>();
-    h.createQuery(sql.beginDelivery)
-        .bind("delivery", delivery)
-        .bind("pipeline", pipeline)
-        .bind("ids", Args.texts(ids))
-        .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getInt(2)))
-        .forEach(
-            e -> {
-              if (e.getValue() > 1) {
-                redelivered.add(e.getKey());
-              }
-            });
-    return redelivered;
+  /**
+   * The leases other workers hold on the pipeline's records, by the database's clock.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public List<HeldLeases> leasesHeldElsewhere(String pipeline) {
+    checkPipeline(pipeline);
+    checkOpen();
+    return db.call(
+        "leasesHeldElsewhere",
+        pipeline,
+        h ->
+            h.createQuery(sql.leasesElsewhere)
+                .bind("pipeline", pipeline)
+                .bind("owner", workerId)
+                .map(
+                    (rs, ctx) -> {
+                      Instant expires = Args.instant(rs, "expires");
+                      Instant now = Args.instant(rs, "now");
+                      Duration left =
+                          expires == null || now == null
+                              ? Duration.ZERO
+                              : Duration.between(now, expires);
+                      return new HeldLeases(
+                          rs.getString("lease_owner"), rs.getLong("records"), left);
+                    })
+                .list());
+  }
+
+  /**
+   * Before a claim: renews this worker's own leases that ran out while it still holds their records
+   * (a database outage longer than the lease, a heartbeat that did not reach them), so that it goes
+   * on with them rather than compete with itself or leave them to another worker; and gives back at
+   * once the records held by workers of this host whose process is gone (see {@link LocalWorkers}),
+   * so that they are claimed now rather than when their leases expire. At most once per third of a
+   * lease (between 1 and 10 s) per pipeline, and at once after an outage.
+   */
+  private void maintainLeases(String pipeline, Long[] held) {
+    long now = System.nanoTime();
+    Database.Outage outage = db.lastOutage();
+    Long last = deadWorkersCheckedAt.get(pipeline);
+    if (last != null
+        && now - last < deadWorkersCheckNanos
+        && (outage == null || outage.endedAt() - last < 0)) {
+      return;
+    }
+    deadWorkersCheckedAt.put(pipeline, now);
+    if (held.length > 0) {
+      int renewed =
+          db.call(
+              "renew",
+              pipeline,
+              h ->
+                  h.createUpdate(sql.renewExpiredHeld)
+                      .bind("pipeline", pipeline)
+                      .bind("owner", workerId)
+                      .bind("lease_ms", leaseMillis)
+                      .bind("held", Args.array("bigint", held))
+                      .execute());
+      if (renewed > 0) {
+        LOG.info(
+            "pipeline-jdbc: the leases of worker {} (this worker) on {} records of pipeline '{}' it"
+                + " is still processing had run out{} (lease {} ms); no other worker had taken them,"
+                + " so they are renewed and this worker goes on with them",
+            workerId,
+            renewed,
+            pipeline,
+            outage != null && outage.nanos() > TimeUnit.MILLISECONDS.toNanos(leaseMillis) / 2
+                ? " during a database outage of " + seconds(outage.nanos())
+                : "",
+            leaseMillis);
+      }
+    }
+    for (HeldLeases other : leasesHeldElsewhere(pipeline)) {
+      if (!LocalWorkers.isGone(other.worker())) {
+        continue;
+      }
+      int taken =
+          db.call(
+              "takeOver",
+              pipeline,
+              h ->
+                  h.createUpdate(sql.takeOver)
+                      .bind("pipeline", pipeline)
+                      .bind("dead", other.worker())
+                      .execute());
+      if (taken > 0) {
+        LOG.info(
+            "pipeline-jdbc: worker {} ran on this host as process {}, which is gone; its {} records"
+                + " of pipeline '{}' are taken over now instead of when its leases expire (in up to"
+                + " {} s)",
+            other.worker(),
+            LocalWorkers.pid(other.worker()).orElse("?"),
+            taken,
+            pipeline,
+            other.expiresWithin().toSeconds());
+      }
+    }
   }
 
   /** A delivery is progress: the leases of the delivered records' batches are not abandoned. */
@@ -1458,7 +1801,11 @@ public final class JdbcPipelineStore implements PipelineStore {
     }
     checkOpen();
     PipelineDef def = def(pipeline);
+    // never this worker's own records in flight, whose lease ran out in an outage: it renews them
+    Long[] held = leases.tokens(pipeline).toArray(Long[]::new);
+    maintainLeases(pipeline, held);
     long token = Leases.newToken();
+    long sent = System.nanoTime();
     List<Row> rows;
     if (h2Lock != null) {
       h2Lock.lock();
@@ -1472,6 +1819,7 @@ public final class JdbcPipelineStore implements PipelineStore {
                 h ->
                     h.createQuery(sql.claim)
                         .bind("owner", workerId)
+                        .bind("held", Args.array("bigint", held))
                         .bind("token", token)
                         .bind("lease_ms", leaseMillis)
                         .bind("pipeline", pipeline)
@@ -1479,7 +1827,7 @@ public final class JdbcPipelineStore implements PipelineStore {
                         .map((rs, ctx) -> Row.read(rs))
                         .list());
       } else {
-        rows = db.transaction("claim", pipeline, h -> claimInSteps(h, pipeline, max, token));
+        rows = db.transaction("claim", pipeline, h -> claimInSteps(h, pipeline, max, token, held));
       }
     } finally {
       if (h2Lock != null) {
@@ -1498,7 +1846,9 @@ public final class JdbcPipelineStore implements PipelineStore {
         inFlightHere.add(row.id());
       }
     }
-    leases.hold(pipeline, rows.stream().map(Row::id).toList(), token);
+    List<String> ids = rows.stream().map(Row::id).toList();
+    leases.hold(pipeline, ids, token);
+    confirmations.confirm(pipeline, ids, sent);
     List<Claimed> claimed = new ArrayList<>(rows.size());
     Map<String, PayloadIntegrityException> damaged = new LinkedHashMap<>();
     for (Row row : rows) {
@@ -1529,7 +1879,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     return claim(pipeline, max);
   }
 
-  private List<Row> claimInSteps(Handle h, String pipeline, int max, long token) {
+  private List<Row> claimInSteps(Handle h, String pipeline, int max, long token, Long[] held) {
     List<String> ids =
         new ArrayList<>(
             h.createQuery(sql.claimDue)
@@ -1552,6 +1902,8 @@ public final class JdbcPipelineStore implements PipelineStore {
       ids.addAll(
           h.createQuery(sql.claimExpired)
               .bind("pipeline", pipeline)
+              .bind("owner", workerId)
+              .bind("held", Args.array("bigint", held))
               .bind("max", max - ids.size())
               .mapTo(String.class)
               .list());
@@ -1563,6 +1915,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     ids = new ArrayList<>(new TreeSet<>(ids));
     return h.createQuery(sql.claimTake)
         .bind("owner", workerId)
+        .bind("held", Args.array("bigint", held))
         .bind("token", token)
         .bind("lease_ms", leaseMillis)
         .bind("pipeline", pipeline)
@@ -1619,6 +1972,7 @@ public final class JdbcPipelineStore implements PipelineStore {
           return null;
         });
     damaged.keySet().forEach(id -> leases.drop(pipeline, id, token));
+    confirmations.forget(pipeline, damaged.keySet());
   }
 
   /**
@@ -2033,6 +2387,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     checkPipeline(pipeline);
     checkOpen();
     List<Long> tokens = leases.releaseAll(pipeline);
+    confirmations.forgetAll(pipeline);
     if (!tokens.isEmpty()) {
       db.call("release", pipeline, h -> releaseTokens(h, pipeline, tokens));
     }

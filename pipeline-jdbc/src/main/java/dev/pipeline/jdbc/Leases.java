@@ -162,6 +162,15 @@ final class Leases {
     return ids;
   }
 
+  /**
+   * Every token this worker holds records of in a pipeline, renewed or not: its own claims must not
+   * take those records back while the engine may still process them.
+   */
+  List<Long> tokens(String pipeline) {
+    PipelineLeases p = pipelines.get(pipeline);
+    return p == null ? List.of() : new ArrayList<>(p.held.keySet());
+  }
+
   /** Forgets every lease of a pipeline and returns their tokens. */
   List<Long> releaseAll(String pipeline) {
     PipelineLeases p = pipelines.remove(pipeline);

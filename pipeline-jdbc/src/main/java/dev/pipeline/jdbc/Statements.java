@@ -20,7 +20,25 @@ final class Statements {
   static final String PAYLOAD_COLUMNS =
       "record_id, current_stage, attempt_count, payload, payload_format, payload_checksum, metadata";
 
+  /**
+   * An expired lease that is not one this worker still holds in memory (the tokens in :held): a
+   * worker must not take back records it is still processing, whose lease ran out while the
+   * database was unreachable; it renews them instead (or finds them taken by another worker).
+   */
+  private static final String EXPIRED_NOT_HELD_HERE =
+      "lease_expires_at < CURRENT_TIMESTAMP AND NOT (lease_owner = :owner"
+          + " AND lease_token = ANY(CAST(:held AS BIGINT ARRAY)))";
+
   private static final String CLAIMABLE =
+      "(status = 'READY' OR (status = 'IN_PROGRESS' AND " + EXPIRED_NOT_HELD_HERE + "))";
+
+  /**
+   * Ready or expired, whoever held it: what PostgreSQL's claim looks up on its index. With the test
+   * of {@link #EXPIRED_NOT_HELD_HERE} in it, the planner estimated more matches and scanned the
+   * table instead; the test is made on the locked rows instead (an expired row of this worker's
+   * then takes a place in that claim's limit, until {@code maintainLeases} renews it).
+   */
+  private static final String READY_OR_EXPIRED =
       "(status = 'READY' OR (status = 'IN_PROGRESS' AND lease_expires_at < CURRENT_TIMESTAMP))";
 
   /** The terminal statuses whose records retention purges (dead letters are kept). */
@@ -96,6 +114,11 @@ final class Statements {
   final @Nullable String heartbeatLock;
   final String release;
   final String beginDelivery;
+  final String renewHeld;
+  final String renewExpiredHeld;
+  final String unfinishedOf;
+  final String leasesElsewhere;
+  final String takeOver;
   final String hasUnfinished;
   final String counts;
   final String find;
@@ -287,7 +310,7 @@ final class Statements {
             + " WHERE (pipeline, record_id) IN (SELECT pipeline, record_id FROM "
             + status
             + " WHERE pipeline = :pipeline AND "
-            + CLAIMABLE
+            + READY_OR_EXPIRED
             + " %s FOR UPDATE SKIP LOCKED)"
             // checked again on the locked row, should a claim commit in between
             + " AND "
@@ -342,8 +365,9 @@ final class Statements {
     claimExpired =
         "SELECT record_id FROM "
             + status
-            + " WHERE pipeline = :pipeline AND status = 'IN_PROGRESS'"
-            + " AND lease_expires_at < CURRENT_TIMESTAMP "
+            + " WHERE pipeline = :pipeline AND status = 'IN_PROGRESS' AND "
+            + EXPIRED_NOT_HELD_HERE
+            + " "
             + dialect.limit(":max")
             + " FOR UPDATE SKIP LOCKED";
     // the ids come from the steps above: due retries' queue rows this transaction deleted
@@ -438,13 +462,44 @@ final class Statements {
             + " WHERE pipeline = :pipeline AND lease_owner = :owner AND lease_token = :token"
             + " AND status = 'IN_PROGRESS'";
 
+    // fenced: only rows this worker still holds under each row's token are noted, and their
+    // leases renewed, so that a worker paused past its lease cannot hand over records another
+    // worker took; the claim count is the records' fencing token
     beginDelivery =
-        dialect.updateByIds(
-            status,
+        ownedByIds(
             "deliveries = CASE WHEN delivery_token = :delivery THEN deliveries"
-                + " ELSE deliveries + 1 END, delivery_token = :delivery",
-            null,
-            "record_id, deliveries");
+                + " ELSE deliveries + 1 END, delivery_token = :delivery, lease_expires_at = "
+                + expiry,
+            "record_id, deliveries, claim_count");
+    renewHeld = ownedByIds("lease_expires_at = " + expiry, "record_id");
+    renewExpiredHeld =
+        "UPDATE "
+            + status
+            + " SET lease_expires_at = "
+            + expiry
+            + " WHERE pipeline = :pipeline AND status = 'IN_PROGRESS' AND lease_owner = :owner"
+            + " AND lease_expires_at < CURRENT_TIMESTAMP"
+            + " AND lease_token = ANY(CAST(:held AS BIGINT ARRAY))";
+    unfinishedOf =
+        "SELECT t.record_id FROM "
+            + status
+            + " t "
+            + BY_IDS
+            + " WHERE t.status IN ('READY', 'IN_PROGRESS', 'RETRY_WAIT')"
+            // held by this worker: in flight since its ingest (a repeated id), or resumed by its
+            // claim (claim_count > 0), which is no duplicate either
+            + " AND (t.lease_owner IS NULL OR t.lease_owner <> :owner OR t.claim_count > 0)";
+    leasesElsewhere =
+        "SELECT lease_owner, COUNT(*) AS records, MAX(lease_expires_at) AS expires,"
+            + " CURRENT_TIMESTAMP AS now FROM "
+            + status
+            + " WHERE pipeline = :pipeline AND status = 'IN_PROGRESS' AND lease_owner <> :owner"
+            + " GROUP BY lease_owner";
+    takeOver =
+        "UPDATE "
+            + status
+            + " SET status = 'READY', lease_owner = NULL, lease_expires_at = NULL"
+            + " WHERE pipeline = :pipeline AND lease_owner = :dead AND status = 'IN_PROGRESS'";
 
     // one probe per status, so that each uses the claim index
     hasUnfinished =
@@ -599,5 +654,33 @@ final class Statements {
 
   Names names() {
     return names;
+  }
+
+  /**
+   * Updates the rows of the ids in :ids that this worker (:owner) holds under the matching token in
+   * :tokens, returning the columns given of those it updated.
+   */
+  private String ownedByIds(String set, String returning) {
+    if (dialect == Dialect.POSTGRESQL) {
+      return "UPDATE "
+          + status
+          + " t SET "
+          + set
+          + " FROM UNNEST(CAST(:ids AS VARCHAR[]), CAST(:tokens AS BIGINT[])) AS v(id, token)"
+          + " WHERE t.pipeline = :pipeline AND t.record_id = v.id AND t.lease_owner = :owner"
+          + " AND t.lease_token = v.token RETURNING "
+          + returning;
+    }
+    // H2 uses the primary key for a join on UNNEST, not for "= ANY(array)"
+    return "SELECT "
+        + returning
+        + " FROM FINAL TABLE (MERGE INTO "
+        + status
+        + " t USING (SELECT x, k FROM UNNEST(CAST(:ids AS VARCHAR ARRAY),"
+        + " CAST(:tokens AS BIGINT ARRAY)) u(x, k)) s ON t.pipeline = :pipeline"
+        + " AND t.record_id = s.x WHEN MATCHED AND t.lease_owner = :owner AND t.lease_token = s.k"
+        + " THEN UPDATE SET "
+        + set
+        + ")";
   }
 }

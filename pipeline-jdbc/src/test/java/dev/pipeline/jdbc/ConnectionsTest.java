@@ -37,6 +37,8 @@ class ConnectionsTest {
     assertThatThrownBy(() -> builder.schema("etl"))
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("schema was already set");
-    assertThat(Connections.defaultWorkerId()).matches(".+-\\d+-[0-9a-f]{6}");
+    assertThat(Connections.defaultWorkerId())
+        .as("host, pid, process start, PID namespace, random")
+        .matches(".+-\\d+-t[0-9a-z]+-n\\d*-[0-9a-f]{6}");
   }
 }

@@ -9,6 +9,7 @@ import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.StageDescriptor;
 import java.io.PrintWriter;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.sql.SQLNonTransientConnectionException;
@@ -19,7 +20,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
 
 /** Transient database faults, made by a data source that fails on demand. */
@@ -30,20 +30,32 @@ class DatabaseFaultTest {
 
   /** Hands out H2 connections, except while told to fail. */
   static class FlakyDataSource implements DataSource {
-    final JdbcDataSource h2 = new JdbcDataSource();
+    final String url;
     final AtomicInteger failNext = new AtomicInteger();
     volatile boolean down;
+    private volatile long downUntil = System.nanoTime();
 
-    FlakyDataSource(String name) {
-      h2.setURL("jdbc:h2:mem:" + name + ";DB_CLOSE_DELAY=-1");
+    /** The database of a JDBC URL, or else an in-memory H2 database of this name. */
+    FlakyDataSource(String urlOrName) {
+      this.url =
+          urlOrName.startsWith("jdbc:")
+              ? urlOrName
+              : "jdbc:h2:mem:" + urlOrName + ";DB_CLOSE_DELAY=-1";
+    }
+
+    /** Fails every connection for this long from now: an outage. */
+    void failFor(Duration outage) {
+      downUntil = System.nanoTime() + outage.toNanos();
     }
 
     @Override
     public Connection getConnection() throws SQLException {
-      if (down || failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      if (down
+          || System.nanoTime() - downUntil < 0
+          || failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         throw new SQLTransientConnectionException("database restarting", "08001");
       }
-      return h2.getConnection();
+      return DriverManager.getConnection(url);
     }
 
     @Override

@@ -50,7 +50,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -866,7 +868,12 @@ abstract class StoreContract {
     Handover second =
         store.completeAndDeliver(pipeline, List.of(published("r1002")), List.of("r1003"));
 
-    assertThat(first).isEqualTo(Handover.NONE);
+    assertThat(first.fenced()).isEmpty();
+    assertThat(first.redelivered()).isEmpty();
+    assertThat(first.lost()).isEmpty();
+    assertThat(first.tokens())
+        .as("first holders of freshly ingested records: fencing token 1")
+        .containsOnly(Map.entry("r1003", 1L), Map.entry("r1002", 1L));
     assertThat(second.fenced()).isEmpty();
     assertThat(second.redelivered()).containsExactly("r1003");
     assertThat(store.find(pipeline, "r1000").orElseThrow().status())
@@ -1145,6 +1152,134 @@ abstract class StoreContract {
     assertThat(store.hasUnfinished(pipeline)).isFalse();
   }
 
+  // ------------------------------------------------------------- leases: outages, dead workers
+
+  /**
+   * A database outage longer than the lease, in the middle of a single worker's run: the worker's
+   * own claimer must not take back the records it still processes (their completions would then
+   * carry a stale token and be refused, and the records be delivered again), and nothing may be
+   * blamed on another worker.
+   */
+  @Test
+  void aWorkerDoesNotCompeteWithItselfAfterAnOutageLongerThanItsLease() throws Exception {
+    DatabaseFaultTest.FlakyDataSource source = new DatabaseFaultTest.FlakyDataSource(db().url);
+    JdbcPipelineStore store =
+        open(
+            JdbcPipelineStore.builder()
+                .dataSource(source)
+                .schema(db().schema)
+                .workerId("solo")
+                .leaseDuration(Duration.ofMillis(300))
+                .outageTolerance(Duration.ofMinutes(1)));
+    int n = 400;
+    Map<String, Integer> deliveries = new ConcurrentHashMap<>();
+    Set<String> flagged = ConcurrentHashMap.newKeySet();
+    AtomicBoolean outage = new AtomicBoolean();
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .stage(StageName.INGESTION, (String s) -> s, o -> o.checkpoint().codec(STRING))
+            .stage(
+                StageName.CLEANING,
+                (String s) -> {
+                  if (s.equals("item-200") && outage.compareAndSet(false, true)) {
+                    source.failFor(Duration.ofMillis(1_500)); // five leases
+                  }
+                  return s;
+                },
+                o -> o.batchSize(20))
+            .stage(StageName.PUBLISHING, (String s) -> s, o -> o.batchSize(20))
+            .sink(
+                batch -> {
+                  for (Envelope<String> e : batch) {
+                    deliveries.merge(e.id(), 1, Integer::sum);
+                    if (e.metadata().containsKey(Envelope.REDELIVERED)) {
+                      flagged.add(e.id());
+                    }
+                  }
+                })
+            .build();
+    List<String> inputs = IntStream.range(0, n).mapToObj(i -> "item-" + i).toList();
+
+    RunResult result = p.run(Source.of("src", inputs.iterator(), s -> s));
+
+    assertThat(outage).as("the outage happened").isTrue();
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.published()).isEqualTo(n);
+    assertThat(result.takenOver()).as("records lost to itself").isZero();
+    assertThat(result.unfinished()).isZero();
+    assertThat(deliveries.values()).as("deliveries per record").allMatch(d -> d == 1);
+    assertThat(deliveries).hasSize(n);
+    assertThat(flagged).as("records flagged as delivered before").isEmpty();
+  }
+
+  /**
+   * A worker whose process on this host is gone: its records are claimed at once, not after its
+   * lease (ten minutes here); a live worker's are not.
+   */
+  @Test
+  void aClaimTakesOverAtOnceTheRecordsOfADeadWorkerOfThisHost() throws Exception {
+    Process gone = new ProcessBuilder("sleep", "60").start();
+    long started = gone.toHandle().info().startInstant().orElseThrow().toEpochMilli();
+    gone.destroyForcibly();
+    gone.waitFor();
+    String deadId = LocalWorkers.id(gone.pid(), started);
+    Duration tenMinutes = Duration.ofMinutes(10);
+    JdbcPipelineStore dead = open(db().builder().workerId(deadId).leaseDuration(tenMinutes));
+    JdbcPipelineStore alive = open(db().builder().leaseDuration(tenMinutes)); // this process
+    dead.ingest(pipeline, records(0, 3), "ingestion", T0);
+    alive.ingest(pipeline, records(3, 5), "ingestion", T0);
+
+    JdbcPipelineStore rerun = open(db().builder().leaseDuration(tenMinutes));
+    List<Claimed> claimed = rerun.claim(pipeline, 10);
+
+    assertThat(claimed.stream().map(c -> c.record().id()))
+        .as("the dead worker's records, not the live one's")
+        .containsExactlyInAnyOrder("r1000", "r1001", "r1002");
+    assertThat(rerun.leasesHeldElsewhere(pipeline))
+        .singleElement()
+        .satisfies(
+            h -> {
+              assertThat(h.worker()).isEqualTo(alive.workerId());
+              assertThat(h.records()).isEqualTo(2);
+              assertThat(h.expiresWithin()).isGreaterThan(Duration.ofMinutes(9));
+            });
+  }
+
+  /**
+   * A run that has nothing left to do but records another worker holds says whose leases it waits
+   * for, and for how long at most, and counts what it then resumes as resumed.
+   */
+  @Test
+  void aRunWaitingForAnotherWorkersLeasesSaysSo() throws Exception {
+    JdbcPipelineStore other =
+        open(db().builder().workerId("other").leaseDuration(Duration.ofMinutes(10)));
+    other.ingest(pipeline, records(0, 3), "ingestion", T0);
+    JdbcPipelineStore store = open("w1");
+    Set<String> sunk = ConcurrentHashMap.newKeySet();
+    PipelineRun run =
+        pipeline(store, sunk, new AtomicInteger())
+            .start(Source.of("src", List.of("r1000", "r1001", "r1002").iterator(), s -> s));
+
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+    while (run.progress().waiting().isEmpty()) {
+      assertThat(System.nanoTime()).as("the run says what it waits for").isLessThan(deadline);
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+    }
+    assertThat(run.progress().waiting())
+        .contains("waiting for 3 leases of worker other to expire (at most 5")
+        .endsWith("or their records to be finished");
+    assertThat(run.progress().line()).contains("waiting for 3 leases of worker other");
+    other.release(pipeline);
+    RunResult result = run.await(Duration.ofMinutes(1)).orElseThrow();
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.heldUnfinished()).as("read again, held by the other worker").isEqualTo(3);
+    assertThat(result.duplicates()).isZero();
+    assertThat(result.resumed()).isEqualTo(3);
+    assertThat(result.summary()).contains("3 of them held unfinished", "+3 resumed");
+  }
+
   /** Upper-cases (a checkpoint), fails on ...3, filters ...7, then publishes. */
   Pipeline<String, String> pipeline(
       JdbcPipelineStore store, Set<String> sunk, AtomicInteger sinkCalls) {
@@ -1380,7 +1515,10 @@ abstract class StoreContract {
         pipeline(b, sunk, new AtomicInteger()).run(Source.of("src", inputs.iterator(), s -> s));
 
     assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
-    assertThat(result.duplicates()).isEqualTo(n);
+    // the dead worker's records, read again, are not duplicates (unless this run had finished
+    // one already when it read it again)
+    assertThat(result.heldUnfinished()).isPositive();
+    assertThat(result.heldUnfinished() + result.duplicates()).isEqualTo(n);
     assertThat(result.resumed()).isEqualTo(n);
     assertThat(b.hasUnfinished(pipeline)).isFalse();
     long lost =

@@ -27,7 +27,9 @@ import org.jspecify.annotations.Nullable;
  * <p>A rerun appends to the file: the ids already in it are read when it opens, and a listing
  * delivered again (after a crash between the write and the store's note of it) is skipped. A line a
  * crash cut short at the end of the file is removed: its listing was not confirmed delivered, so it
- * comes again. Only a fresh start truncates the file.
+ * comes again. Only a fresh start truncates the file. A listing whose fencing token is lower than
+ * one already written under its id is refused too: it comes from a worker that lost the listing to
+ * another (see {@link Envelope#fencingToken()}).
  *
  * <p>Thread-safe: batches are written whole under a lock.
  */
@@ -41,6 +43,7 @@ public final class JsonLinesSink implements Sink<IndexedListing>, AutoCloseable 
   private final Path file;
   private final FileChannel out; // guarded by lock
   private final Set<String> written = new HashSet<>(); // ids as JSON literals; guarded by lock
+  private final TokenFence fence = new TokenFence();
 
   /**
    * Opens the file: truncated if {@code fresh}, else appended to, with the listings already in it
@@ -94,6 +97,9 @@ public final class JsonLinesSink implements Sink<IndexedListing>, AutoCloseable 
       StringBuilder batch = new StringBuilder(records.size() * 512);
       Set<String> ids = new HashSet<>();
       for (Envelope<IndexedListing> record : records) {
+        if (!fence.admit(record)) {
+          continue; // a stale worker's copy: the listing's new holder wrote it already
+        }
         String id = JsonLinesWriter.string(record.payload().id());
         if (written.contains(id) || !ids.add(id)) {
           continue; // delivered again: it is in the file already
@@ -124,6 +130,11 @@ public final class JsonLinesSink implements Sink<IndexedListing>, AutoCloseable 
     } finally {
       lock.unlock();
     }
+  }
+
+  /** How many listings were refused because a newer holder had written them already. */
+  public long refusedStale() {
+    return fence.refused();
   }
 
   @Override
