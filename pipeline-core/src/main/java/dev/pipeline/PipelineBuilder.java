@@ -78,6 +78,15 @@ public final class PipelineBuilder<I, O> {
   /** The longest source linger {@link #sourceLinger(Duration)} accepts. */
   public static final Duration MAX_SOURCE_LINGER = Duration.ofMinutes(1);
 
+  /** The longest {@link #retryQueueAfter(Duration)}: a worker never sleeps longer on a retry. */
+  public static final Duration MAX_RETRY_QUEUE_AFTER = Duration.ofDays(1);
+
+  /**
+   * The most records {@link #queueCapacity(int)} lets wait in front of a stage; the default
+   * capacity is capped there too.
+   */
+  public static final int MAX_QUEUE_CAPACITY = 10_000_000;
+
   PipelineBuilder(String name, Class<I> inputType) {
     this.name = name;
     this.inputCodec = PayloadCodec.builtIn(inputType);
@@ -282,13 +291,18 @@ public final class PipelineBuilder<I, O> {
 
   /**
    * Sets how many records may wait in front of each stage (default: four batches per worker, at
-   * least 1,024). Bounds the pipeline's memory.
+   * least 1,024, at most {@value #MAX_QUEUE_CAPACITY}). Bounds the pipeline's memory.
    *
-   * @throws IllegalArgumentException if not positive
+   * @throws IllegalArgumentException if not between 1 and {@value #MAX_QUEUE_CAPACITY}
    */
   public PipelineBuilder<I, O> queueCapacity(int records) {
-    if (records < 1) {
-      throw new IllegalArgumentException("queueCapacity must be positive, was " + records);
+    if (records < 1 || records > MAX_QUEUE_CAPACITY) {
+      throw new IllegalArgumentException(
+          "queueCapacity must be between 1 and "
+              + MAX_QUEUE_CAPACITY
+              + " records, was "
+              + records
+              + "; it bounds the memory of records waiting in front of each stage");
     }
     this.queueCapacity = records;
     return this;
@@ -325,12 +339,17 @@ public final class PipelineBuilder<I, O> {
    * and, on a durable store, the retry survives a restart. One second unless set; {@link
    * Duration#ZERO} parks every retry that waits at all.
    *
-   * @throws IllegalArgumentException if negative
+   * @throws IllegalArgumentException if negative or longer than {@link #MAX_RETRY_QUEUE_AFTER} (a
+   *     day)
    */
   public PipelineBuilder<I, O> retryQueueAfter(Duration wait) {
     Objects.requireNonNull(wait, "wait cannot be null");
-    if (wait.isNegative()) {
-      throw new IllegalArgumentException("retryQueueAfter cannot be negative, was " + wait);
+    if (wait.isNegative() || wait.compareTo(MAX_RETRY_QUEUE_AFTER) > 0) {
+      throw new IllegalArgumentException(
+          "retryQueueAfter must be between PT0S and "
+              + MAX_RETRY_QUEUE_AFTER
+              + " (a day), was "
+              + wait);
     }
     this.retryQueueAfter = wait;
     return this;

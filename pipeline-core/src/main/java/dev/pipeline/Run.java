@@ -71,6 +71,9 @@ final class Run implements PipelineRun {
   static final String SINK_STEP = "sink";
 
   private static final Duration MIN_HOLD = Duration.ofMillis(100);
+  private static final Duration MAX_HOLD = Duration.ofDays(365);
+  private static final Duration MAX_RETRY_DELAY =
+      dev.pipeline.resilience.ExponentialRetryPolicy.MAX_DELAY;
   private static final Duration MAX_DUE_WAIT = Duration.ofSeconds(1);
   private static final long MIN_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
   private static final long MAX_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
@@ -169,7 +172,8 @@ final class Run implements PipelineRun {
       int capacity =
           queueCapacity > 0
               ? Math.max(queueCapacity, d.options().maxBatchSize())
-              : Math.max(1024, 4 * batch * d.options().concurrency());
+              : Math.clamp(
+                  4L * batch * d.options().concurrency(), 1024, PipelineBuilder.MAX_QUEUE_CAPACITY);
       stages[i] =
           new RunStage(
               d,
@@ -1004,10 +1008,11 @@ final class Run implements PipelineRun {
         }
         addError(work.errors, errorText.info(stageName, error, work.attempt, clock.now()));
         if (work.attempt <= retry.maxRetries()
+            && work.attempt < Integer.MAX_VALUE
             && retry.isRetryable(error)
             && !(error instanceof VirtualMachineError)) {
           work.retries++;
-          Duration delay = retry.delay(work.attempt, ThreadLocalRandom.current());
+          Duration delay = delay(retry, work.attempt);
           if (delay.compareTo(policies.retryQueueAfter()) > 0 && parkable(stage)) {
             park(stage, work, record, work.attempt, delay);
             break;
@@ -1026,6 +1031,28 @@ final class Run implements PipelineRun {
       work.attempt = 1;
       work.errors = null;
       work.resumedRetry = false;
+    }
+  }
+
+  /**
+   * The policy's wait before retry {@code retry}, within [0, {@link
+   * dev.pipeline.resilience.ExponentialRetryPolicy#MAX_DELAY}]: a policy of the user's that returns
+   * a negative or a vast wait must not make the clock's or the store's arithmetic overflow.
+   */
+  private static Duration delay(RetryPolicy retry, int attempt) {
+    Duration wait = retry.delay(attempt, ThreadLocalRandom.current());
+    if (wait.isNegative()) {
+      return Duration.ZERO;
+    }
+    return wait.compareTo(MAX_RETRY_DELAY) > 0 ? MAX_RETRY_DELAY : wait;
+  }
+
+  /** {@code d} in nanoseconds, saturated at the bounds of a long instead of overflowing. */
+  private static long saturatedNanos(Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException e) {
+      return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
     }
   }
 
@@ -1146,7 +1173,9 @@ final class Run implements PipelineRun {
    */
   private static Duration heldFor(CircuitBreaker breaker) {
     Duration open = breaker.remainingOpen();
-    Duration base = open.compareTo(MIN_HOLD) < 0 ? MIN_HOLD : open;
+    // a breaker of the user's may say anything: keep the wait where the arithmetic holds
+    Duration base =
+        open.compareTo(MIN_HOLD) < 0 ? MIN_HOLD : open.compareTo(MAX_HOLD) > 0 ? MAX_HOLD : open;
     // spread over [base, 2 * base): the first back make the trial calls, and the rest do not all
     // come back at once to be refused again while the trials are out
     return base.plusNanos((long) (base.toNanos() * ThreadLocalRandom.current().nextDouble()));
@@ -1384,11 +1413,13 @@ final class Run implements PipelineRun {
         if (error != null && pending.size() > 1 && !(error instanceof VirtualMachineError)) {
           stage.recorder.error(error);
           work.chunks.poll();
-          if (attempt <= retry.maxRetries() && retry.isRetryable(error)) {
+          if (attempt <= retry.maxRetries()
+              && attempt < Integer.MAX_VALUE
+              && retry.isRetryable(error)) {
             // the whole call failed and may pass if tried again (the service, not a record, may
             // be at fault): the chunk is retried as one, after one backoff
             work.retries += pending.size();
-            Duration delay = retry.delay(attempt, ThreadLocalRandom.current());
+            Duration delay = delay(retry, attempt);
             if (delay.compareTo(policies.retryQueueAfter()) > 0 && parkable(stage)) {
               for (Envelope<Object> record : pending) {
                 parkBatched(stage, work, record, attempt, delay);
@@ -1468,11 +1499,12 @@ final class Run implements PipelineRun {
               work.batchErrors.computeIfAbsent(record.id(), k -> new ArrayList<>());
           addError(errors, errorText.info(stageName, recordError, attempt, clock.now()));
           if (attempt <= retry.maxRetries()
+              && attempt < Integer.MAX_VALUE
               && retry.isRetryable(recordError)
               && !(recordError instanceof VirtualMachineError)) {
             work.retries++;
             if (delay == null) {
-              delay = retry.delay(attempt, ThreadLocalRandom.current());
+              delay = delay(retry, attempt);
             }
             if (delay.compareTo(policies.retryQueueAfter()) > 0 && parkable(stage)) {
               parkBatched(stage, work, record, attempt, delay);
@@ -1960,9 +1992,11 @@ final class Run implements PipelineRun {
     for (RunStage stage : timed()) {
       Duration t = stage.def.options().timeout();
       if (t != null) {
-        shortest = Math.min(shortest, t.toNanos());
+        shortest = Math.min(shortest, saturatedNanos(t));
       }
     }
+    // stages whose check failed, each logged once: the others' timeouts are still enforced
+    Set<RunStage> failing = new HashSet<>();
     // poll often enough to catch an overdue call within a quarter of the shortest timeout
     long period =
         Math.max(
@@ -1975,7 +2009,18 @@ final class Run implements PipelineRun {
         for (RunStage stage : watched) {
           Duration timeout = stage.def.options().timeout();
           if (timeout != null) {
-            checkTimeouts(stage, timeout.toNanos(), now);
+            try {
+              checkTimeouts(stage, saturatedNanos(timeout), now);
+            } catch (Throwable e) {
+              if (failing.add(stage)) {
+                LOG.error(
+                    "pipeline '{}': the timeout check of stage '{}' failed; the other stages'"
+                        + " timeouts are still enforced",
+                    pipeline,
+                    stage.def.name(),
+                    e);
+              }
+            }
           }
         }
         TimeUnit.NANOSECONDS.sleep(period);
@@ -2194,7 +2239,7 @@ final class Run implements PipelineRun {
 
   @Override
   public Optional<RunResult> await(Duration timeout) throws InterruptedException {
-    if (done.await(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+    if (done.await(saturatedNanos(timeout), TimeUnit.NANOSECONDS)) {
       return Optional.of(result);
     }
     return Optional.empty();

@@ -23,6 +23,24 @@ public final class StageOptions {
   /** Records a worker takes at once unless set. */
   public static final int DEFAULT_BATCH_SIZE = 128;
 
+  /**
+   * The most workers a stage may have: they are virtual threads, so thousands are cheap, but each
+   * holds a batch in memory and is started when the run starts.
+   */
+  public static final int MAX_CONCURRENCY = 10_000;
+
+  /**
+   * The largest batch a worker may take (fixed or adaptive): the queue in front of a stage holds a
+   * few batches per worker, and a reader fills one before handing it on.
+   */
+  public static final int MAX_BATCH_SIZE = 100_000;
+
+  /** The shortest stage timeout: the watchdog looks at calls every millisecond at most. */
+  public static final Duration MIN_TIMEOUT = Duration.ofMillis(1);
+
+  /** The longest stage timeout; a call that may take longer needs no timeout. */
+  public static final Duration MAX_TIMEOUT = Duration.ofDays(7);
+
   private final int concurrency;
   private final int batchSize;
   private final @Nullable Duration timeout;
@@ -177,19 +195,22 @@ public final class StageOptions {
 
     Builder() {}
 
-    /** Sets how many workers run the stage at once (at least 1). */
+    /** Sets how many workers run the stage at once (1 to {@value #MAX_CONCURRENCY}). */
     public Builder concurrency(int concurrency) {
       this.concurrency = concurrency;
       return this;
     }
 
-    /** Sets how many records a worker takes at once (at least 1). */
+    /** Sets how many records a worker takes at once (1 to {@value #MAX_BATCH_SIZE}). */
     public Builder batchSize(int batchSize) {
       this.batchSize = batchSize;
       return this;
     }
 
-    /** Sets the longest one call may take before it is interrupted (positive). */
+    /**
+     * Sets the longest one call may take before it is interrupted ({@link #MIN_TIMEOUT 1 ms} to
+     * {@link #MAX_TIMEOUT 7 days}).
+     */
     public Builder timeout(Duration timeout) {
       if (timeout == null) {
         problems.add("timeout cannot be null: leave it unset for no timeout");
@@ -240,14 +261,17 @@ public final class StageOptions {
      * Lets the batch size tune itself from measured throughput, between {@code min} and {@code max}
      * records, starting from {@link #batchSize(int)} (clamped to the range). The stage's workers
      * grow batches while records per second grow with them and shrink them when it falls, so a
-     * stage with a high per-call cost (a remote API, a database) finds a good size by itself.
+     * stage with a high per-call cost (a remote API, a database) finds a good size by itself. Needs
+     * {@code 1 <= min <= max <= }{@value #MAX_BATCH_SIZE}.
      */
     public Builder adaptiveBatchSize(int min, int max) {
       this.minBatchSize = min;
       this.maxBatchSize = max;
-      if (min < 1 || max < min) {
+      if (min < 1 || max < min || max > MAX_BATCH_SIZE) {
         problems.add(
-            "adaptive batch size needs 1 <= min <= max, was min "
+            "adaptive batch size needs 1 <= min <= max <= "
+                + MAX_BATCH_SIZE
+                + ", was min "
                 + min
                 + ", max "
                 + max
@@ -276,14 +300,29 @@ public final class StageOptions {
     /** The problems found in these options, for the pipeline builder to report. */
     List<String> problems() {
       List<String> all = new ArrayList<>(problems);
-      if (concurrency < 1) {
-        all.add("concurrency must be at least 1, was " + concurrency);
+      if (concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+        all.add(
+            "concurrency must be between 1 and "
+                + MAX_CONCURRENCY
+                + " workers, was "
+                + concurrency
+                + "; for more throughput raise the batch size instead");
       }
-      if (batchSize < 1) {
-        all.add("batch size must be at least 1, was " + batchSize);
+      if (batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+        all.add(
+            "batch size must be between 1 and "
+                + MAX_BATCH_SIZE
+                + " records, was "
+                + batchSize
+                + "; e.g. batchSize(512)");
       }
-      if (timeout != null && !timeout.isPositive()) {
-        all.add("timeout must be positive, was " + timeout + ": leave it unset for no timeout");
+      if (timeout != null
+          && (timeout.compareTo(MIN_TIMEOUT) < 0 || timeout.compareTo(MAX_TIMEOUT) > 0)) {
+        all.add(
+            "timeout must be between 1 ms and 7 days (StageOptions.MIN_TIMEOUT and MAX_TIMEOUT),"
+                + " was "
+                + timeout
+                + ": leave it unset for no timeout");
       }
       return all;
     }

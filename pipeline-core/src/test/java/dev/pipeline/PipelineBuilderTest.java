@@ -76,21 +76,82 @@ class PipelineBuilderTest {
   @Test
   void zeroConcurrencyFailsAtBuild() {
     assertThat(problemOf(withOptions(o -> o.concurrency(0))))
-        .isEqualTo("stage 'cleaning': concurrency must be at least 1, was 0");
+        .isEqualTo(
+            "stage 'cleaning': concurrency must be between 1 and 10000 workers, was 0; for more"
+                + " throughput raise the batch size instead");
   }
 
   @Test
   void zeroBatchSizeFailsAtBuild() {
     assertThat(problemOf(withOptions(o -> o.batchSize(0))))
-        .isEqualTo("stage 'cleaning': batch size must be at least 1, was 0");
+        .isEqualTo(
+            "stage 'cleaning': batch size must be between 1 and 100000 records, was 0; e.g."
+                + " batchSize(512)");
   }
 
   @ParameterizedTest
   @ValueSource(longs = {0, -1})
   void timeoutThatIsNotPositiveFailsAtBuild(long millis) {
     assertThat(problemOf(withOptions(o -> o.timeout(Duration.ofMillis(millis)))))
-        .startsWith("stage 'cleaning': timeout must be positive")
+        .startsWith("stage 'cleaning': timeout must be between 1 ms and 7 days")
         .contains("leave it unset for no timeout");
+  }
+
+  @Test
+  void concurrencyTooLargeToStartFailsAtBuild() {
+    assertThat(problemOf(withOptions(o -> o.concurrency(Integer.MAX_VALUE))))
+        .startsWith("stage 'cleaning': concurrency must be between 1 and 10000 workers, was")
+        .contains("2147483647");
+  }
+
+  @Test
+  void batchSizeTooLargeToAllocateFailsAtBuild() {
+    assertThat(problemOf(withOptions(o -> o.batchSize(Integer.MAX_VALUE))))
+        .startsWith("stage 'cleaning': batch size must be between 1 and 100000 records, was")
+        .contains("2147483647");
+  }
+
+  @Test
+  void adaptiveBatchSizeAboveTheLimitFailsAtBuild() {
+    assertThat(problemOf(withOptions(o -> o.adaptiveBatchSize(8, Integer.MAX_VALUE))))
+        .startsWith("stage 'cleaning': adaptive batch size needs 1 <= min <= max <= 100000")
+        .contains("max 2147483647");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"PT0.000999S", "PT168H0.001S", "PT2562047H"})
+  void timeoutOutsideOneMillisecondToSevenDaysFailsAtBuild(String timeout) {
+    assertThat(problemOf(withOptions(o -> o.timeout(Duration.parse(timeout)))))
+        .isEqualTo(
+            "stage 'cleaning': timeout must be between 1 ms and 7 days (StageOptions.MIN_TIMEOUT"
+                + " and MAX_TIMEOUT), was "
+                + Duration.parse(timeout)
+                + ": leave it unset for no timeout");
+  }
+
+  @Test
+  void timeoutTooLargeForNanosecondsFailsAtBuild() {
+    assertThat(problemOf(withOptions(o -> o.timeout(Duration.ofSeconds(Long.MAX_VALUE)))))
+        .startsWith("stage 'cleaning': timeout must be between 1 ms and 7 days");
+  }
+
+  @Test
+  void limitsThemselvesAreAccepted() {
+    Pipeline<String, String> pipeline =
+        withOptions(
+                o ->
+                    o.concurrency(StageOptions.MAX_CONCURRENCY)
+                        .batchSize(StageOptions.MAX_BATCH_SIZE)
+                        .timeout(StageOptions.MAX_TIMEOUT))
+            .build();
+
+    assertThat(pipeline.options(CLEANING).concurrency()).isEqualTo(10_000);
+    assertThat(
+            withOptions(o -> o.timeout(StageOptions.MIN_TIMEOUT))
+                .build()
+                .options(CLEANING)
+                .timeout())
+        .isEqualTo(Duration.ofMillis(1));
   }
 
   @Test
@@ -167,9 +228,12 @@ class PipelineBuilderTest {
 
     assertThat(e.problems())
         .containsExactly(
-            "stage 'extraction': concurrency must be at least 1, was 0",
-            "stage 'extraction': batch size must be at least 1, was -1",
-            "stage 'cleaning': timeout must be positive, was PT0S: leave it unset for no timeout",
+            "stage 'extraction': concurrency must be between 1 and 10000 workers, was 0; for more"
+                + " throughput raise the batch size instead",
+            "stage 'extraction': batch size must be between 1 and 100000 records, was -1; e.g."
+                + " batchSize(512)",
+            "stage 'cleaning': timeout must be between 1 ms and 7 days (StageOptions.MIN_TIMEOUT"
+                + " and MAX_TIMEOUT), was PT0S: leave it unset for no timeout",
             "stage 'cleaning' comes after 'extraction', but the canonical stages run in the order"
                 + " [ingestion, cleaning, extraction, analysis, translation, validation, indexing,"
                 + " publishing]; move it before 'extraction', or name it yourself with"
@@ -230,7 +294,14 @@ class PipelineBuilderTest {
   void badBuilderArgumentsAreRejectedAtOnce() {
     assertThatThrownBy(() -> builder().queueCapacity(0))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("queueCapacity must be positive, was 0");
+        .hasMessageStartingWith("queueCapacity must be between 1 and 10000000 records, was 0");
+    assertThatThrownBy(() -> builder().queueCapacity(Integer.MAX_VALUE))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith(
+            "queueCapacity must be between 1 and 10000000 records, was 2147483647");
+    assertThatThrownBy(() -> builder().retryQueueAfter(Duration.ofSeconds(Long.MAX_VALUE)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("retryQueueAfter must be between PT0S and PT24H (a day), was PT");
     assertThatThrownBy(() -> builder().store(null))
         .isInstanceOf(NullPointerException.class)
         .hasMessage("store cannot be null");

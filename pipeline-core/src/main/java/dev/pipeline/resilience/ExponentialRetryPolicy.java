@@ -22,6 +22,12 @@ import java.util.random.RandomGenerator;
  * <p>Immutable and thread-safe: every {@code with}-style method returns a new policy.
  */
 public final class ExponentialRetryPolicy implements RetryPolicy {
+  /**
+   * The longest delay a policy may be given: a record that must wait longer should be discarded or
+   * reprocessed by people, not retried.
+   */
+  public static final Duration MAX_DELAY = Duration.ofDays(365);
+
   private final Duration initialDelay;
   private final Duration maxDelay;
   private final double multiplier;
@@ -50,8 +56,20 @@ public final class ExponentialRetryPolicy implements RetryPolicy {
   static ExponentialRetryPolicy create(Duration initialDelay, Duration maxDelay) {
     Objects.requireNonNull(initialDelay, "initialDelay cannot be null");
     Objects.requireNonNull(maxDelay, "maxDelay cannot be null");
-    if (initialDelay.isNegative()) {
-      throw new IllegalArgumentException("initialDelay cannot be negative: " + initialDelay);
+    if (initialDelay.isNegative() || initialDelay.compareTo(MAX_DELAY) > 0) {
+      throw new IllegalArgumentException(
+          "initialDelay must be between PT0S and "
+              + MAX_DELAY
+              + " (365 days), was "
+              + initialDelay);
+    }
+    if (maxDelay.compareTo(MAX_DELAY) > 0) {
+      throw new IllegalArgumentException(
+          "maxDelay must be at most "
+              + MAX_DELAY
+              + " (365 days), was "
+              + maxDelay
+              + "; a record that must wait longer is better discarded or reprocessed by hand");
     }
     if (maxDelay.compareTo(initialDelay) < 0) {
       throw new IllegalArgumentException(
@@ -175,8 +193,11 @@ public final class ExponentialRetryPolicy implements RetryPolicy {
     if (retry < 1) {
       throw new IllegalArgumentException("retry counts from 1, was " + retry);
     }
+    // both delays are at most MAX_DELAY, so toNanos() cannot overflow; the power may reach infinity
+    // (a large retry number), or NaN for a zero initial delay, which the comparison treats as 0
     double nanos = initialDelay.toNanos() * Math.pow(multiplier, retry - 1);
-    long capped = (long) Math.min(nanos, (double) maxDelay.toNanos());
+    long max = maxDelay.toNanos();
+    long capped = nanos >= max ? max : nanos > 0 ? (long) nanos : 0;
     if (jitter > 0.0 && capped > 0) {
       capped -= (long) (capped * jitter * random.nextDouble());
     }

@@ -20,7 +20,9 @@ public interface RetryPolicy {
   boolean isRetryable(Throwable error);
 
   /**
-   * The wait before retry number {@code retry} (1 for the first retry).
+   * The wait before retry number {@code retry} (1 for the first retry). The engine treats a
+   * negative wait as none and a wait longer than {@link ExponentialRetryPolicy#MAX_DELAY} as that
+   * long, so that a policy's arithmetic can never stop a worker.
    *
    * @param random the source of jitter; the pipeline's, so tests can fix it
    * @throws IllegalArgumentException if {@code retry} is less than 1
@@ -46,7 +48,8 @@ public interface RetryPolicy {
    * until told otherwise.
    *
    * @throws NullPointerException if an argument is null
-   * @throws IllegalArgumentException if a delay is negative or {@code maxDelay < initialDelay}
+   * @throws IllegalArgumentException if a delay is negative or longer than {@link
+   *     ExponentialRetryPolicy#MAX_DELAY} (365 days), or {@code maxDelay < initialDelay}
    */
   static ExponentialRetryPolicy exponential(Duration initialDelay, Duration maxDelay) {
     return ExponentialRetryPolicy.create(initialDelay, maxDelay);

@@ -2,6 +2,8 @@ package dev.pipeline.store;
 
 import dev.pipeline.Envelope;
 import dev.pipeline.internal.ErrorText;
+import java.time.DateTimeException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -308,7 +310,7 @@ public final class InMemoryPipelineStore implements PipelineStore {
         data.count(RecordStatus.RETRY_WAIT).increment();
         data.parked.add(
             new Parked(
-                r.record(), r.stage(), r.attempts(), at.plus(r.delay()), RecordStatus.RETRY_WAIT));
+                r.record(), r.stage(), r.attempts(), due(at, r.delay()), RecordStatus.RETRY_WAIT));
       }
     }
     return Set.of();
@@ -379,6 +381,15 @@ public final class InMemoryPipelineStore implements PipelineStore {
     }
     data.deadLetterSeqs.remove(id);
     return data.deadLetters.remove(seq);
+  }
+
+  /** When a retry parked at {@code at} is due; a delay past the end of time saturates there. */
+  private static Instant due(Instant at, Duration delay) {
+    try {
+      return at.plus(delay);
+    } catch (DateTimeException | ArithmeticException e) {
+      return delay.isNegative() ? Instant.MIN : Instant.MAX;
+    }
   }
 
   /** A record's errors with more appended, kept a bounded history (first, dropped, last 8). */

@@ -158,7 +158,7 @@ class ExponentialRetryPolicyTest {
   void delaysAreRejectedWhenNegativeOrOutOfOrder() {
     assertThatThrownBy(() -> RetryPolicy.exponential(Duration.ofMillis(-1), SECOND))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("initialDelay cannot be negative");
+        .hasMessage("initialDelay must be between PT0S and PT8760H (365 days), was PT-0.001S");
     assertThatThrownBy(() -> RetryPolicy.exponential(SECOND, Duration.ofMillis(999)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("maxDelay (PT0.999S) cannot be less than initialDelay (PT1S)");
@@ -168,6 +168,30 @@ class ExponentialRetryPolicyTest {
     assertThatThrownBy(() -> RetryPolicy.exponential(SECOND, null))
         .isInstanceOf(NullPointerException.class)
         .hasMessage("maxDelay cannot be null");
+  }
+
+  @Test
+  void maxDelayTooLargeForNanosecondsIsRejectedWithTheLimit() {
+    assertThatThrownBy(() -> RetryPolicy.exponential(SECOND, Duration.ofSeconds(Long.MAX_VALUE)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("maxDelay must be at most PT8760H (365 days), was PT");
+    assertThatThrownBy(() -> RetryPolicy.exponential(Duration.ofDays(366), Duration.ofDays(366)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("initialDelay must be between PT0S and PT8760H (365 days), was PT8784H");
+  }
+
+  @Test
+  void delayOfAnyRetryNumberStaysWithinMaxDelay() {
+    ExponentialRetryPolicy longest =
+        RetryPolicy.exponential(ExponentialRetryPolicy.MAX_DELAY, ExponentialRetryPolicy.MAX_DELAY)
+            .maxRetries(Integer.MAX_VALUE)
+            .multiplier(Double.MAX_VALUE);
+    ExponentialRetryPolicy fromZero =
+        RetryPolicy.exponential(Duration.ZERO, SECOND).maxRetries(Integer.MAX_VALUE);
+
+    assertThat(longest.delay(Integer.MAX_VALUE, UNUSED)).isEqualTo(Duration.ofDays(365));
+    assertThat(policy().delay(Integer.MAX_VALUE, UNUSED)).isEqualTo(policy().delay(40, UNUSED));
+    assertThat(fromZero.delay(Integer.MAX_VALUE, UNUSED)).isZero();
   }
 
   @ParameterizedTest

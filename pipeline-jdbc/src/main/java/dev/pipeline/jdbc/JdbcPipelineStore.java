@@ -2873,6 +2873,14 @@ public final class JdbcPipelineStore implements PipelineStore {
    * <p>Not thread-safe.
    */
   public static final class Builder {
+    /** The longest retention of payloads, completed records and logs. */
+    public static final Duration MAX_RETENTION = Duration.ofDays(3650);
+
+    /** The longest {@link #outageTolerance(Duration)}. */
+    public static final Duration MAX_OUTAGE_TOLERANCE = Duration.ofDays(7);
+
+    private static final Duration MAX_PURGE_EVERY = Duration.ofDays(7);
+
     private @Nullable DataSource dataSource;
     private @Nullable JdbcUrl url;
     private final Set<String> allowedUrlSettings = new TreeSet<>();
@@ -3100,12 +3108,12 @@ public final class JdbcPipelineStore implements PipelineStore {
      * Duration#ZERO}, the default, clears them as the record completes). Dead letters always keep
      * theirs.
      *
-     * @throws IllegalArgumentException if negative
+     * @throws IllegalArgumentException if negative or longer than {@link #MAX_RETENTION}
      * @throws IllegalStateException if set twice
      */
     public Builder retainPayloads(Duration age) {
       once(retainPayloads != null, "retainPayloads");
-      this.retainPayloads = nonNegative(age, "retainPayloads");
+      this.retainPayloads = within(age, "retainPayloads", MAX_RETENTION, "10 years");
       return this;
     }
 
@@ -3114,12 +3122,13 @@ public final class JdbcPipelineStore implements PipelineStore {
      * {@link JdbcPipelineStore#purge()}; kept forever unless set. Once deleted, their ids can be
      * ingested again.
      *
-     * @throws IllegalArgumentException if negative
+     * @throws IllegalArgumentException if negative or longer than {@link #MAX_RETENTION}; to keep
+     *     them forever, leave it unset
      * @throws IllegalStateException if set twice
      */
     public Builder retainCompleted(Duration age) {
       once(retainCompleted != null, "retainCompleted");
-      this.retainCompleted = nonNegative(age, "retainCompleted");
+      this.retainCompleted = within(age, "retainCompleted", MAX_RETENTION, "10 years");
       return this;
     }
 
@@ -3127,12 +3136,12 @@ public final class JdbcPipelineStore implements PipelineStore {
      * Deletes processing logs and metric snapshots older than this on {@link
      * JdbcPipelineStore#purge()}; 30 days unless set.
      *
-     * @throws IllegalArgumentException if negative
+     * @throws IllegalArgumentException if negative or longer than {@link #MAX_RETENTION}
      * @throws IllegalStateException if set twice
      */
     public Builder retainLogs(Duration age) {
       once(retainLogsSet, "retainLogs");
-      this.retainLogs = nonNegative(age, "retainLogs");
+      this.retainLogs = within(age, "retainLogs", MAX_RETENTION, "10 years");
       retainLogsSet = true;
       return this;
     }
@@ -3155,14 +3164,15 @@ public final class JdbcPipelineStore implements PipelineStore {
      * Runs {@link JdbcPipelineStore#purge()} this often on a thread of the store; never unless set
      * (call it from your own scheduler then).
      *
-     * @throws IllegalArgumentException if shorter than a second
+     * @throws IllegalArgumentException if shorter than a second or longer than 7 days
      * @throws IllegalStateException if set twice
      */
     public Builder purgeEvery(Duration period) {
       Objects.requireNonNull(period, "period cannot be null");
       once(purgeEvery != null, "purgeEvery");
-      if (period.compareTo(Duration.ofSeconds(1)) < 0) {
-        throw new IllegalArgumentException("purgeEvery must be at least 1s, was " + period);
+      if (period.compareTo(Duration.ofSeconds(1)) < 0 || period.compareTo(MAX_PURGE_EVERY) > 0) {
+        throw new IllegalArgumentException(
+            "purgeEvery must be between 1s and 7 days (PT168H), was " + period);
       }
       this.purgeEvery = period;
       return this;
@@ -3173,12 +3183,12 @@ public final class JdbcPipelineStore implements PipelineStore {
      * deadlock) before it fails with {@link JdbcStoreException}; 5 minutes unless set. The pipeline
      * pauses meanwhile.
      *
-     * @throws IllegalArgumentException if negative
+     * @throws IllegalArgumentException if negative or longer than {@link #MAX_OUTAGE_TOLERANCE}
      * @throws IllegalStateException if set twice
      */
     public Builder outageTolerance(Duration tolerance) {
       once(outageTolerance != null, "outageTolerance");
-      this.outageTolerance = nonNegative(tolerance, "outageTolerance");
+      this.outageTolerance = within(tolerance, "outageTolerance", MAX_OUTAGE_TOLERANCE, "7 days");
       return this;
     }
 
@@ -3238,10 +3248,12 @@ public final class JdbcPipelineStore implements PipelineStore {
       }
     }
 
-    private static Duration nonNegative(Duration d, String what) {
+    // the bounds keep the store's arithmetic (millis, nanos, the database's timestamps) in range
+    private static Duration within(Duration d, String what, Duration max, String maxText) {
       Objects.requireNonNull(d, what + " cannot be null");
-      if (d.isNegative()) {
-        throw new IllegalArgumentException(what + " cannot be negative, was " + d);
+      if (d.isNegative() || d.compareTo(max) > 0) {
+        throw new IllegalArgumentException(
+            what + " must be between PT0S and " + max + " (" + maxText + "), was " + d);
       }
       return d;
     }
