@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
@@ -61,6 +62,9 @@ public final class Pipeline<I, O> implements AutoCloseable {
   private final DeadLetters deadLetters;
   private final RunPolicies policies;
   private final Map<String, Deque<CircuitBreaker.Transition>> transitions = new HashMap<>();
+  private final List<StageDescriptor> descriptors;
+  // whether close() gave the pipeline's name back to the store; a later run takes it again
+  private final AtomicBoolean unregistered = new AtomicBoolean();
 
   /** Circuit transitions kept per stage. */
   static final int KEPT_TRANSITIONS = 1_000;
@@ -123,7 +127,13 @@ public final class Pipeline<I, O> implements AutoCloseable {
       watchCircuit(stage, alert);
     }
     watchCircuit(sinkStage, alert);
-    store.register(name, descriptors);
+    this.descriptors = List.copyOf(descriptors);
+    try {
+      store.register(name, descriptors);
+    } catch (IllegalStateException e) {
+      // another live pipeline holds the name with different stages (or the store is closed)
+      throw new PipelineConfigurationException(name, List.of(e.getMessage()));
+    }
   }
 
   /** Records a stage's circuit transitions, alerts on them and tells its rate limit. */
@@ -294,6 +304,8 @@ public final class Pipeline<I, O> implements AutoCloseable {
    * Starts the pipeline over several sources and returns at once.
    *
    * @throws IllegalArgumentException if there are no sources
+   * @throws IllegalStateException if the pipeline was closed and a pipeline with different stages
+   *     has taken its name on the store since
    */
   public PipelineRun start(List<? extends Source<? extends I>> sources) {
     Objects.requireNonNull(sources, "sources cannot be null");
@@ -306,6 +318,14 @@ public final class Pipeline<I, O> implements AutoCloseable {
 
   @SuppressWarnings("unchecked")
   private PipelineRun begin(List<? extends Source<? extends I>> sources) {
+    if (unregistered.compareAndSet(true, false)) {
+      try {
+        store.register(name, descriptors); // closed before: take the name back
+      } catch (RuntimeException e) {
+        unregistered.set(true);
+        throw e;
+      }
+    }
     List<Source<Object>> all = new ArrayList<>();
     for (Source<? extends I> source : sources) {
       all.add((Source<Object>) Objects.requireNonNull(source, "sources cannot hold null"));
@@ -373,8 +393,9 @@ public final class Pipeline<I, O> implements AutoCloseable {
 
   /**
    * Shuts down gracefully: a running run stops reading its sources and finishes the records it
-   * read, waiting at most {@code timeout}; then it is cancelled. Closes the store if the pipeline
-   * made it.
+   * read, waiting at most {@code timeout}; then it is cancelled. Gives the pipeline's name back to
+   * the store, so that a pipeline with different stages may be built under it, and closes the store
+   * if the pipeline made it. A later run takes the name again.
    */
   public void close(Duration timeout) {
     Run run = lastRun.get();
@@ -392,6 +413,9 @@ public final class Pipeline<I, O> implements AutoCloseable {
       }
       Thread.currentThread().interrupt();
     } finally {
+      if (unregistered.compareAndSet(false, true)) {
+        store.unregister(name);
+      }
       if (ownsStore) {
         store.close();
       }

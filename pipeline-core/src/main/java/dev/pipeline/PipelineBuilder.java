@@ -426,7 +426,14 @@ public final class PipelineBuilder<I, O> {
   }
 
   /**
-   * Checks the configuration and builds the pipeline.
+   * Checks the configuration and builds the pipeline, registering it with the store.
+   *
+   * <p>A pipeline's name is its identity in the store. Building a second pipeline of the same name
+   * on the same store object is allowed with the same stages (same names in order, same codecs: a
+   * rerun, or a copy), and refused with different ones while the first is live (not {@link
+   * Pipeline#close() closed}): each would read the other's records with its own codecs. A
+   * definition a durable store kept from an earlier process is replaced (a new deploy); see {@link
+   * PipelineStore#register}.
    *
    * @throws PipelineConfigurationException listing every problem found
    */

@@ -32,6 +32,11 @@ class ForwardingStore implements PipelineStore {
   }
 
   @Override
+  public void unregister(String pipeline) {
+    delegate.unregister(pipeline);
+  }
+
+  @Override
   public Set<String> ingest(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
     return delegate.ingest(pipeline, records, stage, at);

@@ -43,6 +43,7 @@ public final class InMemoryPipelineStore implements PipelineStore {
   private final int retainCompleted;
   private final Map<String, PipelineData> pipelines = new ConcurrentHashMap<>();
   private final AtomicLong deliveryTokens = new AtomicLong();
+  private final Registrations registrations = new Registrations();
 
   private InMemoryPipelineStore(int retainCompleted) {
     this.retainCompleted = retainCompleted;
@@ -63,9 +64,22 @@ public final class InMemoryPipelineStore implements PipelineStore {
     return pipelines.computeIfAbsent(pipeline, p -> new PipelineData());
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * @throws IllegalStateException if a pipeline built on this store with different stages holds the
+   *     name
+   */
   @Override
   public void register(String pipeline, List<StageDescriptor> stages) {
-    data(pipeline).stages = List.copyOf(stages);
+    PipelineData data = data(pipeline);
+    registrations.hold(toString(), pipeline, stages);
+    data.stages = List.copyOf(stages);
+  }
+
+  @Override
+  public void unregister(String pipeline) {
+    registrations.release(pipeline);
   }
 
   /** The stages registered for a pipeline, in order. */

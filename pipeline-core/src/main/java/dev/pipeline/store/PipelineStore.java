@@ -35,9 +35,29 @@ public interface PipelineStore extends AutoCloseable {
 
   /**
    * Records a pipeline's stages (the {@code pipeline_stages} table). Called once when a pipeline is
-   * built; calling it again with the same pipeline replaces the definition.
+   * built, and holds the name for it until {@link #unregister}, which {@code Pipeline.close()}
+   * calls.
+   *
+   * <p>While the name is held, registering it again with the same stages (same names in the same
+   * order, same input codecs; see {@link Registrations}) is allowed: a rerun, or another pipeline
+   * object of the same definition. Registering it with different stages is refused: the records of
+   * one pipeline would be read with the other's codecs. A definition kept by a durable store from
+   * an earlier process (a previous deploy) holds nothing: registering different stages under its
+   * name replaces it, a migration (records at stages that no longer exist go to the dead letter
+   * queue when claimed, with a message saying so).
+   *
+   * @throws IllegalStateException if the name is held on this store object with different stages;
+   *     the message names both definitions and the fix
    */
   void register(String pipeline, List<StageDescriptor> stages);
+
+  /**
+   * Gives back the hold one {@link #register} took on {@code pipeline}, when that pipeline is
+   * closed; the name is free for a different definition once every pipeline that registered it gave
+   * its hold back. The stored definition stays (dead letters are still read with its codecs). By
+   * default does nothing.
+   */
+  default void unregister(String pipeline) {}
 
   /**
    * Adds records at the given stage (the first stage, whose input they are). A durable store keeps

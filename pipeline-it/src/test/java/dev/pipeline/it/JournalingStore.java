@@ -92,6 +92,11 @@ final class JournalingStore implements PipelineStore {
   }
 
   @Override
+  public void unregister(String pipeline) {
+    store.unregister(pipeline);
+  }
+
+  @Override
   public Set<String> ingest(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
     Set<String> duplicates = store.ingest(pipeline, records, stage, at);

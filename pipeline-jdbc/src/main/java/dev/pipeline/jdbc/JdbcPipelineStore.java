@@ -16,6 +16,7 @@ import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.Registrations;
 import dev.pipeline.store.ScheduledRetry;
 import dev.pipeline.store.StageDescriptor;
 import dev.pipeline.store.StatusCounts;
@@ -180,6 +181,7 @@ public final class JdbcPipelineStore implements PipelineStore {
   private final Map<String, Long> deadWorkersCheckedAt = new ConcurrentHashMap<>();
   private final long deadWorkersCheckNanos;
   private final Map<String, PipelineDef> pipelines = new ConcurrentHashMap<>();
+  private final Registrations registrations = new Registrations();
   private final @Nullable HikariDataSource ownedPool;
   private final Connections.HeartbeatSource heartbeatSource;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -283,6 +285,14 @@ public final class JdbcPipelineStore implements PipelineStore {
    * record the sink failed on is kept as the sink received it, and {@link #reprocess} sends it back
    * to the sink. Without it, such a dead letter keeps its last checkpoint.
    *
+   * <p>The name is held for the pipeline until {@link #unregister}: while it is, registering
+   * different stages (names, order or codecs) under it on this store object is refused, since this
+   * store reads every record of the pipeline with the codecs registered last. The definition kept
+   * in the table from an earlier process holds nothing: different stages replace it, as a new
+   * deploy does.
+   *
+   * @throws IllegalStateException if a live pipeline built on this store holds the name with
+   *     different stages, or the store is closed
    * @throws JdbcStoreException if the database refuses
    */
   @Override
@@ -295,6 +305,22 @@ public final class JdbcPipelineStore implements PipelineStore {
       checkName("stage", s.name());
       stageNames.add(s.name());
     }
+    registrations.hold(toString(), pipeline, copy);
+    try {
+      registerHeld(pipeline, copy, stageNames);
+    } catch (RuntimeException e) {
+      registrations.release(pipeline);
+      throw e;
+    }
+  }
+
+  @Override
+  public void unregister(String pipeline) {
+    checkPipeline(pipeline);
+    registrations.release(pipeline);
+  }
+
+  private void registerHeld(String pipeline, List<StageDescriptor> copy, List<String> stageNames) {
     if (h2Lock != null) {
       h2Lock.lock(); // H2's MERGE is no atomic upsert: registrations of one JVM take turns
     }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.pipeline.Alert;
 import dev.pipeline.Envelope;
 import dev.pipeline.Pipeline;
+import dev.pipeline.PipelineConfigurationException;
 import dev.pipeline.PipelineRun;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.RunResult;
@@ -118,7 +119,10 @@ abstract class StoreContract {
   JdbcPipelineStore open(JdbcPipelineStore.Builder builder) {
     JdbcPipelineStore store = builder.build();
     stores.add(store);
+    // the store knows the stages and their codecs, but holds the name for no live pipeline: a
+    // test may register others, or build a Pipeline, under it
     store.register(pipeline, STAGES);
+    store.unregister(pipeline);
     return store;
   }
 
@@ -2323,6 +2327,78 @@ abstract class StoreContract {
     }
     // and each can use what it registered
     workers.get(2).ingest(pipeline + "-0", records(0, 1), "ingestion", T0);
+  }
+
+  /** ingestion (checkpoint) -> analysis: not {@link #pipeline}'s stages. */
+  Pipeline<String, String> otherStages(JdbcPipelineStore store) {
+    return Pipeline.builder(pipeline, String.class)
+        .store(store)
+        .stage(StageName.INGESTION, (String s) -> s, o -> o.checkpoint().codec(STRING))
+        .stage(StageName.ANALYSIS, (String s) -> s)
+        .build();
+  }
+
+  @Test
+  void aSecondLivePipelineOfTheSameNameWithOtherStagesIsRefusedAtBuildAndTheFirstGoesOn() {
+    JdbcPipelineStore store = open("w1");
+    Set<String> sunk = ConcurrentHashMap.newKeySet();
+    Pipeline<String, String> first = pipeline(store, sunk, new AtomicInteger());
+    Pipeline<String, String> copy = pipeline(store, sunk, new AtomicInteger()); // same stages
+
+    assertThatThrownBy(() -> otherStages(store))
+        .isInstanceOf(PipelineConfigurationException.class)
+        .hasMessageContaining("pipeline '" + pipeline + "' is already built on JdbcPipelineStore")
+        .hasMessageContaining(
+            "with stages [ingestion (input codec string), cleaning (input codec string),"
+                + " publishing (input codec none), sink (input codec none)]; this one has"
+                + " [ingestion (input codec string), analysis (input codec string), sink (input"
+                + " codec none)] (stage #2 is 'cleaning' there, 'analysis' here)")
+        .hasMessageContaining(
+            "give this pipeline another name, or close the other one first (Pipeline.close()"
+                + " gives its name back)");
+    RunResult result = first.run(Source.of("src", List.of("a1", "a2").iterator(), s -> s));
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.published()).isEqualTo(2);
+    assertThat(sunk).containsExactlyInAnyOrder("a1", "a2");
+  }
+
+  @Test
+  void oncePipelinesOfANameAreClosedOtherStagesReplaceTheirDefinition() {
+    JdbcPipelineStore store = open("w1");
+    Pipeline<String, String> first = pipeline(store, new HashSet<>(), new AtomicInteger());
+    Pipeline<String, String> copy = pipeline(store, new HashSet<>(), new AtomicInteger());
+    first.close();
+    assertThatThrownBy(() -> otherStages(store))
+        .as("while the copy still holds the name")
+        .isInstanceOf(PipelineConfigurationException.class);
+    copy.close();
+
+    Pipeline<String, String> migrated = otherStages(store);
+
+    assertThat(
+            db().query(
+                    "SELECT stage_name FROM "
+                        + db().table("pipeline_stages")
+                        + " WHERE pipeline = ? ORDER BY stage_order",
+                    pipeline))
+        .extracting(r -> r.get(0))
+        .containsExactly("ingestion", "analysis", "sink");
+    assertThat(migrated.run(Source.of("src", List.of("b1").iterator(), s -> s)).published())
+        .isOne();
+    assertThatThrownBy(() -> first.run(Source.of("src", List.of("b2").iterator(), s -> s)))
+        .as("the closed first pipeline, whose name is taken now")
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("stage #2 is 'analysis' there, 'cleaning' here");
+  }
+
+  @Test
+  void anotherStoreObjectMayRegisterOtherStagesUnderTheNameAsANewDeployDoes() {
+    JdbcPipelineStore oldDeploy = open("old");
+    pipeline(oldDeploy, new HashSet<>(), new AtomicInteger());
+
+    Pipeline<String, String> newDeploy = otherStages(open("new"));
+
+    assertThat(newDeploy.stages()).containsExactly(StageName.INGESTION, StageName.ANALYSIS);
   }
 
   // ---------------------------------------------------------------------------------- upgrade
