@@ -12,8 +12,10 @@ import java.util.Set;
 
 /**
  * A pipeline's dead letter queue: the records that failed for good, each with its payload as it
- * entered the failing stage, every error it met and its attempts. Find them, send them back to be
- * processed again once the cause is fixed, or give up on them with a reason.
+ * entered the failing stage (on a durable store without a codec for that input, as it entered an
+ * earlier stage: see {@link DeadLetter} for the rule and {@link DeadLetter#payload(Class)}), every
+ * error it met and its attempts. Find them, send them back to be processed again once the cause is
+ * fixed, or give up on them with a reason.
  *
  * <p>Records sent back are processed by the pipeline's next (or current) run, from the stage that
  * failed them; {@link Pipeline#resume()} runs just them. Sending back is idempotent: a record is

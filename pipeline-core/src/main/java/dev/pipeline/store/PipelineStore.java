@@ -20,7 +20,9 @@ import java.util.Set;
  *       back as a duplicate and not ingested again;
  *   <li>every ingested record ends in exactly one terminal state through {@link #complete}, and a
  *       second completion of the same record is ignored;
- *   <li>a dead letter keeps its record as it entered the failing stage and every error it met.
+ *   <li>a dead letter keeps its record as it entered the failing stage and every error it met; a
+ *       durable store that has no codec for that stage's input keeps it as of its last checkpoint
+ *       and says so in {@link DeadLetter#payloadStage()}.
  * </ul>
  *
  * <p>A durable store also leases: records it {@link #ingest}s or {@link #claim}s are held by this

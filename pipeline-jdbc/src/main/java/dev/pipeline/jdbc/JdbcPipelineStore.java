@@ -2125,7 +2125,8 @@ public final class JdbcPipelineStore implements PipelineStore {
   /**
    * One page of dead letters, oldest first (by the time they were dead-lettered, then id), each
    * with its record as it entered the failing stage, or as of its last checkpoint when that stage
-   * has no codec. A payload that cannot be read back is given as its stored bytes.
+   * has no codec; {@link DeadLetter#payloadStage()} says which. A payload that cannot be read back
+   * is given as its stored bytes.
    *
    * @throws IllegalArgumentException if the query's cursor is not one of this store
    * @throws JdbcStoreException if the database fails for good
@@ -2187,7 +2188,8 @@ public final class JdbcPipelineStore implements PipelineStore {
                     row.failedStage() == null ? row.stage() : row.failedStage(),
                     recordErrors,
                     row.attempts(),
-                    e.getValue()));
+                    e.getValue(),
+                    row.stage())); // the stage the payload was stored at
           }
           String next = null;
           if (more) {

@@ -20,8 +20,10 @@ import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.Handover;
+import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PayloadCodec;
+import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.ScheduledRetry;
@@ -1600,6 +1602,70 @@ abstract class StoreContract {
     assertThat(claimed).hasSize(1);
     assertThat(claimed.get(0).stage()).isEqualTo("cleaning");
     assertThat(claimed.get(0).record().payload()).isEqualTo(new Listing("l1", "Crane", 900));
+  }
+
+  /** ingestion (String to Listing, with a JSON codec or none) -> cleaning, which fails on ...2. */
+  Pipeline<String, Listing> listings(PipelineStore store, boolean codec) {
+    return Pipeline.builder(pipeline, String.class)
+        .store(store)
+        .stage(
+            StageName.INGESTION,
+            (String s) -> new Listing(s, "crane " + s, 900),
+            o -> {
+              if (codec) {
+                o.codec(JsonCodec.of(Listing.class));
+              }
+            })
+        .stage(
+            StageName.CLEANING,
+            (Listing l) -> {
+              if (l.id().endsWith("2")) {
+                throw new IllegalStateException("cannot clean " + l.id());
+              }
+              return l;
+            })
+        .alerts(alert -> {}) // quiet: the test reads the dead letter
+        .build();
+  }
+
+  static DeadLetter onlyDeadLetter(Pipeline<String, Listing> pipeline) {
+    RunResult result = pipeline.run(Source.of("src", List.of("l1", "l2").iterator(), s -> s));
+    assertThat(result.deadLettered()).isOne();
+    return pipeline.deadLetters().find(DeadLetterQuery.all()).items().get(0);
+  }
+
+  @Test
+  void deadLettersOfOnePipelineHoldTheSameTypeAtTheSameStageInMemoryAndHere() {
+    DeadLetter inMemory = onlyDeadLetter(listings(InMemoryPipelineStore.create(), true));
+    DeadLetter durable = onlyDeadLetter(listings(open("w1"), true));
+
+    for (DeadLetter dead : List.of(inMemory, durable)) {
+      assertThat(dead.stage()).isEqualTo("cleaning");
+      assertThat(dead.payloadStage()).isEqualTo("cleaning");
+      assertThat(dead.payload(Listing.class)).isEqualTo(new Listing("l2", "crane l2", 900));
+    }
+    assertThat(durable.record().payload().getClass())
+        .isEqualTo(inMemory.record().payload().getClass());
+  }
+
+  @Test
+  void aDurableDeadLetterWithoutACodecForTheFailingStagesInputSaysWhichStagesInputItHolds() {
+    DeadLetter inMemory = onlyDeadLetter(listings(InMemoryPipelineStore.create(), false));
+    DeadLetter durable = onlyDeadLetter(listings(open("w1"), false));
+
+    assertThat(inMemory.payloadStage()).isEqualTo("cleaning");
+    assertThat(inMemory.payload(Listing.class)).isEqualTo(new Listing("l2", "crane l2", 900));
+    assertThat(durable.stage()).isEqualTo("cleaning");
+    assertThat(durable.payloadStage()).as("the record as ingested").isEqualTo("ingestion");
+    assertThat(durable.payload(String.class)).isEqualTo("l2");
+    assertThatThrownBy(() -> durable.payload(Listing.class))
+        .isInstanceOf(ClassCastException.class)
+        .hasMessage(
+            "the dead letter of record 'l2' holds the input of stage 'ingestion', a"
+                + " java.lang.String, not a "
+                + Listing.class.getName()
+                + "; it failed at stage 'cleaning', whose input the durable store could not keep:"
+                + " give that input a codec (s.codec(...) on the stage before it) to keep it");
   }
 
   @Test
