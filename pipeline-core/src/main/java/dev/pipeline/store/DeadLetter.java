@@ -91,7 +91,7 @@ public record DeadLetter(
     if (type.isInstance(payload)) {
       return type.cast(payload);
     }
-    String held = payload == null ? "null" : payload.getClass().getName();
+    String held = payload == null ? "null" : payload.getClass().getTypeName();
     String why = "";
     if (!payloadStage.equals(stage)) {
       why =
@@ -114,7 +114,7 @@ public record DeadLetter(
             + "', a "
             + held
             + ", not a "
-            + type.getName()
+            + type.getTypeName()
             + why);
   }
 }
