@@ -117,6 +117,13 @@ class SaturatedTimeTest {
             store,
             clock,
             null,
+            new StageDefinition(
+                StageName.of(Run.SINK_STEP),
+                3,
+                new StageOptions.Builder().buildUnchecked(),
+                null,
+                null,
+                "none"),
             payload -> 0,
             0,
             stage -> org.slf4j.LoggerFactory.getLogger("test"),
