@@ -129,7 +129,12 @@ class SaturatedTimeTest {
             stage -> org.slf4j.LoggerFactory.getLogger("test"),
             List.of(Source.<Object>of("src", List.<Object>of("r1").iterator(), Object::toString)),
             new RunPolicies(
-                alert -> {}, Map.of(), Duration.ofSeconds(1), List.of(true, true, true)));
+                alert -> {},
+                Map.of(),
+                Duration.ofSeconds(1),
+                List.of(true, true, true),
+                PipelineBuilder.DEFAULT_SOURCE_LINGER,
+                dev.pipeline.internal.ErrorText.defaults()));
 
     run.start();
     Await.on(entered, "r1's call at publishing");
