@@ -206,7 +206,7 @@ final class Run implements PipelineRun {
     for (Source<Object> source : sources) {
       Thread reader =
           Thread.ofVirtual()
-              .name(pipeline + "-source-" + source.id())
+              .name(pipeline + "-source-" + ErrorText.loggable(source.id()))
               .unstarted(() -> read(source));
       readers.add(reader);
       threads.add(reader);
@@ -247,15 +247,26 @@ final class Run implements PipelineRun {
     Batcher batcher = new Batcher(stages[0].def.options().batchSize());
     Thread lingering =
         Thread.ofVirtual()
-            .name(pipeline + "-source-" + source.id() + "-linger")
+            .name(pipeline + "-source-" + ErrorText.loggable(source.id()) + "-linger")
             .unstarted(batcher::flushLingering);
     threads.add(lingering);
     lingering.start();
     TokenBucket limit = policies.sourceLimits().get(source.id());
     long yielded = 0;
+    // only what the source's next() throws is the source failing; what ingesting its records
+    // throws is the store failing, which fails the run
+    Throwable sourceError = null;
     try {
       while (!stopReading) {
-        Envelope<Object> next = source.next();
+        Envelope<Object> next;
+        try {
+          next = source.next();
+        } catch (InterruptedException e) {
+          throw e;
+        } catch (Throwable error) {
+          sourceError = error;
+          break;
+        }
         if (next == null) {
           break;
         }
@@ -267,32 +278,29 @@ final class Run implements PipelineRun {
         batcher.add(
             next.sourceId() == null ? next.withMetadata(Envelope.SOURCE_ID, source.id()) : next);
       }
-      batcher.end();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt(); // cancelled
-    } catch (Throwable error) {
-      if (!cancelled) {
+      if (sourceError != null && !cancelled) {
         String line =
-            "source '"
-                + source.id()
-                + "' failed after yielding "
-                + yielded
-                + " records, and was not read to its end: "
-                + errorText.describe(error);
+            ErrorText.escape(
+                "source '"
+                    + ErrorText.loggable(source.id())
+                    + "' failed after yielding "
+                    + yielded
+                    + " records, and was not read to its end: "
+                    + errorText.describe(sourceError));
         sourceErrors.add(line);
         LOG.error(
             "pipeline '{}': {}; its other sources go on\n{}",
             pipeline,
-            ErrorText.escape(line),
-            errorText.stackTrace(error));
-        try {
-          batcher.end();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        } catch (RuntimeException storeFailure) {
-          fail(storeFailure);
-        }
+            line,
+            errorText.stackTrace(sourceError));
       }
+      if (sourceError == null || !cancelled) {
+        batcher.end();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // cancelled
+    } catch (Throwable storeFailure) {
+      fail(storeFailure); // ingesting the source's records failed: the store, not the source
     } finally {
       batcher.stop();
       try {
@@ -669,7 +677,7 @@ final class Run implements PipelineRun {
           .append(h.records())
           .append(h.records() == 1 ? " lease" : " leases")
           .append(" of worker ")
-          .append(h.worker())
+          .append(ErrorText.loggable(h.worker()))
           .append(" to expire (at most ")
           .append(h.expiresWithin().toSeconds())
           .append(" s) or their records to be finished");
@@ -2116,7 +2124,9 @@ final class Run implements PipelineRun {
       try {
         if (!reader.join(Duration.ofSeconds(5))) {
           LOG.warn(
-              "pipeline '{}': source reader {} did not stop within 5s", pipeline, reader.getName());
+              "pipeline '{}': source reader {} did not stop within 5s",
+              pipeline,
+              ErrorText.loggable(reader.getName()));
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();

@@ -7,14 +7,17 @@ import static org.assertj.core.api.Assertions.assertThatNullPointerException;
 
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.StorableText;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -207,6 +210,43 @@ class IngestionTest {
     assertThat(sink).extracting(Envelope::id).contains("b1", "b2", "b3", "g0", "g49");
     assertThat(closed).isTrue();
     assertThat(result.summary()).contains("source error: source 'bad'");
+  }
+
+  /**
+   * A store that throws while ingesting a source's records fails the run with its error: the source
+   * read fine and is not blamed (it was, and the ingest was then tried again).
+   */
+  @Test
+  void aStoreThatFailsToIngestFailsTheRunWithItsErrorAndNoSourceIsBlamed() {
+    IllegalStateException diskFull = new IllegalStateException("store: disk full");
+    AtomicInteger ingests = new AtomicInteger();
+    ForwardingStore store =
+        new ForwardingStore(InMemoryPipelineStore.create()) {
+          @Override
+          public Set<String> ingest(
+              String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
+            ingests.incrementAndGet();
+            throw diskFull;
+          }
+        };
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("ingest-fails", String.class)
+            .stage(CLEANING, (String s) -> s, o -> o.batchSize(2))
+            .sink(sink::addAll)
+            .store(store)
+            .build();
+
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      result = pipeline.run(List.of(source("fine", "a", "b", "c")));
+      assertThat(log.text()).doesNotContain("source 'fine' failed");
+    }
+
+    assertThat(result.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(result.failure()).isSameAs(diskFull);
+    assertThat(result.sourceErrors()).isEmpty();
+    assertThat(ingests).hasValue(1);
+    assertThat(sink).isEmpty();
   }
 
   @Test
