@@ -74,8 +74,14 @@ final class Database {
    * operations. Measured with the example pipeline on an H2 file (200k lines, the durable run of
    * {@code Targets durable}): 48.1 s with operations taking turns, 58.2 s with operations in
    * parallel, and on fewer cores. The heartbeat keeps its own connection and takes a turn for each
-   * short chunk of leases it renews, waiting for it a bounded time only, so that the record path
-   * never waits on the row locks of a heartbeat in progress. PostgreSQL needs none.
+   * short chunk of leases it renews, so that the record path never waits on the row locks of a
+   * heartbeat in progress. It waits for each turn as long as it takes (an unbounded {@code
+   * lockInterruptibly()}; the lock is not fair, so a busy record path can keep it waiting, each of
+   * its operations holding the turn for one attempt), and once the chunks of one beat have waited
+   * half a lease in all it keeps the turn for the rest of that beat, the record path waiting, so
+   * that the leases are renewed before they run out. Not a bounded {@code tryLock}: renewing
+   * without the turn would bring back the record path's waits on the heartbeat's row locks, and
+   * skipping the beat would let a busy worker's leases expire under it. PostgreSQL needs none.
    */
   static @Nullable Lock turnsFor(Dialect dialect, @Nullable String databaseUrl) {
     return dialect == Dialect.H2 && databaseUrl != null

@@ -40,6 +40,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -1611,7 +1612,7 @@ public final class JdbcPipelineStore implements PipelineStore {
   private String holder(ResultSet rs) throws SQLException {
     RecordStatus status = RecordStatus.valueOf(rs.getString("status"));
     String worker = rs.getString("worker_id");
-    String who = workerId.equals(worker) ? "this worker" : "worker " + worker;
+    String who = workerId.equals(worker) ? "this worker" : "worker " + ErrorText.loggable(worker);
     return switch (status) {
       case IN_PROGRESS -> who;
       case READY -> "no worker (given back, ready to be claimed)";
@@ -1785,8 +1786,8 @@ public final class JdbcPipelineStore implements PipelineStore {
             "pipeline-jdbc: worker {} ran on this host as process {}, which is gone; its {} records"
                 + " of pipeline '{}' are taken over now instead of when its leases expire (in up to"
                 + " {} s)",
-            other.worker(),
-            LocalWorkers.pid(other.worker()).orElse("?"),
+            ErrorText.loggable(other.worker()),
+            ErrorText.loggable(LocalWorkers.pid(other.worker()).orElse("?")),
             taken,
             pipeline,
             other.expiresWithin().toSeconds());
@@ -3095,7 +3096,10 @@ public final class JdbcPipelineStore implements PipelineStore {
      * Sets this worker's id, the lease owner of the records it holds; unique among the workers
      * sharing a database (the default, host-pid-random, is).
      *
-     * @throws IllegalArgumentException if blank or longer than 200 characters
+     * @throws IllegalArgumentException if blank, longer than 200 characters, or holding a control
+     *     character (NUL, a line break, ESC, a bidi control: the id is written in log lines and
+     *     stored as each leased record's owner) or an unpaired surrogate (PostgreSQL cannot store
+     *     it)
      * @throws IllegalStateException if set twice
      */
     public Builder workerId(String workerId) {
@@ -3107,6 +3111,24 @@ public final class JdbcPipelineStore implements PipelineStore {
                 + MAX_NAME
                 + " characters, not blank: "
                 + Names.quote(workerId));
+      }
+      int control = ErrorText.firstControl(workerId);
+      String problem =
+          control >= 0
+              ? String.format(
+                  Locale.ROOT,
+                  "holds the control character U+%04X at position %d",
+                  (int) workerId.charAt(control),
+                  control)
+              : StorableText.idProblem(workerId);
+      if (problem != null) {
+        throw new IllegalArgumentException(
+            "workerId "
+                + Names.quote(workerId)
+                + " "
+                + problem
+                + "; use an id without NUL, line breaks, escapes, other control characters or"
+                + " unpaired surrogates");
       }
       this.workerId = workerId;
       return this;

@@ -41,4 +41,29 @@ class ConnectionsTest {
         .as("host, pid, process start, PID namespace, random")
         .matches(".+-\\d+-t[0-9a-z]+-n\\d*-[0-9a-f]{6}");
   }
+
+  /**
+   * A worker id is written in log lines and bound as each leased record's owner: a line break or an
+   * escape would forge log lines, and NUL or an unpaired surrogate fails every lease write on
+   * PostgreSQL (SQLState 22021). They are refused at the builder, with their position.
+   */
+  @Test
+  void workerIdsWithControlCharactersNulOrUnpairedSurrogatesAreRefusedWithTheirPosition() {
+    assertThatThrownBy(() -> JdbcPipelineStore.builder().workerId("w1\nINFO forged"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "workerId 'w1\\u000aINFO forged' holds the control character U+000A at position 2;"
+                + " use an id without NUL, line breaks, escapes, other control characters or"
+                + " unpaired surrogates");
+    assertThatThrownBy(() -> JdbcPipelineStore.builder().workerId("w\u0000"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the control character U+0000 at position 1");
+    assertThatThrownBy(() -> JdbcPipelineStore.builder().workerId("w\u001B[2J"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the control character U+001B at position 1");
+    assertThatThrownBy(() -> JdbcPipelineStore.builder().workerId("ab\uD800c"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("contains an unpaired surrogate (U+D800) at index 2");
+    assertThat(JdbcPipelineStore.builder().workerId("wörker-\uD83D\uDE00-1")).isNotNull();
+  }
 }
