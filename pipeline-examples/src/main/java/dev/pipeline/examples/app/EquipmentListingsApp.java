@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
@@ -81,7 +82,20 @@ public final class EquipmentListingsApp {
 
   static RunResult run(Options options, PrintStream out, PrintStream err) throws Exception {
     ListingIndex index = new ListingIndex();
-    JsonLinesSink file = options.out == null ? null : new JsonLinesSink(options.out, options.fresh);
+    // opened first and closed last, whatever fails after it (the store, the build, the run)
+    try (JsonLinesSink file =
+        options.out == null ? null : new JsonLinesSink(options.out, options.fresh)) {
+      return run(options, out, err, index, file);
+    }
+  }
+
+  private static RunResult run(
+      Options options,
+      PrintStream out,
+      PrintStream err,
+      ListingIndex index,
+      @Nullable JsonLinesSink file)
+      throws Exception {
     PipelineStore store = options.store(err);
     PipelineBuilder<ScrapedLine, IndexedListing> builder =
         EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index)
@@ -123,10 +137,10 @@ public final class EquipmentListingsApp {
         for (DeadLetter letter : dead) {
           out.printf(
               "  %s at %s: %s: %s%n",
-              letter.recordId(),
+              printable(letter.recordId()),
               letter.stage(),
               letter.lastError().errorType(),
-              letter.lastError().message());
+              printable(letter.lastError().message()));
         }
       }
       if (result.duplicates() == result.read() && result.read() > 0) {
@@ -146,11 +160,30 @@ public final class EquipmentListingsApp {
         out.println("published listings written to " + options.out);
       }
       return result;
-    } finally {
-      if (file != null) {
-        file.close();
-      }
     }
+  }
+
+  /**
+   * Text from the data (a record id, an error message) for the terminal: line breaks, escapes and
+   * other control and bidi characters written as {@code \}{@code uXXXX}, so that a hostile record
+   * cannot forge lines or drive the terminal.
+   */
+  static String printable(String text) {
+    StringBuilder out = new StringBuilder(text.length());
+    text.codePoints()
+        .forEach(
+            c -> {
+              int type = Character.getType(c);
+              if (type == Character.CONTROL
+                  || type == Character.FORMAT
+                  || type == Character.LINE_SEPARATOR
+                  || type == Character.PARAGRAPH_SEPARATOR) {
+                out.append(String.format(Locale.ROOT, "\\u%04X", c));
+              } else {
+                out.appendCodePoint(c);
+              }
+            });
+    return out.toString();
   }
 
   /** The parsed command line. */

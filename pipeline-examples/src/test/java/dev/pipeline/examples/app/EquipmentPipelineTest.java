@@ -160,6 +160,56 @@ class EquipmentPipelineTest {
         .withMessageContaining("socketFactory names a class the driver instantiates");
   }
 
+  /** The output file is opened first and closed whatever fails after it, the store included. */
+  @Test
+  void theOutputFileIsClosedWhenTheStoreCannotBeOpened(@TempDir Path dir) throws Exception {
+    Path fd = Path.of("/proc/self/fd");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(fd), "needs /proc (Linux)");
+    Path notADirectory = Files.writeString(dir.resolve("plain-file"), "x");
+    Path out = dir.resolve("published.jsonl");
+
+    org.assertj.core.api.Assertions.assertThatExceptionOfType(java.io.IOException.class)
+        .isThrownBy(
+            () ->
+                EquipmentListingsApp.run(
+                    EquipmentListingsApp.Options.parse(
+                        new String[] {
+                          "--generate",
+                          "1",
+                          "--quiet",
+                          "--out",
+                          out.toString(),
+                          "--db",
+                          notADirectory.resolve("state").toString()
+                        }),
+                    new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                    new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)));
+
+    assertThat(out).exists();
+    List<Path> open;
+    try (var fds = Files.list(fd)) {
+      open =
+          fds.map(
+                  f -> {
+                    try {
+                      return Files.readSymbolicLink(f);
+                    } catch (java.io.IOException gone) {
+                      return f; // the directory's own descriptor, closed by now
+                    }
+                  })
+              .toList();
+    }
+    assertThat(open).as("files this process holds open").doesNotContain(out.toRealPath());
+  }
+
+  @Test
+  void textFromTheDataIsPrintedWithControlAndBidiCharactersEscaped() {
+    assertThat(
+            EquipmentListingsApp.printable(
+                "id\n[main] forged\u001B[2J\u202Etxt\u2028 ok é\uD83D\uDE00"))
+        .isEqualTo("id\\u000A[main] forged\\u001B[2J\\u202Etxt\\u2028 ok é\uD83D\uDE00");
+  }
+
   @Test
   void badArgumentsAreRejectedWithTheReason() {
     org.assertj.core.api.Assertions.assertThatIllegalArgumentException()
