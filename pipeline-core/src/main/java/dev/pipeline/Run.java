@@ -1335,6 +1335,18 @@ final class Run implements PipelineRun {
     while ((chunk = work.chunks.peek()) != null) {
       List<Envelope<Object>> pending = chunk.records();
       int attempt = chunk.attempt();
+      if (stage.sink != null && work.sinkCalled && store.isDurable()) {
+        // a retry, a half or a hung call's replacement comes after a wait or a failed call: a
+        // pause (or an outage) as long as a lease may have passed since the last look
+        List<Envelope<Object>> held = stillHeld(pending);
+        if (held.size() != pending.size()) {
+          work.chunks.poll();
+          if (!held.isEmpty()) {
+            work.chunks.addFirst(new Chunk(held, attempt, chunk.failedBefore()));
+          }
+          continue;
+        }
+      }
       long callStart = clock.nanoTime();
       Throwable error = null;
       List<Object> outputs = null;
@@ -1376,7 +1388,8 @@ final class Run implements PipelineRun {
         context.resetBatch(pending, attempt);
         long call = timed ? slot.begin(callStart) : 0;
         try {
-          outputs = callBatch(stage, pending, attempt, context);
+          work.sinkCalled |= stage.sink != null;
+          outputs = callBatch(stage, chunk, context);
         } catch (RecordFilteredException filter) {
           allFiltered = true;
           filterAll = filter.reason();
@@ -1443,8 +1456,8 @@ final class Run implements PipelineRun {
           // retry policy (and the dead letter queue) on its own
           stage.recorder.splits.increment();
           int half = pending.size() / 2;
-          work.chunks.addFirst(new Chunk(pending.subList(half, pending.size()), attempt));
-          work.chunks.addFirst(new Chunk(pending.subList(0, half), attempt));
+          work.chunks.addFirst(new Chunk(pending.subList(half, pending.size()), attempt, true));
+          work.chunks.addFirst(new Chunk(pending.subList(0, half), attempt, true));
           continue;
         }
       }
@@ -1536,11 +1549,12 @@ final class Run implements PipelineRun {
 
   /**
    * Calls a batch stage, or the sink, on the records in hand. The sink's outputs are its inputs; it
-   * is told of records it may have seen in an earlier, failed call.
+   * is told of records it may have seen in an earlier, failed call (a retry, or a half of a batch
+   * whose call failed).
    */
-  private static List<Object> callBatch(
-      RunStage stage, List<Envelope<Object>> pending, int attempt, CallContext context)
+  private static List<Object> callBatch(RunStage stage, Chunk chunk, CallContext context)
       throws Exception {
+    List<Envelope<Object>> pending = chunk.records();
     List<Object> inputs = new ArrayList<>(pending.size());
     for (Envelope<Object> e : pending) {
       inputs.add(e.payload());
@@ -1553,7 +1567,8 @@ final class Run implements PipelineRun {
     List<Envelope<Object>> delivered = new ArrayList<>(pending.size());
     for (Envelope<Object> e : pending) {
       Envelope<Object> out = e.withoutMetadata(RETRIED_ERRORS);
-      delivered.add(attempt > 1 ? out.withMetadata(Envelope.REDELIVERED, "true") : out);
+      boolean again = chunk.attempt() > 1 || chunk.failedBefore();
+      delivered.add(again ? out.withMetadata(Envelope.REDELIVERED, "true") : out);
     }
     to.publish(Collections.unmodifiableList(delivered));
     return inputs;

@@ -183,6 +183,33 @@ class SinkResilienceTest {
   }
 
   @Test
+  void halvesOfASinkBatchWhoseCallFailedGoToTheSinkFlaggedRedelivered() {
+    Queue<Envelope<String>> handed = new ConcurrentLinkedQueue<>();
+    Pipeline<String, String> pipeline =
+        builder("sink-half-written", 8)
+            .sink(
+                records -> {
+                  handed.addAll(records);
+                  if (calls.incrementAndGet() == 1) {
+                    sink.addAll(records.subList(0, records.size() / 2)); // written, then fails
+                    throw new IllegalArgumentException("column 'price' cannot hold 'NaN'");
+                  }
+                  sink.addAll(records);
+                },
+                s -> s.retry(RetryPolicy.none()))
+            .build();
+
+    RunResult result = pipeline.run(source(ids(8)));
+
+    assertThat(result.published()).isEqualTo(8);
+    assertThat(calls).as("the failed call, then its two halves").hasValue(3);
+    assertThat(handed).hasSize(16);
+    assertThat(handed.stream().skip(8))
+        .as("each record handed again after the call that failed (and may have written it)")
+        .allMatch(e -> "true".equals(e.metadata().get(Envelope.REDELIVERED)));
+  }
+
+  @Test
   void poisonRecordInASinkBatchIsDeadLetteredAloneAndTheRestArePublished() {
     Pipeline<String, String> pipeline =
         builder("sink-poison", 16)

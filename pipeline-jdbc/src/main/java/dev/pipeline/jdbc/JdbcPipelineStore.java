@@ -218,7 +218,11 @@ public final class JdbcPipelineStore implements PipelineStore {
     this.abandonAfterNanos = Math.max(lease.toNanos() * 10, TimeUnit.MINUTES.toNanos(1));
     // a margin under the lease for the drift between this worker's clock and the database's
     this.confirmations =
-        new Confirmations(lease.toNanos() / 10 * 9, System::nanoTime, p -> leases.held(p));
+        new Confirmations(
+            lease.toNanos() / 10 * 9,
+            System::nanoTime,
+            System::currentTimeMillis,
+            p -> leases.held(p));
     this.deadWorkersCheckNanos =
         Math.clamp(lease.toNanos() / 3, TimeUnit.SECONDS.toNanos(1), TimeUnit.SECONDS.toNanos(10));
     this.retention = retention;
@@ -443,7 +447,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     List<Stored> rows = new ArrayList<>(unique.values());
     rows.sort(Comparator.comparing(Stored::id)); // one lock order for all workers
     long token = Leases.newToken();
-    long sent = System.nanoTime();
+    Confirmations.Sent sent = confirmations.now();
     Set<String> inserted = new HashSet<>();
     for (int from = 0; from < rows.size(); from += INGEST_CHUNK) {
       List<Stored> chunk = rows.subList(from, Math.min(rows.size(), from + INGEST_CHUNK));
@@ -778,7 +782,7 @@ public final class JdbcPipelineStore implements PipelineStore {
         held.put(id, token);
       }
     }
-    long sent = System.nanoTime();
+    Confirmations.Sent sent = confirmations.now();
     Written written;
     if (completing) {
       written =
@@ -1555,7 +1559,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (held.isEmpty()) {
       return gone;
     }
-    long sent = System.nanoTime();
+    Confirmations.Sent sent = confirmations.now();
     Set<String> renewed =
         new HashSet<>(
             db.call(
@@ -1832,7 +1836,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     Long[] held = leases.tokens(pipeline).toArray(Long[]::new);
     maintainLeases(pipeline, held);
     long token = Leases.newToken();
-    long sent = System.nanoTime();
+    Confirmations.Sent sent = confirmations.now();
     List<Row> rows;
     if (h2Lock != null) {
       h2Lock.lock();
