@@ -1170,14 +1170,7 @@ abstract class StoreContract {
   @Test
   void aWorkerDoesNotCompeteWithItselfAfterAnOutageLongerThanItsLease() throws Exception {
     DatabaseFaultTest.FlakyDataSource source = new DatabaseFaultTest.FlakyDataSource(db().url);
-    JdbcPipelineStore store =
-        open(
-            JdbcPipelineStore.builder()
-                .dataSource(source)
-                .schema(db().schema)
-                .workerId("solo")
-                .leaseDuration(Duration.ofMillis(300))
-                .outageTolerance(Duration.ofMinutes(1)));
+    JdbcPipelineStore store = openShortLeased(source, "solo");
     int n = 400;
     Map<String, Integer> deliveries = new ConcurrentHashMap<>();
     Set<String> flagged = ConcurrentHashMap.newKeySet();
@@ -1220,6 +1213,18 @@ abstract class StoreContract {
     assertThat(flagged).as("records flagged as delivered before").isEmpty();
   }
 
+  /** A store on a data source that can fail, with a lease of 300 ms and a long outage tolerance. */
+  private JdbcPipelineStore openShortLeased(
+      DatabaseFaultTest.FlakyDataSource source, String worker) {
+    return open(
+        JdbcPipelineStore.builder()
+            .dataSource(source)
+            .schema(db().schema)
+            .workerId(worker)
+            .leaseDuration(Duration.ofMillis(300))
+            .outageTolerance(Duration.ofMinutes(1)));
+  }
+
   /**
    * A sink call that fails, during whose retry wait another worker takes the records over (this
    * worker was cut off from the database for longer than its lease): the retry looks at the leases
@@ -1230,14 +1235,7 @@ abstract class StoreContract {
     // on H2 the retry is still handed the records under their first token: not explained yet
     Assumptions.assumeTrue(db().postgres, "PostgreSQL only for now");
     DatabaseFaultTest.FlakyDataSource source = new DatabaseFaultTest.FlakyDataSource(db().url);
-    JdbcPipelineStore store =
-        open(
-            JdbcPipelineStore.builder()
-                .dataSource(source)
-                .schema(db().schema)
-                .workerId("slow")
-                .leaseDuration(Duration.ofMillis(300))
-                .outageTolerance(Duration.ofMinutes(1)));
+    JdbcPipelineStore store = openShortLeased(source, "slow");
     JdbcPipelineStore other = open(db().builder().workerId("other"));
     int n = 10;
     Queue<Envelope<String>> handed = new ConcurrentLinkedQueue<>();
