@@ -1232,7 +1232,9 @@ abstract class StoreContract {
    */
   @Test
   void aSinkRetryAfterTheRecordsWereTakenOverDoesNotHandThemToTheSink() throws Exception {
-    // on H2 the retry is still handed the records under their first token: not explained yet
+    // on H2 the retry is still handed the records under their first token, likely because this
+    // worker's own claimer claims them back (new token) before the retry's check, which asks by id
+    // for the token held now, not for the one the records in hand carry: to be fixed
     Assumptions.assumeTrue(db().postgres, "PostgreSQL only for now");
     DatabaseFaultTest.FlakyDataSource source = new DatabaseFaultTest.FlakyDataSource(db().url);
     JdbcPipelineStore store = openShortLeased(source, "slow");

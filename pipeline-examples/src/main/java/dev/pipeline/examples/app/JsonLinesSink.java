@@ -12,9 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
 
@@ -27,9 +27,16 @@ import org.jspecify.annotations.Nullable;
  * <p>A rerun appends to the file: the ids already in it are read when it opens, and a listing
  * delivered again (after a crash between the write and the store's note of it) is skipped. A line a
  * crash cut short at the end of the file is removed: its listing was not confirmed delivered, so it
- * comes again. Only a fresh start truncates the file. A listing whose fencing token is lower than
- * one already written under its id is refused too: it comes from a worker that lost the listing to
- * another (see {@link Envelope#fencingToken()}).
+ * comes again. Only a fresh start truncates the file.
+ *
+ * <p>Fencing: a listing handed over with a fencing token ({@link Envelope#fencingToken()}) is
+ * written with it, as the line's last field {@code "fencingToken"}, and the highest token written
+ * per id is kept (read back from the file when it opens). A write whose token is not higher than
+ * that is refused: it comes from a worker that lost the listing to another. One with a higher token
+ * is appended as the newer version of the listing, unless the listing is the same as the one
+ * written. A paused worker in another process does not see the lines written after it opened the
+ * file and may still append a copy with a lower token: readers take, for each id, the line with the
+ * highest {@code "fencingToken"}, which that copy never is.
  *
  * <p>Thread-safe: batches are written whole under a lock.
  */
@@ -38,12 +45,17 @@ public final class JsonLinesSink implements Sink<IndexedListing>, AutoCloseable 
   private static final int MAX_LINE_BYTES = 1 << 20;
 
   private static final String ID_PREFIX = "{\"id\":";
+  private static final String TOKEN_FIELD = ",\"fencingToken\":";
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Path file;
   private final FileChannel out; // guarded by lock
-  private final Set<String> written = new HashSet<>(); // ids as JSON literals; guarded by lock
-  private final TokenFence fence = new TokenFence();
+  // per id (as a JSON literal): the highest token written (0 without one) and the hash of the
+  // listing's line without it; guarded by lock
+  private final Map<String, Written> written = new HashMap<>();
+  private long refusedStale; // guarded by lock
+
+  private record Written(long token, int listing) {}
 
   /**
    * Opens the file: truncated if {@code fresh}, else appended to, with the listings already in it
@@ -95,17 +107,30 @@ public final class JsonLinesSink implements Sink<IndexedListing>, AutoCloseable 
     lock.lock();
     try {
       StringBuilder batch = new StringBuilder(records.size() * 512);
-      Set<String> ids = new HashSet<>();
+      Map<String, Written> ids = new HashMap<>();
+      long refused = 0;
       for (Envelope<IndexedListing> record : records) {
-        if (!fence.admit(record)) {
-          continue; // a stale worker's copy: the listing's new holder wrote it already
-        }
         String id = JsonLinesWriter.string(record.payload().id());
-        if (written.contains(id) || !ids.add(id)) {
-          continue; // delivered again: it is in the file already
+        String line = JsonLinesWriter.render(record.payload());
+        long token = record.fencingToken().orElse(0);
+        Written before = ids.containsKey(id) ? ids.get(id) : written.get(id);
+        if (before != null && token <= before.token()) {
+          if (token < before.token()) {
+            refused++; // a stale worker's copy: the listing's new holder wrote it already
+          }
+          continue; // else delivered again: it is in the file already
         }
-        batch.append(JsonLinesWriter.render(record.payload())).append('\n');
+        Written now = new Written(token, line.hashCode());
+        ids.put(id, now);
+        if (before != null && before.listing() == now.listing()) {
+          continue; // a new holder, the same listing: the line written stands
+        }
+        if (token > 0) {
+          line = line.substring(0, line.length() - 1) + TOKEN_FIELD + token + "}";
+        }
+        batch.append(line).append('\n');
       }
+      refusedStale += refused;
       if (ids.isEmpty()) {
         return;
       }
@@ -126,7 +151,7 @@ public final class JsonLinesSink implements Sink<IndexedListing>, AutoCloseable 
         }
         throw e;
       }
-      written.addAll(ids);
+      written.putAll(ids);
     } finally {
       lock.unlock();
     }
@@ -134,7 +159,12 @@ public final class JsonLinesSink implements Sink<IndexedListing>, AutoCloseable 
 
   /** How many listings were refused because a newer holder had written them already. */
   public long refusedStale() {
-    return fence.refused();
+    lock.lock();
+    try {
+      return refusedStale;
+    } finally {
+      lock.unlock();
+    }
   }
 
   @Override
@@ -175,9 +205,21 @@ public final class JsonLinesSink implements Sink<IndexedListing>, AutoCloseable 
     try (Source<String> lines = Source.lines("out", file, MAX_LINE_BYTES)) {
       Envelope<String> line;
       while ((line = lines.next()) != null) {
-        String id = idLiteral(line.payload());
+        String text = line.payload();
+        String id = idLiteral(text);
         if (id != null && !line.metadata().containsKey(Envelope.SOURCE_ERROR)) {
-          written.add(id);
+          long token = 0;
+          int at = text.lastIndexOf(TOKEN_FIELD);
+          if (at > 0 && text.endsWith("}")) {
+            try {
+              token = Long.parseLong(text.substring(at + TOKEN_FIELD.length(), text.length() - 1));
+              text = text.substring(0, at) + "}";
+            } catch (NumberFormatException e) {
+              token = 0; // a listing's own text, not the token field
+            }
+          }
+          Written now = new Written(token, text.hashCode());
+          written.merge(id, now, (a, b) -> a.token() >= b.token() ? a : b);
         }
       }
     } catch (IOException e) {

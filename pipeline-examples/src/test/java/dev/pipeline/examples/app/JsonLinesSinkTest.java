@@ -2,8 +2,14 @@ package dev.pipeline.examples.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pipeline.Envelope;
 import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
+import dev.pipeline.examples.listings.Category;
+import dev.pipeline.examples.listings.Facets;
+import dev.pipeline.examples.listings.IndexedListing;
+import dev.pipeline.examples.listings.PriceInfo;
+import dev.pipeline.examples.listings.SentimentLabel;
 import dev.pipeline.jdbc.JdbcPipelineStore;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordStatus;
@@ -17,6 +23,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -115,6 +122,60 @@ class JsonLinesSinkTest {
             .hasValueSatisfying(s -> assertThat(s.status()).isEqualTo(RecordStatus.PUBLISHED));
       }
     }
+  }
+
+  private static Envelope<IndexedListing> listing(String id, String title, long token) {
+    IndexedListing listing =
+        new IndexedListing(
+            id,
+            "src",
+            1,
+            title,
+            title,
+            "",
+            "en",
+            Category.EXCAVATOR,
+            "cat",
+            "320",
+            OptionalInt.empty(),
+            OptionalInt.empty(),
+            PriceInfo.missing(),
+            0,
+            0,
+            SentimentLabel.NEUTRAL,
+            1,
+            List.of(),
+            List.of(),
+            new Facets("cat", "excavator", "unknown", "unknown", "unknown", "en"));
+    return Envelope.of(id, listing).withMetadata(Envelope.FENCING_TOKEN, Long.toString(token));
+  }
+
+  @Test
+  void writesCarryTheirFencingTokenAndAStaleOneIsRefusedAlsoAfterTheFileIsReopened(
+      @TempDir Path dir) throws Exception {
+    Path out = dir.resolve("published.jsonl");
+    try (JsonLinesSink sink = new JsonLinesSink(out, true)) {
+      sink.publish(List.of(listing("a", "new holder", 2), listing("b", "only", 1)));
+    }
+    try (JsonLinesSink other = new JsonLinesSink(out, false)) { // another process, later
+      other.publish(List.of(listing("a", "stale copy", 1)));
+      other.publish(List.of(listing("a", "new holder", 2), listing("b", "only", 3)));
+      assertThat(other.refusedStale()).as("the lower token's write").isOne();
+      other.publish(List.of(listing("a", "newest", 4)));
+    }
+
+    List<String> lines = Files.readAllLines(out, StandardCharsets.UTF_8);
+    assertThat(lines)
+        .as("a higher token with the same listing writes nothing; with a new one, a newer line")
+        .hasSize(3);
+    assertThat(lines.get(0)).contains("new holder").endsWith(",\"fencingToken\":2}");
+    assertThat(lines.get(1)).contains("\"b\"").endsWith(",\"fencingToken\":1}");
+    assertThat(lines.get(2)).contains("newest").endsWith(",\"fencingToken\":4}");
+    try (JsonLinesSink reopened = new JsonLinesSink(out, false)) {
+      reopened.publish(List.of(listing("a", "stale copy", 3)));
+      assertThat(reopened.refusedStale()).as("token 4 was read back from the file").isOne();
+    }
+    assertThat(Files.readAllLines(out, StandardCharsets.UTF_8)).hasSize(3);
   }
 
   @Test
