@@ -52,9 +52,6 @@ final class BatchWork {
   /** Set when a replacement takes over after the call in hand was abandoned. */
   boolean abandoned;
 
-  /** The sink: set once it was called on part of the batch, after which each call checks leases. */
-  boolean sinkCalled;
-
   BatchWork(List<Envelope<Object>> batch) {
     this.batch = batch;
     this.outputs = new ArrayList<>(batch.size());

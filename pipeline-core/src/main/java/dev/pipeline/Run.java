@@ -1335,18 +1335,6 @@ final class Run implements PipelineRun {
     while ((chunk = work.chunks.peek()) != null) {
       List<Envelope<Object>> pending = chunk.records();
       int attempt = chunk.attempt();
-      if (stage.sink != null && work.sinkCalled && store.isDurable()) {
-        // a retry, a half or a hung call's replacement comes after a wait or a failed call: a
-        // pause (or an outage) as long as a lease may have passed since the last look
-        List<Envelope<Object>> held = stillHeld(pending);
-        if (held.size() != pending.size()) {
-          work.chunks.poll();
-          if (!held.isEmpty()) {
-            work.chunks.addFirst(new Chunk(held, attempt, chunk.failedBefore()));
-          }
-          continue;
-        }
-      }
       long callStart = clock.nanoTime();
       Throwable error = null;
       List<Object> outputs = null;
@@ -1388,7 +1376,6 @@ final class Run implements PipelineRun {
         context.resetBatch(pending, attempt);
         long call = timed ? slot.begin(callStart) : 0;
         try {
-          work.sinkCalled |= stage.sink != null;
           outputs = callBatch(stage, chunk, context);
         } catch (RecordFilteredException filter) {
           allFiltered = true;

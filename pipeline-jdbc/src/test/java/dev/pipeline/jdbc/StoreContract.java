@@ -1233,10 +1233,11 @@ abstract class StoreContract {
    */
   @Test
   @Disabled(
-      "the run sometimes does not end (seen once on H2, once on PostgreSQL in the full suite);"
-          + " on H2 the retry can also pass the check, likely because this worker's own claimer"
-          + " claims the records back (new token) first and the check asks by id, not by the token"
-          + " the records in hand carry: to be found and fixed")
+      "the sink's retries are not checked against the leases yet: without the check this test"
+          + " fails (the retry hands the stale copies to the sink, flagged redelivered, under their"
+          + " old token); the first version of the check made the run hang (on H2 and PostgreSQL,"
+          + " every time) when the records were taken over during the retry wait, and was taken"
+          + " out; see docs/architecture.md, 'A paused worker, and its bound'")
   void aSinkRetryAfterTheRecordsWereTakenOverDoesNotHandThemToTheSink() throws Exception {
     Assumptions.assumeTrue(db().postgres, "PostgreSQL only for now");
     DatabaseFaultTest.FlakyDataSource source = new DatabaseFaultTest.FlakyDataSource(db().url);
