@@ -158,6 +158,8 @@ public final class JdbcPipelineStore implements PipelineStore {
   public static final int SCHEMA_VERSION = Migrator.latest();
 
   private static final int INGEST_CHUNK = 200;
+  // records per batch of the batch ledger: an ingest of more is written as several batches
+  private static final int BATCH_CHUNK = 5_000;
   private static final int MAX_MESSAGE = 100_000;
   private static final int MAX_LAST_ERROR = 2_000;
   private static final int MAX_NAME = 200;
@@ -194,6 +196,11 @@ public final class JdbcPipelineStore implements PipelineStore {
   private final @Nullable ReentrantLock h2Lock;
   private final List<Thread> threads = new ArrayList<>();
   private final Statistics statistics;
+  // the batch ledger; null with the full ledger (a row per record from its ingest)
+  private final @Nullable BatchLedger ledger;
+  // per pipeline: records of batches this worker claimed beyond a claim's max, handed out first by
+  // the next claims (they are held, their batches' leases renewed, like records in flight)
+  private final Map<String, java.util.Deque<Claimed>> stash = new ConcurrentHashMap<>();
 
   private JdbcPipelineStore(
       Database db,
@@ -204,7 +211,8 @@ public final class JdbcPipelineStore implements PipelineStore {
       @Nullable HikariDataSource ownedPool,
       Connections.HeartbeatSource heartbeatSource,
       @Nullable String databaseUrl,
-      boolean maintainStatistics) {
+      boolean maintainStatistics,
+      boolean fullLedger) {
     this.db = db;
     this.statistics = new Statistics(maintainStatistics && db.dialect == Dialect.POSTGRESQL);
     this.h2Lock =
@@ -215,6 +223,11 @@ public final class JdbcPipelineStore implements PipelineStore {
     this.sql = new Statements(db.dialect, names, !retention.payloads().isZero());
     this.workerId = workerId;
     this.leaseMillis = lease.toMillis();
+    this.ledger =
+        fullLedger
+            ? null
+            : new BatchLedger(
+                db.dialect, names, workerId, leaseMillis, !retention.payloads().isZero());
     this.abandonAfterNanos = Math.max(lease.toNanos() * 10, TimeUnit.MINUTES.toNanos(1));
     // a margin under the lease for the drift between this worker's clock and the database's
     this.confirmations =
@@ -446,6 +459,12 @@ public final class JdbcPipelineStore implements PipelineStore {
     }
     List<Stored> rows = new ArrayList<>(unique.values());
     rows.sort(Comparator.comparing(Stored::id)); // one lock order for all workers
+    if (ledger != null) {
+      for (String id : ingestBatches(pipeline, stage, cut(codec.name(), 300), rows, at)) {
+        duplicates.add(id);
+      }
+      return duplicates;
+    }
     long token = Leases.newToken();
     Confirmations.Sent sent = confirmations.now();
     Set<String> inserted = new HashSet<>();
@@ -494,6 +513,122 @@ public final class JdbcPipelineStore implements PipelineStore {
       }
     }
     return duplicates;
+  }
+
+  /**
+   * The batch ledger's ingest: each chunk of {@link #BATCH_CHUNK} records is one batch, under a
+   * token of its own, written in one transaction. Returns the ids already stored.
+   */
+  private List<String> ingestBatches(
+      String pipeline, String stage, String format, List<Stored> rows, Instant at) {
+    BatchLedger ledger = Objects.requireNonNull(this.ledger);
+    List<String> duplicates = new ArrayList<>();
+    for (int from = 0; from < rows.size(); from += BATCH_CHUNK) {
+      List<Stored> chunk = rows.subList(from, Math.min(rows.size(), from + BATCH_CHUNK));
+      List<BatchLedger.Entry> entries = new ArrayList<>(chunk.size());
+      for (int i = 0; i < chunk.size(); i++) {
+        Stored s = chunk.get(i);
+        entries.add(new BatchLedger.Entry(i, s.id(), s.payload(), s.checksum(), s.metadata()));
+      }
+      long batchId = Leases.newToken();
+      long token = Leases.newToken();
+      AtomicInteger attempts = new AtomicInteger();
+      Confirmations.Sent sent = confirmations.now();
+      List<BatchLedger.Entry> kept =
+          db.run(
+              "ingest",
+              pipeline,
+              true,
+              true,
+              h ->
+                  ledger.ingest(
+                      h,
+                      pipeline,
+                      stage,
+                      format,
+                      batchId,
+                      token,
+                      entries,
+                      at,
+                      attempts.incrementAndGet()));
+      Set<String> inserted = new HashSet<>();
+      for (BatchLedger.Entry e : kept) {
+        inserted.add(e.id());
+      }
+      if (!kept.isEmpty()) {
+        ledger.hold(
+            pipeline,
+            new BatchLedger.Batch(batchId, stage, format, token, 0, kept.size()),
+            kept,
+            Set.of());
+        leases.hold(pipeline, inserted, token);
+        confirmations.confirm(pipeline, inserted, sent);
+      }
+      for (Stored s : chunk) {
+        if (!inserted.contains(s.id())) {
+          duplicates.add(s.id());
+        }
+      }
+    }
+    return duplicates;
+  }
+
+  /**
+   * Gives records this worker holds in batches full rows of their own, before an operation that
+   * writes them one by one (a checkpoint, a retry, a filter, a dead letter): see {@link
+   * BatchLedger}. Records of a batch this worker no longer holds get no row, so the operation finds
+   * them fenced.
+   */
+  private void moveToRows(String pipeline, Collection<String> ids, Instant at) {
+    BatchLedger ledger = this.ledger;
+    if (ledger == null || ids.isEmpty() || !ledger.anyIn(pipeline, ids)) {
+      return;
+    }
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups = ledger.byBatch(pipeline, ids);
+    Map<BatchLedger.Batch, Boolean> last = new HashMap<>();
+    groups.forEach((b, slots) -> last.put(b, BatchLedger.reserve(b, slots.size())));
+    long event = Leases.newToken();
+    AtomicInteger attempts = new AtomicInteger();
+    Set<BatchLedger.Batch> lost;
+    try {
+      lost =
+          db.transaction(
+              "move",
+              pipeline,
+              h -> {
+                int attempt = attempts.incrementAndGet();
+                Set<BatchLedger.Batch> refused = new HashSet<>();
+                for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : groups.entrySet()) {
+                  if (!ledger.move(
+                      h,
+                      pipeline,
+                      g.getKey(),
+                      g.getValue(),
+                      last.get(g.getKey()),
+                      event,
+                      at,
+                      attempt)) {
+                    refused.add(g.getKey());
+                  }
+                }
+                return refused;
+              });
+    } catch (RuntimeException e) {
+      groups.forEach((b, slots) -> BatchLedger.unreserve(b, slots.size()));
+      throw e;
+    }
+    List<String> moved = new ArrayList<>();
+    groups.forEach(
+        (b, slots) -> {
+          for (BatchLedger.Slot slot : slots) {
+            moved.add(slot.entry().id());
+          }
+          if (lost.contains(b)) {
+            BatchLedger.unreserve(b, slots.size());
+          }
+        });
+    ledger.forget(pipeline, moved);
+    statistics.changed(moved.size());
   }
 
   /**
@@ -593,6 +728,11 @@ public final class JdbcPipelineStore implements PipelineStore {
               + "': the stage before it has no codec for its output; add s.codec(...) to its"
               + " options");
     }
+    List<String> ids = new ArrayList<>(records.size());
+    for (Envelope<?> record : records) {
+      ids.add(record.id());
+    }
+    moveToRows(pipeline, ids, at);
     List<Stored> rows = new ArrayList<>(records.size());
     int notHeld = 0;
     for (Envelope<?> record : records) {
@@ -736,6 +876,23 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (completions.isEmpty()) {
       return Set.of();
     }
+    if (ledger == null) {
+      return completeRowsOnly(pipeline, completions);
+    }
+    LedgerPart part = ledgerPart(pipeline, completions, List.of());
+    if (part.completions().isEmpty()) {
+      return part.fenced();
+    }
+    Set<String> fenced = new HashSet<>(part.fenced());
+    fenced.addAll(completeRowsOnly(pipeline, part.completions()));
+    return fenced;
+  }
+
+  /** Completes records that have rows of their own. */
+  private Set<String> completeRowsOnly(String pipeline, List<Completion> completions) {
+    if (completions.isEmpty()) {
+      return Set.of();
+    }
     Ending ending = ending(pipeline, completions);
     Set<String> fenced = new HashSet<>();
     if (ending.writes()) {
@@ -765,8 +922,184 @@ public final class JdbcPipelineStore implements PipelineStore {
     Objects.requireNonNull(completions, "completions cannot be null");
     Objects.requireNonNull(delivering, "delivering cannot be null");
     checkOpen();
+    if (ledger == null) {
+      return completeAndDeliverRows(pipeline, completions, delivering);
+    }
+    LedgerPart part = ledgerPart(pipeline, completions, delivering);
+    if (part.completions().isEmpty() && part.delivering().isEmpty()) {
+      return new Handover(part.fenced(), part.redelivered(), part.lost(), part.tokens());
+    }
+    Handover rows = completeAndDeliverRows(pipeline, part.completions(), part.delivering());
+    Set<String> fenced = new HashSet<>(part.fenced());
+    fenced.addAll(rows.fenced());
+    Set<String> redelivered = new HashSet<>(part.redelivered());
+    redelivered.addAll(rows.redelivered());
+    Set<String> lost = new HashSet<>(part.lost());
+    lost.addAll(rows.lost());
+    Map<String, Long> tokens = new HashMap<>(part.tokens());
+    tokens.putAll(rows.tokens());
+    return new Handover(fenced, redelivered, lost, tokens);
+  }
+
+  /** What the batch ledger wrote of a completion and delivery, and what is left for rows. */
+  private record LedgerPart(
+      List<Completion> completions,
+      List<String> delivering,
+      Set<String> fenced,
+      Set<String> redelivered,
+      Set<String> lost,
+      Map<String, Long> tokens) {}
+
+  /**
+   * Writes what concerns records held in batches: records published without errors end in their
+   * batch (one event and one counter update per batch); records handed to the sink are noted per
+   * batch. Other completions of records in batches move them to rows first, and are left, with
+   * every record that has a row, to the caller.
+   */
+  private LedgerPart ledgerPart(
+      String pipeline, List<Completion> completions, List<String> delivering) {
+    BatchLedger ledger = Objects.requireNonNull(this.ledger);
+    List<Completion> published = new ArrayList<>();
+    List<Completion> rest = new ArrayList<>();
+    List<String> departing = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (Completion c : completions) {
+      if (!seen.add(c.recordId())) {
+        continue; // the first completion of a record wins
+      }
+      BatchLedger.Slot slot = ledger.slot(pipeline, c.recordId());
+      if (slot == null) {
+        rest.add(c);
+      } else if (c.status() == RecordStatus.PUBLISHED && c.errors().isEmpty()) {
+        published.add(c);
+      } else {
+        departing.add(c.recordId());
+        rest.add(c);
+      }
+    }
+    if (!departing.isEmpty()) {
+      moveToRows(pipeline, departing, rest.get(0).at());
+    }
+    List<String> restDelivering = new ArrayList<>();
+    for (String id : delivering) {
+      if (ledger.slot(pipeline, id) == null) {
+        restDelivering.add(id);
+      }
+    }
+    if (published.isEmpty() && restDelivering.size() == delivering.size()) {
+      return new LedgerPart(rest, restDelivering, Set.of(), Set.of(), Set.of(), Map.of());
+    }
+    List<String> publishedIds = new ArrayList<>(published.size());
+    for (Completion c : published) {
+      publishedIds.add(c.recordId());
+    }
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends = ledger.byBatch(pipeline, publishedIds);
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes = ledger.byBatch(pipeline, delivering);
+    Map<BatchLedger.Batch, Boolean> last = new HashMap<>();
+    ends.forEach((b, slots) -> last.put(b, BatchLedger.reserve(b, slots.size())));
+    long endEvent = Leases.newToken();
+    long noteEvent = Leases.newToken();
+    Instant at = published.isEmpty() ? Instant.now() : published.get(0).at();
+    AtomicInteger attempts = new AtomicInteger();
+    Confirmations.Sent sent = confirmations.now();
+    Set<BatchLedger.Batch> refused;
+    try {
+      refused =
+          db.transaction(
+              "completeAndDeliver",
+              pipeline,
+              h -> {
+                int attempt = attempts.incrementAndGet();
+                Set<BatchLedger.Batch> gone = new HashSet<>();
+                for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : ends.entrySet()) {
+                  BatchLedger.Batch b = g.getKey();
+                  if (!ledger.end(
+                      h,
+                      b,
+                      g.getValue(),
+                      g.getValue().size(),
+                      last.get(b),
+                      endEvent,
+                      at,
+                      attempt)) {
+                    gone.add(b);
+                  }
+                }
+                for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : notes.entrySet()) {
+                  if (!ledger.deliver(h, g.getKey(), g.getValue(), noteEvent, at, attempt)) {
+                    gone.add(g.getKey());
+                  }
+                }
+                return gone;
+              });
+    } catch (RuntimeException e) {
+      ends.forEach((b, slots) -> BatchLedger.unreserve(b, slots.size()));
+      throw e;
+    }
+    Set<String> fenced = new HashSet<>();
+    Map<String, Long> fencedTokens = new HashMap<>();
+    List<String> ended = new ArrayList<>();
+    ends.forEach(
+        (b, slots) -> {
+          if (refused.contains(b)) {
+            BatchLedger.unreserve(b, slots.size());
+            for (BatchLedger.Slot slot : slots) {
+              fenced.add(slot.entry().id());
+              fencedTokens.put(slot.entry().id(), b.token);
+            }
+            return;
+          }
+          leases.touch(pipeline, b.token);
+          for (BatchLedger.Slot slot : slots) {
+            leases.drop(pipeline, slot.entry().id(), b.token);
+            ended.add(slot.entry().id());
+          }
+        });
+    ledger.forget(pipeline, ended);
+    confirmations.forget(pipeline, ended);
+    statistics.changed(ended.size());
+    Set<String> redelivered = new HashSet<>();
+    Set<String> lost = new HashSet<>();
+    Map<String, Long> tokens = new HashMap<>();
+    Map<String, Long> lostTokens = new HashMap<>();
+    List<String> noted = new ArrayList<>();
+    notes.forEach(
+        (b, slots) -> {
+          if (refused.contains(b)) {
+            for (BatchLedger.Slot slot : slots) {
+              lost.add(slot.entry().id());
+              lostTokens.put(slot.entry().id(), b.token);
+            }
+            return;
+          }
+          leases.touch(pipeline, b.token);
+          for (BatchLedger.Slot slot : slots) {
+            String id = slot.entry().id();
+            noted.add(id);
+            tokens.put(id, b.claims + 1L);
+            if (slot.noted()) {
+              redelivered.add(id);
+            }
+          }
+        });
+    ledger.noted(pipeline, noted);
+    confirmations.confirm(pipeline, noted, sent);
+    if (!fencedTokens.isEmpty()) {
+      ledger.forget(pipeline, fencedTokens.keySet());
+      lose(pipeline, fencedTokens, "this worker's completions of them were refused");
+    }
+    if (!lostTokens.isEmpty()) {
+      ledger.forget(pipeline, lostTokens.keySet());
+      lose(pipeline, lostTokens, "this worker does not hand them to the sink");
+    }
+    return new LedgerPart(rest, restDelivering, fenced, redelivered, lost, tokens);
+  }
+
+  /** Completes records and notes the delivery of others that have rows of their own. */
+  private Handover completeAndDeliverRows(
+      String pipeline, List<Completion> completions, List<String> delivering) {
     if (delivering.isEmpty()) {
-      return new Handover(complete(pipeline, completions), Set.of());
+      return new Handover(completeRowsOnly(pipeline, completions), Set.of());
     }
     Ending ending = completions.isEmpty() ? null : ending(pipeline, completions);
     boolean completing = ending != null && ending.writes();
@@ -997,6 +1330,15 @@ public final class JdbcPipelineStore implements PipelineStore {
                 return ours ? id : "";
               })
           .forEach(mine::add);
+      if (ledger != null) {
+        List<String> rowless = new ArrayList<>();
+        for (String id : tokens.keySet()) {
+          if (!mine.contains(id) && !ending.holders().containsKey(id)) {
+            rowless.add(id);
+          }
+        }
+        mine.addAll(ledger.endedHere(h, pipeline, rowless));
+      }
       for (String id : tokens.keySet()) {
         if (!mine.contains(id)) {
           fenced.add(id);
@@ -1145,6 +1487,11 @@ public final class JdbcPipelineStore implements PipelineStore {
       return Set.of();
     }
     PipelineDef def = def(pipeline);
+    List<String> ids = new ArrayList<>(retries.size());
+    for (ScheduledRetry r : retries) {
+      ids.add(r.recordId());
+    }
+    moveToRows(pipeline, ids, at);
     Set<String> refused = new HashSet<>();
     List<Parked> parked = new ArrayList<>();
     Set<String> seen = new HashSet<>();
@@ -1547,6 +1894,9 @@ public final class JdbcPipelineStore implements PipelineStore {
     }
     checkOpen();
     Set<String> gone = new HashSet<>();
+    if (ledger != null && ledger.anyIn(pipeline, doubtful)) {
+      doubtful = notHeldInBatches(pipeline, doubtful, gone);
+    }
     Map<String, Long> held = new TreeMap<>();
     for (String id : doubtful) {
       Long token = leases.token(pipeline, id);
@@ -1581,6 +1931,54 @@ public final class JdbcPipelineStore implements PipelineStore {
       gone.addAll(lost.keySet());
     }
     return gone;
+  }
+
+  /**
+   * Renews the batches of doubtful records held in batches, adding the records of batches this
+   * worker no longer holds to {@code gone}; returns the doubtful records that have rows.
+   */
+  private List<String> notHeldInBatches(String pipeline, List<String> doubtful, Set<String> gone) {
+    BatchLedger ledger = Objects.requireNonNull(this.ledger);
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups = ledger.byBatch(pipeline, doubtful);
+    Confirmations.Sent sent = confirmations.now();
+    Set<BatchLedger.Batch> lostBatches =
+        db.call(
+            "renew",
+            pipeline,
+            h -> {
+              Set<BatchLedger.Batch> lost = new HashSet<>();
+              for (BatchLedger.Batch b : groups.keySet()) {
+                if (!ledger.renew(h, b)) {
+                  lost.add(b);
+                }
+              }
+              return lost;
+            });
+    Map<String, Long> lost = new HashMap<>();
+    List<String> renewed = new ArrayList<>();
+    groups.forEach(
+        (b, slots) -> {
+          for (BatchLedger.Slot slot : slots) {
+            if (lostBatches.contains(b)) {
+              lost.put(slot.entry().id(), b.token);
+            } else {
+              renewed.add(slot.entry().id());
+            }
+          }
+        });
+    confirmations.confirm(pipeline, renewed, sent);
+    if (!lost.isEmpty()) {
+      ledger.forget(pipeline, lost.keySet());
+      lose(pipeline, lost, "this worker drops its copies in flight");
+      gone.addAll(lost.keySet());
+    }
+    List<String> rest = new ArrayList<>();
+    for (String id : doubtful) {
+      if (!renewed.contains(id) && !lost.containsKey(id)) {
+        rest.add(id);
+      }
+    }
+    return rest;
   }
 
   /**
@@ -1689,13 +2087,20 @@ public final class JdbcPipelineStore implements PipelineStore {
         db.call(
             "unfinished",
             pipeline,
-            h ->
-                h.createQuery(sql.unfinishedOf)
-                    .bind("pipeline", pipeline)
-                    .bind("owner", workerId)
-                    .bind("ids", Args.texts(recordIds))
-                    .mapTo(String.class)
-                    .list()));
+            h -> {
+              List<String> found =
+                  new ArrayList<>(
+                      h.createQuery(sql.unfinishedOf)
+                          .bind("pipeline", pipeline)
+                          .bind("owner", workerId)
+                          .bind("ids", Args.texts(recordIds))
+                          .mapTo(String.class)
+                          .list());
+              if (ledger != null) {
+                found.addAll(ledger.unfinished(h, pipeline, recordIds));
+              }
+              return found;
+            }));
   }
 
   /**
@@ -1707,25 +2112,57 @@ public final class JdbcPipelineStore implements PipelineStore {
   public List<HeldLeases> leasesHeldElsewhere(String pipeline) {
     checkPipeline(pipeline);
     checkOpen();
-    return db.call(
-        "leasesHeldElsewhere",
-        pipeline,
-        h ->
-            h.createQuery(sql.leasesElsewhere)
-                .bind("pipeline", pipeline)
-                .bind("owner", workerId)
-                .map(
-                    (rs, ctx) -> {
-                      Instant expires = Args.instant(rs, "expires");
-                      Instant now = Args.instant(rs, "now");
-                      Duration left =
-                          expires == null || now == null
-                              ? Duration.ZERO
-                              : Duration.between(now, expires);
-                      return new HeldLeases(
-                          rs.getString("lease_owner"), rs.getLong("records"), left);
-                    })
-                .list());
+    List<HeldLeases> rows =
+        db.call(
+            "leasesHeldElsewhere",
+            pipeline,
+            h ->
+                h.createQuery(sql.leasesElsewhere)
+                    .bind("pipeline", pipeline)
+                    .bind("owner", workerId)
+                    .map(
+                        (rs, ctx) -> {
+                          Instant expires = Args.instant(rs, "expires");
+                          Instant now = Args.instant(rs, "now");
+                          Duration left =
+                              expires == null || now == null
+                                  ? Duration.ZERO
+                                  : Duration.between(now, expires);
+                          return new HeldLeases(
+                              rs.getString("lease_owner"), rs.getLong("records"), left);
+                        })
+                    .list());
+    BatchLedger ledger = this.ledger;
+    if (ledger == null) {
+      return rows;
+    }
+    List<Object[]> batches =
+        db.call("leasesHeldElsewhere", pipeline, h -> ledger.leasesElsewhere(h, pipeline));
+    if (batches.isEmpty()) {
+      return rows;
+    }
+    Map<String, HeldLeases> byWorker = new LinkedHashMap<>();
+    for (HeldLeases r : rows) {
+      byWorker.put(r.worker(), r);
+    }
+    for (Object[] b : batches) {
+      String worker = (String) b[0];
+      long records = (Long) b[1];
+      Instant expires = (Instant) b[2];
+      Instant now = (Instant) b[3];
+      Duration left =
+          expires == null || now == null ? Duration.ZERO : Duration.between(now, expires);
+      HeldLeases before = byWorker.get(worker);
+      byWorker.put(
+          worker,
+          before == null
+              ? new HeldLeases(worker, records, left)
+              : new HeldLeases(
+                  worker,
+                  before.records() + records,
+                  before.expiresWithin().compareTo(left) >= 0 ? before.expiresWithin() : left));
+    }
+    return new ArrayList<>(byWorker.values());
   }
 
   /**
@@ -1753,11 +2190,12 @@ public final class JdbcPipelineStore implements PipelineStore {
               pipeline,
               h ->
                   h.createUpdate(sql.renewExpiredHeld)
-                      .bind("pipeline", pipeline)
-                      .bind("owner", workerId)
-                      .bind("lease_ms", leaseMillis)
-                      .bind("held", Args.array("bigint", held))
-                      .execute());
+                          .bind("pipeline", pipeline)
+                          .bind("owner", workerId)
+                          .bind("lease_ms", leaseMillis)
+                          .bind("held", Args.array("bigint", held))
+                          .execute()
+                      + (ledger == null ? 0 : ledger.renewExpiredHeld(h, pipeline, held)));
       if (renewed > 0) {
         LOG.info(
             "pipeline-jdbc: the leases of worker {} (this worker) on {} records of pipeline '{}' it"
@@ -1782,9 +2220,10 @@ public final class JdbcPipelineStore implements PipelineStore {
               pipeline,
               h ->
                   h.createUpdate(sql.takeOver)
-                      .bind("pipeline", pipeline)
-                      .bind("dead", other.worker())
-                      .execute());
+                          .bind("pipeline", pipeline)
+                          .bind("dead", other.worker())
+                          .execute()
+                      + (ledger == null ? 0 : ledger.takeOver(h, pipeline, other.worker())));
       if (taken > 0) {
         LOG.info(
             "pipeline-jdbc: worker {} ran on this host as process {}, which is gone; its {} records"
@@ -1825,16 +2264,21 @@ public final class JdbcPipelineStore implements PipelineStore {
    * @throws JdbcStoreException if the database fails for good
    */
   @Override
-  public List<Claimed> claim(String pipeline, int max) {
+  public List<Claimed> claim(String pipeline, int requested) {
     checkPipeline(pipeline);
-    if (max < 1) {
-      throw new IllegalArgumentException("max must be positive, was " + max);
+    if (requested < 1) {
+      throw new IllegalArgumentException("max must be positive, was " + requested);
     }
     checkOpen();
     PipelineDef def = def(pipeline);
     // never this worker's own records in flight, whose lease ran out in an outage: it renews them
     Long[] held = leases.tokens(pipeline).toArray(Long[]::new);
     maintainLeases(pipeline, held);
+    List<Claimed> stashed = fromStash(pipeline, requested);
+    if (stashed.size() >= requested) {
+      return stashed;
+    }
+    int max = requested - stashed.size();
     long token = Leases.newToken();
     Confirmations.Sent sent = confirmations.now();
     List<Row> rows;
@@ -1865,8 +2309,17 @@ public final class JdbcPipelineStore implements PipelineStore {
         h2Lock.unlock();
       }
     }
+    List<Claimed> fromBatches =
+        ledger == null || rows.size() >= max
+            ? List.of()
+            : claimBatches(pipeline, def, max - rows.size(), held);
+    if (!stashed.isEmpty()) {
+      List<Claimed> all = new ArrayList<>(stashed);
+      all.addAll(fromBatches);
+      fromBatches = all;
+    }
     if (rows.isEmpty()) {
-      return List.of();
+      return fromBatches;
     }
     // a record this worker still processes (its lease ran out before a renewal reached it) is
     // now held under the new token, and its copy in flight completes under it; handing it out
@@ -1898,7 +2351,94 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (!damaged.isEmpty()) {
       markDamaged(pipeline, damaged, token);
     }
+    claimed.addAll(fromBatches);
     return claimed;
+  }
+
+  /** Up to {@code max} stashed records whose batches this worker still holds. */
+  private List<Claimed> fromStash(String pipeline, int max) {
+    java.util.Deque<Claimed> waiting = stash.get(pipeline);
+    if (waiting == null) {
+      return List.of();
+    }
+    List<Claimed> out = new ArrayList<>();
+    Claimed next;
+    while (out.size() < max && (next = waiting.pollFirst()) != null) {
+      if (leases.token(pipeline, next.record().id()) != null) {
+        out.add(next);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Claims whole batches whose lease ran out, one per transaction, until about {@code max} records
+   * are claimed or none is left: their records not ended yet, decoded at the batch's stage.
+   */
+  private List<Claimed> claimBatches(String pipeline, PipelineDef def, int max, Long[] held) {
+    BatchLedger ledger = Objects.requireNonNull(this.ledger);
+    List<Claimed> out = new ArrayList<>();
+    for (int tries = 0; out.size() < max && tries < max; tries++) {
+      long token = Leases.newToken();
+      Confirmations.Sent sent = confirmations.now();
+      BatchLedger.Claimed batch;
+      if (h2Lock != null) {
+        h2Lock.lock();
+      }
+      try {
+        batch = db.transaction("claim", pipeline, h -> ledger.claim(h, pipeline, token, held));
+      } finally {
+        if (h2Lock != null) {
+          h2Lock.unlock();
+        }
+      }
+      if (batch == null) {
+        break;
+      }
+      if (batch.pending().isEmpty()) {
+        continue;
+      }
+      List<String> ids = new ArrayList<>(batch.pending().size());
+      for (BatchLedger.Entry e : batch.pending()) {
+        ids.add(e.id());
+      }
+      ledger.hold(pipeline, batch.batch(), batch.pending(), batch.noted());
+      leases.hold(pipeline, ids, token);
+      confirmations.confirm(pipeline, ids, sent);
+      Map<String, PayloadIntegrityException> damaged = new LinkedHashMap<>();
+      for (BatchLedger.Entry e : batch.pending()) {
+        Row row =
+            new Row(
+                e.id(),
+                batch.batch().stage,
+                0,
+                e.payload(),
+                batch.batch().format,
+                e.checksum(),
+                e.metadata(),
+                null);
+        Object payload;
+        try {
+          payload = decode(def, row);
+        } catch (PayloadIntegrityException ex) {
+          damaged.put(e.id(), ex);
+          continue;
+        }
+        Claimed claimed = new Claimed(envelope(row, payload), row.stage(), 0);
+        if (out.size() < max) {
+          out.add(claimed);
+        } else {
+          stash
+              .computeIfAbsent(pipeline, p -> new java.util.concurrent.ConcurrentLinkedDeque<>())
+              .add(claimed);
+        }
+      }
+      if (!damaged.isEmpty()) {
+        moveToRows(pipeline, damaged.keySet(), Instant.now());
+        markDamaged(pipeline, damaged, token);
+      }
+    }
+    return out;
   }
 
   /**
@@ -2020,7 +2560,8 @@ public final class JdbcPipelineStore implements PipelineStore {
         pipeline,
         h ->
             h.createQuery(sql.hasUnfinished).bind("pipeline", pipeline).mapTo(Integer.class).one()
-                == 1);
+                    == 1
+                || (ledger != null && ledger.hasOpen(h, pipeline)));
   }
 
   // ------------------------------------------------------------------ queries
@@ -2067,6 +2608,27 @@ public final class JdbcPipelineStore implements PipelineStore {
                             Objects.requireNonNull(Args.instant(rs, "updated_at")));
                       })
                   .findFirst();
+          if (state.isEmpty() && ledger != null) {
+            BatchLedger.Found found = ledger.find(h, pipeline, recordId);
+            if (found != null) {
+              List<ErrorInfo> errors = errorsOf(h, pipeline, List.of(recordId)).get(recordId);
+              state =
+                  Optional.of(
+                      new RecordState(
+                          recordId,
+                          found.published()
+                              ? RecordStatus.PUBLISHED
+                              : found.ready() ? RecordStatus.READY : RecordStatus.IN_PROGRESS,
+                          StorableText.unescape(found.stage()),
+                          0,
+                          null,
+                          errors == null ? List.of() : errors,
+                          found.deliveries(),
+                          found.startedAt(),
+                          found.at()));
+            }
+            return state;
+          }
           if (state.isEmpty()) {
             return state;
           }
@@ -2224,6 +2786,19 @@ public final class JdbcPipelineStore implements PipelineStore {
                     .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
                     .list())
         .forEach(e -> counts.put(RecordStatus.valueOf(e.getKey()), e.getValue()));
+    BatchLedger ledger = this.ledger;
+    if (ledger != null) {
+      long[] batches = db.call("counts", pipeline, h -> ledger.counts(h, pipeline));
+      if (batches[0] > 0) {
+        counts.merge(RecordStatus.PUBLISHED, batches[0], Long::sum);
+      }
+      if (batches[1] > 0) {
+        counts.merge(RecordStatus.IN_PROGRESS, batches[1], Long::sum);
+      }
+      if (batches[2] > 0) {
+        counts.merge(RecordStatus.READY, batches[2], Long::sum);
+      }
+    }
     return new StatusCounts(counts);
   }
 
@@ -2280,7 +2855,12 @@ public final class JdbcPipelineStore implements PipelineStore {
             TimeUnit.NANOSECONDS.toSeconds(abandonAfterNanos));
       }
       List<String> ids = leases.ids(pipeline, tokens);
-      if (ids.isEmpty() || closed.get()) {
+      List<BatchLedger.Batch> batches = List.of();
+      if (ledger != null) {
+        ids = ledger.notInBatches(pipeline, ids);
+        batches = ledger.batchesOf(pipeline, tokens);
+      }
+      if ((ids.isEmpty() && batches.isEmpty()) || closed.get()) {
         continue;
       }
       Connection connection;
@@ -2297,7 +2877,12 @@ public final class JdbcPipelineStore implements PipelineStore {
       }
       boolean broken = false;
       try {
-        renewLeases(connection, pipeline, ids, tokens);
+        if (!batches.isEmpty()) {
+          Objects.requireNonNull(ledger).renew(connection, batches);
+        }
+        if (!ids.isEmpty()) {
+          renewLeases(connection, pipeline, ids, tokens);
+        }
         heartbeats.increment();
       } catch (SQLException e) {
         broken = db.dialect.isTransient(e);
@@ -2421,8 +3006,18 @@ public final class JdbcPipelineStore implements PipelineStore {
     checkOpen();
     List<Long> tokens = leases.releaseAll(pipeline);
     confirmations.forgetAll(pipeline);
-    if (!tokens.isEmpty()) {
-      db.call("release", pipeline, h -> releaseTokens(h, pipeline, tokens));
+    List<BatchLedger.Batch> batches = ledger == null ? List.of() : ledger.releaseAll(pipeline);
+    stash.remove(pipeline);
+    if (!tokens.isEmpty() || !batches.isEmpty()) {
+      db.call(
+          "release",
+          pipeline,
+          h -> {
+            if (!batches.isEmpty()) {
+              Objects.requireNonNull(ledger).release(h, batches);
+            }
+            return releaseTokens(h, pipeline, tokens);
+          });
     }
   }
 
@@ -2496,6 +3091,13 @@ public final class JdbcPipelineStore implements PipelineStore {
                         return deleted;
                       }));
     }
+    BatchLedger ledger = this.ledger;
+    if (retention.completed() != null && ledger != null) {
+      long age = retention.completed().toMillis();
+      int batches = Math.max(1, batch / 100);
+      records +=
+          repeatRecords(() -> db.transaction("purge", null, h -> ledger.purge(h, age, batches)));
+    }
     long payloads = 0;
     if (!retention.payloads().isZero()) {
       long age = retention.payloads().toMillis();
@@ -2529,6 +3131,20 @@ public final class JdbcPipelineStore implements PipelineStore {
         "purge",
         null,
         h -> h.createUpdate(statement).bind("age_ms", ageMillis).bind("batch", batch).execute());
+  }
+
+  /** Runs a purge step until it removes nothing. */
+  private long repeatRecords(java.util.function.IntSupplier step) {
+    long total = 0;
+    int n;
+    do {
+      if (closed.get()) {
+        break;
+      }
+      n = step.getAsInt();
+      total += n;
+    } while (n > 0);
+    return total;
   }
 
   private long repeat(int batch, java.util.function.IntSupplier step) {
@@ -2591,11 +3207,19 @@ public final class JdbcPipelineStore implements PipelineStore {
     }
     for (String pipeline : leases.pipelines()) {
       List<Long> tokens = leases.releaseAll(pipeline);
-      if (tokens.isEmpty()) {
+      List<BatchLedger.Batch> batches = ledger == null ? List.of() : ledger.releaseAll(pipeline);
+      stash.remove(pipeline);
+      if (tokens.isEmpty() && batches.isEmpty()) {
         continue;
       }
       try {
-        db.once(h -> releaseTokens(h, pipeline, tokens)); // no retries
+        db.once(
+            h -> {
+              if (!batches.isEmpty()) {
+                Objects.requireNonNull(ledger).release(h, batches);
+              }
+              return releaseTokens(h, pipeline, tokens);
+            }); // no retries
       } catch (SQLException | RuntimeException e) {
         LOG.warn(
             "pipeline-jdbc: could not give back the leases of pipeline '{}' on close; they expire"
@@ -2937,6 +3561,8 @@ public final class JdbcPipelineStore implements PipelineStore {
     private boolean migrateSet;
     private boolean maintainStatistics = true;
     private boolean maintainStatisticsSet;
+    private boolean fullLedger;
+    private boolean fullLedgerSet;
 
     private Builder() {}
 
@@ -3296,6 +3922,25 @@ public final class JdbcPipelineStore implements PipelineStore {
       return this;
     }
 
+    /**
+     * Keeps a full row in {@code pipeline_records} for every record from its ingest, as version 2
+     * of the schema did, instead of the batch ledger (off by default). The batch ledger writes a
+     * few statements per batch on the happy path and gives a record its full row only when it
+     * leaves that path (filtered, dead-lettered, parked for a retry, checkpointed); {@code
+     * pipeline_status} answers for every record either way. The full ledger costs about three row
+     * writes per record; choose it when something outside the store reads the rows of records in
+     * flight, or when a record's full row must exist from its ingest on.
+     *
+     * @return this builder
+     * @throws IllegalStateException if already set
+     */
+    public Builder fullLedger(boolean full) {
+      once(fullLedgerSet, "fullLedger");
+      this.fullLedger = full;
+      fullLedgerSet = true;
+      return this;
+    }
+
     private static void once(boolean set, String what) {
       if (set) {
         throw new IllegalStateException(what + " was already set");
@@ -3391,7 +4036,8 @@ public final class JdbcPipelineStore implements PipelineStore {
                 pool,
                 heartbeat,
                 databaseUrl,
-                maintainStatistics);
+                maintainStatistics,
+                fullLedger);
         store.start(purgeEvery);
         LOG.info("pipeline-jdbc: {} ready (schema version {})", store, SCHEMA_VERSION);
         return store;

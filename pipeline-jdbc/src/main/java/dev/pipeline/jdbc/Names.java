@@ -249,8 +249,29 @@ final class Names {
         .replace("${prefix}", prefix);
   }
 
+  /** The full rows of records: every record with the full ledger, else those off the happy path. */
   String status() {
+    return table("pipeline_records");
+  }
+
+  /** The view answering, for every record, where it stands. */
+  String statusView() {
     return table("pipeline_status");
+  }
+
+  /** The batch ledger: one row per ingested batch. */
+  String batches() {
+    return table("pipeline_batches");
+  }
+
+  /** The records of the batch ledger: one narrow row per record. */
+  String batchRecords() {
+    return table("pipeline_batch_records");
+  }
+
+  /** What happened to a batch's records, appended per batch. */
+  String batchEvents() {
+    return table("pipeline_batch_events");
   }
 
   String stages() {

@@ -30,7 +30,7 @@ class H2StoreTest extends StoreContract {
    */
   @Test
   void anIdInsertedByAnotherWriterBetweenLookupAndInsertIsADuplicate() throws Exception {
-    JdbcPipelineStore store = open("w1");
+    JdbcPipelineStore store = openFull("w1");
     AtomicReference<Thread> ingesting = new AtomicReference<>();
     ExecutorService thread =
         Executors.newSingleThreadExecutor(
@@ -44,7 +44,7 @@ class H2StoreTest extends StoreContract {
       try (PreparedStatement insert =
           other.prepareStatement(
               "INSERT INTO "
-                  + db().table("pipeline_status")
+                  + db().table("pipeline_records")
                   + " (pipeline, record_id, current_stage, status, started_at, updated_at)"
                   + " VALUES (?, 'r1001', 'ingestion', 'READY', CURRENT_TIMESTAMP,"
                   + " CURRENT_TIMESTAMP)")) {

@@ -72,7 +72,8 @@ class NamesTest {
 
   @org.junit.jupiter.api.Test
   void theEmptyPrefixIsAllowedAndTablesAreQualifiedByTheSchema() {
-    assertThat(new Names("etl", "").status()).isEqualTo("etl.pipeline_status");
+    assertThat(new Names("etl", "").status()).isEqualTo("etl.pipeline_records");
+    assertThat(new Names("etl", "").statusView()).isEqualTo("etl.pipeline_status");
     assertThat(new Names(null, "app_").retryQueue()).isEqualTo("app_retry_queue");
     assertThat(new Names("etl", "app_").fill("CREATE TABLE ${schema}.${prefix}processing_logs"))
         .isEqualTo("CREATE TABLE etl.app_processing_logs");

@@ -46,7 +46,7 @@ class PostgresStoreTest extends StoreContract {
     Jdbi jdbi = Jdbi.create(db().url);
     jdbi.setTemplateEngine(TemplateEngine.NOP);
     try (Handle h = jdbi.open()) {
-      String status = db().table("pipeline_status");
+      String status = db().table("pipeline_records");
       // the schema is shared by the class's tests: plan on these rows alone, not on what the
       // tests before left (rows of other pipelines, live leases), which moved the estimates
       h.execute("DELETE FROM " + db().table("retry_queue"));
@@ -117,7 +117,7 @@ class PostgresStoreTest extends StoreContract {
    */
   @Test
   void theStoreAnalyzesTheStatusTableAsItGrows() {
-    JdbcPipelineStore store = open("w1");
+    JdbcPipelineStore store = openFull("w1");
     long before = analyzeCount(); // the schema is shared by the class's tests
     store.ingest(pipeline, records(0, 5 * (int) Statistics.MIN_CHANGES), "ingestion", T0);
     TestDatabase.await(
@@ -180,6 +180,7 @@ class PostgresStoreTest extends StoreContract {
                   .jdbcUrl(db().url.replaceAll("user=[^&]*", "user=" + role), role, null)
                   .schema(db().schema)
                   .migrateSchema(false)
+                  .fullLedger(true)
                   .workerId("w2"));
       assertThat(store.maintainsStatistics()).isTrue();
       store.ingest(pipeline, records(0, 2 * (int) Statistics.MIN_CHANGES), "ingestion", T0);
@@ -200,7 +201,7 @@ class PostgresStoreTest extends StoreContract {
     try (Handle h = Jdbi.create(db().url).open()) {
       return h.createQuery(
               "SELECT analyze_count FROM pg_stat_user_tables WHERE schemaname = :schema AND relname"
-                  + " = 'pipeline_status'")
+                  + " = 'pipeline_records'")
           .bind("schema", db().schema)
           .mapTo(Long.class)
           .findOne()

@@ -131,14 +131,20 @@ final class TestDatabase {
     return ((Number) query(sql, args).get(0).get(0)).longValue();
   }
 
-  /** Makes the leases of a pipeline's records in flight expire now, as if their worker died. */
+  /** Ends every lease of the pipeline's records in flight, in rows and in batches. */
   int expireLeases(String pipeline) {
     return update(
-        "UPDATE "
-            + table("pipeline_status")
-            + " SET lease_expires_at = CURRENT_TIMESTAMP - INTERVAL '1' HOUR"
-            + " WHERE pipeline = ? AND status = 'IN_PROGRESS'",
-        pipeline);
+            "UPDATE "
+                + table("pipeline_records")
+                + " SET lease_expires_at = CURRENT_TIMESTAMP - INTERVAL '1' HOUR"
+                + " WHERE pipeline = ? AND status = 'IN_PROGRESS'",
+            pipeline)
+        + update(
+            "UPDATE "
+                + table("pipeline_batches")
+                + " SET lease_expires_at = CURRENT_TIMESTAMP - INTERVAL '1' HOUR"
+                + " WHERE pipeline = ? AND state = 'OPEN'",
+            pipeline);
   }
 
   void drop() {
