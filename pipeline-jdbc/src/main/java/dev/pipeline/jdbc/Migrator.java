@@ -49,6 +49,15 @@ final class Migrator {
    *     script was changed after it was applied
    */
   static void migrate(Handle handle, Dialect dialect, Names names, String workerId, boolean apply) {
+    migrate(handle, dialect, names, workerId, apply, latest());
+  }
+
+  /**
+   * As {@link #migrate(Handle, Dialect, Names, String, boolean)}, applying the scripts up to {@code
+   * upTo} only: tests build a schema as an older library left it, to upgrade it.
+   */
+  static void migrate(
+      Handle handle, Dialect dialect, Names names, String workerId, boolean apply, int upTo) {
     long key = Checksums.crc32c(("pipeline-jdbc:" + names).getBytes(StandardCharsets.UTF_8));
     lock(handle, dialect, key);
     try {
@@ -72,6 +81,9 @@ final class Migrator {
             null);
       }
       for (Migration m : MIGRATIONS) {
+        if (m.version() > upTo) {
+          break;
+        }
         String template = script(dialect, m);
         long checksum = Checksums.crc32c(template.getBytes(StandardCharsets.UTF_8));
         Long recorded = applied.get(m.version());
