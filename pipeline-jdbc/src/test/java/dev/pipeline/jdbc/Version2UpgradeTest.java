@@ -202,7 +202,7 @@ class Version2UpgradeTest {
     assertThat(
             db.query(
                 "SELECT record_id, status, reason, last_error FROM "
-                    + names.status()
+                    + names.statusView()
                     + " WHERE pipeline = ? ORDER BY record_id",
                 PIPELINE))
         .extracting(Object::toString)
@@ -272,7 +272,7 @@ class Version2UpgradeTest {
     assertThat(
             db.query(
                 "SELECT status, COUNT(*) FROM "
-                    + names.status()
+                    + names.statusView()
                     + " WHERE pipeline = ? GROUP BY status ORDER BY status",
                 PIPELINE))
         .extracting(r -> r.get(0) + "=" + ((Number) r.get(1)).longValue())
@@ -435,34 +435,34 @@ class Version2UpgradeTest {
         finished(row, 1, 10);
         row.put("deliveries", 1);
         row.put("delivery_token", 9001L);
-        insert(c, names.status(), row);
+        insert(c, names.statusView(), row);
       }
       String[][] filtered = {{"filtered-1", "price below 100"}, {"filtered-2", "not equipment"}};
       for (int i = 0; i < filtered.length; i++) {
         Map<String, Object> row = record(filtered[i][0], "FILTERED", "cleaning", 11 + i);
         finished(row, 1, 11 + i);
         row.put("reason", filtered[i][1]);
-        insert(c, names.status(), row);
+        insert(c, names.statusView(), row);
       }
 
       // dead letters keep the failing stage's input
       Map<String, Object> dead1 = record("dead-1", "DEAD_LETTER", "cleaning", 20);
       payload(dead1, "crane ingested", 900);
       failed(dead1, "cleaning", 2, "IllegalStateException: no price for dead-1", 20);
-      insert(c, names.status(), dead1);
+      insert(c, names.statusView(), dead1);
       error(c, "dead-1", "cleaning", 1, "java.net.SocketTimeoutException: read timed out");
       error(c, "dead-1", "cleaning", 2, "java.lang.IllegalStateException: no price for dead-1");
       Map<String, Object> dead2 = record("dead-2", "DEAD_LETTER", "ingestion", 30);
       payload(dead2, "tractor", 700);
       failed(dead2, "ingestion", 1, "UnsupportedOperationException: unknown currency", 30);
-      insert(c, names.status(), dead2);
+      insert(c, names.statusView(), dead2);
       error(
           c, "dead-2", "ingestion", 1, "java.lang.UnsupportedOperationException: unknown currency");
       Map<String, Object> discarded = record("discarded-1", "DISCARDED", "cleaning", 40);
       failed(discarded, "cleaning", 1, "IllegalStateException: duplicate of published-1", 5);
       discarded.put("reason", "duplicate listing, removed by ops");
       discarded.put("completed_at", T0.plusSeconds(40));
-      insert(c, names.status(), discarded);
+      insert(c, names.statusView(), discarded);
       error(
           c,
           "discarded-1",
@@ -473,20 +473,20 @@ class Version2UpgradeTest {
       // ready: never claimed yet, and given back after its checkpoint
       Map<String, Object> ready1 = record("ready-1", "READY", "ingestion", 0);
       payload(ready1, "excavator", 500);
-      insert(c, names.status(), ready1);
+      insert(c, names.statusView(), ready1);
       Map<String, Object> ready2 = record("ready-2", "READY", "cleaning", 5);
       payload(ready2, "loader ingested", 300);
-      insert(c, names.status(), ready2);
+      insert(c, names.statusView(), ready2);
 
       // in progress on a worker that crashed: its leases ran out long ago
       Map<String, Object> crashed1 = record("crashed-1", "IN_PROGRESS", "ingestion", 50);
       payload(crashed1, "bulldozer", 800);
       leased(crashed1, 41L, 0);
-      insert(c, names.status(), crashed1);
+      insert(c, names.statusView(), crashed1);
       Map<String, Object> crashed2 = record("crashed-2", "IN_PROGRESS", "cleaning", 51);
       payload(crashed2, "grader ingested", 600);
       leased(crashed2, 42L, 1);
-      insert(c, names.status(), crashed2);
+      insert(c, names.statusView(), crashed2);
 
       // parked for a retry, due now
       Map<String, Object> retry = record("retry-1", "RETRY_WAIT", "cleaning", 45);
@@ -494,7 +494,7 @@ class Version2UpgradeTest {
       retry.put("attempt_count", 2);
       retry.put("last_error", "IllegalStateException: price service down");
       retry.put("error_type", "IllegalStateException");
-      insert(c, names.status(), retry);
+      insert(c, names.statusView(), retry);
       for (int attempt = 1; attempt <= 2; attempt++) {
         error(
             c,
@@ -519,7 +519,7 @@ class Version2UpgradeTest {
       Map<String, Object> other = record("other-1", "READY", "ingestion", 0);
       other.put("pipeline", OTHER);
       payload(other, "crane", 100);
-      insert(c, names.status(), other);
+      insert(c, names.statusView(), other);
     }
   }
 
