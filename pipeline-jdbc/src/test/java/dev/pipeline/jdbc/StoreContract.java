@@ -28,6 +28,7 @@ import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.ScheduledRetry;
 import dev.pipeline.store.StageDescriptor;
+import dev.pipeline.store.StatusCounts;
 import dev.pipeline.store.StorableText;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -1665,6 +1666,186 @@ abstract class StoreContract {
     assertThat(claimedBy).hasSize(n);
     assertThat(new HashSet<>(claimedBy.values())).hasSizeGreaterThan(1);
     assertThat(a.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(n);
+  }
+
+  // ---------------------------------------------------------------------------------- batch ledger
+
+  private long rowsOf(String table) {
+    String where =
+        table.equals("pipeline_batch_events")
+            ? " e JOIN "
+                + db().table("pipeline_batches")
+                + " b ON b.batch_id = e.batch_id WHERE b.pipeline = ?"
+            : " WHERE pipeline = ?";
+    return db().count("SELECT COUNT(*) FROM " + db().table(table) + where, pipeline);
+  }
+
+  private Map<String, Long> viewCounts() {
+    Map<String, Long> counts = new java.util.TreeMap<>();
+    for (List<Object> row :
+        db().query(
+                "SELECT status, COUNT(*) FROM "
+                    + db().table("pipeline_status")
+                    + " WHERE pipeline = ? GROUP BY status",
+                pipeline)) {
+      counts.put((String) row.get(0), ((Number) row.get(1)).longValue());
+    }
+    return counts;
+  }
+
+  /**
+   * The happy path writes per batch: a published batch of 200 records leaves one batch row, 200
+   * narrow id rows and two events (its hand-over and its end), and no full row; the view still
+   * answers for each record.
+   */
+  @Test
+  void aPublishedBatchIsWrittenPerBatchAndTheViewAnswersForEachRecord() {
+    JdbcPipelineStore store = open("w1");
+    List<Envelope<String>> records = records(0, 200);
+    assertThat(store.ingest(pipeline, records, "ingestion", T0)).isEmpty();
+    assertThat(viewCounts()).containsExactly(Map.entry("IN_PROGRESS", 200L));
+
+    Handover noted = store.completeAndDeliver(pipeline, List.of(), ids(records));
+    assertThat(noted.redelivered()).isEmpty();
+    assertThat(noted.tokens()).hasSize(200).containsValue(1L);
+    List<Completion> done = new ArrayList<>();
+    for (Envelope<String> r : records) {
+      done.add(published(r.id()));
+    }
+    assertThat(store.complete(pipeline, done)).isEmpty();
+
+    assertThat(rowsOf("pipeline_records")).as("full rows").isZero();
+    assertThat(rowsOf("pipeline_batches")).isOne();
+    assertThat(rowsOf("pipeline_batch_records")).isEqualTo(200);
+    assertThat(rowsOf("pipeline_batch_events")).isEqualTo(2);
+    assertThat(viewCounts()).containsExactly(Map.entry("PUBLISHED", 200L));
+    assertThat(store.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(200);
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
+    RecordState one = store.find(pipeline, "r1007").orElseThrow();
+    assertThat(one.status()).isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(one.deliveries()).isOne();
+    assertThat(
+            db().count(
+                    "SELECT COUNT(*) FROM "
+                        + db().table("pipeline_batches")
+                        + " WHERE pipeline = ? AND state = 'DONE' AND payloads IS NULL",
+                    pipeline))
+        .as("a done batch drops its payloads")
+        .isOne();
+    // the ids stay: offered again, they are duplicates
+    assertThat(store.ingest(pipeline, records(0, 3), "ingestion", T0))
+        .containsExactlyInAnyOrder("r1000", "r1001", "r1002");
+  }
+
+  /**
+   * A record that leaves the happy path gets its full row, with its state and reason; the records
+   * of its batch that stay on it do not.
+   */
+  @Test
+  void recordsThatLeaveTheirBatchGetFullRowsAndTheOthersDoNot() {
+    JdbcPipelineStore store = open("w1");
+    List<Envelope<String>> records = records(0, 6);
+    store.ingest(pipeline, records, "ingestion", T0);
+    store.scheduleRetries(
+        pipeline, List.of(retry(records.get(0), "cleaning", 1, Duration.ofHours(1))), T0);
+    Completion filtered =
+        new Completion(
+            "r1001", RecordStatus.FILTERED, "cleaning", "too old", null, List.of(), 1, T0);
+    assertThat(
+            store.complete(
+                pipeline,
+                List.of(
+                    filtered,
+                    deadLetter(records.get(2), "cleaning", "IllegalStateException", T0),
+                    published("r1003"))))
+        .isEmpty();
+
+    assertThat(rowsOf("pipeline_records")).as("full rows").isEqualTo(3);
+    assertThat(viewCounts())
+        .containsExactly(
+            Map.entry("DEAD_LETTER", 1L),
+            Map.entry("FILTERED", 1L),
+            Map.entry("IN_PROGRESS", 2L),
+            Map.entry("PUBLISHED", 1L),
+            Map.entry("RETRY_WAIT", 1L));
+    assertThat(store.find(pipeline, "r1001").orElseThrow().reason()).isEqualTo("too old");
+    assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
+        .extracting(d -> d.recordId() + "=" + d.record().payload())
+        .containsExactly("r1002=payload 2");
+    StatusCounts counts = store.counts(pipeline);
+    assertThat(counts.get(RecordStatus.IN_PROGRESS)).isEqualTo(2);
+    assertThat(counts.get(RecordStatus.PUBLISHED)).isEqualTo(1);
+
+    // the last two close the batch
+    assertThat(store.complete(pipeline, List.of(published("r1004"), published("r1005")))).isEmpty();
+    assertThat(
+            db().count(
+                    "SELECT COUNT(*) FROM "
+                        + db().table("pipeline_batches")
+                        + " WHERE pipeline = ? AND state = 'DONE'",
+                    pipeline))
+        .isOne();
+    assertThat(store.hasUnfinished(pipeline)).as("the parked retry").isTrue();
+  }
+
+  /**
+   * A worker that died mid-batch: its batch is claimed whole by another worker, without the records
+   * it published; those it had handed to the sink are flagged redelivered; and its late writes are
+   * refused.
+   */
+  @Test
+  void anExpiredBatchIsClaimedWholeWithoutWhatEndedAndItsHandedOverRecordsAreRedelivered() {
+    JdbcPipelineStore a = open("a");
+    List<Envelope<String>> records = records(0, 10);
+    a.ingest(pipeline, records, "ingestion", T0);
+    a.completeAndDeliver(pipeline, List.of(), ids(records.subList(0, 4)));
+    a.complete(pipeline, List.of(published("r1000"), published("r1001")));
+    db().expireLeases(pipeline);
+
+    JdbcPipelineStore b = open("b");
+    List<Claimed> claimed = b.claim(pipeline, 100);
+    assertThat(claimed)
+        .extracting(c -> c.record().id() + "=" + c.record().payload())
+        .containsExactlyInAnyOrderElementsOf(
+            records.subList(2, 10).stream().map(r -> r.id() + "=" + r.payload()).toList());
+    assertThat(claimed).allSatisfy(c -> assertThat(c.record().metadata()).containsKey("source"));
+
+    Handover late = a.completeAndDeliver(pipeline, List.of(published("r1002")), List.of("r1003"));
+    assertThat(late.fenced()).containsExactly("r1002");
+    assertThat(late.lost()).containsExactly("r1003");
+
+    Handover again = b.completeAndDeliver(pipeline, List.of(), ids(records.subList(2, 10)));
+    assertThat(again.redelivered()).containsExactlyInAnyOrder("r1002", "r1003");
+    assertThat(again.tokens().get("r1004"))
+        .as("the fencing token grew with the claim")
+        .isEqualTo(2);
+    List<Completion> done = new ArrayList<>();
+    for (Envelope<String> r : records.subList(2, 10)) {
+      done.add(published(r.id()));
+    }
+    assertThat(b.complete(pipeline, done)).isEmpty();
+    assertThat(b.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(10);
+    assertThat(b.hasUnfinished(pipeline)).isFalse();
+    assertThat(viewCounts()).containsExactly(Map.entry("PUBLISHED", 10L));
+  }
+
+  /** A claim never hands out more than its max: the rest of a batch waits for the next claims. */
+  @Test
+  void aClaimOfABatchLargerThanItsMaxHandsTheRestOutNext() {
+    JdbcPipelineStore a = open("a");
+    a.ingest(pipeline, records(0, 10), "ingestion", T0);
+    a.release(pipeline);
+    assertThat(a.counts(pipeline).get(RecordStatus.READY)).isEqualTo(10);
+
+    JdbcPipelineStore b = open("b");
+    List<String> seen = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      List<Claimed> some = b.claim(pipeline, 4);
+      assertThat(some).hasSizeLessThanOrEqualTo(4);
+      some.forEach(c -> seen.add(c.record().id()));
+    }
+    assertThat(seen).containsExactlyInAnyOrderElementsOf(ids(records(0, 10)));
+    assertThat(open("c").claim(pipeline, 10)).as("b holds the batch").isEmpty();
   }
 
   // ---------------------------------------------------------------------------------- codecs
