@@ -21,7 +21,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jspecify.annotations.Nullable;
@@ -93,6 +92,8 @@ final class BatchLedger {
   private final String endedHere;
   private final String moveRow;
   private final String purgeDone;
+  private final String holders;
+  private final String memberSeqs;
   private final String purgeEvents;
   private final String purgeMembers;
   private final String purgeBatch;
@@ -113,15 +114,28 @@ final class BatchLedger {
         "NOT (lease_owner IS NOT NULL AND lease_owner = :owner"
             + " AND lease_token = ANY(CAST(:held AS BIGINT ARRAY)))";
 
+    // one statement, so that no transaction stays open between the two inserts (a worker paused
+    // there would hold up every other worker's ingest of the same ids); the packed payloads hold
+    // every record offered, and a claim unpacks only those whose id row names the batch
     insertMembersPg =
         """
-        INSERT INTO %1$s (pipeline, record_id, batch_id, seq)
-        SELECT :pipeline, v.id, :batch, v.seq
-        FROM UNNEST(CAST(:ids AS VARCHAR[]), CAST(:seqs AS INTEGER[])) AS v(id, seq)
-        WHERE NOT EXISTS (SELECT 1 FROM %2$s t WHERE t.pipeline = :pipeline AND t.record_id = v.id)
-        ON CONFLICT DO NOTHING RETURNING record_id
+        WITH ins AS (
+          INSERT INTO %1$s (pipeline, record_id, batch_id, seq)
+          SELECT :pipeline, v.id, :batch, v.seq
+          FROM UNNEST(CAST(:ids AS VARCHAR[]), CAST(:seqs AS INTEGER[])) AS v(id, seq)
+          WHERE NOT EXISTS (SELECT 1 FROM %2$s t WHERE t.pipeline = :pipeline AND t.record_id = v.id)
+          ON CONFLICT DO NOTHING RETURNING record_id
+        ), b AS (
+          INSERT INTO %3$s (batch_id, pipeline, stage, state, size, payloads, payload_format,
+            lease_owner, lease_token, lease_expires_at, worker_id, created_at, updated_at)
+          SELECT :batch, :pipeline, :stage, 'OPEN', c.n, :payloads, :format, :owner, :token, %4$s,
+            :owner, :at, :at
+          FROM (SELECT COUNT(*) AS n FROM ins) c WHERE c.n > 0
+          ON CONFLICT DO NOTHING
+        )
+        SELECT record_id FROM ins
         """
-            .formatted(members, rows);
+            .formatted(members, rows, batches, expiry);
     storedIds =
         """
         SELECT t.record_id FROM %1$s t JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)
@@ -146,8 +160,8 @@ final class BatchLedger {
     insertEvent =
         "INSERT INTO "
             + events
-            + " (batch_id, event_token, kind, seqs, occurred_at) VALUES (:batch, :event, :kind,"
-            + " :seqs, :at)";
+            + " (batch_id, event_token, kind, seqs, occurred_at, worker_id) VALUES (:batch, :event,"
+            + " :kind, :seqs, :at, :owner)";
     eventExists =
         "SELECT COUNT(*) FROM "
             + events
@@ -158,9 +172,14 @@ final class BatchLedger {
             + " SET ended = ended + :n, published = published + :published, updated_at = :at,"
             + " lease_expires_at = "
             + expiry
-            + ", state = CASE WHEN :last THEN 'DONE' ELSE state END,"
-            + " completed_at = CASE WHEN :last THEN CURRENT_TIMESTAMP ELSE completed_at END"
-            + (keepPayloads ? "" : ", payloads = CASE WHEN :last THEN NULL ELSE payloads END")
+            // closed by the write that ends its last record, decided on the row as locked: two
+            // writes may be made in one order and committed in the other
+            + ", state = CASE WHEN ended + :n >= size THEN 'DONE' ELSE state END,"
+            + " completed_at = CASE WHEN ended + :n >= size THEN CURRENT_TIMESTAMP"
+            + " ELSE completed_at END"
+            + (keepPayloads
+                ? ""
+                : ", payloads = CASE WHEN ended + :n >= size THEN NULL ELSE payloads END")
             + fenced;
     deliver =
         "UPDATE "
@@ -290,6 +309,14 @@ final class BatchLedger {
             + " "
             + dialect.limit(":batch");
     purgeEvents = "DELETE FROM " + events + " WHERE batch_id = :batch";
+    memberSeqs = "SELECT seq FROM " + members + " WHERE batch_id = :batch";
+    holders =
+        "SELECT m.record_id, b.state, b.lease_owner, b.worker_id FROM "
+            + members
+            + " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
+            + " AND m.record_id = u.x JOIN "
+            + batches
+            + " b ON b.batch_id = m.batch_id";
     purgeMembers = "DELETE FROM " + members + " WHERE batch_id = :batch";
     purgeBatch = "DELETE FROM " + batches + " WHERE batch_id = :batch AND state = 'DONE'";
   }
@@ -299,25 +326,8 @@ final class BatchLedger {
   /** A record as stored: its payload at its batch's stage. */
   record Entry(int seq, String id, byte[] payload, long checksum, @Nullable String metadata) {}
 
-  /** A batch this worker holds. */
-  static final class Batch {
-    final long id;
-    final String stage;
-    final String format;
-    final long token;
-    final int claims;
-    // records of the batch this worker still has in flight; the one that takes it to 0 closes it
-    final AtomicInteger remaining;
-
-    Batch(long id, String stage, String format, long token, int claims, int remaining) {
-      this.id = id;
-      this.stage = stage;
-      this.format = format;
-      this.token = token;
-      this.claims = claims;
-      this.remaining = new AtomicInteger(remaining);
-    }
-  }
+  /** A batch this worker holds: its id, its stage and format, its lease token and claims. */
+  record Batch(long id, String stage, String format, long token, int claims) {}
 
   /** A record of a batch this worker holds. */
   record Slot(Batch batch, Entry entry, boolean noted) {}
@@ -354,7 +364,7 @@ final class BatchLedger {
   /** Notes a batch this worker now holds, with its records in flight. */
   void hold(String pipeline, Batch batch, Collection<Entry> entries, Set<Integer> noted) {
     PipelineBatches p = of(pipeline);
-    p.byToken.put(batch.token, batch);
+    p.byToken.put(batch.token(), batch);
     for (Entry e : entries) {
       p.slots.put(e.id(), new Slot(batch, e, noted.contains(e.seq())));
     }
@@ -384,7 +394,7 @@ final class BatchLedger {
     }
     for (Batch b : touched) {
       if (!live.contains(b)) {
-        p.byToken.remove(b.token, b);
+        p.byToken.remove(b.token(), b);
       }
     }
   }
@@ -446,10 +456,10 @@ final class BatchLedger {
     if (p == null) {
       return out;
     }
-    for (String id : ids) {
+    for (String id : new java.util.LinkedHashSet<>(ids)) {
       Slot s = p.slots.get(id);
       if (s != null) {
-        order.put(s.batch().id, s.batch());
+        order.put(s.batch().id(), s.batch());
         grouped.computeIfAbsent(s.batch(), b -> new ArrayList<>()).add(s);
       }
     }
@@ -457,18 +467,6 @@ final class BatchLedger {
       out.put(b, grouped.get(b));
     }
     return out;
-  }
-
-  /**
-   * Takes {@code n} records off a batch's count before they are written as ended; whether they are
-   * its last. Undone with {@link #unreserve} if the write fails.
-   */
-  static boolean reserve(Batch batch, int n) {
-    return batch.remaining.addAndGet(-n) == 0;
-  }
-
-  static void unreserve(Batch batch, int n) {
-    batch.remaining.addAndGet(n);
   }
 
   // ------------------------------------------------------------------ packing
@@ -604,8 +602,22 @@ final class BatchLedger {
                   .bind("batch", batchId)
                   .bind("ids", Args.array("varchar", ids))
                   .bind("seqs", Args.array("int4", seqs))
+                  .bind("stage", stage)
+                  .bind("payloads", Args.bytes(pack(entries)))
+                  .bind("format", format)
+                  .bind("owner", workerId)
+                  .bind("token", token)
+                  .bind("lease_ms", leaseMillis)
+                  .bind("at", Args.time(at))
                   .mapTo(String.class)
                   .list());
+      List<Entry> kept = new ArrayList<>(inserted.size());
+      for (Entry e : byId.values()) {
+        if (inserted.contains(e.id())) {
+          kept.add(e);
+        }
+      }
+      return kept;
     } else {
       Set<String> present =
           new HashSet<>(
@@ -658,38 +670,31 @@ final class BatchLedger {
 
   /**
    * Ends records of one batch (published, or moved to rows of their own), fenced by the batch's
-   * lease, in the caller's transaction; whether this worker still held the batch. {@code last}
-   * closes the batch. {@code event} makes the write count once: on a retry after a lost reply
-   * ({@code attempt > 1}) an event already written is found and nothing is written again.
+   * lease, in the caller's transaction; whether this worker still held the batch. The write that
+   * ends its last record closes the batch. {@code event} makes the write count once: on a retry
+   * after a lost reply ({@code attempt > 1}) an event already written is found and nothing is
+   * written again.
    */
   boolean end(
-      Handle h,
-      Batch batch,
-      List<Slot> slots,
-      int published,
-      boolean last,
-      long event,
-      Instant at,
-      int attempt)
+      Handle h, Batch batch, List<Slot> slots, int published, long event, Instant at, int attempt)
       throws SQLException {
-    if (attempt > 1 && exists(h, batch.id, event, "E")) {
+    if (attempt > 1 && exists(h, batch.id(), event, "E")) {
       return true;
     }
     int updated =
         h.createUpdate(end)
             .bind("n", slots.size())
             .bind("published", published)
-            .bind("last", last)
             .bind("at", Args.time(at))
             .bind("lease_ms", leaseMillis)
-            .bind("batch", batch.id)
+            .bind("batch", batch.id())
             .bind("owner", workerId)
-            .bind("token", batch.token)
+            .bind("token", batch.token())
             .execute();
     if (updated == 0) {
       return false;
     }
-    appendEvent(h, batch.id, event, "E", slots, at);
+    appendEvent(h, batch.id(), event, "E", slots, at);
     return true;
   }
 
@@ -699,20 +704,20 @@ final class BatchLedger {
    */
   boolean deliver(Handle h, Batch batch, List<Slot> slots, long event, Instant at, int attempt)
       throws SQLException {
-    if (attempt > 1 && exists(h, batch.id, event, "D")) {
+    if (attempt > 1 && exists(h, batch.id(), event, "D")) {
       return true;
     }
     int updated =
         h.createUpdate(deliver)
             .bind("lease_ms", leaseMillis)
-            .bind("batch", batch.id)
+            .bind("batch", batch.id())
             .bind("owner", workerId)
-            .bind("token", batch.token)
+            .bind("token", batch.token())
             .execute();
     if (updated == 0) {
       return false;
     }
-    appendEvent(h, batch.id, event, "D", slots, at);
+    appendEvent(h, batch.id(), event, "D", slots, at);
     return true;
   }
 
@@ -723,19 +728,12 @@ final class BatchLedger {
    * written).
    */
   boolean move(
-      Handle h,
-      String pipeline,
-      Batch batch,
-      List<Slot> slots,
-      boolean last,
-      long event,
-      Instant at,
-      int attempt)
+      Handle h, String pipeline, Batch batch, List<Slot> slots, long event, Instant at, int attempt)
       throws SQLException {
-    if (attempt > 1 && exists(h, batch.id, event, "E")) {
+    if (attempt > 1 && exists(h, batch.id(), event, "E")) {
       return true;
     }
-    if (!end(h, batch, slots, 0, last, event, at, 1)) {
+    if (!end(h, batch, slots, 0, event, at, 1)) {
       return false;
     }
     PreparedBatch insert = h.prepareBatch(moveRow);
@@ -744,16 +742,16 @@ final class BatchLedger {
       insert
           .bind("pipeline", pipeline)
           .bind("id", e.id())
-          .bind("stage", batch.stage)
+          .bind("stage", batch.stage())
           .bind("at", Args.time(at))
           .bind("payload", Args.bytes(e.payload()))
-          .bind("format", batch.format)
+          .bind("format", batch.format())
           .bind("checksum", e.checksum())
           .bind("metadata", Args.text(e.metadata()))
           .bind("owner", workerId)
-          .bind("token", batch.token)
+          .bind("token", batch.token())
           .bind("lease_ms", leaseMillis)
-          .bind("claims", batch.claims)
+          .bind("claims", batch.claims())
           .bind("deliveries", s.noted() ? 1 : 0)
           .add();
     }
@@ -783,6 +781,7 @@ final class BatchLedger {
         .bind("kind", kind)
         .bind("seqs", Args.array("int4", seqs))
         .bind("at", Args.time(at))
+        .bind("owner", workerId)
         .execute();
   }
 
@@ -790,9 +789,9 @@ final class BatchLedger {
   boolean renew(Handle h, Batch batch) {
     return h.createUpdate(renewOne)
             .bind("lease_ms", leaseMillis)
-            .bind("batch", batch.id)
+            .bind("batch", batch.id())
             .bind("owner", workerId)
-            .bind("token", batch.token)
+            .bind("token", batch.token())
             .execute()
         > 0;
   }
@@ -808,9 +807,9 @@ final class BatchLedger {
     try (PreparedStatement renew = connection.prepareStatement(positional)) {
       for (Batch b : held) {
         renew.setLong(1, leaseMillis);
-        renew.setLong(2, b.id);
+        renew.setLong(2, b.id());
         renew.setString(3, workerId);
-        renew.setLong(4, b.token);
+        renew.setLong(4, b.token());
         renew.addBatch();
       }
       renew.executeBatch();
@@ -823,9 +822,9 @@ final class BatchLedger {
     for (Batch b : held) {
       release
           .bind("past", Args.time(PAST))
-          .bind("batch", b.id)
+          .bind("batch", b.id())
           .bind("owner", workerId)
-          .bind("token", b.token)
+          .bind("token", b.token())
           .add();
     }
     if (release.size() > 0) {
@@ -907,11 +906,13 @@ final class BatchLedger {
               return 1;
             })
         .forEach(x -> {});
+    Set<Integer> members =
+        new HashSet<>(h.createQuery(memberSeqs).bind("batch", id).mapTo(Integer.class).list());
     byte[] packed = (byte[]) row.get("payloads");
     List<Entry> pending = new ArrayList<>();
     if (packed != null) {
       for (Entry e : unpack(packed)) {
-        if (!ended.contains(e.seq())) {
+        if (members.contains(e.seq()) && !ended.contains(e.seq())) {
           pending.add(e);
         }
       }
@@ -922,8 +923,7 @@ final class BatchLedger {
             (String) row.get("stage"),
             String.valueOf(row.get("payload_format")),
             token,
-            (Integer) row.get("claim_count"),
-            pending.size());
+            (Integer) row.get("claim_count"));
     if (pending.isEmpty()) {
       // every record ended, but the batch was not closed: close it now
       h.createUpdate(close)
@@ -1088,6 +1088,24 @@ final class BatchLedger {
               })
           .forEach(x -> {});
     }
+    return out;
+  }
+
+  /**
+   * Who holds records of batches now, for a message: by id, the batch's state, lease owner (null if
+   * given back) and last claimer.
+   */
+  Map<String, String[]> holders(Handle h, String pipeline, Collection<String> ids) {
+    Map<String, String[]> out = new HashMap<>();
+    h.createQuery(holders)
+        .bind("pipeline", pipeline)
+        .bind("ids", Args.texts(ids))
+        .map(
+            (rs, ctx) ->
+                out.put(
+                    rs.getString(1),
+                    new String[] {rs.getString(2), rs.getString(3), rs.getString(4)}))
+        .forEach(x -> {});
     return out;
   }
 

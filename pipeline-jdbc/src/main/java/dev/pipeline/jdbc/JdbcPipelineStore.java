@@ -538,7 +538,7 @@ public final class JdbcPipelineStore implements PipelineStore {
           db.run(
               "ingest",
               pipeline,
-              true,
+              db.dialect != Dialect.POSTGRESQL, // one statement there
               true,
               h ->
                   ledger.ingest(
@@ -557,10 +557,7 @@ public final class JdbcPipelineStore implements PipelineStore {
       }
       if (!kept.isEmpty()) {
         ledger.hold(
-            pipeline,
-            new BatchLedger.Batch(batchId, stage, format, token, 0, kept.size()),
-            kept,
-            Set.of());
+            pipeline, new BatchLedger.Batch(batchId, stage, format, token, 0), kept, Set.of());
         leases.hold(pipeline, inserted, token);
         confirmations.confirm(pipeline, inserted, sent);
       }
@@ -585,46 +582,24 @@ public final class JdbcPipelineStore implements PipelineStore {
       return;
     }
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups = ledger.byBatch(pipeline, ids);
-    Map<BatchLedger.Batch, Boolean> last = new HashMap<>();
-    groups.forEach((b, slots) -> last.put(b, BatchLedger.reserve(b, slots.size())));
     long event = Leases.newToken();
     AtomicInteger attempts = new AtomicInteger();
-    Set<BatchLedger.Batch> lost;
-    try {
-      lost =
-          db.transaction(
-              "move",
-              pipeline,
-              h -> {
-                int attempt = attempts.incrementAndGet();
-                Set<BatchLedger.Batch> refused = new HashSet<>();
-                for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : groups.entrySet()) {
-                  if (!ledger.move(
-                      h,
-                      pipeline,
-                      g.getKey(),
-                      g.getValue(),
-                      last.get(g.getKey()),
-                      event,
-                      at,
-                      attempt)) {
-                    refused.add(g.getKey());
-                  }
-                }
-                return refused;
-              });
-    } catch (RuntimeException e) {
-      groups.forEach((b, slots) -> BatchLedger.unreserve(b, slots.size()));
-      throw e;
-    }
+    db.transaction(
+        "move",
+        pipeline,
+        h -> {
+          int attempt = attempts.incrementAndGet();
+          for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : groups.entrySet()) {
+            // a batch this worker no longer holds gets no rows: the operation finds them fenced
+            ledger.move(h, pipeline, g.getKey(), g.getValue(), event, at, attempt);
+          }
+          return null;
+        });
     List<String> moved = new ArrayList<>();
     groups.forEach(
         (b, slots) -> {
           for (BatchLedger.Slot slot : slots) {
             moved.add(slot.entry().id());
-          }
-          if (lost.contains(b)) {
-            BatchLedger.unreserve(b, slots.size());
           }
         });
     ledger.forget(pipeline, moved);
@@ -995,63 +970,46 @@ public final class JdbcPipelineStore implements PipelineStore {
     }
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends = ledger.byBatch(pipeline, publishedIds);
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes = ledger.byBatch(pipeline, delivering);
-    Map<BatchLedger.Batch, Boolean> last = new HashMap<>();
-    ends.forEach((b, slots) -> last.put(b, BatchLedger.reserve(b, slots.size())));
     long endEvent = Leases.newToken();
     long noteEvent = Leases.newToken();
     Instant at = published.isEmpty() ? Instant.now() : published.get(0).at();
     AtomicInteger attempts = new AtomicInteger();
     Confirmations.Sent sent = confirmations.now();
-    Set<BatchLedger.Batch> refused;
-    try {
-      refused =
-          db.transaction(
-              "completeAndDeliver",
-              pipeline,
-              h -> {
-                int attempt = attempts.incrementAndGet();
-                Set<BatchLedger.Batch> gone = new HashSet<>();
-                for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : ends.entrySet()) {
-                  BatchLedger.Batch b = g.getKey();
-                  if (!ledger.end(
-                      h,
-                      b,
-                      g.getValue(),
-                      g.getValue().size(),
-                      last.get(b),
-                      endEvent,
-                      at,
-                      attempt)) {
-                    gone.add(b);
-                  }
+    Set<BatchLedger.Batch> refused =
+        db.transaction(
+            "completeAndDeliver",
+            pipeline,
+            h -> {
+              int attempt = attempts.incrementAndGet();
+              Set<BatchLedger.Batch> gone = new HashSet<>();
+              for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : ends.entrySet()) {
+                BatchLedger.Batch b = g.getKey();
+                if (!ledger.end(h, b, g.getValue(), g.getValue().size(), endEvent, at, attempt)) {
+                  gone.add(b);
                 }
-                for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : notes.entrySet()) {
-                  if (!ledger.deliver(h, g.getKey(), g.getValue(), noteEvent, at, attempt)) {
-                    gone.add(g.getKey());
-                  }
+              }
+              for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : notes.entrySet()) {
+                if (!ledger.deliver(h, g.getKey(), g.getValue(), noteEvent, at, attempt)) {
+                  gone.add(g.getKey());
                 }
-                return gone;
-              });
-    } catch (RuntimeException e) {
-      ends.forEach((b, slots) -> BatchLedger.unreserve(b, slots.size()));
-      throw e;
-    }
+              }
+              return gone;
+            });
     Set<String> fenced = new HashSet<>();
     Map<String, Long> fencedTokens = new HashMap<>();
     List<String> ended = new ArrayList<>();
     ends.forEach(
         (b, slots) -> {
           if (refused.contains(b)) {
-            BatchLedger.unreserve(b, slots.size());
             for (BatchLedger.Slot slot : slots) {
               fenced.add(slot.entry().id());
-              fencedTokens.put(slot.entry().id(), b.token);
+              fencedTokens.put(slot.entry().id(), b.token());
             }
             return;
           }
-          leases.touch(pipeline, b.token);
+          leases.touch(pipeline, b.token());
           for (BatchLedger.Slot slot : slots) {
-            leases.drop(pipeline, slot.entry().id(), b.token);
+            leases.drop(pipeline, slot.entry().id(), b.token());
             ended.add(slot.entry().id());
           }
         });
@@ -1068,15 +1026,15 @@ public final class JdbcPipelineStore implements PipelineStore {
           if (refused.contains(b)) {
             for (BatchLedger.Slot slot : slots) {
               lost.add(slot.entry().id());
-              lostTokens.put(slot.entry().id(), b.token);
+              lostTokens.put(slot.entry().id(), b.token());
             }
             return;
           }
-          leases.touch(pipeline, b.token);
+          leases.touch(pipeline, b.token());
           for (BatchLedger.Slot slot : slots) {
             String id = slot.entry().id();
             noted.add(id);
-            tokens.put(id, b.claims + 1L);
+            tokens.put(id, b.claims() + 1L);
             if (slot.noted()) {
               redelivered.add(id);
             }
@@ -1960,7 +1918,7 @@ public final class JdbcPipelineStore implements PipelineStore {
         (b, slots) -> {
           for (BatchLedger.Slot slot : slots) {
             if (lostBatches.contains(b)) {
-              lost.put(slot.entry().id(), b.token);
+              lost.put(slot.entry().id(), b.token());
             } else {
               renewed.add(slot.entry().id());
             }
@@ -2004,10 +1962,37 @@ public final class JdbcPipelineStore implements PipelineStore {
     } catch (JdbcStoreException e) {
       LOG.debug("pipeline-jdbc: could not look up who holds the records now", e);
     }
+    BatchLedger ledger = this.ledger;
+    if (ledger != null && holders.size() < lost.size()) {
+      List<String> rowless = new ArrayList<>();
+      for (String id : lost.keySet()) {
+        if (!holders.containsKey(id)) {
+          rowless.add(id);
+        }
+      }
+      try {
+        db.call("lookupLeases", pipeline, h -> ledger.holders(h, pipeline, rowless))
+            .forEach((id, b) -> holders.put(id, batchHolder(b[0], b[1], b[2])));
+      } catch (JdbcStoreException e) {
+        LOG.debug("pipeline-jdbc: could not look up who holds the batches now", e);
+      }
+    }
     for (String id : lost.keySet()) {
       holders.putIfAbsent(id, "no worker (the record is gone)");
     }
     reportLost(pipeline, holders, unconfirmed, consequence);
+  }
+
+  /** Who holds a record of a batch now, from its batch's state, owner and last claimer. */
+  private String batchHolder(String state, @Nullable String owner, @Nullable String worker) {
+    String who =
+        workerId.equals(owner != null ? owner : worker)
+            ? "this worker"
+            : "worker " + ErrorText.loggable(owner != null ? owner : worker);
+    if ("DONE".equals(state)) {
+      return who + ", which finished it";
+    }
+    return owner == null ? "no worker (given back, ready to be claimed)" : who;
   }
 
   /** Who holds a record now, from a row of {@code lookupLeases}, for a message. */
@@ -2410,10 +2395,10 @@ public final class JdbcPipelineStore implements PipelineStore {
         Row row =
             new Row(
                 e.id(),
-                batch.batch().stage,
+                batch.batch().stage(),
                 0,
                 e.payload(),
-                batch.batch().format,
+                batch.batch().format(),
                 e.checksum(),
                 e.metadata(),
                 null);

@@ -55,12 +55,13 @@ CREATE INDEX IF NOT EXISTS ${prefix}pipeline_batch_records_batch_ix ON ${schema}
   (batch_id);
 
 -- 10. Facts about a batch's records, appended: D (handed to the sink), E (ended: published, or moved
--- to its own row in pipeline_records), each with the records' places in the batch.
+-- to its own row in pipeline_records), each with the records' places in the batch and its writer.
 CREATE TABLE IF NOT EXISTS ${schema}.${prefix}pipeline_batch_events (
   batch_id     BIGINT        NOT NULL,
   event_token  BIGINT        NOT NULL,
   kind         CHAR(1)       NOT NULL,
   seqs         INTEGER ARRAY NOT NULL,
+  worker_id    VARCHAR(200),
   occurred_at  TIMESTAMP WITH TIME ZONE   NOT NULL,
   CONSTRAINT ${prefix}pipeline_batch_events_pk PRIMARY KEY (batch_id, event_token, kind)
 );
@@ -81,7 +82,10 @@ SELECT i.pipeline, i.record_id, b.stage,
   b.lease_owner, b.lease_token, b.lease_expires_at, b.claim_count,
   (SELECT COUNT(*) FROM ${schema}.${prefix}pipeline_batch_events e
     WHERE e.batch_id = i.batch_id AND e.kind = 'D' AND i.seq = ANY(e.seqs)),
-  NULL, b.worker_id, NULL, b.completed_at
+  NULL,
+  COALESCE((SELECT MAX(e.worker_id) FROM ${schema}.${prefix}pipeline_batch_events e
+    WHERE e.batch_id = i.batch_id AND e.kind = 'E' AND i.seq = ANY(e.seqs)), b.worker_id),
+  NULL, b.completed_at
 FROM ${schema}.${prefix}pipeline_batch_records i
 JOIN ${schema}.${prefix}pipeline_batches b ON b.batch_id = i.batch_id
 WHERE NOT EXISTS (SELECT 1 FROM ${schema}.${prefix}pipeline_records r
