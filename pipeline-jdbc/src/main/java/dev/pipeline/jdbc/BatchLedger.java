@@ -817,7 +817,7 @@ final class BatchLedger {
   }
 
   /** Gives batches back at once: their leases end now, so any worker claims them. */
-  void release(Handle h, List<Batch> held) {
+  int release(Handle h, List<Batch> held) {
     PreparedBatch release = h.prepareBatch(releaseOne);
     for (Batch b : held) {
       release
@@ -827,9 +827,13 @@ final class BatchLedger {
           .bind("token", b.token())
           .add();
     }
+    int n = 0;
     if (release.size() > 0) {
-      release.execute();
+      for (int k : release.execute()) {
+        n += Math.max(0, k);
+      }
     }
+    return n;
   }
 
   int takeOver(Handle h, String pipeline, String dead) {

@@ -201,6 +201,10 @@ public final class JdbcPipelineStore implements PipelineStore {
   // per pipeline: records of batches this worker claimed beyond a claim's max, handed out first by
   // the next claims (they are held, their batches' leases renewed, like records in flight)
   private final Map<String, java.util.Deque<Claimed>> stash = new ConcurrentHashMap<>();
+  // per pipeline: how many times release() gave its records back; a batch ingested or claimed
+  // while a release ran is given back too, rather than held by a run that is gone
+  private final Map<String, java.util.concurrent.atomic.AtomicLong> releases =
+      new ConcurrentHashMap<>();
 
   private JdbcPipelineStore(
       Database db,
@@ -534,6 +538,7 @@ public final class JdbcPipelineStore implements PipelineStore {
       long token = Leases.newToken();
       AtomicInteger attempts = new AtomicInteger();
       Confirmations.Sent sent = confirmations.now();
+      long released = released(pipeline);
       List<BatchLedger.Entry> kept =
           db.run(
               "ingest",
@@ -556,10 +561,15 @@ public final class JdbcPipelineStore implements PipelineStore {
         inserted.add(e.id());
       }
       if (!kept.isEmpty()) {
-        ledger.hold(
-            pipeline, new BatchLedger.Batch(batchId, stage, format, token, 0), kept, Set.of());
-        leases.hold(pipeline, inserted, token);
-        confirmations.confirm(pipeline, inserted, sent);
+        BatchLedger.Batch batch = new BatchLedger.Batch(batchId, stage, format, token, 0);
+        if (released(pipeline) != released) {
+          // the run was cancelled meanwhile: give the batch back at once
+          db.call("release", pipeline, h -> ledger.release(h, List.of(batch)));
+        } else {
+          ledger.hold(pipeline, batch, kept, Set.of());
+          leases.hold(pipeline, inserted, token);
+          confirmations.confirm(pipeline, inserted, sent);
+        }
       }
       for (Stored s : chunk) {
         if (!inserted.contains(s.id())) {
@@ -568,6 +578,11 @@ public final class JdbcPipelineStore implements PipelineStore {
       }
     }
     return duplicates;
+  }
+
+  private long released(String pipeline) {
+    java.util.concurrent.atomic.AtomicLong n = releases.get(pipeline);
+    return n == null ? 0 : n.get();
   }
 
   /**
@@ -2366,6 +2381,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     for (int tries = 0; out.size() < max && tries < max; tries++) {
       long token = Leases.newToken();
       Confirmations.Sent sent = confirmations.now();
+      long released = released(pipeline);
       BatchLedger.Claimed batch;
       if (h2Lock != null) {
         h2Lock.lock();
@@ -2382,6 +2398,10 @@ public final class JdbcPipelineStore implements PipelineStore {
       }
       if (batch.pending().isEmpty()) {
         continue;
+      }
+      if (released(pipeline) != released) {
+        db.call("release", pipeline, h -> ledger.release(h, List.of(batch.batch())));
+        break;
       }
       List<String> ids = new ArrayList<>(batch.pending().size());
       for (BatchLedger.Entry e : batch.pending()) {
@@ -2989,6 +3009,9 @@ public final class JdbcPipelineStore implements PipelineStore {
   public void release(String pipeline) {
     checkPipeline(pipeline);
     checkOpen();
+    releases
+        .computeIfAbsent(pipeline, p -> new java.util.concurrent.atomic.AtomicLong())
+        .incrementAndGet();
     List<Long> tokens = leases.releaseAll(pipeline);
     confirmations.forgetAll(pipeline);
     List<BatchLedger.Batch> batches = ledger == null ? List.of() : ledger.releaseAll(pipeline);
