@@ -16,11 +16,16 @@ import java.util.Map;
  * record's insert, delivery note and terminal state, in the engine's transactions. A bare raw loop,
  * without the delivery note, is shown beside it for comparison: the least any durable store writes.
  *
- * <p>Each round runs all seven (in memory, H2, raw H2, bare raw H2, PostgreSQL, raw PostgreSQL,
- * bare raw PostgreSQL) on the same lines, in an order that rotates from round to round, each
- * database fresh; ratios are taken round by round. It runs {@link #records} lines: 200k at the
- * default sizes. Without PostgreSQL its rows are left out (see {@link
- * BenchDatabase#postgresReachable}).
+ * <p>Issue 11's target: the same work on each database at least as fast as Spring Batch 6 doing it
+ * as a chunk-oriented step with its JDBC job repository on the same kind of database (see {@link
+ * SpringBatchWork}); both runs' CPU per line is reported beside it, PostgreSQL backends included.
+ *
+ * <p>Each round runs all nine (in memory, H2, raw H2, bare raw H2, Spring Batch on H2, PostgreSQL,
+ * raw PostgreSQL, bare raw PostgreSQL, Spring Batch on PostgreSQL) on the same lines, in an order
+ * that rotates from round to round, each database fresh; ratios are taken round by round. Every run
+ * that publishes must end the same way (the same counts, the same checksum of what it published).
+ * It runs {@link #records} lines: 200k at the default sizes. Without PostgreSQL its rows are left
+ * out (see {@link BenchDatabase#postgresReachable}).
  *
  * <p>A round in which other processes took cores from any of its runs is left out and run again
  * (see {@link Rounds}); the PostgreSQL backends serving the run's connections count as the run's
@@ -30,16 +35,22 @@ final class DurableScenario implements Scenario {
   static final double H2_GOAL = 0.70;
   static final double PG_GOAL = 0.50;
   static final double RAW_GOAL = 0.50;
+  static final double SPRING_BATCH_GOAL = 1.0;
 
-  /** One of the five runs of a round. */
+  /** Values kept per variant and round: lines/s, round trips per record, µs of CPU per line. */
+  private static final int PER_VARIANT = 3;
+
+  /** One of the nine runs of a round. */
   enum Variant {
     MEMORY("in memory"),
     H2("H2"),
     H2_RAW("raw JDBC on H2"),
     H2_BARE("bare raw JDBC on H2"),
+    H2_SPRING_BATCH("Spring Batch on H2"),
     POSTGRES("PostgreSQL"),
     POSTGRES_RAW("raw JDBC on PostgreSQL"),
-    POSTGRES_BARE("bare raw JDBC on PostgreSQL");
+    POSTGRES_BARE("bare raw JDBC on PostgreSQL"),
+    POSTGRES_SPRING_BATCH("Spring Batch on PostgreSQL");
 
     final String label;
 
@@ -48,7 +59,19 @@ final class DurableScenario implements Scenario {
     }
 
     boolean postgres() {
-      return this == POSTGRES || this == POSTGRES_RAW || this == POSTGRES_BARE;
+      return this == POSTGRES
+          || this == POSTGRES_RAW
+          || this == POSTGRES_BARE
+          || this == POSTGRES_SPRING_BATCH;
+    }
+
+    boolean springBatch() {
+      return this == H2_SPRING_BATCH || this == POSTGRES_SPRING_BATCH;
+    }
+
+    /** Whether it publishes the listings, so its outcome must be everyone's. */
+    boolean publishes() {
+      return this != H2_RAW && this != H2_BARE && this != POSTGRES_RAW && this != POSTGRES_BARE;
     }
 
     DurableWork.Measured run(int lines) throws Exception {
@@ -57,9 +80,11 @@ final class DurableScenario implements Scenario {
         case H2 -> DurableWork.durable(BenchDatabase.Kind.H2, lines);
         case H2_RAW -> DurableWork.raw(BenchDatabase.Kind.H2, lines, true);
         case H2_BARE -> DurableWork.raw(BenchDatabase.Kind.H2, lines, false);
+        case H2_SPRING_BATCH -> SpringBatchWork.run(BenchDatabase.Kind.H2, lines);
         case POSTGRES -> DurableWork.durable(BenchDatabase.Kind.POSTGRES, lines);
         case POSTGRES_RAW -> DurableWork.raw(BenchDatabase.Kind.POSTGRES, lines, true);
         case POSTGRES_BARE -> DurableWork.raw(BenchDatabase.Kind.POSTGRES, lines, false);
+        case POSTGRES_SPRING_BATCH -> SpringBatchWork.run(BenchDatabase.Kind.POSTGRES, lines);
       };
     }
   }
@@ -79,7 +104,7 @@ final class DurableScenario implements Scenario {
     int lines = records(settings);
     List<Variant> variants = new ArrayList<>(List.of(Variant.values()));
     if (!settings.databases().contains(BenchDatabase.Kind.H2)) {
-      variants.removeIf(v -> v == Variant.H2 || v == Variant.H2_RAW || v == Variant.H2_BARE);
+      variants.removeIf(v -> !v.postgres() && v != Variant.MEMORY);
     }
     if (!settings.databases().contains(BenchDatabase.Kind.POSTGRES)
         || !BenchDatabase.postgresReachable(log)) {
@@ -95,13 +120,15 @@ final class DurableScenario implements Scenario {
       pairs.add(new Pair(Variant.H2, Variant.MEMORY, H2_GOAL));
       pairs.add(new Pair(Variant.H2, Variant.H2_RAW, RAW_GOAL));
       pairs.add(new Pair(Variant.H2, Variant.H2_BARE, 0));
+      pairs.add(new Pair(Variant.H2, Variant.H2_SPRING_BATCH, SPRING_BATCH_GOAL));
     }
     if (variants.contains(Variant.POSTGRES)) {
       pairs.add(new Pair(Variant.POSTGRES, Variant.MEMORY, PG_GOAL));
       pairs.add(new Pair(Variant.POSTGRES, Variant.POSTGRES_RAW, RAW_GOAL));
       pairs.add(new Pair(Variant.POSTGRES, Variant.POSTGRES_BARE, 0));
+      pairs.add(new Pair(Variant.POSTGRES, Variant.POSTGRES_SPRING_BATCH, SPRING_BATCH_GOAL));
     }
-    // each round's values: rate and round trips of each variant, then the ratio of each pair
+    // each round's values: rate, round trips and CPU of each variant, then the ratio of each pair
     int n = variants.size();
     Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
     DurableWork.Outcome outcome = null;
@@ -114,7 +141,7 @@ final class DurableScenario implements Scenario {
       boolean disturbed = false;
       for (Variant v : order) {
         DurableWork.Measured m = v.run(lines);
-        if (v == Variant.MEMORY || v == Variant.H2 || v == Variant.POSTGRES) {
+        if (v.publishes()) {
           if (outcome != null && !outcome.equals(m.outcome())) {
             throw new IllegalStateException(
                 v.label
@@ -130,21 +157,23 @@ final class DurableScenario implements Scenario {
         line.append(
             String.format(
                 Locale.ROOT,
-                "%n  %s %,.0f lines/s, %.3f round trips/record, %s",
+                "%n  %s %,.0f lines/s, %.3f round trips/record, %s, %.1f µs CPU/line",
                 v.label,
                 m.rate(lines),
                 m.tripsPerRecord(),
-                m.cpu()));
+                m.cpu(),
+                m.cpuMicrosPerLine(lines)));
       }
-      double[] values = new double[2 * n + pairs.size()];
+      double[] values = new double[PER_VARIANT * n + pairs.size()];
       for (int i = 0; i < n; i++) {
         DurableWork.Measured m = measured.get(variants.get(i));
-        values[2 * i] = m.rate(lines);
-        values[2 * i + 1] = m.tripsPerRecord();
+        values[PER_VARIANT * i] = m.rate(lines);
+        values[PER_VARIANT * i + 1] = m.tripsPerRecord();
+        values[PER_VARIANT * i + 2] = m.cpuMicrosPerLine(lines);
       }
       for (int p = 0; p < pairs.size(); p++) {
         Pair pair = pairs.get(p);
-        values[2 * n + p] =
+        values[PER_VARIANT * n + p] =
             measured.get(pair.ours).rate(lines) / measured.get(pair.base).rate(lines);
       }
       String label = rounds.label();
@@ -171,27 +200,38 @@ final class DurableScenario implements Scenario {
     List<Row> rows = new ArrayList<>();
     for (int p = 0; p < pairs.size(); p++) {
       Pair pair = pairs.get(p);
-      int ours = variants.indexOf(pair.ours);
-      int base = variants.indexOf(pair.base);
-      Samples ratios = rounds.samples(2 * n + p);
+      int ours = PER_VARIANT * variants.indexOf(pair.ours);
+      int base = PER_VARIANT * variants.indexOf(pair.base);
+      Samples ratios = rounds.samples(PER_VARIANT * n + p);
+      boolean springBatch = pair.base.springBatch();
+      String cpu =
+          springBatch ? ", " + rounds.samples(ours + 2).format("%,.1f") + " µs CPU/line" : "";
       rows.add(
           new Row(
               what + ", " + pair.ours.label + " vs " + pair.base.label,
               pair.ours.label
                   + " "
-                  + rounds.samples(2 * ours).format("%,.0f")
+                  + rounds.samples(ours).format("%,.0f")
                   + " lines/s, "
-                  + rounds.samples(2 * ours + 1).format("%.3f")
-                  + " round trips/record",
+                  + rounds.samples(ours + 1).format("%.3f")
+                  + " round trips/record"
+                  + cpu,
               pair.base.label
                   + " "
-                  + rounds.samples(2 * base).format("%,.0f")
+                  + rounds.samples(base).format("%,.0f")
                   + " lines/s"
                   + (pair.base == Variant.MEMORY
                       ? ""
-                      : ", " + rounds.samples(2 * base + 1).format("%.3f") + " round trips/record"),
-              percent(ratios) + rounds.note(),
-              pair.goal == 0 ? "reported" : "≥ " + Math.round(pair.goal * 100) + "%",
+                      : ", " + rounds.samples(base + 1).format("%.3f") + " round trips/record")
+                  + (springBatch
+                      ? ", " + rounds.samples(base + 2).format("%,.1f") + " µs CPU/line"
+                      : ""),
+              (springBatch ? times(ratios) : percent(ratios)) + rounds.note(),
+              pair.goal == 0
+                  ? "reported"
+                  : springBatch
+                      ? String.format(Locale.ROOT, "≥ %.1f×", pair.goal)
+                      : "≥ " + Math.round(pair.goal * 100) + "%",
               pair.goal == 0 ? Verdict.REPORTED : Verdict.of(ratios.median() >= pair.goal)));
     }
     return rows;
@@ -199,6 +239,10 @@ final class DurableScenario implements Scenario {
 
   /** A figure and its baseline, with the share of it the figure must reach (0: none, shown). */
   private record Pair(Variant ours, Variant base, double goal) {}
+
+  private static String times(Samples s) {
+    return String.format(Locale.ROOT, "%.2f× (%.2f–%.2f×)", s.median(), s.min(), s.max());
+  }
 
   private static String percent(Samples s) {
     return String.format(

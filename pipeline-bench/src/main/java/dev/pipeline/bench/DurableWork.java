@@ -102,9 +102,13 @@ final class DurableWork {
    * counted, not logged (see {@link AlertCount}).
    */
   static Pipeline<ScrapedLine, IndexedListing> pipeline(PipelineStore store) {
+    return pipeline(store, new ListingIndex());
+  }
+
+  /** As {@link #pipeline(PipelineStore)}, publishing into the given index. */
+  static Pipeline<ScrapedLine, IndexedListing> pipeline(PipelineStore store, ListingIndex index) {
     return EquipmentPipeline.stages(
-            Pipeline.builder(PIPELINE, ScrapedLine.class).alerts(new AlertCount()),
-            new ListingIndex())
+            Pipeline.builder(PIPELINE, ScrapedLine.class).alerts(new AlertCount()), index)
         .store(store)
         .inputCodec(CODEC)
         .build();
@@ -135,11 +139,14 @@ final class DurableWork {
   }
 
   /**
-   * How the lines of one run ended; the same lines must end the same way on every store.
+   * How the lines of one run ended; the same lines must end the same way on every store, and on
+   * Spring Batch (see {@link SpringBatchWork}).
    *
    * @param duplicates lines whose listing id came before (not stored again)
+   * @param checksum what was published (see {@link #checksum}), 0 where nothing is published into a
+   *     {@link ListingIndex} (the raw loops, the rolling index)
    */
-  record Outcome(long published, long filtered, long deadLettered, long duplicates) {
+  record Outcome(long published, long filtered, long deadLettered, long duplicates, long checksum) {
     long unique() {
       return published + filtered + deadLettered;
     }
@@ -147,9 +154,34 @@ final class DurableWork {
     @Override
     public String toString() {
       return String.format(
-          "%,d unique records (%,d published, %,d filtered, %,d dead-lettered), %,d duplicate lines",
-          unique(), published, filtered, deadLettered, duplicates);
+          "%,d unique records (%,d published, %,d filtered, %,d dead-lettered), %,d duplicate"
+              + " lines, published checksum %016x",
+          unique(), published, filtered, deadLettered, duplicates, checksum);
     }
+  }
+
+  /**
+   * A checksum of the listings a run of {@link #source(int)} published into {@code index}: the sum
+   * of the CRC32C of each one's text form (every field of the record), so it does not depend on the
+   * order of publishing. Computed after the run, outside its time, by reading the lines again.
+   */
+  static long checksum(ListingIndex index, int lines) throws Exception {
+    long sum = 0;
+    Set<String> seen = new HashSet<>();
+    try (Source<ScrapedLine> source = source(lines)) {
+      Envelope<ScrapedLine> e;
+      while ((e = source.next()) != null) {
+        if (seen.add(e.id())) {
+          IndexedListing listing = index.get(e.id()).orElse(null);
+          if (listing != null) {
+            CRC32C crc = new CRC32C();
+            crc.update(listing.toString().getBytes(StandardCharsets.UTF_8));
+            sum += crc.getValue();
+          }
+        }
+      }
+    }
+    return sum;
   }
 
   /**
@@ -170,13 +202,22 @@ final class DurableWork {
     double tripsPerRecord() {
       return (double) roundTrips / outcome.unique();
     }
+
+    /**
+     * Microseconds of CPU per line: this JVM's and its helpers' (the PostgreSQL backends of its
+     * connections), NaN where unknown.
+     */
+    double cpuMicrosPerLine(int lines) {
+      return cpu.ours() * nanos / 1e3 / lines;
+    }
   }
 
   /** Runs the pipeline in memory. */
-  static Measured inMemory(int lines) {
+  static Measured inMemory(int lines) throws Exception {
+    ListingIndex index = new ListingIndex();
     try (Pipeline<ScrapedLine, IndexedListing> pipeline =
-        pipeline(InMemoryPipelineStore.create())) {
-      return timed(pipeline, lines, null, CpuMeter.Helpers.NONE);
+        pipeline(InMemoryPipelineStore.create(), index)) {
+      return withChecksum(timed(pipeline, lines, null, CpuMeter.Helpers.NONE), index, lines);
     }
   }
 
@@ -187,12 +228,22 @@ final class DurableWork {
 
   /** As {@link #durable(BenchDatabase.Kind, int)}, with a rolling index if asked. */
   static Measured durable(BenchDatabase.Kind kind, int lines, boolean rolling) throws Exception {
+    ListingIndex index = new ListingIndex();
     try (BenchDatabase db = BenchDatabase.create(kind);
         JdbcPipelineStore store = db.store();
         Pipeline<ScrapedLine, IndexedListing> pipeline =
-            rolling ? rollingPipeline(store) : pipeline(store)) {
-      return timed(pipeline, lines, db.counter, db.helpers());
+            rolling ? rollingPipeline(store) : pipeline(store, index)) {
+      Measured m = timed(pipeline, lines, db.counter, db.helpers());
+      return rolling ? m : withChecksum(m, index, lines);
     }
+  }
+
+  private static Measured withChecksum(Measured m, ListingIndex index, int lines) throws Exception {
+    Outcome o = m.outcome();
+    Outcome checked =
+        new Outcome(
+            o.published(), o.filtered(), o.deadLettered(), o.duplicates(), checksum(index, lines));
+    return new Measured(m.nanos(), checked, m.roundTrips(), m.cpu(), m.breakdown());
   }
 
   private static Measured timed(
@@ -227,7 +278,7 @@ final class DurableWork {
   static Outcome requireComplete(RunResult result, long lines) {
     Outcome outcome =
         new Outcome(
-            result.published(), result.filtered(), result.deadLettered(), result.duplicates());
+            result.published(), result.filtered(), result.deadLettered(), result.duplicates(), 0);
     if (result.status() != RunStatus.COMPLETED
         || result.unfinished() != 0
         || outcome.unique() + outcome.duplicates() != lines) {
@@ -352,7 +403,7 @@ final class DurableWork {
             "raw loop wrote " + written + " rows and skipped " + duplicates + " of " + lines);
       }
       return new Measured(
-          took, new Outcome(written, 0, 0, duplicates), trips, used, db.counter.breakdown());
+          took, new Outcome(written, 0, 0, duplicates, 0), trips, used, db.counter.breakdown());
     }
   }
 

@@ -8,9 +8,9 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /**
- * Runs the durable scenarios with a few hundred records, on H2 and, if it answers, PostgreSQL
- * (without it their PostgreSQL rows are left out, unless PIPELINE_REQUIRE_POSTGRES=true, which
- * makes the run fail). No figure is asserted.
+ * Runs the durable scenarios with a few hundred records, on H2 and, if it answers, PostgreSQL, with
+ * their Spring Batch baselines (without PostgreSQL its rows are left out, unless
+ * PIPELINE_REQUIRE_POSTGRES=true, which makes the run fail). No figure is asserted.
  */
 class DurableScenariosTest {
 
@@ -35,11 +35,13 @@ class DurableScenariosTest {
         .contains("600 lines (592 unique ids), batch 128, H2 vs in memory |")
         .contains("600 lines (592 unique ids), batch 128, H2 vs raw JDBC on H2 |")
         .contains("600 lines (592 unique ids), batch 128, H2 vs bare raw JDBC on H2 |")
+        .contains("600 lines (592 unique ids), batch 128, H2 vs Spring Batch on H2 |")
         .contains("| durable linear cost, H2 file: example's 8 stages, rolling index |");
     if (!messages.contains("PostgreSQL is not reachable")) {
       assertThat(out)
           .contains("batch 128, PostgreSQL vs raw JDBC on PostgreSQL |")
           .contains("batch 128, PostgreSQL vs bare raw JDBC on PostgreSQL | PostgreSQL")
+          .contains("batch 128, PostgreSQL vs Spring Batch on PostgreSQL | PostgreSQL")
           .contains("| durable workers, PostgreSQL: 3 worker JVMs, 600 lines");
     }
     assertThat(out.lines().filter(line -> line.startsWith("| ")).skip(1))
