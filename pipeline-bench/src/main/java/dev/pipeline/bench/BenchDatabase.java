@@ -34,6 +34,12 @@ final class BenchDatabase implements AutoCloseable {
 
   static final String PIPELINE_TABLE = "pipeline_status";
 
+  /**
+   * The table of full record rows (schema version 3; {@link #PIPELINE_TABLE} is a view over it and
+   * the batch ledger), which the raw JDBC loop writes as the full ledger would.
+   */
+  static final String RECORDS_TABLE = "pipeline_records";
+
   /** Which database. */
   enum Kind {
     H2,
@@ -138,9 +144,9 @@ final class BenchDatabase implements AutoCloseable {
     return counter.wrap(pool);
   }
 
-  /** The records table, qualified. */
+  /** The table of full record rows, qualified. */
   String statusTable() {
-    return schema == null ? PIPELINE_TABLE : schema + "." + PIPELINE_TABLE;
+    return schema == null ? RECORDS_TABLE : schema + "." + RECORDS_TABLE;
   }
 
   @Nullable String schema() {

@@ -91,6 +91,7 @@ final class BatchLedger {
   private final String unfinishedOf;
   private final String endedHere;
   private final String moveRow;
+  private final String finalRow;
   private final String purgeDone;
   private final String holders;
   private final String memberSeqs;
@@ -301,6 +302,16 @@ final class BatchLedger {
             + " :token, "
             + expiry
             + ", :claims, :deliveries, :owner)";
+    finalRow =
+        "INSERT INTO "
+            + rows
+            + " (pipeline, record_id, current_stage, status, started_at, updated_at,"
+            + " attempt_count, last_error, error_type, failed_stage, reason, payload,"
+            + " payload_format, payload_checksum, metadata, lease_token, claim_count, deliveries,"
+            + " worker_id, dead_lettered_at, completed_at) VALUES (:pipeline, :id, :stage, :status,"
+            + " :at, :at, :attempts, :last_error, :error_type, :failed_stage, :reason, :payload,"
+            + " :format, :checksum, :metadata, :token, :claims, :deliveries, :owner, :dead_at,"
+            + " CURRENT_TIMESTAMP)";
     purgeDone =
         "SELECT batch_id FROM "
             + batches
@@ -753,6 +764,78 @@ final class BatchLedger {
           .bind("lease_ms", leaseMillis)
           .bind("claims", batch.claims())
           .bind("deliveries", s.noted() ? 1 : 0)
+          .add();
+    }
+    insert.execute();
+    return true;
+  }
+
+  /** A record leaving its batch in its final state: the values of its full row. */
+  record Final(
+      Slot slot,
+      String status,
+      String stage,
+      @Nullable String failedStage,
+      @Nullable String reason,
+      int attempts,
+      @Nullable String lastError,
+      @Nullable String errorType,
+      byte @Nullable [] payload,
+      @Nullable String format,
+      @Nullable Long checksum,
+      @Nullable String metadata,
+      Instant at) {}
+
+  /**
+   * Ends records of one batch in their final states (filtered, dead-lettered, published after
+   * errors) and writes each its full row, in the caller's transaction, fenced by the batch's lease;
+   * whether this worker still held the batch (if not, nothing is written).
+   */
+  boolean endInRows(
+      Handle h,
+      String pipeline,
+      Batch batch,
+      List<Final> finals,
+      long event,
+      Instant at,
+      int attempt)
+      throws SQLException {
+    if (attempt > 1 && exists(h, batch.id(), event, "E")) {
+      return true;
+    }
+    List<Slot> slots = new ArrayList<>(finals.size());
+    int published = 0;
+    for (Final f : finals) {
+      slots.add(f.slot());
+      if (f.status().equals("PUBLISHED")) {
+        published++;
+      }
+    }
+    if (!end(h, batch, slots, published, event, at, 1)) {
+      return false;
+    }
+    PreparedBatch insert = h.prepareBatch(finalRow);
+    for (Final f : finals) {
+      insert
+          .bind("pipeline", pipeline)
+          .bind("id", f.slot().entry().id())
+          .bind("stage", f.stage())
+          .bind("status", f.status())
+          .bind("at", Args.time(f.at()))
+          .bind("attempts", f.attempts())
+          .bind("last_error", Args.text(f.lastError()))
+          .bind("error_type", Args.text(f.errorType()))
+          .bind("failed_stage", Args.text(f.failedStage()))
+          .bind("reason", Args.text(f.reason()))
+          .bind("payload", Args.bytes(f.payload()))
+          .bind("format", Args.text(f.format()))
+          .bind("checksum", Args.int64(f.checksum()))
+          .bind("metadata", Args.text(f.metadata()))
+          .bind("token", batch.token())
+          .bind("claims", batch.claims())
+          .bind("deliveries", f.slot().noted() ? 1 : 0)
+          .bind("owner", workerId)
+          .bind("dead_at", Args.time(f.status().equals("DEAD_LETTER") ? f.at() : null))
           .add();
     }
     insert.execute();

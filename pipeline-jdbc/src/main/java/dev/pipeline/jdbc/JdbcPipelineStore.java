@@ -951,7 +951,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     BatchLedger ledger = Objects.requireNonNull(this.ledger);
     List<Completion> published = new ArrayList<>();
     List<Completion> rest = new ArrayList<>();
-    List<String> departing = new ArrayList<>();
+    List<Completion> leaving = new ArrayList<>();
     Set<String> seen = new HashSet<>();
     for (Completion c : completions) {
       if (!seen.add(c.recordId())) {
@@ -963,20 +963,17 @@ public final class JdbcPipelineStore implements PipelineStore {
       } else if (c.status() == RecordStatus.PUBLISHED && c.errors().isEmpty()) {
         published.add(c);
       } else {
-        departing.add(c.recordId());
-        rest.add(c);
+        leaving.add(c); // its full row, in its final state
       }
     }
-    if (!departing.isEmpty()) {
-      moveToRows(pipeline, departing, rest.get(0).at());
-    }
+    Map<BatchLedger.Batch, List<BatchLedger.Final>> leaves = finals(pipeline, leaving);
     List<String> restDelivering = new ArrayList<>();
     for (String id : delivering) {
       if (ledger.slot(pipeline, id) == null) {
         restDelivering.add(id);
       }
     }
-    if (published.isEmpty() && restDelivering.size() == delivering.size()) {
+    if (published.isEmpty() && leaves.isEmpty() && restDelivering.size() == delivering.size()) {
       return new LedgerPart(rest, restDelivering, Set.of(), Set.of(), Set.of(), Map.of());
     }
     List<String> publishedIds = new ArrayList<>(published.size());
@@ -986,6 +983,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends = ledger.byBatch(pipeline, publishedIds);
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes = ledger.byBatch(pipeline, delivering);
     long endEvent = Leases.newToken();
+    long leaveEvent = Leases.newToken();
     long noteEvent = Leases.newToken();
     Instant at = published.isEmpty() ? Instant.now() : published.get(0).at();
     AtomicInteger attempts = new AtomicInteger();
@@ -1003,6 +1001,13 @@ public final class JdbcPipelineStore implements PipelineStore {
                   gone.add(b);
                 }
               }
+              for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Final>> g : leaves.entrySet()) {
+                if (!ledger.endInRows(
+                    h, pipeline, g.getKey(), g.getValue(), leaveEvent, at, attempt)) {
+                  gone.add(g.getKey());
+                }
+              }
+              leftWithErrors(h, pipeline, leaves, leaving, gone);
               for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : notes.entrySet()) {
                 if (!ledger.deliver(h, g.getKey(), g.getValue(), noteEvent, at, attempt)) {
                   gone.add(g.getKey());
@@ -1026,6 +1031,22 @@ public final class JdbcPipelineStore implements PipelineStore {
           for (BatchLedger.Slot slot : slots) {
             leases.drop(pipeline, slot.entry().id(), b.token());
             ended.add(slot.entry().id());
+          }
+        });
+    leaves.forEach(
+        (b, finals) -> {
+          for (BatchLedger.Final f : finals) {
+            String id = f.slot().entry().id();
+            if (refused.contains(b)) {
+              fenced.add(id);
+              fencedTokens.put(id, b.token());
+            } else {
+              leases.drop(pipeline, id, b.token());
+              ended.add(id);
+            }
+          }
+          if (!refused.contains(b)) {
+            leases.touch(pipeline, b.token());
           }
         });
     ledger.forget(pipeline, ended);
@@ -1066,6 +1087,88 @@ public final class JdbcPipelineStore implements PipelineStore {
       lose(pipeline, lostTokens, "this worker does not hand them to the sink");
     }
     return new LedgerPart(rest, restDelivering, fenced, redelivered, lost, tokens);
+  }
+
+  /**
+   * The final rows of records leaving their batches, by batch: their payload is the one encoded for
+   * the stage where they were dead-lettered if it has a codec, else the one they were ingested with
+   * (and none for filtered and published ones, unless payloads are retained).
+   */
+  private Map<BatchLedger.Batch, List<BatchLedger.Final>> finals(
+      String pipeline, List<Completion> leaving) {
+    if (leaving.isEmpty()) {
+      return Map.of();
+    }
+    BatchLedger ledger = Objects.requireNonNull(this.ledger);
+    Ending ending = ending(pipeline, leaving);
+    Map<String, Done> byId = new HashMap<>();
+    for (Done d : ending.done()) {
+      byId.put(d.completion().recordId(), d);
+    }
+    Map<BatchLedger.Batch, List<BatchLedger.Final>> out = new LinkedHashMap<>();
+    boolean keep = !retention.payloads().isZero();
+    ledger
+        .byBatch(pipeline, byId.keySet())
+        .forEach(
+            (b, slots) -> {
+              List<BatchLedger.Final> finals = new ArrayList<>(slots.size());
+              for (BatchLedger.Slot slot : slots) {
+                Completion c = byId.get(slot.entry().id()).completion();
+                Stored encoded = byId.get(slot.entry().id()).payload();
+                boolean dead = c.status() == RecordStatus.DEAD_LETTER;
+                boolean own = dead && encoded != null;
+                boolean withPayload = dead || keep;
+                BatchLedger.Entry e = slot.entry();
+                finals.add(
+                    new BatchLedger.Final(
+                        slot,
+                        c.status().name(),
+                        dead && !own ? b.stage() : cut(c.stage(), MAX_NAME),
+                        dead ? cut(c.stage(), MAX_NAME) : null,
+                        reason(c),
+                        c.attempts(),
+                        lastErrorText(c.errors()),
+                        lastErrorType(c),
+                        !withPayload ? null : own ? encoded.payload() : e.payload(),
+                        !withPayload ? null : own ? encoded.format() : b.format(),
+                        !withPayload ? null : own ? encoded.checksum() : e.checksum(),
+                        own ? encoded.metadata() : e.metadata(),
+                        c.at()));
+              }
+              out.put(b, finals);
+            });
+    return out;
+  }
+
+  /** The error rows of records that left their batches, for those whose batch was still held. */
+  private void leftWithErrors(
+      Handle h,
+      String pipeline,
+      Map<BatchLedger.Batch, List<BatchLedger.Final>> leaves,
+      List<Completion> leaving,
+      Set<BatchLedger.Batch> refused) {
+    if (leaves.isEmpty()) {
+      return;
+    }
+    Set<String> written = new HashSet<>();
+    leaves.forEach(
+        (b, finals) -> {
+          if (!refused.contains(b)) {
+            for (BatchLedger.Final f : finals) {
+              written.add(f.slot().entry().id());
+            }
+          }
+        });
+    PipelineDef def = def(pipeline);
+    PreparedBatch errors = null;
+    for (Completion c : leaving) {
+      if (written.contains(c.recordId()) && !c.errors().isEmpty()) {
+        errors = addErrors(h, errors, pipeline, def, c.recordId(), c.errors());
+      }
+    }
+    if (errors != null) {
+      errors.execute();
+    }
   }
 
   /** Completes records and notes the delivery of others that have rows of their own. */
