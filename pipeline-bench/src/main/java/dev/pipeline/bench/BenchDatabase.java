@@ -132,7 +132,13 @@ final class BenchDatabase implements AutoCloseable {
 
   /** A store on this database whose round trips are counted. */
   JdbcPipelineStore store() {
-    JdbcPipelineStore.Builder builder = JdbcPipelineStore.builder().dataSource(counter.wrap(pool));
+    return store(false);
+  }
+
+  /** A store on this database, with the full ledger (a row per record) if asked. */
+  JdbcPipelineStore store(boolean fullLedger) {
+    JdbcPipelineStore.Builder builder =
+        JdbcPipelineStore.builder().dataSource(counter.wrap(pool)).fullLedger(fullLedger);
     if (schema != null) {
       builder.schema(schema);
     }

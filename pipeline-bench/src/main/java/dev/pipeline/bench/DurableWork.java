@@ -228,9 +228,19 @@ final class DurableWork {
 
   /** As {@link #durable(BenchDatabase.Kind, int)}, with a rolling index if asked. */
   static Measured durable(BenchDatabase.Kind kind, int lines, boolean rolling) throws Exception {
+    return durable(kind, lines, rolling, false);
+  }
+
+  /** As {@link #durable(BenchDatabase.Kind, int)}, with the full ledger: a row per record. */
+  static Measured durableFull(BenchDatabase.Kind kind, int lines) throws Exception {
+    return durable(kind, lines, false, true);
+  }
+
+  private static Measured durable(
+      BenchDatabase.Kind kind, int lines, boolean rolling, boolean fullLedger) throws Exception {
     ListingIndex index = new ListingIndex();
     try (BenchDatabase db = BenchDatabase.create(kind);
-        JdbcPipelineStore store = db.store();
+        JdbcPipelineStore store = db.store(fullLedger);
         Pipeline<ScrapedLine, IndexedListing> pipeline =
             rolling ? rollingPipeline(store) : pipeline(store, index)) {
       Measured m = timed(pipeline, lines, db.counter, db.helpers());

@@ -72,8 +72,8 @@ final class BatchLedger {
   private final String insertBatch;
   private final String insertEvent;
   private final String eventExists;
-  private final String end;
-  private final String deliver;
+  private final String write;
+  private final String eventsOfCall;
   private final String renewOne;
   private final String claimPg;
   private final String claimPick;
@@ -167,14 +167,15 @@ final class BatchLedger {
         "SELECT COUNT(*) FROM "
             + events
             + " WHERE batch_id = :batch AND event_token = :event AND kind = :kind";
-    end =
+    renewOne = "UPDATE " + batches + " SET lease_expires_at = " + expiry + fenced;
+    // closed by the write that ends its last record, decided on the row as locked: two writes may
+    // be made in one order and committed in the other
+    write =
         "UPDATE "
             + batches
-            + " SET ended = ended + :n, published = published + :published, updated_at = :at,"
-            + " lease_expires_at = "
+            + " SET ended = ended + :n, published = published + :published,"
+            + " deliveries = deliveries + :d, updated_at = :at, lease_expires_at = "
             + expiry
-            // closed by the write that ends its last record, decided on the row as locked: two
-            // writes may be made in one order and committed in the other
             + ", state = CASE WHEN ended + :n >= size THEN 'DONE' ELSE state END,"
             + " completed_at = CASE WHEN ended + :n >= size THEN CURRENT_TIMESTAMP"
             + " ELSE completed_at END"
@@ -182,14 +183,7 @@ final class BatchLedger {
                 ? ""
                 : ", payloads = CASE WHEN ended + :n >= size THEN NULL ELSE payloads END")
             + fenced;
-    deliver =
-        "UPDATE "
-            + batches
-            + " SET deliveries = deliveries + 1, lease_expires_at = "
-            + expiry
-            + fenced
-            + " AND state = 'OPEN'";
-    renewOne = "UPDATE " + batches + " SET lease_expires_at = " + expiry + fenced;
+    eventsOfCall = "SELECT DISTINCT batch_id FROM " + events + " WHERE event_token = :event";
     String claimable =
         "pipeline = :pipeline AND state = 'OPEN' AND lease_expires_at < CURRENT_TIMESTAMP AND "
             + notHeldHere;
@@ -693,9 +687,10 @@ final class BatchLedger {
       return true;
     }
     int updated =
-        h.createUpdate(end)
+        h.createUpdate(write)
             .bind("n", slots.size())
             .bind("published", published)
+            .bind("d", 0)
             .bind("at", Args.time(at))
             .bind("lease_ms", leaseMillis)
             .bind("batch", batch.id())
@@ -706,29 +701,6 @@ final class BatchLedger {
       return false;
     }
     appendEvent(h, batch.id(), event, "E", slots, at);
-    return true;
-  }
-
-  /**
-   * Notes a hand-over of records of one batch to the sink, fenced by the batch's lease, renewing
-   * it; whether this worker still held the batch.
-   */
-  boolean deliver(Handle h, Batch batch, List<Slot> slots, long event, Instant at, int attempt)
-      throws SQLException {
-    if (attempt > 1 && exists(h, batch.id(), event, "D")) {
-      return true;
-    }
-    int updated =
-        h.createUpdate(deliver)
-            .bind("lease_ms", leaseMillis)
-            .bind("batch", batch.id())
-            .bind("owner", workerId)
-            .bind("token", batch.token())
-            .execute();
-    if (updated == 0) {
-      return false;
-    }
-    appendEvent(h, batch.id(), event, "D", slots, at);
     return true;
   }
 
@@ -770,6 +742,143 @@ final class BatchLedger {
     return true;
   }
 
+  /** What {@link #write} did: the batches refused, and whether the call had been written before. */
+  record Written(Set<Batch> refused, boolean replayed) {}
+
+  /**
+   * Writes what one completion-and-delivery call did to the batches it touched, in the caller's
+   * transaction, in three round trips whatever the number of batches: one update per batch (its
+   * counters and lease, fenced by it; the update that ends its last record closes it), one event
+   * per batch and kind ({@code E} for the records published or leaving, {@code D} for those handed
+   * to the sink), and the full rows of the records leaving. Returns the batches this worker no
+   * longer held, of which nothing is written. On a retry after a lost reply ({@code attempt > 1}) a
+   * call already written is recognized by its event token and not written again.
+   */
+  Written write(
+      Handle h,
+      String pipeline,
+      Map<Batch, List<Slot>> ends,
+      Map<Batch, List<Final>> leaves,
+      Map<Batch, List<Slot>> notes,
+      long event,
+      Instant at,
+      int attempt)
+      throws SQLException {
+    Map<Long, Batch> touched = new TreeMap<>(); // one lock order for all writers
+    ends.keySet().forEach(b -> touched.put(b.id(), b));
+    leaves.keySet().forEach(b -> touched.put(b.id(), b));
+    notes.keySet().forEach(b -> touched.put(b.id(), b));
+    if (attempt > 1) {
+      Set<Long> written =
+          new HashSet<>(h.createQuery(eventsOfCall).bind("event", event).mapTo(Long.class).list());
+      if (!written.isEmpty()) {
+        Set<Batch> refused = new HashSet<>();
+        touched.forEach(
+            (id, b) -> {
+              if (!written.contains(id)) {
+                refused.add(b);
+              }
+            });
+        return new Written(refused, true);
+      }
+    }
+    List<Batch> order = new ArrayList<>(touched.values());
+    PreparedBatch update = h.prepareBatch(write);
+    for (Batch b : order) {
+      List<Slot> ended = ends.getOrDefault(b, List.of());
+      List<Final> leaving = leaves.getOrDefault(b, List.of());
+      int published = ended.size();
+      for (Final f : leaving) {
+        if (f.status().equals("PUBLISHED")) {
+          published++;
+        }
+      }
+      update
+          .bind("n", ended.size() + leaving.size())
+          .bind("published", published)
+          .bind("d", notes.containsKey(b) ? 1 : 0)
+          .bind("at", Args.time(at))
+          .bind("lease_ms", leaseMillis)
+          .bind("batch", b.id())
+          .bind("owner", workerId)
+          .bind("token", b.token())
+          .add();
+    }
+    int[] counts = update.execute();
+    Set<Batch> refused = new HashSet<>();
+    PreparedBatch facts = h.prepareBatch(insertEvent);
+    PreparedBatch finals = h.prepareBatch(finalRow);
+    for (int i = 0; i < order.size(); i++) {
+      Batch b = order.get(i);
+      if (counts[i] == 0) {
+        refused.add(b);
+        continue;
+      }
+      List<Integer> endedSeqs = new ArrayList<>();
+      for (Slot slot : ends.getOrDefault(b, List.of())) {
+        endedSeqs.add(slot.entry().seq());
+      }
+      for (Final f : leaves.getOrDefault(b, List.of())) {
+        endedSeqs.add(f.slot().entry().seq());
+        bindFinal(finals, pipeline, b, f);
+      }
+      if (!endedSeqs.isEmpty()) {
+        bindEvent(facts, b.id(), event, "E", endedSeqs, at);
+      }
+      List<Slot> noted = notes.get(b);
+      if (noted != null) {
+        List<Integer> seqs = new ArrayList<>(noted.size());
+        for (Slot slot : noted) {
+          seqs.add(slot.entry().seq());
+        }
+        bindEvent(facts, b.id(), event, "D", seqs, at);
+      }
+    }
+    if (facts.size() > 0) {
+      facts.execute();
+    }
+    if (finals.size() > 0) {
+      finals.execute();
+    }
+    return new Written(refused, false);
+  }
+
+  private void bindEvent(
+      PreparedBatch facts, long batch, long event, String kind, List<Integer> seqs, Instant at) {
+    facts
+        .bind("batch", batch)
+        .bind("event", event)
+        .bind("kind", kind)
+        .bind("seqs", Args.array("int4", seqs.toArray(Integer[]::new)))
+        .bind("at", Args.time(at))
+        .bind("owner", workerId)
+        .add();
+  }
+
+  private void bindFinal(PreparedBatch insert, String pipeline, Batch batch, Final f) {
+    insert
+        .bind("pipeline", pipeline)
+        .bind("id", f.slot().entry().id())
+        .bind("stage", f.stage())
+        .bind("status", f.status())
+        .bind("at", Args.time(f.at()))
+        .bind("attempts", f.attempts())
+        .bind("last_error", Args.text(f.lastError()))
+        .bind("error_type", Args.text(f.errorType()))
+        .bind("failed_stage", Args.text(f.failedStage()))
+        .bind("reason", Args.text(f.reason()))
+        .bind("payload", Args.bytes(f.payload()))
+        .bind("format", Args.text(f.format()))
+        .bind("checksum", Args.int64(f.checksum()))
+        .bind("metadata", Args.text(f.metadata()))
+        .bind("token", batch.token())
+        .bind("claims", batch.claims())
+        .bind("deliveries", f.slot().noted() ? 1 : 0)
+        .bind("owner", workerId)
+        .bind("dead_at", Args.time(f.status().equals("DEAD_LETTER") ? f.at() : null))
+        .add();
+  }
+
   /** A record leaving its batch in its final state: the values of its full row. */
   record Final(
       Slot slot,
@@ -785,62 +894,6 @@ final class BatchLedger {
       @Nullable Long checksum,
       @Nullable String metadata,
       Instant at) {}
-
-  /**
-   * Ends records of one batch in their final states (filtered, dead-lettered, published after
-   * errors) and writes each its full row, in the caller's transaction, fenced by the batch's lease;
-   * whether this worker still held the batch (if not, nothing is written).
-   */
-  boolean endInRows(
-      Handle h,
-      String pipeline,
-      Batch batch,
-      List<Final> finals,
-      long event,
-      Instant at,
-      int attempt)
-      throws SQLException {
-    if (attempt > 1 && exists(h, batch.id(), event, "E")) {
-      return true;
-    }
-    List<Slot> slots = new ArrayList<>(finals.size());
-    int published = 0;
-    for (Final f : finals) {
-      slots.add(f.slot());
-      if (f.status().equals("PUBLISHED")) {
-        published++;
-      }
-    }
-    if (!end(h, batch, slots, published, event, at, 1)) {
-      return false;
-    }
-    PreparedBatch insert = h.prepareBatch(finalRow);
-    for (Final f : finals) {
-      insert
-          .bind("pipeline", pipeline)
-          .bind("id", f.slot().entry().id())
-          .bind("stage", f.stage())
-          .bind("status", f.status())
-          .bind("at", Args.time(f.at()))
-          .bind("attempts", f.attempts())
-          .bind("last_error", Args.text(f.lastError()))
-          .bind("error_type", Args.text(f.errorType()))
-          .bind("failed_stage", Args.text(f.failedStage()))
-          .bind("reason", Args.text(f.reason()))
-          .bind("payload", Args.bytes(f.payload()))
-          .bind("format", Args.text(f.format()))
-          .bind("checksum", Args.int64(f.checksum()))
-          .bind("metadata", Args.text(f.metadata()))
-          .bind("token", batch.token())
-          .bind("claims", batch.claims())
-          .bind("deliveries", f.slot().noted() ? 1 : 0)
-          .bind("owner", workerId)
-          .bind("dead_at", Args.time(f.status().equals("DEAD_LETTER") ? f.at() : null))
-          .add();
-    }
-    insert.execute();
-    return true;
-  }
 
   private boolean exists(Handle h, long batch, long event, String kind) {
     return h.createQuery(eventExists)

@@ -983,8 +983,6 @@ public final class JdbcPipelineStore implements PipelineStore {
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends = ledger.byBatch(pipeline, publishedIds);
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes = ledger.byBatch(pipeline, delivering);
     long endEvent = Leases.newToken();
-    long leaveEvent = Leases.newToken();
-    long noteEvent = Leases.newToken();
     Instant at = published.isEmpty() ? Instant.now() : published.get(0).at();
     AtomicInteger attempts = new AtomicInteger();
     Confirmations.Sent sent = confirmations.now();
@@ -993,27 +991,13 @@ public final class JdbcPipelineStore implements PipelineStore {
             "completeAndDeliver",
             pipeline,
             h -> {
-              int attempt = attempts.incrementAndGet();
-              Set<BatchLedger.Batch> gone = new HashSet<>();
-              for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : ends.entrySet()) {
-                BatchLedger.Batch b = g.getKey();
-                if (!ledger.end(h, b, g.getValue(), g.getValue().size(), endEvent, at, attempt)) {
-                  gone.add(b);
-                }
+              BatchLedger.Written written =
+                  ledger.write(
+                      h, pipeline, ends, leaves, notes, endEvent, at, attempts.incrementAndGet());
+              if (!written.replayed()) {
+                leftWithErrors(h, pipeline, leaves, leaving, written.refused());
               }
-              for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Final>> g : leaves.entrySet()) {
-                if (!ledger.endInRows(
-                    h, pipeline, g.getKey(), g.getValue(), leaveEvent, at, attempt)) {
-                  gone.add(g.getKey());
-                }
-              }
-              leftWithErrors(h, pipeline, leaves, leaving, gone);
-              for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : notes.entrySet()) {
-                if (!ledger.deliver(h, g.getKey(), g.getValue(), noteEvent, at, attempt)) {
-                  gone.add(g.getKey());
-                }
-              }
-              return gone;
+              return written.refused();
             });
     Set<String> fenced = new HashSet<>();
     Map<String, Long> fencedTokens = new HashMap<>();
@@ -1051,7 +1035,14 @@ public final class JdbcPipelineStore implements PipelineStore {
         });
     ledger.forget(pipeline, ended);
     confirmations.forget(pipeline, ended);
-    statistics.changed(ended.size());
+    // only rows written to pipeline_records count towards its planner statistics
+    int rowsWritten = 0;
+    for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Final>> g : leaves.entrySet()) {
+      if (!refused.contains(g.getKey())) {
+        rowsWritten += g.getValue().size();
+      }
+    }
+    statistics.changed(rowsWritten);
     Set<String> redelivered = new HashSet<>();
     Set<String> lost = new HashSet<>();
     Map<String, Long> tokens = new HashMap<>();
