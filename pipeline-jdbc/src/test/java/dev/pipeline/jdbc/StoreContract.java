@@ -1776,8 +1776,23 @@ abstract class StoreContract {
     assertThat(counts.get(RecordStatus.IN_PROGRESS)).isEqualTo(2);
     assertThat(counts.get(RecordStatus.PUBLISHED)).isEqualTo(1);
 
-    // the last two close the batch
-    assertThat(store.complete(pipeline, List.of(published("r1004"), published("r1005")))).isEmpty();
+    // the last two close the batch; one published after a retry gets its row, counted once
+    Completion retried =
+        new Completion(
+            "r1004",
+            RecordStatus.PUBLISHED,
+            "publishing",
+            null,
+            null,
+            List.of(ErrorInfo.of("cleaning", new IllegalStateException("flaky"), 1, T0)),
+            2,
+            T0);
+    assertThat(store.complete(pipeline, List.of(retried, published("r1005")))).isEmpty();
+    assertThat(store.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(3);
+    assertThat(viewCounts()).containsEntry("PUBLISHED", 3L);
+    RecordState r1004 = store.find(pipeline, "r1004").orElseThrow();
+    assertThat(r1004.attempts()).isEqualTo(2);
+    assertThat(r1004.errors()).extracting(ErrorInfo::message).containsExactly("flaky");
     assertThat(
             db().count(
                     "SELECT COUNT(*) FROM "
