@@ -95,6 +95,7 @@ final class BatchLedger {
   private final String purgeDone;
   private final String holders;
   private final String memberSeqs;
+  private final String purgedRecords;
   private final String purgeEvents;
   private final String purgeMembers;
   private final String purgeBatch;
@@ -315,6 +316,13 @@ final class BatchLedger {
             + dialect.limit(":batch");
     purgeEvents = "DELETE FROM " + events + " WHERE batch_id = :batch";
     memberSeqs = "SELECT seq FROM " + members + " WHERE batch_id = :batch";
+    // the records a purge of the batch deletes: those without a row of their own, which stays
+    purgedRecords =
+        "SELECT COUNT(*) FROM "
+            + members
+            + " m WHERE m.batch_id = :batch AND NOT EXISTS (SELECT 1 FROM "
+            + rows
+            + " t WHERE t.pipeline = m.pipeline AND t.record_id = m.record_id)";
     holders =
         "SELECT m.record_id, b.state, b.lease_owner, b.worker_id FROM "
             + members
@@ -1264,8 +1272,12 @@ final class BatchLedger {
 
   // ------------------------------------------------------------------ retention
 
-  /** Deletes up to {@code max} batches done longer ago than the age, with their records' ids. */
-  int purge(Handle h, long ageMillis, int max) {
+  /**
+   * Deletes up to {@code max} batches done longer ago than the age, with their records' ids;
+   * returns the batches deleted and the records deleted with them (those that left the batch keep
+   * their rows, and are not counted).
+   */
+  int[] purge(Handle h, long ageMillis, int max) {
     List<Long> done =
         h.createQuery(purgeDone)
             .bind("age_ms", ageMillis)
@@ -1273,7 +1285,7 @@ final class BatchLedger {
             .mapTo(Long.class)
             .list();
     if (done.isEmpty()) {
-      return 0;
+      return new int[] {0, 0};
     }
     PreparedBatch e = h.prepareBatch(purgeEvents);
     PreparedBatch m = h.prepareBatch(purgeMembers);
@@ -1283,12 +1295,13 @@ final class BatchLedger {
       m.bind("batch", id).add();
       b.bind("batch", id).add();
     }
-    e.execute();
     int records = 0;
-    for (int n : m.execute()) {
-      records += Math.max(0, n);
+    for (long id : done) {
+      records += h.createQuery(purgedRecords).bind("batch", id).mapTo(Integer.class).one();
     }
+    e.execute();
+    m.execute();
     b.execute();
-    return records;
+    return new int[] {done.size(), records};
   }
 }

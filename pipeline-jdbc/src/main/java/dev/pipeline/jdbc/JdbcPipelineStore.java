@@ -3197,8 +3197,11 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (retention.completed() != null && ledger != null) {
       long age = retention.completed().toMillis();
       int batches = Math.max(1, batch / 100);
-      records +=
-          repeatRecords(() -> db.transaction("purge", null, h -> ledger.purge(h, age, batches)));
+      int[] step;
+      do {
+        step = db.transaction("purge", null, h -> ledger.purge(h, age, batches));
+        records += step[1];
+      } while (step[0] >= batches && !closed.get());
     }
     long payloads = 0;
     if (!retention.payloads().isZero()) {
@@ -3233,20 +3236,6 @@ public final class JdbcPipelineStore implements PipelineStore {
         "purge",
         null,
         h -> h.createUpdate(statement).bind("age_ms", ageMillis).bind("batch", batch).execute());
-  }
-
-  /** Runs a purge step until it removes nothing. */
-  private long repeatRecords(java.util.function.IntSupplier step) {
-    long total = 0;
-    int n;
-    do {
-      if (closed.get()) {
-        break;
-      }
-      n = step.getAsInt();
-      total += n;
-    } while (n > 0);
-    return total;
   }
 
   private long repeat(int batch, java.util.function.IntSupplier step) {

@@ -1844,6 +1844,42 @@ abstract class StoreContract {
     assertThat(viewCounts()).containsExactly(Map.entry("PUBLISHED", 10L));
   }
 
+  /**
+   * Retention deletes a batch done longer ago than retainCompleted, with its records' ids (which
+   * may then be ingested again), and keeps its dead letter's row and any batch still open.
+   */
+  @Test
+  void purgeDeletesDoneBatchesWithTheirIdsAndKeepsDeadLettersAndOpenBatches() {
+    JdbcPipelineStore store =
+        open(db().builder().workerId("w1").retainCompleted(Duration.ofDays(1)));
+    List<Envelope<String>> done = records(0, 3);
+    store.ingest(pipeline, done, "ingestion", T0);
+    store.complete(
+        pipeline,
+        List.of(
+            published("r1000"),
+            published("r1001"),
+            deadLetter(done.get(2), "cleaning", "IllegalStateException", T0)));
+    store.ingest(pipeline, records(3, 5), "ingestion", T0); // a second batch, still open
+    db().update(
+            "UPDATE "
+                + db().table("pipeline_batches")
+                + " SET completed_at = CURRENT_TIMESTAMP - INTERVAL '2' DAY"
+                + " WHERE pipeline = ? AND state = 'DONE'",
+            pipeline);
+
+    assertThat(store.purge().recordsDeleted()).as("r1000, r1001").isEqualTo(2);
+
+    assertThat(store.find(pipeline, "r1000")).isEmpty();
+    assertThat(status("r1002")).as("dead letters stay").isEqualTo("DEAD_LETTER");
+    assertThat(store.find(pipeline, "r1003").orElseThrow().status())
+        .isEqualTo(RecordStatus.IN_PROGRESS);
+    assertThat(rowsOf("pipeline_batches")).isOne();
+    assertThat(store.ingest(pipeline, records(0, 3), "ingestion", T0))
+        .as("purged ids are new again; the dead letter's is not")
+        .containsExactly("r1002");
+  }
+
   /** A claim never hands out more than its max: the rest of a batch waits for the next claims. */
   @Test
   void aClaimOfABatchLargerThanItsMaxHandsTheRestOutNext() {
