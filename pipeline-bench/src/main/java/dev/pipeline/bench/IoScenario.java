@@ -152,7 +152,7 @@ final class IoScenario implements Scenario {
   /** Records per second through the eight-stage pipeline. */
   static Rate pipelineRate(int concurrency, int records) {
     LongAdder sum = new LongAdder();
-    try (Pipeline<Long, Long> pipeline = pipeline(concurrency, sum)) {
+    try (Pipeline<Long, Long> pipeline = builder(concurrency, sum).build()) {
       Scenario.settle();
       CpuMeter cpu = CpuMeter.start();
       long start = System.nanoTime();
@@ -164,7 +164,8 @@ final class IoScenario implements Scenario {
     }
   }
 
-  static Pipeline<Long, Long> pipeline(int concurrency, LongAdder sum) {
+  /** The eight stages and their sink, not built yet (a durable run adds its store). */
+  static PipelineBuilder<Long, Long> builder(int concurrency, LongAdder sum) {
     PipelineBuilder<Long, Long> builder =
         Pipeline.builder("io-" + concurrency, Long.class)
             .stage(
@@ -188,8 +189,7 @@ final class IoScenario implements Scenario {
               for (var record : records) {
                 sum.add(record.payload());
               }
-            })
-        .build();
+            });
   }
 
   /**

@@ -55,6 +55,7 @@ public final class Targets {
             new MemoryScenario(),
             new ResilienceScenario(),
             new DurableScenario(),
+            new DurableIoScenario(),
             new DurableScalingScenario(),
             new DurableWorkersScenario())) {
       SCENARIOS.put(s.name(), s);
