@@ -1,9 +1,22 @@
 package dev.pipeline.jdbc;
 
+import static dev.pipeline.jdbc.Checks.MAX_NAME;
+import static dev.pipeline.jdbc.Checks.checkName;
+import static dev.pipeline.jdbc.Checks.checkPipeline;
+import static dev.pipeline.jdbc.Checks.cut;
+import static dev.pipeline.jdbc.Checks.storedText;
+import static dev.pipeline.jdbc.Checks.uncut;
+import static dev.pipeline.jdbc.Payloads.decode;
+import static dev.pipeline.jdbc.Payloads.encode;
+import static dev.pipeline.jdbc.Payloads.envelope;
+import static dev.pipeline.jdbc.Payloads.raw;
+
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pipeline.Envelope;
 import dev.pipeline.PipelineException;
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.jdbc.Payloads.Row;
+import dev.pipeline.jdbc.Payloads.Stored;
 import dev.pipeline.store.Claimed;
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
@@ -23,9 +36,7 @@ import dev.pipeline.store.StatusCounts;
 import dev.pipeline.store.StorableText;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Array;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -48,11 +59,9 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.IntFunction;
@@ -162,14 +171,10 @@ public final class JdbcPipelineStore implements PipelineStore {
   private static final int BATCH_CHUNK = 5_000;
   private static final int MAX_MESSAGE = 100_000;
   private static final int MAX_LAST_ERROR = 2_000;
-  private static final int MAX_NAME = 200;
   private static final int MOVE_CHUNK = 1_000;
   private static final Duration MAX_DELAY = Duration.ofDays(3650);
   private static final Map<String, ReentrantLock> H2_CLAIM_LOCKS = new ConcurrentHashMap<>();
   private static final String HEARTBEAT = "pipeline-jdbc-heartbeat-";
-  // leases the heartbeat renews per transaction: short enough that a write of the record path
-  // never waits long on its rows
-  private static final int RENEW_CHUNK = 500;
 
   private final Database db;
   private final Statements sql;
@@ -188,9 +193,8 @@ public final class JdbcPipelineStore implements PipelineStore {
   private final @Nullable HikariDataSource ownedPool;
   private final Connections.HeartbeatSource heartbeatSource;
   private final AtomicBoolean closed = new AtomicBoolean();
-  // wakes the heartbeat to stop: it is never interrupted, as it may be inside the driver
-  private final CountDownLatch closing = new CountDownLatch(1);
-  private final LongAdder heartbeats = new LongAdder();
+  private final Heartbeat heartbeat;
+  private final Purger purger;
   // H2 serves one JVM: its claims and registrations take turns instead of waiting on each other's
   // row locks
   private final @Nullable ReentrantLock h2Lock;
@@ -245,6 +249,18 @@ public final class JdbcPipelineStore implements PipelineStore {
     this.retention = retention;
     this.ownedPool = ownedPool;
     this.heartbeatSource = heartbeatSource;
+    this.heartbeat =
+        new Heartbeat(
+            db,
+            sql,
+            workerId,
+            leaseMillis,
+            abandonAfterNanos,
+            leases,
+            ledger,
+            heartbeatSource,
+            closed);
+    this.purger = new Purger(db, sql, names, retention, ledger, closed);
   }
 
   /** A builder; set where the database is with exactly one of its connection methods. */
@@ -253,15 +269,13 @@ public final class JdbcPipelineStore implements PipelineStore {
   }
 
   private void start(@Nullable Duration purgeEvery) {
-    Thread heartbeat =
-        Thread.ofPlatform().daemon().name(HEARTBEAT + workerId).unstarted(this::heartbeatLoop);
-    threads.add(heartbeat);
+    threads.add(Thread.ofPlatform().daemon().name(HEARTBEAT + workerId).unstarted(heartbeat::run));
     if (purgeEvery != null) {
       threads.add(
           Thread.ofPlatform()
               .daemon()
               .name("pipeline-jdbc-purge-" + workerId)
-              .unstarted(() -> purgeLoop(purgeEvery)));
+              .unstarted(() -> purger.loop(purgeEvery)));
     }
     if (db.dialect == Dialect.POSTGRESQL) {
       threads.add(
@@ -288,7 +302,7 @@ public final class JdbcPipelineStore implements PipelineStore {
 
   /** How many times the heartbeat renewed leases (for tests). */
   long heartbeats() {
-    return heartbeats.sum();
+    return heartbeat.count();
   }
 
   /** This worker's id, the lease owner of the records it holds. */
@@ -2914,183 +2928,6 @@ public final class JdbcPipelineStore implements PipelineStore {
 
   // ------------------------------------------------------------------ leases
 
-  private void heartbeatLoop() {
-    long period = TimeUnit.MILLISECONDS.toNanos(Math.max(10, leaseMillis / 3));
-    long next = System.nanoTime() + period;
-    while (!closed.get()) {
-      try {
-        // at a fixed rate: a slow renewal does not push the next one back
-        long wait = next - System.nanoTime();
-        if (wait > 0 && closing.await(wait, TimeUnit.NANOSECONDS)) {
-          return; // closing
-        }
-        next = Math.max(next + period, System.nanoTime());
-      } catch (InterruptedException e) {
-        return; // closing
-      }
-      try {
-        renew();
-      } catch (RuntimeException e) {
-        LOG.warn(
-            "pipeline-jdbc: heartbeat of worker {} failed; trying again: {}",
-            workerId,
-            ErrorText.defaults().stackTrace(e));
-      }
-    }
-  }
-
-  private void renew() {
-    for (String pipeline : leases.pipelines()) {
-      List<Long> abandoned = new ArrayList<>();
-      List<Long> tokens = leases.toRenew(pipeline, abandonAfterNanos, abandoned);
-      if (!abandoned.isEmpty()) {
-        LOG.warn(
-            "pipeline-jdbc: {} batches of records of pipeline '{}' leased by worker {} saw no"
-                + " progress for {} s; their leases are no longer renewed, so that they are"
-                + " claimed again (was a run cancelled?)",
-            abandoned.size(),
-            pipeline,
-            workerId,
-            TimeUnit.NANOSECONDS.toSeconds(abandonAfterNanos));
-      }
-      List<String> ids = leases.ids(pipeline, tokens);
-      List<BatchLedger.Batch> batches = List.of();
-      if (ledger != null) {
-        ids = ledger.notInBatches(pipeline, ids);
-        batches = ledger.batchesOf(pipeline, tokens);
-      }
-      if ((ids.isEmpty() && batches.isEmpty()) || closed.get()) {
-        continue;
-      }
-      Connection connection;
-      try {
-        connection = heartbeatSource.get();
-      } catch (SQLException e) {
-        LOG.warn(
-            "pipeline-jdbc: heartbeat of worker {} has no connection ({}); leases of pipeline '{}'"
-                + " are not renewed this time",
-            workerId,
-            ErrorText.describeDefault(e),
-            pipeline);
-        return;
-      }
-      boolean broken = false;
-      try {
-        if (!batches.isEmpty()) {
-          Objects.requireNonNull(ledger).renew(connection, batches);
-        }
-        if (!ids.isEmpty()) {
-          renewLeases(connection, pipeline, ids, tokens);
-        }
-        heartbeats.increment();
-      } catch (SQLException e) {
-        broken = db.dialect.isTransient(e);
-        LOG.warn(
-            "pipeline-jdbc: heartbeat of worker {} could not renew leases of pipeline '{}': {}",
-            workerId,
-            pipeline,
-            ErrorText.describeDefault(e));
-      } finally {
-        heartbeatSource.done(connection, broken);
-      }
-    }
-  }
-
-  /**
-   * Extends the leases of this worker's records held under the tokens, in chunks of {@link
-   * #RENEW_CHUNK} ids in id order, each in a short transaction of its own. Rows another transaction
-   * has locked are skipped, not waited for: they are renewed on the next beat, well before their
-   * lease runs out.
-   *
-   * <p>Renewing every lease of a pipeline in one transaction held its rows locked for as long as
-   * that took (seconds, with tens of thousands of records in flight on H2), and the record path's
-   * writes waited for them until H2's lock timeout (HYT00). On H2 each chunk also takes the
-   * database's turn, so that in this JVM no operation of the record path runs while a chunk holds
-   * its rows.
-   */
-  private void renewLeases(
-      Connection connection, String pipeline, List<String> ids, List<Long> tokens)
-      throws SQLException {
-    Array tokenArray = connection.createArrayOf("bigint", tokens.toArray(Long[]::new));
-    // the leases were renewed a beat ago and last two more: once the chunks have waited in line
-    // for their turns for half the lease, the heartbeat keeps its turn for the rest
-    long turnsUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(leaseMillis / 2);
-    boolean turn = false;
-    try {
-      for (int from = 0; from < ids.size() && !closed.get(); from += RENEW_CHUNK) {
-        List<String> chunk = ids.subList(from, Math.min(ids.size(), from + RENEW_CHUNK));
-        Array idArray = connection.createArrayOf("varchar", chunk.toArray(String[]::new));
-        if (!turn) {
-          try {
-            db.takeTurn();
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return;
-          }
-          turn = true;
-        }
-        renewChunk(connection, pipeline, idArray, tokenArray);
-        if (System.nanoTime() < turnsUntil) {
-          db.endTurn(); // the record path goes on between chunks
-          turn = false;
-        }
-      }
-    } finally {
-      if (turn) {
-        db.endTurn();
-      }
-    }
-  }
-
-  private void renewChunk(Connection connection, String pipeline, Array ids, Array tokens)
-      throws SQLException {
-    String lock = sql.heartbeatLock;
-    if (lock == null) {
-      try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
-        renew.setLong(1, leaseMillis);
-        renew.setString(2, pipeline);
-        renew.setArray(3, ids);
-        renew.setString(4, workerId);
-        renew.setArray(5, tokens);
-        renew.executeUpdate();
-      }
-      return;
-    }
-    connection.setAutoCommit(false);
-    try {
-      List<String> locked = new ArrayList<>();
-      try (PreparedStatement select = connection.prepareStatement(lock)) {
-        select.setString(1, pipeline);
-        select.setArray(2, ids);
-        select.setString(3, workerId);
-        select.setArray(4, tokens);
-        try (ResultSet rs = select.executeQuery()) {
-          while (rs.next()) {
-            locked.add(rs.getString(1));
-          }
-        }
-      }
-      if (!locked.isEmpty()) {
-        try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
-          renew.setArray(1, connection.createArrayOf("varchar", locked.toArray(String[]::new)));
-          renew.setString(2, pipeline);
-          renew.setLong(3, leaseMillis);
-          renew.executeUpdate();
-        }
-      }
-      connection.commit();
-    } catch (SQLException | RuntimeException e) {
-      try {
-        connection.rollback();
-      } catch (SQLException rollback) {
-        e.addSuppressed(rollback);
-      }
-      throw e;
-    } finally {
-      connection.setAutoCommit(true);
-    }
-  }
-
   /**
    * Gives back every record of the pipeline this worker holds, at once: they become ready for any
    * worker's claim, and this worker's checkpoints and completions of them are refused from now on.
@@ -3118,17 +2955,9 @@ public final class JdbcPipelineStore implements PipelineStore {
             if (!batches.isEmpty()) {
               Objects.requireNonNull(ledger).release(h, batches);
             }
-            return releaseTokens(h, pipeline, tokens);
+            return heartbeat.releaseTokens(h, pipeline, tokens);
           });
     }
-  }
-
-  private int[] releaseTokens(Handle h, String pipeline, List<Long> tokens) {
-    PreparedBatch batch = h.prepareBatch(sql.release);
-    for (long token : tokens) {
-      batch.bind("pipeline", pipeline).bind("owner", workerId).bind("token", token).add();
-    }
-    return batch.execute();
   }
 
   // ------------------------------------------------------------------ retention
@@ -3157,118 +2986,7 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   public Purged purge() {
     checkOpen();
-    int batch = retention.batchSize();
-    // records first: no point clearing payloads of rows about to go
-    long records = 0;
-    if (retention.completed() != null) {
-      long age = retention.completed().toMillis();
-      records =
-          repeat(
-              batch,
-              () ->
-                  db.transaction(
-                      "purge",
-                      null,
-                      h -> {
-                        List<Map.Entry<String, String>> keys =
-                            h.createQuery(sql.purgeCompletedKeys)
-                                .bind("age_ms", age)
-                                .bind("batch", batch)
-                                .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getString(2)))
-                                .list();
-                        if (keys.isEmpty()) {
-                          return 0;
-                        }
-                        PreparedBatch errors = h.prepareBatch(sql.purgeErrorsOf);
-                        PreparedBatch status = h.prepareBatch(sql.purgeStatusOf);
-                        for (Map.Entry<String, String> k : keys) {
-                          errors.bind("pipeline", k.getKey()).bind("id", k.getValue()).add();
-                          status.bind("pipeline", k.getKey()).bind("id", k.getValue()).add();
-                        }
-                        errors.execute();
-                        int deleted = 0;
-                        for (int n : status.execute()) {
-                          deleted += Math.max(0, n);
-                        }
-                        return deleted;
-                      }));
-    }
-    BatchLedger ledger = this.ledger;
-    if (retention.completed() != null && ledger != null) {
-      long age = retention.completed().toMillis();
-      int batches = Math.max(1, batch / 100);
-      int[] step;
-      do {
-        step = db.transaction("purge", null, h -> ledger.purge(h, age, batches));
-        records += step[1];
-      } while (step[0] >= batches && !closed.get());
-    }
-    long payloads = 0;
-    if (!retention.payloads().isZero()) {
-      long age = retention.payloads().toMillis();
-      payloads =
-          repeat(
-              batch,
-              () ->
-                  db.call(
-                      "purge",
-                      null,
-                      h ->
-                          h.createUpdate(sql.purgePayloads)
-                              .bind("age_ms", age)
-                              .bind("batch", batch)
-                              .execute()));
-    }
-    long logs = 0;
-    long metrics = 0;
-    if (retention.logs() != null) {
-      long age = retention.logs().toMillis();
-      logs = repeat(batch, () -> deleteOlder(sql.purgeLogs, age, batch));
-      metrics = repeat(batch, () -> deleteOlder(sql.purgeMetrics, age, batch));
-    }
-    Purged purged = new Purged(payloads, records, logs, metrics);
-    LOG.debug("pipeline-jdbc: purge of {} removed {}", names, purged);
-    return purged;
-  }
-
-  private int deleteOlder(String statement, long ageMillis, int batch) {
-    return db.call(
-        "purge",
-        null,
-        h -> h.createUpdate(statement).bind("age_ms", ageMillis).bind("batch", batch).execute());
-  }
-
-  private long repeat(int batch, java.util.function.IntSupplier step) {
-    long total = 0;
-    int n;
-    do {
-      if (closed.get()) {
-        break;
-      }
-      n = step.getAsInt();
-      total += n;
-    } while (n >= batch);
-    return total;
-  }
-
-  private void purgeLoop(Duration every) {
-    while (!closed.get()) {
-      try {
-        TimeUnit.MILLISECONDS.sleep(every.toMillis());
-      } catch (InterruptedException e) {
-        return;
-      }
-      try {
-        purge();
-      } catch (RuntimeException e) {
-        if (!closed.get()) {
-          LOG.warn(
-              "pipeline-jdbc: scheduled purge failed; trying again in {}: {}",
-              every,
-              ErrorText.defaults().stackTrace(e));
-        }
-      }
-    }
+    return purger.purge();
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -3282,7 +3000,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    closing.countDown();
+    heartbeat.stop();
     for (Thread t : threads) {
       if (!t.getName().startsWith(HEARTBEAT)) {
         t.interrupt(); // their database work runs on threads of its own (Database#attempt)
@@ -3309,7 +3027,7 @@ public final class JdbcPipelineStore implements PipelineStore {
               if (!batches.isEmpty()) {
                 Objects.requireNonNull(ledger).release(h, batches);
               }
-              return releaseTokens(h, pipeline, tokens);
+              return heartbeat.releaseTokens(h, pipeline, tokens);
             }); // no retries
       } catch (SQLException | RuntimeException e) {
         LOG.warn(
@@ -3345,240 +3063,13 @@ public final class JdbcPipelineStore implements PipelineStore {
         + "ms]";
   }
 
-  // ------------------------------------------------------------------ payloads
-
-  /** A record's payload and metadata as stored. */
-  private record Stored(
-      String id,
-      byte[] payload,
-      String format,
-      long checksum,
-      @Nullable String metadata,
-      long token) {
-    Stored withToken(long newToken) {
-      return new Stored(id, payload, format, checksum, metadata, newToken);
-    }
-  }
+  // ------------------------------------------------------------------ completion rows
 
   private record Done(Completion completion, long token, @Nullable Stored payload) {}
 
   private record Parked(ScheduledRetry retry, long token, Stored payload) {}
 
-  @SuppressWarnings("unchecked")
-  private static Stored encode(
-      String pipeline, String stage, PayloadCodec<?> codec, Envelope<?> record, String what) {
-    byte[] bytes;
-    try {
-      bytes = ((PayloadCodec<Object>) codec).encode(record.payload());
-    } catch (RuntimeException e) {
-      throw new PipelineException(
-          "cannot encode record '"
-              + record.id()
-              + "' of pipeline '"
-              + pipeline
-              + "' for "
-              + what
-              + " at stage '"
-              + stage
-              + "' with codec "
-              + codec.name()
-              + " (payload "
-              + record.payload().getClass().getName()
-              + "): "
-              + ErrorText.defaults().message(e),
-          e);
-    }
-    String metadata = MetadataText.encode(record.metadata());
-    long checksum =
-        Checksums.payload(
-            bytes, metadata == null ? new byte[0] : metadata.getBytes(StandardCharsets.UTF_8));
-    return new Stored(record.id(), bytes, cut(codec.name(), 300), checksum, metadata, 0);
-  }
-
-  /** A stored record as read back by a claim or a dead letter listing. */
-  private record Row(
-      String id,
-      String stage,
-      int attempts,
-      byte @Nullable [] payload,
-      @Nullable String format,
-      @Nullable Long checksum,
-      @Nullable String metadata,
-      @Nullable String failedStage) {
-
-    static Row read(ResultSet rs) throws SQLException {
-      long checksum = rs.getLong("payload_checksum");
-      Long sum = rs.wasNull() ? null : checksum;
-      String failed = null;
-      for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
-        if (rs.getMetaData().getColumnLabel(i).equalsIgnoreCase("failed_stage")) {
-          failed = uncut(rs.getString(i));
-        }
-      }
-      return new Row(
-          rs.getString("record_id"),
-          StorableText.unescape(rs.getString("current_stage")),
-          rs.getInt("attempt_count"),
-          rs.getBytes("payload"),
-          rs.getString("payload_format"),
-          sum,
-          rs.getString("metadata"),
-          failed);
-    }
-  }
-
-  private static Object decode(PipelineDef def, Row row) {
-    byte[] payload = row.payload();
-    if (payload == null) {
-      throw new PayloadIntegrityException(
-          row.id(),
-          row.stage(),
-          "record '" + row.id() + "' has no stored payload at stage '" + row.stage() + "'");
-    }
-    String metadata = row.metadata();
-    long actual =
-        Checksums.payload(
-            payload, metadata == null ? new byte[0] : metadata.getBytes(StandardCharsets.UTF_8));
-    if (row.checksum() == null || row.checksum() != actual) {
-      throw new PayloadIntegrityException(
-          row.id(),
-          row.stage(),
-          "checksum mismatch on the stored payload of record '"
-              + row.id()
-              + "' at stage '"
-              + row.stage()
-              + "': stored "
-              + row.checksum()
-              + ", computed "
-              + actual
-              + " over "
-              + payload.length
-              + " bytes; the row was changed outside the store or damaged");
-    }
-    if (!def.knows(row.stage())) {
-      // the engine reports a stage that no longer exists, with the record's id
-      return payload;
-    }
-    PayloadCodec<?> codec = def.codec(row.stage());
-    if (codec == null) {
-      throw new PayloadIntegrityException(
-          row.id(),
-          row.stage(),
-          "record '"
-              + row.id()
-              + "' is stored at stage '"
-              + row.stage()
-              + "', which now has no input codec to read it (stored as "
-              + row.format()
-              + ")");
-    }
-    try {
-      MetadataText.decode(metadata);
-      return codec.decode(payload);
-    } catch (RuntimeException e) {
-      throw new PayloadIntegrityException(
-          row.id(),
-          row.stage(),
-          "cannot decode the stored payload of record '"
-              + row.id()
-              + "' at stage '"
-              + row.stage()
-              + "' (stored as "
-              + row.format()
-              + ") with codec "
-              + codec.name()
-              + ": "
-              + ErrorText.defaults().message(e));
-    }
-  }
-
-  private static Object raw(Row row) {
-    byte[] payload = row.payload();
-    return payload == null ? new byte[0] : payload;
-  }
-
-  private static Envelope<Object> envelope(Row row, Object payload) {
-    Envelope<Object> envelope = Envelope.of(row.id(), payload);
-    Map<String, String> metadata;
-    try {
-      metadata = MetadataText.decode(row.metadata());
-    } catch (IllegalArgumentException e) {
-      metadata = Map.of();
-    }
-    for (Map.Entry<String, String> e : metadata.entrySet()) {
-      envelope = envelope.withMetadata(e.getKey(), e.getValue());
-    }
-    return envelope;
-  }
-
-  // ------------------------------------------------------------------ checks
-
-  private static void checkPipeline(String pipeline) {
-    Objects.requireNonNull(pipeline, "pipeline cannot be null");
-    checkName("pipeline", pipeline);
-  }
-
-  private static void checkName(String what, String name) {
-    if (name.length() > MAX_NAME) {
-      throw new IllegalArgumentException(
-          what + " name longer than " + MAX_NAME + " characters: " + Names.quote(name));
-    }
-    String problem = StorableText.idProblem(name);
-    if (problem != null) {
-      throw new IllegalArgumentException(
-          what + " name " + Names.quote(name) + " cannot be stored: it " + problem);
-    }
-  }
-
-  /**
-   * Text as stored: NUL and unpaired surrogates escaped ({@link StorableText#escape(String, int)}:
-   * PostgreSQL refuses the one and UTF-8 has no form for the other; H2 stores the same text, so
-   * every database reads back alike), cut to {@code max} characters.
-   */
-  private static String cut(String text, int max) {
-    return StorableText.escape(text, max);
-  }
-
-  /**
-   * Error text as stored: cut to {@code max} characters with the cut said ({@link ErrorText#cut}),
-   * then escaped as {@link #cut} escapes it (which may lengthen it, never unboundedly).
-   */
-  private static String storedText(String text, int max) {
-    return StorableText.escape(ErrorText.cut(text, max));
-  }
-
-  /** Stored text read back: the original of what {@link #cut} escaped. */
-  private static @Nullable String uncut(@Nullable String text) {
-    return text == null ? null : StorableText.unescape(text);
-  }
-
-  /** A pipeline as registered: its stages by name, their codecs and ids. */
-  private record PipelineDef(Map<String, StageDescriptor> byName, Map<String, Long> stageIds) {
-    PipelineDef(List<StageDescriptor> stages, Map<String, Long> stageIds) {
-      this(byName(stages), Map.copyOf(stageIds));
-    }
-
-    private static Map<String, StageDescriptor> byName(List<StageDescriptor> stages) {
-      Map<String, StageDescriptor> map = new HashMap<>();
-      for (StageDescriptor s : stages) {
-        map.put(s.name(), s);
-      }
-      return Map.copyOf(map);
-    }
-
-    boolean knows(String stage) {
-      return byName.containsKey(stage);
-    }
-
-    @Nullable PayloadCodec<?> codec(String stage) {
-      StageDescriptor s = byName.get(stage);
-      return s == null ? null : s.inputCodec();
-    }
-
-    @Nullable Long stageId(String stage) {
-      return stageIds.get(stage);
-    }
-  }
+  // ------------------------------------------------------------------ dead letter cursor
 
   /** Where a page of dead letters ends: (dead-lettered at, record id), opaque to callers. */
   private record Cursor(Instant at, String id) {
@@ -3605,10 +3096,6 @@ public final class JdbcPipelineStore implements PipelineStore {
           .encodeToString(text.getBytes(StandardCharsets.UTF_8));
     }
   }
-
-  /** How long finished work is kept. */
-  private record Retention(
-      Duration payloads, @Nullable Duration completed, @Nullable Duration logs, int batchSize) {}
 
   // ------------------------------------------------------------------ builder
 
