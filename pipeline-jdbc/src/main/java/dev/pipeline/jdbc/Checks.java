@@ -53,4 +53,8 @@ final class Checks {
   static @Nullable String uncut(@Nullable String text) {
     return text == null ? null : StorableText.unescape(text);
   }
+
+  static final int MAX_MESSAGE = 100_000;
+
+  static final int MAX_LAST_ERROR = 2_000;
 }

@@ -11,7 +11,10 @@ import dev.pipeline.store.StorableText;
 import java.nio.charset.StandardCharsets;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
+import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -179,5 +182,23 @@ final class Payloads {
       envelope = envelope.withMetadata(e.getKey(), e.getValue());
     }
     return envelope;
+  }
+
+  /** The rows' payloads, typed as byte[][] so that the driver sends them as bytea. */
+  static byte[][] payloads(List<Stored> rows) {
+    byte[][] out = new byte[rows.size()][];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = rows.get(i).payload();
+    }
+    return out;
+  }
+
+  /** One column of rows, as a typed array for {@link Args#array}. */
+  static <R, V> V[] column(List<R> rows, Function<R, V> value, IntFunction<V[]> array) {
+    V[] out = array.apply(rows.size());
+    for (int i = 0; i < out.length; i++) {
+      out[i] = value.apply(rows.get(i));
+    }
+    return out;
   }
 }
