@@ -1,5 +1,8 @@
 package dev.pipeline.jdbc;
 
+import static dev.pipeline.jdbc.Checks.MAX_NAME;
+import static dev.pipeline.jdbc.Checks.checkPipeline;
+
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pipeline.Envelope;
 import dev.pipeline.PipelineException;
@@ -8,59 +11,33 @@ import dev.pipeline.store.Claimed;
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
-import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.Handover;
 import dev.pipeline.store.HeldLeases;
 import dev.pipeline.store.Page;
-import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordState;
-import dev.pipeline.store.RecordStatus;
-import dev.pipeline.store.Registrations;
 import dev.pipeline.store.ScheduledRetry;
 import dev.pipeline.store.StageDescriptor;
 import dev.pipeline.store.StatusCounts;
 import dev.pipeline.store.StorableText;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Array;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Collection;
-import java.util.Comparator;
-import java.util.EnumMap;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Function;
-import java.util.function.IntFunction;
 import javax.sql.DataSource;
-import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
-import org.jdbi.v3.core.statement.PreparedBatch;
-import org.jdbi.v3.core.statement.Query;
 import org.jdbi.v3.core.statement.TemplateEngine;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -149,6 +126,7 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe.
  */
 public final class JdbcPipelineStore implements PipelineStore {
+
   private static final Logger LOG = LoggerFactory.getLogger(JdbcPipelineStore.class);
 
   /** Default lease duration. */
@@ -157,54 +135,23 @@ public final class JdbcPipelineStore implements PipelineStore {
   /** The schema version this library creates and expects. */
   public static final int SCHEMA_VERSION = Migrator.latest();
 
-  private static final int INGEST_CHUNK = 200;
-  // records per batch of the batch ledger: an ingest of more is written as several batches
-  private static final int BATCH_CHUNK = 5_000;
-  private static final int MAX_MESSAGE = 100_000;
-  private static final int MAX_LAST_ERROR = 2_000;
-  private static final int MAX_NAME = 200;
-  private static final int MOVE_CHUNK = 1_000;
-  private static final Duration MAX_DELAY = Duration.ofDays(3650);
-  private static final Map<String, ReentrantLock> H2_CLAIM_LOCKS = new ConcurrentHashMap<>();
   private static final String HEARTBEAT = "pipeline-jdbc-heartbeat-";
-  // leases the heartbeat renews per transaction: short enough that a write of the record path
-  // never waits long on its rows
-  private static final int RENEW_CHUNK = 500;
 
-  private final Database db;
-  private final Statements sql;
-  private final Names names;
-  private final String workerId;
-  private final long leaseMillis;
-  private final long abandonAfterNanos;
-  private final Retention retention;
-  private final Leases leases = new Leases(System::nanoTime);
-  private final Confirmations confirmations;
-  // per pipeline: when this worker last looked for dead workers of this host to take over
-  private final Map<String, Long> deadWorkersCheckedAt = new ConcurrentHashMap<>();
-  private final long deadWorkersCheckNanos;
-  private final Map<String, PipelineDef> pipelines = new ConcurrentHashMap<>();
-  private final Registrations registrations = new Registrations();
+  private final StoreContext ctx;
   private final @Nullable HikariDataSource ownedPool;
   private final Connections.HeartbeatSource heartbeatSource;
-  private final AtomicBoolean closed = new AtomicBoolean();
-  // wakes the heartbeat to stop: it is never interrupted, as it may be inside the driver
-  private final CountDownLatch closing = new CountDownLatch(1);
-  private final LongAdder heartbeats = new LongAdder();
-  // H2 serves one JVM: its claims and registrations take turns instead of waiting on each other's
-  // row locks
-  private final @Nullable ReentrantLock h2Lock;
+  private final Heartbeat heartbeat;
+  private final Purger purger;
   private final List<Thread> threads = new ArrayList<>();
-  private final Statistics statistics;
-  // the batch ledger; null with the full ledger (a row per record from its ingest)
-  private final @Nullable BatchLedger ledger;
-  // per pipeline: records of batches this worker claimed beyond a claim's max, handed out first by
-  // the next claims (they are held, their batches' leases renewed, like records in flight)
-  private final Map<String, java.util.Deque<Claimed>> stash = new ConcurrentHashMap<>();
-  // per pipeline: how many times release() gave its records back; a batch ingested or claimed
-  // while a release ran is given back too, rather than held by a run that is gone
-  private final Map<String, java.util.concurrent.atomic.AtomicLong> releases =
-      new ConcurrentHashMap<>();
+  private final Registration registration;
+  private final Ingests ingests;
+  private final Checkpoints checkpoints;
+  private final Queries queries;
+  private final DeliveryLedger deliveryLedger;
+  private final Completions completions;
+  private final RetryQueue retryQueue;
+  private final DeadLetterQueue deadLetterQueue;
+  private final Claims claims;
 
   private JdbcPipelineStore(
       Database db,
@@ -217,34 +164,33 @@ public final class JdbcPipelineStore implements PipelineStore {
       @Nullable String databaseUrl,
       boolean maintainStatistics,
       boolean fullLedger) {
-    this.db = db;
-    this.statistics = new Statistics(maintainStatistics && db.dialect == Dialect.POSTGRESQL);
-    this.h2Lock =
-        db.dialect == Dialect.H2 && databaseUrl != null
-            ? H2_CLAIM_LOCKS.computeIfAbsent(databaseUrl + "|" + names, k -> new ReentrantLock())
-            : null;
-    this.names = names;
-    this.sql = new Statements(db.dialect, names, !retention.payloads().isZero());
-    this.workerId = workerId;
-    this.leaseMillis = lease.toMillis();
-    this.ledger =
-        fullLedger
-            ? null
-            : new BatchLedger(
-                db.dialect, names, workerId, leaseMillis, !retention.payloads().isZero());
-    this.abandonAfterNanos = Math.max(lease.toNanos() * 10, TimeUnit.MINUTES.toNanos(1));
-    // a margin under the lease for the drift between this worker's clock and the database's
-    this.confirmations =
-        new Confirmations(
-            lease.toNanos() / 10 * 9,
-            System::nanoTime,
-            System::currentTimeMillis,
-            p -> leases.held(p));
-    this.deadWorkersCheckNanos =
-        Math.clamp(lease.toNanos() / 3, TimeUnit.SECONDS.toNanos(1), TimeUnit.SECONDS.toNanos(10));
-    this.retention = retention;
+    StoreContext ctx =
+        new StoreContext(
+            db, names, workerId, lease, retention, databaseUrl, maintainStatistics, fullLedger);
+    this.ctx = ctx;
     this.ownedPool = ownedPool;
     this.heartbeatSource = heartbeatSource;
+    this.heartbeat =
+        new Heartbeat(
+            db,
+            ctx.sql,
+            workerId,
+            ctx.leaseMillis,
+            ctx.abandonAfterNanos,
+            ctx.leases,
+            ctx.ledger,
+            heartbeatSource,
+            ctx.closed);
+    this.purger = new Purger(db, ctx.sql, names, retention, ctx.ledger, ctx.closed);
+    this.registration = new Registration(ctx);
+    this.ingests = new Ingests(ctx);
+    this.checkpoints = new Checkpoints(ctx, ingests);
+    this.queries = new Queries(ctx);
+    this.deliveryLedger = new DeliveryLedger(ctx);
+    this.completions = new Completions(ctx, deliveryLedger, queries);
+    this.retryQueue = new RetryQueue(ctx, completions, ingests);
+    this.deadLetterQueue = new DeadLetterQueue(ctx, queries);
+    this.claims = new Claims(ctx, deliveryLedger, ingests);
   }
 
   /** A builder; set where the database is with exactly one of its connection methods. */
@@ -253,29 +199,28 @@ public final class JdbcPipelineStore implements PipelineStore {
   }
 
   private void start(@Nullable Duration purgeEvery) {
-    Thread heartbeat =
-        Thread.ofPlatform().daemon().name(HEARTBEAT + workerId).unstarted(this::heartbeatLoop);
-    threads.add(heartbeat);
+    threads.add(
+        Thread.ofPlatform().daemon().name(HEARTBEAT + ctx.workerId).unstarted(heartbeat::run));
     if (purgeEvery != null) {
       threads.add(
           Thread.ofPlatform()
               .daemon()
-              .name("pipeline-jdbc-purge-" + workerId)
-              .unstarted(() -> purgeLoop(purgeEvery)));
+              .name("pipeline-jdbc-purge-" + ctx.workerId)
+              .unstarted(() -> purger.loop(purgeEvery)));
     }
-    if (db.dialect == Dialect.POSTGRESQL) {
+    if (ctx.db.dialect == Dialect.POSTGRESQL) {
       threads.add(
           Thread.ofPlatform()
               .daemon()
-              .name("pipeline-jdbc-statistics-" + workerId)
-              .unstarted(() -> statistics.run(db, names.status())));
+              .name("pipeline-jdbc-statistics-" + ctx.workerId)
+              .unstarted(() -> ctx.statistics.run(ctx.db, ctx.names.status())));
     }
     threads.forEach(Thread::start);
   }
 
   /** Whether this store keeps the status table's planner statistics current (for tests). */
   boolean maintainsStatistics() {
-    return statistics.maintaining();
+    return ctx.statistics.maintaining();
   }
 
   /**
@@ -283,20 +228,18 @@ public final class JdbcPipelineStore implements PipelineStore {
    * retried (for tests: {@code HYT00} is H2's lock timeout).
    */
   long retriedErrors(String sqlState) {
-    return db.retries(sqlState);
+    return ctx.db.retries(sqlState);
   }
 
   /** How many times the heartbeat renewed leases (for tests). */
   long heartbeats() {
-    return heartbeats.sum();
+    return heartbeat.count();
   }
 
   /** This worker's id, the lease owner of the records it holds. */
   public String workerId() {
-    return workerId;
+    return ctx.workerId;
   }
-
-  // ------------------------------------------------------------------ registration
 
   /**
    * Records a pipeline's stages in {@code pipeline_stages} (one upsert per stage, in one JDBC batch
@@ -319,106 +262,13 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public void register(String pipeline, List<StageDescriptor> stages) {
-    checkPipeline(pipeline);
-    List<StageDescriptor> copy = List.copyOf(stages);
-    checkOpen();
-    List<String> stageNames = new ArrayList<>();
-    for (StageDescriptor s : copy) {
-      checkName("stage", s.name());
-      stageNames.add(s.name());
-    }
-    registrations.hold(toString(), pipeline, copy);
-    try {
-      registerHeld(pipeline, copy, stageNames);
-    } catch (RuntimeException e) {
-      registrations.release(pipeline);
-      throw e;
-    }
+    registration.register(pipeline, stages);
   }
 
   @Override
   public void unregister(String pipeline) {
-    checkPipeline(pipeline);
-    registrations.release(pipeline);
+    registration.unregister(pipeline);
   }
-
-  private void registerHeld(String pipeline, List<StageDescriptor> copy, List<String> stageNames) {
-    if (h2Lock != null) {
-      h2Lock.lock(); // H2's MERGE is no atomic upsert: registrations of one JVM take turns
-    }
-    Map<String, Long> ids;
-    try {
-      // PostgreSQL's upsert is atomic; an H2 database shared by two JVMs (server mode) could still
-      // see a key conflict, which the next attempt resolves as an update
-      ids =
-          db.run(
-              "register",
-              pipeline,
-              true,
-              db.dialect == Dialect.H2,
-              h -> registerRows(h, pipeline, copy, stageNames));
-    } finally {
-      if (h2Lock != null) {
-        h2Lock.unlock();
-      }
-    }
-    pipelines.put(pipeline, new PipelineDef(copy, ids));
-  }
-
-  private Map<String, Long> registerRows(
-      Handle h, String pipeline, List<StageDescriptor> copy, List<String> stageNames) {
-    if (!copy.isEmpty()) {
-      PreparedBatch upsert = h.prepareBatch(sql.register);
-      for (int i = 0; i < copy.size(); i++) {
-        StageDescriptor s = copy.get(i);
-        PayloadCodec<?> output = i + 1 < copy.size() ? copy.get(i + 1).inputCodec() : null;
-        bindStage(upsert, pipeline, s, output).add();
-      }
-      upsert.execute();
-    }
-    h.createUpdate(sql.registerDelete)
-        .bind("pipeline", pipeline)
-        .bind("names", Args.texts(stageNames))
-        .execute();
-    Map<String, Long> found = new HashMap<>();
-    h.createQuery(sql.registerIds)
-        .bind("pipeline", pipeline)
-        .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
-        .forEach(e -> found.put(e.getKey(), e.getValue()));
-    return found;
-  }
-
-  private static PreparedBatch bindStage(
-      PreparedBatch statement,
-      String pipeline,
-      StageDescriptor s,
-      @Nullable PayloadCodec<?> output) {
-    return statement
-        .bind("pipeline", pipeline)
-        .bind("name", s.name())
-        .bind("order", s.order())
-        .bind("input", Args.text(s.inputCodec() == null ? null : cut(s.inputCodec().name(), 300)))
-        .bind("output", Args.text(output == null ? null : cut(output.name(), 300)))
-        .bind("function", cut(s.function(), 1000))
-        .bind("timeout", Args.int64(s.timeoutSeconds()))
-        .bind("retry", cut(s.retryPolicy(), 1000))
-        .bind("max_retries", s.maxRetries())
-        .bind("checkpoint", s.checkpoint());
-  }
-
-  private PipelineDef def(String pipeline) {
-    PipelineDef def = pipelines.get(pipeline);
-    if (def == null) {
-      throw new IllegalStateException(
-          "pipeline '"
-              + pipeline
-              + "' is not registered with this store; build the Pipeline with .store(store),"
-              + " which registers its stages and their codecs, before running it");
-    }
-    return def;
-  }
-
-  // ------------------------------------------------------------------ ingest
 
   /**
    * Inserts the records not stored yet, leased to this worker; returns the ids already stored.
@@ -432,263 +282,8 @@ public final class JdbcPipelineStore implements PipelineStore {
   @Override
   public Set<String> ingest(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
-    Objects.requireNonNull(records, "records cannot be null");
-    Objects.requireNonNull(stage, "stage cannot be null");
-    Objects.requireNonNull(at, "at cannot be null");
-    checkOpen();
-    if (records.isEmpty()) {
-      return Set.of();
-    }
-    PipelineDef def = def(pipeline);
-    PayloadCodec<?> codec = def.codec(stage);
-    if (codec == null) {
-      throw new PipelineException(
-          "stage '"
-              + stage
-              + "' of pipeline '"
-              + pipeline
-              + "' has no input codec, so its records cannot be stored; set the pipeline's"
-              + " inputCodec(...)");
-    }
-    Set<String> duplicates = new HashSet<>();
-    Map<String, Stored> unique = new LinkedHashMap<>();
-    for (Envelope<?> record : records) {
-      String id = record.id();
-      StorableText.checkId(id);
-      if (unique.containsKey(id)) {
-        duplicates.add(id);
-        continue;
-      }
-      unique.put(id, encode(pipeline, stage, codec, record, "ingest"));
-    }
-    List<Stored> rows = new ArrayList<>(unique.values());
-    rows.sort(Comparator.comparing(Stored::id)); // one lock order for all workers
-    if (ledger != null) {
-      for (String id : ingestBatches(pipeline, stage, cut(codec.name(), 300), rows, at)) {
-        duplicates.add(id);
-      }
-      return duplicates;
-    }
-    long token = Leases.newToken();
-    Confirmations.Sent sent = confirmations.now();
-    Set<String> inserted = new HashSet<>();
-    for (int from = 0; from < rows.size(); from += INGEST_CHUNK) {
-      List<Stored> chunk = rows.subList(from, Math.min(rows.size(), from + INGEST_CHUNK));
-      AtomicInteger attempts = new AtomicInteger();
-      inserted.addAll(
-          db.callRetryingConflicts(
-              "ingest",
-              pipeline,
-              h -> {
-                if (db.dialect == Dialect.H2) {
-                  return insertAbsentInSteps(
-                      h, pipeline, stage, at, cut(codec.name(), 300), token, chunk, attempts);
-                }
-                Query insert =
-                    h.createQuery(sql.ingest(chunk.size()))
-                        .bind("pipeline", pipeline)
-                        .bind("stage", stage)
-                        .bind("at", Args.time(at))
-                        .bind("format", cut(codec.name(), 300))
-                        .bind("owner", workerId)
-                        .bind("token", token)
-                        .bind("lease_ms", leaseMillis);
-                for (int i = 0; i < chunk.size(); i++) {
-                  Stored s = chunk.get(i);
-                  insert
-                      .bind("id" + i, s.id())
-                      .bind("payload" + i, Args.bytes(s.payload()))
-                      .bind("checksum" + i, s.checksum())
-                      .bind("metadata" + i, Args.text(s.metadata()));
-                }
-                Set<String> ids = new HashSet<>(insert.mapTo(String.class).list());
-                if (attempts.incrementAndGet() > 1) {
-                  ids.addAll(insertedBefore(h, pipeline, token, chunk));
-                }
-                return ids;
-              }));
-    }
-    leases.hold(pipeline, inserted, token);
-    confirmations.confirm(pipeline, inserted, sent);
-    statistics.changed(inserted.size());
-    for (Stored s : rows) {
-      if (!inserted.contains(s.id())) {
-        duplicates.add(s.id());
-      }
-    }
-    return duplicates;
+    return ingests.ingest(pipeline, records, stage, at);
   }
-
-  /**
-   * The batch ledger's ingest: each chunk of {@link #BATCH_CHUNK} records is one batch, under a
-   * token of its own, written in one transaction. Returns the ids already stored.
-   */
-  private List<String> ingestBatches(
-      String pipeline, String stage, String format, List<Stored> rows, Instant at) {
-    BatchLedger ledger = Objects.requireNonNull(this.ledger);
-    List<String> duplicates = new ArrayList<>();
-    for (int from = 0; from < rows.size(); from += BATCH_CHUNK) {
-      List<Stored> chunk = rows.subList(from, Math.min(rows.size(), from + BATCH_CHUNK));
-      List<BatchLedger.Entry> entries = new ArrayList<>(chunk.size());
-      for (int i = 0; i < chunk.size(); i++) {
-        Stored s = chunk.get(i);
-        entries.add(new BatchLedger.Entry(i, s.id(), s.payload(), s.checksum(), s.metadata()));
-      }
-      long batchId = Leases.newToken();
-      long token = Leases.newToken();
-      AtomicInteger attempts = new AtomicInteger();
-      Confirmations.Sent sent = confirmations.now();
-      long released = released(pipeline);
-      List<BatchLedger.Entry> kept =
-          db.run(
-              "ingest",
-              pipeline,
-              db.dialect != Dialect.POSTGRESQL, // one statement there
-              true,
-              h ->
-                  ledger.ingest(
-                      h,
-                      pipeline,
-                      stage,
-                      format,
-                      batchId,
-                      token,
-                      entries,
-                      at,
-                      attempts.incrementAndGet()));
-      Set<String> inserted = new HashSet<>();
-      for (BatchLedger.Entry e : kept) {
-        inserted.add(e.id());
-      }
-      if (!kept.isEmpty()) {
-        BatchLedger.Batch batch = new BatchLedger.Batch(batchId, stage, format, token, 0);
-        if (released(pipeline) != released) {
-          // the run was cancelled meanwhile: give the batch back at once
-          db.call("release", pipeline, h -> ledger.release(h, List.of(batch)));
-        } else {
-          ledger.hold(pipeline, batch, kept, Set.of());
-          leases.hold(pipeline, inserted, token);
-          confirmations.confirm(pipeline, inserted, sent);
-        }
-      }
-      for (Stored s : chunk) {
-        if (!inserted.contains(s.id())) {
-          duplicates.add(s.id());
-        }
-      }
-    }
-    return duplicates;
-  }
-
-  private long released(String pipeline) {
-    java.util.concurrent.atomic.AtomicLong n = releases.get(pipeline);
-    return n == null ? 0 : n.get();
-  }
-
-  /**
-   * Gives records this worker holds in batches full rows of their own, before an operation that
-   * writes them one by one (a checkpoint, a retry, a filter, a dead letter): see {@link
-   * BatchLedger}. Records of a batch this worker no longer holds get no row, so the operation finds
-   * them fenced.
-   */
-  private void moveToRows(String pipeline, Collection<String> ids, Instant at) {
-    BatchLedger ledger = this.ledger;
-    if (ledger == null || ids.isEmpty() || !ledger.anyIn(pipeline, ids)) {
-      return;
-    }
-    Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups = ledger.byBatch(pipeline, ids);
-    long event = Leases.newToken();
-    AtomicInteger attempts = new AtomicInteger();
-    db.transaction(
-        "move",
-        pipeline,
-        h -> {
-          int attempt = attempts.incrementAndGet();
-          for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : groups.entrySet()) {
-            // a batch this worker no longer holds gets no rows: the operation finds them fenced
-            ledger.move(h, pipeline, g.getKey(), g.getValue(), event, at, attempt);
-          }
-          return null;
-        });
-    List<String> moved = new ArrayList<>();
-    groups.forEach(
-        (b, slots) -> {
-          for (BatchLedger.Slot slot : slots) {
-            moved.add(slot.entry().id());
-          }
-        });
-    ledger.forget(pipeline, moved);
-    statistics.changed(moved.size());
-  }
-
-  /**
-   * H2's ingest: looks up which ids are stored, then inserts the others in a JDBC batch, in the
-   * caller's transaction. A MERGE over a VALUES list, which does both in one statement, cost H2
-   * several times as much. Another worker inserting one of the ids in between makes the batch fail
-   * on the primary key; the caller then runs this again, and the lookup sees that row. Rows this
-   * call's token already holds (an earlier attempt committed without our hearing of it) are ours.
-   */
-  private Set<String> insertAbsentInSteps(
-      Handle h,
-      String pipeline,
-      String stage,
-      Instant at,
-      String format,
-      long token,
-      List<Stored> chunk,
-      AtomicInteger attempts) {
-    Set<String> ids = new HashSet<>();
-    if (attempts.incrementAndGet() > 1) {
-      ids.addAll(insertedBefore(h, pipeline, token, chunk));
-    }
-    Set<String> present =
-        new HashSet<>(
-            h.createQuery(sql.stored)
-                .bind("pipeline", pipeline)
-                .bind("ids", Args.texts(chunk.stream().map(Stored::id).toList()))
-                .mapTo(String.class)
-                .list());
-    PreparedBatch insert = h.prepareBatch(sql.ingestOne);
-    for (Stored s : chunk) {
-      if (present.contains(s.id())) {
-        continue;
-      }
-      insert
-          .bind("pipeline", pipeline)
-          .bind("id", s.id())
-          .bind("stage", stage)
-          .bind("at", Args.time(at))
-          .bind("payload", Args.bytes(s.payload()))
-          .bind("format", format)
-          .bind("checksum", s.checksum())
-          .bind("metadata", Args.text(s.metadata()))
-          .bind("owner", workerId)
-          .bind("token", token)
-          .bind("lease_ms", leaseMillis)
-          .add();
-      ids.add(s.id());
-    }
-    if (insert.size() > 0) {
-      insert.execute();
-    }
-    return ids;
-  }
-
-  /**
-   * The rows of the chunk an earlier attempt of this ingest inserted, if it committed without our
-   * hearing of it: they carry this call's token and are ours, not duplicates.
-   */
-  private List<String> insertedBefore(Handle h, String pipeline, long token, List<Stored> chunk) {
-    return h.createQuery(sql.ingestMine)
-        .bind("pipeline", pipeline)
-        .bind("owner", workerId)
-        .bind("token", token)
-        .bind("ids", Args.texts(chunk.stream().map(Stored::id).toList()))
-        .mapTo(String.class)
-        .list();
-  }
-
-  // ------------------------------------------------------------------ checkpoint
 
   /**
    * Saves records as the input of {@code nextStage}, where this worker still holds their lease;
@@ -700,158 +295,8 @@ public final class JdbcPipelineStore implements PipelineStore {
   @Override
   public void checkpoint(
       String pipeline, List<? extends Envelope<?>> records, String nextStage, Instant at) {
-    Objects.requireNonNull(records, "records cannot be null");
-    Objects.requireNonNull(nextStage, "nextStage cannot be null");
-    Objects.requireNonNull(at, "at cannot be null");
-    checkOpen();
-    if (records.isEmpty()) {
-      return;
-    }
-    PipelineDef def = def(pipeline);
-    PayloadCodec<?> codec = def.codec(nextStage);
-    if (codec == null) {
-      throw new PipelineException(
-          "cannot checkpoint pipeline '"
-              + pipeline
-              + "' before stage '"
-              + nextStage
-              + "': the stage before it has no codec for its output; add s.codec(...) to its"
-              + " options");
-    }
-    List<String> ids = new ArrayList<>(records.size());
-    for (Envelope<?> record : records) {
-      ids.add(record.id());
-    }
-    moveToRows(pipeline, ids, at);
-    List<Stored> rows = new ArrayList<>(records.size());
-    int notHeld = 0;
-    for (Envelope<?> record : records) {
-      Long token = leases.token(pipeline, record.id());
-      if (token == null) {
-        notHeld++;
-        continue;
-      }
-      Stored stored;
-      try {
-        stored = encode(pipeline, nextStage, codec, record, "checkpoint");
-      } catch (PipelineException e) {
-        // the record goes on in memory; a crash would resume it from its previous checkpoint
-        LOG.warn(
-            "pipeline-jdbc: {}; record '{}' keeps its previous checkpoint",
-            ErrorText.describeDefault(e),
-            ErrorText.loggable(record.id()));
-        continue;
-      }
-      rows.add(stored.withToken(token));
-    }
-    if (rows.isEmpty()) {
-      return;
-    }
-    rows.sort(Comparator.comparing(Stored::id));
-    if (sql.checkpointAll != null) {
-      String all = sql.checkpointAll;
-      Set<String> saved =
-          db.call(
-              "checkpoint",
-              pipeline,
-              h ->
-                  new HashSet<>(
-                      h.createQuery(all)
-                          .bind("pipeline", pipeline)
-                          .bind("owner", workerId)
-                          .bind("stage", nextStage)
-                          .bind("format", cut(codec.name(), 300))
-                          .bind("lease_ms", leaseMillis)
-                          .bind("at", Args.time(at))
-                          .bind(
-                              "ids", Args.array("varchar", column(rows, Stored::id, String[]::new)))
-                          .bind(
-                              "tokens",
-                              Args.array("int8", column(rows, Stored::token, Long[]::new)))
-                          .bind("payloads", Args.array("bytea", payloads(rows)))
-                          .bind(
-                              "checksums",
-                              Args.array("int8", column(rows, Stored::checksum, Long[]::new)))
-                          .bind(
-                              "metadatas",
-                              Args.array("varchar", column(rows, Stored::metadata, String[]::new)))
-                          .mapTo(String.class)
-                          .list()));
-      int refused = notHeld;
-      for (Stored s : rows) {
-        leases.touch(pipeline, s.token());
-        if (!saved.contains(s.id())) {
-          refused++;
-        }
-      }
-      logRefusedCheckpoints(pipeline, refused, records.size());
-      return;
-    }
-    int[] counts =
-        db.call(
-            "checkpoint",
-            pipeline,
-            h -> {
-              PreparedBatch batch = h.prepareBatch(sql.checkpoint);
-              for (Stored s : rows) {
-                batch
-                    .bind("pipeline", pipeline)
-                    .bind("id", s.id())
-                    .bind("owner", workerId)
-                    .bind("token", s.token())
-                    .bind("stage", nextStage)
-                    .bind("payload", Args.bytes(s.payload()))
-                    .bind("format", cut(codec.name(), 300))
-                    .bind("checksum", s.checksum())
-                    .bind("metadata", Args.text(s.metadata()))
-                    .bind("lease_ms", leaseMillis)
-                    .bind("at", Args.time(at))
-                    .add();
-              }
-              return batch.execute();
-            });
-    Set<Long> tokens = new HashSet<>();
-    int refused = notHeld;
-    for (int i = 0; i < rows.size(); i++) {
-      tokens.add(rows.get(i).token());
-      if (counts[i] == 0) {
-        refused++;
-      }
-    }
-    tokens.forEach(t -> leases.touch(pipeline, t));
-    logRefusedCheckpoints(pipeline, refused, records.size());
+    checkpoints.checkpoint(pipeline, records, nextStage, at);
   }
-
-  private static void logRefusedCheckpoints(String pipeline, int refused, int of) {
-    if (refused > 0) {
-      LOG.debug(
-          "pipeline-jdbc: {} of {} checkpoints of pipeline '{}' refused: another worker holds"
-              + " their lease",
-          refused,
-          of,
-          pipeline);
-    }
-  }
-
-  /** The rows' payloads, typed as byte[][] so that the driver sends them as bytea. */
-  private static byte[][] payloads(List<Stored> rows) {
-    byte[][] out = new byte[rows.size()][];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = rows.get(i).payload();
-    }
-    return out;
-  }
-
-  /** One column of rows, as a typed array for {@link Args#array}. */
-  private static <R, V> V[] column(List<R> rows, Function<R, V> value, IntFunction<V[]> array) {
-    V[] out = array.apply(rows.size());
-    for (int i = 0; i < out.length; i++) {
-      out[i] = value.apply(rows.get(i));
-    }
-    return out;
-  }
-
-  // ------------------------------------------------------------------ complete
 
   /**
    * Moves records to their terminal states where this worker still holds their lease.
@@ -861,39 +306,7 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public Set<String> complete(String pipeline, List<Completion> completions) {
-    Objects.requireNonNull(completions, "completions cannot be null");
-    checkOpen();
-    if (completions.isEmpty()) {
-      return Set.of();
-    }
-    if (ledger == null) {
-      return completeRowsOnly(pipeline, completions);
-    }
-    LedgerPart part = ledgerPart(pipeline, completions, List.of());
-    if (part.completions().isEmpty()) {
-      return part.fenced();
-    }
-    Set<String> fenced = new HashSet<>(part.fenced());
-    fenced.addAll(completeRowsOnly(pipeline, part.completions()));
-    return fenced;
-  }
-
-  /** Completes records that have rows of their own. */
-  private Set<String> completeRowsOnly(String pipeline, List<Completion> completions) {
-    if (completions.isEmpty()) {
-      return Set.of();
-    }
-    Ending ending = ending(pipeline, completions);
-    Set<String> fenced = new HashSet<>();
-    if (ending.writes()) {
-      // errors are inserted with their records' final states, or not at all
-      fenced.addAll(
-          ending.anyErrors()
-              ? db.transaction("complete", pipeline, h -> completeRows(h, pipeline, ending))
-              : db.call("complete", pipeline, h -> completeRows(h, pipeline, ending)));
-    }
-    ended(pipeline, ending, fenced);
-    return fenced;
+    return this.completions.complete(pipeline, completions);
   }
 
   /**
@@ -908,628 +321,8 @@ public final class JdbcPipelineStore implements PipelineStore {
   @Override
   public Handover completeAndDeliver(
       String pipeline, List<Completion> completions, List<String> delivering) {
-    checkPipeline(pipeline);
-    Objects.requireNonNull(completions, "completions cannot be null");
-    Objects.requireNonNull(delivering, "delivering cannot be null");
-    checkOpen();
-    if (ledger == null) {
-      return completeAndDeliverRows(pipeline, completions, delivering);
-    }
-    LedgerPart part = ledgerPart(pipeline, completions, delivering);
-    if (part.completions().isEmpty() && part.delivering().isEmpty()) {
-      return new Handover(part.fenced(), part.redelivered(), part.lost(), part.tokens());
-    }
-    Handover rows = completeAndDeliverRows(pipeline, part.completions(), part.delivering());
-    Set<String> fenced = new HashSet<>(part.fenced());
-    fenced.addAll(rows.fenced());
-    Set<String> redelivered = new HashSet<>(part.redelivered());
-    redelivered.addAll(rows.redelivered());
-    Set<String> lost = new HashSet<>(part.lost());
-    lost.addAll(rows.lost());
-    Map<String, Long> tokens = new HashMap<>(part.tokens());
-    tokens.putAll(rows.tokens());
-    return new Handover(fenced, redelivered, lost, tokens);
+    return this.completions.completeAndDeliver(pipeline, completions, delivering);
   }
-
-  /** What the batch ledger wrote of a completion and delivery, and what is left for rows. */
-  private record LedgerPart(
-      List<Completion> completions,
-      List<String> delivering,
-      Set<String> fenced,
-      Set<String> redelivered,
-      Set<String> lost,
-      Map<String, Long> tokens) {}
-
-  /**
-   * Writes what concerns records held in batches: records published without errors end in their
-   * batch (one event and one counter update per batch); records handed to the sink are noted per
-   * batch. Other completions of records in batches move them to rows first, and are left, with
-   * every record that has a row, to the caller.
-   */
-  private LedgerPart ledgerPart(
-      String pipeline, List<Completion> completions, List<String> delivering) {
-    BatchLedger ledger = Objects.requireNonNull(this.ledger);
-    List<Completion> published = new ArrayList<>();
-    List<Completion> rest = new ArrayList<>();
-    List<Completion> leaving = new ArrayList<>();
-    Set<String> seen = new HashSet<>();
-    for (Completion c : completions) {
-      if (!seen.add(c.recordId())) {
-        continue; // the first completion of a record wins
-      }
-      BatchLedger.Slot slot = ledger.slot(pipeline, c.recordId());
-      if (slot == null) {
-        rest.add(c);
-      } else if (c.status() == RecordStatus.PUBLISHED && c.errors().isEmpty()) {
-        published.add(c);
-      } else {
-        leaving.add(c); // its full row, in its final state
-      }
-    }
-    Map<BatchLedger.Batch, List<BatchLedger.Final>> leaves = finals(pipeline, leaving);
-    List<String> restDelivering = new ArrayList<>();
-    for (String id : delivering) {
-      if (ledger.slot(pipeline, id) == null) {
-        restDelivering.add(id);
-      }
-    }
-    if (published.isEmpty() && leaves.isEmpty() && restDelivering.size() == delivering.size()) {
-      return new LedgerPart(rest, restDelivering, Set.of(), Set.of(), Set.of(), Map.of());
-    }
-    List<String> publishedIds = new ArrayList<>(published.size());
-    for (Completion c : published) {
-      publishedIds.add(c.recordId());
-    }
-    Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends = ledger.byBatch(pipeline, publishedIds);
-    Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes = ledger.byBatch(pipeline, delivering);
-    long endEvent = Leases.newToken();
-    Instant at = published.isEmpty() ? Instant.now() : published.get(0).at();
-    AtomicInteger attempts = new AtomicInteger();
-    Confirmations.Sent sent = confirmations.now();
-    Set<BatchLedger.Batch> refused =
-        db.transaction(
-            "completeAndDeliver",
-            pipeline,
-            h -> {
-              BatchLedger.Written written =
-                  ledger.write(
-                      h, pipeline, ends, leaves, notes, endEvent, at, attempts.incrementAndGet());
-              if (!written.replayed()) {
-                leftWithErrors(h, pipeline, leaves, leaving, written.refused());
-              }
-              return written.refused();
-            });
-    Set<String> fenced = new HashSet<>();
-    Map<String, Long> fencedTokens = new HashMap<>();
-    List<String> ended = new ArrayList<>();
-    ends.forEach(
-        (b, slots) -> {
-          if (refused.contains(b)) {
-            for (BatchLedger.Slot slot : slots) {
-              fenced.add(slot.entry().id());
-              fencedTokens.put(slot.entry().id(), b.token());
-            }
-            return;
-          }
-          leases.touch(pipeline, b.token());
-          for (BatchLedger.Slot slot : slots) {
-            leases.drop(pipeline, slot.entry().id(), b.token());
-            ended.add(slot.entry().id());
-          }
-        });
-    leaves.forEach(
-        (b, finals) -> {
-          for (BatchLedger.Final f : finals) {
-            String id = f.slot().entry().id();
-            if (refused.contains(b)) {
-              fenced.add(id);
-              fencedTokens.put(id, b.token());
-            } else {
-              leases.drop(pipeline, id, b.token());
-              ended.add(id);
-            }
-          }
-          if (!refused.contains(b)) {
-            leases.touch(pipeline, b.token());
-          }
-        });
-    ledger.forget(pipeline, ended);
-    confirmations.forget(pipeline, ended);
-    // only rows written to pipeline_records count towards its planner statistics
-    int rowsWritten = 0;
-    for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Final>> g : leaves.entrySet()) {
-      if (!refused.contains(g.getKey())) {
-        rowsWritten += g.getValue().size();
-      }
-    }
-    statistics.changed(rowsWritten);
-    Set<String> redelivered = new HashSet<>();
-    Set<String> lost = new HashSet<>();
-    Map<String, Long> tokens = new HashMap<>();
-    Map<String, Long> lostTokens = new HashMap<>();
-    List<String> noted = new ArrayList<>();
-    notes.forEach(
-        (b, slots) -> {
-          if (refused.contains(b)) {
-            for (BatchLedger.Slot slot : slots) {
-              lost.add(slot.entry().id());
-              lostTokens.put(slot.entry().id(), b.token());
-            }
-            return;
-          }
-          leases.touch(pipeline, b.token());
-          for (BatchLedger.Slot slot : slots) {
-            String id = slot.entry().id();
-            noted.add(id);
-            tokens.put(id, b.claims() + 1L);
-            if (slot.noted()) {
-              redelivered.add(id);
-            }
-          }
-        });
-    ledger.noted(pipeline, noted);
-    confirmations.confirm(pipeline, noted, sent);
-    if (!fencedTokens.isEmpty()) {
-      ledger.forget(pipeline, fencedTokens.keySet());
-      lose(pipeline, fencedTokens, "this worker's completions of them were refused");
-    }
-    if (!lostTokens.isEmpty()) {
-      ledger.forget(pipeline, lostTokens.keySet());
-      lose(pipeline, lostTokens, "this worker does not hand them to the sink");
-    }
-    return new LedgerPart(rest, restDelivering, fenced, redelivered, lost, tokens);
-  }
-
-  /**
-   * The final rows of records leaving their batches, by batch: their payload is the one encoded for
-   * the stage where they were dead-lettered if it has a codec, else the one they were ingested with
-   * (and none for filtered and published ones, unless payloads are retained).
-   */
-  private Map<BatchLedger.Batch, List<BatchLedger.Final>> finals(
-      String pipeline, List<Completion> leaving) {
-    if (leaving.isEmpty()) {
-      return Map.of();
-    }
-    BatchLedger ledger = Objects.requireNonNull(this.ledger);
-    Ending ending = ending(pipeline, leaving);
-    Map<String, Done> byId = new HashMap<>();
-    for (Done d : ending.done()) {
-      byId.put(d.completion().recordId(), d);
-    }
-    Map<BatchLedger.Batch, List<BatchLedger.Final>> out = new LinkedHashMap<>();
-    boolean keep = !retention.payloads().isZero();
-    ledger
-        .byBatch(pipeline, byId.keySet())
-        .forEach(
-            (b, slots) -> {
-              List<BatchLedger.Final> finals = new ArrayList<>(slots.size());
-              for (BatchLedger.Slot slot : slots) {
-                Completion c = byId.get(slot.entry().id()).completion();
-                Stored encoded = byId.get(slot.entry().id()).payload();
-                boolean dead = c.status() == RecordStatus.DEAD_LETTER;
-                boolean own = dead && encoded != null;
-                boolean withPayload = dead || keep;
-                BatchLedger.Entry e = slot.entry();
-                finals.add(
-                    new BatchLedger.Final(
-                        slot,
-                        c.status().name(),
-                        dead && !own ? b.stage() : cut(c.stage(), MAX_NAME),
-                        dead ? cut(c.stage(), MAX_NAME) : null,
-                        reason(c),
-                        c.attempts(),
-                        lastErrorText(c.errors()),
-                        lastErrorType(c),
-                        !withPayload ? null : own ? encoded.payload() : e.payload(),
-                        !withPayload ? null : own ? encoded.format() : b.format(),
-                        !withPayload ? null : own ? encoded.checksum() : e.checksum(),
-                        own ? encoded.metadata() : e.metadata(),
-                        c.at()));
-              }
-              out.put(b, finals);
-            });
-    return out;
-  }
-
-  /** The error rows of records that left their batches, for those whose batch was still held. */
-  private void leftWithErrors(
-      Handle h,
-      String pipeline,
-      Map<BatchLedger.Batch, List<BatchLedger.Final>> leaves,
-      List<Completion> leaving,
-      Set<BatchLedger.Batch> refused) {
-    if (leaves.isEmpty()) {
-      return;
-    }
-    Set<String> written = new HashSet<>();
-    leaves.forEach(
-        (b, finals) -> {
-          if (!refused.contains(b)) {
-            for (BatchLedger.Final f : finals) {
-              written.add(f.slot().entry().id());
-            }
-          }
-        });
-    PipelineDef def = def(pipeline);
-    PreparedBatch errors = null;
-    for (Completion c : leaving) {
-      if (written.contains(c.recordId()) && !c.errors().isEmpty()) {
-        errors = addErrors(h, errors, pipeline, def, c.recordId(), c.errors());
-      }
-    }
-    if (errors != null) {
-      errors.execute();
-    }
-  }
-
-  /** Completes records and notes the delivery of others that have rows of their own. */
-  private Handover completeAndDeliverRows(
-      String pipeline, List<Completion> completions, List<String> delivering) {
-    if (delivering.isEmpty()) {
-      return new Handover(completeRowsOnly(pipeline, completions), Set.of());
-    }
-    Ending ending = completions.isEmpty() ? null : ending(pipeline, completions);
-    boolean completing = ending != null && ending.writes();
-    // the same token on a retry: a hand-over counts once however often the statement runs
-    long delivery = Leases.newToken();
-    Map<String, Long> held = new TreeMap<>(); // in record-id order: one lock order for all writers
-    Set<String> lost = new HashSet<>();
-    for (String id : delivering) {
-      Long token = leases.token(pipeline, id);
-      if (token == null) {
-        lost.add(id); // given back, or taken over and found out before
-      } else {
-        held.put(id, token);
-      }
-    }
-    Confirmations.Sent sent = confirmations.now();
-    Written written;
-    if (completing) {
-      written =
-          db.transaction(
-              "completeAndDeliver",
-              pipeline,
-              h ->
-                  new Written(
-                      completeRows(h, pipeline, ending),
-                      held.isEmpty() ? Noted.NONE : deliverRows(h, pipeline, delivery, held)));
-    } else {
-      written =
-          new Written(
-              Set.of(),
-              held.isEmpty()
-                  ? Noted.NONE
-                  : db.call(
-                      "beginDelivery", pipeline, h -> deliverRows(h, pipeline, delivery, held)));
-    }
-    if (ending != null) {
-      ended(pipeline, ending, written.fenced());
-    }
-    Noted noted = written.noted();
-    delivered(pipeline, noted.tokens().keySet());
-    confirmations.confirm(pipeline, noted.tokens().keySet(), sent);
-    Map<String, Long> gone = new HashMap<>();
-    for (Map.Entry<String, Long> e : held.entrySet()) {
-      if (!noted.tokens().containsKey(e.getKey())) {
-        gone.put(e.getKey(), e.getValue());
-      }
-    }
-    if (!gone.isEmpty()) {
-      lose(pipeline, gone, "this worker does not hand them to the sink");
-      lost.addAll(gone.keySet());
-    }
-    return new Handover(written.fenced(), noted.redelivered(), lost, noted.tokens());
-  }
-
-  /** What the transaction of {@link #completeAndDeliver} wrote. */
-  private record Written(Set<String> fenced, Noted noted) {}
-
-  /** What a delivery note found: records handed over before, and the noted ones' fencing tokens. */
-  private record Noted(Set<String> redelivered, Map<String, Long> tokens) {
-    static final Noted NONE = new Noted(Set.of(), Map.of());
-  }
-
-  /** Completions sorted out: those this worker holds, and those it does not. */
-  private record Ending(
-      PipelineDef def,
-      List<Done> done,
-      List<String> unknown,
-      boolean anyErrors,
-      Map<String, String> holders) {
-    boolean writes() {
-      return !done.isEmpty() || !unknown.isEmpty();
-    }
-  }
-
-  private Ending ending(String pipeline, List<Completion> completions) {
-    PipelineDef def = def(pipeline);
-    List<Done> done = new ArrayList<>();
-    List<String> unknown = new ArrayList<>();
-    Set<String> seen = new HashSet<>();
-    boolean anyErrors = false;
-    for (Completion c : completions) {
-      if (!seen.add(c.recordId())) {
-        continue; // the first completion of a record wins
-      }
-      Long token = leases.token(pipeline, c.recordId());
-      if (token == null) {
-        unknown.add(c.recordId()); // not held: completed already, or given back
-        continue;
-      }
-      Stored payload = null;
-      if (c.status() == RecordStatus.DEAD_LETTER) {
-        PayloadCodec<?> codec = def.codec(c.stage());
-        Envelope<?> record = c.record();
-        if (codec != null && record != null) {
-          try {
-            payload = encode(pipeline, c.stage(), codec, record, "dead letter");
-          } catch (PipelineException e) {
-            LOG.warn(
-                "pipeline-jdbc: {}; the dead letter keeps its last checkpoint",
-                ErrorText.describeDefault(e));
-          }
-        }
-      }
-      anyErrors |= !c.errors().isEmpty();
-      done.add(new Done(c, token, payload));
-    }
-    done.sort(Comparator.comparing(d -> d.completion().recordId()));
-    return new Ending(def, done, unknown, anyErrors, new ConcurrentHashMap<>());
-  }
-
-  /** This worker's bookkeeping after completions were written. */
-  private void ended(String pipeline, Ending ending, Set<String> fenced) {
-    List<Done> done = ending.done();
-    for (Done d : done) {
-      leases.touch(pipeline, d.token());
-      leases.drop(pipeline, d.completion().recordId(), d.token());
-    }
-    List<String> ids = new ArrayList<>(done.size() + ending.unknown().size());
-    for (Done d : done) {
-      ids.add(d.completion().recordId());
-    }
-    statistics.changed(done.size());
-    if (!fenced.isEmpty()) {
-      long unconfirmed = confirmations.oldest(pipeline, fenced);
-      Map<String, String> holders = new HashMap<>();
-      for (String id : fenced) {
-        holders.put(id, ending.holders().getOrDefault(id, "no worker (given back)"));
-      }
-      reportLost(pipeline, holders, unconfirmed, "this worker's completions of them were refused");
-    }
-    confirmations.forget(pipeline, ids);
-  }
-
-  private Set<String> completeRows(Handle h, String pipeline, Ending ending) throws SQLException {
-    PipelineDef def = ending.def();
-    List<Done> done = ending.done();
-    List<String> unknown = ending.unknown();
-    PreparedBatch finished = null;
-    PreparedBatch deadWith = null;
-    PreparedBatch deadKeep = null;
-    List<Done> finishedRows = new ArrayList<>();
-    List<Done> deadWithRows = new ArrayList<>();
-    List<Done> deadKeepRows = new ArrayList<>();
-    for (Done d : done) {
-      Completion c = d.completion();
-      PreparedBatch batch;
-      if (c.status() != RecordStatus.DEAD_LETTER && sql.completeDoneAll != null) {
-        finishedRows.add(d); // all in one statement, below
-        continue;
-      } else if (c.status() != RecordStatus.DEAD_LETTER) {
-        batch = finished == null ? finished = h.prepareBatch(sql.completeDone) : finished;
-        batch.bind("status", c.status().name()).bind("reason", Args.text(reason(c)));
-        finishedRows.add(d);
-      } else if (sql.completeDeadWithPayloadAll != null) {
-        (d.payload() != null ? deadWithRows : deadKeepRows).add(d); // one statement each, below
-        continue;
-      } else if (d.payload() != null) {
-        Stored p = d.payload();
-        batch =
-            deadWith == null ? deadWith = h.prepareBatch(sql.completeDeadWithPayload) : deadWith;
-        batch
-            .bind("payload", Args.bytes(p.payload()))
-            .bind("format", p.format())
-            .bind("checksum", p.checksum())
-            .bind("metadata", Args.text(p.metadata()));
-        deadWithRows.add(d);
-      } else {
-        batch =
-            deadKeep == null ? deadKeep = h.prepareBatch(sql.completeDeadKeepingPayload) : deadKeep;
-        deadKeepRows.add(d);
-      }
-      batch
-          .bind("pipeline", pipeline)
-          .bind("id", c.recordId())
-          .bind("owner", workerId)
-          .bind("token", d.token())
-          .bind("stage", cut(c.stage(), MAX_NAME))
-          .bind("attempts", c.attempts())
-          .bind("at", Args.time(c.at()))
-          .bind("last_error", Args.text(lastErrorText(c.errors())))
-          .bind("error_type", Args.text(lastErrorType(c)))
-          .add();
-    }
-    List<Done> zero = new ArrayList<>();
-    if (sql.completeDoneAll != null) {
-      completeAll(h, pipeline, finishedRows, zero);
-    } else {
-      collectZero(finished, finishedRows, zero);
-    }
-    if (sql.completeDeadWithPayloadAll != null && sql.completeDeadKeepingPayloadAll != null) {
-      completeDeadAll(h, pipeline, sql.completeDeadWithPayloadAll, deadWithRows, true, zero);
-      completeDeadAll(h, pipeline, sql.completeDeadKeepingPayloadAll, deadKeepRows, false, zero);
-    } else {
-      collectZero(deadWith, deadWithRows, zero);
-      collectZero(deadKeep, deadKeepRows, zero);
-    }
-    Set<String> fenced = new HashSet<>();
-    Set<String> won = new HashSet<>();
-    for (Done d : done) {
-      won.add(d.completion().recordId());
-    }
-    if (!zero.isEmpty() || !unknown.isEmpty()) {
-      // refused, or done already: by this worker (a retry after a lost reply, a second
-      // completion) it is ignored; by another worker, or given back, it is refused
-      Map<String, @Nullable Long> tokens = new HashMap<>();
-      for (Done d : zero) {
-        tokens.put(d.completion().recordId(), d.token());
-        won.remove(d.completion().recordId());
-      }
-      for (String id : unknown) {
-        tokens.put(id, null);
-      }
-      Set<String> mine = new HashSet<>();
-      h.createQuery(sql.lookupLeases)
-          .bind("pipeline", pipeline)
-          .bind("ids", Args.texts(tokens.keySet()))
-          .map(
-              (rs, ctx) -> {
-                String id = rs.getString("record_id");
-                Long token = tokens.get(id);
-                boolean ours =
-                    RecordStatus.valueOf(rs.getString("status")).isTerminal()
-                        && workerId.equals(rs.getString("worker_id"))
-                        && (token == null || rs.getLong("lease_token") == token);
-                if (!ours) {
-                  ending.holders().put(id, holder(rs));
-                }
-                return ours ? id : "";
-              })
-          .forEach(mine::add);
-      if (ledger != null) {
-        List<String> rowless = new ArrayList<>();
-        for (String id : tokens.keySet()) {
-          if (!mine.contains(id) && !ending.holders().containsKey(id)) {
-            rowless.add(id);
-          }
-        }
-        mine.addAll(ledger.endedHere(h, pipeline, rowless));
-      }
-      for (String id : tokens.keySet()) {
-        if (!mine.contains(id)) {
-          fenced.add(id);
-        }
-      }
-    }
-    PreparedBatch errors = null;
-    List<String> erred = new ArrayList<>();
-    for (Done d : done) {
-      Completion c = d.completion();
-      if (won.contains(c.recordId()) && !c.errors().isEmpty()) {
-        errors = addErrors(h, errors, pipeline, def, c.recordId(), c.errors());
-        erred.add(c.recordId());
-      }
-    }
-    if (errors != null) {
-      errors.execute();
-      boundErrorRows(h, pipeline, def, erred);
-    }
-    return fenced;
-  }
-
-  /** Adds a record's errors to a batch of error inserts, made on the first error. */
-  private @Nullable PreparedBatch addErrors(
-      Handle h,
-      @Nullable PreparedBatch batch,
-      String pipeline,
-      PipelineDef def,
-      String id,
-      List<ErrorInfo> errors) {
-    for (ErrorInfo e : errors) {
-      if (batch == null) {
-        batch = h.prepareBatch(sql.insertError);
-      }
-      batch
-          .bind("pipeline", pipeline)
-          .bind("id", id)
-          .bind("stage_id", Args.int64(def.stageId(e.stage())))
-          .bind("stage", cut(e.stage(), MAX_NAME))
-          .bind("error_type", cut(e.errorType(), MAX_NAME))
-          .bind("exception_class", cut(e.exceptionClass(), 500))
-          .bind("message", storedText(e.message(), MAX_MESSAGE))
-          .bind("stack_trace", storedText(e.stackTrace(), MAX_MESSAGE))
-          .bind("attempt", e.attempt())
-          .bind("at", Args.time(e.occurredAt()))
-          .bind("owner", workerId)
-          .add();
-    }
-    return batch;
-  }
-
-  /**
-   * Keeps the error rows of records that just got more a bounded history, as the engine and the
-   * in-memory store keep a record's errors: its first error, one row of type {@value
-   * ErrorText#DROPPED_TYPE} counting the errors dropped (in its {@code attempt}), and its last
-   * {@value ErrorText#KEPT_LAST_ERRORS}. One grouped query on the error index finds the records
-   * over the bound (rare: a record retried many times, or reprocessed again and again); only theirs
-   * are read and pruned.
-   */
-  private void boundErrorRows(Handle h, String pipeline, PipelineDef def, List<String> ids) {
-    if (ids.isEmpty()) {
-      return;
-    }
-    List<String> over =
-        h.createQuery(sql.errorsOverflowing)
-            .bind("pipeline", pipeline)
-            .bind("ids", Args.texts(ids))
-            .mapTo(String.class)
-            .list();
-    if (over.isEmpty()) {
-      return;
-    }
-    PreparedBatch mark = h.prepareBatch(sql.markErrorsDropped);
-    PreparedBatch delete = h.prepareBatch(sql.deleteError);
-    for (List<StoredError> stored : errorRows(h, pipeline, over).values()) {
-      List<ErrorInfo> infos = new ArrayList<>(stored.size());
-      for (StoredError row : stored) {
-        infos.add(row.info());
-      }
-      List<ErrorInfo> kept = ErrorText.bounded(infos);
-      if (kept == infos) {
-        continue;
-      }
-      // the second row stands for the rows up to the last few, which go; it keeps its place
-      // (its error_id) in the history's order
-      ErrorInfo dropped = kept.get(1);
-      mark.bind("error_id", stored.get(1).id())
-          .bind("stage_id", Args.int64(def.stageId(dropped.stage())))
-          .bind("stage", cut(dropped.stage(), MAX_NAME))
-          .bind("error_type", dropped.errorType())
-          .bind("exception_class", dropped.exceptionClass())
-          .bind("message", dropped.message())
-          .bind("stack_trace", dropped.stackTrace())
-          .bind("attempt", dropped.attempt())
-          .bind("at", Args.time(dropped.occurredAt()))
-          .add();
-      for (StoredError row : stored.subList(2, stored.size() - ErrorText.KEPT_LAST_ERRORS)) {
-        delete.bind("error_id", row.id()).add();
-      }
-    }
-    if (mark.size() > 0) {
-      mark.execute();
-    }
-    if (delete.size() > 0) {
-      delete.execute();
-    }
-  }
-
-  /** An error row: its id and what it holds. */
-  private record StoredError(long id, ErrorInfo info) {}
-
-  private static @Nullable String lastErrorText(List<ErrorInfo> errors) {
-    if (errors.isEmpty()) {
-      return null;
-    }
-    ErrorInfo last = errors.get(errors.size() - 1);
-    return storedText(last.errorType() + ": " + last.message(), MAX_LAST_ERROR);
-  }
-
-  private static @Nullable String lastErrorType(List<ErrorInfo> errors) {
-    return errors.isEmpty() ? null : cut(errors.get(errors.size() - 1).errorType(), MAX_NAME);
-  }
-
-  // ------------------------------------------------------------------ retry queue
 
   /**
    * Parks records in the retry queue, where this worker still holds their lease: each becomes
@@ -1546,159 +339,8 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public Set<String> scheduleRetries(String pipeline, List<ScheduledRetry> retries, Instant at) {
-    checkPipeline(pipeline);
-    Objects.requireNonNull(retries, "retries cannot be null");
-    Objects.requireNonNull(at, "at cannot be null");
-    checkOpen();
-    if (retries.isEmpty()) {
-      return Set.of();
-    }
-    PipelineDef def = def(pipeline);
-    List<String> ids = new ArrayList<>(retries.size());
-    for (ScheduledRetry r : retries) {
-      ids.add(r.recordId());
-    }
-    moveToRows(pipeline, ids, at);
-    Set<String> refused = new HashSet<>();
-    List<Parked> parked = new ArrayList<>();
-    Set<String> seen = new HashSet<>();
-    // everything is encoded before anything is written
-    for (ScheduledRetry r : retries) {
-      if (!seen.add(r.recordId())) {
-        continue; // the first retry of a record wins
-      }
-      PayloadCodec<?> codec = def.codec(r.stage());
-      if (codec == null) {
-        throw new PipelineException(
-            "cannot park record '"
-                + r.recordId()
-                + "' of pipeline '"
-                + pipeline
-                + "' in the retry queue at stage '"
-                + r.stage()
-                + "': the stage has no input codec, so its records cannot be stored; add"
-                + " s.codec(...) to the options of the stage before it");
-      }
-      Stored payload = encode(pipeline, r.stage(), codec, r.record(), "retry");
-      Long token = leases.token(pipeline, r.recordId());
-      if (token == null) {
-        refused.add(r.recordId()); // not held: completed already, given back, or never held
-        continue;
-      }
-      parked.add(new Parked(r, token, payload));
-    }
-    parked.sort(Comparator.comparing(p -> p.retry().recordId())); // one lock order for all
-    // let go of them before the rows become claimable: a short retry may be due, and claimed by
-    // this worker's claimer, before this call returns; still held here, it would look in flight
-    // (and not be handed out). Should the write fail, their leases run out and they are claimed.
-    for (Parked p : parked) {
-      leases.touch(pipeline, p.token());
-      leases.drop(pipeline, p.retry().recordId(), p.token());
-    }
-    if (!parked.isEmpty()) {
-      refused.addAll(
-          db.transaction("scheduleRetries", pipeline, h -> parkRows(h, pipeline, def, parked, at)));
-    }
-    if (!refused.isEmpty()) {
-      LOG.info(
-          "pipeline-jdbc: {} retries of pipeline '{}' refused: another worker took the records"
-              + " over after this worker's lease expired (first '{}')",
-          refused.size(),
-          pipeline,
-          ErrorText.loggable(refused.iterator().next()));
-    }
-    return refused;
+    return retryQueue.scheduleRetries(pipeline, retries, at);
   }
-
-  private Set<String> parkRows(
-      Handle h, String pipeline, PipelineDef def, List<Parked> parked, Instant at) {
-    PreparedBatch update = h.prepareBatch(sql.park);
-    for (Parked p : parked) {
-      ScheduledRetry r = p.retry();
-      Stored s = p.payload();
-      update
-          .bind("pipeline", pipeline)
-          .bind("id", r.recordId())
-          .bind("owner", workerId)
-          .bind("token", p.token())
-          .bind("stage", r.stage())
-          .bind("payload", Args.bytes(s.payload()))
-          .bind("format", s.format())
-          .bind("checksum", s.checksum())
-          .bind("metadata", Args.text(s.metadata()))
-          .bind("attempts", r.attempts())
-          .bind("last_error", Args.text(lastErrorText(r.errors())))
-          .bind("error_type", Args.text(lastErrorType(r.errors())))
-          .bind("at", Args.time(at))
-          .add();
-    }
-    int[] counts = update.execute();
-    List<Parked> won = new ArrayList<>();
-    Map<String, Long> zero = new HashMap<>();
-    for (int i = 0; i < counts.length; i++) {
-      Parked p = parked.get(i);
-      if (counts[i] == 0) {
-        zero.put(p.retry().recordId(), p.token());
-      } else {
-        won.add(p);
-      }
-    }
-    Set<String> refused = new HashSet<>(zero.keySet());
-    if (!zero.isEmpty()) {
-      // parked already by this very call (run again after a lost reply), or taken over
-      h.createQuery(sql.lookupLeases)
-          .bind("pipeline", pipeline)
-          .bind("ids", Args.texts(zero.keySet()))
-          .map(
-              (rs, ctx) -> {
-                String id = rs.getString("record_id");
-                boolean ours =
-                    RecordStatus.RETRY_WAIT.name().equals(rs.getString("status"))
-                        && workerId.equals(rs.getString("worker_id"))
-                        && rs.getLong("lease_token") == zero.get(id);
-                return ours ? id : "";
-              })
-          .forEach(refused::remove);
-    }
-    if (won.isEmpty()) {
-      return refused;
-    }
-    PreparedBatch enqueue = h.prepareBatch(sql.enqueueRetry);
-    PreparedBatch errors = null;
-    for (Parked p : won) {
-      ScheduledRetry r = p.retry();
-      enqueue
-          .bind("pipeline", pipeline)
-          .bind("id", r.recordId())
-          .bind("stage_id", Args.int64(def.stageId(r.stage())))
-          .bind("stage", r.stage())
-          .bind("attempts", r.attempts())
-          .bind("max_retries", r.maxRetries())
-          .bind("delay_ms", delayMillis(r.delay()))
-          .bind("multiplier", r.backoffMultiplier())
-          .bind("last_error", Args.text(lastErrorText(r.errors())))
-          .add();
-      errors = addErrors(h, errors, pipeline, def, r.recordId(), r.errors());
-    }
-    enqueue.execute();
-    if (errors != null) {
-      errors.execute();
-      List<String> erred = new ArrayList<>();
-      for (Parked p : won) {
-        if (!p.retry().errors().isEmpty()) {
-          erred.add(p.retry().recordId());
-        }
-      }
-      boundErrorRows(h, pipeline, def, erred);
-    }
-    return refused;
-  }
-
-  private static long delayMillis(Duration delay) {
-    return delay.compareTo(MAX_DELAY) > 0 ? MAX_DELAY.toMillis() : delay.toMillis();
-  }
-
-  // ------------------------------------------------------------------ dead letter queue
 
   /**
    * Sends dead letters back to be processed again: each that is still a dead letter becomes {@code
@@ -1715,9 +357,7 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public Set<String> reprocess(String pipeline, Collection<String> recordIds, Instant at) {
-    checkPipeline(pipeline);
-    Objects.requireNonNull(at, "at cannot be null");
-    return moveDeadLetters("reprocess", pipeline, recordIds, sql.reprocess, Map.of("at", at));
+    return deadLetterQueue.reprocess(pipeline, recordIds, at);
   }
 
   /**
@@ -1732,174 +372,8 @@ public final class JdbcPipelineStore implements PipelineStore {
   @Override
   public Set<String> discard(
       String pipeline, Collection<String> recordIds, String reason, Instant at) {
-    checkPipeline(pipeline);
-    Objects.requireNonNull(reason, "reason cannot be null");
-    Objects.requireNonNull(at, "at cannot be null");
-    return moveDeadLetters(
-        "discard",
-        pipeline,
-        recordIds,
-        sql.discard,
-        Map.of("at", at, "reason", storedText(reason, MAX_MESSAGE)));
+    return deadLetterQueue.discard(pipeline, recordIds, reason, at);
   }
-
-  private Set<String> moveDeadLetters(
-      String operation,
-      String pipeline,
-      Collection<String> recordIds,
-      String statement,
-      Map<String, Object> values) {
-    Objects.requireNonNull(recordIds, "recordIds cannot be null");
-    checkOpen();
-    List<String> ids = new ArrayList<>(new TreeSet<>(recordIds)); // by id: one lock order
-    ids.removeIf(id -> StorableText.idProblem(id) != null); // never stored under such an id
-    // rows moved under this token count as moved should a statement run again after a lost reply
-    long token = Leases.newToken();
-    Set<String> moved = new HashSet<>();
-    for (int from = 0; from < ids.size(); from += MOVE_CHUNK) {
-      List<String> chunk = ids.subList(from, Math.min(ids.size(), from + MOVE_CHUNK));
-      moved.addAll(
-          db.call(
-              operation,
-              pipeline,
-              h -> {
-                Query q =
-                    h.createQuery(statement)
-                        .bind("pipeline", pipeline)
-                        .bind("ids", Args.texts(chunk))
-                        .bind("token", token);
-                for (Map.Entry<String, Object> v : values.entrySet()) {
-                  q.bind(
-                      v.getKey(),
-                      v.getValue() instanceof Instant t
-                          ? Args.time(t)
-                          : Args.text((String) v.getValue()));
-                }
-                return q.mapTo(String.class).list();
-              }));
-    }
-    if (!moved.isEmpty()) {
-      LOG.info(
-          "pipeline-jdbc: {} of {} dead letters of pipeline '{}' (first '{}')",
-          operation,
-          moved.size(),
-          pipeline,
-          ErrorText.loggable(moved.iterator().next()));
-    }
-    return moved;
-  }
-
-  /**
-   * Completes published and filtered records in one statement ({@link Statements#completeDoneAll}),
-   * adding those it did not update to {@code zero}.
-   */
-  private void completeAll(Handle h, String pipeline, List<Done> rows, List<Done> zero) {
-    if (rows.isEmpty()) {
-      return;
-    }
-    Query update =
-        h.createQuery(sql.completeDoneAll)
-            .bind(
-                "statuses",
-                Args.array(
-                    "varchar", column(rows, d -> d.completion().status().name(), String[]::new)))
-            .bind(
-                "reasons",
-                Args.array("varchar", column(rows, d -> reason(d.completion()), String[]::new)));
-    unreturned(bindCompletions(update, pipeline, rows), rows, zero);
-  }
-
-  /**
-   * Dead-letters records in one statement ({@link Statements#completeDeadWithPayloadAll} or {@link
-   * Statements#completeDeadKeepingPayloadAll}), adding those it did not update to {@code zero}.
-   */
-  private void completeDeadAll(
-      Handle h,
-      String pipeline,
-      String statement,
-      List<Done> rows,
-      boolean withPayload,
-      List<Done> zero) {
-    if (rows.isEmpty()) {
-      return;
-    }
-    Query update = bindCompletions(h.createQuery(statement), pipeline, rows);
-    if (withPayload) {
-      List<Stored> payloads = rows.stream().map(d -> Objects.requireNonNull(d.payload())).toList();
-      update
-          .bind("payloads", Args.array("bytea", payloads(payloads)))
-          .bind("formats", Args.array("varchar", column(payloads, Stored::format, String[]::new)))
-          .bind("checksums", Args.array("int8", column(payloads, Stored::checksum, Long[]::new)))
-          .bind(
-              "metadatas",
-              Args.array("varchar", column(payloads, Stored::metadata, String[]::new)));
-    }
-    unreturned(update, rows, zero);
-  }
-
-  /** Binds what every one-statement completion sets: each row's id, token, stage, attempts, ... */
-  private Query bindCompletions(Query update, String pipeline, List<Done> rows) {
-    return update
-        .bind("pipeline", pipeline)
-        .bind("owner", workerId)
-        .bind(
-            "ids",
-            Args.array("varchar", column(rows, d -> d.completion().recordId(), String[]::new)))
-        .bind("tokens", Args.array("int8", column(rows, Done::token, Long[]::new)))
-        .bind(
-            "stages",
-            Args.array(
-                "varchar", column(rows, d -> cut(d.completion().stage(), MAX_NAME), String[]::new)))
-        .bind(
-            "attempts",
-            Args.array("int4", column(rows, d -> d.completion().attempts(), Integer[]::new)))
-        .bind(
-            "last_errors",
-            Args.array(
-                "varchar",
-                column(rows, d -> lastErrorText(d.completion().errors()), String[]::new)))
-        .bind(
-            "error_types",
-            Args.array("varchar", column(rows, d -> lastErrorType(d.completion()), String[]::new)))
-        .bind(
-            "ats",
-            Args.array(
-                "varchar", column(rows, d -> Args.timeText(d.completion().at()), String[]::new)));
-  }
-
-  /** Runs a one-statement completion; adds the rows it did not return to {@code zero}. */
-  private static void unreturned(Query update, List<Done> rows, List<Done> zero) {
-    Set<String> updated = new HashSet<>(update.mapTo(String.class).list());
-    for (Done d : rows) {
-      if (!updated.contains(d.completion().recordId())) {
-        zero.add(d);
-      }
-    }
-  }
-
-  private static @Nullable String reason(Completion c) {
-    return c.reason() == null ? null : cut(c.reason(), MAX_MESSAGE);
-  }
-
-  private static @Nullable String lastErrorType(Completion c) {
-    return c.errors().isEmpty()
-        ? null
-        : cut(c.errors().get(c.errors().size() - 1).errorType(), MAX_NAME);
-  }
-
-  private static void collectZero(@Nullable PreparedBatch batch, List<Done> rows, List<Done> zero) {
-    if (batch == null) {
-      return;
-    }
-    int[] counts = batch.execute();
-    for (int i = 0; i < counts.length; i++) {
-      if (counts[i] == 0) {
-        zero.add(rows.get(i));
-      }
-    }
-  }
-
-  // ------------------------------------------------------------------ delivery ledger
 
   /**
    * Counts a hand-over to the sink for each record; returns those handed over before.
@@ -1908,39 +382,7 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public Set<String> beginDelivery(String pipeline, List<String> recordIds) {
-    return completeAndDeliver(pipeline, List.of(), recordIds).redelivered();
-  }
-
-  /**
-   * Counts a hand-over of each record this worker holds under its token, and renews its lease;
-   * returns those handed over before and each noted record's fencing token.
-   */
-  private Noted deliverRows(Handle h, String pipeline, long delivery, Map<String, Long> held) {
-    Set<String> redelivered = new HashSet<>();
-    Map<String, Long> tokens = new HashMap<>(held.size() * 2);
-    bindOwned(h.createQuery(sql.beginDelivery), pipeline, held)
-        .bind("delivery", delivery)
-        .map(
-            (rs, ctx) -> {
-              String id = rs.getString(1);
-              if (rs.getInt(2) > 1) {
-                redelivered.add(id);
-              }
-              tokens.put(id, rs.getLong(3) + 1);
-              return id;
-            })
-        .forEach(id -> {});
-    return new Noted(redelivered, tokens);
-  }
-
-  /** Binds the ids and tokens of rows this worker holds, for a statement of {@code ownedByIds}. */
-  private Query bindOwned(Query query, String pipeline, Map<String, Long> held) {
-    return query
-        .bind("pipeline", pipeline)
-        .bind("owner", workerId)
-        .bind("lease_ms", leaseMillis)
-        .bind("ids", Args.array("varchar", held.keySet().toArray(String[]::new)))
-        .bind("tokens", Args.array("bigint", held.values().toArray(Long[]::new)));
+    return this.completions.beginDelivery(pipeline, recordIds);
   }
 
   /**
@@ -1953,215 +395,7 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public Set<String> notHeld(String pipeline, Collection<String> recordIds) {
-    checkPipeline(pipeline);
-    Objects.requireNonNull(recordIds, "recordIds cannot be null");
-    List<String> doubtful = confirmations.doubtful(pipeline, recordIds);
-    if (doubtful.isEmpty()) {
-      return Set.of();
-    }
-    checkOpen();
-    Set<String> gone = new HashSet<>();
-    if (ledger != null && ledger.anyIn(pipeline, doubtful)) {
-      doubtful = notHeldInBatches(pipeline, doubtful, gone);
-    }
-    Map<String, Long> held = new TreeMap<>();
-    for (String id : doubtful) {
-      Long token = leases.token(pipeline, id);
-      if (token == null) {
-        gone.add(id);
-      } else {
-        held.put(id, token);
-      }
-    }
-    if (held.isEmpty()) {
-      return gone;
-    }
-    Confirmations.Sent sent = confirmations.now();
-    Set<String> renewed =
-        new HashSet<>(
-            db.call(
-                "renew",
-                pipeline,
-                h ->
-                    bindOwned(h.createQuery(sql.renewHeld), pipeline, held)
-                        .mapTo(String.class)
-                        .list()));
-    confirmations.confirm(pipeline, renewed, sent);
-    Map<String, Long> lost = new HashMap<>();
-    for (Map.Entry<String, Long> e : held.entrySet()) {
-      if (!renewed.contains(e.getKey())) {
-        lost.put(e.getKey(), e.getValue());
-      }
-    }
-    if (!lost.isEmpty()) {
-      lose(pipeline, lost, "this worker drops its copies in flight");
-      gone.addAll(lost.keySet());
-    }
-    return gone;
-  }
-
-  /**
-   * Renews the batches of doubtful records held in batches, adding the records of batches this
-   * worker no longer holds to {@code gone}; returns the doubtful records that have rows.
-   */
-  private List<String> notHeldInBatches(String pipeline, List<String> doubtful, Set<String> gone) {
-    BatchLedger ledger = Objects.requireNonNull(this.ledger);
-    Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups = ledger.byBatch(pipeline, doubtful);
-    Confirmations.Sent sent = confirmations.now();
-    Set<BatchLedger.Batch> lostBatches =
-        db.call(
-            "renew",
-            pipeline,
-            h -> {
-              Set<BatchLedger.Batch> lost = new HashSet<>();
-              for (BatchLedger.Batch b : groups.keySet()) {
-                if (!ledger.renew(h, b)) {
-                  lost.add(b);
-                }
-              }
-              return lost;
-            });
-    Map<String, Long> lost = new HashMap<>();
-    List<String> renewed = new ArrayList<>();
-    groups.forEach(
-        (b, slots) -> {
-          for (BatchLedger.Slot slot : slots) {
-            if (lostBatches.contains(b)) {
-              lost.put(slot.entry().id(), b.token());
-            } else {
-              renewed.add(slot.entry().id());
-            }
-          }
-        });
-    confirmations.confirm(pipeline, renewed, sent);
-    if (!lost.isEmpty()) {
-      ledger.forget(pipeline, lost.keySet());
-      lose(pipeline, lost, "this worker drops its copies in flight");
-      gone.addAll(lost.keySet());
-    }
-    List<String> rest = new ArrayList<>();
-    for (String id : doubtful) {
-      if (!renewed.contains(id) && !lost.containsKey(id)) {
-        rest.add(id);
-      }
-    }
-    return rest;
-  }
-
-  /**
-   * Forgets records this worker no longer holds, found out before it worked on them further, and
-   * says what became of them.
-   */
-  private void lose(String pipeline, Map<String, Long> lost, String consequence) {
-    long unconfirmed = confirmations.oldest(pipeline, lost.keySet());
-    lost.forEach((id, token) -> leases.drop(pipeline, id, token));
-    confirmations.forget(pipeline, lost.keySet());
-    Map<String, String> holders = new HashMap<>();
-    try {
-      db.call(
-              "lookupLeases",
-              pipeline,
-              h ->
-                  h.createQuery(sql.lookupLeases)
-                      .bind("pipeline", pipeline)
-                      .bind("ids", Args.texts(lost.keySet()))
-                      .map((rs, ctx) -> Map.entry(rs.getString("record_id"), holder(rs)))
-                      .list())
-          .forEach(e -> holders.put(e.getKey(), e.getValue()));
-    } catch (JdbcStoreException e) {
-      LOG.debug("pipeline-jdbc: could not look up who holds the records now", e);
-    }
-    BatchLedger ledger = this.ledger;
-    if (ledger != null && holders.size() < lost.size()) {
-      List<String> rowless = new ArrayList<>();
-      for (String id : lost.keySet()) {
-        if (!holders.containsKey(id)) {
-          rowless.add(id);
-        }
-      }
-      try {
-        db.call("lookupLeases", pipeline, h -> ledger.holders(h, pipeline, rowless))
-            .forEach((id, b) -> holders.put(id, batchHolder(b[0], b[1], b[2])));
-      } catch (JdbcStoreException e) {
-        LOG.debug("pipeline-jdbc: could not look up who holds the batches now", e);
-      }
-    }
-    for (String id : lost.keySet()) {
-      holders.putIfAbsent(id, "no worker (the record is gone)");
-    }
-    reportLost(pipeline, holders, unconfirmed, consequence);
-  }
-
-  /** Who holds a record of a batch now, from its batch's state, owner and last claimer. */
-  private String batchHolder(String state, @Nullable String owner, @Nullable String worker) {
-    String who =
-        workerId.equals(owner != null ? owner : worker)
-            ? "this worker"
-            : "worker " + ErrorText.loggable(owner != null ? owner : worker);
-    if ("DONE".equals(state)) {
-      return who + ", which finished it";
-    }
-    return owner == null ? "no worker (given back, ready to be claimed)" : who;
-  }
-
-  /** Who holds a record now, from a row of {@code lookupLeases}, for a message. */
-  private String holder(ResultSet rs) throws SQLException {
-    RecordStatus status = RecordStatus.valueOf(rs.getString("status"));
-    String worker = rs.getString("worker_id");
-    String who = workerId.equals(worker) ? "this worker" : "worker " + ErrorText.loggable(worker);
-    return switch (status) {
-      case IN_PROGRESS -> who;
-      case READY -> "no worker (given back, ready to be claimed)";
-      case RETRY_WAIT -> "the retry queue (parked by " + who + ")";
-      default -> who + ", which finished it";
-    };
-  }
-
-  /**
-   * Logs that this worker's lease on records ran out and who took them, saying why as far as this
-   * worker knows: a database outage it waited out, or a time without any renewal reaching the
-   * database (a paused process).
-   */
-  private void reportLost(
-      String pipeline, Map<String, String> holders, long unconfirmedNanos, String consequence) {
-    Map<String, Integer> byHolder = new TreeMap<>();
-    holders.values().forEach(w -> byHolder.merge(w, 1, Integer::sum));
-    StringBuilder who = new StringBuilder();
-    byHolder.forEach(
-        (w, n) ->
-            who.append(who.isEmpty() ? "" : ", ").append(w).append(" (").append(n).append(')'));
-    Database.Outage outage = db.lastOutage();
-    long leaseNanos = TimeUnit.MILLISECONDS.toNanos(leaseMillis);
-    String why;
-    if (outage != null
-        && outage.nanos() > leaseNanos / 2
-        && System.nanoTime() - outage.endedAt() < unconfirmedNanos + leaseNanos) {
-      why = "during a database outage of " + seconds(outage.nanos());
-    } else if (unconfirmedNanos > leaseNanos) {
-      why =
-          "after "
-              + seconds(unconfirmedNanos)
-              + " in which no renewal of it reached the database (was this process paused, or"
-              + " cut off from the database?)";
-    } else {
-      why = "before a renewal reached the database";
-    }
-    LOG.warn(
-        "pipeline-jdbc: the lease of worker {} (this worker) on {} records of pipeline '{}' ran out"
-            + " {} (lease {} ms); they were re-claimed by {}: {}, their holder finishes them"
-            + " (first '{}')",
-        ErrorText.loggable(workerId),
-        holders.size(),
-        ErrorText.loggable(pipeline),
-        why,
-        leaseMillis,
-        ErrorText.loggable(who),
-        consequence,
-        ErrorText.loggable(holders.keySet().iterator().next()));
-  }
-
-  private static String seconds(long nanos) {
-    return String.format(java.util.Locale.ROOT, "%.1f s", nanos / 1e9);
+    return deliveryLedger.notHeld(pipeline, recordIds);
   }
 
   /**
@@ -2171,30 +405,7 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public Set<String> unfinished(String pipeline, Collection<String> recordIds) {
-    checkPipeline(pipeline);
-    Objects.requireNonNull(recordIds, "recordIds cannot be null");
-    checkOpen();
-    if (recordIds.isEmpty()) {
-      return Set.of();
-    }
-    return new HashSet<>(
-        db.call(
-            "unfinished",
-            pipeline,
-            h -> {
-              List<String> found =
-                  new ArrayList<>(
-                      h.createQuery(sql.unfinishedOf)
-                          .bind("pipeline", pipeline)
-                          .bind("owner", workerId)
-                          .bind("ids", Args.texts(recordIds))
-                          .mapTo(String.class)
-                          .list());
-              if (ledger != null) {
-                found.addAll(ledger.unfinished(h, pipeline, recordIds));
-              }
-              return found;
-            }));
+    return deliveryLedger.unfinished(pipeline, recordIds);
   }
 
   /**
@@ -2204,147 +415,8 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public List<HeldLeases> leasesHeldElsewhere(String pipeline) {
-    checkPipeline(pipeline);
-    checkOpen();
-    List<HeldLeases> rows =
-        db.call(
-            "leasesHeldElsewhere",
-            pipeline,
-            h ->
-                h.createQuery(sql.leasesElsewhere)
-                    .bind("pipeline", pipeline)
-                    .bind("owner", workerId)
-                    .map(
-                        (rs, ctx) -> {
-                          Instant expires = Args.instant(rs, "expires");
-                          Instant now = Args.instant(rs, "now");
-                          Duration left =
-                              expires == null || now == null
-                                  ? Duration.ZERO
-                                  : Duration.between(now, expires);
-                          return new HeldLeases(
-                              rs.getString("lease_owner"), rs.getLong("records"), left);
-                        })
-                    .list());
-    BatchLedger ledger = this.ledger;
-    if (ledger == null) {
-      return rows;
-    }
-    List<Object[]> batches =
-        db.call("leasesHeldElsewhere", pipeline, h -> ledger.leasesElsewhere(h, pipeline));
-    if (batches.isEmpty()) {
-      return rows;
-    }
-    Map<String, HeldLeases> byWorker = new LinkedHashMap<>();
-    for (HeldLeases r : rows) {
-      byWorker.put(r.worker(), r);
-    }
-    for (Object[] b : batches) {
-      String worker = (String) b[0];
-      long records = (Long) b[1];
-      Instant expires = (Instant) b[2];
-      Instant now = (Instant) b[3];
-      Duration left =
-          expires == null || now == null ? Duration.ZERO : Duration.between(now, expires);
-      HeldLeases before = byWorker.get(worker);
-      byWorker.put(
-          worker,
-          before == null
-              ? new HeldLeases(worker, records, left)
-              : new HeldLeases(
-                  worker,
-                  before.records() + records,
-                  before.expiresWithin().compareTo(left) >= 0 ? before.expiresWithin() : left));
-    }
-    return new ArrayList<>(byWorker.values());
+    return deliveryLedger.leasesHeldElsewhere(pipeline);
   }
-
-  /**
-   * Before a claim: renews this worker's own leases that ran out while it still holds their records
-   * (a database outage longer than the lease, a heartbeat that did not reach them), so that it goes
-   * on with them rather than compete with itself or leave them to another worker; and gives back at
-   * once the records held by workers of this host whose process is gone (see {@link LocalWorkers}),
-   * so that they are claimed now rather than when their leases expire. At most once per third of a
-   * lease (between 1 and 10 s) per pipeline, and at once after an outage.
-   */
-  private void maintainLeases(String pipeline, Long[] held) {
-    long now = System.nanoTime();
-    Database.Outage outage = db.lastOutage();
-    Long last = deadWorkersCheckedAt.get(pipeline);
-    if (last != null
-        && now - last < deadWorkersCheckNanos
-        && (outage == null || outage.endedAt() - last < 0)) {
-      return;
-    }
-    deadWorkersCheckedAt.put(pipeline, now);
-    if (held.length > 0) {
-      int renewed =
-          db.call(
-              "renew",
-              pipeline,
-              h ->
-                  h.createUpdate(sql.renewExpiredHeld)
-                          .bind("pipeline", pipeline)
-                          .bind("owner", workerId)
-                          .bind("lease_ms", leaseMillis)
-                          .bind("held", Args.array("bigint", held))
-                          .execute()
-                      + (ledger == null ? 0 : ledger.renewExpiredHeld(h, pipeline, held)));
-      if (renewed > 0) {
-        LOG.info(
-            "pipeline-jdbc: the leases of worker {} (this worker) on {} records of pipeline '{}' it"
-                + " is still processing had run out{} (lease {} ms); no other worker had taken them,"
-                + " so they are renewed and this worker goes on with them",
-            workerId,
-            renewed,
-            pipeline,
-            outage != null && outage.nanos() > TimeUnit.MILLISECONDS.toNanos(leaseMillis) / 2
-                ? " during a database outage of " + seconds(outage.nanos())
-                : "",
-            leaseMillis);
-      }
-    }
-    for (HeldLeases other : leasesHeldElsewhere(pipeline)) {
-      if (!LocalWorkers.isGone(other.worker())) {
-        continue;
-      }
-      int taken =
-          db.call(
-              "takeOver",
-              pipeline,
-              h ->
-                  h.createUpdate(sql.takeOver)
-                          .bind("pipeline", pipeline)
-                          .bind("dead", other.worker())
-                          .execute()
-                      + (ledger == null ? 0 : ledger.takeOver(h, pipeline, other.worker())));
-      if (taken > 0) {
-        LOG.info(
-            "pipeline-jdbc: worker {} ran on this host as process {}, which is gone; its {} records"
-                + " of pipeline '{}' are taken over now instead of when its leases expire (in up to"
-                + " {} s)",
-            ErrorText.loggable(other.worker()),
-            ErrorText.loggable(LocalWorkers.pid(other.worker()).orElse("?")),
-            taken,
-            pipeline,
-            other.expiresWithin().toSeconds());
-      }
-    }
-  }
-
-  /** A delivery is progress: the leases of the delivered records' batches are not abandoned. */
-  private void delivered(String pipeline, Set<String> ids) {
-    Set<Long> tokens = new HashSet<>();
-    for (String id : ids) {
-      Long token = leases.token(pipeline, id);
-      if (token != null) {
-        tokens.add(token);
-      }
-    }
-    tokens.forEach(t -> leases.touch(pipeline, t));
-  }
-
-  // ------------------------------------------------------------------ claim
 
   /**
    * Leases up to {@code max} records, decoded with their stage's input codec: first those whose
@@ -2359,185 +431,7 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public List<Claimed> claim(String pipeline, int requested) {
-    checkPipeline(pipeline);
-    if (requested < 1) {
-      throw new IllegalArgumentException("max must be positive, was " + requested);
-    }
-    checkOpen();
-    PipelineDef def = def(pipeline);
-    // never this worker's own records in flight, whose lease ran out in an outage: it renews them
-    Long[] held = leases.tokens(pipeline).toArray(Long[]::new);
-    maintainLeases(pipeline, held);
-    List<Claimed> stashed = fromStash(pipeline, requested);
-    if (stashed.size() >= requested) {
-      return stashed;
-    }
-    int max = requested - stashed.size();
-    long token = Leases.newToken();
-    Confirmations.Sent sent = confirmations.now();
-    List<Row> rows;
-    if (h2Lock != null) {
-      h2Lock.lock();
-    }
-    try {
-      if (db.dialect.locksInSubqueries()) {
-        rows =
-            db.call(
-                "claim",
-                pipeline,
-                h ->
-                    h.createQuery(sql.claim)
-                        .bind("owner", workerId)
-                        .bind("held", Args.array("bigint", held))
-                        .bind("token", token)
-                        .bind("lease_ms", leaseMillis)
-                        .bind("pipeline", pipeline)
-                        .bind("max", max)
-                        .map((rs, ctx) -> Row.read(rs))
-                        .list());
-      } else {
-        rows = db.transaction("claim", pipeline, h -> claimInSteps(h, pipeline, max, token, held));
-      }
-    } finally {
-      if (h2Lock != null) {
-        h2Lock.unlock();
-      }
-    }
-    List<Claimed> fromBatches =
-        ledger == null || rows.size() >= max
-            ? List.of()
-            : claimBatches(pipeline, def, max - rows.size(), held);
-    if (!stashed.isEmpty()) {
-      List<Claimed> all = new ArrayList<>(stashed);
-      all.addAll(fromBatches);
-      fromBatches = all;
-    }
-    if (rows.isEmpty()) {
-      return fromBatches;
-    }
-    // a record this worker still processes (its lease ran out before a renewal reached it) is
-    // now held under the new token, and its copy in flight completes under it; handing it out
-    // again would process it twice
-    Set<String> inFlightHere = new HashSet<>();
-    for (Row row : rows) {
-      if (leases.isLive(pipeline, row.id())) {
-        inFlightHere.add(row.id());
-      }
-    }
-    List<String> ids = rows.stream().map(Row::id).toList();
-    leases.hold(pipeline, ids, token);
-    confirmations.confirm(pipeline, ids, sent);
-    List<Claimed> claimed = new ArrayList<>(rows.size());
-    Map<String, PayloadIntegrityException> damaged = new LinkedHashMap<>();
-    for (Row row : rows) {
-      if (inFlightHere.contains(row.id())) {
-        continue;
-      }
-      Object payload;
-      try {
-        payload = decode(def, row);
-      } catch (PayloadIntegrityException e) {
-        damaged.put(row.id(), e);
-        continue;
-      }
-      claimed.add(new Claimed(envelope(row, payload), row.stage(), row.attempts()));
-    }
-    if (!damaged.isEmpty()) {
-      markDamaged(pipeline, damaged, token);
-    }
-    claimed.addAll(fromBatches);
-    return claimed;
-  }
-
-  /** Up to {@code max} stashed records whose batches this worker still holds. */
-  private List<Claimed> fromStash(String pipeline, int max) {
-    java.util.Deque<Claimed> waiting = stash.get(pipeline);
-    if (waiting == null) {
-      return List.of();
-    }
-    List<Claimed> out = new ArrayList<>();
-    Claimed next;
-    while (out.size() < max && (next = waiting.pollFirst()) != null) {
-      if (leases.token(pipeline, next.record().id()) != null) {
-        out.add(next);
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Claims whole batches whose lease ran out, one per transaction, until about {@code max} records
-   * are claimed or none is left: their records not ended yet, decoded at the batch's stage.
-   */
-  private List<Claimed> claimBatches(String pipeline, PipelineDef def, int max, Long[] held) {
-    BatchLedger ledger = Objects.requireNonNull(this.ledger);
-    List<Claimed> out = new ArrayList<>();
-    for (int tries = 0; out.size() < max && tries < max; tries++) {
-      long token = Leases.newToken();
-      Confirmations.Sent sent = confirmations.now();
-      long released = released(pipeline);
-      BatchLedger.Claimed batch;
-      if (h2Lock != null) {
-        h2Lock.lock();
-      }
-      try {
-        batch = db.transaction("claim", pipeline, h -> ledger.claim(h, pipeline, token, held));
-      } finally {
-        if (h2Lock != null) {
-          h2Lock.unlock();
-        }
-      }
-      if (batch == null) {
-        break;
-      }
-      if (batch.pending().isEmpty()) {
-        continue;
-      }
-      if (released(pipeline) != released) {
-        db.call("release", pipeline, h -> ledger.release(h, List.of(batch.batch())));
-        break;
-      }
-      List<String> ids = new ArrayList<>(batch.pending().size());
-      for (BatchLedger.Entry e : batch.pending()) {
-        ids.add(e.id());
-      }
-      ledger.hold(pipeline, batch.batch(), batch.pending(), batch.noted());
-      leases.hold(pipeline, ids, token);
-      confirmations.confirm(pipeline, ids, sent);
-      Map<String, PayloadIntegrityException> damaged = new LinkedHashMap<>();
-      for (BatchLedger.Entry e : batch.pending()) {
-        Row row =
-            new Row(
-                e.id(),
-                batch.batch().stage(),
-                0,
-                e.payload(),
-                batch.batch().format(),
-                e.checksum(),
-                e.metadata(),
-                null);
-        Object payload;
-        try {
-          payload = decode(def, row);
-        } catch (PayloadIntegrityException ex) {
-          damaged.put(e.id(), ex);
-          continue;
-        }
-        Claimed claimed = new Claimed(envelope(row, payload), row.stage(), 0);
-        if (out.size() < max) {
-          out.add(claimed);
-        } else {
-          stash
-              .computeIfAbsent(pipeline, p -> new java.util.concurrent.ConcurrentLinkedDeque<>())
-              .add(claimed);
-        }
-      }
-      if (!damaged.isEmpty()) {
-        moveToRows(pipeline, damaged.keySet(), Instant.now());
-        markDamaged(pipeline, damaged, token);
-      }
-    }
-    return out;
+    return claims.claim(pipeline, requested);
   }
 
   /**
@@ -2549,102 +443,6 @@ public final class JdbcPipelineStore implements PipelineStore {
     return claim(pipeline, max);
   }
 
-  private List<Row> claimInSteps(Handle h, String pipeline, int max, long token, Long[] held) {
-    List<String> ids =
-        new ArrayList<>(
-            h.createQuery(sql.claimDue)
-                .bind("pipeline", pipeline)
-                .bind("max", max)
-                .mapTo(String.class)
-                .list());
-    if (!ids.isEmpty()) {
-      h.createUpdate(sql.dequeue).bind("pipeline", pipeline).bind("ids", Args.texts(ids)).execute();
-    }
-    if (ids.size() < max) {
-      ids.addAll(
-          h.createQuery(sql.claimReady)
-              .bind("pipeline", pipeline)
-              .bind("max", max - ids.size())
-              .mapTo(String.class)
-              .list());
-    }
-    if (ids.size() < max) {
-      ids.addAll(
-          h.createQuery(sql.claimExpired)
-              .bind("pipeline", pipeline)
-              .bind("owner", workerId)
-              .bind("held", Args.array("bigint", held))
-              .bind("max", max - ids.size())
-              .mapTo(String.class)
-              .list());
-    }
-    if (ids.isEmpty()) {
-      return List.of();
-    }
-    // one lock order for all writers: by record id; each id once (MERGE matches a row once)
-    ids = new ArrayList<>(new TreeSet<>(ids));
-    return h.createQuery(sql.claimTake)
-        .bind("owner", workerId)
-        .bind("held", Args.array("bigint", held))
-        .bind("token", token)
-        .bind("lease_ms", leaseMillis)
-        .bind("pipeline", pipeline)
-        .bind("ids", Args.texts(ids))
-        .map((rs, ctx) -> Row.read(rs))
-        .list();
-  }
-
-  private void markDamaged(
-      String pipeline, Map<String, PayloadIntegrityException> damaged, long token) {
-    LOG.error(
-        "pipeline-jdbc: {} records of pipeline '{}' have damaged payloads and go to the dead letter"
-            + " queue (first '{}': {})",
-        damaged.size(),
-        pipeline,
-        ErrorText.loggable(damaged.keySet().iterator().next()),
-        ErrorText.describeDefault(damaged.values().iterator().next()));
-    PipelineDef def = def(pipeline);
-    Instant now = Instant.now();
-    db.transaction(
-        "claim",
-        pipeline,
-        h -> {
-          PreparedBatch mark = h.prepareBatch(sql.markDamaged);
-          PreparedBatch errors = h.prepareBatch(sql.insertError);
-          for (Map.Entry<String, PayloadIntegrityException> e : damaged.entrySet()) {
-            PayloadIntegrityException error = e.getValue();
-            ErrorInfo info = ErrorInfo.of(error.stage(), error, 1, now);
-            mark.bind("pipeline", pipeline)
-                .bind("id", e.getKey())
-                .bind("owner", workerId)
-                .bind("token", token)
-                .bind(
-                    "last_error",
-                    storedText(info.errorType() + ": " + info.message(), MAX_LAST_ERROR))
-                .bind("error_type", cut(info.errorType(), MAX_NAME))
-                .add();
-            errors
-                .bind("pipeline", pipeline)
-                .bind("id", e.getKey())
-                .bind("stage_id", Args.int64(def.stageId(error.stage())))
-                .bind("stage", cut(error.stage(), MAX_NAME))
-                .bind("error_type", cut(info.errorType(), MAX_NAME))
-                .bind("exception_class", cut(info.exceptionClass(), 500))
-                .bind("message", storedText(info.message(), MAX_MESSAGE))
-                .bind("stack_trace", storedText(info.stackTrace(), MAX_MESSAGE))
-                .bind("attempt", 1)
-                .bind("at", Args.time(now))
-                .bind("owner", workerId)
-                .add();
-          }
-          mark.execute();
-          errors.execute();
-          return null;
-        });
-    damaged.keySet().forEach(id -> leases.drop(pipeline, id, token));
-    confirmations.forget(pipeline, damaged.keySet());
-  }
-
   /**
    * Whether any record of the pipeline, held by any worker, has not reached a terminal state.
    *
@@ -2652,18 +450,8 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public boolean hasUnfinished(String pipeline) {
-    checkPipeline(pipeline);
-    checkOpen();
-    return db.call(
-        "hasUnfinished",
-        pipeline,
-        h ->
-            h.createQuery(sql.hasUnfinished).bind("pipeline", pipeline).mapTo(Integer.class).one()
-                    == 1
-                || (ledger != null && ledger.hasOpen(h, pipeline)));
+    return claims.hasUnfinished(pipeline);
   }
-
-  // ------------------------------------------------------------------ queries
 
   /**
    * What the store knows of a record.
@@ -2672,120 +460,7 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public Optional<RecordState> find(String pipeline, String recordId) {
-    checkPipeline(pipeline);
-    Objects.requireNonNull(recordId, "recordId cannot be null");
-    checkOpen();
-    if (StorableText.idProblem(recordId) != null) {
-      return Optional.empty(); // never stored under that id (the engine uses a derived one)
-    }
-    return db.call(
-        "find",
-        pipeline,
-        h -> {
-          Optional<RecordState> state =
-              h.createQuery(sql.find)
-                  .bind("pipeline", pipeline)
-                  .bind("id", recordId)
-                  .map(
-                      (rs, ctx) -> {
-                        RecordStatus status = RecordStatus.valueOf(rs.getString("status"));
-                        String failed = rs.getString("failed_stage");
-                        return new RecordState(
-                            rs.getString("record_id"),
-                            status,
-                            StorableText.unescape(
-                                (status == RecordStatus.DEAD_LETTER
-                                            || status == RecordStatus.DISCARDED)
-                                        && failed != null
-                                    ? failed
-                                    : rs.getString("current_stage")),
-                            rs.getInt("attempt_count"),
-                            uncut(rs.getString("reason")),
-                            List.of(),
-                            rs.getInt("deliveries"),
-                            Objects.requireNonNull(Args.instant(rs, "started_at")),
-                            Objects.requireNonNull(Args.instant(rs, "updated_at")));
-                      })
-                  .findFirst();
-          if (state.isEmpty() && ledger != null) {
-            BatchLedger.Found found = ledger.find(h, pipeline, recordId);
-            if (found != null) {
-              List<ErrorInfo> errors = errorsOf(h, pipeline, List.of(recordId)).get(recordId);
-              state =
-                  Optional.of(
-                      new RecordState(
-                          recordId,
-                          found.published()
-                              ? RecordStatus.PUBLISHED
-                              : found.ready() ? RecordStatus.READY : RecordStatus.IN_PROGRESS,
-                          StorableText.unescape(found.stage()),
-                          0,
-                          null,
-                          errors == null ? List.of() : errors,
-                          found.deliveries(),
-                          found.startedAt(),
-                          found.at()));
-            }
-            return state;
-          }
-          if (state.isEmpty()) {
-            return state;
-          }
-          RecordState s = state.get();
-          List<ErrorInfo> errors = errorsOf(h, pipeline, List.of(recordId)).get(recordId);
-          return Optional.of(
-              new RecordState(
-                  s.recordId(),
-                  s.status(),
-                  s.stage(),
-                  s.attempts(),
-                  s.reason(),
-                  errors == null ? List.of() : errors,
-                  s.deliveries(),
-                  s.startedAt(),
-                  s.updatedAt()));
-        });
-  }
-
-  private Map<String, List<ErrorInfo>> errorsOf(Handle h, String pipeline, List<String> ids) {
-    Map<String, List<ErrorInfo>> errors = new HashMap<>();
-    errorRows(h, pipeline, ids)
-        .forEach(
-            (id, rows) -> {
-              List<ErrorInfo> infos = new ArrayList<>(rows.size());
-              for (StoredError row : rows) {
-                infos.add(row.info());
-              }
-              errors.put(id, infos);
-            });
-    return errors;
-  }
-
-  /** The error rows of records, oldest first, by record id. */
-  private Map<String, List<StoredError>> errorRows(Handle h, String pipeline, List<String> ids) {
-    Map<String, List<StoredError>> errors = new HashMap<>();
-    if (ids.isEmpty()) {
-      return errors;
-    }
-    h.createQuery(sql.errorsOf)
-        .bind("pipeline", pipeline)
-        .bind("ids", Args.texts(ids))
-        .map(
-            (rs, ctx) ->
-                Map.entry(
-                    rs.getString("record_id"),
-                    new StoredError(
-                        rs.getLong("error_id"),
-                        new ErrorInfo(
-                            StorableText.unescape(rs.getString("stage_name")),
-                            StorableText.unescape(rs.getString("error_type")),
-                            StorableText.unescape(rs.getString("exception_class")),
-                            StorableText.unescape(rs.getString("error_message")),
-                            StorableText.unescape(rs.getString("stack_trace")),
-                            rs.getInt("attempt"),
-                            Objects.requireNonNull(Args.instant(rs, "occurred_at"))))))
-        .forEach(e -> errors.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue()));
-    return errors;
+    return queries.find(pipeline, recordId);
   }
 
   /**
@@ -2799,71 +474,7 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public Page<DeadLetter> deadLetters(String pipeline, DeadLetterQuery query) {
-    checkPipeline(pipeline);
-    Objects.requireNonNull(query, "query cannot be null");
-    checkOpen();
-    Cursor after = query.after() == null ? null : Cursor.parse(query.after());
-    String statement =
-        sql.deadLetters(
-            query.stage() != null, query.errorType() != null, query.since() != null, after != null);
-    PipelineDef def = pipelines.get(pipeline);
-    return db.call(
-        "deadLetters",
-        pipeline,
-        h -> {
-          Query q =
-              h.createQuery(statement).bind("pipeline", pipeline).bind("limit", query.limit() + 1);
-          if (query.stage() != null) {
-            q.bind("stage", cut(query.stage(), MAX_NAME));
-          }
-          if (query.errorType() != null) {
-            q.bind("error_type", cut(query.errorType(), MAX_NAME));
-          }
-          if (query.since() != null) {
-            q.bind("since", Args.time(query.since()));
-          }
-          if (after != null) {
-            q.bind("after_at", Args.time(after.at())).bind("after_id", after.id());
-          }
-          List<Map.Entry<Row, Instant>> rows =
-              q.map(
-                      (rs, ctx) ->
-                          Map.entry(
-                              Row.read(rs),
-                              Objects.requireNonNull(Args.instant(rs, "dead_lettered_at"))))
-                  .list();
-          boolean more = rows.size() > query.limit();
-          if (more) {
-            rows = rows.subList(0, query.limit());
-          }
-          Map<String, List<ErrorInfo>> errors =
-              errorsOf(h, pipeline, rows.stream().map(e -> e.getKey().id()).toList());
-          List<DeadLetter> items = new ArrayList<>(rows.size());
-          for (Map.Entry<Row, Instant> e : rows) {
-            Row row = e.getKey();
-            Object payload;
-            try {
-              payload = def == null ? raw(row) : decode(def, row);
-            } catch (PayloadIntegrityException damaged) {
-              payload = raw(row);
-            }
-            List<ErrorInfo> recordErrors = errors.getOrDefault(row.id(), List.of());
-            items.add(
-                new DeadLetter(
-                    envelope(row, payload),
-                    row.failedStage() == null ? row.stage() : row.failedStage(),
-                    recordErrors,
-                    row.attempts(),
-                    e.getValue(),
-                    row.stage())); // the stage the payload was stored at
-          }
-          String next = null;
-          if (more) {
-            Map.Entry<Row, Instant> last = rows.get(rows.size() - 1);
-            next = new Cursor(last.getValue(), last.getKey().id()).toString();
-          }
-          return new Page<>(items, next);
-        });
+    return deadLetterQueue.deadLetters(pipeline, query);
   }
 
   /**
@@ -2873,32 +484,7 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public StatusCounts counts(String pipeline) {
-    checkPipeline(pipeline);
-    checkOpen();
-    Map<RecordStatus, Long> counts = new EnumMap<>(RecordStatus.class);
-    db.call(
-            "counts",
-            pipeline,
-            h ->
-                h.createQuery(sql.counts)
-                    .bind("pipeline", pipeline)
-                    .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
-                    .list())
-        .forEach(e -> counts.put(RecordStatus.valueOf(e.getKey()), e.getValue()));
-    BatchLedger ledger = this.ledger;
-    if (ledger != null) {
-      long[] batches = db.call("counts", pipeline, h -> ledger.counts(h, pipeline));
-      if (batches[0] > 0) {
-        counts.merge(RecordStatus.PUBLISHED, batches[0], Long::sum);
-      }
-      if (batches[1] > 0) {
-        counts.merge(RecordStatus.IN_PROGRESS, batches[1], Long::sum);
-      }
-      if (batches[2] > 0) {
-        counts.merge(RecordStatus.READY, batches[2], Long::sum);
-      }
-    }
-    return new StatusCounts(counts);
+    return queries.counts(pipeline);
   }
 
   /** Always true. */
@@ -2912,185 +498,6 @@ public final class JdbcPipelineStore implements PipelineStore {
     return true;
   }
 
-  // ------------------------------------------------------------------ leases
-
-  private void heartbeatLoop() {
-    long period = TimeUnit.MILLISECONDS.toNanos(Math.max(10, leaseMillis / 3));
-    long next = System.nanoTime() + period;
-    while (!closed.get()) {
-      try {
-        // at a fixed rate: a slow renewal does not push the next one back
-        long wait = next - System.nanoTime();
-        if (wait > 0 && closing.await(wait, TimeUnit.NANOSECONDS)) {
-          return; // closing
-        }
-        next = Math.max(next + period, System.nanoTime());
-      } catch (InterruptedException e) {
-        return; // closing
-      }
-      try {
-        renew();
-      } catch (RuntimeException e) {
-        LOG.warn(
-            "pipeline-jdbc: heartbeat of worker {} failed; trying again: {}",
-            workerId,
-            ErrorText.defaults().stackTrace(e));
-      }
-    }
-  }
-
-  private void renew() {
-    for (String pipeline : leases.pipelines()) {
-      List<Long> abandoned = new ArrayList<>();
-      List<Long> tokens = leases.toRenew(pipeline, abandonAfterNanos, abandoned);
-      if (!abandoned.isEmpty()) {
-        LOG.warn(
-            "pipeline-jdbc: {} batches of records of pipeline '{}' leased by worker {} saw no"
-                + " progress for {} s; their leases are no longer renewed, so that they are"
-                + " claimed again (was a run cancelled?)",
-            abandoned.size(),
-            pipeline,
-            workerId,
-            TimeUnit.NANOSECONDS.toSeconds(abandonAfterNanos));
-      }
-      List<String> ids = leases.ids(pipeline, tokens);
-      List<BatchLedger.Batch> batches = List.of();
-      if (ledger != null) {
-        ids = ledger.notInBatches(pipeline, ids);
-        batches = ledger.batchesOf(pipeline, tokens);
-      }
-      if ((ids.isEmpty() && batches.isEmpty()) || closed.get()) {
-        continue;
-      }
-      Connection connection;
-      try {
-        connection = heartbeatSource.get();
-      } catch (SQLException e) {
-        LOG.warn(
-            "pipeline-jdbc: heartbeat of worker {} has no connection ({}); leases of pipeline '{}'"
-                + " are not renewed this time",
-            workerId,
-            ErrorText.describeDefault(e),
-            pipeline);
-        return;
-      }
-      boolean broken = false;
-      try {
-        if (!batches.isEmpty()) {
-          Objects.requireNonNull(ledger).renew(connection, batches);
-        }
-        if (!ids.isEmpty()) {
-          renewLeases(connection, pipeline, ids, tokens);
-        }
-        heartbeats.increment();
-      } catch (SQLException e) {
-        broken = db.dialect.isTransient(e);
-        LOG.warn(
-            "pipeline-jdbc: heartbeat of worker {} could not renew leases of pipeline '{}': {}",
-            workerId,
-            pipeline,
-            ErrorText.describeDefault(e));
-      } finally {
-        heartbeatSource.done(connection, broken);
-      }
-    }
-  }
-
-  /**
-   * Extends the leases of this worker's records held under the tokens, in chunks of {@link
-   * #RENEW_CHUNK} ids in id order, each in a short transaction of its own. Rows another transaction
-   * has locked are skipped, not waited for: they are renewed on the next beat, well before their
-   * lease runs out.
-   *
-   * <p>Renewing every lease of a pipeline in one transaction held its rows locked for as long as
-   * that took (seconds, with tens of thousands of records in flight on H2), and the record path's
-   * writes waited for them until H2's lock timeout (HYT00). On H2 each chunk also takes the
-   * database's turn, so that in this JVM no operation of the record path runs while a chunk holds
-   * its rows.
-   */
-  private void renewLeases(
-      Connection connection, String pipeline, List<String> ids, List<Long> tokens)
-      throws SQLException {
-    Array tokenArray = connection.createArrayOf("bigint", tokens.toArray(Long[]::new));
-    // the leases were renewed a beat ago and last two more: once the chunks have waited in line
-    // for their turns for half the lease, the heartbeat keeps its turn for the rest
-    long turnsUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(leaseMillis / 2);
-    boolean turn = false;
-    try {
-      for (int from = 0; from < ids.size() && !closed.get(); from += RENEW_CHUNK) {
-        List<String> chunk = ids.subList(from, Math.min(ids.size(), from + RENEW_CHUNK));
-        Array idArray = connection.createArrayOf("varchar", chunk.toArray(String[]::new));
-        if (!turn) {
-          try {
-            db.takeTurn();
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return;
-          }
-          turn = true;
-        }
-        renewChunk(connection, pipeline, idArray, tokenArray);
-        if (System.nanoTime() < turnsUntil) {
-          db.endTurn(); // the record path goes on between chunks
-          turn = false;
-        }
-      }
-    } finally {
-      if (turn) {
-        db.endTurn();
-      }
-    }
-  }
-
-  private void renewChunk(Connection connection, String pipeline, Array ids, Array tokens)
-      throws SQLException {
-    String lock = sql.heartbeatLock;
-    if (lock == null) {
-      try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
-        renew.setLong(1, leaseMillis);
-        renew.setString(2, pipeline);
-        renew.setArray(3, ids);
-        renew.setString(4, workerId);
-        renew.setArray(5, tokens);
-        renew.executeUpdate();
-      }
-      return;
-    }
-    connection.setAutoCommit(false);
-    try {
-      List<String> locked = new ArrayList<>();
-      try (PreparedStatement select = connection.prepareStatement(lock)) {
-        select.setString(1, pipeline);
-        select.setArray(2, ids);
-        select.setString(3, workerId);
-        select.setArray(4, tokens);
-        try (ResultSet rs = select.executeQuery()) {
-          while (rs.next()) {
-            locked.add(rs.getString(1));
-          }
-        }
-      }
-      if (!locked.isEmpty()) {
-        try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
-          renew.setArray(1, connection.createArrayOf("varchar", locked.toArray(String[]::new)));
-          renew.setString(2, pipeline);
-          renew.setLong(3, leaseMillis);
-          renew.executeUpdate();
-        }
-      }
-      connection.commit();
-    } catch (SQLException | RuntimeException e) {
-      try {
-        connection.rollback();
-      } catch (SQLException rollback) {
-        e.addSuppressed(rollback);
-      }
-      throw e;
-    } finally {
-      connection.setAutoCommit(true);
-    }
-  }
-
   /**
    * Gives back every record of the pipeline this worker holds, at once: they become ready for any
    * worker's claim, and this worker's checkpoints and completions of them are refused from now on.
@@ -3102,36 +509,27 @@ public final class JdbcPipelineStore implements PipelineStore {
   @Override
   public void release(String pipeline) {
     checkPipeline(pipeline);
-    checkOpen();
-    releases
+    ctx.checkOpen();
+    ctx.releases
         .computeIfAbsent(pipeline, p -> new java.util.concurrent.atomic.AtomicLong())
         .incrementAndGet();
-    List<Long> tokens = leases.releaseAll(pipeline);
-    confirmations.forgetAll(pipeline);
-    List<BatchLedger.Batch> batches = ledger == null ? List.of() : ledger.releaseAll(pipeline);
-    stash.remove(pipeline);
+    List<Long> tokens = ctx.leases.releaseAll(pipeline);
+    ctx.confirmations.forgetAll(pipeline);
+    List<BatchLedger.Batch> batches =
+        ctx.ledger == null ? List.of() : ctx.ledger.releaseAll(pipeline);
+    ctx.stash.remove(pipeline);
     if (!tokens.isEmpty() || !batches.isEmpty()) {
-      db.call(
+      ctx.db.call(
           "release",
           pipeline,
           h -> {
             if (!batches.isEmpty()) {
-              Objects.requireNonNull(ledger).release(h, batches);
+              Objects.requireNonNull(ctx.ledger).release(h, batches);
             }
-            return releaseTokens(h, pipeline, tokens);
+            return heartbeat.releaseTokens(h, pipeline, tokens);
           });
     }
   }
-
-  private int[] releaseTokens(Handle h, String pipeline, List<Long> tokens) {
-    PreparedBatch batch = h.prepareBatch(sql.release);
-    for (long token : tokens) {
-      batch.bind("pipeline", pipeline).bind("owner", workerId).bind("token", token).add();
-    }
-    return batch.execute();
-  }
-
-  // ------------------------------------------------------------------ retention
 
   /**
    * What one {@link #purge()} removed.
@@ -3156,122 +554,9 @@ public final class JdbcPipelineStore implements PipelineStore {
    * @throws JdbcStoreException if the database fails for good
    */
   public Purged purge() {
-    checkOpen();
-    int batch = retention.batchSize();
-    // records first: no point clearing payloads of rows about to go
-    long records = 0;
-    if (retention.completed() != null) {
-      long age = retention.completed().toMillis();
-      records =
-          repeat(
-              batch,
-              () ->
-                  db.transaction(
-                      "purge",
-                      null,
-                      h -> {
-                        List<Map.Entry<String, String>> keys =
-                            h.createQuery(sql.purgeCompletedKeys)
-                                .bind("age_ms", age)
-                                .bind("batch", batch)
-                                .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getString(2)))
-                                .list();
-                        if (keys.isEmpty()) {
-                          return 0;
-                        }
-                        PreparedBatch errors = h.prepareBatch(sql.purgeErrorsOf);
-                        PreparedBatch status = h.prepareBatch(sql.purgeStatusOf);
-                        for (Map.Entry<String, String> k : keys) {
-                          errors.bind("pipeline", k.getKey()).bind("id", k.getValue()).add();
-                          status.bind("pipeline", k.getKey()).bind("id", k.getValue()).add();
-                        }
-                        errors.execute();
-                        int deleted = 0;
-                        for (int n : status.execute()) {
-                          deleted += Math.max(0, n);
-                        }
-                        return deleted;
-                      }));
-    }
-    BatchLedger ledger = this.ledger;
-    if (retention.completed() != null && ledger != null) {
-      long age = retention.completed().toMillis();
-      int batches = Math.max(1, batch / 100);
-      int[] step;
-      do {
-        step = db.transaction("purge", null, h -> ledger.purge(h, age, batches));
-        records += step[1];
-      } while (step[0] >= batches && !closed.get());
-    }
-    long payloads = 0;
-    if (!retention.payloads().isZero()) {
-      long age = retention.payloads().toMillis();
-      payloads =
-          repeat(
-              batch,
-              () ->
-                  db.call(
-                      "purge",
-                      null,
-                      h ->
-                          h.createUpdate(sql.purgePayloads)
-                              .bind("age_ms", age)
-                              .bind("batch", batch)
-                              .execute()));
-    }
-    long logs = 0;
-    long metrics = 0;
-    if (retention.logs() != null) {
-      long age = retention.logs().toMillis();
-      logs = repeat(batch, () -> deleteOlder(sql.purgeLogs, age, batch));
-      metrics = repeat(batch, () -> deleteOlder(sql.purgeMetrics, age, batch));
-    }
-    Purged purged = new Purged(payloads, records, logs, metrics);
-    LOG.debug("pipeline-jdbc: purge of {} removed {}", names, purged);
-    return purged;
+    ctx.checkOpen();
+    return purger.purge();
   }
-
-  private int deleteOlder(String statement, long ageMillis, int batch) {
-    return db.call(
-        "purge",
-        null,
-        h -> h.createUpdate(statement).bind("age_ms", ageMillis).bind("batch", batch).execute());
-  }
-
-  private long repeat(int batch, java.util.function.IntSupplier step) {
-    long total = 0;
-    int n;
-    do {
-      if (closed.get()) {
-        break;
-      }
-      n = step.getAsInt();
-      total += n;
-    } while (n >= batch);
-    return total;
-  }
-
-  private void purgeLoop(Duration every) {
-    while (!closed.get()) {
-      try {
-        TimeUnit.MILLISECONDS.sleep(every.toMillis());
-      } catch (InterruptedException e) {
-        return;
-      }
-      try {
-        purge();
-      } catch (RuntimeException e) {
-        if (!closed.get()) {
-          LOG.warn(
-              "pipeline-jdbc: scheduled purge failed; trying again in {}: {}",
-              every,
-              ErrorText.defaults().stackTrace(e));
-        }
-      }
-    }
-  }
-
-  // ------------------------------------------------------------------ lifecycle
 
   /**
    * Stops the heartbeat, gives back the records this worker still holds (so that another worker, or
@@ -3279,10 +564,10 @@ public final class JdbcPipelineStore implements PipelineStore {
    */
   @Override
   public void close() {
-    if (!closed.compareAndSet(false, true)) {
+    if (!ctx.closed.compareAndSet(false, true)) {
       return;
     }
-    closing.countDown();
+    heartbeat.stop();
     for (Thread t : threads) {
       if (!t.getName().startsWith(HEARTBEAT)) {
         t.interrupt(); // their database work runs on threads of its own (Database#attempt)
@@ -3296,27 +581,28 @@ public final class JdbcPipelineStore implements PipelineStore {
         break;
       }
     }
-    for (String pipeline : leases.pipelines()) {
-      List<Long> tokens = leases.releaseAll(pipeline);
-      List<BatchLedger.Batch> batches = ledger == null ? List.of() : ledger.releaseAll(pipeline);
-      stash.remove(pipeline);
+    for (String pipeline : ctx.leases.pipelines()) {
+      List<Long> tokens = ctx.leases.releaseAll(pipeline);
+      List<BatchLedger.Batch> batches =
+          ctx.ledger == null ? List.of() : ctx.ledger.releaseAll(pipeline);
+      ctx.stash.remove(pipeline);
       if (tokens.isEmpty() && batches.isEmpty()) {
         continue;
       }
       try {
-        db.once(
+        ctx.db.once(
             h -> {
               if (!batches.isEmpty()) {
-                Objects.requireNonNull(ledger).release(h, batches);
+                Objects.requireNonNull(ctx.ledger).release(h, batches);
               }
-              return releaseTokens(h, pipeline, tokens);
+              return heartbeat.releaseTokens(h, pipeline, tokens);
             }); // no retries
       } catch (SQLException | RuntimeException e) {
         LOG.warn(
             "pipeline-jdbc: could not give back the leases of pipeline '{}' on close; they expire"
                 + " by themselves within {} ms: {}",
             pipeline,
-            leaseMillis,
+            ctx.leaseMillis,
             ErrorText.defaults().stackTrace(e));
       }
     }
@@ -3326,291 +612,10 @@ public final class JdbcPipelineStore implements PipelineStore {
     }
   }
 
-  private void checkOpen() {
-    if (closed.get()) {
-      throw new IllegalStateException("this JdbcPipelineStore (" + names + ") is closed");
-    }
-  }
-
   @Override
   public String toString() {
-    return "JdbcPipelineStore["
-        + db.dialect.name().toLowerCase(java.util.Locale.ROOT)
-        + ", "
-        + names
-        + ", worker="
-        + workerId
-        + ", lease="
-        + leaseMillis
-        + "ms]";
+    return ctx.toString();
   }
-
-  // ------------------------------------------------------------------ payloads
-
-  /** A record's payload and metadata as stored. */
-  private record Stored(
-      String id,
-      byte[] payload,
-      String format,
-      long checksum,
-      @Nullable String metadata,
-      long token) {
-    Stored withToken(long newToken) {
-      return new Stored(id, payload, format, checksum, metadata, newToken);
-    }
-  }
-
-  private record Done(Completion completion, long token, @Nullable Stored payload) {}
-
-  private record Parked(ScheduledRetry retry, long token, Stored payload) {}
-
-  @SuppressWarnings("unchecked")
-  private static Stored encode(
-      String pipeline, String stage, PayloadCodec<?> codec, Envelope<?> record, String what) {
-    byte[] bytes;
-    try {
-      bytes = ((PayloadCodec<Object>) codec).encode(record.payload());
-    } catch (RuntimeException e) {
-      throw new PipelineException(
-          "cannot encode record '"
-              + record.id()
-              + "' of pipeline '"
-              + pipeline
-              + "' for "
-              + what
-              + " at stage '"
-              + stage
-              + "' with codec "
-              + codec.name()
-              + " (payload "
-              + record.payload().getClass().getName()
-              + "): "
-              + ErrorText.defaults().message(e),
-          e);
-    }
-    String metadata = MetadataText.encode(record.metadata());
-    long checksum =
-        Checksums.payload(
-            bytes, metadata == null ? new byte[0] : metadata.getBytes(StandardCharsets.UTF_8));
-    return new Stored(record.id(), bytes, cut(codec.name(), 300), checksum, metadata, 0);
-  }
-
-  /** A stored record as read back by a claim or a dead letter listing. */
-  private record Row(
-      String id,
-      String stage,
-      int attempts,
-      byte @Nullable [] payload,
-      @Nullable String format,
-      @Nullable Long checksum,
-      @Nullable String metadata,
-      @Nullable String failedStage) {
-
-    static Row read(ResultSet rs) throws SQLException {
-      long checksum = rs.getLong("payload_checksum");
-      Long sum = rs.wasNull() ? null : checksum;
-      String failed = null;
-      for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
-        if (rs.getMetaData().getColumnLabel(i).equalsIgnoreCase("failed_stage")) {
-          failed = uncut(rs.getString(i));
-        }
-      }
-      return new Row(
-          rs.getString("record_id"),
-          StorableText.unescape(rs.getString("current_stage")),
-          rs.getInt("attempt_count"),
-          rs.getBytes("payload"),
-          rs.getString("payload_format"),
-          sum,
-          rs.getString("metadata"),
-          failed);
-    }
-  }
-
-  private static Object decode(PipelineDef def, Row row) {
-    byte[] payload = row.payload();
-    if (payload == null) {
-      throw new PayloadIntegrityException(
-          row.id(),
-          row.stage(),
-          "record '" + row.id() + "' has no stored payload at stage '" + row.stage() + "'");
-    }
-    String metadata = row.metadata();
-    long actual =
-        Checksums.payload(
-            payload, metadata == null ? new byte[0] : metadata.getBytes(StandardCharsets.UTF_8));
-    if (row.checksum() == null || row.checksum() != actual) {
-      throw new PayloadIntegrityException(
-          row.id(),
-          row.stage(),
-          "checksum mismatch on the stored payload of record '"
-              + row.id()
-              + "' at stage '"
-              + row.stage()
-              + "': stored "
-              + row.checksum()
-              + ", computed "
-              + actual
-              + " over "
-              + payload.length
-              + " bytes; the row was changed outside the store or damaged");
-    }
-    if (!def.knows(row.stage())) {
-      // the engine reports a stage that no longer exists, with the record's id
-      return payload;
-    }
-    PayloadCodec<?> codec = def.codec(row.stage());
-    if (codec == null) {
-      throw new PayloadIntegrityException(
-          row.id(),
-          row.stage(),
-          "record '"
-              + row.id()
-              + "' is stored at stage '"
-              + row.stage()
-              + "', which now has no input codec to read it (stored as "
-              + row.format()
-              + ")");
-    }
-    try {
-      MetadataText.decode(metadata);
-      return codec.decode(payload);
-    } catch (RuntimeException e) {
-      throw new PayloadIntegrityException(
-          row.id(),
-          row.stage(),
-          "cannot decode the stored payload of record '"
-              + row.id()
-              + "' at stage '"
-              + row.stage()
-              + "' (stored as "
-              + row.format()
-              + ") with codec "
-              + codec.name()
-              + ": "
-              + ErrorText.defaults().message(e));
-    }
-  }
-
-  private static Object raw(Row row) {
-    byte[] payload = row.payload();
-    return payload == null ? new byte[0] : payload;
-  }
-
-  private static Envelope<Object> envelope(Row row, Object payload) {
-    Envelope<Object> envelope = Envelope.of(row.id(), payload);
-    Map<String, String> metadata;
-    try {
-      metadata = MetadataText.decode(row.metadata());
-    } catch (IllegalArgumentException e) {
-      metadata = Map.of();
-    }
-    for (Map.Entry<String, String> e : metadata.entrySet()) {
-      envelope = envelope.withMetadata(e.getKey(), e.getValue());
-    }
-    return envelope;
-  }
-
-  // ------------------------------------------------------------------ checks
-
-  private static void checkPipeline(String pipeline) {
-    Objects.requireNonNull(pipeline, "pipeline cannot be null");
-    checkName("pipeline", pipeline);
-  }
-
-  private static void checkName(String what, String name) {
-    if (name.length() > MAX_NAME) {
-      throw new IllegalArgumentException(
-          what + " name longer than " + MAX_NAME + " characters: " + Names.quote(name));
-    }
-    String problem = StorableText.idProblem(name);
-    if (problem != null) {
-      throw new IllegalArgumentException(
-          what + " name " + Names.quote(name) + " cannot be stored: it " + problem);
-    }
-  }
-
-  /**
-   * Text as stored: NUL and unpaired surrogates escaped ({@link StorableText#escape(String, int)}:
-   * PostgreSQL refuses the one and UTF-8 has no form for the other; H2 stores the same text, so
-   * every database reads back alike), cut to {@code max} characters.
-   */
-  private static String cut(String text, int max) {
-    return StorableText.escape(text, max);
-  }
-
-  /**
-   * Error text as stored: cut to {@code max} characters with the cut said ({@link ErrorText#cut}),
-   * then escaped as {@link #cut} escapes it (which may lengthen it, never unboundedly).
-   */
-  private static String storedText(String text, int max) {
-    return StorableText.escape(ErrorText.cut(text, max));
-  }
-
-  /** Stored text read back: the original of what {@link #cut} escaped. */
-  private static @Nullable String uncut(@Nullable String text) {
-    return text == null ? null : StorableText.unescape(text);
-  }
-
-  /** A pipeline as registered: its stages by name, their codecs and ids. */
-  private record PipelineDef(Map<String, StageDescriptor> byName, Map<String, Long> stageIds) {
-    PipelineDef(List<StageDescriptor> stages, Map<String, Long> stageIds) {
-      this(byName(stages), Map.copyOf(stageIds));
-    }
-
-    private static Map<String, StageDescriptor> byName(List<StageDescriptor> stages) {
-      Map<String, StageDescriptor> map = new HashMap<>();
-      for (StageDescriptor s : stages) {
-        map.put(s.name(), s);
-      }
-      return Map.copyOf(map);
-    }
-
-    boolean knows(String stage) {
-      return byName.containsKey(stage);
-    }
-
-    @Nullable PayloadCodec<?> codec(String stage) {
-      StageDescriptor s = byName.get(stage);
-      return s == null ? null : s.inputCodec();
-    }
-
-    @Nullable Long stageId(String stage) {
-      return stageIds.get(stage);
-    }
-  }
-
-  /** Where a page of dead letters ends: (dead-lettered at, record id), opaque to callers. */
-  private record Cursor(Instant at, String id) {
-    static Cursor parse(String text) {
-      try {
-        String decoded = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.UTF_8);
-        int bar = decoded.indexOf('|');
-        String[] time = decoded.substring(0, bar).split("\\.");
-        String id = decoded.substring(bar + 1);
-        StorableText.checkId(id); // a stored id, or no cursor of this store
-        return new Cursor(
-            Instant.ofEpochSecond(Long.parseLong(time[0]), Long.parseLong(time[1])), id);
-      } catch (RuntimeException e) {
-        throw new IllegalArgumentException(
-            "not a dead letter cursor of this store: " + Names.quote(text), e);
-      }
-    }
-
-    @Override
-    public String toString() {
-      String text = at.getEpochSecond() + "." + at.getNano() + "|" + id;
-      return Base64.getUrlEncoder()
-          .withoutPadding()
-          .encodeToString(text.getBytes(StandardCharsets.UTF_8));
-    }
-  }
-
-  /** How long finished work is kept. */
-  private record Retention(
-      Duration payloads, @Nullable Duration completed, @Nullable Duration logs, int batchSize) {}
-
-  // ------------------------------------------------------------------ builder
 
   /**
    * Builds a {@link JdbcPipelineStore}: where the database is (exactly one of {@link

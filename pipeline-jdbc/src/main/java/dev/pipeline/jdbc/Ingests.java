@@ -1,0 +1,293 @@
+package dev.pipeline.jdbc;
+
+import static dev.pipeline.jdbc.Checks.cut;
+import static dev.pipeline.jdbc.Payloads.encode;
+
+import dev.pipeline.Envelope;
+import dev.pipeline.PipelineException;
+import dev.pipeline.jdbc.Payloads.Stored;
+import dev.pipeline.store.PayloadCodec;
+import dev.pipeline.store.StorableText;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.statement.PreparedBatch;
+import org.jdbi.v3.core.statement.Query;
+
+/**
+ * Ingests records for a {@link JdbcPipelineStore}: inserts the records not stored yet, leased to
+ * this worker (as batches of the batch ledger, or a row each), and gives records of the batch
+ * ledger full rows of their own before they are written one by one.
+ */
+final class Ingests extends StoreContext {
+  Ingests(StoreContext shared) {
+    super(shared);
+  }
+
+  private static final int INGEST_CHUNK = 200;
+
+  // records per batch of the batch ledger: an ingest of more is written as several batches
+  private static final int BATCH_CHUNK = 5_000;
+
+  Set<String> ingest(
+      String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
+    Objects.requireNonNull(records, "records cannot be null");
+    Objects.requireNonNull(stage, "stage cannot be null");
+    Objects.requireNonNull(at, "at cannot be null");
+    checkOpen();
+    if (records.isEmpty()) {
+      return Set.of();
+    }
+    PipelineDef def = def(pipeline);
+    PayloadCodec<?> codec = def.codec(stage);
+    if (codec == null) {
+      throw new PipelineException(
+          "stage '"
+              + stage
+              + "' of pipeline '"
+              + pipeline
+              + "' has no input codec, so its records cannot be stored; set the pipeline's"
+              + " inputCodec(...)");
+    }
+    Set<String> duplicates = new HashSet<>();
+    Map<String, Stored> unique = new LinkedHashMap<>();
+    for (Envelope<?> record : records) {
+      String id = record.id();
+      StorableText.checkId(id);
+      if (unique.containsKey(id)) {
+        duplicates.add(id);
+        continue;
+      }
+      unique.put(id, encode(pipeline, stage, codec, record, "ingest"));
+    }
+    List<Stored> rows = new ArrayList<>(unique.values());
+    rows.sort(Comparator.comparing(Stored::id)); // one lock order for all workers
+    if (ledger != null) {
+      for (String id : ingestBatches(pipeline, stage, cut(codec.name(), 300), rows, at)) {
+        duplicates.add(id);
+      }
+      return duplicates;
+    }
+    long token = Leases.newToken();
+    Confirmations.Sent sent = confirmations.now();
+    Set<String> inserted = new HashSet<>();
+    for (int from = 0; from < rows.size(); from += INGEST_CHUNK) {
+      List<Stored> chunk = rows.subList(from, Math.min(rows.size(), from + INGEST_CHUNK));
+      AtomicInteger attempts = new AtomicInteger();
+      inserted.addAll(
+          db.callRetryingConflicts(
+              "ingest",
+              pipeline,
+              h -> {
+                if (db.dialect == Dialect.H2) {
+                  return insertAbsentInSteps(
+                      h, pipeline, stage, at, cut(codec.name(), 300), token, chunk, attempts);
+                }
+                Query insert =
+                    h.createQuery(sql.ingest(chunk.size()))
+                        .bind("pipeline", pipeline)
+                        .bind("stage", stage)
+                        .bind("at", Args.time(at))
+                        .bind("format", cut(codec.name(), 300))
+                        .bind("owner", workerId)
+                        .bind("token", token)
+                        .bind("lease_ms", leaseMillis);
+                for (int i = 0; i < chunk.size(); i++) {
+                  Stored s = chunk.get(i);
+                  insert
+                      .bind("id" + i, s.id())
+                      .bind("payload" + i, Args.bytes(s.payload()))
+                      .bind("checksum" + i, s.checksum())
+                      .bind("metadata" + i, Args.text(s.metadata()));
+                }
+                Set<String> ids = new HashSet<>(insert.mapTo(String.class).list());
+                if (attempts.incrementAndGet() > 1) {
+                  ids.addAll(insertedBefore(h, pipeline, token, chunk));
+                }
+                return ids;
+              }));
+    }
+    leases.hold(pipeline, inserted, token);
+    confirmations.confirm(pipeline, inserted, sent);
+    statistics.changed(inserted.size());
+    for (Stored s : rows) {
+      if (!inserted.contains(s.id())) {
+        duplicates.add(s.id());
+      }
+    }
+    return duplicates;
+  }
+
+  /**
+   * The batch ledger's ingest: each chunk of {@link #BATCH_CHUNK} records is one batch, under a
+   * token of its own, written in one transaction. Returns the ids already stored.
+   */
+  private List<String> ingestBatches(
+      String pipeline, String stage, String format, List<Stored> rows, Instant at) {
+    BatchLedger ledger = Objects.requireNonNull(this.ledger);
+    List<String> duplicates = new ArrayList<>();
+    for (int from = 0; from < rows.size(); from += BATCH_CHUNK) {
+      List<Stored> chunk = rows.subList(from, Math.min(rows.size(), from + BATCH_CHUNK));
+      List<BatchLedger.Entry> entries = new ArrayList<>(chunk.size());
+      for (int i = 0; i < chunk.size(); i++) {
+        Stored s = chunk.get(i);
+        entries.add(new BatchLedger.Entry(i, s.id(), s.payload(), s.checksum(), s.metadata()));
+      }
+      long batchId = Leases.newToken();
+      long token = Leases.newToken();
+      AtomicInteger attempts = new AtomicInteger();
+      Confirmations.Sent sent = confirmations.now();
+      long released = released(pipeline);
+      List<BatchLedger.Entry> kept =
+          db.run(
+              "ingest",
+              pipeline,
+              db.dialect != Dialect.POSTGRESQL, // one statement there
+              true,
+              h ->
+                  ledger.ingest(
+                      h,
+                      pipeline,
+                      stage,
+                      format,
+                      batchId,
+                      token,
+                      entries,
+                      at,
+                      attempts.incrementAndGet()));
+      Set<String> inserted = new HashSet<>();
+      for (BatchLedger.Entry e : kept) {
+        inserted.add(e.id());
+      }
+      if (!kept.isEmpty()) {
+        BatchLedger.Batch batch = new BatchLedger.Batch(batchId, stage, format, token, 0);
+        if (released(pipeline) != released) {
+          // the run was cancelled meanwhile: give the batch back at once
+          db.call("release", pipeline, h -> ledger.release(h, List.of(batch)));
+        } else {
+          ledger.hold(pipeline, batch, kept, Set.of());
+          leases.hold(pipeline, inserted, token);
+          confirmations.confirm(pipeline, inserted, sent);
+        }
+      }
+      for (Stored s : chunk) {
+        if (!inserted.contains(s.id())) {
+          duplicates.add(s.id());
+        }
+      }
+    }
+    return duplicates;
+  }
+
+  /**
+   * Gives records this worker holds in batches full rows of their own, before an operation that
+   * writes them one by one (a checkpoint, a retry, a filter, a dead letter): see {@link
+   * BatchLedger}. Records of a batch this worker no longer holds get no row, so the operation finds
+   * them fenced.
+   */
+  void moveToRows(String pipeline, Collection<String> ids, Instant at) {
+    BatchLedger ledger = this.ledger;
+    if (ledger == null || ids.isEmpty() || !ledger.anyIn(pipeline, ids)) {
+      return;
+    }
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups = ledger.byBatch(pipeline, ids);
+    long event = Leases.newToken();
+    AtomicInteger attempts = new AtomicInteger();
+    db.transaction(
+        "move",
+        pipeline,
+        h -> {
+          int attempt = attempts.incrementAndGet();
+          for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : groups.entrySet()) {
+            // a batch this worker no longer holds gets no rows: the operation finds them fenced
+            ledger.move(h, pipeline, g.getKey(), g.getValue(), event, at, attempt);
+          }
+          return null;
+        });
+    List<String> moved = new ArrayList<>();
+    groups.forEach(
+        (b, slots) -> {
+          for (BatchLedger.Slot slot : slots) {
+            moved.add(slot.entry().id());
+          }
+        });
+    ledger.forget(pipeline, moved);
+    statistics.changed(moved.size());
+  }
+
+  /**
+   * H2's ingest: looks up which ids are stored, then inserts the others in a JDBC batch, in the
+   * caller's transaction. A MERGE over a VALUES list, which does both in one statement, cost H2
+   * several times as much. Another worker inserting one of the ids in between makes the batch fail
+   * on the primary key; the caller then runs this again, and the lookup sees that row. Rows this
+   * call's token already holds (an earlier attempt committed without our hearing of it) are ours.
+   */
+  private Set<String> insertAbsentInSteps(
+      Handle h,
+      String pipeline,
+      String stage,
+      Instant at,
+      String format,
+      long token,
+      List<Stored> chunk,
+      AtomicInteger attempts) {
+    Set<String> ids = new HashSet<>();
+    if (attempts.incrementAndGet() > 1) {
+      ids.addAll(insertedBefore(h, pipeline, token, chunk));
+    }
+    Set<String> present =
+        new HashSet<>(
+            h.createQuery(sql.stored)
+                .bind("pipeline", pipeline)
+                .bind("ids", Args.texts(chunk.stream().map(Stored::id).toList()))
+                .mapTo(String.class)
+                .list());
+    PreparedBatch insert = h.prepareBatch(sql.ingestOne);
+    for (Stored s : chunk) {
+      if (present.contains(s.id())) {
+        continue;
+      }
+      insert
+          .bind("pipeline", pipeline)
+          .bind("id", s.id())
+          .bind("stage", stage)
+          .bind("at", Args.time(at))
+          .bind("payload", Args.bytes(s.payload()))
+          .bind("format", format)
+          .bind("checksum", s.checksum())
+          .bind("metadata", Args.text(s.metadata()))
+          .bind("owner", workerId)
+          .bind("token", token)
+          .bind("lease_ms", leaseMillis)
+          .add();
+      ids.add(s.id());
+    }
+    if (insert.size() > 0) {
+      insert.execute();
+    }
+    return ids;
+  }
+
+  /**
+   * The rows of the chunk an earlier attempt of this ingest inserted, if it committed without our
+   * hearing of it: they carry this call's token and are ours, not duplicates.
+   */
+  private List<String> insertedBefore(Handle h, String pipeline, long token, List<Stored> chunk) {
+    return h.createQuery(sql.ingestMine)
+        .bind("pipeline", pipeline)
+        .bind("owner", workerId)
+        .bind("token", token)
+        .bind("ids", Args.texts(chunk.stream().map(Stored::id).toList()))
+        .mapTo(String.class)
+        .list();
+  }
+}

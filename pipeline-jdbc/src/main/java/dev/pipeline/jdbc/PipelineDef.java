@@ -1,0 +1,36 @@
+package dev.pipeline.jdbc;
+
+import dev.pipeline.store.PayloadCodec;
+import dev.pipeline.store.StageDescriptor;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/** A pipeline as registered: its stages by name, their codecs and ids. */
+record PipelineDef(Map<String, StageDescriptor> byName, Map<String, Long> stageIds) {
+  PipelineDef(List<StageDescriptor> stages, Map<String, Long> stageIds) {
+    this(byName(stages), Map.copyOf(stageIds));
+  }
+
+  private static Map<String, StageDescriptor> byName(List<StageDescriptor> stages) {
+    Map<String, StageDescriptor> map = new HashMap<>();
+    for (StageDescriptor s : stages) {
+      map.put(s.name(), s);
+    }
+    return Map.copyOf(map);
+  }
+
+  boolean knows(String stage) {
+    return byName.containsKey(stage);
+  }
+
+  @Nullable PayloadCodec<?> codec(String stage) {
+    StageDescriptor s = byName.get(stage);
+    return s == null ? null : s.inputCodec();
+  }
+
+  @Nullable Long stageId(String stage) {
+    return stageIds.get(stage);
+  }
+}

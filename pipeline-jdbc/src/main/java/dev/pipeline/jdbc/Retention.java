@@ -1,0 +1,8 @@
+package dev.pipeline.jdbc;
+
+import java.time.Duration;
+import org.jspecify.annotations.Nullable;
+
+/** How long finished work is kept. */
+record Retention(
+    Duration payloads, @Nullable Duration completed, @Nullable Duration logs, int batchSize) {}
