@@ -245,7 +245,9 @@ class IngestionTest {
     assertThat(result.status()).isEqualTo(RunStatus.FAILED);
     assertThat(result.failure()).isSameAs(diskFull);
     assertThat(result.sourceErrors()).isEmpty();
-    assertThat(ingests).hasValue(1);
+    // the first batch fails; the linger thread may have flushed the third record before the
+    // failure stopped the reader, so one or two ingests, never more
+    assertThat(ingests.get()).isBetween(1, 2);
     assertThat(sink).isEmpty();
   }
 

@@ -1,11 +1,5 @@
 package dev.pipeline.jdbc;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -49,289 +43,20 @@ import org.jspecify.annotations.Nullable;
  * still in flight, their payloads as ingested) and the SQL that writes them. Thread-safe.
  */
 final class BatchLedger {
-  /** Version of the packed payloads' layout. */
-  private static final int PACK_VERSION = 1;
-
   private static final Instant PAST = Instant.EPOCH;
 
   private final Dialect dialect;
   private final String workerId;
   private final long leaseMillis;
-  private final boolean keepPayloads;
-  private final String batches;
-  private final String members;
-  private final String events;
-  private final String rows;
-  private final String expiry;
+  private final BatchStatements sql;
   private final Map<String, PipelineBatches> pipelines = new ConcurrentHashMap<>();
-
-  // the statements
-  private final String insertMembersPg;
-  private final String storedIds;
-  private final String insertMember;
-  private final String insertBatch;
-  private final String insertEvent;
-  private final String eventExists;
-  private final String write;
-  private final String eventsOfCall;
-  private final String renewOne;
-  private final String claimPg;
-  private final String claimPick;
-  private final String claimTake;
-  private final String claimRead;
-  private final String eventsOf;
-  private final String close;
-  private final String releaseOne;
-  private final String takeOver;
-  private final String renewExpiredHeld;
-  private final String leasesElsewhere;
-  private final String hasOpen;
-  private final String counts;
-  private final String find;
-  private final String unfinishedOf;
-  private final String endedHere;
-  private final String moveRow;
-  private final String finalRow;
-  private final String purgeDone;
-  private final String holders;
-  private final String memberSeqs;
-  private final String purgedRecords;
-  private final String purgeEvents;
-  private final String purgeMembers;
-  private final String purgeBatch;
 
   BatchLedger(
       Dialect dialect, Names names, String workerId, long leaseMillis, boolean keepPayloads) {
     this.dialect = dialect;
     this.workerId = workerId;
     this.leaseMillis = leaseMillis;
-    this.keepPayloads = keepPayloads;
-    this.batches = names.batches();
-    this.members = names.batchRecords();
-    this.events = names.batchEvents();
-    this.rows = names.status();
-    this.expiry = dialect.plusMillis(":lease_ms");
-    String fenced = " WHERE batch_id = :batch AND lease_owner = :owner AND lease_token = :token";
-    String notHeldHere =
-        "NOT (lease_owner IS NOT NULL AND lease_owner = :owner"
-            + " AND lease_token = ANY(CAST(:held AS BIGINT ARRAY)))";
-
-    // one statement, so that no transaction stays open between the two inserts (a worker paused
-    // there would hold up every other worker's ingest of the same ids); the packed payloads hold
-    // every record offered, and a claim unpacks only those whose id row names the batch
-    insertMembersPg =
-        """
-        WITH ins AS (
-          INSERT INTO %1$s (pipeline, record_id, batch_id, seq)
-          SELECT :pipeline, v.id, :batch, v.seq
-          FROM UNNEST(CAST(:ids AS VARCHAR[]), CAST(:seqs AS INTEGER[])) AS v(id, seq)
-          WHERE NOT EXISTS (SELECT 1 FROM %2$s t WHERE t.pipeline = :pipeline AND t.record_id = v.id)
-          ON CONFLICT DO NOTHING RETURNING record_id
-        ), b AS (
-          INSERT INTO %3$s (batch_id, pipeline, stage, state, size, payloads, payload_format,
-            lease_owner, lease_token, lease_expires_at, worker_id, created_at, updated_at)
-          SELECT :batch, :pipeline, :stage, 'OPEN', c.n, :payloads, :format, :owner, :token, %4$s,
-            :owner, :at, :at
-          FROM (SELECT COUNT(*) AS n FROM ins) c WHERE c.n > 0
-          ON CONFLICT DO NOTHING
-        )
-        SELECT record_id FROM ins
-        """
-            .formatted(members, rows, batches, expiry);
-    storedIds =
-        """
-        SELECT t.record_id FROM %1$s t JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)
-          ON t.pipeline = :pipeline AND t.record_id = u.x
-        UNION ALL
-        SELECT m.record_id FROM %2$s m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)
-          ON m.pipeline = :pipeline AND m.record_id = u.x
-        """
-            .formatted(rows, members);
-    insertMember =
-        "INSERT INTO "
-            + members
-            + " (pipeline, record_id, batch_id, seq) VALUES (:pipeline, :id, :batch, :seq)";
-    insertBatch =
-        "INSERT INTO "
-            + batches
-            + " (batch_id, pipeline, stage, state, size, payloads, payload_format, lease_owner,"
-            + " lease_token, lease_expires_at, worker_id, created_at, updated_at) VALUES (:batch,"
-            + " :pipeline, :stage, 'OPEN', :size, :payloads, :format, :owner, :token, "
-            + expiry
-            + ", :owner, :at, :at)";
-    insertEvent =
-        "INSERT INTO "
-            + events
-            + " (batch_id, event_token, kind, seqs, occurred_at, worker_id) VALUES (:batch, :event,"
-            + " :kind, :seqs, :at, :owner)";
-    eventExists =
-        "SELECT COUNT(*) FROM "
-            + events
-            + " WHERE batch_id = :batch AND event_token = :event AND kind = :kind";
-    renewOne = "UPDATE " + batches + " SET lease_expires_at = " + expiry + fenced;
-    // closed by the write that ends its last record, decided on the row as locked: two writes may
-    // be made in one order and committed in the other
-    write =
-        "UPDATE "
-            + batches
-            + " SET ended = ended + :n, published = published + :published,"
-            + " deliveries = deliveries + :d, updated_at = :at, lease_expires_at = "
-            + expiry
-            + ", state = CASE WHEN ended + :n >= size THEN 'DONE' ELSE state END,"
-            + " completed_at = CASE WHEN ended + :n >= size THEN CURRENT_TIMESTAMP"
-            + " ELSE completed_at END"
-            + (keepPayloads
-                ? ""
-                : ", payloads = CASE WHEN ended + :n >= size THEN NULL ELSE payloads END")
-            + fenced;
-    eventsOfCall = "SELECT DISTINCT batch_id FROM " + events + " WHERE event_token = :event";
-    String claimable =
-        "pipeline = :pipeline AND state = 'OPEN' AND lease_expires_at < CURRENT_TIMESTAMP AND "
-            + notHeldHere;
-    String claimSet =
-        "lease_owner = :owner, lease_token = :token, lease_expires_at = "
-            + expiry
-            + ", claim_count = claim_count + 1, worker_id = :owner";
-    String claimColumns = "batch_id, stage, payloads, payload_format, claim_count, size";
-    claimPg =
-        "UPDATE "
-            + batches
-            + " SET "
-            + claimSet
-            + " WHERE batch_id = (SELECT batch_id FROM "
-            + batches
-            + " WHERE "
-            + claimable
-            + " ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED) AND "
-            + claimable
-            + " RETURNING "
-            + claimColumns;
-    claimPick =
-        "SELECT batch_id FROM "
-            + batches
-            + " WHERE "
-            + claimable
-            + " "
-            + dialect.limit("1")
-            + " FOR UPDATE SKIP LOCKED";
-    claimTake =
-        "UPDATE " + batches + " SET " + claimSet + " WHERE batch_id = :batch AND " + claimable;
-    claimRead = "SELECT " + claimColumns + " FROM " + batches + " WHERE batch_id = :batch";
-    eventsOf = "SELECT kind, seqs FROM " + events + " WHERE batch_id = :batch";
-    close =
-        "UPDATE "
-            + batches
-            + " SET state = 'DONE', completed_at = CURRENT_TIMESTAMP, updated_at = CURRENT_TIMESTAMP"
-            + (keepPayloads ? "" : ", payloads = NULL")
-            + fenced;
-    releaseOne =
-        "UPDATE "
-            + batches
-            + " SET lease_owner = NULL, lease_expires_at = :past"
-            + fenced
-            + " AND state = 'OPEN'";
-    takeOver =
-        "UPDATE "
-            + batches
-            + " SET lease_owner = NULL, lease_expires_at = :past"
-            + " WHERE pipeline = :pipeline AND lease_owner = :dead AND state = 'OPEN'";
-    renewExpiredHeld =
-        "UPDATE "
-            + batches
-            + " SET lease_expires_at = "
-            + expiry
-            + " WHERE pipeline = :pipeline AND state = 'OPEN' AND lease_owner = :owner"
-            + " AND lease_expires_at < CURRENT_TIMESTAMP"
-            + " AND lease_token = ANY(CAST(:held AS BIGINT ARRAY))";
-    leasesElsewhere =
-        "SELECT lease_owner, SUM(size - ended) AS records, MAX(lease_expires_at) AS expires,"
-            + " CURRENT_TIMESTAMP AS now FROM "
-            + batches
-            + " WHERE pipeline = :pipeline AND state = 'OPEN' AND lease_owner <> :owner"
-            + " GROUP BY lease_owner";
-    hasOpen =
-        "SELECT COUNT(*) FROM (SELECT 1 FROM "
-            + batches
-            + " WHERE pipeline = :pipeline AND state = 'OPEN' "
-            + dialect.limit("1")
-            + ") x";
-    counts =
-        "SELECT COALESCE(SUM(published), 0),"
-            + " COALESCE(SUM(CASE WHEN lease_owner IS NULL THEN 0 ELSE size - ended END), 0),"
-            + " COALESCE(SUM(CASE WHEN lease_owner IS NULL THEN size - ended ELSE 0 END), 0)"
-            + " FROM "
-            + batches
-            + " WHERE pipeline = :pipeline";
-    find =
-        "SELECT b.batch_id, b.stage, b.state, b.lease_owner, b.created_at, b.updated_at, m.seq"
-            + " FROM "
-            + members
-            + " m JOIN "
-            + batches
-            + " b ON b.batch_id = m.batch_id WHERE m.pipeline = :pipeline AND m.record_id = :id";
-    unfinishedOf =
-        "SELECT m.record_id FROM "
-            + members
-            + " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
-            + " AND m.record_id = u.x JOIN "
-            + batches
-            + " b ON b.batch_id = m.batch_id WHERE b.state = 'OPEN'"
-            + " AND (b.lease_owner IS NULL OR b.lease_owner <> :owner OR b.claim_count > 0)"
-            + " AND NOT EXISTS (SELECT 1 FROM "
-            + rows
-            + " t WHERE t.pipeline = m.pipeline AND t.record_id = m.record_id)";
-    endedHere =
-        "SELECT m.record_id, m.seq, b.batch_id, b.state FROM "
-            + members
-            + " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
-            + " AND m.record_id = u.x JOIN "
-            + batches
-            + " b ON b.batch_id = m.batch_id WHERE b.worker_id = :owner";
-    moveRow =
-        "INSERT INTO "
-            + rows
-            + " (pipeline, record_id, current_stage, status, started_at, updated_at, payload,"
-            + " payload_format, payload_checksum, metadata, lease_owner, lease_token,"
-            + " lease_expires_at, claim_count, deliveries, worker_id) VALUES (:pipeline, :id,"
-            + " :stage, 'IN_PROGRESS', :at, :at, :payload, :format, :checksum, :metadata, :owner,"
-            + " :token, "
-            + expiry
-            + ", :claims, :deliveries, :owner)";
-    finalRow =
-        "INSERT INTO "
-            + rows
-            + " (pipeline, record_id, current_stage, status, started_at, updated_at,"
-            + " attempt_count, last_error, error_type, failed_stage, reason, payload,"
-            + " payload_format, payload_checksum, metadata, lease_token, claim_count, deliveries,"
-            + " worker_id, dead_lettered_at, completed_at) VALUES (:pipeline, :id, :stage, :status,"
-            + " :at, :at, :attempts, :last_error, :error_type, :failed_stage, :reason, :payload,"
-            + " :format, :checksum, :metadata, :token, :claims, :deliveries, :owner, :dead_at,"
-            + " CURRENT_TIMESTAMP)";
-    purgeDone =
-        "SELECT batch_id FROM "
-            + batches
-            + " WHERE state = 'DONE' AND completed_at < "
-            + dialect.minusMillis(":age_ms")
-            + " "
-            + dialect.limit(":batch");
-    purgeEvents = "DELETE FROM " + events + " WHERE batch_id = :batch";
-    memberSeqs = "SELECT seq FROM " + members + " WHERE batch_id = :batch";
-    // the records a purge of the batch deletes: those without a row of their own, which stays
-    purgedRecords =
-        "SELECT COUNT(*) FROM "
-            + members
-            + " m WHERE m.batch_id = :batch AND NOT EXISTS (SELECT 1 FROM "
-            + rows
-            + " t WHERE t.pipeline = m.pipeline AND t.record_id = m.record_id)";
-    holders =
-        "SELECT m.record_id, b.state, b.lease_owner, b.worker_id FROM "
-            + members
-            + " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
-            + " AND m.record_id = u.x JOIN "
-            + batches
-            + " b ON b.batch_id = m.batch_id";
-    purgeMembers = "DELETE FROM " + members + " WHERE batch_id = :batch";
-    purgeBatch = "DELETE FROM " + batches + " WHERE batch_id = :batch AND state = 'DONE'";
+    this.sql = new BatchStatements(dialect, names, keepPayloads);
   }
 
   // ------------------------------------------------------------------ in memory
@@ -482,86 +207,6 @@ final class BatchLedger {
     return out;
   }
 
-  // ------------------------------------------------------------------ packing
-
-  /** Packs a batch's entries into one value. */
-  static byte[] pack(List<Entry> entries) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + entries.size() * 256);
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeInt(PACK_VERSION);
-      out.writeInt(entries.size());
-      for (Entry e : entries) {
-        out.writeInt(e.seq());
-        writeText(out, e.id());
-        out.writeInt(e.payload().length);
-        out.write(e.payload());
-        out.writeLong(e.checksum());
-        writeText(out, e.metadata());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return bytes.toByteArray();
-  }
-
-  /**
-   * Unpacks a batch's entries.
-   *
-   * @throws IllegalArgumentException if the value is not a packed batch this version can read
-   */
-  static List<Entry> unpack(byte[] packed) {
-    try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(packed))) {
-      int version = in.readInt();
-      if (version != PACK_VERSION) {
-        throw new IllegalArgumentException("packed batch of unknown layout version " + version);
-      }
-      int n = in.readInt();
-      if (n < 0 || n > packed.length) {
-        throw new IllegalArgumentException("packed batch says it holds " + n + " records");
-      }
-      List<Entry> entries = new ArrayList<>(n);
-      for (int i = 0; i < n; i++) {
-        int seq = in.readInt();
-        String id = readText(in);
-        int length = in.readInt();
-        if (length < 0 || length > in.available()) {
-          throw new IllegalArgumentException("packed batch is cut short at record " + i);
-        }
-        byte[] payload = in.readNBytes(length);
-        long checksum = in.readLong();
-        String metadata = readText(in);
-        if (id == null) {
-          throw new IllegalArgumentException("packed batch has a record without an id");
-        }
-        entries.add(new Entry(seq, id, payload, checksum, metadata));
-      }
-      return entries;
-    } catch (IOException e) {
-      throw new IllegalArgumentException("packed batch is cut short", e);
-    }
-  }
-
-  private static void writeText(DataOutputStream out, @Nullable String text) throws IOException {
-    if (text == null) {
-      out.writeInt(-1);
-      return;
-    }
-    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-    out.writeInt(bytes.length);
-    out.write(bytes);
-  }
-
-  private static @Nullable String readText(DataInputStream in) throws IOException {
-    int length = in.readInt();
-    if (length < 0) {
-      return null;
-    }
-    if (length > in.available()) {
-      throw new IOException("text longer than what is left");
-    }
-    return new String(in.readNBytes(length), StandardCharsets.UTF_8);
-  }
-
   // ------------------------------------------------------------------ writes
 
   /**
@@ -586,7 +231,7 @@ final class BatchLedger {
     }
     if (attempt > 1) {
       List<String> mine =
-          h.createQuery("SELECT record_id FROM " + members + " WHERE batch_id = :batch")
+          h.createQuery("SELECT record_id FROM " + sql.members + " WHERE batch_id = :batch")
               .bind("batch", batchId)
               .mapTo(String.class)
               .list();
@@ -610,13 +255,13 @@ final class BatchLedger {
       }
       inserted =
           new HashSet<>(
-              h.createQuery(insertMembersPg)
+              h.createQuery(sql.insertMembersPg)
                   .bind("pipeline", pipeline)
                   .bind("batch", batchId)
                   .bind("ids", Args.array("varchar", ids))
                   .bind("seqs", Args.array("int4", seqs))
                   .bind("stage", stage)
-                  .bind("payloads", Args.bytes(pack(entries)))
+                  .bind("payloads", Args.bytes(PackedBatch.pack(entries)))
                   .bind("format", format)
                   .bind("owner", workerId)
                   .bind("token", token)
@@ -634,13 +279,13 @@ final class BatchLedger {
     } else {
       Set<String> present =
           new HashSet<>(
-              h.createQuery(storedIds)
+              h.createQuery(sql.storedIds)
                   .bind("pipeline", pipeline)
                   .bind("ids", Args.texts(byId.keySet()))
                   .mapTo(String.class)
                   .list());
       inserted = new HashSet<>();
-      PreparedBatch insert = h.prepareBatch(insertMember);
+      PreparedBatch insert = h.prepareBatch(sql.insertMember);
       for (Entry e : byId.values()) {
         if (present.contains(e.id())) {
           continue;
@@ -666,12 +311,12 @@ final class BatchLedger {
     if (kept.isEmpty()) {
       return kept;
     }
-    h.createUpdate(insertBatch)
+    h.createUpdate(sql.insertBatch)
         .bind("batch", batchId)
         .bind("pipeline", pipeline)
         .bind("stage", stage)
         .bind("size", kept.size())
-        .bind("payloads", Args.bytes(pack(kept)))
+        .bind("payloads", Args.bytes(PackedBatch.pack(kept)))
         .bind("format", format)
         .bind("owner", workerId)
         .bind("token", token)
@@ -695,7 +340,7 @@ final class BatchLedger {
       return true;
     }
     int updated =
-        h.createUpdate(write)
+        h.createUpdate(sql.write)
             .bind("n", slots.size())
             .bind("published", published)
             .bind("d", 0)
@@ -727,7 +372,7 @@ final class BatchLedger {
     if (!end(h, batch, slots, 0, event, at, 1)) {
       return false;
     }
-    PreparedBatch insert = h.prepareBatch(moveRow);
+    PreparedBatch insert = h.prepareBatch(sql.moveRow);
     for (Slot s : slots) {
       Entry e = s.entry();
       insert
@@ -778,7 +423,8 @@ final class BatchLedger {
     notes.keySet().forEach(b -> touched.put(b.id(), b));
     if (attempt > 1) {
       Set<Long> written =
-          new HashSet<>(h.createQuery(eventsOfCall).bind("event", event).mapTo(Long.class).list());
+          new HashSet<>(
+              h.createQuery(sql.eventsOfCall).bind("event", event).mapTo(Long.class).list());
       if (!written.isEmpty()) {
         Set<Batch> refused = new HashSet<>();
         touched.forEach(
@@ -791,7 +437,7 @@ final class BatchLedger {
       }
     }
     List<Batch> order = new ArrayList<>(touched.values());
-    PreparedBatch update = h.prepareBatch(write);
+    PreparedBatch update = h.prepareBatch(sql.write);
     for (Batch b : order) {
       List<Slot> ended = ends.getOrDefault(b, List.of());
       List<Final> leaving = leaves.getOrDefault(b, List.of());
@@ -811,8 +457,8 @@ final class BatchLedger {
     }
     int[] counts = update.execute();
     Set<Batch> refused = new HashSet<>();
-    PreparedBatch facts = h.prepareBatch(insertEvent);
-    PreparedBatch finals = h.prepareBatch(finalRow);
+    PreparedBatch facts = h.prepareBatch(sql.insertEvent);
+    PreparedBatch finals = h.prepareBatch(sql.finalRow);
     for (int i = 0; i < order.size(); i++) {
       Batch b = order.get(i);
       if (counts[i] == 0) {
@@ -901,7 +547,7 @@ final class BatchLedger {
       Instant at) {}
 
   private boolean exists(Handle h, long batch, long event, String kind) {
-    return h.createQuery(eventExists)
+    return h.createQuery(sql.eventExists)
             .bind("batch", batch)
             .bind("event", event)
             .bind("kind", kind)
@@ -916,7 +562,7 @@ final class BatchLedger {
     for (int i = 0; i < seqs.length; i++) {
       seqs[i] = slots.get(i).entry().seq();
     }
-    h.createUpdate(insertEvent)
+    h.createUpdate(sql.insertEvent)
         .bind("batch", batch)
         .bind("event", event)
         .bind("kind", kind)
@@ -928,7 +574,7 @@ final class BatchLedger {
 
   /** Renews the lease of one batch; whether this worker still holds it. */
   boolean renew(Handle h, Batch batch) {
-    return h.createUpdate(renewOne)
+    return h.createUpdate(sql.renewOne)
             .bind("lease_ms", leaseMillis)
             .bind("batch", batch.id())
             .bind("owner", workerId)
@@ -955,11 +601,11 @@ final class BatchLedger {
       }
       String skipping =
           "UPDATE "
-              + batches
+              + sql.batches
               + " SET lease_expires_at = "
               + dialect.plusMillis("?")
               + " WHERE batch_id IN (SELECT b.batch_id FROM "
-              + batches
+              + sql.batches
               + " b JOIN UNNEST(CAST(? AS BIGINT[]), CAST(? AS BIGINT[])) AS v(id, token)"
               + " ON b.batch_id = v.id AND b.lease_token = v.token"
               + " WHERE b.lease_owner = ? AND b.state = 'OPEN' ORDER BY b.batch_id"
@@ -975,7 +621,7 @@ final class BatchLedger {
     }
     String positional =
         "UPDATE "
-            + batches
+            + sql.batches
             + " SET lease_expires_at = "
             + dialect.plusMillis("?")
             + " WHERE batch_id = ? AND lease_owner = ? AND lease_token = ? AND state = 'OPEN'";
@@ -995,7 +641,7 @@ final class BatchLedger {
   int release(Handle h, List<Batch> held) {
     List<Batch> ordered = new ArrayList<>(held);
     ordered.sort(java.util.Comparator.comparingLong(Batch::id)); // one lock order for all writers
-    PreparedBatch release = h.prepareBatch(releaseOne);
+    PreparedBatch release = h.prepareBatch(sql.releaseOne);
     for (Batch b : ordered) {
       release
           .bind("past", Args.time(PAST))
@@ -1014,7 +660,7 @@ final class BatchLedger {
   }
 
   int takeOver(Handle h, String pipeline, String dead) {
-    return h.createUpdate(takeOver)
+    return h.createUpdate(sql.takeOver)
         .bind("past", Args.time(PAST))
         .bind("pipeline", pipeline)
         .bind("dead", dead)
@@ -1022,7 +668,7 @@ final class BatchLedger {
   }
 
   int renewExpiredHeld(Handle h, String pipeline, Long[] held) {
-    return h.createUpdate(renewExpiredHeld)
+    return h.createUpdate(sql.renewExpiredHeld)
         .bind("pipeline", pipeline)
         .bind("owner", workerId)
         .bind("lease_ms", leaseMillis)
@@ -1042,10 +688,10 @@ final class BatchLedger {
   @Nullable Claimed claim(Handle h, String pipeline, long token, Long[] held) throws SQLException {
     Map<String, Object> row;
     if (dialect.locksInSubqueries()) {
-      row = claimedRow(bindClaim(h.createQuery(claimPg), pipeline, token, held));
+      row = claimedRow(bindClaim(h.createQuery(sql.claimPg), pipeline, token, held));
     } else {
       List<Long> ids =
-          h.createQuery(claimPick)
+          h.createQuery(sql.claimPick)
               .bind("pipeline", pipeline)
               .bind("owner", workerId)
               .bind("held", Args.array("bigint", held))
@@ -1056,7 +702,7 @@ final class BatchLedger {
       }
       long id = ids.get(0);
       int taken =
-          h.createUpdate(claimTake)
+          h.createUpdate(sql.claimTake)
               .bind("batch", id)
               .bind("pipeline", pipeline)
               .bind("owner", workerId)
@@ -1067,7 +713,7 @@ final class BatchLedger {
       if (taken == 0) {
         return null;
       }
-      row = claimedRow(h.createQuery(claimRead).bind("batch", id));
+      row = claimedRow(h.createQuery(sql.claimRead).bind("batch", id));
     }
     if (row == null) {
       return null;
@@ -1075,7 +721,7 @@ final class BatchLedger {
     long id = (Long) row.get("batch_id");
     Set<Integer> ended = new HashSet<>();
     Set<Integer> noted = new HashSet<>();
-    h.createQuery(eventsOf)
+    h.createQuery(sql.eventsOf)
         .bind("batch", id)
         .map(
             (rs, ctx) -> {
@@ -1088,11 +734,11 @@ final class BatchLedger {
             })
         .forEach(x -> {});
     Set<Integer> members =
-        new HashSet<>(h.createQuery(memberSeqs).bind("batch", id).mapTo(Integer.class).list());
+        new HashSet<>(h.createQuery(sql.memberSeqs).bind("batch", id).mapTo(Integer.class).list());
     byte[] packed = (byte[]) row.get("payloads");
     List<Entry> pending = new ArrayList<>();
     if (packed != null) {
-      for (Entry e : unpack(packed)) {
+      for (Entry e : PackedBatch.unpack(packed)) {
         if (members.contains(e.seq()) && !ended.contains(e.seq())) {
           pending.add(e);
         }
@@ -1107,7 +753,7 @@ final class BatchLedger {
             (Integer) row.get("claim_count"));
     if (pending.isEmpty()) {
       // every record ended, but the batch was not closed: close it now
-      h.createUpdate(close)
+      h.createUpdate(sql.close)
           .bind("batch", id)
           .bind("owner", workerId)
           .bind("token", token)
@@ -1143,7 +789,7 @@ final class BatchLedger {
   // ------------------------------------------------------------------ queries
 
   boolean hasOpen(Handle h, String pipeline) {
-    return h.createQuery(hasOpen).bind("pipeline", pipeline).mapTo(Integer.class).one() > 0;
+    return h.createQuery(sql.hasOpen).bind("pipeline", pipeline).mapTo(Integer.class).one() > 0;
   }
 
   /**
@@ -1151,7 +797,7 @@ final class BatchLedger {
    * without a lease owner).
    */
   long[] counts(Handle h, String pipeline) {
-    return h.createQuery(counts)
+    return h.createQuery(sql.counts)
         .bind("pipeline", pipeline)
         .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)})
         .one();
@@ -1168,7 +814,7 @@ final class BatchLedger {
 
   @Nullable Found find(Handle h, String pipeline, String id) throws SQLException {
     Map<String, Object> row =
-        h.createQuery(find)
+        h.createQuery(sql.find)
             .bind("pipeline", pipeline)
             .bind("id", id)
             .map(
@@ -1191,7 +837,7 @@ final class BatchLedger {
     int seq = (Integer) row.get("seq");
     boolean[] ended = {"DONE".equals(row.get("state"))};
     int[] deliveries = {0};
-    h.createQuery(eventsOf)
+    h.createQuery(sql.eventsOf)
         .bind("batch", (Long) row.get("batch_id"))
         .map(
             (rs, ctx) -> {
@@ -1219,7 +865,7 @@ final class BatchLedger {
 
   /** Of ids found stored, those in open batches not held by this worker since its ingest. */
   List<String> unfinished(Handle h, String pipeline, Collection<String> ids) {
-    return h.createQuery(unfinishedOf)
+    return h.createQuery(sql.unfinishedOf)
         .bind("pipeline", pipeline)
         .bind("owner", workerId)
         .bind("ids", Args.texts(ids))
@@ -1237,7 +883,7 @@ final class BatchLedger {
     }
     Set<String> out = new HashSet<>();
     Map<Long, Map<Integer, String>> open = new HashMap<>();
-    h.createQuery(endedHere)
+    h.createQuery(sql.endedHere)
         .bind("pipeline", pipeline)
         .bind("owner", workerId)
         .bind("ids", Args.texts(ids))
@@ -1253,7 +899,7 @@ final class BatchLedger {
             })
         .forEach(x -> {});
     for (Map.Entry<Long, Map<Integer, String>> e : open.entrySet()) {
-      h.createQuery(eventsOf)
+      h.createQuery(sql.eventsOf)
           .bind("batch", e.getKey())
           .map(
               (rs, ctx) -> {
@@ -1278,7 +924,7 @@ final class BatchLedger {
    */
   Map<String, String[]> holders(Handle h, String pipeline, Collection<String> ids) {
     Map<String, String[]> out = new HashMap<>();
-    h.createQuery(holders)
+    h.createQuery(sql.holders)
         .bind("pipeline", pipeline)
         .bind("ids", Args.texts(ids))
         .map(
@@ -1292,7 +938,7 @@ final class BatchLedger {
 
   /** Leases other workers hold on open batches: owner, records, latest expiry, now. */
   List<Object[]> leasesElsewhere(Handle h, String pipeline) {
-    return h.createQuery(leasesElsewhere)
+    return h.createQuery(sql.leasesElsewhere)
         .bind("pipeline", pipeline)
         .bind("owner", workerId)
         .map(
@@ -1315,7 +961,7 @@ final class BatchLedger {
    */
   int[] purge(Handle h, long ageMillis, int max) {
     List<Long> done =
-        h.createQuery(purgeDone)
+        h.createQuery(sql.purgeDone)
             .bind("age_ms", ageMillis)
             .bind("batch", max)
             .mapTo(Long.class)
@@ -1323,9 +969,9 @@ final class BatchLedger {
     if (done.isEmpty()) {
       return new int[] {0, 0};
     }
-    PreparedBatch e = h.prepareBatch(purgeEvents);
-    PreparedBatch m = h.prepareBatch(purgeMembers);
-    PreparedBatch b = h.prepareBatch(purgeBatch);
+    PreparedBatch e = h.prepareBatch(sql.purgeEvents);
+    PreparedBatch m = h.prepareBatch(sql.purgeMembers);
+    PreparedBatch b = h.prepareBatch(sql.purgeBatch);
     for (long id : done) {
       e.bind("batch", id).add();
       m.bind("batch", id).add();
@@ -1333,7 +979,7 @@ final class BatchLedger {
     }
     int records = 0;
     for (long id : done) {
-      records += h.createQuery(purgedRecords).bind("batch", id).mapTo(Integer.class).one();
+      records += h.createQuery(sql.purgedRecords).bind("batch", id).mapTo(Integer.class).one();
     }
     e.execute();
     m.execute();

@@ -1,0 +1,275 @@
+package dev.pipeline.jdbc;
+
+/**
+ * The SQL of the batch ledger ({@link BatchLedger}), made once from the table names and dialect.
+ * Only validated identifiers are put into the text; every value is bound.
+ */
+final class BatchStatements {
+  final String batches;
+  final String members;
+  final String events;
+  final String rows;
+  final String expiry;
+  final String insertMembersPg;
+  final String storedIds;
+  final String insertMember;
+  final String insertBatch;
+  final String insertEvent;
+  final String eventExists;
+  final String write;
+  final String eventsOfCall;
+  final String renewOne;
+  final String claimPg;
+  final String claimPick;
+  final String claimTake;
+  final String claimRead;
+  final String eventsOf;
+  final String close;
+  final String releaseOne;
+  final String takeOver;
+  final String renewExpiredHeld;
+  final String leasesElsewhere;
+  final String hasOpen;
+  final String counts;
+  final String find;
+  final String unfinishedOf;
+  final String endedHere;
+  final String moveRow;
+  final String finalRow;
+  final String purgeDone;
+  final String holders;
+  final String memberSeqs;
+  final String purgedRecords;
+  final String purgeEvents;
+  final String purgeMembers;
+  final String purgeBatch;
+
+  BatchStatements(Dialect dialect, Names names, boolean keepPayloads) {
+    this.batches = names.batches();
+    this.members = names.batchRecords();
+    this.events = names.batchEvents();
+    this.rows = names.status();
+    this.expiry = dialect.plusMillis(":lease_ms");
+    String fenced = " WHERE batch_id = :batch AND lease_owner = :owner AND lease_token = :token";
+    String notHeldHere =
+        "NOT (lease_owner IS NOT NULL AND lease_owner = :owner"
+            + " AND lease_token = ANY(CAST(:held AS BIGINT ARRAY)))";
+
+    // one statement, so that no transaction stays open between the two inserts (a worker paused
+    // there would hold up every other worker's ingest of the same ids); the packed payloads hold
+    // every record offered, and a claim unpacks only those whose id row names the batch
+    insertMembersPg =
+        """
+        WITH ins AS (
+          INSERT INTO %1$s (pipeline, record_id, batch_id, seq)
+          SELECT :pipeline, v.id, :batch, v.seq
+          FROM UNNEST(CAST(:ids AS VARCHAR[]), CAST(:seqs AS INTEGER[])) AS v(id, seq)
+          WHERE NOT EXISTS (SELECT 1 FROM %2$s t WHERE t.pipeline = :pipeline AND t.record_id = v.id)
+          ON CONFLICT DO NOTHING RETURNING record_id
+        ), b AS (
+          INSERT INTO %3$s (batch_id, pipeline, stage, state, size, payloads, payload_format,
+            lease_owner, lease_token, lease_expires_at, worker_id, created_at, updated_at)
+          SELECT :batch, :pipeline, :stage, 'OPEN', c.n, :payloads, :format, :owner, :token, %4$s,
+            :owner, :at, :at
+          FROM (SELECT COUNT(*) AS n FROM ins) c WHERE c.n > 0
+          ON CONFLICT DO NOTHING
+        )
+        SELECT record_id FROM ins
+        """
+            .formatted(members, rows, batches, expiry);
+    storedIds =
+        """
+        SELECT t.record_id FROM %1$s t JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)
+          ON t.pipeline = :pipeline AND t.record_id = u.x
+        UNION ALL
+        SELECT m.record_id FROM %2$s m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)
+          ON m.pipeline = :pipeline AND m.record_id = u.x
+        """
+            .formatted(rows, members);
+    insertMember =
+        "INSERT INTO "
+            + members
+            + " (pipeline, record_id, batch_id, seq) VALUES (:pipeline, :id, :batch, :seq)";
+    insertBatch =
+        "INSERT INTO "
+            + batches
+            + " (batch_id, pipeline, stage, state, size, payloads, payload_format, lease_owner,"
+            + " lease_token, lease_expires_at, worker_id, created_at, updated_at) VALUES (:batch,"
+            + " :pipeline, :stage, 'OPEN', :size, :payloads, :format, :owner, :token, "
+            + expiry
+            + ", :owner, :at, :at)";
+    insertEvent =
+        "INSERT INTO "
+            + events
+            + " (batch_id, event_token, kind, seqs, occurred_at, worker_id) VALUES (:batch, :event,"
+            + " :kind, :seqs, :at, :owner)";
+    eventExists =
+        "SELECT COUNT(*) FROM "
+            + events
+            + " WHERE batch_id = :batch AND event_token = :event AND kind = :kind";
+    renewOne = "UPDATE " + batches + " SET lease_expires_at = " + expiry + fenced;
+    // closed by the write that ends its last record, decided on the row as locked: two writes may
+    // be made in one order and committed in the other
+    write =
+        "UPDATE "
+            + batches
+            + " SET ended = ended + :n, published = published + :published,"
+            + " deliveries = deliveries + :d, updated_at = :at, lease_expires_at = "
+            + expiry
+            + ", state = CASE WHEN ended + :n >= size THEN 'DONE' ELSE state END,"
+            + " completed_at = CASE WHEN ended + :n >= size THEN CURRENT_TIMESTAMP"
+            + " ELSE completed_at END"
+            + (keepPayloads
+                ? ""
+                : ", payloads = CASE WHEN ended + :n >= size THEN NULL ELSE payloads END")
+            + fenced;
+    eventsOfCall = "SELECT DISTINCT batch_id FROM " + events + " WHERE event_token = :event";
+    String claimable =
+        "pipeline = :pipeline AND state = 'OPEN' AND lease_expires_at < CURRENT_TIMESTAMP AND "
+            + notHeldHere;
+    String claimSet =
+        "lease_owner = :owner, lease_token = :token, lease_expires_at = "
+            + expiry
+            + ", claim_count = claim_count + 1, worker_id = :owner";
+    String claimColumns = "batch_id, stage, payloads, payload_format, claim_count, size";
+    claimPg =
+        "UPDATE "
+            + batches
+            + " SET "
+            + claimSet
+            + " WHERE batch_id = (SELECT batch_id FROM "
+            + batches
+            + " WHERE "
+            + claimable
+            + " ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED) AND "
+            + claimable
+            + " RETURNING "
+            + claimColumns;
+    claimPick =
+        "SELECT batch_id FROM "
+            + batches
+            + " WHERE "
+            + claimable
+            + " "
+            + dialect.limit("1")
+            + " FOR UPDATE SKIP LOCKED";
+    claimTake =
+        "UPDATE " + batches + " SET " + claimSet + " WHERE batch_id = :batch AND " + claimable;
+    claimRead = "SELECT " + claimColumns + " FROM " + batches + " WHERE batch_id = :batch";
+    eventsOf = "SELECT kind, seqs FROM " + events + " WHERE batch_id = :batch";
+    close =
+        "UPDATE "
+            + batches
+            + " SET state = 'DONE', completed_at = CURRENT_TIMESTAMP, updated_at = CURRENT_TIMESTAMP"
+            + (keepPayloads ? "" : ", payloads = NULL")
+            + fenced;
+    releaseOne =
+        "UPDATE "
+            + batches
+            + " SET lease_owner = NULL, lease_expires_at = :past"
+            + fenced
+            + " AND state = 'OPEN'";
+    takeOver =
+        "UPDATE "
+            + batches
+            + " SET lease_owner = NULL, lease_expires_at = :past"
+            + " WHERE pipeline = :pipeline AND lease_owner = :dead AND state = 'OPEN'";
+    renewExpiredHeld =
+        "UPDATE "
+            + batches
+            + " SET lease_expires_at = "
+            + expiry
+            + " WHERE pipeline = :pipeline AND state = 'OPEN' AND lease_owner = :owner"
+            + " AND lease_expires_at < CURRENT_TIMESTAMP"
+            + " AND lease_token = ANY(CAST(:held AS BIGINT ARRAY))";
+    leasesElsewhere =
+        "SELECT lease_owner, SUM(size - ended) AS records, MAX(lease_expires_at) AS expires,"
+            + " CURRENT_TIMESTAMP AS now FROM "
+            + batches
+            + " WHERE pipeline = :pipeline AND state = 'OPEN' AND lease_owner <> :owner"
+            + " GROUP BY lease_owner";
+    hasOpen =
+        "SELECT COUNT(*) FROM (SELECT 1 FROM "
+            + batches
+            + " WHERE pipeline = :pipeline AND state = 'OPEN' "
+            + dialect.limit("1")
+            + ") x";
+    counts =
+        "SELECT COALESCE(SUM(published), 0),"
+            + " COALESCE(SUM(CASE WHEN lease_owner IS NULL THEN 0 ELSE size - ended END), 0),"
+            + " COALESCE(SUM(CASE WHEN lease_owner IS NULL THEN size - ended ELSE 0 END), 0)"
+            + " FROM "
+            + batches
+            + " WHERE pipeline = :pipeline";
+    find =
+        "SELECT b.batch_id, b.stage, b.state, b.lease_owner, b.created_at, b.updated_at, m.seq"
+            + " FROM "
+            + members
+            + " m JOIN "
+            + batches
+            + " b ON b.batch_id = m.batch_id WHERE m.pipeline = :pipeline AND m.record_id = :id";
+    unfinishedOf =
+        "SELECT m.record_id FROM "
+            + members
+            + " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
+            + " AND m.record_id = u.x JOIN "
+            + batches
+            + " b ON b.batch_id = m.batch_id WHERE b.state = 'OPEN'"
+            + " AND (b.lease_owner IS NULL OR b.lease_owner <> :owner OR b.claim_count > 0)"
+            + " AND NOT EXISTS (SELECT 1 FROM "
+            + rows
+            + " t WHERE t.pipeline = m.pipeline AND t.record_id = m.record_id)";
+    endedHere =
+        "SELECT m.record_id, m.seq, b.batch_id, b.state FROM "
+            + members
+            + " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
+            + " AND m.record_id = u.x JOIN "
+            + batches
+            + " b ON b.batch_id = m.batch_id WHERE b.worker_id = :owner";
+    moveRow =
+        "INSERT INTO "
+            + rows
+            + " (pipeline, record_id, current_stage, status, started_at, updated_at, payload,"
+            + " payload_format, payload_checksum, metadata, lease_owner, lease_token,"
+            + " lease_expires_at, claim_count, deliveries, worker_id) VALUES (:pipeline, :id,"
+            + " :stage, 'IN_PROGRESS', :at, :at, :payload, :format, :checksum, :metadata, :owner,"
+            + " :token, "
+            + expiry
+            + ", :claims, :deliveries, :owner)";
+    finalRow =
+        "INSERT INTO "
+            + rows
+            + " (pipeline, record_id, current_stage, status, started_at, updated_at,"
+            + " attempt_count, last_error, error_type, failed_stage, reason, payload,"
+            + " payload_format, payload_checksum, metadata, lease_token, claim_count, deliveries,"
+            + " worker_id, dead_lettered_at, completed_at) VALUES (:pipeline, :id, :stage, :status,"
+            + " :at, :at, :attempts, :last_error, :error_type, :failed_stage, :reason, :payload,"
+            + " :format, :checksum, :metadata, :token, :claims, :deliveries, :owner, :dead_at,"
+            + " CURRENT_TIMESTAMP)";
+    purgeDone =
+        "SELECT batch_id FROM "
+            + batches
+            + " WHERE state = 'DONE' AND completed_at < "
+            + dialect.minusMillis(":age_ms")
+            + " "
+            + dialect.limit(":batch");
+    purgeEvents = "DELETE FROM " + events + " WHERE batch_id = :batch";
+    memberSeqs = "SELECT seq FROM " + members + " WHERE batch_id = :batch";
+    // the records a purge of the batch deletes: those without a row of their own, which stays
+    purgedRecords =
+        "SELECT COUNT(*) FROM "
+            + members
+            + " m WHERE m.batch_id = :batch AND NOT EXISTS (SELECT 1 FROM "
+            + rows
+            + " t WHERE t.pipeline = m.pipeline AND t.record_id = m.record_id)";
+    holders =
+        "SELECT m.record_id, b.state, b.lease_owner, b.worker_id FROM "
+            + members
+            + " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
+            + " AND m.record_id = u.x JOIN "
+            + batches
+            + " b ON b.batch_id = m.batch_id";
+    purgeMembers = "DELETE FROM " + members + " WHERE batch_id = :batch";
+    purgeBatch = "DELETE FROM " + batches + " WHERE batch_id = :batch AND state = 'DONE'";
+  }
+}
