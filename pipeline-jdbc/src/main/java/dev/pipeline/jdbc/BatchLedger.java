@@ -73,6 +73,14 @@ final class BatchLedger {
   private static final class PipelineBatches {
     final Map<String, Slot> slots = new ConcurrentHashMap<>();
     final Map<Long, Batch> byToken = new ConcurrentHashMap<>();
+    // per batch, how many of its records are held here: a batch is forgotten with its last one
+    final Map<Batch, Integer> held = new ConcurrentHashMap<>();
+
+    void drop(Batch b) {
+      if (held.computeIfPresent(b, (k, n) -> n == 1 ? null : n - 1) == null) {
+        byToken.remove(b.token(), b);
+      }
+    }
   }
 
   private PipelineBatches of(String pipeline) {
@@ -103,8 +111,18 @@ final class BatchLedger {
   void hold(String pipeline, Batch batch, Collection<Entry> entries, Set<Integer> noted) {
     PipelineBatches p = of(pipeline);
     p.byToken.put(batch.token(), batch);
+    int added = 0;
     for (Entry e : entries) {
-      p.slots.put(e.id(), new Slot(batch, e, noted.contains(e.seq())));
+      Slot before = p.slots.put(e.id(), new Slot(batch, e, noted.contains(e.seq())));
+      if (before == null || !before.batch().equals(batch)) {
+        added++;
+      }
+      if (before != null && !before.batch().equals(batch)) {
+        p.drop(before.batch());
+      }
+    }
+    if (added > 0) {
+      p.held.merge(batch, added, Integer::sum);
     }
   }
 
@@ -114,25 +132,10 @@ final class BatchLedger {
     if (p == null) {
       return;
     }
-    Set<Batch> touched = new HashSet<>();
     for (String id : ids) {
       Slot s = p.slots.remove(id);
       if (s != null) {
-        touched.add(s.batch());
-      }
-    }
-    if (touched.isEmpty()) {
-      return;
-    }
-    Set<Batch> live = new HashSet<>();
-    for (Slot s : p.slots.values()) {
-      if (touched.contains(s.batch())) {
-        live.add(s.batch());
-      }
-    }
-    for (Batch b : touched) {
-      if (!live.contains(b)) {
-        p.byToken.remove(b.token(), b);
+        p.drop(s.batch());
       }
     }
   }
