@@ -11,17 +11,21 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A worker JVM of {@link DurableWorkersScenario}: builds the example's pipeline on a PostgreSQL
- * schema shared with the other workers, prints {@value #READY}, waits for a line on standard input,
- * runs its part of the source (the lines whose number is its shard modulo the workers: as a
- * partitioned input would be split; any worker claims the records of another whose lease expired),
- * prints its outcome after {@value #DONE}, and waits for another line (or the end of its input)
- * before it closes the store and exits.
+ * schema shared with the other workers, runs {@value #WARM_UP_LINES} lines in memory (so that its
+ * figures are a warm worker's), prints {@value #READY}, waits for a line on standard input, runs
+ * its part of the source (the lines whose number is its shard modulo the workers: as a partitioned
+ * input would be split; any worker claims the records of another whose lease expired), prints its
+ * outcome after {@value #DONE}, and waits for another line (or the end of its input) before it
+ * closes the store and exits.
  *
  * <p>Arguments: JDBC URL, schema, lines, worker id, shard, shards.
  */
 final class DurableWorker {
   static final String READY = "WORKER-READY";
   static final String DONE = "WORKER-DONE";
+
+  /** Lines each worker runs in memory before it says it is ready. */
+  static final int WARM_UP_LINES = 20_000;
 
   private DurableWorker() {}
 
@@ -40,6 +44,9 @@ final class DurableWorker {
                 .migrateSchema(false)
                 .build();
         Pipeline<ScrapedLine, IndexedListing> pipeline = DurableWork.pipeline(store)) {
+      // the stages and the engine compiled before the measured run, as in a worker that has been
+      // running a while: without it, each extra worker JVM added its own warm-up to the figures
+      DurableWork.inMemory(Math.min(lines, WARM_UP_LINES));
       System.out.println(READY);
       System.out.flush();
       BufferedReader in =
