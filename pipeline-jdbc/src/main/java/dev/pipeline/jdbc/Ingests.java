@@ -37,6 +37,9 @@ final class Ingests extends StoreContext {
 
   // records per batch of the batch ledger: an ingest of more is written as several batches
   private static final int BATCH_CHUNK = 5_000;
+  // payload bytes per batch of the batch ledger: large payloads make smaller batches, so that one
+  // packed value stays far below what a byte array, a driver and a database row take
+  private static final long BATCH_BYTES = 16L << 20;
 
   Set<String> ingest(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
@@ -127,16 +130,33 @@ final class Ingests extends StoreContext {
     return duplicates;
   }
 
+  /** Where the batch starting at {@code from} ends: by count and by payload bytes. */
+  private static int chunkEnd(List<Stored> rows, int from) {
+    long bytes = 0;
+    int to = from;
+    while (to < rows.size() && to - from < BATCH_CHUNK) {
+      Stored s = rows.get(to);
+      bytes += s.payload().length + (s.metadata() == null ? 0 : s.metadata().length() * 3L);
+      if (to > from && bytes > BATCH_BYTES) {
+        break;
+      }
+      to++;
+    }
+    return to;
+  }
+
   /**
-   * The batch ledger's ingest: each chunk of {@link #BATCH_CHUNK} records is one batch, under a
-   * token of its own, written in one transaction. Returns the ids already stored.
+   * The batch ledger's ingest: each chunk of at most {@link #BATCH_CHUNK} records and about {@link
+   * #BATCH_BYTES} payload bytes (at least one record) is one batch, under a token of its own,
+   * written in one transaction. Returns the ids already stored.
    */
   private List<String> ingestBatches(
       String pipeline, String stage, String format, List<Stored> rows, Instant at) {
     BatchLedger ledger = Objects.requireNonNull(this.ledger);
     List<String> duplicates = new ArrayList<>();
-    for (int from = 0; from < rows.size(); from += BATCH_CHUNK) {
-      List<Stored> chunk = rows.subList(from, Math.min(rows.size(), from + BATCH_CHUNK));
+    for (int from = 0, to; from < rows.size(); from = to) {
+      to = chunkEnd(rows, from);
+      List<Stored> chunk = rows.subList(from, to);
       List<BatchLedger.Entry> entries = new ArrayList<>(chunk.size());
       for (int i = 0; i < chunk.size(); i++) {
         Stored s = chunk.get(i);

@@ -1880,6 +1880,36 @@ abstract class StoreContract {
         .containsExactly("r1002");
   }
 
+  /**
+   * Large payloads make smaller batches: three records of 7 MiB are packed into two batches (about
+   * 16 MiB each at most), and read back whole when claimed.
+   */
+  @Test
+  void largePayloadsAreSplitIntoBatchesByBytesAndReadBackWhole() {
+    JdbcPipelineStore a = open("a");
+    String big = "x".repeat(7 << 20);
+    List<Envelope<String>> records =
+        List.of(
+            Envelope.of("big-1", big + "1", "src"),
+            Envelope.of("big-2", big + "2", "src"),
+            Envelope.of("big-3", big + "3", "src"));
+    assertThat(a.ingest(pipeline, records, "ingestion", T0)).isEmpty();
+    assertThat(rowsOf("pipeline_batches")).isEqualTo(2);
+    a.release(pipeline);
+
+    List<Claimed> claimed = new ArrayList<>();
+    JdbcPipelineStore b = open("b");
+    for (List<Claimed> some; !(some = b.claim(pipeline, 10)).isEmpty(); ) {
+      claimed.addAll(some);
+    }
+    assertThat(claimed)
+        .extracting(c -> c.record().id() + "=" + ((String) c.record().payload()).length())
+        .containsExactlyInAnyOrder(
+            "big-1=" + (big.length() + 1),
+            "big-2=" + (big.length() + 1),
+            "big-3=" + (big.length() + 1));
+  }
+
   /** A claim never hands out more than its max: the rest of a batch waits for the next claims. */
   @Test
   void aClaimOfABatchLargerThanItsMaxHandsTheRestOutNext() {
