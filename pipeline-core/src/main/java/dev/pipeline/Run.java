@@ -79,6 +79,16 @@ final class Run implements PipelineRun {
   private static final long MAX_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   // how long ended records wait for a batch of the sink to be written with, at most
   private static final long ENDED_MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /**
+   * Records a reader ingests at once into a durable store, at least: its cost is per write (a round
+   * trip, a commit), so a batch of a stage's size would pay it eight times as often.
+   */
+  static final int DURABLE_INGEST_BATCH = 1024;
+
+  /** How often a whole batch held for a larger one looks whether the first stage ran short. */
+  private static final long BULK_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
   // how often a waiting run asks whose leases it waits for
   private static final long WAITING_CHECK_NANOS = TimeUnit.SECONDS.toNanos(2);
 
@@ -192,7 +202,7 @@ final class Run implements PipelineRun {
       largest = Math.max(largest, Math.max(d.options().batchSize(), d.options().maxBatchSize()));
     }
     // room for a sink batch waiting for the next delivery note and what stages ended meanwhile
-    this.endedLimit = 4 * largest;
+    this.endedLimit = Math.max(4 * largest, DURABLE_INGEST_BATCH);
   }
 
   void start() {
@@ -244,7 +254,11 @@ final class Run implements PipelineRun {
   // ---------------------------------------------------------------- sources
 
   private void read(Source<Object> source) {
-    Batcher batcher = new Batcher(stages[0].def.options().batchSize());
+    int size = stages[0].def.options().batchSize();
+    // a durable store pays per write, not per record: while the first stage has work waiting, it
+    // gets larger batches
+    Batcher batcher =
+        new Batcher(size, store.isDurable() ? Math.max(size, DURABLE_INGEST_BATCH) : size);
     Thread lingering =
         Thread.ofVirtual()
             .name(pipeline + "-source-" + ErrorText.loggable(source.id()) + "-linger")
@@ -328,6 +342,7 @@ final class Run implements PipelineRun {
    */
   private final class Batcher {
     private final int size;
+    private final int largest;
     private final long lingerNanos = policies.sourceLinger().toNanos();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition filled = lock.newCondition();
@@ -338,8 +353,14 @@ final class Run implements PipelineRun {
     private boolean unreadable; // the buffer holds a record marked SOURCE_ERROR
     private boolean stopped;
 
-    Batcher(int size) {
+    /**
+     * @param size the records that make a batch, ingested at once while the first stage has less
+     *     than a batch waiting
+     * @param largest the records that make a batch while it has more
+     */
+    Batcher(int size, int largest) {
       this.size = size;
+      this.largest = largest;
       this.buffer = new ArrayList<>(size);
     }
 
@@ -352,8 +373,11 @@ final class Run implements PipelineRun {
         }
         buffer.add(record);
         unreadable |= record.metadata().containsKey(Envelope.SOURCE_ERROR);
-        if (buffer.size() >= size) {
+        int buffered = buffer.size();
+        if (buffered >= largest || (buffered >= size && stages[0].queue.size() < size)) {
           flushLocked();
+        } else if (buffered == size) {
+          filled.signal(); // held for a larger batch: the linger thread watches the stage
         }
       } finally {
         lock.unlock();
@@ -398,7 +422,7 @@ final class Run implements PipelineRun {
       }
       List<Envelope<Object>> taken = buffer;
       boolean marked = unreadable;
-      buffer = new ArrayList<>(size);
+      buffer = new ArrayList<>(Math.min(2 * taken.size(), largest));
       unreadable = false;
       try {
         ingest(taken, marked);
@@ -416,6 +440,17 @@ final class Run implements PipelineRun {
         while (!stopped) {
           if (buffer.isEmpty()) {
             filled.await();
+            continue;
+          }
+          if (buffer.size() >= size) {
+            // a whole batch held for a larger one while the first stage had work: it goes as soon
+            // as the stage runs short (looked at each millisecond, the reader may be blocked in
+            // its source meanwhile)
+            if (stages[0].queue.size() < size) {
+              flushLocked();
+            } else {
+              filled.awaitNanos(BULK_POLL_NANOS);
+            }
             continue;
           }
           // measured on the pipeline's clock, waited for in real time: a test clock that does not
@@ -1333,6 +1368,10 @@ final class Run implements PipelineRun {
     }
     Chunk chunk;
     while ((chunk = work.chunks.peek()) != null) {
+      if (cancelled && stage.sink != null) {
+        // what the sink took so far stands and is ended; the rest of the batch stays unfinished
+        break;
+      }
       List<Envelope<Object>> pending = chunk.records();
       int attempt = chunk.attempt();
       long callStart = clock.nanoTime();
@@ -1388,7 +1427,9 @@ final class Run implements PipelineRun {
               new StageTimeoutException(stageName, pending.get(0).id(), options.timeout(), false);
           allFiltered = false;
         }
-        if (cancelled) {
+        if (cancelled && (error != null || stage.sink == null)) {
+          // a stage's outputs are dropped (its records are processed again); a sink's call that
+          // returned delivered them, and their ending is written
           breaker.onFailure(0, new InterruptedException("run cancelled")); // frees its permit
           throw new InterruptedException("run cancelled");
         }
@@ -1789,6 +1830,14 @@ final class Run implements PipelineRun {
     for (Envelope<Object> e : outputs) {
       ids.add(e.id());
     }
+    if (sinkStage == null && store.isDurable()) {
+      // no sink: nothing outside sees the records handed over, so there is no delivery to note;
+      // they end with the next write of ended records, which the completion itself fences
+      BatchWork work = new BatchWork(outputs);
+      work.outputs.addAll(outputs);
+      delivered(work, true);
+      return;
+    }
     Handover handover;
     if (store.isDurable()) {
       // the delivery note, in one write with what ended since the last one (the batch the sink
@@ -1832,7 +1881,7 @@ final class Run implements PipelineRun {
     } else {
       callSink(to, work, callerRole(Thread.currentThread()));
     }
-    delivered(work);
+    delivered(work, false);
   }
 
   /**
@@ -1928,7 +1977,7 @@ final class Run implements PipelineRun {
                   try {
                     if (work != null) {
                       callSink(to, work, role);
-                      delivered(work);
+                      delivered(work, false);
                     }
                   } catch (WorkerSlot.Abandoned e) {
                     return; // hung too: its own replacement goes on
@@ -1950,7 +1999,7 @@ final class Run implements PipelineRun {
    * durable one, with the next batch's delivery note (or when the claimer writes what waits).
    * Records the sink's circuit held, or whose retry waits long, go to the store's retry queue.
    */
-  private void delivered(BatchWork work) {
+  private void delivered(BatchWork work, boolean mayFlush) {
     if (!work.parked.isEmpty()) {
       Set<String> fenced = store.scheduleRetries(pipeline, work.parked, clock.now());
       parked.add(work.parked.size() - fenced.size());
@@ -1973,7 +2022,7 @@ final class Run implements PipelineRun {
               now));
     }
     completions.addAll(withPassedErrors(work.completions));
-    write(null, completions, false);
+    write(null, completions, mayFlush);
   }
 
   private static List<Completion> completionsOf(List<Ended> ended) {

@@ -11,6 +11,7 @@ import dev.pipeline.store.Handover;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.RecordStatus;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -222,6 +223,63 @@ class DurableCompletionsTest {
     assertThat(store.delegate.hasUnfinished("none-published")).isFalse();
   }
 
+  /**
+   * A durable store pays per write: while the first stage has a batch waiting, the reader holds its
+   * whole batches for a larger one, up to {@link Run#DURABLE_INGEST_BATCH} records.
+   */
+  @Test
+  void whileTheFirstStageIsBusyADurableStoreIngestsLargerBatches() throws Exception {
+    RecordingStore store = new RecordingStore();
+    // the stage's first call waits: at most one more ingest finds its queue short (the one that
+    // put a batch there), and each after it is a larger batch; the second of those is whole
+    int total = 2 * Run.DURABLE_INGEST_BATCH + 300;
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("bulk", String.class)
+            .store(store)
+            .sourceLinger(WHOLE_BATCHES)
+            .stage(
+                CLEANING,
+                (String s) -> {
+                  // busy until the reader has made a large batch: its queue fills meanwhile
+                  Await.on(store.largeIngest, "an ingest of a larger batch");
+                  return s;
+                },
+                o -> o.batchSize(4))
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(source(total));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.published()).isEqualTo(total);
+    assertThat(sink).extracting(Envelope::id).doesNotHaveDuplicates().hasSize(total);
+    assertThat(store.ingests).contains(Run.DURABLE_INGEST_BATCH);
+    assertThat(store.ingests).allSatisfy(n -> assertThat(n).isBetween(1, Run.DURABLE_INGEST_BATCH));
+    assertThat(store.ingests.stream().mapToInt(Integer::intValue).sum()).isEqualTo(total);
+  }
+
+  /** Without a sink nothing outside sees the records handed over: no delivery is noted. */
+  @Test
+  void withoutASinkNoDeliveryIsNotedAndTheRecordsEndInBulk() {
+    RecordingStore store = new RecordingStore();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("no-sink", String.class)
+            .store(store)
+            .sourceLinger(WHOLE_BATCHES)
+            .stage(CLEANING, (String s) -> s, o -> o.batchSize(4))
+            .stage(PUBLISHING, (String s) -> s, o -> o.batchSize(4))
+            .build();
+
+    RunResult result = pipeline.run(source(40));
+
+    assertThat(result.published()).isEqualTo(40);
+    assertThat(store.writes).allSatisfy(w -> assertThat(w.delivering()).isEmpty());
+    // ten batches reached the end, and they ended in fewer writes than batches
+    assertThat(store.writes).hasSizeLessThan(10);
+    assertThat(store.writes.stream().mapToInt(w -> w.completions().size()).sum()).isEqualTo(40);
+    assertThat(store.delegate.hasUnfinished("no-sink")).isFalse();
+  }
+
   /** One write the run asked of the store: completions, and ids about to go to the sink. */
   private record Write(List<Completion> completions, List<String> delivering) {
     Map<RecordStatus, List<String>> byStatus() {
@@ -236,9 +294,22 @@ class DurableCompletionsTest {
   /** An in-memory store that says it is durable and records each write. */
   private static final class RecordingStore extends ForwardingStore {
     final List<Write> writes = new CopyOnWriteArrayList<>();
+    final List<Integer> ingests = new CopyOnWriteArrayList<>();
+    final CountDownLatch largeIngest = new CountDownLatch(1);
 
     RecordingStore() {
       super(InMemoryPipelineStore.create());
+    }
+
+    @Override
+    public Set<String> ingest(
+        String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
+      ingests.add(records.size());
+      Set<String> known = delegate.ingest(pipeline, records, stage, at);
+      if (records.size() >= Run.DURABLE_INGEST_BATCH) {
+        largeIngest.countDown();
+      }
+      return known;
     }
 
     @Override

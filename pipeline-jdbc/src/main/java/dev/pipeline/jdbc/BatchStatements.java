@@ -55,7 +55,9 @@ final class BatchStatements {
         "NOT (lease_owner IS NOT NULL AND lease_owner = :owner"
             + " AND lease_token = ANY(CAST(:held AS BIGINT ARRAY)))";
 
-    // one statement, so that no transaction stays open between the two inserts (a worker paused
+    // a scalar subquery, not NOT EXISTS: the planner keeps it a probe of the primary key per id,
+    // where an anti-join was seen planned as a hash of every row of the pipeline, on each ingest.
+    // One statement, so that no transaction stays open between the two inserts (a worker paused
     // there would hold up every other worker's ingest of the same ids); the packed payloads hold
     // every record offered, and a claim unpacks only those whose id row names the batch
     insertMembersPg =
@@ -64,7 +66,7 @@ final class BatchStatements {
           INSERT INTO %1$s (pipeline, record_id, batch_id, seq)
           SELECT :pipeline, v.id, :batch, v.seq
           FROM UNNEST(CAST(:ids AS VARCHAR[]), CAST(:seqs AS INTEGER[])) AS v(id, seq)
-          WHERE NOT EXISTS (SELECT 1 FROM %2$s t WHERE t.pipeline = :pipeline AND t.record_id = v.id)
+          WHERE (SELECT 1 FROM %2$s t WHERE t.pipeline = :pipeline AND t.record_id = v.id) IS NULL
           ON CONFLICT DO NOTHING RETURNING record_id
         ), b AS (
           INSERT INTO %3$s (batch_id, pipeline, stage, state, size, payloads, payload_format,
