@@ -1,5 +1,7 @@
 package dev.pipeline.bench;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.pipeline.Pipeline;
 import dev.pipeline.RunResult;
 import dev.pipeline.examples.app.ScrapedLine;
@@ -15,8 +17,9 @@ import java.nio.charset.StandardCharsets;
  * figures are a warm worker's), prints {@value #READY}, waits for a line on standard input, runs
  * its part of the source (the lines whose number is its shard modulo the workers: as a partitioned
  * input would be split; any worker claims the records of another whose lease expired), prints its
- * outcome after {@value #DONE}, and waits for another line (or the end of its input) before it
- * closes the store and exits.
+ * outcome and its round trips to the database (statements and commits, counted by {@link
+ * CountingDataSource}) after {@value #DONE}, and waits for another line (or the end of its input)
+ * before it closes the store and exits.
  *
  * <p>Arguments: JDBC URL, schema, lines, worker id, shard, shards.
  */
@@ -36,9 +39,17 @@ final class DurableWorker {
     String workerId = args[3];
     int shard = Integer.parseInt(args[4]);
     int shards = Integer.parseInt(args[5]);
-    try (JdbcPipelineStore store =
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(url);
+    config.setMaximumPoolSize(11);
+    config.setPoolName("bench-worker");
+    // as the store's own pools do (see JdbcPipelineStore.Builder.dataSource)
+    config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
+    CountingDataSource counter = new CountingDataSource();
+    try (HikariDataSource pool = new HikariDataSource(config);
+        JdbcPipelineStore store =
             JdbcPipelineStore.builder()
-                .jdbcUrl(url, null, null)
+                .dataSource(counter.wrap(pool))
                 .schema(schema)
                 .workerId(workerId)
                 .migrateSchema(false)
@@ -54,7 +65,9 @@ final class DurableWorker {
       if (in.readLine() == null) {
         return; // the parent gave up
       }
+      long tripsBefore = counter.roundTrips();
       RunResult result = pipeline.run(DurableWork.source(lines, shard, shards));
+      long trips = counter.roundTrips() - tripsBefore;
       if (result.status() != dev.pipeline.RunStatus.COMPLETED || result.unfinished() != 0) {
         System.err.println(result.summary());
         System.exit(1);
@@ -70,7 +83,9 @@ final class DurableWorker {
               + " "
               + result.duplicates()
               + " "
-              + result.resumed());
+              + result.resumed()
+              + " "
+              + trips);
       System.out.flush();
       in.readLine(); // until the parent has read this JVM's CPU time
     }

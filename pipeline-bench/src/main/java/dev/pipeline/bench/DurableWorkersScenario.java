@@ -53,12 +53,13 @@ final class DurableWorkersScenario implements Scenario {
     for (int w = 0; w < settings.warmups(); w++) {
       run(1, Math.max(1, lines / 5));
     }
-    // each round's values: the rate of each worker count, then its ratio to one worker's
+    // each round's values: the rate of each worker count, its ratio to one worker's, and the
+    // round trips per line of all its workers together
     int n = WORKERS.size();
     Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
     while (rounds.more()) {
       StringBuilder line = new StringBuilder();
-      double[] values = new double[2 * n];
+      double[] values = new double[3 * n];
       boolean disturbed = false;
       for (int i = 0; i < n; i++) {
         int k = (i + rounds.attempts()) % n;
@@ -69,12 +70,15 @@ final class DurableWorkersScenario implements Scenario {
         line.append(
             String.format(
                 Locale.ROOT,
-                "%n  %d worker%s: %,.0f lines/s, records per worker %s, %s",
+                "%n  %d worker%s: %,.0f lines/s, records per worker %s, %.4f round trips per"
+                    + " line, %s",
                 workers,
                 workers == 1 ? "" : "s",
                 values[k],
                 result.shares(),
+                result.roundTrips() / (double) lines,
                 result.cpu()));
+        values[2 * n + k] = result.roundTrips() / (double) lines;
       }
       int one = WORKERS.indexOf(1);
       for (int k = 0; k < n; k++) {
@@ -89,6 +93,7 @@ final class DurableWorkersScenario implements Scenario {
     for (int k = 0; k < n; k++) {
       int workers = WORKERS.get(k);
       Samples ratios = rounds.samples(n + k);
+      Samples trips = rounds.samples(2 * n + k);
       rows.add(
           new Row(
               "durable workers, PostgreSQL: "
@@ -100,7 +105,10 @@ final class DurableWorkersScenario implements Scenario {
                   + " lines, "
                   + Runtime.getRuntime().availableProcessors()
                   + " cores",
-              rounds.samples(k).format("%,.0f") + " lines/s",
+              rounds.samples(k).format("%,.0f")
+                  + " lines/s, "
+                  + trips.format("%.4f")
+                  + " round trips/line",
               "1 worker " + one.format("%,.0f") + " lines/s",
               ratios.format("%.2f") + "×" + rounds.note(),
               "reported; ≥ 1 worker's",
@@ -114,8 +122,9 @@ final class DurableWorkersScenario implements Scenario {
    *
    * @param shares records completed by each worker
    * @param cpu cores used meanwhile, the worker JVMs and their PostgreSQL backends counting as ours
+   * @param roundTrips the workers' round trips to the database during their runs, summed
    */
-  record Result(long nanos, List<Long> shares, CpuMeter.Usage cpu) {}
+  record Result(long nanos, List<Long> shares, CpuMeter.Usage cpu, long roundTrips) {}
 
   private static Result run(int workers, int lines) throws Exception {
     String schema = BenchDatabase.freshSchema();
@@ -167,6 +176,7 @@ final class DurableWorkersScenario implements Scenario {
         List<Long> shares = new ArrayList<>();
         long done = 0;
         long[] outcome = new long[3];
+        long trips = 0;
         for (int i = 0; i < workers; i++) {
           String[] f = expect(outputs.get(i), DurableWorker.DONE).split(" ");
           long published = Long.parseLong(f[1]);
@@ -177,6 +187,7 @@ final class DurableWorkersScenario implements Scenario {
           outcome[0] += published;
           outcome[1] += filtered;
           outcome[2] += dead;
+          trips += Long.parseLong(f[6]);
         }
         // every worker's run ends when no record is left unfinished, so at about the same time;
         // the workers wait to be told to exit, so that their CPU time can still be read
@@ -192,7 +203,7 @@ final class DurableWorkersScenario implements Scenario {
           }
         }
         db.check(done, outcome);
-        return new Result(took, shares, used);
+        return new Result(took, shares, used, trips);
       } finally {
         for (Process p : processes) {
           p.destroyForcibly();

@@ -866,14 +866,12 @@ final class BatchLedger {
         (Instant) row.get("updated_at"));
   }
 
-  /** Of ids found stored, those in open batches not held by this worker since its ingest. */
-  List<String> unfinished(Handle h, String pipeline, Collection<String> ids) {
-    return h.createQuery(sql.unfinishedOf)
-        .bind("pipeline", pipeline)
-        .bind("owner", workerId)
-        .bind("ids", Args.texts(ids))
-        .mapTo(String.class)
-        .list();
+  /**
+   * The query of ids found stored, those in open batches not held by this worker since its ingest
+   * (parameters {@code :pipeline}, {@code :owner}, {@code :ids}; one column, the record id).
+   */
+  String unfinishedOf() {
+    return sql.unfinishedOf;
   }
 
   /**

@@ -303,18 +303,16 @@ final class DeliveryLedger extends StoreContext {
             "unfinished",
             pipeline,
             h -> {
-              List<String> found =
-                  new ArrayList<>(
-                      h.createQuery(sql.unfinishedOf)
-                          .bind("pipeline", pipeline)
-                          .bind("owner", workerId)
-                          .bind("ids", Args.texts(recordIds))
-                          .mapTo(String.class)
-                          .list());
-              if (ledger != null) {
-                found.addAll(ledger.unfinished(h, pipeline, recordIds));
-              }
-              return found;
+              // rows and batch members in one round trip: a duplicate in a batch is common
+              return h.createQuery(
+                      ledger == null
+                          ? sql.unfinishedOf
+                          : sql.unfinishedOf + " UNION ALL " + ledger.unfinishedOf())
+                  .bind("pipeline", pipeline)
+                  .bind("owner", workerId)
+                  .bind("ids", Args.texts(recordIds))
+                  .mapTo(String.class)
+                  .list();
             }));
   }
 
