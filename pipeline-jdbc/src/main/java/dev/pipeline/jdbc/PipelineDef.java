@@ -7,10 +7,17 @@ import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
-/** A pipeline as registered: its stages by name, their codecs and ids. */
-record PipelineDef(Map<String, StageDescriptor> byName, Map<String, Long> stageIds) {
+/**
+ * A pipeline as registered: its stages by name, their codecs and ids, and its last stage (where a
+ * published record was last).
+ */
+record PipelineDef(
+    Map<String, StageDescriptor> byName, Map<String, Long> stageIds, String lastStage) {
   PipelineDef(List<StageDescriptor> stages, Map<String, Long> stageIds) {
-    this(byName(stages), Map.copyOf(stageIds));
+    this(
+        byName(stages),
+        Map.copyOf(stageIds),
+        stages.isEmpty() ? "" : stages.get(stages.size() - 1).name());
   }
 
   private static Map<String, StageDescriptor> byName(List<StageDescriptor> stages) {

@@ -69,15 +69,20 @@ final class Queries extends StoreContext {
             BatchLedger.Found found = ledger.find(h, pipeline, recordId);
             if (found != null) {
               List<ErrorInfo> errors = errorsOf(h, pipeline, List.of(recordId)).get(recordId);
+              // a record that ended in its batch was published without an error (any other end
+              // gives it a row): it passed every stage, the last at its first attempt
+              boolean published = found.published();
               state =
                   Optional.of(
                       new RecordState(
                           recordId,
-                          found.published()
+                          published
                               ? RecordStatus.PUBLISHED
                               : found.ready() ? RecordStatus.READY : RecordStatus.IN_PROGRESS,
-                          StorableText.unescape(found.stage()),
-                          0,
+                          published
+                              ? def(pipeline).lastStage()
+                              : StorableText.unescape(found.stage()),
+                          published ? 1 : 0,
                           null,
                           errors == null ? List.of() : errors,
                           found.deliveries(),

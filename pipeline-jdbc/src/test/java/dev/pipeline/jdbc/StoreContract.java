@@ -1724,6 +1724,9 @@ abstract class StoreContract {
     RecordState one = store.find(pipeline, "r1007").orElseThrow();
     assertThat(one.status()).isEqualTo(RecordStatus.PUBLISHED);
     assertThat(one.deliveries()).isOne();
+    // as a full row says of a record published at its first attempt, without a row of its own
+    assertThat(one.stage()).isEqualTo("publishing");
+    assertThat(one.attempts()).isOne();
     assertThat(
             db().count(
                     "SELECT COUNT(*) FROM "
