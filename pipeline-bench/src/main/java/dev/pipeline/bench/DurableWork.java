@@ -37,6 +37,7 @@ import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -68,31 +69,39 @@ final class DurableWork {
   }
 
   /**
-   * One worker's part of {@link #source(int)}: the lines whose number, counted from 0, is {@code
-   * shard} modulo {@code shards}. The records keep the ids they have in the whole source.
+   * One worker's part of {@link #source(int)}, generated before a timed run as a partitioned input
+   * holds it: the lines whose number, counted from 0, is {@code shard} modulo {@code shards}, each
+   * with its number in the whole input (so the records keep the ids they have in the whole source).
+   * Read it with {@link #source(List)}.
    */
-  static Source<ScrapedLine> source(int lines, int shard, int shards) {
-    Source<ScrapedLine> all = source(lines);
+  static List<Map.Entry<Long, String>> part(int lines, int shard, int shards) {
+    List<Map.Entry<Long, String>> part = new ArrayList<>(lines / shards + 1);
+    Iterator<String> all = new ListingGenerator(ListingGenerator.DEFAULT_SEED).lines(lines);
+    for (long lineNo = 1; all.hasNext(); lineNo++) {
+      String text = all.next();
+      if ((lineNo - 1) % shards == shard) {
+        part.add(Map.entry(lineNo, text));
+      }
+    }
+    return part;
+  }
+
+  /** A source over a worker's {@link #part}. */
+  static Source<ScrapedLine> source(List<Map.Entry<Long, String>> part) {
+    Iterator<Map.Entry<Long, String>> lines = part.iterator();
     return new Source<>() {
       @Override
       public String id() {
-        return all.id();
+        return SOURCE_ID;
       }
 
       @Override
-      public @Nullable Envelope<ScrapedLine> next() throws Exception {
-        Envelope<ScrapedLine> e;
-        while ((e = all.next()) != null) {
-          if ((e.payload().lineNo() - 1) % shards == shard) {
-            return e;
-          }
+      public @Nullable Envelope<ScrapedLine> next() {
+        if (!lines.hasNext()) {
+          return null;
         }
-        return null;
-      }
-
-      @Override
-      public void close() throws Exception {
-        all.close();
+        Map.Entry<Long, String> line = lines.next();
+        return ListingLines.envelope(SOURCE_ID, line.getKey(), line.getValue());
       }
     };
   }

@@ -4,22 +4,28 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pipeline.Pipeline;
 import dev.pipeline.RunResult;
+import dev.pipeline.RunStatus;
 import dev.pipeline.examples.app.ScrapedLine;
 import dev.pipeline.examples.listings.IndexedListing;
 import dev.pipeline.jdbc.JdbcPipelineStore;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
 
 /**
  * A worker JVM of {@link DurableWorkersScenario}: builds the example's pipeline on a PostgreSQL
- * schema shared with the other workers, runs {@value #WARM_UP_LINES} lines in memory (so that its
- * figures are a warm worker's), prints {@value #READY}, waits for a line on standard input, runs
- * its part of the source (the lines whose number is its shard modulo the workers: as a partitioned
- * input would be split; any worker claims the records of another whose lease expired), prints its
- * outcome and its round trips to the database (statements and commits, counted by {@link
- * CountingDataSource}) after {@value #DONE}, and waits for another line (or the end of its input)
- * before it closes the store and exits.
+ * schema shared with the other workers, runs {@value #WARM_UP_LINES} lines durably on a scratch
+ * schema of its own (so that its figures are a warm worker's), generates its part of the input (the
+ * lines whose number is its shard modulo the workers, as a partitioned input would be split),
+ * prints {@value #READY}, waits for a line on standard input, runs its part (any worker claims the
+ * records of another whose lease expired), prints its outcome and its round trips to the database
+ * (statements and commits, counted by {@link CountingDataSource}) after {@value #DONE}, and waits
+ * for another line (or the end of its input) before it closes the store and exits.
  *
  * <p>Arguments: JDBC URL, schema, lines, worker id, shard, shards.
  */
@@ -27,10 +33,30 @@ final class DurableWorker {
   static final String READY = "WORKER-READY";
   static final String DONE = "WORKER-DONE";
 
-  /** Lines each worker runs in memory before it says it is ready. */
+  /** Lines each worker runs durably on a scratch schema before it says it is ready. */
   static final int WARM_UP_LINES = 20_000;
 
   private DurableWorker() {}
+
+  /** Runs the pipeline durably over lines on a scratch schema, which is dropped after. */
+  private static void warmUp(String schema, int lines) throws Exception {
+    try (JdbcPipelineStore store =
+            JdbcPipelineStore.builder()
+                .jdbcUrl(BenchDatabase.PG_URL, null, null)
+                .schema(schema)
+                .build();
+        Pipeline<ScrapedLine, IndexedListing> pipeline = DurableWork.pipeline(store)) {
+      RunResult result = pipeline.run(DurableWork.source(lines));
+      if (result.status() != RunStatus.COMPLETED) {
+        throw new IllegalStateException("the warm-up run failed: " + result.summary());
+      }
+    } finally {
+      try (Connection c = DriverManager.getConnection(BenchDatabase.PG_URL);
+          Statement s = c.createStatement()) {
+        s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+      }
+    }
+  }
 
   public static void main(String[] args) throws Exception {
     String url = args[0];
@@ -46,6 +72,11 @@ final class DurableWorker {
     // as the store's own pools do (see JdbcPipelineStore.Builder.dataSource)
     config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
     CountingDataSource counter = new CountingDataSource();
+    // the stages, the engine, the store and the driver compiled before the measured run, as in a
+    // worker that has been running a while: a durable run on a scratch schema of its own. Without
+    // it each extra worker JVM added its own warm-up to the figures (warmed in memory only, the
+    // store and the driver were still compiled during the measured run)
+    warmUp(schema + "_warm" + shard, Math.min(lines, WARM_UP_LINES));
     try (HikariDataSource pool = new HikariDataSource(config);
         JdbcPipelineStore store =
             JdbcPipelineStore.builder()
@@ -55,9 +86,9 @@ final class DurableWorker {
                 .migrateSchema(false)
                 .build();
         Pipeline<ScrapedLine, IndexedListing> pipeline = DurableWork.pipeline(store)) {
-      // the stages and the engine compiled before the measured run, as in a worker that has been
-      // running a while: without it, each extra worker JVM added its own warm-up to the figures
-      DurableWork.inMemory(Math.min(lines, WARM_UP_LINES));
+      // its part of the input, as a partitioned input would hand it over: generating every line
+      // and keeping a share, during the run, made each extra worker generate the whole input again
+      List<Map.Entry<Long, String>> part = DurableWork.part(lines, shard, shards);
       System.out.println(READY);
       System.out.flush();
       BufferedReader in =
@@ -66,9 +97,9 @@ final class DurableWorker {
         return; // the parent gave up
       }
       long tripsBefore = counter.roundTrips();
-      RunResult result = pipeline.run(DurableWork.source(lines, shard, shards));
+      RunResult result = pipeline.run(DurableWork.source(part));
       long trips = counter.roundTrips() - tripsBefore;
-      if (result.status() != dev.pipeline.RunStatus.COMPLETED || result.unfinished() != 0) {
+      if (result.status() != RunStatus.COMPLETED || result.unfinished() != 0) {
         System.err.println(result.summary());
         System.exit(1);
       }

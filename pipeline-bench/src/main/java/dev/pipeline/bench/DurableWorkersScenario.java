@@ -24,12 +24,12 @@ import java.util.concurrent.TimeUnit;
  * Issue 3's third durable target: the example's pipeline in 1, 2 and 3 worker JVMs ({@link
  * DurableWorker}, this JVM's class path, 512 MB heap each) sharing one fresh PostgreSQL schema,
  * each reading its share of the {@link DurableScenario#records} lines (split by line number, as a
- * partitioned input would be; an earlier version had every worker read every line and race to
- * ingest it, which multiplied the reading, parsing and ingest work by the workers). Throughput is
- * the lines over the wall time from the moment every worker is ready (JVM started, store built)
- * until the last one has reported its run finished (before it closes its store and exits). Each run
- * is checked: every unique record in exactly one terminal state, and the workers' completions
- * adding up to the records (none completed twice).
+ * partitioned input would be, and generated before the timed run; earlier versions had every worker
+ * read every line and race to ingest it, then generate every line and keep its share, which
+ * multiplied that work by the workers). Throughput is the lines over the wall time from the moment
+ * every worker is ready (JVM started, store built) until the last one has reported its run finished
+ * (before it closes its store and exits). Each run is checked: every unique record in exactly one
+ * terminal state, and the workers' completions adding up to the records (none completed twice).
  *
  * <p>The target only asks for the figures; a row fails if more workers make less throughput than
  * one. The worker counts rotate their order from round to round.

@@ -40,7 +40,8 @@ import org.jspecify.annotations.Nullable;
  * redelivered.
  *
  * <p>This class holds what this worker knows of the batches it holds (their tokens, the records
- * still in flight, their payloads as ingested) and the SQL that writes them. Thread-safe.
+ * still in flight, their payloads as ingested) and the SQL that writes them; {@link BatchQueries}
+ * reads them. Thread-safe.
  */
 final class BatchLedger {
   private static final Instant PAST = Instant.EPOCH;
@@ -49,6 +50,7 @@ final class BatchLedger {
   private final String workerId;
   private final long leaseMillis;
   private final BatchStatements sql;
+  private final BatchQueries queries;
   private final Map<String, PipelineBatches> pipelines = new ConcurrentHashMap<>();
 
   BatchLedger(
@@ -57,6 +59,7 @@ final class BatchLedger {
     this.workerId = workerId;
     this.leaseMillis = leaseMillis;
     this.sql = new BatchStatements(dialect, names, keepPayloads);
+    this.queries = new BatchQueries(sql, workerId);
   }
 
   // ------------------------------------------------------------------ in memory
@@ -789,202 +792,8 @@ final class BatchLedger {
         .orElse(null);
   }
 
-  // ------------------------------------------------------------------ queries
-
-  boolean hasOpen(Handle h, String pipeline) {
-    return h.createQuery(sql.hasOpen).bind("pipeline", pipeline).mapTo(Integer.class).one() > 0;
-  }
-
-  /**
-   * Records of batches: published, in flight (leased), and ready (given back: in an open batch
-   * without a lease owner).
-   */
-  long[] counts(Handle h, String pipeline) {
-    return h.createQuery(sql.counts)
-        .bind("pipeline", pipeline)
-        .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)})
-        .one();
-  }
-
-  /** Where a record of a batch stands: published, or in progress. */
-  record Found(
-      String stage,
-      boolean published,
-      boolean ready,
-      int deliveries,
-      Instant startedAt,
-      Instant at) {}
-
-  @Nullable Found find(Handle h, String pipeline, String id) throws SQLException {
-    Map<String, Object> row =
-        h.createQuery(sql.find)
-            .bind("pipeline", pipeline)
-            .bind("id", id)
-            .map(
-                (rs, ctx) -> {
-                  Map<String, Object> m = new HashMap<>();
-                  m.put("batch_id", rs.getLong("batch_id"));
-                  m.put("stage", rs.getString("stage"));
-                  m.put("state", rs.getString("state"));
-                  m.put("ready", rs.getString("lease_owner") == null);
-                  m.put("created_at", Args.instant(rs, "created_at"));
-                  m.put("updated_at", Args.instant(rs, "updated_at"));
-                  m.put("seq", rs.getInt("seq"));
-                  return m;
-                })
-            .findFirst()
-            .orElse(null);
-    if (row == null) {
-      return null;
-    }
-    int seq = (Integer) row.get("seq");
-    boolean[] ended = {"DONE".equals(row.get("state"))};
-    int[] deliveries = {0};
-    h.createQuery(sql.eventsOf)
-        .bind("batch", (Long) row.get("batch_id"))
-        .map(
-            (rs, ctx) -> {
-              boolean e = "E".equals(rs.getString(1));
-              for (Object o : (Object[]) rs.getArray(2).getArray()) {
-                if (((Number) o).intValue() == seq) {
-                  if (e) {
-                    ended[0] = true;
-                  } else {
-                    deliveries[0]++;
-                  }
-                }
-              }
-              return 1;
-            })
-        .forEach(x -> {});
-    return new Found(
-        (String) row.get("stage"),
-        ended[0],
-        (Boolean) row.get("ready"),
-        deliveries[0],
-        (Instant) row.get("created_at"),
-        (Instant) row.get("updated_at"));
-  }
-
-  /**
-   * The query of ids found stored, those in open batches not held by this worker since its ingest
-   * (parameters {@code :pipeline}, {@code :owner}, {@code :ids}; one column, the record id).
-   */
-  String unfinishedOf() {
-    return sql.unfinishedOf;
-  }
-
-  /**
-   * Of ids without a row, those of batches this worker ended: a second completion of a record it
-   * published already, which is ignored rather than refused.
-   */
-  Set<String> endedHere(Handle h, String pipeline, Collection<String> ids) throws SQLException {
-    if (ids.isEmpty()) {
-      return Set.of();
-    }
-    Set<String> out = new HashSet<>();
-    Map<Long, Map<Integer, String>> open = new HashMap<>();
-    h.createQuery(sql.endedHere)
-        .bind("pipeline", pipeline)
-        .bind("owner", workerId)
-        .bind("ids", Args.texts(ids))
-        .map(
-            (rs, ctx) -> {
-              if ("DONE".equals(rs.getString("state"))) {
-                out.add(rs.getString("record_id"));
-              } else {
-                open.computeIfAbsent(rs.getLong("batch_id"), k -> new HashMap<>())
-                    .put(rs.getInt("seq"), rs.getString("record_id"));
-              }
-              return 1;
-            })
-        .forEach(x -> {});
-    for (Map.Entry<Long, Map<Integer, String>> e : open.entrySet()) {
-      h.createQuery(sql.eventsOf)
-          .bind("batch", e.getKey())
-          .map(
-              (rs, ctx) -> {
-                if ("E".equals(rs.getString(1))) {
-                  for (Object o : (Object[]) rs.getArray(2).getArray()) {
-                    String id = e.getValue().get(((Number) o).intValue());
-                    if (id != null) {
-                      out.add(id);
-                    }
-                  }
-                }
-                return 1;
-              })
-          .forEach(x -> {});
-    }
-    return out;
-  }
-
-  /**
-   * Who holds records of batches now, for a message: by id, the batch's state, lease owner (null if
-   * given back) and last claimer.
-   */
-  Map<String, String[]> holders(Handle h, String pipeline, Collection<String> ids) {
-    Map<String, String[]> out = new HashMap<>();
-    h.createQuery(sql.holders)
-        .bind("pipeline", pipeline)
-        .bind("ids", Args.texts(ids))
-        .map(
-            (rs, ctx) ->
-                out.put(
-                    rs.getString(1),
-                    new String[] {rs.getString(2), rs.getString(3), rs.getString(4)}))
-        .forEach(x -> {});
-    return out;
-  }
-
-  /** Leases other workers hold on open batches: owner, records, latest expiry, now. */
-  List<Object[]> leasesElsewhere(Handle h, String pipeline) {
-    return h.createQuery(sql.leasesElsewhere)
-        .bind("pipeline", pipeline)
-        .bind("owner", workerId)
-        .map(
-            (rs, ctx) ->
-                new Object[] {
-                  rs.getString("lease_owner"),
-                  rs.getLong("records"),
-                  Args.instant(rs, "expires"),
-                  Args.instant(rs, "now")
-                })
-        .list();
-  }
-
-  // ------------------------------------------------------------------ retention
-
-  /**
-   * Deletes up to {@code max} batches done longer ago than the age, with their records' ids;
-   * returns the batches deleted and the records deleted with them (those that left the batch keep
-   * their rows, and are not counted).
-   */
-  int[] purge(Handle h, long ageMillis, int max) {
-    List<Long> done =
-        h.createQuery(sql.purgeDone)
-            .bind("age_ms", ageMillis)
-            .bind("batch", max)
-            .mapTo(Long.class)
-            .list();
-    if (done.isEmpty()) {
-      return new int[] {0, 0};
-    }
-    PreparedBatch e = h.prepareBatch(sql.purgeEvents);
-    PreparedBatch m = h.prepareBatch(sql.purgeMembers);
-    PreparedBatch b = h.prepareBatch(sql.purgeBatch);
-    for (long id : done) {
-      e.bind("batch", id).add();
-      m.bind("batch", id).add();
-      b.bind("batch", id).add();
-    }
-    int records = 0;
-    for (long id : done) {
-      records += h.createQuery(sql.purgedRecords).bind("batch", id).mapTo(Integer.class).one();
-    }
-    e.execute();
-    m.execute();
-    b.execute();
-    return new int[] {done.size(), records};
+  /** What is asked of the batches: where records stand, who holds them, what retention deletes. */
+  BatchQueries queries() {
+    return queries;
   }
 }

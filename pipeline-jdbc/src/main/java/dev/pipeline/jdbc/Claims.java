@@ -331,6 +331,6 @@ final class Claims extends StoreContext {
         h ->
             h.createQuery(sql.hasUnfinished).bind("pipeline", pipeline).mapTo(Integer.class).one()
                     == 1
-                || (ledger != null && ledger.hasOpen(h, pipeline)));
+                || (ledger != null && ledger.queries().hasOpen(h, pipeline)));
   }
 }

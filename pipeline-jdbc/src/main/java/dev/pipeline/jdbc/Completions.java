@@ -593,7 +593,7 @@ final class Completions extends StoreContext {
             rowless.add(id);
           }
         }
-        mine.addAll(ledger.endedHere(h, pipeline, rowless));
+        mine.addAll(ledger.queries().endedHere(h, pipeline, rowless));
       }
       for (String id : tokens.keySet()) {
         if (!mine.contains(id)) {

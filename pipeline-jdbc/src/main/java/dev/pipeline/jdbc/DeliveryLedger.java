@@ -207,7 +207,7 @@ final class DeliveryLedger extends StoreContext {
         }
       }
       try {
-        db.call("lookupLeases", pipeline, h -> ledger.holders(h, pipeline, rowless))
+        db.call("lookupLeases", pipeline, h -> ledger.queries().holders(h, pipeline, rowless))
             .forEach((id, b) -> holders.put(id, batchHolder(b[0], b[1], b[2])));
       } catch (JdbcStoreException e) {
         LOG.debug("pipeline-jdbc: could not look up who holds the batches now", e);
@@ -307,7 +307,7 @@ final class DeliveryLedger extends StoreContext {
               return h.createQuery(
                       ledger == null
                           ? sql.unfinishedOf
-                          : sql.unfinishedOf + " UNION ALL " + ledger.unfinishedOf())
+                          : sql.unfinishedOf + " UNION ALL " + ledger.queries().unfinishedOf())
                   .bind("pipeline", pipeline)
                   .bind("owner", workerId)
                   .bind("ids", Args.texts(recordIds))
@@ -344,7 +344,8 @@ final class DeliveryLedger extends StoreContext {
       return rows;
     }
     List<Object[]> batches =
-        db.call("leasesHeldElsewhere", pipeline, h -> ledger.leasesElsewhere(h, pipeline));
+        db.call(
+            "leasesHeldElsewhere", pipeline, h -> ledger.queries().leasesElsewhere(h, pipeline));
     if (batches.isEmpty()) {
       return rows;
     }

@@ -85,7 +85,7 @@ final class Purger {
       int batches = Math.max(1, batch / 100);
       int[] step;
       do {
-        step = db.transaction("purge", null, h -> ledger.purge(h, age, batches));
+        step = db.transaction("purge", null, h -> ledger.queries().purge(h, age, batches));
         records += step[1];
       } while (step[0] >= batches && !closed.get());
     }

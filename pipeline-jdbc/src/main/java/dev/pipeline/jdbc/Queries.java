@@ -29,6 +29,22 @@ final class Queries extends StoreContext {
   /** An error row: its id and what it holds. */
   record StoredError(long id, ErrorInfo info) {}
 
+  /**
+   * The pipeline's last stage: as registered here, or, for a pipeline this store did not register
+   * (an operator's), as its last registration left it in the stages table.
+   */
+  private String lastStage(Handle h, String pipeline, String otherwise) {
+    PipelineDef def = pipelines.get(pipeline);
+    if (def != null) {
+      return def.lastStage();
+    }
+    return h.createQuery(sql.lastStage)
+        .bind("pipeline", pipeline)
+        .mapTo(String.class)
+        .findFirst()
+        .orElseGet(() -> StorableText.unescape(otherwise));
+  }
+
   Optional<RecordState> find(String pipeline, String recordId) {
     checkPipeline(pipeline);
     Objects.requireNonNull(recordId, "recordId cannot be null");
@@ -66,7 +82,7 @@ final class Queries extends StoreContext {
                       })
                   .findFirst();
           if (state.isEmpty() && ledger != null) {
-            BatchLedger.Found found = ledger.find(h, pipeline, recordId);
+            BatchQueries.Found found = ledger.queries().find(h, pipeline, recordId);
             if (found != null) {
               List<ErrorInfo> errors = errorsOf(h, pipeline, List.of(recordId)).get(recordId);
               // a record that ended in its batch was published without an error (any other end
@@ -80,7 +96,7 @@ final class Queries extends StoreContext {
                               ? RecordStatus.PUBLISHED
                               : found.ready() ? RecordStatus.READY : RecordStatus.IN_PROGRESS,
                           published
-                              ? def(pipeline).lastStage()
+                              ? lastStage(h, pipeline, found.stage())
                               : StorableText.unescape(found.stage()),
                           published ? 1 : 0,
                           null,
@@ -166,7 +182,7 @@ final class Queries extends StoreContext {
         .forEach(e -> counts.put(RecordStatus.valueOf(e.getKey()), e.getValue()));
     BatchLedger ledger = this.ledger;
     if (ledger != null) {
-      long[] batches = db.call("counts", pipeline, h -> ledger.counts(h, pipeline));
+      long[] batches = db.call("counts", pipeline, h -> ledger.queries().counts(h, pipeline));
       if (batches[0] > 0) {
         counts.merge(RecordStatus.PUBLISHED, batches[0], Long::sum);
       }

@@ -122,6 +122,7 @@ final class Statements {
   final String hasUnfinished;
   final String counts;
   final String find;
+  final String lastStage;
   final String errorsOf;
 
   /** The records (of :ids) with more error rows than a bounded history keeps. */
@@ -553,6 +554,11 @@ final class Statements {
     registerDelete =
         "DELETE FROM " + stages + " WHERE pipeline = :pipeline AND NOT (stage_name = ANY(:names))";
     registerIds = "SELECT stage_name, stage_id FROM " + stages + " WHERE pipeline = :pipeline";
+    lastStage =
+        "SELECT stage_name FROM "
+            + stages
+            + " WHERE pipeline = :pipeline ORDER BY stage_order DESC "
+            + dialect.limit("1");
 
     purgePayloads =
         "UPDATE "

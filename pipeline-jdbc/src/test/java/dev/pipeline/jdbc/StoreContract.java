@@ -1727,6 +1727,10 @@ abstract class StoreContract {
     // as a full row says of a record published at its first attempt, without a row of its own
     assertThat(one.stage()).isEqualTo("publishing");
     assertThat(one.attempts()).isOne();
+    // and to an operator's store, which never registered the pipeline: from the stages table
+    JdbcPipelineStore operator = db().builder().workerId("operator").build();
+    stores.add(operator);
+    assertThat(operator.find(pipeline, "r1007").orElseThrow().stage()).isEqualTo("publishing");
     assertThat(
             db().count(
                     "SELECT COUNT(*) FROM "

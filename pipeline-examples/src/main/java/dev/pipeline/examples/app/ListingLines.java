@@ -70,7 +70,11 @@ public final class ListingLines {
     };
   }
 
-  static Envelope<ScrapedLine> envelope(String sourceId, long lineNo, String text) {
+  /**
+   * The record of one line, as {@link #lines(String, Iterator)} makes it: for a reader that splits
+   * an input into parts and keeps each line's number in the whole input.
+   */
+  public static Envelope<ScrapedLine> envelope(String sourceId, long lineNo, String text) {
     return Envelope.of(
         idOf(sourceId, lineNo, text), new ScrapedLine(sourceId, lineNo, text), sourceId);
   }
