@@ -120,6 +120,11 @@ final class RecordQueue {
     }
   }
 
+  /** The records the queue holds before a producer waits (it may hold one batch more). */
+  int capacity() {
+    return capacity;
+  }
+
   int size() {
     lock.lock();
     try {

@@ -256,9 +256,13 @@ final class Run implements PipelineRun {
   private void read(Source<Object> source) {
     int size = stages[0].def.options().batchSize();
     // a durable store pays per write, not per record: while the first stage has work waiting, it
-    // gets larger batches
+    // gets larger batches, as large as the first stage's queue holds (its memory bound)
     Batcher batcher =
-        new Batcher(size, store.isDurable() ? Math.max(size, DURABLE_INGEST_BATCH) : size);
+        new Batcher(
+            size,
+            store.isDurable()
+                ? Math.max(size, Math.min(DURABLE_INGEST_BATCH, stages[0].queue.capacity()))
+                : size);
     Thread lingering =
         Thread.ofVirtual()
             .name(pipeline + "-source-" + ErrorText.loggable(source.id()) + "-linger")
@@ -1431,7 +1435,10 @@ final class Run implements PipelineRun {
           // a stage's outputs are dropped (its records are processed again); a sink's call that
           // returned delivered them, and their ending is written
           breaker.onFailure(0, new InterruptedException("run cancelled")); // frees its permit
-          throw new InterruptedException("run cancelled");
+          if (stage.sink == null) {
+            throw new InterruptedException("run cancelled");
+          }
+          break; // the sink's failed chunk stays unfinished; what it took before stands
         }
         if (error == null
             && !allFiltered
@@ -1474,7 +1481,9 @@ final class Run implements PipelineRun {
                 parkBatched(stage, work, record, attempt, delay);
               }
             } else {
-              clock.sleep(delay);
+              if (!backOff(stage, delay)) {
+                break; // a cancelled run: what the sink took stands, the chunk stays unfinished
+              }
               work.chunks.addFirst(new Chunk(pending, attempt + 1));
             }
             continue;
@@ -1568,11 +1577,34 @@ final class Run implements PipelineRun {
       }
       work.chunks.poll();
       if (!again.isEmpty()) {
-        clock.sleep(Objects.requireNonNull(delay));
+        if (!backOff(stage, Objects.requireNonNull(delay))) {
+          break; // a cancelled run: what the sink took stands, the records to retry stay unfinished
+        }
         work.chunks.addFirst(new Chunk(again, attempt + 1));
       }
     }
     work.chunks = null;
+  }
+
+  /**
+   * Waits before a batch stage's retry. On the sink, of a run cancelled before or during the wait,
+   * returns false instead: the batches it took so far must still be ended, so the call returns
+   * (with the thread's interrupt kept) rather than throw.
+   */
+  private boolean backOff(RunStage stage, Duration delay) throws InterruptedException {
+    if (stage.sink != null && cancelled) {
+      return false;
+    }
+    try {
+      clock.sleep(delay);
+      return true;
+    } catch (InterruptedException e) {
+      if (stage.sink != null && cancelled) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+      throw e;
+    }
   }
 
   /**
@@ -2000,11 +2032,6 @@ final class Run implements PipelineRun {
    * Records the sink's circuit held, or whose retry waits long, go to the store's retry queue.
    */
   private void delivered(BatchWork work, boolean mayFlush) {
-    if (!work.parked.isEmpty()) {
-      Set<String> fenced = store.scheduleRetries(pipeline, work.parked, clock.now());
-      parked.add(work.parked.size() - fenced.size());
-      takenOver.add(fenced.size());
-    }
     String last = stages[stages.length - 1].def.name().value();
     Instant now = clock.now();
     List<Completion> completions = new ArrayList<>(work.batch.size());
@@ -2022,7 +2049,14 @@ final class Run implements PipelineRun {
               now));
     }
     completions.addAll(withPassedErrors(work.completions));
+    // first what the sink took: a write to the retry queue that fails (a cancelled run's
+    // interrupt, the store) must not lose their ending
     write(null, completions, mayFlush);
+    if (!work.parked.isEmpty()) {
+      Set<String> fenced = store.scheduleRetries(pipeline, work.parked, clock.now());
+      parked.add(work.parked.size() - fenced.size());
+      takenOver.add(fenced.size());
+    }
   }
 
   private static List<Completion> completionsOf(List<Ended> ended) {

@@ -6,6 +6,7 @@ import static dev.pipeline.StageName.PUBLISHING;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.Completion;
 import dev.pipeline.store.Handover;
 import dev.pipeline.store.InMemoryPipelineStore;
@@ -258,6 +259,84 @@ class DurableCompletionsTest {
     assertThat(store.ingests.stream().mapToInt(Integer::intValue).sum()).isEqualTo(total);
   }
 
+  /**
+   * A sink batch that failed as a whole is halved: the half the sink took stands even if the run is
+   * cancelled while the other half waits to be tried again.
+   */
+  @Test
+  void aCancelDuringTheSinksBackOffKeepsWhatTheSinkTookOfTheBatch() throws Exception {
+    RecordingStore store = new RecordingStore();
+    CountDownLatch backingOff = new CountDownLatch(1);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("backoff", String.class)
+            .store(store)
+            .sourceLinger(WHOLE_BATCHES)
+            .stage(CLEANING, (String s) -> s, o -> o.batchSize(4))
+            .sink(
+                batch -> {
+                  List<String> ids = batch.stream().map(Envelope::id).toList();
+                  if (ids.contains("r1") && ids.contains("r3")) {
+                    throw new IllegalArgumentException("not retried: the batch is halved");
+                  }
+                  if (ids.contains("r3")) {
+                    backingOff.countDown();
+                    throw new IllegalStateException("retried after a long back-off");
+                  }
+                  sink.addAll(batch);
+                },
+                o ->
+                    o.retry(
+                        RetryPolicy.exponential(Duration.ofMillis(800), Duration.ofMillis(800))
+                            .maxRetries(100)
+                            .retryOn(IllegalStateException.class)))
+            .build();
+    CountDownLatch cancelled = new CountDownLatch(1);
+    PipelineRun run = pipeline.start(sourceEndingAfter(4, cancelled));
+    Await.on(backingOff, "the sink's second half to fail");
+
+    run.cancel();
+    cancelled.countDown();
+    RunResult result = Await.result(run);
+
+    assertThat(result.status()).isEqualTo(RunStatus.CANCELLED);
+    assertThat(sink).extracting(Envelope::id).containsExactly("r1", "r2");
+    for (String id : List.of("r1", "r2")) {
+      assertThat(store.delegate.find("backoff", id).orElseThrow().status())
+          .as(id + ", which the sink took")
+          .isEqualTo(RecordStatus.PUBLISHED);
+    }
+    for (String id : List.of("r3", "r4")) {
+      assertThat(store.delegate.find("backoff", id).orElseThrow().status().isTerminal())
+          .as(id + ", waiting to be tried again")
+          .isFalse();
+    }
+  }
+
+  /** The larger batches are no larger than the first stage's queue: it bounds their memory. */
+  @Test
+  void theLargerBatchesStayWithinTheFirstStagesQueueCapacity() {
+    RecordingStore store = new RecordingStore(10);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("bounded", String.class)
+            .store(store)
+            .sourceLinger(WHOLE_BATCHES)
+            .queueCapacity(10)
+            .stage(
+                CLEANING,
+                (String s) -> {
+                  Await.on(store.largeIngest, "an ingest of a larger batch");
+                  return s;
+                },
+                o -> o.batchSize(2))
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(source(100));
+
+    assertThat(result.published()).isEqualTo(100);
+    assertThat(store.ingests).contains(10).allSatisfy(n -> assertThat(n).isBetween(1, 10));
+  }
+
   /** Without a sink nothing outside sees the records handed over: no delivery is noted. */
   @Test
   void withoutASinkNoDeliveryIsNotedAndTheRecordsEndInBulk() {
@@ -296,9 +375,16 @@ class DurableCompletionsTest {
     final List<Write> writes = new CopyOnWriteArrayList<>();
     final List<Integer> ingests = new CopyOnWriteArrayList<>();
     final CountDownLatch largeIngest = new CountDownLatch(1);
+    private final int large;
 
     RecordingStore() {
+      this(Run.DURABLE_INGEST_BATCH);
+    }
+
+    /** A store whose {@link #largeIngest} opens at the first ingest of {@code large} records. */
+    RecordingStore(int large) {
       super(InMemoryPipelineStore.create());
+      this.large = large;
     }
 
     @Override
@@ -306,7 +392,7 @@ class DurableCompletionsTest {
         String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
       ingests.add(records.size());
       Set<String> known = delegate.ingest(pipeline, records, stage, at);
-      if (records.size() >= Run.DURABLE_INGEST_BATCH) {
+      if (records.size() >= large) {
         largeIngest.countDown();
       }
       return known;

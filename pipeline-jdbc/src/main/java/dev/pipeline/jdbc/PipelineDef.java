@@ -13,11 +13,21 @@ import org.jspecify.annotations.Nullable;
  */
 record PipelineDef(
     Map<String, StageDescriptor> byName, Map<String, Long> stageIds, String lastStage) {
+  /** The name of the sink's pseudo-stage, registered after the last stage (see the store). */
+  static final String SINK = "sink";
+
   PipelineDef(List<StageDescriptor> stages, Map<String, Long> stageIds) {
-    this(
-        byName(stages),
-        Map.copyOf(stageIds),
-        stages.isEmpty() ? "" : stages.get(stages.size() - 1).name());
+    this(byName(stages), Map.copyOf(stageIds), lastStage(stages));
+  }
+
+  /** The last stage before the sink: where a published record was last. */
+  private static String lastStage(List<StageDescriptor> stages) {
+    for (int i = stages.size() - 1; i >= 0; i--) {
+      if (!stages.get(i).name().equals(SINK)) {
+        return stages.get(i).name();
+      }
+    }
+    return "";
   }
 
   private static Map<String, StageDescriptor> byName(List<StageDescriptor> stages) {

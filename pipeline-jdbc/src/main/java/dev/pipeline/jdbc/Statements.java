@@ -557,7 +557,9 @@ final class Statements {
     lastStage =
         "SELECT stage_name FROM "
             + stages
-            + " WHERE pipeline = :pipeline ORDER BY stage_order DESC "
+            + " WHERE pipeline = :pipeline AND stage_name <> '"
+            + PipelineDef.SINK
+            + "' ORDER BY stage_order DESC "
             + dialect.limit("1");
 
     purgePayloads =

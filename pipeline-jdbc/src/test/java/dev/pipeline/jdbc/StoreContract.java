@@ -1445,6 +1445,8 @@ abstract class StoreContract {
           .as("src-%d, in the batch the sink took", i)
           .isEqualTo(RecordStatus.PUBLISHED);
     }
+    // published records are at the last stage, not at the sink's pseudo-stage registered after it
+    assertThat(store.find(pipeline, "src-1").orElseThrow().stage()).isEqualTo("ingestion");
     for (int i = 5; i <= 8; i++) {
       assertThat(store.find(pipeline, "src-" + i).orElseThrow().status().isTerminal())
           .as("src-%d, in the batch the cancel interrupted", i)
