@@ -71,6 +71,8 @@ class ChaosTest {
   private final Queue<Alert> alerts = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean fixed = new AtomicBoolean();
   private final AtomicInteger outageCalls = new AtomicInteger();
+  private final AtomicReference<@Nullable Pipeline<String, String>> built = new AtomicReference<>();
+  private final AtomicBoolean heldSeen = new AtomicBoolean();
 
   @TempDir Path dir;
 
@@ -131,6 +133,12 @@ class ChaosTest {
   private Databases schemaToDrop;
 
   private Pipeline<String, String> pipeline(PipelineStore store) {
+    Pipeline<String, String> p = build(store);
+    built.set(p);
+    return p;
+  }
+
+  private Pipeline<String, String> build(PipelineStore store) {
     PayloadCodec<String> text = PayloadCodec.string();
     return Pipeline.builder("chaos", String.class)
         .store(store)
@@ -143,14 +151,18 @@ class ChaosTest {
             ANALYSIS,
             (String s) -> {
               // the outage starts at the 3,000th call and lasts at least a second of the
-              // pipeline's clock and 10 failed calls (time runs fast here: every retry's sleep
-              // moves the clock)
+              // pipeline's clock, 10 failed calls and until a record was held (time runs fast
+              // here: every sleep moves the clock, so the circuit's open time could pass before
+              // any record came to be held)
               Instant now = clock.now();
               if (analysisCalls.incrementAndGet() == 3_000) {
                 outageStart.set(now);
               }
               Instant start = outageStart.get();
-              if (start != null && (now.isBefore(start.plus(OUTAGE)) || outageCalls.get() < 10)) {
+              if (start != null
+                  && (now.isBefore(start.plus(OUTAGE))
+                      || outageCalls.get() < 10
+                      || noneHeldYet())) {
                 outageCalls.incrementAndGet();
                 throw new IOException("analysis service unavailable");
               }
@@ -217,6 +229,19 @@ class ChaosTest {
               }
             })
         .build();
+  }
+
+  /** Whether no record was held at analysis yet (its circuit open), from the live metrics. */
+  private boolean noneHeldYet() {
+    if (heldSeen.get()) {
+      return false;
+    }
+    Pipeline<String, String> p = built.get();
+    if (p != null && p.metrics().stage("analysis").resilience().held() > 0) {
+      heldSeen.set(true);
+      return false;
+    }
+    return true;
   }
 
   private Source<String> source(List<String> ids) {
