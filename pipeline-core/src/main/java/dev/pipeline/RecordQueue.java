@@ -20,6 +20,8 @@ final class RecordQueue {
   private final Condition notEmpty = lock.newCondition();
   private final Condition notFull = lock.newCondition();
   private final int capacity;
+  // items.size(), written under the lock after each change
+  private volatile int depth;
 
   // guarded by lock
   private final ArrayDeque<Envelope<Object>> items;
@@ -52,6 +54,7 @@ final class RecordQueue {
         return false;
       }
       items.addAll(batch);
+      depth = items.size();
       notEmpty.signal();
       return true;
     } finally {
@@ -82,6 +85,7 @@ final class RecordQueue {
       for (int i = 0; i < n; i++) {
         batch.add(items.pollFirst());
       }
+      depth = items.size();
       if (!items.isEmpty()) {
         notEmpty.signal(); // chain the wake-up to the next taker
       }
@@ -112,6 +116,7 @@ final class RecordQueue {
       cancelled = true;
       List<Envelope<Object>> left = new ArrayList<>(items);
       items.clear();
+      depth = 0;
       notEmpty.signalAll();
       notFull.signalAll();
       return left;
@@ -125,12 +130,11 @@ final class RecordQueue {
     return capacity;
   }
 
+  /**
+   * The records waiting, as last written under the lock: read without it, so a reader that polls it
+   * (the source's batcher, per record) does not contend with the stage's takers.
+   */
   int size() {
-    lock.lock();
-    try {
-      return items.size();
-    } finally {
-      lock.unlock();
-    }
+    return depth;
   }
 }
