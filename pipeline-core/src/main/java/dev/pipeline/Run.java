@@ -81,8 +81,9 @@ final class Run implements PipelineRun {
   private static final long ENDED_MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   /**
-   * Records a reader ingests at once into a durable store, at least: its cost is per write (a round
-   * trip, a commit), so a batch of a stage's size would pay it eight times as often.
+   * The most records a reader ingests at once into a durable store while the first stage has work
+   * waiting (never more than that stage's queue capacity): a store's cost is per write (a round
+   * trip, a commit), so batches of the default stage size would pay it eight times as often.
    */
   static final int DURABLE_INGEST_BATCH = 1024;
 

@@ -294,8 +294,11 @@ class Version2UpgradeTest {
 
     assertThat(result.status()).as("%s", result.failure()).isEqualTo(RunStatus.COMPLETED);
     assertThat(result.read()).isEqualTo(TERMINAL.size() + UNFINISHED.size());
-    assertThat(result.duplicates()).isEqualTo(TERMINAL.size());
-    assertThat(result.heldUnfinished()).isEqualTo(UNFINISHED.size());
+    // the claimer resumes the unfinished ones at the run's start, racing the reader: offered
+    // again, each is either still held unfinished or already published, and then a duplicate
+    assertThat(result.duplicates() + result.heldUnfinished()).isEqualTo(result.read());
+    assertThat(result.duplicates())
+        .isBetween((long) TERMINAL.size(), (long) (TERMINAL.size() + UNFINISHED.size()));
     assertThat(result.resumed()).isEqualTo(UNFINISHED.size());
     assertThat(result.published()).isEqualTo(UNFINISHED.size());
     assertThat(processed).doesNotContainAnyElementsOf(TERMINAL);
