@@ -1,0 +1,39 @@
+package dev.pipeline;
+
+/**
+ * A source that can say where it stands and start again from there: a file read by offset, a query
+ * read in keyset pages, a log read by offset. A durable run can then keep the position reached
+ * instead of every record read, and a resumed run reads on from the last position the store kept,
+ * as a Spring Batch reader resumes from its execution context or a Kafka consumer from its
+ * committed offset.
+ *
+ * <p>A position is opaque text that only the same kind of source, over the same data, reads back.
+ * It is at most {@link #MAX_POSITION_CHARS} characters, printable, and never holds a secret (it is
+ * stored and shown). Record ids must follow from the data and the position alone (for example the
+ * source id and the line number), so that records read again after a {@link #seek(String)} keep the
+ * ids they had.
+ *
+ * @param <T> the payload type
+ */
+public interface SeekableSource<T> extends Source<T> {
+
+  /** The longest position a source may give, in characters. */
+  int MAX_POSITION_CHARS = 1_000;
+
+  /**
+   * Where the record that {@link #next()} returns next starts: after the last record returned, or
+   * the start of the data before any was read. Cheap: called once per batch.
+   */
+  String position();
+
+  /**
+   * Moves to a position an earlier {@link #position()} of a source over the same data gave, before
+   * the first {@link #next()}.
+   *
+   * @throws IllegalArgumentException if the position is not one this kind of source gives (the
+   *     message says what it expected, without repeating more than a bounded part of the input)
+   * @throws IllegalStateException if records were already read
+   * @throws Exception if the data cannot be opened at that position
+   */
+  void seek(String position) throws Exception;
+}
