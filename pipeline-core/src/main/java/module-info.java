@@ -9,6 +9,8 @@ module dev.pipeline.core {
   exports dev.pipeline.resilience;
   exports dev.pipeline.store;
   // not API: shared with the library's own modules only
+  exports dev.pipeline.engine to
+      dev.pipeline.testkit;
   exports dev.pipeline.internal to
       dev.pipeline.jdbc,
       dev.pipeline.testkit;

@@ -15,7 +15,15 @@ public final class CircuitOpenException extends StageException {
   private final CircuitBreaker.State state;
   private final Duration remainingOpen;
 
-  CircuitOpenException(
+  /**
+   * A refusal of a call of {@code stage} on a record (the first of a batch).
+   *
+   * @param stage the stage whose circuit refused
+   * @param recordId the record, or the first of a batch; null if none
+   * @param state the circuit's state
+   * @param remainingOpen how long it stays open, zero if half-open
+   */
+  public CircuitOpenException(
       String stage, @Nullable String recordId, CircuitBreaker.State state, Duration remainingOpen) {
     super(
         stage,

@@ -1,5 +1,10 @@
 package dev.pipeline;
 
+import dev.pipeline.engine.Attempt;
+import dev.pipeline.engine.Fallbacks;
+import dev.pipeline.engine.Invoker;
+import dev.pipeline.engine.Outputs;
+import dev.pipeline.engine.Retries;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.StageMetrics;
@@ -72,8 +77,6 @@ final class Run implements PipelineRun {
 
   private static final Duration MIN_HOLD = Duration.ofMillis(100);
   private static final Duration MAX_HOLD = Duration.ofDays(365);
-  private static final Duration MAX_RETRY_DELAY =
-      dev.pipeline.resilience.ExponentialRetryPolicy.MAX_DELAY;
   private static final Duration MAX_DUE_WAIT = Duration.ofSeconds(1);
   private static final long MIN_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
   private static final long MAX_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
@@ -191,13 +194,25 @@ final class Run implements PipelineRun {
               new RecordQueue(capacity, producers),
               i + 1 < stages.length ? stages[i + 1] : null,
               i,
-              null);
+              null,
+              new Invoker(d.name().value(), d.options(), clock, () -> cancelled, false));
     }
     // the sink has no queue or workers of its own: its queue stays empty
     this.sinkStage =
         sink == null
             ? null
-            : new RunStage(sinkDefinition, new RecordQueue(1, 1), null, stages.length, sink);
+            : new RunStage(
+                sinkDefinition,
+                new RecordQueue(1, 1),
+                null,
+                stages.length,
+                sink,
+                new Invoker(
+                    sinkDefinition.name().value(),
+                    sinkDefinition.options(),
+                    clock,
+                    () -> cancelled,
+                    true));
     int largest = 1;
     for (StageDefinition d : definitions) {
       largest = Math.max(largest, Math.max(d.options().batchSize(), d.options().maxBatchSize()));
@@ -923,19 +938,18 @@ final class Run implements PipelineRun {
     Stage<Object, Object> fn = stage.def.single();
     RetryPolicy retry = options.retryPolicy();
     CircuitBreaker breaker = options.circuitBreaker();
-    TokenBucket bucket = options.rateLimit();
-    boolean limited = bucket != TokenBucket.unlimited();
-    boolean guarded = breaker != CircuitBreaker.disabled();
-    boolean timed = options.timeout() != null;
+    Invoker invoker = stage.invoker;
     String stageName = stage.def.name().value();
 
     if (work.abandoned) {
       // the call in hand hung past its timeout and ignored the interrupt: it fails here
       work.abandoned = false;
       Envelope<Object> stuck = work.batch.get(work.index);
-      Throwable timeout = new StageTimeoutException(stageName, stuck.id(), options.timeout(), true);
+      Throwable timeout =
+          new StageTimeoutException(
+              stageName, stuck.id(), Objects.requireNonNull(options.timeout()), true);
       stage.recorder.error(timeout);
-      breaker.onFailure(0, timeout); // the hung call had the circuit's permission
+      invoker.abandoned(timeout);
       List<ErrorInfo> errors = work.errors == null ? new ArrayList<>() : work.errors;
       addError(errors, errorText.info(stageName, timeout, work.attempt, clock.now()));
       giveUp(stage, context, work, stuck, errors, work.attempt, timeout);
@@ -952,91 +966,54 @@ final class Run implements PipelineRun {
         work.resumedRetry = work.attempt > 1;
       }
       while (true) {
-        Throwable error = null;
-        Object output = null;
-        String filterReason = null;
-        if (guarded && !breaker.tryAcquirePermission()) {
-          CircuitOpenException refused =
-              new CircuitOpenException(
-                  stageName, record.id(), breaker.state(), breaker.remainingOpen());
+        Envelope<Object> current = record;
+        int attempt = work.attempt;
+        Attempt<Object> call =
+            invoker.call(
+                1,
+                record.id(),
+                slot,
+                () -> {
+                  context.reset(current, attempt);
+                  return fn.process(current.payload(), context);
+                },
+                stage.singleCheck);
+        if (call.kind() == Attempt.Kind.CANCELLED) {
+          throw new InterruptedException("run cancelled");
+        }
+        if (call.kind() == Attempt.Kind.REFUSED) {
           Fallback<?, ?> fallback = options.fallback();
           if (fallback == Fallback.hold() && parkable(stage)) {
             stage.recorder.held.increment();
             park(stage, work, record, work.attempt - 1, heldFor(breaker));
             break;
           }
-          if (fallback instanceof Fallback.Skip || fallback instanceof Fallback.With<?, ?>) {
+          if (Fallbacks.degrades(fallback)) {
             // the record leaves through its fallback (or, if that fails, as a dead letter)
             List<ErrorInfo> errors = work.errors == null ? new ArrayList<>() : work.errors;
             record = retryOutcome(stage, work, record, false);
-            giveUp(stage, context, work, record, errors, work.attempt, refused);
+            giveUp(stage, context, work, record, errors, work.attempt, call.failure());
             break;
           }
-          error = refused;
-        } else {
-          if (limited) {
-            bucket.acquire(1); // only calls that may go ahead take a token
-          }
-          long callStart = clock.nanoTime();
-          context.reset(record, work.attempt);
-          long call = timed ? slot.begin(callStart) : 0;
-          try {
-            output = fn.process(record.payload(), context);
-          } catch (RecordFilteredException filter) {
-            filterReason = filter.reason();
-          } catch (Throwable thrown) {
-            error = thrown;
-          }
-          if (timed && !slot.end(call)) {
-            error = new StageTimeoutException(stageName, record.id(), options.timeout(), false);
-            output = null;
-            filterReason = null;
-          }
-          if (cancelled) {
-            breaker.onFailure(0, new InterruptedException("run cancelled")); // frees its permit
-            throw new InterruptedException("run cancelled");
-          }
-          if (error == null && output == null && filterReason == null) {
-            error =
-                new StageException(
-                    stageName,
-                    record.id(),
-                    "stage '"
-                        + stageName
-                        + "' returned null for record '"
-                        + record.id()
-                        + "'; return a value, or throw RecordFilteredException.because(reason) to"
-                        + " drop the record");
-          }
-          long took = clock.nanoTime() - callStart;
-          if (guarded) {
-            if (error == null) {
-              breaker.onSuccess(took);
-            } else {
-              breaker.onFailure(took, error);
-            }
-          }
-          if (limited) {
-            bucket.onResult(took, error != null);
-          }
         }
-        if (error == null) {
+        if (call.kind() == Attempt.Kind.PASSED || call.kind() == Attempt.Kind.FILTERED) {
           long now = clock.nanoTime();
           work.latency(now - previous, 1);
           previous = now;
           record = retryOutcome(stage, work, record, true);
-          if (filterReason != null) {
+          if (call.kind() == Attempt.Kind.FILTERED) {
             work.completions.add(
                 new Completion(
                     record.id(),
                     RecordStatus.FILTERED,
                     stageName,
-                    filterReason,
+                    call.filterReason(),
                     null,
                     errorsOf(work),
                     work.attempt,
                     clock.now()));
           } else {
+            Object output = Objects.requireNonNull(call.value());
             Envelope<Object> out = record.withPayload(output);
             Map<String, String> added = context.added();
             if (added != null) {
@@ -1050,17 +1027,15 @@ final class Run implements PipelineRun {
           }
           break;
         }
+        Throwable error = call.failure();
         stage.recorder.error(error);
         if (work.errors == null) {
           work.errors = new ArrayList<>(2);
         }
         addError(work.errors, errorText.info(stageName, error, work.attempt, clock.now()));
-        if (work.attempt <= retry.maxRetries()
-            && work.attempt < Integer.MAX_VALUE
-            && retry.isRetryable(error)
-            && !(error instanceof VirtualMachineError)) {
+        if (Retries.retries(retry, error, work.attempt)) {
           work.retries++;
-          Duration delay = delay(retry, work.attempt);
+          Duration delay = Retries.delay(retry, work.attempt, ThreadLocalRandom.current());
           if (delay.compareTo(policies.retryQueueAfter()) > 0 && parkable(stage)) {
             park(stage, work, record, work.attempt, delay);
             break;
@@ -1080,19 +1055,6 @@ final class Run implements PipelineRun {
       work.errors = null;
       work.resumedRetry = false;
     }
-  }
-
-  /**
-   * The policy's wait before retry {@code retry}, within [0, {@link
-   * dev.pipeline.resilience.ExponentialRetryPolicy#MAX_DELAY}]: a policy of the user's that returns
-   * a negative or a vast wait must not make the clock's or the store's arithmetic overflow.
-   */
-  private static Duration delay(RetryPolicy retry, int attempt) {
-    Duration wait = retry.delay(attempt, ThreadLocalRandom.current());
-    if (wait.isNegative()) {
-      return Duration.ZERO;
-    }
-    return wait.compareTo(MAX_RETRY_DELAY) > 0 ? MAX_RETRY_DELAY : wait;
   }
 
   /** {@code d} in nanoseconds, saturated at the bounds of a long instead of overflowing. */
@@ -1159,7 +1121,6 @@ final class Run implements PipelineRun {
    *
    * @return false if the fallback function failed (its error is left in {@code work})
    */
-  @SuppressWarnings("unchecked")
   private boolean degrade(
       RunStage stage,
       CallContext context,
@@ -1168,41 +1129,32 @@ final class Run implements PipelineRun {
       Throwable cause,
       int attempts) {
     String stageName = stage.def.name().value();
-    Object output = record.payload();
-    Map<String, String> added = null;
-    if (stage.def.options().fallback() instanceof Fallback.With<?, ?> with) {
-      // a context of its own: a batch stage's context still holds the batch call's results
-      CallContext own = new CallContext(pipeline, stage.def.name(), context.logger(), clock);
+    Fallback<?, ?> fallback = stage.def.options().fallback();
+    // a context of its own: a batch stage's context still holds the batch call's results
+    CallContext own =
+        fallback instanceof Fallback.With<?, ?>
+            ? new CallContext(pipeline, stage.def.name(), context.logger(), clock)
+            : context;
+    if (own != context) {
       own.reset(record, attempts);
-      try {
-        output =
-            ((Fallback.Function<Object, Object>) with.function())
-                .apply(record.payload(), cause, own);
-        added = own.added();
-      } catch (Throwable thrown) {
-        stage.recorder.error(thrown);
-        work.fallbackError = thrown;
-        return false;
-      }
-      if (output == null) {
-        work.fallbackError =
-            new StageException(
-                stageName,
-                record.id(),
-                "the fallback of stage '"
-                    + stageName
-                    + "' returned null for record '"
-                    + record.id()
-                    + "'; return a value or throw");
-        return false;
-      }
     }
-    String skipped = record.metadata().get(Fallback.DEGRADED);
+    Fallbacks.Made made =
+        Fallbacks.apply(fallback, stageName, record.id(), record.payload(), cause, own);
+    if (made.error() != null) {
+      if (made.thrown()) {
+        stage.recorder.error(made.error());
+      }
+      work.fallbackError = made.error();
+      return false;
+    }
+    Object output = Objects.requireNonNull(made.output());
+    Map<String, String> added = own != context ? own.added() : null;
     Envelope<Object> out =
         record
             .withPayload(output)
             .withMetadata(
-                Fallback.DEGRADED, skipped == null ? stageName : skipped + "," + stageName);
+                Fallback.DEGRADED,
+                Fallbacks.degradedMark(record.metadata().get(Fallback.DEGRADED), stageName));
     work.outputs.add(added == null ? out : out.withAllMetadata(added));
     work.bytes += payloadSize.applyAsLong(output);
     stage.recorder.degraded.increment();
@@ -1337,9 +1289,7 @@ final class Run implements PipelineRun {
     StageOptions options = stage.def.options();
     RetryPolicy retry = options.retryPolicy();
     CircuitBreaker breaker = options.circuitBreaker();
-    TokenBucket bucket = options.rateLimit();
-    boolean limited = bucket != TokenBucket.unlimited();
-    boolean timed = options.timeout() != null;
+    Invoker invoker = stage.invoker;
     String stageName = stage.def.name().value();
 
     if (work.chunks == null) {
@@ -1368,7 +1318,9 @@ final class Run implements PipelineRun {
           addError(errors, errorText.info(stageName, timeout, hung.attempt(), clock.now()));
           giveUp(stage, context, work, stuck, errors, hung.attempt(), timeout);
         }
-        breaker.onFailure(0, new StageTimeoutException(stageName, null, options.timeout(), true));
+        invoker.abandoned(
+            new StageTimeoutException(
+                stageName, null, Objects.requireNonNull(options.timeout()), true));
       }
     }
     Chunk chunk;
@@ -1379,15 +1331,31 @@ final class Run implements PipelineRun {
       }
       List<Envelope<Object>> pending = chunk.records();
       int attempt = chunk.attempt();
-      long callStart = clock.nanoTime();
-      Throwable error = null;
-      List<Object> outputs = null;
-      boolean allFiltered = false;
-      String filterAll = null;
-      if (!breaker.tryAcquirePermission()) {
-        CircuitOpenException refused =
-            new CircuitOpenException(
-                stageName, pending.get(0).id(), breaker.state(), breaker.remainingOpen());
+      Chunk calling = chunk;
+      Attempt<List<Object>> call =
+          invoker.call(
+              pending.size(),
+              pending.get(0).id(),
+              slot,
+              () -> {
+                context.resetBatch(pending, attempt);
+                return callBatch(stage, calling, context);
+              },
+              stage.batchCheck);
+      if (call.kind() == Attempt.Kind.CANCELLED) {
+        // a stage's outputs are dropped (its records are processed again); a sink's call that
+        // returned delivered them, and their ending is written
+        if (stage.sink == null) {
+          throw new InterruptedException("run cancelled");
+        }
+        break; // the sink's failed chunk stays unfinished; what it took before stands
+      }
+      Throwable error = call.error();
+      List<Object> outputs = call.value();
+      boolean allFiltered = call.kind() == Attempt.Kind.FILTERED;
+      String filterAll = call.filterReason();
+      long callStart = call.startNanos();
+      if (call.kind() == Attempt.Kind.REFUSED) {
         Fallback<?, ?> fallback = options.fallback();
         if (fallback == Fallback.hold() && parkable(stage)) {
           work.chunks.poll();
@@ -1397,7 +1365,7 @@ final class Run implements PipelineRun {
           }
           continue;
         }
-        if (fallback instanceof Fallback.Skip || fallback instanceof Fallback.With<?, ?>) {
+        if (Fallbacks.degrades(fallback)) {
           // each record leaves through the fallback (or, if that fails, as a dead letter)
           work.chunks.poll();
           for (Envelope<Object> record : pending) {
@@ -1407,97 +1375,38 @@ final class Run implements PipelineRun {
             if (!errors.isEmpty() || earlier != null) {
               stage.recorder.retryOutcome(errors, earlier, false);
             }
-            giveUp(stage, context, work, record, errors, attempt, refused);
+            giveUp(stage, context, work, record, errors, attempt, call.failure());
           }
           continue;
         }
-        error = refused;
-      } else {
-        if (limited) {
-          bucket.acquire(pending.size()); // only calls that may go ahead take tokens
-          callStart = clock.nanoTime();
-        }
-        context.resetBatch(pending, attempt);
-        long call = timed ? slot.begin(callStart) : 0;
-        try {
-          outputs = callBatch(stage, chunk, context);
-        } catch (RecordFilteredException filter) {
-          allFiltered = true;
-          filterAll = filter.reason();
-        } catch (Throwable thrown) {
-          error = thrown;
-        }
-        if (timed && !slot.end(call)) {
-          error =
-              new StageTimeoutException(stageName, pending.get(0).id(), options.timeout(), false);
-          allFiltered = false;
-        }
-        if (cancelled && (error != null || stage.sink == null)) {
-          // a stage's outputs are dropped (its records are processed again); a sink's call that
-          // returned delivered them, and their ending is written
-          breaker.onFailure(0, new InterruptedException("run cancelled")); // frees its permit
-          if (stage.sink == null) {
-            throw new InterruptedException("run cancelled");
-          }
-          break; // the sink's failed chunk stays unfinished; what it took before stands
-        }
-        if (error == null
-            && !allFiltered
-            && (outputs == null || outputs.size() != pending.size())) {
-          error =
-              new StageException(
-                  stageName,
-                  null,
-                  "batch stage '"
-                      + stageName
-                      + "' returned "
-                      + (outputs == null ? "null" : outputs.size() + " outputs")
-                      + " for "
-                      + pending.size()
-                      + " inputs (first record '"
-                      + pending.get(0).id()
-                      + "'); return one output per input, in order");
-        }
-        long took = clock.nanoTime() - callStart;
-        if (error == null) {
-          breaker.onSuccess(took);
-        } else {
-          breaker.onFailure(took, error);
-        }
-        if (limited) {
-          bucket.onResult(took, error != null);
-        }
-        if (error != null && pending.size() > 1 && !(error instanceof VirtualMachineError)) {
-          stage.recorder.error(error);
-          work.chunks.poll();
-          if (attempt <= retry.maxRetries()
-              && attempt < Integer.MAX_VALUE
-              && retry.isRetryable(error)) {
-            // the whole call failed and may pass if tried again (the service, not a record, may
-            // be at fault): the chunk is retried as one, after one backoff
-            work.retries += pending.size();
-            Duration delay = delay(retry, attempt);
-            if (delay.compareTo(policies.retryQueueAfter()) > 0 && parkable(stage)) {
-              for (Envelope<Object> record : pending) {
-                parkBatched(stage, work, record, attempt, delay);
-              }
-            } else {
-              if (!backOff(stage, delay)) {
-                break; // a cancelled run: what the sink took stands, the chunk stays unfinished
-              }
-              work.chunks.addFirst(new Chunk(pending, attempt + 1));
+      } else if (error != null
+          && Retries.wholeCall(retry, error, attempt, pending.size())
+              instanceof Retries.WholeCall whole) {
+        stage.recorder.error(error);
+        work.chunks.poll();
+        if (whole == Retries.WholeCall.RETRY) {
+          // the whole call failed and may pass if tried again (the service, not a record, may
+          // be at fault): the chunk is retried as one, after one backoff
+          work.retries += pending.size();
+          Duration delay = Retries.delay(retry, attempt, ThreadLocalRandom.current());
+          if (delay.compareTo(policies.retryQueueAfter()) > 0 && parkable(stage)) {
+            for (Envelope<Object> record : pending) {
+              parkBatched(stage, work, record, attempt, delay);
             }
-            continue;
+          } else {
+            if (!backOff(stage, delay)) {
+              break; // a cancelled run: what the sink took stands, the chunk stays unfinished
+            }
+            work.chunks.addFirst(new Chunk(pending, attempt + 1));
           }
-          // not retryable, or its retries are used up: halve the batch so that the records that
-          // can pass do, and the record(s) that made it fail end up alone, each meeting the
-          // retry policy (and the dead letter queue) on its own
-          stage.recorder.splits.increment();
-          int half = pending.size() / 2;
-          work.chunks.addFirst(new Chunk(pending.subList(half, pending.size()), attempt, true));
-          work.chunks.addFirst(new Chunk(pending.subList(0, half), attempt, true));
           continue;
         }
+        // halve the batch: the record(s) that made it fail end up alone
+        stage.recorder.splits.increment();
+        int half = pending.size() / 2;
+        work.chunks.addFirst(new Chunk(pending.subList(half, pending.size()), attempt, true));
+        work.chunks.addFirst(new Chunk(pending.subList(0, half), attempt, true));
+        continue;
       }
       work.latency(clock.nanoTime() - callStart, pending.size());
       List<Envelope<Object>> again = new ArrayList<>();
@@ -1510,17 +1419,9 @@ final class Run implements PipelineRun {
         if (error == null && !allFiltered) {
           reason = context.filterReason(i);
           recordError = context.failure(i);
-          output = outputs.get(i);
+          output = Objects.requireNonNull(outputs).get(i);
           if (recordError == null && reason == null && output == null) {
-            recordError =
-                new StageException(
-                    stageName,
-                    record.id(),
-                    "batch stage '"
-                        + stageName
-                        + "' returned null for record '"
-                        + record.id()
-                        + "' without filtering or failing it through the context");
+            recordError = Outputs.nullInBatch(stageName, record.id());
           }
         }
         String earlier = attempt > 1 ? record.metadata().get(RETRIED_ERRORS) : null;
@@ -1557,13 +1458,10 @@ final class Run implements PipelineRun {
           List<ErrorInfo> errors =
               work.batchErrors.computeIfAbsent(record.id(), k -> new ArrayList<>());
           addError(errors, errorText.info(stageName, recordError, attempt, clock.now()));
-          if (attempt <= retry.maxRetries()
-              && attempt < Integer.MAX_VALUE
-              && retry.isRetryable(recordError)
-              && !(recordError instanceof VirtualMachineError)) {
+          if (Retries.retries(retry, recordError, attempt)) {
             work.retries++;
             if (delay == null) {
-              delay = delay(retry, attempt);
+              delay = Retries.delay(retry, attempt, ThreadLocalRandom.current());
             }
             if (delay.compareTo(policies.retryQueueAfter()) > 0 && parkable(stage)) {
               parkBatched(stage, work, record, attempt, delay);
@@ -2398,6 +2296,9 @@ final class Run implements PipelineRun {
     final AtomicInteger liveWorkers;
     final AtomicInteger workerNames = new AtomicInteger();
     final List<WorkerSlot> slots = new CopyOnWriteArrayList<>();
+    final Invoker invoker;
+    final Invoker.Check<Object> singleCheck;
+    final Invoker.Check<List<Object>> batchCheck;
     private final ReentrantLock latencyLock = new ReentrantLock();
     // guarded by latencyLock
     private final LatencyHistogram latency = new LatencyHistogram();
@@ -2407,9 +2308,13 @@ final class Run implements PipelineRun {
         RecordQueue queue,
         @Nullable RunStage next,
         int index,
-        @Nullable Sink<Object> sink) {
+        @Nullable Sink<Object> sink,
+        Invoker invoker) {
       this.def = def;
       this.sink = sink;
+      this.invoker = invoker;
+      this.singleCheck = Outputs.single(def.name().value());
+      this.batchCheck = Outputs.batch(def.name().value());
       this.index = index;
       this.adaptive =
           def.options().adaptiveBatchSize()

@@ -8,6 +8,8 @@ import dev.pipeline.store.PayloadCodec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -65,6 +67,24 @@ public final class StageOptions {
     this.retryPolicy = b.retryPolicy == null ? RetryPolicy.none() : b.retryPolicy;
     this.circuitBreaker = b.circuitBreaker == null ? CircuitBreaker.disabled() : b.circuitBreaker;
     this.rateLimit = b.rateLimit == null ? TokenBucket.unlimited() : b.rateLimit;
+  }
+
+  /**
+   * Options set by {@code configure}, checked as a pipeline checks a stage's options: the same
+   * options a pipeline's {@code stage(name, stage, configure)} gives the stage, for a test of the
+   * stage alone.
+   *
+   * @throws IllegalArgumentException naming every problem found, with the allowed ranges
+   */
+  public static StageOptions of(Consumer<Builder> configure) {
+    Objects.requireNonNull(configure, "configure cannot be null");
+    Builder b = new Builder();
+    configure.accept(b);
+    List<String> problems = b.problems();
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException("invalid stage options: " + String.join("; ", problems));
+    }
+    return b.buildUnchecked();
   }
 
   /** The defaults: one worker, batches of 128, no timeout, no checkpoint, no retry. */

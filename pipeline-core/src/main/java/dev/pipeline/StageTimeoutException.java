@@ -12,7 +12,15 @@ public final class StageTimeoutException extends StageException {
 
   private final Duration timeout;
 
-  StageTimeoutException(
+  /**
+   * A call of {@code stage} ran past its timeout.
+   *
+   * @param stage the stage
+   * @param recordId the record, or the first of a batch; null if none
+   * @param timeout the timeout it ran past
+   * @param abandoned whether it ignored the interrupt, so its thread was given up
+   */
+  public StageTimeoutException(
       String stage, @Nullable String recordId, Duration timeout, boolean abandoned) {
     super(
         stage,

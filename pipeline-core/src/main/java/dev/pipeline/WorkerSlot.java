@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.engine.CallGuard;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
@@ -12,7 +13,7 @@ import org.jspecify.annotations.Nullable;
  * starts a replacement worker. Whoever wins the compare-and-set decides the call's fate, so a call
  * is never both completed and abandoned.
  */
-final class WorkerSlot {
+final class WorkerSlot implements CallGuard {
   static final long ABANDONED = Long.MIN_VALUE;
 
   /** 0 idle; n &gt; 0 running call n; -n call n timed out; ABANDONED. */
@@ -35,7 +36,8 @@ final class WorkerSlot {
   private long calls; // worker thread only
 
   /** Marks the start of a call; returns its sequence number. */
-  long begin(long now) {
+  @Override
+  public long begin(long now) {
     long call = ++calls;
     startedAt = now;
     state.set(call);
@@ -48,7 +50,8 @@ final class WorkerSlot {
    * @return true if it ended in time, false if it timed out (the interrupt is cleared)
    * @throws Abandoned if the watchdog gave up on this worker and replaced it
    */
-  boolean end(long call) {
+  @Override
+  public boolean end(long call) {
     if (state.compareAndSet(call, 0)) {
       return true;
     }

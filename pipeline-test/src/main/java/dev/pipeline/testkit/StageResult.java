@@ -82,6 +82,16 @@ public final class StageResult<O> {
         recordId, Outcome.FAILED, null, null, errors, attempts, logs, Map.of());
   }
 
+  /**
+   * Whether the record passed through the stage's skip or function fallback rather than the stage
+   * itself (its output is the fallback's; the engine marks it {@link
+   * dev.pipeline.resilience.Fallback#DEGRADED}).
+   */
+  public boolean isDegraded() {
+    return outcome == Outcome.PASSED
+        && addedMetadata.containsKey(dev.pipeline.resilience.Fallback.DEGRADED);
+  }
+
   /** The id the record had in the test. */
   public String recordId() {
     return recordId;

@@ -4,19 +4,29 @@ import dev.pipeline.BatchStage;
 import dev.pipeline.PipelineException;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.Stage;
-import dev.pipeline.StageException;
 import dev.pipeline.StageFunction;
 import dev.pipeline.StageName;
+import dev.pipeline.StageOptions;
+import dev.pipeline.engine.Attempt;
+import dev.pipeline.engine.CallGuard;
+import dev.pipeline.engine.Fallbacks;
+import dev.pipeline.engine.Invoker;
+import dev.pipeline.engine.Outputs;
+import dev.pipeline.engine.Retries;
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 
@@ -37,17 +47,26 @@ import org.jspecify.annotations.Nullable;
  * assertThat(clock.sleeps()).containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(2));
  * }</pre>
  *
- * <p>The stage is called as the engine calls it: a {@link RecordFilteredException} filters the
- * record; any other {@link Throwable} (an {@link Error} too) or a null output fails the attempt; a
- * failed attempt is retried while the {@link #retry retry policy} allows it and the error is not a
- * {@link VirtualMachineError}, after the policy's delay, which the tester sleeps on its {@link
- * ManualClock} and so costs no real time. A batch stage's records are retried on their own, and it
- * may filter or fail single records through {@link dev.pipeline.StageContext#filter} and {@link
- * dev.pipeline.StageContext#fail}. Attempts count from 1. Records are named {@code "record-1"},
- * {@code "record-2"}, ... in the order the tester sees them, unless given an id.
+ * <p>The stage is called through the engine's own call path, with the stage's {@link
+ * #options(Consumer) options}: its circuit breaker's permission, its rate limit's tokens, its
+ * timeout, then the call. A {@link RecordFilteredException} filters the record; any other {@link
+ * Throwable} (an {@link Error} too) or a null output fails the attempt; a failed attempt is retried
+ * while the retry policy allows it and the error is not a {@link VirtualMachineError}, after the
+ * policy's delay, which the tester sleeps on its {@link ManualClock} and so costs no real time. A
+ * record the stage gives up on takes the stage's skip or function {@link
+ * dev.pipeline.resilience.Fallback} if it has one (its result is passed and {@link
+ * StageResult#isDegraded() degraded}), else it fails, as the engine would dead-letter it. A batch
+ * stage is called as in a pipeline: a call that fails as a whole is retried as one, or halved until
+ * the records at fault are alone; single records may be filtered or failed through {@link
+ * dev.pipeline.StageContext#filter} and {@link dev.pipeline.StageContext#fail}. Attempts count from
+ * 1. Records are named {@code "record-1"}, {@code "record-2"}, ... in the order the tester sees
+ * them, unless given an id.
  *
- * <p>What the tester does not model: timeouts, circuit breakers and rate limits, which need the
- * engine's threads; test those with {@link PipelineTester}.
+ * <p>Time is the tester's clock: a call times out when the clock passes the stage's timeout during
+ * the call (a stage that sleeps on it, or a test that advances it), since there is no watchdog
+ * thread to interrupt it. {@link dev.pipeline.resilience.Fallback#hold()} parks records in a
+ * durable store's retry queue, which the tester has not: as in a pipeline without one, a refused
+ * call then fails the attempt.
  *
  * <p>Not thread-safe: configure it and run it from one thread.
  *
@@ -66,6 +85,9 @@ public final class StageTester<I, O> {
   private final LogBook book = new LogBook();
   private final Map<String, String> metadata = new LinkedHashMap<>();
   private RetryPolicy retry = RetryPolicy.none();
+  private StageOptions options = StageOptions.defaults();
+  private boolean optionsSet;
+  private @Nullable Invoker invoker;
   private ManualClock clock = ManualClock.create();
   private StageName stageName = DEFAULT_STAGE_NAME;
   private String pipelineName = DEFAULT_PIPELINE_NAME;
@@ -121,8 +143,46 @@ public final class StageTester<I, O> {
    */
   public StageTester<I, O> retry(RetryPolicy policy) {
     Objects.requireNonNull(policy, "policy cannot be null");
+    beforeFirstRun();
     retrySet = once(retrySet, "retry policy");
+    if (optionsSet) {
+      throw new IllegalStateException(
+          "the stage's options were already set; set the retry policy in them");
+    }
     this.retry = policy;
+    return this;
+  }
+
+  /**
+   * Calls the stage with the options it has in the pipeline: give the same {@code configure} the
+   * pipeline's {@code stage(name, stage, configure)} gets. Its retry policy, circuit breaker, rate
+   * limit, timeout and fallback apply; its concurrency, batch size and checkpoint do not, to one
+   * stage called on the test's thread.
+   *
+   * <pre>{@code
+   * static final Consumer<StageOptions.Builder> PRICING =
+   *     o -> o.retry(RetryPolicy.exponential(Duration.ofSeconds(1), Duration.ofMinutes(1)))
+   *         .circuitBreaker(CircuitBreaker.failureRate(0.5))
+   *         .fallback(Fallback.skip());
+   *
+   * StageTester.of(new PriceLookup(service)).options(PRICING).run("excavator");
+   * }</pre>
+   *
+   * @throws IllegalArgumentException if the options are invalid (as the pipeline's build() would
+   *     say)
+   * @throws IllegalStateException if the options or the retry policy were already set, or the
+   *     tester has run
+   */
+  public StageTester<I, O> options(Consumer<StageOptions.Builder> configure) {
+    Objects.requireNonNull(configure, "configure cannot be null");
+    beforeFirstRun();
+    optionsSet = once(optionsSet, "stage options");
+    if (retrySet) {
+      throw new IllegalStateException(
+          "the retry policy was already set; set it in the options instead");
+    }
+    this.options = StageOptions.of(configure);
+    this.retry = options.retryPolicy();
     return this;
   }
 
@@ -136,6 +196,7 @@ public final class StageTester<I, O> {
    */
   public StageTester<I, O> clock(ManualClock clock) {
     Objects.requireNonNull(clock, "clock cannot be null");
+    beforeFirstRun();
     clockSet = once(clockSet, "clock");
     this.clock = clock;
     return this;
@@ -151,6 +212,7 @@ public final class StageTester<I, O> {
    */
   public StageTester<I, O> stageName(StageName name) {
     Objects.requireNonNull(name, "name cannot be null");
+    beforeFirstRun();
     stageNameSet = once(stageNameSet, "stage name");
     this.stageName = name;
     return this;
@@ -275,69 +337,80 @@ public final class StageTester<I, O> {
     CapturingLogger logger = logger();
     int firstLog = book.size();
     Map<String, String> recordMetadata = recordMetadata();
+    Invoker invoker = invoker();
+    Invoker.Check<O> check = Outputs.single(stageName.value());
     List<Throwable> errors = new ArrayList<>();
     for (int attempt = 1; ; attempt++) {
-      TesterContext context =
-          new TesterContext(
-              pipelineName,
-              stageName,
-              logger,
-              clock,
-              false,
-              List.of(recordId),
-              List.of(recordMetadata),
-              attempt);
-      @Nullable O output = null;
-      String reason = null;
-      Throwable error = null;
-      try {
-        output = stage.process(input, context);
-      } catch (RecordFilteredException filter) {
-        reason = filter.reason();
-      } catch (Throwable thrown) {
-        error = thrown;
-      } finally {
-        context.end();
+      TesterContext context = context(logger, false, List.of(recordId), recordMetadata, attempt);
+      Attempt<O> call =
+          call(
+              invoker,
+              1,
+              recordId,
+              () -> {
+                try {
+                  return stage.process(input, context);
+                } finally {
+                  context.end();
+                }
+              },
+              check);
+      switch (call.kind()) {
+        case PASSED -> {
+          return StageResult.passed(
+              recordId,
+              Objects.requireNonNull(call.value()),
+              errors,
+              attempt,
+              book.from(firstLog),
+              context.added());
+        }
+        case FILTERED -> {
+          return StageResult.filtered(
+              recordId,
+              Objects.requireNonNull(call.filterReason()),
+              errors,
+              attempt,
+              book.from(firstLog));
+        }
+        case REFUSED -> {
+          if (Fallbacks.degrades(options.fallback())) {
+            return giveUp(recordId, input, call.failure(), errors, attempt, logger, firstLog);
+          }
+        }
+        default -> {}
       }
-      if (error == null && output == null && reason == null) {
-        error =
-            new StageException(
-                stageName.value(),
-                recordId,
-                "stage '"
-                    + stageName
-                    + "' returned null for record '"
-                    + recordId
-                    + "'; return a value, or throw RecordFilteredException.because(reason) to"
-                    + " drop the record");
-      }
-      if (error == null) {
-        List<LogEntry> logs = book.from(firstLog);
-        return reason != null
-            ? StageResult.filtered(recordId, reason, errors, attempt, logs)
-            : StageResult.passed(
-                recordId, Objects.requireNonNull(output), errors, attempt, logs, context.added());
-      }
+      Throwable error = call.failure();
       addError(errors, error);
-      if (!retries(error, attempt)) {
-        return StageResult.failed(recordId, errors, attempt, book.from(firstLog));
+      if (!Retries.retries(retry, error, attempt)) {
+        return giveUp(recordId, input, error, errors, attempt, logger, firstLog);
       }
       backOff(attempt, List.of(recordId));
     }
   }
 
+  /** The records of a batch stage's call: their places in the input, their attempt. */
+  private record Chunk(List<Integer> indexes, int attempt) {}
+
   private List<StageResult<O>> runBatch(BatchStage<I, O> stage, List<String> ids, List<I> inputs) {
     CapturingLogger logger = logger();
     int firstLog = book.size();
     Map<String, String> recordMetadata = recordMetadata();
+    Invoker invoker = invoker();
+    Invoker.Check<List<O>> check = Outputs.batch(stageName.value());
     List<@Nullable StageResult<O>> results = new ArrayList<>(Collections.nCopies(ids.size(), null));
     List<List<Throwable>> errors = new ArrayList<>(ids.size());
-    List<Integer> pending = new ArrayList<>(ids.size());
+    List<Integer> all = new ArrayList<>(ids.size());
     for (int i = 0; i < ids.size(); i++) {
       errors.add(new ArrayList<>());
-      pending.add(i);
+      all.add(i);
     }
-    for (int attempt = 1; !pending.isEmpty(); attempt++) {
+    Deque<Chunk> chunks = new ArrayDeque<>();
+    chunks.add(new Chunk(all, 1));
+    Chunk chunk;
+    while ((chunk = chunks.poll()) != null) {
+      List<Integer> pending = chunk.indexes();
+      int attempt = chunk.attempt();
       List<String> pendingIds = new ArrayList<>(pending.size());
       List<I> pendingInputs = new ArrayList<>(pending.size());
       for (int index : pending) {
@@ -345,70 +418,68 @@ public final class StageTester<I, O> {
         pendingInputs.add(inputs.get(index));
       }
       TesterContext context =
-          new TesterContext(
-              pipelineName,
-              stageName,
-              logger,
-              clock,
-              true,
-              pendingIds,
-              Collections.nCopies(pending.size(), recordMetadata),
-              attempt);
-      List<O> outputs = null;
-      String filterAll = null;
-      Throwable error = null;
-      try {
-        outputs = stage.process(Collections.unmodifiableList(pendingInputs), context);
-      } catch (RecordFilteredException filter) {
-        filterAll = filter.reason();
-      } catch (Throwable thrown) {
-        error = thrown;
-      } finally {
-        context.end();
+          context(logger, true, pendingIds, recordMetadata, attempt, pending.size());
+      Attempt<List<O>> call =
+          call(
+              invoker,
+              pending.size(),
+              pendingIds.get(0),
+              () -> {
+                try {
+                  return stage.process(Collections.unmodifiableList(pendingInputs), context);
+                } finally {
+                  context.end();
+                }
+              },
+              check);
+      Throwable error = call.error();
+      if (call.kind() == Attempt.Kind.REFUSED && Fallbacks.degrades(options.fallback())) {
+        for (int index : pending) {
+          results.set(
+              index,
+              giveUp(
+                  ids.get(index),
+                  inputs.get(index),
+                  call.failure(),
+                  errors.get(index),
+                  attempt,
+                  logger,
+                  firstLog));
+        }
+        continue;
       }
-      if (error == null
-          && filterAll == null
-          && (outputs == null || outputs.size() != pending.size())) {
-        error =
-            new StageException(
-                stageName.value(),
-                null,
-                "batch stage '"
-                    + stageName
-                    + "' returned "
-                    + (outputs == null ? "null" : outputs.size() + " outputs")
-                    + " for "
-                    + pending.size()
-                    + " inputs (first record '"
-                    + pendingIds.get(0)
-                    + "'); return one output per input, in order");
+      if (call.kind() == Attempt.Kind.FAILED
+          && Retries.wholeCall(retry, call.failure(), attempt, pending.size())
+              instanceof Retries.WholeCall whole) {
+        if (whole == Retries.WholeCall.RETRY) {
+          backOff(attempt, pendingIds);
+          chunks.addFirst(new Chunk(pending, attempt + 1));
+        } else {
+          int half = pending.size() / 2;
+          chunks.addFirst(new Chunk(pending.subList(half, pending.size()), attempt));
+          chunks.addFirst(new Chunk(pending.subList(0, half), attempt));
+        }
+        continue;
       }
       List<LogEntry> logs = book.from(firstLog);
+      List<O> outputs = call.value();
       List<Integer> again = new ArrayList<>();
       for (int position = 0; position < pending.size(); position++) {
         int index = pending.get(position);
         String recordId = ids.get(index);
         Throwable recordError = error;
-        String reason = filterAll;
+        String reason = call.filterReason();
         @Nullable O output = null;
-        if (error == null && filterAll == null) {
+        if (call.kind() == Attempt.Kind.PASSED) {
           reason = context.filterReason(position);
           recordError = context.failure(position);
           output = Objects.requireNonNull(outputs).get(position);
           if (recordError == null && reason == null && output == null) {
-            recordError =
-                new StageException(
-                    stageName.value(),
-                    recordId,
-                    "batch stage '"
-                        + stageName
-                        + "' returned null for record '"
-                        + recordId
-                        + "' without filtering or failing it through the context");
+            recordError = Outputs.nullInBatch(stageName.value(), recordId);
           }
         }
         List<Throwable> recordErrors = errors.get(index);
-        if (reason != null) {
+        if (reason != null && recordError == null) {
           results.set(index, StageResult.filtered(recordId, reason, recordErrors, attempt, logs));
         } else if (recordError == null) {
           results.set(
@@ -422,10 +493,19 @@ public final class StageTester<I, O> {
                   context.added()));
         } else {
           addError(recordErrors, recordError);
-          if (retries(recordError, attempt)) {
+          if (Retries.retries(retry, recordError, attempt)) {
             again.add(index);
           } else {
-            results.set(index, StageResult.failed(recordId, recordErrors, attempt, logs));
+            results.set(
+                index,
+                giveUp(
+                    recordId,
+                    inputs.get(index),
+                    recordError,
+                    recordErrors,
+                    attempt,
+                    logger,
+                    firstLog));
           }
         }
       }
@@ -435,8 +515,8 @@ public final class StageTester<I, O> {
           againIds.add(ids.get(index));
         }
         backOff(attempt, againIds);
+        chunks.addFirst(new Chunk(again, attempt + 1));
       }
-      pending = again;
     }
     List<StageResult<O>> done = new ArrayList<>(results.size());
     for (StageResult<O> result : results) {
@@ -445,7 +525,138 @@ public final class StageTester<I, O> {
     return List.copyOf(done);
   }
 
-  /** Keeps a record's errors bounded as the engine does: its first and its last few. */
+  /**
+   * A record the stage gave up on: it passes degraded through the stage's skip or function
+   * fallback, or fails (the engine would dead-letter it, with the fallback's error if it failed).
+   */
+  @SuppressWarnings("unchecked")
+  private StageResult<O> giveUp(
+      String recordId,
+      I input,
+      Throwable cause,
+      List<Throwable> errors,
+      int attempts,
+      CapturingLogger logger,
+      int firstLog) {
+    Fallback<?, ?> fallback = options.fallback();
+    if (Fallbacks.degrades(fallback)) {
+      TesterContext context = context(logger, false, List.of(recordId), recordMetadata(), attempts);
+      Fallbacks.Made made;
+      try {
+        made = Fallbacks.apply(fallback, stageName.value(), recordId, input, cause, context);
+      } finally {
+        context.end();
+      }
+      if (made.error() == null) {
+        Map<String, String> added = new LinkedHashMap<>(context.added());
+        added.put(
+            Fallback.DEGRADED,
+            Fallbacks.degradedMark(metadata.get(Fallback.DEGRADED), stageName.value()));
+        return StageResult.passed(
+            recordId,
+            (O) Objects.requireNonNull(made.output()),
+            errors,
+            attempts,
+            book.from(firstLog),
+            added);
+      }
+      addError(errors, made.error());
+    }
+    return StageResult.failed(recordId, errors, attempts, book.from(firstLog));
+  }
+
+  private <R> Attempt<R> call(
+      Invoker invoker, int records, String firstId, Invoker.Call<R> call, Invoker.Check<R> check) {
+    try {
+      return invoker.call(records, firstId, guard(invoker), call, check);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PipelineException(
+          "interrupted while waiting for the rate limit of stage '" + stageName + "'", e);
+    }
+  }
+
+  /**
+   * The stage's invoker, made at the first run: its circuit breaker and rate limit are bound to the
+   * tester's clock then and keep their state across runs, as a stage's do across records.
+   */
+  private Invoker invoker() {
+    Invoker made = invoker;
+    if (made == null) {
+      made =
+          new Invoker(
+              stageName.value(),
+              options.circuitBreaker().bind(clock),
+              options.rateLimit().bind(clock),
+              options.timeout(),
+              clock,
+              () -> false,
+              false);
+      invoker = made;
+    }
+    return made;
+  }
+
+  /** A call's timeout on the tester's clock: it timed out if the clock passed it meanwhile. */
+  private CallGuard guard(Invoker invoker) {
+    Duration timeout = invoker.timeout();
+    if (timeout == null) {
+      return NO_TIMEOUT;
+    }
+    long limit = timeout.toNanos();
+    return new CallGuard() {
+      @Override
+      public long begin(long now) {
+        return now;
+      }
+
+      @Override
+      public boolean end(long call) {
+        return clock.nanoTime() - call <= limit;
+      }
+    };
+  }
+
+  private static final CallGuard NO_TIMEOUT =
+      new CallGuard() {
+        @Override
+        public long begin(long now) {
+          return 0;
+        }
+
+        @Override
+        public boolean end(long call) {
+          return true;
+        }
+      };
+
+  private TesterContext context(
+      CapturingLogger logger,
+      boolean batch,
+      List<String> recordIds,
+      Map<String, String> recordMetadata,
+      int attempt) {
+    return context(logger, batch, recordIds, recordMetadata, attempt, recordIds.size());
+  }
+
+  private TesterContext context(
+      CapturingLogger logger,
+      boolean batch,
+      List<String> recordIds,
+      Map<String, String> recordMetadata,
+      int attempt,
+      int records) {
+    return new TesterContext(
+        pipelineName,
+        stageName,
+        logger,
+        clock,
+        batch,
+        recordIds,
+        Collections.nCopies(records, recordMetadata),
+        attempt);
+  }
+
   private static void addError(List<Throwable> errors, Throwable error) {
     errors.add(error);
     if (errors.size() > ErrorText.KEPT_LAST_ERRORS + 1) {
@@ -453,14 +664,8 @@ public final class StageTester<I, O> {
     }
   }
 
-  private boolean retries(Throwable error, int attempt) {
-    return attempt <= retry.maxRetries()
-        && retry.isRetryable(error)
-        && !(error instanceof VirtualMachineError);
-  }
-
   private void backOff(int attempt, List<String> recordIds) {
-    Duration delay = retry.delay(attempt, random);
+    Duration delay = Retries.delay(retry, attempt, random);
     try {
       clock.sleep(delay);
     } catch (InterruptedException e) {
@@ -490,6 +695,15 @@ public final class StageTester<I, O> {
 
   private String nextId() {
     return "record-" + nextRecord++;
+  }
+
+  /** The policies are bound at the first run: what they depend on is set before it. */
+  private void beforeFirstRun() {
+    if (invoker != null) {
+      throw new IllegalStateException(
+          "the tester has run: set its options, retry policy, clock and stage name before its"
+              + " first run");
+    }
   }
 
   private static boolean once(boolean set, String what) {

@@ -128,21 +128,37 @@ class StageTesterBatchTest {
   }
 
   @Test
-  void failsEveryRecordWhenTheBatchReturnsTheWrongNumberOfOutputs() {
+  void halvesABatchThatReturnsTheWrongNumberOfOutputsAsThePipelineDoes() {
+    List<Integer> calls = new java.util.ArrayList<>();
     List<StageResult<String>> results =
         StageTester.ofBatch(
-                (List<String> inputs, dev.pipeline.StageContext context) -> List.of("one"))
+                (List<String> inputs, dev.pipeline.StageContext context) -> {
+                  calls.add(inputs.size());
+                  // one output short while given several, right for one alone
+                  return inputs.size() > 1 ? inputs.subList(1, inputs.size()) : inputs;
+                })
+            .stageName(StageName.INDEXING)
+            .runAll(List.of("a", "b", "c", "d"));
+
+    assertThat(results).extracting(StageResult::output).containsExactly("a", "b", "c", "d");
+    assertThat(calls).containsExactly(4, 2, 1, 1, 2, 1, 1);
+  }
+
+  @Test
+  void failsEachRecordAloneWhenEveryCallReturnsTheWrongNumberOfOutputs() {
+    List<StageResult<String>> results =
+        StageTester.ofBatch(
+                (List<String> inputs, dev.pipeline.StageContext context) ->
+                    inputs.subList(1, inputs.size()))
             .stageName(StageName.INDEXING)
             .runAll(List.of("a", "b"));
 
-    assertThat(results)
-        .allSatisfy(
-            result ->
-                assertThat(result.failure())
-                    .isInstanceOf(StageException.class)
-                    .hasMessage(
-                        "batch stage 'indexing' returned 1 outputs for 2 inputs (first record"
-                            + " 'record-1'); return one output per input, in order"));
+    assertThat(results.get(0).failure())
+        .isInstanceOf(StageException.class)
+        .hasMessage(
+            "batch stage 'indexing' returned 0 outputs for 1 inputs (first record"
+                + " 'record-1'); return one output per input, in order");
+    assertThat(results.get(1).failure()).hasMessageContaining("(first record 'record-2')");
   }
 
   @Test
@@ -179,9 +195,12 @@ class StageTesterBatchTest {
     List<StageResult<String>> results =
         StageTester.ofBatch(
                 (List<String> inputs, dev.pipeline.StageContext context) -> {
-                  assertThat(context.metadata(1)).containsEntry("source", "feed");
-                  assertThatThrownBy(() -> context.filter(2, "out of range"))
-                      .isInstanceOf(IndexOutOfBoundsException.class);
+                  if (inputs.size() == 2) {
+                    assertThat(context.metadata(1)).containsEntry("source", "feed");
+                    assertThatThrownBy(() -> context.filter(2, "out of range"))
+                        .isInstanceOf(IndexOutOfBoundsException.class);
+                  }
+                  // fails the call: the batch is halved, and each record fails alone
                   return List.of(context.recordId());
                 })
             .metadata("source", "feed")
