@@ -1,0 +1,233 @@
+package dev.pipeline;
+
+import dev.pipeline.store.Completion;
+import dev.pipeline.store.ErrorInfo;
+import dev.pipeline.store.Handover;
+import dev.pipeline.store.RecordStatus;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers a last stage's outputs: notes the delivery in the store, calls the sink (as a batch
+ * stage with its own policies) on the caller's thread, and ends what it took; replaces a caller the
+ * sink hung.
+ */
+final class SinkDelivery {
+  private static final Logger LOG = LoggerFactory.getLogger(Run.class);
+
+  private final Run run;
+
+  SinkDelivery(Run run) {
+    this.run = run;
+  }
+
+  void publish(List<Envelope<Object>> outputs) throws InterruptedException {
+    List<String> ids = new ArrayList<>(outputs.size());
+    for (Envelope<Object> e : outputs) {
+      ids.add(e.id());
+    }
+    if (run.sinkStage == null && run.store.isDurable()) {
+      // no sink: nothing outside sees the records handed over, so there is no delivery to note;
+      // they end with the next write of ended records, which the completion itself fences
+      BatchWork work = new BatchWork(outputs);
+      work.outputs.addAll(outputs);
+      delivered(work, true);
+      return;
+    }
+    Handover handover;
+    if (run.store.isDurable()) {
+      // the delivery note, in one write with what ended since the last one (the batch the sink
+      // took before this one, records filtered or dead-lettered at stages). It is fenced: only
+      // records this worker still holds are noted (and their leases renewed)
+      List<Run.Ended> carried = run.endings.takeEnded();
+      try {
+        handover = run.store.completeAndDeliver(run.pipeline, Endings.completionsOf(carried), ids);
+      } catch (RuntimeException e) {
+        run.endings.putBack(carried);
+        throw e;
+      }
+      run.endings.count(carried, handover.fenced());
+    } else {
+      handover = run.store.completeAndDeliver(run.pipeline, List.of(), ids);
+    }
+    outputs = delivering(outputs, handover);
+    if (outputs.isEmpty()) {
+      return;
+    }
+    if (run.store.isDurable()) {
+      // the last look before the sink: a worker paused since the note for about a lease may have
+      // lost the records to a worker that delivered them meanwhile. What is left is the window
+      // between this look and the sink call (see the architecture notes)
+      List<String> handed = new ArrayList<>(outputs.size());
+      for (Envelope<Object> e : outputs) {
+        handed.add(e.id());
+      }
+      Set<String> gone = run.store.notHeld(run.pipeline, handed);
+      if (!gone.isEmpty()) {
+        outputs = drop(outputs, gone);
+        if (outputs.isEmpty()) {
+          return;
+        }
+      }
+    }
+    BatchWork work = new BatchWork(outputs);
+    RunStage to = run.sinkStage;
+    if (to == null) {
+      work.outputs.addAll(outputs);
+    } else {
+      callSink(to, work, callerRole(Thread.currentThread()));
+    }
+    delivered(work, false);
+  }
+
+  /**
+   * The records of a batch to hand to the sink, as the delivery note found them: without those this
+   * worker no longer holds (counted as taken over), flagged if handed over before, with their
+   * fencing tokens.
+   */
+  private List<Envelope<Object>> delivering(List<Envelope<Object>> outputs, Handover handover) {
+    if (!handover.lost().isEmpty()) {
+      outputs = drop(outputs, handover.lost());
+    }
+    Set<String> redelivered = handover.redelivered();
+    Map<String, Long> tokens = handover.tokens();
+    if (redelivered.isEmpty() && tokens.isEmpty()) {
+      return outputs;
+    }
+    List<Envelope<Object>> marked = new ArrayList<>(outputs.size());
+    for (Envelope<Object> e : outputs) {
+      Long token = tokens.get(e.id());
+      if (token != null) {
+        e = e.withMetadata(Envelope.FENCING_TOKEN, Long.toString(token));
+      }
+      marked.add(redelivered.contains(e.id()) ? e.withMetadata(Envelope.REDELIVERED, "true") : e);
+    }
+    return marked;
+  }
+
+  /** The records without those another worker took over, which are counted and forgotten. */
+  List<Envelope<Object>> drop(List<Envelope<Object>> outputs, Set<String> gone) {
+    List<Envelope<Object>> kept = new ArrayList<>(outputs.size());
+    for (Envelope<Object> e : outputs) {
+      if (gone.contains(e.id())) {
+        run.forget(e.id());
+      } else {
+        kept.add(e);
+      }
+    }
+    run.takenOver.add(outputs.size() - kept.size());
+    run.wakeClaimer();
+    return kept;
+  }
+
+  /**
+   * Calls the sink on a batch through its options as a batch stage is called (rate limit, circuit
+   * breaker, retry, timeout, hold; a batch that still fails is halved), in a slot the timeout
+   * watchdog watches. Leaves in {@code work} the records the sink took, those that go to the dead
+   * letter queue and those parked in the retry queue.
+   *
+   * @param role what a replacement does once it has finished the batch, if this call hangs
+   */
+  private void callSink(RunStage to, BatchWork work, Runnable role) throws InterruptedException {
+    WorkerSlot slot = new WorkerSlot();
+    slot.thread = Thread.currentThread();
+    slot.work = work;
+    slot.resume = role;
+    to.slots.add(slot);
+    try {
+      CallContext context =
+          new CallContext(
+              run.pipeline, to.def.name(), run.stageLoggers.apply(to.def.name()), run.clock);
+      run.worker.processBatchStage(to, slot, context, work);
+    } finally {
+      to.slots.remove(slot);
+    }
+  }
+
+  /**
+   * What the thread calling the sink does besides: claim records, or work at the last stage. If its
+   * sink call hangs and is abandoned, the replacement takes that role over.
+   */
+  private Runnable callerRole(Thread caller) {
+    if (caller == run.claimer) {
+      return run::startClaimer;
+    }
+    RunStage last = run.stages[run.stages.length - 1];
+    return () -> {
+      last.slots.removeIf(s -> s.thread == caller);
+      run.startWorker(last, null);
+    };
+  }
+
+  /**
+   * Replaces a thread whose sink call hung past its timeout and ignored the interrupt: a new thread
+   * finishes the batch (the hung call's records go to the dead letter queue, the rest to the sink)
+   * and then takes over the hung thread's role.
+   */
+  void replaceSinkCaller(RunStage to, WorkerSlot hung, @Nullable BatchWork work) {
+    Runnable role = Objects.requireNonNull(hung.resume);
+    Thread replacement =
+        Thread.ofVirtual()
+            .name(run.pipeline + "-sink-" + to.workerNames.incrementAndGet())
+            .unstarted(
+                () -> {
+                  try {
+                    if (work != null) {
+                      callSink(to, work, role);
+                      delivered(work, false);
+                    }
+                  } catch (WorkerSlot.Abandoned e) {
+                    return; // hung too: its own replacement goes on
+                  } catch (InterruptedException e) {
+                    // cancelled: the role still ends as a cancelled run's threads do
+                  } catch (Throwable error) {
+                    run.fail(error);
+                  } finally {
+                    run.threads.remove(Thread.currentThread());
+                  }
+                  role.run();
+                });
+    run.threads.add(replacement);
+    replacement.start();
+  }
+
+  /**
+   * Ends the records of a batch the sink was handed: at once on a store that is not durable; on a
+   * durable one, with the next batch's delivery note (or when the claimer writes what waits).
+   * Records the sink's circuit held, or whose retry waits long, go to the store's retry queue.
+   */
+  private void delivered(BatchWork work, boolean mayFlush) {
+    String last = run.stages[run.stages.length - 1].def.name().value();
+    Instant now = run.clock.now();
+    List<Completion> completions = new ArrayList<>(work.batch.size());
+    for (Envelope<Object> e : work.outputs) {
+      List<ErrorInfo> errors = run.takeErrors(e.id());
+      completions.add(
+          new Completion(
+              e.id(),
+              RecordStatus.PUBLISHED,
+              last,
+              null,
+              null,
+              errors,
+              Endings.attemptsAt(last, errors),
+              now));
+    }
+    completions.addAll(run.withPassedErrors(work.completions));
+    // first what the sink took: a write to the retry queue that fails (a cancelled run's
+    // interrupt, the store) must not lose their ending
+    run.endings.write(null, completions, mayFlush);
+    if (!work.parked.isEmpty()) {
+      Set<String> fenced = run.store.scheduleRetries(run.pipeline, work.parked, run.clock.now());
+      run.parked.add(work.parked.size() - fenced.size());
+      run.takenOver.add(fenced.size());
+    }
+  }
+}
