@@ -193,6 +193,19 @@ final class IoScenario implements Scenario {
   }
 
   /**
+   * One record through the eight stages' functions one after the other, on the calling thread: the
+   * same work as the pipeline's stages, for a baseline that runs them in one call (Spring Batch's
+   * item processor, see {@link SpringBatchIoWork}).
+   */
+  static long throughStages(long x) throws Exception {
+    Long value = TrivialStages.function(0).apply(x);
+    for (int i = 0; i < IO_STAGES; i++) {
+      value = REMOTE_CALL.apply(value);
+    }
+    return TrivialStages.function(7).apply(value);
+  }
+
+  /**
    * Records per second the machine could reach if the pipeline cost nothing: 6 × c virtual threads,
    * each making its share of the records' six calls.
    */

@@ -15,33 +15,18 @@ import dev.pipeline.examples.listings.RawListing;
 import dev.pipeline.examples.listings.SentimentAnalyzer;
 import dev.pipeline.examples.listings.Translator;
 import dev.pipeline.examples.listings.ValidatedListing;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
-import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
-import org.springframework.batch.core.BatchStatus;
-import org.springframework.batch.core.configuration.support.MapJobRegistry;
 import org.springframework.batch.core.job.Job;
 import org.springframework.batch.core.job.JobExecution;
 import org.springframework.batch.core.job.builder.JobBuilder;
-import org.springframework.batch.core.job.parameters.JobParameters;
-import org.springframework.batch.core.launch.support.TaskExecutorJobOperator;
-import org.springframework.batch.core.repository.JobRepository;
-import org.springframework.batch.core.repository.support.JdbcJobRepositoryFactoryBean;
 import org.springframework.batch.core.step.Step;
-import org.springframework.batch.core.step.StepExecution;
 import org.springframework.batch.core.step.builder.StepBuilder;
 import org.springframework.batch.infrastructure.item.Chunk;
 import org.springframework.batch.infrastructure.item.ItemProcessor;
 import org.springframework.batch.infrastructure.item.ItemWriter;
 import org.springframework.batch.infrastructure.item.support.AbstractItemCountingItemStreamItemReader;
-import org.springframework.core.io.ClassPathResource;
-import org.springframework.jdbc.datasource.init.ScriptUtils;
-import org.springframework.jdbc.support.JdbcTransactionManager;
 
 /**
  * The Spring Batch baseline of the durable targets (issue 11): the work of {@link
@@ -53,9 +38,8 @@ import org.springframework.jdbc.support.JdbcTransactionManager;
  * (builders, no application context, no Spring Boot):
  *
  * <ul>
- *   <li>the job repository of {@link JdbcJobRepositoryFactoryBean}, its tables made from the
- *       scripts in Spring Batch's jar ({@code schema-h2.sql}, {@code schema-postgresql.sql}), on
- *       the bench database's counted pool, with a {@link JdbcTransactionManager} on it;
+ *   <li>the JDBC job repository of {@link SpringBatchRepository}, on the bench database's counted
+ *       pool;
  *   <li>the step of {@code StepBuilder.chunk(int)} (Spring Batch 6's chunk-oriented step, not the
  *       deprecated one), chunks of {@link DurableWork#BATCH} lines, one transaction each that
  *       writes the step's counts and the reader's position to the repository;
@@ -77,55 +61,31 @@ import org.springframework.jdbc.support.JdbcTransactionManager;
  * thread); building the repository, the step and the job, and creating the tables, are not.
  */
 final class SpringBatchWork {
-  static {
-    // Spring logs each job and step at INFO: four lines a run, in the middle of the progress log
-    if (System.getProperty("org.slf4j.simpleLogger.log.org.springframework") == null) {
-      System.setProperty("org.slf4j.simpleLogger.log.org.springframework", "warn");
-    }
-  }
-
   private SpringBatchWork() {}
 
   /** Runs the job on a fresh database of the given kind, deleted afterwards. */
   static DurableWork.Measured run(BenchDatabase.Kind kind, int lines) throws Exception {
     try (BenchDatabase db = BenchDatabase.create(kind)) {
-      createTables(db);
-      DataSource dataSource = db.dataSource();
-      JdbcTransactionManager transactions = new JdbcTransactionManager(dataSource);
-      JdbcJobRepositoryFactoryBean factory = new JdbcJobRepositoryFactoryBean();
-      factory.setDataSource(dataSource);
-      factory.setTransactionManager(transactions);
-      factory.setDatabaseType(kind == BenchDatabase.Kind.H2 ? "H2" : "POSTGRES");
-      String schema = db.schema();
-      if (schema != null) {
-        factory.setTablePrefix(schema + ".BATCH_");
-      }
-      factory.afterPropertiesSet();
-      JobRepository repository = factory.getObject();
-
+      SpringBatchRepository batch = SpringBatchRepository.on(db);
       ListingIndex index = new ListingIndex();
       Stages stages = new Stages();
       Publisher publisher = new Publisher(index);
       Step step =
-          new StepBuilder("listings", repository)
+          new StepBuilder("listings", batch.repository)
               .<Envelope<ScrapedLine>, IndexedListing>chunk(DurableWork.BATCH)
-              .transactionManager(transactions)
+              .transactionManager(batch.transactions)
               .reader(new LineReader(lines))
               .processor(stages)
               .writer(publisher)
               .build();
-      Job job = new JobBuilder(DurableWork.PIPELINE, repository).start(step).build();
-      TaskExecutorJobOperator operator = new TaskExecutorJobOperator();
-      operator.setJobRepository(repository);
-      operator.setJobRegistry(new MapJobRegistry());
-      operator.afterPropertiesSet();
+      Job job = new JobBuilder(DurableWork.PIPELINE, batch.repository).start(step).build();
 
       Scenario.settle();
       long trips = db.counter.roundTrips();
       db.counter.resetBreakdown();
       CpuMeter cpu = CpuMeter.start(db.helpers());
       long start = System.nanoTime();
-      JobExecution execution = operator.start(job, new JobParameters());
+      JobExecution execution = batch.run(job);
       long took = System.nanoTime() - start;
       CpuMeter.Usage used = cpu.stop();
       trips = db.counter.roundTrips() - trips;
@@ -137,58 +97,13 @@ final class SpringBatchWork {
               stages.deadLettered,
               stages.duplicates,
               DurableWork.checksum(index, lines));
-      requireComplete(execution, outcome, lines);
+      SpringBatchRepository.requireComplete(
+          execution,
+          lines,
+          outcome.published(),
+          outcome.filtered() + outcome.deadLettered() + outcome.duplicates(),
+          outcome);
       return new DurableWork.Measured(took, outcome, trips, used, db.counter.breakdown());
-    }
-  }
-
-  /**
-   * Creates Spring Batch's tables from the script in its jar, on a connection of its own: in the
-   * run's schema on PostgreSQL (the script's names are unqualified), which is made first.
-   */
-  private static void createTables(BenchDatabase db) throws Exception {
-    String schema = db.schema();
-    try (Connection c = DriverManager.getConnection(db.url())) {
-      if (schema != null) {
-        try (Statement s = c.createStatement()) {
-          s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-          s.execute("SET search_path TO " + schema);
-        }
-      }
-      String script = db.kind == BenchDatabase.Kind.H2 ? "h2" : "postgresql";
-      ScriptUtils.executeSqlScript(
-          c, new ClassPathResource("org/springframework/batch/core/schema-" + script + ".sql"));
-    }
-  }
-
-  /**
-   * Checks that the job completed, read every line and filtered or wrote each as counted.
-   *
-   * @throws IllegalStateException if not: a crash, not a missed target
-   */
-  private static void requireComplete(
-      JobExecution execution, DurableWork.Outcome outcome, int lines) {
-    List<StepExecution> steps = List.copyOf(execution.getStepExecutions());
-    StepExecution step = steps.size() == 1 ? steps.get(0) : null;
-    if (execution.getStatus() != BatchStatus.COMPLETED
-        || step == null
-        || step.getReadCount() != lines
-        || step.getWriteCount() != outcome.published()
-        || step.getFilterCount()
-            != outcome.filtered() + outcome.deadLettered() + outcome.duplicates()
-        || outcome.unique() + outcome.duplicates() != lines) {
-      IllegalStateException failure =
-          new IllegalStateException(
-              "Spring Batch job did not complete cleanly: expected "
-                  + lines
-                  + " lines read, each written or filtered once; "
-                  + execution
-                  + ", steps "
-                  + steps
-                  + ", counted "
-                  + outcome);
-      execution.getAllFailureExceptions().forEach(failure::addSuppressed);
-      throw failure;
     }
   }
 

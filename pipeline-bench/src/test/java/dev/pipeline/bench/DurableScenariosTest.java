@@ -9,8 +9,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Runs the durable scenarios with a few hundred records, on H2 and, if it answers, PostgreSQL, with
- * their Spring Batch baselines (without PostgreSQL its rows are left out, unless
- * PIPELINE_REQUIRE_POSTGRES=true, which makes the run fail). No figure is asserted.
+ * their Spring Batch baselines (without PostgreSQL its rows are left out and durable-io runs on H2,
+ * unless PIPELINE_REQUIRE_POSTGRES=true, which makes the run fail). No figure is asserted.
  */
 class DurableScenariosTest {
 
@@ -22,7 +22,12 @@ class DurableScenariosTest {
     int exit =
         Targets.run(
             new String[] {
-              "durable", "durable-scaling", "durable-workers", "--smoke", "--in-process"
+              "durable",
+              "durable-io",
+              "durable-scaling",
+              "durable-workers",
+              "--smoke",
+              "--in-process"
             },
             new PrintStream(table, true, StandardCharsets.UTF_8),
             new PrintStream(log, true, StandardCharsets.UTF_8));
@@ -37,6 +42,20 @@ class DurableScenariosTest {
         .contains("600 lines (592 unique ids), batch 128, H2 vs bare raw JDBC on H2 |")
         .contains("600 lines (592 unique ids), batch 128, H2 vs Spring Batch on H2 |")
         .contains("| durable linear cost, H2 file: example's 8 stages, rolling index |");
+    String io = messages.contains("PostgreSQL is not reachable") ? "H2 file" : "PostgreSQL";
+    assertThat(out)
+        .contains("| durable IO-bound: 6 of 8 stages wait 2 ms, c=20, 400 records, " + io + " | ")
+        .contains(
+            "| durable IO-bound: 6 of 8 stages wait 2 ms, c=20, 400 records, "
+                + io
+                + " vs Spring Batch (chunks of "
+                + SpringBatchIoWork.CHUNK
+                + ", "
+                + SpringBatchIoWork.CONCURRENCY
+                + " items processed at once on virtual threads) | "
+                + io
+                + " ")
+        .contains("| Spring Batch on " + io + " ");
     if (!messages.contains("PostgreSQL is not reachable")) {
       assertThat(out)
           .contains("batch 128, PostgreSQL vs raw JDBC on PostgreSQL |")
