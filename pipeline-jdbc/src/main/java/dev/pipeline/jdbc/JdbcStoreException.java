@@ -6,8 +6,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * A database operation of the JDBC store failed for good: a non-transient SQL error, a database
  * that stayed unreachable longer than the store's outage tolerance, or a schema that does not match
- * this library. Transient errors (a lost connection, a restarted server, a deadlock) are retried
- * inside the store and never surface as this exception unless they outlast the tolerance.
+ * this library; or a {@link JdbcSource} or {@link JdbcSink} could not read the definition of its
+ * table, or create it. Transient errors (a lost connection, a restarted server, a deadlock) are
+ * retried inside the store and never surface as this exception unless they outlast the tolerance.
  *
  * <p>Immutable and thread-safe.
  */
