@@ -14,8 +14,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What is asked of the batch ledger's tables, by {@link BatchLedger#queries()}: whether a pipeline
- * has open batches, its counts, where a record of a batch stands, which ids are unfinished or were
- * ended here, who holds batches, and what retention deletes. It holds no state of its own.
+ * has unfinished records, its counts, where a record of a batch stands, which ids are unfinished or
+ * were ended here, who holds batches, and what retention deletes. It holds no state of its own.
  * Thread-safe.
  */
 final class BatchQueries {
@@ -27,8 +27,13 @@ final class BatchQueries {
     this.workerId = workerId;
   }
 
-  boolean hasOpen(Handle h, String pipeline) {
-    return h.createQuery(sql.hasOpen).bind("pipeline", pipeline).mapTo(Integer.class).one() > 0;
+  /**
+   * Whether the pipeline has a record not ended: in a row (ready, in progress, waiting to be
+   * retried) or in an open batch, read in one statement.
+   */
+  boolean hasUnfinished(Handle h, String pipeline) {
+    return h.createQuery(sql.hasUnfinished).bind("pipeline", pipeline).mapTo(Integer.class).one()
+        == 1;
   }
 
   /**

@@ -29,7 +29,7 @@ final class BatchStatements {
   final String takeOver;
   final String renewExpiredHeld;
   final String leasesElsewhere;
-  final String hasOpen;
+  final String hasUnfinished;
   final String counts;
   final String find;
   final String unfinishedOf;
@@ -190,12 +190,19 @@ final class BatchStatements {
             + batches
             + " WHERE pipeline = :pipeline AND state = 'OPEN' AND lease_owner <> :owner"
             + " GROUP BY lease_owner";
-    hasOpen =
-        "SELECT COUNT(*) FROM (SELECT 1 FROM "
+    // one statement, so one snapshot: asked as two, a batch whose records moved to rows (parked
+    // in the retry queue) between the two reads was seen in neither, and a run ended with them
+    // still waiting
+    hasUnfinished =
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM "
+            + rows
+            + " WHERE pipeline = :pipeline AND status = 'READY') OR EXISTS (SELECT 1 FROM "
+            + rows
+            + " WHERE pipeline = :pipeline AND status = 'IN_PROGRESS') OR EXISTS (SELECT 1 FROM "
+            + rows
+            + " WHERE pipeline = :pipeline AND status = 'RETRY_WAIT') OR EXISTS (SELECT 1 FROM "
             + batches
-            + " WHERE pipeline = :pipeline AND state = 'OPEN' "
-            + dialect.limit("1")
-            + ") x";
+            + " WHERE pipeline = :pipeline AND state = 'OPEN') THEN 1 ELSE 0 END";
     counts =
         "SELECT COALESCE(SUM(published), 0),"
             + " COALESCE(SUM(CASE WHEN lease_owner IS NULL THEN 0 ELSE size - ended END), 0),"

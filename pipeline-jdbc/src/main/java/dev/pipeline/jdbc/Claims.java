@@ -329,8 +329,12 @@ final class Claims extends StoreContext {
         "hasUnfinished",
         pipeline,
         h ->
-            h.createQuery(sql.hasUnfinished).bind("pipeline", pipeline).mapTo(Integer.class).one()
-                    == 1
-                || (ledger != null && ledger.queries().hasOpen(h, pipeline)));
+            ledger != null
+                ? ledger.queries().hasUnfinished(h, pipeline)
+                : h.createQuery(sql.hasUnfinished)
+                        .bind("pipeline", pipeline)
+                        .mapTo(Integer.class)
+                        .one()
+                    == 1);
   }
 }
