@@ -7,6 +7,7 @@ module dev.pipeline.core {
   exports dev.pipeline;
   exports dev.pipeline.metrics;
   exports dev.pipeline.resilience;
+  exports dev.pipeline.source;
   exports dev.pipeline.store;
   // not API: shared with the library's own modules only
   exports dev.pipeline.engine to

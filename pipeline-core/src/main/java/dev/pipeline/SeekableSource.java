@@ -13,6 +13,10 @@ package dev.pipeline;
  * source id and the line number), so that records read again after a {@link #seek(String)} keep the
  * ids they had.
  *
+ * <p>The sources over files of {@link dev.pipeline.source.FileSources} are seekable ones (and so is
+ * {@link Source#lines(String, java.nio.file.Path)}); a source over a stream is not, since a stream
+ * can only be read again from its start.
+ *
  * @param <T> the payload type
  */
 public interface SeekableSource<T> extends Source<T> {

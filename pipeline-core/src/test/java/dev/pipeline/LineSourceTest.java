@@ -4,6 +4,7 @@ import static dev.pipeline.StageName.CLEANING;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
+import dev.pipeline.source.FileFormat;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import java.io.ByteArrayInputStream;
@@ -91,7 +92,7 @@ class LineSourceTest {
     assertThat(lines).hasSize(2);
     Envelope<String> first = lines.get(0);
     assertThat(first.id()).isEqualTo("big-1");
-    assertThat(first.payload()).hasSize(LineSource.KEPT_BYTES).matches("x+");
+    assertThat(first.payload()).hasSize(FileFormat.KEPT_BYTES).matches("x+");
     assertThat(first.metadata().get(Envelope.SOURCE_ERROR))
         .contains("line 1 of source 'big' has " + huge + " bytes, more than the limit of 4096");
     assertThat(lines.get(1).payload()).isEqualTo("after");
