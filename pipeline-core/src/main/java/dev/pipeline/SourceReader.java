@@ -9,10 +9,12 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +36,9 @@ final class SourceReader {
 
   void read(Source<Object> source) {
     int size = run.stages[0].def.options().batchSize();
+    // a durable store keeps a seekable source's position with what it ingested from it
+    SeekableSource<Object> seekable =
+        run.store.isDurable() && source instanceof SeekableSource<Object> s ? s : null;
     // a durable store pays per write, not per record: while the first stage has work waiting, it
     // gets larger batches, as large as the first stage's queue holds (its memory bound)
     Batcher batcher =
@@ -41,7 +46,8 @@ final class SourceReader {
             size,
             run.store.isDurable()
                 ? Math.max(size, Math.min(Run.DURABLE_INGEST_BATCH, run.stages[0].queue.capacity()))
-                : size);
+                : size,
+            seekable == null ? null : source.id());
     Thread lingering =
         Thread.ofVirtual()
             .name(run.pipeline + "-source-" + ErrorText.loggable(source.id()) + "-linger")
@@ -54,10 +60,17 @@ final class SourceReader {
     // throws is the store failing, which fails the run
     Throwable sourceError = null;
     try {
-      while (!run.stopReading) {
+      if (seekable != null) {
+        sourceError = resume(seekable);
+      }
+      while (!run.stopReading && sourceError == null) {
         Envelope<Object> next;
+        String position = null;
         try {
           next = source.next();
+          if (next != null && seekable != null) {
+            position = seekable.position();
+          }
         } catch (InterruptedException e) {
           throw e;
         } catch (Throwable error) {
@@ -73,7 +86,8 @@ final class SourceReader {
           limit.acquire(1);
         }
         batcher.add(
-            next.sourceId() == null ? next.withMetadata(Envelope.SOURCE_ID, source.id()) : next);
+            next.sourceId() == null ? next.withMetadata(Envelope.SOURCE_ID, source.id()) : next,
+            position);
       }
       if (sourceError != null && !run.cancelled) {
         String line =
@@ -93,6 +107,10 @@ final class SourceReader {
       }
       if (sourceError == null || !run.cancelled) {
         batcher.end();
+        if (seekable != null && sourceError == null && !run.stopReading) {
+          // read to its end: a later run reads it from the start (what it stored is skipped)
+          run.store.keepSourcePosition(run.pipeline, source.id(), null);
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt(); // cancelled
@@ -117,6 +135,39 @@ final class SourceReader {
   }
 
   /**
+   * Seeks a seekable source to where an earlier run stopped reading it, if the store kept a
+   * position; returns the error that makes the source unreadable, or null.
+   */
+  private @Nullable Throwable resume(SeekableSource<Object> source) throws InterruptedException {
+    Optional<String> position = run.store.sourcePosition(run.pipeline, source.id());
+    if (position.isEmpty()) {
+      return null;
+    }
+    try {
+      source.seek(position.get());
+    } catch (InterruptedException e) {
+      throw e;
+    } catch (Throwable error) {
+      return new PipelineException(
+          "source '"
+              + ErrorText.loggable(source.id())
+              + "' cannot resume at the position an earlier run kept ("
+              + ErrorText.loggable(position.get())
+              + "): "
+              + run.errorText.describe(error)
+              + "; to read it from its start, forget the position with"
+              + " store.keepSourcePosition(pipeline, sourceId, null)",
+          error);
+    }
+    LOG.info(
+        "pipeline '{}': source '{}' resumes where an earlier run stopped reading it ({})",
+        run.pipeline,
+        ErrorText.loggable(source.id()),
+        ErrorText.loggable(position.get()));
+    return null;
+  }
+
+  /**
    * The records a source's reader has read and not ingested yet: ingested when they fill a batch,
    * by the reader, or once the first of them has waited the pipeline's source linger, by a linger
    * thread, since the reader may be blocked in the source's {@code next()} for as long as the
@@ -135,19 +186,25 @@ final class SourceReader {
     private long firstAt; // clock nanos when the buffer's first record came
     private boolean unreadable; // the buffer holds a record marked SOURCE_ERROR
     private boolean stopped;
+    // a seekable source's id on a durable store, and its position after the buffer's last record
+    private final @Nullable String positioned;
+    private @Nullable String positionAfter;
 
     /**
      * @param size the records that make a batch, ingested at once while the first stage has less
      *     than a batch waiting
      * @param largest the records that make a batch while it has more
+     * @param positioned the id of the source, if the store keeps its positions
      */
-    Batcher(int size, int largest) {
+    Batcher(int size, int largest, @Nullable String positioned) {
       this.size = size;
       this.largest = largest;
+      this.positioned = positioned;
       this.buffer = new ArrayList<>(size);
     }
 
-    void add(Envelope<Object> record) throws InterruptedException {
+    /** Adds a record read, with the source's position after it if the store keeps it. */
+    void add(Envelope<Object> record, @Nullable String position) throws InterruptedException {
       lock.lock();
       try {
         if (buffer.isEmpty()) {
@@ -155,6 +212,7 @@ final class SourceReader {
           filled.signal();
         }
         buffer.add(record);
+        positionAfter = position;
         unreadable |= record.metadata().containsKey(Envelope.SOURCE_ERROR);
         int buffered = buffer.size();
         if (buffered >= largest || (buffered >= size && run.stages[0].queue.size() < size)) {
@@ -213,6 +271,10 @@ final class SourceReader {
         buffer = taken; // nothing was added meanwhile: the lock is held
         unreadable = marked;
         throw storeFailure;
+      }
+      if (positioned != null && positionAfter != null) {
+        // after the records are stored: a crash in between reads them again, as duplicates
+        run.store.keepSourcePosition(run.pipeline, positioned, positionAfter);
       }
     }
 

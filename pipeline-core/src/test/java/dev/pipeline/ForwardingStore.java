@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A store that hands each of the interface's abstract methods to another, for tests to change one
@@ -66,6 +67,16 @@ class ForwardingStore implements PipelineStore {
   @Override
   public boolean hasUnfinished(String pipeline) {
     return delegate.hasUnfinished(pipeline);
+  }
+
+  @Override
+  public Optional<String> sourcePosition(String pipeline, String sourceId) {
+    return delegate.sourcePosition(pipeline, sourceId);
+  }
+
+  @Override
+  public void keepSourcePosition(String pipeline, String sourceId, @Nullable String position) {
+    delegate.keepSourcePosition(pipeline, sourceId, position);
   }
 
   @Override

@@ -4,8 +4,10 @@ import dev.pipeline.Envelope;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where a pipeline keeps the state of its records: statuses, checkpoints, errors, attempts and dead
@@ -235,6 +237,36 @@ public interface PipelineStore extends AutoCloseable {
    * cancelled or fails. Does nothing for a non-durable store.
    */
   default void release(String pipeline) {}
+
+  /**
+   * Where a run stopped reading {@code sourceId} before its end, if one did: the position its
+   * {@link dev.pipeline.SeekableSource} gave after the last record this store ingested from it. A
+   * run of a durable store seeks the source there, so that a run resumed after a crash, a cancel or
+   * a failed source reads on from the last records it stored instead of from the start. The default
+   * keeps no positions.
+   *
+   * @throws NullPointerException if an argument is null
+   */
+  default Optional<String> sourcePosition(String pipeline, String sourceId) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    Objects.requireNonNull(sourceId, "sourceId cannot be null");
+    return Optional.empty();
+  }
+
+  /**
+   * Keeps the position of {@code sourceId} after records this store has already ingested, or
+   * forgets it ({@code position} null) once the source was read to its end, so that a later run
+   * reads it from the start again (skipping, as duplicates, the records stored). An operator may
+   * forget a position too, to have a source read from its start. The default keeps nothing.
+   *
+   * @throws NullPointerException if {@code pipeline} or {@code sourceId} is null
+   * @throws IllegalArgumentException if the position is longer than {@link
+   *     dev.pipeline.SeekableSource#MAX_POSITION_CHARS}
+   */
+  default void keepSourcePosition(String pipeline, String sourceId, @Nullable String position) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    Objects.requireNonNull(sourceId, "sourceId cannot be null");
+  }
 
   /** Whether any record of the pipeline, held by any worker, has not reached a terminal state. */
   boolean hasUnfinished(String pipeline);

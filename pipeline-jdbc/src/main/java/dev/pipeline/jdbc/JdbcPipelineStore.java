@@ -146,6 +146,7 @@ public final class JdbcPipelineStore implements PipelineStore {
   private final Registration registration;
   private final Ingests ingests;
   private final Checkpoints checkpoints;
+  private final SourcePositions positions;
   private final Queries queries;
   private final DeliveryLedger deliveryLedger;
   private final Completions completions;
@@ -185,6 +186,7 @@ public final class JdbcPipelineStore implements PipelineStore {
     this.registration = new Registration(ctx);
     this.ingests = new Ingests(ctx);
     this.checkpoints = new Checkpoints(ctx, ingests);
+    this.positions = new SourcePositions(ctx);
     this.queries = new Queries(ctx);
     this.deliveryLedger = new DeliveryLedger(ctx);
     this.completions = new Completions(ctx, deliveryLedger, queries);
@@ -448,6 +450,16 @@ public final class JdbcPipelineStore implements PipelineStore {
    *
    * @throws JdbcStoreException if the database fails for good
    */
+  @Override
+  public Optional<String> sourcePosition(String pipeline, String sourceId) {
+    return positions.position(pipeline, sourceId);
+  }
+
+  @Override
+  public void keepSourcePosition(String pipeline, String sourceId, @Nullable String position) {
+    positions.keep(pipeline, sourceId, position);
+  }
+
   @Override
   public boolean hasUnfinished(String pipeline) {
     return claims.hasUnfinished(pipeline);

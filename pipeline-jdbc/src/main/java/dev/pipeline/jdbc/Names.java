@@ -269,6 +269,11 @@ final class Names {
     return table("pipeline_batch_records");
   }
 
+  /** Where runs stopped reading seekable sources. */
+  String sourcePositions() {
+    return table("pipeline_source_positions");
+  }
+
   /** What happened to a batch's records, appended per batch. */
   String batchEvents() {
     return table("pipeline_batch_events");

@@ -1172,6 +1172,119 @@ abstract class StoreContract {
     assertThat(store.hasUnfinished(pipeline)).isFalse();
   }
 
+  /**
+   * A seekable source that failed partway: the next run seeks it to the position kept with the last
+   * records stored and reads only the rest; a run that read it to its end leaves no position, so
+   * the run after reads it from the start and skips every record as a duplicate.
+   */
+  @Test
+  void aSeekableSourceResumesWhereAFailedRunStoppedReadingIt(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path file = dir.resolve("lines.txt");
+    List<String> lines = IntStream.range(0, 1_000).mapToObj(i -> "line-" + i).toList();
+    java.nio.file.Files.write(file, lines);
+    JdbcPipelineStore store = open("w1");
+    Set<String> sunk = ConcurrentHashMap.newKeySet();
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .stage(StageName.CLEANING, (String s) -> s.trim(), o -> o.codec(STRING))
+            .sink(batch -> batch.forEach(e -> sunk.add(e.id())))
+            .build();
+
+    RunResult broken = p.run(new BreaksAfter(Source.lines("file", file), 600));
+
+    assertThat(broken.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(broken.read()).isEqualTo(600);
+    assertThat(store.sourcePosition(pipeline, "file")).isPresent();
+
+    RunResult resumed = p.run(Source.lines("file", file));
+
+    assertThat(resumed.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(resumed.read()).as("only the lines after the kept position").isEqualTo(400);
+    assertThat(resumed.duplicates()).isZero();
+    assertThat(sunk).hasSize(1_000);
+    assertThat(store.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(1_000);
+    assertThat(store.sourcePosition(pipeline, "file")).as("read to its end").isEmpty();
+
+    RunResult again = p.run(Source.lines("file", file));
+
+    assertThat(again.read()).isEqualTo(1_000);
+    assertThat(again.duplicates()).isEqualTo(1_000);
+  }
+
+  /** A position no source of its kind gives fails the source, saying how to read it anew. */
+  @Test
+  void aSourceThatCannotSeekToItsKeptPositionFailsNamingTheFix(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path file = dir.resolve("lines.txt");
+    java.nio.file.Files.write(file, List.of("a", "b"));
+    JdbcPipelineStore store = open("w1");
+    store.keepSourcePosition(pipeline, "file", "not-a-position\u0007");
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .stage(StageName.CLEANING, (String s) -> s.trim(), o -> o.codec(STRING))
+            .build();
+
+    RunResult result = p.run(Source.lines("file", file));
+
+    assertThat(result.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(result.sourceErrors())
+        .singleElement()
+        .asString()
+        .contains("cannot resume at the position an earlier run kept", "keepSourcePosition");
+    assertThat(result.read()).isZero();
+
+    store.keepSourcePosition(pipeline, "file", null);
+    assertThat(p.run(Source.lines("file", file)).read()).isEqualTo(2);
+    assertThatThrownBy(() -> store.keepSourcePosition(pipeline, "file", "bad\u0000position"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cannot be stored");
+  }
+
+  /** A seekable source whose reading breaks after some records, as a network file might. */
+  private static final class BreaksAfter implements dev.pipeline.SeekableSource<String> {
+    private final dev.pipeline.SeekableSource<String> inner;
+    private final int records;
+    private int read;
+
+    BreaksAfter(dev.pipeline.SeekableSource<String> inner, int records) {
+      this.inner = inner;
+      this.records = records;
+    }
+
+    @Override
+    public String id() {
+      return inner.id();
+    }
+
+    @Override
+    public dev.pipeline.@org.jspecify.annotations.Nullable Envelope<String> next()
+        throws Exception {
+      if (read == records) {
+        throw new java.io.IOException("connection reset while reading " + inner.id());
+      }
+      read++;
+      return inner.next();
+    }
+
+    @Override
+    public String position() {
+      return inner.position();
+    }
+
+    @Override
+    public void seek(String position) throws Exception {
+      inner.seek(position);
+    }
+
+    @Override
+    public void close() throws Exception {
+      inner.close();
+    }
+  }
+
   // ------------------------------------------------------------- leases: outages, dead workers
 
   /**
