@@ -835,7 +835,12 @@ final class Run implements PipelineRun {
 
   private void work(RunStage stage, WorkerSlot slot, @Nullable BatchWork resumed) {
     CallContext context =
-        new CallContext(pipeline, stage.def.name(), stageLoggers.apply(stage.def.name()), clock);
+        new CallContext(
+            pipeline,
+            stage.def.name(),
+            stageLoggers.apply(stage.def.name()),
+            clock,
+            policies.references());
     try {
       if (resumed != null) {
         slot.work = resumed;
@@ -1172,7 +1177,9 @@ final class Run implements PipelineRun {
     Map<String, String> added = null;
     if (stage.def.options().fallback() instanceof Fallback.With<?, ?> with) {
       // a context of its own: a batch stage's context still holds the batch call's results
-      CallContext own = new CallContext(pipeline, stage.def.name(), context.logger(), clock);
+      CallContext own =
+          new CallContext(
+              pipeline, stage.def.name(), context.logger(), clock, policies.references());
       own.reset(record, attempts);
       try {
         output =
@@ -1973,7 +1980,12 @@ final class Run implements PipelineRun {
     to.slots.add(slot);
     try {
       CallContext context =
-          new CallContext(pipeline, to.def.name(), stageLoggers.apply(to.def.name()), clock);
+          new CallContext(
+              pipeline,
+              to.def.name(),
+              stageLoggers.apply(to.def.name()),
+              clock,
+              policies.references());
       processBatchStage(to, slot, context, work);
     } finally {
       to.slots.remove(slot);
@@ -2383,7 +2395,8 @@ final class Run implements PipelineRun {
         dups,
         published.sum(),
         filtered.sum(),
-        deadLettered.sum());
+        deadLettered.sum(),
+        policies.references().snapshot());
   }
 
   /** A stage during this run: its queue, workers and metrics. */

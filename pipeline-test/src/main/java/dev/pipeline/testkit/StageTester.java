@@ -3,11 +3,13 @@ package dev.pipeline.testkit;
 import dev.pipeline.BatchStage;
 import dev.pipeline.PipelineException;
 import dev.pipeline.RecordFilteredException;
+import dev.pipeline.ReferenceData;
 import dev.pipeline.Stage;
 import dev.pipeline.StageException;
 import dev.pipeline.StageFunction;
 import dev.pipeline.StageName;
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.metrics.ReferenceDataMetrics;
 import dev.pipeline.resilience.RetryPolicy;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -65,6 +67,7 @@ public final class StageTester<I, O> {
   private final @Nullable BatchStage<I, O> batch;
   private final LogBook book = new LogBook();
   private final Map<String, String> metadata = new LinkedHashMap<>();
+  private final TesterReferences references = new TesterReferences();
   private RetryPolicy retry = RetryPolicy.none();
   private ManualClock clock = ManualClock.create();
   private StageName stageName = DEFAULT_STAGE_NAME;
@@ -208,6 +211,28 @@ public final class StageTester<I, O> {
     return this;
   }
 
+  /**
+   * Gives the stage reference data, as a pipeline that declares it for the stage does: {@link
+   * dev.pipeline.StageContext#reference} reaches a cache of each, built at the first run on the
+   * tester's clock and kept across runs. Loads and refreshes run on the calling thread, so a stale
+   * entry's refresh ends before its lookup returns (in a pipeline the old value is returned
+   * meanwhile).
+   *
+   * @return this tester
+   * @throws NullPointerException if {@code data} is or holds null
+   * @throws IllegalStateException if a declaration or a name is given twice, or the tester already
+   *     ran
+   */
+  public StageTester<I, O> withReferenceData(ReferenceData<?, ?>... data) {
+    references.add(data);
+    return this;
+  }
+
+  /** What the stage's reference data caches counted so far; empty before the first run. */
+  public List<ReferenceDataMetrics> referenceMetrics() {
+    return references.metrics();
+  }
+
   /** The clock the tester runs on: the one set, or the one it made. */
   public ManualClock clock() {
     return clock;
@@ -286,7 +311,8 @@ public final class StageTester<I, O> {
               false,
               List.of(recordId),
               List.of(recordMetadata),
-              attempt);
+              attempt,
+              references.tables(pipelineName, stageName, clock));
       @Nullable O output = null;
       String reason = null;
       Throwable error = null;
@@ -353,7 +379,8 @@ public final class StageTester<I, O> {
               true,
               pendingIds,
               Collections.nCopies(pending.size(), recordMetadata),
-              attempt);
+              attempt,
+              references.tables(pipelineName, stageName, clock));
       List<O> outputs = null;
       String filterAll = null;
       Throwable error = null;
