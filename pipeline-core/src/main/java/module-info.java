@@ -3,6 +3,7 @@
 module dev.pipeline.core {
   requires transitive org.slf4j;
   requires transitive org.jspecify;
+  requires com.github.benmanes.caffeine;
 
   exports dev.pipeline;
   exports dev.pipeline.metrics;

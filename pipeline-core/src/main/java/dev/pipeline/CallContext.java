@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.ReferenceTables;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -19,6 +20,7 @@ final class CallContext implements StageContext {
   private final StageName stage;
   private final Logger logger;
   private final PipelineClock clock;
+  private final ReferenceTables references;
 
   private @Nullable Envelope<Object> record;
   private @Nullable List<Envelope<Object>> batch;
@@ -27,7 +29,13 @@ final class CallContext implements StageContext {
   private @Nullable String @Nullable [] filterReasons;
   private @Nullable Throwable @Nullable [] failures;
 
-  CallContext(String pipeline, StageName stage, Logger logger, PipelineClock clock) {
+  CallContext(
+      String pipeline,
+      StageName stage,
+      Logger logger,
+      PipelineClock clock,
+      ReferenceTables references) {
+    this.references = references;
     this.pipeline = pipeline;
     this.stage = stage;
     this.logger = logger;
@@ -149,6 +157,11 @@ final class CallContext implements StageContext {
   @Override
   public Instant now() {
     return clock.now();
+  }
+
+  @Override
+  public <K, V> ReferenceLookup<K, V> reference(ReferenceData<K, V> data) {
+    return references.lookup(data, stage);
   }
 
   private Envelope<Object> single(String what, String instead) {

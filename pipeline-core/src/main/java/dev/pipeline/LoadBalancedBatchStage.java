@@ -260,5 +260,10 @@ public final class LoadBalancedBatchStage<I, O> implements BatchStage<I, O> {
     public Instant now() {
       return context.now();
     }
+
+    @Override
+    public <K, V> ReferenceLookup<K, V> reference(ReferenceData<K, V> data) {
+      return context.reference(data);
+    }
   }
 }

@@ -1,6 +1,7 @@
 package dev.pipeline;
 
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.internal.ReferenceTables;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.TokenBucket;
@@ -63,6 +64,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
   private final RunPolicies policies;
   private final Map<String, Deque<CircuitBreaker.Transition>> transitions = new HashMap<>();
   private final List<StageDescriptor> descriptors;
+  private final ReferenceTables references;
   // whether close() gave the pipeline's name back to the store; a later run takes it again
   private final AtomicBoolean unregistered = new AtomicBoolean();
 
@@ -87,8 +89,10 @@ public final class Pipeline<I, O> implements AutoCloseable {
       Map<String, TokenBucket> sourceLimits,
       Duration retryQueueAfter,
       Duration sourceLinger,
-      ErrorText errorText) {
+      ErrorText errorText,
+      ReferenceTables references) {
     this.name = name;
+    this.references = references;
     this.deadLetters = new DeadLetters(name, store, clock);
     AlertListener alert = alerts.isEmpty() ? AlertListener.logging() : all(alerts);
     this.stageLoggers = stageLoggers;
@@ -122,7 +126,8 @@ public final class Pipeline<I, O> implements AutoCloseable {
       descriptors.add(sinkStage.describe(codec));
     }
     this.policies =
-        new RunPolicies(alert, sourceLimits, retryQueueAfter, parkable, sourceLinger, errorText);
+        new RunPolicies(
+            alert, sourceLimits, retryQueueAfter, parkable, sourceLinger, errorText, references);
     for (StageDefinition stage : stages) {
       watchCircuit(stage, alert);
     }
@@ -352,7 +357,8 @@ public final class Pipeline<I, O> implements AutoCloseable {
   public PipelineMetrics metrics() {
     Run run = lastRun.get();
     if (run == null) {
-      return new PipelineMetrics(name, clock.now(), List.of(), 0, 0, 0, 0, 0);
+      return new PipelineMetrics(
+          name, clock.now(), List.of(), 0, 0, 0, 0, 0, references.snapshot());
     }
     return run.metrics();
   }
@@ -395,7 +401,9 @@ public final class Pipeline<I, O> implements AutoCloseable {
    * Shuts down gracefully: a running run stops reading its sources and finishes the records it
    * read, waiting at most {@code timeout}; then it is cancelled. Gives the pipeline's name back to
    * the store, so that a pipeline with different stages may be built under it, and closes the store
-   * if the pipeline made it. A later run takes the name again.
+   * if the pipeline made it. Stops the reference data loads and refreshes still running in the
+   * background (interrupted, waited for a few seconds); the caches keep their values. A later run
+   * takes the name again, and loads reference data again as needed.
    */
   public void close(Duration timeout) {
     Run run = lastRun.get();
@@ -413,6 +421,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
       }
       Thread.currentThread().interrupt();
     } finally {
+      references.close();
       if (unregistered.compareAndSet(false, true)) {
         store.unregister(name);
       }

@@ -1,6 +1,7 @@
 package dev.pipeline;
 
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.internal.ReferenceTables;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
@@ -52,6 +53,7 @@ public final class PipelineBuilder<I, O> {
   private @Nullable PayloadCodec<?> inputCodec;
   private final List<AlertListener> alerts = new ArrayList<>();
   private final Map<String, TokenBucket> sourceLimits = new LinkedHashMap<>();
+  private final List<ReferenceData<?, ?>> referenceData = new ArrayList<>();
   private Duration retryQueueAfter = DEFAULT_RETRY_QUEUE_AFTER;
   private Duration sourceLinger = DEFAULT_SOURCE_LINGER;
   private int errorMessageChars = ErrorText.DEFAULT_MESSAGE_CHARS;
@@ -271,6 +273,11 @@ public final class PipelineBuilder<I, O> {
           "sink: checkpoint and codec do not apply to the sink; the last stage's codec is the one"
               + " that saves the sink's input");
     }
+    if (!built.referenceData().isEmpty()) {
+      problems.add(
+          "sink: reference data does not apply to the sink, which has no context to look it up"
+              + " from; declare it on the stages that use it");
+    }
     if (built.fallback() instanceof Fallback.Skip || built.fallback() instanceof Fallback.With) {
       problems.add(
           "sink: a sink has no output to skip to or replace; use Fallback.hold() (records wait"
@@ -330,6 +337,20 @@ public final class PipelineBuilder<I, O> {
     if (sourceLimits.putIfAbsent(sourceId, bucket) != null) {
       throw new IllegalStateException("source '" + sourceId + "' already has a rate limit");
     }
+    return this;
+  }
+
+  /**
+   * Declares reference data for every stage: each reaches the pipeline's cache of it through {@link
+   * StageContext#reference(ReferenceData)}. The cache is built with the pipeline, on its clock, and
+   * serves all its runs; closing the pipeline stops the loads under way. For one stage only, add it
+   * to that stage's options instead ({@link StageOptions.Builder#referenceData}). {@link #build()}
+   * reports a declaration made twice, and two declarations of one name.
+   *
+   * @throws NullPointerException if {@code data} is null
+   */
+  public PipelineBuilder<I, O> referenceData(ReferenceData<?, ?> data) {
+    referenceData.add(Objects.requireNonNull(data, "data cannot be null"));
     return this;
   }
 
@@ -506,6 +527,7 @@ public final class PipelineBuilder<I, O> {
     if (limits != null) {
       all.add(limits);
     }
+    List<ReferenceTables.Declared> declared = ReferenceScopes.declared(referenceData, stages, all);
     if (!all.isEmpty()) {
       throw new PipelineConfigurationException(name, all);
     }
@@ -526,7 +548,8 @@ public final class PipelineBuilder<I, O> {
         boundSources(),
         retryQueueAfter,
         sourceLinger,
-        ErrorText.of(errorMessageChars, errorStackChars));
+        ErrorText.of(errorMessageChars, errorStackChars),
+        ReferenceTables.forPipeline(name, declared, clock));
   }
 
   /** Reports what a stage (or the sink) that holds records while its circuit is open lacks. */

@@ -290,7 +290,12 @@ final class Run implements PipelineRun {
 
   private void work(RunStage stage, WorkerSlot slot, @Nullable BatchWork resumed) {
     CallContext context =
-        new CallContext(pipeline, stage.def.name(), stageLoggers.apply(stage.def.name()), clock);
+        new CallContext(
+            pipeline,
+            stage.def.name(),
+            stageLoggers.apply(stage.def.name()),
+            clock,
+            policies.references());
     try {
       if (resumed != null) {
         slot.work = resumed;
@@ -671,6 +676,7 @@ final class Run implements PipelineRun {
         dups,
         published.sum(),
         filtered.sum(),
-        deadLettered.sum());
+        deadLettered.sum(),
+        policies.references().snapshot());
   }
 }

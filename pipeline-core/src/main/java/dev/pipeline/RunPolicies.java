@@ -1,6 +1,7 @@
 package dev.pipeline;
 
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.internal.ReferenceTables;
 import dev.pipeline.resilience.TokenBucket;
 import java.time.Duration;
 import java.util.List;
@@ -18,6 +19,7 @@ import java.util.Map;
  * @param sourceLinger how long a source's partial batch waits for more records before it is
  *     ingested
  * @param errorText how errors are rendered, and how much of their text is kept
+ * @param references the pipeline's reference data caches, which its stages look up
  */
 record RunPolicies(
     AlertListener alerts,
@@ -25,10 +27,29 @@ record RunPolicies(
     Duration retryQueueAfter,
     List<Boolean> parkable,
     Duration sourceLinger,
-    ErrorText errorText) {
+    ErrorText errorText,
+    ReferenceTables references) {
 
   RunPolicies {
     sourceLimits = Map.copyOf(sourceLimits);
     parkable = List.copyOf(parkable);
+  }
+
+  /** Policies of a run without reference data. */
+  RunPolicies(
+      AlertListener alerts,
+      Map<String, TokenBucket> sourceLimits,
+      Duration retryQueueAfter,
+      List<Boolean> parkable,
+      Duration sourceLinger,
+      ErrorText errorText) {
+    this(
+        alerts,
+        sourceLimits,
+        retryQueueAfter,
+        parkable,
+        sourceLinger,
+        errorText,
+        ReferenceTables.none());
   }
 }

@@ -144,7 +144,11 @@ final class SinkDelivery {
     try {
       CallContext context =
           new CallContext(
-              run.pipeline, to.def.name(), run.stageLoggers.apply(to.def.name()), run.clock);
+              run.pipeline,
+              to.def.name(),
+              run.stageLoggers.apply(to.def.name()),
+              run.clock,
+              run.policies.references());
       run.worker.processBatchStage(to, slot, context, work);
     } finally {
       to.slots.remove(slot);

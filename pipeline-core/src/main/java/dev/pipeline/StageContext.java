@@ -76,4 +76,20 @@ public interface StageContext {
 
   /** The pipeline's notion of now; a test can control it. */
   Instant now();
+
+  /**
+   * The pipeline's cache of some reference data, declared for this stage (on the pipeline with
+   * {@link PipelineBuilder#referenceData(ReferenceData)}, or on this stage's options with {@link
+   * StageOptions.Builder#referenceData(ReferenceData)}). The lookup is typed by the declaration,
+   * and may be kept: it is the same for every call of the stage.
+   *
+   * <pre>{@code
+   * long rate = context.reference(EUR_RATES).get(listing.currency());
+   * }</pre>
+   *
+   * @throws NullPointerException if {@code data} is null
+   * @throws IllegalArgumentException if the reference data is not declared for this stage (the
+   *     message says where to declare it)
+   */
+  <K, V> ReferenceLookup<K, V> reference(ReferenceData<K, V> data);
 }

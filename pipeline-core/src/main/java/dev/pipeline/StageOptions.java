@@ -54,8 +54,10 @@ public final class StageOptions {
   private final @Nullable Fallback<?, ?> fallback;
   private final int minBatchSize;
   private final int maxBatchSize;
+  private final List<ReferenceData<?, ?>> referenceData;
 
   private StageOptions(Builder b) {
+    this.referenceData = List.copyOf(b.referenceData);
     this.fallback = b.fallback;
     this.minBatchSize = b.minBatchSize;
     this.maxBatchSize = b.maxBatchSize;
@@ -154,6 +156,11 @@ public final class StageOptions {
     return codec;
   }
 
+  /** The reference data declared for this stage alone, in the order added; empty unless added. */
+  public List<ReferenceData<?, ?>> referenceData() {
+    return referenceData;
+  }
+
   /** A builder holding these options, to change some of them. */
   Builder toBuilder() {
     Builder b = new Builder();
@@ -168,6 +175,7 @@ public final class StageOptions {
     b.fallback = fallback;
     b.minBatchSize = minBatchSize;
     b.maxBatchSize = maxBatchSize;
+    b.referenceData.addAll(referenceData);
     return b;
   }
 
@@ -190,6 +198,9 @@ public final class StageOptions {
         + ", fallback="
         + fallback
         + (maxBatchSize > 0 ? ", adaptiveBatchSize=" + minBatchSize + ".." + maxBatchSize : "")
+        + (referenceData.isEmpty()
+            ? ""
+            : ", referenceData=" + referenceData.stream().map(ReferenceData::name).toList())
         + "]";
   }
 
@@ -211,6 +222,7 @@ public final class StageOptions {
     private @Nullable Fallback<?, ?> fallback;
     private int minBatchSize;
     private int maxBatchSize;
+    private final List<ReferenceData<?, ?>> referenceData = new ArrayList<>();
     private final List<String> problems = new ArrayList<>();
 
     Builder() {}
@@ -307,6 +319,25 @@ public final class StageOptions {
      */
     public Builder codec(PayloadCodec<?> codec) {
       this.codec = requireSet(codec, "codec", "no codec (leave it unset)");
+      return this;
+    }
+
+    /**
+     * Declares reference data for this stage alone: its workers reach the pipeline's cache of it
+     * through {@link StageContext#reference(ReferenceData)}. Several stages that add the same
+     * declaration share one cache; for every stage, declare it once on the pipeline with {@link
+     * PipelineBuilder#referenceData(ReferenceData)} instead. Not for the sink, which has no context
+     * to look it up from.
+     */
+    public Builder referenceData(ReferenceData<?, ?> data) {
+      if (data == null) {
+        problems.add("reference data cannot be null: leave it out");
+      } else if (referenceData.contains(data)) {
+        problems.add(
+            "reference data '" + data.name() + "' is added twice to this stage; add it once");
+      } else {
+        referenceData.add(data);
+      }
       return this;
     }
 

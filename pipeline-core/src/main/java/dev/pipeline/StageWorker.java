@@ -240,7 +240,12 @@ final class StageWorker {
     // a context of its own: a batch stage's context still holds the batch call's results
     CallContext own =
         fallback instanceof Fallback.With<?, ?>
-            ? new CallContext(run.pipeline, stage.def.name(), context.logger(), run.clock)
+            ? new CallContext(
+                run.pipeline,
+                stage.def.name(),
+                context.logger(),
+                run.clock,
+                run.policies.references())
             : context;
     if (own != context) {
       own.reset(record, attempts);

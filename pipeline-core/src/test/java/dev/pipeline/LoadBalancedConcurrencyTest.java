@@ -21,7 +21,12 @@ class LoadBalancedConcurrencyTest {
 
   private CallContext context(String id) {
     CallContext context =
-        new CallContext("docs", TRANSLATION, LoggerFactory.getLogger("balanced"), clock);
+        new CallContext(
+            "docs",
+            TRANSLATION,
+            LoggerFactory.getLogger("balanced"),
+            clock,
+            dev.pipeline.internal.ReferenceTables.none());
     context.reset(Envelope.<Object>of(id, id), 1);
     return context;
   }

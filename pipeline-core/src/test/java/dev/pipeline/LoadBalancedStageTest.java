@@ -34,7 +34,12 @@ class LoadBalancedStageTest {
 
   private CallContext context(String id) {
     CallContext context =
-        new CallContext("docs", TRANSLATION, LoggerFactory.getLogger("balanced"), clock);
+        new CallContext(
+            "docs",
+            TRANSLATION,
+            LoggerFactory.getLogger("balanced"),
+            clock,
+            dev.pipeline.internal.ReferenceTables.none());
     context.reset(Envelope.<Object>of(id, id), 1);
     return context;
   }

@@ -17,6 +17,8 @@ import java.util.Optional;
  * @param published records handed to the sink
  * @param filtered records dropped on purpose
  * @param deadLettered records in the dead letter queue
+ * @param referenceData each reference data cache of the pipeline, in the order declared; its
+ *     numbers count since the pipeline was built, not since the run started
  */
 public record PipelineMetrics(
     String pipeline,
@@ -26,11 +28,35 @@ public record PipelineMetrics(
     long duplicates,
     long published,
     long filtered,
-    long deadLettered) {
+    long deadLettered,
+    List<ReferenceDataMetrics> referenceData) {
 
-  /** Copies the stage list. */
+  /** Copies the lists. */
   public PipelineMetrics {
     stages = List.copyOf(stages);
+    referenceData = List.copyOf(referenceData);
+  }
+
+  /** A snapshot of a pipeline without reference data. */
+  public PipelineMetrics(
+      String pipeline,
+      Instant takenAt,
+      List<StageMetrics> stages,
+      long ingested,
+      long duplicates,
+      long published,
+      long filtered,
+      long deadLettered) {
+    this(
+        pipeline,
+        takenAt,
+        stages,
+        ingested,
+        duplicates,
+        published,
+        filtered,
+        deadLettered,
+        List.of());
   }
 
   /**
@@ -47,6 +73,21 @@ public record PipelineMetrics(
     throw new IllegalArgumentException("pipeline '" + pipeline + "' has no stage '" + name + "'");
   }
 
+  /**
+   * The metrics of one reference data cache.
+   *
+   * @throws IllegalArgumentException if the pipeline declares no reference data of that name
+   */
+  public ReferenceDataMetrics referenceData(String name) {
+    for (ReferenceDataMetrics r : referenceData) {
+      if (r.name().equals(name)) {
+        return r;
+      }
+    }
+    throw new IllegalArgumentException(
+        "pipeline '" + pipeline + "' has no reference data '" + name + "'");
+  }
+
   /** The stage whose workers are busiest, if any stage has run. */
   public Optional<StageMetrics> bottleneck() {
     return stages.stream()
@@ -59,7 +100,10 @@ public record PipelineMetrics(
     return ingested - published - filtered - deadLettered;
   }
 
-  /** A multi-line table of the stages, for logs and consoles. */
+  /**
+   * A multi-line table of the stages, for logs and consoles, then one of the reference data caches
+   * if there are any.
+   */
   public String table() {
     StringBuilder out = new StringBuilder();
     out.append(
@@ -93,6 +137,36 @@ public record PipelineMetrics(
               s.recordsPerSecond(),
               s.bytesPerSecond() / 1_000_000.0,
               s.utilization() * 100));
+    }
+    if (!referenceData.isEmpty()) {
+      out.append(
+          String.format(
+              "%-20s %9s %10s %9s %8s %8s %8s %9s %9s %10s%n",
+              "reference data",
+              "size",
+              "hits",
+              "misses",
+              "hit rate",
+              "loads",
+              "failed",
+              "refreshes",
+              "load time",
+              "evictions"));
+      for (ReferenceDataMetrics r : referenceData) {
+        out.append(
+            String.format(
+                "%-20s %9d %10d %9d %7.1f%% %8d %8d %9d %9s %10d%n",
+                r.name(),
+                r.size(),
+                r.hits(),
+                r.misses(),
+                r.hitRate() * 100,
+                r.loads(),
+                r.loadFailures(),
+                r.refreshes(),
+                human(r.loadTime()),
+                r.evictions()));
+      }
     }
     return out.toString();
   }

@@ -3,6 +3,7 @@ package dev.pipeline.testkit;
 import dev.pipeline.BatchStage;
 import dev.pipeline.PipelineException;
 import dev.pipeline.RecordFilteredException;
+import dev.pipeline.ReferenceData;
 import dev.pipeline.Stage;
 import dev.pipeline.StageFunction;
 import dev.pipeline.StageName;
@@ -14,6 +15,7 @@ import dev.pipeline.engine.Invoker;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.metrics.ReferenceDataMetrics;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import java.time.Duration;
@@ -84,6 +86,7 @@ public final class StageTester<I, O> {
   private final @Nullable BatchStage<I, O> batch;
   private final LogBook book = new LogBook();
   private final Map<String, String> metadata = new LinkedHashMap<>();
+  private final TesterReferences references = new TesterReferences();
   private RetryPolicy retry = RetryPolicy.none();
   private StageOptions options = StageOptions.defaults();
   private boolean optionsSet;
@@ -268,6 +271,28 @@ public final class StageTester<I, O> {
     randomSet = once(randomSet, "random generator");
     this.random = random;
     return this;
+  }
+
+  /**
+   * Gives the stage reference data, as a pipeline that declares it for the stage does: {@link
+   * dev.pipeline.StageContext#reference} reaches a cache of each, built at the first run on the
+   * tester's clock and kept across runs. Loads and refreshes run on the calling thread, so a stale
+   * entry's refresh ends before its lookup returns (in a pipeline the old value is returned
+   * meanwhile).
+   *
+   * @return this tester
+   * @throws NullPointerException if {@code data} is or holds null
+   * @throws IllegalStateException if a declaration or a name is given twice, or the tester already
+   *     ran
+   */
+  public StageTester<I, O> withReferenceData(ReferenceData<?, ?>... data) {
+    references.add(data);
+    return this;
+  }
+
+  /** What the stage's reference data caches counted so far; empty before the first run. */
+  public List<ReferenceDataMetrics> referenceMetrics() {
+    return references.metrics();
   }
 
   /** The clock the tester runs on: the one set, or the one it made. */
@@ -654,7 +679,8 @@ public final class StageTester<I, O> {
         batch,
         recordIds,
         Collections.nCopies(records, recordMetadata),
-        attempt);
+        attempt,
+        references.tables(pipelineName, stageName, clock));
   }
 
   private static void addError(List<Throwable> errors, Throwable error) {

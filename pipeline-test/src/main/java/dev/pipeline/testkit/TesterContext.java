@@ -1,7 +1,10 @@
 package dev.pipeline.testkit;
 
+import dev.pipeline.ReferenceData;
+import dev.pipeline.ReferenceLookup;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
+import dev.pipeline.internal.ReferenceTables;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,6 +29,7 @@ final class TesterContext implements StageContext {
   private final Map<String, String> added = new LinkedHashMap<>();
   private final @Nullable String[] filterReasons;
   private final @Nullable Throwable[] failures;
+  private final ReferenceTables references;
   private boolean ended;
 
   TesterContext(
@@ -36,7 +40,9 @@ final class TesterContext implements StageContext {
       boolean batch,
       List<String> recordIds,
       List<Map<String, String>> metadata,
-      int attempt) {
+      int attempt,
+      ReferenceTables references) {
+    this.references = references;
     this.pipeline = pipeline;
     this.stage = stage;
     this.logger = logger;
@@ -135,6 +141,11 @@ final class TesterContext implements StageContext {
   @Override
   public Instant now() {
     return clock.now();
+  }
+
+  @Override
+  public <K, V> ReferenceLookup<K, V> reference(ReferenceData<K, V> data) {
+    return references.lookup(data, stage);
   }
 
   private void single(String what, String instead) {

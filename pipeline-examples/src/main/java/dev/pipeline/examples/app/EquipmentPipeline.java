@@ -11,6 +11,7 @@ import static dev.pipeline.StageName.VALIDATION;
 
 import dev.pipeline.PipelineBuilder;
 import dev.pipeline.RecordFilteredException;
+import dev.pipeline.StageContext;
 import dev.pipeline.examples.listings.AnalyzedListing;
 import dev.pipeline.examples.listings.CleanListing;
 import dev.pipeline.examples.listings.Cleaner;
@@ -44,6 +45,10 @@ import java.time.Duration;
  * with the broken rules; one that hits a FILTER rule (no price at all, "price on request") is
  * filtered with the reason; a re-posted listing id is a duplicate, skipped at ingestion; the rest
  * is published into the {@link ListingIndex} (idempotently, by listing id) and handed to the sink.
+ *
+ * <p>The indexing stage converts prices to euros at the rates of {@link ExchangeRates#EUR_RATES},
+ * reference data it looks up through its context: the pipeline caches each rate once, so the rate
+ * service is asked once per currency, not once per listing, and the run's metrics say so.
  */
 public final class EquipmentPipeline {
 
@@ -66,7 +71,7 @@ public final class EquipmentPipeline {
         .stage(ANALYSIS, SentimentAnalyzer::analyze)
         .stage(TRANSLATION, Translator::translate, s -> s.timeout(Duration.ofSeconds(5)))
         .stage(VALIDATION, EquipmentPipeline::gate)
-        .stage(INDEXING, Indexer::index)
+        .stage(INDEXING, EquipmentPipeline::index, s -> s.referenceData(ExchangeRates.EUR_RATES))
         .stage(
             PUBLISHING,
             (IndexedListing listing) -> {
@@ -100,6 +105,14 @@ public final class EquipmentPipeline {
               + 64;
       default -> 0;
     };
+  }
+
+  /**
+   * The indexing stage: indexes a listing at the euro rate {@link ExchangeRates#EUR_RATES} quotes
+   * for its currency, looked up in the pipeline's cache.
+   */
+  static IndexedListing index(ValidatedListing listing, StageContext context) {
+    return Indexer.indexAtRates(listing, context.reference(ExchangeRates.EUR_RATES)::get);
   }
 
   /** Turns the validator's verdict into the pipeline's outcome: pass, filter or fail. */

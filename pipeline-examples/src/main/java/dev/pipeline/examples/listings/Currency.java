@@ -33,6 +33,16 @@ public enum Currency {
 
   /** Converts an amount in cents of this currency to euro cents, rounding half up. */
   public long toEurCents(long cents) {
+    return toEurCents(cents, eurPerUnitE4);
+  }
+
+  /** Euros per unit of this currency, in units of 1/10,000 (9,200 for 0.92 €): the frozen rate. */
+  public long eurPerUnitE4() {
+    return eurPerUnitE4;
+  }
+
+  /** Converts cents at a rate in euros per unit in units of 1/10,000, rounding half up. */
+  static long toEurCents(long cents, long eurPerUnitE4) {
     return (cents * eurPerUnitE4 + 5_000) / 10_000;
   }
 }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.ToLongFunction;
 
 /**
  * Stage 7, indexing: turns an accepted listing into an {@link IndexedListing} with searchable terms
@@ -18,6 +19,9 @@ import java.util.Set;
  * "-ing", "-ed" and a final "e"; it is meant to conflate the forms listings actually use, not to be
  * linguistically complete. Queries go through the same {@link #analyze(String)}, which is what
  * makes the conflation work.
+ *
+ * <p>Prices are converted to euros at the frozen rates of {@link Currency}, or at rates given by
+ * the caller ({@link #indexAtRates}).
  *
  * <p>Thread-safe: a pure function; the stopword list is immutable.
  */
@@ -46,7 +50,20 @@ public final class Indexer {
    * @throws NullPointerException if {@code listing} is null
    */
   public static IndexedListing index(ValidatedListing listing) {
+    return indexAtRates(listing, Currency::eurPerUnitE4);
+  }
+
+  /**
+   * Indexes one listing, converting its price to euros at the rate {@code eurPerUnitE4} gives for
+   * its currency (euros per unit in units of 1/10,000, as {@link Currency#eurPerUnitE4()}).
+   *
+   * @throws IllegalArgumentException if the listing is filtered or rejected
+   * @throws NullPointerException if an argument is null
+   */
+  public static IndexedListing indexAtRates(
+      ValidatedListing listing, ToLongFunction<Currency> eurPerUnitE4) {
     Objects.requireNonNull(listing, "validated listing");
+    Objects.requireNonNull(eurPerUnitE4, "eurPerUnitE4");
     if (!listing.passes()) {
       throw new IllegalArgumentException(
           "listing "
@@ -63,7 +80,7 @@ public final class Indexer {
     PriceInfo price = extracted.price();
     // passes() guarantees a present price in a known currency.
     Currency currency = Currency.fromCode(price.currency()).orElseThrow();
-    long eurCents = currency.toEurCents(price.cents());
+    long eurCents = Currency.toEurCents(price.cents(), eurPerUnitE4.applyAsLong(currency));
 
     List<String> terms = new ArrayList<>(48);
     collect(translated.title(), false, terms);

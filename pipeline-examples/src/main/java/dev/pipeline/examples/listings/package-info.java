@@ -17,7 +17,9 @@
  *       to {@code TranslatedListing}
  *   <li>validation, {@link dev.pipeline.examples.listings.ListingValidator#validate}: to {@code
  *       ValidatedListing}
- *   <li>indexing, {@link dev.pipeline.examples.listings.Indexer#index}: to {@code IndexedListing}
+ *   <li>indexing, {@link dev.pipeline.examples.listings.Indexer#indexAtRates}: to {@code
+ *       IndexedListing}, at the rates the pipeline's reference data quotes (see {@code
+ *       EquipmentPipeline})
  *   <li>publishing, {@link dev.pipeline.examples.listings.ListingIndex#publish} and {@link
  *       dev.pipeline.examples.listings.JsonLinesWriter#render}
  * </ol>

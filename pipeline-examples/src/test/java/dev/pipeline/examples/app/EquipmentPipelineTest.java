@@ -9,6 +9,7 @@ import dev.pipeline.examples.listings.IndexedListing;
 import dev.pipeline.examples.listings.ListingGenerator;
 import dev.pipeline.examples.listings.ListingIndex;
 import dev.pipeline.examples.listings.MalformedListingException;
+import dev.pipeline.metrics.ReferenceDataMetrics;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.RecordStatus;
@@ -70,6 +71,16 @@ class EquipmentPipelineTest {
     assertThat(pipeline.store().find("equipment", someId))
         .hasValueSatisfying(s -> assertThat(s.status()).isEqualTo(RecordStatus.PUBLISHED));
     assertThat(pipeline.metrics().stage("publishing").bytesPerSecond()).isPositive();
+
+    // the indexing stage looked each listing's euro rate up in the pipeline's cache
+    ReferenceDataMetrics rates = result.metrics().referenceData("eur-rates");
+    assertThat(rates.stages()).containsExactly("indexing");
+    assertThat(rates.loads()).as("one quote per currency").isBetween(1L, 4L);
+    assertThat(rates.loadFailures()).isZero();
+    assertThat(rates.hits() + rates.misses())
+        .as("one lookup per listing indexed")
+        .isEqualTo(result.metrics().stage("indexing").recordsIn());
+    assertThat(result.summary()).contains("eur-rates");
   }
 
   @Test
