@@ -3007,7 +3007,11 @@ abstract class StoreContract {
                         + names.schemaVersion()
                         + " ORDER BY version"))
         .extracting(Object::toString)
-        .containsExactly("[1, create tables]", "[2, discarded status]", "[3, batch ledger]");
+        .containsExactly(
+            "[1, create tables]",
+            "[2, discarded status]",
+            "[3, batch ledger]",
+            "[4, source positions]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())
