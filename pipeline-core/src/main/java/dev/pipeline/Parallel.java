@@ -71,8 +71,9 @@ import org.slf4j.Logger;
  *       output type is its input type.)
  *   <li>a branch gave up (its retries used, no fallback, or its fallback failed): the record fails
  *       with a {@link BranchFailedException} naming the branch. The other branches are interrupted
- *       as soon as it gives up, and their results ignored. The fan-out stage's own retry policy and
- *       fallback then apply to the record as a whole.
+ *       as soon as it gives up, and their results ignored; a call cut short so does not count as a
+ *       failure against its branch's circuit. The fan-out stage's own retry policy and fallback
+ *       then apply to the record as a whole.
  *   <li>a branch filtered the record ({@link RecordFilteredException}): the record is filtered, its
  *       reason naming the branch; the other branches are interrupted.
  * </ul>
