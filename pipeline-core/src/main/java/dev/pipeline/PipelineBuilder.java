@@ -594,7 +594,7 @@ public final class PipelineBuilder<I, O> {
               stage.name(),
               stage.order(),
               bind(stage.options()),
-              stage.single(),
+              Parallel.bound(stage.single(), clock),
               stage.batch(),
               stage.functionName()));
     }

@@ -1,0 +1,60 @@
+package dev.pipeline;
+
+import dev.pipeline.internal.ErrorText;
+
+/**
+ * A branch of a {@link Parallel} fan-out gave up on a record: its retries were used up (or its
+ * error was not retryable) and it had no skip or function fallback, or its fallback failed. The
+ * record fails at the fan-out stage with it, and the fan-out stage's own retry policy, fallback or
+ * the dead letter queue take over. The cause is the branch's last error (its fallback's, if that
+ * failed).
+ *
+ * <p>Immutable once thrown.
+ */
+public final class BranchFailedException extends StageException {
+  private static final long serialVersionUID = 1L;
+
+  private final String branch;
+  private final int attempts;
+
+  BranchFailedException(
+      String stage,
+      String branch,
+      String recordId,
+      int attempts,
+      Throwable cause,
+      boolean fallbackFailed) {
+    super(
+        stage,
+        recordId,
+        "branch '"
+            + branch
+            + "' of stage '"
+            + stage
+            + "' gave up on record '"
+            + recordId
+            + "' after "
+            + attempts
+            + (attempts == 1 ? " attempt" : " attempts")
+            + (fallbackFailed ? " and its fallback failed: " : ": ")
+            + ErrorText.describeDefault(cause)
+            + "; the other branches were interrupted"
+            + (fallbackFailed
+                ? " (make the branch's fallback return a value)"
+                : " (let the branch retry with retry(...), or pass records on degraded with"
+                    + " fallback(Fallback.skip()) or fallback(Fallback.to(...)) in its options)"),
+        cause);
+    this.branch = branch;
+    this.attempts = attempts;
+  }
+
+  /** The name of the branch that gave up. */
+  public String branch() {
+    return branch;
+  }
+
+  /** How many calls the branch made on the record, counting from 1. */
+  public int attempts() {
+    return attempts;
+  }
+}
