@@ -575,11 +575,14 @@ public final class Parallel<I, R> implements Stage<I, R> {
     final Logger logger;
     final Leg[] legs;
     final AtomicBoolean cancelled = new AtomicBoolean();
+    // the fan-out stage's own context: its reference data is the branches' too (thread-safe)
+    final StageContext outer;
 
     /** The worker was interrupted: written and read by the worker only. */
     boolean interrupted;
 
     Fork(Names names, Object input, StageContext context) {
+      this.outer = context;
       this.names = names;
       this.input = input;
       this.recordId = context.recordId();
@@ -999,6 +1002,11 @@ public final class Parallel<I, R> implements Stage<I, R> {
     @Override
     public Instant now() {
       return clock.now();
+    }
+
+    @Override
+    public <K, V> ReferenceLookup<K, V> reference(ReferenceData<K, V> data) {
+      return fork.outer.reference(data);
     }
   }
 }

@@ -68,7 +68,12 @@ class ParallelTest {
   private static CallContext context(
       String id, String payload, int attempt, Map<String, String> metadata) {
     CallContext context =
-        new CallContext("test", ENRICH, NOPLogger.NOP_LOGGER, PipelineClock.system());
+        new CallContext(
+            "test",
+            ENRICH,
+            NOPLogger.NOP_LOGGER,
+            PipelineClock.system(),
+            dev.pipeline.internal.ReferenceTables.none());
     Envelope<Object> record = Envelope.<Object>of(id, payload).withAllMetadata(metadata);
     context.reset(record, attempt);
     return context;
