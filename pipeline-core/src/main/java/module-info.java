@@ -10,6 +10,7 @@ module dev.pipeline.core {
   exports dev.pipeline.resilience;
   exports dev.pipeline.source;
   exports dev.pipeline.store;
+  exports dev.pipeline.store.spi;
   // not API: shared with the library's own modules only
   exports dev.pipeline.engine to
       dev.pipeline.testkit;

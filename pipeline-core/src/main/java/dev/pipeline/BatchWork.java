@@ -1,8 +1,8 @@
 package dev.pipeline;
 
-import dev.pipeline.store.Completion;
 import dev.pipeline.store.ErrorInfo;
-import dev.pipeline.store.ScheduledRetry;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.ScheduledRetry;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;

@@ -1,9 +1,9 @@
 package dev.pipeline;
 
 import dev.pipeline.internal.ErrorText;
-import dev.pipeline.store.Claimed;
-import dev.pipeline.store.Completion;
-import dev.pipeline.store.HeldLeases;
+import dev.pipeline.store.spi.Claimed;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.HeldLeases;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

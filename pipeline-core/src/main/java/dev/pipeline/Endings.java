@@ -1,9 +1,9 @@
 package dev.pipeline;
 
 import dev.pipeline.internal.ErrorText;
-import dev.pipeline.store.Completion;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.spi.Completion;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;

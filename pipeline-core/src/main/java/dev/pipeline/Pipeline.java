@@ -7,7 +7,8 @@ import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
-import dev.pipeline.store.StageDescriptor;
+import dev.pipeline.store.spi.RecordLedger;
+import dev.pipeline.store.spi.StageDescriptor;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -51,7 +52,7 @@ import org.slf4j.LoggerFactory;
 public final class Pipeline<I, O> implements AutoCloseable {
   private final String name;
   private final List<StageDefinition> stages;
-  private final PipelineStore store;
+  private final RecordLedger store;
   private final boolean ownsStore;
   private final PipelineClock clock;
   private final @Nullable Sink<Object> sink;
@@ -76,7 +77,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
   Pipeline(
       String name,
       List<StageDefinition> stages,
-      PipelineStore store,
+      RecordLedger store,
       boolean ownsStore,
       PipelineClock clock,
       @Nullable Sink<Object> sink,
@@ -265,7 +266,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
     throw new IllegalArgumentException("pipeline '" + name + "' has no stage '" + stage + "'");
   }
 
-  /** The store that keeps the records' state. */
+  /** The store that keeps the records' state, as users read it (dead letters, counts, records). */
   public PipelineStore store() {
     return store;
   }

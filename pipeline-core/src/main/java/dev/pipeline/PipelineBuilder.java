@@ -8,7 +8,7 @@ import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.PayloadCodec;
-import dev.pipeline.store.PipelineStore;
+import dev.pipeline.store.spi.RecordLedger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -38,7 +38,7 @@ public final class PipelineBuilder<I, O> {
   private final String name;
   private final List<StageDefinition> stages = new ArrayList<>();
   private final List<String> problems = new ArrayList<>();
-  private @Nullable PipelineStore store;
+  private @Nullable RecordLedger store;
   private PipelineClock clock = PipelineClock.system();
   private @Nullable Sink<Object> sink;
   private StageOptions sinkOptions = sinkOptions(o -> {}, new ArrayList<>());
@@ -179,10 +179,16 @@ public final class PipelineBuilder<I, O> {
   }
 
   /**
-   * Sets the store that keeps the records' state; an {@link InMemoryPipelineStore} unless set. The
-   * store is the caller's: closing the pipeline does not close it.
+   * Sets the store that keeps the records' state; an {@link InMemoryPipelineStore} unless set. It
+   * is taken as a {@link RecordLedger}, the side the engine drives, which every store implements
+   * (give {@code JdbcPipelineStore.builder()...build()} as it is); {@link Pipeline#store()} hands
+   * it back as the {@link dev.pipeline.store.PipelineStore} users read. The store is the caller's:
+   * closing the pipeline does not close it.
+   *
+   * @throws NullPointerException if {@code store} is null
+   * @throws IllegalStateException if set twice
    */
-  public PipelineBuilder<I, O> store(PipelineStore store) {
+  public PipelineBuilder<I, O> store(RecordLedger store) {
     once(storeSet, "store");
     storeSet = true;
     this.store = Objects.requireNonNull(store, "store cannot be null");
@@ -454,7 +460,7 @@ public final class PipelineBuilder<I, O> {
    * rerun, or a copy), and refused with different ones while the first is live (not {@link
    * Pipeline#close() closed}): each would read the other's records with its own codecs. A
    * definition a durable store kept from an earlier process is replaced (a new deploy); see {@link
-   * PipelineStore#register}.
+   * RecordLedger#register}.
    *
    * @throws PipelineConfigurationException listing every problem found
    */
@@ -531,7 +537,7 @@ public final class PipelineBuilder<I, O> {
     if (!all.isEmpty()) {
       throw new PipelineConfigurationException(name, all);
     }
-    PipelineStore chosen = store == null ? InMemoryPipelineStore.create() : store;
+    RecordLedger chosen = store == null ? InMemoryPipelineStore.create() : store;
     return new Pipeline<>(
         name,
         bound(),

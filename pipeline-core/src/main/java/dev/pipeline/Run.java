@@ -4,9 +4,9 @@ import dev.pipeline.engine.Invoker;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.StageMetrics;
-import dev.pipeline.store.Completion;
 import dev.pipeline.store.ErrorInfo;
-import dev.pipeline.store.PipelineStore;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.RecordLedger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -77,7 +77,7 @@ final class Run implements PipelineRun {
   static final long WAITING_CHECK_NANOS = TimeUnit.SECONDS.toNanos(2);
 
   final String pipeline;
-  final PipelineStore store;
+  final RecordLedger store;
   final PipelineClock clock;
   private final @Nullable Sink<Object> sink;
   // the sink, called as a batch stage (with its options) by whoever hands it records; null if none
@@ -141,7 +141,7 @@ final class Run implements PipelineRun {
   Run(
       String pipeline,
       List<StageDefinition> definitions,
-      PipelineStore store,
+      RecordLedger store,
       PipelineClock clock,
       @Nullable Sink<Object> sink,
       StageDefinition sinkDefinition,

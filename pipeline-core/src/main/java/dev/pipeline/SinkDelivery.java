@@ -1,9 +1,9 @@
 package dev.pipeline;
 
-import dev.pipeline.store.Completion;
 import dev.pipeline.store.ErrorInfo;
-import dev.pipeline.store.Handover;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.Handover;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,8 +2,8 @@ package dev.pipeline;
 
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.resilience.TokenBucket;
-import dev.pipeline.store.Completion;
 import dev.pipeline.store.StorableText;
+import dev.pipeline.store.spi.Completion;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;

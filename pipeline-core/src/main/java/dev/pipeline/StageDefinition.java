@@ -1,7 +1,7 @@
 package dev.pipeline;
 
 import dev.pipeline.store.PayloadCodec;
-import dev.pipeline.store.StageDescriptor;
+import dev.pipeline.store.spi.StageDescriptor;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 

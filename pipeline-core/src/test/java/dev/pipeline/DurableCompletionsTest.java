@@ -7,10 +7,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.resilience.RetryPolicy;
-import dev.pipeline.store.Completion;
-import dev.pipeline.store.Handover;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.Handover;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Iterator;

@@ -4,8 +4,8 @@ import static dev.pipeline.StageName.CLEANING;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pipeline.internal.ErrorText;
-import dev.pipeline.store.HeldLeases;
 import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.store.spi.HeldLeases;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;

@@ -1,14 +1,14 @@
 package dev.pipeline;
 
-import dev.pipeline.store.Claimed;
-import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.Page;
-import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordState;
-import dev.pipeline.store.StageDescriptor;
 import dev.pipeline.store.StatusCounts;
+import dev.pipeline.store.spi.Claimed;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.RecordLedger;
+import dev.pipeline.store.spi.StageDescriptor;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -20,10 +20,10 @@ import org.jspecify.annotations.Nullable;
  * or two; the interface's default methods keep their defaults (but {@code nextDue}, which goes with
  * {@code isDurable}), and closing closes nothing.
  */
-class ForwardingStore implements PipelineStore {
-  final PipelineStore delegate;
+class ForwardingStore implements RecordLedger {
+  final RecordLedger delegate;
 
-  ForwardingStore(PipelineStore delegate) {
+  ForwardingStore(RecordLedger delegate) {
     this.delegate = delegate;
   }
 

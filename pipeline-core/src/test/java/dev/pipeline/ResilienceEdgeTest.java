@@ -7,10 +7,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
-import dev.pipeline.store.Claimed;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.InMemoryPipelineStore;
-import dev.pipeline.store.PipelineStore;
+import dev.pipeline.store.spi.Claimed;
+import dev.pipeline.store.spi.RecordLedger;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,7 +72,7 @@ class ResilienceEdgeTest {
 
   @Test
   void aStoreWithoutARetryQueueRetriesInTheWorkerAndRefusesHold() {
-    PipelineStore store = new NoRetryQueueStore(InMemoryPipelineStore.create());
+    RecordLedger store = new NoRetryQueueStore(InMemoryPipelineStore.create());
     AtomicInteger calls = new AtomicInteger();
     Pipeline<String, String> pipeline =
         Pipeline.builder("no-queue", String.class)
@@ -233,7 +233,7 @@ class ResilienceEdgeTest {
 
   /** A store that delegates everything but has no retry queue. */
   private static final class NoRetryQueueStore extends ForwardingStore {
-    NoRetryQueueStore(PipelineStore delegate) {
+    NoRetryQueueStore(RecordLedger delegate) {
       super(delegate);
     }
 

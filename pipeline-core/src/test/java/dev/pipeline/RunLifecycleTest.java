@@ -4,9 +4,9 @@ import static dev.pipeline.StageName.CLEANING;
 import static dev.pipeline.StageName.EXTRACTION;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.pipeline.store.Completion;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.spi.Completion;
 import java.time.Duration;
 import java.util.List;
 import java.util.Queue;

@@ -30,7 +30,7 @@ import dev.pipeline.examples.listings.Translator;
 import dev.pipeline.jdbc.JdbcPipelineStore;
 import dev.pipeline.jdbc.JsonCodec;
 import dev.pipeline.store.InMemoryPipelineStore;
-import dev.pipeline.store.PipelineStore;
+import dev.pipeline.store.spi.RecordLedger;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -110,12 +110,12 @@ final class DurableWork {
    * The example's pipeline on a store, publishing into a fresh {@link ListingIndex}; its alerts are
    * counted, not logged (see {@link AlertCount}).
    */
-  static Pipeline<ScrapedLine, IndexedListing> pipeline(PipelineStore store) {
+  static Pipeline<ScrapedLine, IndexedListing> pipeline(RecordLedger store) {
     return pipeline(store, new ListingIndex());
   }
 
-  /** As {@link #pipeline(PipelineStore)}, publishing into the given index. */
-  static Pipeline<ScrapedLine, IndexedListing> pipeline(PipelineStore store, ListingIndex index) {
+  /** As {@link #pipeline(RecordLedger)}, publishing into the given index. */
+  static Pipeline<ScrapedLine, IndexedListing> pipeline(RecordLedger store, ListingIndex index) {
     return EquipmentPipeline.stages(
             Pipeline.builder(PIPELINE, ScrapedLine.class).alerts(new AlertCount()), index)
         .store(store)
@@ -128,7 +128,7 @@ final class DurableWork {
    * {@link RollingIndex}: for a million lines, whose single index would fill the heap and make the
    * run's cost grow with its live set (garbage collection), not with the store's work.
    */
-  static Pipeline<ScrapedLine, IndexedListing> rollingPipeline(PipelineStore store) {
+  static Pipeline<ScrapedLine, IndexedListing> rollingPipeline(RecordLedger store) {
     RollingIndex index = new RollingIndex();
     return Pipeline.builder(PIPELINE, ScrapedLine.class)
         .alerts(new AlertCount())

@@ -2,6 +2,13 @@ package dev.pipeline.store;
 
 import dev.pipeline.Envelope;
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.store.spi.Claimed;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.Handover;
+import dev.pipeline.store.spi.RecordLedger;
+import dev.pipeline.store.spi.Registrations;
+import dev.pipeline.store.spi.ScheduledRetry;
+import dev.pipeline.store.spi.StageDescriptor;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,7 +43,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Thread-safe.
  */
-public final class InMemoryPipelineStore implements PipelineStore {
+public final class InMemoryPipelineStore implements RecordLedger {
   /** Completed records whose state is kept unless set otherwise. */
   public static final int DEFAULT_RETAIN_COMPLETED = 100_000;
 

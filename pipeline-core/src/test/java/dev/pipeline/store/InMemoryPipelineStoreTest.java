@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.Envelope;
+import dev.pipeline.store.spi.Completion;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;

@@ -25,8 +25,8 @@ import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PayloadCodec;
-import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.spi.RecordLedger;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -114,7 +114,7 @@ class ChaosTest {
     return Math.floorMod(h >>> 7, 100) < 30;
   }
 
-  private PipelineStore store(String kind) throws Exception {
+  private RecordLedger store(String kind) throws Exception {
     return switch (kind) {
       case "memory" -> InMemoryPipelineStore.create();
       case "h2" -> JdbcPipelineStore.builder().h2File(dir.resolve("chaos")).schema("chaos").build();
@@ -132,13 +132,13 @@ class ChaosTest {
 
   private Databases schemaToDrop;
 
-  private Pipeline<String, String> pipeline(PipelineStore store) {
+  private Pipeline<String, String> pipeline(RecordLedger store) {
     Pipeline<String, String> p = build(store);
     built.set(p);
     return p;
   }
 
-  private Pipeline<String, String> build(PipelineStore store) {
+  private Pipeline<String, String> build(RecordLedger store) {
     PayloadCodec<String> text = PayloadCodec.string();
     return Pipeline.builder("chaos", String.class)
         .store(store)
@@ -273,7 +273,7 @@ class ChaosTest {
         ids.stream()
             .filter(id -> permanentlyBad(id) || id.equals(POISON))
             .collect(Collectors.toSet());
-    try (PipelineStore store = store(kind)) {
+    try (RecordLedger store = store(kind)) {
       Pipeline<String, String> pipeline = pipeline(store);
 
       RunResult result = pipeline.run(source(ids));

@@ -13,8 +13,8 @@ import dev.pipeline.Pipeline;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.Sink;
 import dev.pipeline.store.PayloadCodec;
-import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.spi.RecordLedger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -56,7 +56,7 @@ final class CrashPipeline {
    * engine's default), and so how many records a worker holds at once.
    */
   static Pipeline<String, String> build(
-      PipelineStore store, Sink<String> sink, long workNanos, int queueCapacity) {
+      RecordLedger store, Sink<String> sink, long workNanos, int queueCapacity) {
     var builder = Pipeline.builder(NAME, String.class);
     if (queueCapacity > 0) {
       builder.queueCapacity(queueCapacity);

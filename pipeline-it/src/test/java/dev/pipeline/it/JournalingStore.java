@@ -1,18 +1,18 @@
 package dev.pipeline.it;
 
 import dev.pipeline.Envelope;
-import dev.pipeline.store.Claimed;
-import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
-import dev.pipeline.store.Handover;
-import dev.pipeline.store.HeldLeases;
 import dev.pipeline.store.Page;
-import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordState;
-import dev.pipeline.store.ScheduledRetry;
-import dev.pipeline.store.StageDescriptor;
 import dev.pipeline.store.StatusCounts;
+import dev.pipeline.store.spi.Claimed;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.Handover;
+import dev.pipeline.store.spi.HeldLeases;
+import dev.pipeline.store.spi.RecordLedger;
+import dev.pipeline.store.spi.ScheduledRetry;
+import dev.pipeline.store.spi.StageDescriptor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -39,13 +39,13 @@ import java.util.function.Consumer;
  * and its journal write loses those lines, so a killed worker's journal may miss its last calls; a
  * worker that exits normally has journaled everything.
  */
-final class JournalingStore implements PipelineStore {
-  private final PipelineStore store;
+final class JournalingStore implements RecordLedger {
+  private final RecordLedger store;
   private final FileChannel journal;
   private final ReentrantLock lock = new ReentrantLock();
   private volatile Consumer<List<String>> afterNote = ids -> {};
 
-  JournalingStore(PipelineStore store, Path journal) throws IOException {
+  JournalingStore(RecordLedger store, Path journal) throws IOException {
     this.store = store;
     this.journal =
         FileChannel.open(

@@ -11,8 +11,8 @@ import static dev.pipeline.jdbc.Payloads.envelope;
 
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.jdbc.Payloads.Row;
-import dev.pipeline.store.Claimed;
 import dev.pipeline.store.ErrorInfo;
+import dev.pipeline.store.spi.Claimed;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;

@@ -3,8 +3,8 @@ package dev.pipeline.jdbc;
 import static dev.pipeline.jdbc.Checks.checkPipeline;
 
 import dev.pipeline.internal.ErrorText;
-import dev.pipeline.store.HeldLeases;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.spi.HeldLeases;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;

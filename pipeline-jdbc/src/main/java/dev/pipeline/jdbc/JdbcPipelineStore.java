@@ -7,19 +7,19 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.pipeline.Envelope;
 import dev.pipeline.PipelineException;
 import dev.pipeline.internal.ErrorText;
-import dev.pipeline.store.Claimed;
-import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
-import dev.pipeline.store.Handover;
-import dev.pipeline.store.HeldLeases;
 import dev.pipeline.store.Page;
-import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordState;
-import dev.pipeline.store.ScheduledRetry;
-import dev.pipeline.store.StageDescriptor;
 import dev.pipeline.store.StatusCounts;
 import dev.pipeline.store.StorableText;
+import dev.pipeline.store.spi.Claimed;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.Handover;
+import dev.pipeline.store.spi.HeldLeases;
+import dev.pipeline.store.spi.RecordLedger;
+import dev.pipeline.store.spi.ScheduledRetry;
+import dev.pipeline.store.spi.StageDescriptor;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -125,7 +125,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe.
  */
-public final class JdbcPipelineStore implements PipelineStore {
+public final class JdbcPipelineStore implements RecordLedger {
 
   private static final Logger LOG = LoggerFactory.getLogger(JdbcPipelineStore.class);
 
@@ -445,11 +445,6 @@ public final class JdbcPipelineStore implements PipelineStore {
     return claim(pipeline, max);
   }
 
-  /**
-   * Whether any record of the pipeline, held by any worker, has not reached a terminal state.
-   *
-   * @throws JdbcStoreException if the database fails for good
-   */
   @Override
   public Optional<String> sourcePosition(String pipeline, String sourceId) {
     return positions.position(pipeline, sourceId);
@@ -460,6 +455,11 @@ public final class JdbcPipelineStore implements PipelineStore {
     positions.keep(pipeline, sourceId, position);
   }
 
+  /**
+   * Whether any record of the pipeline, held by any worker, has not reached a terminal state.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
   @Override
   public boolean hasUnfinished(String pipeline) {
     return claims.hasUnfinished(pipeline);

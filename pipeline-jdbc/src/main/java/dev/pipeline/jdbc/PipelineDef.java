@@ -1,7 +1,7 @@
 package dev.pipeline.jdbc;
 
 import dev.pipeline.store.PayloadCodec;
-import dev.pipeline.store.StageDescriptor;
+import dev.pipeline.store.spi.StageDescriptor;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

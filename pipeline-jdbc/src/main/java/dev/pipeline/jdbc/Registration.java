@@ -5,8 +5,8 @@ import static dev.pipeline.jdbc.Checks.checkPipeline;
 import static dev.pipeline.jdbc.Checks.cut;
 
 import dev.pipeline.store.PayloadCodec;
-import dev.pipeline.store.Registrations;
-import dev.pipeline.store.StageDescriptor;
+import dev.pipeline.store.spi.Registrations;
+import dev.pipeline.store.spi.StageDescriptor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -10,7 +10,7 @@ import dev.pipeline.internal.ErrorText;
 import dev.pipeline.jdbc.Payloads.Stored;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.RecordStatus;
-import dev.pipeline.store.ScheduledRetry;
+import dev.pipeline.store.spi.ScheduledRetry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package dev.pipeline.jdbc;
 
-import dev.pipeline.store.Claimed;
+import dev.pipeline.store.spi.Claimed;
 import java.time.Duration;
 import java.util.Deque;
 import java.util.Map;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.pipeline.Envelope;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.RecordStatus;
-import dev.pipeline.store.StageDescriptor;
+import dev.pipeline.store.spi.StageDescriptor;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.DriverManager;

@@ -14,22 +14,22 @@ import dev.pipeline.RunStatus;
 import dev.pipeline.Source;
 import dev.pipeline.StageName;
 import dev.pipeline.resilience.RetryPolicy;
-import dev.pipeline.store.Claimed;
-import dev.pipeline.store.Completion;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.ErrorInfo;
-import dev.pipeline.store.Handover;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PayloadCodec;
-import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
-import dev.pipeline.store.ScheduledRetry;
-import dev.pipeline.store.StageDescriptor;
 import dev.pipeline.store.StatusCounts;
 import dev.pipeline.store.StorableText;
+import dev.pipeline.store.spi.Claimed;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.Handover;
+import dev.pipeline.store.spi.RecordLedger;
+import dev.pipeline.store.spi.ScheduledRetry;
+import dev.pipeline.store.spi.StageDescriptor;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -2079,7 +2079,7 @@ abstract class StoreContract {
   }
 
   /** ingestion (String to Listing, with a JSON codec or none) -> cleaning, which fails on ...2. */
-  Pipeline<String, Listing> listings(PipelineStore store, boolean codec) {
+  Pipeline<String, Listing> listings(RecordLedger store, boolean codec) {
     return Pipeline.builder(pipeline, String.class)
         .store(store)
         .stage(

@@ -14,7 +14,7 @@ import dev.pipeline.jdbc.JsonCodec;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.InMemoryPipelineStore;
-import dev.pipeline.store.PipelineStore;
+import dev.pipeline.store.spi.RecordLedger;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -96,7 +96,7 @@ public final class EquipmentListingsApp {
       ListingIndex index,
       @Nullable JsonLinesSink file)
       throws Exception {
-    PipelineStore store = options.store(err);
+    RecordLedger store = options.store(err);
     PipelineBuilder<ScrapedLine, IndexedListing> builder =
         EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index)
             .store(store)
@@ -249,7 +249,7 @@ public final class EquipmentListingsApp {
     }
 
     /** The store the options ask for: embedded H2 unless told otherwise. */
-    PipelineStore store(PrintStream err) throws IOException {
+    RecordLedger store(PrintStream err) throws IOException {
       if (memory) {
         return InMemoryPipelineStore.create();
       }

@@ -1,6 +1,8 @@
-package dev.pipeline.store;
+package dev.pipeline.store.spi;
 
 import dev.pipeline.Envelope;
+import dev.pipeline.store.ErrorInfo;
+import dev.pipeline.store.RecordStatus;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;

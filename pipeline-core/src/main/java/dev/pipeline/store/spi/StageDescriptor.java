@@ -1,5 +1,6 @@
-package dev.pipeline.store;
+package dev.pipeline.store.spi;
 
+import dev.pipeline.store.PayloadCodec;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 

@@ -1,11 +1,11 @@
-package dev.pipeline.store;
+package dev.pipeline.store.spi;
 
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
 /**
- * What {@link PipelineStore#completeAndDeliver} reports.
+ * What {@link RecordLedger#completeAndDeliver} reports.
  *
  * @param fenced the ids whose completion was refused: this worker no longer holds their lease
  * @param redelivered the ids about to be handed to the sink that had been handed to it before

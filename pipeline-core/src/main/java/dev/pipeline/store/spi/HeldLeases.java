@@ -1,10 +1,10 @@
-package dev.pipeline.store;
+package dev.pipeline.store.spi;
 
 import java.time.Duration;
 import java.util.Objects;
 
 /**
- * Unfinished records another worker holds, as {@link PipelineStore#leasesHeldElsewhere} reports
+ * Unfinished records another worker holds, as {@link RecordLedger#leasesHeldElsewhere} reports
  * them.
  *
  * @param worker the worker's id (the lease owner)

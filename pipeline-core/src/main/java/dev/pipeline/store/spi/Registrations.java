@@ -1,5 +1,6 @@
-package dev.pipeline.store;
+package dev.pipeline.store.spi;
 
+import dev.pipeline.store.PayloadCodec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -8,8 +9,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The pipelines live on one store object, for its {@link PipelineStore#register} and {@link
- * PipelineStore#unregister}: a name is held by the pipelines built on the store with it until each
+ * The pipelines live on one store object, for its {@link RecordLedger#register} and {@link
+ * RecordLedger#unregister}: a name is held by the pipelines built on the store with it until each
  * is closed, and while it is held, only a pipeline with the same stages may take it too.
  *
  * <p>"The same stages" means the same stage names in the same order, each with the same input codec

@@ -1,6 +1,7 @@
-package dev.pipeline.store;
+package dev.pipeline.store.spi;
 
 import dev.pipeline.Envelope;
+import dev.pipeline.store.ErrorInfo;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -8,7 +9,7 @@ import java.util.Objects;
 /**
  * A record to park in the store's retry queue: its attempt at a stage failed (or its stage's
  * circuit is open and it waits for it to close), and it is tried again once {@code delay} has
- * passed, by whichever worker {@link PipelineStore#claim claims} it then.
+ * passed, by whichever worker {@link RecordLedger#claim claims} it then.
  *
  * @param record the record as it enters {@code stage}
  * @param stage the stage to retry

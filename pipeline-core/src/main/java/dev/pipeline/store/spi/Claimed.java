@@ -1,4 +1,4 @@
-package dev.pipeline.store;
+package dev.pipeline.store.spi;
 
 import dev.pipeline.Envelope;
 import java.util.Objects;
