@@ -252,5 +252,11 @@ public class FanOutBenchmark {
     public Instant now() {
       return Instant.now();
     }
+
+    @Override
+    public <K, V> dev.pipeline.ReferenceLookup<K, V> reference(
+        dev.pipeline.ReferenceData<K, V> data) {
+      throw new IllegalStateException("the benchmark's branches use no reference data");
+    }
   }
 }
