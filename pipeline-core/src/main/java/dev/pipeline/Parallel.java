@@ -10,7 +10,6 @@ import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -507,7 +506,7 @@ public final class Parallel<I, R> implements Stage<I, R> {
   }
 
   /** The names of one stage's branches: in errors, the degraded mark and thread names. */
-  private static final class Names {
+  static final class Names {
     final String pipeline;
     final StageName stage;
     final String[] qualified;
@@ -567,7 +566,7 @@ public final class Parallel<I, R> implements Stage<I, R> {
   }
 
   /** One call of the fan-out: the record, its branches' runs, and whether they were cancelled. */
-  private final class Fork {
+  final class Fork {
     final Names names;
     final Object input;
     final String recordId;
@@ -740,7 +739,7 @@ public final class Parallel<I, R> implements Stage<I, R> {
                 qualified,
                 breaker == CircuitBreaker.disabled()
                     ? breaker
-                    : new Cancellable(breaker, cancelled),
+                    : new ParallelCircuit(breaker, cancelled),
                 options.rateLimit(),
                 options.timeout(),
                 clock,
@@ -859,154 +858,6 @@ public final class Parallel<I, R> implements Stage<I, R> {
               fallbackFailed);
       leg.end(Outcome.FAILED, null, null);
       cancel();
-    }
-  }
-
-  /**
-   * A branch's circuit breaker for one call of the fan-out. A call cut short because another branch
-   * gave up (or the worker was interrupted) says nothing of this branch's service, but the call
-   * path reports it as failed (a cancelled call's permission must be given back): that is passed on
-   * only to a half-open circuit, whose trial permit it frees, so that one branch failing does not
-   * open the others' circuits. A closed circuit holds nothing for a call.
-   */
-  private static final class Cancellable implements CircuitBreaker {
-    private final CircuitBreaker breaker;
-    private final AtomicBoolean cancelled;
-
-    Cancellable(CircuitBreaker breaker, AtomicBoolean cancelled) {
-      this.breaker = breaker;
-      this.cancelled = cancelled;
-    }
-
-    @Override
-    public boolean tryAcquirePermission() {
-      return breaker.tryAcquirePermission();
-    }
-
-    @Override
-    public void onSuccess(long nanos) {
-      breaker.onSuccess(nanos);
-    }
-
-    @Override
-    public void onFailure(long nanos, Throwable error) {
-      if (!cancelled.get() || breaker.state() == State.HALF_OPEN) {
-        breaker.onFailure(nanos, error);
-      }
-    }
-
-    @Override
-    public State state() {
-      return breaker.state();
-    }
-
-    @Override
-    public Duration remainingOpen() {
-      return breaker.remainingOpen();
-    }
-  }
-
-  /**
-   * A branch's context: the record as it entered the fan-out, with the branch's own attempt and
-   * metadata. One per branch run, used by that branch's thread only.
-   */
-  private static final class BranchContext implements StageContext {
-    private final Parallel<?, ?>.Fork fork;
-    private final PipelineClock clock;
-    private int attempt;
-    private @Nullable Map<String, String> added;
-
-    BranchContext(Parallel<?, ?>.Fork fork, PipelineClock clock) {
-      this.fork = fork;
-      this.clock = clock;
-    }
-
-    void reset(int attempt) {
-      this.attempt = attempt;
-      this.added = null;
-    }
-
-    @Nullable Map<String, String> added() {
-      return added;
-    }
-
-    @Override
-    public StageName stage() {
-      return fork.names.stage;
-    }
-
-    @Override
-    public String pipeline() {
-      return fork.names.pipeline;
-    }
-
-    @Override
-    public String recordId() {
-      return fork.recordId;
-    }
-
-    @Override
-    public List<String> recordIds() {
-      return List.of(fork.recordId);
-    }
-
-    @Override
-    public int attempt() {
-      return attempt;
-    }
-
-    @Override
-    public Map<String, String> metadata() {
-      return fork.metadata;
-    }
-
-    @Override
-    public Map<String, String> metadata(int index) {
-      Objects.checkIndex(index, 1);
-      return fork.metadata;
-    }
-
-    @Override
-    public void putMetadata(String key, String value) {
-      Objects.requireNonNull(key, "key cannot be null");
-      Objects.requireNonNull(value, "value cannot be null");
-      if (added == null) {
-        added = new LinkedHashMap<>();
-      }
-      added.put(key, value);
-    }
-
-    @Override
-    public void filter(int index, String reason) {
-      throw oneRecord();
-    }
-
-    @Override
-    public void fail(int index, Throwable error) {
-      throw oneRecord();
-    }
-
-    private IllegalStateException oneRecord() {
-      return new IllegalStateException(
-          "a branch of stage '"
-              + fork.names.stage
-              + "' processes one record: filter and fail by index are for batch stages; throw"
-              + " RecordFilteredException or an exception instead");
-    }
-
-    @Override
-    public Logger logger() {
-      return fork.logger;
-    }
-
-    @Override
-    public Instant now() {
-      return clock.now();
-    }
-
-    @Override
-    public <K, V> ReferenceLookup<K, V> reference(ReferenceData<K, V> data) {
-      return fork.outer.reference(data);
     }
   }
 }
