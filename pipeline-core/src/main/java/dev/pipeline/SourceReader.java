@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.LongAdder;
@@ -69,7 +70,7 @@ final class SourceReader {
         try {
           next = source.next();
           if (next != null && seekable != null) {
-            position = seekable.position();
+            position = checkedPosition(seekable);
           }
         } catch (InterruptedException e) {
           throw e;
@@ -132,6 +133,30 @@ final class SourceReader {
       }
       run.threads.remove(Thread.currentThread());
     }
+  }
+
+  /**
+   * The source's position, checked before the store is asked to keep it: a position no store can
+   * keep (too long, NUL, a lone surrogate) is the source failing, not the store.
+   */
+  private static String checkedPosition(SeekableSource<Object> source) {
+    String position =
+        Objects.requireNonNull(
+            source.position(),
+            () -> "source '" + ErrorText.loggable(source.id()) + "' gave a null position");
+    String problem =
+        position.length() > SeekableSource.MAX_POSITION_CHARS
+            ? "has "
+                + position.length()
+                + " characters, more than SeekableSource.MAX_POSITION_CHARS ("
+                + SeekableSource.MAX_POSITION_CHARS
+                + ")"
+            : StorableText.idProblem(position);
+    if (problem != null) {
+      throw new IllegalStateException(
+          "source '" + ErrorText.loggable(source.id()) + "' gave a position that " + problem);
+    }
+    return position;
   }
 
   /**

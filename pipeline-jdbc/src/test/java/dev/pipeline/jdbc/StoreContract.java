@@ -1243,8 +1243,42 @@ abstract class StoreContract {
         .hasMessageContaining("cannot be stored");
   }
 
+  /** A position no store can keep is the source failing: the run goes on without it. */
+  @Test
+  void aSourceGivingAnUnstorablePositionFailsAloneNotTheStore(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path file = dir.resolve("lines.txt");
+    java.nio.file.Files.write(file, List.of("a", "b"));
+    JdbcPipelineStore store = open("w1");
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .stage(StageName.CLEANING, (String s) -> s.trim(), o -> o.codec(STRING))
+            .build();
+    dev.pipeline.SeekableSource<String> lines = Source.lines("file", file);
+    dev.pipeline.SeekableSource<String> hostile =
+        new BreaksAfter(lines, Integer.MAX_VALUE) {
+          @Override
+          public String position() {
+            return "offset\u0000" + lines.position();
+          }
+        };
+
+    RunResult result = p.run(hostile);
+
+    assertThat(result.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(result.sourceErrors())
+        .singleElement()
+        .asString()
+        .contains("source 'file' failed", "gave a position that", "NUL");
+    assertThat(result.failure())
+        .as("the source's failure, not the store's")
+        .hasMessageContaining("did not read all of its input");
+    assertThat(store.sourcePosition(pipeline, "file")).isEmpty();
+  }
+
   /** A seekable source whose reading breaks after some records, as a network file might. */
-  private static final class BreaksAfter implements dev.pipeline.SeekableSource<String> {
+  private static class BreaksAfter implements dev.pipeline.SeekableSource<String> {
     private final dev.pipeline.SeekableSource<String> inner;
     private final int records;
     private int read;
