@@ -21,8 +21,8 @@ package dev.pipeline;
  */
 public interface SeekableSource<T> extends Source<T> {
 
-  /** The longest position a source may give, in characters. */
-  int MAX_POSITION_CHARS = 1_000;
+  /** The longest position a source may give, in characters: as long as a record id may be. */
+  int MAX_POSITION_CHARS = dev.pipeline.store.StorableText.MAX_ID_LENGTH;
 
   /**
    * Where the record that {@link #next()} returns next starts: after the last record returned, or

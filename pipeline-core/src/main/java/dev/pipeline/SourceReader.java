@@ -144,14 +144,9 @@ final class SourceReader {
         Objects.requireNonNull(
             source.position(),
             () -> "source '" + ErrorText.loggable(source.id()) + "' gave a null position");
-    String problem =
-        position.length() > SeekableSource.MAX_POSITION_CHARS
-            ? "has "
-                + position.length()
-                + " characters, more than SeekableSource.MAX_POSITION_CHARS ("
-                + SeekableSource.MAX_POSITION_CHARS
-                + ")"
-            : StorableText.idProblem(position);
+    // a store keeps a position as it keeps a record id: SeekableSource.MAX_POSITION_CHARS is
+    // StorableText.MAX_ID_LENGTH
+    String problem = StorableText.idProblem(position);
     if (problem != null) {
       throw new IllegalStateException(
           "source '" + ErrorText.loggable(source.id()) + "' gave a position that " + problem);

@@ -2,7 +2,6 @@ package dev.pipeline.jdbc;
 
 import static dev.pipeline.jdbc.Checks.checkPipeline;
 
-import dev.pipeline.SeekableSource;
 import dev.pipeline.store.StorableText;
 import java.time.Instant;
 import java.util.Objects;
@@ -56,14 +55,7 @@ final class SourcePositions extends StoreContext {
   void keep(String pipeline, String sourceId, @Nullable String position) {
     check(pipeline, sourceId);
     if (position != null) {
-      String problem =
-          position.length() > SeekableSource.MAX_POSITION_CHARS
-              ? "has "
-                  + position.length()
-                  + " characters, more than SeekableSource.MAX_POSITION_CHARS ("
-                  + SeekableSource.MAX_POSITION_CHARS
-                  + ")"
-              : StorableText.idProblem(position);
+      String problem = StorableText.idProblem(position); // its length bound is the position's
       if (problem != null) {
         throw new IllegalArgumentException(
             "the position source '"
