@@ -2,9 +2,11 @@ package dev.pipeline.metrics;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A snapshot of a pipeline's metrics: per stage, and the totals of its records.
@@ -19,6 +21,13 @@ import java.util.Optional;
  * @param deadLettered records in the dead letter queue
  * @param referenceData each reference data cache of the pipeline, in the order declared; its
  *     numbers count since the pipeline was built, not since the run started
+ * @param sink the sink as a stage ({@value StageWindow#SINK}): records handed to it, its calls'
+ *     latencies and its utilization; null if the pipeline has no sink
+ * @param store the store as a stage ({@value StageWindow#STORE}): records written on the record
+ *     path (ingestion, checkpoints, endings, deliveries, parking), latencies per call, and as
+ *     utilization the share of the run with a store call under way; null before a run
+ * @param telemetryDropped audit trail lines and metrics windows dropped since the pipeline was
+ *     built, because their buffer was full or the store failed to write them
  */
 public record PipelineMetrics(
     String pipeline,
@@ -29,12 +38,41 @@ public record PipelineMetrics(
     long published,
     long filtered,
     long deadLettered,
-    List<ReferenceDataMetrics> referenceData) {
+    List<ReferenceDataMetrics> referenceData,
+    @Nullable StageMetrics sink,
+    @Nullable StageMetrics store,
+    long telemetryDropped) {
 
   /** Copies the lists. */
   public PipelineMetrics {
     stages = List.copyOf(stages);
     referenceData = List.copyOf(referenceData);
+  }
+
+  /** A snapshot of a pipeline without the sink's and the store's metrics. */
+  public PipelineMetrics(
+      String pipeline,
+      Instant takenAt,
+      List<StageMetrics> stages,
+      long ingested,
+      long duplicates,
+      long published,
+      long filtered,
+      long deadLettered,
+      List<ReferenceDataMetrics> referenceData) {
+    this(
+        pipeline,
+        takenAt,
+        stages,
+        ingested,
+        duplicates,
+        published,
+        filtered,
+        deadLettered,
+        referenceData,
+        null,
+        null,
+        0);
   }
 
   /** A snapshot of a pipeline without reference data. */
@@ -60,12 +98,13 @@ public record PipelineMetrics(
   }
 
   /**
-   * The metrics of one stage.
+   * The metrics of one stage, of the sink ({@value StageWindow#SINK}) or of the store ({@value
+   * StageWindow#STORE}).
    *
    * @throws IllegalArgumentException if the pipeline has no such stage
    */
   public StageMetrics stage(String name) {
-    for (StageMetrics s : stages) {
+    for (StageMetrics s : all()) {
       if (s.stage().equals(name)) {
         return s;
       }
@@ -88,11 +127,29 @@ public record PipelineMetrics(
         "pipeline '" + pipeline + "' has no reference data '" + name + "'");
   }
 
-  /** The stage whose workers are busiest, if any stage has run. */
+  /**
+   * What limited the run: the busiest of the stages, the sink and the store (by {@link
+   * StageMetrics#utilization()}), if any of them has run.
+   */
   public Optional<StageMetrics> bottleneck() {
-    return stages.stream()
+    return all().stream()
         .filter(s -> s.recordsIn() > 0)
         .max(Comparator.comparingDouble(StageMetrics::utilization));
+  }
+
+  /** The stages, then the sink and the store if known. */
+  private List<StageMetrics> all() {
+    if (sink == null && store == null) {
+      return stages;
+    }
+    List<StageMetrics> all = new ArrayList<>(stages);
+    if (sink != null) {
+      all.add(sink);
+    }
+    if (store != null) {
+      all.add(store);
+    }
+    return all;
   }
 
   /** Records in flight: ingested and not yet in a terminal state. */
@@ -121,7 +178,7 @@ public record PipelineMetrics(
             "records/s",
             "MB/s",
             "busy"));
-    for (StageMetrics s : stages) {
+    for (StageMetrics s : all()) {
       out.append(
           String.format(
               "%-14s %10d %10d %9d %9d %8d %9s %9s %9s %11.0f %9.2f %5.0f%%%n",
