@@ -2,6 +2,7 @@ package dev.pipeline;
 
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.internal.ReferenceTables;
+import dev.pipeline.internal.TimeRange;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.resilience.CircuitBreaker;
@@ -433,7 +434,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
     if (!stage.value().equals(StageWindow.STORE)) {
       options(stage); // checks the name
     }
-    PipelineStore.checkRange(name, stage.value(), from, to);
+    TimeRange.check(name, stage.value(), from, to);
     telemetry.flush();
     return store.metricsHistory(name, stage.value(), from, to);
   }

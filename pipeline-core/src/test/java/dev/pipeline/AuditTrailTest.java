@@ -184,6 +184,7 @@ class AuditTrailTest {
 
   @Test
   void everyLineLoggedInsideAStageCarriesThePipelineStageAndRecordInItsMdc() {
+    MDC.clear(); // what earlier tests left on this thread
     List<Map<String, String>> seen = new CopyOnWriteArrayList<>();
     org.slf4j.Logger elsewhere = LoggerFactory.getLogger("some.library.inside.a.stage");
     Pipeline<Integer, Integer> pipeline =

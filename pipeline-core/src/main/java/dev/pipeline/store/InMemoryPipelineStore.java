@@ -2,6 +2,7 @@ package dev.pipeline.store;
 
 import dev.pipeline.Envelope;
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.internal.TimeRange;
 import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.store.spi.Claimed;
 import dev.pipeline.store.spi.Completion;
@@ -518,7 +519,7 @@ public final class InMemoryPipelineStore implements RecordLedger {
    */
   @Override
   public List<StageWindow> metricsHistory(String pipeline, String stage, Instant from, Instant to) {
-    PipelineStore.checkRange(pipeline, stage, from, to);
+    TimeRange.check(pipeline, stage, from, to);
     return history.metricsHistory(pipeline, stage, from, to);
   }
 

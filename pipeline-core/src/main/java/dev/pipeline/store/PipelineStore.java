@@ -1,5 +1,6 @@
 package dev.pipeline.store;
 
+import dev.pipeline.internal.TimeRange;
 import dev.pipeline.metrics.StageWindow;
 import java.time.Instant;
 import java.util.Collection;
@@ -111,29 +112,12 @@ public interface PipelineStore extends AutoCloseable {
    */
   default List<StageWindow> metricsHistory(
       String pipeline, String stage, Instant from, Instant to) {
-    checkRange(pipeline, stage, from, to);
+    TimeRange.check(pipeline, stage, from, to);
     return List.of();
   }
 
   /** The most windows {@link #metricsHistory} returns at once (a day of ten-second windows). */
   int MAX_HISTORY_WINDOWS = 8_640;
-
-  /**
-   * Checks the arguments of {@link #metricsHistory}.
-   *
-   * @throws NullPointerException if an argument is null
-   * @throws IllegalArgumentException if {@code to} is before {@code from}
-   */
-  static void checkRange(String pipeline, String stage, Instant from, Instant to) {
-    Objects.requireNonNull(pipeline, "pipeline cannot be null");
-    Objects.requireNonNull(stage, "stage cannot be null");
-    Objects.requireNonNull(from, "from cannot be null");
-    Objects.requireNonNull(to, "to cannot be null");
-    if (to.isBefore(from)) {
-      throw new IllegalArgumentException(
-          "the end of the time range (" + to + ") is before its start (" + from + ")");
-    }
-  }
 
   /** Whether any record of the pipeline, held by any worker, has not reached a terminal state. */
   boolean hasUnfinished(String pipeline);
