@@ -14,8 +14,8 @@ import org.slf4j.event.Level;
  * a record dead-lettered, reprocessed or discarded).
  *
  * <p>The texts come from stages and from records: they are cut to {@link #MAX_MESSAGE_CHARS} (the
- * metadata's keys and values to {@link #MAX_METADATA_CHARS}, NUL and lone surrogates escaped as
- * {@link StorableText} does) and never interpreted; a page that shows them must escape them.
+ * metadata's keys and values to {@link #MAX_METADATA_CHARS}, NUL and lone surrogates written as
+ * {@code \}{@code uXXXX}) and never interpreted; a page that shows them must escape them.
  *
  * @param id the store's sequence number of the entry, increasing in the order entries were written;
  *     0 for an entry not stored yet
@@ -65,9 +65,46 @@ public record AuditEntry(
     Objects.requireNonNull(event, "event cannot be null");
     Objects.requireNonNull(message, "message cannot be null");
     Objects.requireNonNull(metadata, "metadata cannot be null");
-    message = StorableText.escape(message, MAX_MESSAGE_CHARS);
+    message = storable(message, MAX_MESSAGE_CHARS);
     metadata = bounded(metadata);
     recordId = recordId == null ? null : StorableText.storableId(recordId);
+  }
+
+  /**
+   * Text cut to {@code max} characters (never inside a surrogate pair) with NUL and unpaired
+   * surrogates written as {@code \}{@code uXXXX}: storable in every database, and the same when
+   * made again from what was stored (it is for people to read, not to be read back exactly).
+   */
+  static String storable(String text, int max) {
+    int n = text.length();
+    boolean clean = n <= max;
+    for (int i = 0; clean && i < n; i++) {
+      char c = text.charAt(i);
+      clean = c != 0 && !Character.isSurrogate(c);
+    }
+    if (clean) {
+      return text;
+    }
+    StringBuilder out = new StringBuilder(Math.min(n, max) + 16);
+    for (int i = 0; i < n; i++) {
+      char c = text.charAt(i);
+      String unit;
+      if (Character.isHighSurrogate(c)
+          && i + 1 < n
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        unit = text.substring(i, i + 2);
+      } else if (c == 0 || Character.isSurrogate(c)) {
+        unit = String.format(java.util.Locale.ROOT, "\\u%04x", (int) c);
+      } else {
+        unit = String.valueOf(c);
+      }
+      if (out.length() + unit.length() > max) {
+        break;
+      }
+      out.append(unit);
+      i += unit.length() == 2 && Character.isHighSurrogate(c) ? 1 : 0;
+    }
+    return out.toString();
   }
 
   private static Map<String, String> bounded(Map<String, String> metadata) {
@@ -77,8 +114,8 @@ public record AuditEntry(
         break;
       }
       kept.put(
-          StorableText.escape(Objects.requireNonNull(e.getKey()), MAX_METADATA_CHARS),
-          StorableText.escape(Objects.requireNonNull(e.getValue()), MAX_METADATA_CHARS));
+          storable(Objects.requireNonNull(e.getKey()), MAX_METADATA_CHARS),
+          storable(Objects.requireNonNull(e.getValue()), MAX_METADATA_CHARS));
     }
     return Collections.unmodifiableMap(kept);
   }

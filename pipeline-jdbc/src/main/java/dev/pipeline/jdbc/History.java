@@ -170,7 +170,11 @@ final class History extends StoreContext {
     }
     List<String> levels = levelsFrom(query.atLeast());
     if (levels.size() < Level.values().length) {
-      sql.append(" AND log_level IN (<levels>)");
+      sql.append(" AND log_level IN (");
+      for (int i = 0; i < levels.size(); i++) {
+        sql.append(i == 0 ? ":level" : ", :level").append(i);
+      }
+      sql.append(')');
     }
     if (query.from() != null) {
       sql.append(" AND created_at >= :from");
@@ -196,7 +200,9 @@ final class History extends StoreContext {
                 q.bind("stage", query.stage());
               }
               if (levels.size() < Level.values().length) {
-                q.bindList("levels", levels);
+                for (int i = 0; i < levels.size(); i++) {
+                  q.bind("level" + i, levels.get(i));
+                }
               }
               if (query.from() != null) {
                 q.bind("from", Args.time(query.from()));
