@@ -651,7 +651,11 @@ final class Run implements PipelineRun {
       history.takeLast();
     }
     telemetry.follow(null);
-    telemetry.flush();
+    if (!Thread.currentThread().isInterrupted()) {
+      // so that what the run logged is readable once it returned; a cancelled run's interrupted
+      // thread leaves the writing to the telemetry thread, since the store would refuse it
+      telemetry.flush();
+    }
     if (sampler != null) {
       sampler.retire(sampled);
     }
