@@ -8,6 +8,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import jdk.jfr.EventType;
+import jdk.jfr.FlightRecorder;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordedThread;
 import jdk.jfr.consumer.RecordingStream;
@@ -17,11 +19,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Estimates the CPU time and the bytes allocated by each stage's threads, by sampling with JDK
- * Flight Recorder in this process: every {@link #PERIOD} JFR samples the threads running Java code
- * ({@code jdk.ExecutionSample}), and a sampled worker's stage is charged one period of CPU; JFR's
- * allocation samples ({@code jdk.ObjectAllocationSample}) carry the bytes each stands for, charged
- * the same way. Per-call thread CPU time cannot do it: {@code ThreadMXBean} answers -1 for virtual
- * threads (JDK 21 and 25).
+ * Flight Recorder in this process. Where the JVM has it (JDK 25 on Linux), JFR samples each thread
+ * every {@link #PERIOD} of its own CPU time ({@code jdk.CPUTimeSample}) and the worker's stage is
+ * charged one period; elsewhere JFR samples every {@link #PERIOD} the threads in Java code ({@code
+ * jdk.ExecutionSample}), which also counts time a thread waited for a core, so it overstates CPU on
+ * a loaded machine. JFR's allocation samples ({@code jdk.ObjectAllocationSample}) carry the bytes
+ * each stands for, charged the same way. Per-call thread CPU time cannot do it: {@code
+ * ThreadMXBean} answers -1 for virtual threads (JDK 21 and 25).
  *
  * <p>One recording serves every pipeline of the process that samples, started by the first and
  * stopped when the last is closed. JFR delivers samples about a second late, so a worker's thread
@@ -37,6 +41,7 @@ final class ResourceSampler {
   static final long LINGER = TimeUnit.SECONDS.toNanos(10);
 
   private static final String ALLOCATION_RATE = "100/s";
+  private static final String CPU_TIME_SAMPLE = "jdk.CPUTimeSample";
 
   private static final ReentrantLock LOCK = new ReentrantLock();
   private static @Nullable ResourceSampler shared; // guarded by LOCK
@@ -92,6 +97,16 @@ final class ResourceSampler {
         e -> sampler.charge(e, "eventThread", e.getLong("weight"), false));
     stream.startAsync();
     return sampler;
+  }
+
+  /** Whether this JVM has JFR's CPU-time sampler (JDK 25 and later, on Linux). */
+  static boolean cpuTimeSampling() {
+    for (EventType type : FlightRecorder.getFlightRecorder().getEventTypes()) {
+      if (type.getName().equals(CPU_TIME_SAMPLE)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Stops the recording when the last pipeline that samples lets go of it. */
