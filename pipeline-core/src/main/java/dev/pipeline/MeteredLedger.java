@@ -48,26 +48,7 @@ final class MeteredLedger implements RecordLedger {
     this.clock = clock;
     this.recorder =
         new StageRecorder(
-            StageWindow.STORE,
-            1,
-            () -> 0,
-            this::copyLatency,
-            new StageRecorder.Live() {
-              @Override
-              public dev.pipeline.resilience.CircuitBreaker.@Nullable State circuit() {
-                return null;
-              }
-
-              @Override
-              public double ratePerSecond() {
-                return Double.POSITIVE_INFINITY;
-              }
-
-              @Override
-              public int batchSize() {
-                return 0;
-              }
-            });
+            StageWindow.STORE, 1, () -> 0, this::copyLatency, StageRecorder.Live.NONE);
   }
 
   private LatencyHistogram copyLatency() {

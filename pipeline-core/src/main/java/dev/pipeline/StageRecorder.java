@@ -40,6 +40,25 @@ final class StageRecorder {
 
     /** The batch size now. */
     int batchSize();
+
+    /** What a stage without policies has: no circuit, no rate limit, batches of one. */
+    Live NONE =
+        new Live() {
+          @Override
+          public CircuitBreaker.@Nullable State circuit() {
+            return null;
+          }
+
+          @Override
+          public double ratePerSecond() {
+            return Double.POSITIVE_INFINITY;
+          }
+
+          @Override
+          public int batchSize() {
+            return 1;
+          }
+        };
   }
 
   final LongAdder in = new LongAdder();

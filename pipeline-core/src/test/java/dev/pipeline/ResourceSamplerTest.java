@@ -12,27 +12,7 @@ class ResourceSamplerTest {
   static volatile Object kept;
 
   private static StageRecorder recorder(String stage) {
-    return new StageRecorder(
-        stage,
-        1,
-        () -> 0,
-        LatencyHistogram::new,
-        new StageRecorder.Live() {
-          @Override
-          public dev.pipeline.resilience.CircuitBreaker.State circuit() {
-            return null;
-          }
-
-          @Override
-          public double ratePerSecond() {
-            return Double.POSITIVE_INFINITY;
-          }
-
-          @Override
-          public int batchSize() {
-            return 1;
-          }
-        });
+    return new StageRecorder(stage, 1, () -> 0, LatencyHistogram::new, StageRecorder.Live.NONE);
   }
 
   @Test
