@@ -37,6 +37,9 @@ final class Telemetry {
   // how often the writer looks for work, in real time: it paces I/O, it does not stamp anything
   private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
+  // polls with nothing to do after which the writer ends (5 s)
+  private static final int IDLE_POLLS = 50;
+
   // windows waiting (a few per stage per window): dropped and counted like lines if ever full
   private static final int WINDOW_BUFFER = 4_096;
 
@@ -51,6 +54,8 @@ final class Telemetry {
   private final LongAdder dropped = new LongAdder();
   private final LongAdder written = new LongAdder();
   private final ReentrantLock writeLock = new ReentrantLock();
+  // guards starting and stopping the writer (never held while writing: a stage may take it)
+  private final ReentrantLock startLock = new ReentrantLock();
   private long droppedSaid; // guarded by writeLock
   private volatile @Nullable Thread writer;
   private volatile boolean closed;
@@ -135,7 +140,7 @@ final class Telemetry {
     if (writer != null || closed) {
       return;
     }
-    writeLock.lock();
+    startLock.lock();
     try {
       if (writer == null && !closed) {
         Thread t = Thread.ofVirtual().name(pipeline + "-telemetry").unstarted(this::writeLoop);
@@ -143,18 +148,38 @@ final class Telemetry {
         t.start();
       }
     } finally {
-      writeLock.unlock();
+      startLock.unlock();
     }
   }
 
   private void writeLoop() {
+    int idle = 0;
     while (!closed) {
       LockSupport.parkNanos(POLL_NANOS);
       MetricsHistory history = current;
       if (history != null) {
         history.takeIfDue();
       }
+      boolean work = !lines.isEmpty() || !windows.isEmpty();
       flush();
+      idle = work || history != null ? 0 : idle + 1;
+      if (idle >= IDLE_POLLS && stopIfIdle()) {
+        return; // a pipeline left unclosed does not keep a thread polling forever
+      }
+    }
+  }
+
+  /** Lets the writer end when nothing waits and no run is followed; the next line restarts it. */
+  private boolean stopIfIdle() {
+    startLock.lock();
+    try {
+      if (current != null || !lines.isEmpty() || !windows.isEmpty()) {
+        return false;
+      }
+      writer = null;
+      return true;
+    } finally {
+      startLock.unlock();
     }
   }
 
@@ -244,12 +269,12 @@ final class Telemetry {
       }
     }
     flush();
-    writeLock.lock();
+    startLock.lock();
     try {
       writer = null;
       closed = false;
     } finally {
-      writeLock.unlock();
+      startLock.unlock();
     }
   }
 }

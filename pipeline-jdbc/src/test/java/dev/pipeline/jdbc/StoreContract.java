@@ -3045,7 +3045,8 @@ abstract class StoreContract {
             "[1, create tables]",
             "[2, discarded status]",
             "[3, batch ledger]",
-            "[4, source positions]");
+            "[4, source positions]",
+            "[7, audit trail and metrics history]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())
