@@ -3059,6 +3059,7 @@ abstract class StoreContract {
     // opening again finds it up to date
     open(db().builder().tablePrefix("old_").workerId("w2"));
     assertThat(db().count("SELECT COUNT(*) FROM " + names.schemaVersion()))
-        .isEqualTo(Migrator.latest());
+        .as("a row per migration (their versions need not follow each other)")
+        .isEqualTo(Migrator.MIGRATIONS.size());
   }
 }
