@@ -142,18 +142,36 @@ abstract sealed class FieldAccumulator<T> {
   /**
    * A category field: a Space-Saving summary of at most {@code k} values (when full, a new value
    * takes the place of the least counted one and inherits its count as its error), and the lengths
-   * of the values in power-of-two bins.
+   * of the values in power-of-two bins. The counters form a binary min-heap by count, so that
+   * counting a value costs O(log k) and finding the least counted one O(1).
    */
   static final class Categories<T> extends FieldAccumulator<T> {
     private final int capacity;
-    private final Map<String, long[]> counters;
+    private final Map<String, Counter> counters;
+    private final Counter[] heap;
+    private int size;
     private final long[] lengths = new long[FieldProfile.LENGTH_BINS];
     private long lengthSum;
+
+    /** One value's counter and its place in the heap. */
+    private static final class Counter {
+      String value;
+      long count;
+      long error;
+      int at;
+
+      Counter(String value, int at) {
+        this.value = value;
+        this.count = 1;
+        this.at = at;
+      }
+    }
 
     Categories(String name, Function<? super T, ?> field, int capacity) {
       super(name, field);
       this.capacity = capacity;
       this.counters = HashMap.newHashMap(capacity + 1);
+      this.heap = new Counter[capacity];
     }
 
     @Override
@@ -167,14 +185,61 @@ abstract sealed class FieldAccumulator<T> {
       lengths[length == 0 ? 0 : 32 - Integer.numberOfLeadingZeros(length)]++;
       lengthSum += length;
       String key = FieldProfiler.cut(text);
-      long[] counter = counters.get(key);
+      Counter counter = counters.get(key);
       if (counter != null) {
-        counter[0]++;
-      } else if (counters.size() < capacity) {
-        counters.put(key, new long[] {1, 0});
+        counter.count++;
+        down(counter.at);
+      } else if (size < capacity) {
+        counter = new Counter(key, size);
+        heap[size++] = counter;
+        counters.put(key, counter);
+        up(counter.at);
       } else {
-        evictInto(key);
+        Counter least = heap[0];
+        counters.remove(least.value);
+        least.value = key;
+        least.error = least.count;
+        least.count++;
+        counters.put(key, least);
+        down(0);
       }
+    }
+
+    private void up(int at) {
+      Counter c = heap[at];
+      while (at > 0) {
+        int parent = (at - 1) >>> 1;
+        if (heap[parent].count <= c.count) {
+          break;
+        }
+        place(heap[parent], at);
+        at = parent;
+      }
+      place(c, at);
+    }
+
+    private void down(int at) {
+      Counter c = heap[at];
+      while (true) {
+        int child = 2 * at + 1;
+        if (child >= size) {
+          break;
+        }
+        if (child + 1 < size && heap[child + 1].count < heap[child].count) {
+          child++;
+        }
+        if (heap[child].count >= c.count) {
+          break;
+        }
+        place(heap[child], at);
+        at = child;
+      }
+      place(c, at);
+    }
+
+    private void place(Counter c, int at) {
+      heap[at] = c;
+      c.at = at;
     }
 
     private static String text(Object value) {
@@ -188,25 +253,12 @@ abstract sealed class FieldAccumulator<T> {
       }
     }
 
-    private void evictInto(String key) {
-      String least = null;
-      long leastCount = Long.MAX_VALUE;
-      for (Map.Entry<String, long[]> e : counters.entrySet()) {
-        if (e.getValue()[0] < leastCount) {
-          leastCount = e.getValue()[0];
-          least = e.getKey();
-        }
-      }
-      long[] counter = counters.remove(least);
-      counter[0] = leastCount + 1;
-      counter[1] = leastCount;
-      counters.put(key, counter);
-    }
-
     @Override
     FieldProfile snapshot() {
-      List<ValueCount> top = new ArrayList<>(counters.size());
-      counters.forEach((value, c) -> top.add(new ValueCount(value, c[0], c[1])));
+      List<ValueCount> top = new ArrayList<>(size);
+      for (int i = 0; i < size; i++) {
+        top.add(new ValueCount(heap[i].value, heap[i].count, heap[i].error));
+      }
       top.sort(FieldProfile.BY_COUNT);
       return new FieldProfile(
           name,
@@ -228,6 +280,8 @@ abstract sealed class FieldAccumulator<T> {
     @Override
     void reset() {
       counters.clear();
+      Arrays.fill(heap, null);
+      size = 0;
       Arrays.fill(lengths, 0);
       lengthSum = 0;
     }

@@ -91,6 +91,46 @@ class FieldProfilerTest {
   }
 
   @Test
+  void theSummaryKeepsSpaceSavingGuaranteesOnASkewedStream() {
+    FieldProfiler<Listing> profiler =
+        FieldProfiler.<Listing>builder("s")
+            .clock(clock)
+            .topValues(16) // for the category fields declared after it
+            .category("currency", Listing::currency)
+            .build();
+    java.util.Map<String, Long> exact = new java.util.HashMap<>();
+    java.util.SplittableRandom random = new java.util.SplittableRandom(17);
+    int n = 200_000;
+    for (int i = 0; i < n; i++) {
+      // a Zipf-like stream: value v with weight about 1 / (v + 1), over 5,000 values
+      int v = (int) Math.floor(Math.exp(random.nextDouble() * Math.log(5_000))) - 1;
+      String value = "v" + v;
+      exact.merge(value, 1L, Long::sum);
+      profiler.observe(new Listing(1.0, value));
+    }
+    List<ValueCount> top = profiler.roll().fields().get("currency").topValues();
+    assertThat(top).hasSize(16);
+    for (ValueCount v : top) {
+      long truth = exact.getOrDefault(v.value(), 0L);
+      assertThat(v.count())
+          .as("count of %s is an upper bound", v.value())
+          .isGreaterThanOrEqualTo(truth);
+      assertThat(v.count() - v.error())
+          .as("count − error of %s is a lower bound", v.value())
+          .isLessThanOrEqualTo(truth);
+    }
+    exact.forEach(
+        (value, count) -> {
+          if (count > n / 16) {
+            assertThat(top)
+                .as("%s seen %d times", value, count)
+                .extracting(ValueCount::value)
+                .contains(value);
+          }
+        });
+  }
+
+  @Test
   void aHugeValueIsCountedUnderItsPrefixAndItsLengthIsKept() {
     FieldProfiler<Listing> profiler = builder().build();
     String huge = "<script>".repeat(131_072); // 1 MiB
