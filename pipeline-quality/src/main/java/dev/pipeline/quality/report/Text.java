@@ -16,6 +16,8 @@ final class Text {
           .withZone(ZoneOffset.UTC);
   private static final DateTimeFormatter CLOCK =
       DateTimeFormatter.ofPattern("HH:mm", Locale.ROOT).withZone(ZoneOffset.UTC);
+  private static final DateTimeFormatter CLOCK_SECONDS =
+      DateTimeFormatter.ofPattern("HH:mm:ss", Locale.ROOT).withZone(ZoneOffset.UTC);
 
   private Text() {}
 
@@ -55,11 +57,15 @@ final class Text {
   }
 
   /**
-   * Text for Markdown (a table cell or a list item): on one line, HTML markup as entities, and
-   * Markdown's punctuation backslash-escaped so that it renders as written.
+   * Text for Markdown (a table cell or a list item): on one line, HTML markup as entities, and the
+   * punctuation that makes emphasis, code, links, tables, headings and lists backslash-escaped, so
+   * that it renders as written. (Parentheses need no escape: no link can open without a bracket.)
    */
   static String md(String text) {
     StringBuilder out = new StringBuilder(text.length() + 16);
+    if (!text.isEmpty() && (text.charAt(0) == '-' || text.charAt(0) == '=')) {
+      out.append('\\');
+    }
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
       switch (c) {
@@ -67,7 +73,7 @@ final class Text {
         case '<' -> out.append("&lt;");
         case '>' -> out.append("&gt;");
         case '\n', '\r', '\t' -> out.append(' ');
-        case '\\', '`', '*', '_', '{', '}', '[', ']', '(', ')', '#', '+', '!', '|', '~' ->
+        case '\\', '`', '*', '_', '{', '}', '[', ']', '#', '+', '|', '~' ->
             out.append('\\').append(c);
         default -> out.append(c < 0x20 || c == 0x7F ? '\uFFFD' : c);
       }
@@ -79,8 +85,9 @@ final class Text {
     return TIME.format(at);
   }
 
+  /** The time of day, with seconds unless they are 0. */
   static String clock(Instant at) {
-    return CLOCK.format(at);
+    return (at.getEpochSecond() % 60 == 0 ? CLOCK : CLOCK_SECONDS).format(at);
   }
 
   static String percent(double share) {
@@ -88,8 +95,16 @@ final class Text {
     return String.format(Locale.ROOT, p >= 10 || p == 0 ? "%.0f %%" : "%.1f %%", p);
   }
 
+  /** Three significant digits; whole numbers from 1,000 on; an exponent only below 0.001. */
   static String number(double value) {
-    return Double.isNaN(value) ? "n/a" : String.format(Locale.ROOT, "%.3g", value);
+    if (!Double.isFinite(value)) {
+      return Double.isNaN(value) ? "n/a" : value > 0 ? "∞" : "-∞";
+    }
+    double magnitude = Math.abs(value);
+    if (magnitude >= 1000) {
+      return String.format(Locale.ROOT, "%,.0f", value);
+    }
+    return String.format(Locale.ROOT, magnitude >= 0.001 || value == 0 ? "%.3g" : "%.2e", value);
   }
 
   static String score(double value) {

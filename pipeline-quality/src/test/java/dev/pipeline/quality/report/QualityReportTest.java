@@ -120,8 +120,8 @@ class QualityReportTest {
                 new ExampleRecord("r\n1", "s", SCRIPT + "\n| forged | row |"),
                 new ExampleRecord("big", "s", MEGABYTE)));
     String md = report(hostile).toMarkdown();
-    assertThat(md).doesNotContain("<script", "<b>", "](javascript");
-    assertThat(md).contains("a\\|b\\]\\(javascript:x\\)", "&lt;script&gt;");
+    assertThat(md).doesNotContain("<script", "<b>").doesNotContainPattern("(?<!\\\\)\\]\\(");
+    assertThat(md).contains("a\\|b\\](javascript:x)", "&lt;script&gt;");
     assertThat(md.length()).isLessThan(60_000);
     // every table row keeps its number of cells: no value can add a column or a row
     for (String line : md.split("\n")) {
