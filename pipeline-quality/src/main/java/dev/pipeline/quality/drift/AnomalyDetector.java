@@ -214,13 +214,7 @@ public final class AnomalyDetector {
                 + (anomaly.check() == Anomaly.Check.Z_SCORE ? "z-score" : "rate of change")
                 + ": look at the stage's input and errors around this time",
             anomaly.at());
-    for (AlertListener listener : alerts) {
-      try {
-        listener.onAlert(alert);
-      } catch (RuntimeException e) {
-        LOG.warn("an alert listener threw {}; it should not throw", e.getClass().getName());
-      }
-    }
+    Alerts.deliver(alerts, alert);
   }
 
   /** One series: a ring of its last points. Guarded by the detector's lock. */

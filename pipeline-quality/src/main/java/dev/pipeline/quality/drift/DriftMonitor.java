@@ -10,8 +10,6 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Compares each closed window of a {@link FieldProfiler} with a {@link Baseline} by a {@link
@@ -25,8 +23,6 @@ public final class DriftMonitor {
 
   /** The most results a monitor may keep. */
   public static final int MAX_KEPT = 10_000;
-
-  private static final Logger LOG = LoggerFactory.getLogger(DriftMonitor.class);
 
   private final String pipeline;
   private final DriftPolicy policy;
@@ -166,13 +162,7 @@ public final class DriftMonitor {
             field.describe());
     Alert alert =
         new Alert(Alert.Kind.DATA_DRIFT, pipeline, window.stage(), null, message, window.end());
-    for (AlertListener listener : alerts) {
-      try {
-        listener.onAlert(alert);
-      } catch (RuntimeException e) {
-        LOG.warn("an alert listener threw {}; it should not throw", e.getClass().getName());
-      }
-    }
+    Alerts.deliver(alerts, alert);
   }
 
   /** Configures a {@link DriftMonitor}. Not thread-safe. */

@@ -53,6 +53,92 @@ final class Sections {
 
   private Sections() {}
 
+  /** Writes the whole report to {@code page}: the one flow both formats follow. */
+  static void render(QualityReport report, Page page) {
+    page.heading(1, "Quality report: " + report.pipeline());
+    page.paragraph(
+        "Period "
+            + Text.time(report.from())
+            + " to "
+            + Text.time(report.to())
+            + "; generated "
+            + Text.time(report.generatedAt())
+            + ".");
+    page.heading(2, "Insights");
+    page.list(report.insights());
+
+    page.heading(2, "Scores over time");
+    if (page.plots()) {
+      scoresByStage(report).forEach((stage, list) -> page.plot(Plots.scores(stage, list)));
+    }
+    page.paragraph("The last window of each stage:");
+    table(page, SCORE_HEADER, scoreRows(report), "No scores in this period.");
+
+    page.heading(2, "Drift per field");
+    Map<String, WindowDrift> latest = Insights.latestPerStage(report.drift());
+    if (page.plots() && !latest.isEmpty()) {
+      page.plot(Plots.lastPsi(latest));
+      Map<String, List<WindowDrift>> byStage = new LinkedHashMap<>();
+      for (WindowDrift w : report.drift()) {
+        byStage.computeIfAbsent(w.stage(), k -> new ArrayList<>()).add(w);
+      }
+      byStage.forEach(
+          (stage, windows) -> {
+            if (windows.size() > 1) {
+              page.plot(Plots.psiOverTime(stage, windows));
+            }
+          });
+    }
+    page.paragraph("The last window of each stage against its baseline:");
+    table(page, DRIFT_HEADER, driftRows(report), "No drift results in this period.");
+
+    page.heading(2, "Top failing rules");
+    List<RuleFailure> rules = rules(report);
+    if (page.plots() && !rules.isEmpty()) {
+      page.plot(Plots.ruleRates(rules));
+    }
+    table(
+        page,
+        RULE_HEADER,
+        rules.stream().map(Sections::ruleRow).toList(),
+        "No rule failures in this period.");
+    for (RuleFailure f : rules) {
+      List<ExampleRecord> examples = examples(report, f);
+      if (examples.isEmpty()) {
+        continue;
+      }
+      page.heading(3, "Examples: " + f.ruleId() + " on " + f.stage());
+      table(
+          page,
+          List.of("Record", "Source", "Value"),
+          examples.stream().map(e -> List.of(e.recordId(), e.source(), e.text())).toList(),
+          "");
+      if (f.failedBySource().size() > 1) {
+        page.paragraph(
+            "Failures by source: "
+                + String.join(
+                    ", ",
+                    f.failedBySource().entrySet().stream()
+                        .limit(5)
+                        .map(e -> e.getKey() + " " + Text.count(e.getValue()))
+                        .toList())
+                + ".");
+      }
+    }
+
+    page.heading(2, "Anomalies");
+    table(page, ANOMALY_HEADER, anomalyRows(report), "No anomalies in this period.");
+  }
+
+  /** A table, or the sentence {@code none} (if not empty) when there is no row. */
+  private static void table(Page page, List<String> header, List<List<String>> rows, String none) {
+    if (!rows.isEmpty()) {
+      page.table(header, rows);
+    } else if (!none.isEmpty()) {
+      page.paragraph(none);
+    }
+  }
+
   /** The scores of each stage, in window order. */
   static Map<String, List<QualityScores>> scoresByStage(QualityReport report) {
     Map<String, List<QualityScores>> byStage = new LinkedHashMap<>();

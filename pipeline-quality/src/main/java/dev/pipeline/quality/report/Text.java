@@ -35,25 +35,7 @@ final class Text {
 
   /** Text for HTML element content and attribute values: markup characters as entities. */
   static String html(String text) {
-    StringBuilder out = new StringBuilder(text.length() + 16);
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      switch (c) {
-        case '&' -> out.append("&amp;");
-        case '<' -> out.append("&lt;");
-        case '>' -> out.append("&gt;");
-        case '"' -> out.append("&quot;");
-        case '\'' -> out.append("&#39;");
-        default -> {
-          if (c < 0x20 && c != '\n' && c != '\t' || c == 0x7F) {
-            out.append('\uFFFD');
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    return out.toString();
+    return escape(text, false);
   }
 
   /**
@@ -62,19 +44,31 @@ final class Text {
    * that it renders as written. (Parentheses need no escape: no link can open without a bracket.)
    */
   static String md(String text) {
+    boolean lead = !text.isEmpty() && (text.charAt(0) == '-' || text.charAt(0) == '=');
+    return lead ? "\\" + escape(text, true) : escape(text, true);
+  }
+
+  /**
+   * Markup characters as entities and control characters as U+FFFD; for Markdown also line breaks
+   * and tabs as spaces and Markdown's punctuation backslash-escaped.
+   */
+  private static String escape(String text, boolean markdown) {
     StringBuilder out = new StringBuilder(text.length() + 16);
-    if (!text.isEmpty() && (text.charAt(0) == '-' || text.charAt(0) == '=')) {
-      out.append('\\');
-    }
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
       switch (c) {
         case '&' -> out.append("&amp;");
         case '<' -> out.append("&lt;");
         case '>' -> out.append("&gt;");
-        case '\n', '\r', '\t' -> out.append(' ');
-        case '\\', '`', '*', '_', '{', '}', '[', ']', '#', '+', '|', '~' ->
-            out.append('\\').append(c);
+        case '"' -> out.append(markdown ? "\"" : "&quot;");
+        case '\'' -> out.append(markdown ? "'" : "&#39;");
+        case '\n', '\r', '\t' -> out.append(markdown ? ' ' : c == '\r' ? '\uFFFD' : c);
+        case '\\', '`', '*', '_', '{', '}', '[', ']', '#', '+', '|', '~' -> {
+          if (markdown) {
+            out.append('\\');
+          }
+          out.append(c);
+        }
         default -> out.append(c < 0x20 || c == 0x7F ? '\uFFFD' : c);
       }
     }
