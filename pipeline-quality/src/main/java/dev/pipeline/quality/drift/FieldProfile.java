@@ -254,19 +254,48 @@ public final class FieldProfile {
     return Double.isNaN(a) ? b : Double.isNaN(b) ? a : Math.max(a, b);
   }
 
+  /**
+   * The mergeable Space-Saving summary of two: a value missing from a summary that has evicted
+   * values may have been seen there up to that summary's least count, which is added to both its
+   * count and its error, so that count stays an upper bound and count − error a lower one.
+   */
   private static List<ValueCount> mergeTop(List<ValueCount> a, List<ValueCount> b, int k) {
     Map<String, long[]> merged = new HashMap<>();
-    for (List<ValueCount> side : List.of(a, b)) {
-      for (ValueCount v : side) {
+    long[] unseen = {leastIfEvicted(a), leastIfEvicted(b)};
+    List<List<ValueCount>> sides = List.of(a, b);
+    List<java.util.Set<String>> present = new ArrayList<>(2);
+    for (List<ValueCount> side : sides) {
+      present.add(
+          side.stream().map(ValueCount::value).collect(java.util.stream.Collectors.toSet()));
+    }
+    for (int side = 0; side < 2; side++) {
+      for (ValueCount v : sides.get(side)) {
         long[] c = merged.computeIfAbsent(v.value(), x -> new long[2]);
         c[0] += v.count();
         c[1] += v.error();
       }
     }
     List<ValueCount> out = new ArrayList<>(merged.size());
-    merged.forEach((value, c) -> out.add(new ValueCount(value, c[0], c[1])));
+    merged.forEach(
+        (value, c) -> {
+          long count = c[0];
+          long error = c[1];
+          for (int side = 0; side < 2; side++) {
+            if (!present.get(side).contains(value)) {
+              count += unseen[side];
+              error += unseen[side];
+            }
+          }
+          out.add(new ValueCount(value, count, error));
+        });
     out.sort(BY_COUNT);
     return out.size() > k ? out.subList(0, k) : out;
+  }
+
+  /** The least count of a summary that evicted values (one has an error); 0 if it never did. */
+  private static long leastIfEvicted(List<ValueCount> top) {
+    boolean evicted = top.stream().anyMatch(v -> v.error() > 0);
+    return evicted ? top.stream().mapToLong(ValueCount::count).min().orElse(0) : 0;
   }
 
   /** Most frequent first; ties by value, so that the order is stable. */

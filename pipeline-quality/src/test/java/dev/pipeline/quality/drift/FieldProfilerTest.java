@@ -131,6 +131,38 @@ class FieldProfilerTest {
   }
 
   @Test
+  void addedSummariesKeepTheirBoundsWhenBothEvicted() {
+    FieldProfiler<Listing> profiler =
+        FieldProfiler.<Listing>builder("s")
+            .clock(clock)
+            .topValues(8)
+            .category("currency", Listing::currency)
+            .build();
+    java.util.Map<String, Long> exact = new java.util.HashMap<>();
+    java.util.SplittableRandom random = new java.util.SplittableRandom(23);
+    List<FieldProfile> windows = new ArrayList<>();
+    for (int w = 0; w < 2; w++) {
+      for (int i = 0; i < 20_000; i++) {
+        // the heavy values differ between the windows: w0 favours v0..v3, w1 v2..v5
+        int v = random.nextInt(4) == 0 ? random.nextInt(200) : 2 * w + random.nextInt(4);
+        exact.merge("v" + v, 1L, Long::sum);
+        profiler.observe(new Listing(1.0, "v" + v));
+      }
+      windows.add(profiler.roll().fields().get("currency"));
+    }
+    FieldProfile sum = windows.get(0).plus(windows.get(1));
+    assertThat(sum.topValues()).hasSize(8);
+    for (ValueCount v : sum.topValues()) {
+      long truth = exact.getOrDefault(v.value(), 0L);
+      assertThat(v.count()).as("%s: upper bound", v.value()).isGreaterThanOrEqualTo(truth);
+      assertThat(v.count() - v.error()).as("%s: lower bound", v.value()).isLessThanOrEqualTo(truth);
+    }
+    assertThat(sum.topValues().subList(0, 6))
+        .extracting(ValueCount::value)
+        .containsExactlyInAnyOrder("v0", "v1", "v2", "v3", "v4", "v5");
+  }
+
+  @Test
   void aHugeValueIsCountedUnderItsPrefixAndItsLengthIsKept() {
     FieldProfiler<Listing> profiler = builder().build();
     String huge = "<script>".repeat(131_072); // 1 MiB
