@@ -13,6 +13,7 @@ import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
@@ -26,7 +27,9 @@ import org.openjdk.jmh.infra.Blackhole;
  *       and two category fields (one of 20 values, one of a million distinct values, the worst case
  *       for the top-values summary); divide by 4 for the cost per field;
  *   <li>{@code profileNumber}, {@code profileFewCategories}, {@code profileManyCategories}: one
- *       field of each kind alone.
+ *       field of each kind alone;
+ *   <li>{@code profileFourFieldsTwoThreads}: two threads feeding one profiler, as two workers of a
+ *       stage do (time per record per thread: contention on the fields' locks shows here).
  * </ul>
  *
  * The window is an hour, so no window closes during a run: the steady per-record cost is measured.
@@ -85,6 +88,29 @@ public class ProfileBenchmark {
     Row row = rows[next];
     next = (next + 1) & (ROWS - 1);
     return row;
+  }
+
+  /** One profiler shared by the threads of a benchmark. */
+  @State(Scope.Benchmark)
+  public static class Shared {
+    FieldProfiler<Row> four;
+
+    @Setup
+    public void setUp() {
+      four =
+          profiler()
+              .number("price", Row::price)
+              .number("year", Row::year)
+              .category("currency", Row::currency)
+              .category("model", Row::model)
+              .build();
+    }
+  }
+
+  @Benchmark
+  @Threads(2)
+  public void profileFourFieldsTwoThreads(Shared shared) {
+    shared.four.observe(row());
   }
 
   @Benchmark

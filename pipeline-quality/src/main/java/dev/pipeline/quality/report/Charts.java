@@ -50,7 +50,7 @@ final class Charts {
               y,
               LEFT - 6,
               y + 4,
-              Text.html(Text.score(v))));
+              Text.html(max - min > 10 ? Text.score(v) : Text.number(v))));
     }
     for (int i : n <= 1 ? new int[] {0} : new int[] {0, (n - 1) / 2, n - 1}) {
       if (i < n) {
@@ -60,7 +60,7 @@ final class Charts {
                 "<text x=\"%.1f\" y=\"%d\" class=\"tick\" text-anchor=\"middle\">%s</text>",
                 x(i, n, plotW),
                 HEIGHT - BOTTOM + 18,
-                Text.html(Text.cut(labels.get(skip + i), 20))));
+                Text.html(Text.clip(labels.get(skip + i), 20))));
       }
     }
     int color = 0;
@@ -93,7 +93,7 @@ final class Charts {
               stroke,
               LEFT + plotW + 26,
               TOP + 16 * color + 9,
-              Text.html(Text.cut(s.getKey(), 18))));
+              Text.html(Text.clip(s.getKey(), 18))));
       color++;
     }
     return svg.append("</svg>").toString();
@@ -167,7 +167,7 @@ final class Charts {
                   + "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">%s</text>",
               labelW - 6,
               y + 14,
-              Text.html(Text.cut(labels.get(i), 32)),
+              Text.html(Text.clip(labels.get(i), 36)),
               labelW,
               y + 3,
               plotW * Math.min(v, max) / max,

@@ -33,6 +33,18 @@ final class Text {
     return text.substring(0, end) + "… (" + (text.length() - end) + " more characters)";
   }
 
+  /** {@code text} cut to {@code max} characters with an ellipsis, for a plot's label. */
+  static String clip(String text, int max) {
+    if (text.length() <= max) {
+      return text;
+    }
+    int end = max - 1;
+    if (Character.isHighSurrogate(text.charAt(end - 1))) {
+      end--;
+    }
+    return text.substring(0, end) + "…";
+  }
+
   /** Text for HTML element content and attribute values: markup characters as entities. */
   static String html(String text) {
     return escape(text, false);
