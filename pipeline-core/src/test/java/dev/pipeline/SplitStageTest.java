@@ -9,12 +9,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.DeadLetter;
+import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.StatusCounts;
 import dev.pipeline.store.StorableText;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -275,6 +277,41 @@ class SplitStageTest {
     assertThat(result.children()).isEqualTo(expected);
     assertThat(result.published()).isEqualTo(expected);
     assertThat(result.unfinished()).isZero();
+  }
+
+  @Test
+  void theChildrenOfABatchAreStoredInOneIngestBeforeTheirParentsEnd() {
+    List<String> calls = new ArrayList<>();
+    ForwardingStore store =
+        new ForwardingStore(InMemoryPipelineStore.create()) {
+          @Override
+          public Set<String> ingest(
+              String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
+            if (stage.equals("sink")) {
+              String parent = records.get(0).metadata().get(Envelope.PARENT_ID);
+              RecordStatus before = delegate.find(pipeline, parent).orElseThrow().status();
+              synchronized (calls) {
+                calls.add(records.size() + " children, parent " + before);
+              }
+            }
+            return super.ingest(pipeline, records, stage, at);
+          }
+        };
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("split-bulk", String.class)
+            .store(store)
+            .splitStage(
+                EXTRACTION,
+                (String n, StageContext c) ->
+                    IntStream.range(0, 5_000).mapToObj(i -> n + i).toList())
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(archives("x"));
+
+    assertThat(calls).containsExactly("5000 children, parent READY");
+    assertThat(result.children()).isEqualTo(5_000);
+    assertThat(Outcomes.state(pipeline, "zip-1").status()).isEqualTo(RecordStatus.SPLIT);
   }
 
   @Test
