@@ -10,6 +10,7 @@ import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.StatusCounts;
@@ -312,6 +313,27 @@ class SplitStageTest {
     assertThat(calls).containsExactly("5000 children, parent READY");
     assertThat(result.children()).isEqualTo(5_000);
     assertThat(Outcomes.state(pipeline, "zip-1").status()).isEqualTo(RecordStatus.SPLIT);
+  }
+
+  /** The README's example of a split, as written there. */
+  @Test
+  void theReadmeExampleSplitsArchivesIntoFiles() {
+    Sink<String> index = sink::addAll;
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("archives", String.class)
+            .splitStage(
+                EXTRACTION,
+                (String archive, StageContext c) -> List.of(archive.split(",")),
+                s -> s.codec(PayloadCodec.string())) // how a durable store keeps the children
+            .stage(PUBLISHING, (String file) -> file.toUpperCase(Locale.ROOT))
+            .sink(index)
+            .build();
+
+    pipeline.run(archives("a.txt,b.txt"));
+
+    assertThat(sink)
+        .extracting(e -> e.id() + "=" + e.payload())
+        .containsExactlyInAnyOrder("zip-1/0=A.TXT", "zip-1/1=B.TXT");
   }
 
   @Test
