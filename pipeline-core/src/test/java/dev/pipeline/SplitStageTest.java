@@ -109,38 +109,25 @@ class SplitStageTest {
   }
 
   @Test
-  void aRecordSplitIntoNoRecordsIsFilteredWithThatReason() {
-    Pipeline<String, String> pipeline =
-        Pipeline.builder("split-empty", String.class)
-            .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
-            .sink(sink::addAll)
-            .build();
-
-    RunResult result = pipeline.run(archives("", "a"));
-
-    RecordState empty = Outcomes.state(pipeline, "zip-1");
-    assertThat(empty.status()).isEqualTo(RecordStatus.FILTERED);
-    assertThat(empty.reason()).isEqualTo(SplitStage.NO_RECORDS);
-    assertThat(sink).extracting(Envelope::id).containsExactly("zip-2/0");
-    assertThat(result.filtered()).isOne();
-    assertThat(result.split()).isOne();
-    assertThat(result.published()).isOne();
-  }
-
-  @Test
-  void aSplitAsTheLastStageHandsTheChildrenToTheSink() {
+  void aRecordSplitIntoNoRecordsIsFilteredAndASplitAsTheLastStageHandsItsChildrenToTheSink() {
     Pipeline<String, String> pipeline =
         Pipeline.builder("split-last", String.class)
             .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
             .sink(sink::addAll)
             .build();
 
-    RunResult result = pipeline.run(archives("a,b", "c"));
+    RunResult result = pipeline.run(archives("", "a,b", "c"));
 
+    RecordState empty = Outcomes.state(pipeline, "zip-1");
+    assertThat(empty.status()).isEqualTo(RecordStatus.FILTERED);
+    assertThat(empty.reason()).isEqualTo(SplitStage.NO_RECORDS);
     assertThat(sink)
         .extracting(Envelope::id)
-        .containsExactlyInAnyOrder("zip-1/0", "zip-1/1", "zip-2/0");
-    assertThat(Outcomes.state(pipeline, "zip-1/1").status()).isEqualTo(RecordStatus.PUBLISHED);
+        .containsExactlyInAnyOrder("zip-2/0", "zip-2/1", "zip-3/0");
+    assertThat(Outcomes.state(pipeline, "zip-2/1").status()).isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(result.filtered()).isOne();
+    assertThat(result.split()).isEqualTo(2);
+    assertThat(result.published()).isEqualTo(3);
     assertThat(result.unfinished()).isZero();
   }
 
@@ -186,23 +173,30 @@ class SplitStageTest {
     };
   }
 
+  /** A pipeline of one split stage that retries twice, at once. */
+  private Pipeline<String, String> retrying(String name, SplitStage<String, String> splitter) {
+    return Pipeline.builder(name, String.class)
+        .splitStage(
+            EXTRACTION,
+            splitter,
+            s ->
+                s.retry(
+                    RetryPolicy.exponential(Duration.ofMillis(1), Duration.ofMillis(1))
+                        .maxRetries(2)))
+        .sink(sink::addAll)
+        .build();
+  }
+
   @Test
   void aNullChildFailsTheParentAndIsRetriedByTheStagesPolicy() {
     AtomicInteger calls = new AtomicInteger();
     Pipeline<String, String> pipeline =
-        Pipeline.builder("split-null", String.class)
-            .splitStage(
-                EXTRACTION,
-                (String archive, StageContext c) -> {
-                  calls.incrementAndGet();
-                  return new ArrayList<>(Arrays.asList("a", null));
-                },
-                s ->
-                    s.retry(
-                        RetryPolicy.exponential(Duration.ofMillis(1), Duration.ofMillis(1))
-                            .maxRetries(2)))
-            .sink(sink::addAll)
-            .build();
+        retrying(
+            "split-null",
+            (String archive, StageContext c) -> {
+              calls.incrementAndGet();
+              return new ArrayList<>(Arrays.asList("a", null));
+            });
 
     RunResult result = pipeline.run(archives("x"));
 
@@ -217,22 +211,15 @@ class SplitStageTest {
   void aSplitThatFailsOnceIsRetriedAndItsChildrenAreMadeOnce() {
     AtomicInteger calls = new AtomicInteger();
     Pipeline<String, String> pipeline =
-        Pipeline.builder("split-retry", String.class)
-            .splitStage(
-                EXTRACTION,
-                (String archive, StageContext c) -> {
-                  if (calls.incrementAndGet() == 1) {
-                    throw new IOException("archive server busy");
-                  }
-                  c.putMetadata("archive", archive);
-                  return files(archive);
-                },
-                s ->
-                    s.retry(
-                        RetryPolicy.exponential(Duration.ofMillis(1), Duration.ofMillis(1))
-                            .maxRetries(2)))
-            .sink(sink::addAll)
-            .build();
+        retrying(
+            "split-retry",
+            (String archive, StageContext c) -> {
+              if (calls.incrementAndGet() == 1) {
+                throw new IOException("archive server busy");
+              }
+              c.putMetadata("archive", archive);
+              return files(archive);
+            });
 
     RunResult result = pipeline.run(archives("a,b"));
 

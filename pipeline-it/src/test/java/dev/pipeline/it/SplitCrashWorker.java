@@ -6,7 +6,6 @@ import dev.pipeline.RunStatus;
 import dev.pipeline.Source;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
-import dev.pipeline.jdbc.JdbcPipelineStore;
 import dev.pipeline.store.PayloadCodec;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,29 +36,16 @@ public final class SplitCrashWorker {
   }
 
   public static void main(String[] args) throws Exception {
-    String url = args[0];
-    String user = args[1];
-    String schema = args[2];
     String workerId = args[3];
     int archives = Integer.parseInt(args[4]);
-    Path sinkFile = Path.of(args[5]);
-    Path journalFile = Path.of(args[6]);
-    Duration lease = Duration.ofMillis(Long.parseLong(args[7]));
     long workNanos = TimeUnit.MICROSECONDS.toNanos(Long.parseLong(args[8]));
     int killAfter = Integer.parseInt(args[9]);
 
     int exit;
     try (JournalingStore store =
-            new JournalingStore(
-                JdbcPipelineStore.builder()
-                    .jdbcUrl(url, user, "")
-                    .schema(schema)
-                    .tablePrefix("split_")
-                    .workerId(workerId)
-                    .leaseDuration(lease)
-                    .build(),
-                journalFile);
-        CrashWorker.FileSink sink = new CrashWorker.FileSink(sinkFile)) {
+            CrashWorker.store(
+                args, "split_", Path.of(args[6]), Duration.ofMillis(Long.parseLong(args[7])));
+        CrashWorker.FileSink sink = new CrashWorker.FileSink(Path.of(args[5]))) {
       AtomicInteger childIngests = new AtomicInteger();
       store.afterIngest(
           (stage, ids) -> {
