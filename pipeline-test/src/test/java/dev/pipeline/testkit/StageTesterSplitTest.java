@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.SplitStage;
 import dev.pipeline.StageContext;
+import dev.pipeline.StageName;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.StorableText;
@@ -12,6 +13,8 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -96,6 +99,26 @@ class StageTesterSplitTest {
 
     assertThat(result.output()).containsExactly("x");
     assertThat(result.attempts()).isEqualTo(3);
+  }
+
+  @Test
+  void aPipelineTesterShowsTheChildrenOfASplitByTheirOwnIds() {
+    PipelineTester<String, String> tester =
+        PipelineTester.forPipeline(
+            "archives",
+            String.class,
+            pipeline ->
+                pipeline
+                    .splitStage(StageName.EXTRACTION, FILES)
+                    .stage(StageName.PUBLISHING, (String file) -> file.toUpperCase(Locale.ROOT)));
+
+    PipelineTestResult<String> result = tester.run(List.of("a.txt,b.txt", ""));
+
+    assertThat(result.published())
+        .containsOnly(Map.entry("record-1/0", "A.TXT"), Map.entry("record-1/1", "B.TXT"));
+    assertThat(result.filtered()).containsOnly(Map.entry("record-2", SplitStage.NO_RECORDS));
+    assertThat(result.runResult().split()).isOne();
+    assertThat(result.runResult().children()).isEqualTo(2);
   }
 
   @Test
