@@ -324,6 +324,52 @@ class SplitStageTest {
   }
 
   @Test
+  void aChildSplitAgainHasChildrenOfItsOwnNamedAfterIt() {
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("split-twice", String.class)
+            .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
+            .splitStage(
+                StageName.of("pages"),
+                (String file, StageContext c) -> List.of(file + "#1", file + "#2"))
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(archives("a,b"));
+
+    assertThat(sink)
+        .extracting(Envelope::id)
+        .containsExactlyInAnyOrder("zip-1/0/0", "zip-1/0/1", "zip-1/1/0", "zip-1/1/1");
+    assertThat(Outcomes.state(pipeline, "zip-1/1").status()).isEqualTo(RecordStatus.SPLIT);
+    assertThat(Outcomes.state(pipeline, "zip-1/1/0").parentId()).isEqualTo("zip-1/1");
+    assertThat(result.split()).isEqualTo(3);
+    assertThat(result.children()).isEqualTo(6);
+    assertThat(result.published()).isEqualTo(4);
+    assertThat(result.unfinished()).isZero();
+  }
+
+  @Test
+  void buildRefusesASplitStageWithoutACodecOnADurableStore() {
+    ForwardingStore durable =
+        new ForwardingStore(InMemoryPipelineStore.create()) {
+          @Override
+          public boolean isDurable() {
+            return true;
+          }
+        };
+
+    assertThatThrownBy(
+            () ->
+                Pipeline.builder("split-durable", String.class)
+                    .store(durable)
+                    .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
+                    .build())
+        .isInstanceOf(PipelineConfigurationException.class)
+        .hasMessageContaining(
+            "split stage 'extraction' is on a durable store, which stores the records it splits"
+                + " into, but has no codec for them; add s.codec(...)");
+  }
+
+  @Test
   void buildRefusesASkipOrFunctionFallbackOnASplitStage() {
     assertThatThrownBy(
             () ->
