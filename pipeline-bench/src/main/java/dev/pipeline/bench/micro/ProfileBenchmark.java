@@ -68,16 +68,19 @@ public class ProfileBenchmark {
               "C" + random.nextInt(20),
               "model-" + random.nextInt(1_000_000));
     }
-    four =
-        profiler()
-            .number("price", Row::price)
-            .number("year", Row::year)
-            .category("currency", Row::currency)
-            .category("model", Row::model)
-            .build();
+    four = fourFields();
     number = profiler().number("price", Row::price).build();
     few = profiler().category("currency", Row::currency).build();
     many = profiler().category("model", Row::model).build();
+  }
+
+  private static FieldProfiler<Row> fourFields() {
+    return profiler()
+        .number("price", Row::price)
+        .number("year", Row::year)
+        .category("currency", Row::currency)
+        .category("model", Row::model)
+        .build();
   }
 
   private static FieldProfiler.Builder<Row> profiler() {
@@ -97,13 +100,7 @@ public class ProfileBenchmark {
 
     @Setup
     public void setUp() {
-      four =
-          profiler()
-              .number("price", Row::price)
-              .number("year", Row::year)
-              .category("currency", Row::currency)
-              .category("model", Row::model)
-              .build();
+      four = fourFields();
     }
   }
 
