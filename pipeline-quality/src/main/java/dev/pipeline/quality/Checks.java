@@ -194,7 +194,9 @@ final class Checks {
       if (s.length() > MAX_TEXT_CHARS) {
         return path.path() + " has " + s.length() + " characters, more than a pattern checks";
       }
-      return p.matcher(s).matches() ? null : path.path() + " " + shown(s) + " does not match the pattern";
+      return p.matcher(s).matches()
+          ? null
+          : path.path() + " " + shown(s) + " does not match the pattern";
     };
   }
 

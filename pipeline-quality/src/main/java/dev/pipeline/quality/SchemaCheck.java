@@ -4,6 +4,7 @@ import java.lang.annotation.Annotation;
 import java.lang.reflect.Method;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -40,17 +41,20 @@ final class SchemaCheck {
       return;
     }
     for (RecordComponent c : type.getRecordComponents()) {
-      if (c.getType().isPrimitive() || nullable(c)) {
+      if (c.getType().isPrimitive()) {
         continue;
       }
-      Method[] next = java.util.Arrays.copyOf(chain, chain.length + 1);
       Method accessor = FieldPath.accessor(type, c.getName());
       if (accessor == null) {
         continue;
       }
+      Method[] next = Arrays.copyOf(chain, chain.length + 1);
       next[chain.length] = accessor;
       String path = prefix + c.getName();
-      all.add(new Required(path, next));
+      if (!nullable(c)) {
+        all.add(new Required(path, next));
+      }
+      // a nullable record's own components are required whenever it is there
       collect(c.getType(), path + ".", next, all, depth + 1);
     }
   }
