@@ -16,11 +16,13 @@ import java.lang.reflect.Method;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.temporal.TemporalAccessor;
+import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -62,12 +64,8 @@ final class CelCheck {
   static CelCheck compile(Class<?> type, String expression) {
     Map<String, Method> fields = new HashMap<>();
     if (!Map.class.isAssignableFrom(type) && type != Object.class) {
-      for (String name : FieldPath.fieldNames(type)) {
-        Method m = FieldPath.accessor(type, name);
-        if (m != null && !name.equals(RECORD)) {
-          fields.put(name, m);
-        }
-      }
+      fields.putAll(FieldPath.accessors(type));
+      fields.remove(RECORD);
     }
     var builder =
         CelFactory.standardCelBuilder()
@@ -177,13 +175,47 @@ final class CelCheck {
   }
 
   private static Map<String, Object> asMap(Object bean, int depth) {
-    Map<String, Object> out = new HashMap<>();
-    for (String name : FieldPath.fieldNames(bean.getClass())) {
-      Method m = FieldPath.accessor(bean.getClass(), name);
-      if (m != null) {
-        out.put(name, value(FieldReads.read(m, bean), depth));
-      }
+    return new LazyFields(bean, depth);
+  }
+
+  /**
+   * A record or bean seen by CEL as a map whose values are read (and converted) only when the
+   * expression asks for them: {@code analyzed.extracted.price} reads three fields, not the tree.
+   */
+  private static final class LazyFields extends AbstractMap<String, Object> {
+    private final Object target;
+    private final int depth;
+    private final Map<String, Method> fields;
+
+    LazyFields(Object target, int depth) {
+      this.target = target;
+      this.depth = depth;
+      this.fields = FieldPath.accessors(target.getClass());
     }
-    return out;
+
+    @Override
+    public boolean containsKey(Object key) {
+      return fields.containsKey(key);
+    }
+
+    @Override
+    public Object get(Object key) {
+      Method m = fields.get(key);
+      return m == null ? null : value(FieldReads.read(m, target), depth);
+    }
+
+    @Override
+    public int size() {
+      return fields.size();
+    }
+
+    @Override
+    public Set<Entry<String, Object>> entrySet() {
+      Map<String, Object> all = new HashMap<>();
+      for (String name : fields.keySet()) {
+        all.put(name, get(name));
+      }
+      return all.entrySet();
+    }
   }
 }

@@ -241,9 +241,14 @@ final class FieldPath {
       if (value instanceof Collection<?> || value instanceof CharSequence) {
         return null;
       }
-      Method m = ACCESSORS.get(value.getClass()).get(name);
+      Method m = accessors(value.getClass()).get(name);
       return m == null ? null : new Getter(m).from(value);
     }
+  }
+
+  /** The accessors of a type's fields by name, found once per type. */
+  static Map<String, Method> accessors(Class<?> type) {
+    return ACCESSORS.get(type);
   }
 
   private static final ClassValue<Map<String, Method>> ACCESSORS =
