@@ -12,7 +12,6 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelVariableResolver;
-import java.lang.reflect.Method;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.temporal.TemporalAccessor;
@@ -23,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -48,9 +48,10 @@ final class CelCheck {
   private static final String RECORD = "record";
 
   private final CelRuntime.Program program;
-  private final Map<String, Method> fields;
+  private final Map<String, Function<Object, @Nullable Object>> fields;
 
-  private CelCheck(CelRuntime.Program program, Map<String, Method> fields) {
+  private CelCheck(
+      CelRuntime.Program program, Map<String, Function<Object, @Nullable Object>> fields) {
     this.program = program;
     this.fields = fields;
   }
@@ -62,9 +63,9 @@ final class CelCheck {
    *     compile, is not a boolean, names an unknown field, or passes a limit
    */
   static CelCheck compile(Class<?> type, String expression) {
-    Map<String, Method> fields = new HashMap<>();
+    Map<String, Function<Object, @Nullable Object>> fields = new HashMap<>();
     if (!Map.class.isAssignableFrom(type) && type != Object.class) {
-      fields.putAll(FieldPath.accessors(type));
+      fields.putAll(FieldPath.readers(type));
       fields.remove(RECORD);
     }
     var builder =
@@ -118,11 +119,11 @@ final class CelCheck {
           if (name.equals(RECORD)) {
             return Optional.of(record instanceof Map<?, ?> ? value(record, 0) : asMap(record, 0));
           }
-          Method m = fields.get(name);
-          if (m == null) {
+          Function<Object, @Nullable Object> reader = fields.get(name);
+          if (reader == null) {
             return Optional.empty();
           }
-          return Optional.of(value(FieldReads.read(m, record), 0));
+          return Optional.of(value(reader.apply(record), 0));
         };
     try {
       Object result = program.eval(vars);
@@ -185,12 +186,12 @@ final class CelCheck {
   private static final class LazyFields extends AbstractMap<String, Object> {
     private final Object target;
     private final int depth;
-    private final Map<String, Method> fields;
+    private final Map<String, Function<Object, @Nullable Object>> fields;
 
     LazyFields(Object target, int depth) {
       this.target = target;
       this.depth = depth;
-      this.fields = FieldPath.accessors(target.getClass());
+      this.fields = FieldPath.readers(target.getClass());
     }
 
     @Override
@@ -200,8 +201,8 @@ final class CelCheck {
 
     @Override
     public Object get(Object key) {
-      Method m = fields.get(key);
-      return m == null ? null : value(FieldReads.read(m, target), depth);
+      Function<Object, @Nullable Object> reader = fields.get(key);
+      return reader == null ? null : value(reader.apply(target), depth);
     }
 
     @Override

@@ -8,6 +8,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -79,7 +80,7 @@ final class FieldPath {
                 + "'); its fields are "
                 + fieldNames(type));
       }
-      steps.add(new Getter(accessor));
+      steps.add(new Getter(FieldReads.reader(accessor)));
       type =
           accessor.getReturnType().isPrimitive()
               ? boxed(accessor.getReturnType())
@@ -217,10 +218,10 @@ final class FieldPath {
   }
 
   /** A component or getter known when the gate is built. */
-  private record Getter(Method method) implements Step {
+  private record Getter(Function<Object, @Nullable Object> reader) implements Step {
     @Override
     public @Nullable Object from(Object value) {
-      return FieldReads.read(method, value);
+      return reader.apply(value);
     }
   }
 
@@ -241,25 +242,25 @@ final class FieldPath {
       if (value instanceof Collection<?> || value instanceof CharSequence) {
         return null;
       }
-      Method m = accessors(value.getClass()).get(name);
-      return m == null ? null : new Getter(m).from(value);
+      Function<Object, @Nullable Object> reader = readers(value.getClass()).get(name);
+      return reader == null ? null : reader.apply(value);
     }
   }
 
-  /** The accessors of a type's fields by name, found once per type. */
-  static Map<String, Method> accessors(Class<?> type) {
-    return ACCESSORS.get(type);
+  /** Readers of a type's fields by name, made once per type. */
+  static Map<String, Function<Object, @Nullable Object>> readers(Class<?> type) {
+    return READERS.get(type);
   }
 
-  private static final ClassValue<Map<String, Method>> ACCESSORS =
+  private static final ClassValue<Map<String, Function<Object, @Nullable Object>>> READERS =
       new ClassValue<>() {
         @Override
-        protected Map<String, Method> computeValue(Class<?> type) {
-          java.util.HashMap<String, Method> all = new java.util.HashMap<>();
+        protected Map<String, Function<Object, @Nullable Object>> computeValue(Class<?> type) {
+          Map<String, Function<Object, @Nullable Object>> all = new java.util.HashMap<>();
           for (String name : fieldNames(type)) {
             Method m = accessor(type, name);
             if (m != null) {
-              all.put(name, m);
+              all.put(name, FieldReads.reader(m));
             }
           }
           return Map.copyOf(all);

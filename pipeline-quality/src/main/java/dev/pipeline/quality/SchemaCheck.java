@@ -4,42 +4,43 @@ import java.lang.annotation.Annotation;
 import java.lang.reflect.Method;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
  * The shape a stage's output must have: no null in a record component that is not marked
  * {@code @Nullable} (any annotation of that simple name, on the component or its type), in nested
- * records too; and, for map payloads, the keys declared required. Built once per type; a check
- * costs one accessor call per required component. Immutable and thread-safe.
+ * records too (a nullable record's components are required when it is there); and, for map
+ * payloads, the keys declared required. Built once per type as a tree walked once per record, each
+ * component read once. Immutable and thread-safe.
  */
 final class SchemaCheck {
   private static final int MAX_DEPTH = 4;
 
-  private final List<Required> required;
+  /** A component: how to read it, whether it is required, and its own components. */
+  private record Node(
+      String path, Function<Object, @Nullable Object> reader, boolean required, Node[] children) {}
+
+  private final Node[] roots;
   private final List<String> requiredKeys;
 
-  private record Required(String path, Method[] accessors) {}
-
-  private SchemaCheck(List<Required> required, List<String> requiredKeys) {
-    this.required = required;
+  private SchemaCheck(Node[] roots, List<String> requiredKeys) {
+    this.roots = roots;
     this.requiredKeys = requiredKeys;
   }
 
   /** The check for records of {@code type}, and map payloads with {@code requiredKeys}. */
   static SchemaCheck of(Class<?> type, List<String> requiredKeys) {
-    List<Required> all = new ArrayList<>();
-    collect(type, "", new Method[0], all, 0);
-    return new SchemaCheck(List.copyOf(all), List.copyOf(requiredKeys));
+    return new SchemaCheck(nodes(type, "", 0), List.copyOf(requiredKeys));
   }
 
-  private static void collect(
-      Class<?> type, String prefix, Method[] chain, List<Required> all, int depth) {
+  private static Node[] nodes(Class<?> type, String prefix, int depth) {
     if (!type.isRecord() || depth >= MAX_DEPTH) {
-      return;
+      return new Node[0];
     }
+    List<Node> all = new ArrayList<>();
     for (RecordComponent c : type.getRecordComponents()) {
       if (c.getType().isPrimitive()) {
         continue;
@@ -48,15 +49,14 @@ final class SchemaCheck {
       if (accessor == null) {
         continue;
       }
-      Method[] next = Arrays.copyOf(chain, chain.length + 1);
-      next[chain.length] = accessor;
       String path = prefix + c.getName();
-      if (!nullable(c)) {
-        all.add(new Required(path, next));
+      Node[] children = nodes(c.getType(), path + ".", depth + 1);
+      boolean required = !nullable(c);
+      if (required || children.length > 0) {
+        all.add(new Node(path, FieldReads.reader(accessor), required, children));
       }
-      // a nullable record's own components are required whenever it is there
-      collect(c.getType(), path + ".", next, all, depth + 1);
     }
+    return all.toArray(Node[]::new);
   }
 
   private static boolean nullable(RecordComponent c) {
@@ -75,34 +75,12 @@ final class SchemaCheck {
 
   /** Whether the check has anything to look at. */
   boolean isEmpty() {
-    return required.isEmpty() && requiredKeys.isEmpty();
-  }
-
-  /** The paths the check requires, for messages and tests. */
-  List<String> requiredPaths() {
-    List<String> paths = new ArrayList<>();
-    for (Required r : required) {
-      paths.add(r.path());
-    }
-    paths.addAll(requiredKeys);
-    return paths;
+    return roots.length == 0 && requiredKeys.isEmpty();
   }
 
   /** Null if the record has its shape, else what is missing. */
   @Nullable String test(Object record) {
-    StringBuilder missing = null;
-    for (Required r : required) {
-      Object v = record;
-      for (Method m : r.accessors()) {
-        if (v == null) {
-          break;
-        }
-        v = FieldReads.read(m, v);
-      }
-      if (v == null && parentPresent(record, r)) {
-        missing = append(missing, r.path());
-      }
-    }
+    StringBuilder missing = walk(roots, record, null);
     if (!requiredKeys.isEmpty() && record instanceof Map<?, ?> map) {
       for (String key : requiredKeys) {
         if (map.get(key) == null) {
@@ -113,17 +91,19 @@ final class SchemaCheck {
     return missing == null ? null : "required " + missing + " null";
   }
 
-  /** Whether the record holding the component is there (a null parent is reported once). */
-  private static boolean parentPresent(Object record, Required r) {
-    Object v = record;
-    Method[] chain = r.accessors();
-    for (int i = 0; i < chain.length - 1; i++) {
-      v = FieldReads.read(chain[i], v);
+  private static @Nullable StringBuilder walk(
+      Node[] nodes, Object value, @Nullable StringBuilder missing) {
+    for (Node node : nodes) {
+      Object v = node.reader().apply(value);
       if (v == null) {
-        return false;
+        if (node.required()) {
+          missing = append(missing, node.path());
+        }
+      } else if (node.children().length > 0) {
+        missing = walk(node.children(), v, missing);
       }
     }
-    return true;
+    return missing;
   }
 
   private static StringBuilder append(@Nullable StringBuilder to, String path) {
