@@ -27,6 +27,7 @@ import dev.pipeline.examples.listings.SentimentAnalyzer;
 import dev.pipeline.examples.listings.TranslatedListing;
 import dev.pipeline.examples.listings.Translator;
 import dev.pipeline.examples.listings.ValidatedListing;
+import dev.pipeline.quality.QualityGate;
 import java.time.Duration;
 
 /**
@@ -55,13 +56,15 @@ public final class EquipmentPipeline {
   private EquipmentPipeline() {}
 
   /**
-   * Adds the eight stages to a builder.
+   * Adds the eight stages to a builder; the validation stage checks {@link ListingRules} (which tag
+   * a listing) before the validator.
    *
    * @param builder a fresh builder of {@link ScrapedLine}s
    * @param index where the publishing stage publishes
    */
   public static PipelineBuilder<ScrapedLine, IndexedListing> stages(
       PipelineBuilder<ScrapedLine, ScrapedLine> builder, ListingIndex index) {
+    QualityGate<TranslatedListing> rules = ListingRules.gate();
     return builder
         .stage(
             INGESTION,
@@ -70,7 +73,10 @@ public final class EquipmentPipeline {
         .stage(EXTRACTION, Extractor::extract)
         .stage(ANALYSIS, SentimentAnalyzer::analyze)
         .stage(TRANSLATION, Translator::translate, s -> s.timeout(Duration.ofSeconds(5)))
-        .stage(VALIDATION, EquipmentPipeline::gate)
+        .stage(
+            VALIDATION,
+            (TranslatedListing listing, StageContext context) ->
+                gate(rules.process(listing, context)))
         .stage(INDEXING, EquipmentPipeline::index, s -> s.referenceData(ExchangeRates.EUR_RATES))
         .stage(
             PUBLISHING,
