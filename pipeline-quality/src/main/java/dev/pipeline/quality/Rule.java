@@ -104,6 +104,11 @@ public record Rule(
 
   private static Rule of(String name, RuleType type, @Nullable String field, String expression) {
     Objects.requireNonNull(field, "field cannot be null");
+    return whole(name, type, field, expression);
+  }
+
+  /** A rule with the defaults: ERROR, DEAD_LETTER, mostly 1, enabled. */
+  private static Rule whole(String name, RuleType type, @Nullable String field, String expression) {
     return new Rule(
         name, type, field, expression, Map.of(), Severity.ERROR, Action.DEAD_LETTER, 1.0, true);
   }
@@ -165,16 +170,7 @@ public record Rule(
    * present, so is the second).
    */
   public static Rule consistency(String name, String comparison) {
-    return new Rule(
-        name,
-        RuleType.CONSISTENCY,
-        null,
-        comparison,
-        Map.of(),
-        Severity.ERROR,
-        Action.DEAD_LETTER,
-        1.0,
-        true);
+    return whole(name, RuleType.CONSISTENCY, null, comparison);
   }
 
   /** The field's time is at most {@code maxAge} old, e.g. {@code "PT1H"}. */
@@ -201,16 +197,7 @@ public record Rule(
 
   /** A CEL expression over the record's fields that must be true, e.g. {@code "price > 0"}. */
   public static Rule expression(String name, String cel) {
-    return new Rule(
-        name,
-        RuleType.EXPRESSION,
-        null,
-        cel,
-        Map.of(),
-        Severity.ERROR,
-        Action.DEAD_LETTER,
-        1.0,
-        true);
+    return whole(name, RuleType.EXPRESSION, null, cel);
   }
 
   /** This rule with another severity. */

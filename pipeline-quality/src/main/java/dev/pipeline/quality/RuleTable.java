@@ -106,28 +106,21 @@ public final class RuleTable {
    * @throws IllegalStateException if the database cannot be read
    */
   public List<StoredRule> history(String pipeline, String stage, String rule) {
-    String sql =
-        "SELECT "
-            + COLUMNS
-            + " FROM "
-            + history
-            + " WHERE pipeline = ? AND stage_name = ? AND rule_name = ? ORDER BY version";
     List<StoredRule> all = new ArrayList<>();
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement s = c.prepareStatement(sql)) {
-      s.setString(1, pipeline);
-      s.setString(2, stage);
-      s.setString(3, rule);
-      try (ResultSet rs = s.executeQuery()) {
-        while (rs.next()) {
-          Row row = row(rs);
-          if (row.rule() != null) {
-            all.add(row.stored());
-          }
-        }
+    for (Row row :
+        select(
+            "read the history of rule '" + rule + "'",
+            "SELECT "
+                + COLUMNS
+                + " FROM "
+                + history
+                + " WHERE pipeline = ? AND stage_name = ? AND rule_name = ? ORDER BY version",
+            pipeline,
+            stage,
+            rule)) {
+      if (row.rule() != null) {
+        all.add(row.stored());
       }
-    } catch (SQLException e) {
-      throw failure("read the history of rule '" + rule + "'", e);
     }
     return all;
   }
@@ -143,26 +136,19 @@ public final class RuleTable {
   public StoredRule save(String pipeline, String stage, Rule rule, String changedBy) {
     Objects.requireNonNull(rule, "rule cannot be null");
     Objects.requireNonNull(changedBy, "changedBy cannot be null");
-    try (Connection c = dataSource.getConnection()) {
-      c.setAutoCommit(false);
-      try {
-        Row existing = find(c, pipeline, stage, rule.name());
-        if (existing == null) {
-          insert(c, pipeline, stage, rule, changedBy, null);
-        } else {
-          update(c, existing.id(), rule, changedBy, null);
-        }
-        Row saved = Objects.requireNonNull(find(c, pipeline, stage, rule.name()));
-        keepHistory(c, saved.id(), saved.version());
-        c.commit();
-        return saved.stored();
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      }
-    } catch (SQLException e) {
-      throw failure("save rule '" + rule.name() + "'", e);
-    }
+    return inTransaction(
+        "save rule '" + rule.name() + "'",
+        c -> {
+          Row existing = find(c, pipeline, stage, rule.name());
+          if (existing == null) {
+            insert(c, pipeline, stage, rule, changedBy, null);
+          } else {
+            update(c, existing.id(), rule, changedBy, null);
+          }
+          Row saved = Objects.requireNonNull(find(c, pipeline, stage, rule.name()));
+          keepHistory(c, saved.id(), saved.version());
+          return saved.stored();
+        });
   }
 
   /**
@@ -173,55 +159,78 @@ public final class RuleTable {
    * @return every rule of the stage, code's and the table's own
    */
   List<Row> register(String pipeline, String stage, List<Rule> declared) {
-    try (Connection c = dataSource.getConnection()) {
-      c.setAutoCommit(false);
-      try {
-        for (Rule rule : declared) {
-          String hash = RuleRows.hash(rule);
-          Row existing = find(c, pipeline, stage, rule.name());
-          if (existing == null) {
-            insert(c, pipeline, stage, rule, "code", hash);
-          } else if (!hash.equals(codeHash(c, existing.id()))) {
-            update(c, existing.id(), rule, "code", hash);
-          } else {
-            continue;
+    inTransaction(
+        "register the rules of stage '" + stage + "'",
+        c -> {
+          for (Rule rule : declared) {
+            String hash = RuleRows.hash(rule);
+            Row existing = find(c, pipeline, stage, rule.name());
+            if (existing == null) {
+              insert(c, pipeline, stage, rule, "code", hash);
+            } else if (!hash.equals(codeHash(c, existing.id()))) {
+              update(c, existing.id(), rule, "code", hash);
+            } else {
+              continue;
+            }
+            Row now = Objects.requireNonNull(find(c, pipeline, stage, rule.name()));
+            keepHistory(c, now.id(), now.version());
           }
-          Row now = Objects.requireNonNull(find(c, pipeline, stage, rule.name()));
-          keepHistory(c, now.id(), now.version());
-        }
-        c.commit();
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      }
-    } catch (SQLException e) {
-      throw failure("register the rules of stage '" + stage + "'", e);
-    }
+          return declared.size();
+        });
     return rows(pipeline, stage);
   }
 
   /** Every row of a stage, each with its rule or its problem. */
   List<Row> rows(String pipeline, String stage) {
-    String sql =
+    return select(
+        "read the rules of stage '" + stage + "'",
         "SELECT "
             + COLUMNS
             + " FROM "
             + rules
-            + " WHERE pipeline = ? AND stage_name = ? ORDER BY rule_id";
+            + " WHERE pipeline = ? AND stage_name = ? ORDER BY rule_id",
+        pipeline,
+        stage);
+  }
+
+  private List<Row> select(String what, String sql, String... args) {
     List<Row> all = new ArrayList<>();
     try (Connection c = dataSource.getConnection();
         PreparedStatement s = c.prepareStatement(sql)) {
-      s.setString(1, pipeline);
-      s.setString(2, stage);
+      for (int i = 0; i < args.length; i++) {
+        s.setString(i + 1, args[i]);
+      }
       try (ResultSet rs = s.executeQuery()) {
         while (rs.next()) {
           all.add(row(rs));
         }
       }
     } catch (SQLException e) {
-      throw failure("read the rules of stage '" + stage + "'", e);
+      throw failure(what, e);
     }
     return all;
+  }
+
+  /** Work in one transaction of its own. */
+  @FunctionalInterface
+  private interface Work<R> {
+    R run(Connection c) throws SQLException;
+  }
+
+  private <R> R inTransaction(String what, Work<R> work) {
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        R result = work.run(c);
+        c.commit();
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw failure(what, e);
+    }
   }
 
   /**
@@ -231,34 +240,28 @@ public final class RuleTable {
    * @param bump whether to raise the version (false: only keep the history of {@code version})
    */
   void noteEdit(long id, long version, boolean bump) {
-    try (Connection c = dataSource.getConnection()) {
-      c.setAutoCommit(false);
-      try {
-        long kept = version;
-        if (bump) {
-          try (PreparedStatement s =
-              c.prepareStatement(
-                  "UPDATE "
-                      + rules
-                      + " SET version = version + 1, changed_at = ? WHERE rule_id = ? AND version"
-                      + " = ?")) {
-            s.setObject(1, OffsetDateTime.ofInstant(clock.now(), ZoneOffset.UTC));
-            s.setLong(2, id);
-            s.setLong(3, version);
-            if (s.executeUpdate() == 1) {
-              kept = version + 1;
+    inTransaction(
+        "keep the history of rule " + id,
+        c -> {
+          long kept = version;
+          if (bump) {
+            try (PreparedStatement s =
+                c.prepareStatement(
+                    "UPDATE "
+                        + rules
+                        + " SET version = version + 1, changed_at = ? WHERE rule_id = ? AND"
+                        + " version = ?")) {
+              s.setObject(1, OffsetDateTime.ofInstant(clock.now(), ZoneOffset.UTC));
+              s.setLong(2, id);
+              s.setLong(3, version);
+              if (s.executeUpdate() == 1) {
+                kept = version + 1;
+              }
             }
           }
-        }
-        keepHistory(c, id, kept);
-        c.commit();
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      }
-    } catch (SQLException e) {
-      throw failure("keep the history of rule " + id, e);
-    }
+          keepHistory(c, id, kept);
+          return kept;
+        });
   }
 
   private @Nullable Row find(Connection c, String pipeline, String stage, String name)
