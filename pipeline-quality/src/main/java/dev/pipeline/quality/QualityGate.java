@@ -99,6 +99,7 @@ public final class QualityGate<T> implements Stage<T, T> {
   private final long windowRecords;
   private final long minRecords;
   private final Duration reopenAfter;
+  private final Duration holdFor;
   private final AlertListener alerts;
   private final @Nullable RuleTable table;
   private final String pipelineName;
@@ -132,6 +133,7 @@ public final class QualityGate<T> implements Stage<T, T> {
     this.windowRecords = b.windowRecords;
     this.minRecords = b.minRecords;
     this.reopenAfter = b.reopenAfter;
+    this.holdFor = b.holdFor;
     this.alerts = b.alerts;
     this.table = b.table;
     this.pipelineName = b.pipeline == null ? "" : b.pipeline;
@@ -303,14 +305,21 @@ public final class QualityGate<T> implements Stage<T, T> {
     return s.state();
   }
 
-  /** How long a closed gate stays closed before its trial; zero unless closed. */
+  /**
+   * How long a record held now waits before it is offered again: until the trial, or {@link
+   * Builder#holdFor} if that is sooner (so that records come back soon after an operator reopens
+   * the gate); zero unless closed.
+   */
   Duration remainingClosed() {
     Status s = status;
     if (s.state() != State.CLOSED) {
       return Duration.ZERO;
     }
     Duration left = Duration.between(clock.now(), s.since().plus(reopenAfter));
-    return left.isNegative() ? Duration.ZERO : left;
+    if (left.isNegative()) {
+      return Duration.ZERO;
+    }
+    return left.compareTo(holdFor) < 0 ? left : holdFor;
   }
 
   /**
@@ -648,6 +657,7 @@ public final class QualityGate<T> implements Stage<T, T> {
     private long windowRecords = 1_000;
     private long minRecords = 20;
     private Duration reopenAfter = Duration.ofMinutes(1);
+    private Duration holdFor = Duration.ofSeconds(5);
     private AlertListener alerts = AlertListener.logging();
     private PipelineClock clock = PipelineClock.system();
     private @Nullable RuleTable table;
@@ -749,6 +759,23 @@ public final class QualityGate<T> implements Stage<T, T> {
             "reopenAfter must be in (0, " + MAX_WINDOW + "], was " + wait);
       }
       this.reopenAfter = wait;
+      return this;
+    }
+
+    /**
+     * How long a record held by the closed gate waits in the retry queue before it is offered again
+     * (and held again if the gate is still closed); five seconds unless set. Shorter brings records
+     * back sooner after {@link QualityGate#reopen(String)}, at the cost of more parking.
+     *
+     * @throws IllegalArgumentException if not in [100 ms, 1 day]
+     */
+    public Builder<T> holdFor(Duration wait) {
+      Objects.requireNonNull(wait, "wait cannot be null");
+      if (wait.compareTo(Duration.ofMillis(100)) < 0 || wait.compareTo(MAX_WINDOW) > 0) {
+        throw new IllegalArgumentException(
+            "holdFor must be in [PT0.1S, " + MAX_WINDOW + "], was " + wait);
+      }
+      this.holdFor = wait;
       return this;
     }
 

@@ -6,6 +6,7 @@ import dev.pipeline.Alert;
 import dev.pipeline.Envelope;
 import dev.pipeline.Pipeline;
 import dev.pipeline.RunResult;
+import dev.pipeline.RunStatus;
 import dev.pipeline.Source;
 import dev.pipeline.StageName;
 import dev.pipeline.resilience.CircuitBreaker;
@@ -172,7 +173,11 @@ class QualityGateTest {
     assertThat(gate.state()).isEqualTo(QualityGate.State.CLOSED);
     assertThat(circuit.tryAcquirePermission()).as("records are held").isFalse();
     assertThat(circuit.state()).isEqualTo(CircuitBreaker.State.OPEN);
-    assertThat(circuit.remainingOpen()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(circuit.remainingOpen())
+        .as("a held record comes back after holdFor (5 s) to see whether the gate reopened")
+        .isEqualTo(Duration.ofSeconds(5));
+    clock.advance(Duration.ofMinutes(4).plusSeconds(58));
+    assertThat(circuit.remainingOpen()).as("the trial is nearer").isEqualTo(Duration.ofSeconds(2));
     assertThat(alerts)
         .extracting(Alert::kind)
         .containsExactly(Alert.Kind.QUALITY_RULE_FAILED, Alert.Kind.QUALITY_GATE_CLOSED);
@@ -181,7 +186,7 @@ class QualityGateTest {
         .contains("mostly 0.800 allows 20.0 %")
         .contains("price.amount '1.0E9' is not in [0, 200000]");
 
-    clock.advance(Duration.ofMinutes(5));
+    clock.advance(Duration.ofSeconds(2));
     assertThat(gate.state()).isEqualTo(QualityGate.State.TRIAL);
     assertThat(circuit.tryAcquirePermission()).isTrue();
     assertThat(circuit.state()).isEqualTo(CircuitBreaker.State.HALF_OPEN);
@@ -321,6 +326,55 @@ class QualityGateTest {
     assertThat(deadLettered.get()).isEqualTo(threads * 20 - 1);
     assertThat(counts.deadLettered()).isEqualTo(threads * 20 - 1);
     assertThat(counts.failuresByRule()).containsEntry("title", (long) threads * each / 2);
+  }
+
+  @Test
+  void inAPipelineAClosedGateHoldsRecordsUntilAnOperatorReopensIt() throws Exception {
+    QualityGate<Listing> gate =
+        QualityGate.of(Listing.class)
+            .alerts(alerts::add)
+            .window(Duration.ofDays(1), 10)
+            .minRecords(10)
+            .reopenAfter(Duration.ofDays(1))
+            .holdFor(Duration.ofMillis(100))
+            .rule(
+                Rule.length("title", "title", "[3, )")
+                    .action(Action.CLOSE_GATE)
+                    .severity(Severity.ERROR)
+                    .mostly(0.5))
+            .build();
+    List<Listing> input = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      input.add(i < 10 ? Listing.good("bad" + i).withTitle("x") : Listing.good("good" + i));
+    }
+    Queue<Envelope<Listing>> published = new ConcurrentLinkedQueue<>();
+    try (Pipeline<Listing, Listing> pipeline =
+        Pipeline.builder("held", Listing.class)
+            .stage(StageName.of("quality"), gate, gate.options())
+            .sink(published::addAll)
+            .build()) {
+      var run = pipeline.start(Source.of("listings", input.iterator()));
+      long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+      while (pipeline.metrics().stage("quality").resilience().held() == 0) {
+        assertThat(System.nanoTime()).as("records held within a minute").isLessThan(deadline);
+        java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(5).toNanos());
+      }
+      assertThat(gate.state()).isEqualTo(QualityGate.State.CLOSED);
+      assertThat(run.status()).as("held records keep the run going").isEqualTo(RunStatus.RUNNING);
+      gate.reopen("ops");
+      RunResult result = run.await();
+      assertThat(result.published()).isEqualTo(40);
+      assertThat(result.deadLettered()).isZero();
+      assertThat(
+              published.stream().filter(e -> e.metadata().containsKey(QualityGate.VIOLATIONS_KEY)))
+          .hasSize(10);
+      assertThat(alerts)
+          .extracting(Alert::kind)
+          .containsSubsequence(
+              Alert.Kind.QUALITY_RULE_FAILED,
+              Alert.Kind.QUALITY_GATE_CLOSED,
+              Alert.Kind.QUALITY_GATE_REOPENED);
+    }
   }
 
   @Test
