@@ -14,7 +14,6 @@ import dev.pipeline.resilience.Fallback;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -101,21 +100,17 @@ public final class QualityGate<T> implements Stage<T, T> {
   private final Duration reopenAfter;
   private final Duration holdFor;
   private final AlertListener alerts;
-  private final @Nullable RuleTable table;
+  private final @Nullable RuleReloader reloader;
   private final String pipelineName;
   private final String stageName;
-  private final Duration pollEvery;
   private final GateCircuit circuit = new GateCircuit(this);
 
   private final ReentrantLock lock = new ReentrantLock();
-  private final ReentrantLock pollLock = new ReentrantLock();
 
   private volatile RuleSet rules;
   private volatile Status status;
   private volatile GateWindow current;
   private volatile PipelineClock clock;
-  private volatile long nextPollMillis;
-  private final Map<Long, Long> seenVersions = new ConcurrentHashMap<>();
   private final Map<String, VolumeWindow> volumes = new ConcurrentHashMap<>();
 
   private final LongAdder records = new LongAdder();
@@ -135,32 +130,26 @@ public final class QualityGate<T> implements Stage<T, T> {
     this.reopenAfter = b.reopenAfter;
     this.holdFor = b.holdFor;
     this.alerts = b.alerts;
-    this.table = b.table;
     this.pipelineName = b.pipeline == null ? "" : b.pipeline;
     this.stageName = b.stage == null ? "" : b.stage.value();
-    this.pollEvery = b.pollEvery;
     this.clock = b.clock;
     Instant now = clock.now();
     this.status = new Status(State.OPEN, now, "built");
     this.current = new GateWindow(now);
-    if (table == null) {
+    if (b.table == null) {
+      this.reloader = null;
       this.rules = RuleSet.compile(b.rules, Map.of(), type, references);
     } else {
-      // compile the rules of code first: a bad one fails the build before it reaches the table
-      RuleSet.compile(b.rules, Map.of(), type, references);
-      List<RuleTable.Row> rows = table.register(pipelineName, stageName, b.rules);
-      List<Rule> all = new ArrayList<>();
-      Map<String, Long> versions = new HashMap<>();
-      for (RuleTable.Row row : rows) {
-        if (row.problem() != null) {
-          throw new InvalidRuleException(row.name(), row.problem());
-        }
-        all.add(Objects.requireNonNull(row.rule()));
-        versions.put(row.name(), row.version());
-        seenVersions.put(row.id(), row.version());
-      }
-      this.rules = RuleSet.compile(all, versions, type, references);
-      this.nextPollMillis = now.toEpochMilli() + pollEvery.toMillis();
+      this.reloader =
+          new RuleReloader(
+              b.table,
+              pipelineName,
+              stageName,
+              b.pollEvery,
+              type,
+              references,
+              (message, at) -> alert(Alert.Kind.QUALITY_RULE_FAILED, message, at));
+      this.rules = reloader.register(b.rules, now);
     }
   }
 
@@ -196,8 +185,9 @@ public final class QualityGate<T> implements Stage<T, T> {
   @Override
   public T process(T input, StageContext context) {
     Instant now = context.now();
-    if (table != null && now.toEpochMilli() >= nextPollMillis) {
-      poll(now);
+    RuleReloader r = reloader;
+    if (r != null && r.due(now)) {
+      r.poll(this::ruleSet, this::swap, now);
     }
     RuleSet set = rules;
     GateWindow w = window(now, context);
@@ -370,107 +360,23 @@ public final class QualityGate<T> implements Stage<T, T> {
    * @throws IllegalStateException if the gate has no table
    */
   public void refresh() {
-    if (table == null) {
+    RuleReloader r = reloader;
+    if (r == null) {
       throw new IllegalStateException("the gate has no rule table; give it one with table(...)");
     }
-    pollLock.lock();
-    try {
-      reload(clock.now());
-    } finally {
-      pollLock.unlock();
-    }
+    r.refresh(this::ruleSet, this::swap, clock.now());
+  }
+
+  private RuleSet ruleSet() {
+    return rules;
+  }
+
+  private void swap(RuleSet set) {
+    rules = set;
   }
 
   void bindClock(PipelineClock bound) {
     this.clock = bound;
-  }
-
-  private void poll(Instant now) {
-    if (!pollLock.tryLock()) {
-      return; // another worker is polling; this record is checked with the rules as they are
-    }
-    try {
-      if (now.toEpochMilli() < nextPollMillis) {
-        return;
-      }
-      nextPollMillis = now.toEpochMilli() + pollEvery.toMillis();
-      reload(now);
-    } catch (RuntimeException e) {
-      LOG.warn(
-          "quality gate of stage '{}': could not read validation_rules, keeping the rules as they"
-              + " are until the next poll: {}",
-          stageLabel(),
-          QualityText.bounded(e.getMessage(), 400));
-    } finally {
-      pollLock.unlock();
-    }
-  }
-
-  /** Reads the table and swaps in the rules that changed. Called under the poll lock. */
-  private void reload(Instant now) {
-    RuleTable t = Objects.requireNonNull(table);
-    List<RuleTable.Row> rows = t.rows(pipelineName, stageName);
-    RuleSet set = rules;
-    Map<String, RuleSet.Compiled> changed = new LinkedHashMap<>();
-    List<String> present = new ArrayList<>();
-    for (RuleTable.Row row : rows) {
-      present.add(row.name());
-      RuleSet.Compiled known = set.byName().get(row.name());
-      Long seen = seenVersions.get(row.id());
-      boolean sameContent = known != null && known.rule().equals(row.rule());
-      if (sameContent && seen != null && seen == row.version()) {
-        continue;
-      }
-      if (row.problem() != null) {
-        refuse(row.name(), row.problem(), now);
-        continue;
-      }
-      Rule rule = Objects.requireNonNull(row.rule());
-      long version = row.version();
-      if (!sameContent && known != null && seen != null && seen == version) {
-        // edited in SQL without raising the version: raise it, so the history tells the versions
-        t.noteEdit(row.id(), version, true);
-        version++;
-      } else {
-        t.noteEdit(row.id(), version, false);
-      }
-      seenVersions.put(row.id(), version);
-      if (sameContent) {
-        continue;
-      }
-      try {
-        changed.put(row.name(), RuleSet.compileOne(rule, version, type, references));
-        LOG.info(
-            "quality gate of stage '{}': rule '{}' is now version {} ({})",
-            stageLabel(),
-            row.name(),
-            version,
-            QualityText.bounded(rule.expression(), 200));
-      } catch (InvalidRuleException e) {
-        refuse(row.name(), e.getMessage(), now);
-      }
-    }
-    List<String> removed = new ArrayList<>();
-    for (String name : set.byName().keySet()) {
-      if (!present.contains(name)) {
-        removed.add(name);
-      }
-    }
-    if (!changed.isEmpty() || !removed.isEmpty()) {
-      rules = set.with(changed, removed);
-    }
-  }
-
-  private void refuse(String rule, @Nullable String problem, Instant now) {
-    String message =
-        "the quality gate of stage '"
-            + stageLabel()
-            + "' refused the new version of rule '"
-            + QualityText.bounded(rule, 80)
-            + "' and keeps checking its previous one: "
-            + QualityText.bounded(problem, 600);
-    LOG.warn("{}", message);
-    alert(Alert.Kind.QUALITY_RULE_FAILED, message, now);
   }
 
   /** The window a record at {@code now} counts in, ending (and judging) the current one if due. */

@@ -8,9 +8,11 @@ import dev.pipeline.StageName;
 import dev.pipeline.testkit.ManualClock;
 import dev.pipeline.testkit.StageTester;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -102,6 +104,49 @@ abstract class RuleTableContract {
   }
 
   @Test
+  void manyWorkersPollingAtOnceTakeAnEditOnceAndKeepOneHistoryRowPerVersion() throws Exception {
+    QualityGate<Listing> gate = gate(priceRange());
+    db().update(
+            "UPDATE {s}.validation_rules SET validation_expression = '[0, 10]'"
+                + " WHERE rule_name = 'price-range'");
+    clock.advance(Duration.ofSeconds(5));
+    CountDownLatch start = new CountDownLatch(1);
+    List<Thread> workers = new ArrayList<>();
+    for (int w = 0; w < 8; w++) {
+      int worker = w;
+      workers.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    try {
+                      start.await();
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                      return;
+                    }
+                    for (int i = 0; i < 50; i++) {
+                      String id = worker + "-" + i;
+                      try {
+                        gate.process(priced(id, 300), new FakeContext(id, clock::now));
+                      } catch (QualityViolationException expected) {
+                        // after the poll the edited range fails the record
+                      }
+                    }
+                  }));
+    }
+    start.countDown();
+    for (Thread t : workers) {
+      t.join();
+    }
+    assertThat(gate.rules()).singleElement().extracting(Rule::expression).isEqualTo("[0, 10]");
+    assertThat(gate.counts().deadLettered()).isPositive();
+    assertThat(db().query("SELECT version FROM {s}.validation_rules")).containsExactly(List.of(2L));
+    assertThat(db().table().history("listings", "validation", "price-range"))
+        .extracting(StoredRule::version)
+        .containsExactly(1L, 2L);
+  }
+
+  @Test
   void anEditThatLeavesTheVersionAloneIsSeenAndGetsAVersion() {
     QualityGate<Listing> gate = gate(priceRange());
     db().update(
@@ -123,7 +168,9 @@ abstract class RuleTableContract {
                 + " 'java.lang.Runtime.getRuntime().exec(\"id\") == null', version = version + 1"
                 + " WHERE rule_name = 'sane'");
     gate.refresh();
+    gate.refresh(); // a refused version is refused once, not at every poll
     assertThat(gate.rules()).singleElement().extracting(Rule::expression).isEqualTo("quantity > 0");
+    assertThat(db().query("SELECT version FROM {s}.validation_rules")).containsExactly(List.of(2L));
     var t = StageTester.of(gate).clock(clock);
     assertThat(t.run(Listing.good("a").withQuantity(0)).isFailed()).isTrue();
     assertThat(alerts)
