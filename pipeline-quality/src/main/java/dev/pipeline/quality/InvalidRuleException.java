@@ -6,7 +6,7 @@ import dev.pipeline.PipelineException;
  * A rule that cannot be checked: its field does not exist on the record type, or its expression is
  * malformed or hostile (too long, too deep, naming a Java class). Thrown when a gate is built, and
  * logged (the rule's previous version kept) when a rule edited in {@code validation_rules} is
- * refused.
+ * refused. Immutable.
  */
 public final class InvalidRuleException extends PipelineException {
   private static final long serialVersionUID = 1L;

@@ -4,7 +4,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * What a {@link QualityGate} has seen since it was built.
+ * What a {@link QualityGate} has seen since it was built: a snapshot, immutable.
  *
  * @param records records checked
  * @param tagged records that went on with violations in their metadata

@@ -7,7 +7,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * A record failed rules whose action is {@link Action#DEAD_LETTER}: the gate sends it to the dead
  * letter queue, this exception (with every violation of the record) as its error. It is not worth
- * retrying: give a gate stage no retry policy, or one that aborts on this type.
+ * retrying: give a gate stage no retry policy, or one that aborts on this type. Immutable.
  */
 public final class QualityViolationException extends StageException {
   private static final long serialVersionUID = 1L;

@@ -4,7 +4,7 @@ import java.time.Instant;
 import java.util.Objects;
 
 /**
- * A rule as {@code validation_rules} (or its history) keeps it.
+ * A rule as {@code validation_rules} (or its history) keeps it. Immutable.
  *
  * @param id the row's {@code rule_id}
  * @param pipeline the pipeline

@@ -3,7 +3,7 @@ package dev.pipeline.quality;
 import java.util.Objects;
 
 /**
- * One rule a record failed, and why.
+ * One rule a record failed, and why. Immutable.
  *
  * @param rule the rule's name
  * @param action what the rule does on failure
