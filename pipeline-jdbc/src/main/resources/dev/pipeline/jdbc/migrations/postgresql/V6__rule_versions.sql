@@ -1,8 +1,7 @@
 -- Data Pipeline Manager, pipeline-jdbc schema version 6 (PostgreSQL 12+): validation rules with versions.
 --
--- Run after V4__source_positions.sql (V5 belongs to another change; versions need not be
--- contiguous); the store runs it itself when it opens an older schema. By hand, replace the
--- placeholders as for V1, run it, then insert the version row at the end.
+-- Run after V5__split_records.sql; the store runs it itself when it opens an older schema. By
+-- hand, replace the placeholders as for V1, run it, then insert the version row at the end.
 --   ${schema}.  your schema followed by a dot (e.g. "etl."), or nothing for the search_path's schema
 --   ${prefix}   your table prefix (e.g. "app_"), or nothing
 
