@@ -347,10 +347,10 @@ public final class QualityGate<T> implements Stage<T, T> {
   }
 
   /** What the gate has seen since it was built. */
-  public QualityCounts counts() {
+  public GateCounts counts() {
     Map<String, Long> byRule = new LinkedHashMap<>();
     failures.forEach((rule, n) -> byRule.put(rule, n.sum()));
-    return new QualityCounts(
+    return new GateCounts(
         records.sum(), tagged.sum(), filtered.sum(), deadLettered.sum(), byRule);
   }
 

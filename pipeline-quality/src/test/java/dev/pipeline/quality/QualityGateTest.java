@@ -320,7 +320,7 @@ class QualityGateTest {
     for (Thread t : all) {
       t.join();
     }
-    QualityCounts counts = gate.counts();
+    GateCounts counts = gate.counts();
     assertThat(counts.records()).isEqualTo((long) threads * each);
     // 20 records per worker carry the id "dup": one of the 320 passes, the others are duplicates
     assertThat(deadLettered.get()).isEqualTo(threads * 20 - 1);

@@ -13,11 +13,11 @@ import java.util.Objects;
  * @param failuresByRule how many records failed each rule (the schema check as {@value
  *     QualityGate#SCHEMA_RULE}), unmodifiable
  */
-public record QualityCounts(
+public record GateCounts(
     long records, long tagged, long filtered, long deadLettered, Map<String, Long> failuresByRule) {
 
   /** Checks the components. */
-  public QualityCounts {
+  public GateCounts {
     Objects.requireNonNull(failuresByRule, "failuresByRule cannot be null");
     failuresByRule = Map.copyOf(failuresByRule);
   }
