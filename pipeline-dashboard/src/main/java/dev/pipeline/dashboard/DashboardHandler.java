@@ -103,6 +103,9 @@ final class DashboardHandler implements HttpHandler {
     }
     Params query = Params.parse(rawQuery);
     if (post) {
+      if (role != Role.OPERATOR) {
+        throw new BadRequestException(403, "your role may view the dashboard, not change anything");
+      }
       Params form = form(exchange);
       if (fresh || !session.csrfMatches(form.get("csrf"))) {
         throw new BadRequestException(
@@ -114,7 +117,6 @@ final class DashboardHandler implements HttpHandler {
         throw new BadRequestException(403, "a change cannot come from another site");
       }
       Request request = new Request(path, query, form, role, session);
-      request.requireOperator();
       String next = act(request);
       exchange.getResponseHeaders().set("Location", next);
       send(exchange, 303, "text/plain; charset=utf-8", new byte[0]);

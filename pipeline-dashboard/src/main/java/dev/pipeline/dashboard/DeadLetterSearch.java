@@ -14,8 +14,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * A search of a pipeline's dead letters by stage, error type, time and text. Stage, error type and
  * the start of the time range go to the store's query; the end of the range and the text (found in
- * the record id or any error's type or message, ignoring case) are matched here, over at most
- * {@link #MAX_SCANNED} dead letters per request, and the result says when it stopped there.
+ * the record id, the payload's first {@value #MAX_PAYLOAD_SEARCHED} characters or any error's type
+ * or message, ignoring case) are matched here, over at most {@link #MAX_SCANNED} dead letters per
+ * request, and the result says when it stopped there.
  *
  * @param stage the failing stage, or null for any
  * @param errorType the last error's type, or null for any
@@ -39,6 +40,9 @@ record DeadLetterSearch(
 
   /** The most dead letters one bulk action changes. */
   static final int MAX_ACTION = 100_000;
+
+  /** The characters of a payload (as text) that a search reads. */
+  static final int MAX_PAYLOAD_SEARCHED = 16_384;
 
   /** The longest search text. */
   static final int MAX_TEXT = 200;
@@ -141,6 +145,13 @@ record DeadLetterSearch(
     }
     String needle = text.toLowerCase(Locale.ROOT);
     if (letter.recordId().toLowerCase(Locale.ROOT).contains(needle)) {
+      return true;
+    }
+    String payload = RecordPage.payload(letter.record().payload());
+    if (payload.length() > MAX_PAYLOAD_SEARCHED) {
+      payload = payload.substring(0, MAX_PAYLOAD_SEARCHED);
+    }
+    if (payload.toLowerCase(Locale.ROOT).contains(needle)) {
       return true;
     }
     for (ErrorInfo error : letter.errors()) {

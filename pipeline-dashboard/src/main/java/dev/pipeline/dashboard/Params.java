@@ -16,7 +16,7 @@ import org.jspecify.annotations.Nullable;
  * a {@link BadRequestException}, never a failure of the server.
  */
 final class Params {
-  static final int MAX_PARAMS = 200;
+  static final int MAX_PARAMS = 1_100;
   static final int MAX_VALUE = 8_192;
   private static final int MAX_NAME = 64;
 
