@@ -26,6 +26,9 @@ final class DashboardHandler implements HttpHandler {
   /** The largest POST body accepted. */
   static final int MAX_BODY = 256 * 1_024;
 
+  /** How much of a body too large is read and dropped before the answer. */
+  private static final long MAX_DRAIN = 4L * 1_024 * 1_024;
+
   static final String CSP =
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src"
           + " 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -197,22 +200,28 @@ final class DashboardHandler implements HttpHandler {
         || !type.toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded")) {
       throw new BadRequestException(415, "send the form as application/x-www-form-urlencoded");
     }
-    String length = exchange.getRequestHeaders().getFirst("Content-Length");
-    if (length != null) {
-      try {
-        if (Long.parseLong(length.strip()) > MAX_BODY) {
-          throw new BadRequestException(413, "the form is larger than " + MAX_BODY + " bytes");
-        }
-      } catch (NumberFormatException e) {
-        throw new BadRequestException("the Content-Length is not a number");
-      }
-    }
     InputStream in = exchange.getRequestBody();
     byte[] body = in.readNBytes(MAX_BODY + 1);
     if (body.length > MAX_BODY) {
+      // read on a little, so the client gets the answer rather than a connection reset
+      try {
+        in.skipNBytes(Math.min(MAX_DRAIN, remaining(exchange)));
+      } catch (IOException e) {
+        // the client sent less than it declared: the answer is the same
+      }
       throw new BadRequestException(413, "the form is larger than " + MAX_BODY + " bytes");
     }
     return Params.parse(new String(body, StandardCharsets.UTF_8));
+  }
+
+  /** The bytes of the body left to read after the first {@code MAX_BODY + 1}, if declared. */
+  private static long remaining(HttpExchange exchange) {
+    String length = exchange.getRequestHeaders().getFirst("Content-Length");
+    try {
+      return length == null ? 0 : Math.max(0, Long.parseLong(length.strip()) - MAX_BODY - 1);
+    } catch (NumberFormatException e) {
+      return 0;
+    }
   }
 
   private static void json(HttpExchange exchange, String json) throws IOException {
@@ -223,7 +232,9 @@ final class DashboardHandler implements HttpHandler {
     Html h = new Html();
     h.raw("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
     h.text(status).raw(" · pipeline dashboard</title>");
-    h.raw("<link rel=\"stylesheet\" href=\"/static/dashboard.css\"></head><body><main>");
+    h.raw(
+        "<link rel=\"stylesheet\" href=\"/static/dashboard.css\">"
+            + "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\"></head><body><main>");
     h.raw("<h1>").text(status).raw("</h1><p class=\"error\">").text(message);
     h.raw("</p><p><a href=\"/\">Overview</a></p></main></body></html>");
     send(

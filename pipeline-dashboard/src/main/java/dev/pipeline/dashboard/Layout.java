@@ -14,7 +14,9 @@ final class Layout {
     out.raw("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
     out.raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     out.raw("<title>").text(title).raw(" · pipeline dashboard</title>");
-    out.raw("<link rel=\"stylesheet\" href=\"/static/dashboard.css\">");
+    out.raw(
+        "<link rel=\"stylesheet\" href=\"/static/dashboard.css\">"
+            + "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">");
     out.raw("<script src=\"/static/dashboard.js\" defer></script></head><body>");
     out.raw("<header><nav><span class=\"brand\">pipeline dashboard</span>");
     nav(out, active, "overview", "/", "Overview");

@@ -6,14 +6,15 @@ import java.io.UncheckedIOException;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
-/** The dashboard's script and style sheet, read from the module once. */
+/** The dashboard's script, style sheet and icon, read from the module once. */
 final class StaticFiles {
   record File(String contentType, byte[] bytes) {}
 
   private final Map<String, File> files =
       Map.of(
           "dashboard.js", load("dashboard.js", "text/javascript; charset=utf-8"),
-          "dashboard.css", load("dashboard.css", "text/css; charset=utf-8"));
+          "dashboard.css", load("dashboard.css", "text/css; charset=utf-8"),
+          "favicon.svg", load("favicon.svg", "image/svg+xml"));
 
   @Nullable File get(String name) {
     return files.get(name);

@@ -25,7 +25,11 @@
     document.body.classList.toggle("stale", stale);
   }
 
+  var updates = 0;
+
   function applyLive(data) {
+    updates += 1;
+    document.body.setAttribute("data-updates", String(updates));
     var values = data.values || {};
     document.querySelectorAll("[data-live]").forEach(function (el) {
       var v = values[el.getAttribute("data-live")];

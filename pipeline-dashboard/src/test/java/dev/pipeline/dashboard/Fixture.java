@@ -25,6 +25,7 @@ final class Fixture {
   static Pipeline<String, String> pipeline(RecordLedger store) {
     return Pipeline.builder("orders", String.class)
         .store(store)
+        .alerts(alert -> {}) // the dead letters are the point of the fixture, not noise
         .stage(StageName.CLEANING, (String s) -> s.strip())
         .stage(
             StageName.VALIDATION,
