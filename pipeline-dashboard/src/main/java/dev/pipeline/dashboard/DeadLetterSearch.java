@@ -115,7 +115,13 @@ record DeadLetterSearch(
     List<DeadLetter> found = new ArrayList<>();
     int scanned = 0;
     while (true) {
-      Page<DeadLetter> page = pipeline.deadLetters().find(query);
+      Page<DeadLetter> page;
+      try {
+        page = pipeline.deadLetters().find(query);
+      } catch (IllegalArgumentException e) {
+        // the only outside input the store parses is the cursor
+        throw new BadRequestException("'after' is not a cursor of this list: start again");
+      }
       for (DeadLetter letter : page.items()) {
         scanned++;
         if (until != null && letter.deadLetteredAt().isAfter(until)) {

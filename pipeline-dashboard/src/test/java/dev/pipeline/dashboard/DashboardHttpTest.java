@@ -257,6 +257,7 @@ class DashboardHttpTest {
         .isEqualTo(400);
     assertThat(http.get("/dead-letters?pipeline=orders&limit=100000").statusCode()).isEqualTo(400);
     assertThat(http.get("/dead-letters?pipeline=nope").statusCode()).isEqualTo(404);
+    assertThat(http.get("/dead-letters?pipeline=orders&after=garbage").statusCode()).isEqualTo(400);
     assertThat(http.get("/stage?pipeline=orders&stage=%3Cscript%3E").body())
         .doesNotContain("<script>");
     assertThat(http.get("/record?pipeline=orders").statusCode()).isEqualTo(400);
