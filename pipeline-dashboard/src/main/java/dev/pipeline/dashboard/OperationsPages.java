@@ -24,7 +24,7 @@ final class OperationsPages {
     Html h = view.html();
     h.raw("<h1>").text(pipeline.name()).raw(" · retry queue</h1><dl class=\"figures\">");
     StatusCounts counts = pipeline.store().counts(pipeline.name());
-    figure(view, "waiting to retry", "r.wait", Format.count(counts.get(RecordStatus.RETRY_WAIT)));
+    view.figure("waiting to retry", "r.wait", Format.count(counts.get(RecordStatus.RETRY_WAIT)));
     Optional<Instant> due = Board.retryDue(pipeline);
     boolean queue = pipeline.store() instanceof RecordLedger l && l.hasRetryQueue();
     String next =
@@ -113,11 +113,5 @@ final class OperationsPages {
         items,
         "no other worker holds records of this pipeline (a single-process store)");
     return view;
-  }
-
-  private static void figure(View view, String label, String key, String value) {
-    view.html().raw("<div><dt>").text(label).raw("</dt><dd>");
-    view.live(key, value);
-    view.html().raw("</dd></div>");
   }
 }

@@ -60,17 +60,16 @@ final class OverviewPage {
     view.live(p + ".state", state, stateLevel(state));
     h.raw("</h2><dl class=\"figures\">");
     double[] window = window(totals);
-    figure(view, "throughput", p + ".rate", Format.rate(window[0]));
-    figure(view, "error rate", p + ".errors", Format.percent(window[1]));
-    figure(view, "in flight", p + ".inflight", Format.count(metrics.inFlight()));
-    figure(view, "published", p + ".published", Format.count(metrics.published()));
+    view.figure("throughput", p + ".rate", Format.rate(window[0]));
+    view.figure("error rate", p + ".errors", Format.percent(window[1]));
+    view.figure("in flight", p + ".inflight", Format.count(metrics.inFlight()));
+    view.figure("published", p + ".published", Format.count(metrics.published()));
     h.raw("<div><dt>dead letters</dt><dd><a href=\"");
     h.text("/dead-letters?pipeline=" + Paths.encode(name)).raw("\">");
     view.live(p + ".dead", Format.count(metrics.deadLettered()));
     h.raw("</a></dd></div>");
     Optional<StageMetrics> bottleneck = metrics.bottleneck();
-    figure(
-        view,
+    view.figure(
         "bottleneck",
         p + ".bottleneck",
         bottleneck
@@ -107,12 +106,6 @@ final class OverviewPage {
       h.raw("</td></tr>");
     }
     h.raw("</tbody></table></section>");
-  }
-
-  private static void figure(View view, String label, String key, String value) {
-    view.html().raw("<div><dt>").text(label).raw("</dt><dd>");
-    view.live(key, value);
-    view.html().raw("</dd></div>");
   }
 
   /** Records published per second and the share dead-lettered, over the last window sampled. */

@@ -54,33 +54,32 @@ final class StagePage {
     chart(h, series, "queue", "queue depth");
     h.raw("</div>");
     h.raw("<div class=\"columns\"><section><h2>Numbers</h2><dl class=\"figures\">");
-    figure(view, "in", k + "in", Format.count(stage.recordsIn()));
-    figure(view, "passed", k + "passed", Format.count(stage.passed()));
-    figure(view, "filtered", k + "filtered", Format.count(stage.filtered()));
-    figure(view, "failed", k + "failed", Format.count(stage.failed()));
-    figure(view, "retries", k + "retries", Format.count(stage.retries()));
-    figure(view, "records/s", k + "rate", Format.rate(stage.recordsPerSecond()));
-    figure(view, "p50", k + "p50", Format.duration(stage.p50()));
-    figure(view, "p95", k + "p95", Format.duration(stage.p95()));
-    figure(view, "p99", k + "p99", Format.duration(stage.p99()));
-    figure(view, "max", k + "max", Format.duration(stage.max()));
-    figure(view, "queue", k + "queue", Format.count(stage.queueDepth()));
-    figure(view, "busy", k + "busy", Format.percent(stage.utilization()));
-    figure(view, "workers", k + "workers", Integer.toString(stage.concurrency()));
+    view.figure("in", k + "in", Format.count(stage.recordsIn()));
+    view.figure("passed", k + "passed", Format.count(stage.passed()));
+    view.figure("filtered", k + "filtered", Format.count(stage.filtered()));
+    view.figure("failed", k + "failed", Format.count(stage.failed()));
+    view.figure("retries", k + "retries", Format.count(stage.retries()));
+    view.figure("records/s", k + "rate", Format.rate(stage.recordsPerSecond()));
+    view.figure("p50", k + "p50", Format.duration(stage.p50()));
+    view.figure("p95", k + "p95", Format.duration(stage.p95()));
+    view.figure("p99", k + "p99", Format.duration(stage.p99()));
+    view.figure("max", k + "max", Format.duration(stage.max()));
+    view.figure("queue", k + "queue", Format.count(stage.queueDepth()));
+    view.figure("busy", k + "busy", Format.percent(stage.utilization()));
+    view.figure("workers", k + "workers", Integer.toString(stage.concurrency()));
     h.raw("</dl></section><section><h2>Policies</h2><dl class=\"figures\">");
     ResilienceMetrics r = stage.resilience();
-    figure(view, "circuit", k + "circuit", circuit(stage));
-    figure(
-        view,
+    view.figure("circuit", k + "circuit", circuit(stage));
+    view.figure(
         "rate limit",
         k + "ratelimit",
         Double.isInfinite(r.ratePerSecond()) ? "none" : Format.rate(r.ratePerSecond()));
-    figure(view, "batch size", k + "batch", Integer.toString(r.batchSize()));
-    figure(view, "batch splits", k + "splits", Format.count(r.batchSplits()));
-    figure(view, "parked", k + "parked", Format.count(r.parked()));
-    figure(view, "held", k + "held", Format.count(r.held()));
-    figure(view, "degraded", k + "degraded", Format.count(r.degraded()));
-    figure(view, "retry success", k + "retryok", Format.percent(r.retrySuccessRate()));
+    view.figure("batch size", k + "batch", Integer.toString(r.batchSize()));
+    view.figure("batch splits", k + "splits", Format.count(r.batchSplits()));
+    view.figure("parked", k + "parked", Format.count(r.parked()));
+    view.figure("held", k + "held", Format.count(r.held()));
+    view.figure("degraded", k + "degraded", Format.count(r.degraded()));
+    view.figure("retry success", k + "retryok", Format.percent(r.retrySuccessRate()));
     options(h, pipeline, stage.stage());
     h.raw("</dl></section></div>");
     h.raw("<section><h2>Errors by type</h2>");
@@ -142,12 +141,6 @@ final class StagePage {
     h.raw("<svg class=\"chart\" viewBox=\"0 0 600 180\" role=\"img\" aria-label=\"").text(title);
     h.raw("\" data-series=\"").text(series).raw("\" data-metric=\"").text(metric);
     h.raw("\"></svg></figure>");
-  }
-
-  private static void figure(View view, String label, String key, String value) {
-    view.html().raw("<div><dt>").text(label).raw("</dt><dd>");
-    view.live(key, value);
-    view.html().raw("</dd></div>");
   }
 
   /** A stage's circuit as shown: its state, or "none". */

@@ -34,6 +34,14 @@ final class View {
     return live(key, text, "");
   }
 
+  /** Writes a labelled live value, one figure of a {@code <dl class="figures">}. */
+  View figure(String label, String key, Object value) {
+    html.raw("<div><dt>").text(label).raw("</dt><dd>");
+    live(key, value);
+    html.raw("</dd></div>");
+    return this;
+  }
+
   /** An item of a live list: text, level, and a link ("" for none). */
   record Item(String text, String level, String href) {}
 
