@@ -3,16 +3,22 @@ package dev.pipeline.dashboard;
 import dev.pipeline.Pipeline;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.store.spi.HeldLeases;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The overview: every pipeline with its state, throughput and error rate, each stage green, amber
  * or red, the bottleneck, and what needs attention.
  */
 final class OverviewPage {
+  private static final Logger log = LoggerFactory.getLogger(OverviewPage.class);
+
   private OverviewPage() {}
 
   static View render(Board board) {
@@ -42,16 +48,27 @@ final class OverviewPage {
     String state = Health.state(metrics.inFlight(), totals, Board.STALL_AFTER);
     long growth = Health.deadLetterGrowth(totals, Board.GROWTH_WINDOW);
     Instant now = board.now();
+    List<HeldLeases> leases = List.of();
+    @Nullable Instant retryDue = null;
+    try {
+      leases = Board.leases(pipeline);
+      retryDue = Board.retryDue(pipeline).orElse(null);
+    } catch (RuntimeException e) {
+      // the in-memory numbers are still worth showing; the store's own words may hold details
+      // not meant for a page, so only the kind of failure is shown
+      log.debug("dashboard: the store of pipeline '{}' did not answer", name, e);
+      attention.add(
+          new View.Item(
+              "the store of "
+                  + name
+                  + " did not answer ("
+                  + e.getClass().getSimpleName()
+                  + "): leases and retries unknown; the numbers shown are this process's own",
+              "red",
+              ""));
+    }
     for (Health.Attention a :
-        Health.attention(
-            metrics,
-            state,
-            growth,
-            Board.GROWTH_WINDOW,
-            Board.leases(pipeline),
-            Board.retryDue(pipeline).orElse(null),
-            now,
-            "")) {
+        Health.attention(metrics, state, growth, Board.GROWTH_WINDOW, leases, retryDue, now, "")) {
       attention.add(new View.Item(a.text(), a.level().css(), a.href()));
     }
     String p = "p." + name;

@@ -327,4 +327,22 @@ class DashboardHttpTest {
     assertThat(http.get("/retries?pipeline=orders").statusCode()).isEqualTo(200);
     assertThat(http.get("/workers?pipeline=orders").body()).contains("no other worker");
   }
+
+  @Test
+  void theOverviewStillAnswersWhenTheStoreDoesNot() throws Exception {
+    dev.pipeline.jdbc.JdbcPipelineStore store =
+        dev.pipeline.jdbc.JdbcPipelineStore.builder()
+            .jdbcUrl("jdbc:h2:mem:dash_" + System.nanoTime() + ";DB_CLOSE_DELAY=-1", null, null)
+            .build();
+    try (Pipeline<String, String> durable = Fixture.pipeline(store)) {
+      Fixture.run(durable, 10, 1);
+      dashboard = Dashboard.builder().pipeline(durable).start();
+      store.close();
+      HttpResponse<String> page = new Http(dashboard.url()).get("/");
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.body())
+          .contains("the store of orders did not answer (", "validation")
+          .doesNotContain("jdbc:h2");
+    }
+  }
 }
