@@ -78,6 +78,13 @@ final class DashboardHandler implements HttpHandler {
       exchange.getResponseHeaders().set("Allow", "GET, POST");
       throw new BadRequestException(405, "only GET and POST are answered");
     }
+    if (credentials.isEmpty() && !loopbackHost(exchange.getRequestHeaders().getFirst("Host"))) {
+      // without authentication only a page asked for by a loopback name is answered: a site whose
+      // name an attacker points at 127.0.0.1 (DNS rebinding) gets nothing
+      throw new BadRequestException(
+          403,
+          "this dashboard answers only to 127.0.0.1, localhost or [::1] without authentication");
+    }
     Role role = authenticate(exchange);
     if (role == null) {
       exchange
@@ -185,6 +192,25 @@ final class DashboardHandler implements HttpHandler {
       case "/dead-letters/discard" -> DeadLetterPage.act(pipeline, request, true);
       default -> throw new BadRequestException(404, "no such action");
     };
+  }
+
+  /**
+   * Whether a Host header names a loopback address (any port), as a browser on this machine does.
+   */
+  static boolean loopbackHost(@Nullable String host) {
+    if (host == null) {
+      return false;
+    }
+    String name = host.strip().toLowerCase(Locale.ROOT);
+    if (name.startsWith("[")) {
+      int end = name.indexOf(']');
+      return end > 0 && name.substring(1, end).equals("::1");
+    }
+    int colon = name.indexOf(':');
+    if (colon >= 0) {
+      name = name.substring(0, colon);
+    }
+    return name.equals("localhost") || name.equals("127.0.0.1");
   }
 
   private @Nullable Role authenticate(HttpExchange exchange) {

@@ -101,7 +101,7 @@ final class DeadLetterPage {
     input(h, "error type", "type", search.errorType(), "e.g. TimeoutException");
     input(h, "since", "since", search.since(), "2026-12-06T07:00:00Z");
     input(h, "until", "until", search.until(), "2026-12-06T08:00:00Z");
-    input(h, "text", "text", search.text(), "in id or message");
+    input(h, "text", "text", search.text(), "in id, payload or message");
     h.raw("<button type=\"submit\">Search</button></form>");
   }
 

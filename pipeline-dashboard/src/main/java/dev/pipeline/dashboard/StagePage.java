@@ -138,7 +138,7 @@ final class StagePage {
 
   private static void chart(Html h, String series, String metric, String title) {
     h.raw("<figure class=\"chart\"><figcaption>").text(title).raw("</figcaption>");
-    h.raw("<svg class=\"chart\" viewBox=\"0 0 600 180\" role=\"img\" aria-label=\"").text(title);
+    h.raw("<svg class=\"chart\" viewBox=\"0 0 480 170\" role=\"img\" aria-label=\"").text(title);
     h.raw("\" data-series=\"").text(series).raw("\" data-metric=\"").text(metric);
     h.raw("\"></svg></figure>");
   }

@@ -87,7 +87,7 @@
     var metric = svg.getAttribute("data-metric");
     var series = data[metric] || [];
     var t = data.t || [];
-    var W = 600, H = 180, L = 48, R = 8, T = 10, B = 22;
+    var W = 480, H = 170, L = 44, R = 8, T = 10, B = 22;
     var nodes = [];
     nodes.push(el("rect", { x: L, y: T, width: W - L - R, height: H - T - B, "class": "plot" }));
     if (t.length < 2) {
@@ -114,7 +114,7 @@
       nodes.push(el("polyline", { points: points.join(" "), "class": "line line-" + i }));
       var legend = LEGENDS[metric];
       if (legend) {
-        nodes.push(el("text", { x: L + 8 + 44 * i, y: T + 14, "class": "legend line-" + i }, legend[i]));
+        nodes.push(el("text", { x: L + 8 + 40 * i, y: T + 14, "class": "legend line-" + i }, legend[i]));
       }
       var last = s[s.length - 1];
       if (i === series.length - 1) {

@@ -345,4 +345,34 @@ class DashboardHttpTest {
           .doesNotContain("jdbc:h2");
     }
   }
+
+  @Test
+  void withoutAuthenticationOnlyLoopbackHostNamesAreAnswered() throws Exception {
+    start(Dashboard.builder());
+    assertThat(rawStatus("127.0.0.1:" + dashboard.port())).isEqualTo(200);
+    assertThat(rawStatus("localhost")).isEqualTo(200);
+    assertThat(rawStatus("[::1]:8090")).isEqualTo(200);
+    assertThat(rawStatus("attacker.example:" + dashboard.port()))
+        .as("a rebound DNS name")
+        .isEqualTo(403);
+    assertThat(rawStatus("127.0.0.1.attacker.example")).isEqualTo(403);
+    assertThat(DashboardHandler.loopbackHost(null)).isFalse();
+  }
+
+  /** The status of a GET / sent with this Host header (the HttpClient will not set one). */
+  private int rawStatus(String host) throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", dashboard.port())) {
+      socket.setSoTimeout(10_000);
+      socket
+          .getOutputStream()
+          .write(
+              ("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+      String status =
+          new java.io.BufferedReader(
+                  new java.io.InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII))
+              .readLine();
+      return Integer.parseInt(status.split(" ")[1]);
+    }
+  }
 }
