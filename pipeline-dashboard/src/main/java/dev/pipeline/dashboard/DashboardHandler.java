@@ -190,6 +190,7 @@ final class DashboardHandler implements HttpHandler {
     return switch (request.path()) {
       case "/dead-letters/reprocess" -> DeadLetterPage.act(pipeline, request, false);
       case "/dead-letters/discard" -> DeadLetterPage.act(pipeline, request, true);
+      case "/dead-letters/edit" -> PayloadEditor.reprocess(pipeline, request);
       default -> throw new BadRequestException(404, "no such action");
     };
   }
@@ -237,7 +238,7 @@ final class DashboardHandler implements HttpHandler {
       }
       throw new BadRequestException(413, "the form is larger than " + MAX_BODY + " bytes");
     }
-    return Params.parse(new String(body, StandardCharsets.UTF_8));
+    return Params.parse(new String(body, StandardCharsets.UTF_8), MAX_BODY);
   }
 
   /** The bytes of the body left to read after the first {@code MAX_BODY + 1}, if declared. */

@@ -27,6 +27,11 @@ final class Params {
   }
 
   static Params parse(@Nullable String encoded) {
+    return parse(encoded, MAX_VALUE);
+  }
+
+  /** Parses with another bound on a value: a form's, bounded by its body as a whole. */
+  static Params parse(@Nullable String encoded, int maxValue) {
     Map<String, List<String>> values = new LinkedHashMap<>();
     if (encoded == null || encoded.isEmpty()) {
       return new Params(values);
@@ -46,9 +51,9 @@ final class Params {
         throw new BadRequestException(
             "a parameter name is longer than " + MAX_NAME + " characters");
       }
-      if (value.length() > MAX_VALUE) {
+      if (value.length() > maxValue) {
         throw new BadRequestException(
-            "parameter '" + name + "' is longer than " + MAX_VALUE + " characters");
+            "parameter '" + name + "' is longer than " + maxValue + " characters");
       }
       values.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
     }
@@ -71,6 +76,12 @@ final class Params {
     }
     String value = list.get(0).strip();
     return value.isEmpty() ? null : value;
+  }
+
+  /** The first value of a parameter as sent (not trimmed; blank kept), or null if absent. */
+  @Nullable String raw(String name) {
+    List<String> list = values.get(name);
+    return list == null || list.isEmpty() ? null : list.get(0);
   }
 
   /** The first value of a required parameter. */

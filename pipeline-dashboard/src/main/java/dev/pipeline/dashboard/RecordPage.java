@@ -89,6 +89,9 @@ final class RecordPage {
       }
       h.raw("</dl>");
     }
+    if (request.role() == Role.OPERATOR && letter != null) {
+      PayloadEditor.form(pipeline, letter, request, h);
+    }
     if (request.role() == Role.OPERATOR) {
       for (boolean discard : new boolean[] {false, true}) {
         h.raw("<form method=\"post\" class=\"inline\" action=\"/dead-letters/");
@@ -111,7 +114,7 @@ final class RecordPage {
   }
 
   /** The record's dead letter: looked for among its stage's, from just before its last change. */
-  private static @Nullable DeadLetter find(Pipeline<?, ?> pipeline, RecordState state) {
+  static @Nullable DeadLetter find(Pipeline<?, ?> pipeline, RecordState state) {
     DeadLetterQuery query =
         DeadLetterQuery.stage(state.stage())
             .since(state.updatedAt().minus(Duration.ofSeconds(5)))

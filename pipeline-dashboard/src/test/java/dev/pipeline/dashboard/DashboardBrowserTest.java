@@ -222,6 +222,8 @@ class DashboardBrowserTest {
     visited("record");
     assertThat(text())
         .contains("dead_letter", "bad item 2", "IllegalStateException", Fixture.HOSTILE);
+    WebElement payload = driver.findElement(By.name("payload"));
+    assertThat(payload.getAttribute("value")).isEqualTo("bad item 2");
     driver.findElement(By.cssSelector("input[name='reason']")).sendKeys("test data");
     driver.findElement(By.xpath("//button[text()='Discard']")).click();
     driver.switchTo().alert().accept();
@@ -229,6 +231,18 @@ class DashboardBrowserTest {
     assertThat(driver.findElement(By.id("flash")).getText()).startsWith("1 dead letters discarded");
     assertThat(pipeline.store().find("orders", "order-43").orElseThrow().status())
         .isEqualTo(RecordStatus.DISCARDED);
+
+    open("record-edit", "/record?pipeline=orders&id=order-44");
+    WebElement edit = driver.findElement(By.name("payload"));
+    edit.clear();
+    edit.sendKeys("item 3, price added");
+    driver.findElement(By.id("reprocess-edited")).click();
+    visited("record-after-edit");
+    assertThat(driver.findElement(By.id("flash")).getText())
+        .startsWith("record order-44 sent back with the edited payload");
+    pipeline.resume();
+    assertThat(pipeline.store().find("orders", "order-44").orElseThrow().status())
+        .isEqualTo(RecordStatus.PUBLISHED);
 
     driver.findElement(By.linkText("Retry queue")).click();
     visited("retries");
@@ -243,6 +257,6 @@ class DashboardBrowserTest {
     assertThat(text()).contains("published", "order-7");
 
     assertThat(consoleErrors).as("console errors, CSP refusals included").isEmpty();
-    assertThat(timings).hasSizeGreaterThanOrEqualTo(9);
+    assertThat(timings).hasSizeGreaterThanOrEqualTo(11);
   }
 }

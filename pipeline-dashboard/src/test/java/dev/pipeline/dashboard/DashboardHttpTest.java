@@ -137,6 +137,34 @@ class DashboardHttpTest {
   }
 
   @Test
+  void anEditedPayloadIsSentBackAndProcessed() throws Exception {
+    Http http = start(Dashboard.builder());
+    String page = http.get("/record?pipeline=orders&id=order-22").body();
+    assertThat(page).contains("<textarea name=\"payload\"", ">bad item 1</textarea>");
+    String csrf = Http.csrf(page);
+    String form = "pipeline=orders&id=order-22&payload=item+1+%3Cfixed%3E&csrf=" + enc(csrf);
+    assertThat(
+            http.post("/dead-letters/edit", "pipeline=orders&id=order-22&payload=x").statusCode())
+        .as("no token")
+        .isEqualTo(403);
+    HttpResponse<String> sent = http.post("/dead-letters/edit", form);
+    assertThat(sent.statusCode()).isEqualTo(303);
+    assertThat(sent.headers().firstValue("Location"))
+        .hasValue("/record?pipeline=orders&id=order-22");
+    assertThat(http.get("/record?pipeline=orders&id=order-22").body())
+        .contains("record order-22 sent back with the edited payload");
+    assertThat(http.post("/dead-letters/edit", form).statusCode()).isEqualTo(303);
+    assertThat(http.get("/record?pipeline=orders&id=order-22").body())
+        .contains("is no longer a dead letter: nothing was sent back");
+
+    pipeline.resume();
+
+    assertThat(pipeline.store().find("orders", "order-22").orElseThrow().status())
+        .isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(deadLetters()).hasSize(4);
+  }
+
+  @Test
   void discardingByFilterNeedsAReasonAndTakesEveryMatch() throws Exception {
     Http http = start(Dashboard.builder());
     String csrf = Http.csrf(http.get("/dead-letters?pipeline=orders").body());

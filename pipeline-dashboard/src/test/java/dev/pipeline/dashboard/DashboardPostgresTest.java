@@ -86,6 +86,17 @@ class DashboardPostgresTest {
     String csrf = Http.csrf(page);
     assertThat(
             http.post(
+                    "/dead-letters/edit",
+                    "pipeline=orders&id=order-46&payload=item+5+fixed&csrf="
+                        + URLEncoder.encode(csrf, StandardCharsets.UTF_8))
+                .statusCode())
+        .isEqualTo(303);
+    pipeline.resume();
+    assertThat(pipeline.store().find("orders", "order-46").orElseThrow().status())
+        .as("the edited payload, stored with the codec of its input, passed")
+        .isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(
+            http.post(
                     "/dead-letters/reprocess",
                     "pipeline=orders&scope=filter&stage=validation&csrf="
                         + URLEncoder.encode(csrf, StandardCharsets.UTF_8))
@@ -94,6 +105,6 @@ class DashboardPostgresTest {
     assertThat(pipeline.store().find("orders", "order-45").orElseThrow().status())
         .isEqualTo(RecordStatus.READY);
     assertThat(http.get("/dead-letters?pipeline=orders").body())
-        .contains("6 dead letters sent back", "0 shown");
+        .contains("5 dead letters sent back", "0 shown");
   }
 }
