@@ -121,7 +121,17 @@ public final class InMemoryPipelineStore implements RecordLedger {
     Set<String> duplicates = null;
     for (Envelope<?> record : records) {
       RecordState fresh =
-          new RecordState(record.id(), RecordStatus.READY, stage, 0, null, List.of(), 0, at, at);
+          new RecordState(
+              record.id(),
+              RecordStatus.READY,
+              stage,
+              0,
+              null,
+              List.of(),
+              0,
+              at,
+              at,
+              record.metadata().get(Envelope.PARENT_ID));
       if (data.states.putIfAbsent(record.id(), fresh) == null) {
         data.count(RecordStatus.READY).increment();
       } else {
@@ -153,7 +163,8 @@ public final class InMemoryPipelineStore implements RecordLedger {
                       s.errors(),
                       s.deliveries(),
                       s.startedAt(),
-                      at));
+                      at,
+                      s.parentId()));
     }
   }
 
@@ -178,7 +189,8 @@ public final class InMemoryPipelineStore implements RecordLedger {
               errors,
               before == null ? (c.status() == RecordStatus.PUBLISHED ? 1 : 0) : before.deliveries(),
               startedAt,
-              c.at());
+              c.at(),
+              before == null ? null : before.parentId());
       // replace only what we saw, so two racing completions of one record count once
       boolean won =
           before == null
@@ -226,7 +238,8 @@ public final class InMemoryPipelineStore implements RecordLedger {
                       s.errors(),
                       s.deliveries() + 1,
                       s.startedAt(),
-                      s.updatedAt()));
+                      s.updatedAt(),
+                      s.parentId()));
       if (after != null && after.deliveries() > 1) {
         if (redelivered == null) {
           redelivered = new HashSet<>();
@@ -293,7 +306,8 @@ public final class InMemoryPipelineStore implements RecordLedger {
                 before.errors(),
                 before.deliveries(),
                 before.startedAt(),
-                now));
+                now,
+                before.parentId()));
         data.count(before.status()).decrement();
         data.count(RecordStatus.IN_PROGRESS).increment();
         claimed.add(new Claimed(next.record, next.stage, next.attempts));
@@ -341,7 +355,10 @@ public final class InMemoryPipelineStore implements RecordLedger {
                 concat(before == null ? List.of() : before.errors(), r.errors()),
                 before == null ? 0 : before.deliveries(),
                 startedAt,
-                at));
+                at,
+                before == null
+                    ? r.record().metadata().get(Envelope.PARENT_ID)
+                    : before.parentId()));
         if (before != null) {
           data.count(before.status()).decrement();
         }
@@ -356,27 +373,37 @@ public final class InMemoryPipelineStore implements RecordLedger {
 
   @Override
   public Set<String> reprocess(String pipeline, Collection<String> recordIds, Instant at) {
-    return leaveDeadLetters(data(pipeline), recordIds, RecordStatus.READY, null, at);
+    return leaveDeadLetters(data(pipeline), recordIds, RecordStatus.READY, null, at, null);
+  }
+
+  @Override
+  public boolean reprocessWithPayload(
+      String pipeline, String recordId, Object payload, Instant at) {
+    Objects.requireNonNull(payload, "payload cannot be null");
+    return !leaveDeadLetters(
+            data(pipeline), List.of(recordId), RecordStatus.READY, null, at, payload)
+        .isEmpty();
   }
 
   @Override
   public Set<String> discard(
       String pipeline, Collection<String> recordIds, String reason, Instant at) {
     Objects.requireNonNull(reason, "reason cannot be null");
-    return leaveDeadLetters(data(pipeline), recordIds, RecordStatus.DISCARDED, reason, at);
+    return leaveDeadLetters(data(pipeline), recordIds, RecordStatus.DISCARDED, reason, at, null);
   }
 
   /**
    * Moves dead letters out of the queue: back to READY at their failing stage (parked as due now,
-   * for a claim to hand over), or to DISCARDED with the reason. Ids that are not dead letters are
-   * left alone.
+   * for a claim to hand over, with {@code payload} in place of its own if given), or to DISCARDED
+   * with the reason. Ids that are not dead letters are left alone.
    */
   private static Set<String> leaveDeadLetters(
       PipelineData data,
       Collection<String> recordIds,
       RecordStatus to,
       @Nullable String reason,
-      Instant at) {
+      Instant at,
+      @Nullable Object payload) {
     boolean back = to == RecordStatus.READY;
     Set<String> moved = new LinkedHashSet<>();
     synchronized (data.parked) {
@@ -397,11 +424,14 @@ public final class InMemoryPipelineStore implements RecordLedger {
                 before.errors(),
                 before.deliveries(),
                 before.startedAt(),
-                at));
+                at,
+                before.parentId()));
         data.count(RecordStatus.DEAD_LETTER).decrement();
         data.count(to).increment();
         if (back) {
-          data.parked.add(new Parked(letter.record(), letter.stage(), 0, at, RecordStatus.READY));
+          Envelope<?> record =
+              payload == null ? letter.record() : letter.record().withPayload(payload);
+          data.parked.add(new Parked(record, letter.stage(), 0, at, RecordStatus.READY));
         }
         moved.add(id);
       }

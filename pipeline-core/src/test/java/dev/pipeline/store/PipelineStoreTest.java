@@ -43,6 +43,7 @@ class PipelineStoreTest {
             "keepSourcePosition",
             "metricsHistory",
             "reprocess",
+            "reprocessWithPayload",
             "sourcePosition");
     assertThat(engineTypes).as("engine types in the user view's signatures").isEmpty();
   }
