@@ -3,11 +3,11 @@ package dev.pipeline;
 import dev.pipeline.internal.ErrorText;
 
 /**
- * A branch of a {@link Parallel} fan-out gave up on a record: its retries were used up (or its
- * error was not retryable) and it had no skip or function fallback, or its fallback failed. The
- * record fails at the fan-out stage with it, and the fan-out stage's own retry policy, fallback or
- * the dead letter queue take over. The cause is the branch's last error (its fallback's, if that
- * failed).
+ * A branch of a {@link Parallel} fan-out or of a {@link Route} gave up on a record (for a route,
+ * also: the predicate of a branch threw): its retries were used up (or its error was not retryable)
+ * and it had no skip or function fallback, or its fallback failed. The record fails at the fan-out
+ * stage with it, and the fan-out stage's own retry policy, fallback or the dead letter queue take
+ * over. The cause is the branch's last error (its fallback's, if that failed).
  *
  * <p>Immutable once thrown.
  */
@@ -44,6 +44,14 @@ public final class BranchFailedException extends StageException {
                 : " (let the branch retry with retry(...), or pass records on degraded with"
                     + " fallback(Fallback.skip()) or fallback(Fallback.to(...)) in its options)"),
         cause);
+    this.branch = branch;
+    this.attempts = attempts;
+  }
+
+  /** A branch of a {@link Route} failed a record: {@code message} says how and what to do. */
+  BranchFailedException(
+      String stage, String branch, String recordId, int attempts, Throwable cause, String message) {
+    super(stage, recordId, message, cause);
     this.branch = branch;
     this.attempts = attempts;
   }

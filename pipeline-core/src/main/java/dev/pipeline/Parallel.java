@@ -410,7 +410,8 @@ public final class Parallel<I, R> implements Stage<I, R> {
               .circuitBreaker(b.options.circuitBreaker().bind(clock))
               .rateLimit(b.options.rateLimit().bind(clock))
               .buildUnchecked();
-      rebound[i] = new Branch<>(b.name, Objects.requireNonNull(bound(b.stage, clock)), options);
+      rebound[i] =
+          new Branch<>(b.name, Objects.requireNonNull(Route.bound(b.stage, clock)), options);
     }
     return new Parallel<>(rebound, joiner, clock, true);
   }
