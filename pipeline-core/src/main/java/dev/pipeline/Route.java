@@ -463,6 +463,8 @@ public final class Route<I, O> implements Stage<I, O> {
    * @throws InterruptedException if the worker was interrupted (the route stage's timeout, a
    *     cancelled run)
    * @throws IllegalStateException if the route's graph is not valid (see {@link Builder#build()})
+   * @throws UnsupportedOperationException if the record's branch ends at a sink and the route is
+   *     called outside a pipeline (a sink is delivered to by the pipeline's engine)
    */
   @Override
   @SuppressWarnings("unchecked")
@@ -519,6 +521,15 @@ public final class Route<I, O> implements Stage<I, O> {
       value = call(names, chosen, s, steps.get(s), value, context);
     }
     if (branch.sink != null) {
+      if (!(context instanceof CallContext)) {
+        throw new UnsupportedOperationException(
+            "branch '"
+                + branch.name
+                + "' of route '"
+                + names.stage
+                + "' ends at a sink, to which a pipeline's engine delivers; test the route in a"
+                + " pipeline (the test kit's PipelineTester), or its branches' stages alone");
+      }
       return (O) new RouteExit(chosen, value, input);
     }
     if (!output.isInstance(value)) {
@@ -721,9 +732,13 @@ public final class Route<I, O> implements Stage<I, O> {
   /**
    * This route with its branch stages' circuit breakers and rate limits bound to {@code clock}, in
    * a fresh state, their retries on {@code clock}, and counts of its own: what a pipeline does when
-   * it is built. Composite stages in its branches are bound too.
+   * it is built (and the test kit's {@code StageTester}). Composite stages in its branches are
+   * bound too.
+   *
+   * @throws NullPointerException if {@code clock} is null
    */
-  Route<I, O> bind(PipelineClock clock) {
+  public Route<I, O> bind(PipelineClock clock) {
+    Objects.requireNonNull(clock, "clock cannot be null");
     Arm[] rebound = new Arm[arms.length];
     for (int i = 0; i < arms.length; i++) {
       Branch<?, ?> branch = arms[i].branch;

@@ -5,6 +5,7 @@ import dev.pipeline.Parallel;
 import dev.pipeline.PipelineException;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.ReferenceData;
+import dev.pipeline.Route;
 import dev.pipeline.Stage;
 import dev.pipeline.StageFunction;
 import dev.pipeline.StageName;
@@ -604,9 +605,9 @@ public final class StageTester<I, O> {
   }
 
   /**
-   * The stage as a pipeline runs it, made at the first run: a fan-out ({@link Parallel}) gets its
-   * branches' circuit breakers, rate limits, retries and timeouts on the tester's clock, as {@code
-   * build()} binds them to the pipeline's.
+   * The stage as a pipeline runs it, made at the first run: a fan-out ({@link Parallel}) or a route
+   * ({@link Route}) gets its branches' circuit breakers, rate limits, retries and timeouts on the
+   * tester's clock, as {@code build()} binds them to the pipeline's.
    */
   @SuppressWarnings("unchecked")
   private Stage<I, O> stage() {
@@ -616,7 +617,9 @@ public final class StageTester<I, O> {
       made =
           stage instanceof Parallel<?, ?> fanOut
               ? (Stage<I, O>) (Stage<?, ?>) fanOut.bind(clock)
-              : stage;
+              : stage instanceof Route<?, ?> route
+                  ? (Stage<I, O>) (Stage<?, ?>) route.bind(clock)
+                  : stage;
       boundStage = made;
     }
     return made;
