@@ -8,8 +8,10 @@ import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.RouteMetrics;
+import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
+import dev.pipeline.resilience.TokenBucket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -558,9 +560,12 @@ public final class Route<I, O> implements Stage<I, O> {
     Invoker.Check<Object> check = names.checks.get(arm).get(index);
     RetryPolicy retry = step.options.retryPolicy();
     String recordId = context.recordId();
+    boolean plain = names.plain[arm][index];
     for (int attempt = 1; ; attempt++) {
       Attempt<Object> call =
-          invoker.call(1, recordId, UNTIMED, () -> step.stage.process(in, context), check);
+          plain
+              ? direct(step, in, context, check)
+              : invoker.call(1, recordId, UNTIMED, () -> step.stage.process(in, context), check);
       switch (call.kind()) {
         case PASSED -> {
           return Objects.requireNonNull(call.value());
@@ -597,6 +602,27 @@ public final class Route<I, O> implements Stage<I, O> {
       }
       clock.sleep(Retries.delay(retry, attempt, ThreadLocalRandom.current()));
     }
+  }
+
+  /**
+   * A call of a branch stage without a circuit breaker or rate limit (its invoker would have no
+   * policy to run, and branch stages have no timeout), as its invoker would make it, without the
+   * call's two clock readings, which only policies use.
+   */
+  private static Attempt<Object> direct(
+      Step step, Object in, StageContext context, Invoker.Check<Object> check) {
+    Object value;
+    try {
+      value = step.stage.process(in, context);
+    } catch (RecordFilteredException filter) {
+      return new Attempt<>(Attempt.Kind.FILTERED, null, filter.reason(), null, 0, 0);
+    } catch (Throwable thrown) {
+      return new Attempt<>(Attempt.Kind.FAILED, null, null, thrown, 0, 0);
+    }
+    Throwable wrong = check.check(value, 1, context.recordId());
+    return wrong == null
+        ? new Attempt<>(Attempt.Kind.PASSED, value, null, null, 0, 0)
+        : new Attempt<>(Attempt.Kind.FAILED, null, null, wrong, 0, 0);
   }
 
   /** A branch stage that cannot process the record: its fallback, or the end of the record. */
@@ -817,6 +843,7 @@ public final class Route<I, O> implements Stage<I, O> {
     final String[] branch;
     final String[][] qualified;
     final Invoker[][] invokers;
+    final boolean[][] plain;
     final List<List<Invoker.Check<Object>>> checks;
 
     Names(StageName stage) {
@@ -829,6 +856,7 @@ public final class Route<I, O> implements Stage<I, O> {
       this.branch = new String[arms.length];
       this.qualified = new String[arms.length][];
       this.invokers = new Invoker[arms.length][];
+      this.plain = new boolean[arms.length][];
       List<List<Invoker.Check<Object>>> all = new ArrayList<>(arms.length);
       for (int i = 0; i < arms.length; i++) {
         Branch<?, ?> b = arms[i].branch;
@@ -836,6 +864,7 @@ public final class Route<I, O> implements Stage<I, O> {
         int n = b.steps.size();
         qualified[i] = new String[n];
         invokers[i] = new Invoker[n];
+        plain[i] = new boolean[n];
         List<Invoker.Check<Object>> own = new ArrayList<>(n);
         for (int s = 0; s < n; s++) {
           Step step = b.steps.get(s);
@@ -843,6 +872,9 @@ public final class Route<I, O> implements Stage<I, O> {
           // a cancelled run interrupts the worker, whose call then ends as interrupted
           invokers[i][s] = new Invoker(qualified[i][s], step.options, clock, () -> false, false);
           own.add(Outputs.single(qualified[i][s]));
+          plain[i][s] =
+              step.options.circuitBreaker() == CircuitBreaker.disabled()
+                  && step.options.rateLimit() == TokenBucket.unlimited();
         }
         all.add(List.copyOf(own));
       }

@@ -48,8 +48,8 @@ import org.slf4j.helpers.NOPLogger;
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 4, time = 2)
-@Measurement(iterations = 6, time = 2)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 8, time = 1)
 @Fork(value = 1)
 @State(Scope.Benchmark)
 public class RouteBenchmark {
