@@ -27,25 +27,42 @@ public final class BranchFailedException extends StageException {
     super(
         stage,
         recordId,
-        "branch '"
-            + branch
-            + "' of stage '"
-            + stage
-            + "' gave up on record '"
-            + recordId
-            + "' after "
-            + attempts
-            + (attempts == 1 ? " attempt" : " attempts")
-            + (fallbackFailed ? " and its fallback failed: " : ": ")
-            + ErrorText.describeDefault(cause)
-            + "; the other branches were interrupted"
-            + (fallbackFailed
-                ? " (make the branch's fallback return a value)"
-                : " (let the branch retry with retry(...), or pass records on degraded with"
-                    + " fallback(Fallback.skip()) or fallback(Fallback.to(...)) in its options)"),
+        gaveUp(
+            "branch '" + branch + "' of stage '" + stage + "'",
+            "; the other branches were interrupted",
+            recordId,
+            attempts,
+            cause,
+            fallbackFailed),
         cause);
     this.branch = branch;
     this.attempts = attempts;
+  }
+
+  /**
+   * The message of a branch ({@code who}) that gave up on a record: its last error, what else
+   * happened ({@code then}), and what to do.
+   */
+  static String gaveUp(
+      String who,
+      String then,
+      String recordId,
+      int attempts,
+      Throwable cause,
+      boolean fallbackFailed) {
+    return who
+        + " gave up on record '"
+        + recordId
+        + "' after "
+        + attempts
+        + (attempts == 1 ? " attempt" : " attempts")
+        + (fallbackFailed ? " and its fallback failed: " : ": ")
+        + ErrorText.describeDefault(cause)
+        + then
+        + (fallbackFailed
+            ? " (make its fallback return a value)"
+            : " (let it retry with retry(...), or pass records on degraded with"
+                + " fallback(Fallback.skip()) or fallback(Fallback.to(...)) in its options)");
   }
 
   /** A branch of a {@link Route} failed a record: {@code message} says how and what to do. */

@@ -91,19 +91,6 @@ public final class Route<I, O> implements Stage<I, O> {
 
   private static final String METADATA_PREFIX = "branch.";
 
-  private static final CallGuard UNTIMED =
-      new CallGuard() {
-        @Override
-        public long begin(long now) {
-          return 0;
-        }
-
-        @Override
-        public boolean end(long call) {
-          return true;
-        }
-      };
-
   /**
    * One branch: a name, a chain of stages and its end. Made by {@link #branch(StageName)}, grown by
    * {@link #stage} and ended by {@link #join(Class)} or {@link #to(Sink)}; each returns a new
@@ -179,12 +166,8 @@ public final class Route<I, O> implements Stage<I, O> {
         StageName name, Stage<? super T, R> stage, Consumer<StageOptions.Builder> configure) {
       Objects.requireNonNull(name, "name cannot be null");
       Objects.requireNonNull(stage, "stage cannot be null");
-      Objects.requireNonNull(configure, "configure cannot be null");
-      open();
-      StageOptions.Builder builder = new StageOptions.Builder();
-      configure.accept(builder);
-      List<String> problems = builder.problems();
-      StageOptions options = builder.buildUnchecked();
+      List<String> problems = new ArrayList<>();
+      StageOptions options = configured(configure, problems);
       if (options.concurrency() != StageOptions.DEFAULT_CONCURRENCY
           || options.batchSize() != StageOptions.DEFAULT_BATCH_SIZE
           || options.adaptiveBatchSize()) {
@@ -263,12 +246,8 @@ public final class Route<I, O> implements Stage<I, O> {
     @SuppressWarnings("unchecked")
     public Branch<I, T> to(Sink<? super T> sink, Consumer<StageOptions.Builder> configure) {
       Objects.requireNonNull(sink, "sink cannot be null");
-      Objects.requireNonNull(configure, "configure cannot be null");
-      open();
-      StageOptions.Builder builder = new StageOptions.Builder();
-      configure.accept(builder);
-      List<String> problems = builder.problems();
-      StageOptions options = builder.buildUnchecked();
+      List<String> problems = new ArrayList<>();
+      StageOptions options = configured(configure, problems);
       if (options.concurrency() != StageOptions.DEFAULT_CONCURRENCY
           || options.batchSize() != StageOptions.DEFAULT_BATCH_SIZE
           || options.adaptiveBatchSize()
@@ -286,6 +265,20 @@ public final class Route<I, O> implements Stage<I, O> {
             "the sink of branch '" + name + "': invalid options: " + String.join("; ", problems));
       }
       return new Branch<>(name, steps, null, (Sink<Object>) (Sink<?>) sink, options);
+    }
+
+    /**
+     * Options set by {@code configure} for a step added to this open branch; their problems go to
+     * {@code problems}.
+     */
+    private StageOptions configured(
+        Consumer<StageOptions.Builder> configure, List<String> problems) {
+      Objects.requireNonNull(configure, "configure cannot be null");
+      open();
+      StageOptions.Builder builder = new StageOptions.Builder();
+      configure.accept(builder);
+      problems.addAll(builder.problems());
+      return builder.buildUnchecked();
     }
 
     private void open() {
@@ -565,7 +558,8 @@ public final class Route<I, O> implements Stage<I, O> {
       Attempt<Object> call =
           plain
               ? direct(step, in, context, check)
-              : invoker.call(1, recordId, UNTIMED, () -> step.stage.process(in, context), check);
+              : invoker.call(
+                  1, recordId, CallGuard.UNTIMED, () -> step.stage.process(in, context), check);
       switch (call.kind()) {
         case PASSED -> {
           return Objects.requireNonNull(call.value());
@@ -658,23 +652,19 @@ public final class Route<I, O> implements Stage<I, O> {
         recordId,
         attempts,
         cause,
-        "stage '"
-            + step.name
-            + "' of branch '"
-            + names.branch[arm]
-            + "' of route '"
-            + names.stage
-            + "' gave up on record '"
-            + recordId
-            + "' after "
-            + attempts
-            + (attempts == 1 ? " attempt" : " attempts")
-            + (fallbackFailed ? " and its fallback failed: " : ": ")
-            + ErrorText.describeDefault(cause)
-            + (fallbackFailed
-                ? " (make the branch stage's fallback return a value)"
-                : " (let the branch stage retry with retry(...), or pass records on degraded with"
-                    + " fallback(Fallback.skip()) or fallback(Fallback.to(...)) in its options)"));
+        BranchFailedException.gaveUp(
+            "stage '"
+                + step.name
+                + "' of branch '"
+                + names.branch[arm]
+                + "' of route '"
+                + names.stage
+                + "'",
+            "",
+            recordId,
+            attempts,
+            cause,
+            fallbackFailed));
   }
 
   private Names names(StageContext context) {

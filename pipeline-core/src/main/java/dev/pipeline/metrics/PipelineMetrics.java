@@ -84,7 +84,6 @@ public record PipelineMetrics(
         published,
         filtered,
         deadLettered,
-        List.of(),
         List.of());
   }
 

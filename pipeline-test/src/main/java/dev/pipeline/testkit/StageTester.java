@@ -650,7 +650,7 @@ public final class StageTester<I, O> {
   private CallGuard guard(Invoker invoker) {
     Duration timeout = invoker.timeout();
     if (timeout == null) {
-      return NO_TIMEOUT;
+      return CallGuard.UNTIMED;
     }
     long limit = timeout.toNanos();
     return new CallGuard() {
@@ -665,19 +665,6 @@ public final class StageTester<I, O> {
       }
     };
   }
-
-  private static final CallGuard NO_TIMEOUT =
-      new CallGuard() {
-        @Override
-        public long begin(long now) {
-          return 0;
-        }
-
-        @Override
-        public boolean end(long call) {
-          return true;
-        }
-      };
 
   private TesterContext context(
       CapturingLogger logger,

@@ -2,8 +2,6 @@ package dev.pipeline.bench.micro;
 
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineBuilder;
-import dev.pipeline.ReferenceData;
-import dev.pipeline.ReferenceLookup;
 import dev.pipeline.Route;
 import dev.pipeline.RunResult;
 import dev.pipeline.Sink;
@@ -12,11 +10,7 @@ import dev.pipeline.Stage;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
 import dev.pipeline.store.InMemoryPipelineStore;
-import java.time.Instant;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -31,8 +25,6 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
-import org.slf4j.Logger;
-import org.slf4j.helpers.NOPLogger;
 
 /**
  * What routing by data costs per record (the target: at most 100 ns over a straight pipeline): the
@@ -148,89 +140,16 @@ public class RouteBenchmark {
 
   @Benchmark
   public Object stageAlone(Calls calls) throws Exception {
-    RecordContext context = new RecordContext();
+    RecordContext context = new RecordContext(ROUTE);
     context.putMetadata("source", "numbers"); // what the straight stage's envelope carries
     return calls.doubling.process(calls.next++, context);
   }
 
   @Benchmark
   public Object stageInRoute(Calls calls) throws Exception {
-    RecordContext context = new RecordContext();
+    RecordContext context = new RecordContext(ROUTE);
     context.putMetadata("source", "numbers");
     return calls.route.process(calls.next++, context);
-  }
-
-  /**
-   * A record's context with a map for metadata a stage adds, made per record as the engine does.
-   */
-  static final class RecordContext implements StageContext {
-    private static final StageName STAGE = StageName.of("route");
-    private final Map<String, String> added = new LinkedHashMap<>();
-
-    @Override
-    public StageName stage() {
-      return STAGE;
-    }
-
-    @Override
-    public String pipeline() {
-      return "bench";
-    }
-
-    @Override
-    public String recordId() {
-      return "r1";
-    }
-
-    @Override
-    public List<String> recordIds() {
-      return List.of("r1");
-    }
-
-    @Override
-    public int attempt() {
-      return 1;
-    }
-
-    @Override
-    public Map<String, String> metadata() {
-      return added;
-    }
-
-    @Override
-    public Map<String, String> metadata(int index) {
-      return added;
-    }
-
-    @Override
-    public void putMetadata(String key, String value) {
-      added.put(key, value);
-    }
-
-    @Override
-    public void filter(int index, String reason) {
-      throw new IllegalStateException("not a batch stage");
-    }
-
-    @Override
-    public void fail(int index, Throwable error) {
-      throw new IllegalStateException("not a batch stage");
-    }
-
-    @Override
-    public Logger logger() {
-      return NOPLogger.NOP_LOGGER;
-    }
-
-    @Override
-    public Instant now() {
-      return Instant.now();
-    }
-
-    @Override
-    public <K, V> ReferenceLookup<K, V> reference(ReferenceData<K, V> data) {
-      throw new IllegalStateException("the benchmark's stages use no reference data");
-    }
   }
 
   private static long check(RunResult result) {
