@@ -19,8 +19,8 @@ import java.util.Optional;
  * @param deadLettered records in the dead letter queue
  * @param referenceData each reference data cache of the pipeline, in the order declared; its
  *     numbers count since the pipeline was built, not since the run started
- * @param routes each route stage (routing by data) of the run, in pipeline order, with its counts
- *     per branch
+ * @param routes each route stage (routing by data), in pipeline order, with its counts per branch;
+ *     like reference data's, they count since the pipeline was built
  */
 public record PipelineMetrics(
     String pipeline,
