@@ -3,10 +3,11 @@ package dev.pipeline.metrics;
 import java.util.List;
 
 /**
- * The counts of one route stage (routing by data) during a run, per branch. A record counts once
- * under the branch it took; its terminal state is counted by the route stage's {@link StageMetrics}
- * and the pipeline's totals, and for a branch that ends at a sink by the pipeline's published
- * count.
+ * The counts of one route stage (routing by data) since its pipeline was built, per branch. They
+ * count the route's calls: a record counts under the branch it took each time the route is called
+ * on it (again if the route stage retries it, or a run resumes it after a crash). Its terminal
+ * state is counted by the route stage's {@link StageMetrics} and the pipeline's totals, and for a
+ * branch that ends at a sink by the pipeline's published count.
  *
  * @param stage the route stage's name
  * @param branches every branch, in the order their predicates are tried
