@@ -338,13 +338,13 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
     private Reading current() {
       long now = registry.config().clock().monotonicTime();
       Reading seen = last;
-      if (seen != null && now - seen.at <= maxAgeNanos) {
+      if (seen != null && now - seen.at < maxAgeNanos) {
         return seen;
       }
       refresh.lock();
       try {
         seen = last;
-        if (seen != null && now - seen.at <= maxAgeNanos) {
+        if (seen != null && now - seen.at < maxAgeNanos) {
           return seen;
         }
         Reading fresh = new Reading(now, pipeline.metrics(), counts());
