@@ -15,8 +15,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The IO-bound durable targets: the {@link IoScenario} pipeline (eight stages, six of which
- * wait 2 ms per record, 20 workers each) durable on PostgreSQL must reach at least 90% of the same
+ * The IO-bound durable targets: the {@link IoScenario} pipeline (eight stages, six of which wait 2
+ * ms per record, 20 workers each) durable on PostgreSQL must reach at least 90% of the same
  * pipeline's throughput in memory, and at least the throughput of Spring Batch 6 doing the same
  * work with its JDBC job repository on the same database, configured for IO-bound work (see {@link
  * SpringBatchIoWork}). The three run in the same interleaved rounds, their order rotating from

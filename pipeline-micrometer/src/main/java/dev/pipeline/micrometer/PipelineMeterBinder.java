@@ -140,22 +140,17 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
       String stage = name.value();
       Tags tags = base.and("stage", stage);
       meters.add(
-          gauge(registry, "pipeline.queue.depth", tags, readings, r -> r.stage(stage, 0))
+          gauge("pipeline.queue.depth", tags, readings, r -> r.queueDepth(stage))
               .description("Records waiting in front of a stage")
               .baseUnit("records")
               .register(registry));
       meters.add(
-          gauge(registry, "pipeline.stage.utilization", tags, readings, r -> r.stage(stage, 1))
+          gauge("pipeline.stage.utilization", tags, readings, r -> r.utilization(stage))
               .description("Share of a stage's workers' time spent in calls")
               .register(registry));
       int configured = pipeline.options(name).batchSize();
       meters.add(
-          gauge(
-                  registry,
-                  "pipeline.stage.batch.size",
-                  tags,
-                  readings,
-                  r -> r.batchSize(stage, configured))
+          gauge("pipeline.stage.batch.size", tags, readings, r -> r.batchSize(stage, configured))
               .description("Batch size a stage's workers take now")
               .register(registry));
     }
@@ -165,27 +160,17 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
       policyMeters(registry, base.and("stage", name.value()), pipeline.options(name), meters);
     }
     meters.add(
-        gauge(registry, "pipeline.records.in_flight", base, readings, Readings::inFlight)
+        gauge("pipeline.records.in_flight", base, readings, Readings::inFlight)
             .description("Records ingested by the current or last run and not yet finished")
             .baseUnit("records")
             .register(registry));
     meters.add(
-        gauge(
-                registry,
-                "pipeline.dead_letters",
-                base,
-                readings,
-                r -> r.stored(RecordStatus.DEAD_LETTER))
+        gauge("pipeline.dead_letters", base, readings, r -> r.stored(RecordStatus.DEAD_LETTER))
             .description("Records the store holds as dead letters")
             .baseUnit("records")
             .register(registry));
     meters.add(
-        gauge(
-                registry,
-                "pipeline.retry_queue",
-                base,
-                readings,
-                r -> r.stored(RecordStatus.RETRY_WAIT))
+        gauge("pipeline.retry_queue", base, readings, r -> r.stored(RecordStatus.RETRY_WAIT))
             .description("Records the store holds parked for a later retry")
             .baseUnit("records")
             .register(registry));
@@ -244,54 +229,40 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
   private void cacheMeters(
       MeterRegistry registry, Tags tags, String name, Readings readings, List<Meter> meters) {
     meters.add(
-        gauge(registry, "pipeline.cache.size", tags, readings, r -> r.cache(name).size())
+        gauge("pipeline.cache.size", tags, readings, r -> r.cache(name).size())
             .description("Entries in a reference data cache, approximately")
             .register(registry));
+    ToDoubleFunction<Readings> loads = r -> r.cache(name).loads();
+    ToDoubleFunction<Readings> loadFailures = r -> r.cache(name).loadFailures();
+    ToDoubleFunction<Readings> refreshes = r -> r.cache(name).refreshes();
+    ToDoubleFunction<Readings> refreshFailures = r -> r.cache(name).refreshFailures();
+    String[][] counters = {
+      {"pipeline.cache.gets", "hit"},
+      {"pipeline.cache.gets", "miss"},
+      {"pipeline.cache.loads", "success"},
+      {"pipeline.cache.loads", "failure"},
+      {"pipeline.cache.refreshes", "success"},
+      {"pipeline.cache.refreshes", "failure"}
+    };
+    List<ToDoubleFunction<Readings>> values =
+        List.of(
+            r -> r.cache(name).hits(),
+            r -> r.cache(name).misses(),
+            r -> loads.applyAsDouble(r) - loadFailures.applyAsDouble(r),
+            loadFailures,
+            r -> refreshes.applyAsDouble(r) - refreshFailures.applyAsDouble(r),
+            refreshFailures);
+    for (int i = 0; i < counters.length; i++) {
+      meters.add(
+          FunctionCounter.builder(counters[i][0], readings, values.get(i))
+              .tags(tags.and("result", counters[i][1]))
+              .register(registry));
+    }
     meters.add(
-        counter(
-            registry,
-            "pipeline.cache.gets",
-            tags.and("result", "hit"),
-            readings,
-            r -> r.cache(name).hits()));
-    meters.add(
-        counter(
-            registry,
-            "pipeline.cache.gets",
-            tags.and("result", "miss"),
-            readings,
-            r -> r.cache(name).misses()));
-    meters.add(
-        counter(
-            registry,
-            "pipeline.cache.loads",
-            tags.and("result", "success"),
-            readings,
-            r -> r.cache(name).loads() - r.cache(name).loadFailures()));
-    meters.add(
-        counter(
-            registry,
-            "pipeline.cache.loads",
-            tags.and("result", "failure"),
-            readings,
-            r -> r.cache(name).loadFailures()));
-    meters.add(
-        counter(
-            registry,
-            "pipeline.cache.refreshes",
-            tags.and("result", "success"),
-            readings,
-            r -> r.cache(name).refreshes() - r.cache(name).refreshFailures()));
-    meters.add(
-        counter(
-            registry,
-            "pipeline.cache.refreshes",
-            tags.and("result", "failure"),
-            readings,
-            r -> r.cache(name).refreshFailures()));
-    meters.add(
-        counter(
-            registry, "pipeline.cache.evictions", tags, readings, r -> r.cache(name).evictions()));
+        FunctionCounter.builder(
+                "pipeline.cache.evictions", readings, r -> r.cache(name).evictions())
+            .tags(tags)
+            .register(registry));
     meters.add(
         FunctionTimer.builder(
                 "pipeline.cache.load.duration",
@@ -305,21 +276,8 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
   }
 
   private static Gauge.Builder<Readings> gauge(
-      MeterRegistry registry,
-      String name,
-      Tags tags,
-      Readings readings,
-      ToDoubleFunction<Readings> value) {
+      String name, Tags tags, Readings readings, ToDoubleFunction<Readings> value) {
     return Gauge.builder(name, readings, value).tags(tags).strongReference(true);
-  }
-
-  private static FunctionCounter counter(
-      MeterRegistry registry,
-      String name,
-      Tags tags,
-      Readings readings,
-      ToDoubleFunction<Readings> value) {
-    return FunctionCounter.builder(name, readings, value).tags(tags).register(registry);
   }
 
   private record Bound(MeterRegistry registry, List<Meter> meters) {}
@@ -373,22 +331,29 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
       }
     }
 
-    double stage(String stage, int which) {
+    /** The stage's snapshot, or null before the pipeline's first run. */
+    private @Nullable StageMetrics stage(String stage) {
       for (StageMetrics s : current().metrics.stages()) {
         if (s.stage().equals(stage)) {
-          return which == 0 ? s.queueDepth() : s.utilization();
+          return s;
         }
       }
-      return 0; // no run yet: nothing waits, nothing works
+      return null;
+    }
+
+    double queueDepth(String stage) {
+      StageMetrics s = stage(stage);
+      return s == null ? 0 : s.queueDepth(); // no run yet: nothing waits
+    }
+
+    double utilization(String stage) {
+      StageMetrics s = stage(stage);
+      return s == null ? 0 : s.utilization();
     }
 
     double batchSize(String stage, int configured) {
-      for (StageMetrics s : current().metrics.stages()) {
-        if (s.stage().equals(stage)) {
-          return s.resilience().batchSize();
-        }
-      }
-      return configured;
+      StageMetrics s = stage(stage);
+      return s == null ? configured : s.resilience().batchSize();
     }
 
     double inFlight() {
