@@ -6,6 +6,7 @@ import static dev.pipeline.StageName.INDEXING;
 import static dev.pipeline.StageName.INGESTION;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pipeline.store.InMemoryPipelineStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -63,6 +64,8 @@ class ConcurrencyTest {
             .stage(INDEXING, (String s) -> s, o -> o.concurrency(32).batchSize(1))
             .sink(sink::addAll)
             .queueCapacity(64)
+            // keeps every record's state, so that each is checked below to have ended once
+            .store(InMemoryPipelineStore.builder().retainCompleted(20_000).build())
             .build();
     List<Source<String>> sources = new ArrayList<>();
     List<String> all = new ArrayList<>();

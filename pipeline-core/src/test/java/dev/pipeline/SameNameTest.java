@@ -47,7 +47,9 @@ class SameNameTest {
         .hasMessage(
             "pipeline 'orders' is not valid (1 problem):\n"
                 + "  - pipeline 'orders' is already built on InMemoryPipelineStore"
-                + "[retainCompleted=100000] with stages [ingestion (input codec string), cleaning"
+                + "[retainCompleted="
+                + InMemoryPipelineStore.DEFAULT_RETAIN_COMPLETED
+                + "] with stages [ingestion (input codec string), cleaning"
                 + " (input codec string)]; this one has [ingestion (input codec string), analysis"
                 + " (input codec none)] (stage #2 is 'cleaning' there, 'analysis' here)"
                 + ". Records of one would be read with the other's codecs: give this pipeline"

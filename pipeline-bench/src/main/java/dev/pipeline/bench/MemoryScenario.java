@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Target 4: ten million records from a lazy source through eight stages, in a child JVM with {@code
- * -Xmx256m}, with the default in-memory store (which keeps the state of the last 100,000 completed
+ * -Xmx256m}, with the default in-memory store (which keeps the state of the last 10,000 completed
  * records): the run must complete and the heap stay flat. Flat means the heap after a full
  * collection at the end is within 10% of the heap after one at a tenth of the records.
  *

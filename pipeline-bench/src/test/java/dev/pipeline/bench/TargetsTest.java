@@ -32,6 +32,8 @@ class TargetsTest {
     assertThat(out)
         .contains("| 1. overhead: 8 trivial stages, 20k records |")
         .contains("| 2. real work: listings example, 8 stages, 3k records")
+        .contains("| 2b. real work with default options: listings example, 8 stages, 3k records")
+        .contains("| 2c. real work with default options against Spring Batch")
         .contains("| 3. IO-bound: 6 of 8 stages wait 2 ms, c=20, 400 records |")
         .contains("| 4. memory: 30k records, -Xmx256m |")
         .contains(

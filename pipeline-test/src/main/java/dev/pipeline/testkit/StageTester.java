@@ -1,6 +1,7 @@
 package dev.pipeline.testkit;
 
 import dev.pipeline.BatchStage;
+import dev.pipeline.Parallel;
 import dev.pipeline.PipelineException;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.ReferenceData;
@@ -91,6 +92,7 @@ public final class StageTester<I, O> {
   private StageOptions options = StageOptions.defaults();
   private boolean optionsSet;
   private @Nullable Invoker invoker;
+  private @Nullable Stage<I, O> boundStage;
   private ManualClock clock = ManualClock.create();
   private StageName stageName = DEFAULT_STAGE_NAME;
   private String pipelineName = DEFAULT_PIPELINE_NAME;
@@ -327,7 +329,7 @@ public final class StageTester<I, O> {
     if (batch != null) {
       return runBatch(batch, List.of(recordId), List.of(input)).get(0);
     }
-    return runSingle(Objects.requireNonNull(single), recordId, input);
+    return runSingle(stage(), recordId, input);
   }
 
   /**
@@ -353,7 +355,7 @@ public final class StageTester<I, O> {
     }
     List<StageResult<O>> results = new ArrayList<>(copy.size());
     for (int i = 0; i < copy.size(); i++) {
-      results.add(runSingle(Objects.requireNonNull(single), ids.get(i), copy.get(i)));
+      results.add(runSingle(stage(), ids.get(i), copy.get(i)));
     }
     return List.copyOf(results);
   }
@@ -599,6 +601,25 @@ public final class StageTester<I, O> {
       throw new PipelineException(
           "interrupted while waiting for the rate limit of stage '" + stageName + "'", e);
     }
+  }
+
+  /**
+   * The stage as a pipeline runs it, made at the first run: a fan-out ({@link Parallel}) gets its
+   * branches' circuit breakers, rate limits, retries and timeouts on the tester's clock, as {@code
+   * build()} binds them to the pipeline's.
+   */
+  @SuppressWarnings("unchecked")
+  private Stage<I, O> stage() {
+    Stage<I, O> made = boundStage;
+    if (made == null) {
+      Stage<I, O> stage = Objects.requireNonNull(single);
+      made =
+          stage instanceof Parallel<?, ?> fanOut
+              ? (Stage<I, O>) (Stage<?, ?>) fanOut.bind(clock)
+              : stage;
+      boundStage = made;
+    }
+    return made;
   }
 
   /**

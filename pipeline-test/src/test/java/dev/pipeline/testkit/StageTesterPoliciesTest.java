@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.CircuitOpenException;
 import dev.pipeline.Envelope;
+import dev.pipeline.Parallel;
 import dev.pipeline.Pipeline;
 import dev.pipeline.RunResult;
 import dev.pipeline.Source;
@@ -24,6 +25,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** A stage tested alone meets the policies it has in a pipeline, through the same call path. */
 class StageTesterPoliciesTest {
@@ -227,5 +229,53 @@ class StageTesterPoliciesTest {
     assertThatThrownBy(() -> ran.options(o -> {}))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("before its first run");
+  }
+
+  @Test
+  @Timeout(60) // unbound, the branch's retry would sleep an hour on the system clock: fail instead
+  void aFanOutsBranchesRetryOnTheTestersClockAndKeepTheirCircuitAcrossRuns() {
+    AtomicInteger translations = new AtomicInteger();
+    Stage<String, String> flakyTranslation =
+        (input, context) -> {
+          if (translations.incrementAndGet() == 1) {
+            throw new IllegalStateException("translation service busy");
+          }
+          return input.toUpperCase(java.util.Locale.ROOT);
+        };
+    AtomicInteger analyses = new AtomicInteger();
+    Stage<String, Integer> failingAnalysis =
+        (input, context) -> {
+          analyses.incrementAndGet();
+          throw new IllegalStateException("analysis down");
+        };
+    Parallel<String, String> fanOut =
+        Parallel.join(
+            Parallel.branch(
+                StageName.of("translation"),
+                flakyTranslation,
+                o ->
+                    o.retry(
+                        RetryPolicy.exponential(Duration.ofHours(1), Duration.ofHours(1))
+                            .maxRetries(1))),
+            Parallel.branch(
+                StageName.of("analysis"),
+                failingAnalysis,
+                o ->
+                    o.fallback(Fallback.to((input, cause, context) -> -1))
+                        .circuitBreaker(
+                            CircuitBreaker.failureRate(0.5)
+                                .minCalls(2)
+                                .window(2)
+                                .openFor(Duration.ofHours(2)))),
+            (text, score) -> text + ":" + score);
+    StageTester<String, String> tester = StageTester.of(fanOut);
+
+    List<StageResult<String>> results = tester.runAll(List.of("a", "b", "c"));
+
+    // the retry slept on the tester's clock, not the system's (an hour would hang the test)
+    assertThat(tester.clock().sleeps()).contains(Duration.ofHours(1));
+    assertThat(results).extracting(StageResult::output).containsExactly("A:-1", "B:-1", "C:-1");
+    // the analysis circuit opened after two failed calls and stayed open for the third run
+    assertThat(analyses).hasValue(2);
   }
 }
