@@ -40,6 +40,15 @@ final class BatchWork {
   /** Batch stages: each record's errors so far. */
   final Map<String, List<ErrorInfo>> batchErrors = new HashMap<>();
 
+  /**
+   * Split stages: the children made so far, to be stored before their parents' SPLIT completions
+   * (in {@link #completions}) are written; empty otherwise.
+   */
+  final List<Envelope<Object>> children = new ArrayList<>(0);
+
+  /** Split stages: the records split so far into at least one child. */
+  int split;
+
   /** Records to park in the store's retry queue. */
   final List<ScheduledRetry> parked = new ArrayList<>(0);
 

@@ -139,6 +139,8 @@ final class Endings {
         if (stage != null) {
           stage.recorder.filtered.increment();
         }
+      } else if (c.status() == RecordStatus.SPLIT) {
+        run.split.increment(); // its children were counted when they were stored
       } else {
         run.deadLettered.increment();
         if (stage != null) {

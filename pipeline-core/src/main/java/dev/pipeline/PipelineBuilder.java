@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.engine.Splits;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.internal.ReferenceTables;
 import dev.pipeline.resilience.CircuitBreaker;
@@ -38,6 +39,8 @@ public final class PipelineBuilder<I, O> {
   private final String name;
   private final List<StageDefinition> stages = new ArrayList<>();
   private final List<String> problems = new ArrayList<>();
+  // the orders of the stages added with splitStage
+  private final Set<Integer> splitStages = new HashSet<>();
   private @Nullable RecordLedger store;
   private PipelineClock clock = PipelineClock.system();
   private @Nullable Sink<Object> sink;
@@ -139,6 +142,42 @@ public final class PipelineBuilder<I, O> {
   public <R> PipelineBuilder<I, R> batchStage(
       StageName name, BatchStage<? super O, R> stage, Consumer<StageOptions.Builder> options) {
     add(name, null, (BatchStage<Object, Object>) (BatchStage<?, ?>) stage, stage, options);
+    return (PipelineBuilder<I, R>) this;
+  }
+
+  /**
+   * Adds a stage that splits each record into zero, one or many records of their own (see {@link
+   * SplitStage}): each child has the id {@code parentId/index}, its parent's metadata and {@link
+   * Envelope#PARENT_ID}, goes through the stages after this one and ends in a terminal state of its
+   * own. The parent ends SPLIT, or FILTERED ({@value SplitStage#NO_RECORDS}) if it split into no
+   * records; a parent whose children's ids would be longer than a store keeps, or that splits into
+   * more than 100,000 records, goes to the dead letter queue. The children are stored in one bulk
+   * write per batch before their parents' states: on a durable store the stage needs {@code
+   * s.codec(...)} for the children's payloads, and a crash in between loses and duplicates nothing.
+   */
+  public <R> PipelineBuilder<I, R> splitStage(StageName name, SplitStage<? super O, R> splitter) {
+    return splitStage(name, splitter, options -> {});
+  }
+
+  /**
+   * Adds a stage that splits each record into zero, one or many, with options: those of a stage,
+   * but for {@code Fallback.skip()} and {@code Fallback.to(...)}, which would pass the parent on
+   * where children are expected and fail {@link #build()}. See {@link #splitStage(StageName,
+   * SplitStage)}.
+   */
+  @SuppressWarnings("unchecked")
+  public <R> PipelineBuilder<I, R> splitStage(
+      StageName name, SplitStage<? super O, R> splitter, Consumer<StageOptions.Builder> options) {
+    Stage<Object, Object> adapted = null;
+    if (splitter != null) {
+      SplitStage<Object, Object> f = (SplitStage<Object, Object>) (SplitStage<?, ?>) splitter;
+      String stageName = String.valueOf(name);
+      adapted =
+          (input, context) ->
+              Splits.children(stageName, context.recordId(), f.split(input, context));
+    }
+    splitStages.add(stages.size() + 1);
+    add(name, adapted, null, splitter, options);
     return (PipelineBuilder<I, R>) this;
   }
 
@@ -537,6 +576,7 @@ public final class PipelineBuilder<I, O> {
         }
       }
     }
+    checkSplits(all);
     PayloadCodec<?> entering = inputCodec;
     for (StageDefinition stage : stages) {
       checkHold("stage '" + stage.name() + "'", stage.options(), entering, all);
@@ -573,6 +613,31 @@ public final class PipelineBuilder<I, O> {
         ErrorText.of(errorMessageChars, errorStackChars),
         ReferenceTables.forPipeline(name, declared, clock),
         callListener);
+  }
+
+  /** Reports what a split stage lacks: a codec for its children on a durable store, a fallback. */
+  private void checkSplits(List<String> all) {
+    for (StageDefinition stage : stages) {
+      if (!splitStages.contains(stage.order())) {
+        continue;
+      }
+      Fallback<?, ?> fallback = stage.options().fallback();
+      if (fallback instanceof Fallback.Skip || fallback instanceof Fallback.With<?, ?>) {
+        all.add(
+            "split stage '"
+                + stage.name()
+                + "' has a skip or function fallback, which would pass its input on where its"
+                + " children are expected; use Fallback.hold() or no fallback (a record that"
+                + " cannot be split goes to the dead letter queue)");
+      }
+      if (store != null && store.isDurable() && stage.options().codec() == null) {
+        all.add(
+            "split stage '"
+                + stage.name()
+                + "' is on a durable store, which stores the records it splits into, but has no"
+                + " codec for them; add s.codec(...) to its options");
+      }
+    }
   }
 
   /** Reports what a stage (or the sink) that holds records while its circuit is open lacks. */

@@ -93,6 +93,9 @@ final class Run implements PipelineRun {
   final LongAdder filtered = new LongAdder();
   final LongAdder deadLettered = new LongAdder();
   final LongAdder parked = new LongAdder();
+  // records a split stage split (terminal SPLIT), and the children it stored that this run carries
+  final LongAdder split = new LongAdder();
+  final LongAdder children = new LongAdder();
   // records whose lease this worker lost (paused or cut off from the database for longer than the
   // lease) and that another worker took over: dropped here, finished there
   final LongAdder takenOver = new LongAdder();
@@ -268,6 +271,8 @@ final class Run implements PipelineRun {
         - duplicates.sum()
         - heldUnfinished.sum()
         + resumed.sum()
+        + children.sum()
+        - split.sum()
         - published.sum()
         - filtered.sum()
         - deadLettered.sum()
@@ -430,18 +435,24 @@ final class Run implements PipelineRun {
       takenOver.add(fenced.size());
       recorder.parked.add(work.parked.size());
     }
+    List<Envelope<Object>> outputs = work.outputs;
+    if (!work.children.isEmpty()) {
+      // stored before their parents' SPLIT states are: a crash in between splits the parents again
+      // and finds these children stored
+      outputs = storeChildren(stage, work.children);
+    }
     if (!work.completions.isEmpty()) {
       endings.end(stage, withPassedErrors(work.completions));
     }
     recorder.retries.add(work.retries);
-    recorder.passed.add(work.outputs.size());
+    recorder.passed.add(work.outputs.size() + work.split);
     recorder.bytesOut.add(work.bytes);
     recorder.busyNanos.add(work.busyNanos);
     stage.recordLatencies(work.latencies, work.latencyCount);
     recorder.active(clock.nanoTime());
 
-    List<Envelope<Object>> outputs = work.outputs;
     if (stage.def.options().checkpoint()
+        && work.children.isEmpty()
         && store.isDurable()
         && stage.next != null
         && !outputs.isEmpty()) {
@@ -455,6 +466,36 @@ final class Run implements PipelineRun {
     if (!work.completions.isEmpty() || !work.parked.isEmpty() || stage.next == null) {
       wakeClaimer();
     }
+  }
+
+  /**
+   * Stores the children a split stage made, in one bulk ingest at the step after the stage (the
+   * next stage, or the sink), and returns those this run carries on. Children the store already
+   * holds were stored by an earlier split of the same parent (which crashed before its SPLIT state
+   * was written): finished ones are not made again, unfinished ones are the store's to hand over
+   * through a claim.
+   */
+  private List<Envelope<Object>> storeChildren(RunStage stage, List<Envelope<Object>> made) {
+    String step = stage.next != null ? stage.next.def.name().value() : SINK_STEP;
+    Set<String> held = store.ingest(pipeline, made, step, clock.now());
+    if (held.isEmpty()) {
+      children.add(made.size());
+      return made;
+    }
+    List<Envelope<Object>> fresh = new ArrayList<>(made.size() - held.size());
+    for (Envelope<Object> child : made) {
+      if (!held.contains(child.id())) {
+        fresh.add(child);
+      }
+    }
+    children.add(fresh.size());
+    LOG.debug(
+        "pipeline '{}': {} children split at stage '{}' were stored before (a split repeated"
+            + " after a crash); they are not made again",
+        pipeline,
+        held.size(),
+        stage.def.name());
+    return fresh;
   }
 
   /**
@@ -607,6 +648,8 @@ final class Run implements PipelineRun {
                 readCount
                     - rereadHeld
                     + resumedCount
+                    + children.sum()
+                    - split.sum()
                     - dups
                     - pub
                     - fil
@@ -617,7 +660,9 @@ final class Run implements PipelineRun {
             rereadHeld,
             sourceErrors,
             failed,
-            metrics());
+            metrics(),
+            split.sum(),
+            children.sum());
     for (Thread thread : threads) {
       thread.interrupt(); // the timeout watchdog
     }

@@ -29,8 +29,8 @@ import org.jspecify.annotations.Nullable;
  * @param takenOver records this run dropped because its lease on them ran out and another worker
  *     took them over (this worker was paused, or cut off from the database, for longer than the
  *     lease): that worker finishes them, so a COMPLETED run may count some here. Always 0 on a
- *     store without leases. {@code read - heldUnfinished + resumed - duplicates} equals {@code
- *     published + filtered + deadLettered + parked + unfinished + takenOver}
+ *     store without leases. {@code read - heldUnfinished + resumed - duplicates + children} equals
+ *     {@code published + filtered + deadLettered + parked + unfinished + takenOver + split}
  * @param heldUnfinished records read again whose ids the store held unfinished: left by an earlier
  *     run that crashed (or was cancelled), or held by another worker. Not duplicates: they are
  *     finished through claims, and those this run claims are counted in {@code resumed}
@@ -38,6 +38,10 @@ import org.jspecify.annotations.Nullable;
  *     any is FAILED, since not all of its input was read
  * @param failure what stopped a FAILED run (or, if a source failed, names it), or null
  * @param metrics the stages' metrics at the end
+ * @param split records a split stage split into records of their own (their terminal state is
+ *     SPLIT); one split into no records is counted in {@code filtered}
+ * @param children the records split stages made that this run stored and carried on; each ends in a
+ *     terminal state of its own, counted above
  */
 public record RunResult(
     String pipeline,
@@ -55,7 +59,9 @@ public record RunResult(
     long heldUnfinished,
     List<String> sourceErrors,
     @Nullable Throwable failure,
-    PipelineMetrics metrics) {
+    PipelineMetrics metrics,
+    long split,
+    long children) {
 
   /** Copies the error list. */
   public RunResult {
@@ -74,7 +80,7 @@ public record RunResult(
     out.append(
         String.format(
             Locale.ROOT,
-            "pipeline '%s' %s in %.2fs: %d records in%s%s, %d published, %d filtered, %d"
+            "pipeline '%s' %s in %.2fs: %d records in%s%s%s, %d published, %d filtered, %d"
                 + " dead-lettered, %d duplicates%s%s (%.0f records/s)%n",
             pipeline,
             status.name().toLowerCase(Locale.ROOT),
@@ -84,6 +90,7 @@ public record RunResult(
                 ? " (" + heldUnfinished + " of them held unfinished from before: not duplicates)"
                 : "",
             resumed > 0 ? " (+" + resumed + " resumed)" : "",
+            split > 0 ? ", " + split + " split into " + children + " records" : "",
             published,
             filtered,
             deadLettered,

@@ -5,6 +5,7 @@ import dev.pipeline.engine.Fallbacks;
 import dev.pipeline.engine.Invoker;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
+import dev.pipeline.engine.Splits;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
@@ -127,6 +128,8 @@ final class StageWorker {
                     errorsOf(work),
                     work.attempt,
                     run.clock.now()));
+          } else if (call.value() instanceof Splits.Children children) {
+            split(stage, context, work, record, children);
           } else {
             Object output = Objects.requireNonNull(call.value());
             Envelope<Object> out = record.withPayload(output);
@@ -170,6 +173,64 @@ final class StageWorker {
       work.errors = null;
       work.resumedRetry = false;
     }
+  }
+
+  /**
+   * Ends a record a split stage split: its children (ids {@code parentId/index}, the parent's
+   * metadata, {@link Envelope#PARENT_ID}) wait in {@code work} to be stored and handed on, and the
+   * parent ends SPLIT once they are stored; with no children it ends FILTERED. A split whose
+   * children could not be stored (too many, ids too long) dead-letters the parent, unretried: the
+   * same split would give the same children.
+   */
+  private void split(
+      RunStage stage,
+      CallContext context,
+      BatchWork work,
+      Envelope<Object> parent,
+      Splits.Children children) {
+    String stageName = stage.def.name().value();
+    List<Object> payloads = children.payloads();
+    List<ErrorInfo> errors = errorsOf(work);
+    if (payloads.isEmpty()) {
+      work.completions.add(
+          new Completion(
+              parent.id(),
+              RecordStatus.FILTERED,
+              stageName,
+              SplitStage.NO_RECORDS,
+              null,
+              errors,
+              work.attempt,
+              run.clock.now()));
+      return;
+    }
+    StageException problem = Splits.problem(stageName, parent.id(), payloads.size());
+    if (problem != null) {
+      stage.recorder.error(problem);
+      List<ErrorInfo> all = new ArrayList<>(errors);
+      addError(all, run.errorText.info(stageName, problem, work.attempt, run.clock.now()));
+      work.completions.add(deadLetter(parent, stageName, all, work.attempt));
+      return;
+    }
+    Envelope<Object> base =
+        parent
+            .withoutMetadata(Envelope.REDELIVERED)
+            .withoutMetadata(Envelope.FENCING_TOKEN)
+            .withoutMetadata(Run.RETRIED_ERRORS)
+            .withMetadata(Envelope.PARENT_ID, parent.id());
+    Map<String, String> added = context.added();
+    if (added != null) {
+      base = base.withAllMetadata(added);
+    }
+    for (int i = 0; i < payloads.size(); i++) {
+      Object payload = payloads.get(i);
+      work.children.add(base.withId(Splits.childId(parent.id(), i)).withPayload(payload));
+      work.bytes += run.payloadSize.applyAsLong(payload);
+    }
+    work.split++;
+    work.completions.add(
+        Completion.split(
+            parent.id(), stageName, payloads.size(), errors, work.attempt, run.clock.now()));
   }
 
   /**

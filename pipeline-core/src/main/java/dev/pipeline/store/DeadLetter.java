@@ -4,6 +4,7 @@ import dev.pipeline.Envelope;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A record that failed for good, as the dead letter queue keeps it.
@@ -72,6 +73,14 @@ public record DeadLetter(
   /** The record's id. */
   public String recordId() {
     return record.id();
+  }
+
+  /**
+   * The id of the record this one was split from (its metadata {@link Envelope#PARENT_ID}), or null
+   * if it came from a source.
+   */
+  public @Nullable String parentId() {
+    return record.metadata().get(Envelope.PARENT_ID);
   }
 
   /** The final error. */

@@ -110,7 +110,17 @@ public final class InMemoryPipelineStore implements RecordLedger {
     Set<String> duplicates = null;
     for (Envelope<?> record : records) {
       RecordState fresh =
-          new RecordState(record.id(), RecordStatus.READY, stage, 0, null, List.of(), 0, at, at);
+          new RecordState(
+              record.id(),
+              RecordStatus.READY,
+              stage,
+              0,
+              null,
+              List.of(),
+              0,
+              at,
+              at,
+              record.metadata().get(Envelope.PARENT_ID));
       if (data.states.putIfAbsent(record.id(), fresh) == null) {
         data.count(RecordStatus.READY).increment();
       } else {
@@ -142,7 +152,8 @@ public final class InMemoryPipelineStore implements RecordLedger {
                       s.errors(),
                       s.deliveries(),
                       s.startedAt(),
-                      at));
+                      at,
+                      s.parentId()));
     }
   }
 
@@ -167,7 +178,8 @@ public final class InMemoryPipelineStore implements RecordLedger {
               errors,
               before == null ? (c.status() == RecordStatus.PUBLISHED ? 1 : 0) : before.deliveries(),
               startedAt,
-              c.at());
+              c.at(),
+              before == null ? null : before.parentId());
       // replace only what we saw, so two racing completions of one record count once
       boolean won =
           before == null
@@ -215,7 +227,8 @@ public final class InMemoryPipelineStore implements RecordLedger {
                       s.errors(),
                       s.deliveries() + 1,
                       s.startedAt(),
-                      s.updatedAt()));
+                      s.updatedAt(),
+                      s.parentId()));
       if (after != null && after.deliveries() > 1) {
         if (redelivered == null) {
           redelivered = new HashSet<>();
@@ -282,7 +295,8 @@ public final class InMemoryPipelineStore implements RecordLedger {
                 before.errors(),
                 before.deliveries(),
                 before.startedAt(),
-                now));
+                now,
+                before.parentId()));
         data.count(before.status()).decrement();
         data.count(RecordStatus.IN_PROGRESS).increment();
         claimed.add(new Claimed(next.record, next.stage, next.attempts));
@@ -330,7 +344,10 @@ public final class InMemoryPipelineStore implements RecordLedger {
                 concat(before == null ? List.of() : before.errors(), r.errors()),
                 before == null ? 0 : before.deliveries(),
                 startedAt,
-                at));
+                at,
+                before == null
+                    ? r.record().metadata().get(Envelope.PARENT_ID)
+                    : before.parentId()));
         if (before != null) {
           data.count(before.status()).decrement();
         }
@@ -386,7 +403,8 @@ public final class InMemoryPipelineStore implements RecordLedger {
                 before.errors(),
                 before.deliveries(),
                 before.startedAt(),
-                at));
+                at,
+                before.parentId()));
         data.count(RecordStatus.DEAD_LETTER).decrement();
         data.count(to).increment();
         if (back) {

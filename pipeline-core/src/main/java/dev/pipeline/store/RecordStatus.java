@@ -15,10 +15,19 @@ public enum RecordStatus {
   /** Terminal: failed for good, kept with its payload and errors in the dead letter queue. */
   DEAD_LETTER,
   /** Terminal: a dead letter given up on by a person, with a reason. */
-  DISCARDED;
+  DISCARDED,
+  /**
+   * Terminal: split by a split stage into records of its own (its children, whose ids are its id,
+   * {@code /} and their index), which end on their own; its reason says into how many.
+   */
+  SPLIT;
 
   /** Whether a record in this state is done. */
   public boolean isTerminal() {
-    return this == PUBLISHED || this == FILTERED || this == DEAD_LETTER || this == DISCARDED;
+    return this == PUBLISHED
+        || this == FILTERED
+        || this == DEAD_LETTER
+        || this == DISCARDED
+        || this == SPLIT;
   }
 }

@@ -34,9 +34,6 @@ public final class CrashWorker {
   private CrashWorker() {}
 
   public static void main(String[] args) throws Exception {
-    String url = args[0];
-    String user = args[1];
-    String schema = args[2];
     String workerId = args[3];
     int records = Integer.parseInt(args[4]);
     Path sinkFile = Path.of(args[5]);
@@ -47,16 +44,7 @@ public final class CrashWorker {
     boolean gated = Boolean.parseBoolean(args[10]);
 
     int exit;
-    try (JournalingStore store =
-            new JournalingStore(
-                JdbcPipelineStore.builder()
-                    .jdbcUrl(url, user, "")
-                    .schema(schema)
-                    .tablePrefix("crash_")
-                    .workerId(workerId)
-                    .leaseDuration(lease)
-                    .build(),
-                journalFile);
+    try (JournalingStore store = store(args, "crash_", journalFile, lease);
         FileSink sink = new FileSink(sinkFile)) {
       Pipeline<String, String> pipeline =
           CrashPipeline.build(store, sink, workNanos, queueCapacity);
@@ -81,6 +69,23 @@ public final class CrashWorker {
       exit = result.status() == RunStatus.COMPLETED ? 0 : 1;
     }
     System.exit(exit);
+  }
+
+  /**
+   * A child's journaling store on the database the arguments name (jdbcUrl user schema workerId
+   * first), its tables under the prefix.
+   */
+  static JournalingStore store(String[] args, String prefix, Path journal, Duration lease)
+      throws IOException {
+    return new JournalingStore(
+        JdbcPipelineStore.builder()
+            .jdbcUrl(args[0], args[1], "")
+            .schema(args[2])
+            .tablePrefix(prefix)
+            .workerId(args[3])
+            .leaseDuration(lease)
+            .build(),
+        journal);
   }
 
   /**

@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -44,6 +45,7 @@ final class JournalingStore implements RecordLedger {
   private final FileChannel journal;
   private final ReentrantLock lock = new ReentrantLock();
   private volatile Consumer<List<String>> afterNote = ids -> {};
+  private volatile BiConsumer<String, Set<String>> afterIngest = (stage, ids) -> {};
 
   JournalingStore(RecordLedger store, Path journal) throws IOException {
     this.store = store;
@@ -107,7 +109,16 @@ final class JournalingStore implements RecordLedger {
       }
     }
     write('I', leased);
+    afterIngest.accept(stage, leased);
     return duplicates;
+  }
+
+  /**
+   * A hook run after each ingest has been committed and journaled, with its stage and the ids it
+   * stored: where a test kills a worker between storing a split's children and ending the parents.
+   */
+  void afterIngest(BiConsumer<String, Set<String>> hook) {
+    this.afterIngest = hook;
   }
 
   @Override

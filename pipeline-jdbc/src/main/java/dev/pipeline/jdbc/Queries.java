@@ -8,6 +8,7 @@ import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.StatusCounts;
 import dev.pipeline.store.StorableText;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -53,77 +54,117 @@ final class Queries extends StoreContext {
       return Optional.empty(); // never stored under that id (the engine uses a derived one)
     }
     return db.call(
-        "find",
-        pipeline,
-        h -> {
-          Optional<RecordState> state =
-              h.createQuery(sql.find)
-                  .bind("pipeline", pipeline)
-                  .bind("id", recordId)
-                  .map(
-                      (rs, ctx) -> {
-                        RecordStatus status = RecordStatus.valueOf(rs.getString("status"));
-                        String failed = rs.getString("failed_stage");
-                        return new RecordState(
-                            rs.getString("record_id"),
-                            status,
-                            StorableText.unescape(
-                                (status == RecordStatus.DEAD_LETTER
-                                            || status == RecordStatus.DISCARDED)
-                                        && failed != null
-                                    ? failed
-                                    : rs.getString("current_stage")),
-                            rs.getInt("attempt_count"),
-                            uncut(rs.getString("reason")),
-                            List.of(),
-                            rs.getInt("deliveries"),
-                            Objects.requireNonNull(Args.instant(rs, "started_at")),
-                            Objects.requireNonNull(Args.instant(rs, "updated_at")));
-                      })
-                  .findFirst();
-          if (state.isEmpty() && ledger != null) {
-            BatchQueries.Found found = ledger.queries().find(h, pipeline, recordId);
-            if (found != null) {
-              List<ErrorInfo> errors = errorsOf(h, pipeline, List.of(recordId)).get(recordId);
-              // a record that ended in its batch was published without an error (any other end
-              // gives it a row): it passed every stage, the last at its first attempt
-              boolean published = found.published();
-              state =
-                  Optional.of(
-                      new RecordState(
-                          recordId,
-                          published
-                              ? RecordStatus.PUBLISHED
-                              : found.ready() ? RecordStatus.READY : RecordStatus.IN_PROGRESS,
-                          published
-                              ? lastStage(h, pipeline, found.stage())
-                              : StorableText.unescape(found.stage()),
-                          published ? 1 : 0,
-                          null,
-                          errors == null ? List.of() : errors,
-                          found.deliveries(),
-                          found.startedAt(),
-                          found.at()));
-            }
-            return state;
-          }
-          if (state.isEmpty()) {
-            return state;
-          }
-          RecordState s = state.get();
-          List<ErrorInfo> errors = errorsOf(h, pipeline, List.of(recordId)).get(recordId);
-          return Optional.of(
-              new RecordState(
-                  s.recordId(),
-                  s.status(),
-                  s.stage(),
-                  s.attempts(),
-                  s.reason(),
-                  errors == null ? List.of() : errors,
-                  s.deliveries(),
-                  s.startedAt(),
-                  s.updatedAt()));
-        });
+        "find", pipeline, h -> stateOf(h, pipeline, recordId).map(s -> withParent(h, pipeline, s)));
+  }
+
+  /** A record's state, or empty if the store does not know it. */
+  private Optional<RecordState> stateOf(Handle h, String pipeline, String recordId)
+      throws SQLException {
+    Optional<RecordState> state =
+        h.createQuery(sql.find)
+            .bind("pipeline", pipeline)
+            .bind("id", recordId)
+            .map(
+                (rs, ctx) -> {
+                  RecordStatus status = RecordStatus.valueOf(rs.getString("status"));
+                  String failed = rs.getString("failed_stage");
+                  return new RecordState(
+                      rs.getString("record_id"),
+                      status,
+                      StorableText.unescape(
+                          (status == RecordStatus.DEAD_LETTER || status == RecordStatus.DISCARDED)
+                                  && failed != null
+                              ? failed
+                              : rs.getString("current_stage")),
+                      rs.getInt("attempt_count"),
+                      uncut(rs.getString("reason")),
+                      List.of(),
+                      rs.getInt("deliveries"),
+                      Objects.requireNonNull(Args.instant(rs, "started_at")),
+                      Objects.requireNonNull(Args.instant(rs, "updated_at")));
+                })
+            .findFirst();
+    if (state.isEmpty() && ledger != null) {
+      BatchQueries.Found found = ledger.queries().find(h, pipeline, recordId);
+      if (found != null) {
+        List<ErrorInfo> errors = errorsOf(h, pipeline, List.of(recordId)).get(recordId);
+        // a record that ended in its batch was published without an error (any other end
+        // gives it a row): it passed every stage, the last at its first attempt
+        boolean published = found.published();
+        state =
+            Optional.of(
+                new RecordState(
+                    recordId,
+                    published
+                        ? RecordStatus.PUBLISHED
+                        : found.ready() ? RecordStatus.READY : RecordStatus.IN_PROGRESS,
+                    published
+                        ? lastStage(h, pipeline, found.stage())
+                        : StorableText.unescape(found.stage()),
+                    published ? 1 : 0,
+                    null,
+                    errors == null ? List.of() : errors,
+                    found.deliveries(),
+                    found.startedAt(),
+                    found.at()));
+      }
+      return state;
+    }
+    if (state.isEmpty()) {
+      return state;
+    }
+    RecordState s = state.get();
+    List<ErrorInfo> errors = errorsOf(h, pipeline, List.of(recordId)).get(recordId);
+    return Optional.of(
+        new RecordState(
+            s.recordId(),
+            s.status(),
+            s.stage(),
+            s.attempts(),
+            s.reason(),
+            errors == null ? List.of() : errors,
+            s.deliveries(),
+            s.startedAt(),
+            s.updatedAt()));
+  }
+
+  /**
+   * The state with the id of the record it was split from, if any. A split makes the ids {@code
+   * parentId/index}, so the parent is the id before the last {@code /}, if it names a SPLIT record
+   * (which always has a row of its own); one lookup, on the primary key, for ids of that form only.
+   */
+  private RecordState withParent(Handle h, String pipeline, RecordState state) {
+    String id = state.recordId();
+    int slash = id.lastIndexOf('/');
+    if (slash <= 0 || slash == id.length() - 1) {
+      return state;
+    }
+    for (int i = slash + 1; i < id.length(); i++) {
+      if (id.charAt(i) < '0' || id.charAt(i) > '9') {
+        return state;
+      }
+    }
+    String parent = id.substring(0, slash);
+    boolean split =
+        h.createQuery(sql.find)
+            .bind("pipeline", pipeline)
+            .bind("id", parent)
+            .map((rs, ctx) -> RecordStatus.SPLIT.name().equals(rs.getString("status")))
+            .findFirst()
+            .orElse(false);
+    return !split
+        ? state
+        : new RecordState(
+            state.recordId(),
+            state.status(),
+            state.stage(),
+            state.attempts(),
+            state.reason(),
+            state.errors(),
+            state.deliveries(),
+            state.startedAt(),
+            state.updatedAt(),
+            parent);
   }
 
   Map<String, List<ErrorInfo>> errorsOf(Handle h, String pipeline, List<String> ids) {

@@ -1775,6 +1775,228 @@ abstract class StoreContract {
     assertThat(a.complete(pipeline, List.of(published("item-1")))).containsExactly("item-1");
   }
 
+  // ---------------------------------------------------------------------------------- splits
+
+  /** Archive "arc-n" holds n % 4 files: "arc-n#0", "arc-n#1", ... */
+  private static List<String> files(String archive) {
+    int n = Integer.parseInt(archive.substring(4));
+    return IntStream.range(0, n % 4).mapToObj(i -> archive + "#" + i).toList();
+  }
+
+  /**
+   * File j of archive n: dead-lettered if n % 5 == 3 and j == 2, filtered if n % 3 == 0 and j == 1.
+   */
+  private static String publish(String file) {
+    int n = Integer.parseInt(file.substring(4, file.indexOf('#')));
+    int j = Integer.parseInt(file.substring(file.indexOf('#') + 1));
+    if (n % 5 == 3 && j == 2) {
+      throw new IllegalStateException("unreadable file " + file);
+    }
+    if (n % 3 == 0 && j == 1) {
+      throw RecordFilteredException.because("not a listing");
+    }
+    return file.toUpperCase(Locale.ROOT);
+  }
+
+  private Pipeline<String, String> splitting(RecordLedger store, Queue<String> sunk) {
+    return Pipeline.builder(pipeline, String.class)
+        .store(store)
+        .alerts(alert -> {})
+        .stage(StageName.CLEANING, String::strip)
+        .splitStage(
+            StageName.EXTRACTION,
+            (String archive, dev.pipeline.StageContext c) -> files(archive),
+            s -> s.codec(STRING).batchSize(16))
+        .stage(StageName.PUBLISHING, StoreContract::publish)
+        .sink(batch -> batch.forEach(e -> sunk.add(e.id())))
+        .build();
+  }
+
+  /**
+   * A split stage's children are stored (in the batch ledger: a batch per worker batch) and end in
+   * states of their own; the parent ends SPLIT, or FILTERED when it has no children; counts, find,
+   * the status view and dead letters know parents and children; a rerun makes nothing again.
+   */
+  @Test
+  void aSplitRecordEndsSplitAndEachOfItsChildrenEndsOnItsOwn() {
+    JdbcPipelineStore store = open("w1");
+    Queue<String> sunk = new ConcurrentLinkedQueue<>();
+    Pipeline<String, String> p = splitting(store, sunk);
+    List<String> inputs = IntStream.range(0, 60).mapToObj(i -> "arc-" + i).toList();
+
+    RunResult result = p.run(Source.of("src", inputs.iterator(), s -> s));
+
+    List<String> children = new ArrayList<>();
+    Set<String> published = new HashSet<>();
+    long dead = 0;
+    long filtered = 0;
+    for (String archive : inputs) {
+      List<String> files = files(archive);
+      filtered += files.isEmpty() ? 1 : 0;
+      for (int j = 0; j < files.size(); j++) {
+        String id = archive + "/" + j;
+        children.add(id);
+        try {
+          publish(files.get(j));
+          published.add(id);
+        } catch (IllegalStateException e) {
+          dead++;
+        } catch (RecordFilteredException e) {
+          filtered++;
+        }
+      }
+    }
+    long split = inputs.stream().filter(a -> !files(a).isEmpty()).count();
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(new ArrayList<>(sunk)).doesNotHaveDuplicates();
+    assertThat(new HashSet<>(sunk)).isEqualTo(published);
+    assertThat(result.split()).isEqualTo(split);
+    assertThat(result.children()).isEqualTo(children.size());
+    assertThat(result.published()).isEqualTo(published.size());
+    assertThat(result.deadLettered()).isEqualTo(dead);
+    assertThat(result.filtered()).isEqualTo(filtered);
+    StatusCounts counts = store.counts(pipeline);
+    assertThat(counts.get(RecordStatus.SPLIT)).isEqualTo(split);
+    assertThat(counts.get(RecordStatus.PUBLISHED)).isEqualTo(published.size());
+    assertThat(counts.get(RecordStatus.DEAD_LETTER)).isEqualTo(dead);
+    assertThat(counts.get(RecordStatus.FILTERED)).isEqualTo(filtered);
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
+
+    RecordState parent = store.find(pipeline, "arc-7").orElseThrow();
+    assertThat(parent.status()).isEqualTo(RecordStatus.SPLIT);
+    assertThat(parent.reason()).isEqualTo("split into 3 records");
+    assertThat(parent.stage()).isEqualTo("extraction");
+    assertThat(status("arc-7")).as("the status view").isEqualTo("SPLIT");
+    RecordState child = store.find(pipeline, "arc-7/1").orElseThrow();
+    assertThat(child.status()).isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(child.parentId()).isEqualTo("arc-7");
+    assertThat(store.find(pipeline, "arc-6/1").orElseThrow().parentId()).isEqualTo("arc-6");
+    assertThat(store.find(pipeline, "arc-7").orElseThrow().parentId()).isNull();
+    RecordState empty = store.find(pipeline, "arc-8").orElseThrow();
+    assertThat(empty.status()).isEqualTo(RecordStatus.FILTERED);
+    assertThat(empty.reason()).isEqualTo(dev.pipeline.SplitStage.NO_RECORDS);
+    DeadLetter letter =
+        store.deadLetters(pipeline, DeadLetterQuery.all()).items().stream()
+            .filter(d -> d.recordId().equals("arc-3/2"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(letter.parentId()).as("a dead letter names its parent").isEqualTo("arc-3");
+    assertThat(letter.record().payload()).isEqualTo("arc-3#2");
+
+    RunResult again = p.run(Source.of("src", inputs.iterator(), s -> s));
+    assertThat(again.duplicates()).isEqualTo(inputs.size());
+    assertThat(again.children()).isZero();
+    assertThat(store.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(published.size());
+  }
+
+  /**
+   * The children of one record are written as one batch of the batch ledger (one ingest), not a
+   * write each; the parent's SPLIT state comes after them.
+   */
+  @Test
+  void theChildrenOfASplitAreStoredInOneBulkWrite() {
+    JdbcPipelineStore store = open("w1");
+    Queue<String> sunk = new ConcurrentLinkedQueue<>();
+    int n = 3_000;
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .splitStage(
+                StageName.EXTRACTION,
+                (String s, dev.pipeline.StageContext c) ->
+                    IntStream.range(0, n).mapToObj(i -> s + "#" + i).toList(),
+                o -> o.codec(STRING))
+            .sink(batch -> batch.forEach(e -> sunk.add(e.id())))
+            .build();
+
+    RunResult result = p.run(Source.of("src", List.of("big").iterator(), s -> s));
+
+    assertThat(result.children()).isEqualTo(n);
+    assertThat(sunk).hasSize(n);
+    assertThat(
+            db().count(
+                    "SELECT COUNT(*) FROM "
+                        + db().table("pipeline_batches")
+                        + " WHERE pipeline = ? AND stage = 'sink'",
+                    pipeline))
+        .as("batches holding the children")
+        .isOne();
+    assertThat(store.find(pipeline, "big").orElseThrow().reason())
+        .isEqualTo("split into 3000 records");
+  }
+
+  /**
+   * A worker died after storing a split's children and before writing the parents' SPLIT states:
+   * the next run splits the parents again, finds their children stored, makes none again, and
+   * finishes them through claims. Nothing is lost and nothing duplicated.
+   */
+  @Test
+  void aWorkerThatDiesBetweenStoringChildrenAndEndingTheirParentLosesAndDuplicatesNothing() {
+    JdbcPipelineStore a = open(db().builder().workerId("a").leaseDuration(Duration.ofDays(1)));
+    Queue<String> sunkByA = new ConcurrentLinkedQueue<>();
+    splitting(a, sunkByA); // registers the pipeline's stages and codecs on a
+    List<String> inputs = IntStream.range(0, 40).mapToObj(i -> "arc-" + i).toList();
+    // what a's engine did before it died: ingest the parents, split half of them and store their
+    // children at the stage after the split (one bulk ingest), and no more
+    a.ingest(pipeline, inputs.stream().map(s -> Envelope.of(s, s, "src")).toList(), "cleaning", T0);
+    List<Envelope<String>> stored = new ArrayList<>();
+    for (String archive : inputs.subList(0, 20)) {
+      List<String> files = files(archive);
+      for (int j = 0; j < files.size(); j++) {
+        stored.add(
+            Envelope.of(archive + "/" + j, files.get(j), "src")
+                .withMetadata(Envelope.PARENT_ID, archive));
+      }
+    }
+    assertThat(a.ingest(pipeline, stored, "publishing", T0)).isEmpty();
+    db().expireLeases(pipeline);
+
+    JdbcPipelineStore b = open("b");
+    Queue<String> sunk = new ConcurrentLinkedQueue<>();
+    RunResult result = splitting(b, sunk).run(Source.of("src", inputs.iterator(), s -> s));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    List<String> expected = new ArrayList<>();
+    long published = 0;
+    for (String archive : inputs) {
+      List<String> files = files(archive);
+      for (int j = 0; j < files.size(); j++) {
+        expected.add(archive + "/" + j);
+        try {
+          publish(files.get(j));
+          published++;
+        } catch (RuntimeException e) {
+          // filtered or dead-lettered
+        }
+      }
+    }
+    assertThat(new ArrayList<>(sunk)).as("children published twice").doesNotHaveDuplicates();
+    assertThat(sunk).hasSize((int) published);
+    assertThat(result.children())
+        .as("children this run made: those a had not stored")
+        .isEqualTo(expected.size() - stored.size());
+    assertThat(result.resumed())
+        .as("a's parents and stored children")
+        .isEqualTo(40 + stored.size());
+    for (String id : expected) {
+      RecordState state = b.find(pipeline, id).orElseThrow();
+      assertThat(state.status().isTerminal()).as("%s", state).isTrue();
+      assertThat(state.parentId()).isEqualTo(id.substring(0, id.indexOf('/')));
+    }
+    StatusCounts counts = b.counts(pipeline);
+    long all = 0;
+    for (RecordStatus status : RecordStatus.values()) {
+      all += counts.get(status);
+    }
+    assertThat(all)
+        .as("records in the store: parents and children, once")
+        .isEqualTo(40 + expected.size());
+    assertThat(counts.get(RecordStatus.SPLIT))
+        .isEqualTo(inputs.stream().filter(x -> !files(x).isEmpty()).count());
+    assertThat(counts.get(RecordStatus.PUBLISHED)).isEqualTo(published);
+    assertThat(b.hasUnfinished(pipeline)).isFalse();
+  }
+
   // ---------------------------------------------------------------------------------- concurrency
 
   @Test
@@ -3045,7 +3267,8 @@ abstract class StoreContract {
             "[1, create tables]",
             "[2, discarded status]",
             "[3, batch ledger]",
-            "[4, source positions]");
+            "[4, source positions]",
+            "[5, split records]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())

@@ -19,8 +19,11 @@ import java.util.Optional;
  * Where every record of one {@link PipelineTester} run ended, with what the stages logged.
  *
  * <p>Every record read is in exactly one of {@link #published()}, {@link #filtered()} and {@link
- * #deadLetters()} when the run completed; {@link #runResult()} holds the counts, the status and the
- * metrics.
+ * #deadLetters()} when the run completed, but for one a split stage split into records of its own
+ * ({@code RunResult.split()} counts them; the store has it as SPLIT): its children, ids {@code
+ * recordId/index}, are in {@link #published()} and {@link #deadLetters()} by their own ids, and
+ * {@link #filtered()} lists only records read. {@link #runResult()} holds the counts, the status
+ * and the metrics.
  *
  * <p>Immutable and thread-safe (as far as the payloads are).
  *

@@ -5,7 +5,9 @@ import dev.pipeline.Parallel;
 import dev.pipeline.PipelineException;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.ReferenceData;
+import dev.pipeline.SplitStage;
 import dev.pipeline.Stage;
+import dev.pipeline.StageException;
 import dev.pipeline.StageFunction;
 import dev.pipeline.StageName;
 import dev.pipeline.StageOptions;
@@ -15,6 +17,7 @@ import dev.pipeline.engine.Fallbacks;
 import dev.pipeline.engine.Invoker;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
+import dev.pipeline.engine.Splits;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.ReferenceDataMetrics;
 import dev.pipeline.resilience.Fallback;
@@ -104,9 +107,14 @@ public final class StageTester<I, O> {
   private boolean randomSet;
   private int nextRecord = 1;
 
-  private StageTester(@Nullable Stage<I, O> single, @Nullable BatchStage<I, O> batch) {
+  // whether the stage is a split stage's splitter, whose output is the list of its children
+  private final boolean splits;
+
+  private StageTester(
+      @Nullable Stage<I, O> single, @Nullable BatchStage<I, O> batch, boolean splits) {
     this.single = single;
     this.batch = batch;
+    this.splits = splits;
   }
 
   /**
@@ -115,7 +123,7 @@ public final class StageTester<I, O> {
    * @throws NullPointerException if {@code stage} is null
    */
   public static <I, O> StageTester<I, O> of(Stage<I, O> stage) {
-    return new StageTester<>(Objects.requireNonNull(stage, "stage cannot be null"), null);
+    return new StageTester<>(Objects.requireNonNull(stage, "stage cannot be null"), null, false);
   }
 
   /**
@@ -125,7 +133,7 @@ public final class StageTester<I, O> {
    */
   public static <I, O> StageTester<I, O> of(StageFunction<I, O> function) {
     Objects.requireNonNull(function, "function cannot be null");
-    return new StageTester<>((input, context) -> function.apply(input), null);
+    return new StageTester<>((input, context) -> function.apply(input), null, false);
   }
 
   /**
@@ -135,7 +143,30 @@ public final class StageTester<I, O> {
    * @throws NullPointerException if {@code stage} is null
    */
   public static <I, O> StageTester<I, O> ofBatch(BatchStage<I, O> stage) {
-    return new StageTester<>(null, Objects.requireNonNull(stage, "stage cannot be null"));
+    return new StageTester<>(null, Objects.requireNonNull(stage, "stage cannot be null"), false);
+  }
+
+  /**
+   * A tester of a split stage's splitter ({@code PipelineBuilder.splitStage}). A record that passes
+   * has the list of its children's payloads as its output, child {@code i} being the record {@code
+   * recordId/i} in a pipeline. As in a pipeline, a null child fails the attempt (retried by the
+   * policy), an empty list filters the record with the reason {@value SplitStage#NO_RECORDS}, and a
+   * split whose children's ids would be too long (or that makes more than 100,000 children) fails
+   * the record without a retry. A skip or function fallback, which a pipeline refuses on a split
+   * stage, makes {@code run} throw {@link IllegalStateException}.
+   *
+   * @throws NullPointerException if {@code splitter} is null
+   */
+  public static <I, O> StageTester<I, List<O>> ofSplit(SplitStage<I, O> splitter) {
+    Objects.requireNonNull(splitter, "splitter cannot be null");
+    Stage<I, List<O>> adapted =
+        (input, context) -> {
+          List<O> children = splitter.split(input, context);
+          return Splits.children(context.stage().value(), context.recordId(), children) == null
+              ? null
+              : List.copyOf(children);
+        };
+    return new StageTester<>(adapted, null, true);
   }
 
   /**
@@ -361,6 +392,11 @@ public final class StageTester<I, O> {
   }
 
   private StageResult<O> runSingle(Stage<I, O> stage, String recordId, I input) {
+    if (splits && Fallbacks.degrades(options.fallback())) {
+      throw new IllegalStateException(
+          "a split stage cannot have a skip or function fallback (a pipeline's build() refuses"
+              + " it): use Fallback.hold() or no fallback");
+    }
     CapturingLogger logger = logger();
     int firstLog = book.size();
     Map<String, String> recordMetadata = recordMetadata();
@@ -384,6 +420,18 @@ public final class StageTester<I, O> {
               check);
       switch (call.kind()) {
         case PASSED -> {
+          if (splits) {
+            List<?> children = (List<?>) Objects.requireNonNull(call.value());
+            if (children.isEmpty()) {
+              return StageResult.filtered(
+                  recordId, SplitStage.NO_RECORDS, errors, attempt, book.from(firstLog));
+            }
+            StageException problem = Splits.problem(stageName.value(), recordId, children.size());
+            if (problem != null) {
+              addError(errors, problem);
+              return StageResult.failed(recordId, errors, attempt, book.from(firstLog));
+            }
+          }
           return StageResult.passed(
               recordId,
               Objects.requireNonNull(call.value()),

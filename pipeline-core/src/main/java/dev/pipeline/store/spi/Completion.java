@@ -12,10 +12,10 @@ import org.jspecify.annotations.Nullable;
  * A record reaching its terminal state, as the engine reports it to the store.
  *
  * @param recordId the record's id
- * @param status PUBLISHED, FILTERED or DEAD_LETTER
+ * @param status PUBLISHED, FILTERED, DEAD_LETTER or SPLIT
  * @param stage the stage where it ended: the last stage when published, the filtering or failing
  *     stage otherwise
- * @param reason the filter reason, or null
+ * @param reason the filter reason; for SPLIT, {@link #splitReason}; null otherwise
  * @param record the record as it entered the failing stage, kept for dead letters; null otherwise
  * @param errors every error the record met on its way (retried ones too), oldest first
  * @param attempts attempts made at the stage where it ended
@@ -30,6 +30,26 @@ public record Completion(
     List<ErrorInfo> errors,
     int attempts,
     Instant at) {
+
+  /**
+   * A record split into {@code children} records of its own, which were stored before this
+   * completion is written.
+   */
+  public static Completion split(
+      String recordId,
+      String stage,
+      int children,
+      List<ErrorInfo> errors,
+      int attempts,
+      Instant at) {
+    return new Completion(
+        recordId, RecordStatus.SPLIT, stage, splitReason(children), null, errors, attempts, at);
+  }
+
+  /** The reason of a SPLIT completion: {@code "split into N records"}. */
+  public static String splitReason(int children) {
+    return "split into " + children + (children == 1 ? " record" : " records");
+  }
 
   /** Checks the components. */
   public Completion {

@@ -69,8 +69,11 @@ public interface RecordLedger extends PipelineStore {
   default void unregister(String pipeline) {}
 
   /**
-   * Adds records at the given stage (the first stage, whose input they are). A durable store keeps
-   * their payloads and leases them to this worker, which processes them at once.
+   * Adds records at the given stage, whose input they are: the first stage for records read from
+   * sources, the stage after a split stage (or {@code "sink"}) for the records it split one into
+   * (their ids {@code parentId/index}, metadata {@code Envelope.PARENT_ID}), which the engine adds
+   * before it completes the parent as SPLIT. A durable store keeps their payloads and leases them
+   * to this worker, which processes them at once.
    *
    * @return the ids among them the store already held, which were not added again
    * @throws IllegalArgumentException if a record's id is one no store keeps ({@link
