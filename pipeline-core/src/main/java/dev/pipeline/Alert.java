@@ -32,7 +32,11 @@ public record Alert(
     /** A stage's circuit lets trial calls through. */
     CIRCUIT_HALF_OPEN,
     /** A stage's circuit closed again: the stage recovered. */
-    CIRCUIT_CLOSED
+    CIRCUIT_CLOSED,
+    /** A field's values in a window moved away from their baseline (data drift). */
+    DATA_DRIFT,
+    /** A metric (volume, error rate, null rate, latency) left its usual range. */
+    ANOMALY
   }
 
   /** Checks the components. */

@@ -1,8 +1,10 @@
 package dev.pipeline.examples.app;
 
 import dev.pipeline.Alert;
+import dev.pipeline.AlertListener;
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineBuilder;
+import dev.pipeline.PipelineClock;
 import dev.pipeline.PipelineRun;
 import dev.pipeline.RunResult;
 import dev.pipeline.Source;
@@ -11,6 +13,7 @@ import dev.pipeline.examples.listings.ListingGenerator;
 import dev.pipeline.examples.listings.ListingIndex;
 import dev.pipeline.jdbc.JdbcPipelineStore;
 import dev.pipeline.jdbc.JsonCodec;
+import dev.pipeline.quality.report.QualityReport;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.InMemoryPipelineStore;
@@ -35,6 +38,7 @@ import org.jspecify.annotations.Nullable;
  * java -jar equipment-listings.jar [--file listings.txt]... [--generate N] [--out published.jsonl]
  *                                  [--search "excavator caterpillar"] [--dead-letters N] [--quiet]
  *                                  [--db PATH | --fresh | --postgres URL | --memory]
+ *                                  [--report quality.html | --report quality.md]
  * </pre>
  */
 public final class EquipmentListingsApp {
@@ -56,6 +60,9 @@ public final class EquipmentListingsApp {
                            jdbc:postgresql://127.0.0.1:5432/test?user=postgres
         --memory           keep the state in memory only (nothing survives the process)
         --quiet            no progress line
+        --report PATH      write a quality report of the run to PATH: HTML (Markdown if PATH
+                           ends in .md) with scores, drift of the extracted fields per second,
+                           the validation rules that failed most, with example listings
       line format: id|title|price|currency|description|lang  (see ListingParser)""";
 
   private EquipmentListingsApp() {}
@@ -97,18 +104,23 @@ public final class EquipmentListingsApp {
       @Nullable JsonLinesSink file)
       throws Exception {
     RecordLedger store = options.store(err);
+    AlertListener alerts =
+        alert -> {
+          if (alert.kind() != Alert.Kind.DEAD_LETTER) {
+            err.println("alert: " + printable(alert.message()));
+          }
+        };
+    @Nullable QualityWatch watch =
+        options.report == null
+            ? null
+            : new QualityWatch(PipelineClock.system(), Duration.ofSeconds(1), alerts);
     PipelineBuilder<ScrapedLine, IndexedListing> builder =
-        EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index)
+        EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index, watch)
             .store(store)
             .inputCodec(JsonCodec.of(ScrapedLine.class))
             // the bundled data holds rejected listings on purpose: the dead letters are listed at
             // the end rather than logged one by one; circuits opening and closing are shown
-            .alerts(
-                alert -> {
-                  if (alert.kind() != Alert.Kind.DEAD_LETTER) {
-                    err.println("alert: " + alert.message());
-                  }
-                });
+            .alerts(alerts);
     if (file != null) {
       builder.sink(file);
     }
@@ -118,6 +130,9 @@ public final class EquipmentListingsApp {
       Optional<RunResult> done = Optional.empty();
       while (done.isEmpty()) {
         done = run.await(Duration.ofSeconds(1));
+        if (watch != null && done.isEmpty()) { // a run that ended has no more volume to watch
+          watch.sample(pipeline.metrics());
+        }
         if (!options.quiet) {
           err.println(run.progress().line());
         }
@@ -159,6 +174,14 @@ public final class EquipmentListingsApp {
       if (options.out != null) {
         out.println("published listings written to " + options.out);
       }
+      if (watch != null && options.report != null) {
+        QualityReport report = watch.report();
+        String name = options.report.getFileName().toString();
+        Files.writeString(
+            options.report, name.endsWith(".md") ? report.toMarkdown() : report.toHtml());
+        out.println("quality report written to " + options.report);
+        report.insights().stream().limit(3).forEach(i -> out.println("  " + printable(i)));
+      }
       return result;
     }
   }
@@ -191,6 +214,7 @@ public final class EquipmentListingsApp {
     final List<Path> files = new ArrayList<>();
     int generate = -1;
     @Nullable Path out;
+    @Nullable Path report;
     @Nullable String search;
     int deadLetters = 5;
     boolean quiet;
@@ -224,6 +248,7 @@ public final class EquipmentListingsApp {
           }
           case "--generate" -> o.generate = positive(value(args, ++i, arg), arg);
           case "--out" -> o.out = Path.of(value(args, ++i, arg));
+          case "--report" -> o.report = Path.of(value(args, ++i, arg));
           case "--search" -> o.search = value(args, ++i, arg);
           case "--dead-letters" -> o.deadLetters = positive(value(args, ++i, arg), arg);
           case "--quiet" -> o.quiet = true;

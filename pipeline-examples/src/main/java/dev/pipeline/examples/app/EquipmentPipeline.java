@@ -28,6 +28,7 @@ import dev.pipeline.examples.listings.TranslatedListing;
 import dev.pipeline.examples.listings.Translator;
 import dev.pipeline.examples.listings.ValidatedListing;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The equipment-listings pipeline: eight stages from a scraped line to a searchable, published
@@ -62,15 +63,30 @@ public final class EquipmentPipeline {
    */
   public static PipelineBuilder<ScrapedLine, IndexedListing> stages(
       PipelineBuilder<ScrapedLine, ScrapedLine> builder, ListingIndex index) {
+    return stages(builder, index, null);
+  }
+
+  /**
+   * Adds the eight stages to a builder, the extraction and validation stages watched by {@code
+   * watch} if it is not null.
+   */
+  static PipelineBuilder<ScrapedLine, IndexedListing> stages(
+      PipelineBuilder<ScrapedLine, ScrapedLine> builder,
+      ListingIndex index,
+      @Nullable QualityWatch watch) {
     return builder
         .stage(
             INGESTION,
             (ScrapedLine line) -> ListingParser.parse(line.sourceId(), line.lineNo(), line.text()))
         .stage(CLEANING, Cleaner::clean)
-        .stage(EXTRACTION, Extractor::extract)
+        .stage(EXTRACTION, watch == null ? (l, c) -> Extractor.extract(l) : watch.extraction())
         .stage(ANALYSIS, SentimentAnalyzer::analyze)
         .stage(TRANSLATION, Translator::translate, s -> s.timeout(Duration.ofSeconds(5)))
-        .stage(VALIDATION, EquipmentPipeline::gate)
+        .stage(
+            VALIDATION,
+            watch == null
+                ? (TranslatedListing l, StageContext c) -> gate(l)
+                : (TranslatedListing l, StageContext c) -> watch.validate(l))
         .stage(INDEXING, EquipmentPipeline::index, s -> s.referenceData(ExchangeRates.EUR_RATES))
         .stage(
             PUBLISHING,
@@ -117,7 +133,11 @@ public final class EquipmentPipeline {
 
   /** Turns the validator's verdict into the pipeline's outcome: pass, filter or fail. */
   static ValidatedListing gate(TranslatedListing listing) {
-    ValidatedListing validated = ListingValidator.validate(listing);
+    return decide(ListingValidator.validate(listing));
+  }
+
+  /** Passes, filters or fails a validated listing by its outcome. */
+  static ValidatedListing decide(ValidatedListing validated) {
     return switch (validated.outcome()) {
       case ACCEPTED -> validated;
       case FILTERED -> throw RecordFilteredException.because(validated.reason());
