@@ -36,7 +36,13 @@ public record Alert(
     /** A field's values in a window moved away from their baseline (data drift). */
     DATA_DRIFT,
     /** A metric (volume, error rate, null rate, latency) left its usual range. */
-    ANOMALY
+    ANOMALY,
+    /** A data quality rule failed more of a window's records than it allows. */
+    QUALITY_RULE_FAILED,
+    /** A quality gate closed: records are held until it reopens. */
+    QUALITY_GATE_CLOSED,
+    /** A quality gate reopened: records pass again. */
+    QUALITY_GATE_REOPENED
   }
 
   /** Checks the components. */

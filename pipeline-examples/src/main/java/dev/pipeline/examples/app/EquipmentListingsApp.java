@@ -8,6 +8,7 @@ import dev.pipeline.PipelineClock;
 import dev.pipeline.PipelineRun;
 import dev.pipeline.RunResult;
 import dev.pipeline.Source;
+import dev.pipeline.dashboard.Dashboard;
 import dev.pipeline.examples.listings.IndexedListing;
 import dev.pipeline.examples.listings.ListingGenerator;
 import dev.pipeline.examples.listings.ListingIndex;
@@ -39,6 +40,7 @@ import org.jspecify.annotations.Nullable;
  *                                  [--search "excavator caterpillar"] [--dead-letters N] [--quiet]
  *                                  [--db PATH | --fresh | --postgres URL | --memory]
  *                                  [--report quality.html | --report quality.md]
+ *                                  [--dashboard [PORT]]
  * </pre>
  */
 public final class EquipmentListingsApp {
@@ -63,7 +65,12 @@ public final class EquipmentListingsApp {
         --report PATH      write a quality report of the run to PATH: HTML (Markdown if PATH
                            ends in .md) with scores, drift of the extracted fields per second,
                            the validation rules that failed most, with example listings
+        --dashboard [PORT] serve the operations dashboard on 127.0.0.1:PORT (default 8090) while
+                           the pipeline runs, and after it until Ctrl-C; prints its address
       line format: id|title|price|currency|description|lang  (see ListingParser)""";
+
+  /** The dashboard's port when {@code --dashboard} names none. */
+  static final int DEFAULT_DASHBOARD_PORT = 8090;
 
   private EquipmentListingsApp() {}
 
@@ -78,6 +85,7 @@ public final class EquipmentListingsApp {
       System.exit(2);
       return;
     }
+    options.holdDashboard = true;
     RunResult result = run(options, System.out, System.err);
     System.exit(exitCode(result));
   }
@@ -125,7 +133,14 @@ public final class EquipmentListingsApp {
       builder.sink(file);
     }
     try (store;
-        Pipeline<ScrapedLine, IndexedListing> pipeline = builder.build()) {
+        Pipeline<ScrapedLine, IndexedListing> pipeline = builder.build();
+        Dashboard dashboard =
+            options.dashboardPort < 0
+                ? null
+                : Dashboard.builder().pipeline(pipeline).port(options.dashboardPort).start()) {
+      if (dashboard != null) {
+        err.println("dashboard: " + dashboard.url());
+      }
       PipelineRun run = pipeline.start(options.sources());
       Optional<RunResult> done = Optional.empty();
       while (done.isEmpty()) {
@@ -182,6 +197,10 @@ public final class EquipmentListingsApp {
         out.println("quality report written to " + options.report);
         report.insights().stream().limit(3).forEach(i -> out.println("  " + printable(i)));
       }
+      if (dashboard != null && options.holdDashboard) {
+        out.println("the dashboard stays up at " + dashboard.url() + "; press Ctrl-C to stop");
+        new java.util.concurrent.CountDownLatch(1).await();
+      }
       return result;
     }
   }
@@ -222,6 +241,8 @@ public final class EquipmentListingsApp {
     boolean fresh;
     @Nullable String postgres;
     boolean memory;
+    int dashboardPort = -1;
+    boolean holdDashboard;
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -260,6 +281,16 @@ public final class EquipmentListingsApp {
             JdbcPipelineStore.builder().jdbcUrl(o.postgres, null, null);
           }
           case "--memory" -> o.memory = true;
+          case "--dashboard" -> {
+            o.dashboardPort = DEFAULT_DASHBOARD_PORT;
+            if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
+              o.dashboardPort = positive(args[++i], arg);
+              if (o.dashboardPort > 65_535) {
+                throw new IllegalArgumentException(
+                    "--dashboard takes a port from 0 to 65535, was " + o.dashboardPort);
+              }
+            }
+          }
           case "--help", "-h" -> throw new IllegalArgumentException("help");
           default -> throw new IllegalArgumentException("unknown option " + arg);
         }

@@ -27,6 +27,7 @@ import dev.pipeline.examples.listings.SentimentAnalyzer;
 import dev.pipeline.examples.listings.TranslatedListing;
 import dev.pipeline.examples.listings.Translator;
 import dev.pipeline.examples.listings.ValidatedListing;
+import dev.pipeline.quality.QualityGate;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 
@@ -56,7 +57,8 @@ public final class EquipmentPipeline {
   private EquipmentPipeline() {}
 
   /**
-   * Adds the eight stages to a builder.
+   * Adds the eight stages to a builder; the validation stage checks {@link ListingRules} (which tag
+   * a listing) before the validator.
    *
    * @param builder a fresh builder of {@link ScrapedLine}s
    * @param index where the publishing stage publishes
@@ -74,6 +76,7 @@ public final class EquipmentPipeline {
       PipelineBuilder<ScrapedLine, ScrapedLine> builder,
       ListingIndex index,
       @Nullable QualityWatch watch) {
+    QualityGate<TranslatedListing> rules = ListingRules.gate();
     return builder
         .stage(
             INGESTION,
@@ -85,8 +88,8 @@ public final class EquipmentPipeline {
         .stage(
             VALIDATION,
             watch == null
-                ? (TranslatedListing l, StageContext c) -> gate(l)
-                : (TranslatedListing l, StageContext c) -> watch.validate(l))
+                ? (TranslatedListing l, StageContext c) -> gate(rules.process(l, c))
+                : (TranslatedListing l, StageContext c) -> watch.validate(rules.process(l, c)))
         .stage(INDEXING, EquipmentPipeline::index, s -> s.referenceData(ExchangeRates.EUR_RATES))
         .stage(
             PUBLISHING,
