@@ -182,7 +182,14 @@ final class Run implements PipelineRun {
               i + 1 < stages.length ? stages[i + 1] : null,
               i,
               null,
-              new Invoker(d.name().value(), d.options(), clock, () -> cancelled, false));
+              new Invoker(
+                  pipeline,
+                  d.name().value(),
+                  d.options(),
+                  clock,
+                  () -> cancelled,
+                  false,
+                  policies.callListener()));
     }
     // the sink has no queue or workers of its own: its queue stays empty
     this.sinkStage =
@@ -195,11 +202,13 @@ final class Run implements PipelineRun {
                 stages.length,
                 sink,
                 new Invoker(
+                    pipeline,
                     sinkDefinition.name().value(),
                     sinkDefinition.options(),
                     clock,
                     () -> cancelled,
-                    true));
+                    true,
+                    policies.callListener()));
     int largest = 1;
     for (StageDefinition d : definitions) {
       largest = Math.max(largest, Math.max(d.options().batchSize(), d.options().maxBatchSize()));

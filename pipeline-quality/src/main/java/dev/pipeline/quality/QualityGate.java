@@ -350,8 +350,7 @@ public final class QualityGate<T> implements Stage<T, T> {
   public GateCounts counts() {
     Map<String, Long> byRule = new LinkedHashMap<>();
     failures.forEach((rule, n) -> byRule.put(rule, n.sum()));
-    return new GateCounts(
-        records.sum(), tagged.sum(), filtered.sum(), deadLettered.sum(), byRule);
+    return new GateCounts(records.sum(), tagged.sum(), filtered.sum(), deadLettered.sum(), byRule);
   }
 
   /**
