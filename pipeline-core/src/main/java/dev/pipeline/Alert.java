@@ -32,7 +32,17 @@ public record Alert(
     /** A stage's circuit lets trial calls through. */
     CIRCUIT_HALF_OPEN,
     /** A stage's circuit closed again: the stage recovered. */
-    CIRCUIT_CLOSED
+    CIRCUIT_CLOSED,
+    /** A field's values in a window moved away from their baseline (data drift). */
+    DATA_DRIFT,
+    /** A metric (volume, error rate, null rate, latency) left its usual range. */
+    ANOMALY,
+    /** A data quality rule failed more of a window's records than it allows. */
+    QUALITY_RULE_FAILED,
+    /** A quality gate closed: records are held until it reopens. */
+    QUALITY_GATE_CLOSED,
+    /** A quality gate reopened: records pass again. */
+    QUALITY_GATE_REOPENED
   }
 
   /** Checks the components. */

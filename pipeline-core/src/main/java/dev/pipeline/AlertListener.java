@@ -19,10 +19,10 @@ public interface AlertListener {
 
   /**
    * Logs each alert to SLF4J under {@code dev.pipeline.alerts}: dead letters at WARN, circuits
-   * opening at WARN, circuits half-opening and closing at INFO. Each alert is one line: line
-   * breaks, terminal escapes and other control characters in it are written as Java escapes ({@code
-   * \n}, {@code \u001B}), and it is cut to 4,096 characters, so that an error's text cannot forge
-   * log lines.
+   * opening, data drift and anomalies at WARN, circuits half-opening and closing at INFO. Each
+   * alert is one line: line breaks, terminal escapes and other control characters in it are written
+   * as Java escapes ({@code \n}, {@code \u001B}), and it is cut to 4,096 characters, so that an
+   * error's text cannot forge log lines.
    */
   static AlertListener logging() {
     return LoggingAlerts.to(LoggerFactory.getLogger("dev.pipeline.alerts"));

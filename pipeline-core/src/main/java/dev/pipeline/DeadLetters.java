@@ -58,6 +58,24 @@ public final class DeadLetters {
   }
 
   /**
+   * Sends one dead letter back with a corrected payload, for a record that failed on its data: the
+   * payload replaces the one the queue kept, as the input of {@link DeadLetter#payloadStage()} (of
+   * that stage's input type), and the record is processed again from that stage. Does nothing if
+   * the record is not (or no longer) a dead letter.
+   *
+   * @return whether it was sent back
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if a durable store has no codec for that stage's input or
+   *     cannot encode the payload with it
+   * @throws UnsupportedOperationException if the store cannot replace a payload
+   */
+  public boolean reprocessEdited(String recordId, Object payload) {
+    Objects.requireNonNull(recordId, "recordId cannot be null");
+    Objects.requireNonNull(payload, "payload cannot be null");
+    return store.reprocessWithPayload(pipeline, recordId, payload, clock.now());
+  }
+
+  /**
    * Sends back every dead letter matching the query (all pages; the query's page size sets how many
    * are read at a time).
    *

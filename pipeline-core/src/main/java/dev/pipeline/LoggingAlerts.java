@@ -14,7 +14,8 @@ final class LoggingAlerts {
       String pipeline = ErrorText.loggable(alert.pipeline());
       String message = ErrorText.loggable(alert.message());
       if (alert.kind() == Alert.Kind.CIRCUIT_HALF_OPEN
-          || alert.kind() == Alert.Kind.CIRCUIT_CLOSED) {
+          || alert.kind() == Alert.Kind.CIRCUIT_CLOSED
+          || alert.kind() == Alert.Kind.QUALITY_GATE_REOPENED) {
         log.info("pipeline '{}': {}", pipeline, message);
       } else {
         log.warn("pipeline '{}': {}", pipeline, message);

@@ -91,7 +91,8 @@ public final class Pipeline<I, O> implements AutoCloseable {
       Duration retryQueueAfter,
       Duration sourceLinger,
       ErrorText errorText,
-      ReferenceTables references) {
+      ReferenceTables references,
+      @Nullable StageCallListener callListener) {
     this.name = name;
     this.references = references;
     this.deadLetters = new DeadLetters(name, store, clock);
@@ -128,7 +129,14 @@ public final class Pipeline<I, O> implements AutoCloseable {
     }
     this.policies =
         new RunPolicies(
-            alert, sourceLimits, retryQueueAfter, parkable, sourceLinger, errorText, references);
+            alert,
+            sourceLimits,
+            retryQueueAfter,
+            parkable,
+            sourceLinger,
+            errorText,
+            references,
+            callListener);
     for (StageDefinition stage : stages) {
       watchCircuit(stage, alert);
     }

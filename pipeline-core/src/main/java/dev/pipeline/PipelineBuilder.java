@@ -48,6 +48,7 @@ public final class PipelineBuilder<I, O> {
   private ToLongFunction<Object> payloadSize = PipelineBuilder::defaultSize;
   private int queueCapacity = 0;
   private Function<StageName, Logger> stageLoggers = this::defaultLogger;
+  private @Nullable StageCallListener callListener;
   private boolean storeSet;
   private boolean clockSet;
   private boolean sinkSet;
@@ -468,6 +469,21 @@ public final class PipelineBuilder<I, O> {
     return this;
   }
 
+  /**
+   * Sets a listener told of every call of a stage or of the sink, before and after it, on the
+   * calling thread: the hook for metrics and tracing (the {@code pipeline-micrometer} module's
+   * {@code StageCallObserver}). Unless set, calls are reported to no one, at no cost.
+   *
+   * @throws NullPointerException if the listener is null
+   * @throws IllegalStateException if a listener was already set (combine several in one)
+   */
+  public PipelineBuilder<I, O> callListener(StageCallListener listener) {
+    Objects.requireNonNull(listener, "listener cannot be null");
+    once(callListener != null, "callListener");
+    this.callListener = listener;
+    return this;
+  }
+
   private Logger defaultLogger(StageName stage) {
     return LoggerFactory.getLogger("dev.pipeline.stage." + name + "." + stage.value());
   }
@@ -596,7 +612,8 @@ public final class PipelineBuilder<I, O> {
         retryQueueAfter,
         sourceLinger,
         ErrorText.of(errorMessageChars, errorStackChars),
-        ReferenceTables.forPipeline(name, declared, clock));
+        ReferenceTables.forPipeline(name, declared, clock),
+        callListener);
   }
 
   /** Reports what a split stage lacks: a codec for its children on a durable store, a fallback. */

@@ -860,7 +860,15 @@ public final class Route<I, O> implements Stage<I, O> {
           Step step = b.steps.get(s);
           qualified[i][s] = stage + "/" + b.name + "/" + step.name;
           // a cancelled run interrupts the worker, whose call then ends as interrupted
-          invokers[i][s] = new Invoker(qualified[i][s], step.options, clock, () -> false, false);
+          invokers[i][s] =
+              new Invoker(
+                  qualified[i][s],
+                  step.options.circuitBreaker(),
+                  step.options.rateLimit(),
+                  null,
+                  clock,
+                  () -> false,
+                  false);
           own.add(Outputs.single(qualified[i][s]));
           plain[i][s] =
               step.options.circuitBreaker() == CircuitBreaker.disabled()

@@ -183,7 +183,14 @@ final class Run implements PipelineRun {
               i + 1 < stages.length ? stages[i + 1] : null,
               i,
               null,
-              new Invoker(d.name().value(), d.options(), clock, () -> cancelled, false));
+              new Invoker(
+                  pipeline,
+                  d.name().value(),
+                  d.options(),
+                  clock,
+                  () -> cancelled,
+                  false,
+                  policies.callListener()));
     }
     // the sink has no queue or workers of its own: its queue stays empty
     this.sinkStage =
@@ -196,11 +203,13 @@ final class Run implements PipelineRun {
                 stages.length,
                 sink,
                 new Invoker(
+                    pipeline,
                     sinkDefinition.name().value(),
                     sinkDefinition.options(),
                     clock,
                     () -> cancelled,
-                    true));
+                    true,
+                    policies.callListener()));
     for (RunStage stage : stages) {
       if (stage.def.single() instanceof Route<?, ?> route && route.hasSinks()) {
         stage.exits = exits(stage, route);
@@ -232,7 +241,14 @@ final class Run implements PipelineRun {
               null,
               -1,
               to,
-              new Invoker(name.value(), options, clock, () -> cancelled, true));
+              new Invoker(
+                  pipeline,
+                  name.value(),
+                  options,
+                  clock,
+                  () -> cancelled,
+                  true,
+                  policies.callListener()));
     }
     return exits;
   }

@@ -214,6 +214,35 @@ class ResilienceTest {
   }
 
   @Test
+  void aDeadLetterSentBackWithACorrectedPayloadIsProcessedWithIt() {
+    Pipeline<String, String> pipeline =
+        builder("edited")
+            .stage(
+                CLEANING,
+                (String s) -> {
+                  if (s.contains("bad")) {
+                    throw new IllegalArgumentException("no price in '" + s + "'");
+                  }
+                  return s + "-clean";
+                })
+            .sink(sink::addAll)
+            .build();
+    pipeline.run(Source.of("r", List.of("good", "bad").iterator()));
+    DeadLetters dl = pipeline.deadLetters();
+    assertThat(Outcomes.deadLetter(pipeline, "r-2").record().payload()).isEqualTo("bad");
+
+    assertThat(dl.reprocessEdited("r-2", "fixed")).isTrue();
+    assertThat(dl.reprocessEdited("r-2", "twice")).as("no longer a dead letter").isFalse();
+    assertThat(dl.reprocessEdited("r-1", "published")).as("not a dead letter").isFalse();
+    sink.clear();
+    RunResult again = pipeline.resume();
+
+    assertThat(again.published()).isEqualTo(1);
+    assertThat(sink).extracting(Envelope::payload).containsExactly("fixed-clean");
+    assertThat(Outcomes.state(pipeline, "r-2").errors()).as("history kept").hasSize(1);
+  }
+
+  @Test
   void recordsTheSinkFailedOnAreSentBackToTheSinkOnly() {
     AtomicBoolean sinkDown = new AtomicBoolean(true);
     AtomicInteger stageCalls = new AtomicInteger();

@@ -362,27 +362,37 @@ public final class InMemoryPipelineStore implements RecordLedger {
 
   @Override
   public Set<String> reprocess(String pipeline, Collection<String> recordIds, Instant at) {
-    return leaveDeadLetters(data(pipeline), recordIds, RecordStatus.READY, null, at);
+    return leaveDeadLetters(data(pipeline), recordIds, RecordStatus.READY, null, at, null);
+  }
+
+  @Override
+  public boolean reprocessWithPayload(
+      String pipeline, String recordId, Object payload, Instant at) {
+    Objects.requireNonNull(payload, "payload cannot be null");
+    return !leaveDeadLetters(
+            data(pipeline), List.of(recordId), RecordStatus.READY, null, at, payload)
+        .isEmpty();
   }
 
   @Override
   public Set<String> discard(
       String pipeline, Collection<String> recordIds, String reason, Instant at) {
     Objects.requireNonNull(reason, "reason cannot be null");
-    return leaveDeadLetters(data(pipeline), recordIds, RecordStatus.DISCARDED, reason, at);
+    return leaveDeadLetters(data(pipeline), recordIds, RecordStatus.DISCARDED, reason, at, null);
   }
 
   /**
    * Moves dead letters out of the queue: back to READY at their failing stage (parked as due now,
-   * for a claim to hand over), or to DISCARDED with the reason. Ids that are not dead letters are
-   * left alone.
+   * for a claim to hand over, with {@code payload} in place of its own if given), or to DISCARDED
+   * with the reason. Ids that are not dead letters are left alone.
    */
   private static Set<String> leaveDeadLetters(
       PipelineData data,
       Collection<String> recordIds,
       RecordStatus to,
       @Nullable String reason,
-      Instant at) {
+      Instant at,
+      @Nullable Object payload) {
     boolean back = to == RecordStatus.READY;
     Set<String> moved = new LinkedHashSet<>();
     synchronized (data.parked) {
@@ -408,7 +418,9 @@ public final class InMemoryPipelineStore implements RecordLedger {
         data.count(RecordStatus.DEAD_LETTER).decrement();
         data.count(to).increment();
         if (back) {
-          data.parked.add(new Parked(letter.record(), letter.stage(), 0, at, RecordStatus.READY));
+          Envelope<?> record =
+              payload == null ? letter.record() : letter.record().withPayload(payload);
+          data.parked.add(new Parked(record, letter.stage(), 0, at, RecordStatus.READY));
         }
         moved.add(id);
       }

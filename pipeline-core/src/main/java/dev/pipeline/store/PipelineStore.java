@@ -45,6 +45,23 @@ public interface PipelineStore extends AutoCloseable {
   }
 
   /**
+   * Sends one dead letter back to be processed again, as {@link #reprocess} does, with {@code
+   * payload} in place of the one it kept: the input of its {@link DeadLetter#payloadStage()}, of
+   * that stage's input type. A durable store encodes it with that input's codec. Does nothing if
+   * the record is not (or no longer) a dead letter.
+   *
+   * @return whether it was sent back
+   * @throws IllegalArgumentException if a durable store has no codec for that input, or the codec
+   *     cannot encode the payload
+   * @throws UnsupportedOperationException if the store cannot replace a payload
+   */
+  default boolean reprocessWithPayload(
+      String pipeline, String recordId, Object payload, Instant at) {
+    throw new UnsupportedOperationException(
+        getClass().getName() + " cannot replace a dead letter's payload");
+  }
+
+  /**
    * Gives up on dead letters for good: each becomes {@link RecordStatus#DISCARDED} with the reason,
    * and leaves the dead letter queue. Records that are not dead letters are left alone.
    *

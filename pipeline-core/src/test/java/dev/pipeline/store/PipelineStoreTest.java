@@ -41,6 +41,7 @@ class PipelineStoreTest {
             "isDurable",
             "keepSourcePosition",
             "reprocess",
+            "reprocessWithPayload",
             "sourcePosition");
     assertThat(engineTypes).as("engine types in the user view's signatures").isEmpty();
   }

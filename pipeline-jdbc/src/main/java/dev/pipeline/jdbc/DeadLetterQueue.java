@@ -16,6 +16,7 @@ import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.Page;
+import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.StorableText;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -29,6 +30,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import org.jdbi.v3.core.statement.Query;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +54,103 @@ final class DeadLetterQueue extends StoreContext {
     checkPipeline(pipeline);
     Objects.requireNonNull(at, "at cannot be null");
     return moveDeadLetters("reprocess", pipeline, recordIds, sql.reprocess, Map.of("at", at));
+  }
+
+  /** The stage whose input a dead letter keeps, and its metadata as stored. */
+  private record Kept(String stage, @Nullable String metadata) {}
+
+  /**
+   * Replaces a dead letter's payload, encoded with the codec of the input it keeps, then sends it
+   * back as {@link #reprocess} does; see {@code PipelineStore.reprocessWithPayload}.
+   */
+  boolean reprocessWithPayload(String pipeline, String recordId, Object payload, Instant at) {
+    checkPipeline(pipeline);
+    Objects.requireNonNull(recordId, "recordId cannot be null");
+    Objects.requireNonNull(payload, "payload cannot be null");
+    Objects.requireNonNull(at, "at cannot be null");
+    checkOpen();
+    if (StorableText.idProblem(recordId) != null) {
+      return false; // never stored under such an id
+    }
+    PipelineDef def = pipelines.get(pipeline);
+    if (def == null) {
+      throw new IllegalArgumentException(
+          "pipeline '"
+              + pipeline
+              + "' was not built on this store, so its codecs are unknown: replace the payload"
+              + " through the pipeline's own store");
+    }
+    boolean replaced =
+        db.transaction(
+            "reprocessWithPayload",
+            pipeline,
+            h -> {
+              Kept kept =
+                  h.createQuery(sql.editedDeadLetter)
+                      .bind("pipeline", pipeline)
+                      .bind("id", recordId)
+                      .map(
+                          (rs, ctx) ->
+                              new Kept(
+                                  StorableText.unescape(rs.getString("current_stage")),
+                                  rs.getString("metadata")))
+                      .findOne()
+                      .orElse(null);
+              if (kept == null) {
+                return false;
+              }
+              byte[] bytes = encoded(pipeline, recordId, def, kept.stage(), payload);
+              String metadata = kept.metadata();
+              long checksum =
+                  Checksums.payload(
+                      bytes,
+                      metadata == null ? new byte[0] : metadata.getBytes(StandardCharsets.UTF_8));
+              return h.createUpdate(sql.replacePayload)
+                      .bind("payload", Args.bytes(bytes))
+                      .bind(
+                          "format",
+                          Args.text(
+                              cut(Objects.requireNonNull(def.codec(kept.stage())).name(), 300)))
+                      .bind("checksum", checksum)
+                      .bind("pipeline", pipeline)
+                      .bind("id", recordId)
+                      .execute()
+                  == 1;
+            });
+    // sent back in a statement of its own: should another operator have sent it back or discarded
+    // it in between, the status guard of either statement leaves it as they did
+    return replaced && !reprocess(pipeline, List.of(recordId), at).isEmpty();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static byte[] encoded(
+      String pipeline, String recordId, PipelineDef def, String stage, Object payload) {
+    PayloadCodec<?> codec = def.codec(stage);
+    if (codec == null) {
+      throw new IllegalArgumentException(
+          "the dead letter '"
+              + recordId
+              + "' of pipeline '"
+              + pipeline
+              + "' keeps the input of stage '"
+              + stage
+              + "', which has no codec: give that input a codec (s.codec(...) on the stage"
+              + " before it, or inputCodec(...)) to replace its payload");
+    }
+    try {
+      return ((PayloadCodec<Object>) codec).encode(payload);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(
+          "cannot encode the new payload of dead letter '"
+              + recordId
+              + "' with the codec "
+              + codec.name()
+              + " of the input of stage '"
+              + stage
+              + "': "
+              + ErrorText.defaults().message(e),
+          e);
+    }
   }
 
   Set<String> discard(String pipeline, Collection<String> recordIds, String reason, Instant at) {

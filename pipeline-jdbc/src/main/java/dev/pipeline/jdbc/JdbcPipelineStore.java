@@ -363,6 +363,19 @@ public final class JdbcPipelineStore implements RecordLedger {
   }
 
   /**
+   * Replaces a dead letter's payload, encoded with the codec of the stage input it keeps, and sends
+   * it back; conditional like {@link #reprocess}.
+   *
+   * @throws IllegalArgumentException if that input has no codec, the codec cannot encode the
+   *     payload, or the pipeline was not built on this store
+   */
+  @Override
+  public boolean reprocessWithPayload(
+      String pipeline, String recordId, Object payload, Instant at) {
+    return deadLetterQueue.reprocessWithPayload(pipeline, recordId, payload, at);
+  }
+
+  /**
    * Gives up on dead letters for good: each that is still a dead letter becomes {@code DISCARDED}
    * with the reason (in {@code reason}), drops its payload, and leaves the dead letter queue; its
    * errors stay. Retention purges discarded records as it purges published ones. Conditional like

@@ -108,6 +108,8 @@ final class Statements {
   final String park;
   final String enqueueRetry;
   final String reprocess;
+  final String editedDeadLetter;
+  final String replacePayload;
   final String discard;
   final String markDamaged;
   final String heartbeat;
@@ -394,6 +396,17 @@ final class Statements {
                 + ", :multiplier, :last_error, NULL, NULL, CURRENT_TIMESTAMP",
             "pipeline, record_id");
 
+    // a dead letter's payload replaced before it is sent back; conditional on the status, so a
+    // record another operator sent back or discarded meanwhile is left alone
+    editedDeadLetter =
+        "SELECT current_stage, metadata FROM "
+            + status
+            + " WHERE pipeline = :pipeline AND record_id = :id AND status = 'DEAD_LETTER'";
+    replacePayload =
+        "UPDATE "
+            + status
+            + " SET payload = :payload, payload_format = :format, payload_checksum = :checksum"
+            + " WHERE pipeline = :pipeline AND record_id = :id AND status = 'DEAD_LETTER'";
     // conditional on the status, so that of two concurrent calls one moves each record; rows
     // this call's token moved already count too, should the statement run again after a lost reply
     reprocess =

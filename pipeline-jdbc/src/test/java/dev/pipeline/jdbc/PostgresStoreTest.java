@@ -42,7 +42,11 @@ class PostgresStoreTest extends StoreContract {
             Map.entry("at", Instant.parse("2026-01-01T00:00:00Z")),
             Map.entry("reason", "no"),
             Map.entry("age_ms", 1_000L),
-            Map.entry("batch", 100));
+            Map.entry("batch", 100),
+            Map.entry("id", "r1000"),
+            Map.entry("payload", new byte[] {1, 2}),
+            Map.entry("format", "string"),
+            Map.entry("checksum", 7L));
     Jdbi jdbi = Jdbi.create(db().url);
     jdbi.setTemplateEngine(TemplateEngine.NOP);
     try (Handle h = jdbi.open()) {
@@ -81,6 +85,8 @@ class PostgresStoreTest extends StoreContract {
                   "claim", sql.claim,
                   "claimDue", sql.claimDue,
                   "reprocess", sql.reprocess,
+                  "editedDeadLetter", sql.editedDeadLetter,
+                  "replacePayload", sql.replacePayload,
                   "discard", sql.discard,
                   "purgeCompletedKeys", sql.purgeCompletedKeys,
                   "purgePayloads", sql.purgePayloads)

@@ -1,16 +1,20 @@
 package dev.pipeline.examples.app;
 
 import dev.pipeline.Alert;
+import dev.pipeline.AlertListener;
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineBuilder;
+import dev.pipeline.PipelineClock;
 import dev.pipeline.PipelineRun;
 import dev.pipeline.RunResult;
 import dev.pipeline.Source;
+import dev.pipeline.dashboard.Dashboard;
 import dev.pipeline.examples.listings.IndexedListing;
 import dev.pipeline.examples.listings.ListingGenerator;
 import dev.pipeline.examples.listings.ListingIndex;
 import dev.pipeline.jdbc.JdbcPipelineStore;
 import dev.pipeline.jdbc.JsonCodec;
+import dev.pipeline.quality.report.QualityReport;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.InMemoryPipelineStore;
@@ -35,6 +39,8 @@ import org.jspecify.annotations.Nullable;
  * java -jar equipment-listings.jar [--file listings.txt]... [--generate N] [--out published.jsonl]
  *                                  [--search "excavator caterpillar"] [--dead-letters N] [--quiet]
  *                                  [--db PATH | --fresh | --postgres URL | --memory]
+ *                                  [--report quality.html | --report quality.md]
+ *                                  [--dashboard [PORT]]
  * </pre>
  */
 public final class EquipmentListingsApp {
@@ -56,7 +62,15 @@ public final class EquipmentListingsApp {
                            jdbc:postgresql://127.0.0.1:5432/test?user=postgres
         --memory           keep the state in memory only (nothing survives the process)
         --quiet            no progress line
+        --report PATH      write a quality report of the run to PATH: HTML (Markdown if PATH
+                           ends in .md) with scores, drift of the extracted fields per second,
+                           the validation rules that failed most, with example listings
+        --dashboard [PORT] serve the operations dashboard on 127.0.0.1:PORT (default 8090) while
+                           the pipeline runs, and after it until Ctrl-C; prints its address
       line format: id|title|price|currency|description|lang  (see ListingParser)""";
+
+  /** The dashboard's port when {@code --dashboard} names none. */
+  static final int DEFAULT_DASHBOARD_PORT = 8090;
 
   private EquipmentListingsApp() {}
 
@@ -71,6 +85,7 @@ public final class EquipmentListingsApp {
       System.exit(2);
       return;
     }
+    options.holdDashboard = true;
     RunResult result = run(options, System.out, System.err);
     System.exit(exitCode(result));
   }
@@ -97,27 +112,42 @@ public final class EquipmentListingsApp {
       @Nullable JsonLinesSink file)
       throws Exception {
     RecordLedger store = options.store(err);
+    AlertListener alerts =
+        alert -> {
+          if (alert.kind() != Alert.Kind.DEAD_LETTER) {
+            err.println("alert: " + printable(alert.message()));
+          }
+        };
+    @Nullable QualityWatch watch =
+        options.report == null
+            ? null
+            : new QualityWatch(PipelineClock.system(), Duration.ofSeconds(1), alerts);
     PipelineBuilder<ScrapedLine, IndexedListing> builder =
-        EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index)
+        EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index, watch)
             .store(store)
             .inputCodec(JsonCodec.of(ScrapedLine.class))
             // the bundled data holds rejected listings on purpose: the dead letters are listed at
             // the end rather than logged one by one; circuits opening and closing are shown
-            .alerts(
-                alert -> {
-                  if (alert.kind() != Alert.Kind.DEAD_LETTER) {
-                    err.println("alert: " + alert.message());
-                  }
-                });
+            .alerts(alerts);
     if (file != null) {
       builder.sink(file);
     }
     try (store;
-        Pipeline<ScrapedLine, IndexedListing> pipeline = builder.build()) {
+        Pipeline<ScrapedLine, IndexedListing> pipeline = builder.build();
+        Dashboard dashboard =
+            options.dashboardPort < 0
+                ? null
+                : Dashboard.builder().pipeline(pipeline).port(options.dashboardPort).start()) {
+      if (dashboard != null) {
+        err.println("dashboard: " + dashboard.url());
+      }
       PipelineRun run = pipeline.start(options.sources());
       Optional<RunResult> done = Optional.empty();
       while (done.isEmpty()) {
         done = run.await(Duration.ofSeconds(1));
+        if (watch != null && done.isEmpty()) { // a run that ended has no more volume to watch
+          watch.sample(pipeline.metrics());
+        }
         if (!options.quiet) {
           err.println(run.progress().line());
         }
@@ -159,6 +189,18 @@ public final class EquipmentListingsApp {
       if (options.out != null) {
         out.println("published listings written to " + options.out);
       }
+      if (watch != null && options.report != null) {
+        QualityReport report = watch.report();
+        String name = options.report.getFileName().toString();
+        Files.writeString(
+            options.report, name.endsWith(".md") ? report.toMarkdown() : report.toHtml());
+        out.println("quality report written to " + options.report);
+        report.insights().stream().limit(3).forEach(i -> out.println("  " + printable(i)));
+      }
+      if (dashboard != null && options.holdDashboard) {
+        out.println("the dashboard stays up at " + dashboard.url() + "; press Ctrl-C to stop");
+        new java.util.concurrent.CountDownLatch(1).await();
+      }
       return result;
     }
   }
@@ -191,6 +233,7 @@ public final class EquipmentListingsApp {
     final List<Path> files = new ArrayList<>();
     int generate = -1;
     @Nullable Path out;
+    @Nullable Path report;
     @Nullable String search;
     int deadLetters = 5;
     boolean quiet;
@@ -198,6 +241,8 @@ public final class EquipmentListingsApp {
     boolean fresh;
     @Nullable String postgres;
     boolean memory;
+    int dashboardPort = -1;
+    boolean holdDashboard;
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -224,6 +269,7 @@ public final class EquipmentListingsApp {
           }
           case "--generate" -> o.generate = positive(value(args, ++i, arg), arg);
           case "--out" -> o.out = Path.of(value(args, ++i, arg));
+          case "--report" -> o.report = Path.of(value(args, ++i, arg));
           case "--search" -> o.search = value(args, ++i, arg);
           case "--dead-letters" -> o.deadLetters = positive(value(args, ++i, arg), arg);
           case "--quiet" -> o.quiet = true;
@@ -235,6 +281,16 @@ public final class EquipmentListingsApp {
             JdbcPipelineStore.builder().jdbcUrl(o.postgres, null, null);
           }
           case "--memory" -> o.memory = true;
+          case "--dashboard" -> {
+            o.dashboardPort = DEFAULT_DASHBOARD_PORT;
+            if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
+              o.dashboardPort = positive(args[++i], arg);
+              if (o.dashboardPort > 65_535) {
+                throw new IllegalArgumentException(
+                    "--dashboard takes a port from 0 to 65535, was " + o.dashboardPort);
+              }
+            }
+          }
           case "--help", "-h" -> throw new IllegalArgumentException("help");
           default -> throw new IllegalArgumentException("unknown option " + arg);
         }

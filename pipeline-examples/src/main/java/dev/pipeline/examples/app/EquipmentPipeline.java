@@ -27,7 +27,9 @@ import dev.pipeline.examples.listings.SentimentAnalyzer;
 import dev.pipeline.examples.listings.TranslatedListing;
 import dev.pipeline.examples.listings.Translator;
 import dev.pipeline.examples.listings.ValidatedListing;
+import dev.pipeline.quality.QualityGate;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The equipment-listings pipeline: eight stages from a scraped line to a searchable, published
@@ -55,22 +57,39 @@ public final class EquipmentPipeline {
   private EquipmentPipeline() {}
 
   /**
-   * Adds the eight stages to a builder.
+   * Adds the eight stages to a builder; the validation stage checks {@link ListingRules} (which tag
+   * a listing) before the validator.
    *
    * @param builder a fresh builder of {@link ScrapedLine}s
    * @param index where the publishing stage publishes
    */
   public static PipelineBuilder<ScrapedLine, IndexedListing> stages(
       PipelineBuilder<ScrapedLine, ScrapedLine> builder, ListingIndex index) {
+    return stages(builder, index, null);
+  }
+
+  /**
+   * Adds the eight stages to a builder, the extraction and validation stages watched by {@code
+   * watch} if it is not null.
+   */
+  static PipelineBuilder<ScrapedLine, IndexedListing> stages(
+      PipelineBuilder<ScrapedLine, ScrapedLine> builder,
+      ListingIndex index,
+      @Nullable QualityWatch watch) {
+    QualityGate<TranslatedListing> rules = ListingRules.gate();
     return builder
         .stage(
             INGESTION,
             (ScrapedLine line) -> ListingParser.parse(line.sourceId(), line.lineNo(), line.text()))
         .stage(CLEANING, Cleaner::clean)
-        .stage(EXTRACTION, Extractor::extract)
+        .stage(EXTRACTION, watch == null ? (l, c) -> Extractor.extract(l) : watch.extraction())
         .stage(ANALYSIS, SentimentAnalyzer::analyze)
         .stage(TRANSLATION, Translator::translate, s -> s.timeout(Duration.ofSeconds(5)))
-        .stage(VALIDATION, EquipmentPipeline::gate)
+        .stage(
+            VALIDATION,
+            watch == null
+                ? (TranslatedListing l, StageContext c) -> gate(rules.process(l, c))
+                : (TranslatedListing l, StageContext c) -> watch.validate(rules.process(l, c)))
         .stage(INDEXING, EquipmentPipeline::index, s -> s.referenceData(ExchangeRates.EUR_RATES))
         .stage(
             PUBLISHING,
@@ -117,7 +136,11 @@ public final class EquipmentPipeline {
 
   /** Turns the validator's verdict into the pipeline's outcome: pass, filter or fail. */
   static ValidatedListing gate(TranslatedListing listing) {
-    ValidatedListing validated = ListingValidator.validate(listing);
+    return decide(ListingValidator.validate(listing));
+  }
+
+  /** Passes, filters or fails a validated listing by its outcome. */
+  static ValidatedListing decide(ValidatedListing validated) {
     return switch (validated.outcome()) {
       case ACCEPTED -> validated;
       case FILTERED -> throw RecordFilteredException.because(validated.reason());

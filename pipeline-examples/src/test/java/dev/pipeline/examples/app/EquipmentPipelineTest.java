@@ -10,6 +10,7 @@ import dev.pipeline.examples.listings.ListingGenerator;
 import dev.pipeline.examples.listings.ListingIndex;
 import dev.pipeline.examples.listings.MalformedListingException;
 import dev.pipeline.metrics.ReferenceDataMetrics;
+import dev.pipeline.quality.QualityGate;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.RecordStatus;
@@ -30,9 +31,19 @@ class EquipmentPipelineTest {
   void bundledDataEndsWithEveryListingInOneTerminalState() {
     ListingIndex index = new ListingIndex();
     Map<String, IndexedListing> sunk = new ConcurrentHashMap<>();
+    Map<String, String> tagged = new ConcurrentHashMap<>();
     Pipeline<ScrapedLine, IndexedListing> pipeline =
         EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index)
-            .sink(records -> records.forEach(r -> sunk.put(r.id(), r.payload())))
+            .sink(
+                records ->
+                    records.forEach(
+                        r -> {
+                          sunk.put(r.id(), r.payload());
+                          String violations = r.metadata().get(QualityGate.VIOLATIONS_KEY);
+                          if (violations != null) {
+                            tagged.put(r.id(), violations);
+                          }
+                        }))
             .build();
 
     RunResult result =
@@ -81,6 +92,16 @@ class EquipmentPipelineTest {
         .as("one lookup per listing indexed")
         .isEqualTo(result.metrics().stage("indexing").recordsIn());
     assertThat(result.summary()).contains("eur-rates");
+
+    // the validation stage's quality rules tagged the listings that failed them, and let them on
+    assertThat(tagged)
+        .as("tagged listings")
+        .isNotEmpty()
+        .allSatisfy(
+            (id, violations) ->
+                assertThat(violations)
+                    .matches(
+                        "(title-length|sentiment-range|id-form|unique-id|declared-language|priced): .*"));
   }
 
   @Test

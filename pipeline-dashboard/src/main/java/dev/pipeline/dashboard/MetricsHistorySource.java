@@ -1,0 +1,25 @@
+package dev.pipeline.dashboard;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Where the dashboard reads a stage's history for its charts. Unless the builder is given one
+ * ({@link Dashboard.Builder#history(MetricsHistorySource)}), the dashboard samples each pipeline's
+ * {@code metrics()} on a schedule into a bounded ring per stage, kept in memory while it runs; a
+ * source over a store's metrics history can replace it without changing the pages.
+ *
+ * <p>Implementations are thread-safe.
+ */
+public interface MetricsHistorySource {
+
+  /**
+   * The points of one stage whose window ends at or after {@code since}, oldest first; empty if
+   * none are known.
+   *
+   * @param pipeline the pipeline's name
+   * @param stage the stage's name
+   * @param since the earliest window end to return
+   */
+  List<StagePoint> stageHistory(String pipeline, String stage, Instant since);
+}

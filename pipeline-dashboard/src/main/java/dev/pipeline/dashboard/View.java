@@ -1,0 +1,84 @@
+package dev.pipeline.dashboard;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One rendering of a page: its HTML, and the values that change while it is open ("live" values,
+ * each under a key). The page's script polls the same page as JSON ({@code /api/live/...}), which
+ * renders it again and sends only the live values, so the HTML and its updates come from one code
+ * path.
+ */
+final class View {
+  private final Html html = new Html();
+  private final Map<String, Object> values = new LinkedHashMap<>();
+  private final Map<String, Object> lists = new LinkedHashMap<>();
+
+  Html html() {
+    return html;
+  }
+
+  /** Writes a live value: a span whose text and level the script updates. */
+  View live(String key, Object text, String level) {
+    String css = level.isEmpty() ? "live" : "live lvl-" + level;
+    html.raw("<span class=\"" + css + "\" data-live=\"").text(key).raw("\">").text(text);
+    html.raw("</span>");
+    values.put(key, Map.of("t", String.valueOf(text), "l", level));
+    return this;
+  }
+
+  /** Writes a live value without a level. */
+  View live(String key, Object text) {
+    return live(key, text, "");
+  }
+
+  /** Writes a labelled live value, one figure of a {@code <dl class="figures">}. */
+  View figure(String label, String key, Object value) {
+    html.raw("<div><dt>").text(label).raw("</dt><dd>");
+    live(key, value);
+    html.raw("</dd></div>");
+    return this;
+  }
+
+  /** An item of a live list: text, level, and a link ("" for none). */
+  record Item(String text, String level, String href) {}
+
+  /** Writes a live list: a {@code <ul>} whose items the script replaces. */
+  View liveList(String key, List<Item> items, String empty) {
+    html.raw("<ul class=\"live-list\" data-live-list=\"").text(key);
+    html.raw("\" data-empty=\"").text(empty).raw("\">");
+    if (items.isEmpty()) {
+      html.raw("<li class=\"empty\">").text(empty).raw("</li>");
+    }
+    List<Object> json = new ArrayList<>();
+    for (Item item : items) {
+      html.raw("<li class=\"lvl-").text(item.level()).raw("\">");
+      if (item.href().isEmpty()) {
+        html.text(item.text());
+      } else {
+        html.link(item.href(), item.text());
+      }
+      html.raw("</li>");
+      json.add(Map.of("t", item.text(), "l", item.level(), "h", item.href()));
+    }
+    html.raw("</ul>");
+    lists.put(key, json);
+    return this;
+  }
+
+  /** Takes the live values and lists of a part rendered on its own (its HTML is the caller's). */
+  void absorb(View part) {
+    values.putAll(part.values);
+    lists.putAll(part.lists);
+  }
+
+  /** The live values as JSON. */
+  String liveJson() {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("values", values);
+    out.put("lists", lists);
+    return Json.write(out);
+  }
+}

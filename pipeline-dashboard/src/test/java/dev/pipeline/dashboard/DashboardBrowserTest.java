@@ -1,0 +1,262 @@
+package dev.pipeline.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pipeline.Pipeline;
+import dev.pipeline.store.RecordStatus;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.logging.Level;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.logging.LogType;
+import org.openqa.selenium.logging.LoggingPreferences;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * Clicks through the dashboard in the system's headless Chromium (Debian's {@code chromium} and
+ * {@code chromium-driver}; Selenium never downloads a driver). Skipped when they are missing,
+ * unless {@code PIPELINE_REQUIRE_BROWSER=true} (CI), where their absence fails the test. Keeps a
+ * screenshot of every page and the pages' Navigation Timing under {@code target/dashboard-browser}.
+ */
+class DashboardBrowserTest {
+  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+  private static final Path OUT = Path.of("target", "dashboard-browser");
+
+  private static Pipeline<String, String> pipeline;
+  private static Dashboard dashboard;
+  private static ChromeDriver driver;
+  private static Path profile;
+  private static final Map<String, Double> timings = new LinkedHashMap<>();
+  private static final List<String> consoleErrors = new ArrayList<>();
+
+  @BeforeAll
+  static void start() throws IOException {
+    boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
+    if (!present) {
+      if ("true".equals(System.getenv("PIPELINE_REQUIRE_BROWSER"))) {
+        throw new AssertionError(
+            "PIPELINE_REQUIRE_BROWSER=true but /usr/bin/chromium or /usr/bin/chromedriver is"
+                + " missing: apt-get install -y chromium chromium-driver");
+      }
+      Assumptions.abort("no /usr/bin/chromium and /usr/bin/chromedriver: browser tests skipped");
+    }
+    System.setProperty("SE_OFFLINE", "true"); // Selenium Manager must not download anything
+    Files.createDirectories(OUT);
+    profile = Files.createTempDirectory("dashboard-chromium");
+    pipeline = Fixture.pipeline();
+    Fixture.run(pipeline, 40, 6);
+    dashboard = Dashboard.builder().pipeline(pipeline).sampleEvery(Duration.ofMillis(200)).start();
+    ChromeOptions options = new ChromeOptions();
+    options.setBinary(CHROMIUM.toFile());
+    options.addArguments(
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1366,768",
+        "--user-data-dir=" + profile);
+    LoggingPreferences logs = new LoggingPreferences();
+    logs.enable(LogType.BROWSER, Level.ALL);
+    options.setCapability("goog:loggingPrefs", logs);
+    ChromeDriverService service =
+        new ChromeDriverService.Builder()
+            .usingDriverExecutable(new File(CHROMEDRIVER.toString()))
+            .usingAnyFreePort()
+            .build();
+    driver = new ChromeDriver(service, options);
+    driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    try {
+      if (driver != null) {
+        driver.quit();
+      }
+    } finally {
+      if (dashboard != null) {
+        dashboard.close();
+      }
+      if (pipeline != null) {
+        pipeline.close();
+      }
+      if (!timings.isEmpty()) {
+        StringBuilder report = new StringBuilder("page\tload ms (Navigation Timing)\n");
+        timings.forEach(
+            (page, ms) ->
+                report
+                    .append(page)
+                    .append('\t')
+                    .append(String.format(Locale.ROOT, "%.0f", ms))
+                    .append('\n'));
+        Files.writeString(OUT.resolve("timings.tsv"), report.toString());
+      }
+      if (profile != null) {
+        try (var files = Files.walk(profile)) {
+          files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+      }
+    }
+  }
+
+  /**
+   * Opens a page, waits for it to load, keeps its timing and screenshot, collects console errors.
+   */
+  private static void open(String name, String path) throws IOException {
+    driver.get(dashboard.url().resolve(path).toString());
+    visited(name);
+  }
+
+  private static void visited(String name) throws IOException {
+    WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
+    wait.until(
+        d ->
+            ((JavascriptExecutor) d)
+                .executeScript(
+                    "var n = performance.getEntriesByType('navigation')[0];"
+                        + " return n && n.loadEventEnd > 0;")
+                .equals(Boolean.TRUE));
+    Object ms =
+        driver.executeScript(
+            "var n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime;");
+    timings.put(name, ((Number) ms).doubleValue());
+    Files.write(
+        OUT.resolve(name + ".png"), ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
+    collectConsole();
+  }
+
+  private static void collectConsole() {
+    for (LogEntry entry : driver.manage().logs().get(LogType.BROWSER)) {
+      if (entry.getLevel().intValue() >= Level.WARNING.intValue()) {
+        consoleErrors.add(entry.getMessage());
+      }
+    }
+  }
+
+  private static String text() {
+    return driver.findElement(By.tagName("main")).getText();
+  }
+
+  @Test
+  void clickThroughEveryPage() throws IOException {
+    open("overview", "/");
+    assertThat(driver.getTitle()).startsWith("Overview");
+    assertThat(text()).contains("orders", "cleaning", "validation", "Needs attention");
+    WebElement health =
+        driver.findElement(By.cssSelector("[data-live='p.orders.s.validation.health']"));
+    assertThat(health.getAttribute("class")).contains("lvl-red");
+    // the page updates itself: wait for two polls of its JSON
+    new WebDriverWait(driver, Duration.ofSeconds(20))
+        .until(
+            d ->
+                Integer.parseInt(
+                        String.valueOf(
+                            d.findElement(By.tagName("body")).getAttribute("data-updates") == null
+                                ? "0"
+                                : d.findElement(By.tagName("body")).getAttribute("data-updates")))
+                    >= 2);
+    assertThat(
+            driver
+                .findElement(By.cssSelector("[data-live='p.orders.s.validation.health']"))
+                .getAttribute("class"))
+        .as("still red after the live update")
+        .contains("lvl-red");
+    collectConsole();
+
+    driver.findElement(By.linkText("validation")).click();
+    visited("stage");
+    assertThat(text()).contains("throughput", "p50 / p95 / p99", "circuit", "batch size");
+    new WebDriverWait(driver, Duration.ofSeconds(20))
+        .until(d -> !d.findElements(By.cssSelector("svg.chart polyline")).isEmpty());
+    assertThat(driver.findElements(By.cssSelector("svg[data-metric='latency'] polyline")))
+        .hasSize(3);
+    Files.write(OUT.resolve("stage-charts.png"), driver.getScreenshotAs(OutputType.BYTES));
+    collectConsole();
+
+    driver.findElement(By.linkText("Dead letters")).click();
+    visited("dead-letters");
+    List<WebElement> messages = driver.findElements(By.cssSelector("td.message"));
+    assertThat(messages).hasSize(6);
+    assertThat(messages.get(0).getText()).isEqualTo(Fixture.HOSTILE);
+    assertThat(driver.findElements(By.cssSelector("main script"))).isEmpty();
+
+    driver.findElement(By.cssSelector("input[name='id'][value='order-41']")).click();
+    driver.findElement(By.xpath("//button[text()='Reprocess selected']")).click();
+    visited("dead-letters-after-reprocess");
+    assertThat(driver.findElement(By.id("flash")).getText())
+        .startsWith("1 dead letters sent back to be processed again");
+    assertThat(pipeline.store().find("orders", "order-41").orElseThrow().status())
+        .isEqualTo(RecordStatus.READY);
+
+    driver.findElement(By.name("text")).sendKeys("bad item 2");
+    driver.findElement(By.xpath("//button[text()='Search']")).click();
+    visited("dead-letters-search");
+    assertThat(driver.findElements(By.cssSelector("td.id"))).hasSize(1);
+    driver.findElement(By.linkText("order-43")).click();
+    visited("record");
+    assertThat(text())
+        .contains("dead_letter", "bad item 2", "IllegalStateException", Fixture.HOSTILE);
+    WebElement payload = driver.findElement(By.name("payload"));
+    assertThat(payload.getAttribute("value")).isEqualTo("bad item 2");
+    driver.findElement(By.cssSelector("input[name='reason']")).sendKeys("test data");
+    driver.findElement(By.xpath("//button[text()='Discard']")).click();
+    driver.switchTo().alert().accept();
+    visited("dead-letters-after-discard");
+    assertThat(driver.findElement(By.id("flash")).getText()).startsWith("1 dead letters discarded");
+    assertThat(pipeline.store().find("orders", "order-43").orElseThrow().status())
+        .isEqualTo(RecordStatus.DISCARDED);
+
+    open("record-edit", "/record?pipeline=orders&id=order-44");
+    WebElement edit = driver.findElement(By.name("payload"));
+    edit.clear();
+    edit.sendKeys("item 3, price added");
+    driver.findElement(By.id("reprocess-edited")).click();
+    visited("record-after-edit");
+    assertThat(driver.findElement(By.id("flash")).getText())
+        .startsWith("record order-44 sent back with the edited payload");
+    pipeline.resume();
+    assertThat(pipeline.store().find("orders", "order-44").orElseThrow().status())
+        .isEqualTo(RecordStatus.PUBLISHED);
+
+    driver.findElement(By.linkText("Retry queue")).click();
+    visited("retries");
+    assertThat(text()).contains("waiting to retry", "By stage");
+    driver.findElement(By.linkText("Workers")).click();
+    visited("workers");
+    assertThat(text()).contains("This process", "leases");
+
+    driver.findElement(By.cssSelector("form.lookup input[name='id']")).sendKeys("order-7");
+    driver.findElement(By.xpath("//button[text()='Trace']")).click();
+    visited("trace");
+    assertThat(text()).contains("published", "order-7");
+
+    assertThat(consoleErrors).as("console errors, CSP refusals included").isEmpty();
+    assertThat(timings).hasSizeGreaterThanOrEqualTo(11);
+  }
+}

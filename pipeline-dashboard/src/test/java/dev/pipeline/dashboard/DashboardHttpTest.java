@@ -1,0 +1,406 @@
+package dev.pipeline.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pipeline.Pipeline;
+import dev.pipeline.store.DeadLetter;
+import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.RecordStatus;
+import java.net.URLEncoder;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class DashboardHttpTest {
+  private Pipeline<String, String> pipeline;
+  private Dashboard dashboard;
+
+  @BeforeEach
+  void runPipeline() {
+    pipeline = Fixture.pipeline();
+    Fixture.run(pipeline, 20, 5);
+  }
+
+  @AfterEach
+  void close() {
+    if (dashboard != null) {
+      dashboard.close();
+    }
+    pipeline.close();
+  }
+
+  private Http start(Dashboard.Builder builder) {
+    dashboard = builder.pipeline(pipeline).start();
+    return new Http(dashboard.url());
+  }
+
+  private List<DeadLetter> deadLetters() {
+    return pipeline.deadLetters().find(DeadLetterQuery.all()).items();
+  }
+
+  private static String enc(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void bindsLoopbackByDefault() {
+    dashboard = Dashboard.builder().pipeline(pipeline).start();
+    assertThat(dashboard.url().getHost()).isEqualTo("127.0.0.1");
+  }
+
+  @Test
+  void overviewShowsEachPipelineItsStagesAndTheirHealth() throws Exception {
+    Http http = start(Dashboard.builder());
+    HttpResponse<String> page = http.get("/");
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.body())
+        .contains("orders", "cleaning", "validation", "Needs attention", "bottleneck")
+        .as("5 of 25 records failed validation: red")
+        .contains("lvl-red\" data-live=\"p.orders.s.validation.health\">20.0% failing");
+  }
+
+  @Test
+  void everyResponseCarriesTheSecurityHeaders() throws Exception {
+    Http http = start(Dashboard.builder());
+    for (String path : List.of("/", "/static/dashboard.js", "/no-such-page", "/api/live/")) {
+      HttpResponse<String> response = http.get(path);
+      assertThat(response.headers().firstValue("Content-Security-Policy"))
+          .as(path)
+          .hasValue(DashboardHandler.CSP);
+      assertThat(DashboardHandler.CSP)
+          .contains("script-src 'self'", "style-src 'self'", "frame-ancestors 'none'")
+          .doesNotContain("unsafe-inline");
+      assertThat(response.headers().firstValue("X-Content-Type-Options")).hasValue("nosniff");
+    }
+  }
+
+  @Test
+  void aRecordErrorHoldingMarkupRendersAsText() throws Exception {
+    Http http = start(Dashboard.builder());
+    String id = deadLetters().get(0).recordId();
+    for (String path :
+        List.of("/dead-letters?pipeline=orders", "/record?pipeline=orders&id=" + enc(id))) {
+      String body = http.get(path).body();
+      assertThat(body)
+          .as(path)
+          .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; price missing")
+          .doesNotContain("<script>alert");
+    }
+  }
+
+  @Test
+  void theLiveJsonEscapesMarkupToo() throws Exception {
+    Http http = start(Dashboard.builder());
+    String json = http.get("/api/live/?pipeline=orders").body();
+    assertThat(json).contains("\"values\"", "p.orders.state").doesNotContain("<");
+  }
+
+  @Test
+  void aPostWithoutTheSessionsCsrfTokenIsRefused() throws Exception {
+    Http http = start(Dashboard.builder());
+    String id = deadLetters().get(0).recordId();
+    String form = "pipeline=orders&scope=selected&id=" + enc(id);
+    assertThat(http.post("/dead-letters/reprocess", form).statusCode())
+        .as("no session, no token")
+        .isEqualTo(403);
+    http.get("/dead-letters?pipeline=orders"); // a session now
+    assertThat(http.post("/dead-letters/reprocess", form).statusCode())
+        .as("no token")
+        .isEqualTo(403);
+    assertThat(http.post("/dead-letters/reprocess", form + "&csrf=forged").statusCode())
+        .as("a wrong token")
+        .isEqualTo(403);
+    assertThat(deadLetters()).hasSize(5);
+  }
+
+  @Test
+  void aPostWithTheTokenReprocessesAndRedirects() throws Exception {
+    Http http = start(Dashboard.builder());
+    String id = deadLetters().get(0).recordId();
+    String csrf = Http.csrf(http.get("/dead-letters?pipeline=orders").body());
+    HttpResponse<String> response =
+        http.post(
+            "/dead-letters/reprocess",
+            "pipeline=orders&scope=selected&id=" + enc(id) + "&csrf=" + enc(csrf));
+    assertThat(response.statusCode()).isEqualTo(303);
+    assertThat(response.headers().firstValue("Location")).hasValue("/dead-letters?pipeline=orders");
+    assertThat(pipeline.store().find("orders", id).orElseThrow().status())
+        .isEqualTo(RecordStatus.READY);
+    assertThat(http.get("/dead-letters?pipeline=orders").body())
+        .contains("1 dead letters sent back to be processed again");
+  }
+
+  @Test
+  void anEditedPayloadIsSentBackAndProcessed() throws Exception {
+    Http http = start(Dashboard.builder());
+    String page = http.get("/record?pipeline=orders&id=order-22").body();
+    assertThat(page).contains("<textarea name=\"payload\"", ">bad item 1</textarea>");
+    String csrf = Http.csrf(page);
+    String form = "pipeline=orders&id=order-22&payload=item+1+%3Cfixed%3E&csrf=" + enc(csrf);
+    assertThat(
+            http.post("/dead-letters/edit", "pipeline=orders&id=order-22&payload=x").statusCode())
+        .as("no token")
+        .isEqualTo(403);
+    HttpResponse<String> sent = http.post("/dead-letters/edit", form);
+    assertThat(sent.statusCode()).isEqualTo(303);
+    assertThat(sent.headers().firstValue("Location"))
+        .hasValue("/record?pipeline=orders&id=order-22");
+    assertThat(http.get("/record?pipeline=orders&id=order-22").body())
+        .contains("record order-22 sent back with the edited payload");
+    assertThat(http.post("/dead-letters/edit", form).statusCode()).isEqualTo(303);
+    assertThat(http.get("/record?pipeline=orders&id=order-22").body())
+        .contains("is no longer a dead letter: nothing was sent back");
+
+    pipeline.resume();
+
+    assertThat(pipeline.store().find("orders", "order-22").orElseThrow().status())
+        .isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(deadLetters()).hasSize(4);
+  }
+
+  @Test
+  void discardingByFilterNeedsAReasonAndTakesEveryMatch() throws Exception {
+    Http http = start(Dashboard.builder());
+    String csrf = Http.csrf(http.get("/dead-letters?pipeline=orders").body());
+    String form = "pipeline=orders&scope=filter&stage=validation&text=item+3&csrf=" + enc(csrf);
+    assertThat(http.post("/dead-letters/discard", form).statusCode()).isEqualTo(400);
+    assertThat(http.post("/dead-letters/discard", form + "&reason=test+data").statusCode())
+        .isEqualTo(303);
+    assertThat(deadLetters()).hasSize(4).noneMatch(d -> d.recordId().equals("order-24"));
+    assertThat(pipeline.store().find("orders", "order-24").orElseThrow().status())
+        .isEqualTo(RecordStatus.DISCARDED);
+  }
+
+  @Test
+  void getNeverChangesState() throws Exception {
+    Http http = start(Dashboard.builder());
+    String id = deadLetters().get(0).recordId();
+    var before = pipeline.store().counts("orders");
+    for (String path :
+        List.of(
+            "/",
+            "/dead-letters?pipeline=orders&scope=filter",
+            "/dead-letters/reprocess?pipeline=orders&scope=selected&id=" + enc(id),
+            "/dead-letters/discard?pipeline=orders&scope=filter&reason=x",
+            "/record?pipeline=orders&id=" + enc(id),
+            "/retries?pipeline=orders",
+            "/workers?pipeline=orders",
+            "/stage?pipeline=orders&stage=validation",
+            "/api/live/dead-letters?pipeline=orders")) {
+      http.get(path);
+    }
+    assertThat(pipeline.store().counts("orders")).isEqualTo(before);
+    assertThat(deadLetters()).hasSize(5);
+  }
+
+  @Test
+  void aViewerSeesButCannotChange() throws Exception {
+    Http http = start(Dashboard.builder().anonymousRole(Role.VIEWER));
+    String page = http.get("/dead-letters?pipeline=orders").body();
+    assertThat(page).contains("order-21").doesNotContain("Reprocess selected", "name=\"csrf\"");
+    HttpResponse<String> response =
+        http.post("/dead-letters/reprocess", "pipeline=orders&scope=selected&id=order-21");
+    assertThat(response.statusCode()).isEqualTo(403);
+    assertThat(response.body()).contains("your role may view the dashboard, not change anything");
+    assertThat(deadLetters()).hasSize(5);
+  }
+
+  @Test
+  void usersMustAuthenticateAndSecretsAreComparedWhole() throws Exception {
+    Http http =
+        start(
+            Dashboard.builder()
+                .user("ops", "correct horse battery", Role.OPERATOR)
+                .user("audit", "staple paper clips", Role.VIEWER)
+                .token("t0ken-for-the-scripts-0123456789", Role.VIEWER));
+    assertThat(http.get("/").statusCode()).isEqualTo(401);
+    assertThat(http.get("/").headers().firstValue("WWW-Authenticate")).isPresent();
+    assertThat(http.authorization(basic("ops", "correct horse batter")).get("/").statusCode())
+        .isEqualTo(401);
+    assertThat(http.authorization(basic("audit", "correct horse battery")).get("/").statusCode())
+        .as("another user's password")
+        .isEqualTo(401);
+    assertThat(http.authorization("Bearer t0ken-for-the-scripts-012345678").get("/").statusCode())
+        .isEqualTo(401);
+    assertThat(http.authorization("Bearer t0ken-for-the-scripts-0123456789").get("/").body())
+        .contains(">viewer<");
+    HttpResponse<String> ops = http.authorization(basic("ops", "correct horse battery")).get("/");
+    assertThat(ops.statusCode()).isEqualTo(200);
+    assertThat(ops.body()).contains(">operator<").doesNotContain("correct horse");
+  }
+
+  private static String basic(String user, String password) {
+    return "Basic "
+        + Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void refusesToBindBeyondLoopbackWithoutAuthentication() {
+    assertThatThrownBy(() -> Dashboard.builder().pipeline(pipeline).bind("0.0.0.0").start())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("without authentication")
+        .hasMessageContaining("user(name, password, role)");
+    dashboard =
+        Dashboard.builder()
+            .pipeline(pipeline)
+            .bind("0.0.0.0")
+            .user("ops", "correct horse battery", Role.OPERATOR)
+            .start();
+    assertThat(dashboard.port()).isPositive();
+  }
+
+  @Test
+  void badConfigurationFailsAtTheBuilder() {
+    Dashboard.Builder builder = Dashboard.builder();
+    assertThatThrownBy(() -> builder.port(70_000)).hasMessageContaining("0 to 65535");
+    assertThatThrownBy(() -> builder.user("ops", "short", Role.OPERATOR))
+        .hasMessageContaining("12 characters");
+    assertThatThrownBy(() -> builder.token("short", Role.VIEWER)).hasMessageContaining("24");
+    assertThatThrownBy(() -> builder.sampleEvery(java.time.Duration.ofMillis(1)))
+        .hasMessageContaining("100 ms to 1 hour");
+    assertThatThrownBy(() -> builder.historySize(1)).hasMessageContaining("10 to 100000");
+    assertThatThrownBy(builder::start).hasMessageContaining("add at least one pipeline");
+    assertThatThrownBy(
+            () ->
+                Dashboard.builder()
+                    .pipeline(pipeline)
+                    .anonymousRole(Role.VIEWER)
+                    .user("ops", "correct horse battery", Role.OPERATOR)
+                    .start())
+        .hasMessageContaining("anonymousRole applies only without users");
+  }
+
+  @Test
+  void badRequestsGetAnErrorPageAndTheServerGoesOn() throws Exception {
+    Http http = start(Dashboard.builder());
+    assertThat(http.get("/?x=" + "a".repeat(9_000)).statusCode()).isEqualTo(414);
+    assertThat(http.get("/dead-letters?pipeline=orders&since=yesterday").statusCode())
+        .isEqualTo(400);
+    assertThat(http.get("/dead-letters?pipeline=orders&limit=100000").statusCode()).isEqualTo(400);
+    assertThat(http.get("/dead-letters?pipeline=nope").statusCode()).isEqualTo(404);
+    assertThat(http.get("/dead-letters?pipeline=orders&after=garbage").statusCode()).isEqualTo(400);
+    assertThat(http.get("/stage?pipeline=orders&stage=%3Cscript%3E").body())
+        .doesNotContain("<script>");
+    assertThat(http.get("/record?pipeline=orders").statusCode()).isEqualTo(400);
+    assertThat(
+            http.send(
+                    HttpRequest.newBuilder(dashboard.url().resolve("/"))
+                        .method("DELETE", HttpRequest.BodyPublishers.noBody()))
+                .statusCode())
+        .isEqualTo(405);
+    String csrf = Http.csrf(http.get("/dead-letters?pipeline=orders").body());
+    assertThat(
+            http.post("/dead-letters/reprocess", "csrf=" + csrf + "&x=" + "a".repeat(300_000))
+                .statusCode())
+        .isEqualTo(413);
+    StringBuilder many = new StringBuilder("csrf=" + csrf);
+    for (int i = 0; i < 2_000; i++) {
+      many.append("&id=").append(i);
+    }
+    assertThat(http.post("/dead-letters/reprocess", many.toString()).statusCode()).isEqualTo(400);
+    assertThat(
+            http.send(
+                    HttpRequest.newBuilder(dashboard.url().resolve("/dead-letters/reprocess"))
+                        .header("Content-Type", "text/plain")
+                        .POST(HttpRequest.BodyPublishers.ofString("csrf=" + csrf)))
+                .statusCode())
+        .isEqualTo(415);
+    assertThat(http.get("/").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void deadLettersAreSearchedByStageTypeTimeAndText() throws Exception {
+    Http http = start(Dashboard.builder());
+    assertThat(http.get("/dead-letters?pipeline=orders&text=ITEM+2").body())
+        .contains("order-23")
+        .doesNotContain("order-22\"");
+    assertThat(http.get("/dead-letters?pipeline=orders&type=IllegalStateException").body())
+        .contains("5 shown");
+    assertThat(http.get("/dead-letters?pipeline=orders&type=TimeoutException").body())
+        .contains("0 shown", "no dead letters match");
+    assertThat(http.get("/dead-letters?pipeline=orders&stage=cleaning").body()).contains("0 shown");
+    assertThat(http.get("/dead-letters?pipeline=orders&until=2000-01-01T00:00:00Z").body())
+        .contains("0 shown");
+    assertThat(http.get("/dead-letters?pipeline=orders&limit=2").body())
+        .contains("2 shown", "next page");
+  }
+
+  @Test
+  void aRecordsTraceShowsItsStateErrorsAndPayload() throws Exception {
+    Http http = start(Dashboard.builder());
+    String body = http.get("/record?pipeline=orders&id=order-21").body();
+    assertThat(body).contains("dead_letter", "validation", "IllegalStateException", "bad item 0");
+    assertThat(http.get("/record?pipeline=orders&id=order-1").body()).contains("published");
+    assertThat(http.get("/record?pipeline=orders&id=unknown").body())
+        .contains("knows no record of that id");
+  }
+
+  @Test
+  void theStagePageAndTheChartDataFollowTheSamples() throws Exception {
+    dashboard =
+        Dashboard.builder().pipeline(pipeline).sampleEvery(java.time.Duration.ofHours(1)).start();
+    Http http = new Http(dashboard.url());
+    String page = http.get("/stage?pipeline=orders&stage=validation").body();
+    assertThat(page).contains("data-series=\"/api/series?pipeline=orders&amp;stage=validation\"");
+    assertThat(page).contains("circuit", "batch size", "IllegalStateException: 5");
+    assertThat(http.get("/api/series?pipeline=orders&stage=validation").body())
+        .startsWith("{\"t\":[");
+    assertThat(http.get("/retries?pipeline=orders").statusCode()).isEqualTo(200);
+    assertThat(http.get("/workers?pipeline=orders").body()).contains("no other worker");
+  }
+
+  @Test
+  void theOverviewStillAnswersWhenTheStoreDoesNot() throws Exception {
+    dev.pipeline.jdbc.JdbcPipelineStore store =
+        dev.pipeline.jdbc.JdbcPipelineStore.builder()
+            .jdbcUrl("jdbc:h2:mem:dash_" + System.nanoTime() + ";DB_CLOSE_DELAY=-1", null, null)
+            .build();
+    try (Pipeline<String, String> durable = Fixture.pipeline(store)) {
+      Fixture.run(durable, 10, 1);
+      dashboard = Dashboard.builder().pipeline(durable).start();
+      store.close();
+      HttpResponse<String> page = new Http(dashboard.url()).get("/");
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.body())
+          .contains("the store of orders did not answer (", "validation")
+          .doesNotContain("jdbc:h2");
+    }
+  }
+
+  @Test
+  void withoutAuthenticationOnlyLoopbackHostNamesAreAnswered() throws Exception {
+    start(Dashboard.builder());
+    assertThat(rawStatus("127.0.0.1:" + dashboard.port())).isEqualTo(200);
+    assertThat(rawStatus("localhost")).isEqualTo(200);
+    assertThat(rawStatus("[::1]:8090")).isEqualTo(200);
+    assertThat(rawStatus("attacker.example:" + dashboard.port()))
+        .as("a rebound DNS name")
+        .isEqualTo(403);
+    assertThat(rawStatus("127.0.0.1.attacker.example")).isEqualTo(403);
+    assertThat(DashboardHandler.loopbackHost(null)).isFalse();
+  }
+
+  /** The status of a GET / sent with this Host header (the HttpClient will not set one). */
+  private int rawStatus(String host) throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", dashboard.port())) {
+      socket.setSoTimeout(10_000);
+      socket
+          .getOutputStream()
+          .write(
+              ("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+      String status =
+          new java.io.BufferedReader(
+                  new java.io.InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII))
+              .readLine();
+      return Integer.parseInt(status.split(" ")[1]);
+    }
+  }
+}

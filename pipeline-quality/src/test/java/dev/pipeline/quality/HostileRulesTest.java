@@ -1,0 +1,135 @@
+package dev.pipeline.quality;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pipeline.testkit.StageTester;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Rules written to hurt: each is refused when loaded, or runs in bounded time. */
+class HostileRulesTest {
+
+  private static QualityGate<Listing> gate(Rule rule) {
+    return QualityGate.of(Listing.class).rule(rule).build();
+  }
+
+  @Test
+  void celCannotNameAJavaClass() {
+    for (String expression :
+        List.of(
+            "java.lang.Runtime.getRuntime().exec('id') == null",
+            "type(title) == java.lang.String",
+            "dev.pipeline.quality.Listing{id: 'x'}.id == 'x'",
+            "title.getClass().getName() == 'java.lang.String'")) {
+      assertThatThrownBy(() -> gate(Rule.expression("hostile", expression)))
+          .as(expression)
+          .isInstanceOf(InvalidRuleException.class)
+          .hasMessageContaining("rule 'hostile' (EXPRESSION)")
+          .hasMessageContaining("does not compile")
+          .hasMessageContaining("undeclared reference");
+    }
+  }
+
+  @Test
+  void deepNestingIsRefused() {
+    String deep = "(".repeat(200) + "true" + ")".repeat(200);
+    assertThatThrownBy(() -> gate(Rule.expression("deep", deep)))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageContaining("rule 'deep'")
+        .hasMessageContaining("recursion limit exceeded. limit: 32");
+    String deepCalls = "size(".repeat(100) + "title" + ")".repeat(100) + " > 0";
+    assertThatThrownBy(() -> gate(Rule.expression("deep-calls", deepCalls)))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageContaining("recursion limit exceeded");
+  }
+
+  @Test
+  void aOneMegabyteExpressionIsRefusedBeforeItIsParsed() {
+    String huge = "true && ".repeat(131_072) + "true";
+    assertThat(huge.length()).isGreaterThan(1_000_000);
+    assertThatThrownBy(() -> Rule.expression("huge", huge))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("more than the 10000 allowed");
+    String wide = "true && ".repeat(1_200) + "true"; // under the size limit, over the node limit
+    assertThatThrownBy(() -> gate(Rule.expression("wide", wide)))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageContaining("rule 'wide'")
+        .hasMessageContaining("node limit (2000) exceeded");
+  }
+
+  @Test
+  void aNonBooleanExpressionIsRefused() {
+    assertThatThrownBy(() -> gate(Rule.expression("number", "quantity + 1")))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageContaining("does not compile");
+  }
+
+  @Test
+  void comprehensionsOverAHugeListStopAtTheIterationLimit() {
+    List<String> tags = new ArrayList<>();
+    for (int i = 0; i < 200_000; i++) {
+      tags.add("t" + i);
+    }
+    Listing many =
+        new Listing(
+            "x",
+            "title",
+            null,
+            "a@b.cd",
+            "https://x.y",
+            "2026-01-01",
+            java.time.Instant.EPOCH,
+            1,
+            tags,
+            java.util.Map.of());
+    var t =
+        StageTester.of(
+            gate(Rule.expression("nested", "tags.all(a, tags.all(b, a == b || a != b))")));
+    var result = t.run(many);
+    assertThat(result.isFailed()).isTrue();
+    assertThat(result.failure().getMessage())
+        .contains("could not be evaluated")
+        .contains("Iteration budget exceeded: 10000");
+  }
+
+  @Test
+  void aCatastrophicRegexRunsInLinearTime() {
+    // (a+)+$ backtracks exponentially in java.util.regex on "aaaa...!"; RE2/J does not backtrack
+    var t = StageTester.of(gate(Rule.pattern("evil", "title", "(a+)+$")));
+    String attack = "a".repeat(100_000) + "!";
+    var result = t.run(Listing.good("x").withTitle(attack));
+    assertThat(result.isFailed()).isTrue();
+    assertThat(result.failure().getMessage()).contains("does not match the pattern");
+    var nested = StageTester.of(gate(Rule.pattern("evil2", "title", "(a|aa)*(b|a+)*c")));
+    assertThat(nested.run(Listing.good("y").withTitle("a".repeat(50_000))).isFailed()).isTrue();
+    var inCel = StageTester.of(gate(Rule.expression("evil3", "title.matches('^(a+)+$')")));
+    assertThat(inCel.run(Listing.good("z").withTitle(attack)).isFailed()).isTrue();
+  }
+
+  @Test
+  void aRegexRE2CannotRunIsRefused() {
+    assertThatThrownBy(() -> gate(Rule.pattern("backref", "title", "(a)\\1")))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageContaining("not valid RE2/J syntax");
+    assertThatThrownBy(() -> gate(Rule.pattern("lookahead", "title", "(?=a)a")))
+        .isInstanceOf(InvalidRuleException.class);
+  }
+
+  @Test
+  void aRuleOnAMissingFieldIsRefused() {
+    assertThatThrownBy(() -> gate(Rule.range("r", "price.cost", "[0, 1]")))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageContaining("has no field 'cost'");
+  }
+
+  @Test
+  void hostileTextInARuleIsEscapedInMessages() {
+    assertThatThrownBy(() -> gate(Rule.range("r", "price.\u001b[31mcost\n", "[0, 1]")))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageNotContaining("\u001b")
+        .hasMessageNotContaining("\n")
+        .hasMessageContaining("\\u001B");
+  }
+}
