@@ -3,7 +3,6 @@ package dev.pipeline.bench;
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineBuilder;
 import dev.pipeline.Route;
-import dev.pipeline.RunResult;
 import dev.pipeline.Sink;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageFunction;
@@ -105,14 +104,7 @@ final class RoutingScenario implements Scenario {
 
   private static OverheadScenario.Timed time(Shape shape, int records) {
     try (Pipeline<Long, Long> pipeline = pipeline(shape)) {
-      Scenario.settle();
-      CpuMeter cpu = CpuMeter.start();
-      long start = System.nanoTime();
-      RunResult result = pipeline.run(TrivialStages.source(records));
-      long took = System.nanoTime() - start;
-      CpuMeter.Usage used = cpu.stop();
-      Targets.requireComplete(result, records);
-      return new OverheadScenario.Timed(took, used);
+      return OverheadScenario.timed(pipeline, records);
     }
   }
 
