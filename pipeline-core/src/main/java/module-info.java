@@ -17,5 +17,6 @@ module dev.pipeline.core {
       dev.pipeline.testkit;
   exports dev.pipeline.internal to
       dev.pipeline.jdbc,
+      dev.pipeline.micrometer,
       dev.pipeline.testkit;
 }

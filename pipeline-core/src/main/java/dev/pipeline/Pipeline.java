@@ -103,6 +103,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
       Duration sourceLinger,
       ErrorText errorText,
       ReferenceTables references,
+      @Nullable StageCallListener callListener,
       Observability observability) {
     this.name = name;
     this.references = references;
@@ -144,7 +145,14 @@ public final class Pipeline<I, O> implements AutoCloseable {
     }
     this.policies =
         new RunPolicies(
-            alert, sourceLimits, retryQueueAfter, parkable, sourceLinger, errorText, references);
+            alert,
+            sourceLimits,
+            retryQueueAfter,
+            parkable,
+            sourceLinger,
+            errorText,
+            references,
+            callListener);
     for (StageDefinition stage : stages) {
       watchCircuit(stage, alert);
     }

@@ -49,6 +49,7 @@ public final class PipelineBuilder<I, O> {
   private ToLongFunction<Object> payloadSize = PipelineBuilder::defaultSize;
   private int queueCapacity = 0;
   private Function<StageName, Logger> stageLoggers = this::defaultLogger;
+  private @Nullable StageCallListener callListener;
   private boolean storeSet;
   private boolean clockSet;
   private boolean sinkSet;
@@ -544,6 +545,21 @@ public final class PipelineBuilder<I, O> {
     return this;
   }
 
+  /**
+   * Sets a listener told of every call of a stage or of the sink, before and after it, on the
+   * calling thread: the hook for metrics and tracing (the {@code pipeline-micrometer} module's
+   * {@code StageCallObserver}). Unless set, calls are reported to no one, at no cost.
+   *
+   * @throws NullPointerException if the listener is null
+   * @throws IllegalStateException if a listener was already set (combine several in one)
+   */
+  public PipelineBuilder<I, O> callListener(StageCallListener listener) {
+    Objects.requireNonNull(listener, "listener cannot be null");
+    once(callListener != null, "callListener");
+    this.callListener = listener;
+    return this;
+  }
+
   private Logger defaultLogger(StageName stage) {
     return LoggerFactory.getLogger("dev.pipeline.stage." + name + "." + stage.value());
   }
@@ -677,6 +693,7 @@ public final class PipelineBuilder<I, O> {
     if (limits != null) {
       all.add(limits);
     }
+    RouteGraph.check(stages, all);
     List<ReferenceTables.Declared> declared = ReferenceScopes.declared(referenceData, stages, all);
     if (!all.isEmpty()) {
       throw new PipelineConfigurationException(name, all);
@@ -700,6 +717,7 @@ public final class PipelineBuilder<I, O> {
         sourceLinger,
         ErrorText.of(errorMessageChars, errorStackChars),
         ReferenceTables.forPipeline(name, declared, clock),
+        callListener,
         new Observability(
             auditTrail, auditBuffer, metricsHistory, metricsWindow, resourceSampling));
   }
@@ -771,7 +789,7 @@ public final class PipelineBuilder<I, O> {
               stage.name(),
               stage.order(),
               bind(stage.options()),
-              Parallel.bound(stage.single(), clock),
+              Route.bound(stage.single(), clock),
               stage.batch(),
               stage.functionName()));
     }

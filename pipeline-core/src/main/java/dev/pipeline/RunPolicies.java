@@ -6,6 +6,7 @@ import dev.pipeline.resilience.TokenBucket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a run needs beyond its stages: where alerts go, the sources' rate limits, and when a retry
@@ -20,6 +21,7 @@ import java.util.Map;
  *     ingested
  * @param errorText how errors are rendered, and how much of their text is kept
  * @param references the pipeline's reference data caches, which its stages look up
+ * @param callListener told of every stage and sink call, or null
  */
 record RunPolicies(
     AlertListener alerts,
@@ -28,7 +30,8 @@ record RunPolicies(
     List<Boolean> parkable,
     Duration sourceLinger,
     ErrorText errorText,
-    ReferenceTables references) {
+    ReferenceTables references,
+    @Nullable StageCallListener callListener) {
 
   RunPolicies {
     sourceLimits = Map.copyOf(sourceLimits);
@@ -50,6 +53,7 @@ record RunPolicies(
         parkable,
         sourceLinger,
         errorText,
-        ReferenceTables.none());
+        ReferenceTables.none(),
+        null);
   }
 }

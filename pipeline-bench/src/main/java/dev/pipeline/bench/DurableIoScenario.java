@@ -15,8 +15,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Issue 11's IO-bound durable targets: the {@link IoScenario} pipeline (eight stages, six of which
- * wait 2 ms per record, 20 workers each) durable on PostgreSQL must reach at least 90% of the same
+ * The IO-bound durable targets: the {@link IoScenario} pipeline (eight stages, six of which wait 2
+ * ms per record, 20 workers each) durable on PostgreSQL must reach at least 90% of the same
  * pipeline's throughput in memory, and at least the throughput of Spring Batch 6 doing the same
  * work with its JDBC job repository on the same database, configured for IO-bound work (see {@link
  * SpringBatchIoWork}). The three run in the same interleaved rounds, their order rotating from
@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.LongAdder;
 final class DurableIoScenario implements Scenario {
   static final double GOAL = 0.90;
 
-  /** Issue 11: the same work at least as fast as Spring Batch's best on the same database. */
+  /** The same work at least as fast as Spring Batch's best on the same database. */
   static final double SPRING_BATCH_GOAL = 1.0;
 
   /** A record's payload, its number, as 8 bytes. */

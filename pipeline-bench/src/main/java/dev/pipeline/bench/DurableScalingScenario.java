@@ -6,10 +6,10 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Issue 3's second durable target: cost grows linearly. The durable run of {@link DurableScenario}
- * over ten times the lines (1M at the default sizes, against 100k) may take at most 1.3 times as
- * long per line, on H2 and on PostgreSQL, each on a fresh database. The two sizes alternate which
- * runs first. The pipeline publishes into a {@link RollingIndex} (see {@link
+ * The second durable target: cost grows linearly. The durable run of {@link DurableScenario} over
+ * ten times the lines (1M at the default sizes, against 100k) may take at most 1.3 times as long
+ * per line, on H2 and on PostgreSQL, each on a fresh database. The two sizes alternate which runs
+ * first. The pipeline publishes into a {@link RollingIndex} (see {@link
  * DurableWork#rollingPipeline}), so that the heap's live set does not grow with the run.
  */
 final class DurableScalingScenario implements Scenario {

@@ -9,16 +9,17 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Issue 3's first durable target: the equipment example's eight stages, checkpointing only at the
- * end, with the JDBC store must reach at least 70% (H2 file) and 50% (PostgreSQL) of the same
- * pipeline's throughput on the in-memory store, and at least 50% of a raw JDBC loop writing the
- * same rows in batches of the same size on the same database (see {@link DurableWork#raw}): each
- * record's insert, delivery note and terminal state, in the engine's transactions. A bare raw loop,
- * without the delivery note, is shown beside it for comparison: the least any durable store writes.
+ * The first durable target: the equipment example's eight stages, checkpointing only at the end,
+ * with the JDBC store must reach at least 70% (H2 file) and 50% (PostgreSQL) of the same pipeline's
+ * throughput on the in-memory store, and at least 50% of a raw JDBC loop writing the same rows in
+ * batches of the same size on the same database (see {@link DurableWork#raw}): each record's
+ * insert, delivery note and terminal state, in the engine's transactions. A bare raw loop, without
+ * the delivery note, is shown beside it for comparison: the least any durable store writes.
  *
- * <p>Issue 11's target: the same work on each database at least as fast as Spring Batch 6 doing it
- * as a chunk-oriented step with its JDBC job repository on the same kind of database (see {@link
- * SpringBatchWork}); both runs' CPU per line is reported beside it, PostgreSQL backends included.
+ * <p>The target against Spring Batch: the same work on each database at least as fast as Spring
+ * Batch 6 doing it as a chunk-oriented step with its JDBC job repository on the same kind of
+ * database (see {@link SpringBatchWork}); both runs' CPU per line is reported beside it, PostgreSQL
+ * backends included.
  *
  * <p>Each round runs all nine (in memory, H2, raw H2, bare raw H2, Spring Batch on H2, PostgreSQL,
  * raw PostgreSQL, bare raw PostgreSQL, Spring Batch on PostgreSQL) on the same lines, in an order
@@ -37,7 +38,7 @@ final class DurableScenario implements Scenario {
   static final double RAW_GOAL = 0.50;
   static final double SPRING_BATCH_GOAL = 1.0;
 
-  /** Issue 11: with every record's full row kept, at least half of Spring Batch. */
+  /** With every record's full row kept, at least half of Spring Batch. */
   static final double FULL_LEDGER_GOAL = 0.5;
 
   /** Values kept per variant and round: lines/s, round trips per record, µs of CPU per line. */

@@ -21,7 +21,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Issue 3's third durable target: the example's pipeline in 1, 2 and 3 worker JVMs ({@link
+ * The third durable target: the example's pipeline in 1, 2 and 3 worker JVMs ({@link
  * DurableWorker}, this JVM's class path, 512 MB heap each) sharing one fresh PostgreSQL schema,
  * each reading its share of the {@link DurableScenario#records} lines (split by line number, as a
  * partitioned input would be, and generated before the timed run; earlier versions had every worker

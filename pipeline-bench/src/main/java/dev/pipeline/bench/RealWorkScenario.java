@@ -29,10 +29,10 @@ import org.jspecify.annotations.Nullable;
 final class RealWorkScenario implements Scenario {
   static final double GOAL_RATIO = 1.5;
 
-  /** Issue 12: with default options, at least this many times the one-thread loop. */
+  /** The goal with default options: at least this many times the one-thread loop. */
   static final double DEFAULTS_GOAL_RATIO = 1.7;
 
-  /** Issue 12: with default options, at least this many times Spring Batch's best. */
+  /** The goal with default options: at least this many times Spring Batch's best. */
   static final double SPRING_BATCH_GOAL_RATIO = 1.2;
 
   @Override

@@ -14,11 +14,11 @@ import org.springframework.batch.infrastructure.item.support.AbstractItemCountin
 import org.springframework.core.task.SimpleAsyncTaskExecutor;
 
 /**
- * The Spring Batch baseline of the IO-bound durable target (issue 11, see {@link
- * DurableIoScenario}): the {@link IoScenario} work — the numbers 0 to n - 1, each through the eight
- * stages' functions, six of which wait 2 ms, the results summed — as a Spring Batch 6 job of one
- * chunk-oriented step, with its JDBC job repository on the same kind of fresh database as our
- * durable run ({@link SpringBatchRepository}).
+ * The Spring Batch baseline of the IO-bound durable target (see {@link DurableIoScenario}): the
+ * {@link IoScenario} work — the numbers 0 to n - 1, each through the eight stages' functions, six
+ * of which wait 2 ms, the results summed — as a Spring Batch 6 job of one chunk-oriented step, with
+ * its JDBC job repository on the same kind of fresh database as our durable run ({@link
+ * SpringBatchRepository}).
  *
  * <p>Of the ways Spring Batch scales one step in one JVM (its reference, "Scaling and Parallel
  * Processing"), the one that gives it its best honest run here is the first:

@@ -23,8 +23,8 @@ import org.springframework.batch.infrastructure.support.transaction.Resourceless
 import org.springframework.core.task.SimpleAsyncTaskExecutor;
 
 /**
- * The Spring Batch baseline of the in-memory real-work target (issue 12): the eight functions of
- * {@link ListingWork} over the same generated lines, as a Spring Batch 6 job of one step with its
+ * The Spring Batch baseline of the in-memory real-work target: the eight functions of {@link
+ * ListingWork} over the same generated lines, as a Spring Batch 6 job of one step with its
  * in-memory ({@code ResourcelessJobRepository}) repository and transaction manager, on the
  * machine's cores. Plain Java: builders, no application context.
  *

@@ -29,10 +29,10 @@ import org.springframework.batch.infrastructure.item.ItemWriter;
 import org.springframework.batch.infrastructure.item.support.AbstractItemCountingItemStreamItemReader;
 
 /**
- * The Spring Batch baseline of the durable targets (issue 11): the work of {@link
- * DurableWork#durable} — the equipment example's eight stages over the same generated lines — as a
- * Spring Batch 6 job of one chunk-oriented step, with its JDBC job repository on the same kind of
- * fresh database (an H2 file, a new PostgreSQL schema; see {@link BenchDatabase}).
+ * The Spring Batch baseline of the durable targets: the work of {@link DurableWork#durable} — the
+ * equipment example's eight stages over the same generated lines — as a Spring Batch 6 job of one
+ * chunk-oriented step, with its JDBC job repository on the same kind of fresh database (an H2 file,
+ * a new PostgreSQL schema; see {@link BenchDatabase}).
  *
  * <p>The configuration is the one that gives Spring Batch its best honest run, in plain Java
  * (builders, no application context, no Spring Boot):

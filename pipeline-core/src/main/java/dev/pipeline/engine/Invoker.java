@@ -2,16 +2,21 @@ package dev.pipeline.engine;
 
 import dev.pipeline.PipelineClock;
 import dev.pipeline.RecordFilteredException;
+import dev.pipeline.StageCallListener;
 import dev.pipeline.StageOptions;
 import dev.pipeline.StageTimeoutException;
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.TokenBucket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs every call of one stage, batch stage or sink through the stage's policies: the circuit
@@ -45,37 +50,49 @@ public final class Invoker {
     @Nullable Throwable check(@Nullable R value, int records, @Nullable String firstRecordId);
   }
 
+  private static final Logger LOG = LoggerFactory.getLogger(Invoker.class);
+
   private final String stage;
   private final PolicyExecutor[] policies;
   private final @Nullable Duration timeout;
   private final PipelineClock clock;
   private final BooleanSupplier cancelled;
   private final boolean keepsPassedOnCancel;
+  private final @Nullable StageCallListener listener;
+  private final String pipeline;
+  private final AtomicBoolean listenerFailed = new AtomicBoolean();
 
   /**
-   * An invoker for a stage, with the policies of its options (bound to the pipeline's clock).
+   * An invoker for a stage of a pipeline, with the policies of its options (bound to the pipeline's
+   * clock), whose calls are reported to a listener.
    *
+   * @param pipeline the pipeline's name
    * @param stage the stage's name
    * @param options its options (circuit breaker, rate limit, timeout)
    * @param clock the pipeline's clock
    * @param cancelled whether the run is cancelled: a call that ends then does not count
    * @param keepsPassedOnCancel true for a sink: a call that returned did deliver, so it counts even
    *     in a cancelled run
+   * @param listener told of every call, or null
    */
   public Invoker(
+      String pipeline,
       String stage,
       StageOptions options,
       PipelineClock clock,
       BooleanSupplier cancelled,
-      boolean keepsPassedOnCancel) {
+      boolean keepsPassedOnCancel,
+      @Nullable StageCallListener listener) {
     this(
+        pipeline,
         stage,
         options.circuitBreaker(),
         options.rateLimit(),
         options.timeout(),
         clock,
         cancelled,
-        keepsPassedOnCancel);
+        keepsPassedOnCancel,
+        listener);
   }
 
   /**
@@ -98,6 +115,21 @@ public final class Invoker {
       PipelineClock clock,
       BooleanSupplier cancelled,
       boolean keepsPassedOnCancel) {
+    this("", stage, breaker, bucket, timeout, clock, cancelled, keepsPassedOnCancel, null);
+  }
+
+  private Invoker(
+      String pipeline,
+      String stage,
+      CircuitBreaker breaker,
+      TokenBucket bucket,
+      @Nullable Duration timeout,
+      PipelineClock clock,
+      BooleanSupplier cancelled,
+      boolean keepsPassedOnCancel,
+      @Nullable StageCallListener listener) {
+    this.pipeline = Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    this.listener = listener;
     this.stage = Objects.requireNonNull(stage, "stage cannot be null");
     this.clock = Objects.requireNonNull(clock, "clock cannot be null");
     this.cancelled = Objects.requireNonNull(cancelled, "cancelled cannot be null");
@@ -146,6 +178,13 @@ public final class Invoker {
         return new Attempt<>(Attempt.Kind.REFUSED, null, null, refusal, clock.nanoTime(), 0);
       }
     }
+    StageCallListener told = listener;
+    StageCallListener.Call reported = null;
+    Object started = null;
+    if (told != null) {
+      reported = new StageCallListener.Call(pipeline, stage, permits, firstRecordId);
+      started = started(told, reported);
+    }
     Duration limit = timeout;
     long start = clock.nanoTime();
     long token = limit == null ? 0 : guard.begin(start);
@@ -166,6 +205,9 @@ public final class Invoker {
     }
     if (cancelled.getAsBoolean() && (error != null || !keepsPassedOnCancel)) {
       abort(chain.length);
+      if (told != null) {
+        ended(told, reported, started, StageCallListener.Outcome.CANCELLED, start, null);
+      }
       @SuppressWarnings("unchecked")
       Attempt<R> none = (Attempt<R>) Attempt.CANCELLED;
       return none;
@@ -174,6 +216,15 @@ public final class Invoker {
       error = check.check(value, permits, firstRecordId);
     }
     long took = clock.nanoTime() - start;
+    if (told != null) {
+      StageCallListener.Outcome outcome =
+          error != null
+              ? StageCallListener.Outcome.FAILED
+              : filtered != null
+                  ? StageCallListener.Outcome.FILTERED
+                  : StageCallListener.Outcome.PASSED;
+      ended(told, reported, started, outcome, start, error);
+    }
     for (PolicyExecutor policy : chain) {
       policy.after(took, error);
     }
@@ -193,6 +244,42 @@ public final class Invoker {
       if (policy instanceof PolicyExecutor.Breaker) {
         policy.after(0, timeout); // the hung call had the circuit's permission
       }
+    }
+  }
+
+  private @Nullable Object started(StageCallListener told, StageCallListener.Call reported) {
+    try {
+      return told.callStarted(reported);
+    } catch (RuntimeException e) {
+      listenerFailed(e);
+      return null;
+    }
+  }
+
+  private void ended(
+      StageCallListener told,
+      StageCallListener.@Nullable Call reported,
+      @Nullable Object started,
+      StageCallListener.Outcome outcome,
+      long start,
+      @Nullable Throwable error) {
+    try {
+      told.callEnded(
+          Objects.requireNonNull(reported), started, outcome, clock.nanoTime() - start, error);
+    } catch (RuntimeException e) {
+      listenerFailed(e);
+    }
+  }
+
+  /** A listener's failure is logged once per invoker (a stage of a run) and otherwise ignored. */
+  private void listenerFailed(RuntimeException e) {
+    if (listenerFailed.compareAndSet(false, true)) {
+      LOG.warn(
+          "the call listener of pipeline '{}' threw at stage '{}' and is ignored for this call"
+              + " (further failures at this stage are not logged): {}",
+          ErrorText.loggable(pipeline),
+          ErrorText.loggable(stage),
+          ErrorText.describeDefault(e));
     }
   }
 

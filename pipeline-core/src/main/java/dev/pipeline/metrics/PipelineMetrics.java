@@ -21,6 +21,8 @@ import org.jspecify.annotations.Nullable;
  * @param deadLettered records in the dead letter queue
  * @param referenceData each reference data cache of the pipeline, in the order declared; its
  *     numbers count since the pipeline was built, not since the run started
+ * @param routes each route stage (routing by data), in pipeline order, with its counts per branch;
+ *     like reference data's, they count since the pipeline was built
  * @param sink the sink as a stage ({@value StageWindow#SINK}): records handed to it, its calls'
  *     latencies and its utilization; null if the pipeline has no sink
  * @param store the store as a stage ({@value StageWindow#STORE}): records written on the record
@@ -39,6 +41,7 @@ public record PipelineMetrics(
     long filtered,
     long deadLettered,
     List<ReferenceDataMetrics> referenceData,
+    List<RouteMetrics> routes,
     @Nullable StageMetrics sink,
     @Nullable StageMetrics store,
     long telemetryDropped) {
@@ -47,9 +50,10 @@ public record PipelineMetrics(
   public PipelineMetrics {
     stages = List.copyOf(stages);
     referenceData = List.copyOf(referenceData);
+    routes = List.copyOf(routes);
   }
 
-  /** A snapshot of a pipeline without the sink's and the store's metrics. */
+  /** A snapshot of a pipeline without route stages, nor the sink's and the store's metrics. */
   public PipelineMetrics(
       String pipeline,
       Instant takenAt,
@@ -70,6 +74,32 @@ public record PipelineMetrics(
         filtered,
         deadLettered,
         referenceData,
+        List.of());
+  }
+
+  /** A snapshot of a pipeline without the sink's and the store's metrics. */
+  public PipelineMetrics(
+      String pipeline,
+      Instant takenAt,
+      List<StageMetrics> stages,
+      long ingested,
+      long duplicates,
+      long published,
+      long filtered,
+      long deadLettered,
+      List<ReferenceDataMetrics> referenceData,
+      List<RouteMetrics> routes) {
+    this(
+        pipeline,
+        takenAt,
+        stages,
+        ingested,
+        duplicates,
+        published,
+        filtered,
+        deadLettered,
+        referenceData,
+        routes,
         null,
         null,
         0);
@@ -95,6 +125,21 @@ public record PipelineMetrics(
         filtered,
         deadLettered,
         List.of());
+  }
+
+  /**
+   * The counts of one route stage.
+   *
+   * @throws IllegalArgumentException if the pipeline has no route stage of that name
+   */
+  public RouteMetrics route(String stage) {
+    for (RouteMetrics r : routes) {
+      if (r.stage().equals(stage)) {
+        return r;
+      }
+    }
+    throw new IllegalArgumentException(
+        "pipeline '" + pipeline + "' has no route stage '" + stage + "'");
   }
 
   /**
