@@ -522,7 +522,7 @@ public final class JdbcPipelineStore implements RecordLedger {
   /**
    * One page of the pipeline's {@code processing_logs}, oldest first (by log id), every filter
    * bound; the text is searched as plain text, ignoring case. Lines older than {@link
-   * Builder#retainLogs(Duration)} are purged.
+   * JdbcPipelineStoreBuilder#retainLogs(Duration)} are purged.
    *
    * @throws IllegalArgumentException if the pipeline's name cannot be stored
    * @throws JdbcStoreException if the database fails for good
@@ -534,7 +534,7 @@ public final class JdbcPipelineStore implements RecordLedger {
 
   /**
    * The stage's rows of {@code pipeline_metrics} whose window ended in the range, oldest first.
-   * Rows older than {@link Builder#retainLogs(Duration)} are purged.
+   * Rows older than {@link JdbcPipelineStoreBuilder#retainLogs(Duration)} are purged.
    *
    * @throws IllegalArgumentException if the range ends before it starts
    * @throws JdbcStoreException if the database fails for good
