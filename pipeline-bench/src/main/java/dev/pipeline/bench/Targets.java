@@ -58,7 +58,8 @@ public final class Targets {
             new DurableScenario(),
             new DurableIoScenario(),
             new DurableScalingScenario(),
-            new DurableWorkersScenario())) {
+            new DurableWorkersScenario(),
+            new ObservabilityScenario())) {
       SCENARIOS.put(s.name(), s);
     }
   }

@@ -32,6 +32,7 @@ class PipelineStoreTest {
     assertThat(names)
         .as("the methods of the user view")
         .containsExactly(
+            "auditTrail",
             "close",
             "counts",
             "deadLetters",
@@ -40,6 +41,7 @@ class PipelineStoreTest {
             "hasUnfinished",
             "isDurable",
             "keepSourcePosition",
+            "metricsHistory",
             "reprocess",
             "reprocessWithPayload",
             "sourcePosition");

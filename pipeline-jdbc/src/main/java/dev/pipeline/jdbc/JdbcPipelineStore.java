@@ -6,6 +6,9 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.pipeline.Envelope;
 import dev.pipeline.PipelineException;
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.metrics.StageWindow;
+import dev.pipeline.store.AuditEntry;
+import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.Page;
@@ -144,6 +147,7 @@ public final class JdbcPipelineStore implements RecordLedger {
   private final RetryQueue retryQueue;
   private final DeadLetterQueue deadLetterQueue;
   private final Claims claims;
+  private final History history;
 
   JdbcPipelineStore(
       Database db,
@@ -184,6 +188,7 @@ public final class JdbcPipelineStore implements RecordLedger {
     this.retryQueue = new RetryQueue(ctx, completions, ingests);
     this.deadLetterQueue = new DeadLetterQueue(ctx, queries);
     this.claims = new Claims(ctx, deliveryLedger, ingests);
+    this.history = new History(ctx);
   }
 
   /** A builder; set where the database is with exactly one of its connection methods. */
@@ -491,6 +496,52 @@ public final class JdbcPipelineStore implements RecordLedger {
   @Override
   public Page<DeadLetter> deadLetters(String pipeline, DeadLetterQuery query) {
     return deadLetterQueue.deadLetters(pipeline, query);
+  }
+
+  /**
+   * Appends to {@code processing_logs} in multi-row inserts ({@value History#ROWS} rows a
+   * statement), from the engine's background writer.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public void appendAudit(List<AuditEntry> entries) {
+    history.appendAudit(entries);
+  }
+
+  /**
+   * Appends to {@code pipeline_metrics} in multi-row inserts, from the engine's background writer.
+   *
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public void appendMetrics(List<StageWindow> windows) {
+    history.appendMetrics(windows);
+  }
+
+  /**
+   * One page of the pipeline's {@code processing_logs}, oldest first (by log id), every filter
+   * bound; the text is searched as plain text, ignoring case. Lines older than {@link
+   * JdbcPipelineStoreBuilder#retainLogs(Duration)} are purged.
+   *
+   * @throws IllegalArgumentException if the pipeline's name cannot be stored
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public Page<AuditEntry> auditTrail(String pipeline, AuditQuery query) {
+    return history.auditTrail(pipeline, query);
+  }
+
+  /**
+   * The stage's rows of {@code pipeline_metrics} whose window ended in the range, oldest first.
+   * Rows older than {@link JdbcPipelineStoreBuilder#retainLogs(Duration)} are purged.
+   *
+   * @throws IllegalArgumentException if the range ends before it starts
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public List<StageWindow> metricsHistory(String pipeline, String stage, Instant from, Instant to) {
+    return history.metricsHistory(pipeline, stage, from, to);
   }
 
   /**

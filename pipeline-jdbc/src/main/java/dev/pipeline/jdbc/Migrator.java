@@ -34,7 +34,9 @@ final class Migrator {
           new Migration(3, "batch ledger", "V3__batch_ledger.sql"),
           new Migration(4, "source positions", "V4__source_positions.sql"),
           new Migration(5, "split records", "V5__split_records.sql"),
-          new Migration(6, "rule versions", "V6__rule_versions.sql"));
+          new Migration(6, "rule versions", "V6__rule_versions.sql"),
+          new Migration(
+              7, "audit trail and metrics history", "V7__audit_trail_and_metrics_history.sql"));
 
   /** H2 serves one JVM: migrations of one JVM take turns. */
   private static final ReentrantLock H2_LOCK = new ReentrantLock();
