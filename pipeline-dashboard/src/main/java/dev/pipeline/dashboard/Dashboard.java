@@ -1,6 +1,7 @@
 package dev.pipeline.dashboard;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.pipeline.DeadLetters;
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineClock;
 import java.io.IOException;
@@ -159,15 +160,19 @@ public final class Dashboard implements AutoCloseable {
      * request must authenticate.
      *
      * @throws NullPointerException if an argument is null
-     * @throws IllegalArgumentException if the name is blank or holds ':', or the password is
-     *     shorter than 12 characters
+     * @throws IllegalArgumentException if the name is blank, longer than 200 characters or holds
+     *     ':', or the password is shorter than 12 characters
      */
     public Builder user(String name, String password, Role role) {
       Objects.requireNonNull(name, "name cannot be null");
       Objects.requireNonNull(password, "password cannot be null");
       Objects.requireNonNull(role, "role cannot be null");
-      if (name.isBlank() || name.contains(":")) {
-        throw new IllegalArgumentException("a user name must not be blank or hold ':'");
+      if (name.isBlank() || name.contains(":") || name.length() > DeadLetters.MAX_ACTOR_CHARS) {
+        throw new IllegalArgumentException(
+            "a user name must hold 1 to "
+                + DeadLetters.MAX_ACTOR_CHARS
+                + " characters, not be blank and not hold ':' (the audit trail keeps it with"
+                + " what the user does)");
       }
       if (password.length() < 12) {
         throw new IllegalArgumentException("a password must have at least 12 characters");
