@@ -18,7 +18,7 @@ import org.slf4j.event.Level;
  * text in it came from a stage, a record or an operator and is escaped.
  */
 final class AuditPage {
-  /** Lines per page. */
+  /** Lines per page unless the request says ({@code limit}, 1 to 500). */
   static final int PAGE = 100;
 
   /** The lines about one record shown on its trace page. */
@@ -39,6 +39,7 @@ final class AuditPage {
       @Nullable Instant since,
       @Nullable Instant until,
       @Nullable String text,
+      int limit,
       AuditQuery query) {
 
     static Search of(Params params) {
@@ -58,7 +59,8 @@ final class AuditPage {
       Level level = parseLevel(params.get("level"));
       Instant since = params.instant("since");
       Instant until = params.instant("until");
-      AuditQuery query = AuditQuery.all().limit(PAGE).atLeast(level);
+      int limit = params.integer("limit", 1, 500, PAGE);
+      AuditQuery query = AuditQuery.all().limit(limit).atLeast(level);
       if (id != null) {
         query = query.recordId(id);
       }
@@ -84,7 +86,7 @@ final class AuditPage {
           throw new BadRequestException("that is not a page of the audit trail: start again");
         }
       }
-      return new Search(id, stage, level, since, until, text, query);
+      return new Search(id, stage, level, since, until, text, limit, query);
     }
 
     /** The query string of the filters (no cursor), starting with '&amp;'. */
@@ -96,6 +98,7 @@ final class AuditPage {
       append(out, "since", since);
       append(out, "until", until);
       append(out, "text", text);
+      append(out, "limit", limit == PAGE ? null : limit);
       return out.toString();
     }
 
