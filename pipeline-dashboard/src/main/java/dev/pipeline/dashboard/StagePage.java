@@ -15,8 +15,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * A stage: charts over time (throughput, p50/p95/p99, errors, queue), its numbers and its policies'
- * live state (circuit, rate, batch size).
+ * A stage: charts over time (throughput, p50/p95/p99, errors, queue; CPU in cores and allocated
+ * bytes when the pipeline samples resources), its numbers and its policies' live state (circuit,
+ * rate, batch size).
  */
 final class StagePage {
   /** How far back the charts reach. */
@@ -47,12 +48,22 @@ final class StagePage {
     h.raw("</h1>");
     String series =
         "/api/series?pipeline=" + Paths.encode(name) + "&stage=" + Paths.encode(stage.stage());
+    boolean sampled = resourcesSampled(board, name, stage.stage());
     h.raw("<div class=\"charts\">");
     chart(h, series, "rate", "throughput (records/s)");
     chart(h, series, "latency", "call time p50 / p95 / p99 (ms)");
     chart(h, series, "errors", "errors (per s)");
     chart(h, series, "queue", "queue depth");
+    if (sampled) {
+      chart(h, series, "cpu", "CPU (cores)");
+      chart(h, series, "alloc", "allocated (MB/s)");
+    }
     h.raw("</div>");
+    if (!sampled) {
+      h.raw("<p class=\"empty\" id=\"resources-not-sampled\">CPU and memory: not sampled. Build");
+      h.raw(" the pipeline with <code>resourceSampling(true)</code> to chart this stage's CPU");
+      h.raw(" (cores) and allocated bytes from its metrics history.</p>");
+    }
     h.raw("<div class=\"columns\"><section><h2>Numbers</h2><dl class=\"figures\">");
     view.figure("in", k + "in", Format.count(stage.recordsIn()));
     view.figure("passed", k + "passed", Format.count(stage.passed()));
@@ -114,6 +125,12 @@ final class StagePage {
     return view;
   }
 
+  /** Whether any window of the chart span has CPU and allocation sampled. */
+  private static boolean resourcesSampled(Board board, String pipeline, String stage) {
+    return board.history().stageHistory(pipeline, stage, board.now().minus(CHART_SPAN)).stream()
+        .anyMatch(StagePoint::resourcesSampled);
+  }
+
   private static List<CircuitBreaker.Transition> transitions(
       Pipeline<?, ?> pipeline, String stage) {
     try {
@@ -161,6 +178,8 @@ final class StagePage {
     List<Object> p95 = new ArrayList<>(n);
     List<Object> p99 = new ArrayList<>(n);
     List<Object> queue = new ArrayList<>(n);
+    List<Object> cpu = new ArrayList<>(n);
+    List<Object> alloc = new ArrayList<>(n);
     for (StagePoint point : points) {
       t.add(point.at().toEpochMilli());
       rate.add(point.recordsPerSecond());
@@ -169,6 +188,9 @@ final class StagePage {
       p95.add(point.p95().toNanos() / 1e6);
       p99.add(point.p99().toNanos() / 1e6);
       queue.add(point.queueDepth());
+      // a window not sampled is a gap in the line, not a zero
+      cpu.add(point.resourcesSampled() ? point.cpuCores() : null);
+      alloc.add(point.resourcesSampled() ? point.allocatedBytesPerSecond() / 1e6 : null);
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("t", t);
@@ -176,6 +198,8 @@ final class StagePage {
     out.put("latency", List.of(p50, p95, p99));
     out.put("errors", List.of(errors));
     out.put("queue", List.of(queue));
+    out.put("cpu", List.of(cpu));
+    out.put("alloc", List.of(alloc));
     return Json.write(out);
   }
 }

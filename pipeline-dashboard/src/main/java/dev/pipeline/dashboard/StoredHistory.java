@@ -75,7 +75,9 @@ final class StoredHistory implements MetricsHistorySource {
               w.p95(),
               w.p99(),
               w.queueDepth(),
-              w.utilization()));
+              w.utilization(),
+              w.cpuUsage(),
+              w.allocatedBytes()));
     }
     return points;
   }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.Source;
+import dev.pipeline.StageName;
 import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
@@ -17,6 +19,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -444,10 +447,41 @@ class DashboardHttpTest {
     String page = http.get("/stage?pipeline=orders&stage=validation").body();
     assertThat(page).contains("data-series=\"/api/series?pipeline=orders&amp;stage=validation\"");
     assertThat(page).contains("circuit", "batch size", "IllegalStateException: 5");
+    assertThat(page)
+        .as("the fixture does not sample resources")
+        .contains("id=\"resources-not-sampled\"", "CPU and memory: not sampled")
+        .doesNotContain("data-metric=\"cpu\"");
     assertThat(http.get("/api/series?pipeline=orders&stage=validation").body())
-        .startsWith("{\"t\":[");
+        .startsWith("{\"t\":[")
+        .containsPattern("\"cpu\":\\[\\[null(,null)*\\]\\]");
     assertThat(http.get("/retries?pipeline=orders").statusCode()).isEqualTo(200);
     assertThat(http.get("/workers?pipeline=orders").body()).contains("no other worker");
+  }
+
+  @Test
+  void theStagePageChartsCpuAndAllocationFromTheStoredWindowsWhenSampled() throws Exception {
+    try (Pipeline<String, String> sampled =
+        Pipeline.builder("sampled", String.class)
+            .resourceSampling(true)
+            .stage(StageName.CLEANING, (String s) -> s.repeat(100).strip())
+            .sink(records -> {})
+            .build()) {
+      sampled.run(Source.of("s", IntStream.range(0, 2_000).mapToObj(i -> " x" + i).iterator()));
+      dashboard = Dashboard.builder().pipeline(sampled).start();
+      Http http = new Http(dashboard.url());
+
+      String page = http.get("/stage?pipeline=sampled&stage=cleaning").body();
+      assertThat(page)
+          .contains("data-metric=\"cpu\"", "CPU (cores)", "data-metric=\"alloc\"")
+          .doesNotContain("resources-not-sampled");
+      String series = http.get("/api/series?pipeline=sampled&stage=cleaning").body();
+      Matcher cpu = Pattern.compile("\"cpu\":\\[\\[([^\\]]*)\\]\\]").matcher(series);
+      assertThat(cpu.find()).as(series).isTrue();
+      assertThat(cpu.group(1).split(","))
+          .as("every stored window of the run was sampled: a number of cores, never null")
+          .isNotEmpty()
+          .allSatisfy(v -> assertThat(Double.parseDouble(v)).isNotNegative());
+    }
   }
 
   @Test
