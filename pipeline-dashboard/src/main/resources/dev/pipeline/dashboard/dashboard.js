@@ -90,6 +90,11 @@
     var W = 480, H = 170, L = 44, R = 8, T = 10, B = 22;
     var nodes = [];
     nodes.push(el("rect", { x: L, y: T, width: W - L - R, height: H - T - B, "class": "plot" }));
+    if (t.length === 1) {
+      // one window so far (one short run): its values as flat lines across the plot
+      t = [t[0] - 1, t[0]];
+      series = series.map(function (s) { return [s[0], s[0]]; });
+    }
     if (t.length < 2) {
       nodes.push(el("text", { x: W / 2, y: H / 2, "class": "nodata", "text-anchor": "middle" },
         "collecting samples…"));
