@@ -25,8 +25,10 @@ import org.jspecify.annotations.Nullable;
  * An operations dashboard for running pipelines, served by the JDK's HTTP server inside the host
  * process: an overview (each pipeline's state, throughput and error rate, each stage green, amber
  * or red, the bottleneck, what needs attention), a page per stage with charts over time and its
- * policies' live state, the dead letters (search, reprocess, discard), the retry queue, workers and
- * their leases, and a record's trace by id. Pages update themselves by polling.
+ * policies' live state, the dead letters (search, reprocess, discard, edit a payload), the retry
+ * queue, workers and their leases, the audit trail (searchable), and a record's trace by id. Pages
+ * update themselves by polling. Every change made here is kept in the pipeline's audit trail with
+ * who made it: the signed-in user's name, or {@code "dashboard"} without authentication.
  *
  * <pre>{@code
  * try (Dashboard dashboard = Dashboard.builder().pipeline(pipeline).port(8090).start()) {
