@@ -6,10 +6,12 @@ import dev.cel.common.CelAbstractSyntaxTree;
 import dev.cel.common.CelOptions;
 import dev.cel.common.CelValidationException;
 import dev.cel.common.CelValidationResult;
+import dev.cel.common.ast.CelExpr;
 import dev.cel.common.types.MapType;
 import dev.cel.common.types.SimpleType;
 import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
+import dev.cel.runtime.CelEvaluationListener;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelVariableResolver;
 import java.math.BigDecimal;
@@ -29,8 +31,9 @@ import org.jspecify.annotations.Nullable;
  * A rule's CEL expression, compiled once against the record type: each field of the record is a
  * variable (and {@code record} is the whole record as a map). The environment declares no message
  * types and no functions beyond CEL's standard ones, so an expression cannot name a Java class; its
- * size, nesting, node count and comprehension iterations are bounded, so it cannot run long.
- * Immutable and thread-safe.
+ * size, nesting, node count and comprehension iterations are bounded, and so are the characters and
+ * elements its concatenations ({@code +} on strings and lists) build in one evaluation, so it
+ * cannot run long or fill the heap. Immutable and thread-safe.
  */
 final class CelCheck {
   /** The deepest nesting the parser accepts. */
@@ -41,6 +44,13 @@ final class CelCheck {
 
   /** The most iterations of CEL's comprehensions (all, exists, map, filter) per evaluation. */
   static final int MAX_ITERATIONS = 10_000;
+
+  /**
+   * The most characters (of strings) and elements (of lists) the {@code +} operator may build in
+   * one evaluation: {@code (title + title) + (title + title)}, nested ten deep, would otherwise
+   * build a thousand copies of a field.
+   */
+  static final long MAX_CONCAT_SIZE = 4_000_000;
 
   /** How deep a nested value is turned into CEL maps and lists. */
   private static final int MAX_VALUE_DEPTH = 8;
@@ -126,10 +136,52 @@ final class CelCheck {
           return Optional.of(value(reader.apply(record), 0));
         };
     try {
-      Object result = program.eval(vars);
+      Object result = program.trace(vars, new ConcatBudget());
       return Boolean.TRUE.equals(result) ? null : "the expression is false";
-    } catch (CelEvaluationException e) {
+    } catch (CelEvaluationException | ConcatBudget.Exceeded e) {
+      if (e instanceof ConcatBudget.Exceeded || e.getCause() instanceof ConcatBudget.Exceeded) {
+        return "the expression could not be evaluated: its concatenations built more than "
+            + MAX_CONCAT_SIZE
+            + " characters or elements; compare sizes or parts instead of building long strings";
+      }
       return "the expression could not be evaluated: " + QualityText.bounded(e.getMessage(), 200);
+    }
+  }
+
+  /**
+   * Adds up the size of every string or list the {@code +} operator builds in one evaluation and
+   * stops the evaluation past {@link #MAX_CONCAT_SIZE}. A sum cannot grow more than twice its
+   * operands, so the evaluation stops before it builds much more than the budget.
+   */
+  private static final class ConcatBudget implements CelEvaluationListener {
+    private long built;
+
+    @Override
+    public void callback(CelExpr expr, Object result) {
+      long size =
+          switch (result) {
+            case String s -> s.length();
+            case List<?> l -> l.size();
+            default -> -1;
+          };
+      if (size < 0 || expr.getKind() != CelExpr.ExprKind.Kind.CALL) {
+        return;
+      }
+      if (expr.call().function().equals("_+_")) {
+        built += size;
+        if (built > MAX_CONCAT_SIZE) {
+          throw new Exceeded();
+        }
+      }
+    }
+
+    /** Stops the evaluation. */
+    static final class Exceeded extends RuntimeException {
+      private static final long serialVersionUID = 1L;
+
+      Exceeded() {
+        super(null, null, false, false);
+      }
     }
   }
 

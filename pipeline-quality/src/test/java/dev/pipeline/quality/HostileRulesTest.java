@@ -95,6 +95,32 @@ class HostileRulesTest {
   }
 
   @Test
+  void concatenationsStopAtTheirBudgetInsteadOfFillingTheHeap() {
+    // nine levels of (x + x) build 512 copies of the title: 512 MB of characters from a 1 MB title
+    String balanced = "title";
+    for (int i = 0; i < 9; i++) {
+      balanced = "(" + balanced + " + " + balanced + ")";
+    }
+    String doubled = "title"; // the same through map(): each level doubles what the one in it built
+    for (int i = 0; i < 14; i++) {
+      doubled = "[" + doubled + "].map(a, a + a)[0]";
+    }
+    String big = "a".repeat(1_000_000);
+    for (String expression : List.of("size(" + balanced + ") > 0", "size(" + doubled + ") > 0")) {
+      var t = StageTester.of(gate(Rule.expression("blow-up", expression)));
+      var result = t.run(Listing.good("x").withTitle(big));
+      assertThat(result.isFailed()).as(expression).isTrue();
+      assertThat(result.failure().getMessage())
+          .contains("could not be evaluated")
+          .contains("concatenations built more than " + CelCheck.MAX_CONCAT_SIZE);
+    }
+    var small = StageTester.of(gate(Rule.expression("fine", "size(" + balanced + ") == 512")));
+    assertThat(small.run(Listing.good("y").withTitle("a")).isFailed()).isFalse();
+    var list = StageTester.of(gate(Rule.expression("lists", "size(tags + tags) == 4")));
+    assertThat(list.run(Listing.good("z")).isFailed()).isFalse();
+  }
+
+  @Test
   void aCatastrophicRegexRunsInLinearTime() {
     // (a+)+$ backtracks exponentially in java.util.regex on "aaaa...!"; RE2/J does not backtrack
     var t = StageTester.of(gate(Rule.pattern("evil", "title", "(a+)+$")));
