@@ -70,6 +70,29 @@ final class Html {
     return out.toString();
   }
 
+  /**
+   * Whether every character of the text reaches the browser as itself: no control character but tab
+   * and line feed, no U+2028/U+2029 and no unpaired surrogate, which {@link #text} shows as {@code
+   * \\uXXXX}. A form field may hold only such text, or what it sends back differs.
+   */
+  static boolean writesAsIs(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c != '\n' && c != '\t' && rewritten(text, i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean rewritten(String text, int i) {
+    char c = text.charAt(i);
+    return Character.isISOControl(c)
+        || c == '\u2028'
+        || c == '\u2029'
+        || (Character.isSurrogate(c) && !pairAt(text, i));
+  }
+
   private static void escape(String text, int max, StringBuilder out) {
     int end = Math.min(text.length(), max);
     if (end < text.length() && Character.isHighSurrogate(text.charAt(end - 1))) {
@@ -85,10 +108,7 @@ final class Html {
         case '\'' -> out.append("&#39;");
         case '\n', '\t' -> out.append(c);
         default -> {
-          if (Character.isISOControl(c)
-              || c == '\u2028'
-              || c == '\u2029'
-              || (Character.isSurrogate(c) && !pairAt(text, i))) {
+          if (rewritten(text, i)) {
             out.append(String.format(Locale.ROOT, "\\u%04X", (int) c));
           } else {
             out.append(c);

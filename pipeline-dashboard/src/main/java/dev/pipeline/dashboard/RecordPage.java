@@ -99,7 +99,8 @@ final class RecordPage {
         Layout.csrf(h, request);
         h.raw("<input type=\"hidden\" name=\"pipeline\" value=\"").text(pipeline.name());
         h.raw("\"><input type=\"hidden\" name=\"scope\" value=\"selected\">");
-        h.raw("<input type=\"hidden\" name=\"id\" value=\"").text(state.recordId(), 1_000);
+        h.raw("<input type=\"hidden\" name=\"id\" value=\"");
+        h.text(Paths.formId(state.recordId()), Paths.MAX_FORM_ID);
         h.raw("\">");
         if (discard) {
           h.raw("<input name=\"reason\" maxlength=\"500\" placeholder=\"reason\" required");
