@@ -135,6 +135,31 @@ class HostileRulesTest {
   }
 
   @Test
+  void aPatternThatExpandsPastWhatRe2AllowsIsRefusedBeforeItIsCompiled() {
+    // RE2/J expands this into a billion instructions: many seconds, then out of heap
+    String nested = "((a{1000}){1000}){1000}";
+    assertThatThrownBy(() -> gate(Rule.pattern("nested", "title", nested)))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageContaining("rule 'nested'")
+        .hasMessageContaining("more than the 1000 allowed");
+    assertThatThrownBy(() -> gate(Rule.expression("in-cel", "title.matches('" + nested + "')")))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageContaining("rule 'in-cel'")
+        .hasMessageContaining("the pattern of matches() is refused");
+    var fromRecord = StageTester.of(gate(Rule.expression("from-record", "title.matches(email)")));
+    var result = fromRecord.run(Listing.good("x").withEmail("((((a{100}){100}){100}){100})"));
+    assertThat(result.isFailed()).isTrue();
+    assertThat(result.failure().getMessage())
+        .contains("the pattern for matches() is refused")
+        .contains("more than the 1000 allowed");
+    var within = StageTester.of(gate(Rule.pattern("within", "title", "(a{10}){100}[{]{3}")));
+    assertThat(within.run(Listing.good("y").withTitle("a".repeat(1_000) + "{{{")).isFailed())
+        .isFalse();
+    assertThat(fromRecord.run(Listing.good("z").withTitle("ab").withEmail("[a-z]{2}")).isFailed())
+        .isFalse();
+  }
+
+  @Test
   void aRegexRE2CannotRunIsRefused() {
     assertThatThrownBy(() -> gate(Rule.pattern("backref", "title", "(a)\\1")))
         .isInstanceOf(InvalidRuleException.class)
