@@ -589,6 +589,7 @@ public final class PipelineBuilder<I, O> {
     if (limits != null) {
       all.add(limits);
     }
+    RouteGraph.check(stages, all);
     List<ReferenceTables.Declared> declared = ReferenceScopes.declared(referenceData, stages, all);
     if (!all.isEmpty()) {
       throw new PipelineConfigurationException(name, all);
@@ -682,7 +683,7 @@ public final class PipelineBuilder<I, O> {
               stage.name(),
               stage.order(),
               bind(stage.options()),
-              Parallel.bound(stage.single(), clock),
+              Route.bound(stage.single(), clock),
               stage.batch(),
               stage.functionName()));
     }
