@@ -181,6 +181,10 @@ class DashboardHttpTest {
     String hostile = " bad\tid\nwith\u0001controls ";
     Fixture.runWithIds(pipeline, List.of("bad one"), item -> hostile);
     Http http = start(Dashboard.builder());
+    assertThat(http.get("/record?pipeline=orders&id=" + enc(hostile)).body())
+        .as("the trace of the id as it is, spaces at its ends included")
+        .contains("<textarea")
+        .doesNotContain("knows no record of that id");
     String page = http.get("/dead-letters?pipeline=orders").body();
     StringBuilder form = new StringBuilder("pipeline=orders&scope=selected");
     Matcher ticked = Pattern.compile("name=\"id\" value=\"([^\"]*)\"").matcher(page);
