@@ -11,6 +11,9 @@ final class Html {
   /** The longest text written from one outside value unless a caller sets its own bound. */
   static final int MAX_TEXT = 2_000;
 
+  /** The longest href written: a path, a pipeline's name and the longest encoded record id. */
+  static final int MAX_HREF = 1_000 + Paths.MAX_FORM_ID;
+
   private final StringBuilder out = new StringBuilder(8_192);
 
   /** Appends trusted markup written by this module (never outside text). */
@@ -48,10 +51,13 @@ final class Html {
     return this;
   }
 
-  /** Appends a link whose href and label are escaped. */
+  /**
+   * Appends a link whose href and label are escaped; the href is never cut below what a page's path
+   * and a URL-encoded record id take.
+   */
   Html link(String href, Object label) {
     out.append("<a href=\"");
-    escape(href, 4_000, out);
+    escape(href, MAX_HREF, out);
     out.append("\">");
     text(label);
     out.append("</a>");

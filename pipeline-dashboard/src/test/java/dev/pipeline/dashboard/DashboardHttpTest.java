@@ -200,6 +200,19 @@ class DashboardHttpTest {
   }
 
   @Test
+  void theLinkToARecordWithALongNonAsciiIdIsWhole() throws Exception {
+    String id = "€".repeat(1_000); // 9,000 characters URL-encoded
+    Fixture.runWithIds(pipeline, List.of("bad euro"), item -> id);
+    Http http = start(Dashboard.builder());
+    String link = Paths.record("", "orders", id);
+    assertThat(http.get("/dead-letters?pipeline=orders").body())
+        .contains("<a href=\"" + link.replace("&", "&amp;") + "\">");
+    HttpResponse<String> trace = http.get(link);
+    assertThat(trace.statusCode()).isEqualTo(200);
+    assertThat(trace.body()).contains("<textarea").doesNotContain("knows no record of that id");
+  }
+
+  @Test
   void aPayloadAFormWouldChangeIsNotOfferedForEditingAndLineBreaksComeBackAsSent()
       throws Exception {
     Fixture.runWithIds(
@@ -334,7 +347,7 @@ class DashboardHttpTest {
   @Test
   void badRequestsGetAnErrorPageAndTheServerGoesOn() throws Exception {
     Http http = start(Dashboard.builder());
-    assertThat(http.get("/?x=" + "a".repeat(9_000)).statusCode()).isEqualTo(414);
+    assertThat(http.get("/?x=" + "a".repeat(17_000)).statusCode()).isEqualTo(414);
     assertThat(http.get("/dead-letters?pipeline=orders&since=yesterday").statusCode())
         .isEqualTo(400);
     assertThat(http.get("/dead-letters?pipeline=orders&limit=100000").statusCode()).isEqualTo(400);
