@@ -20,6 +20,7 @@ import java.math.BigInteger;
 import java.time.temporal.TemporalAccessor;
 import java.util.AbstractMap;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -283,7 +284,12 @@ final class CelCheck {
       case TemporalAccessor t -> t.toString();
       case Map<?, ?> map -> depth >= MAX_VALUE_DEPTH ? Map.of() : mapOf(map, depth + 1);
       case List<?> list -> depth >= MAX_VALUE_DEPTH ? List.of() : listOf(list, depth + 1);
-      default -> depth >= MAX_VALUE_DEPTH ? Map.of() : asMap(v, depth + 1);
+      case Collection<?> c ->
+          depth >= MAX_VALUE_DEPTH ? List.of() : listOf(new ArrayList<>(c), depth + 1);
+      default ->
+          FieldPath.opaque(v.getClass())
+              ? v.toString()
+              : depth >= MAX_VALUE_DEPTH ? Map.of() : asMap(v, depth + 1);
     };
   }
 

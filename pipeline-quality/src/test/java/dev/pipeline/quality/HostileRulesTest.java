@@ -168,6 +168,39 @@ class HostileRulesTest {
         .isInstanceOf(InvalidRuleException.class);
   }
 
+  /** A record with values of the JDK's own types, whose getters do I/O. */
+  record Located(String id, java.net.URL url, java.io.File file) {}
+
+  @Test
+  void rulesReadNoGetterOfTheJdksOwnTypes() throws Exception {
+    java.nio.file.Path tmp = java.nio.file.Files.createTempFile("hostile", ".txt");
+    try {
+      Located located = new Located("a", tmp.toUri().toURL(), tmp.toFile());
+      // url.content would open the URL (a fetch for http:), file.canonicalPath read the disk
+      for (String expression :
+          List.of("url.content != null", "size(file.canonicalPath) > 0", "file.freeSpace > 0")) {
+        var t =
+            StageTester.of(
+                QualityGate.of(Located.class).rule(Rule.expression("getter", expression)).build());
+        var result = t.run(located);
+        assertThat(result.isFailed()).as(expression).isTrue();
+        assertThat(result.failure().getMessage()).contains("could not be evaluated");
+      }
+      var asText =
+          StageTester.of(
+              QualityGate.of(Located.class)
+                  .rule(Rule.expression("text", "url.startsWith('file:')"))
+                  .build());
+      assertThat(asText.run(located).isFailed()).isFalse();
+      assertThatThrownBy(
+              () -> QualityGate.of(Located.class).rule(Rule.notNull("path", "url.content")).build())
+          .isInstanceOf(InvalidRuleException.class)
+          .hasMessageContaining("has no field 'content'");
+    } finally {
+      java.nio.file.Files.delete(tmp);
+    }
+  }
+
   @Test
   void aRuleOnAMissingFieldIsRefused() {
     assertThatThrownBy(() -> gate(Rule.range("r", "price.cost", "[0, 1]")))
