@@ -215,5 +215,12 @@ class HostileRulesTest {
         .hasMessageNotContaining("\u001b")
         .hasMessageNotContaining("\n")
         .hasMessageContaining("\\u001B");
+    // a right-to-left override would make the rest of an alert or log line read backwards
+    assertThatThrownBy(() -> gate(Rule.range("r", "price.\u202Etsoc\u2028x", "[0, 1]")))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageNotContaining("\u202E")
+        .hasMessageNotContaining("\u2028")
+        .hasMessageContaining("\\u202E")
+        .hasMessageContaining("\\u2028");
   }
 }
