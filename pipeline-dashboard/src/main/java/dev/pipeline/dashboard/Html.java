@@ -4,8 +4,8 @@ import java.util.Locale;
 
 /**
  * Writes HTML with every piece of outside text escaped. Text is cut to a bound before it is
- * written, and control characters are shown as {@code \\uXXXX}, so a record id or an error message
- * can neither inject markup nor forge what the page says.
+ * written, and control characters and bidirectional overrides are shown as {@code \\uXXXX}, so a
+ * record id or an error message can neither inject markup nor forge what the page says.
  */
 final class Html {
   /** The longest text written from one outside value unless a caller sets its own bound. */
@@ -96,6 +96,8 @@ final class Html {
     return Character.isISOControl(c)
         || c == '\u2028'
         || c == '\u2029'
+        || (c >= '\u202A' && c <= '\u202E') // bidirectional embeddings and overrides
+        || (c >= '\u2066' && c <= '\u2069') // bidirectional isolates
         || (Character.isSurrogate(c) && !pairAt(text, i));
   }
 
