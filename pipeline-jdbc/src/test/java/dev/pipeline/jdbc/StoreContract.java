@@ -123,14 +123,14 @@ abstract class StoreContract {
 
   /**
    * A store keeping every record's full row from its ingest ({@link
-   * JdbcPipelineStore.Builder#fullLedger}): for tests that read or write the rows of records in
+   * JdbcPipelineStoreBuilder#fullLedger}): for tests that read or write the rows of records in
    * flight.
    */
   JdbcPipelineStore openFull(String worker) {
     return open(db().builder().fullLedger(true).workerId(worker));
   }
 
-  JdbcPipelineStore open(JdbcPipelineStore.Builder builder) {
+  JdbcPipelineStore open(JdbcPipelineStoreBuilder builder) {
     JdbcPipelineStore store = builder.build();
     stores.add(store);
     // the store knows the stages and their codecs, but holds the name for no live pipeline: a
