@@ -5,6 +5,7 @@ import dev.pipeline.internal.ReferenceTables;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.TokenBucket;
+import dev.pipeline.store.Lineage;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.spi.RecordLedger;
@@ -92,7 +93,9 @@ public final class Pipeline<I, O> implements AutoCloseable {
       Duration sourceLinger,
       ErrorText errorText,
       ReferenceTables references,
-      @Nullable StageCallListener callListener) {
+      @Nullable StageCallListener callListener,
+      LineageLevel lineage,
+      double lineageShare) {
     this.name = name;
     this.references = references;
     this.deadLetters = new DeadLetters(name, store, clock);
@@ -136,7 +139,9 @@ public final class Pipeline<I, O> implements AutoCloseable {
             sourceLinger,
             errorText,
             references,
-            callListener);
+            callListener,
+            lineage,
+            lineageShare);
     for (StageDefinition stage : stages) {
       watchCircuit(stage, alert);
     }
@@ -277,6 +282,20 @@ public final class Pipeline<I, O> implements AutoCloseable {
   /** The store that keeps the records' state, as users read it (dead letters, counts, records). */
   public PipelineStore store() {
     return store;
+  }
+
+  /**
+   * What the pipeline's store kept of a record's lineage: an event per stage it went through (when
+   * it entered and left, how, its attempts, hashes of its payload in and out, the branch it took,
+   * the rule verdicts it got), with the record it was split from and those it was split into. What
+   * is kept depends on {@link PipelineBuilder#lineage(LineageLevel)}: with the default, nothing.
+   * Events of a running run reach the store a moment after their batch is handed on.
+   *
+   * @throws NullPointerException if the id is null
+   */
+  public Lineage lineage(String recordId) {
+    Objects.requireNonNull(recordId, "recordId cannot be null");
+    return Lineage.of(recordId, store.lineage(name, recordId));
   }
 
   /**

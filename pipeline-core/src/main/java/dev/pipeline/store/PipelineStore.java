@@ -2,6 +2,7 @@ package dev.pipeline.store;
 
 import java.time.Instant;
 import java.util.Collection;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -101,6 +102,31 @@ public interface PipelineStore extends AutoCloseable {
     Objects.requireNonNull(pipeline, "pipeline cannot be null");
     Objects.requireNonNull(sourceId, "sourceId cannot be null");
   }
+
+  /**
+   * Appends lineage events of a pipeline's records, in one bulk write; called by a run's lineage
+   * writer, off the workers' threads, with the events of many batches at once. A store that keeps
+   * no lineage ignores them (this default).
+   *
+   * @throws RuntimeException if the store could not write them (the writer logs it and goes on)
+   */
+  default void appendLineage(String pipeline, List<LineageEvent> events) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    Objects.requireNonNull(events, "events cannot be null");
+  }
+
+  /**
+   * The lineage events the store keeps of a record, oldest first (at most {@code
+   * MAX_LINEAGE_EVENTS}); empty if none, or if the store keeps no lineage (this default).
+   */
+  default List<LineageEvent> lineage(String pipeline, String recordId) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    Objects.requireNonNull(recordId, "recordId cannot be null");
+    return List.of();
+  }
+
+  /** The most lineage events {@link #lineage(String, String)} returns of one record. */
+  int MAX_LINEAGE_EVENTS = 10_000;
 
   /** Whether any record of the pipeline, held by any worker, has not reached a terminal state. */
   boolean hasUnfinished(String pipeline);
