@@ -59,6 +59,7 @@ final class LineageRecorder {
         b.add(
             in == null ? out : in,
             out,
+            out.metadata(),
             fellBack ? LineageOutcome.DEGRADED : LineageOutcome.PASSED,
             attempts,
             0,
@@ -80,7 +81,9 @@ final class LineageRecorder {
           };
       int children = c.status() == RecordStatus.SPLIT ? b.children(c.recordId()) : 0;
       String detail = c.reason() != null ? c.reason() : lastError(c.errors());
-      b.add(in, null, outcome, Math.max(1, c.attempts()), children, detail);
+      Envelope<?> ended = c.record();
+      Map<String, String> after = ended != null ? ended.metadata() : in.metadata();
+      b.add(in, null, after, outcome, Math.max(1, c.attempts()), children, detail);
     }
     for (ScheduledRetry r : work.parked) {
       Envelope<Object> in = b.input(r.record().id());
@@ -90,6 +93,7 @@ final class LineageRecorder {
       b.add(
           in,
           null,
+          r.record().metadata(),
           LineageOutcome.RETRY_SCHEDULED,
           Math.max(1, r.attempts()),
           0,
@@ -205,6 +209,7 @@ final class LineageRecorder {
     void add(
         Envelope<Object> in,
         @Nullable Envelope<Object> out,
+        Map<String, String> meta,
         LineageOutcome outcome,
         int attempts,
         int childCount,
@@ -212,9 +217,8 @@ final class LineageRecorder {
       if (events == null) {
         events = new ArrayList<>();
       }
-      Map<String, String> meta = out != null ? out.metadata() : in.metadata();
       String verdicts = meta.get(VIOLATIONS);
-      if (verdicts != null && verdicts.equals(in.metadata().get(VIOLATIONS)) && out != null) {
+      if (verdicts != null && verdicts.equals(in.metadata().get(VIOLATIONS))) {
         verdicts = null; // given at an earlier stage
       }
       events.add(

@@ -78,6 +78,9 @@ final class SinkDelivery {
       }
     }
     BatchWork work = new BatchWork(outputs);
+    if (run.lineage != null) {
+      work.entered = run.clock.now();
+    }
     RunStage to = run.sinkStage;
     if (to == null) {
       work.outputs.addAll(outputs);
@@ -208,6 +211,10 @@ final class SinkDelivery {
    * Records the sink's circuit held, or whose retry waits long, go to the store's retry queue.
    */
   private void delivered(BatchWork work, boolean mayFlush) {
+    RunStage sinkStage = run.sinkStage;
+    if (run.lineage != null && sinkStage != null) {
+      run.lineage.record(sinkStage, work);
+    }
     String last = run.stages[run.stages.length - 1].def.name().value();
     Instant now = run.clock.now();
     List<Completion> completions = new ArrayList<>(work.batch.size());
