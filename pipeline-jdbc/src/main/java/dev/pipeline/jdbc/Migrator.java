@@ -34,7 +34,8 @@ final class Migrator {
           new Migration(3, "batch ledger", "V3__batch_ledger.sql"),
           new Migration(4, "source positions", "V4__source_positions.sql"),
           new Migration(5, "split records", "V5__split_records.sql"),
-          new Migration(6, "rule versions", "V6__rule_versions.sql"));
+          new Migration(6, "rule versions", "V6__rule_versions.sql"),
+          new Migration(8, "record lineage", "V8__record_lineage.sql"));
 
   /** H2 serves one JVM: migrations of one JVM take turns. */
   private static final ReentrantLock H2_LOCK = new ReentrantLock();
