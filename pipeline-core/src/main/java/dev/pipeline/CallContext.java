@@ -121,10 +121,18 @@ final class CallContext implements StageContext {
   public void putMetadata(String key, String value) {
     Objects.requireNonNull(key, "key cannot be null");
     Objects.requireNonNull(value, "value cannot be null");
-    if (added == null) {
-      added = new LinkedHashMap<>();
+    Map<String, String> now = added;
+    if (now == null) {
+      // most stages that add metadata add one entry (a route's branch, a balancer's choice): a
+      // map of one is a small object, copied into the record's metadata once
+      added = Map.of(key, value);
+      return;
     }
-    added.put(key, value);
+    if (!(now instanceof LinkedHashMap<String, String>)) {
+      now = new LinkedHashMap<>(now);
+      added = now;
+    }
+    now.put(key, value);
   }
 
   @Override

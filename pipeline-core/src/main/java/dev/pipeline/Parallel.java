@@ -189,19 +189,6 @@ public final class Parallel<I, R> implements Stage<I, R> {
     Object join(Object[] results) throws Exception;
   }
 
-  private static final CallGuard UNTIMED =
-      new CallGuard() {
-        @Override
-        public long begin(long now) {
-          return 0;
-        }
-
-        @Override
-        public boolean end(long call) {
-          return true;
-        }
-      };
-
   private final Branch<?, ?>[] branches;
   private final Joiner joiner;
   private final PipelineClock clock;
@@ -410,7 +397,8 @@ public final class Parallel<I, R> implements Stage<I, R> {
               .circuitBreaker(b.options.circuitBreaker().bind(clock))
               .rateLimit(b.options.rateLimit().bind(clock))
               .buildUnchecked();
-      rebound[i] = new Branch<>(b.name, Objects.requireNonNull(bound(b.stage, clock)), options);
+      rebound[i] =
+          new Branch<>(b.name, Objects.requireNonNull(Route.bound(b.stage, clock)), options);
     }
     return new Parallel<>(rebound, joiner, clock, true);
   }
@@ -745,7 +733,7 @@ public final class Parallel<I, R> implements Stage<I, R> {
                 clock,
                 cancelled::get,
                 false);
-        CallGuard guard = leg.slot == null ? UNTIMED : leg.slot;
+        CallGuard guard = leg.slot == null ? CallGuard.UNTIMED : leg.slot;
         Invoker.Check<Object> check = names.checks.get(leg.index);
         Stage<Object, Object> stage = branch.stage;
         for (; ; attempt++) {

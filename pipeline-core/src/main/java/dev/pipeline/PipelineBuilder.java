@@ -639,6 +639,7 @@ public final class PipelineBuilder<I, O> {
     if (limits != null) {
       all.add(limits);
     }
+    RouteGraph.check(stages, all);
     List<ReferenceTables.Declared> declared = ReferenceScopes.declared(referenceData, stages, all);
     if (!all.isEmpty()) {
       throw new PipelineConfigurationException(name, all);
@@ -734,7 +735,7 @@ public final class PipelineBuilder<I, O> {
               stage.name(),
               stage.order(),
               bind(stage.options()),
-              Parallel.bound(stage.single(), clock),
+              Route.bound(stage.single(), clock),
               stage.batch(),
               stage.functionName()));
     }

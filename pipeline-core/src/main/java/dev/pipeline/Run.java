@@ -3,6 +3,7 @@ package dev.pipeline;
 import dev.pipeline.engine.Invoker;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
+import dev.pipeline.metrics.RouteMetrics;
 import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.spi.Completion;
@@ -224,12 +225,47 @@ final class Run implements PipelineRun {
                     () -> cancelled,
                     true,
                     policies.callListener()));
+    for (RunStage stage : stages) {
+      if (stage.def.single() instanceof Route<?, ?> route && route.hasSinks()) {
+        stage.exits = exits(stage, route);
+      }
+    }
     int largest = 1;
     for (StageDefinition d : definitions) {
       largest = Math.max(largest, Math.max(d.options().batchSize(), d.options().maxBatchSize()));
     }
     // room for a sink batch waiting for the next delivery note and what stages ended meanwhile
     this.endedLimit = Math.max(4 * largest, DURABLE_INGEST_BATCH);
+  }
+
+  /** The pseudo-stages of a route's branch sinks, called as the pipeline's sink is. */
+  private @Nullable RunStage[] exits(RunStage stage, Route<?, ?> route) {
+    List<Route.Branch<?, ?>> branches = route.branches();
+    @Nullable RunStage[] exits = new RunStage[branches.size()];
+    for (int i = 0; i < exits.length; i++) {
+      Sink<Object> to = route.sinkOf(i);
+      if (to == null) {
+        continue;
+      }
+      StageOptions options = route.sinkOptionsOf(i);
+      StageName name = StageName.step(stage.def.name() + "/" + branches.get(i).name() + "/sink");
+      exits[i] =
+          new RunStage(
+              new StageDefinition(name, 0, options, null, null, to.getClass().getName()),
+              new RecordQueue(1, 1),
+              null,
+              -1,
+              to,
+              new Invoker(
+                  pipeline,
+                  name.value(),
+                  options,
+                  clock,
+                  () -> cancelled,
+                  true,
+                  policies.callListener()));
+    }
+    return exits;
   }
 
   void start() {
@@ -481,6 +517,14 @@ final class Run implements PipelineRun {
     stage.recordLatencies(work.latencies, work.latencyCount);
     recorder.active(clock.nanoTime());
 
+    @Nullable RunStage[] exits = stage.exits;
+    if (exits != null && !outputs.isEmpty()) {
+      int before = outputs.size();
+      outputs = delivery.routeExits(stage, exits, outputs);
+      if (outputs.size() != before) {
+        wakeClaimer();
+      }
+    }
     if (stage.def.options().checkpoint()
         && work.children.isEmpty()
         && store.isDurable()
@@ -751,8 +795,12 @@ final class Run implements PipelineRun {
 
   PipelineMetrics metrics() {
     List<StageMetrics> snapshots = new ArrayList<>(stages.length);
+    List<RouteMetrics> routes = new ArrayList<>();
     for (RunStage stage : stages) {
       snapshots.add(stage.snapshot());
+      if (stage.def.single() instanceof Route<?, ?> route) {
+        routes.add(route.metrics(stage.def.name()));
+      }
     }
     long dups = duplicates.sum();
     return new PipelineMetrics(
@@ -764,6 +812,7 @@ final class Run implements PipelineRun {
         published.sum(),
         filtered.sum(),
         deadLettered.sum(),
-        policies.references().snapshot());
+        policies.references().snapshot(),
+        routes);
   }
 }

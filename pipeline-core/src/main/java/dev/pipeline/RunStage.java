@@ -18,6 +18,9 @@ final class RunStage {
   final RecordQueue queue;
   final @Nullable RunStage next;
   final @Nullable Sink<Object> sink; // set on the sink's pseudo-stage only
+  // a route stage's branch sinks, by branch (null for a branch that joins); set before the run
+  // starts, on route stages with branches that end at sinks only
+  @Nullable RunStage @Nullable [] exits;
   final StageRecorder recorder;
   final AtomicInteger liveWorkers;
   final AtomicInteger workerNames = new AtomicInteger();

@@ -6,6 +6,7 @@ import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.Handover;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -29,16 +30,76 @@ final class SinkDelivery {
   }
 
   void publish(List<Envelope<Object>> outputs) throws InterruptedException {
+    deliver(run.sinkStage, outputs, null, null);
+  }
+
+  /**
+   * Takes the records of a route stage's batch whose branch ends at a sink out of its outputs and
+   * delivers them to their branch's sink, as the pipeline's sink is delivered to (the delivery
+   * note, the fencing token, the sink's retries and halving); returns the outputs that go on.
+   */
+  List<Envelope<Object>> routeExits(
+      RunStage route, @Nullable RunStage[] exits, List<Envelope<Object>> outputs)
+      throws InterruptedException {
+    List<Envelope<Object>> rest = null;
+    List<List<Envelope<Object>>> byArm = null;
+    Map<String, Object> inputs = null;
+    for (int i = 0; i < outputs.size(); i++) {
+      Envelope<Object> e = outputs.get(i);
+      if (!(e.payload() instanceof RouteExit exit)) {
+        if (rest != null) {
+          rest.add(e);
+        }
+        continue;
+      }
+      if (rest == null) {
+        rest = new ArrayList<>(outputs.subList(0, i));
+        byArm = new ArrayList<>(exits.length);
+        for (int a = 0; a < exits.length; a++) {
+          byArm.add(null);
+        }
+        inputs = new HashMap<>();
+      }
+      List<Envelope<Object>> to = byArm.get(exit.arm());
+      if (to == null) {
+        to = new ArrayList<>();
+        byArm.set(exit.arm(), to);
+      }
+      to.add(e.withPayload(exit.value()));
+      inputs.put(e.id(), exit.input());
+    }
+    if (rest == null) {
+      return outputs;
+    }
+    for (int a = 0; a < exits.length; a++) {
+      List<Envelope<Object>> to = byArm.get(a);
+      if (to != null) {
+        deliver(Objects.requireNonNull(exits[a]), to, route, inputs);
+      }
+    }
+    return rest;
+  }
+
+  /**
+   * Delivers a batch to a sink: the pipeline's ({@code route} null), or a route branch's ({@code
+   * inputs} then holds each record's payload as it entered the route, for its dead letter).
+   */
+  private void deliver(
+      @Nullable RunStage sinkStage,
+      List<Envelope<Object>> outputs,
+      @Nullable RunStage route,
+      @Nullable Map<String, Object> inputs)
+      throws InterruptedException {
     List<String> ids = new ArrayList<>(outputs.size());
     for (Envelope<Object> e : outputs) {
       ids.add(e.id());
     }
-    if (run.sinkStage == null && run.store.isDurable()) {
+    if (sinkStage == null && run.store.isDurable()) {
       // no sink: nothing outside sees the records handed over, so there is no delivery to note;
       // they end with the next write of ended records, which the completion itself fences
       BatchWork work = new BatchWork(outputs);
       work.outputs.addAll(outputs);
-      delivered(work, true);
+      delivered(work, true, null, null);
       return;
     }
     Handover handover;
@@ -81,13 +142,16 @@ final class SinkDelivery {
     if (run.lineage != null) {
       work.entered = run.clock.now();
     }
-    RunStage to = run.sinkStage;
+    RunStage to = sinkStage;
     if (to == null) {
       work.outputs.addAll(outputs);
     } else {
-      callSink(to, work, callerRole(Thread.currentThread()));
+      callSink(to, work, callerRole(Thread.currentThread(), route));
+      if (run.lineage != null) {
+        run.lineage.record(to, work);
+      }
     }
-    delivered(work, false);
+    delivered(work, false, route, inputs);
   }
 
   /**
@@ -162,11 +226,11 @@ final class SinkDelivery {
    * What the thread calling the sink does besides: claim records, or work at the last stage. If its
    * sink call hangs and is abandoned, the replacement takes that role over.
    */
-  private Runnable callerRole(Thread caller) {
+  private Runnable callerRole(Thread caller, @Nullable RunStage route) {
     if (caller == run.claimer) {
       return run::startClaimer;
     }
-    RunStage last = run.stages[run.stages.length - 1];
+    RunStage last = route != null ? route : run.stages[run.stages.length - 1];
     return () -> {
       last.slots.removeIf(s -> s.thread == caller);
       run.startWorker(last, null);
@@ -188,7 +252,10 @@ final class SinkDelivery {
                   try {
                     if (work != null) {
                       callSink(to, work, role);
-                      delivered(work, false);
+                      if (run.lineage != null) {
+                        run.lineage.record(to, work);
+                      }
+                      delivered(work, false, null, null);
                     }
                   } catch (WorkerSlot.Abandoned e) {
                     return; // hung too: its own replacement goes on
@@ -206,16 +273,47 @@ final class SinkDelivery {
   }
 
   /**
+   * The dead letters of a route branch's sink, kept at the route stage with their payload as they
+   * entered it, so that reprocessing routes them again; their errors name the branch's sink.
+   */
+  private static List<Completion> atRoute(
+      List<Completion> failed, String route, Map<String, Object> inputs) {
+    List<Completion> moved = new ArrayList<>(failed.size());
+    for (Completion c : failed) {
+      Envelope<?> record = c.record();
+      Object input = inputs.get(c.recordId());
+      if (record != null && input != null) {
+        record =
+            record
+                .withPayload(input)
+                .withoutMetadata(Envelope.FENCING_TOKEN)
+                .withoutMetadata(Envelope.REDELIVERED);
+      }
+      moved.add(
+          new Completion(
+              c.recordId(),
+              c.status(),
+              route,
+              c.reason(),
+              record,
+              c.errors(),
+              c.attempts(),
+              c.at()));
+    }
+    return moved;
+  }
+
+  /**
    * Ends the records of a batch the sink was handed: at once on a store that is not durable; on a
    * durable one, with the next batch's delivery note (or when the claimer writes what waits).
    * Records the sink's circuit held, or whose retry waits long, go to the store's retry queue.
    */
-  private void delivered(BatchWork work, boolean mayFlush) {
-    RunStage sinkStage = run.sinkStage;
-    if (run.lineage != null && sinkStage != null) {
-      run.lineage.record(sinkStage, work);
-    }
-    String last = run.stages[run.stages.length - 1].def.name().value();
+  private void delivered(
+      BatchWork work,
+      boolean mayFlush,
+      @Nullable RunStage route,
+      @Nullable Map<String, Object> inputs) {
+    String last = (route != null ? route : run.stages[run.stages.length - 1]).def.name().value();
     Instant now = run.clock.now();
     List<Completion> completions = new ArrayList<>(work.batch.size());
     for (Envelope<Object> e : work.outputs) {
@@ -231,7 +329,11 @@ final class SinkDelivery {
               Endings.attemptsAt(last, errors),
               now));
     }
-    completions.addAll(run.withPassedErrors(work.completions));
+    List<Completion> failed = work.completions;
+    if (route != null && inputs != null && !failed.isEmpty()) {
+      failed = atRoute(failed, last, inputs);
+    }
+    completions.addAll(run.withPassedErrors(failed));
     // first what the sink took: a write to the retry queue that fails (a cancelled run's
     // interrupt, the store) must not lose their ending
     run.endings.write(null, completions, mayFlush);

@@ -79,6 +79,14 @@ public final class StageName implements Comparable<StageName> {
     return new StageName(name, 0);
   }
 
+  /**
+   * The name of an engine step that is not a stage of the user's (a route branch's sink, {@code
+   * <route>/<branch>/sink}), made of names already checked: not validated again.
+   */
+  static StageName step(String name) {
+    return new StageName(name, 0);
+  }
+
   /** The name as a string. */
   public String value() {
     return name;

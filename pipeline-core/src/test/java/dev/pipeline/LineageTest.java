@@ -270,4 +270,35 @@ class LineageTest {
                     .build())
         .hasMessageContaining("set lineage(LineageLevel.SAMPLED)");
   }
+
+  @Test
+  void aRoutedRecordNamesTheBranchItTookAndItsOwnSink() {
+    Queue<Envelope<String>> side = new ConcurrentLinkedQueue<>();
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(
+                s -> s.chars().allMatch(Character::isDigit),
+                Route.<String>branch(StageName.of("numbers"))
+                    .stage(StageName.of("double"), (String s, StageContext c) -> s + s)
+                    .join(String.class))
+            .otherwise(Route.<String>branch(StageName.of("words")).to(side::addAll))
+            .build();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("lineage-route", String.class)
+            .stage(StageName.of("by-kind"), route)
+            .sink(sink::addAll)
+            .lineage(LineageLevel.ALL)
+            .build();
+
+    pipeline.run(source("12", "abc"));
+
+    Lineage number = pipeline.lineage("12");
+    assertThat(number.events()).extracting(LineageEvent::stage).containsExactly("by-kind", "sink");
+    assertThat(number.events().getFirst().branch()).isEqualTo("branch.by-kind=numbers");
+    assertThat(number.events().getFirst().outputHash())
+        .isEqualTo(LineageRecorder.payloadHash("1212"));
+    assertThat(pipeline.lineage("abc").events().getFirst().branch())
+        .isEqualTo("branch.by-kind=words");
+    assertThat(side).extracting(Envelope::id).containsExactly("abc");
+  }
 }

@@ -89,16 +89,22 @@ final class OverheadScenario implements Scenario {
     LongAdder sum = new LongAdder();
     try (Pipeline<Long, Long> pipeline =
         TrivialStages.pipeline("overhead", TrivialStages.COUNT, options -> {}, sum)) {
-      Scenario.settle();
-      CpuMeter cpu = CpuMeter.start();
-      long start = System.nanoTime();
-      RunResult result = pipeline.run(TrivialStages.source(records));
-      long took = System.nanoTime() - start;
-      CpuMeter.Usage used = cpu.stop();
-      Targets.requireComplete(result, records);
+      Timed timed = timed(pipeline, records);
       check(sum.sum(), expected, "pipeline");
-      return new Timed(took, used);
+      return timed;
     }
+  }
+
+  /** Runs {@code pipeline} over {@code records} numbers, timed, with the cores used meanwhile. */
+  static Timed timed(Pipeline<Long, Long> pipeline, int records) {
+    Scenario.settle();
+    CpuMeter cpu = CpuMeter.start();
+    long start = System.nanoTime();
+    RunResult result = pipeline.run(TrivialStages.source(records));
+    long took = System.nanoTime() - start;
+    CpuMeter.Usage used = cpu.stop();
+    Targets.requireComplete(result, records);
+    return new Timed(took, used);
   }
 
   private static void check(long sum, long expected, String what) {

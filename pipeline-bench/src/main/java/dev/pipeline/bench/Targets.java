@@ -24,7 +24,7 @@ import java.util.Set;
  *
  * <pre>
  * java -cp pipeline-bench/target/benchmarks.jar dev.pipeline.bench.Targets \
- *     [overhead|realwork|io|memory|resilience|durable|durable-io|durable-scaling|durable-workers|lineage|all]...
+ *     [overhead|routing|realwork|io|memory|resilience|durable|durable-io|durable-scaling|durable-workers|lineage|all]...
  *     [--rounds N] [--warmups N] [--smoke]
  *     [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]
  *     [--durable-lines N] [--scaling-lines N] [--databases h2,postgresql] [--in-process]
@@ -50,6 +50,7 @@ public final class Targets {
     for (Scenario s :
         List.of(
             new OverheadScenario(),
+            new RoutingScenario(),
             new RealWorkScenario(),
             new IoScenario(),
             new MemoryScenario(),
@@ -127,7 +128,7 @@ public final class Targets {
     } catch (IllegalArgumentException e) {
       log.println(e.getMessage());
       log.println(
-          "usage: Targets [overhead|realwork|io|memory|resilience|durable|durable-io"
+          "usage: Targets [overhead|routing|realwork|io|memory|resilience|durable|durable-io"
               + "|durable-scaling|durable-workers|all]... [--rounds N] [--warmups N]"
               + " [--smoke] [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]"
               + " [--durable-lines N] [--scaling-lines N] [--databases h2,postgresql]"

@@ -5,6 +5,20 @@ package dev.pipeline.engine;
  * interrupts when the call runs late; the test kit's compares the call's time on its clock.
  */
 public interface CallGuard {
+  /** A guard for calls that are not timed (or are timed by whoever calls the invoker). */
+  CallGuard UNTIMED =
+      new CallGuard() {
+        @Override
+        public long begin(long now) {
+          return 0;
+        }
+
+        @Override
+        public boolean end(long call) {
+          return true;
+        }
+      };
+
   /** Marks the start of a call at {@code now} (nanoseconds); returns a token for {@link #end}. */
   long begin(long now);
 

@@ -19,6 +19,8 @@ import java.util.Optional;
  * @param deadLettered records in the dead letter queue
  * @param referenceData each reference data cache of the pipeline, in the order declared; its
  *     numbers count since the pipeline was built, not since the run started
+ * @param routes each route stage (routing by data), in pipeline order, with its counts per branch;
+ *     like reference data's, they count since the pipeline was built
  */
 public record PipelineMetrics(
     String pipeline,
@@ -29,12 +31,38 @@ public record PipelineMetrics(
     long published,
     long filtered,
     long deadLettered,
-    List<ReferenceDataMetrics> referenceData) {
+    List<ReferenceDataMetrics> referenceData,
+    List<RouteMetrics> routes) {
 
   /** Copies the lists. */
   public PipelineMetrics {
     stages = List.copyOf(stages);
     referenceData = List.copyOf(referenceData);
+    routes = List.copyOf(routes);
+  }
+
+  /** A snapshot of a pipeline without route stages. */
+  public PipelineMetrics(
+      String pipeline,
+      Instant takenAt,
+      List<StageMetrics> stages,
+      long ingested,
+      long duplicates,
+      long published,
+      long filtered,
+      long deadLettered,
+      List<ReferenceDataMetrics> referenceData) {
+    this(
+        pipeline,
+        takenAt,
+        stages,
+        ingested,
+        duplicates,
+        published,
+        filtered,
+        deadLettered,
+        referenceData,
+        List.of());
   }
 
   /** A snapshot of a pipeline without reference data. */
@@ -57,6 +85,21 @@ public record PipelineMetrics(
         filtered,
         deadLettered,
         List.of());
+  }
+
+  /**
+   * The counts of one route stage.
+   *
+   * @throws IllegalArgumentException if the pipeline has no route stage of that name
+   */
+  public RouteMetrics route(String stage) {
+    for (RouteMetrics r : routes) {
+      if (r.stage().equals(stage)) {
+        return r;
+      }
+    }
+    throw new IllegalArgumentException(
+        "pipeline '" + pipeline + "' has no route stage '" + stage + "'");
   }
 
   /**

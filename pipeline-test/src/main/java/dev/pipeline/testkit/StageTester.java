@@ -5,6 +5,7 @@ import dev.pipeline.Parallel;
 import dev.pipeline.PipelineException;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.ReferenceData;
+import dev.pipeline.Route;
 import dev.pipeline.SplitStage;
 import dev.pipeline.Stage;
 import dev.pipeline.StageException;
@@ -652,9 +653,9 @@ public final class StageTester<I, O> {
   }
 
   /**
-   * The stage as a pipeline runs it, made at the first run: a fan-out ({@link Parallel}) gets its
-   * branches' circuit breakers, rate limits, retries and timeouts on the tester's clock, as {@code
-   * build()} binds them to the pipeline's.
+   * The stage as a pipeline runs it, made at the first run: a fan-out ({@link Parallel}) or a route
+   * ({@link Route}) gets its branches' circuit breakers, rate limits, retries and timeouts on the
+   * tester's clock, as {@code build()} binds them to the pipeline's.
    */
   @SuppressWarnings("unchecked")
   private Stage<I, O> stage() {
@@ -664,7 +665,9 @@ public final class StageTester<I, O> {
       made =
           stage instanceof Parallel<?, ?> fanOut
               ? (Stage<I, O>) (Stage<?, ?>) fanOut.bind(clock)
-              : stage;
+              : stage instanceof Route<?, ?> route
+                  ? (Stage<I, O>) (Stage<?, ?>) route.bind(clock)
+                  : stage;
       boundStage = made;
     }
     return made;
@@ -695,7 +698,7 @@ public final class StageTester<I, O> {
   private CallGuard guard(Invoker invoker) {
     Duration timeout = invoker.timeout();
     if (timeout == null) {
-      return NO_TIMEOUT;
+      return CallGuard.UNTIMED;
     }
     long limit = timeout.toNanos();
     return new CallGuard() {
@@ -710,19 +713,6 @@ public final class StageTester<I, O> {
       }
     };
   }
-
-  private static final CallGuard NO_TIMEOUT =
-      new CallGuard() {
-        @Override
-        public long begin(long now) {
-          return 0;
-        }
-
-        @Override
-        public boolean end(long call) {
-          return true;
-        }
-      };
 
   private TesterContext context(
       CapturingLogger logger,

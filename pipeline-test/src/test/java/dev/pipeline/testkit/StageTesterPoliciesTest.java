@@ -7,6 +7,7 @@ import dev.pipeline.CircuitOpenException;
 import dev.pipeline.Envelope;
 import dev.pipeline.Parallel;
 import dev.pipeline.Pipeline;
+import dev.pipeline.Route;
 import dev.pipeline.RunResult;
 import dev.pipeline.Source;
 import dev.pipeline.Stage;
@@ -277,5 +278,40 @@ class StageTesterPoliciesTest {
     assertThat(results).extracting(StageResult::output).containsExactly("A:-1", "B:-1", "C:-1");
     // the analysis circuit opened after two failed calls and stayed open for the third run
     assertThat(analyses).hasValue(2);
+  }
+
+  @Test
+  @Timeout(60) // unbound, the branch stage's retry would sleep an hour on the system clock
+  void aRoutesBranchStagesRetryOnTheTestersClockAndASinkBranchSaysToTestInAPipeline() {
+    AtomicInteger lookups = new AtomicInteger();
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(
+                s -> s.startsWith("to-sink"),
+                Route.<String>branch(StageName.of("side")).to(records -> {}))
+            .otherwise(
+                Route.<String>branch(StageName.of("main"))
+                    .stage(
+                        StageName.of("lookup"),
+                        (String s, dev.pipeline.StageContext c) -> {
+                          if (lookups.incrementAndGet() == 1) {
+                            throw new IllegalStateException("lookup busy");
+                          }
+                          return s + "-found";
+                        },
+                        o ->
+                            o.retry(
+                                RetryPolicy.exponential(Duration.ofHours(1), Duration.ofHours(1))
+                                    .maxRetries(1)))
+                    .join(String.class))
+            .build();
+    StageTester<String, String> tester = StageTester.of(route);
+
+    assertThat(tester.run("a").output()).isEqualTo("a-found");
+    assertThat(tester.clock().sleeps()).contains(Duration.ofHours(1));
+    assertThat(tester.run("to-sink").failure())
+        .isInstanceOf(UnsupportedOperationException.class)
+        .hasMessageContaining("branch 'side' of route")
+        .hasMessageContaining("PipelineTester");
   }
 }

@@ -6,9 +6,6 @@ import dev.pipeline.Stage;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
@@ -26,8 +23,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.slf4j.Logger;
-import org.slf4j.helpers.NOPLogger;
 
 /**
  * What joining a fan-out costs over its slowest branch (the target: at most 20 µs at p99): a {@link
@@ -97,7 +92,7 @@ public class FanOutBenchmark {
     }
   }
 
-  private final StageContext context = new BenchContext();
+  private final StageContext context = new RecordContext(StageName.of("enrich"));
 
   /**
    * Where the stage is called from: the benchmark's own (platform) thread, or a virtual thread as a
@@ -189,74 +184,5 @@ public class FanOutBenchmark {
   @Benchmark
   public long fanOut(Shape shape, Caller caller) throws Exception {
     return caller.call(() -> shape.fanOut.process("record", context));
-  }
-
-  /** A worker's context of one record, as the engine gives a single-record stage. */
-  private static final class BenchContext implements StageContext {
-    private static final StageName STAGE = StageName.of("enrich");
-
-    @Override
-    public StageName stage() {
-      return STAGE;
-    }
-
-    @Override
-    public String pipeline() {
-      return "bench";
-    }
-
-    @Override
-    public String recordId() {
-      return "r1";
-    }
-
-    @Override
-    public List<String> recordIds() {
-      return List.of("r1");
-    }
-
-    @Override
-    public int attempt() {
-      return 1;
-    }
-
-    @Override
-    public Map<String, String> metadata() {
-      return Map.of();
-    }
-
-    @Override
-    public Map<String, String> metadata(int index) {
-      return Map.of();
-    }
-
-    @Override
-    public void putMetadata(String key, String value) {}
-
-    @Override
-    public void filter(int index, String reason) {
-      throw new IllegalStateException("not a batch stage");
-    }
-
-    @Override
-    public void fail(int index, Throwable error) {
-      throw new IllegalStateException("not a batch stage");
-    }
-
-    @Override
-    public Logger logger() {
-      return NOPLogger.NOP_LOGGER;
-    }
-
-    @Override
-    public Instant now() {
-      return Instant.now();
-    }
-
-    @Override
-    public <K, V> dev.pipeline.ReferenceLookup<K, V> reference(
-        dev.pipeline.ReferenceData<K, V> data) {
-      throw new IllegalStateException("the benchmark's branches use no reference data");
-    }
   }
 }

@@ -1,0 +1,255 @@
+package dev.pipeline.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pipeline.Envelope;
+import dev.pipeline.Pipeline;
+import dev.pipeline.PipelineRun;
+import dev.pipeline.RecordFilteredException;
+import dev.pipeline.Route;
+import dev.pipeline.RunResult;
+import dev.pipeline.RunStatus;
+import dev.pipeline.Source;
+import dev.pipeline.StageContext;
+import dev.pipeline.StageName;
+import dev.pipeline.resilience.RetryPolicy;
+import dev.pipeline.store.DeadLetter;
+import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.PayloadCodec;
+import dev.pipeline.store.RecordStatus;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Routing by data on a durable store: records a route sends to a branch's sink are noted as
+ * delivered, fenced and published there; records its branches fail are dead letters at the route
+ * stage naming the branch; a run cut short resumes, delivering again (flagged) what the branch's
+ * sink may have seen.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class RouteStoreContract {
+  private static final PayloadCodec<String> STRING = PayloadCodec.string();
+  private static final StageName ROUTE = StageName.of("by-kind");
+
+  private TestDatabase database;
+  private final List<JdbcPipelineStore> stores = new ArrayList<>();
+  private String pipeline;
+
+  private final Queue<Envelope<String>> main = new ConcurrentLinkedQueue<>();
+  private final Queue<Envelope<String>> side = new ConcurrentLinkedQueue<>();
+
+  abstract TestDatabase createDatabase();
+
+  @BeforeAll
+  void createSchema() {
+    database = createDatabase();
+  }
+
+  @AfterAll
+  void dropSchema() {
+    if (database != null) {
+      database.drop();
+    }
+  }
+
+  @BeforeEach
+  void name(TestInfo info) {
+    pipeline = info.getTestMethod().orElseThrow().getName();
+    main.clear(); // the class's tests share its instance
+    side.clear();
+  }
+
+  @AfterEach
+  void closeStores() {
+    stores.forEach(JdbcPipelineStore::close);
+  }
+
+  private JdbcPipelineStore open() {
+    JdbcPipelineStore store = database.builder().workerId("w1").build();
+    stores.add(store);
+    return store;
+  }
+
+  /**
+   * digits → "numbers", joining (a stage that fails on "13"s); letters → "words", ending at {@code
+   * side} through {@code sideSink}; the rest → "rest", joining.
+   */
+  private Pipeline<String, String> routed(
+      JdbcPipelineStore store, dev.pipeline.Sink<String> sideSink) {
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(
+                s -> s.chars().allMatch(Character::isDigit),
+                Route.<String>branch(StageName.of("numbers"))
+                    .stage(
+                        StageName.of("check"),
+                        (String s, StageContext c) -> {
+                          if (s.contains("13")) {
+                            throw new IllegalStateException("unlucky " + s);
+                          }
+                          if (s.endsWith("7")) {
+                            throw RecordFilteredException.because("sevens are filtered");
+                          }
+                          return "n" + s;
+                        })
+                    .join(String.class))
+            .when(
+                s -> s.chars().allMatch(Character::isLetter),
+                Route.<String>branch(StageName.of("words"))
+                    .stage(StageName.of("lower"), (String s, StageContext c) -> s.toLowerCase())
+                    .to(sideSink, o -> o.retry(RetryPolicy.none())))
+            .otherwise(Route.<String>branch(StageName.of("rest")).join(String.class))
+            .build();
+    return Pipeline.builder(pipeline, String.class)
+        .store(store)
+        .inputCodec(STRING)
+        .stage(ROUTE, route, o -> o.batchSize(8).codec(STRING))
+        .stage(StageName.of("after"), (String s, StageContext c) -> s + "!", o -> o.batchSize(8))
+        .sink(main::addAll)
+        .build();
+  }
+
+  private static List<String> inputs(int n) {
+    return IntStream.range(0, n)
+        .mapToObj(
+            i ->
+                switch (i % 3) {
+                  case 0 -> String.valueOf(i);
+                  case 1 -> "Word" + (char) ('a' + i % 26) + (char) ('a' + i / 26 % 26);
+                  default -> "x-" + i;
+                })
+        .toList();
+  }
+
+  @Test
+  void routedRecordsArePublishedAtTheirSinksAndDeadLetteredAtTheRouteNamingTheBranch() {
+    JdbcPipelineStore store = open();
+    List<String> inputs = new ArrayList<>(inputs(300));
+    inputs.add("Poison");
+    Pipeline<String, String> p =
+        routed(
+            store,
+            records -> {
+              for (Envelope<String> e : records) {
+                if (e.payload().equals("poison")) {
+                  throw new IOException("the side sink refuses " + e.payload());
+                }
+              }
+              side.addAll(records);
+            });
+
+    RunResult result = p.run(Source.of("src", inputs.iterator()));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    Map<String, String> byId = new HashMap<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      byId.put("src-" + (i + 1), inputs.get(i));
+    }
+    long unlucky = byId.values().stream().filter(s -> s.matches("\\d*13\\d*")).count();
+    long sevens =
+        byId.values().stream()
+            .filter(s -> s.matches("\\d+") && !s.contains("13"))
+            .filter(s -> s.endsWith("7"))
+            .count();
+    assertThat(result.deadLettered()).isEqualTo(unlucky + 1);
+    assertThat(result.filtered()).isEqualTo(sevens);
+    assertThat(side).hasSize(100);
+    assertThat(main).hasSize((int) (inputs.size() - 101 - unlucky - sevens));
+    assertThat(result.published()).isEqualTo(side.size() + main.size());
+    assertThat(store.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(result.published());
+    assertThat(store.counts(pipeline).get(RecordStatus.DEAD_LETTER)).isEqualTo(unlucky + 1);
+    assertThat(store.counts(pipeline).get(RecordStatus.FILTERED)).isEqualTo(sevens);
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
+    assertThat(side)
+        .as("delivered to the branch's sink with the fencing token, never past the route")
+        .allMatch(e -> e.fencingToken().isPresent() && !e.payload().endsWith("!"))
+        .allMatch(e -> "words".equals(e.metadata().get("branch.by-kind")));
+    assertThat(main)
+        .allMatch(e -> e.payload().endsWith("!"))
+        .allMatch(e -> List.of("numbers", "rest").contains(e.metadata().get("branch.by-kind")));
+
+    List<DeadLetter> dead = store.deadLetters(pipeline, DeadLetterQuery.all()).items();
+    assertThat(dead).hasSize((int) unlucky + 1).allMatch(d -> d.stage().equals("by-kind"));
+    DeadLetter branchFailed =
+        dead.stream().filter(d -> d.record().payload().equals("213")).findFirst().orElseThrow();
+    assertThat(branchFailed.lastError().errorType()).isEqualTo("BranchFailedException");
+    assertThat(branchFailed.lastError().message())
+        .contains("stage 'check' of branch 'numbers' of route 'by-kind'", "unlucky 213");
+    DeadLetter sinkFailed =
+        dead.stream()
+            .filter(d -> d.lastError().stage().equals("by-kind/words/sink"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(sinkFailed.record().payload()).as("as it entered the route").isEqualTo("Poison");
+    assertThat(sinkFailed.lastError().message()).contains("the side sink refuses poison");
+
+    RunResult again = p.run(Source.of("src", inputs.iterator()));
+    assertThat(again.duplicates()).isEqualTo(inputs.size());
+    assertThat(again.published()).isZero();
+  }
+
+  @Test
+  void aRunCutShortResumesAndTheBranchSinkGetsAgainFlaggedWhatItMayHaveSeen() throws Exception {
+    JdbcPipelineStore store = open();
+    CountDownLatch inSecondCall = new CountDownLatch(1);
+    AtomicInteger calls = new AtomicInteger();
+    List<String> inputs =
+        IntStream.range(0, 40)
+            .mapToObj(i -> "Word" + (char) ('a' + i % 26) + (char) ('a' + i / 26))
+            .toList();
+    Pipeline<String, String> cut =
+        routed(
+            store,
+            records -> {
+              if (calls.incrementAndGet() == 2) {
+                inSecondCall.countDown();
+                new CountDownLatch(1).await(); // until the cancel interrupts it
+              }
+              side.addAll(records);
+            });
+    PipelineRun running = cut.start(Source.of("src", inputs.iterator()));
+    assertThat(inSecondCall.await(1, TimeUnit.MINUTES)).isTrue();
+    running.cancel();
+    RunResult first = running.await(Duration.ofMinutes(1)).orElseThrow();
+    assertThat(first.status()).isEqualTo(RunStatus.CANCELLED);
+    assertThat(store.hasUnfinished(pipeline)).isTrue();
+    List<String> seen = side.stream().map(Envelope::id).toList();
+    cut.close();
+
+    Pipeline<String, String> resumed = routed(store, side::addAll);
+    RunResult second = resumed.resume();
+
+    assertThat(second.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
+    assertThat(store.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(inputs.size());
+    assertThat(side)
+        .as("each record taken once: the cancelled run ended what the branch's sink took")
+        .hasSize(inputs.size());
+    assertThat(side.stream().map(Envelope::id).distinct().count()).isEqualTo(inputs.size());
+    assertThat(side)
+        .filteredOn(e -> !seen.contains(e.id()))
+        .as("the records of the call the cancel cut short come again, flagged")
+        .isNotEmpty()
+        .anyMatch(e -> "true".equals(e.metadata().get(Envelope.REDELIVERED)));
+    assertThat(side)
+        .as("resumed records still take their branch")
+        .allMatch(e -> "words".equals(e.metadata().get("branch.by-kind")));
+  }
+}
