@@ -2,7 +2,7 @@ package dev.pipeline;
 
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.store.LineageEvent;
-import dev.pipeline.store.PipelineStore;
+import dev.pipeline.store.spi.RecordLedger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +32,7 @@ final class LineageWriter {
   private static final Logger LOG = LoggerFactory.getLogger(LineageWriter.class);
 
   private final String pipeline;
-  private final PipelineStore store;
+  private final RecordLedger store;
   private final ErrorText errorText;
   private final BlockingQueue<List<LineageEvent>> buffer =
       new ArrayBlockingQueue<>(BUFFERED_BATCHES);
@@ -40,7 +40,7 @@ final class LineageWriter {
   private final AtomicLong written = new AtomicLong();
   private final Thread thread;
 
-  LineageWriter(String pipeline, PipelineStore store, ErrorText errorText) {
+  LineageWriter(String pipeline, RecordLedger store, ErrorText errorText) {
     this.pipeline = pipeline;
     this.store = store;
     this.errorText = errorText;

@@ -104,18 +104,6 @@ public interface PipelineStore extends AutoCloseable {
   }
 
   /**
-   * Appends lineage events of a pipeline's records, in one bulk write; called by a run's lineage
-   * writer, off the workers' threads, with the events of many batches at once. A store that keeps
-   * no lineage ignores them (this default).
-   *
-   * @throws RuntimeException if the store could not write them (the writer logs it and goes on)
-   */
-  default void appendLineage(String pipeline, List<LineageEvent> events) {
-    Objects.requireNonNull(pipeline, "pipeline cannot be null");
-    Objects.requireNonNull(events, "events cannot be null");
-  }
-
-  /**
    * The lineage events the store keeps of a record, oldest first (at most {@code
    * MAX_LINEAGE_EVENTS}); empty if none, or if the store keeps no lineage (this default).
    */

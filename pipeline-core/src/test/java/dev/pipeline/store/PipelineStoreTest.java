@@ -40,6 +40,7 @@ class PipelineStoreTest {
             "hasUnfinished",
             "isDurable",
             "keepSourcePosition",
+            "lineage",
             "reprocess",
             "reprocessWithPayload",
             "sourcePosition");
