@@ -3316,7 +3316,8 @@ abstract class StoreContract {
             "[3, batch ledger]",
             "[4, source positions]",
             "[5, split records]",
-            "[6, rule versions]");
+            "[6, rule versions]",
+            "[8, record lineage]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())
