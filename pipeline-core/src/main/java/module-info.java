@@ -4,6 +4,7 @@ module dev.pipeline.core {
   requires transitive org.slf4j;
   requires transitive org.jspecify;
   requires com.github.benmanes.caffeine;
+  requires static jdk.jfr; // resource sampling, when the runtime has it
 
   exports dev.pipeline;
   exports dev.pipeline.metrics;

@@ -27,6 +27,12 @@ public record Alert(
   public enum Kind {
     /** A record failed for good and went to the dead letter queue. */
     DEAD_LETTER,
+    /**
+     * The audit trail dropped lines: its buffer was full (the store wrote slower than stages
+     * logged) or a write to the store failed. The stage is {@code "audit"}; the message says how
+     * many and what to change.
+     */
+    AUDIT_DROPPED,
     /** A stage's circuit opened: its calls are refused for a while. */
     CIRCUIT_OPENED,
     /** A stage's circuit lets trial calls through. */

@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.internal.ReferenceTables;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -10,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
+import org.slf4j.MDC;
 
 /**
  * The context of one call, reused by its worker from call to call so the hot path allocates nothing
@@ -35,14 +37,67 @@ final class CallContext implements StageContext {
       Logger logger,
       PipelineClock clock,
       ReferenceTables references) {
+    this(pipeline, stage, logger, clock, references, null, StageOptions.defaults());
+  }
+
+  /**
+   * A context whose logger copies the stage's lines into the audit trail, if {@code telemetry} is
+   * given and keeps one.
+   */
+  CallContext(
+      String pipeline,
+      StageName stage,
+      Logger logger,
+      PipelineClock clock,
+      ReferenceTables references,
+      @Nullable Telemetry telemetry,
+      StageOptions options) {
     this.references = references;
     this.pipeline = pipeline;
     this.stage = stage;
-    this.logger = logger;
+    this.logger =
+        telemetry != null && telemetry.auditing()
+            ? new AuditLogger(
+                logger, this, telemetry, options.auditLevel(), options.auditSampling())
+            : logger;
     this.clock = clock;
   }
 
+  /** Sets the MDC of the calls to come on this thread: the pipeline and the stage. */
+  void enter() {
+    MDC.put(StageContext.MDC_PIPELINE, pipeline);
+    MDC.put(StageContext.MDC_STAGE, stage.value());
+  }
+
+  /** Clears the record from the MDC once the calls are done. */
+  void leave() {
+    MDC.remove(StageContext.MDC_RECORD_ID);
+  }
+
+  /**
+   * The record a line of the audit trail is about: this call's, or for a batch call none (the
+   * batch's first id and size go to the metadata).
+   */
+  @Nullable String auditRecordId(Map<String, String> metadata) {
+    if (record != null) {
+      return record.id();
+    }
+    if (batch != null && !batch.isEmpty()) {
+      metadata.put("firstRecord", batch.get(0).id());
+      metadata.put("records", Integer.toString(batch.size()));
+    }
+    return null;
+  }
+
+  /** The longest record id put in the MDC. */
+  static final int MDC_ID_CHARS = 200;
+
+  private static String mdcId(String id) {
+    return ErrorText.escape(id.length() > MDC_ID_CHARS ? ErrorText.cut(id, MDC_ID_CHARS) : id);
+  }
+
   void reset(Envelope<Object> record, int attempt) {
+    MDC.put(StageContext.MDC_RECORD_ID, mdcId(record.id()));
     this.record = record;
     this.batch = null;
     this.attempt = attempt;
@@ -50,6 +105,12 @@ final class CallContext implements StageContext {
   }
 
   void resetBatch(List<Envelope<Object>> batch, int attempt) {
+    if (!batch.isEmpty()) {
+      String first = mdcId(batch.get(0).id());
+      MDC.put(
+          StageContext.MDC_RECORD_ID,
+          batch.size() == 1 ? first : first + " (+" + (batch.size() - 1) + ")");
+    }
     this.record = null;
     this.batch = batch;
     this.attempt = attempt;

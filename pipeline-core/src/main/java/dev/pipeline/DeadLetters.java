@@ -5,10 +5,13 @@ import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PipelineStore;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.slf4j.event.Level;
 
 /**
  * A pipeline's dead letter queue: the records that failed for good, each with its payload as it
@@ -31,11 +34,19 @@ public final class DeadLetters {
   private final String pipeline;
   private final PipelineStore store;
   private final PipelineClock clock;
+  private final Telemetry telemetry;
 
-  DeadLetters(String pipeline, PipelineStore store, PipelineClock clock) {
+  /** Who acts when a caller does not say: the application, through this API. */
+  public static final String APPLICATION = "application";
+
+  /** The longest name of who acts that the audit trail keeps. */
+  public static final int MAX_ACTOR_CHARS = 200;
+
+  DeadLetters(String pipeline, PipelineStore store, PipelineClock clock, Telemetry telemetry) {
     this.pipeline = pipeline;
     this.store = store;
     this.clock = clock;
+    this.telemetry = telemetry;
   }
 
   /**
@@ -54,7 +65,22 @@ public final class DeadLetters {
    * @return the ids sent back
    */
   public Set<String> reprocess(Collection<String> recordIds) {
-    return store.reprocess(pipeline, checked(recordIds), clock.now());
+    return reprocess(recordIds, APPLICATION);
+  }
+
+  /**
+   * As {@link #reprocess(Collection)}, naming who sent them back (an operator's name, a tool's):
+   * the audit trail keeps it with each record sent back.
+   *
+   * @return the ids sent back
+   * @throws IllegalArgumentException if {@code by} is blank or longer than {@value
+   *     #MAX_ACTOR_CHARS} characters
+   */
+  public Set<String> reprocess(Collection<String> recordIds, String by) {
+    checkActor(by);
+    Set<String> sent = store.reprocess(pipeline, checked(recordIds), clock.now());
+    audit(sent, Map.of(), "reprocessed", "sent back for reprocessing by " + by, Map.of("by", by));
+    return sent;
   }
 
   /**
@@ -93,6 +119,16 @@ public final class DeadLetters {
       }
       List<String> ids = page.items().stream().map(DeadLetter::recordId).toList();
       Set<String> moved = store.reprocess(pipeline, ids, clock.now());
+      Map<String, String> stages = new HashMap<>();
+      for (DeadLetter d : page.items()) {
+        stages.put(d.recordId(), d.stage());
+      }
+      audit(
+          moved,
+          stages,
+          "reprocessed",
+          "sent back for reprocessing by " + APPLICATION,
+          Map.of("by", APPLICATION));
       sent.addAll(moved);
       if (moved.isEmpty()) {
         // another caller is sending the same records back; continue after them
@@ -112,12 +148,61 @@ public final class DeadLetters {
    * @throws IllegalArgumentException if the reason is blank
    */
   public Set<String> discard(Collection<String> recordIds, String reason) {
+    return discard(recordIds, reason, APPLICATION);
+  }
+
+  /**
+   * As {@link #discard(Collection, String)}, naming who discarded them (an operator's name, a
+   * tool's): the audit trail keeps it, with the reason, for each record discarded.
+   *
+   * @return the ids discarded
+   * @throws IllegalArgumentException if the reason is blank, or {@code by} is blank or longer than
+   *     {@value #MAX_ACTOR_CHARS} characters
+   */
+  public Set<String> discard(Collection<String> recordIds, String reason, String by) {
     Objects.requireNonNull(reason, "reason cannot be null");
     if (reason.isBlank()) {
       throw new IllegalArgumentException(
           "give a reason for discarding dead letters; it is kept with each record");
     }
-    return store.discard(pipeline, checked(recordIds), reason, clock.now());
+    checkActor(by);
+    Set<String> gone = store.discard(pipeline, checked(recordIds), reason, clock.now());
+    audit(
+        gone,
+        Map.of(),
+        "discarded",
+        "discarded by " + by + ": " + reason,
+        Map.of("by", by, "reason", reason));
+    return gone;
+  }
+
+  private static void checkActor(String by) {
+    Objects.requireNonNull(by, "by cannot be null");
+    if (by.isBlank() || by.length() > MAX_ACTOR_CHARS) {
+      throw new IllegalArgumentException(
+          "name who acts in 1 to "
+              + MAX_ACTOR_CHARS
+              + " characters (an operator's or a tool's name), had "
+              + by.length());
+    }
+  }
+
+  /**
+   * One line per record in the audit trail, under the stage it failed at when known (the store is
+   * not asked: a bulk operation must not cost a read per record).
+   */
+  private void audit(
+      Set<String> ids,
+      Map<String, String> stages,
+      String event,
+      String message,
+      Map<String, String> facts) {
+    if (ids.isEmpty() || !telemetry.auditing()) {
+      return;
+    }
+    for (String id : ids) {
+      telemetry.decision(stages.get(id), id, Level.INFO, event, message, facts);
+    }
   }
 
   private static List<String> checked(Collection<String> recordIds) {

@@ -5,11 +5,14 @@ import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.spi.Completion;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Ends records: writes their terminal states to the store (at once, or with the next delivery note
@@ -143,8 +146,9 @@ final class Endings {
         run.split.increment(); // its children were counted when they were stored
       } else {
         run.deadLettered.increment();
-        if (stage != null) {
-          stage.recorder.failed.increment();
+        RunStage at = stage != null ? stage : run.sinkStage;
+        if (at != null) {
+          at.recorder.failed.increment();
         }
       }
     }
@@ -158,6 +162,7 @@ final class Endings {
         continue;
       }
       ErrorInfo last = c.errors().isEmpty() ? null : c.errors().get(c.errors().size() - 1);
+      auditDeadLetter(c, last);
       alert(
           new Alert(
               Alert.Kind.DEAD_LETTER,
@@ -182,6 +187,40 @@ final class Endings {
                   + " pipeline.deadLetters().reprocess(...)",
               c.at()));
     }
+  }
+
+  /** Tells the audit trail of a record that went to the dead letter queue (at WARN). */
+  private void auditDeadLetter(Completion c, @Nullable ErrorInfo last) {
+    if (!run.telemetry.auditing() || Level.WARN.toInt() < auditLevel(c.stage()).toInt()) {
+      return;
+    }
+    Map<String, String> facts = new LinkedHashMap<>();
+    facts.put("attempts", Integer.toString(c.attempts()));
+    if (last != null) {
+      facts.put("errorType", last.errorType());
+      facts.put("errorMessage", last.message());
+    }
+    run.telemetry.decision(
+        c.stage(),
+        c.recordId(),
+        Level.WARN,
+        "dead-lettered",
+        "dead-lettered after "
+            + c.attempts()
+            + (c.attempts() == 1 ? " attempt" : " attempts")
+            + (last == null ? "" : " (" + last.errorType() + ": " + last.message() + ")"),
+        facts);
+  }
+
+  /** The audit level of the stage (or the sink) a record ended at. */
+  private Level auditLevel(String stage) {
+    for (RunStage s : run.stages) {
+      if (s.def.name().value().equals(stage)) {
+        return s.def.options().auditLevel();
+      }
+    }
+    RunStage sink = run.sinkStage;
+    return sink != null ? sink.def.options().auditLevel() : StageOptions.DEFAULT_AUDIT_LEVEL;
   }
 
   private void alert(Alert alert) {

@@ -40,6 +40,26 @@ final class LatencyHistogram {
     return copy;
   }
 
+  /**
+   * The values recorded here and not in {@code earlier}, a copy of this histogram taken before: the
+   * latencies of one window. Its maximum is this one's if any value was added.
+   */
+  LatencyHistogram minus(LatencyHistogram earlier) {
+    LatencyHistogram window = new LatencyHistogram();
+    window.counts = counts.clone();
+    for (int i = 0; i < earlier.counts.length && i < window.counts.length; i++) {
+      window.counts[i] = Math.max(0, window.counts[i] - earlier.counts[i]);
+    }
+    window.total = Math.max(0, total - earlier.total);
+    for (int i = window.counts.length - 1; i >= 0; i--) {
+      if (window.counts[i] > 0) {
+        window.max = highestOf(i);
+        break;
+      }
+    }
+    return window;
+  }
+
   /** The highest value of the bucket that holds the given percentile (0..100); 0 if empty. */
   long getValueAtPercentile(double percentile) {
     if (total == 0) {

@@ -2,15 +2,21 @@ package dev.pipeline;
 
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.internal.ReferenceTables;
+import dev.pipeline.internal.TimeRange;
 import dev.pipeline.metrics.PipelineMetrics;
+import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.TokenBucket;
+import dev.pipeline.store.AuditEntry;
+import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.Lineage;
+import dev.pipeline.store.Page;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.store.spi.StageDescriptor;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -26,6 +32,7 @@ import java.util.function.ToLongFunction;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * A built pipeline: typed stages between sources and a sink, ready to run any number of times.
@@ -69,6 +76,10 @@ public final class Pipeline<I, O> implements AutoCloseable {
   private final ReferenceTables references;
   // whether close() gave the pipeline's name back to the store; a later run takes it again
   private final AtomicBoolean unregistered = new AtomicBoolean();
+  private final Observability observability;
+  private final Telemetry telemetry;
+  private final @Nullable ResourceSampler sampler;
+  private final AtomicBoolean released = new AtomicBoolean();
 
   /** Circuit transitions kept per stage. */
   static final int KEPT_TRANSITIONS = 1_000;
@@ -94,12 +105,17 @@ public final class Pipeline<I, O> implements AutoCloseable {
       ErrorText errorText,
       ReferenceTables references,
       @Nullable StageCallListener callListener,
+      Observability observability,
       LineageLevel lineage,
       double lineageShare) {
     this.name = name;
     this.references = references;
-    this.deadLetters = new DeadLetters(name, store, clock);
+    this.observability = observability;
     AlertListener alert = alerts.isEmpty() ? AlertListener.logging() : all(alerts);
+    this.telemetry =
+        new Telemetry(
+            name, store, clock, alert, observability.auditTrail(), observability.auditBuffer());
+    this.deadLetters = new DeadLetters(name, store, clock, telemetry);
     this.stageLoggers = stageLoggers;
     this.stages = stages;
     this.store = store;
@@ -153,6 +169,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
       // another live pipeline holds the name with different stages (or the store is closed)
       throw new PipelineConfigurationException(name, List.of(e.getMessage()));
     }
+    this.sampler = observability.resourceSampling() ? ResourceSampler.acquire() : null;
   }
 
   /** Records a stage's circuit transitions, alerts on them and tells its rate limit. */
@@ -175,6 +192,16 @@ public final class Pipeline<I, O> implements AutoCloseable {
           }
           if (t.to() == CircuitBreaker.State.OPEN) {
             bucket.onCircuitOpen();
+          }
+          Level level = t.to() == CircuitBreaker.State.OPEN ? Level.WARN : Level.INFO;
+          if (level.toInt() >= stage.options().auditLevel().toInt()) {
+            telemetry.decision(
+                stageName,
+                null,
+                level,
+                "circuit-" + t.to().name().toLowerCase(Locale.ROOT).replace('_', '-'),
+                "circuit went from " + t.from() + " to " + t.to() + ": " + t.reason(),
+                Map.of("from", t.from().name(), "to", t.to().name()));
           }
           Alert.Kind kind =
               switch (t.to()) {
@@ -375,7 +402,10 @@ public final class Pipeline<I, O> implements AutoCloseable {
             queueCapacity,
             stageLoggers,
             all,
-            policies);
+            policies,
+            telemetry,
+            observability,
+            sampler);
     lastRun.set(run);
     run.start();
     return run;
@@ -389,6 +419,51 @@ public final class Pipeline<I, O> implements AutoCloseable {
           name, clock.now(), List.of(), 0, 0, 0, 0, 0, references.snapshot());
     }
     return run.metrics();
+  }
+
+  /**
+   * One page of the pipeline's audit trail matching the query, oldest first: what its stages logged
+   * at or above their audit level, and what the engine decided about records (retries scheduled,
+   * records parked and dead-lettered, circuits changing, dead letters reprocessed or discarded and
+   * by whom). Lines still waiting in the pipeline's buffer are written first, so a run's lines are
+   * all there once it returned. Pass {@link Page#nextCursor()} to {@link AuditQuery#after(String)}
+   * for the next page. Empty if the store keeps no audit trail or the pipeline was built with
+   * {@code auditTrail(false)}.
+   *
+   * <pre>{@code
+   * for (AuditEntry line : pipeline.auditTrail(AuditQuery.all().recordId("order-17")).items()) {
+   *   System.out.println(line.at() + " " + line.stage() + " " + line.message());
+   * }
+   * }</pre>
+   *
+   * @throws NullPointerException if the query is null
+   */
+  public Page<AuditEntry> auditTrail(AuditQuery query) {
+    Objects.requireNonNull(query, "query cannot be null");
+    telemetry.flush();
+    return store.auditTrail(name, query);
+  }
+
+  /**
+   * A stage's metrics history: its windows ({@link StageWindow}: counts, percentiles, throughput,
+   * queue depth, utilization, circuit, CPU and allocations) that ended from {@code from}
+   * (inclusive) to {@code to} (exclusive), oldest first, at most {@link
+   * PipelineStore#MAX_HISTORY_WINDOWS}. The sink's are under {@code StageName.of("sink")}, the
+   * store's under {@code StageName.of("store")}. Windows still waiting in the pipeline's buffer are
+   * written first.
+   *
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if the pipeline has no such stage, or {@code to} is before
+   *     {@code from}
+   */
+  public List<StageWindow> metricsHistory(StageName stage, Instant from, Instant to) {
+    Objects.requireNonNull(stage, "stage cannot be null");
+    if (!stage.value().equals(StageWindow.STORE)) {
+      options(stage); // checks the name
+    }
+    TimeRange.check(name, stage.value(), from, to);
+    telemetry.flush();
+    return store.metricsHistory(name, stage.value(), from, to);
   }
 
   /** The dead letter queue: find, reprocess and discard the records that failed for good. */
@@ -450,6 +525,10 @@ public final class Pipeline<I, O> implements AutoCloseable {
       Thread.currentThread().interrupt();
     } finally {
       references.close();
+      telemetry.close();
+      if (sampler != null && released.compareAndSet(false, true)) {
+        ResourceSampler.release(sampler);
+      }
       if (unregistered.compareAndSet(false, true)) {
         store.unregister(name);
       }

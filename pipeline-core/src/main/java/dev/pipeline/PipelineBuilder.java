@@ -3,6 +3,7 @@ package dev.pipeline;
 import dev.pipeline.engine.Splits;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.internal.ReferenceTables;
+import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
@@ -64,6 +65,26 @@ public final class PipelineBuilder<I, O> {
   private Duration sourceLinger = DEFAULT_SOURCE_LINGER;
   private int errorMessageChars = ErrorText.DEFAULT_MESSAGE_CHARS;
   private int errorStackChars = ErrorText.DEFAULT_STACK_CHARS;
+  private boolean auditTrail = true;
+  private int auditBuffer = DEFAULT_AUDIT_BUFFER;
+  private boolean metricsHistory = true;
+  private Duration metricsWindow = DEFAULT_METRICS_WINDOW;
+  private boolean resourceSampling;
+
+  /** Audit trail lines waiting for the store, at most, unless set. */
+  public static final int DEFAULT_AUDIT_BUFFER = 16_384;
+
+  /** The most lines {@link #auditBuffer(int)} accepts. */
+  public static final int MAX_AUDIT_BUFFER = 1_000_000;
+
+  /** The length of a metrics history window unless set. */
+  public static final Duration DEFAULT_METRICS_WINDOW = Duration.ofSeconds(10);
+
+  /** The shortest metrics window {@link #metricsWindow(Duration)} accepts. */
+  public static final Duration MIN_METRICS_WINDOW = Duration.ofSeconds(1);
+
+  /** The longest metrics window {@link #metricsWindow(Duration)} accepts. */
+  public static final Duration MAX_METRICS_WINDOW = Duration.ofHours(1);
 
   /** Retries waiting longer than this leave the worker for the store's retry queue, unless set. */
   public static final Duration DEFAULT_RETRY_QUEUE_AFTER = Duration.ofSeconds(1);
@@ -463,6 +484,61 @@ public final class PipelineBuilder<I, O> {
   }
 
   /**
+   * Sets whether the pipeline keeps an audit trail in its store (on unless set): what stages log
+   * through {@link StageContext#logger()} at or above their {@link StageOptions.Builder#auditLevel
+   * audit level}, and the engine's decisions about records (retries scheduled, records parked and
+   * dead-lettered, circuits opening, dead letters reprocessed or discarded). Lines wait in a
+   * bounded buffer ({@link #auditBuffer(int)}) for a background writer: a stage never waits for the
+   * store to log.
+   */
+  public PipelineBuilder<I, O> auditTrail(boolean keep) {
+    this.auditTrail = keep;
+    return this;
+  }
+
+  /**
+   * Sets how many audit trail lines (and metrics windows) may wait for the store ({@value
+   * #DEFAULT_AUDIT_BUFFER} unless set; 1 to {@value #MAX_AUDIT_BUFFER}, checked by {@link
+   * #build()}). What arrives while it is full is dropped, counted ({@link
+   * dev.pipeline.metrics.PipelineMetrics#telemetryDropped()}), logged and alerted on.
+   */
+  public PipelineBuilder<I, O> auditBuffer(int lines) {
+    this.auditBuffer = lines;
+    return this;
+  }
+
+  /**
+   * Sets whether the pipeline keeps a metrics history in its store (on unless set): every {@link
+   * #metricsWindow(Duration) window}, a {@link dev.pipeline.metrics.StageWindow} per stage, for the
+   * sink and for the store, read with {@link Pipeline#metricsHistory}.
+   */
+  public PipelineBuilder<I, O> metricsHistory(boolean keep) {
+    this.metricsHistory = keep;
+    return this;
+  }
+
+  /**
+   * Sets the length of a metrics history window, on the pipeline's clock (10 s unless set; 1 s to 1
+   * h, checked by {@link #build()}).
+   */
+  public PipelineBuilder<I, O> metricsWindow(Duration window) {
+    this.metricsWindow = Objects.requireNonNull(window, "window cannot be null");
+    return this;
+  }
+
+  /**
+   * Sets whether the CPU time and the bytes allocated by each stage's threads are estimated, by
+   * sampling with JDK Flight Recorder in this process (off unless set), to fill the metrics
+   * history's {@link dev.pipeline.metrics.StageWindow#cpuTime()} and {@link
+   * dev.pipeline.metrics.StageWindow#allocatedBytes()}. One recording serves every pipeline of the
+   * process; see docs/benchmarks.md for its error and overhead.
+   */
+  public PipelineBuilder<I, O> resourceSampling(boolean sample) {
+    this.resourceSampling = sample;
+    return this;
+  }
+
+  /**
    * Sets where stages' {@link StageContext#logger()} loggers come from; unless set, from SLF4J
    * under the name {@code dev.pipeline.stage.<pipeline>.<stage>}. The test kit captures them here.
    */
@@ -576,6 +652,13 @@ public final class PipelineBuilder<I, O> {
     Set<StageName> seen = new HashSet<>();
     StageName lastCanonical = null;
     for (StageDefinition stage : stages) {
+      if (stage.name().value().equals(StageWindow.STORE)) {
+        all.add(
+            "stage #"
+                + stage.order()
+                + " is named 'store', the name under which the store's own metrics are reported;"
+                + " give the stage another name");
+      }
       if (stage.name().value().equals(Run.SINK_STEP)) {
         all.add(
             "stage #"
@@ -635,6 +718,27 @@ public final class PipelineBuilder<I, O> {
       checkHold("the sink", sinkOptions, stages.isEmpty() ? null : entering, all);
     }
     checkLineage(all);
+    if (auditBuffer < 1 || auditBuffer > MAX_AUDIT_BUFFER) {
+      all.add(
+          "auditBuffer must be between 1 and "
+              + MAX_AUDIT_BUFFER
+              + " lines, was "
+              + auditBuffer
+              + "; the default is "
+              + DEFAULT_AUDIT_BUFFER);
+    }
+    if (metricsWindow.compareTo(MIN_METRICS_WINDOW) < 0
+        || metricsWindow.compareTo(MAX_METRICS_WINDOW) > 0) {
+      all.add(
+          "metricsWindow must be between "
+              + MIN_METRICS_WINDOW
+              + " and "
+              + MAX_METRICS_WINDOW
+              + ", was "
+              + metricsWindow
+              + "; the default is "
+              + DEFAULT_METRICS_WINDOW);
+    }
     String limits = ErrorText.problem(errorMessageChars, errorStackChars);
     if (limits != null) {
       all.add(limits);
@@ -664,6 +768,7 @@ public final class PipelineBuilder<I, O> {
         ErrorText.of(errorMessageChars, errorStackChars),
         ReferenceTables.forPipeline(name, declared, clock),
         callListener,
+        new Observability(auditTrail, auditBuffer, metricsHistory, metricsWindow, resourceSampling),
         lineage,
         Double.isNaN(lineageShare) ? 0 : lineageShare);
   }

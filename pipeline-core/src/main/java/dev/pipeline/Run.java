@@ -8,9 +8,11 @@ import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.RecordLedger;
+import dev.pipeline.store.spi.ScheduledRetry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -29,6 +31,7 @@ import java.util.function.ToLongFunction;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * One run of a pipeline: its shared state and its lifecycle (start, cancel, finish, progress).
@@ -78,7 +81,13 @@ final class Run implements PipelineRun {
   static final long WAITING_CHECK_NANOS = TimeUnit.SECONDS.toNanos(2);
 
   final String pipeline;
-  final RecordLedger store;
+  // the pipeline's store, timed as the store's stage of the metrics
+  final MeteredLedger store;
+  final Telemetry telemetry;
+  private final @Nullable MetricsHistory history;
+  private final @Nullable ResourceSampler sampler;
+  // the workers whose CPU and allocations the sampler charges to their stages
+  private final List<Thread> sampled = new CopyOnWriteArrayList<>();
   final PipelineClock clock;
   private final @Nullable Sink<Object> sink;
   // the sink, called as a batch stage (with its options) by whoever hands it records; null if none
@@ -160,10 +169,16 @@ final class Run implements PipelineRun {
       int queueCapacity,
       Function<StageName, Logger> stageLoggers,
       List<Source<Object>> sources,
-      RunPolicies policies) {
+      RunPolicies policies,
+      Telemetry telemetry,
+      Observability observability,
+      @Nullable ResourceSampler sampler) {
     this.pipeline = pipeline;
     this.policies = policies;
     this.errorText = policies.errorText();
+    this.store = new MeteredLedger(store, clock);
+    this.telemetry = telemetry;
+    this.sampler = sampler;
     this.lineage =
         policies.lineage() == LineageLevel.NONE
             ? null
@@ -172,7 +187,6 @@ final class Run implements PipelineRun {
                 policies.lineageShare(),
                 this,
                 new LineageWriter(pipeline, store, policies.errorText()));
-    this.store = store;
     this.clock = clock;
     this.sink = sink;
     this.payloadSize = payloadSize;
@@ -236,6 +250,74 @@ final class Run implements PipelineRun {
     }
     // room for a sink batch waiting for the next delivery note and what stages ended meanwhile
     this.endedLimit = Math.max(4 * largest, DURABLE_INGEST_BATCH);
+    List<StageRecorder> recorders = new ArrayList<>();
+    for (RunStage stage : stages) {
+      recorders.add(stage.recorder);
+    }
+    if (sinkStage != null) {
+      recorders.add(sinkStage.recorder);
+    }
+    recorders.add(this.store.recorder);
+    this.history =
+        observability.metricsHistory()
+            ? new MetricsHistory(
+                pipeline,
+                clock,
+                telemetry,
+                recorders,
+                observability.metricsWindow(),
+                sampler != null)
+            : null;
+  }
+
+  /** A call context for a stage's (or the sink's) calls, its logger feeding the audit trail. */
+  CallContext context(RunStage stage) {
+    return new CallContext(
+        pipeline,
+        stage.def.name(),
+        stageLoggers.apply(stage.def.name()),
+        clock,
+        policies.references(),
+        telemetry,
+        stage.def.options());
+  }
+
+  /** Takes the metrics window if it is due; cheap when it is not. */
+  void windowIfDue() {
+    MetricsHistory h = history;
+    if (h != null) {
+      h.takeIfDue();
+    }
+  }
+
+  /** Tells the audit trail of records parked in the retry queue at a stage (or the sink). */
+  void auditParked(RunStage stage, List<ScheduledRetry> retries) {
+    if (!telemetry.auditing() || Level.INFO.toInt() < stage.def.options().auditLevel().toInt()) {
+      return;
+    }
+    for (ScheduledRetry r : retries) {
+      ErrorInfo last = r.errors().isEmpty() ? null : r.errors().get(r.errors().size() - 1);
+      Map<String, String> facts = new LinkedHashMap<>();
+      facts.put("delay", r.delay().toString());
+      facts.put("attempts", Integer.toString(r.attempts()));
+      if (last != null) {
+        facts.put("errorType", last.errorType());
+      }
+      telemetry.decision(
+          r.stage(),
+          r.record().id(),
+          Level.INFO,
+          "parked",
+          "parked in the retry queue for "
+              + r.delay()
+              + " after "
+              + r.attempts()
+              + (r.attempts() == 1 ? " attempt" : " attempts")
+              + (last == null
+                  ? " (held while the circuit is open)"
+                  : " (" + last.errorType() + ")"),
+          facts);
+    }
   }
 
   /** The pseudo-stages of a route's branch sinks, called as the pipeline's sink is. */
@@ -270,6 +352,7 @@ final class Run implements PipelineRun {
 
   void start() {
     startNanos = clock.nanoTime();
+    telemetry.follow(history);
     liveReaders.set(sources.size());
     for (RunStage stage : stages) {
       for (int i = 0; i < stage.def.options().concurrency(); i++) {
@@ -350,17 +433,15 @@ final class Run implements PipelineRun {
             .unstarted(() -> work(stage, slot, resumed));
     slot.thread = worker;
     threads.add(worker);
+    if (sampler != null) {
+      sampler.track(worker, stage.recorder);
+      sampled.add(worker);
+    }
     worker.start();
   }
 
   private void work(RunStage stage, WorkerSlot slot, @Nullable BatchWork resumed) {
-    CallContext context =
-        new CallContext(
-            pipeline,
-            stage.def.name(),
-            stageLoggers.apply(stage.def.name()),
-            clock,
-            policies.references());
+    CallContext context = context(stage);
     try {
       if (resumed != null) {
         slot.work = resumed;
@@ -500,6 +581,7 @@ final class Run implements PipelineRun {
       parked.add(work.parked.size() - fenced.size());
       takenOver.add(fenced.size());
       recorder.parked.add(work.parked.size());
+      auditParked(stage, work.parked);
     }
     List<Envelope<Object>> outputs = work.outputs;
     if (!work.children.isEmpty()) {
@@ -540,6 +622,7 @@ final class Run implements PipelineRun {
     if (!work.completions.isEmpty() || !work.parked.isEmpty() || stage.next == null) {
       wakeClaimer();
     }
+    windowIfDue();
   }
 
   /**
@@ -691,6 +774,18 @@ final class Run implements PipelineRun {
                       ? " (and " + (sourceErrors.size() - 1) + " more failed sources)"
                       : ""));
     }
+    if (history != null) {
+      history.takeLast();
+    }
+    telemetry.follow(null);
+    if (!Thread.currentThread().isInterrupted()) {
+      // so that what the run logged is readable once it returned; a cancelled run's interrupted
+      // thread leaves the writing to the telemetry thread, since the store would refuse it
+      telemetry.flush();
+    }
+    if (sampler != null) {
+      sampler.retire(sampled);
+    }
     status.set(end);
     long readCount = reader.read.sum();
     long resumedCount = resumed.sum();
@@ -813,6 +908,9 @@ final class Run implements PipelineRun {
         filtered.sum(),
         deadLettered.sum(),
         policies.references().snapshot(),
-        routes);
+        routes,
+        sinkStage == null ? null : sinkStage.snapshot(),
+        store.recorder.snapshot(),
+        telemetry.dropped());
   }
 }

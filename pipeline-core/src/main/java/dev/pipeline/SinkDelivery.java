@@ -14,6 +14,7 @@ import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * Delivers a last stage's outputs: notes the delivery in the store, calls the sink (as a batch
@@ -208,17 +209,26 @@ final class SinkDelivery {
     slot.work = work;
     slot.resume = role;
     to.slots.add(slot);
+    String callerStage = MDC.get(StageContext.MDC_STAGE);
+    long start = run.clock.nanoTime();
+    StageRecorder recorder = to.recorder;
+    recorder.started(start);
+    recorder.in.add(work.batch.size());
+    CallContext context = run.context(to);
     try {
-      CallContext context =
-          new CallContext(
-              run.pipeline,
-              to.def.name(),
-              run.stageLoggers.apply(to.def.name()),
-              run.clock,
-              run.policies.references());
+      context.enter();
       run.worker.processBatchStage(to, slot, context, work);
     } finally {
       to.slots.remove(slot);
+      context.leave();
+      if (callerStage != null) {
+        MDC.put(StageContext.MDC_STAGE, callerStage);
+      }
+      recorder.passed.add(work.outputs.size());
+      recorder.retries.add(work.retries);
+      recorder.busyNanos.add(work.busyNanos);
+      to.recordLatencies(work.latencies, work.latencyCount);
+      recorder.active(run.clock.nanoTime());
     }
   }
 
@@ -341,6 +351,11 @@ final class SinkDelivery {
       Set<String> fenced = run.store.scheduleRetries(run.pipeline, work.parked, run.clock.now());
       run.parked.add(work.parked.size() - fenced.size());
       run.takenOver.add(fenced.size());
+      RunStage sink = run.sinkStage;
+      if (sink != null) {
+        sink.recorder.parked.add(work.parked.size());
+        run.auditParked(sink, work.parked);
+      }
     }
   }
 }

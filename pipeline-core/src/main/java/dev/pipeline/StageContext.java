@@ -13,6 +13,22 @@ import org.slf4j.Logger;
  */
 public interface StageContext {
 
+  /**
+   * The SLF4J MDC key of the pipeline's name, set on the thread while a stage is called, so that
+   * every line logged inside a stage (through {@link #logger()} or any other logger) carries it.
+   */
+  String MDC_PIPELINE = "pipeline";
+
+  /** The SLF4J MDC key of the stage's name ({@code "sink"} for the sink). */
+  String MDC_STAGE = "stage";
+
+  /**
+   * The SLF4J MDC key of the record's id (escaped for a log line and cut to 200 characters); for a
+   * batch call, the first record's id followed by how many more the call holds, e.g. {@code "a17
+   * (+127)"}.
+   */
+  String MDC_RECORD_ID = "recordId";
+
   /** The name of the stage being run. */
   StageName stage();
 
@@ -71,7 +87,11 @@ public interface StageContext {
    */
   void fail(int index, Throwable error);
 
-  /** A logger named after the pipeline and stage; what a stage logs here the test kit captures. */
+  /**
+   * A logger named after the pipeline and stage; what a stage logs here the test kit captures. The
+   * lines at or above the stage's audit level ({@link StageOptions.Builder#auditLevel}) also go to
+   * the pipeline's audit trail, with the record they are about.
+   */
   Logger logger();
 
   /** The pipeline's notion of now; a test can control it. */

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.event.Level;
 
 /**
  * How one stage runs: its concurrency, batch size, timeout, checkpointing and resilience policies.
@@ -40,6 +41,12 @@ public final class StageOptions {
   /** The shortest stage timeout: the watchdog looks at calls every millisecond at most. */
   public static final Duration MIN_TIMEOUT = Duration.ofMillis(1);
 
+  /** The least level of the lines a stage's logger copies into the audit trail unless set. */
+  public static final Level DEFAULT_AUDIT_LEVEL = Level.INFO;
+
+  /** The smallest share of a stage's log lines the audit trail may sample. */
+  public static final double MIN_AUDIT_SAMPLING = 0.0001;
+
   /** The longest stage timeout; a call that may take longer needs no timeout. */
   public static final Duration MAX_TIMEOUT = Duration.ofDays(7);
 
@@ -55,9 +62,13 @@ public final class StageOptions {
   private final int minBatchSize;
   private final int maxBatchSize;
   private final List<ReferenceData<?, ?>> referenceData;
+  private final Level auditLevel;
+  private final double auditSampling;
 
   private StageOptions(Builder b) {
     this.referenceData = List.copyOf(b.referenceData);
+    this.auditLevel = b.auditLevel;
+    this.auditSampling = b.auditSampling;
     this.fallback = b.fallback;
     this.minBatchSize = b.minBatchSize;
     this.maxBatchSize = b.maxBatchSize;
@@ -161,9 +172,24 @@ public final class StageOptions {
     return referenceData;
   }
 
+  /**
+   * The least level of the stage's log lines and decisions kept in the pipeline's audit trail (INFO
+   * unless set).
+   */
+  public Level auditLevel() {
+    return auditLevel;
+  }
+
+  /** The share of the stage's own log lines (and retries) kept in the audit trail, 0 to 1. */
+  public double auditSampling() {
+    return auditSampling;
+  }
+
   /** A builder holding these options, to change some of them. */
   Builder toBuilder() {
     Builder b = new Builder();
+    b.auditLevel = auditLevel;
+    b.auditSampling = auditSampling;
     b.concurrency = concurrency;
     b.batchSize = batchSize;
     b.timeout = timeout;
@@ -224,8 +250,34 @@ public final class StageOptions {
     private int maxBatchSize;
     private final List<ReferenceData<?, ?>> referenceData = new ArrayList<>();
     private final List<String> problems = new ArrayList<>();
+    private Level auditLevel = DEFAULT_AUDIT_LEVEL;
+    private double auditSampling = 1.0;
 
     Builder() {}
+
+    /**
+     * Sets the least level of the lines the stage logs through {@link StageContext#logger()}, and
+     * of the engine's decisions about its records (a retry scheduled, a record parked or
+     * dead-lettered, its circuit opening), that the pipeline's audit trail keeps: {@code WARN}
+     * keeps warnings and errors. INFO unless set.
+     */
+    public Builder auditLevel(Level level) {
+      Level set = requireSet(level, "auditLevel", "Level.INFO (the default)");
+      if (set != null) {
+        this.auditLevel = set;
+      }
+      return this;
+    }
+
+    /**
+     * Sets the share of the stage's own log lines, and of its scheduled retries, that the audit
+     * trail keeps, chosen at random ({@value #MIN_AUDIT_SAMPLING} to 1; 1 unless set). Dead
+     * letters, parked records and circuit changes are always kept.
+     */
+    public Builder auditSampling(double share) {
+      this.auditSampling = share;
+      return this;
+    }
 
     /** Sets how many workers run the stage at once (1 to {@value #MAX_CONCURRENCY}). */
     public Builder concurrency(int concurrency) {
@@ -366,6 +418,14 @@ public final class StageOptions {
                 + " records, was "
                 + batchSize
                 + "; e.g. batchSize(512)");
+      }
+      if (!(auditSampling >= MIN_AUDIT_SAMPLING && auditSampling <= 1.0)) {
+        all.add(
+            "audit sampling must be between "
+                + MIN_AUDIT_SAMPLING
+                + " and 1 (the share of log lines kept), was "
+                + auditSampling
+                + "; to keep fewer lines raise auditLevel(...) instead");
       }
       if (timeout != null
           && (timeout.compareTo(MIN_TIMEOUT) < 0 || timeout.compareTo(MAX_TIMEOUT) > 0)) {

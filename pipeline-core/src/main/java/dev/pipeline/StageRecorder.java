@@ -40,6 +40,25 @@ final class StageRecorder {
 
     /** The batch size now. */
     int batchSize();
+
+    /** What a stage without policies has: no circuit, no rate limit, batches of one. */
+    Live NONE =
+        new Live() {
+          @Override
+          public CircuitBreaker.@Nullable State circuit() {
+            return null;
+          }
+
+          @Override
+          public double ratePerSecond() {
+            return Double.POSITIVE_INFINITY;
+          }
+
+          @Override
+          public int batchSize() {
+            return 1;
+          }
+        };
   }
 
   final LongAdder in = new LongAdder();
@@ -53,6 +72,9 @@ final class StageRecorder {
   final LongAdder held = new LongAdder();
   final LongAdder degraded = new LongAdder();
   final LongAdder splits = new LongAdder();
+  // CPU time and bytes allocated by the stage's threads, as resource sampling estimates them
+  final LongAdder cpuNanos = new LongAdder();
+  final LongAdder allocatedBytes = new LongAdder();
   private final Map<String, LongAdder[]> retryOutcomes = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
   private final Supplier<LatencyHistogram> latencies;
@@ -70,6 +92,31 @@ final class StageRecorder {
     this.concurrency = concurrency;
     this.queueDepth = queueDepth;
     this.latencies = latencies;
+  }
+
+  /** The stage's name. */
+  String stage() {
+    return stage;
+  }
+
+  /** Its workers. */
+  int concurrency() {
+    return concurrency;
+  }
+
+  /** A copy of its latencies so far. */
+  LatencyHistogram latencies() {
+    return latencies.get();
+  }
+
+  /** Records waiting in front of it now. */
+  int queueDepth() {
+    return queueDepth.getAsInt();
+  }
+
+  /** Its circuit's state now, or null if it has none. */
+  CircuitBreaker.@Nullable State circuit() {
+    return live.circuit();
   }
 
   void started(long nanos) {

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.event.Level;
 
 /**
  * Works a batch at a stage: calls the stage (or the sink) through its invoker on each record or
@@ -39,10 +40,15 @@ final class StageWorker {
 
   void process(RunStage stage, WorkerSlot slot, CallContext context, BatchWork work)
       throws InterruptedException {
-    if (stage.def.isBatch()) {
-      processBatchStage(stage, slot, context, work);
-    } else {
-      processSingleStage(stage, slot, context, work);
+    context.enter();
+    try {
+      if (stage.def.isBatch()) {
+        processBatchStage(stage, slot, context, work);
+      } else {
+        processSingleStage(stage, slot, context, work);
+      }
+    } finally {
+      context.leave();
     }
     run.hand(stage, work);
   }
@@ -154,6 +160,7 @@ final class StageWorker {
         if (Retries.retries(retry, error, work.attempt)) {
           work.retries++;
           Duration delay = Retries.delay(retry, work.attempt, ThreadLocalRandom.current());
+          auditRetry(stage, record.id(), work.attempt, delay, error);
           if (delay.compareTo(run.policies.retryQueueAfter()) > 0 && parkable(stage)) {
             park(stage, work, record, work.attempt, delay);
             break;
@@ -299,15 +306,7 @@ final class StageWorker {
     String stageName = stage.def.name().value();
     Fallback<?, ?> fallback = stage.def.options().fallback();
     // a context of its own: a batch stage's context still holds the batch call's results
-    CallContext own =
-        fallback instanceof Fallback.With<?, ?>
-            ? new CallContext(
-                run.pipeline,
-                stage.def.name(),
-                context.logger(),
-                run.clock,
-                run.policies.references())
-            : context;
+    CallContext own = fallback instanceof Fallback.With<?, ?> ? run.context(stage) : context;
     if (own != context) {
       own.reset(record, attempts);
     }
@@ -384,6 +383,29 @@ final class StageWorker {
             delay,
             retry.backoffMultiplier(),
             errors));
+  }
+
+  /**
+   * Tells the audit trail of a retry scheduled (at INFO, sampled as the stage's own lines are): the
+   * attempt that failed, the error and the wait.
+   */
+  private void auditRetry(
+      RunStage stage, String recordId, int attempt, Duration delay, Throwable error) {
+    StageOptions options = stage.def.options();
+    if (!run.telemetry.auditing()
+        || Level.INFO.toInt() < options.auditLevel().toInt()
+        || (options.auditSampling() < 1.0
+            && ThreadLocalRandom.current().nextDouble() >= options.auditSampling())) {
+      return;
+    }
+    String type = error.getClass().getSimpleName();
+    run.telemetry.decision(
+        stage.def.name().value(),
+        recordId,
+        Level.INFO,
+        "retry-scheduled",
+        "attempt " + attempt + " failed (" + type + "); retry " + attempt + " in " + delay,
+        Map.of("attempt", Integer.toString(attempt), "delay", delay.toString(), "errorType", type));
   }
 
   /** The attempt a record claimed back from the store starts at (1 unless it was retried). */
@@ -528,6 +550,9 @@ final class StageWorker {
           // be at fault): the chunk is retried as one, after one backoff
           work.retries += pending.size();
           Duration delay = Retries.delay(retry, attempt, ThreadLocalRandom.current());
+          for (Envelope<Object> record : pending) {
+            auditRetry(stage, record.id(), attempt, delay, error);
+          }
           if (delay.compareTo(run.policies.retryQueueAfter()) > 0 && parkable(stage)) {
             for (Envelope<Object> record : pending) {
               parkBatched(stage, work, record, attempt, delay);
@@ -602,6 +627,7 @@ final class StageWorker {
             if (delay == null) {
               delay = Retries.delay(retry, attempt, ThreadLocalRandom.current());
             }
+            auditRetry(stage, record.id(), attempt, delay, recordError);
             if (delay.compareTo(run.policies.retryQueueAfter()) > 0 && parkable(stage)) {
               parkBatched(stage, work, record, attempt, delay);
             } else {

@@ -134,7 +134,10 @@ class SaturatedTimeTest {
                 Duration.ofSeconds(1),
                 List.of(true, true, true),
                 PipelineBuilder.DEFAULT_SOURCE_LINGER,
-                dev.pipeline.internal.ErrorText.defaults()));
+                dev.pipeline.internal.ErrorText.defaults()),
+            new Telemetry("watchdog", store, clock, alert -> {}, true, 100),
+            new Observability(true, 100, true, PipelineBuilder.DEFAULT_METRICS_WINDOW, false),
+            null);
 
     run.start();
     Await.on(entered, "r1's call at publishing");

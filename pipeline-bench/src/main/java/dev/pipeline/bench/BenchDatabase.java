@@ -3,6 +3,7 @@ package dev.pipeline.bench;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pipeline.jdbc.JdbcPipelineStore;
+import dev.pipeline.jdbc.JdbcPipelineStoreBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,7 +70,7 @@ final class BenchDatabase implements AutoCloseable {
     config.setAutoCommit(true);
     config.setPoolName("bench-" + kind.name().toLowerCase(Locale.ROOT));
     if (url.startsWith("jdbc:postgresql:")) {
-      // as the store's own pools do (see JdbcPipelineStore.Builder.dataSource)
+      // as the store's own pools do (see JdbcPipelineStoreBuilder.dataSource)
       config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
     }
     this.pool = new HikariDataSource(config);
@@ -79,7 +80,7 @@ final class BenchDatabase implements AutoCloseable {
   static BenchDatabase create(Kind kind) throws IOException {
     if (kind == Kind.H2) {
       Path dir = Files.createTempDirectory("pipeline-bench-h2");
-      // as JdbcPipelineStore.Builder.h2File makes it
+      // as JdbcPipelineStoreBuilder.h2File makes it
       return new BenchDatabase(
           kind, "jdbc:h2:file:" + dir.resolve("bench") + ";WRITE_DELAY=0", null, dir);
     }
@@ -137,7 +138,7 @@ final class BenchDatabase implements AutoCloseable {
 
   /** A store on this database, with the full ledger (a row per record) if asked. */
   JdbcPipelineStore store(boolean fullLedger) {
-    JdbcPipelineStore.Builder builder =
+    JdbcPipelineStoreBuilder builder =
         JdbcPipelineStore.builder().dataSource(counter.wrap(pool)).fullLedger(fullLedger);
     if (schema != null) {
       builder.schema(schema);

@@ -69,7 +69,7 @@ final class DurableWorker {
     config.setJdbcUrl(url);
     config.setMaximumPoolSize(11);
     config.setPoolName("bench-worker");
-    // as the store's own pools do (see JdbcPipelineStore.Builder.dataSource)
+    // as the store's own pools do (see JdbcPipelineStoreBuilder.dataSource)
     config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
     CountingDataSource counter = new CountingDataSource();
     // the stages, the engine, the store and the driver compiled before the measured run, as in a

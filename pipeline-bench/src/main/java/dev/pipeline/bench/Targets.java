@@ -59,7 +59,8 @@ public final class Targets {
             new DurableIoScenario(),
             new DurableScalingScenario(),
             new DurableWorkersScenario(),
-            new LineageScenario())) {
+            new LineageScenario(),
+            new ObservabilityScenario())) {
       SCENARIOS.put(s.name(), s);
     }
   }

@@ -2,9 +2,11 @@ package dev.pipeline.metrics;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A snapshot of a pipeline's metrics: per stage, and the totals of its records.
@@ -21,6 +23,13 @@ import java.util.Optional;
  *     numbers count since the pipeline was built, not since the run started
  * @param routes each route stage (routing by data), in pipeline order, with its counts per branch;
  *     like reference data's, they count since the pipeline was built
+ * @param sink the sink as a stage ({@value StageWindow#SINK}): records handed to it, its calls'
+ *     latencies and its utilization; null if the pipeline has no sink
+ * @param store the store as a stage ({@value StageWindow#STORE}): records written on the record
+ *     path (ingestion, checkpoints, endings, deliveries, parking), latencies per call, and as
+ *     utilization the share of the run with a store call under way; null before a run
+ * @param telemetryDropped audit trail lines and metrics windows dropped since the pipeline was
+ *     built, because their buffer was full or the store failed to write them
  */
 public record PipelineMetrics(
     String pipeline,
@@ -32,7 +41,10 @@ public record PipelineMetrics(
     long filtered,
     long deadLettered,
     List<ReferenceDataMetrics> referenceData,
-    List<RouteMetrics> routes) {
+    List<RouteMetrics> routes,
+    @Nullable StageMetrics sink,
+    @Nullable StageMetrics store,
+    long telemetryDropped) {
 
   /** Copies the lists. */
   public PipelineMetrics {
@@ -41,7 +53,7 @@ public record PipelineMetrics(
     routes = List.copyOf(routes);
   }
 
-  /** A snapshot of a pipeline without route stages. */
+  /** A snapshot of a pipeline without route stages, nor the sink's and the store's metrics. */
   public PipelineMetrics(
       String pipeline,
       Instant takenAt,
@@ -63,6 +75,34 @@ public record PipelineMetrics(
         deadLettered,
         referenceData,
         List.of());
+  }
+
+  /** A snapshot of a pipeline without the sink's and the store's metrics. */
+  public PipelineMetrics(
+      String pipeline,
+      Instant takenAt,
+      List<StageMetrics> stages,
+      long ingested,
+      long duplicates,
+      long published,
+      long filtered,
+      long deadLettered,
+      List<ReferenceDataMetrics> referenceData,
+      List<RouteMetrics> routes) {
+    this(
+        pipeline,
+        takenAt,
+        stages,
+        ingested,
+        duplicates,
+        published,
+        filtered,
+        deadLettered,
+        referenceData,
+        routes,
+        null,
+        null,
+        0);
   }
 
   /** A snapshot of a pipeline without reference data. */
@@ -103,12 +143,13 @@ public record PipelineMetrics(
   }
 
   /**
-   * The metrics of one stage.
+   * The metrics of one stage, of the sink ({@value StageWindow#SINK}) or of the store ({@value
+   * StageWindow#STORE}).
    *
    * @throws IllegalArgumentException if the pipeline has no such stage
    */
   public StageMetrics stage(String name) {
-    for (StageMetrics s : stages) {
+    for (StageMetrics s : all()) {
       if (s.stage().equals(name)) {
         return s;
       }
@@ -131,11 +172,29 @@ public record PipelineMetrics(
         "pipeline '" + pipeline + "' has no reference data '" + name + "'");
   }
 
-  /** The stage whose workers are busiest, if any stage has run. */
+  /**
+   * What limited the run: the busiest of the stages, the sink and the store (by {@link
+   * StageMetrics#utilization()}), if any of them has run.
+   */
   public Optional<StageMetrics> bottleneck() {
-    return stages.stream()
+    return all().stream()
         .filter(s -> s.recordsIn() > 0)
         .max(Comparator.comparingDouble(StageMetrics::utilization));
+  }
+
+  /** The stages, then the sink and the store if known. */
+  private List<StageMetrics> all() {
+    if (sink == null && store == null) {
+      return stages;
+    }
+    List<StageMetrics> all = new ArrayList<>(stages);
+    if (sink != null) {
+      all.add(sink);
+    }
+    if (store != null) {
+      all.add(store);
+    }
+    return all;
   }
 
   /** Records in flight: ingested and not yet in a terminal state. */
@@ -164,7 +223,7 @@ public record PipelineMetrics(
             "records/s",
             "MB/s",
             "busy"));
-    for (StageMetrics s : stages) {
+    for (StageMetrics s : all()) {
       out.append(
           String.format(
               "%-14s %10d %10d %9d %9d %8d %9s %9s %9s %11.0f %9.2f %5.0f%%%n",

@@ -2,6 +2,8 @@ package dev.pipeline.store;
 
 import dev.pipeline.Envelope;
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.internal.TimeRange;
+import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.store.spi.Claimed;
 import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.Handover;
@@ -53,24 +55,37 @@ public final class InMemoryPipelineStore implements RecordLedger {
    */
   public static final int DEFAULT_RETAIN_COMPLETED = 10_000;
 
+  /** Audit trail lines kept per pipeline unless set otherwise (the most recent ones). */
+  public static final int DEFAULT_RETAIN_AUDIT = 10_000;
+
+  /** Metrics history windows kept per pipeline unless set otherwise (the most recent ones). */
+  public static final int DEFAULT_RETAIN_WINDOWS = 10_000;
+
   /** Lineage events kept per pipeline unless set otherwise: 100,000 (the most recent). */
   public static final int DEFAULT_RETAIN_LINEAGE = 100_000;
 
   private final int retainCompleted;
   private final int retainLineage;
   private final Map<String, LineageRing> lineage = new ConcurrentHashMap<>();
+  private final HistoryRing history;
   private final Map<String, PipelineData> pipelines = new ConcurrentHashMap<>();
   private final AtomicLong deliveryTokens = new AtomicLong();
   private final Registrations registrations = new Registrations();
 
-  private InMemoryPipelineStore(int retainCompleted, int retainLineage) {
+  private InMemoryPipelineStore(
+      int retainCompleted, int retainAudit, int retainWindows, int retainLineage) {
     this.retainCompleted = retainCompleted;
+    this.history = new HistoryRing(retainAudit, retainWindows);
     this.retainLineage = retainLineage;
   }
 
   /** A store with the default retention. */
   public static InMemoryPipelineStore create() {
-    return new InMemoryPipelineStore(DEFAULT_RETAIN_COMPLETED, DEFAULT_RETAIN_LINEAGE);
+    return new InMemoryPipelineStore(
+        DEFAULT_RETAIN_COMPLETED,
+        DEFAULT_RETAIN_AUDIT,
+        DEFAULT_RETAIN_WINDOWS,
+        DEFAULT_RETAIN_LINEAGE);
   }
 
   /** A builder to set the retention. */
@@ -541,6 +556,33 @@ public final class InMemoryPipelineStore implements RecordLedger {
   }
 
   @Override
+  public void appendAudit(List<AuditEntry> entries) {
+    history.appendAudit(entries);
+  }
+
+  @Override
+  public void appendMetrics(List<StageWindow> windows) {
+    history.appendMetrics(windows);
+  }
+
+  /** {@inheritDoc} The most recent {@link Builder#retainAudit(int)} lines of the pipeline. */
+  @Override
+  public Page<AuditEntry> auditTrail(String pipeline, AuditQuery query) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    Objects.requireNonNull(query, "query cannot be null");
+    return history.auditTrail(pipeline, query);
+  }
+
+  /**
+   * {@inheritDoc} Of the most recent {@link Builder#retainWindows(int)} windows of the pipeline.
+   */
+  @Override
+  public List<StageWindow> metricsHistory(String pipeline, String stage, Instant from, Instant to) {
+    TimeRange.check(pipeline, stage, from, to);
+    return history.metricsHistory(pipeline, stage, from, to);
+  }
+
+  @Override
   public void close() {}
 
   @Override
@@ -574,9 +616,41 @@ public final class InMemoryPipelineStore implements RecordLedger {
   /** Builds an in-memory store. Not thread-safe. */
   public static final class Builder {
     private int retainCompleted = DEFAULT_RETAIN_COMPLETED;
+    private int retainAudit = DEFAULT_RETAIN_AUDIT;
+    private int retainWindows = DEFAULT_RETAIN_WINDOWS;
     private int retainLineage = DEFAULT_RETAIN_LINEAGE;
 
     private Builder() {}
+
+    /**
+     * Sets how many lines of each pipeline's audit trail are kept, the most recent ones (0 keeps
+     * none).
+     *
+     * @throws IllegalArgumentException if negative or over 10,000,000
+     */
+    public Builder retainAudit(int lines) {
+      if (lines < 0 || lines > 10_000_000) {
+        throw new IllegalArgumentException(
+            "retainAudit must be between 0 and 10000000 lines, was " + lines);
+      }
+      this.retainAudit = lines;
+      return this;
+    }
+
+    /**
+     * Sets how many windows of each pipeline's metrics history are kept, the most recent ones, all
+     * stages together (0 keeps none).
+     *
+     * @throws IllegalArgumentException if negative or over 10,000,000
+     */
+    public Builder retainWindows(int windows) {
+      if (windows < 0 || windows > 10_000_000) {
+        throw new IllegalArgumentException(
+            "retainWindows must be between 0 and 10000000 windows, was " + windows);
+      }
+      this.retainWindows = windows;
+      return this;
+    }
 
     /**
      * Sets how many published or filtered records' states are kept (0 keeps none).
@@ -607,7 +681,7 @@ public final class InMemoryPipelineStore implements RecordLedger {
 
     /** Builds the store. */
     public InMemoryPipelineStore build() {
-      return new InMemoryPipelineStore(retainCompleted, retainLineage);
+      return new InMemoryPipelineStore(retainCompleted, retainAudit, retainWindows, retainLineage);
     }
   }
 }

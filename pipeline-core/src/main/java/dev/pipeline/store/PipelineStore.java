@@ -1,5 +1,7 @@
 package dev.pipeline.store;
 
+import dev.pipeline.internal.TimeRange;
+import dev.pipeline.metrics.StageWindow;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
@@ -115,6 +117,37 @@ public interface PipelineStore extends AutoCloseable {
 
   /** The most lineage events {@link #lineage(String, String)} returns of one record. */
   int MAX_LINEAGE_EVENTS = 10_000;
+
+  /**
+   * One page of a pipeline's audit trail matching the query, oldest first; pass {@link
+   * Page#nextCursor()} to {@link AuditQuery#after(String)} for the next page. A store that keeps no
+   * audit trail returns an empty page.
+   *
+   * @throws NullPointerException if an argument is null
+   */
+  default Page<AuditEntry> auditTrail(String pipeline, AuditQuery query) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    Objects.requireNonNull(query, "query cannot be null");
+    return new Page<>(List.of(), null);
+  }
+
+  /**
+   * A stage's metrics history: the windows of {@code stage} ({@link StageWindow#SINK} for the sink,
+   * {@link StageWindow#STORE} for the store) that ended from {@code from} (inclusive) to {@code to}
+   * (exclusive), oldest first, at most {@link #MAX_HISTORY_WINDOWS}. A store that keeps no history
+   * returns an empty list.
+   *
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if {@code to} is before {@code from}
+   */
+  default List<StageWindow> metricsHistory(
+      String pipeline, String stage, Instant from, Instant to) {
+    TimeRange.check(pipeline, stage, from, to);
+    return List.of();
+  }
+
+  /** The most windows {@link #metricsHistory} returns at once (a day of ten-second windows). */
+  int MAX_HISTORY_WINDOWS = 8_640;
 
   /** Whether any record of the pipeline, held by any worker, has not reached a terminal state. */
   boolean hasUnfinished(String pipeline);

@@ -32,6 +32,7 @@ class PipelineStoreTest {
     assertThat(names)
         .as("the methods of the user view")
         .containsExactly(
+            "auditTrail",
             "close",
             "counts",
             "deadLetters",
@@ -41,6 +42,7 @@ class PipelineStoreTest {
             "isDurable",
             "keepSourcePosition",
             "lineage",
+            "metricsHistory",
             "reprocess",
             "reprocessWithPayload",
             "sourcePosition");

@@ -7,6 +7,7 @@ import dev.pipeline.Sink;
 import dev.pipeline.Source;
 import dev.pipeline.StageName;
 import dev.pipeline.jdbc.JdbcPipelineStore;
+import dev.pipeline.jdbc.JdbcPipelineStoreBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -49,7 +50,7 @@ public final class DeliveryWorker {
     long workNanos = TimeUnit.MICROSECONDS.toNanos(Long.parseLong(args[5]));
     Path pauseDir = args[6].equals("-") ? null : Path.of(args[6]);
 
-    JdbcPipelineStore.Builder builder =
+    JdbcPipelineStoreBuilder builder =
         JdbcPipelineStore.builder()
             .jdbcUrl(url, "postgres", "")
             .schema(schema)

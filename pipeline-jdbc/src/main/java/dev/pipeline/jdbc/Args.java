@@ -43,6 +43,16 @@ final class Args {
     };
   }
 
+  static Argument float64(@Nullable Double value) {
+    return (position, statement, ctx) -> {
+      if (value == null) {
+        statement.setNull(position, Types.DOUBLE);
+      } else {
+        statement.setDouble(position, value);
+      }
+    };
+  }
+
   /** A point in time, as TIMESTAMP WITH TIME ZONE at UTC. */
   static Argument time(@Nullable Instant value) {
     return (position, statement, ctx) -> {

@@ -19,7 +19,7 @@ class ConnectionsTest {
 
   @Test
   void theBuilderTakesOneDatabaseAndChecksItsSettings() {
-    JdbcPipelineStore.Builder builder =
+    JdbcPipelineStoreBuilder builder =
         JdbcPipelineStore.builder().jdbcUrl("jdbc:h2:mem:a", null, null);
     assertThatThrownBy(() -> builder.h2File(Path.of("x")))
         .isInstanceOf(IllegalStateException.class)

@@ -158,12 +158,11 @@ class JdbcUrlTest {
                 JdbcPipelineStore.builder().allowUrlSetting("AUTO_SERVER").jdbcUrl(url, null, null))
         .doesNotThrowAnyException();
 
-    JdbcPipelineStore.Builder set =
-        JdbcPipelineStore.builder().jdbcUrl("jdbc:h2:mem:x", null, null);
+    JdbcPipelineStoreBuilder set = JdbcPipelineStore.builder().jdbcUrl("jdbc:h2:mem:x", null, null);
     assertThatThrownBy(() -> set.allowUrlSetting("AUTO_SERVER"))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("must come before jdbcUrl(...)");
-    JdbcPipelineStore.Builder twice = JdbcPipelineStore.builder().allowUrlSetting("INIT");
+    JdbcPipelineStoreBuilder twice = JdbcPipelineStore.builder().allowUrlSetting("INIT");
     assertThatThrownBy(() -> twice.allowUrlSetting("INIT"))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("already called");

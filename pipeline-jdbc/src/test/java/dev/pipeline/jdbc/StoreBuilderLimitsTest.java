@@ -44,10 +44,10 @@ class StoreBuilderLimitsTest {
   void theLimitsThemselvesAreAccepted() {
     assertThat(
             JdbcPipelineStore.builder()
-                .retainCompleted(JdbcPipelineStore.Builder.MAX_RETENTION)
+                .retainCompleted(JdbcPipelineStoreBuilder.MAX_RETENTION)
                 .retainPayloads(Duration.ZERO)
-                .retainLogs(JdbcPipelineStore.Builder.MAX_RETENTION)
-                .outageTolerance(JdbcPipelineStore.Builder.MAX_OUTAGE_TOLERANCE)
+                .retainLogs(JdbcPipelineStoreBuilder.MAX_RETENTION)
+                .outageTolerance(JdbcPipelineStoreBuilder.MAX_OUTAGE_TOLERANCE)
                 .purgeEvery(Duration.ofDays(7)))
         .isNotNull();
   }

@@ -127,14 +127,14 @@ abstract class StoreContract {
 
   /**
    * A store keeping every record's full row from its ingest ({@link
-   * JdbcPipelineStore.Builder#fullLedger}): for tests that read or write the rows of records in
+   * JdbcPipelineStoreBuilder#fullLedger}): for tests that read or write the rows of records in
    * flight.
    */
   JdbcPipelineStore openFull(String worker) {
     return open(db().builder().fullLedger(true).workerId(worker));
   }
 
-  JdbcPipelineStore open(JdbcPipelineStore.Builder builder) {
+  JdbcPipelineStore open(JdbcPipelineStoreBuilder builder) {
     JdbcPipelineStore store = builder.build();
     stores.add(store);
     // the store knows the stages and their codecs, but holds the name for no live pipeline: a
@@ -3317,6 +3317,7 @@ abstract class StoreContract {
             "[4, source positions]",
             "[5, split records]",
             "[6, rule versions]",
+            "[7, audit trail and metrics history]",
             "[8, record lineage]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
@@ -3330,6 +3331,7 @@ abstract class StoreContract {
     // opening again finds it up to date
     open(db().builder().tablePrefix("old_").workerId("w2"));
     assertThat(db().count("SELECT COUNT(*) FROM " + names.schemaVersion()))
+        .as("a row per migration (their versions need not follow each other)")
         .isEqualTo(Migrator.MIGRATIONS.size());
   }
 

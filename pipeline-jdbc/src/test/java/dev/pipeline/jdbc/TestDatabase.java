@@ -80,7 +80,7 @@ final class TestDatabase {
     return Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
   }
 
-  JdbcPipelineStore.Builder builder() {
+  JdbcPipelineStoreBuilder builder() {
     return JdbcPipelineStore.builder().jdbcUrl(url, null, null).schema(schema);
   }
 

@@ -1,6 +1,8 @@
 package dev.pipeline.store.spi;
 
 import dev.pipeline.Envelope;
+import dev.pipeline.metrics.StageWindow;
+import dev.pipeline.store.AuditEntry;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.LineageEvent;
@@ -236,4 +238,19 @@ public interface RecordLedger extends PipelineStore {
     Objects.requireNonNull(pipeline, "pipeline cannot be null");
     Objects.requireNonNull(events, "events cannot be null");
   }
+
+  /**
+   * Appends lines to pipelines' audit trails, in one write: the engine's background writer calls it
+   * with what its bounded buffer holds, never a record's worker. A store that keeps no audit trail
+   * ignores them.
+   *
+   * @param entries the lines, in order, with id 0; the store numbers them
+   */
+  default void appendAudit(List<AuditEntry> entries) {}
+
+  /**
+   * Appends windows to pipelines' metrics histories, in one write, from the engine's background
+   * writer. A store that keeps no history ignores them.
+   */
+  default void appendMetrics(List<StageWindow> windows) {}
 }

@@ -1,0 +1,196 @@
+package dev.pipeline;
+
+import static dev.pipeline.StageName.CLEANING;
+import static dev.pipeline.StageName.INGESTION;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pipeline.metrics.PipelineMetrics;
+import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.metrics.StageWindow;
+import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.store.spi.RecordLedger;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+class MetricsHistoryTest {
+  private static final Instant END_OF_TIME = Instant.parse("2100-01-01T00:00:00Z");
+  private final FakeClock clock = new FakeClock();
+
+  private static Source<Integer> numbers(int n) {
+    return Source.of("src", IntStream.rangeClosed(1, n).boxed().iterator(), i -> "r" + i);
+  }
+
+  private static long sum(
+      List<StageWindow> windows, java.util.function.ToLongFunction<StageWindow> f) {
+    return windows.stream().mapToLong(f).sum();
+  }
+
+  @Test
+  void aWindowPerStageIsTakenOnThePipelineClock() {
+    Pipeline<Integer, Integer> pipeline =
+        Pipeline.builder("windows", Integer.class)
+            .clock(clock)
+            .metricsWindow(Duration.ofSeconds(10))
+            .stage(
+                INGESTION,
+                (Integer i) -> {
+                  clock.advance(Duration.ofSeconds(3)); // each call takes 3 s of the clock
+                  if (i % 4 == 0) {
+                    throw RecordFilteredException.because("fourth");
+                  }
+                  return i;
+                },
+                s -> s.batchSize(1))
+            .stage(CLEANING, (Integer i) -> i, s -> s.batchSize(1))
+            .sink(records -> {})
+            .build();
+
+    pipeline.run(numbers(12));
+
+    List<StageWindow> parsing = pipeline.metricsHistory(INGESTION, FakeClock.START, END_OF_TIME);
+    assertThat(parsing.size())
+        .as("36 s of calls in 10 s windows, and the last one")
+        .isBetween(4, 5);
+    assertThat(parsing)
+        .allMatch(w -> w.stage().equals("ingestion") && w.pipeline().equals("windows"));
+    for (int i = 1; i < parsing.size(); i++) {
+      assertThat(parsing.get(i).start())
+          .as("windows follow each other")
+          .isEqualTo(parsing.get(i - 1).end());
+    }
+    assertThat(parsing.get(0).end())
+        .as("a window ends when the first batch after it is due is handed on")
+        .isBetween(FakeClock.START.plusSeconds(10), FakeClock.START.plusSeconds(13));
+    assertThat(sum(parsing, StageWindow::recordsIn)).isEqualTo(12);
+    assertThat(sum(parsing, StageWindow::passed)).isEqualTo(9);
+    assertThat(sum(parsing, StageWindow::filtered)).isEqualTo(3);
+    assertThat(parsing.get(0).p50())
+        .isEqualTo(
+            Duration.ofSeconds(3)
+                .plusNanos(0)
+                .withNanos(0)
+                .plusNanos(parsing.get(0).p50().getNano()));
+    assertThat(parsing.get(0).p50().toMillis()).as("each call took 3 s").isBetween(2_990L, 3_030L);
+    // a call's busy time counts in the window it ends in (the telemetry thread may take a window
+    // while a call is under way): over all windows it is every call's 3 s
+    assertThat(parsing.stream().map(StageWindow::busy).reduce(Duration.ZERO, Duration::plus))
+        .isBetween(Duration.ofSeconds(36), Duration.ofMillis(36_300));
+    assertThat(parsing).allMatch(w -> w.utilization() <= 1.0);
+    assertThat(parsing.get(0).utilization()).as("busy most of the first window").isGreaterThan(0.6);
+    assertThat(parsing.get(0).cpuTime()).as("not sampled unless asked").isNull();
+    assertThat(parsing.get(0).allocatedBytes()).isEqualTo(-1);
+
+    List<StageWindow> sink =
+        pipeline.metricsHistory(StageName.of("sink"), FakeClock.START, END_OF_TIME);
+    assertThat(sum(sink, StageWindow::passed)).as("the sink's windows").isEqualTo(9);
+    List<StageWindow> store =
+        pipeline.metricsHistory(StageName.of("store"), FakeClock.START, END_OF_TIME);
+    assertThat(store).as("the store's windows").isNotEmpty();
+
+    assertThat(pipeline.metricsHistory(INGESTION, END_OF_TIME, END_OF_TIME.plusSeconds(1)))
+        .isEmpty();
+    assertThatThrownBy(
+            () -> pipeline.metricsHistory(StageName.of("nope"), FakeClock.START, END_OF_TIME))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("has no stage 'nope'");
+    assertThatThrownBy(() -> pipeline.metricsHistory(INGESTION, END_OF_TIME, FakeClock.START))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("is before its start");
+  }
+
+  @Test
+  void aWindowOutsideItsRangeIsRefusedAtBuild() {
+    assertThatThrownBy(
+            () ->
+                Pipeline.builder("bad", Integer.class)
+                    .stage(INGESTION, (Integer i) -> i)
+                    .metricsWindow(Duration.ofMillis(10))
+                    .build())
+        .isInstanceOf(PipelineConfigurationException.class)
+        .hasMessageContaining("metricsWindow must be between PT1S and PT1H, was PT0.01S");
+  }
+
+  @Test
+  void theStoreIsNamedTheBottleneckWhenItLimitsTheRun() {
+    // every write to the store takes 50 ms of the clock; the stage takes none
+    RecordLedger slow =
+        new ForwardingStore(InMemoryPipelineStore.create()) {
+          @Override
+          public Set<String> ingest(
+              String pipeline,
+              List<? extends dev.pipeline.Envelope<?>> records,
+              String stage,
+              Instant at) {
+            clock.advance(Duration.ofMillis(50));
+            return super.ingest(pipeline, records, stage, at);
+          }
+
+          @Override
+          public Set<String> complete(
+              String pipeline, List<dev.pipeline.store.spi.Completion> completions) {
+            clock.advance(Duration.ofMillis(50));
+            return super.complete(pipeline, completions);
+          }
+        };
+    Pipeline<Integer, Integer> pipeline =
+        Pipeline.builder("slow-store", Integer.class)
+            .clock(clock)
+            .store(slow)
+            .stage(INGESTION, (Integer i) -> i)
+            .sink(records -> {})
+            .build();
+
+    RunResult result = pipeline.run(numbers(500));
+
+    PipelineMetrics metrics = result.metrics();
+    StageMetrics store = metrics.stage("store");
+    assertThat(store.recordsIn())
+        .as("records written on the record path")
+        .isGreaterThanOrEqualTo(500);
+    assertThat(store.utilization()).isGreaterThan(metrics.stage("ingestion").utilization());
+    assertThat(metrics.bottleneck()).map(StageMetrics::stage).contains("store");
+    assertThat(result.summary()).contains("bottleneck: store");
+    assertThat(metrics.stage("sink").recordsIn()).isEqualTo(500);
+    assertThat(metrics.table()).contains("sink").contains("store");
+  }
+
+  @Test
+  void theInMemoryStoreKeepsABoundedRing() {
+    InMemoryPipelineStore store = InMemoryPipelineStore.builder().retainWindows(3).build();
+    for (int i = 0; i < 5; i++) {
+      Instant start = FakeClock.START.plusSeconds(10L * i);
+      store.appendMetrics(
+          List.of(
+              new StageWindow(
+                  "p",
+                  "s",
+                  start,
+                  start.plusSeconds(10),
+                  i,
+                  i,
+                  0,
+                  0,
+                  0,
+                  Duration.ZERO,
+                  Duration.ZERO,
+                  Duration.ZERO,
+                  0,
+                  0,
+                  0,
+                  0,
+                  Duration.ZERO,
+                  null,
+                  null,
+                  -1)));
+    }
+
+    assertThat(store.metricsHistory("p", "s", FakeClock.START, END_OF_TIME))
+        .extracting(StageWindow::recordsIn)
+        .containsExactly(2L, 3L, 4L);
+  }
+}
