@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * Makes a run's lineage events, once per batch a worker hands on: from the batch's inputs, its
  * outputs, the records it ended and those it parked, it makes an event per record the level keeps,
- * and offers them to the {@link LineageWriter} together. A run without lineage has no recorder.
+ * and offers them to the pipeline's {@link Telemetry} writer together, which appends them to the
+ * store in bulk with the audit trail and metrics history. A run without lineage has no recorder.
  *
  * <p>Thread-safe (it keeps no state of its own between batches).
  */
@@ -34,17 +35,11 @@ final class LineageRecorder {
   private final LineageLevel level;
   private final double share;
   private final Run run;
-  private final LineageWriter writer;
 
-  LineageRecorder(LineageLevel level, double share, Run run, LineageWriter writer) {
+  LineageRecorder(LineageLevel level, double share, Run run) {
     this.level = level;
     this.share = share;
     this.run = run;
-    this.writer = writer;
-  }
-
-  LineageWriter writer() {
-    return writer;
   }
 
   /** Records what the batch's worker made of its records at the stage. */
@@ -100,7 +95,7 @@ final class LineageRecorder {
           lastError(r.errors()));
     }
     if (b.events != null) {
-      writer.offer(b.events);
+      run.telemetry.lineage(b.events);
     }
   }
 

@@ -116,9 +116,6 @@ final class Run implements PipelineRun {
   volatile @Nullable String waiting;
   final RunPolicies policies;
 
-  /** How long the end of a run waits for its lineage events to be written. */
-  static final Duration LINEAGE_FLUSH = Duration.ofSeconds(30);
-
   /** Makes the run's lineage events; null if it keeps none. */
   final @Nullable LineageRecorder lineage;
 
@@ -182,11 +179,7 @@ final class Run implements PipelineRun {
     this.lineage =
         policies.lineage() == LineageLevel.NONE
             ? null
-            : new LineageRecorder(
-                policies.lineage(),
-                policies.lineageShare(),
-                this,
-                new LineageWriter(pipeline, store, policies.errorText()));
+            : new LineageRecorder(policies.lineage(), policies.lineageShare(), this);
     this.clock = clock;
     this.sink = sink;
     this.payloadSize = payloadSize;
@@ -720,7 +713,7 @@ final class Run implements PipelineRun {
       }
     }
     if (lineage != null) {
-      lineage.writer().close(LINEAGE_FLUSH);
+      telemetry.flush(); // the run's lineage is in the store when it ends
     }
     Throwable failed = failure.get();
     RunStatus end =
