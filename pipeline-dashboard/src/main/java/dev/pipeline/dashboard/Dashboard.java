@@ -236,8 +236,9 @@ public final class Dashboard implements AutoCloseable {
     }
 
     /**
-     * Reads the stages' history for the charts from this source instead of the built-in sampler
-     * (which still samples the pipelines' totals for the overview).
+     * Reads the stages' history for the charts from this source instead of the pipelines' stored
+     * metrics history and the built-in sampler (which still samples the pipelines' totals for the
+     * overview).
      *
      * @throws NullPointerException if it is null
      */
@@ -286,7 +287,12 @@ public final class Dashboard implements AutoCloseable {
             "anonymousRole applies only without users or tokens; give each user a role instead");
       }
       MetricsSampler sampler = new MetricsSampler(pipelines, clock, historySize);
-      Board board = new Board(pipelines, history == null ? sampler : history, sampler, clock);
+      Board board =
+          new Board(
+              pipelines,
+              history == null ? new StoredHistory(pipelines, sampler, clock) : history,
+              sampler,
+              clock);
       DashboardHandler handler =
           new DashboardHandler(
               board, new Credentials(credentials), anonymous == null ? Role.OPERATOR : anonymous);

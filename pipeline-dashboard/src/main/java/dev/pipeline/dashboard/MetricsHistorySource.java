@@ -5,9 +5,10 @@ import java.util.List;
 
 /**
  * Where the dashboard reads a stage's history for its charts. Unless the builder is given one
- * ({@link Dashboard.Builder#history(MetricsHistorySource)}), the dashboard samples each pipeline's
- * {@code metrics()} on a schedule into a bounded ring per stage, kept in memory while it runs; a
- * source over a store's metrics history can replace it without changing the pages.
+ * ({@link Dashboard.Builder#history(MetricsHistorySource)}), the dashboard reads each pipeline's
+ * metrics history from its store ({@code Pipeline.metricsHistory}), and where the store holds none
+ * for a stage, points it samples from the pipeline's {@code metrics()} on a schedule into a bounded
+ * ring per stage, kept in memory while it runs.
  *
  * <p>Implementations are thread-safe.
  */
