@@ -3,6 +3,7 @@ package dev.pipeline;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.ScheduledRetry;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
@@ -57,6 +58,9 @@ final class BatchWork {
 
   /** The error of a fallback function that failed, for the dead letter it leads to. */
   @Nullable Throwable fallbackError;
+
+  /** When the worker took the batch, if the run keeps lineage. */
+  @Nullable Instant entered;
 
   /** Set when a replacement takes over after the call in hand was abandoned. */
   boolean abandoned;

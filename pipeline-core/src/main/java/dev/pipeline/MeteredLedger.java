@@ -5,6 +5,7 @@ import dev.pipeline.store.AuditEntry;
 import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.LineageEvent;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.StatusCounts;
@@ -202,6 +203,16 @@ final class MeteredLedger implements RecordLedger {
   @Override
   public void appendMetrics(List<StageWindow> windows) {
     store.appendMetrics(windows);
+  }
+
+  @Override
+  public void appendLineage(String pipeline, List<LineageEvent> events) {
+    store.appendLineage(pipeline, events);
+  }
+
+  @Override
+  public List<LineageEvent> lineage(String pipeline, String recordId) {
+    return store.lineage(pipeline, recordId);
   }
 
   @Override

@@ -9,6 +9,7 @@ import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.AuditEntry;
 import dev.pipeline.store.AuditQuery;
+import dev.pipeline.store.Lineage;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
@@ -104,7 +105,9 @@ public final class Pipeline<I, O> implements AutoCloseable {
       ErrorText errorText,
       ReferenceTables references,
       @Nullable StageCallListener callListener,
-      Observability observability) {
+      Observability observability,
+      LineageLevel lineage,
+      double lineageShare) {
     this.name = name;
     this.references = references;
     this.observability = observability;
@@ -152,7 +155,9 @@ public final class Pipeline<I, O> implements AutoCloseable {
             sourceLinger,
             errorText,
             references,
-            callListener);
+            callListener,
+            lineage,
+            lineageShare);
     for (StageDefinition stage : stages) {
       watchCircuit(stage, alert);
     }
@@ -304,6 +309,20 @@ public final class Pipeline<I, O> implements AutoCloseable {
   /** The store that keeps the records' state, as users read it (dead letters, counts, records). */
   public PipelineStore store() {
     return store;
+  }
+
+  /**
+   * What the pipeline's store kept of a record's lineage: an event per stage it went through (when
+   * it entered and left, how, its attempts, hashes of its payload in and out, the branch it took,
+   * the rule verdicts it got), with the record it was split from and those it was split into. What
+   * is kept depends on {@link PipelineBuilder#lineage(LineageLevel)}: with the default, nothing.
+   * Events of a running run reach the store a moment after their batch is handed on.
+   *
+   * @throws NullPointerException if the id is null
+   */
+  public Lineage lineage(String recordId) {
+    Objects.requireNonNull(recordId, "recordId cannot be null");
+    return Lineage.of(recordId, store.lineage(name, recordId));
   }
 
   /**

@@ -50,6 +50,8 @@ public final class PipelineBuilder<I, O> {
   private int queueCapacity = 0;
   private Function<StageName, Logger> stageLoggers = this::defaultLogger;
   private @Nullable StageCallListener callListener;
+  private LineageLevel lineage = LineageLevel.NONE;
+  private double lineageShare = Double.NaN;
   private boolean storeSet;
   private boolean clockSet;
   private boolean sinkSet;
@@ -560,6 +562,53 @@ public final class PipelineBuilder<I, O> {
     return this;
   }
 
+  /**
+   * Sets how much of each record's lineage is kept, for {@link Pipeline#lineage(String)} and the
+   * store's lineage table: {@link LineageLevel#NONE} (the default) keeps nothing and costs nothing;
+   * {@link LineageLevel#FAILURES} keeps the events of records that were filtered, dead-lettered,
+   * parked or retried; {@link LineageLevel#SAMPLED} every event of a share of the records (set with
+   * {@link #lineageSampling(double)}); {@link LineageLevel#ALL} every event. Events are made once
+   * per batch on the worker and written by a background writer in bulk.
+   *
+   * @throws NullPointerException if the level is null
+   */
+  public PipelineBuilder<I, O> lineage(LineageLevel level) {
+    this.lineage = Objects.requireNonNull(level, "level cannot be null");
+    return this;
+  }
+
+  /**
+   * Sets the share of records traced at {@link LineageLevel#SAMPLED}, greater than 0 and at most 1
+   * (checked by {@link #build()}, which also requires the level to be {@code SAMPLED}). Records are
+   * chosen by a 64-bit hash of their id (a split's children by their parent's id): the same records
+   * in every run, each traced at every stage or at none.
+   */
+  public PipelineBuilder<I, O> lineageSampling(double share) {
+    this.lineageShare = share;
+    return this;
+  }
+
+  private void checkLineage(List<String> all) {
+    boolean shareSet = !Double.isNaN(lineageShare);
+    if (lineage == LineageLevel.SAMPLED && !shareSet) {
+      all.add(
+          "lineage is SAMPLED but no share is set; add lineageSampling(share) with a share greater"
+              + " than 0 and at most 1, e.g. 0.01 for one record in a hundred");
+    } else if (shareSet && lineage != LineageLevel.SAMPLED) {
+      all.add(
+          "lineageSampling("
+              + lineageShare
+              + ") is set but the lineage level is "
+              + lineage
+              + "; set lineage(LineageLevel.SAMPLED) or drop lineageSampling");
+    } else if (shareSet && !(lineageShare > 0 && lineageShare <= 1)) {
+      all.add(
+          "lineageSampling must be greater than 0 and at most 1, was "
+              + lineageShare
+              + "; e.g. 0.01 traces one record in a hundred");
+    }
+  }
+
   private Logger defaultLogger(StageName stage) {
     return LoggerFactory.getLogger("dev.pipeline.stage." + name + "." + stage.value());
   }
@@ -668,6 +717,7 @@ public final class PipelineBuilder<I, O> {
     if (sink != null) {
       checkHold("the sink", sinkOptions, stages.isEmpty() ? null : entering, all);
     }
+    checkLineage(all);
     if (auditBuffer < 1 || auditBuffer > MAX_AUDIT_BUFFER) {
       all.add(
           "auditBuffer must be between 1 and "
@@ -718,8 +768,9 @@ public final class PipelineBuilder<I, O> {
         ErrorText.of(errorMessageChars, errorStackChars),
         ReferenceTables.forPipeline(name, declared, clock),
         callListener,
-        new Observability(
-            auditTrail, auditBuffer, metricsHistory, metricsWindow, resourceSampling));
+        new Observability(auditTrail, auditBuffer, metricsHistory, metricsWindow, resourceSampling),
+        lineage,
+        Double.isNaN(lineageShare) ? 0 : lineageShare);
   }
 
   /** Reports what a split stage lacks: a codec for its children on a durable store, a fallback. */

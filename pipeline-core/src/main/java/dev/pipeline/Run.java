@@ -115,6 +115,10 @@ final class Run implements PipelineRun {
   // what the run waits for when it has nothing to do but unfinished records remain, or null
   volatile @Nullable String waiting;
   final RunPolicies policies;
+
+  /** Makes the run's lineage events; null if it keeps none. */
+  final @Nullable LineageRecorder lineage;
+
   final ErrorText errorText;
   // attempts already made by records claimed back from the retry queue, until a worker takes them
   final Map<String, Integer> claimedAttempts = new ConcurrentHashMap<>();
@@ -172,6 +176,10 @@ final class Run implements PipelineRun {
     this.store = new MeteredLedger(store, clock);
     this.telemetry = telemetry;
     this.sampler = sampler;
+    this.lineage =
+        policies.lineage() == LineageLevel.NONE
+            ? null
+            : new LineageRecorder(policies.lineage(), policies.lineageShare(), this);
     this.clock = clock;
     this.sink = sink;
     this.payloadSize = payloadSize;
@@ -444,6 +452,9 @@ final class Run implements PipelineRun {
         stage.recorder.started(now);
         stage.recorder.in.add(batch.size());
         BatchWork work = new BatchWork(batch);
+        if (lineage != null) {
+          work.entered = clock.now();
+        }
         slot.work = work;
         worker.process(stage, slot, context, work);
         if (adaptive != null) {
@@ -504,6 +515,15 @@ final class Run implements PipelineRun {
         (earlier, more) -> ErrorText.append(earlier, more));
   }
 
+  /** The errors a record met at the stages it passed, left in place; empty if none. */
+  List<ErrorInfo> peekErrors(String recordId) {
+    if (passedErrors.isEmpty()) {
+      return List.of();
+    }
+    List<ErrorInfo> errors = passedErrors.get(recordId);
+    return errors == null ? List.of() : errors;
+  }
+
   /** Takes the errors a record met at the stages it passed; empty if none. */
   List<ErrorInfo> takeErrors(String recordId) {
     if (passedErrors.isEmpty()) {
@@ -546,6 +566,9 @@ final class Run implements PipelineRun {
    */
   void hand(RunStage stage, BatchWork work) throws InterruptedException {
     StageRecorder recorder = stage.recorder;
+    if (lineage != null) {
+      lineage.record(stage, work);
+    }
     if (!work.parked.isEmpty()) {
       Set<String> fenced = store.scheduleRetries(pipeline, work.parked, clock.now());
       parked.add(work.parked.size() - fenced.size());
@@ -688,6 +711,9 @@ final class Run implements PipelineRun {
         Thread.currentThread().interrupt();
         break;
       }
+    }
+    if (lineage != null) {
+      telemetry.flush(); // the run's lineage is in the store when it ends
     }
     Throwable failed = failure.get();
     RunStatus end =

@@ -22,6 +22,8 @@ import org.jspecify.annotations.Nullable;
  * @param errorText how errors are rendered, and how much of their text is kept
  * @param references the pipeline's reference data caches, which its stages look up
  * @param callListener told of every stage and sink call, or null
+ * @param lineage how much lineage the run keeps
+ * @param lineageShare the share of records traced at {@link LineageLevel#SAMPLED}
  */
 record RunPolicies(
     AlertListener alerts,
@@ -31,7 +33,9 @@ record RunPolicies(
     Duration sourceLinger,
     ErrorText errorText,
     ReferenceTables references,
-    @Nullable StageCallListener callListener) {
+    @Nullable StageCallListener callListener,
+    LineageLevel lineage,
+    double lineageShare) {
 
   RunPolicies {
     sourceLimits = Map.copyOf(sourceLimits);
@@ -54,6 +58,8 @@ record RunPolicies(
         sourceLinger,
         errorText,
         ReferenceTables.none(),
-        null);
+        null,
+        LineageLevel.NONE,
+        0);
   }
 }

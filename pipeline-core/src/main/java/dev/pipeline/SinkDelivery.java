@@ -140,11 +140,17 @@ final class SinkDelivery {
       }
     }
     BatchWork work = new BatchWork(outputs);
+    if (run.lineage != null) {
+      work.entered = run.clock.now();
+    }
     RunStage to = sinkStage;
     if (to == null) {
       work.outputs.addAll(outputs);
     } else {
       callSink(to, work, callerRole(Thread.currentThread(), route));
+      if (run.lineage != null) {
+        run.lineage.record(to, work);
+      }
     }
     delivered(work, false, route, inputs);
   }
@@ -256,6 +262,9 @@ final class SinkDelivery {
                   try {
                     if (work != null) {
                       callSink(to, work, role);
+                      if (run.lineage != null) {
+                        run.lineage.record(to, work);
+                      }
                       delivered(work, false, null, null);
                     }
                   } catch (WorkerSlot.Abandoned e) {

@@ -3,6 +3,7 @@ package dev.pipeline;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.store.AuditEntry;
+import dev.pipeline.store.LineageEvent;
 import dev.pipeline.store.spi.RecordLedger;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,9 +20,10 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
 
 /**
- * A pipeline's audit trail and metrics history on their way to the store: bounded buffers that
- * stages and the engine add to without ever waiting, drained by one background virtual thread in
- * bulk writes ({@link RecordLedger#appendAudit}, {@link RecordLedger#appendMetrics}). What does not
+ * A pipeline's audit trail, metrics history and record lineage on their way to the store: bounded
+ * buffers that stages and the engine add to without ever waiting, drained by one background virtual
+ * thread in bulk writes ({@link RecordLedger#appendAudit}, {@link RecordLedger#appendMetrics},
+ * {@link RecordLedger#appendLineage}: the one bulk-append path for per-record facts). What does not
  * fit is dropped, counted, logged and alerted on ({@link Alert.Kind#AUDIT_DROPPED}); a failed write
  * drops its lines the same way, and never fails a run.
  *
@@ -43,6 +45,12 @@ final class Telemetry {
   // windows waiting (a few per stage per window): dropped and counted like lines if ever full
   private static final int WINDOW_BUFFER = 4_096;
 
+  // batches of lineage events waiting; their events are dropped and counted if ever full
+  static final int LINEAGE_BUFFER = 8_192;
+
+  /** Lineage events written to the store at once, at most (a batch's are never split). */
+  static final int LINEAGE_WRITE = 5_000;
+
   private final String pipeline;
   private final RecordLedger store;
   private final PipelineClock clock;
@@ -51,6 +59,9 @@ final class Telemetry {
   private final int capacity;
   private final ArrayBlockingQueue<AuditEntry> lines;
   private final ArrayBlockingQueue<StageWindow> windows = new ArrayBlockingQueue<>(WINDOW_BUFFER);
+  // lineage events, one list per batch handed on (see LineageRecorder)
+  private final ArrayBlockingQueue<List<LineageEvent>> lineage =
+      new ArrayBlockingQueue<>(LINEAGE_BUFFER);
   private final LongAdder dropped = new LongAdder();
   private final LongAdder written = new LongAdder();
   private final ReentrantLock writeLock = new ReentrantLock();
@@ -118,6 +129,18 @@ final class Telemetry {
     startWriter();
   }
 
+  /** Adds a batch's lineage events without waiting; drops and counts them if the buffer is full. */
+  void lineage(List<LineageEvent> events) {
+    if (!lineage.offer(events)) {
+      dropped.add(events.size());
+    }
+    startWriter();
+    Thread t = writer;
+    if (t != null && lineage.size() > LINEAGE_BUFFER / 4) {
+      LockSupport.unpark(t); // a busy pipeline's lineage does not wait for the next poll
+    }
+  }
+
   /** The run whose windows the writer takes when due, or null. */
   void follow(@Nullable MetricsHistory history) {
     current = history;
@@ -160,7 +183,7 @@ final class Telemetry {
       if (history != null) {
         history.takeIfDue();
       }
-      boolean work = !lines.isEmpty() || !windows.isEmpty();
+      boolean work = !lines.isEmpty() || !windows.isEmpty() || !lineage.isEmpty();
       flush();
       idle = work || history != null ? 0 : idle + 1;
       if (idle >= IDLE_POLLS && stopIfIdle()) {
@@ -173,7 +196,7 @@ final class Telemetry {
   private boolean stopIfIdle() {
     startLock.lock();
     try {
-      if (current != null || !lines.isEmpty() || !windows.isEmpty()) {
+      if (current != null || !lines.isEmpty() || !windows.isEmpty() || !lineage.isEmpty()) {
         return false;
       }
       writer = null;
@@ -196,6 +219,18 @@ final class Telemetry {
       while (windows.drainTo(taken, WRITE_BATCH) > 0) {
         write(taken, false);
         taken.clear();
+      }
+      List<List<LineageEvent>> held = new ArrayList<>();
+      List<LineageEvent> events = new ArrayList<>();
+      while (lineage.drainTo(held, LINEAGE_BUFFER) > 0) {
+        for (List<LineageEvent> one : held) {
+          events.addAll(one);
+          if (events.size() >= LINEAGE_WRITE) {
+            writeLineage(events);
+          }
+        }
+        held.clear();
+        writeLineage(events);
       }
       long now = dropped.sum();
       if (now > droppedSaid) {
@@ -227,11 +262,28 @@ final class Telemetry {
     }
   }
 
+  private void writeLineage(List<LineageEvent> events) {
+    if (events.isEmpty()) {
+      return;
+    }
+    try {
+      store.appendLineage(pipeline, List.copyOf(events));
+    } catch (RuntimeException e) {
+      dropped.add(events.size());
+      LOG.warn(
+          "pipeline '{}': the store failed to write {} lineage events; they are dropped: {}",
+          pipeline,
+          events.size(),
+          ErrorText.defaults().describe(e));
+    }
+    events.clear();
+  }
+
   private void sayDropped(long since, long total) {
     String message =
         "pipeline '"
             + pipeline
-            + "': the audit trail and metrics history dropped "
+            + "': the audit trail, metrics history and lineage dropped "
             + since
             + " lines ("
             + total

@@ -10,6 +10,7 @@ import static dev.pipeline.StageName.TRANSLATION;
 import static dev.pipeline.StageName.VALIDATION;
 
 import dev.pipeline.Envelope;
+import dev.pipeline.LineageLevel;
 import dev.pipeline.Pipeline;
 import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
@@ -116,10 +117,17 @@ final class DurableWork {
 
   /** As {@link #pipeline(RecordLedger)}, publishing into the given index. */
   static Pipeline<ScrapedLine, IndexedListing> pipeline(RecordLedger store, ListingIndex index) {
+    return pipeline(store, index, LineageLevel.NONE);
+  }
+
+  /** As {@link #pipeline(RecordLedger, ListingIndex)}, keeping lineage at the given level. */
+  static Pipeline<ScrapedLine, IndexedListing> pipeline(
+      RecordLedger store, ListingIndex index, LineageLevel lineage) {
     return EquipmentPipeline.stages(
             Pipeline.builder(PIPELINE, ScrapedLine.class).alerts(new AlertCount()), index)
         .store(store)
         .inputCodec(CODEC)
+        .lineage(lineage)
         .build();
   }
 
@@ -223,9 +231,14 @@ final class DurableWork {
 
   /** Runs the pipeline in memory. */
   static Measured inMemory(int lines) throws Exception {
+    return inMemory(lines, LineageLevel.NONE);
+  }
+
+  /** Runs the pipeline in memory, keeping lineage at the given level. */
+  static Measured inMemory(int lines, LineageLevel lineage) throws Exception {
     ListingIndex index = new ListingIndex();
     try (Pipeline<ScrapedLine, IndexedListing> pipeline =
-        pipeline(InMemoryPipelineStore.create(), index)) {
+        pipeline(InMemoryPipelineStore.create(), index, lineage)) {
       return withChecksum(timed(pipeline, lines, null, CpuMeter.Helpers.NONE), index, lines);
     }
   }
@@ -247,11 +260,23 @@ final class DurableWork {
 
   private static Measured durable(
       BenchDatabase.Kind kind, int lines, boolean rolling, boolean fullLedger) throws Exception {
+    return durable(kind, lines, rolling, fullLedger, LineageLevel.NONE);
+  }
+
+  /** Runs the pipeline on a fresh database of the given kind, keeping lineage at a level. */
+  static Measured durable(BenchDatabase.Kind kind, int lines, LineageLevel lineage)
+      throws Exception {
+    return durable(kind, lines, false, false, lineage);
+  }
+
+  private static Measured durable(
+      BenchDatabase.Kind kind, int lines, boolean rolling, boolean fullLedger, LineageLevel lineage)
+      throws Exception {
     ListingIndex index = new ListingIndex();
     try (BenchDatabase db = BenchDatabase.create(kind);
         JdbcPipelineStore store = db.store(fullLedger);
         Pipeline<ScrapedLine, IndexedListing> pipeline =
-            rolling ? rollingPipeline(store) : pipeline(store, index)) {
+            rolling ? rollingPipeline(store) : pipeline(store, index, lineage)) {
       Measured m = timed(pipeline, lines, db.counter, db.helpers());
       return rolling ? m : withChecksum(m, index, lines);
     }

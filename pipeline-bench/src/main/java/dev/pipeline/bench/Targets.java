@@ -24,7 +24,7 @@ import java.util.Set;
  *
  * <pre>
  * java -cp pipeline-bench/target/benchmarks.jar dev.pipeline.bench.Targets \
- *     [overhead|routing|realwork|io|memory|resilience|durable|durable-io|durable-scaling|durable-workers|all]...
+ *     [overhead|routing|realwork|io|memory|resilience|durable|durable-io|durable-scaling|durable-workers|lineage|all]...
  *     [--rounds N] [--warmups N] [--smoke]
  *     [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]
  *     [--durable-lines N] [--scaling-lines N] [--databases h2,postgresql] [--in-process]
@@ -59,6 +59,7 @@ public final class Targets {
             new DurableIoScenario(),
             new DurableScalingScenario(),
             new DurableWorkersScenario(),
+            new LineageScenario(),
             new ObservabilityScenario())) {
       SCENARIOS.put(s.name(), s);
     }

@@ -61,21 +61,31 @@ public final class InMemoryPipelineStore implements RecordLedger {
   /** Metrics history windows kept per pipeline unless set otherwise (the most recent ones). */
   public static final int DEFAULT_RETAIN_WINDOWS = 10_000;
 
+  /** Lineage events kept per pipeline unless set otherwise: 100,000 (the most recent). */
+  public static final int DEFAULT_RETAIN_LINEAGE = 100_000;
+
   private final int retainCompleted;
+  private final int retainLineage;
+  private final Map<String, LineageRing> lineage = new ConcurrentHashMap<>();
   private final HistoryRing history;
   private final Map<String, PipelineData> pipelines = new ConcurrentHashMap<>();
   private final AtomicLong deliveryTokens = new AtomicLong();
   private final Registrations registrations = new Registrations();
 
-  private InMemoryPipelineStore(int retainCompleted, int retainAudit, int retainWindows) {
+  private InMemoryPipelineStore(
+      int retainCompleted, int retainAudit, int retainWindows, int retainLineage) {
     this.retainCompleted = retainCompleted;
     this.history = new HistoryRing(retainAudit, retainWindows);
+    this.retainLineage = retainLineage;
   }
 
   /** A store with the default retention. */
   public static InMemoryPipelineStore create() {
     return new InMemoryPipelineStore(
-        DEFAULT_RETAIN_COMPLETED, DEFAULT_RETAIN_AUDIT, DEFAULT_RETAIN_WINDOWS);
+        DEFAULT_RETAIN_COMPLETED,
+        DEFAULT_RETAIN_AUDIT,
+        DEFAULT_RETAIN_WINDOWS,
+        DEFAULT_RETAIN_LINEAGE);
   }
 
   /** A builder to set the retention. */
@@ -528,6 +538,19 @@ public final class InMemoryPipelineStore implements RecordLedger {
   }
 
   @Override
+  public void appendLineage(String pipeline, List<LineageEvent> events) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    lineage.computeIfAbsent(pipeline, k -> new LineageRing(retainLineage)).append(events);
+  }
+
+  @Override
+  public List<LineageEvent> lineage(String pipeline, String recordId) {
+    Objects.requireNonNull(recordId, "recordId cannot be null");
+    LineageRing ring = lineage.get(Objects.requireNonNull(pipeline, "pipeline cannot be null"));
+    return ring == null ? List.of() : ring.find(recordId, MAX_LINEAGE_EVENTS);
+  }
+
+  @Override
   public boolean isDurable() {
     return false;
   }
@@ -595,6 +618,7 @@ public final class InMemoryPipelineStore implements RecordLedger {
     private int retainCompleted = DEFAULT_RETAIN_COMPLETED;
     private int retainAudit = DEFAULT_RETAIN_AUDIT;
     private int retainWindows = DEFAULT_RETAIN_WINDOWS;
+    private int retainLineage = DEFAULT_RETAIN_LINEAGE;
 
     private Builder() {}
 
@@ -641,9 +665,23 @@ public final class InMemoryPipelineStore implements RecordLedger {
       return this;
     }
 
+    /**
+     * Sets how many lineage events are kept per pipeline, the most recent ones (0 keeps none).
+     *
+     * @throws IllegalArgumentException if not between 0 and 10,000,000
+     */
+    public Builder retainLineage(int events) {
+      if (events < 0 || events > 10_000_000) {
+        throw new IllegalArgumentException(
+            "retainLineage must be between 0 and 10,000,000 events, was " + events);
+      }
+      this.retainLineage = events;
+      return this;
+    }
+
     /** Builds the store. */
     public InMemoryPipelineStore build() {
-      return new InMemoryPipelineStore(retainCompleted, retainAudit, retainWindows);
+      return new InMemoryPipelineStore(retainCompleted, retainAudit, retainWindows, retainLineage);
     }
   }
 }

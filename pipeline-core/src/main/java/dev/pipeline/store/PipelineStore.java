@@ -106,6 +106,19 @@ public interface PipelineStore extends AutoCloseable {
   }
 
   /**
+   * The lineage events the store keeps of a record, oldest first (at most {@code
+   * MAX_LINEAGE_EVENTS}); empty if none, or if the store keeps no lineage (this default).
+   */
+  default List<LineageEvent> lineage(String pipeline, String recordId) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    Objects.requireNonNull(recordId, "recordId cannot be null");
+    return List.of();
+  }
+
+  /** The most lineage events {@link #lineage(String, String)} returns of one record. */
+  int MAX_LINEAGE_EVENTS = 10_000;
+
+  /**
    * One page of a pipeline's audit trail matching the query, oldest first; pass {@link
    * Page#nextCursor()} to {@link AuditQuery#after(String)} for the next page. A store that keeps no
    * audit trail returns an empty page.

@@ -41,6 +41,7 @@ class PipelineStoreTest {
             "hasUnfinished",
             "isDurable",
             "keepSourcePosition",
+            "lineage",
             "metricsHistory",
             "reprocess",
             "reprocessWithPayload",

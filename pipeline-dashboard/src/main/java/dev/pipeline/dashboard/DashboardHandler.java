@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
 final class DashboardHandler implements HttpHandler {
   private static final Logger log = LoggerFactory.getLogger(DashboardHandler.class);
 
-  /** The longest request URI accepted. */
-  static final int MAX_URI = 8_192;
+  /** The longest request URI accepted: room for a link to the longest URL-encoded record id. */
+  static final int MAX_URI = 16_384;
 
   /** The largest POST body accepted. */
   static final int MAX_BODY = 256 * 1_024;

@@ -50,7 +50,8 @@ final class DeadLetterPage {
     for (DeadLetter letter : result.items()) {
       h.raw("<tr>");
       if (operator) {
-        h.raw("<td><input type=\"checkbox\" name=\"id\" value=\"").text(letter.recordId(), 1_000);
+        h.raw("<td><input type=\"checkbox\" name=\"id\" value=\"");
+        h.text(Paths.formId(letter.recordId()), Paths.MAX_FORM_ID);
         h.raw("\" aria-label=\"select\"></td>");
       }
       h.raw("<td class=\"id\">").link(Paths.record("", name, letter.recordId()), letter.recordId());
@@ -173,7 +174,7 @@ final class DeadLetterPage {
     boolean cut = false;
     String scope = form.require("scope");
     if (scope.equals("selected")) {
-      ids = form.all("id");
+      ids = form.all("id").stream().map(Paths::idFromForm).toList();
       if (ids.isEmpty()) {
         throw new BadRequestException("tick at least one dead letter, or act on all matching");
       }

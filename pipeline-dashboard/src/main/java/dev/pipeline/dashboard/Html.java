@@ -4,12 +4,15 @@ import java.util.Locale;
 
 /**
  * Writes HTML with every piece of outside text escaped. Text is cut to a bound before it is
- * written, and control characters are shown as {@code \\uXXXX}, so a record id or an error message
- * can neither inject markup nor forge what the page says.
+ * written, and control characters and bidirectional overrides are shown as {@code \\uXXXX}, so a
+ * record id or an error message can neither inject markup nor forge what the page says.
  */
 final class Html {
   /** The longest text written from one outside value unless a caller sets its own bound. */
   static final int MAX_TEXT = 2_000;
+
+  /** The longest href written: a path, a pipeline's name and the longest encoded record id. */
+  static final int MAX_HREF = 1_000 + Paths.MAX_FORM_ID;
 
   private final StringBuilder out = new StringBuilder(8_192);
 
@@ -48,10 +51,13 @@ final class Html {
     return this;
   }
 
-  /** Appends a link whose href and label are escaped. */
+  /**
+   * Appends a link whose href and label are escaped; the href is never cut below what a page's path
+   * and a URL-encoded record id take.
+   */
   Html link(String href, Object label) {
     out.append("<a href=\"");
-    escape(href, 4_000, out);
+    escape(href, MAX_HREF, out);
     out.append("\">");
     text(label);
     out.append("</a>");
@@ -70,6 +76,31 @@ final class Html {
     return out.toString();
   }
 
+  /**
+   * Whether every character of the text reaches the browser as itself: no control character but tab
+   * and line feed, no U+2028/U+2029 and no unpaired surrogate, which {@link #text} shows as {@code
+   * \\uXXXX}. A form field may hold only such text, or what it sends back differs.
+   */
+  static boolean writesAsIs(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c != '\n' && c != '\t' && rewritten(text, i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean rewritten(String text, int i) {
+    char c = text.charAt(i);
+    return Character.isISOControl(c)
+        || c == '\u2028'
+        || c == '\u2029'
+        || (c >= '\u202A' && c <= '\u202E') // bidirectional embeddings and overrides
+        || (c >= '\u2066' && c <= '\u2069') // bidirectional isolates
+        || (Character.isSurrogate(c) && !pairAt(text, i));
+  }
+
   private static void escape(String text, int max, StringBuilder out) {
     int end = Math.min(text.length(), max);
     if (end < text.length() && Character.isHighSurrogate(text.charAt(end - 1))) {
@@ -85,10 +116,7 @@ final class Html {
         case '\'' -> out.append("&#39;");
         case '\n', '\t' -> out.append(c);
         default -> {
-          if (Character.isISOControl(c)
-              || c == '\u2028'
-              || c == '\u2029'
-              || (Character.isSurrogate(c) && !pairAt(text, i))) {
+          if (rewritten(text, i)) {
             out.append(String.format(Locale.ROOT, "\\u%04X", (int) c));
           } else {
             out.append(c);

@@ -31,13 +31,15 @@ final class PayloadEditor {
     h.raw("<h2>Edit and reprocess</h2>");
     if (editable == null) {
       h.raw("<p class=\"empty\">This payload cannot be edited here: it is not text, and the input");
-      h.raw(" of its stage has no codec that writes text.</p>");
+      h.raw(" of its stage has no codec that writes text; or its text holds control characters");
+      h.raw(" (other than tab and line feed) that a form would not send back as they are.</p>");
       return;
     }
     h.raw("<form method=\"post\" action=\"/dead-letters/edit\" class=\"edit\">");
     Layout.csrf(h, request);
     h.raw("<input type=\"hidden\" name=\"pipeline\" value=\"").text(pipeline.name());
-    h.raw("\"><input type=\"hidden\" name=\"id\" value=\"").text(letter.recordId(), 1_000);
+    h.raw("\"><input type=\"hidden\" name=\"id\" value=\"");
+    h.text(Paths.formId(letter.recordId()), Paths.MAX_FORM_ID);
     h.raw("\"><textarea name=\"payload\" rows=\"8\" aria-label=\"payload\">");
     h.text(editable.text(), RecordPage.MAX_PAYLOAD).raw("</textarea>");
     h.raw("<button type=\"submit\" id=\"reprocess-edited\">Reprocess with this payload</button>");
@@ -47,11 +49,13 @@ final class PayloadEditor {
   /** Sends the dead letter a POST names back with the payload it carries. */
   static String reprocess(Pipeline<?, ?> pipeline, Request request) {
     request.requireOperator();
-    String id = request.form().require("id");
-    String text = request.form().raw("payload");
-    if (text == null) {
+    String id = Paths.idFromForm(request.form().require("id"));
+    String posted = request.form().raw("payload");
+    if (posted == null) {
       throw new BadRequestException("parameter 'payload' is required");
     }
+    // a browser sends a textarea's line breaks as CR LF; an editable payload held none
+    String text = posted.replace("\r\n", "\n");
     String back = Paths.record("", pipeline.name(), id);
     RecordState state = pipeline.store().find(pipeline.name(), id).orElse(null);
     DeadLetter letter =
@@ -103,7 +107,9 @@ final class PayloadEditor {
   private static @Nullable Editable editable(Pipeline<?, ?> pipeline, DeadLetter letter) {
     Object payload = letter.record().payload();
     if (payload instanceof String s) {
-      return s.length() <= RecordPage.MAX_PAYLOAD ? new Editable(s, null) : null;
+      return s.length() <= RecordPage.MAX_PAYLOAD && Html.writesAsIs(s)
+          ? new Editable(s, null)
+          : null;
     }
     PayloadCodec<?> codec = inputCodec(pipeline, letter.payloadStage());
     if (codec == null || payload == null) {
@@ -119,7 +125,9 @@ final class PayloadEditor {
               .onUnmappableCharacter(CodingErrorAction.REPORT)
               .decode(ByteBuffer.wrap(bytes))
               .toString();
-      return text.length() <= RecordPage.MAX_PAYLOAD ? new Editable(text, codec) : null;
+      return text.length() <= RecordPage.MAX_PAYLOAD && Html.writesAsIs(text)
+          ? new Editable(text, codec)
+          : null;
     } catch (CharacterCodingException | RuntimeException e) {
       return null; // binary, or a payload its codec will not write
     }

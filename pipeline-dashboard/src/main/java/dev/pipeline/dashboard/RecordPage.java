@@ -7,6 +7,7 @@ import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.StorableText;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
@@ -29,10 +30,20 @@ final class RecordPage {
   private RecordPage() {}
 
   static View render(Pipeline<?, ?> pipeline, Request request) {
-    String id = request.query().require("id");
-    if (id.length() > 1_000) {
+    String typed = request.query().require("id");
+    if (typed.length() > 1_000) {
       throw new BadRequestException("a record id is at most 1,000 characters");
     }
+    // a link's id as sent, spaces at its ends included (an id may have them); else as typed
+    String sent = request.query().raw("id");
+    String id =
+        sent != null
+                && !sent.equals(typed)
+                && sent.length() <= 1_000
+                && StorableText.idProblem(sent) == null
+                && pipeline.store().find(pipeline.name(), sent).isPresent()
+            ? sent
+            : typed;
     View view = new View();
     Html h = view.html();
     String name = pipeline.name();
@@ -102,7 +113,8 @@ final class RecordPage {
         Layout.csrf(h, request);
         h.raw("<input type=\"hidden\" name=\"pipeline\" value=\"").text(pipeline.name());
         h.raw("\"><input type=\"hidden\" name=\"scope\" value=\"selected\">");
-        h.raw("<input type=\"hidden\" name=\"id\" value=\"").text(state.recordId(), 1_000);
+        h.raw("<input type=\"hidden\" name=\"id\" value=\"");
+        h.text(Paths.formId(state.recordId()), Paths.MAX_FORM_ID);
         h.raw("\">");
         if (discard) {
           h.raw("<input name=\"reason\" maxlength=\"500\" placeholder=\"reason\" required");

@@ -15,10 +15,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The charts' default source: each pipeline's metrics history from its store ({@link
- * Pipeline#metricsHistory}, kept unless the pipeline was built without it), so the charts span runs
- * and restarts of the dashboard; the in-memory sampler's points where the store holds none for the
- * stage (a pipeline built with {@code metricsHistory(false)}, or before its first window ends) or
- * cannot be read.
+ * Pipeline#metricsHistory}, kept unless the pipeline was built without it) up to the dashboard's
+ * own first sample, then the in-memory sampler's finer points: the charts span runs and restarts of
+ * the dashboard, and move at the sampler's pace while it runs. Only the sampler's points where the
+ * store holds none for the stage (a pipeline built with {@code metricsHistory(false)}) or cannot be
+ * read.
  *
  * <p>Thread-safe.
  */
@@ -44,6 +45,7 @@ final class StoredHistory implements MetricsHistorySource {
     if (p == null) {
       return List.of();
     }
+    List<StagePoint> sampled = fallback.stageHistory(pipeline, stage, since);
     List<StageWindow> windows;
     try {
       // windows that end at or after since, up to a moment from now (the store's range is
@@ -52,13 +54,14 @@ final class StoredHistory implements MetricsHistorySource {
     } catch (RuntimeException e) {
       log.debug(
           "metrics history of {} / {} unreadable; charting the sampler's", pipeline, stage, e);
-      return fallback.stageHistory(pipeline, stage, since);
+      return sampled;
     }
-    if (windows.isEmpty()) {
-      return fallback.stageHistory(pipeline, stage, since);
-    }
-    List<StagePoint> points = new ArrayList<>(windows.size());
+    Instant sampledFrom = sampled.isEmpty() ? Instant.MAX : sampled.get(0).at();
+    List<StagePoint> points = new ArrayList<>(windows.size() + sampled.size());
     for (StageWindow w : windows) {
+      if (!w.end().isBefore(sampledFrom)) {
+        break; // the sampler's points are finer from here on
+      }
       Duration length = Duration.between(w.start(), w.end());
       if (length.isNegative() || length.isZero()) {
         continue;
@@ -79,6 +82,7 @@ final class StoredHistory implements MetricsHistorySource {
               w.cpuUsage(),
               w.allocatedBytes()));
     }
+    points.addAll(sampled);
     return points;
   }
 }

@@ -51,6 +51,16 @@ class DashboardHttpTest {
     return pipeline.deadLetters().find(DeadLetterQuery.all()).items();
   }
 
+  /** An attribute's value as a browser reads it from the page's markup. */
+  private static String attribute(String markup) {
+    return markup
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+  }
+
   private static String enc(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
@@ -243,6 +253,61 @@ class DashboardHttpTest {
   }
 
   @Test
+  void aRecordIdWithControlCharactersAndEdgeSpacesComesBackExactFromTheForms() throws Exception {
+    String hostile = " bad\tid\nwith\u0001controls ";
+    Fixture.runWithIds(pipeline, List.of("bad one"), item -> hostile);
+    Http http = start(Dashboard.builder());
+    assertThat(http.get("/record?pipeline=orders&id=" + enc(hostile)).body())
+        .as("the trace of the id as it is, spaces at its ends included")
+        .contains("<textarea")
+        .doesNotContain("knows no record of that id");
+    String page = http.get("/dead-letters?pipeline=orders").body();
+    StringBuilder form = new StringBuilder("pipeline=orders&scope=selected");
+    Matcher ticked = Pattern.compile("name=\"id\" value=\"([^\"]*)\"").matcher(page);
+    while (ticked.find()) {
+      form.append("&id=").append(enc(attribute(ticked.group(1))));
+    }
+    form.append("&csrf=").append(enc(Http.csrf(page)));
+    assertThat(http.post("/dead-letters/reprocess", form.toString()).statusCode()).isEqualTo(303);
+    assertThat(pipeline.store().find("orders", hostile).orElseThrow().status())
+        .as("the form named the very record the page showed")
+        .isEqualTo(RecordStatus.READY);
+    assertThat(deadLetters()).isEmpty();
+  }
+
+  @Test
+  void theLinkToARecordWithALongNonAsciiIdIsWhole() throws Exception {
+    String id = "€".repeat(1_000); // 9,000 characters URL-encoded
+    Fixture.runWithIds(pipeline, List.of("bad euro"), item -> id);
+    Http http = start(Dashboard.builder());
+    String link = Paths.record("", "orders", id);
+    assertThat(http.get("/dead-letters?pipeline=orders").body())
+        .contains("<a href=\"" + link.replace("&", "&amp;") + "\">");
+    HttpResponse<String> trace = http.get(link);
+    assertThat(trace.statusCode()).isEqualTo(200);
+    assertThat(trace.body()).contains("<textarea").doesNotContain("knows no record of that id");
+  }
+
+  @Test
+  void aPayloadAFormWouldChangeIsNotOfferedForEditingAndLineBreaksComeBackAsSent()
+      throws Exception {
+    Fixture.runWithIds(
+        pipeline, List.of("bad\u0001x", "bad\nlines"), item -> "id-" + item.length());
+    Http http = start(Dashboard.builder());
+    String control = http.get("/record?pipeline=orders&id=id-5").body();
+    assertThat(control).doesNotContain("<textarea").contains("cannot be edited here");
+    String lines = http.get("/record?pipeline=orders&id=id-9").body();
+    assertThat(lines).contains("<textarea");
+    String form =
+        "pipeline=orders&id=id-9&payload=" + enc("bad\r\nstill") + "&csrf=" + enc(Http.csrf(lines));
+    assertThat(http.post("/dead-letters/edit", form).statusCode()).isEqualTo(303);
+    pipeline.resume();
+    DeadLetter again =
+        deadLetters().stream().filter(d -> d.recordId().equals("id-9")).findFirst().orElseThrow();
+    assertThat(again.record().payload()).isEqualTo("bad\nstill");
+  }
+
+  @Test
   void discardingByFilterNeedsAReasonAndTakesEveryMatch() throws Exception {
     Http http = start(Dashboard.builder());
     String csrf = Http.csrf(http.get("/dead-letters?pipeline=orders").body());
@@ -377,7 +442,7 @@ class DashboardHttpTest {
   @Test
   void badRequestsGetAnErrorPageAndTheServerGoesOn() throws Exception {
     Http http = start(Dashboard.builder());
-    assertThat(http.get("/?x=" + "a".repeat(9_000)).statusCode()).isEqualTo(414);
+    assertThat(http.get("/?x=" + "a".repeat(17_000)).statusCode()).isEqualTo(414);
     assertThat(http.get("/dead-letters?pipeline=orders&since=yesterday").statusCode())
         .isEqualTo(400);
     assertThat(http.get("/dead-letters?pipeline=orders&limit=100000").statusCode()).isEqualTo(400);

@@ -8,6 +8,7 @@ import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.spi.RecordLedger;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /** A small pipeline whose bad records fail with an error message holding markup. */
@@ -36,6 +37,12 @@ final class Fixture {
               return s.toUpperCase(java.util.Locale.ROOT);
             })
         .build();
+  }
+
+  /** Runs the items with the ids {@code idOf} gives them. */
+  static RunResult runWithIds(
+      Pipeline<String, String> pipeline, List<String> items, Function<String, String> idOf) {
+    return pipeline.run(Source.of("given", items.iterator(), idOf));
   }
 
   /** Runs {@code good} good records and {@code bad} bad ones (ids order-1 ... order-n). */

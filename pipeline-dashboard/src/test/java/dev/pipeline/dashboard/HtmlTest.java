@@ -11,6 +11,9 @@ class HtmlTest {
         .isEqualTo("&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
     assertThat(Html.escape("line\u0000\u001b[2J\u2028end\ttab\nnext"))
         .isEqualTo("line\\u0000\\u001B[2J\\u2028end\ttab\nnext");
+    assertThat(Html.escape("order-1\u202Efdp.exe\u2066x\u2069"))
+        .as("an override would show the id reversed")
+        .isEqualTo("order-1\\u202Efdp.exe\\u2066x\\u2069");
     assertThat(Html.escape("lone \ud800 surrogate, pair \ud83d\ude00"))
         .isEqualTo("lone \\uD800 surrogate, pair \ud83d\ude00");
   }

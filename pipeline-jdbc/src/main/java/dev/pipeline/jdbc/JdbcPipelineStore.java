@@ -11,6 +11,7 @@ import dev.pipeline.store.AuditEntry;
 import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
+import dev.pipeline.store.LineageEvent;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.StatusCounts;
@@ -141,6 +142,7 @@ public final class JdbcPipelineStore implements RecordLedger {
   private final Ingests ingests;
   private final Checkpoints checkpoints;
   private final SourcePositions positions;
+  private final LineageLog lineage;
   private final Queries queries;
   private final DeliveryLedger deliveryLedger;
   private final Completions completions;
@@ -182,6 +184,7 @@ public final class JdbcPipelineStore implements RecordLedger {
     this.ingests = new Ingests(ctx);
     this.checkpoints = new Checkpoints(ctx, ingests);
     this.positions = new SourcePositions(ctx);
+    this.lineage = new LineageLog(ctx);
     this.queries = new Queries(ctx);
     this.deliveryLedger = new DeliveryLedger(ctx);
     this.completions = new Completions(ctx, deliveryLedger, queries);
@@ -452,6 +455,18 @@ public final class JdbcPipelineStore implements RecordLedger {
   @Override
   public List<Claimed> claim(String pipeline, int max, Instant now) {
     return claim(pipeline, max);
+  }
+
+  /** Appends lineage events to {@code record_lineage}, in one batched insert. */
+  @Override
+  public void appendLineage(String pipeline, List<LineageEvent> events) {
+    lineage.append(pipeline, events);
+  }
+
+  /** A record's lineage events from {@code record_lineage}, oldest first. */
+  @Override
+  public List<LineageEvent> lineage(String pipeline, String recordId) {
+    return lineage.find(pipeline, recordId);
   }
 
   @Override

@@ -303,6 +303,11 @@ final class Names {
     return table("processing_logs");
   }
 
+  /** What happened to each record at each stage, for pipelines that keep lineage. */
+  String lineage() {
+    return table("record_lineage");
+  }
+
   String schemaVersion() {
     return table("pipeline_schema_version");
   }

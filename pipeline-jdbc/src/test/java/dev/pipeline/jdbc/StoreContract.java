@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.Alert;
 import dev.pipeline.Envelope;
+import dev.pipeline.LineageLevel;
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineConfigurationException;
 import dev.pipeline.PipelineRun;
@@ -18,6 +19,9 @@ import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.store.Lineage;
+import dev.pipeline.store.LineageEvent;
+import dev.pipeline.store.LineageOutcome;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.RecordState;
@@ -3313,7 +3317,8 @@ abstract class StoreContract {
             "[4, source positions]",
             "[5, split records]",
             "[6, rule versions]",
-            "[7, audit trail and metrics history]");
+            "[7, audit trail and metrics history]",
+            "[8, record lineage]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())
@@ -3328,5 +3333,58 @@ abstract class StoreContract {
     assertThat(db().count("SELECT COUNT(*) FROM " + names.schemaVersion()))
         .as("a row per migration (their versions need not follow each other)")
         .isEqualTo(Migrator.MIGRATIONS.size());
+  }
+
+  /**
+   * Lineage on the durable store: the events of a run are written to {@code record_lineage} in
+   * bulk, read back by record in order, with hostile text escaped, and queryable in SQL.
+   */
+  @Test
+  void lineageIsWrittenInBulkAndReadBackByRecord() {
+    JdbcPipelineStore store = open("w1");
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .inputCodec(STRING)
+            .alerts(alert -> {})
+            .lineage(LineageLevel.ALL)
+            .stage(
+                StageName.CLEANING,
+                (String s) -> {
+                  if (s.startsWith("throw")) {
+                    throw new IllegalStateException("cannot\0clean " + s);
+                  }
+                  return s.toUpperCase(java.util.Locale.ROOT);
+                },
+                o -> o.codec(STRING))
+            .sink(batch -> {})
+            .build();
+
+    RunResult result = p.run(Source.of("src", List.of("a", "throw-2", "c").iterator(), s -> s));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    Lineage a = p.lineage("a");
+    assertThat(a.events()).extracting(LineageEvent::stage).containsExactly("cleaning", "sink");
+    assertThat(a.events())
+        .extracting(LineageEvent::outcome)
+        .containsExactly(LineageOutcome.PASSED, LineageOutcome.PASSED);
+    assertThat(a.events().get(0).outputHash()).isEqualTo(a.events().get(1).inputHash());
+    assertThat(a.events().get(0).sourceId()).isEqualTo("src");
+    LineageEvent failed = p.lineage("throw-2").events().getFirst();
+    assertThat(failed.outcome()).isEqualTo(LineageOutcome.DEAD_LETTER);
+    assertThat(failed.outputHash()).isNull();
+    assertThat(failed.detail())
+        .startsWith("IllegalStateException: cannot")
+        .endsWith("clean throw-2")
+        .doesNotContain("\0");
+    assertThat(
+            db().count(
+                    "SELECT COUNT(*) FROM "
+                        + db().table("record_lineage")
+                        + " WHERE pipeline = '"
+                        + pipeline
+                        + "' AND outcome = 'PASSED'"))
+        .isEqualTo(4);
+    assertThat(store.lineage("other-pipeline", "a")).isEmpty();
   }
 }

@@ -6,10 +6,13 @@ import dev.cel.common.CelAbstractSyntaxTree;
 import dev.cel.common.CelOptions;
 import dev.cel.common.CelValidationException;
 import dev.cel.common.CelValidationResult;
+import dev.cel.common.ast.CelConstant;
+import dev.cel.common.ast.CelExpr;
 import dev.cel.common.types.MapType;
 import dev.cel.common.types.SimpleType;
 import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
+import dev.cel.runtime.CelEvaluationListener;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelVariableResolver;
 import java.math.BigDecimal;
@@ -17,7 +20,9 @@ import java.math.BigInteger;
 import java.time.temporal.TemporalAccessor;
 import java.util.AbstractMap;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,8 +34,11 @@ import org.jspecify.annotations.Nullable;
  * A rule's CEL expression, compiled once against the record type: each field of the record is a
  * variable (and {@code record} is the whole record as a map). The environment declares no message
  * types and no functions beyond CEL's standard ones, so an expression cannot name a Java class; its
- * size, nesting, node count and comprehension iterations are bounded, so it cannot run long.
- * Immutable and thread-safe.
+ * size, nesting, node count and comprehension iterations are bounded, and so are the characters and
+ * elements its concatenations ({@code +} on strings and lists) build in one evaluation, and the
+ * patterns {@code matches()} compiles (with RE2/J, in linear time) are checked by {@link RegexSize}
+ * first, a literal one when the rule is built, so it cannot run long or fill the heap. Immutable
+ * and thread-safe.
  */
 final class CelCheck {
   /** The deepest nesting the parser accepts. */
@@ -42,6 +50,13 @@ final class CelCheck {
   /** The most iterations of CEL's comprehensions (all, exists, map, filter) per evaluation. */
   static final int MAX_ITERATIONS = 10_000;
 
+  /**
+   * The most characters (of strings) and elements (of lists) the {@code +} operator may build in
+   * one evaluation: {@code (title + title) + (title + title)}, nested ten deep, would otherwise
+   * build a thousand copies of a field.
+   */
+  static final long MAX_CONCAT_SIZE = 4_000_000;
+
   /** How deep a nested value is turned into CEL maps and lists. */
   private static final int MAX_VALUE_DEPTH = 8;
 
@@ -49,11 +64,16 @@ final class CelCheck {
 
   private final CelRuntime.Program program;
   private final Map<String, Function<Object, @Nullable Object>> fields;
+  // the ids of the expressions whose value is a pattern matches() compiles
+  private final Set<Long> patterns;
 
   private CelCheck(
-      CelRuntime.Program program, Map<String, Function<Object, @Nullable Object>> fields) {
+      CelRuntime.Program program,
+      Map<String, Function<Object, @Nullable Object>> fields,
+      Set<Long> patterns) {
     this.program = program;
     this.fields = fields;
+    this.patterns = patterns;
   }
 
   /**
@@ -97,10 +117,61 @@ final class CelCheck {
     }
     try {
       CelAbstractSyntaxTree ast = result.getAst();
-      return new CelCheck(cel.createProgram(ast), Map.copyOf(fields));
+      Set<Long> patterns = new HashSet<>();
+      patterns(ast.getExpr(), patterns);
+      return new CelCheck(cel.createProgram(ast), Map.copyOf(fields), Set.copyOf(patterns));
     } catch (CelValidationException | CelEvaluationException e) {
       throw new IllegalArgumentException(
           "the CEL expression does not compile: " + QualityText.bounded(e.getMessage(), 600), e);
+    }
+  }
+
+  /**
+   * Collects the expressions that give matches() its pattern; a literal pattern is checked here.
+   *
+   * @throws IllegalArgumentException if a literal pattern is too large to compile
+   */
+  private static void patterns(CelExpr expr, Set<Long> out) {
+    switch (expr.exprKind().getKind()) {
+      case CALL -> {
+        CelExpr.CelCall call = expr.call();
+        call.target().ifPresent(t -> patterns(t, out));
+        call.args().forEach(a -> patterns(a, out));
+        int at = call.target().isPresent() ? 0 : 1;
+        if (call.function().equals("matches") && call.args().size() == at + 1) {
+          CelExpr pattern = call.args().get(at);
+          if (pattern.exprKind().getKind() == CelExpr.ExprKind.Kind.CONSTANT
+              && pattern.constant().getKind() == CelConstant.Kind.STRING_VALUE) {
+            String problem = RegexSize.problem(pattern.constant().stringValue());
+            if (problem != null) {
+              throw new IllegalArgumentException("the pattern of matches() is refused: " + problem);
+            }
+          } else {
+            out.add(pattern.id());
+          }
+        }
+      }
+      case SELECT -> patterns(expr.select().operand(), out);
+      case LIST -> expr.list().elements().forEach(e -> patterns(e, out));
+      case MAP ->
+          expr.map()
+              .entries()
+              .forEach(
+                  e -> {
+                    patterns(e.key(), out);
+                    patterns(e.value(), out);
+                  });
+      case STRUCT -> expr.struct().entries().forEach(e -> patterns(e.value(), out));
+      case COMPREHENSION -> {
+        CelExpr.CelComprehension c = expr.comprehension();
+        for (CelExpr part :
+            List.of(c.iterRange(), c.accuInit(), c.loopCondition(), c.loopStep(), c.result())) {
+          patterns(part, out);
+        }
+      }
+      default -> {
+        // constants and names hold no call
+      }
     }
   }
 
@@ -126,10 +197,70 @@ final class CelCheck {
           return Optional.of(value(reader.apply(record), 0));
         };
     try {
-      Object result = program.eval(vars);
+      Object result = program.trace(vars, new Limits(patterns));
       return Boolean.TRUE.equals(result) ? null : "the expression is false";
-    } catch (CelEvaluationException e) {
+    } catch (CelEvaluationException | Limits.Exceeded e) {
+      if (e instanceof Limits.Exceeded exceeded) {
+        return "the expression could not be evaluated: " + exceeded.getMessage();
+      }
+      if (e.getCause() instanceof Limits.Exceeded exceeded) {
+        return "the expression could not be evaluated: " + exceeded.getMessage();
+      }
       return "the expression could not be evaluated: " + QualityText.bounded(e.getMessage(), 200);
+    }
+  }
+
+  /**
+   * Adds up the size of every string or list the {@code +} operator builds in one evaluation and
+   * stops the evaluation past {@link #MAX_CONCAT_SIZE}; a sum cannot grow more than twice its
+   * operands, so the evaluation stops before it builds much more than the budget. Stops it too when
+   * a pattern for matches(), computed from the record, is one {@link RegexSize} refuses: the
+   * listener hears of the pattern before matches() compiles it.
+   */
+  private static final class Limits implements CelEvaluationListener {
+    private final Set<Long> patterns;
+    private long built;
+
+    Limits(Set<Long> patterns) {
+      this.patterns = patterns;
+    }
+
+    @Override
+    public void callback(CelExpr expr, Object result) {
+      if (result instanceof String pattern && patterns.contains(expr.id())) {
+        String problem = RegexSize.problem(pattern);
+        if (problem != null) {
+          throw new Exceeded("the pattern for matches() is refused: " + problem);
+        }
+      }
+      long size =
+          switch (result) {
+            case String s -> s.length();
+            case List<?> l -> l.size();
+            default -> -1;
+          };
+      if (size < 0 || expr.getKind() != CelExpr.ExprKind.Kind.CALL) {
+        return;
+      }
+      if (expr.call().function().equals("_+_")) {
+        built += size;
+        if (built > MAX_CONCAT_SIZE) {
+          throw new Exceeded(
+              "its concatenations built more than "
+                  + MAX_CONCAT_SIZE
+                  + " characters or elements; compare sizes or parts instead of building long"
+                  + " strings");
+        }
+      }
+    }
+
+    /** Stops the evaluation. */
+    static final class Exceeded extends RuntimeException {
+      private static final long serialVersionUID = 1L;
+
+      Exceeded(String message) {
+        super(message, null, false, false);
+      }
     }
   }
 
@@ -153,7 +284,12 @@ final class CelCheck {
       case TemporalAccessor t -> t.toString();
       case Map<?, ?> map -> depth >= MAX_VALUE_DEPTH ? Map.of() : mapOf(map, depth + 1);
       case List<?> list -> depth >= MAX_VALUE_DEPTH ? List.of() : listOf(list, depth + 1);
-      default -> depth >= MAX_VALUE_DEPTH ? Map.of() : asMap(v, depth + 1);
+      case Collection<?> c ->
+          depth >= MAX_VALUE_DEPTH ? List.of() : listOf(new ArrayList<>(c), depth + 1);
+      default ->
+          FieldPath.opaque(v.getClass())
+              ? v.toString()
+              : depth >= MAX_VALUE_DEPTH ? Map.of() : asMap(v, depth + 1);
     };
   }
 

@@ -178,6 +178,10 @@ final class Checks {
   }
 
   private static Check pattern(FieldPath path, String regex) {
+    String tooBig = RegexSize.problem(regex);
+    if (tooBig != null) {
+      throw new IllegalArgumentException("the pattern is refused: " + tooBig);
+    }
     Pattern p;
     try {
       p = Pattern.compile(regex);

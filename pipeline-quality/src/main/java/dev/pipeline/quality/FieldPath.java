@@ -120,6 +120,9 @@ final class FieldPath {
       }
       return names;
     }
+    if (opaque(type)) {
+      return names;
+    }
     for (Method m : type.getMethods()) {
       String property = property(m);
       if (property != null) {
@@ -127,6 +130,17 @@ final class FieldPath {
       }
     }
     return names;
+  }
+
+  /**
+   * Whether a type is the JDK's own (loaded by the boot or platform loader). Rules read no getter
+   * of such a type: some do I/O or reach the runtime ({@code URL.getContent()} fetches the URL,
+   * {@code File.getCanonicalPath()} reads the disk, {@code Class.getClassLoader()}), so a path or a
+   * CEL expression sees such a value only as its text.
+   */
+  static boolean opaque(Class<?> type) {
+    ClassLoader loader = type.getClassLoader();
+    return loader == null || loader == ClassLoader.getPlatformClassLoader();
   }
 
   private static @Nullable String property(Method m) {
@@ -150,6 +164,9 @@ final class FieldPath {
 
   /** A record component's accessor, a bean getter or a public no-argument method, or null. */
   static @Nullable Method accessor(Class<?> type, String name) {
+    if (opaque(type)) {
+      return null;
+    }
     if (type.isRecord()) {
       for (RecordComponent c : type.getRecordComponents()) {
         if (c.getName().equals(name)) {

@@ -95,6 +95,32 @@ class HostileRulesTest {
   }
 
   @Test
+  void concatenationsStopAtTheirBudgetInsteadOfFillingTheHeap() {
+    // nine levels of (x + x) build 512 copies of the title: 512 MB of characters from a 1 MB title
+    String balanced = "title";
+    for (int i = 0; i < 9; i++) {
+      balanced = "(" + balanced + " + " + balanced + ")";
+    }
+    String doubled = "title"; // the same through map(): each level doubles what the one in it built
+    for (int i = 0; i < 14; i++) {
+      doubled = "[" + doubled + "].map(a, a + a)[0]";
+    }
+    String big = "a".repeat(1_000_000);
+    for (String expression : List.of("size(" + balanced + ") > 0", "size(" + doubled + ") > 0")) {
+      var t = StageTester.of(gate(Rule.expression("blow-up", expression)));
+      var result = t.run(Listing.good("x").withTitle(big));
+      assertThat(result.isFailed()).as(expression).isTrue();
+      assertThat(result.failure().getMessage())
+          .contains("could not be evaluated")
+          .contains("concatenations built more than " + CelCheck.MAX_CONCAT_SIZE);
+    }
+    var small = StageTester.of(gate(Rule.expression("fine", "size(" + balanced + ") == 512")));
+    assertThat(small.run(Listing.good("y").withTitle("a")).isFailed()).isFalse();
+    var list = StageTester.of(gate(Rule.expression("lists", "size(tags + tags) == 4")));
+    assertThat(list.run(Listing.good("z")).isFailed()).isFalse();
+  }
+
+  @Test
   void aCatastrophicRegexRunsInLinearTime() {
     // (a+)+$ backtracks exponentially in java.util.regex on "aaaa...!"; RE2/J does not backtrack
     var t = StageTester.of(gate(Rule.pattern("evil", "title", "(a+)+$")));
@@ -109,12 +135,70 @@ class HostileRulesTest {
   }
 
   @Test
+  void aPatternThatExpandsPastWhatRe2AllowsIsRefusedBeforeItIsCompiled() {
+    // RE2/J expands this into a billion instructions: many seconds, then out of heap
+    String nested = "((a{1000}){1000}){1000}";
+    assertThatThrownBy(() -> gate(Rule.pattern("nested", "title", nested)))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageContaining("rule 'nested'")
+        .hasMessageContaining("more than the 1000 allowed");
+    assertThatThrownBy(() -> gate(Rule.expression("in-cel", "title.matches('" + nested + "')")))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageContaining("rule 'in-cel'")
+        .hasMessageContaining("the pattern of matches() is refused");
+    var fromRecord = StageTester.of(gate(Rule.expression("from-record", "title.matches(email)")));
+    var result = fromRecord.run(Listing.good("x").withEmail("((((a{100}){100}){100}){100})"));
+    assertThat(result.isFailed()).isTrue();
+    assertThat(result.failure().getMessage())
+        .contains("the pattern for matches() is refused")
+        .contains("more than the 1000 allowed");
+    var within = StageTester.of(gate(Rule.pattern("within", "title", "(a{10}){100}[{]{3}")));
+    assertThat(within.run(Listing.good("y").withTitle("a".repeat(1_000) + "{{{")).isFailed())
+        .isFalse();
+    assertThat(fromRecord.run(Listing.good("z").withTitle("ab").withEmail("[a-z]{2}")).isFailed())
+        .isFalse();
+  }
+
+  @Test
   void aRegexRE2CannotRunIsRefused() {
     assertThatThrownBy(() -> gate(Rule.pattern("backref", "title", "(a)\\1")))
         .isInstanceOf(InvalidRuleException.class)
         .hasMessageContaining("not valid RE2/J syntax");
     assertThatThrownBy(() -> gate(Rule.pattern("lookahead", "title", "(?=a)a")))
         .isInstanceOf(InvalidRuleException.class);
+  }
+
+  /** A record with values of the JDK's own types, whose getters do I/O. */
+  record Located(String id, java.net.URL url, java.io.File file) {}
+
+  @Test
+  void rulesReadNoGetterOfTheJdksOwnTypes() throws Exception {
+    java.nio.file.Path tmp = java.nio.file.Files.createTempFile("hostile", ".txt");
+    try {
+      Located located = new Located("a", tmp.toUri().toURL(), tmp.toFile());
+      // url.content would open the URL (a fetch for http:), file.canonicalPath read the disk
+      for (String expression :
+          List.of("url.content != null", "size(file.canonicalPath) > 0", "file.freeSpace > 0")) {
+        var t =
+            StageTester.of(
+                QualityGate.of(Located.class).rule(Rule.expression("getter", expression)).build());
+        var result = t.run(located);
+        assertThat(result.isFailed()).as(expression).isTrue();
+        assertThat(result.failure().getMessage()).contains("could not be evaluated");
+      }
+      var asText =
+          StageTester.of(
+              QualityGate.of(Located.class)
+                  .rule(Rule.expression("text", "url.startsWith('file:')"))
+                  .build());
+      assertThat(asText.run(located).isFailed()).isFalse();
+      assertThatThrownBy(
+              () -> QualityGate.of(Located.class).rule(Rule.notNull("path", "url.content")).build())
+          .isInstanceOf(InvalidRuleException.class)
+          .hasMessageContaining("has no field 'content'");
+    } finally {
+      java.nio.file.Files.delete(tmp);
+    }
   }
 
   @Test
@@ -131,5 +215,12 @@ class HostileRulesTest {
         .hasMessageNotContaining("\u001b")
         .hasMessageNotContaining("\n")
         .hasMessageContaining("\\u001B");
+    // a right-to-left override would make the rest of an alert or log line read backwards
+    assertThatThrownBy(() -> gate(Rule.range("r", "price.\u202Etsoc\u2028x", "[0, 1]")))
+        .isInstanceOf(InvalidRuleException.class)
+        .hasMessageNotContaining("\u202E")
+        .hasMessageNotContaining("\u2028")
+        .hasMessageContaining("\\u202E")
+        .hasMessageContaining("\\u2028");
   }
 }

@@ -5,11 +5,13 @@ import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.store.AuditEntry;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.store.LineageEvent;
 import dev.pipeline.store.PipelineStore;
 import dev.pipeline.store.StorableText;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
@@ -224,6 +226,18 @@ public interface RecordLedger extends PipelineStore {
    * cancelled or fails. Does nothing for a non-durable store.
    */
   default void release(String pipeline) {}
+
+  /**
+   * Appends lineage events of a pipeline's records, in one bulk write; called by a run's lineage
+   * writer, off the workers' threads, with the events of many batches at once. A store that keeps
+   * no lineage ignores them (this default).
+   *
+   * @throws RuntimeException if the store could not write them (the writer logs it and goes on)
+   */
+  default void appendLineage(String pipeline, List<LineageEvent> events) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    Objects.requireNonNull(events, "events cannot be null");
+  }
 
   /**
    * Appends lines to pipelines' audit trails, in one write: the engine's background writer calls it

@@ -1,0 +1,304 @@
+package dev.pipeline;
+
+import static dev.pipeline.StageName.CLEANING;
+import static dev.pipeline.StageName.EXTRACTION;
+import static dev.pipeline.StageName.PUBLISHING;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pipeline.resilience.RetryPolicy;
+import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.store.Lineage;
+import dev.pipeline.store.LineageEvent;
+import dev.pipeline.store.LineageOutcome;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+class LineageTest {
+  private static final RetryPolicy TWICE =
+      RetryPolicy.exponential(Duration.ofMillis(100), Duration.ofSeconds(1)).maxRetries(2);
+
+  private final Queue<Envelope<String>> sink = new ConcurrentLinkedQueue<>();
+  private final FakeClock clock = new FakeClock();
+
+  private static Source<String> source(String... ids) {
+    return Source.of("src", List.of(ids).iterator(), id -> id);
+  }
+
+  /** cleaning strips; extraction fails on "bad*" always, on "flaky" once, filters "skip". */
+  private Pipeline<String, String> pipeline(String name, LineageLevel level, double share) {
+    PipelineBuilder<String, String> builder =
+        Pipeline.builder(name, String.class)
+            .stage(CLEANING, (String s) -> s.strip())
+            .stage(
+                EXTRACTION,
+                (String s, StageContext c) -> {
+                  if (s.startsWith("bad")) {
+                    throw new IOException("cannot read " + s);
+                  }
+                  if (s.equals("flaky") && c.attempt() == 1) {
+                    throw new IOException("flaky once");
+                  }
+                  if (s.equals("skip")) {
+                    throw RecordFilteredException.because("not wanted");
+                  }
+                  return s.toUpperCase(Locale.ROOT);
+                },
+                o -> o.retry(TWICE))
+            .sink(sink::addAll)
+            .retryQueueAfter(Duration.ofMinutes(1))
+            .clock(clock)
+            .lineage(level);
+    if (level == LineageLevel.SAMPLED) {
+      builder.lineageSampling(share);
+    }
+    return builder.build();
+  }
+
+  @Test
+  void allKeepsAnEventPerStageWithHashesThatChainFromOneStageToTheNext() {
+    Pipeline<String, String> pipeline = pipeline("lineage-all", LineageLevel.ALL, 0);
+
+    pipeline.run(source(" a ", "b"));
+
+    Lineage a = pipeline.lineage(" a ");
+    assertThat(a.events())
+        .extracting(LineageEvent::stage)
+        .containsExactly("cleaning", "extraction", "sink");
+    assertThat(a.events()).extracting(LineageEvent::outcome).containsOnly(LineageOutcome.PASSED);
+    assertThat(a.events()).extracting(LineageEvent::sourceId).containsOnly("src");
+    assertThat(a.events()).extracting(LineageEvent::attempts).containsOnly(1);
+    LineageEvent cleaning = a.events().get(0);
+    LineageEvent extraction = a.events().get(1);
+    LineageEvent atSink = a.events().get(2);
+    assertThat(cleaning.inputHash()).isEqualTo(LineageRecorder.payloadHash(" a "));
+    assertThat(cleaning.outputHash()).isEqualTo(LineageRecorder.payloadHash("a"));
+    assertThat(extraction.inputHash()).isEqualTo(cleaning.outputHash());
+    assertThat(extraction.outputHash()).isEqualTo(LineageRecorder.payloadHash("A"));
+    assertThat(atSink.inputHash()).isEqualTo(atSink.outputHash());
+    assertThat(cleaning.enteredAt()).isBeforeOrEqualTo(cleaning.leftAt());
+    assertThat(a.parentId()).isNull();
+    assertThat(a.childIds()).isEmpty();
+    assertThat(pipeline.lineage("b").events()).hasSize(3);
+    assertThat(pipeline.lineage("never-seen").isEmpty()).isTrue();
+  }
+
+  @Test
+  void noneKeepsNothing() {
+    Pipeline<String, String> pipeline = pipeline("lineage-none", LineageLevel.NONE, 0);
+
+    pipeline.run(source("a", "bad", "skip"));
+
+    assertThat(sink).hasSize(1);
+    assertThat(pipeline.lineage("a").isEmpty()).isTrue();
+    assertThat(pipeline.lineage("bad").isEmpty()).isTrue();
+  }
+
+  @Test
+  void failuresKeepsTheTrailOfRecordsThatFailedWereFilteredOrRetriedAndNothingOfTheRest() {
+    Pipeline<String, String> pipeline = pipeline("lineage-failures", LineageLevel.FAILURES, 0);
+
+    pipeline.run(source("a", "bad", "skip", "flaky"));
+
+    assertThat(pipeline.lineage("a").isEmpty()).as("passed every stage at once").isTrue();
+    LineageEvent dead = pipeline.lineage("bad").events().getFirst();
+    assertThat(pipeline.lineage("bad").events()).hasSize(1);
+    assertThat(dead.stage()).isEqualTo("extraction");
+    assertThat(dead.outcome()).isEqualTo(LineageOutcome.DEAD_LETTER);
+    assertThat(dead.attempts()).isEqualTo(3);
+    assertThat(dead.detail()).contains("IOException").contains("cannot read bad");
+    assertThat(dead.outputHash()).isNull();
+    assertThat(dead.inputHash()).isEqualTo(LineageRecorder.payloadHash("bad"));
+    LineageEvent filtered = pipeline.lineage("skip").events().getFirst();
+    assertThat(filtered.outcome()).isEqualTo(LineageOutcome.FILTERED);
+    assertThat(filtered.detail()).isEqualTo("not wanted");
+    assertThat(pipeline.lineage("flaky").events())
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.stage()).isEqualTo("extraction");
+              assertThat(e.outcome()).isEqualTo(LineageOutcome.PASSED);
+              assertThat(e.attempts()).as("passed at its second attempt").isEqualTo(2);
+            });
+  }
+
+  @Test
+  void samplingChoosesTheSameRecordsEveryRunAndTracesEachAtEveryStageOrAtNone() {
+    String[] ids = IntStream.range(0, 200).mapToObj(i -> "rec-" + i).toArray(String[]::new);
+    Pipeline<String, String> first = pipeline("lineage-sampled-1", LineageLevel.SAMPLED, 0.25);
+    Pipeline<String, String> second = pipeline("lineage-sampled-2", LineageLevel.SAMPLED, 0.25);
+
+    first.run(source(ids));
+    second.run(source(ids));
+
+    List<String> traced = new ArrayList<>();
+    for (String id : ids) {
+      int events = first.lineage(id).events().size();
+      assertThat(events).as(id).isIn(0, 3);
+      assertThat(second.lineage(id).events()).hasSize(events);
+      assertThat(events == 3).as(id).isEqualTo(LineageRecorder.sampled(id, 0.25));
+      if (events == 3) {
+        traced.add(id);
+      }
+    }
+    assertThat(traced).hasSizeBetween(20, 80); // a quarter of 200, as the hash spreads them
+  }
+
+  @Test
+  void aSplitsParentNamesItsChildrenAndEachChildItsParent() {
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("lineage-split", String.class)
+            .splitStage(EXTRACTION, (String s, StageContext c) -> Arrays.asList(s.split(",")))
+            .stage(PUBLISHING, (String s) -> s + "!")
+            .sink(sink::addAll)
+            .lineage(LineageLevel.ALL)
+            .build();
+
+    pipeline.run(source("x,y"));
+
+    Lineage parent = pipeline.lineage("x,y");
+    assertThat(parent.events())
+        .singleElement()
+        .extracting(LineageEvent::outcome)
+        .isEqualTo(LineageOutcome.SPLIT);
+    assertThat(parent.events().getFirst().children()).isEqualTo(2);
+    assertThat(parent.childIds()).containsExactly("x,y/0", "x,y/1");
+    Lineage child = pipeline.lineage("x,y/1");
+    assertThat(child.parentId()).isEqualTo("x,y");
+    assertThat(child.events())
+        .extracting(LineageEvent::stage)
+        .containsExactly("publishing", "sink");
+    assertThat(child.events().getFirst().inputHash()).isEqualTo(LineageRecorder.payloadHash("y"));
+  }
+
+  @Test
+  void branchesAndVerdictsSetByAStageAreKeptBoundedAndHostileTextIsEscaped() {
+    String huge = "v".repeat(100_000);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("lineage-hostile", String.class)
+            .stage(
+                CLEANING,
+                (String s, StageContext c) -> {
+                  c.putMetadata("branch.kind", s.length() > 5 ? huge : "short");
+                  c.putMetadata(LineageRecorder.VIOLATIONS, "range:price\u0000\u001b[31m");
+                  return s;
+                })
+            .stage(
+                EXTRACTION,
+                (String s) -> {
+                  if (!s.isEmpty()) {
+                    throw new IllegalStateException("boom " + huge);
+                  }
+                  return s;
+                })
+            .sink(sink::addAll)
+            .lineage(LineageLevel.ALL)
+            .build();
+    String id = "id\u001b[2J\nwith-controls-" + "x".repeat(20);
+
+    pipeline.run(Source.of("src", List.of("long-one", "s").iterator(), p -> id + p));
+
+    Lineage longOne = pipeline.lineage(id + "long-one");
+    assertThat(longOne.events()).hasSize(2);
+    LineageEvent cleaning = longOne.events().get(0);
+    assertThat(cleaning.branch()).startsWith("branch.kind=vvv");
+    assertThat(cleaning.branch().length()).isLessThanOrEqualTo(LineageEvent.MAX_TEXT + 100);
+    assertThat(cleaning.verdicts()).doesNotContain("\u0000");
+    LineageEvent failed = longOne.events().get(1);
+    assertThat(failed.outcome()).isEqualTo(LineageOutcome.DEAD_LETTER);
+    assertThat(failed.verdicts()).as("given at cleaning, not here").isNull();
+    assertThat(failed.detail().length()).isLessThanOrEqualTo(LineageEvent.MAX_TEXT + 100);
+    assertThat(pipeline.lineage(id + "s").events().getFirst().branch())
+        .isEqualTo("branch.kind=short");
+  }
+
+  @Test
+  void theInMemoryStoreKeepsTheMostRecentEventsOnly() {
+    InMemoryPipelineStore store = InMemoryPipelineStore.builder().retainLineage(4).build();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("lineage-ring", String.class)
+            .stage(CLEANING, (String s) -> s)
+            .sink(sink::addAll)
+            .store(store)
+            .lineage(LineageLevel.ALL)
+            .build();
+
+    pipeline.run(source("r1"));
+    assertThat(pipeline.lineage("r1").events()).hasSize(2);
+    pipeline.run(source("r2", "r3"));
+
+    // 4 more events (cleaning, sink for each record) overwrite r1's
+    assertThat(pipeline.lineage("r1").isEmpty()).isTrue();
+    assertThat(pipeline.lineage("r2").events()).hasSize(2);
+    assertThat(pipeline.lineage("r3").events()).hasSize(2);
+    assertThatThrownBy(() -> InMemoryPipelineStore.builder().retainLineage(-1))
+        .hasMessageContaining("between 0 and 10,000,000");
+  }
+
+  @Test
+  void samplingIsCheckedAtBuild() {
+    assertThatThrownBy(
+            () ->
+                Pipeline.builder("s1", String.class)
+                    .stage(CLEANING, (String s) -> s)
+                    .lineage(LineageLevel.SAMPLED)
+                    .build())
+        .isInstanceOf(PipelineConfigurationException.class)
+        .hasMessageContaining("lineageSampling(share)");
+    assertThatThrownBy(
+            () ->
+                Pipeline.builder("s2", String.class)
+                    .stage(CLEANING, (String s) -> s)
+                    .lineage(LineageLevel.SAMPLED)
+                    .lineageSampling(1.5)
+                    .build())
+        .hasMessageContaining("greater than 0 and at most 1, was 1.5");
+    assertThatThrownBy(
+            () ->
+                Pipeline.builder("s3", String.class)
+                    .stage(CLEANING, (String s) -> s)
+                    .lineage(LineageLevel.ALL)
+                    .lineageSampling(0.5)
+                    .build())
+        .hasMessageContaining("set lineage(LineageLevel.SAMPLED)");
+  }
+
+  @Test
+  void aRoutedRecordNamesTheBranchItTookAndItsOwnSink() {
+    Queue<Envelope<String>> side = new ConcurrentLinkedQueue<>();
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(
+                s -> s.chars().allMatch(Character::isDigit),
+                Route.<String>branch(StageName.of("numbers"))
+                    .stage(StageName.of("double"), (String s, StageContext c) -> s + s)
+                    .join(String.class))
+            .otherwise(Route.<String>branch(StageName.of("words")).to(side::addAll))
+            .build();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("lineage-route", String.class)
+            .stage(StageName.of("by-kind"), route)
+            .sink(sink::addAll)
+            .lineage(LineageLevel.ALL)
+            .build();
+
+    pipeline.run(source("12", "abc"));
+
+    Lineage number = pipeline.lineage("12");
+    assertThat(number.events()).extracting(LineageEvent::stage).containsExactly("by-kind", "sink");
+    assertThat(number.events().getFirst().branch()).isEqualTo("branch.by-kind=numbers");
+    assertThat(number.events().getFirst().outputHash())
+        .isEqualTo(LineageRecorder.payloadHash("1212"));
+    assertThat(pipeline.lineage("abc").events().getFirst().branch())
+        .isEqualTo("branch.by-kind=words");
+    assertThat(side).extracting(Envelope::id).containsExactly("abc");
+  }
+}
