@@ -137,7 +137,7 @@ final class DashboardHandler implements HttpHandler {
     if (path.equals("/api/series")) {
       Pipeline<?, ?> pipeline = board.pipeline(query.require("pipeline"));
       StagePage.stage(pipeline, query); // checks the stage
-      json(exchange, StagePage.series(board, pipeline.name(), query.require("stage")));
+      json(exchange, StagePage.series(board, pipeline, query.require("stage")));
       return;
     }
     boolean live = path.startsWith("/api/live/");

@@ -6,13 +6,17 @@ import dev.pipeline.StageOptions;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.ResilienceMetrics;
 import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.resilience.CircuitBreaker;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A stage: charts over time (throughput, p50/p95/p99, errors, queue; CPU in cores and allocated
@@ -20,6 +24,8 @@ import java.util.TreeMap;
  * rate, batch size).
  */
 final class StagePage {
+  private static final Logger log = LoggerFactory.getLogger(StagePage.class);
+
   /** How far back the charts reach. */
   static final Duration CHART_SPAN = Duration.ofMinutes(30);
 
@@ -48,7 +54,7 @@ final class StagePage {
     h.raw("</h1>");
     String series =
         "/api/series?pipeline=" + Paths.encode(name) + "&stage=" + Paths.encode(stage.stage());
-    boolean sampled = resourcesSampled(board, name, stage.stage());
+    boolean sampled = resourcesSampled(board, pipeline, stage.stage());
     h.raw("<div class=\"charts\">");
     chart(h, series, "rate", "throughput (records/s)");
     chart(h, series, "latency", "call time p50 / p95 / p99 (ms)");
@@ -125,10 +131,9 @@ final class StagePage {
     return view;
   }
 
-  /** Whether any window of the chart span has CPU and allocation sampled. */
-  private static boolean resourcesSampled(Board board, String pipeline, String stage) {
-    return board.history().stageHistory(pipeline, stage, board.now().minus(CHART_SPAN)).stream()
-        .anyMatch(StagePoint::resourcesSampled);
+  /** Whether any stored window of the chart span has CPU and allocation sampled. */
+  private static boolean resourcesSampled(Board board, Pipeline<?, ?> pipeline, String stage) {
+    return storedWindows(board, pipeline, stage).stream().anyMatch(StagePage::sampled);
   }
 
   private static List<CircuitBreaker.Transition> transitions(
@@ -166,10 +171,13 @@ final class StagePage {
     return state == null ? "none" : state.name().toLowerCase(java.util.Locale.ROOT);
   }
 
-  /** The chart data of a stage: times and one array per metric. */
-  static String series(Board board, String pipeline, String stage) {
-    List<StagePoint> points =
-        board.history().stageHistory(pipeline, stage, board.now().minus(CHART_SPAN));
+  /**
+   * The chart data of a stage: times and one array per metric; the CPU and allocation charts have
+   * times of their own ({@code t.cpu}), those of the stored windows, which alone carry them.
+   */
+  static String series(Board board, Pipeline<?, ?> pipeline, String stage) {
+    Instant since = board.now().minus(CHART_SPAN);
+    List<StagePoint> points = board.history().stageHistory(pipeline.name(), stage, since);
     int n = points.size();
     List<Object> t = new ArrayList<>(n);
     List<Object> rate = new ArrayList<>(n);
@@ -178,8 +186,6 @@ final class StagePage {
     List<Object> p95 = new ArrayList<>(n);
     List<Object> p99 = new ArrayList<>(n);
     List<Object> queue = new ArrayList<>(n);
-    List<Object> cpu = new ArrayList<>(n);
-    List<Object> alloc = new ArrayList<>(n);
     for (StagePoint point : points) {
       t.add(point.at().toEpochMilli());
       rate.add(point.recordsPerSecond());
@@ -188,9 +194,17 @@ final class StagePage {
       p95.add(point.p95().toNanos() / 1e6);
       p99.add(point.p99().toNanos() / 1e6);
       queue.add(point.queueDepth());
+    }
+    List<StageWindow> windows = storedWindows(board, pipeline, stage);
+    List<Object> resourceTimes = new ArrayList<>(windows.size());
+    List<Object> cpu = new ArrayList<>(windows.size());
+    List<Object> alloc = new ArrayList<>(windows.size());
+    for (StageWindow w : windows) {
+      resourceTimes.add(w.end().toEpochMilli());
       // a window not sampled is a gap in the line, not a zero
-      cpu.add(point.resourcesSampled() ? point.cpuCores() : null);
-      alloc.add(point.resourcesSampled() ? point.allocatedBytesPerSecond() / 1e6 : null);
+      boolean sampled = sampled(w);
+      cpu.add(sampled ? w.cpuUsage() : null);
+      alloc.add(sampled ? w.allocatedBytes() / 1e6 / (w.length().toNanos() / 1e9) : null);
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("t", t);
@@ -198,8 +212,29 @@ final class StagePage {
     out.put("latency", List.of(p50, p95, p99));
     out.put("errors", List.of(errors));
     out.put("queue", List.of(queue));
+    out.put("t.cpu", resourceTimes);
     out.put("cpu", List.of(cpu));
+    out.put("t.alloc", resourceTimes);
     out.put("alloc", List.of(alloc));
     return Json.write(out);
+  }
+
+  /** Whether a stored window has CPU time and allocation (the pipeline samples resources). */
+  private static boolean sampled(StageWindow w) {
+    return w.cpuUsage() >= 0 && w.allocatedBytes() >= 0;
+  }
+
+  /** The stage's stored windows of the chart span; none if the store keeps none or fails. */
+  private static List<StageWindow> storedWindows(
+      Board board, Pipeline<?, ?> pipeline, String stage) {
+    try {
+      Instant now = board.now();
+      return pipeline.metricsHistory(
+          StageName.of(stage), now.minus(CHART_SPAN), now.plusSeconds(1));
+    } catch (RuntimeException e) {
+      // no history kept, or the store did not answer: nothing to chart
+      log.debug("stored windows of {} / {} unreadable", pipeline.name(), stage, e);
+      return List.of();
+    }
   }
 }

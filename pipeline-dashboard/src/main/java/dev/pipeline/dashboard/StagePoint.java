@@ -18,9 +18,6 @@ import java.util.Objects;
  * @param p99 99th percentile
  * @param queueDepth records waiting in front of the stage at the end of the window
  * @param utilization the fraction of its workers' time spent in calls, 0 to 1
- * @param cpuCores the CPU its threads used over the window, in cores (CPU time over the window's
- *     length); -1 when not sampled (the pipeline was built without {@code resourceSampling(true)})
- * @param allocatedBytes bytes its threads allocated in the window; -1 when not sampled
  */
 public record StagePoint(
     Instant at,
@@ -33,38 +30,7 @@ public record StagePoint(
     Duration p95,
     Duration p99,
     int queueDepth,
-    double utilization,
-    double cpuCores,
-    long allocatedBytes) {
-
-  /** A point without resource figures (CPU and allocation not sampled). */
-  public StagePoint(
-      Instant at,
-      Duration window,
-      long recordsIn,
-      long passed,
-      long failed,
-      long errors,
-      Duration p50,
-      Duration p95,
-      Duration p99,
-      int queueDepth,
-      double utilization) {
-    this(
-        at,
-        window,
-        recordsIn,
-        passed,
-        failed,
-        errors,
-        p50,
-        p95,
-        p99,
-        queueDepth,
-        utilization,
-        -1,
-        -1);
-  }
+    double utilization) {
 
   /**
    * Checks the components.
@@ -96,16 +62,6 @@ public record StagePoint(
   /** Records failed for good, of those that entered, in the window; 0 if none entered. */
   public double errorRate() {
     return recordsIn == 0 ? 0 : Math.min(1, (double) failed / recordsIn);
-  }
-
-  /** Whether CPU time and allocation were sampled in this window. */
-  public boolean resourcesSampled() {
-    return cpuCores >= 0 && allocatedBytes >= 0;
-  }
-
-  /** Bytes allocated per second over the window; -1 when not sampled. */
-  public double allocatedBytesPerSecond() {
-    return allocatedBytes < 0 ? -1 : allocatedBytes / seconds();
   }
 
   private double seconds() {

@@ -78,9 +78,7 @@ final class StoredHistory implements MetricsHistorySource {
               w.p95(),
               w.p99(),
               w.queueDepth(),
-              w.utilization(),
-              w.cpuUsage(),
-              w.allocatedBytes()));
+              w.utilization()));
     }
     points.addAll(sampled);
     return points;

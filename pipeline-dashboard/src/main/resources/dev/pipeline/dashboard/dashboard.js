@@ -86,7 +86,7 @@
   function draw(svg, data) {
     var metric = svg.getAttribute("data-metric");
     var series = data[metric] || [];
-    var t = data.t || [];
+    var t = data["t." + metric] || data.t || [];
     var W = 480, H = 170, L = 44, R = 8, T = 10, B = 22;
     var nodes = [];
     nodes.push(el("rect", { x: L, y: T, width: W - L - R, height: H - T - B, "class": "plot" }));
