@@ -96,9 +96,35 @@ public final class DeadLetters {
    * @throws UnsupportedOperationException if the store cannot replace a payload
    */
   public boolean reprocessEdited(String recordId, Object payload) {
+    return reprocessEdited(recordId, payload, APPLICATION);
+  }
+
+  /**
+   * As {@link #reprocessEdited(String, Object)}, naming who edited and sent it back (an operator's
+   * name, a tool's): the audit trail keeps it with the record, as an {@code "edited-reprocessed"}
+   * line (the payload itself is not written there).
+   *
+   * @return whether it was sent back
+   * @throws NullPointerException if an argument is null
+   * @throws IllegalArgumentException if {@code by} is blank or longer than {@value
+   *     #MAX_ACTOR_CHARS} characters, or a durable store has no codec for that stage's input or
+   *     cannot encode the payload with it
+   * @throws UnsupportedOperationException if the store cannot replace a payload
+   */
+  public boolean reprocessEdited(String recordId, Object payload, String by) {
     Objects.requireNonNull(recordId, "recordId cannot be null");
     Objects.requireNonNull(payload, "payload cannot be null");
-    return store.reprocessWithPayload(pipeline, recordId, payload, clock.now());
+    checkActor(by);
+    boolean sent = store.reprocessWithPayload(pipeline, recordId, payload, clock.now());
+    if (sent) {
+      audit(
+          Set.of(recordId),
+          Map.of(),
+          "edited-reprocessed",
+          "payload edited and sent back for reprocessing by " + by,
+          Map.of("by", by));
+    }
+    return sent;
   }
 
   /**

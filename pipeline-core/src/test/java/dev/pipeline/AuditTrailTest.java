@@ -183,6 +183,37 @@ class AuditTrailTest {
   }
 
   @Test
+  void anEditedPayloadSentBackIsAuditedWithWhoEditedIt() {
+    Pipeline<Integer, Integer> pipeline =
+        Pipeline.builder("edits", Integer.class)
+            .clock(clock)
+            .stage(
+                CLEANING,
+                (Integer i) -> {
+                  if (i == 2) {
+                    throw new IllegalArgumentException("bad two");
+                  }
+                  return i;
+                })
+            .build();
+    pipeline.run(numbers(2));
+
+    assertThat(pipeline.deadLetters().reprocessEdited("r2", 20, "ops-bo")).isTrue();
+    assertThat(pipeline.deadLetters().reprocessEdited("r2", 21, "ops-bo"))
+        .as("no longer a dead letter: nothing sent, nothing audited")
+        .isFalse();
+
+    List<AuditEntry> edited = lines(pipeline, AuditQuery.all().recordId("r2").containing("edited"));
+    assertThat(edited).hasSize(1);
+    assertThat(edited.get(0).event()).isEqualTo("edited-reprocessed");
+    assertThat(edited.get(0).message()).contains("by ops-bo").doesNotContain("20");
+    assertThat(edited.get(0).metadata()).containsEntry("by", "ops-bo");
+    assertThatThrownBy(() -> pipeline.deadLetters().reprocessEdited("r2", 22, " "))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("1 to 200 characters");
+  }
+
+  @Test
   void everyLineLoggedInsideAStageCarriesThePipelineStageAndRecordInItsMdc() {
     MDC.clear(); // what earlier tests left on this thread
     List<Map<String, String>> seen = new CopyOnWriteArrayList<>();

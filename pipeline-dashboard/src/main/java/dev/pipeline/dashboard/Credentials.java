@@ -15,8 +15,17 @@ import org.jspecify.annotations.Nullable;
  * of which secret came close.
  */
 final class Credentials {
-  /** A user (basic auth, {@code name:password}) or a bearer token, and its role. */
-  record Entry(String scheme, byte[] digest, Role role) {}
+  /**
+   * A user (basic auth, {@code name:password}) or a bearer token, its role, and the name the audit
+   * trail gives what it does.
+   */
+  record Entry(String scheme, byte[] digest, Role role, String name) {}
+
+  /** Who a request comes from: the name the audit trail keeps for its actions, and the role. */
+  record Caller(String name, Role role) {}
+
+  /** The name of a caller signed in with a bearer token, which carries no name. */
+  static final String TOKEN_CALLER = "dashboard token";
 
   private final List<Entry> entries;
 
@@ -25,19 +34,19 @@ final class Credentials {
   }
 
   static Entry user(String name, String password, Role role) {
-    return new Entry("basic", digest(name + ":" + password), role);
+    return new Entry("basic", digest(name + ":" + password), role, name);
   }
 
   static Entry token(String token, Role role) {
-    return new Entry("bearer", digest(token), role);
+    return new Entry("bearer", digest(token), role, TOKEN_CALLER);
   }
 
   boolean isEmpty() {
     return entries.isEmpty();
   }
 
-  /** The role of the caller an {@code Authorization} header names, or null if none. */
-  @Nullable Role authenticate(@Nullable String header) {
+  /** The caller an {@code Authorization} header names, or null if none. */
+  @Nullable Caller authenticate(@Nullable String header) {
     if (header == null || header.length() > 4_096) {
       return null;
     }
@@ -59,11 +68,11 @@ final class Credentials {
     } else {
       return null;
     }
-    Role found = null;
+    Caller found = null;
     for (Entry entry : entries) {
       boolean equal = MessageDigest.isEqual(entry.digest(), presented);
       if (equal && entry.scheme().equals(scheme) && found == null) {
-        found = entry.role();
+        found = new Caller(entry.name(), entry.role());
       }
     }
     return found;

@@ -1,6 +1,7 @@
 package dev.pipeline.dashboard;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.pipeline.DeadLetters;
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineClock;
 import java.io.IOException;
@@ -24,8 +25,10 @@ import org.jspecify.annotations.Nullable;
  * An operations dashboard for running pipelines, served by the JDK's HTTP server inside the host
  * process: an overview (each pipeline's state, throughput and error rate, each stage green, amber
  * or red, the bottleneck, what needs attention), a page per stage with charts over time and its
- * policies' live state, the dead letters (search, reprocess, discard), the retry queue, workers and
- * their leases, and a record's trace by id. Pages update themselves by polling.
+ * policies' live state, the dead letters (search, reprocess, discard, edit a payload), the retry
+ * queue, workers and their leases, the audit trail (searchable), and a record's trace by id. Pages
+ * update themselves by polling. Every change made here is kept in the pipeline's audit trail with
+ * who made it: the signed-in user's name, or {@code "dashboard"} without authentication.
  *
  * <pre>{@code
  * try (Dashboard dashboard = Dashboard.builder().pipeline(pipeline).port(8090).start()) {
@@ -159,15 +162,19 @@ public final class Dashboard implements AutoCloseable {
      * request must authenticate.
      *
      * @throws NullPointerException if an argument is null
-     * @throws IllegalArgumentException if the name is blank or holds ':', or the password is
-     *     shorter than 12 characters
+     * @throws IllegalArgumentException if the name is blank, longer than 200 characters or holds
+     *     ':', or the password is shorter than 12 characters
      */
     public Builder user(String name, String password, Role role) {
       Objects.requireNonNull(name, "name cannot be null");
       Objects.requireNonNull(password, "password cannot be null");
       Objects.requireNonNull(role, "role cannot be null");
-      if (name.isBlank() || name.contains(":")) {
-        throw new IllegalArgumentException("a user name must not be blank or hold ':'");
+      if (name.isBlank() || name.contains(":") || name.length() > DeadLetters.MAX_ACTOR_CHARS) {
+        throw new IllegalArgumentException(
+            "a user name must hold 1 to "
+                + DeadLetters.MAX_ACTOR_CHARS
+                + " characters, not be blank and not hold ':' (the audit trail keeps it with"
+                + " what the user does)");
       }
       if (password.length() < 12) {
         throw new IllegalArgumentException("a password must have at least 12 characters");

@@ -85,13 +85,14 @@ final class DashboardHandler implements HttpHandler {
           403,
           "this dashboard answers only to 127.0.0.1, localhost or [::1] without authentication");
     }
-    Role role = authenticate(exchange);
-    if (role == null) {
+    Credentials.Caller caller = authenticate(exchange);
+    if (caller == null) {
       exchange
           .getResponseHeaders()
           .set("WWW-Authenticate", "Basic realm=\"pipeline dashboard\", charset=\"UTF-8\"");
       throw new BadRequestException(401, "sign in to use the dashboard");
     }
+    Role role = caller.role();
     String path = raw;
     if (path.startsWith("/static/")) {
       if (post) {
@@ -126,17 +127,17 @@ final class DashboardHandler implements HttpHandler {
       if (site != null && site.equals("cross-site")) {
         throw new BadRequestException(403, "a change cannot come from another site");
       }
-      Request request = new Request(path, query, form, role, session);
+      Request request = new Request(path, query, form, role, session, caller.name());
       String next = act(request);
       exchange.getResponseHeaders().set("Location", next);
       send(exchange, 303, "text/plain; charset=utf-8", new byte[0]);
       return;
     }
-    Request request = new Request(path, query, Params.parse(null), role, session);
+    Request request = new Request(path, query, Params.parse(null), role, session, caller.name());
     if (path.equals("/api/series")) {
       Pipeline<?, ?> pipeline = board.pipeline(query.require("pipeline"));
       StagePage.stage(pipeline, query); // checks the stage
-      json(exchange, StagePage.series(board, pipeline.name(), query.require("stage")));
+      json(exchange, StagePage.series(board, pipeline, query.require("stage")));
       return;
     }
     boolean live = path.startsWith("/api/live/");
@@ -172,6 +173,10 @@ final class DashboardHandler implements HttpHandler {
       case "/record" -> {
         Pipeline<?, ?> p = board.pipeline(query);
         yield new Page("Record", "", p, RecordPage.render(p, request));
+      }
+      case "/audit" -> {
+        Pipeline<?, ?> p = board.pipeline(query);
+        yield new Page("Audit trail", "audit", p, AuditPage.render(p, request));
       }
       case "/retries" -> {
         Pipeline<?, ?> p = board.pipeline(query);
@@ -214,9 +219,9 @@ final class DashboardHandler implements HttpHandler {
     return name.equals("localhost") || name.equals("127.0.0.1");
   }
 
-  private @Nullable Role authenticate(HttpExchange exchange) {
+  private Credentials.@Nullable Caller authenticate(HttpExchange exchange) {
     if (credentials.isEmpty()) {
-      return anonymous;
+      return new Credentials.Caller(Request.ANONYMOUS, anonymous);
     }
     return credentials.authenticate(exchange.getRequestHeaders().getFirst("Authorization"));
   }

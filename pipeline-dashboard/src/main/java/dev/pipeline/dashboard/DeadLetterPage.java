@@ -194,9 +194,9 @@ final class DeadLetterPage {
     for (int i = 0; i < ids.size(); i += CHUNK) {
       List<String> chunk = ids.subList(i, Math.min(ids.size(), i + CHUNK));
       if (discard) {
-        done.addAll(pipeline.deadLetters().discard(chunk, "dashboard: " + reason));
+        done.addAll(pipeline.deadLetters().discard(chunk, reason, request.by()));
       } else {
-        done.addAll(pipeline.deadLetters().reprocess(chunk));
+        done.addAll(pipeline.deadLetters().reprocess(chunk, request.by()));
       }
     }
     String verb = discard ? "discarded" : "sent back to be processed again";

@@ -23,6 +23,7 @@ final class Layout {
     nav(out, active, "dead-letters", "/dead-letters?pipeline=" + p, "Dead letters");
     nav(out, active, "retries", "/retries?pipeline=" + p, "Retry queue");
     nav(out, active, "workers", "/workers?pipeline=" + p, "Workers");
+    nav(out, active, "audit", "/audit?pipeline=" + p, "Audit trail");
     out.raw("<form class=\"lookup\" method=\"get\" action=\"/record\">");
     out.raw("<input type=\"hidden\" name=\"pipeline\" value=\"").text(pipeline.name()).raw("\">");
     out.raw(

@@ -88,7 +88,7 @@ final class PayloadEditor {
     }
     boolean sent;
     try {
-      sent = pipeline.deadLetters().reprocessEdited(id, payload);
+      sent = pipeline.deadLetters().reprocessEdited(id, payload, request.by());
     } catch (IllegalArgumentException | UnsupportedOperationException e) {
       throw new BadRequestException("the store did not take the edited payload: " + e.getMessage());
     }

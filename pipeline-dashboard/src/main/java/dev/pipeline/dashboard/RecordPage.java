@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A record's trace by id: what the store knows of it (status, stage, attempts, deliveries, every
- * error) and, for a dead letter, its payload and metadata, with reprocess and discard.
+ * error), for a dead letter its payload and metadata, with reprocess and discard, and its lines of
+ * the audit trail.
  */
 final class RecordPage {
   /** The most payload characters shown. */
@@ -50,6 +51,7 @@ final class RecordPage {
     Optional<RecordState> found = pipeline.store().find(name, id);
     if (found.isEmpty()) {
       h.raw("<p class=\"empty\">The store knows no record of that id in this pipeline.</p>");
+      AuditPage.forRecord(pipeline, id, h);
       return view;
     }
     RecordState state = found.get();
@@ -82,6 +84,7 @@ final class RecordPage {
     if (state.status() == RecordStatus.DEAD_LETTER) {
       deadLetter(pipeline, state, request, h);
     }
+    AuditPage.forRecord(pipeline, id, h);
     return view;
   }
 

@@ -6,19 +6,26 @@ import dev.pipeline.StageOptions;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.ResilienceMetrics;
 import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.resilience.CircuitBreaker;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * A stage: charts over time (throughput, p50/p95/p99, errors, queue), its numbers and its policies'
- * live state (circuit, rate, batch size).
+ * A stage: charts over time (throughput, p50/p95/p99, errors, queue; CPU in cores and allocated
+ * bytes when the pipeline samples resources), its numbers and its policies' live state (circuit,
+ * rate, batch size).
  */
 final class StagePage {
+  private static final Logger log = LoggerFactory.getLogger(StagePage.class);
+
   /** How far back the charts reach. */
   static final Duration CHART_SPAN = Duration.ofMinutes(30);
 
@@ -47,12 +54,22 @@ final class StagePage {
     h.raw("</h1>");
     String series =
         "/api/series?pipeline=" + Paths.encode(name) + "&stage=" + Paths.encode(stage.stage());
+    boolean sampled = resourcesSampled(board, pipeline, stage.stage());
     h.raw("<div class=\"charts\">");
     chart(h, series, "rate", "throughput (records/s)");
     chart(h, series, "latency", "call time p50 / p95 / p99 (ms)");
     chart(h, series, "errors", "errors (per s)");
     chart(h, series, "queue", "queue depth");
+    if (sampled) {
+      chart(h, series, "cpu", "CPU (cores)");
+      chart(h, series, "alloc", "allocated (MB/s)");
+    }
     h.raw("</div>");
+    if (!sampled) {
+      h.raw("<p class=\"empty\" id=\"resources-not-sampled\">CPU and memory: not sampled. Build");
+      h.raw(" the pipeline with <code>resourceSampling(true)</code> to chart this stage's CPU");
+      h.raw(" (cores) and allocated bytes from its metrics history.</p>");
+    }
     h.raw("<div class=\"columns\"><section><h2>Numbers</h2><dl class=\"figures\">");
     view.figure("in", k + "in", Format.count(stage.recordsIn()));
     view.figure("passed", k + "passed", Format.count(stage.passed()));
@@ -114,6 +131,11 @@ final class StagePage {
     return view;
   }
 
+  /** Whether any stored window of the chart span has CPU and allocation sampled. */
+  private static boolean resourcesSampled(Board board, Pipeline<?, ?> pipeline, String stage) {
+    return storedWindows(board, pipeline, stage).stream().anyMatch(StagePage::sampled);
+  }
+
   private static List<CircuitBreaker.Transition> transitions(
       Pipeline<?, ?> pipeline, String stage) {
     try {
@@ -149,10 +171,13 @@ final class StagePage {
     return state == null ? "none" : state.name().toLowerCase(java.util.Locale.ROOT);
   }
 
-  /** The chart data of a stage: times and one array per metric. */
-  static String series(Board board, String pipeline, String stage) {
-    List<StagePoint> points =
-        board.history().stageHistory(pipeline, stage, board.now().minus(CHART_SPAN));
+  /**
+   * The chart data of a stage: times and one array per metric; the CPU and allocation charts have
+   * times of their own ({@code t.cpu}), those of the stored windows, which alone carry them.
+   */
+  static String series(Board board, Pipeline<?, ?> pipeline, String stage) {
+    Instant since = board.now().minus(CHART_SPAN);
+    List<StagePoint> points = board.history().stageHistory(pipeline.name(), stage, since);
     int n = points.size();
     List<Object> t = new ArrayList<>(n);
     List<Object> rate = new ArrayList<>(n);
@@ -170,12 +195,46 @@ final class StagePage {
       p99.add(point.p99().toNanos() / 1e6);
       queue.add(point.queueDepth());
     }
+    List<StageWindow> windows = storedWindows(board, pipeline, stage);
+    List<Object> resourceTimes = new ArrayList<>(windows.size());
+    List<Object> cpu = new ArrayList<>(windows.size());
+    List<Object> alloc = new ArrayList<>(windows.size());
+    for (StageWindow w : windows) {
+      resourceTimes.add(w.end().toEpochMilli());
+      // a window not sampled is a gap in the line, not a zero
+      boolean sampled = sampled(w);
+      cpu.add(sampled ? w.cpuUsage() : null);
+      alloc.add(sampled ? w.allocatedBytes() / 1e6 / (w.length().toNanos() / 1e9) : null);
+    }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("t", t);
     out.put("rate", List.of(rate));
     out.put("latency", List.of(p50, p95, p99));
     out.put("errors", List.of(errors));
     out.put("queue", List.of(queue));
+    out.put("t.cpu", resourceTimes);
+    out.put("cpu", List.of(cpu));
+    out.put("t.alloc", resourceTimes);
+    out.put("alloc", List.of(alloc));
     return Json.write(out);
+  }
+
+  /** Whether a stored window has CPU time and allocation (the pipeline samples resources). */
+  private static boolean sampled(StageWindow w) {
+    return w.cpuUsage() >= 0 && w.allocatedBytes() >= 0;
+  }
+
+  /** The stage's stored windows of the chart span; none if the store keeps none or fails. */
+  private static List<StageWindow> storedWindows(
+      Board board, Pipeline<?, ?> pipeline, String stage) {
+    try {
+      Instant now = board.now();
+      return pipeline.metricsHistory(
+          StageName.of(stage), now.minus(CHART_SPAN), now.plusSeconds(1));
+    } catch (RuntimeException e) {
+      // no history kept, or the store did not answer: nothing to chart
+      log.debug("stored windows of {} / {} unreadable", pipeline.name(), stage, e);
+      return List.of();
+    }
   }
 }

@@ -86,10 +86,15 @@
   function draw(svg, data) {
     var metric = svg.getAttribute("data-metric");
     var series = data[metric] || [];
-    var t = data.t || [];
+    var t = data["t." + metric] || data.t || [];
     var W = 480, H = 170, L = 44, R = 8, T = 10, B = 22;
     var nodes = [];
     nodes.push(el("rect", { x: L, y: T, width: W - L - R, height: H - T - B, "class": "plot" }));
+    if (t.length === 1) {
+      // one window so far (one short run): its values as flat lines across the plot
+      t = [t[0] - 1, t[0]];
+      series = series.map(function (s) { return [s[0], s[0]]; });
+    }
     if (t.length < 2) {
       nodes.push(el("text", { x: W / 2, y: H / 2, "class": "nodata", "text-anchor": "middle" },
         "collecting samples…"));
@@ -110,8 +115,20 @@
     nodes.push(el("text", { x: L, y: H - 6, "class": "axis" }, clock(t0)));
     nodes.push(el("text", { x: W - R, y: H - 6, "text-anchor": "end", "class": "axis" }, clock(t1)));
     series.forEach(function (s, i) {
-      var points = s.map(function (v, j) { return x(t[j]).toFixed(1) + "," + y(v).toFixed(1); });
-      nodes.push(el("polyline", { points: points.join(" "), "class": "line line-" + i }));
+      // a null (a window without the figure) breaks the line rather than dropping it to zero
+      var runs = [[]];
+      s.forEach(function (v, j) {
+        if (v === null) {
+          if (runs[runs.length - 1].length > 0) { runs.push([]); }
+        } else {
+          runs[runs.length - 1].push(x(t[j]).toFixed(1) + "," + y(v).toFixed(1));
+        }
+      });
+      runs.forEach(function (points) {
+        if (points.length > 0) {
+          nodes.push(el("polyline", { points: points.join(" "), "class": "line line-" + i }));
+        }
+      });
       var legend = LEGENDS[metric];
       if (legend) {
         nodes.push(el("text", { x: L + 8 + 40 * i, y: T + 14, "class": "legend line-" + i }, legend[i]));
@@ -119,7 +136,7 @@
       var last = s[s.length - 1];
       if (i === series.length - 1) {
         nodes.push(el("text", { x: W - R - 4, y: T + 14, "text-anchor": "end", "class": "now" },
-          "now " + label(last)));
+          last === null ? "not sampled now" : "now " + label(last)));
       }
     });
     svg.replaceChildren.apply(svg, nodes);

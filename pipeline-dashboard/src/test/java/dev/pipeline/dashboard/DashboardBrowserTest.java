@@ -214,6 +214,22 @@ class DashboardBrowserTest {
     assertThat(pipeline.store().find("orders", "order-41").orElseThrow().status())
         .isEqualTo(RecordStatus.READY);
 
+    driver.findElement(By.linkText("Audit trail")).click();
+    visited("audit");
+    assertThat(driver.getTitle()).startsWith("Audit trail");
+    assertThat(driver.findElements(By.cssSelector("table.audit td.message")))
+        .as("the dead-lettered lines, their hostile message shown as text")
+        .anySatisfy(td -> assertThat(td.getText()).contains(Fixture.HOSTILE));
+    assertThat(driver.findElements(By.cssSelector("main script"))).isEmpty();
+    driver.findElement(By.cssSelector("form.filters input[name='id']")).sendKeys("order-41");
+    driver.findElement(By.xpath("//button[text()='Search']")).click();
+    visited("audit-record");
+    assertThat(text())
+        .as("the reprocess, by the anonymous loopback user")
+        .contains("reprocessed", "sent back for reprocessing by dashboard");
+    driver.findElement(By.linkText("Dead letters")).click();
+    visited("dead-letters-again");
+
     driver.findElement(By.name("text")).sendKeys("bad item 2");
     driver.findElement(By.xpath("//button[text()='Search']")).click();
     visited("dead-letters-search");
@@ -258,5 +274,52 @@ class DashboardBrowserTest {
 
     assertThat(consoleErrors).as("console errors, CSP refusals included").isEmpty();
     assertThat(timings).hasSizeGreaterThanOrEqualTo(11);
+  }
+
+  @Test
+  void aSignedInUsersReprocessShowsInTheAuditTrailWithTheirName() throws IOException {
+    try (Pipeline<String, String> own = Fixture.pipeline();
+        Dashboard signed =
+            Dashboard.builder()
+                .pipeline(own)
+                .user("ops-anna", "correct horse battery", Role.OPERATOR)
+                .start()) {
+      Fixture.run(own, 2, 2);
+      // every request of the browser signs in as ops-anna (HTTP basic), the pages' fetches too
+      driver.executeCdpCommand("Network.enable", Map.of());
+      driver.executeCdpCommand(
+          "Network.setExtraHTTPHeaders",
+          Map.of(
+              "headers",
+              Map.of(
+                  "Authorization",
+                  "Basic "
+                      + java.util.Base64.getEncoder()
+                          .encodeToString(
+                              "ops-anna:correct horse battery"
+                                  .getBytes(java.nio.charset.StandardCharsets.UTF_8)))));
+      try {
+        driver.get(signed.url().resolve("/dead-letters?pipeline=orders").toString());
+        visited("signed-dead-letters");
+        driver.findElement(By.cssSelector("input[name='id'][value='order-3']")).click();
+        driver.findElement(By.xpath("//button[text()='Reprocess selected']")).click();
+        visited("signed-after-reprocess");
+        assertThat(driver.findElement(By.id("flash")).getText())
+            .startsWith("1 dead letters sent back to be processed again");
+
+        driver.findElement(By.linkText("Audit trail")).click();
+        visited("signed-audit");
+        driver.findElement(By.cssSelector("form.filters input[name='text']")).sendKeys("sent back");
+        driver.findElement(By.xpath("//button[text()='Search']")).click();
+        visited("signed-audit-search");
+        List<WebElement> rows = driver.findElements(By.cssSelector("table.audit tbody tr"));
+        assertThat(rows).hasSize(1);
+        assertThat(rows.get(0).getText())
+            .contains("order-3", "reprocessed", "sent back for reprocessing by ops-anna");
+      } finally {
+        driver.executeCdpCommand("Network.setExtraHTTPHeaders", Map.of("headers", Map.of()));
+      }
+      assertThat(consoleErrors).as("console errors, CSP refusals included").isEmpty();
+    }
   }
 }

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.Source;
+import dev.pipeline.StageName;
+import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.RecordStatus;
@@ -11,10 +14,12 @@ import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -146,6 +151,72 @@ class DashboardHttpTest {
         .isEqualTo(RecordStatus.READY);
     assertThat(http.get("/dead-letters?pipeline=orders").body())
         .contains("1 dead letters sent back to be processed again");
+    assertThat(http.get("/audit?pipeline=orders&id=" + enc(id)).body())
+        .as("anonymous on loopback acts as 'dashboard'")
+        .contains("sent back for reprocessing by dashboard");
+  }
+
+  @Test
+  void theAuditTrailRendersHostileMessagesAsTextAndPagesByCursor() throws Exception {
+    Http http = start(Dashboard.builder());
+    HttpResponse<String> first = http.get("/audit?pipeline=orders&level=WARN&limit=2");
+    assertThat(first.statusCode()).isEqualTo(200);
+    assertThat(first.body())
+        .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; price missing")
+        .doesNotContain("<script>alert");
+    List<String> seen = new ArrayList<>(rows(first.body()));
+    assertThat(seen).hasSize(2);
+    String page = first.body();
+    while (true) {
+      Matcher next = NEXT.matcher(page);
+      if (!next.find()) {
+        break;
+      }
+      String href = next.group(1).replace("&amp;", "&");
+      assertThat(href).contains("level=WARN", "limit=2", "after=");
+      page = http.get(href).body();
+      seen.addAll(rows(page));
+    }
+    assertThat(seen)
+        .as("every dead-lettered record once, over three pages")
+        .containsExactlyInAnyOrder("order-21", "order-22", "order-23", "order-24", "order-25");
+
+    assertThat(rows(http.get("/audit?pipeline=orders&text=BAD+ITEM+3").body()))
+        .as("text ignores case")
+        .isEmpty();
+    assertThat(rows(http.get("/audit?pipeline=orders&text=PRICE+MISSING&id=order-23").body()))
+        .containsExactly("order-23");
+    assertThat(rows(http.get("/audit?pipeline=orders&stage=cleaning").body())).isEmpty();
+    assertThat(rows(http.get("/audit?pipeline=orders&until=2000-01-01T00:00:00Z").body()))
+        .isEmpty();
+    assertThat(http.get("/audit?pipeline=orders&text=%3Cb%3Ehi").body())
+        .as("the search echoed back is escaped")
+        .contains("value=\"&lt;b&gt;hi\"")
+        .doesNotContain("<b>hi");
+    assertThat(http.get("/audit?pipeline=orders&level=LOUD").statusCode()).isEqualTo(400);
+    assertThat(http.get("/audit?pipeline=orders&after=%3Cx%3E").statusCode()).isEqualTo(400);
+    assertThat(http.get("/audit?pipeline=orders&limit=0").statusCode()).isEqualTo(400);
+
+    String trace = http.get("/record?pipeline=orders&id=order-23").body();
+    assertThat(trace)
+        .contains("<h2>Audit trail</h2>", "dead-lettered", "/audit?pipeline=orders&amp;id=order-23")
+        .doesNotContain("<script>alert");
+    assertThat(http.get("/").body()).contains("href=\"/audit?pipeline=orders\"");
+  }
+
+  private static final Pattern NEXT = Pattern.compile("href=\"([^\"]+)\">next page");
+
+  private static final Pattern ROW =
+      Pattern.compile("<td class=\"id\"><a href=\"[^\"]+\">([^<]+)</a></td><td>dead-lettered");
+
+  /** The records of a page of the audit trail's dead-lettered lines. */
+  private static List<String> rows(String html) {
+    List<String> ids = new ArrayList<>();
+    Matcher m = ROW.matcher(html);
+    while (m.find()) {
+      ids.add(m.group(1));
+    }
+    return ids;
   }
 
   @Test
@@ -165,6 +236,11 @@ class DashboardHttpTest {
         .hasValue("/record?pipeline=orders&id=order-22");
     assertThat(http.get("/record?pipeline=orders&id=order-22").body())
         .contains("record order-22 sent back with the edited payload");
+    assertThat(http.get("/audit?pipeline=orders&id=order-22").body())
+        .contains(
+            "edited-reprocessed", "payload edited and sent back for reprocessing by dashboard")
+        .as("the payload itself is not in the audit trail")
+        .doesNotContain("&lt;fixed&gt;");
     assertThat(http.post("/dead-letters/edit", form).statusCode()).isEqualTo(303);
     assertThat(http.get("/record?pipeline=orders&id=order-22").body())
         .contains("is no longer a dead letter: nothing was sent back");
@@ -259,11 +335,17 @@ class DashboardHttpTest {
             "/retries?pipeline=orders",
             "/workers?pipeline=orders",
             "/stage?pipeline=orders&stage=validation",
+            "/audit?pipeline=orders&level=WARN&text=script",
+            "/audit?pipeline=orders&id=" + enc(id),
+            "/api/live/audit?pipeline=orders",
             "/api/live/dead-letters?pipeline=orders")) {
       http.get(path);
     }
     assertThat(pipeline.store().counts("orders")).isEqualTo(before);
     assertThat(deadLetters()).hasSize(5);
+    assertThat(pipeline.auditTrail(AuditQuery.all().containing("sent back")).items())
+        .as("no reprocess was audited")
+        .isEmpty();
   }
 
   @Test
@@ -300,6 +382,19 @@ class DashboardHttpTest {
     HttpResponse<String> ops = http.authorization(basic("ops", "correct horse battery")).get("/");
     assertThat(ops.statusCode()).isEqualTo(200);
     assertThat(ops.body()).contains(">operator<").doesNotContain("correct horse");
+
+    String csrf = Http.csrf(http.get("/dead-letters?pipeline=orders").body());
+    assertThat(
+            http.post(
+                    "/dead-letters/discard",
+                    "pipeline=orders&scope=selected&id=order-21&reason=test+data&csrf=" + enc(csrf))
+                .statusCode())
+        .isEqualTo(303);
+    assertThat(pipeline.auditTrail(AuditQuery.all().recordId("order-21")).items())
+        .filteredOn(line -> line.event().equals("discarded"))
+        .singleElement()
+        .satisfies(line -> assertThat(line.metadata()).containsEntry("by", "ops"))
+        .satisfies(line -> assertThat(line.message()).isEqualTo("discarded by ops: test data"));
   }
 
   private static String basic(String user, String password) {
@@ -417,10 +512,45 @@ class DashboardHttpTest {
     String page = http.get("/stage?pipeline=orders&stage=validation").body();
     assertThat(page).contains("data-series=\"/api/series?pipeline=orders&amp;stage=validation\"");
     assertThat(page).contains("circuit", "batch size", "IllegalStateException: 5");
+    assertThat(page)
+        .as("the fixture does not sample resources")
+        .contains("id=\"resources-not-sampled\"", "CPU and memory: not sampled")
+        .doesNotContain("data-metric=\"cpu\"");
     assertThat(http.get("/api/series?pipeline=orders&stage=validation").body())
-        .startsWith("{\"t\":[");
+        .startsWith("{\"t\":[")
+        .containsPattern("\"cpu\":\\[\\[null(,null)*\\]\\]");
     assertThat(http.get("/retries?pipeline=orders").statusCode()).isEqualTo(200);
     assertThat(http.get("/workers?pipeline=orders").body()).contains("no other worker");
+  }
+
+  @Test
+  void theStagePageChartsCpuAndAllocationFromTheStoredWindowsWhenSampled() throws Exception {
+    try (Pipeline<String, String> sampled =
+        Pipeline.builder("sampled", String.class)
+            .resourceSampling(true)
+            .stage(StageName.CLEANING, (String s) -> s.repeat(100).strip())
+            .sink(records -> {})
+            .build()) {
+      sampled.run(Source.of("s", IntStream.range(0, 2_000).mapToObj(i -> " x" + i).iterator()));
+      // the other charts' source has nothing (as a sampler's points, it would carry no CPU): the
+      // CPU and allocation charts read the stored windows all the same
+      dashboard =
+          Dashboard.builder().pipeline(sampled).history((p, stage, since) -> List.of()).start();
+      Http http = new Http(dashboard.url());
+
+      String page = http.get("/stage?pipeline=sampled&stage=cleaning").body();
+      assertThat(page)
+          .contains("data-metric=\"cpu\"", "CPU (cores)", "data-metric=\"alloc\"")
+          .doesNotContain("resources-not-sampled");
+      String series = http.get("/api/series?pipeline=sampled&stage=cleaning").body();
+      Matcher cpu = Pattern.compile("\"cpu\":\\[\\[([^\\]]*)\\]\\]").matcher(series);
+      assertThat(cpu.find()).as(series).isTrue();
+      assertThat(series).contains("\"t\":[]", "\"t.cpu\":[1");
+      assertThat(cpu.group(1).split(","))
+          .as("every stored window of the run was sampled: a number of cores, never null")
+          .isNotEmpty()
+          .allSatisfy(v -> assertThat(Double.parseDouble(v)).isNotNegative());
+    }
   }
 
   @Test
