@@ -21,11 +21,11 @@ import org.slf4j.event.Level;
 
 /**
  * A pipeline's audit trail, metrics history and record lineage on their way to the store: bounded
- * buffers that stages and the engine add to without ever waiting, drained by one background virtual
- * thread in bulk writes ({@link RecordLedger#appendAudit}, {@link RecordLedger#appendMetrics},
- * {@link RecordLedger#appendLineage}: the one bulk-append path for per-record facts). What does not
- * fit is dropped, counted, logged and alerted on ({@link Alert.Kind#AUDIT_DROPPED}); a failed write
- * drops its lines the same way, and never fails a run.
+ * buffers that stages and the engine add to without ever waiting, drained by one background
+ * platform thread in bulk writes ({@link RecordLedger#appendAudit}, {@link
+ * RecordLedger#appendMetrics}, {@link RecordLedger#appendLineage}: the one bulk-append path for
+ * per-record facts). What does not fit is dropped, counted, logged and alerted on ({@link
+ * Alert.Kind#AUDIT_DROPPED}); a failed write drops its lines the same way, and never fails a run.
  *
  * <p>The writer also asks the current run to take its metrics window when one is due, so windows
  * are taken while the stages are idle too. Thread-safe.
@@ -102,6 +102,12 @@ final class Telemetry {
       dropped.increment();
     }
     startWriter();
+    if (lines.size() > capacity / 4) {
+      Thread t = writer;
+      if (t != null) {
+        LockSupport.unpark(t); // a burst of lines does not wait for the next poll
+      }
+    }
   }
 
   /** An engine decision about a record (or a stage, with a null record id). */
@@ -166,7 +172,10 @@ final class Telemetry {
     startLock.lock();
     try {
       if (writer == null && !closed) {
-        Thread t = Thread.ofVirtual().name(pipeline + "-telemetry").unstarted(this::writeLoop);
+        // a platform thread: a virtual one waits for a carrier behind CPU-bound stages, and lines
+        // pile up meanwhile
+        Thread t =
+            Thread.ofPlatform().daemon().name(pipeline + "-telemetry").unstarted(this::writeLoop);
         writer = t;
         t.start();
       }
