@@ -93,6 +93,7 @@ final class RealWorkScenario implements Scenario {
         rates[i] = records / (measured[i].nanos() / 1e9);
       }
       double springBatch = Math.max(rates[3], rates[4]);
+      String label = rounds.label();
       String note =
           rounds.add(
               disturbed,
@@ -105,7 +106,7 @@ final class RealWorkScenario implements Scenario {
               rates[2] / rates[0],
               rates[2] / springBatch,
               springBatch);
-      StringBuilder line = new StringBuilder("realwork round " + rounds.label() + ":");
+      StringBuilder line = new StringBuilder("realwork round " + label + ":");
       for (int i = 0; i < measured.length; i++) {
         line.append(
             String.format(
