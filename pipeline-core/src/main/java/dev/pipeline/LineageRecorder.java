@@ -136,7 +136,7 @@ final class LineageRecorder {
 
   private int attemptsOf(String recordId, String stage) {
     int failed = 0;
-    for (ErrorInfo e : run.peekErrors(recordId)) {
+    for (ErrorInfo e : run.passedErrors.peek(recordId)) {
       if (e.stage().equals(stage)) {
         failed++;
       }

@@ -125,9 +125,8 @@ final class Run implements PipelineRun {
   final AtomicInteger resumedAttempts = new AtomicInteger();
   volatile @Nullable Thread claimer;
   final List<String> sourceErrors = new CopyOnWriteArrayList<>();
-  // errors of records that failed an attempt at a stage and then passed it, until they end, so
-  // that their final state lists every error they met; empty unless something was retried
-  private final Map<String, List<ErrorInfo>> passedErrors = new ConcurrentHashMap<>();
+  // errors of records that failed an attempt at a stage and then passed it, until they end
+  final PassedErrors passedErrors = new PassedErrors();
   final Set<Thread> threads = ConcurrentHashMap.newKeySet();
   private final List<Thread> readers = new CopyOnWriteArrayList<>();
   final AtomicInteger liveReaders = new AtomicInteger();
@@ -502,62 +501,10 @@ final class Run implements PipelineRun {
 
   /** Forgets what the run keeps about a record it dropped. */
   void forget(String recordId) {
-    takeErrors(recordId);
+    passedErrors.take(recordId);
     if (claimedAttempts.remove(recordId) != null) {
       resumedAttempts.decrementAndGet();
     }
-  }
-
-  void keepErrors(String recordId, List<ErrorInfo> errors) {
-    passedErrors.merge(
-        recordId,
-        ErrorText.bounded(List.copyOf(errors)),
-        (earlier, more) -> ErrorText.append(earlier, more));
-  }
-
-  /** The errors a record met at the stages it passed, left in place; empty if none. */
-  List<ErrorInfo> peekErrors(String recordId) {
-    if (passedErrors.isEmpty()) {
-      return List.of();
-    }
-    List<ErrorInfo> errors = passedErrors.get(recordId);
-    return errors == null ? List.of() : errors;
-  }
-
-  /** Takes the errors a record met at the stages it passed; empty if none. */
-  List<ErrorInfo> takeErrors(String recordId) {
-    if (passedErrors.isEmpty()) {
-      return List.of();
-    }
-    List<ErrorInfo> errors = passedErrors.remove(recordId);
-    return errors == null ? List.of() : errors;
-  }
-
-  /** The completions, each with the errors its record met at the stages it passed put first. */
-  List<Completion> withPassedErrors(List<Completion> completions) {
-    if (passedErrors.isEmpty()) {
-      return completions;
-    }
-    List<Completion> all = new ArrayList<>(completions.size());
-    for (Completion c : completions) {
-      List<ErrorInfo> earlier = takeErrors(c.recordId());
-      if (earlier.isEmpty()) {
-        all.add(c);
-      } else {
-        List<ErrorInfo> errors = ErrorText.append(earlier, c.errors());
-        all.add(
-            new Completion(
-                c.recordId(),
-                c.status(),
-                c.stage(),
-                c.reason(),
-                c.record(),
-                errors,
-                c.attempts(),
-                c.at()));
-      }
-    }
-    return all;
   }
 
   /**
@@ -583,7 +530,7 @@ final class Run implements PipelineRun {
       outputs = storeChildren(stage, work.children);
     }
     if (!work.completions.isEmpty()) {
-      endings.end(stage, withPassedErrors(work.completions));
+      endings.end(stage, passedErrors.putFirst(work.completions));
     }
     recorder.retries.add(work.retries);
     recorder.passed.add(work.outputs.size() + work.split);

@@ -327,7 +327,7 @@ final class SinkDelivery {
     Instant now = run.clock.now();
     List<Completion> completions = new ArrayList<>(work.batch.size());
     for (Envelope<Object> e : work.outputs) {
-      List<ErrorInfo> errors = run.takeErrors(e.id());
+      List<ErrorInfo> errors = run.passedErrors.take(e.id());
       completions.add(
           new Completion(
               e.id(),
@@ -343,7 +343,7 @@ final class SinkDelivery {
     if (route != null && inputs != null && !failed.isEmpty()) {
       failed = atRoute(failed, last, inputs);
     }
-    completions.addAll(run.withPassedErrors(failed));
+    completions.addAll(run.passedErrors.putFirst(failed));
     // first what the sink took: a write to the retry queue that fails (a cancelled run's
     // interrupt, the store) must not lose their ending
     run.endings.write(null, completions, mayFlush);

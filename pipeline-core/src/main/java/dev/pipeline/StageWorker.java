@@ -146,7 +146,7 @@ final class StageWorker {
             work.outputs.add(out);
             work.bytes += run.payloadSize.applyAsLong(output);
             if (work.errors != null) {
-              run.keepErrors(record.id(), work.errors);
+              run.passedErrors.keep(record.id(), work.errors);
             }
           }
           break;
@@ -274,7 +274,7 @@ final class StageWorker {
     Fallback<?, ?> fallback = stage.def.options().fallback();
     if (fallback instanceof Fallback.Skip || fallback instanceof Fallback.With<?, ?>) {
       if (degrade(stage, context, work, record, cause, attempts)) {
-        run.keepErrors(record.id(), errors);
+        run.passedErrors.keep(record.id(), errors);
         return;
       }
       errors =
@@ -360,7 +360,7 @@ final class StageWorker {
   private void park(
       RunStage stage, BatchWork work, Envelope<Object> record, int attemptsMade, Duration delay) {
     RetryPolicy retry = stage.def.options().retryPolicy();
-    List<ErrorInfo> earlier = run.takeErrors(record.id());
+    List<ErrorInfo> earlier = run.passedErrors.take(record.id());
     List<ErrorInfo> here = work.errors == null ? List.of() : work.errors;
     List<ErrorInfo> errors = ErrorText.append(earlier, here);
     String types = record.metadata().get(Run.RETRIED_ERRORS);
@@ -614,7 +614,7 @@ final class StageWorker {
             work.outputs.add(added == null ? out : out.withAllMetadata(added));
             work.bytes += run.payloadSize.applyAsLong(output);
             if (errors != null) {
-              run.keepErrors(record.id(), errors);
+              run.passedErrors.keep(record.id(), errors);
             }
           }
         } else {
