@@ -416,7 +416,19 @@ public final class Pipeline<I, O> implements AutoCloseable {
     Run run = lastRun.get();
     if (run == null) {
       return new PipelineMetrics(
-          name, clock.now(), List.of(), 0, 0, 0, 0, 0, references.snapshot());
+          name,
+          clock.now(),
+          List.of(),
+          0,
+          0,
+          0,
+          0,
+          0,
+          references.snapshot(),
+          List.of(),
+          null,
+          null,
+          0);
     }
     return run.metrics();
   }

@@ -53,59 +53,10 @@ public record PipelineMetrics(
     routes = List.copyOf(routes);
   }
 
-  /** A snapshot of a pipeline without route stages, nor the sink's and the store's metrics. */
-  public PipelineMetrics(
-      String pipeline,
-      Instant takenAt,
-      List<StageMetrics> stages,
-      long ingested,
-      long duplicates,
-      long published,
-      long filtered,
-      long deadLettered,
-      List<ReferenceDataMetrics> referenceData) {
-    this(
-        pipeline,
-        takenAt,
-        stages,
-        ingested,
-        duplicates,
-        published,
-        filtered,
-        deadLettered,
-        referenceData,
-        List.of());
-  }
-
-  /** A snapshot of a pipeline without the sink's and the store's metrics. */
-  public PipelineMetrics(
-      String pipeline,
-      Instant takenAt,
-      List<StageMetrics> stages,
-      long ingested,
-      long duplicates,
-      long published,
-      long filtered,
-      long deadLettered,
-      List<ReferenceDataMetrics> referenceData,
-      List<RouteMetrics> routes) {
-    this(
-        pipeline,
-        takenAt,
-        stages,
-        ingested,
-        duplicates,
-        published,
-        filtered,
-        deadLettered,
-        referenceData,
-        routes,
-        null,
-        null,
-        0);
-  }
-
-  /** A snapshot of a pipeline without reference data. */
+  /**
+   * A snapshot of a pipeline's stages and counts alone: no reference data, route stages, sink or
+   * store metrics, nothing dropped by the telemetry writer.
+   */
   public PipelineMetrics(
       String pipeline,
       Instant takenAt,
@@ -124,7 +75,11 @@ public record PipelineMetrics(
         published,
         filtered,
         deadLettered,
-        List.of());
+        List.of(),
+        List.of(),
+        null,
+        null,
+        0);
   }
 
   /**
