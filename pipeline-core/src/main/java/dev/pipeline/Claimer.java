@@ -48,7 +48,8 @@ final class Claimer {
     try {
       while (!run.cancelled) {
         boolean sourcesDone = run.liveReaders.get() == 0;
-        List<Claimed> claimed = run.store.claim(run.pipeline, max, run.clock.now());
+        List<Claimed> claimed =
+            run.sinkRetries.claim(() -> run.store.claim(run.pipeline, max, run.clock.now()));
         // before asking whether anything is unfinished, or when they have waited long enough
         run.endings.writeEnded(sourcesDone && claimed.isEmpty());
         if (!claimed.isEmpty()) {

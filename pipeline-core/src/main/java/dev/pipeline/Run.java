@@ -152,6 +152,7 @@ final class Run implements PipelineRun {
   final StageWorker worker = new StageWorker(this);
   final Endings endings = new Endings(this);
   final SinkDelivery delivery = new SinkDelivery(this);
+  final SinkRetries sinkRetries = new SinkRetries(this);
   final TimeoutWatch timeouts = new TimeoutWatch(this);
 
   Run(
@@ -487,7 +488,7 @@ final class Run implements PipelineRun {
    * durable and the worker was paused or cut off from the database for about a lease): the others
    * were taken over by another worker, which processes them, and are dropped here.
    */
-  private List<Envelope<Object>> stillHeld(List<Envelope<Object>> batch) {
+  List<Envelope<Object>> stillHeld(List<Envelope<Object>> batch) {
     if (!store.isDurable() || batch.isEmpty()) {
       return batch;
     }

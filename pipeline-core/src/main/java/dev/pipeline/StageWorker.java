@@ -492,6 +492,19 @@ final class StageWorker {
       }
       List<Envelope<Object>> pending = chunk.records();
       int attempt = chunk.attempt();
+      if (stage.sink != null && (attempt > 1 || chunk.failedBefore())) {
+        // the sink again after a failed call: the wait may have been longer than the lease, and
+        // another worker may have taken the records over and delivered them meanwhile under a
+        // higher fencing token. Those are dropped here, not handed to the sink a second time
+        List<Envelope<Object>> held = run.sinkRetries.stillHeld(pending);
+        if (held.size() != pending.size()) {
+          work.chunks.poll();
+          if (!held.isEmpty()) {
+            work.chunks.addFirst(new Chunk(held, attempt, chunk.failedBefore()));
+          }
+          continue;
+        }
+      }
       Chunk calling = chunk;
       Attempt<List<Object>> call =
           invoker.call(
@@ -549,6 +562,7 @@ final class StageWorker {
           // the whole call failed and may pass if tried again (the service, not a record, may
           // be at fault): the chunk is retried as one, after one backoff
           work.retries += pending.size();
+          sinkFailed(stage, work, pending);
           Duration delay = Retries.delay(retry, attempt, ThreadLocalRandom.current());
           for (Envelope<Object> record : pending) {
             auditRetry(stage, record.id(), attempt, delay, error);
@@ -567,6 +581,7 @@ final class StageWorker {
         }
         // halve the batch: the record(s) that made it fail end up alone
         stage.recorder.splits.increment();
+        sinkFailed(stage, work, pending);
         int half = pending.size() / 2;
         work.chunks.addFirst(new Chunk(pending.subList(half, pending.size()), attempt, true));
         work.chunks.addFirst(new Chunk(pending.subList(0, half), attempt, true));
@@ -641,6 +656,7 @@ final class StageWorker {
       }
       work.chunks.poll();
       if (!again.isEmpty()) {
+        sinkFailed(stage, work, again);
         if (!backOff(stage, Objects.requireNonNull(delay))) {
           break; // a cancelled run: what the sink took stands, the records to retry stay unfinished
         }
@@ -648,6 +664,18 @@ final class StageWorker {
       }
     }
     work.chunks = null;
+    if (work.sinkRetrying) {
+      work.sinkRetrying = false;
+      run.sinkRetries.done(work.batch);
+    }
+  }
+
+  /** Notes the records of a failed sink call that will be handed to the sink again. */
+  private void sinkFailed(RunStage stage, BatchWork work, List<Envelope<Object>> records) {
+    if (stage.sink != null && run.store.isDurable()) {
+      work.sinkRetrying = true;
+      run.sinkRetries.waiting(records);
+    }
   }
 
   /**

@@ -65,10 +65,8 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.TestInstance;
@@ -1403,14 +1401,7 @@ abstract class StoreContract {
    * again and does not hand the records to the sink under their stale fencing token.
    */
   @Test
-  @Disabled(
-      "the sink's retries are not checked against the leases yet: without the check this test"
-          + " fails (the retry hands the stale copies to the sink, flagged redelivered, under their"
-          + " old token); the first version of the check made the run hang (on H2 and PostgreSQL,"
-          + " every time) when the records were taken over during the retry wait, and was taken"
-          + " out; see docs/architecture.md, 'A paused worker, and its bound'")
   void aSinkRetryAfterTheRecordsWereTakenOverDoesNotHandThemToTheSink() throws Exception {
-    Assumptions.assumeTrue(db().postgres, "PostgreSQL only for now");
     DatabaseFaultTest.FlakyDataSource source = new DatabaseFaultTest.FlakyDataSource(db().url);
     JdbcPipelineStore store = openShortLeased(source, "slow");
     JdbcPipelineStore other = open(db().builder().workerId("other"));
