@@ -1,5 +1,12 @@
 package dev.pipeline;
 
+import dev.pipeline.engine.run.ApiAccess;
+import dev.pipeline.engine.run.Observability;
+import dev.pipeline.engine.run.ResourceSampler;
+import dev.pipeline.engine.run.Run;
+import dev.pipeline.engine.run.RunPolicies;
+import dev.pipeline.engine.run.StageDefinition;
+import dev.pipeline.engine.run.Telemetry;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.internal.ReferenceTables;
 import dev.pipeline.internal.TimeRange;
@@ -85,6 +92,10 @@ public final class Pipeline<I, O> implements AutoCloseable {
   static final int KEPT_TRANSITIONS = 1_000;
 
   private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
+
+  static {
+    ApiAccess.install(new EngineAccess());
+  }
 
   Pipeline(
       String name,

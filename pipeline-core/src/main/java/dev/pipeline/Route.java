@@ -6,6 +6,8 @@ import dev.pipeline.engine.Fallbacks;
 import dev.pipeline.engine.Invoker;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
+import dev.pipeline.engine.run.CallContext;
+import dev.pipeline.engine.run.RouteExit;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.RouteMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
