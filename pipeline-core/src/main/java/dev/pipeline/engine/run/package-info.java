@@ -25,7 +25,9 @@
  *       and raises dead-letter alerts; {@link dev.pipeline.engine.run.PassedErrors} keeps the
  *       errors of records that passed a stage anyway until they end.
  *   <li>Delivering to the sink: {@link dev.pipeline.engine.run.SinkDelivery} notes deliveries and
- *       calls the pipeline's sink, or a route branch's ({@link dev.pipeline.engine.run.RouteExit}).
+ *       calls the pipeline's sink, or a route branch's ({@link dev.pipeline.engine.run.RouteExit});
+ *       {@link dev.pipeline.engine.run.SinkRetries} looks at the leases again before a failed sink
+ *       call is retried.
  *   <li>Watching timeouts: {@link dev.pipeline.engine.run.TimeoutWatch} interrupts calls past their
  *       timeout and replaces the workers that hang, each worker's {@link
  *       dev.pipeline.engine.run.WorkerSlot} the place they meet.

@@ -1,5 +1,6 @@
-package dev.pipeline;
+package dev.pipeline.engine.run;
 
+import dev.pipeline.Envelope;
 import dev.pipeline.store.spi.Claimed;
 import java.util.ArrayList;
 import java.util.List;
