@@ -401,6 +401,43 @@ class RouteTest {
   }
 
   @Test
+  void aBranchSinksCircuitAlertsUnderItsPseudoStage() {
+    Queue<Alert> alerts = new ConcurrentLinkedQueue<>();
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(
+                s -> s.chars().allMatch(Character::isLetter),
+                Route.<String>branch(WORDS)
+                    .to(
+                        records -> {
+                          throw new IOException("the word index is down");
+                        },
+                        o ->
+                            o.retry(RetryPolicy.none())
+                                .circuitBreaker(
+                                    CircuitBreaker.failureRate(0.5)
+                                        .minCalls(1)
+                                        .window(1)
+                                        .openFor(Duration.ofHours(1)))))
+            .otherwise(Route.<String>branch(REST).join(String.class))
+            .build();
+    Pipeline<String, String> pipeline = routed(route, 1).alerts(alerts::add).build();
+
+    RunResult result = pipeline.run(Source.of("src", List.of("word", "42").iterator()));
+
+    assertThat(result.deadLettered()).isEqualTo(1);
+    assertThat(result.published()).isEqualTo(1);
+    assertThat(alerts)
+        .filteredOn(a -> a.kind() == Alert.Kind.CIRCUIT_OPENED)
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.stage()).isEqualTo("by-kind/words/sink");
+              assertThat(a.message()).contains("by-kind/words/sink", "went from CLOSED to OPEN");
+            });
+  }
+
+  @Test
   void aRouteAsTheLastStageSendsJoiningRecordsToThePipelinesSink() {
     Pipeline<String, String> pipeline =
         Pipeline.builder("last", String.class)
