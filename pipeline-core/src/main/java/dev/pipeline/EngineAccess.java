@@ -28,8 +28,8 @@ final class EngineAccess extends ApiAccess {
   }
 
   @Override
-  public StageName step(String name) {
-    return StageName.step(name);
+  public StageName sinkStep(Route<?, ?> route, StageName stage, int arm) {
+    return route.sinkStep(stage, arm);
   }
 
   @Override

@@ -726,6 +726,14 @@ public final class Route<I, O> implements Stage<I, O> {
     return arms[arm].branch.sink;
   }
 
+  /**
+   * The name of the engine's pseudo-stage that calls the sink of branch {@code arm}, for the route
+   * stage {@code stage}: {@code <stage>/<branch>/sink}.
+   */
+  StageName sinkStep(StageName stage, int arm) {
+    return StageName.step(stage + "/" + arms[arm].branch.name + "/sink");
+  }
+
   /** The options of the sink of branch {@code arm}. */
   StageOptions sinkOptionsOf(int arm) {
     return Objects.requireNonNull(arms[arm].branch.sinkOptions);

@@ -14,9 +14,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What the run calls on the API's classes that their users cannot: the package-private members of
- * {@link Envelope}, {@link Route} and {@link StageName}, in the way of the JDK's {@code
- * SharedSecrets}. {@link Pipeline}'s static initializer installs the one implementation, which
- * lives beside those classes; the run asks for it with {@link #api()}.
+ * {@link Envelope} and {@link Route}, in the way of the JDK's {@code SharedSecrets}. {@link
+ * Pipeline}'s static initializer installs the one implementation, which lives beside those classes;
+ * the run asks for it with {@link #api()}.
  */
 public abstract class ApiAccess {
   private static volatile @Nullable ApiAccess installed;
@@ -59,8 +59,11 @@ public abstract class ApiAccess {
   /** {@code record} with {@code extra} added to its metadata. */
   public abstract <T> Envelope<T> withAllMetadata(Envelope<T> record, Map<String, String> extra);
 
-  /** The name of an engine step that is not a user's stage, made of names already checked. */
-  public abstract StageName step(String name);
+  /**
+   * The name of the pseudo-stage of the sink of branch {@code arm} of the route stage {@code
+   * stage}.
+   */
+  public abstract StageName sinkStep(Route<?, ?> route, StageName stage, int arm);
 
   /** Whether a branch of {@code route} ends at a sink. */
   public abstract boolean hasSinks(Route<?, ?> route);

@@ -131,6 +131,13 @@ public final class CallContext implements StageContext {
     return added;
   }
 
+  /**
+   * What the last call added under {@code key} if it was a call on the record {@code id}, or null.
+   */
+  @Nullable String addedFor(String id, String key) {
+    return added == null || record == null || !record.id().equals(id) ? null : added.get(key);
+  }
+
   @Nullable String filterReason(int index) {
     return filterReasons == null ? null : filterReasons[index];
   }

@@ -339,7 +339,7 @@ public final class Run implements PipelineRun {
         continue;
       }
       StageOptions options = API.sinkOptionsOf(route, i);
-      StageName name = API.step(stage.def.name() + "/" + branches.get(i).name() + "/sink");
+      StageName name = API.sinkStep(route, stage.def.name(), i);
       exits[i] =
           new RunStage(
               new StageDefinition(name, 0, options, null, null, to.getClass().getName()),

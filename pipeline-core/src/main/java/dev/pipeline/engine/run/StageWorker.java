@@ -1,6 +1,7 @@
 package dev.pipeline.engine.run;
 
 import dev.pipeline.Envelope;
+import dev.pipeline.Route;
 import dev.pipeline.Sink;
 import dev.pipeline.SplitStage;
 import dev.pipeline.Stage;
@@ -297,7 +298,22 @@ final class StageWorker {
                       run.clock.now())));
       work.fallbackError = null;
     }
-    work.completions.add(deadLetter(record, stage.def.name().value(), errors, attempts));
+    work.completions.add(
+        deadLetter(routed(stage, context, record), stage.def.name().value(), errors, attempts));
+  }
+
+  /**
+   * A record a route gives up on (a branch stage failed, the route's timeout cut the branch short)
+   * keeps the branch the route chose for it in its metadata, as the record would have gone on.
+   */
+  private static Envelope<Object> routed(
+      RunStage stage, CallContext context, Envelope<Object> record) {
+    if (!(stage.def.single() instanceof Route<?, ?>)) {
+      return record;
+    }
+    String key = Route.metadataKey(stage.def.name());
+    String branch = context.addedFor(record.id(), key);
+    return branch == null ? record : record.withMetadata(key, branch);
   }
 
   /**
