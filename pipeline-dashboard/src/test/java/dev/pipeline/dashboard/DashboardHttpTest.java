@@ -20,33 +20,9 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class DashboardHttpTest {
-  private Pipeline<String, String> pipeline;
-  private Dashboard dashboard;
-
-  @BeforeEach
-  void runPipeline() {
-    pipeline = Fixture.pipeline();
-    Fixture.run(pipeline, 20, 5);
-  }
-
-  @AfterEach
-  void close() {
-    if (dashboard != null) {
-      dashboard.close();
-    }
-    pipeline.close();
-  }
-
-  private Http start(Dashboard.Builder builder) {
-    dashboard = builder.pipeline(pipeline).start();
-    return new Http(dashboard.url());
-  }
-
+class DashboardHttpTest extends ServedPipeline {
   private List<DeadLetter> deadLetters() {
     return pipeline.deadLetters().find(DeadLetterQuery.all()).items();
   }
