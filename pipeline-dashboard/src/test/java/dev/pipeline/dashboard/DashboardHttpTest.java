@@ -180,6 +180,43 @@ class DashboardHttpTest extends ServedPipeline {
     assertThat(http.get("/").body()).contains("href=\"/audit?pipeline=orders\"");
   }
 
+  @Test
+  void theAuditTrailPageUpdatesLiveWithItsFiltersKept() throws Exception {
+    Http http = start(Dashboard.builder());
+    String search = "/audit?pipeline=orders&level=WARN&text=price";
+    String page = http.get(search).body();
+    assertThat(page)
+        .contains("data-live-rows=\"audit\"", "new ones matching appear as they come")
+        .doesNotContain("next page");
+    String live = http.get("/api/live" + search).body();
+    assertThat(occurrences(live, "\"h\":\"/record")).isEqualTo(5);
+    assertThat(live).contains("\"tables\"", "order-25").doesNotContain("<", "late-1");
+
+    Fixture.runWithIds(
+        pipeline, List.of("bad late one", "good late one"), s -> s.replace(' ', '-'));
+    live = http.get("/api/live" + search).body();
+    assertThat(occurrences(live, "\"h\":\"/record"))
+        .as("the new dead letter's line, by the same filters")
+        .isEqualTo(6);
+    assertThat(live).contains("bad-late-one").doesNotContain("good-late-one", "<script>");
+    assertThat(http.get("/api/live/audit?pipeline=orders&level=WARN&stage=cleaning").body())
+        .doesNotContain("dead-lettered");
+
+    String full = http.get("/api/live/audit?pipeline=orders&level=WARN&limit=6").body();
+    assertThat(full).as("a full page links to the next one").doesNotContain("next page");
+    Fixture.runWithIds(pipeline, List.of("bad later"), s -> s.replace(' ', '-'));
+    assertThat(http.get("/api/live/audit?pipeline=orders&level=WARN&limit=6").body())
+        .contains("next page", "after=");
+  }
+
+  private static int occurrences(String text, String part) {
+    int n = 0;
+    for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
   private static final Pattern NEXT = Pattern.compile("href=\"([^\"]+)\">next page");
 
   private static final Pattern ROW =
