@@ -9,6 +9,7 @@ import dev.pipeline.dashboard.QualitySource.Snapshot;
 import dev.pipeline.store.AuditEntry;
 import dev.pipeline.store.spi.RecordLedger;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -247,7 +248,7 @@ final class QualityPage {
         new ArrayList<>(
             findings.subList(
                 Math.max(0, findings.size() - QualitySource.MAX_SHOWN), findings.size()));
-    java.util.Collections.reverse(out);
+    Collections.reverse(out);
     return out;
   }
 

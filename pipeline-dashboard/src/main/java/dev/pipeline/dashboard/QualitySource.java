@@ -1,6 +1,7 @@
 package dev.pipeline.dashboard;
 
 import java.time.Instant;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -143,7 +144,7 @@ public interface QualitySource {
             Objects.requireNonNull(n, "rule '" + rule + "' has a null count");
             copy.put(rule, n);
           });
-      failuresByRule = java.util.Collections.unmodifiableMap(copy);
+      failuresByRule = Collections.unmodifiableMap(copy);
     }
   }
 
@@ -173,7 +174,7 @@ public interface QualitySource {
             checkScore(dimension, score);
             copy.put(dimension, score);
           });
-      byDimension = java.util.Collections.unmodifiableMap(copy);
+      byDimension = Collections.unmodifiableMap(copy);
       if (overall != null) {
         checkScore("overall", overall);
       }
