@@ -1040,6 +1040,45 @@ abstract class StoreContract {
         .satisfies(e -> assertThat(((JdbcStoreException) e).operation()).isEqualTo("counts"));
   }
 
+  @Test
+  void aCountOfOneStatusStopsAtItsLimitAndAgreesWithCounts() {
+    JdbcPipelineStore a = open("a");
+    List<Envelope<String>> records = records(0, 6);
+    a.ingest(pipeline, records, "ingestion", T0);
+    List<ScheduledRetry> retries = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      retries.add(
+          new ScheduledRetry(
+              records.get(i), "cleaning", 1, 3, Duration.ofHours(1), 2.0, List.of()));
+    }
+    assertThat(a.scheduleRetries(pipeline, retries, T0)).isEmpty();
+    assertThat(
+            a.complete(
+                pipeline,
+                List.of(
+                    new Completion(
+                        "r1004",
+                        RecordStatus.DEAD_LETTER,
+                        "cleaning",
+                        null,
+                        records.get(4),
+                        List.of(new ErrorInfo("cleaning", "Bad", "x.Bad", "bad", "", 1, T0)),
+                        1,
+                        T0))))
+        .isEmpty();
+
+    assertThat(a.count(pipeline, RecordStatus.RETRY_WAIT, 100)).isEqualTo(4);
+    assertThat(a.count(pipeline, RecordStatus.RETRY_WAIT, 3)).isEqualTo(3);
+    assertThat(a.count(pipeline, RecordStatus.DEAD_LETTER, 100)).isEqualTo(1);
+    assertThat(a.count(pipeline, RecordStatus.IN_PROGRESS, 100))
+        .isEqualTo(a.counts(pipeline).get(RecordStatus.IN_PROGRESS))
+        .isEqualTo(1);
+    assertThat(a.count("another", RecordStatus.RETRY_WAIT, 100)).isZero();
+    assertThatThrownBy(() -> a.count(pipeline, RecordStatus.RETRY_WAIT, 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("at least 1");
+  }
+
   // ---------------------------------------------------------------------------------- pipelines
 
   @Test

@@ -10,6 +10,7 @@ import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.LineageEvent;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.RecordState;
+import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.StatusCounts;
 import dev.pipeline.store.spi.Claimed;
 import dev.pipeline.store.spi.Completion;
@@ -271,6 +272,11 @@ final class MeteredLedger implements RecordLedger {
   @Override
   public StatusCounts counts(String pipeline) {
     return store.counts(pipeline);
+  }
+
+  @Override
+  public long count(String pipeline, RecordStatus status, long limit) {
+    return store.count(pipeline, status, limit);
   }
 
   @Override
