@@ -192,6 +192,38 @@ abstract class RuleTableContract {
   }
 
   @Test
+  void anOversizedRowIsRefusedWithoutBeingReadAndThePreviousVersionKept() {
+    QualityGate<Listing> gate = gate(priceRange());
+    // a table widened by hand: the schema's own column holds at most 4,000 characters
+    db().update(
+            "ALTER TABLE {s}.validation_rules ALTER COLUMN parameters SET DATA TYPE"
+                + " VARCHAR(1000000)");
+    db().update(
+            "UPDATE {s}.validation_rules SET parameters = ?, version = version + 1"
+                + " WHERE rule_name = 'price-range'",
+            "note=" + "x".repeat(999_000));
+    gate.refresh();
+    assertThat(gate.rules())
+        .singleElement()
+        .extracting(Rule::parameters)
+        .isEqualTo(java.util.Map.of());
+    assertThat(alerts)
+        .singleElement()
+        .extracting(Alert::message)
+        .asString()
+        .contains("rule 'price-range'")
+        .contains("parameters takes 999,005 characters, more than 4,000");
+    db().update(
+            "UPDATE {s}.validation_rules SET parameters = '', validation_expression = ?,"
+                + " version = version + 1 WHERE rule_name = 'price-range'",
+            "[0, " + "9".repeat(20_000) + "]");
+    gate.refresh();
+    assertThat(alerts.stream().toList().getLast().message())
+        .contains("validation_expression takes 20,005 characters, more than 10,000");
+    assertThat(gate.rules()).singleElement().extracting(Rule::expression).isEqualTo("[0, 500000]");
+  }
+
+  @Test
   void anOperatorsEditSurvivesARestartUnlessTheCodeChanged() {
     gate(priceRange());
     db().table().save("listings", "validation", priceRange().action(Action.TAG), "ana");
