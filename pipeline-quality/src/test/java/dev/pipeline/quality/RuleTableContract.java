@@ -7,6 +7,7 @@ import dev.pipeline.Alert;
 import dev.pipeline.StageName;
 import dev.pipeline.testkit.ManualClock;
 import dev.pipeline.testkit.StageTester;
+import dev.pipeline.testkit.TestStageContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -127,7 +128,13 @@ abstract class RuleTableContract {
                     for (int i = 0; i < 50; i++) {
                       String id = worker + "-" + i;
                       try {
-                        gate.process(priced(id, 300), new FakeContext(id, clock::now));
+                        gate.process(
+                            priced(id, 300),
+                            TestStageContext.builder()
+                                .stage(StageName.VALIDATION)
+                                .recordId(id)
+                                .clock(clock)
+                                .build());
                       } catch (QualityViolationException expected) {
                         // after the poll the edited range fails the record
                       }
