@@ -1,6 +1,7 @@
 package dev.pipeline.dashboard;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.store.AuditEntry;
 import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.Page;
@@ -163,7 +164,8 @@ final class AuditPage {
     try {
       return pipeline.auditTrail(query);
     } catch (IllegalArgumentException e) {
-      throw new BadRequestException("the store did not take this search: " + e.getMessage());
+      throw new BadRequestException(
+          "the store did not take this search: " + ErrorText.defaults().message(e));
     }
   }
 

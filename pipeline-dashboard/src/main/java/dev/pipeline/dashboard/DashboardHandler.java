@@ -4,6 +4,7 @@ import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import dev.pipeline.Pipeline;
+import dev.pipeline.internal.ErrorText;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -59,7 +60,12 @@ final class DashboardHandler implements HttpHandler {
       } catch (BadRequestException e) {
         error(exchange, e.status(), e.getMessage());
       } catch (RuntimeException e) {
-        log.warn("dashboard: {} {} failed", exchange.getRequestMethod(), pathOf(exchange), e);
+        // the error as text, its secrets masked: never the exception itself to the log
+        log.warn(
+            "dashboard: {} {} failed: {}",
+            exchange.getRequestMethod(),
+            pathOf(exchange),
+            ErrorText.defaults().stackTrace(e));
         error(
             exchange, 500, "the dashboard could not answer this request; the server log says why");
       }

@@ -1,6 +1,7 @@
 package dev.pipeline.dashboard;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.store.spi.HeldLeases;
@@ -56,7 +57,10 @@ final class OverviewPage {
     } catch (RuntimeException e) {
       // the in-memory numbers are still worth showing; the store's own words may hold details
       // not meant for a page, so only the kind of failure is shown
-      log.debug("dashboard: the store of pipeline '{}' did not answer", name, e);
+      log.debug(
+          "dashboard: the store of pipeline '{}' did not answer: {}",
+          name,
+          ErrorText.defaults().stackTrace(e));
       attention.add(
           new View.Item(
               "the store of "

@@ -405,7 +405,7 @@ public final class StageTester<I, O> {
     Invoker.Check<O> check = Outputs.single(stageName.value());
     List<Throwable> errors = new ArrayList<>();
     for (int attempt = 1; ; attempt++) {
-      TesterContext context = context(logger, false, List.of(recordId), recordMetadata, attempt);
+      TestStageContext context = context(logger, false, List.of(recordId), recordMetadata, attempt);
       Attempt<O> call =
           call(
               invoker,
@@ -439,7 +439,7 @@ public final class StageTester<I, O> {
               errors,
               attempt,
               book.from(firstLog),
-              context.added());
+              context.addedMetadata());
         }
         case FILTERED -> {
           return StageResult.filtered(
@@ -493,7 +493,7 @@ public final class StageTester<I, O> {
         pendingIds.add(ids.get(index));
         pendingInputs.add(inputs.get(index));
       }
-      TesterContext context =
+      TestStageContext context =
           context(logger, true, pendingIds, recordMetadata, attempt, pending.size());
       Attempt<List<O>> call =
           call(
@@ -566,7 +566,7 @@ public final class StageTester<I, O> {
                   recordErrors,
                   attempt,
                   logs,
-                  context.added()));
+                  context.addedMetadata()));
         } else {
           addError(recordErrors, recordError);
           if (Retries.retries(retry, recordError, attempt)) {
@@ -616,7 +616,8 @@ public final class StageTester<I, O> {
       int firstLog) {
     Fallback<?, ?> fallback = options.fallback();
     if (Fallbacks.degrades(fallback)) {
-      TesterContext context = context(logger, false, List.of(recordId), recordMetadata(), attempts);
+      TestStageContext context =
+          context(logger, false, List.of(recordId), recordMetadata(), attempts);
       Fallbacks.Made made;
       try {
         made = Fallbacks.apply(fallback, stageName.value(), recordId, input, cause, context);
@@ -624,7 +625,7 @@ public final class StageTester<I, O> {
         context.end();
       }
       if (made.error() == null) {
-        Map<String, String> added = new LinkedHashMap<>(context.added());
+        Map<String, String> added = new LinkedHashMap<>(context.addedMetadata());
         added.put(
             Fallback.DEGRADED,
             Fallbacks.degradedMark(metadata.get(Fallback.DEGRADED), stageName.value()));
@@ -714,7 +715,7 @@ public final class StageTester<I, O> {
     };
   }
 
-  private TesterContext context(
+  private TestStageContext context(
       CapturingLogger logger,
       boolean batch,
       List<String> recordIds,
@@ -723,17 +724,18 @@ public final class StageTester<I, O> {
     return context(logger, batch, recordIds, recordMetadata, attempt, recordIds.size());
   }
 
-  private TesterContext context(
+  private TestStageContext context(
       CapturingLogger logger,
       boolean batch,
       List<String> recordIds,
       Map<String, String> recordMetadata,
       int attempt,
       int records) {
-    return new TesterContext(
+    return new TestStageContext(
         pipelineName,
         stageName,
         logger,
+        book,
         clock,
         batch,
         recordIds,

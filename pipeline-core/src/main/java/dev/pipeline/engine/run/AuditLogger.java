@@ -1,6 +1,8 @@
 package dev.pipeline.engine.run;
 
 import dev.pipeline.StageContext;
+import dev.pipeline.internal.ErrorText;
+import dev.pipeline.internal.Secrets;
 import dev.pipeline.store.AuditEntry;
 import java.io.Serial;
 import java.util.LinkedHashMap;
@@ -106,19 +108,16 @@ final class AuditLogger extends LegacyAbstractLogger {
       // an argument's toString() threw: keep the pattern rather than lose the line
       message = String.valueOf(pattern);
     }
+    message = redacted(message);
     Map<String, String> metadata = new LinkedHashMap<>();
     if (marker != null) {
       metadata.put("marker", marker.getName());
     }
     if (cause != null) {
       metadata.put("errorType", cause.getClass().getName());
-      String text;
-      try {
-        text = cause.getMessage();
-      } catch (RuntimeException e) {
-        text = "(its getMessage() threw " + e.getClass().getName() + ")";
-      }
-      if (text != null) {
+      // bounded, total and with its secrets masked, as every error text the library keeps
+      String text = ErrorText.defaults().message(cause);
+      if (!text.isEmpty()) {
         metadata.put("errorMessage", text);
       }
     }
@@ -134,5 +133,14 @@ final class AuditLogger extends LegacyAbstractLogger {
             AuditEntry.STAGE_LOG,
             message == null ? "" : message,
             metadata));
+  }
+
+  /** A line's secrets masked; past what the entry keeps, only a margin is read. */
+  private static @Nullable String redacted(@Nullable String message) {
+    if (message == null) {
+      return null;
+    }
+    int read = AuditEntry.MAX_MESSAGE_CHARS + ErrorText.REDACT_MARGIN;
+    return Secrets.redact(message.length() > read ? message.substring(0, read) : message);
   }
 }
