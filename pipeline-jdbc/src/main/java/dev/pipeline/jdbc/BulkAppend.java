@@ -194,7 +194,7 @@ final class BulkAppend {
     try {
       return (int) connection.getCopyAPI().copyIn(copy, new ByteArrayInputStream(data));
     } catch (IOException e) {
-      throw new SQLException("COPY into " + copy + " failed: " + e.getMessage(), "08006", e);
+      throw new SQLException(copy + " failed: " + e.getMessage(), "08006", e);
     }
   }
 
