@@ -8,6 +8,8 @@ module dev.pipeline.jdbc {
   requires org.jdbi.v3.core;
   requires com.zaxxer.hikari;
   requires static com.fasterxml.jackson.databind;
+  // COPY on PostgreSQL (BulkAppend); read when the driver is present, as it is on PostgreSQL
+  requires static org.postgresql.jdbc;
 
   exports dev.pipeline.jdbc;
 }

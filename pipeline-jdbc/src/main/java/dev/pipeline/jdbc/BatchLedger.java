@@ -17,6 +17,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.PreparedBatch;
+import org.jdbi.v3.core.statement.Query;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -254,27 +255,20 @@ final class BatchLedger {
     }
     Set<String> inserted;
     if (dialect == Dialect.POSTGRESQL) {
-      String[] ids = byId.keySet().toArray(String[]::new);
-      Integer[] seqs = new Integer[ids.length];
-      for (int i = 0; i < ids.length; i++) {
-        seqs[i] = byId.get(ids[i]).seq();
-      }
-      inserted =
-          new HashSet<>(
-              h.createQuery(sql.insertMembersPg)
-                  .bind("pipeline", pipeline)
-                  .bind("batch", batchId)
-                  .bind("ids", Args.array("varchar", ids))
-                  .bind("seqs", Args.array("int4", seqs))
-                  .bind("stage", stage)
-                  .bind("payloads", Args.bytes(PackedBatch.pack(entries)))
-                  .bind("format", format)
-                  .bind("owner", workerId)
-                  .bind("token", token)
-                  .bind("lease_ms", leaseMillis)
-                  .bind("at", Args.time(at))
-                  .mapTo(String.class)
-                  .list());
+      Query insert =
+          h.createQuery(sql.insertMembersPg)
+              .bind("pipeline", pipeline)
+              .bind("batch", batchId)
+              .bind("stage", stage)
+              .bind("payloads", Args.bytes(PackedBatch.pack(entries)))
+              .bind("format", format)
+              .bind("owner", workerId)
+              .bind("token", token)
+              .bind("lease_ms", leaseMillis)
+              .bind("at", Args.time(at));
+      List<Entry> offered = new ArrayList<>(byId.values());
+      sql.memberIds.bindRows(insert, "ids", offered, (e, row) -> row.text(e.id()).int32(e.seq()));
+      inserted = new HashSet<>(insert.mapTo(String.class).list());
       List<Entry> kept = new ArrayList<>(inserted.size());
       for (Entry e : byId.values()) {
         if (inserted.contains(e.id())) {
@@ -290,23 +284,16 @@ final class BatchLedger {
                   .bind("ids", Args.texts(byId.keySet()))
                   .mapTo(String.class)
                   .list());
+      List<Entry> absent = new ArrayList<>();
       inserted = new HashSet<>();
-      PreparedBatch insert = h.prepareBatch(sql.insertMember);
       for (Entry e : byId.values()) {
-        if (present.contains(e.id())) {
-          continue;
+        if (present.add(e.id())) {
+          absent.add(e);
+          inserted.add(e.id());
         }
-        insert
-            .bind("pipeline", pipeline)
-            .bind("id", e.id())
-            .bind("batch", batchId)
-            .bind("seq", e.seq())
-            .add();
-        inserted.add(e.id());
       }
-      if (insert.size() > 0) {
-        insert.execute();
-      }
+      sql.memberRows.append(
+          h, absent, (e, row) -> row.text(pipeline).text(e.id()).int64(batchId).int32(e.seq()));
     }
     List<Entry> kept = new ArrayList<>(inserted.size());
     for (Entry e : byId.values()) {

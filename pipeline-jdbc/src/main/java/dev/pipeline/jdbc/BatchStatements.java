@@ -11,8 +11,11 @@ final class BatchStatements {
   final String rows;
   final String expiry;
   final String insertMembersPg;
+  // the id rows of an ingest: appended on H2; on PostgreSQL, the varying columns unnested into
+  // insertMembersPg, which skips ids already stored (COPY cannot skip them)
+  final BulkAppend memberRows;
+  final BulkAppend memberIds;
   final String storedIds;
-  final String insertMember;
   final String insertBatch;
   final String insertEvent;
   final String eventExists;
@@ -50,6 +53,18 @@ final class BatchStatements {
     this.events = names.batchEvents();
     this.rows = names.status();
     this.expiry = dialect.plusMillis(":lease_ms");
+    this.memberRows =
+        BulkAppend.into(dialect, members)
+            .column("pipeline", BulkAppend.Type.TEXT)
+            .column("record_id", BulkAppend.Type.TEXT)
+            .column("batch_id", BulkAppend.Type.BIGINT)
+            .column("seq", BulkAppend.Type.INT)
+            .build();
+    this.memberIds =
+        BulkAppend.into(dialect, members)
+            .column("record_id", BulkAppend.Type.TEXT)
+            .column("seq", BulkAppend.Type.INT)
+            .build();
     String fenced = " WHERE batch_id = :batch AND lease_owner = :owner AND lease_token = :token";
     String notHeldHere =
         "NOT (lease_owner IS NOT NULL AND lease_owner = :owner"
@@ -65,7 +80,7 @@ final class BatchStatements {
         WITH ins AS (
           INSERT INTO %1$s (pipeline, record_id, batch_id, seq)
           SELECT :pipeline, v.id, :batch, v.seq
-          FROM UNNEST(CAST(:ids AS VARCHAR[]), CAST(:seqs AS INTEGER[])) AS v(id, seq)
+          FROM %5$s AS v(id, seq)
           WHERE (SELECT 1 FROM %2$s t WHERE t.pipeline = :pipeline AND t.record_id = v.id) IS NULL
           ON CONFLICT DO NOTHING RETURNING record_id
         ), b AS (
@@ -78,7 +93,7 @@ final class BatchStatements {
         )
         SELECT record_id FROM ins
         """
-            .formatted(members, rows, batches, expiry);
+            .formatted(members, rows, batches, expiry, memberIds.unnest("ids"));
     storedIds =
         """
         SELECT t.record_id FROM %1$s t JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)
@@ -88,10 +103,6 @@ final class BatchStatements {
           ON m.pipeline = :pipeline AND m.record_id = u.x
         """
             .formatted(rows, members);
-    insertMember =
-        "INSERT INTO "
-            + members
-            + " (pipeline, record_id, batch_id, seq) VALUES (:pipeline, :id, :batch, :seq)";
     insertBatch =
         "INSERT INTO "
             + batches

@@ -18,41 +18,62 @@ import java.util.Locale;
 import java.util.Objects;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.Query;
-import org.jdbi.v3.core.statement.Update;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.event.Level;
 
 /**
  * The audit trail ({@code processing_logs}) and the metrics history ({@code pipeline_metrics}):
- * appended in multi-row inserts, one statement per {@value #ROWS} rows, from the engine's
- * background writer; read a page (or a time range) at a time with every value bound.
+ * appended through {@link BulkAppend} (one COPY on PostgreSQL, one JDBC batch on H2, per call) from
+ * the engine's background writer; read a page (or a time range) at a time with every value bound.
  */
 final class History extends StoreContext {
   // the event column's width
   private static final int MAX_EVENT = 40;
 
-  /** Rows per INSERT statement. */
-  static final int ROWS = 200;
-
-  private static final String LOG_COLUMNS =
-      "(pipeline, record_id, stage_name, log_level, event, message, metadata, worker_id,"
-          + " created_at)";
-  private static final int LOG_PARAMS = 9;
-  private static final String METRIC_COLUMNS =
-      "(pipeline, stage_name, worker_id, window_start, window_end, processing_time_ms, p50_ms,"
-          + " p95_ms, p99_ms, records_in, records_processed, records_failed, records_filtered,"
-          + " retries, throughput_per_second, bytes_per_second, queue_depth, utilization,"
-          + " circuit_state, cpu_usage, memory_usage)";
-  private static final int METRIC_PARAMS = 21;
-
-  private final String logsFull;
-  private final String metricsFull;
+  private final BulkAppend logs;
+  private final BulkAppend metrics;
   private final String readMetrics;
 
   History(StoreContext shared) {
     super(shared);
-    this.logsFull = insert(names.logs(), LOG_COLUMNS, LOG_PARAMS, ROWS);
-    this.metricsFull = insert(names.metrics(), METRIC_COLUMNS, METRIC_PARAMS, ROWS);
+    this.logs =
+        BulkAppend.into(db.dialect, names.logs())
+            .column("pipeline", BulkAppend.Type.TEXT)
+            .column("record_id", BulkAppend.Type.TEXT)
+            .column("stage_name", BulkAppend.Type.TEXT)
+            .column("log_level", BulkAppend.Type.TEXT)
+            .column("event", BulkAppend.Type.TEXT)
+            .column("message", BulkAppend.Type.TEXT)
+            .column("metadata", BulkAppend.Type.TEXT)
+            .column("worker_id", BulkAppend.Type.TEXT)
+            .column("created_at", BulkAppend.Type.TIME)
+            .lazyCommit()
+            .build();
+    this.metrics =
+        BulkAppend.into(db.dialect, names.metrics())
+            .column("pipeline", BulkAppend.Type.TEXT)
+            .column("stage_name", BulkAppend.Type.TEXT)
+            .column("worker_id", BulkAppend.Type.TEXT)
+            .column("window_start", BulkAppend.Type.TIME)
+            .column("window_end", BulkAppend.Type.TIME)
+            .column("processing_time_ms", BulkAppend.Type.DOUBLE)
+            .column("p50_ms", BulkAppend.Type.DOUBLE)
+            .column("p95_ms", BulkAppend.Type.DOUBLE)
+            .column("p99_ms", BulkAppend.Type.DOUBLE)
+            .column("records_in", BulkAppend.Type.BIGINT)
+            .column("records_processed", BulkAppend.Type.BIGINT)
+            .column("records_failed", BulkAppend.Type.BIGINT)
+            .column("records_filtered", BulkAppend.Type.BIGINT)
+            .column("retries", BulkAppend.Type.BIGINT)
+            .column("throughput_per_second", BulkAppend.Type.DOUBLE)
+            .column("bytes_per_second", BulkAppend.Type.DOUBLE)
+            .column("queue_depth", BulkAppend.Type.INT)
+            .column("utilization", BulkAppend.Type.DOUBLE)
+            .column("circuit_state", BulkAppend.Type.TEXT)
+            .column("cpu_usage", BulkAppend.Type.DOUBLE)
+            .column("memory_usage", BulkAppend.Type.BIGINT)
+            .lazyCommit()
+            .build();
     this.readMetrics =
         "SELECT stage_name, window_start, window_end, processing_time_ms, p50_ms, p95_ms, p99_ms,"
             + " records_in, records_processed, records_failed, records_filtered, retries,"
@@ -64,93 +85,70 @@ final class History extends StoreContext {
             + PipelineStore.MAX_HISTORY_WINDOWS;
   }
 
-  private static String insert(String table, String columns, int params, int rows) {
-    StringBuilder sql = new StringBuilder("INSERT INTO ").append(table).append(' ');
-    sql.append(columns).append(" VALUES ");
-    String row = "(" + "?, ".repeat(params - 1) + "?)";
-    for (int i = 0; i < rows; i++) {
-      sql.append(i == 0 ? "" : ", ").append(row);
-    }
-    return sql.toString();
-  }
-
   void appendAudit(List<AuditEntry> entries) {
     checkOpen();
-    for (int from = 0; from < entries.size(); from += ROWS) {
-      List<AuditEntry> chunk = entries.subList(from, Math.min(entries.size(), from + ROWS));
-      for (AuditEntry e : chunk) {
-        checkPipeline(e.pipeline());
-      }
-      String sql =
-          chunk.size() == ROWS
-              ? logsFull
-              : insert(names.logs(), LOG_COLUMNS, LOG_PARAMS, chunk.size());
-      db.call(
-          "appendAudit",
-          chunk.get(0).pipeline(),
-          h -> {
-            Update update = h.createUpdate(sql);
-            int p = 0;
-            for (AuditEntry e : chunk) {
-              update.bind(p++, e.pipeline());
-              update.bind(p++, Args.text(e.recordId()));
-              update.bind(p++, Args.text(bounded(e.stage(), Checks.MAX_NAME)));
-              update.bind(p++, e.level().name());
-              update.bind(p++, Args.text(bounded(e.event(), MAX_EVENT)));
-              update.bind(p++, e.message());
-              update.bind(p++, Args.text(MetadataText.encode(e.metadata())));
-              update.bind(p++, workerId);
-              update.bind(p++, Args.time(e.at()));
-            }
-            return update.execute();
-          });
+    if (entries.isEmpty()) {
+      return;
     }
+    for (AuditEntry e : entries) {
+      checkPipeline(e.pipeline());
+    }
+    db.call(
+        "appendAudit",
+        entries.get(0).pipeline(),
+        h ->
+            logs.append(
+                h,
+                entries,
+                (e, row) ->
+                    row.text(e.pipeline())
+                        .text(e.recordId())
+                        .text(bounded(e.stage(), Checks.MAX_NAME))
+                        .text(e.level().name())
+                        .text(bounded(e.event(), MAX_EVENT))
+                        .text(e.message())
+                        .text(MetadataText.encode(e.metadata()))
+                        .text(workerId)
+                        .time(e.at())));
   }
 
   void appendMetrics(List<StageWindow> windows) {
     checkOpen();
-    for (int from = 0; from < windows.size(); from += ROWS) {
-      List<StageWindow> chunk = windows.subList(from, Math.min(windows.size(), from + ROWS));
-      for (StageWindow w : chunk) {
-        checkPipeline(w.pipeline());
-      }
-      String sql =
-          chunk.size() == ROWS
-              ? metricsFull
-              : insert(names.metrics(), METRIC_COLUMNS, METRIC_PARAMS, chunk.size());
-      db.call(
-          "appendMetrics",
-          chunk.get(0).pipeline(),
-          h -> {
-            Update update = h.createUpdate(sql);
-            int p = 0;
-            for (StageWindow w : chunk) {
-              double cpu = w.cpuUsage();
-              update.bind(p++, w.pipeline());
-              update.bind(p++, Args.text(bounded(w.stage(), Checks.MAX_NAME)));
-              update.bind(p++, workerId);
-              update.bind(p++, Args.time(w.start()));
-              update.bind(p++, Args.time(w.end()));
-              update.bind(p++, millis(w.busy()));
-              update.bind(p++, millis(w.p50()));
-              update.bind(p++, millis(w.p95()));
-              update.bind(p++, millis(w.p99()));
-              update.bind(p++, w.recordsIn());
-              update.bind(p++, w.passed());
-              update.bind(p++, w.failed());
-              update.bind(p++, w.filtered());
-              update.bind(p++, w.retries());
-              update.bind(p++, finite(w.recordsPerSecond()));
-              update.bind(p++, finite(w.bytesPerSecond()));
-              update.bind(p++, w.queueDepth());
-              update.bind(p++, finite(w.utilization()));
-              update.bind(p++, Args.text(w.circuit()));
-              update.bind(p++, Args.float64(cpu < 0 ? null : cpu));
-              update.bind(p++, Args.int64(w.allocatedBytes() < 0 ? null : w.allocatedBytes()));
-            }
-            return update.execute();
-          });
+    if (windows.isEmpty()) {
+      return;
     }
+    for (StageWindow w : windows) {
+      checkPipeline(w.pipeline());
+    }
+    db.call(
+        "appendMetrics",
+        windows.get(0).pipeline(),
+        h ->
+            metrics.append(
+                h,
+                windows,
+                (w, row) ->
+                    row.text(w.pipeline())
+                        .text(bounded(w.stage(), Checks.MAX_NAME))
+                        .text(workerId)
+                        .time(w.start())
+                        .time(w.end())
+                        .float64(millis(w.busy()))
+                        .float64(millis(w.p50()))
+                        .float64(millis(w.p95()))
+                        .float64(millis(w.p99()))
+                        .int64(w.recordsIn())
+                        .int64(w.passed())
+                        .int64(w.failed())
+                        .int64(w.filtered())
+                        .int64(w.retries())
+                        .float64(finite(w.recordsPerSecond()))
+                        .float64(finite(w.bytesPerSecond()))
+                        .int32(w.queueDepth())
+                        .float64(finite(w.utilization()))
+                        .text(w.circuit())
+                        .float64(w.cpuUsage() < 0 ? null : w.cpuUsage())
+                        .int64(w.allocatedBytes() < 0 ? null : w.allocatedBytes())));
   }
 
   Page<AuditEntry> auditTrail(String pipeline, AuditQuery query) {

@@ -458,7 +458,10 @@ public final class JdbcPipelineStore implements RecordLedger {
     return claim(pipeline, max);
   }
 
-  /** Appends lineage events to {@code record_lineage}, in one batched insert. */
+  /**
+   * Appends lineage events to {@code record_lineage}, in one bulk append ({@code COPY} on
+   * PostgreSQL).
+   */
   @Override
   public void appendLineage(String pipeline, List<LineageEvent> events) {
     lineage.append(pipeline, events);
@@ -515,8 +518,8 @@ public final class JdbcPipelineStore implements RecordLedger {
   }
 
   /**
-   * Appends to {@code processing_logs} in multi-row inserts ({@value History#ROWS} rows a
-   * statement), from the engine's background writer.
+   * Appends to {@code processing_logs} in one bulk append per call ({@code COPY} on PostgreSQL, a
+   * JDBC batch on H2), from the engine's background writer.
    *
    * @throws JdbcStoreException if the database fails for good
    */
@@ -526,7 +529,8 @@ public final class JdbcPipelineStore implements RecordLedger {
   }
 
   /**
-   * Appends to {@code pipeline_metrics} in multi-row inserts, from the engine's background writer.
+   * Appends to {@code pipeline_metrics} in one bulk append per call ({@code COPY} on PostgreSQL, a
+   * JDBC batch on H2), from the engine's background writer.
    *
    * @throws JdbcStoreException if the database fails for good
    */

@@ -9,40 +9,40 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Objects;
-import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Record lineage for a {@link JdbcPipelineStore}: rows of {@code record_lineage}, appended in bulk
- * (one batched insert in one transaction per call, with the events of many batches) and read by
- * record through the index on {@code (pipeline, record_id, event_id)}.
+ * through {@link BulkAppend} (one COPY on PostgreSQL, one JDBC batch on H2, per call, with the
+ * events of many batches) and read by record through the index on {@code (pipeline, record_id,
+ * event_id)}.
  */
 final class LineageLog extends StoreContext {
-  private final String insert;
-  private final String unnest;
+  private final BulkAppend rows;
   private final String find;
 
   LineageLog(StoreContext shared) {
     super(shared);
     String table = names.lineage();
-    this.insert =
-        "INSERT INTO "
-            + table
-            + " (pipeline, record_id, stage_name, outcome, entered_at, left_at, attempts,"
-            + " input_hash, output_hash, source_id, parent_id, children, branch, verdicts, detail)"
-            + " VALUES (:pipeline, :record, :stage, :outcome, :entered, :left, :attempts, :in,"
-            + " :out, :source, :parent, :children, :branch, :verdicts, :detail)";
-    // PostgreSQL: one statement per append, the events' columns as arrays (a batched insert is a
-    // round of the protocol per row, five times slower)
-    this.unnest =
-        "INSERT INTO "
-            + table
-            + " (pipeline, record_id, stage_name, outcome, entered_at, left_at, attempts,"
-            + " input_hash, output_hash, source_id, parent_id, children, branch, verdicts, detail)"
-            + " SELECT :pipeline, r, s, o, CAST(e AS TIMESTAMPTZ), CAST(l AS TIMESTAMPTZ), a, i,"
-            + " h, src, par, c, b, v, d FROM UNNEST(:records, :stages, :outcomes, :entered, :left,"
-            + " :attempts, :in, :out, :sources, :parents, :children, :branches, :verdicts,"
-            + " :details) AS u(r, s, o, e, l, a, i, h, src, par, c, b, v, d)";
+    this.rows =
+        BulkAppend.into(db.dialect, table)
+            .column("pipeline", BulkAppend.Type.TEXT)
+            .column("record_id", BulkAppend.Type.TEXT)
+            .column("stage_name", BulkAppend.Type.TEXT)
+            .column("outcome", BulkAppend.Type.TEXT)
+            .column("entered_at", BulkAppend.Type.TIME)
+            .column("left_at", BulkAppend.Type.TIME)
+            .column("attempts", BulkAppend.Type.INT)
+            .column("input_hash", BulkAppend.Type.BIGINT)
+            .column("output_hash", BulkAppend.Type.BIGINT)
+            .column("source_id", BulkAppend.Type.TEXT)
+            .column("parent_id", BulkAppend.Type.TEXT)
+            .column("children", BulkAppend.Type.INT)
+            .column("branch", BulkAppend.Type.TEXT)
+            .column("verdicts", BulkAppend.Type.TEXT)
+            .column("detail", BulkAppend.Type.TEXT)
+            .lazyCommit()
+            .build();
     this.find =
         "SELECT record_id, stage_name, outcome, entered_at, left_at, attempts, input_hash,"
             + " output_hash, source_id, parent_id, children, branch, verdicts, detail FROM "
@@ -57,93 +57,29 @@ final class LineageLog extends StoreContext {
     if (events.isEmpty()) {
       return;
     }
-    if (db.dialect == Dialect.POSTGRESQL) {
-      appendUnnested(pipeline, events);
-      return;
-    }
-    db.transaction(
-        "appendLineage",
-        pipeline,
-        h -> {
-          PreparedBatch batch = h.prepareBatch(insert);
-          for (LineageEvent e : events) {
-            batch
-                .bind("pipeline", pipeline)
-                .bind("record", e.recordId())
-                .bind("stage", e.stage())
-                .bind("outcome", e.outcome().name())
-                .bind("entered", Args.time(e.enteredAt()))
-                .bind("left", Args.time(e.leftAt()))
-                .bind("attempts", e.attempts())
-                .bind("in", e.inputHash())
-                .bind("out", Args.int64(e.outputHash()))
-                .bind("source", Args.text(e.sourceId()))
-                .bind("parent", Args.text(e.parentId()))
-                .bind("children", e.children())
-                .bind("branch", Args.text(e.branch()))
-                .bind("verdicts", Args.text(e.verdicts()))
-                .bind("detail", Args.text(e.detail()))
-                .add();
-          }
-          batch.execute();
-          return null;
-        });
-  }
-
-  private void appendUnnested(String pipeline, List<LineageEvent> events) {
-    int n = events.size();
-    String[] records = new String[n];
-    String[] stages = new String[n];
-    String[] outcomes = new String[n];
-    String[] entered = new String[n];
-    String[] left = new String[n];
-    Integer[] attempts = new Integer[n];
-    Long[] in = new Long[n];
-    Long[] out = new Long[n];
-    String[] sources = new String[n];
-    String[] parents = new String[n];
-    Integer[] children = new Integer[n];
-    String[] branches = new String[n];
-    String[] verdicts = new String[n];
-    String[] details = new String[n];
-    for (int i = 0; i < n; i++) {
-      LineageEvent e = events.get(i);
-      records[i] = e.recordId();
-      stages[i] = e.stage();
-      outcomes[i] = e.outcome().name();
-      entered[i] = Args.timeText(e.enteredAt());
-      left[i] = Args.timeText(e.leftAt());
-      attempts[i] = e.attempts();
-      in[i] = e.inputHash();
-      out[i] = e.outputHash();
-      sources[i] = e.sourceId();
-      parents[i] = e.parentId();
-      children[i] = e.children();
-      branches[i] = e.branch();
-      verdicts[i] = e.verdicts();
-      details[i] = e.detail();
-    }
     db.call(
         "appendLineage",
         pipeline,
         h ->
-            h.createUpdate(unnest)
-                .bind("pipeline", pipeline)
-                .bind("records", Args.array("varchar", records))
-                .bind("stages", Args.array("varchar", stages))
-                .bind("outcomes", Args.array("varchar", outcomes))
-                .bind("entered", Args.array("varchar", entered))
-                .bind("left", Args.array("varchar", left))
-                .bind("attempts", Args.array("int4", attempts))
-                .bind("in", Args.array("int8", in))
-                .bind("out", Args.array("int8", out))
-                .bind("sources", Args.array("varchar", sources))
-                .bind("parents", Args.array("varchar", parents))
-                .bind("children", Args.array("int4", children))
-                .bind("branches", Args.array("varchar", branches))
-                .bind("verdicts", Args.array("varchar", verdicts))
-                .bind("details", Args.array("varchar", details))
-                .execute());
+            rows.append(
+                h,
+                events,
+                (e, row) ->
+                    row.text(pipeline)
+                        .text(e.recordId())
+                        .text(e.stage())
+                        .text(e.outcome().name())
+                        .time(e.enteredAt())
+                        .time(e.leftAt())
+                        .int32(e.attempts())
+                        .int64(e.inputHash())
+                        .int64(e.outputHash())
+                        .text(e.sourceId())
+                        .text(e.parentId())
+                        .int32(e.children())
+                        .text(e.branch())
+                        .text(e.verdicts())
+                        .text(e.detail())));
   }
 
   List<LineageEvent> find(String pipeline, String recordId) {
