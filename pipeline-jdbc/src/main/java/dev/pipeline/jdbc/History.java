@@ -4,6 +4,7 @@ import static dev.pipeline.jdbc.Checks.checkPipeline;
 
 import dev.pipeline.internal.TimeRange;
 import dev.pipeline.metrics.StageWindow;
+import dev.pipeline.metrics.WindowScores;
 import dev.pipeline.store.AuditEntry;
 import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.Page;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.argument.Argument;
 import org.jdbi.v3.core.statement.Query;
 import org.jdbi.v3.core.statement.Update;
 import org.jspecify.annotations.Nullable;
@@ -42,8 +44,9 @@ final class History extends StoreContext {
       "(pipeline, stage_name, worker_id, window_start, window_end, processing_time_ms, p50_ms,"
           + " p95_ms, p99_ms, records_in, records_processed, records_failed, records_filtered,"
           + " retries, throughput_per_second, bytes_per_second, queue_depth, utilization,"
-          + " circuit_state, cpu_usage, memory_usage)";
-  private static final int METRIC_PARAMS = 21;
+          + " circuit_state, cpu_usage, memory_usage, completeness_score, validity_score,"
+          + " consistency_score, uniqueness_score, timeliness_score, quality_score)";
+  private static final int METRIC_PARAMS = 27;
 
   private final String logsFull;
   private final String metricsFull;
@@ -57,7 +60,8 @@ final class History extends StoreContext {
         "SELECT stage_name, window_start, window_end, processing_time_ms, p50_ms, p95_ms, p99_ms,"
             + " records_in, records_processed, records_failed, records_filtered, retries,"
             + " throughput_per_second, bytes_per_second, queue_depth, utilization, circuit_state,"
-            + " cpu_usage, memory_usage FROM "
+            + " cpu_usage, memory_usage, completeness_score, validity_score, consistency_score,"
+            + " uniqueness_score, timeliness_score FROM "
             + names.metrics()
             + " WHERE pipeline = :pipeline AND stage_name = :stage AND window_end >= :from AND"
             + " window_end < :to ORDER BY window_end, metric_id LIMIT "
@@ -147,6 +151,13 @@ final class History extends StoreContext {
               update.bind(p++, Args.text(w.circuit()));
               update.bind(p++, Args.float64(cpu < 0 ? null : cpu));
               update.bind(p++, Args.int64(w.allocatedBytes() < 0 ? null : w.allocatedBytes()));
+              WindowScores scores = w.scores() == null ? WindowScores.NONE : w.scores();
+              update.bind(p++, score(scores.completeness()));
+              update.bind(p++, score(scores.validity()));
+              update.bind(p++, score(scores.consistency()));
+              update.bind(p++, score(scores.uniqueness()));
+              update.bind(p++, score(scores.timeliness()));
+              update.bind(p++, score(scores.overall()));
             }
             return update.execute();
           });
@@ -298,7 +309,35 @@ final class History extends StoreContext {
         ofMillis(rs.getDouble("processing_time_ms")),
         rs.getString("circuit_state"),
         cpuKnown ? Duration.ofNanos((long) (cpu * length.toNanos())) : null,
-        memoryKnown ? memory : -1);
+        memoryKnown ? memory : -1,
+        scores(rs));
+  }
+
+  /** A score as stored: null when not measured. */
+  private static Argument score(double value) {
+    return Args.float64(Double.isNaN(value) ? null : value);
+  }
+
+  /**
+   * A row's quality scores: null when none was measured; a score edited out of [0, 100] by hand is
+   * read as not measured.
+   */
+  private static @Nullable WindowScores scores(ResultSet rs) throws SQLException {
+    double[] s = new double[5];
+    String[] columns = {
+      "completeness_score",
+      "validity_score",
+      "consistency_score",
+      "uniqueness_score",
+      "timeliness_score"
+    };
+    boolean any = false;
+    for (int i = 0; i < s.length; i++) {
+      double v = rs.getDouble(columns[i]);
+      s[i] = rs.wasNull() || !(v >= 0 && v <= 100) ? Double.NaN : v;
+      any |= !Double.isNaN(s[i]);
+    }
+    return any ? new WindowScores(s[0], s[1], s[2], s[3], s[4]) : null;
   }
 
   /** The levels at or above the least one, as stored. */

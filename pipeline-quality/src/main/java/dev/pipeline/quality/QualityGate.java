@@ -2,6 +2,7 @@ package dev.pipeline.quality;
 
 import dev.pipeline.Alert;
 import dev.pipeline.AlertListener;
+import dev.pipeline.Envelope;
 import dev.pipeline.PipelineClock;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.ReferenceData;
@@ -9,6 +10,10 @@ import dev.pipeline.Stage;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
 import dev.pipeline.StageOptions;
+import dev.pipeline.metrics.WindowScorer;
+import dev.pipeline.quality.report.ExampleRecord;
+import dev.pipeline.quality.report.RuleFailure;
+import dev.pipeline.quality.score.Dimension;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import java.time.Duration;
@@ -76,7 +81,11 @@ public final class QualityGate<T> implements Stage<T, T> {
   /** The longest value kept under {@link #VIOLATIONS_KEY}. */
   public static final int MAX_TAG_CHARS = 1_000;
 
+  /** The longest text of an example record kept for reports. */
+  static final int EXAMPLE_CHARS = 500;
+
   private static final Logger LOG = LoggerFactory.getLogger(QualityGate.class);
+  private static final int COMPLETENESS = GateScores.bit(Dimension.COMPLETENESS);
 
   /** The states of a gate. */
   public enum State {
@@ -104,6 +113,9 @@ public final class QualityGate<T> implements Stage<T, T> {
   private final String pipelineName;
   private final String stageName;
   private final GateCircuit circuit = new GateCircuit(this);
+  private final GateScores scores = new GateScores();
+  private final GateHistory history = new GateHistory();
+  private volatile @Nullable String stageSeen;
 
   private final ReentrantLock lock = new ReentrantLock();
 
@@ -165,16 +177,27 @@ public final class QualityGate<T> implements Stage<T, T> {
 
   /**
    * The options the gate's stage needs: its circuit (the gate, seen by the engine, so that a closed
-   * gate holds records), {@link Fallback#hold()}, and the reference data of its REFERENCE rules.
-   * Pass it to {@code PipelineBuilder.stage(name, gate, gate.options())}.
+   * gate holds records), {@link Fallback#hold()}, its scorer (so that each window of the metrics
+   * history holds the gate's quality scores, see {@link #scorer()}), and the reference data of its
+   * REFERENCE rules. Pass it to {@code PipelineBuilder.stage(name, gate, gate.options())}.
    */
   public Consumer<StageOptions.Builder> options() {
     return options -> {
-      options.circuitBreaker(circuit).fallback(Fallback.hold());
+      options.circuitBreaker(circuit).fallback(Fallback.hold()).qualityScorer(scores);
       for (ReferenceData<?, ?> data : references.values()) {
         options.referenceData(data);
       }
     };
+  }
+
+  /**
+   * The gate's quality scores per metrics window, for stage options set by hand (see {@link
+   * #options()}): per record, each dimension its rules measure (not null and the record's shape:
+   * completeness; cross-field: consistency; unique: uniqueness; freshness: timeliness; the others:
+   * validity) counts as checked, and as failed if one of the dimension's rules failed.
+   */
+  public WindowScorer scorer() {
+    return scores;
   }
 
   /** The gate as a circuit breaker, for stage options set by hand (see {@link #options()}). */
@@ -189,17 +212,24 @@ public final class QualityGate<T> implements Stage<T, T> {
     if (r != null && r.due(now)) {
       r.poll(this::ruleSet, this::swap, now);
     }
+    if (stageSeen == null) {
+      stageSeen = context.stage().value();
+    }
     RuleSet set = rules;
     GateWindow w = window(now, context);
     w.records.increment();
     records.increment();
     List<Violation> violations = null;
+    int checkedMask = set.dimensions();
+    int failedMask = 0;
     if (schema != null) {
+      checkedMask |= COMPLETENESS;
       String missing = schema.test(input);
       if (missing != null) {
         violations = new ArrayList<>(2);
         violations.add(new Violation(SCHEMA_RULE, Action.DEAD_LETTER, Severity.ERROR, missing));
-        count(w, SCHEMA_RULE, missing);
+        count(w, SCHEMA_RULE, missing, context, input);
+        failedMask = COMPLETENESS;
       }
     }
     for (RuleSet.Compiled c : set.perRecord()) {
@@ -210,9 +240,11 @@ public final class QualityGate<T> implements Stage<T, T> {
           violations = new ArrayList<>(2);
         }
         violations.add(new Violation(rule.name(), rule.action(), rule.severity(), message));
-        count(w, rule.name(), message);
+        count(w, rule.name(), message, context, input);
+        failedMask |= GateScores.bit(GateScores.dimension(rule.type()));
       }
     }
+    scores.count(checkedMask, failedMask);
     if (!set.volume().isEmpty()) {
       countVolume(set, now, context);
     }
@@ -259,10 +291,26 @@ public final class QualityGate<T> implements Stage<T, T> {
     return text.toString();
   }
 
-  private void count(GateWindow w, String rule, String message) {
-    w.failed(rule);
-    w.example(rule, message);
+  private void count(
+      GateWindow w, String rule, String message, StageContext context, Object input) {
+    String source = context.metadata().getOrDefault(Envelope.SOURCE_ID, "(unknown source)");
+    w.failed(
+        rule,
+        source,
+        () ->
+            new ExampleRecord(
+                context.recordId(),
+                source,
+                QualityText.bounded(message + " | record: " + describe(input), EXAMPLE_CHARS)));
     failures.computeIfAbsent(rule, r -> new LongAdder()).increment();
+  }
+
+  private static String describe(Object input) {
+    try {
+      return String.valueOf(input);
+    } catch (RuntimeException e) {
+      return "(its toString() failed: " + e.getClass().getSimpleName() + ")";
+    }
   }
 
   /**
@@ -285,7 +333,7 @@ public final class QualityGate<T> implements Stage<T, T> {
         if (status == s) {
           Instant now = clock.now();
           status = new Status(State.TRIAL, now, "on trial after " + reopenAfter);
-          current = new GateWindow(now);
+          rotate(now);
         }
       } finally {
         lock.unlock();
@@ -323,7 +371,7 @@ public final class QualityGate<T> implements Stage<T, T> {
     lock.lock();
     try {
       status = new Status(State.OPEN, now, "reopened by " + operator);
-      current = new GateWindow(now);
+      rotate(now);
     } finally {
       lock.unlock();
     }
@@ -388,12 +436,45 @@ public final class QualityGate<T> implements Stage<T, T> {
     try {
       if (current == w) {
         judge(w, now, context);
-        current = new GateWindow(now);
+        rotate(now);
       }
       return current;
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Keeps the current window for reports and opens the next. Under lock. */
+  private void rotate(Instant now) {
+    history.add(current.summary(now));
+    current = new GateWindow(now);
+  }
+
+  /**
+   * Each rule's failures in the gate's windows that overlap [from, to) (the open window included),
+   * with the sources of the failing records and up to {@value GateWindow#EXAMPLES} examples per
+   * rule and window: what a {@link dev.pipeline.quality.report.QualityReport} shows. The gate keeps
+   * its latest {@value GateHistory#MAX_PERIODS} windows.
+   *
+   * @throws IllegalArgumentException if {@code from} is after {@code to}
+   */
+  public List<RuleFailure> ruleFailures(Instant from, Instant to) {
+    Objects.requireNonNull(from, "from cannot be null");
+    Objects.requireNonNull(to, "to cannot be null");
+    if (from.isAfter(to)) {
+      throw new IllegalArgumentException("the period's start " + from + " is after its end " + to);
+    }
+    List<String> names = new ArrayList<>();
+    for (RuleSet.Compiled c : rules.perRecord()) {
+      names.add(c.rule().name());
+    }
+    return history.failures(stage(), names, from, to, current.summary(clock.now()));
+  }
+
+  /** The gate's stage: as given to {@link Builder#table}, or as first seen; empty before either. */
+  public String stage() {
+    String seen = stageSeen;
+    return !stageName.isEmpty() ? stageName : seen == null ? "" : seen;
   }
 
   /** Judges an ended window: alerts for failing rules, and the gate's next state. Under lock. */

@@ -19,17 +19,25 @@ final class RuleSet {
   private final Compiled[] perRecord;
   private final List<Compiled> volume;
   private final Map<String, Compiled> byName;
+  private final int dimensions;
 
   private RuleSet(Map<String, Compiled> byName) {
     this.byName = byName;
     List<Compiled> records = new ArrayList<>();
     List<Compiled> volumes = new ArrayList<>();
+    int mask = 0;
     for (Compiled c : byName.values()) {
       if (!c.rule().enabled()) {
         continue;
       }
-      (c.rule().type() == RuleType.VOLUME ? volumes : records).add(c);
+      if (c.rule().type() == RuleType.VOLUME) {
+        volumes.add(c);
+      } else {
+        records.add(c);
+        mask |= GateScores.bit(GateScores.dimension(c.rule().type()));
+      }
     }
+    this.dimensions = mask;
     this.perRecord = records.toArray(Compiled[]::new);
     this.volume = List.copyOf(volumes);
   }
@@ -70,6 +78,11 @@ final class RuleSet {
     removed.forEach(all::remove);
     all.putAll(changed);
     return new RuleSet(all);
+  }
+
+  /** The quality dimensions the per-record rules measure, as a mask of {@link GateScores#bit}s. */
+  int dimensions() {
+    return dimensions;
   }
 
   Compiled[] perRecord() {
