@@ -48,6 +48,11 @@ CREATE TABLE IF NOT EXISTS ${schema}.${prefix}quality_seen_keys (
 CREATE INDEX IF NOT EXISTS ${prefix}quality_seen_keys_time_ix ON ${schema}.${prefix}quality_seen_keys
   (first_seen_at);
 
+-- 13. Record lineage is purged with the records' retention (JdbcPipelineStoreBuilder.retainCompleted):
+-- the events of records no longer stored, by the time they left their stage.
+CREATE INDEX IF NOT EXISTS ${prefix}record_lineage_time_ix ON ${schema}.${prefix}record_lineage
+  (left_at);
+
 -- By hand only (the store writes this row itself):
 -- INSERT INTO ${schema}.${prefix}pipeline_schema_version
 --   (version, description, script, checksum, installed_by, execution_ms)
