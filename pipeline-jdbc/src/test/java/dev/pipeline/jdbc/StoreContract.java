@@ -3343,23 +3343,7 @@ abstract class StoreContract {
   @Test
   void lineageIsWrittenInBulkAndReadBackByRecord() {
     JdbcPipelineStore store = open("w1");
-    Pipeline<String, String> p =
-        Pipeline.builder(pipeline, String.class)
-            .store(store)
-            .inputCodec(STRING)
-            .alerts(alert -> {})
-            .lineage(LineageLevel.ALL)
-            .stage(
-                StageName.CLEANING,
-                (String s) -> {
-                  if (s.startsWith("throw")) {
-                    throw new IllegalStateException("cannot\0clean " + s);
-                  }
-                  return s.toUpperCase(java.util.Locale.ROOT);
-                },
-                o -> o.codec(STRING))
-            .sink(batch -> {})
-            .build();
+    Pipeline<String, String> p = withLineage(store);
 
     RunResult result = p.run(Source.of("src", List.of("a", "throw-2", "c").iterator(), s -> s));
 
@@ -3389,6 +3373,26 @@ abstract class StoreContract {
     assertThat(store.lineage("other-pipeline", "a")).isEmpty();
   }
 
+  /** A pipeline keeping all lineage: cleaning upper-cases, and dead-letters what starts "throw". */
+  private Pipeline<String, String> withLineage(JdbcPipelineStore store) {
+    return Pipeline.builder(pipeline, String.class)
+        .store(store)
+        .inputCodec(STRING)
+        .alerts(alert -> {})
+        .lineage(LineageLevel.ALL)
+        .stage(
+            StageName.CLEANING,
+            (String s) -> {
+              if (s.startsWith("throw")) {
+                throw new IllegalStateException("cannot\0clean " + s);
+              }
+              return s.toUpperCase(java.util.Locale.ROOT);
+            },
+            o -> o.codec(STRING))
+        .sink(batch -> {})
+        .build();
+  }
+
   /**
    * Lineage goes with its records' retention: once a record is no longer stored and its last event
    * is older than retainCompleted, its events are purged; a dead letter's stay.
@@ -3397,23 +3401,7 @@ abstract class StoreContract {
   void lineageIsPurgedWithTheRecordsRetention() {
     JdbcPipelineStore store =
         open(db().builder().workerId("w1").retainCompleted(Duration.ofDays(1)).purgeBatchSize(2));
-    Pipeline<String, String> p =
-        Pipeline.builder(pipeline, String.class)
-            .store(store)
-            .inputCodec(STRING)
-            .alerts(alert -> {})
-            .lineage(LineageLevel.ALL)
-            .stage(
-                StageName.CLEANING,
-                (String s) -> {
-                  if (s.startsWith("throw")) {
-                    throw new IllegalStateException("cannot clean " + s);
-                  }
-                  return s;
-                },
-                o -> o.codec(STRING))
-            .sink(batch -> {})
-            .build();
+    Pipeline<String, String> p = withLineage(store);
     p.run(Source.of("src", List.of("a", "b", "c", "throw-1").iterator(), s -> s));
     String lineage = db().table("record_lineage");
     String status = db().table("pipeline_records");
