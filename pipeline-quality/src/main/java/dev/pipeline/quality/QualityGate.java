@@ -148,9 +148,10 @@ public final class QualityGate<T> implements Stage<T, T> {
     Instant now = clock.now();
     this.status = new Status(State.OPEN, now, "built");
     this.current = new GateWindow(now);
+    CheckResources resources = new CheckResources(references, b.seenKeys);
     if (b.table == null) {
       this.reloader = null;
-      this.rules = RuleSet.compile(b.rules, Map.of(), type, references);
+      this.rules = RuleSet.compile(b.rules, Map.of(), type, resources);
     } else {
       this.reloader =
           new RuleReloader(
@@ -159,7 +160,7 @@ public final class QualityGate<T> implements Stage<T, T> {
               stageName,
               b.pollEvery,
               type,
-              references,
+              resources,
               (message, at) -> alert(Alert.Kind.QUALITY_RULE_FAILED, message, at));
       this.rules = reloader.register(b.rules, now);
     }
@@ -647,6 +648,7 @@ public final class QualityGate<T> implements Stage<T, T> {
     private AlertListener alerts = AlertListener.logging();
     private PipelineClock clock = PipelineClock.system();
     private @Nullable RuleTable table;
+    private @Nullable SeenKeys seenKeys;
     private @Nullable String pipeline;
     private @Nullable StageName stage;
     private Duration pollEvery = Duration.ofSeconds(5);
@@ -791,6 +793,17 @@ public final class QualityGate<T> implements Stage<T, T> {
       this.table = Objects.requireNonNull(table, "table cannot be null");
       this.pipeline = Objects.requireNonNull(pipeline, "pipeline cannot be null");
       this.stage = Objects.requireNonNull(stage, "stage cannot be null");
+      return this;
+    }
+
+    /**
+     * The store's seen keys, for UNIQUE rules with parameter {@code scope=store}: a key any record
+     * had before, in this run or an earlier one, is a duplicate.
+     *
+     * @throws NullPointerException if {@code keys} is null
+     */
+    public Builder<T> seenKeys(SeenKeys keys) {
+      this.seenKeys = Objects.requireNonNull(keys, "keys cannot be null");
       return this;
     }
 

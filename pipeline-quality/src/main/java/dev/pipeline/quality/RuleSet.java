@@ -1,6 +1,5 @@
 package dev.pipeline.quality;
 
-import dev.pipeline.ReferenceData;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -52,21 +51,17 @@ final class RuleSet {
    * @throws InvalidRuleException for the first rule that cannot be compiled
    */
   static RuleSet compile(
-      List<Rule> rules,
-      Map<String, Long> versions,
-      Class<?> type,
-      Map<String, ReferenceData<?, ?>> references) {
+      List<Rule> rules, Map<String, Long> versions, Class<?> type, CheckResources resources) {
     Map<String, Compiled> all = new LinkedHashMap<>();
     for (Rule rule : rules) {
       all.put(
-          rule.name(), compileOne(rule, versions.getOrDefault(rule.name(), 0L), type, references));
+          rule.name(), compileOne(rule, versions.getOrDefault(rule.name(), 0L), type, resources));
     }
     return new RuleSet(all);
   }
 
-  static Compiled compileOne(
-      Rule rule, long version, Class<?> type, Map<String, ReferenceData<?, ?>> references) {
-    Checks.Check check = Checks.compile(rule, type, references);
+  static Compiled compileOne(Rule rule, long version, Class<?> type, CheckResources resources) {
+    Checks.Check check = Checks.compile(rule, type, resources);
     Duration window =
         rule.type() == RuleType.VOLUME ? Checks.window(rule, Duration.ofMinutes(1)) : Duration.ZERO;
     return new Compiled(rule, check, version, window);

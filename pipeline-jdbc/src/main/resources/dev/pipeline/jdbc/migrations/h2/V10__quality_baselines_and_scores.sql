@@ -35,7 +35,8 @@ ALTER TABLE ${schema}.${prefix}pipeline_metrics ADD COLUMN IF NOT EXISTS quality
 
 -- 15. Keys a uniqueness rule checked against the store has seen (pipeline-quality's SeenKeys): a
 -- 64-bit hash of each key with the record that first had it, so that the same record seen again
--- (a retry, a replay after a crash) is not its own duplicate. Purged by first_seen_at.
+-- (a retry, a replay after a crash) is not its own duplicate. Kept until deleted
+-- (by first_seen_at, as the operator decides).
 CREATE TABLE IF NOT EXISTS ${schema}.${prefix}quality_seen_keys (
   pipeline       VARCHAR(200)   NOT NULL,
   stage_name     VARCHAR(200)   NOT NULL,
