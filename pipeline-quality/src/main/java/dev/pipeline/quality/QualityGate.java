@@ -86,6 +86,7 @@ public final class QualityGate<T> implements Stage<T, T> {
 
   private static final Logger LOG = LoggerFactory.getLogger(QualityGate.class);
   private static final int COMPLETENESS = GateScores.bit(Dimension.COMPLETENESS);
+  private static final int VALIDITY = GateScores.bit(Dimension.VALIDITY);
 
   /** The states of a gate. */
   public enum State {
@@ -103,6 +104,7 @@ public final class QualityGate<T> implements Stage<T, T> {
   private final Class<T> type;
   private final Map<String, ReferenceData<?, ?>> references;
   private final @Nullable SchemaCheck schema;
+  private final @Nullable JsonSchemaCheck jsonSchema;
   private final Duration window;
   private final long windowRecords;
   private final long minRecords;
@@ -136,6 +138,7 @@ public final class QualityGate<T> implements Stage<T, T> {
     this.references = Map.copyOf(b.references);
     SchemaCheck shape = SchemaCheck.of(b.type, b.requiredKeys);
     this.schema = b.schemaCheck && !shape.isEmpty() ? shape : null;
+    this.jsonSchema = b.jsonSchema == null ? null : jsonSchema(b.type, b.jsonSchema);
     this.window = b.window;
     this.windowRecords = b.windowRecords;
     this.minRecords = b.minRecords;
@@ -163,6 +166,23 @@ public final class QualityGate<T> implements Stage<T, T> {
               resources,
               (message, at) -> alert(Alert.Kind.QUALITY_RULE_FAILED, message, at));
       this.rules = reloader.register(b.rules, now);
+    }
+  }
+
+  private static JsonSchemaCheck jsonSchema(Class<?> type, String text) {
+    if (!Map.class.isAssignableFrom(type)
+        && !com.fasterxml.jackson.databind.JsonNode.class.isAssignableFrom(type)) {
+      throw new InvalidRuleException(
+          SCHEMA_RULE,
+          "a JSON Schema checks map or JSON-tree payloads, not "
+              + type.getName()
+              + "; record and bean payloads are checked by their rules and shape");
+    }
+    try {
+      return JsonSchemaCheck.compile(text);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidRuleException(
+          SCHEMA_RULE, e.getMessage() + "; fix the schema given to jsonSchema(...)");
     }
   }
 
@@ -231,6 +251,18 @@ public final class QualityGate<T> implements Stage<T, T> {
         violations.add(new Violation(SCHEMA_RULE, Action.DEAD_LETTER, Severity.ERROR, missing));
         count(w, SCHEMA_RULE, missing, context, input);
         failedMask = COMPLETENESS;
+      }
+    }
+    if (jsonSchema != null) {
+      checkedMask |= VALIDITY;
+      String wrong = jsonSchema.test(input);
+      if (wrong != null) {
+        if (violations == null) {
+          violations = new ArrayList<>(2);
+        }
+        violations.add(new Violation(SCHEMA_RULE, Action.DEAD_LETTER, Severity.ERROR, wrong));
+        count(w, SCHEMA_RULE, wrong, context, input);
+        failedMask |= VALIDITY;
       }
     }
     for (RuleSet.Compiled c : set.perRecord()) {
@@ -649,6 +681,7 @@ public final class QualityGate<T> implements Stage<T, T> {
     private PipelineClock clock = PipelineClock.system();
     private @Nullable RuleTable table;
     private @Nullable SeenKeys seenKeys;
+    private @Nullable String jsonSchema;
     private @Nullable String pipeline;
     private @Nullable StageName stage;
     private Duration pollEvery = Duration.ofSeconds(5);
@@ -690,6 +723,19 @@ public final class QualityGate<T> implements Stage<T, T> {
       for (String key : keys) {
         requiredKeys.add(Objects.requireNonNull(key, "key cannot be null"));
       }
+      return this;
+    }
+
+    /**
+     * A JSON Schema (draft 2020-12, at most 100,000 characters) that map or JSON-tree payloads must
+     * match, checked with the record's shape: a record that does not is dead-lettered as failing
+     * rule {@value #SCHEMA_RULE}, naming its first errors. No remote schema is fetched, and its
+     * patterns run on RE2/J.
+     *
+     * @throws NullPointerException if {@code schema} is null
+     */
+    public Builder<T> jsonSchema(String schema) {
+      this.jsonSchema = Objects.requireNonNull(schema, "schema cannot be null");
       return this;
     }
 
