@@ -148,7 +148,12 @@ final class DashboardHandler implements HttpHandler {
     } else {
       byte[] html =
           Layout.page(
-                  rendered.title(), rendered.nav(), rendered.pipeline(), request, rendered.view())
+                  rendered.title(),
+                  rendered.nav(),
+                  rendered.pipeline(),
+                  request,
+                  rendered.view(),
+                  board.quality() != null)
               .getBytes(StandardCharsets.UTF_8);
       send(exchange, 200, "text/html; charset=utf-8", html);
     }
@@ -182,6 +187,10 @@ final class DashboardHandler implements HttpHandler {
         Pipeline<?, ?> p = board.pipeline(query);
         yield new Page("Retry queue", "retries", p, OperationsPages.retries(board, p));
       }
+      case "/quality" -> {
+        Pipeline<?, ?> p = board.pipeline(query);
+        yield new Page("Quality", "quality", p, QualityPage.render(board, p, request));
+      }
       case "/workers" -> {
         Pipeline<?, ?> p = board.pipeline(query);
         yield new Page("Workers", "workers", p, OperationsPages.workers(board, p));
@@ -196,6 +205,7 @@ final class DashboardHandler implements HttpHandler {
       case "/dead-letters/reprocess" -> DeadLetterPage.act(pipeline, request, false);
       case "/dead-letters/discard" -> DeadLetterPage.act(pipeline, request, true);
       case "/dead-letters/edit" -> PayloadEditor.reprocess(pipeline, request);
+      case "/quality/reopen" -> QualityPage.reopen(board, pipeline, request);
       default -> throw new BadRequestException(404, "no such action");
     };
   }

@@ -67,8 +67,20 @@ final class OverviewPage {
               "red",
               ""));
     }
-    for (Health.Attention a :
-        Health.attention(metrics, state, growth, Board.GROWTH_WINDOW, leases, retryDue, now, "")) {
+    List<Health.Attention> found =
+        new ArrayList<>(
+            Health.attention(
+                metrics, state, growth, Board.GROWTH_WINDOW, leases, retryDue, now, ""));
+    QualitySource quality = board.quality();
+    if (quality != null) {
+      try {
+        found.addAll(Health.quality(name, QualityPage.read(quality, name), ""));
+      } catch (BadRequestException e) {
+        found.add(new Health.Attention(Health.Level.RED, e.getMessage(), ""));
+      }
+      found.sort((a, b) -> b.level().compareTo(a.level()));
+    }
+    for (Health.Attention a : found) {
       attention.add(new View.Item(a.text(), a.level().css(), a.href()));
     }
     String p = "p." + name;
