@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.metrics.WindowScorer;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
@@ -57,6 +58,7 @@ public final class StageOptions {
   private final RetryPolicy retryPolicy;
   private final CircuitBreaker circuitBreaker;
   private final TokenBucket rateLimit;
+  private final @Nullable WindowScorer qualityScorer;
   private final @Nullable PayloadCodec<?> codec;
   private final @Nullable Fallback<?, ?> fallback;
   private final int minBatchSize;
@@ -80,6 +82,7 @@ public final class StageOptions {
     this.retryPolicy = b.retryPolicy == null ? RetryPolicy.none() : b.retryPolicy;
     this.circuitBreaker = b.circuitBreaker == null ? CircuitBreaker.disabled() : b.circuitBreaker;
     this.rateLimit = b.rateLimit == null ? TokenBucket.unlimited() : b.rateLimit;
+    this.qualityScorer = b.qualityScorer;
   }
 
   /**
@@ -140,6 +143,11 @@ public final class StageOptions {
     return rateLimit;
   }
 
+  /** What scores the stage's records per metrics window; null if nothing does. */
+  public @Nullable WindowScorer qualityScorer() {
+    return qualityScorer;
+  }
+
   /** The fallback for records the stage cannot process; null if none. */
   public @Nullable Fallback<?, ?> fallback() {
     return fallback;
@@ -197,6 +205,7 @@ public final class StageOptions {
     b.retryPolicy = retryPolicy;
     b.circuitBreaker = circuitBreaker;
     b.rateLimit = rateLimit;
+    b.qualityScorer = qualityScorer;
     b.codec = codec;
     b.fallback = fallback;
     b.minBatchSize = minBatchSize;
@@ -244,6 +253,7 @@ public final class StageOptions {
     private @Nullable RetryPolicy retryPolicy;
     private @Nullable CircuitBreaker circuitBreaker;
     private @Nullable TokenBucket rateLimit;
+    private @Nullable WindowScorer qualityScorer;
     private @Nullable PayloadCodec<?> codec;
     private @Nullable Fallback<?, ?> fallback;
     private int minBatchSize;
@@ -329,6 +339,16 @@ public final class StageOptions {
     /** Sets the token bucket that limits how fast records enter the stage. */
     public Builder rateLimit(TokenBucket bucket) {
       this.rateLimit = requireSet(bucket, "rate limit", "TokenBucket.unlimited()");
+      return this;
+    }
+
+    /**
+     * Sets what scores the stage's records in each window of the metrics history (a quality gate's
+     * {@code options()} sets itself); the scores are kept in the window's {@link
+     * dev.pipeline.metrics.StageWindow#scores()}.
+     */
+    public Builder qualityScorer(WindowScorer scorer) {
+      this.qualityScorer = requireSet(scorer, "quality scorer", "no scorer (leave it unset)");
       return this;
     }
 

@@ -8,6 +8,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.metrics.StageWindow;
+import dev.pipeline.metrics.WindowScorer;
+import dev.pipeline.metrics.WindowScores;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.spi.RecordLedger;
 import java.time.Duration;
@@ -104,6 +106,62 @@ class MetricsHistoryTest {
   }
 
   @Test
+  void aStageWithAScorerHasItsScoresInEachWindowAndAFailingScorerLeavesThemOut() {
+    // the scorer counts what the stage saw since the last window: odd numbers are "invalid"
+    java.util.concurrent.atomic.AtomicLong seen = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicLong odd = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicInteger calls =
+        new java.util.concurrent.atomic.AtomicInteger();
+    WindowScorer scorer =
+        () -> {
+          if (calls.incrementAndGet() == 2) {
+            throw new IllegalStateException("scorer broke");
+          }
+          long n = seen.getAndSet(0);
+          long bad = odd.getAndSet(0);
+          return n == 0
+              ? WindowScores.NONE
+              : new WindowScores(100, 100.0 * (n - bad) / n, Double.NaN, Double.NaN, Double.NaN);
+        };
+    Pipeline<Integer, Integer> pipeline =
+        Pipeline.builder("scored", Integer.class)
+            .clock(clock)
+            .metricsWindow(Duration.ofSeconds(10))
+            .stage(
+                INGESTION,
+                (Integer i) -> {
+                  clock.advance(Duration.ofSeconds(1));
+                  seen.incrementAndGet();
+                  if (i % 2 == 1) {
+                    odd.incrementAndGet();
+                  }
+                  return i;
+                },
+                s -> s.batchSize(1).qualityScorer(scorer))
+            .stage(CLEANING, (Integer i) -> i, s -> s.batchSize(1))
+            .sink(records -> {})
+            .build();
+
+    pipeline.run(numbers(40));
+
+    List<StageWindow> gate = pipeline.metricsHistory(INGESTION, FakeClock.START, END_OF_TIME);
+    assertThat(gate.size()).isGreaterThanOrEqualTo(3);
+    assertThat(gate.get(0).scores()).isNotNull();
+    assertThat(gate.get(0).scores().completeness()).isEqualTo(100);
+    assertThat(gate.get(0).scores().validity())
+        .as("half the numbers are odd")
+        .isBetween(40.0, 60.0);
+    assertThat(gate.get(0).scores().consistency()).as("not measured").isNaN();
+    assertThat(gate.get(0).scores().overall())
+        .isEqualTo((100 + gate.get(0).scores().validity()) / 2);
+    assertThat(gate.get(1).scores()).as("the scorer threw: no scores, the window is kept").isNull();
+    assertThat(gate.get(1).recordsIn()).isPositive();
+    assertThat(pipeline.metricsHistory(CLEANING, FakeClock.START, END_OF_TIME))
+        .as("a stage without a scorer has none")
+        .allMatch(w -> w.scores() == null);
+  }
+
+  @Test
   void aWindowOutsideItsRangeIsRefusedAtBuild() {
     assertThatThrownBy(
             () ->
@@ -186,7 +244,8 @@ class MetricsHistoryTest {
                   Duration.ZERO,
                   null,
                   null,
-                  -1)));
+                  -1,
+                  null)));
     }
 
     assertThat(store.metricsHistory("p", "s", FakeClock.START, END_OF_TIME))

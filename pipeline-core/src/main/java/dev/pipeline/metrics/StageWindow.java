@@ -38,6 +38,9 @@ import org.jspecify.annotations.Nullable;
  *     is off or unavailable
  * @param allocatedBytes bytes its threads allocated, estimated by sampling; -1 when resource
  *     sampling is off or unavailable
+ * @param scores the data quality scores of the records it checked, for a stage with a {@link
+ *     WindowScorer} (a quality gate); null for other stages, and for windows in which the stage
+ *     scored nothing
  */
 public record StageWindow(
     String pipeline,
@@ -59,7 +62,8 @@ public record StageWindow(
     Duration busy,
     @Nullable String circuit,
     @Nullable Duration cpuTime,
-    long allocatedBytes) {
+    long allocatedBytes,
+    @Nullable WindowScores scores) {
 
   /** The name under which the sink's rows are kept. */
   public static final String SINK = "sink";
@@ -70,7 +74,7 @@ public record StageWindow(
   /**
    * Checks the components.
    *
-   * @throws NullPointerException if a component other than the circuit and CPU time is null
+   * @throws NullPointerException if a component other than the circuit, CPU time and scores is null
    * @throws IllegalArgumentException if the window ends before it starts
    */
   public StageWindow {

@@ -4,6 +4,7 @@ import static dev.pipeline.jdbc.Checks.checkPipeline;
 
 import dev.pipeline.internal.TimeRange;
 import dev.pipeline.metrics.StageWindow;
+import dev.pipeline.metrics.WindowScores;
 import dev.pipeline.store.AuditEntry;
 import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.Page;
@@ -72,13 +73,20 @@ final class History extends StoreContext {
             .column("circuit_state", BulkAppend.Type.TEXT)
             .column("cpu_usage", BulkAppend.Type.DOUBLE)
             .column("memory_usage", BulkAppend.Type.BIGINT)
+            .column("completeness_score", BulkAppend.Type.DOUBLE)
+            .column("validity_score", BulkAppend.Type.DOUBLE)
+            .column("consistency_score", BulkAppend.Type.DOUBLE)
+            .column("uniqueness_score", BulkAppend.Type.DOUBLE)
+            .column("timeliness_score", BulkAppend.Type.DOUBLE)
+            .column("quality_score", BulkAppend.Type.DOUBLE)
             .lazyCommit()
             .build();
     this.readMetrics =
         "SELECT stage_name, window_start, window_end, processing_time_ms, p50_ms, p95_ms, p99_ms,"
             + " records_in, records_processed, records_failed, records_filtered, retries,"
             + " throughput_per_second, bytes_per_second, queue_depth, utilization, circuit_state,"
-            + " cpu_usage, memory_usage FROM "
+            + " cpu_usage, memory_usage, completeness_score, validity_score, consistency_score,"
+            + " uniqueness_score, timeliness_score FROM "
             + names.metrics()
             + " WHERE pipeline = :pipeline AND stage_name = :stage AND window_end >= :from AND"
             + " window_end < :to ORDER BY window_end, metric_id LIMIT "
@@ -148,7 +156,18 @@ final class History extends StoreContext {
                         .float64(finite(w.utilization()))
                         .text(w.circuit())
                         .float64(w.cpuUsage() < 0 ? null : w.cpuUsage())
-                        .int64(w.allocatedBytes() < 0 ? null : w.allocatedBytes())));
+                        .int64(w.allocatedBytes() < 0 ? null : w.allocatedBytes())
+                        .float64(score(scores(w).completeness()))
+                        .float64(score(scores(w).validity()))
+                        .float64(score(scores(w).consistency()))
+                        .float64(score(scores(w).uniqueness()))
+                        .float64(score(scores(w).timeliness()))
+                        .float64(score(scores(w).overall()))));
+  }
+
+  private static WindowScores scores(StageWindow w) {
+    WindowScores scores = w.scores();
+    return scores == null ? WindowScores.NONE : scores;
   }
 
   Page<AuditEntry> auditTrail(String pipeline, AuditQuery query) {
@@ -296,7 +315,35 @@ final class History extends StoreContext {
         ofMillis(rs.getDouble("processing_time_ms")),
         rs.getString("circuit_state"),
         cpuKnown ? Duration.ofNanos((long) (cpu * length.toNanos())) : null,
-        memoryKnown ? memory : -1);
+        memoryKnown ? memory : -1,
+        scores(rs));
+  }
+
+  /** A score as stored: null when not measured. */
+  private static @Nullable Double score(double value) {
+    return Double.isNaN(value) ? null : value;
+  }
+
+  /**
+   * A row's quality scores: null when none was measured; a score edited out of [0, 100] by hand is
+   * read as not measured.
+   */
+  private static @Nullable WindowScores scores(ResultSet rs) throws SQLException {
+    double[] s = new double[5];
+    String[] columns = {
+      "completeness_score",
+      "validity_score",
+      "consistency_score",
+      "uniqueness_score",
+      "timeliness_score"
+    };
+    boolean any = false;
+    for (int i = 0; i < s.length; i++) {
+      double v = rs.getDouble(columns[i]);
+      s[i] = rs.wasNull() || !(v >= 0 && v <= 100) ? Double.NaN : v;
+      any |= !Double.isNaN(s[i]);
+    }
+    return any ? new WindowScores(s[0], s[1], s[2], s[3], s[4]) : null;
   }
 
   /** The levels at or above the least one, as stored. */

@@ -646,9 +646,15 @@ public final class JdbcPipelineStore implements RecordLedger {
    * @param recordsDeleted published or filtered records deleted, with their errors
    * @param logsDeleted rows deleted from {@code processing_logs}
    * @param metricsDeleted rows deleted from {@code pipeline_metrics}
+   * @param lineageDeleted rows deleted from {@code record_lineage}: events of records no longer
+   *     stored, older than the records' retention
    */
   public record Purged(
-      long payloadsCleared, long recordsDeleted, long logsDeleted, long metricsDeleted) {}
+      long payloadsCleared,
+      long recordsDeleted,
+      long logsDeleted,
+      long metricsDeleted,
+      long lineageDeleted) {}
 
   /**
    * Applies the retention settings now, across all pipelines, in batches of {@link
@@ -656,7 +662,8 @@ public final class JdbcPipelineStore implements RecordLedger {
    * not held up): clears the payloads of records published or filtered longer ago than {@link
    * JdbcPipelineStoreBuilder#retainPayloads(Duration)}; deletes those records, with their errors,
    * after {@link JdbcPipelineStoreBuilder#retainCompleted(Duration)} (then their ids may be
-   * ingested again); deletes processing logs and metrics older than {@link
+   * ingested again), and the lineage of records no longer stored whose last event is that old;
+   * deletes processing logs and metrics older than {@link
    * JdbcPipelineStoreBuilder#retainLogs(Duration)}. Dead letters and records in flight are never
    * purged. Ages are measured on the database's clock from completion.
    *

@@ -300,7 +300,8 @@ public final class JdbcPipelineStoreBuilder {
   /**
    * Deletes published and filtered records (with their errors) this long after completion, on
    * {@link JdbcPipelineStore#purge()}; kept forever unless set. Once deleted, their ids can be
-   * ingested again.
+   * ingested again. Their lineage ({@code record_lineage}) goes too, once its last event is this
+   * old; the lineage of dead letters and records in flight stays while they do.
    *
    * @throws IllegalArgumentException if negative or longer than {@link #MAX_RETENTION}; to keep
    *     them forever, leave it unset

@@ -13,8 +13,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Applies a {@link JdbcPipelineStore}'s retention settings: clears old payloads, deletes old
- * completed records with their errors and old logs and metrics, in short transactions, on demand
- * ({@link JdbcPipelineStore#purge()}) or on a schedule of its own.
+ * completed records with their errors and lineage, and old logs and metrics, in short transactions,
+ * on demand ({@link JdbcPipelineStore#purge()}) or on a schedule of its own.
  */
 final class Purger {
   private static final Logger LOG = LoggerFactory.getLogger(JdbcPipelineStore.class);
@@ -105,6 +105,11 @@ final class Purger {
                               .bind("batch", batch)
                               .execute()));
     }
+    long lineage = 0;
+    if (retention.completed() != null) {
+      long age = retention.completed().toMillis();
+      lineage = repeat(batch, () -> deleteOlder(sql.purgeLineage, age, batch));
+    }
     long logs = 0;
     long metrics = 0;
     if (retention.logs() != null) {
@@ -113,7 +118,7 @@ final class Purger {
       metrics = repeat(batch, () -> deleteOlder(sql.purgeMetrics, age, batch));
     }
     JdbcPipelineStore.Purged purged =
-        new JdbcPipelineStore.Purged(payloads, records, logs, metrics);
+        new JdbcPipelineStore.Purged(payloads, records, logs, metrics, lineage);
     LOG.debug("pipeline-jdbc: purge of {} removed {}", names, purged);
     return purged;
   }

@@ -151,6 +151,7 @@ final class Statements {
   final String purgeStatusOf;
   final String purgeLogs;
   final String purgeMetrics;
+  final String purgeLineage;
 
   Statements(Dialect dialect, Names names, boolean retainPayloads) {
     this.dialect = dialect;
@@ -617,6 +618,21 @@ final class Statements {
             + FINISHED;
     purgeLogs = purgeOlder(names.logs(), "log_id", "created_at");
     purgeMetrics = purgeOlder(names.metrics(), "metric_id", "window_end");
+    // lineage goes with its record: once the record's row is gone (purged, or never kept, as in
+    // the batch ledger) and its last event is older than the records' retention; a dead letter's
+    // or a record in flight's lineage stays as long as the record does
+    purgeLineage =
+        "DELETE FROM "
+            + names.lineage()
+            + " WHERE event_id IN (SELECT l.event_id FROM "
+            + names.lineage()
+            + " l WHERE l.left_at < "
+            + dialect.minusMillis(":age_ms")
+            + " AND NOT EXISTS (SELECT 1 FROM "
+            + status
+            + " s WHERE s.pipeline = l.pipeline AND s.record_id = l.record_id) "
+            + dialect.limit(":batch")
+            + ")";
   }
 
   private String purgeOlder(String table, String key, String time) {

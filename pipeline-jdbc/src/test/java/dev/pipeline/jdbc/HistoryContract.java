@@ -8,6 +8,7 @@ import dev.pipeline.Source;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
 import dev.pipeline.metrics.StageWindow;
+import dev.pipeline.metrics.WindowScores;
 import dev.pipeline.store.AuditEntry;
 import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.Page;
@@ -186,7 +187,8 @@ abstract class HistoryContract {
                 Duration.ofSeconds(7),
                 i == 1 ? "OPEN" : "CLOSED",
                 stage.equals("parsing") ? Duration.ofSeconds(5) : null,
-                stage.equals("parsing") ? 1_000_000L : -1));
+                stage.equals("parsing") ? 1_000_000L : -1,
+                null));
       }
     }
     store.appendMetrics(windows);
@@ -211,6 +213,59 @@ abstract class HistoryContract {
     assertThat(store.metricsHistory(pipeline, "parsing", T0.plusSeconds(15), T0.plusSeconds(30)))
         .extracting(StageWindow::end)
         .containsExactly(T0.plusSeconds(20));
+  }
+
+  @Test
+  void aGatesScoresAreKeptInTheirColumnsAndReadBack() {
+    JdbcPipelineStore store = open();
+    store.appendMetrics(
+        List.of(
+            window("validation", new WindowScores(98.5, 80, Double.NaN, 100, Double.NaN)),
+            window("validation", null)));
+
+    List<StageWindow> read = store.metricsHistory(pipeline, "validation", T0, END);
+    assertThat(read).hasSize(2);
+    WindowScores scores = read.get(0).scores();
+    assertThat(scores).isNotNull();
+    assertThat(scores.completeness()).isEqualTo(98.5);
+    assertThat(scores.validity()).isEqualTo(80);
+    assertThat(scores.consistency()).as("not measured stays not measured").isNaN();
+    assertThat(scores.uniqueness()).isEqualTo(100);
+    assertThat(scores.overall()).isEqualTo((98.5 + 80 + 100) / 3);
+    assertThat(read.get(1).scores()).as("a window without scores").isNull();
+    assertThat(
+            database.query(
+                "SELECT quality_score FROM "
+                    + database.schema
+                    + ".pipeline_metrics WHERE pipeline = ? ORDER BY metric_id",
+                pipeline))
+        .as("the overall score is a column of its own, for SQL")
+        .containsExactly(List.of((98.5 + 80 + 100) / 3), java.util.Collections.singletonList(null));
+  }
+
+  private StageWindow window(String stage, @org.jspecify.annotations.Nullable WindowScores scores) {
+    return new StageWindow(
+        pipeline,
+        stage,
+        T0,
+        T0.plusSeconds(10),
+        10,
+        10,
+        0,
+        0,
+        0,
+        Duration.ZERO,
+        Duration.ZERO,
+        Duration.ZERO,
+        1.0,
+        0,
+        0,
+        0.1,
+        Duration.ZERO,
+        null,
+        null,
+        -1,
+        scores);
   }
 
   @Test

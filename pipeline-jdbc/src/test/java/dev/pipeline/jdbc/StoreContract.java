@@ -3348,7 +3348,8 @@ abstract class StoreContract {
             "[5, split records]",
             "[6, rule versions]",
             "[7, audit trail and metrics history]",
-            "[8, record lineage]");
+            "[8, record lineage]",
+            "[10, quality baselines and scores]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())
@@ -3372,23 +3373,7 @@ abstract class StoreContract {
   @Test
   void lineageIsWrittenInBulkAndReadBackByRecord() {
     JdbcPipelineStore store = open("w1");
-    Pipeline<String, String> p =
-        Pipeline.builder(pipeline, String.class)
-            .store(store)
-            .inputCodec(STRING)
-            .alerts(alert -> {})
-            .lineage(LineageLevel.ALL)
-            .stage(
-                StageName.CLEANING,
-                (String s) -> {
-                  if (s.startsWith("throw")) {
-                    throw new IllegalStateException("cannot\0clean " + s);
-                  }
-                  return s.toUpperCase(java.util.Locale.ROOT);
-                },
-                o -> o.codec(STRING))
-            .sink(batch -> {})
-            .build();
+    Pipeline<String, String> p = withLineage(store);
 
     RunResult result = p.run(Source.of("src", List.of("a", "throw-2", "c").iterator(), s -> s));
 
@@ -3416,5 +3401,64 @@ abstract class StoreContract {
                         + "' AND outcome = 'PASSED'"))
         .isEqualTo(4);
     assertThat(store.lineage("other-pipeline", "a")).isEmpty();
+  }
+
+  /** A pipeline keeping all lineage: cleaning upper-cases, and dead-letters what starts "throw". */
+  private Pipeline<String, String> withLineage(JdbcPipelineStore store) {
+    return Pipeline.builder(pipeline, String.class)
+        .store(store)
+        .inputCodec(STRING)
+        .alerts(alert -> {})
+        .lineage(LineageLevel.ALL)
+        .stage(
+            StageName.CLEANING,
+            (String s) -> {
+              if (s.startsWith("throw")) {
+                throw new IllegalStateException("cannot\0clean " + s);
+              }
+              return s.toUpperCase(java.util.Locale.ROOT);
+            },
+            o -> o.codec(STRING))
+        .sink(batch -> {})
+        .build();
+  }
+
+  /**
+   * Lineage goes with its records' retention: once a record is no longer stored and its last event
+   * is older than retainCompleted, its events are purged; a dead letter's stay.
+   */
+  @Test
+  void lineageIsPurgedWithTheRecordsRetention() {
+    JdbcPipelineStore store =
+        open(db().builder().workerId("w1").retainCompleted(Duration.ofDays(1)).purgeBatchSize(2));
+    Pipeline<String, String> p = withLineage(store);
+    p.run(Source.of("src", List.of("a", "b", "c", "throw-1").iterator(), s -> s));
+    String lineage = db().table("record_lineage");
+    String status = db().table("pipeline_records");
+    // a and b finished (and left their stages) two days ago; c just now
+    db().update(
+            "UPDATE "
+                + lineage
+                + " SET left_at = CURRENT_TIMESTAMP - INTERVAL '2' DAY WHERE pipeline = ?"
+                + " AND record_id IN ('a', 'b', 'throw-1')",
+            pipeline);
+    db().update(
+            "UPDATE "
+                + status
+                + " SET completed_at = CURRENT_TIMESTAMP - INTERVAL '2' DAY WHERE pipeline = ?"
+                + " AND record_id IN ('a', 'b', 'throw-1')",
+            pipeline);
+
+    JdbcPipelineStore.Purged purged = store.purge();
+
+    assertThat(purged.lineageDeleted()).as("a and b: cleaning and sink each").isEqualTo(4);
+    assertThat(p.lineage("a").events()).isEmpty();
+    assertThat(p.lineage("b").events()).isEmpty();
+    assertThat(p.lineage("c").events()).as("too recent").hasSize(2);
+    assertThat(p.lineage("throw-1").events())
+        .as("a dead letter is kept, and so is its lineage")
+        .extracting(LineageEvent::outcome)
+        .containsExactly(LineageOutcome.DEAD_LETTER);
+    assertThat(store.purge().lineageDeleted()).isZero();
   }
 }

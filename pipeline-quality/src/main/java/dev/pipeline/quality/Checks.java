@@ -58,7 +58,7 @@ final class Checks {
    *
    * @throws InvalidRuleException naming the rule, the type and what is wrong
    */
-  static Check compile(Rule rule, Class<?> type, Map<String, ReferenceData<?, ?>> references) {
+  static Check compile(Rule rule, Class<?> type, CheckResources resources) {
     try {
       return switch (rule.type()) {
         case NOT_NULL -> notNull(path(rule, type));
@@ -67,8 +67,8 @@ final class Checks {
         case LENGTH -> length(path(rule, type), Interval.parse(rule.expression()));
         case PATTERN -> pattern(path(rule, type), rule.expression());
         case FORMAT -> format(path(rule, type), rule.expression());
-        case UNIQUE -> unique(path(rule, type), rule);
-        case REFERENCE -> reference(path(rule, type), rule.expression(), references);
+        case UNIQUE -> unique(path(rule, type), rule, resources.seenKeys());
+        case REFERENCE -> reference(path(rule, type), rule.expression(), resources.references());
         case CONSISTENCY -> Consistency.compile(type, rule.expression());
         case FRESHNESS -> freshness(path(rule, type), duration(rule.expression(), "max age"));
         case VOLUME -> {
@@ -364,7 +364,20 @@ final class Checks {
   /** The first time and the record a UNIQUE rule saw a value. */
   private record Seen(String recordId, long atMillis) {}
 
-  private static Check unique(FieldPath path, Rule rule) {
+  private static Check unique(FieldPath path, Rule rule, @Nullable SeenKeys store) {
+    String scope = rule.parameters().getOrDefault("scope", "window").strip();
+    if (scope.equals("store")) {
+      if (store == null) {
+        throw new IllegalArgumentException(
+            "scope=store needs the store's seen keys: give the gate"
+                + " seenKeys(SeenKeys.on(dataSource).build())");
+      }
+      return uniqueInStore(path, rule.name(), store);
+    }
+    if (!scope.equals("window")) {
+      throw new IllegalArgumentException(
+          "scope must be window or store, was '" + QualityText.bounded(scope, 40) + "'");
+    }
     long window = window(rule, DEFAULT_UNIQUE_WINDOW).toMillis();
     String keys = rule.parameters().get("max_keys");
     long max;
@@ -408,6 +421,31 @@ final class Checks {
               + QualityText.bounded(duplicate[0].recordId(), 80)
               + "' within "
               + Duration.ofMillis(window);
+    };
+  }
+
+  /** A UNIQUE rule against every key the store has seen for it, in any run. */
+  private static Check uniqueInStore(FieldPath path, String rule, SeenKeys store) {
+    return (record, context) -> {
+      Object v = path.get(record);
+      if (v == null) {
+        return null;
+      }
+      String first =
+          store.firstRecord(
+              context.pipeline(),
+              context.stage().value(),
+              rule,
+              String.valueOf(v),
+              context.recordId());
+      return first == null
+          ? null
+          : path.path()
+              + " "
+              + shown(v)
+              + " was seen before, in record '"
+              + QualityText.bounded(first, 80)
+              + "'";
     };
   }
 

@@ -2,6 +2,7 @@ package dev.pipeline.quality;
 
 import dev.pipeline.Alert;
 import dev.pipeline.AlertListener;
+import dev.pipeline.Envelope;
 import dev.pipeline.PipelineClock;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.ReferenceData;
@@ -9,6 +10,10 @@ import dev.pipeline.Stage;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
 import dev.pipeline.StageOptions;
+import dev.pipeline.metrics.WindowScorer;
+import dev.pipeline.quality.report.ExampleRecord;
+import dev.pipeline.quality.report.RuleFailure;
+import dev.pipeline.quality.score.Dimension;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import java.time.Duration;
@@ -76,7 +81,12 @@ public final class QualityGate<T> implements Stage<T, T> {
   /** The longest value kept under {@link #VIOLATIONS_KEY}. */
   public static final int MAX_TAG_CHARS = 1_000;
 
+  /** The longest text of an example record kept for reports. */
+  static final int EXAMPLE_CHARS = 500;
+
   private static final Logger LOG = LoggerFactory.getLogger(QualityGate.class);
+  private static final int COMPLETENESS = GateScores.bit(Dimension.COMPLETENESS);
+  private static final int VALIDITY = GateScores.bit(Dimension.VALIDITY);
 
   /** The states of a gate. */
   public enum State {
@@ -94,6 +104,7 @@ public final class QualityGate<T> implements Stage<T, T> {
   private final Class<T> type;
   private final Map<String, ReferenceData<?, ?>> references;
   private final @Nullable SchemaCheck schema;
+  private final @Nullable JsonSchemaCheck jsonSchema;
   private final Duration window;
   private final long windowRecords;
   private final long minRecords;
@@ -104,6 +115,9 @@ public final class QualityGate<T> implements Stage<T, T> {
   private final String pipelineName;
   private final String stageName;
   private final GateCircuit circuit = new GateCircuit(this);
+  private final GateScores scores = new GateScores();
+  private final GateHistory history = new GateHistory();
+  private volatile @Nullable String stageSeen;
 
   private final ReentrantLock lock = new ReentrantLock();
 
@@ -124,6 +138,7 @@ public final class QualityGate<T> implements Stage<T, T> {
     this.references = Map.copyOf(b.references);
     SchemaCheck shape = SchemaCheck.of(b.type, b.requiredKeys);
     this.schema = b.schemaCheck && !shape.isEmpty() ? shape : null;
+    this.jsonSchema = b.jsonSchema == null ? null : jsonSchema(b.type, b.jsonSchema);
     this.window = b.window;
     this.windowRecords = b.windowRecords;
     this.minRecords = b.minRecords;
@@ -136,9 +151,10 @@ public final class QualityGate<T> implements Stage<T, T> {
     Instant now = clock.now();
     this.status = new Status(State.OPEN, now, "built");
     this.current = new GateWindow(now);
+    CheckResources resources = new CheckResources(references, b.seenKeys);
     if (b.table == null) {
       this.reloader = null;
-      this.rules = RuleSet.compile(b.rules, Map.of(), type, references);
+      this.rules = RuleSet.compile(b.rules, Map.of(), type, resources);
     } else {
       this.reloader =
           new RuleReloader(
@@ -147,9 +163,26 @@ public final class QualityGate<T> implements Stage<T, T> {
               stageName,
               b.pollEvery,
               type,
-              references,
+              resources,
               (message, at) -> alert(Alert.Kind.QUALITY_RULE_FAILED, message, at));
       this.rules = reloader.register(b.rules, now);
+    }
+  }
+
+  private static JsonSchemaCheck jsonSchema(Class<?> type, String text) {
+    if (!Map.class.isAssignableFrom(type)
+        && !com.fasterxml.jackson.databind.JsonNode.class.isAssignableFrom(type)) {
+      throw new InvalidRuleException(
+          SCHEMA_RULE,
+          "a JSON Schema checks map or JSON-tree payloads, not "
+              + type.getName()
+              + "; record and bean payloads are checked by their rules and shape");
+    }
+    try {
+      return JsonSchemaCheck.compile(text);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidRuleException(
+          SCHEMA_RULE, e.getMessage() + "; fix the schema given to jsonSchema(...)");
     }
   }
 
@@ -165,16 +198,27 @@ public final class QualityGate<T> implements Stage<T, T> {
 
   /**
    * The options the gate's stage needs: its circuit (the gate, seen by the engine, so that a closed
-   * gate holds records), {@link Fallback#hold()}, and the reference data of its REFERENCE rules.
-   * Pass it to {@code PipelineBuilder.stage(name, gate, gate.options())}.
+   * gate holds records), {@link Fallback#hold()}, its scorer (so that each window of the metrics
+   * history holds the gate's quality scores, see {@link #scorer()}), and the reference data of its
+   * REFERENCE rules. Pass it to {@code PipelineBuilder.stage(name, gate, gate.options())}.
    */
   public Consumer<StageOptions.Builder> options() {
     return options -> {
-      options.circuitBreaker(circuit).fallback(Fallback.hold());
+      options.circuitBreaker(circuit).fallback(Fallback.hold()).qualityScorer(scores);
       for (ReferenceData<?, ?> data : references.values()) {
         options.referenceData(data);
       }
     };
+  }
+
+  /**
+   * The gate's quality scores per metrics window, for stage options set by hand (see {@link
+   * #options()}): per record, each dimension its rules measure (not null and the record's shape:
+   * completeness; cross-field: consistency; unique: uniqueness; freshness: timeliness; the others:
+   * validity) counts as checked, and as failed if one of the dimension's rules failed.
+   */
+  public WindowScorer scorer() {
+    return scores;
   }
 
   /** The gate as a circuit breaker, for stage options set by hand (see {@link #options()}). */
@@ -189,17 +233,36 @@ public final class QualityGate<T> implements Stage<T, T> {
     if (r != null && r.due(now)) {
       r.poll(this::ruleSet, this::swap, now);
     }
+    if (stageSeen == null) {
+      stageSeen = context.stage().value();
+    }
     RuleSet set = rules;
     GateWindow w = window(now, context);
     w.records.increment();
     records.increment();
     List<Violation> violations = null;
+    int checkedMask = set.dimensions();
+    int failedMask = 0;
     if (schema != null) {
+      checkedMask |= COMPLETENESS;
       String missing = schema.test(input);
       if (missing != null) {
         violations = new ArrayList<>(2);
         violations.add(new Violation(SCHEMA_RULE, Action.DEAD_LETTER, Severity.ERROR, missing));
-        count(w, SCHEMA_RULE, missing);
+        count(w, SCHEMA_RULE, missing, context, input);
+        failedMask = COMPLETENESS;
+      }
+    }
+    if (jsonSchema != null) {
+      checkedMask |= VALIDITY;
+      String wrong = jsonSchema.test(input);
+      if (wrong != null) {
+        if (violations == null) {
+          violations = new ArrayList<>(2);
+        }
+        violations.add(new Violation(SCHEMA_RULE, Action.DEAD_LETTER, Severity.ERROR, wrong));
+        count(w, SCHEMA_RULE, wrong, context, input);
+        failedMask |= VALIDITY;
       }
     }
     for (RuleSet.Compiled c : set.perRecord()) {
@@ -210,9 +273,11 @@ public final class QualityGate<T> implements Stage<T, T> {
           violations = new ArrayList<>(2);
         }
         violations.add(new Violation(rule.name(), rule.action(), rule.severity(), message));
-        count(w, rule.name(), message);
+        count(w, rule.name(), message, context, input);
+        failedMask |= GateScores.bit(GateScores.dimension(rule.type()));
       }
     }
+    scores.count(checkedMask, failedMask);
     if (!set.volume().isEmpty()) {
       countVolume(set, now, context);
     }
@@ -259,10 +324,26 @@ public final class QualityGate<T> implements Stage<T, T> {
     return text.toString();
   }
 
-  private void count(GateWindow w, String rule, String message) {
-    w.failed(rule);
-    w.example(rule, message);
+  private void count(
+      GateWindow w, String rule, String message, StageContext context, Object input) {
+    String source = context.metadata().getOrDefault(Envelope.SOURCE_ID, "(unknown source)");
+    w.failed(
+        rule,
+        source,
+        () ->
+            new ExampleRecord(
+                context.recordId(),
+                source,
+                QualityText.bounded(message + " | record: " + describe(input), EXAMPLE_CHARS)));
     failures.computeIfAbsent(rule, r -> new LongAdder()).increment();
+  }
+
+  private static String describe(Object input) {
+    try {
+      return String.valueOf(input);
+    } catch (RuntimeException e) {
+      return "(its toString() failed: " + e.getClass().getSimpleName() + ")";
+    }
   }
 
   /**
@@ -285,7 +366,7 @@ public final class QualityGate<T> implements Stage<T, T> {
         if (status == s) {
           Instant now = clock.now();
           status = new Status(State.TRIAL, now, "on trial after " + reopenAfter);
-          current = new GateWindow(now);
+          rotate(now);
         }
       } finally {
         lock.unlock();
@@ -323,7 +404,7 @@ public final class QualityGate<T> implements Stage<T, T> {
     lock.lock();
     try {
       status = new Status(State.OPEN, now, "reopened by " + operator);
-      current = new GateWindow(now);
+      rotate(now);
     } finally {
       lock.unlock();
     }
@@ -388,12 +469,45 @@ public final class QualityGate<T> implements Stage<T, T> {
     try {
       if (current == w) {
         judge(w, now, context);
-        current = new GateWindow(now);
+        rotate(now);
       }
       return current;
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Keeps the current window for reports and opens the next. Under lock. */
+  private void rotate(Instant now) {
+    history.add(current.summary(now));
+    current = new GateWindow(now);
+  }
+
+  /**
+   * Each rule's failures in the gate's windows that overlap [from, to) (the open window included),
+   * with the sources of the failing records and up to {@value GateWindow#EXAMPLES} examples per
+   * rule and window: what a {@link dev.pipeline.quality.report.QualityReport} shows. The gate keeps
+   * its latest {@value GateHistory#MAX_PERIODS} windows.
+   *
+   * @throws IllegalArgumentException if {@code from} is after {@code to}
+   */
+  public List<RuleFailure> ruleFailures(Instant from, Instant to) {
+    Objects.requireNonNull(from, "from cannot be null");
+    Objects.requireNonNull(to, "to cannot be null");
+    if (from.isAfter(to)) {
+      throw new IllegalArgumentException("the period's start " + from + " is after its end " + to);
+    }
+    List<String> names = new ArrayList<>();
+    for (RuleSet.Compiled c : rules.perRecord()) {
+      names.add(c.rule().name());
+    }
+    return history.failures(stage(), names, from, to, current.summary(clock.now()));
+  }
+
+  /** The gate's stage: as given to {@link Builder#table}, or as first seen; empty before either. */
+  public String stage() {
+    String seen = stageSeen;
+    return !stageName.isEmpty() ? stageName : seen == null ? "" : seen;
   }
 
   /** Judges an ended window: alerts for failing rules, and the gate's next state. Under lock. */
@@ -566,6 +680,8 @@ public final class QualityGate<T> implements Stage<T, T> {
     private AlertListener alerts = AlertListener.logging();
     private PipelineClock clock = PipelineClock.system();
     private @Nullable RuleTable table;
+    private @Nullable SeenKeys seenKeys;
+    private @Nullable String jsonSchema;
     private @Nullable String pipeline;
     private @Nullable StageName stage;
     private Duration pollEvery = Duration.ofSeconds(5);
@@ -607,6 +723,19 @@ public final class QualityGate<T> implements Stage<T, T> {
       for (String key : keys) {
         requiredKeys.add(Objects.requireNonNull(key, "key cannot be null"));
       }
+      return this;
+    }
+
+    /**
+     * A JSON Schema (draft 2020-12, at most 100,000 characters) that map or JSON-tree payloads must
+     * match, checked with the record's shape: a record that does not is dead-lettered as failing
+     * rule {@value #SCHEMA_RULE}, naming its first errors. No remote schema is fetched, and its
+     * patterns run on RE2/J.
+     *
+     * @throws NullPointerException if {@code schema} is null
+     */
+    public Builder<T> jsonSchema(String schema) {
+      this.jsonSchema = Objects.requireNonNull(schema, "schema cannot be null");
       return this;
     }
 
@@ -710,6 +839,17 @@ public final class QualityGate<T> implements Stage<T, T> {
       this.table = Objects.requireNonNull(table, "table cannot be null");
       this.pipeline = Objects.requireNonNull(pipeline, "pipeline cannot be null");
       this.stage = Objects.requireNonNull(stage, "stage cannot be null");
+      return this;
+    }
+
+    /**
+     * The store's seen keys, for UNIQUE rules with parameter {@code scope=store}: a key any record
+     * had before, in this run or an earlier one, is a duplicate.
+     *
+     * @throws NullPointerException if {@code keys} is null
+     */
+    public Builder<T> seenKeys(SeenKeys keys) {
+      this.seenKeys = Objects.requireNonNull(keys, "keys cannot be null");
       return this;
     }
 

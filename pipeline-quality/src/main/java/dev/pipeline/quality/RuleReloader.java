@@ -1,6 +1,5 @@
 package dev.pipeline.quality;
 
-import dev.pipeline.ReferenceData;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -37,7 +36,7 @@ final class RuleReloader {
   private final String stage;
   private final Duration every;
   private final Class<?> type;
-  private final Map<String, ReferenceData<?, ?>> references;
+  private final CheckResources resources;
   private final BiConsumer<String, Instant> refused;
   private final ReentrantLock lock = new ReentrantLock();
   // guarded by lock
@@ -50,14 +49,14 @@ final class RuleReloader {
       String stage,
       Duration every,
       Class<?> type,
-      Map<String, ReferenceData<?, ?>> references,
+      CheckResources resources,
       BiConsumer<String, Instant> refused) {
     this.table = table;
     this.pipeline = pipeline;
     this.stage = stage;
     this.every = every;
     this.type = type;
-    this.references = references;
+    this.resources = resources;
     this.refused = refused;
   }
 
@@ -68,7 +67,7 @@ final class RuleReloader {
    */
   RuleSet register(List<Rule> declared, Instant now) {
     // compile the rules of code first: a bad one fails the build before it reaches the table
-    RuleSet.compile(declared, Map.of(), type, references);
+    RuleSet.compile(declared, Map.of(), type, resources);
     List<Rule> all = new ArrayList<>();
     Map<String, Long> versions = new HashMap<>();
     lock.lock();
@@ -85,7 +84,7 @@ final class RuleReloader {
       lock.unlock();
     }
     nextPollMillis = now.toEpochMilli() + every.toMillis();
-    return RuleSet.compile(all, versions, type, references);
+    return RuleSet.compile(all, versions, type, resources);
   }
 
   /** Whether a poll is due at {@code now}. */
@@ -164,7 +163,7 @@ final class RuleReloader {
         continue;
       }
       try {
-        changed.put(row.name(), RuleSet.compileOne(rule, version, type, references));
+        changed.put(row.name(), RuleSet.compileOne(rule, version, type, resources));
         LOG.info(
             "quality gate of stage '{}': rule '{}' is now version {} ({})",
             stage,

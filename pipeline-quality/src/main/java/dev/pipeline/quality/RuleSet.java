@@ -1,6 +1,5 @@
 package dev.pipeline.quality;
 
-import dev.pipeline.ReferenceData;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,17 +18,25 @@ final class RuleSet {
   private final Compiled[] perRecord;
   private final List<Compiled> volume;
   private final Map<String, Compiled> byName;
+  private final int dimensions;
 
   private RuleSet(Map<String, Compiled> byName) {
     this.byName = byName;
     List<Compiled> records = new ArrayList<>();
     List<Compiled> volumes = new ArrayList<>();
+    int mask = 0;
     for (Compiled c : byName.values()) {
       if (!c.rule().enabled()) {
         continue;
       }
-      (c.rule().type() == RuleType.VOLUME ? volumes : records).add(c);
+      if (c.rule().type() == RuleType.VOLUME) {
+        volumes.add(c);
+      } else {
+        records.add(c);
+        mask |= GateScores.bit(GateScores.dimension(c.rule().type()));
+      }
     }
+    this.dimensions = mask;
     this.perRecord = records.toArray(Compiled[]::new);
     this.volume = List.copyOf(volumes);
   }
@@ -44,21 +51,17 @@ final class RuleSet {
    * @throws InvalidRuleException for the first rule that cannot be compiled
    */
   static RuleSet compile(
-      List<Rule> rules,
-      Map<String, Long> versions,
-      Class<?> type,
-      Map<String, ReferenceData<?, ?>> references) {
+      List<Rule> rules, Map<String, Long> versions, Class<?> type, CheckResources resources) {
     Map<String, Compiled> all = new LinkedHashMap<>();
     for (Rule rule : rules) {
       all.put(
-          rule.name(), compileOne(rule, versions.getOrDefault(rule.name(), 0L), type, references));
+          rule.name(), compileOne(rule, versions.getOrDefault(rule.name(), 0L), type, resources));
     }
     return new RuleSet(all);
   }
 
-  static Compiled compileOne(
-      Rule rule, long version, Class<?> type, Map<String, ReferenceData<?, ?>> references) {
-    Checks.Check check = Checks.compile(rule, type, references);
+  static Compiled compileOne(Rule rule, long version, Class<?> type, CheckResources resources) {
+    Checks.Check check = Checks.compile(rule, type, resources);
     Duration window =
         rule.type() == RuleType.VOLUME ? Checks.window(rule, Duration.ofMinutes(1)) : Duration.ZERO;
     return new Compiled(rule, check, version, window);
@@ -70,6 +73,11 @@ final class RuleSet {
     removed.forEach(all::remove);
     all.putAll(changed);
     return new RuleSet(all);
+  }
+
+  /** The quality dimensions the per-record rules measure, as a mask of {@link GateScores#bit}s. */
+  int dimensions() {
+    return dimensions;
   }
 
   Compiled[] perRecord() {

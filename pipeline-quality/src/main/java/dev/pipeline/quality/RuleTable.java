@@ -11,7 +11,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
@@ -35,8 +34,6 @@ import org.jspecify.annotations.Nullable;
  * <p>Thread-safe: each call takes a connection of its own.
  */
 public final class RuleTable {
-  private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,30}");
-
   /** The longest parameters text read (the column's width in the schema pipeline-jdbc makes). */
   static final int MAX_PARAMETERS_CHARS = 4_000;
 
@@ -76,9 +73,8 @@ public final class RuleTable {
 
   private RuleTable(Builder b) {
     this.dataSource = b.dataSource;
-    String qualifier = (b.schema == null ? "" : b.schema + ".") + b.prefix;
-    this.rules = qualifier + "validation_rules";
-    this.history = qualifier + "validation_rule_history";
+    this.rules = TableNames.qualified(b.schema, b.prefix, "validation_rules");
+    this.history = TableNames.qualified(b.schema, b.prefix, "validation_rule_history");
     this.clock = b.clock;
   }
 
@@ -461,69 +457,18 @@ public final class RuleTable {
   }
 
   private static IllegalStateException failure(String what, SQLException e) {
-    return new IllegalStateException(
-        "could not "
-            + what
-            + " in validation_rules: "
-            + QualityText.bounded(e.getMessage(), 300)
-            + " (SQL state "
-            + e.getSQLState()
-            + "); does the database hold pipeline-jdbc's schema, version 6 or later?",
-        e);
+    return TableNames.failure(what, "validation_rules", 6, e);
   }
 
   /** Configures a {@link RuleTable}. Not thread-safe. */
-  public static final class Builder {
-    private final DataSource dataSource;
-    private @Nullable String schema;
-    private String prefix = "";
-    private PipelineClock clock = PipelineClock.system();
-
+  public static final class Builder extends TableBuilder<Builder> {
     private Builder(DataSource dataSource) {
-      this.dataSource = dataSource;
-    }
-
-    /**
-     * The schema of the tables, as given to the store; the connection's own unless set.
-     *
-     * @throws IllegalArgumentException unless it is [a-z_][a-z0-9_]{0,30}
-     */
-    public Builder schema(String schema) {
-      this.schema = identifier("schema", schema);
-      return this;
-    }
-
-    /**
-     * The prefix of the table names, as given to the store.
-     *
-     * @throws IllegalArgumentException unless it is empty or [a-z_][a-z0-9_]{0,30}
-     */
-    public Builder tablePrefix(String prefix) {
-      this.prefix = prefix.isEmpty() ? "" : identifier("tablePrefix", prefix);
-      return this;
-    }
-
-    /** The clock of the changed_at times; the system clock unless set. */
-    public Builder clock(PipelineClock clock) {
-      this.clock = Objects.requireNonNull(clock, "clock cannot be null");
-      return this;
+      super(dataSource);
     }
 
     /** Builds the table's accessor. */
     public RuleTable build() {
       return new RuleTable(this);
-    }
-
-    private static String identifier(String what, String value) {
-      Objects.requireNonNull(value, what + " cannot be null");
-      if (!IDENTIFIER.matcher(value).matches()) {
-        throw new IllegalArgumentException(
-            what
-                + " '"
-                + QualityText.bounded(value, 40)
-                + "' is not a valid identifier: use [a-z_][a-z0-9_]{0,30}, as for the store");
-      }
-      return value;
     }
   }
 }

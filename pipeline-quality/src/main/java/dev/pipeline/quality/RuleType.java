@@ -30,7 +30,9 @@ public enum RuleType {
   FORMAT,
   /**
    * No two records of a window share the value. Expression: empty; parameters {@code window} (a
-   * duration, default PT10M) and {@code max_keys} (the values remembered, default 100,000).
+   * duration, default PT10M) and {@code max_keys} (the values remembered, default 100,000). With
+   * parameter {@code scope=store} no two records ever share it: keys are checked against the store
+   * ({@link SeenKeys}, given to the gate), across runs and workers.
    */
   UNIQUE,
   /**

@@ -63,6 +63,11 @@ final class RuleDatabase implements AutoCloseable {
     return Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
   }
 
+  /** The store whose migrations made the schema, for pipelines of the tests. */
+  JdbcPipelineStore store() {
+    return store;
+  }
+
   RuleTable table() {
     return RuleTable.on(dataSource).schema(schema).build();
   }

@@ -14,30 +14,12 @@ import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Rules kept in validation_rules: registered from code, edited by operators, polled, kept. */
-abstract class RuleTableContract {
+abstract class RuleTableContract extends DatabaseContract {
   private final ManualClock clock = ManualClock.create();
   private final Queue<Alert> alerts = new ConcurrentLinkedQueue<>();
-  private RuleDatabase db;
-
-  abstract RuleDatabase database();
-
-  private RuleDatabase db() {
-    if (db == null) {
-      db = database();
-    }
-    return db;
-  }
-
-  @AfterEach
-  void dropSchema() {
-    if (db != null) {
-      db.close();
-    }
-  }
 
   private QualityGate<Listing> gate(Rule... rules) {
     QualityGate.Builder<Listing> b =

@@ -146,7 +146,8 @@ final class MetricsHistory {
               Duration.ofNanos(busy),
               circuit == null ? null : circuit.name(),
               sampled ? Duration.ofNanos(Math.max(0, is.cpuNanos - was.cpuNanos)) : null,
-              sampled ? Math.max(0, is.allocated - was.allocated) : -1));
+              sampled ? Math.max(0, is.allocated - was.allocated) : -1,
+              r.takeScores()));
     }
     if (any || seconds > 0) {
       telemetry.windows(taken);

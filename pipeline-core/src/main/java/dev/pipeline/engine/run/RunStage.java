@@ -4,16 +4,22 @@ import dev.pipeline.Sink;
 import dev.pipeline.StageOptions;
 import dev.pipeline.engine.Invoker;
 import dev.pipeline.engine.Outputs;
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.metrics.WindowScorer;
+import dev.pipeline.metrics.WindowScores;
 import dev.pipeline.resilience.CircuitBreaker;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** A stage during this run: its queue, workers and metrics. */
 final class RunStage {
+  private static final Logger LOG = LoggerFactory.getLogger(RunStage.class);
   final StageDefinition def;
   final int index;
   final @Nullable AdaptiveBatchSize adaptive;
@@ -80,6 +86,24 @@ final class RunStage {
               @Override
               public int batchSize() {
                 return sizes == null ? options.batchSize() : sizes.size();
+              }
+
+              @Override
+              public @Nullable WindowScores takeScores() {
+                WindowScorer scorer = options.qualityScorer();
+                if (scorer == null) {
+                  return null;
+                }
+                try {
+                  WindowScores scores = scorer.takeWindow();
+                  return scores == null || scores.isEmpty() ? null : scores;
+                } catch (RuntimeException e) {
+                  LOG.warn(
+                      "the quality scorer of stage '{}' failed; its window has no scores: {}",
+                      def.name().value(),
+                      ErrorText.loggable(e.toString()));
+                  return null;
+                }
               }
             });
   }

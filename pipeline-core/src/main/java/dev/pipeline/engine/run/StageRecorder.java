@@ -4,6 +4,7 @@ import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.ResilienceMetrics;
 import dev.pipeline.metrics.RetryStats;
 import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.metrics.WindowScores;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.store.ErrorInfo;
 import java.time.Duration;
@@ -40,6 +41,14 @@ final class StageRecorder {
 
     /** The batch size now. */
     int batchSize();
+
+    /**
+     * The quality scores of the records checked since the last call, or null if the stage has no
+     * scorer (or its scorer failed). Called once per metrics window.
+     */
+    default @Nullable WindowScores takeScores() {
+      return null;
+    }
 
     /** What a stage without policies has: no circuit, no rate limit, batches of one. */
     Live NONE =
@@ -112,6 +121,11 @@ final class StageRecorder {
   /** Records waiting in front of it now. */
   int queueDepth() {
     return queueDepth.getAsInt();
+  }
+
+  /** The stage's quality scores since the last call (see {@link Live#takeScores()}). */
+  @Nullable WindowScores takeScores() {
+    return live.takeScores();
   }
 
   /** Its circuit's state now, or null if it has none. */

@@ -183,6 +183,16 @@ public final class FieldProfile {
     return binCounts;
   }
 
+  /** The sum of the numbers seen (package use: stored profiles). */
+  double sum() {
+    return sum;
+  }
+
+  /** The sum of the category values' lengths (package use: stored profiles). */
+  long lengthSum() {
+    return lengthSum;
+  }
+
   /** The counts of the power-of-two length bins. */
   long[] lengths() {
     return lengths;

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The insights of a report: plain sentences, most urgent first, each naming what failed, where,
@@ -21,6 +22,9 @@ final class Insights {
 
   static final int RULES = 5;
   static final int ANOMALIES = 5;
+
+  /** The longest example text quoted in a sentence. */
+  static final int EXAMPLE_CHARS = 160;
 
   /** A dimension scoring below this in a stage's last window is mentioned. */
   static final double LOW_SCORE = 95;
@@ -74,19 +78,41 @@ final class Insights {
             .append(" of ")
             .append(Text.count(f.checked()))
             .append(" records)");
-    f.failedBySource().entrySet().stream()
-        .findFirst()
-        .ifPresent(
-            top ->
-                s.append("; ")
-                    .append(Text.percent((double) top.getValue() / f.failed()))
-                    .append(" from source ")
-                    .append(top.getKey()));
+    Map.Entry<String, Long> top = f.failedBySource().entrySet().stream().findFirst().orElse(null);
+    if (top != null) {
+      s.append("; ")
+          .append(Text.percent((double) top.getValue() / f.failed()))
+          .append(" from source ")
+          .append(top.getKey());
+    }
     int examples = Math.min(examplesShown, f.examples().size());
     if (examples > 0) {
       s.append("; ").append(examples).append(examples == 1 ? " example" : " examples");
     }
-    return s.append('.').toString();
+    s.append('.');
+    if (examples > 0) {
+      ExampleRecord first = f.examples().get(0);
+      s.append(" E.g. record ")
+          .append(first.recordId())
+          .append(": ")
+          .append(Text.clip(first.text(), EXAMPLE_CHARS))
+          .append('.');
+    }
+    return s.append(' ').append(action(f, top)).toString();
+  }
+
+  /** What to do first: the source most failures come from, or the stage's input and the rule. */
+  private static String action(RuleFailure f, Map.@Nullable Entry<String, Long> top) {
+    if (top != null && top.getValue() * 2 > f.failed()) {
+      return "Check source "
+          + top.getKey()
+          + " first: most failures come from it. If its data is right, the rule is too strict:"
+          + " change it in validation_rules (every version is kept).";
+    }
+    return "Failures come from many sources: check what "
+        + f.stage()
+        + " receives, or if the rule is too strict, change it in validation_rules (every version"
+        + " is kept).";
   }
 
   private static String drift(WindowDrift window, FieldDrift field) {

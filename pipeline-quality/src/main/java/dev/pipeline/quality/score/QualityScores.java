@@ -1,5 +1,7 @@
 package dev.pipeline.quality.score;
 
+import dev.pipeline.metrics.StageWindow;
+import dev.pipeline.metrics.WindowScores;
 import dev.pipeline.quality.drift.FieldProfile;
 import dev.pipeline.quality.drift.WindowProfile;
 import java.time.Instant;
@@ -7,6 +9,7 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import org.jspecify.annotations.Nullable;
 
@@ -88,6 +91,28 @@ public record QualityScores(
       }
     }
     return new QualityScores(counts.stage(), counts.start(), counts.end(), scores);
+  }
+
+  /**
+   * The scores a quality gate left in a window of the metrics history ({@code
+   * pipeline.metricsHistory(...)}), or empty if the window has none.
+   */
+  public static Optional<QualityScores> of(StageWindow window) {
+    Objects.requireNonNull(window, "window cannot be null");
+    WindowScores kept = window.scores();
+    if (kept == null) {
+      return Optional.empty();
+    }
+    EnumMap<Dimension, Double> scores = new EnumMap<>(Dimension.class);
+    double[] values = {
+      kept.completeness(), kept.validity(), kept.consistency(), kept.uniqueness(), kept.timeliness()
+    };
+    for (Dimension d : Dimension.values()) {
+      if (!Double.isNaN(values[d.ordinal()])) {
+        scores.put(d, values[d.ordinal()]);
+      }
+    }
+    return Optional.of(new QualityScores(window.stage(), window.start(), window.end(), scores));
   }
 
   /** The score of a dimension, or empty if it was not measured. */

@@ -68,7 +68,10 @@ class QualityReportTest {
     assertThat(report.insights().get(0))
         .isEqualTo(
             "Rule price-range failed 12 % of extraction's output since 10:00 UTC (1,200 of 10,000"
-                + " records); 80 % from source scraper-b; 5 examples.");
+                + " records); 80 % from source scraper-b; 5 examples. E.g. record r1: {\"price\":"
+                + " -3}. Check source scraper-b first: most failures come from it. If its data is"
+                + " right, the rule is too strict: change it in validation_rules (every version is"
+                + " kept).");
     assertThat(report.insights())
         .anySatisfy(i -> assertThat(i).startsWith("Field price of extraction drifted (alert)"))
         .anySatisfy(
