@@ -37,7 +37,8 @@ final class Migrator {
           new Migration(6, "rule versions", "V6__rule_versions.sql"),
           new Migration(
               7, "audit trail and metrics history", "V7__audit_trail_and_metrics_history.sql"),
-          new Migration(8, "record lineage", "V8__record_lineage.sql"));
+          new Migration(8, "record lineage", "V8__record_lineage.sql"),
+          new Migration(9, "merge groups", "V9__merge_groups.sql"));
 
   /** H2 serves one JVM: migrations of one JVM take turns. */
   private static final ReentrantLock H2_LOCK = new ReentrantLock();
