@@ -10,10 +10,8 @@ import dev.pipeline.store.StatusCounts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.io.CleanupMode;
@@ -110,23 +108,7 @@ class MergeCrashTest {
   }
 
   private static void verify(Databases db, List<ChildJvm> workers) throws Exception {
-    // every line the sinks got, by id: how often, and how often flagged as handed over before
-    Map<String, Integer> lines = new HashMap<>();
-    Map<String, Integer> flagged = new HashMap<>();
-    Map<String, String> payloads = new HashMap<>();
-    for (ChildJvm w : workers) {
-      if (!Files.exists(w.sink)) {
-        continue;
-      }
-      for (String line : Files.readAllLines(w.sink)) {
-        String[] f = line.split("\t");
-        lines.merge(f[0], 1, Integer::sum);
-        if (f[2].equals("true")) {
-          flagged.merge(f[0], 1, Integer::sum);
-        }
-        payloads.put(f[0], f[1]);
-      }
-    }
+    SinkLines lines = SinkLines.read(workers);
     try (JdbcPipelineStore store =
         JdbcPipelineStore.builder()
             .jdbcUrl(db.url(), db.user(), "")
@@ -171,7 +153,7 @@ class MergeCrashTest {
         assertThat(store.find(pipeline, mergedId).orElseThrow().status())
             .as(mergedId)
             .isEqualTo(RecordStatus.PUBLISHED);
-        assertThat(payloads.get(mergedId)).as(mergedId).isEqualTo(expected);
+        assertThat(lines.payloads.get(mergedId)).as(mergedId).isEqualTo(expected);
       }
       StatusCounts counts = store.counts(pipeline);
       long all = 0;
@@ -185,15 +167,8 @@ class MergeCrashTest {
       assertThat(counts.get(RecordStatus.MERGED) + counts.get(RecordStatus.FILTERED))
           .isEqualTo(children + ARCHIVES / 5);
       assertThat(store.hasUnfinished(pipeline)).isFalse();
-      assertThat(lines.keySet()).as("ids in the sinks").isEqualTo(merged);
-      List<String> unflagged = new ArrayList<>();
-      lines.forEach(
-          (id, times) -> {
-            if (times - flagged.getOrDefault(id, 0) > 1) {
-              unflagged.add(id + " x" + times);
-            }
-          });
-      assertThat(unflagged)
+      assertThat(lines.times.keySet()).as("ids in the sinks").isEqualTo(merged);
+      assertThat(lines.unflagged())
           .as("merged records handed over again without the redelivered flag")
           .isEmpty();
     }
