@@ -3318,7 +3318,8 @@ abstract class StoreContract {
             "[5, split records]",
             "[6, rule versions]",
             "[7, audit trail and metrics history]",
-            "[8, record lineage]");
+            "[8, record lineage]",
+            "[9, merge groups]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())
