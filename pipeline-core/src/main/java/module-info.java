@@ -16,6 +16,7 @@ module dev.pipeline.core {
   exports dev.pipeline.engine to
       dev.pipeline.testkit;
   exports dev.pipeline.internal to
+      dev.pipeline.dashboard,
       dev.pipeline.jdbc,
       dev.pipeline.micrometer,
       dev.pipeline.testkit;

@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.engine.run.Telemetry;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.Page;

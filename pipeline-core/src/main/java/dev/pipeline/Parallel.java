@@ -6,6 +6,7 @@ import dev.pipeline.engine.Fallbacks;
 import dev.pipeline.engine.Invoker;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
+import dev.pipeline.engine.run.WorkerSlot;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;

@@ -1,5 +1,12 @@
 package dev.pipeline;
 
+import dev.pipeline.engine.run.ApiAccess;
+import dev.pipeline.engine.run.Observability;
+import dev.pipeline.engine.run.ResourceSampler;
+import dev.pipeline.engine.run.Run;
+import dev.pipeline.engine.run.RunPolicies;
+import dev.pipeline.engine.run.StageDefinition;
+import dev.pipeline.engine.run.Telemetry;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.internal.ReferenceTables;
 import dev.pipeline.internal.TimeRange;
@@ -86,6 +93,10 @@ public final class Pipeline<I, O> implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
 
+  static {
+    ApiAccess.install(new EngineAccess());
+  }
+
   Pipeline(
       String name,
       List<StageDefinition> stages,
@@ -162,6 +173,11 @@ public final class Pipeline<I, O> implements AutoCloseable {
       watchCircuit(stage, alert);
     }
     watchCircuit(sinkStage, alert);
+    for (StageDefinition stage : stages) {
+      if (stage.single() instanceof Route<?, ?> route) {
+        watchBranchSinks(stage.name(), route, alert);
+      }
+    }
     this.descriptors = List.copyOf(descriptors);
     try {
       store.register(name, descriptors);
@@ -170,6 +186,24 @@ public final class Pipeline<I, O> implements AutoCloseable {
       throw new PipelineConfigurationException(name, List.of(e.getMessage()));
     }
     this.sampler = observability.resourceSampling() ? ResourceSampler.acquire() : null;
+  }
+
+  /** Watches the circuits of a route's branch sinks, under their pseudo-stages' names. */
+  private void watchBranchSinks(StageName stage, Route<?, ?> route, AlertListener alert) {
+    for (int arm = 0; arm < route.branches().size(); arm++) {
+      Sink<Object> sink = route.sinkOf(arm);
+      if (sink != null) {
+        watchCircuit(
+            new StageDefinition(
+                route.sinkStep(stage, arm),
+                0,
+                route.sinkOptionsOf(arm),
+                null,
+                null,
+                sink.getClass().getName()),
+            alert);
+      }
+    }
   }
 
   /** Records a stage's circuit transitions, alerts on them and tells its rate limit. */

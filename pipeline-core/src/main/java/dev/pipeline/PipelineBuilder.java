@@ -1,6 +1,10 @@
 package dev.pipeline;
 
+import dev.pipeline.engine.MergeStep;
 import dev.pipeline.engine.Splits;
+import dev.pipeline.engine.run.Observability;
+import dev.pipeline.engine.run.Run;
+import dev.pipeline.engine.run.StageDefinition;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.internal.ReferenceTables;
 import dev.pipeline.metrics.StageWindow;

@@ -6,6 +6,8 @@ import dev.pipeline.engine.Fallbacks;
 import dev.pipeline.engine.Invoker;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
+import dev.pipeline.engine.run.CallContext;
+import dev.pipeline.engine.run.RouteExit;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.RouteMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
@@ -722,6 +724,14 @@ public final class Route<I, O> implements Stage<I, O> {
   /** The sink of branch {@code arm}, or null if it joins. */
   @Nullable Sink<Object> sinkOf(int arm) {
     return arms[arm].branch.sink;
+  }
+
+  /**
+   * The name of the engine's pseudo-stage that calls the sink of branch {@code arm}, for the route
+   * stage {@code stage}: {@code <stage>/<branch>/sink}.
+   */
+  StageName sinkStep(StageName stage, int arm) {
+    return StageName.step(stage + "/" + arms[arm].branch.name + "/sink");
   }
 
   /** The options of the sink of branch {@code arm}. */

@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.engine.run.StageDefinition;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;

@@ -90,6 +90,30 @@ class AuditTrailTest {
   }
 
   @Test
+  void secretsInALoggedLineOrItsErrorAreMaskedInTheTrail() {
+    Pipeline<Integer, Integer> pipeline =
+        Pipeline.builder("secret-logs", Integer.class)
+            .clock(clock)
+            .stage(
+                INGESTION,
+                (Integer i, StageContext c) -> {
+                  c.logger()
+                      .warn(
+                          "calling {}",
+                          "https://svc/v1?access_token=t0k3n",
+                          new IllegalStateException("Authorization: Bearer abcdefgh12345678"));
+                  return i;
+                })
+            .build();
+
+    pipeline.run(numbers(1));
+
+    AuditEntry line = lines(pipeline, AuditQuery.all()).get(0);
+    assertThat(line.message()).isEqualTo("calling https://svc/v1?access_token=***");
+    assertThat(line.metadata()).containsEntry("errorMessage", "Authorization: Bearer ***");
+  }
+
+  @Test
   void samplingKeepsAShareOfTheLinesAndIsCheckedAtBuild() {
     Pipeline<Integer, Integer> pipeline =
         Pipeline.builder("sampled", Integer.class)

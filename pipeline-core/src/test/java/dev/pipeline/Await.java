@@ -9,14 +9,14 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /** Waiting on real concurrency: latches and polled conditions, each with a deadline. */
-final class Await {
-  static final Duration DEADLINE = Duration.ofSeconds(10);
+public final class Await {
+  public static final Duration DEADLINE = Duration.ofSeconds(10);
   private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
   private Await() {}
 
   /** Polls until the condition holds, failing after {@link #DEADLINE}. */
-  static void until(String what, BooleanSupplier condition) {
+  public static void until(String what, BooleanSupplier condition) {
     long deadline = System.nanoTime() + DEADLINE.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() - deadline > 0) {
@@ -27,19 +27,19 @@ final class Await {
   }
 
   /** Waits for the latch, failing after {@link #DEADLINE}. */
-  static void on(CountDownLatch latch, String what) throws InterruptedException {
+  public static void on(CountDownLatch latch, String what) throws InterruptedException {
     assertThat(latch.await(DEADLINE.toNanos(), TimeUnit.NANOSECONDS))
         .as("waited %s for %s", DEADLINE, what)
         .isTrue();
   }
 
   /** Waits until the thread has ended, failing after {@link #DEADLINE}. */
-  static void ended(Thread thread) throws InterruptedException {
+  public static void ended(Thread thread) throws InterruptedException {
     assertThat(thread.join(DEADLINE)).as("thread %s ended", thread).isTrue();
   }
 
   /** Waits for the run to end, failing after {@link #DEADLINE}. */
-  static RunResult result(PipelineRun run) throws InterruptedException {
+  public static RunResult result(PipelineRun run) throws InterruptedException {
     return run.await(DEADLINE)
         .orElseThrow(() -> new AssertionError("run still " + run.status() + " after " + DEADLINE));
   }

@@ -5,6 +5,7 @@ import static dev.pipeline.StageName.EXTRACTION;
 import static dev.pipeline.StageName.PUBLISHING;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pipeline.engine.run.Run;
 import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.InMemoryPipelineStore;

@@ -333,6 +333,31 @@ class HostileErrorsTest {
   }
 
   @Test
+  void secretsInAStageErrorReachNeitherTheDeadLetterNorTheAlertLogLine() throws Exception {
+    List<String> logged = new CopyOnWriteArrayList<>();
+    Pipeline<String, String> pipeline =
+        throwing(
+                "secret-errors",
+                s ->
+                    new IllegalStateException(
+                        "cannot reach jdbc:postgresql://db/orders?user=app&password=hunter2",
+                        new RuntimeException("401 for GET https://svc/items?api_key=k3y-123")))
+            .alerts(LoggingAlerts.to(new CapturingLogger(logged)))
+            .build();
+
+    pipeline.run(Source.of("src", List.of("bad").iterator(), s -> s));
+
+    ErrorInfo error = Outcomes.deadLetter(pipeline, "bad").lastError();
+    assertThat(error.message())
+        .isEqualTo("cannot reach jdbc:postgresql://db/orders?user=app&password=***");
+    assertThat(error.stackTrace()).contains("password=***", "api_key=***");
+    assertThat(logged).hasSize(1);
+    assertThat(logged.get(0)).contains("password=***");
+    assertThat(error.message() + error.stackTrace() + logged.get(0))
+        .doesNotContain("hunter2", "k3y-123");
+  }
+
+  @Test
   void aPipelineNameWithAControlCharacterIsRefusedWithItsPosition() {
     assertThatThrownBy(() -> Pipeline.builder("orders\u001B[2J", String.class))
         .isInstanceOf(IllegalArgumentException.class)

@@ -193,7 +193,8 @@ class IngestionTest {
     try (StderrCapture log = new StderrCapture()) {
       result = pipeline.run(List.of(bad, Source.of("good", good, r -> r)));
       assertThat(log.text())
-          .contains("ERROR dev.pipeline.Run - pipeline 'bad-source': source 'bad' failed")
+          .contains(
+              "ERROR dev.pipeline.engine.run.Run - pipeline 'bad-source': source 'bad' failed")
           .contains("its other sources go on");
     }
 

@@ -6,6 +6,7 @@ import static dev.pipeline.StageName.PUBLISHING;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.pipeline.engine.run.LineageRecorder;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.Lineage;

@@ -3,6 +3,7 @@ package dev.pipeline;
 import static dev.pipeline.StageName.TRANSLATION;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pipeline.engine.run.CallContext;
 import dev.pipeline.metrics.ImplementationMetrics;
 import java.util.ArrayList;
 import java.util.List;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.pipeline.engine.run.CallContext;
 import dev.pipeline.metrics.ImplementationMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.store.ErrorInfo;

@@ -6,6 +6,7 @@ import static dev.pipeline.StageName.VALIDATION;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.pipeline.engine.run.CallContext;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;

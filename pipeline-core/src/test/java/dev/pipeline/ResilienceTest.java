@@ -7,6 +7,7 @@ import static dev.pipeline.StageName.VALIDATION;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.pipeline.engine.run.Run;
 import dev.pipeline.metrics.ResilienceMetrics;
 import dev.pipeline.metrics.RetryStats;
 import dev.pipeline.resilience.CircuitBreaker;

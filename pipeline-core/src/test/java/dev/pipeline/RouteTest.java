@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.metrics.RouteMetrics;
+import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.DeadLetter;
@@ -259,7 +260,57 @@ class RouteTest {
     assertThat(dead.lastError().message())
         .contains(
             "stage 'lookup' of branch 'remote' of route 'by-kind'", "after 3 attempts", "retry");
+    assertThat(dead.record().metadata())
+        .as("names the branch it failed in")
+        .containsEntry(Route.metadataKey(ROUTE), "remote");
     assertThat(pipeline.metrics().route("by-kind").branch("remote").failed()).isEqualTo(1);
+  }
+
+  @Test
+  void aRecordTheRoutesCircuitRefusedNamesNoBranchThoughTheRecordBeforeItDid() {
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(
+                s -> s.startsWith("remote"),
+                Route.<String>branch(StageName.of("remote"))
+                    .stage(
+                        StageName.of("lookup"),
+                        (String s, StageContext c) -> {
+                          if (s.startsWith("remote")) {
+                            throw new IOException("service down");
+                          }
+                          return s;
+                        })
+                    .join(String.class))
+            .otherwise(Route.<String>branch(REST).join(String.class))
+            .build();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("refused", String.class)
+            .stage(
+                ROUTE,
+                route,
+                o ->
+                    o.batchSize(1)
+                        .retry(RetryPolicy.none())
+                        .circuitBreaker(
+                            CircuitBreaker.failureRate(0.5)
+                                .minCalls(1)
+                                .window(1)
+                                .openFor(Duration.ofHours(1))))
+            .sink(main::addAll)
+            .clock(clock)
+            .build();
+
+    RunResult result = pipeline.run(Source.of("src", List.of("remote-1", "plain").iterator()));
+
+    assertThat(result.deadLettered()).isEqualTo(2);
+    assertThat(Outcomes.deadLetter(pipeline, "src-1").record().metadata())
+        .containsEntry(Route.metadataKey(ROUTE), "remote");
+    DeadLetter refused = Outcomes.deadLetter(pipeline, "src-2");
+    assertThat(refused.lastError().errorType()).isEqualTo("CircuitOpenException");
+    assertThat(refused.record().metadata())
+        .as("the route never ran for it: no branch, and not the previous record's")
+        .doesNotContainKey(Route.metadataKey(ROUTE));
   }
 
   @Test
@@ -336,6 +387,9 @@ class RouteTest {
     assertThat(dead.payload(String.class)).as("as it entered the route").isEqualTo("bad");
     assertThat(dead.lastError().stage()).isEqualTo("by-kind/words/sink");
     assertThat(dead.lastError().message()).contains("refused BAD");
+    assertThat(dead.record().metadata())
+        .as("names its branch, as the records the branch's sink took do")
+        .containsEntry(Route.metadataKey(ROUTE), "words");
 
     poison.clear();
     pipeline.deadLetters().reprocess(List.of("src-2"));
@@ -344,6 +398,43 @@ class RouteTest {
     assertThat(again.published()).isEqualTo(1);
     assertThat(delivered).extracting(Envelope::payload).contains("BAD");
     assertThat(Outcomes.state(pipeline, "src-2").status()).isEqualTo(RecordStatus.PUBLISHED);
+  }
+
+  @Test
+  void aBranchSinksCircuitAlertsUnderItsPseudoStage() {
+    Queue<Alert> alerts = new ConcurrentLinkedQueue<>();
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(
+                s -> s.chars().allMatch(Character::isLetter),
+                Route.<String>branch(WORDS)
+                    .to(
+                        records -> {
+                          throw new IOException("the word index is down");
+                        },
+                        o ->
+                            o.retry(RetryPolicy.none())
+                                .circuitBreaker(
+                                    CircuitBreaker.failureRate(0.5)
+                                        .minCalls(1)
+                                        .window(1)
+                                        .openFor(Duration.ofHours(1)))))
+            .otherwise(Route.<String>branch(REST).join(String.class))
+            .build();
+    Pipeline<String, String> pipeline = routed(route, 1).alerts(alerts::add).build();
+
+    RunResult result = pipeline.run(Source.of("src", List.of("word", "42").iterator()));
+
+    assertThat(result.deadLettered()).isEqualTo(1);
+    assertThat(result.published()).isEqualTo(1);
+    assertThat(alerts)
+        .filteredOn(a -> a.kind() == Alert.Kind.CIRCUIT_OPENED)
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.stage()).isEqualTo("by-kind/words/sink");
+              assertThat(a.message()).contains("by-kind/words/sink", "went from CLOSED to OPEN");
+            });
   }
 
   @Test

@@ -4,6 +4,11 @@ import static dev.pipeline.StageName.CLEANING;
 import static dev.pipeline.StageName.PUBLISHING;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pipeline.engine.run.Observability;
+import dev.pipeline.engine.run.Run;
+import dev.pipeline.engine.run.RunPolicies;
+import dev.pipeline.engine.run.StageDefinition;
+import dev.pipeline.engine.run.Telemetry;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.InMemoryPipelineStore;

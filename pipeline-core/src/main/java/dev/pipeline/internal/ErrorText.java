@@ -19,8 +19,10 @@ import org.jspecify.annotations.Nullable;
  * #messageChars()}, a stack trace to {@link #stackChars()}, a cause chain (or a cycle of causes and
  * suppressed exceptions) to {@link #MAX_THROWABLES} exceptions, each cut said in the text; and
  * {@link #escape escaped} for logs, so that text from outside cannot forge a log line or drive a
- * terminal. It never calls an exception's {@code toString()} or {@code printStackTrace()}: the
- * stack trace is its own walk. Not API: the package is exported only to the library's own modules.
+ * terminal; and {@link Secrets redacted}: passwords, tokens and keys that an exception's message
+ * echoes are masked before the text is kept or logged. It never calls an exception's {@code
+ * toString()} or {@code printStackTrace()}: the stack trace is its own walk. Not API: the package
+ * is exported only to the library's own modules.
  *
  * <p>Immutable and thread-safe.
  */
@@ -40,6 +42,9 @@ public final class ErrorText {
 
   /** The most exceptions (the error, its causes and suppressed ones) one stack trace shows. */
   public static final int MAX_THROWABLES = 32;
+
+  /** How many characters past a cut are read for a secret that began before it. */
+  public static final int REDACT_MARGIN = 1_024;
 
   /** How many of a record's latest errors its history keeps, after its first one. */
   public static final int KEPT_LAST_ERRORS = 8;
@@ -127,22 +132,23 @@ public final class ErrorText {
   }
 
   /**
-   * The error's message, cut to {@link #messageChars()}; "" if it has none; a note saying so if
-   * {@code getMessage()} threw. Not escaped (it is kept as data).
+   * The error's message, its secrets {@link Secrets masked} and cut to {@link #messageChars()}; ""
+   * if it has none; a note saying so if {@code getMessage()} threw. Not escaped (it is kept as
+   * data).
    */
   public String message(Throwable error) {
     String raw = rawMessage(error);
-    return raw == null ? "" : cut(raw, messageChars);
+    return raw == null ? "" : redacted(raw, messageChars);
   }
 
   /**
    * The error on one line, as {@code Throwable.toString()} would give it ("class: message") but
-   * total, cut and escaped: for log lines and for messages that name a cause.
+   * total, its secrets masked, cut and escaped: for log lines and for messages that name a cause.
    */
   public String describe(Throwable error) {
     String raw = rawMessage(error);
     String name = error.getClass().getName();
-    return raw == null ? name : name + ": " + escape(cut(raw, messageChars));
+    return raw == null ? name : name + ": " + escape(redacted(raw, messageChars));
   }
 
   /** {@link #describe(Throwable)} with the default limits. */
@@ -253,11 +259,33 @@ public final class ErrorText {
    * 10,485,000 chars]".
    */
   public static String cut(String text, int max) {
-    if (text.length() <= max) {
+    return cut(text, max, 0);
+  }
+
+  /** As {@link #cut(String, int)}, for text that had {@code more} characters after it. */
+  private static String cut(String text, int max, long more) {
+    if (text.length() <= max && more == 0) {
       return text;
     }
-    int end = Character.isHighSurrogate(text.charAt(max - 1)) ? max - 1 : max;
-    return text.substring(0, end) + "… [cut " + group(text.length() - end) + " chars]";
+    int end = Math.min(max, text.length());
+    if (end > 0 && Character.isHighSurrogate(text.charAt(end - 1))) {
+      end--;
+    }
+    return text.substring(0, end) + "… [cut " + group(text.length() - end + more) + " chars]";
+  }
+
+  /**
+   * Text from outside with its {@link Secrets secrets masked}, cut to {@code max} characters. Only
+   * the first {@code max} + {@value #REDACT_MARGIN} characters are read, so the cost is bounded
+   * whatever the text's length; a secret that begins before the cut is masked whole, up to that
+   * margin.
+   */
+  public static String redacted(String text, int max) {
+    if (text.length() <= max + REDACT_MARGIN) {
+      return cut(Secrets.redact(text), max);
+    }
+    int window = max + REDACT_MARGIN;
+    return cut(Secrets.redact(text.substring(0, window)), max, text.length() - window);
   }
 
   /**
@@ -293,7 +321,10 @@ public final class ErrorText {
     return out.toString();
   }
 
-  /** Text from outside (a record id, a name) for a log line: cut to the default and escaped. */
+  /**
+   * Text from outside (a record id, a name, an alert) for a log line: its secrets masked, cut to
+   * the default and escaped.
+   */
   public static String loggable(@Nullable Object text) {
     String s;
     try {
@@ -301,7 +332,7 @@ public final class ErrorText {
     } catch (Throwable thrown) {
       s = "[toString() threw " + thrown.getClass().getName() + "]";
     }
-    return escape(cut(s, DEFAULT_MESSAGE_CHARS));
+    return escape(redacted(s, DEFAULT_MESSAGE_CHARS));
   }
 
   /** The index of the first control character {@link #escape} would escape, or -1. */

@@ -161,6 +161,23 @@ public interface PipelineStore extends AutoCloseable {
   /** How many records are in each state. */
   StatusCounts counts(String pipeline);
 
+  /**
+   * How many records of the pipeline are in one state, counting no further than {@code limit}: a
+   * bounded read for a page to show, where {@link #counts} may read every record. A store answers
+   * it from an index for the states it can; this default takes it from {@link #counts}.
+   *
+   * @param limit the most counted, from 1
+   * @return the count, at most {@code limit}
+   * @throws IllegalArgumentException if {@code limit} is below 1
+   */
+  default long count(String pipeline, RecordStatus status, long limit) {
+    Objects.requireNonNull(status, "status cannot be null");
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be at least 1, was " + limit);
+    }
+    return Math.min(limit, counts(pipeline).get(status));
+  }
+
   /** Whether records survive the end of the process. */
   boolean isDurable();
 

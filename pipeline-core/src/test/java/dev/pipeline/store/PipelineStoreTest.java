@@ -34,6 +34,7 @@ class PipelineStoreTest {
         .containsExactly(
             "auditTrail",
             "close",
+            "count",
             "counts",
             "deadLetters",
             "discard",

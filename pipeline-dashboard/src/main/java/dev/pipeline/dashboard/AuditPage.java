@@ -1,6 +1,7 @@
 package dev.pipeline.dashboard;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.store.AuditEntry;
 import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.Page;
@@ -129,16 +130,19 @@ final class AuditPage {
     String name = pipeline.name();
     h.raw("<h1>").text(name).raw(" · audit trail</h1>");
     form(h, pipeline, search);
-    table(h, name, page.items(), true);
+    table(view, "audit", name, page.items(), true);
+    List<View.Item> next = new ArrayList<>(1);
     if (page.nextCursor() != null) {
-      String next =
+      String href =
           "/audit?pipeline="
               + Paths.encode(name)
               + search.filters()
               + "&after="
               + Paths.encode(page.nextCursor());
-      h.raw("<p>").link(next, "next page →").raw("</p>");
+      next.add(new View.Item("next page →", "", href));
     }
+    // the page is read again on every poll: lines matching the search appear as they come
+    view.liveList("audit.next", next, "the newest lines: new ones matching appear as they come");
     return view;
   }
 
@@ -146,11 +150,12 @@ final class AuditPage {
    * The lines about one record, for its trace page: the first {@value #RECORD_LINES}, with a link
    * to the rest.
    */
-  static void forRecord(Pipeline<?, ?> pipeline, String id, Html h) {
+  static void forRecord(Pipeline<?, ?> pipeline, String id, View view) {
     String all = "/audit?pipeline=" + Paths.encode(pipeline.name()) + "&id=" + Paths.encode(id);
+    Html h = view.html();
     h.raw("<h2>Audit trail</h2>");
     Page<AuditEntry> page = read(pipeline, AuditQuery.all().recordId(id).limit(RECORD_LINES));
-    table(h, pipeline.name(), page.items(), false);
+    table(view, "record.audit", pipeline.name(), page.items(), false);
     h.raw("<p>").link(all, page.hasNext() ? "every line about this record →" : "search the audit");
     h.raw("</p>");
   }
@@ -159,48 +164,40 @@ final class AuditPage {
     try {
       return pipeline.auditTrail(query);
     } catch (IllegalArgumentException e) {
-      throw new BadRequestException("the store did not take this search: " + e.getMessage());
+      throw new BadRequestException(
+          "the store did not take this search: " + ErrorText.defaults().message(e));
     }
   }
 
-  private static void table(Html h, String pipeline, List<AuditEntry> lines, boolean recordColumn) {
+  private static void table(
+      View view, String key, String pipeline, List<AuditEntry> lines, boolean recordColumn) {
+    Html h = view.html();
     h.raw("<table class=\"audit\"><thead><tr><th>at</th><th>level</th><th>stage</th>");
     if (recordColumn) {
       h.raw("<th>record</th>");
     }
-    h.raw("<th>event</th><th>message</th></tr></thead><tbody>");
+    h.raw("<th>event</th><th>message</th></tr></thead>");
+    List<View.Row> rows = new ArrayList<>(lines.size());
     for (AuditEntry line : lines) {
-      h.raw("<tr class=\"").raw(css(line.level())).raw("\"><td>").text(line.at());
-      h.raw("</td><td>").text(line.level()).raw("</td><td>");
-      h.text(line.stage() == null ? "" : line.stage()).raw("</td>");
+      List<View.Cell> cells = new ArrayList<>(6);
+      cells.add(new View.Cell(line.at().toString()));
+      cells.add(new View.Cell(line.level().name()));
+      cells.add(new View.Cell(line.stage() == null ? "" : line.stage()));
       if (recordColumn) {
-        h.raw("<td class=\"id\">");
-        if (line.recordId() != null) {
-          h.link(Paths.record("", pipeline, line.recordId()), line.recordId());
-        }
-        h.raw("</td>");
+        String id = line.recordId();
+        cells.add(
+            new View.Cell(
+                id == null ? "" : id,
+                id == null ? "" : Paths.record("", pipeline, id),
+                "id",
+                Map.of()));
       }
-      h.raw("<td>").text(line.event(), 100).raw("</td><td class=\"message\">");
-      h.text(line.message(), AuditEntry.MAX_MESSAGE_CHARS);
-      metadata(h, line.metadata());
-      h.raw("</td></tr>");
+      cells.add(new View.Cell(line.event()));
+      cells.add(new View.Cell(line.message(), "", "message", line.metadata()));
+      rows.add(new View.Row(css(line.level()), cells));
     }
-    if (lines.isEmpty()) {
-      h.raw("<tr><td colspan=\"6\" class=\"empty\">no lines match</td></tr>");
-    }
-    h.raw("</tbody></table>");
-  }
-
-  private static void metadata(Html h, Map<String, String> metadata) {
-    if (metadata.isEmpty()) {
-      return;
-    }
-    h.raw("<dl class=\"meta\">");
-    for (Map.Entry<String, String> e : metadata.entrySet()) {
-      h.raw("<div><dt>").text(e.getKey(), AuditEntry.MAX_METADATA_CHARS).raw("</dt><dd>");
-      h.text(e.getValue(), AuditEntry.MAX_METADATA_CHARS).raw("</dd></div>");
-    }
-    h.raw("</dl>");
+    view.liveRows(key, rows, recordColumn ? 6 : 5, "no lines match");
+    h.raw("</table>");
   }
 
   private static String css(Level level) {

@@ -24,18 +24,21 @@ final class Board {
   private final MetricsHistorySource history;
   private final MetricsSampler sampler;
   private final PipelineClock clock;
+  private final @Nullable QualitySource quality;
 
   Board(
       List<Pipeline<?, ?>> pipelines,
       MetricsHistorySource history,
       MetricsSampler sampler,
-      PipelineClock clock) {
+      PipelineClock clock,
+      @Nullable QualitySource quality) {
     for (Pipeline<?, ?> pipeline : pipelines) {
       this.pipelines.put(pipeline.name(), pipeline);
     }
     this.history = history;
     this.sampler = sampler;
     this.clock = clock;
+    this.quality = quality;
   }
 
   List<Pipeline<?, ?>> pipelines() {
@@ -69,6 +72,11 @@ final class Board {
 
   MetricsSampler sampler() {
     return sampler;
+  }
+
+  /** The host's quality source, or null if it gave none. */
+  @Nullable QualitySource quality() {
+    return quality;
   }
 
   Instant now() {

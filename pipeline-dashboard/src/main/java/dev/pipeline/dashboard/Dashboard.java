@@ -26,9 +26,10 @@ import org.jspecify.annotations.Nullable;
  * process: an overview (each pipeline's state, throughput and error rate, each stage green, amber
  * or red, the bottleneck, what needs attention), a page per stage with charts over time and its
  * policies' live state, the dead letters (search, reprocess, discard, edit a payload), the retry
- * queue, workers and their leases, the audit trail (searchable), and a record's trace by id. Pages
- * update themselves by polling. Every change made here is kept in the pipeline's audit trail with
- * who made it: the signed-in user's name, or {@code "dashboard"} without authentication.
+ * queue, workers and their leases, the audit trail (searchable), a record's trace by id, and, given
+ * a {@link Builder#quality QualitySource}, the quality gates, scores and drift. Pages update
+ * themselves by polling. Every change made here is kept in the pipeline's audit trail with who made
+ * it: the signed-in user's name, or {@code "dashboard"} without authentication.
  *
  * <pre>{@code
  * try (Dashboard dashboard = Dashboard.builder().pipeline(pipeline).port(8090).start()) {
@@ -112,6 +113,7 @@ public final class Dashboard implements AutoCloseable {
     private int historySize = 720;
     private @Nullable MetricsHistorySource history;
     private PipelineClock clock = PipelineClock.system();
+    private @Nullable QualitySource quality;
 
     private Builder() {}
 
@@ -255,6 +257,17 @@ public final class Dashboard implements AutoCloseable {
     }
 
     /**
+     * Shows a quality page (gates, rule failures, scores, drift) from this source, and closed gates
+     * and drift alerts among what needs attention; without one there is no quality page.
+     *
+     * @throws NullPointerException if it is null
+     */
+    public Builder quality(QualitySource source) {
+      this.quality = Objects.requireNonNull(source, "source cannot be null");
+      return this;
+    }
+
+    /**
      * The clock of the samples and sessions; the system clock unless set.
      *
      * @throws NullPointerException if it is null
@@ -299,7 +312,8 @@ public final class Dashboard implements AutoCloseable {
               pipelines,
               history == null ? new StoredHistory(pipelines, sampler, clock) : history,
               sampler,
-              clock);
+              clock,
+              quality);
       DashboardHandler handler =
           new DashboardHandler(
               board, new Credentials(credentials), anonymous == null ? Role.OPERATOR : anonymous);

@@ -4,6 +4,7 @@ import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import dev.pipeline.Pipeline;
+import dev.pipeline.internal.ErrorText;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -59,7 +60,12 @@ final class DashboardHandler implements HttpHandler {
       } catch (BadRequestException e) {
         error(exchange, e.status(), e.getMessage());
       } catch (RuntimeException e) {
-        log.warn("dashboard: {} {} failed", exchange.getRequestMethod(), pathOf(exchange), e);
+        // the error as text, its secrets masked: never the exception itself to the log
+        log.warn(
+            "dashboard: {} {} failed: {}",
+            exchange.getRequestMethod(),
+            pathOf(exchange),
+            ErrorText.defaults().stackTrace(e));
         error(
             exchange, 500, "the dashboard could not answer this request; the server log says why");
       }
@@ -148,7 +154,12 @@ final class DashboardHandler implements HttpHandler {
     } else {
       byte[] html =
           Layout.page(
-                  rendered.title(), rendered.nav(), rendered.pipeline(), request, rendered.view())
+                  rendered.title(),
+                  rendered.nav(),
+                  rendered.pipeline(),
+                  request,
+                  rendered.view(),
+                  board.quality() != null)
               .getBytes(StandardCharsets.UTF_8);
       send(exchange, 200, "text/html; charset=utf-8", html);
     }
@@ -182,6 +193,10 @@ final class DashboardHandler implements HttpHandler {
         Pipeline<?, ?> p = board.pipeline(query);
         yield new Page("Retry queue", "retries", p, OperationsPages.retries(board, p));
       }
+      case "/quality" -> {
+        Pipeline<?, ?> p = board.pipeline(query);
+        yield new Page("Quality", "quality", p, QualityPage.render(board, p, request));
+      }
       case "/workers" -> {
         Pipeline<?, ?> p = board.pipeline(query);
         yield new Page("Workers", "workers", p, OperationsPages.workers(board, p));
@@ -196,6 +211,7 @@ final class DashboardHandler implements HttpHandler {
       case "/dead-letters/reprocess" -> DeadLetterPage.act(pipeline, request, false);
       case "/dead-letters/discard" -> DeadLetterPage.act(pipeline, request, true);
       case "/dead-letters/edit" -> PayloadEditor.reprocess(pipeline, request);
+      case "/quality/reopen" -> QualityPage.reopen(board, pipeline, request);
       default -> throw new BadRequestException(404, "no such action");
     };
   }

@@ -209,6 +209,51 @@ final class Health {
     return out;
   }
 
+  /** Findings of a pipeline shown among what needs attention; the quality page lists them all. */
+  static final int QUALITY_FINDINGS = 3;
+
+  /**
+   * What needs attention in a pipeline's quality: a closed gate (red), a gate on trial (amber), and
+   * the newest drift or anomaly alerts (amber; warnings are left to the quality page).
+   */
+  static List<Attention> quality(String pipeline, QualitySource.Snapshot snapshot, String base) {
+    String href = base + "/quality?pipeline=" + Paths.encode(pipeline);
+    List<Attention> out = new ArrayList<>();
+    for (QualitySource.Gate gate : snapshot.gates()) {
+      if (gate.state() == QualitySource.GateState.CLOSED) {
+        out.add(
+            new Attention(
+                Level.RED,
+                "quality gate at stage "
+                    + gate.stage()
+                    + " is closed: it holds records until it reopens or an operator reopens it",
+                href));
+      } else if (gate.state() == QualitySource.GateState.TRIAL) {
+        out.add(
+            new Attention(
+                Level.AMBER,
+                "quality gate at stage " + gate.stage() + " is on trial after being closed",
+                href));
+      }
+    }
+    List<QualitySource.Finding> alerts =
+        snapshot.findings().stream()
+            .filter(f -> f.severity() == QualitySource.Severity.ALERT)
+            .toList();
+    for (int i = alerts.size() - 1; i >= Math.max(0, alerts.size() - QUALITY_FINDINGS); i--) {
+      QualitySource.Finding f = alerts.get(i);
+      out.add(new Attention(Level.AMBER, "drift at stage " + f.stage() + ": " + f.text(), href));
+    }
+    if (alerts.size() > QUALITY_FINDINGS) {
+      out.add(
+          new Attention(
+              Level.AMBER,
+              (alerts.size() - QUALITY_FINDINGS) + " more drift or anomaly alerts",
+              href));
+    }
+    return out;
+  }
+
   static String percent(double share) {
     return String.format(java.util.Locale.ROOT, "%.1f%%", share * 100);
   }

@@ -1,13 +1,14 @@
 package dev.pipeline.dashboard;
 
+import dev.pipeline.internal.JsonText;
 import java.util.Collection;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * Writes JSON from maps, lists, strings, numbers and booleans. Strings are escaped for JSON and, as
- * a second guard, {@code <}, {@code >} and {@code &} are written as {@code \\u} escapes so a
- * response read as HTML by mistake holds no markup.
+ * Writes JSON from maps, lists, strings, numbers and booleans. Strings are written by {@link
+ * JsonText}: escaped for JSON and, as a second guard, {@code <}, {@code >} and {@code &} as {@code
+ * \\u} escapes so a response read as HTML by mistake holds no markup.
  */
 final class Json {
   private Json() {}
@@ -22,7 +23,7 @@ final class Json {
   private static void write(Object value, StringBuilder out) {
     switch (value) {
       case null -> out.append("null");
-      case String s -> quote(s, out);
+      case String s -> JsonText.quote(s, out);
       case Boolean b -> out.append(b);
       case Double d -> number(d, out);
       case Float f -> number(f, out);
@@ -35,7 +36,7 @@ final class Json {
             out.append(',');
           }
           first = false;
-          quote(String.valueOf(e.getKey()), out);
+          JsonText.quote(String.valueOf(e.getKey()), out);
           out.append(':');
           write(e.getValue(), out);
         }
@@ -53,7 +54,7 @@ final class Json {
         }
         out.append(']');
       }
-      default -> quote(value.toString(), out);
+      default -> JsonText.quote(value.toString(), out);
     }
   }
 
@@ -65,27 +66,5 @@ final class Json {
     } else {
       out.append(String.format(Locale.ROOT, "%.4g", d));
     }
-  }
-
-  private static void quote(String s, StringBuilder out) {
-    out.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        default -> {
-          if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == '\u2028' || c == '\u2029') {
-            out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    out.append('"');
   }
 }

@@ -6,9 +6,17 @@ import dev.pipeline.Pipeline;
 final class Layout {
   private Layout() {}
 
-  /** The whole page around {@code body}; {@code pipeline} is the one the navigation links to. */
+  /**
+   * The whole page around {@code body}; {@code pipeline} is the one the navigation links to, which
+   * shows the quality page if the dashboard has a quality source.
+   */
   static String page(
-      String title, String active, Pipeline<?, ?> pipeline, Request request, View body) {
+      String title,
+      String active,
+      Pipeline<?, ?> pipeline,
+      Request request,
+      View body,
+      boolean quality) {
     String p = Paths.encode(pipeline.name());
     Html out = new Html();
     out.raw("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -23,6 +31,9 @@ final class Layout {
     nav(out, active, "dead-letters", "/dead-letters?pipeline=" + p, "Dead letters");
     nav(out, active, "retries", "/retries?pipeline=" + p, "Retry queue");
     nav(out, active, "workers", "/workers?pipeline=" + p, "Workers");
+    if (quality) {
+      nav(out, active, "quality", "/quality?pipeline=" + p, "Quality");
+    }
     nav(out, active, "audit", "/audit?pipeline=" + p, "Audit trail");
     out.raw("<form class=\"lookup\" method=\"get\" action=\"/record\">");
     out.raw("<input type=\"hidden\" name=\"pipeline\" value=\"").text(pipeline.name()).raw("\">");

@@ -2,6 +2,7 @@ package dev.pipeline.dashboard;
 
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineClock;
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.StageMetrics;
 import java.time.Duration;
@@ -62,7 +63,7 @@ final class MetricsSampler implements MetricsHistorySource {
           log.warn(
               "dashboard: could not sample the metrics of pipeline '{}': {}",
               pipeline.name(),
-              e.toString());
+              ErrorText.describeDefault(e));
         }
         continue;
       }

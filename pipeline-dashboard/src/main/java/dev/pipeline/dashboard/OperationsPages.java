@@ -5,7 +5,6 @@ import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.RetryStats;
 import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.store.RecordStatus;
-import dev.pipeline.store.StatusCounts;
 import dev.pipeline.store.spi.HeldLeases;
 import dev.pipeline.store.spi.RecordLedger;
 import java.time.Instant;
@@ -17,14 +16,23 @@ import java.util.TreeMap;
 
 /** The retry queue and the workers with their leases, from what the store and metrics report. */
 final class OperationsPages {
+  /**
+   * The most records waiting to retry the page counts: a bounded read of the store's index, never a
+   * count of every record (what {@code PipelineStore.counts} may do on a big store).
+   */
+  static final long MAX_COUNTED = 100_000;
+
   private OperationsPages() {}
 
   static View retries(Board board, Pipeline<?, ?> pipeline) {
     View view = new View();
     Html h = view.html();
     h.raw("<h1>").text(pipeline.name()).raw(" · retry queue</h1><dl class=\"figures\">");
-    StatusCounts counts = pipeline.store().counts(pipeline.name());
-    view.figure("waiting to retry", "r.wait", Format.count(counts.get(RecordStatus.RETRY_WAIT)));
+    long waiting = pipeline.store().count(pipeline.name(), RecordStatus.RETRY_WAIT, MAX_COUNTED);
+    view.figure(
+        "waiting to retry",
+        "r.wait",
+        waiting < MAX_COUNTED ? Format.count(waiting) : "at least " + Format.count(MAX_COUNTED));
     Optional<Instant> due = Board.retryDue(pipeline);
     boolean queue = pipeline.store() instanceof RecordLedger l && l.hasRetryQueue();
     String next =

@@ -1,6 +1,7 @@
 package dev.pipeline.dashboard;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.store.spi.HeldLeases;
@@ -56,7 +57,10 @@ final class OverviewPage {
     } catch (RuntimeException e) {
       // the in-memory numbers are still worth showing; the store's own words may hold details
       // not meant for a page, so only the kind of failure is shown
-      log.debug("dashboard: the store of pipeline '{}' did not answer", name, e);
+      log.debug(
+          "dashboard: the store of pipeline '{}' did not answer: {}",
+          name,
+          ErrorText.defaults().stackTrace(e));
       attention.add(
           new View.Item(
               "the store of "
@@ -67,8 +71,20 @@ final class OverviewPage {
               "red",
               ""));
     }
-    for (Health.Attention a :
-        Health.attention(metrics, state, growth, Board.GROWTH_WINDOW, leases, retryDue, now, "")) {
+    List<Health.Attention> found =
+        new ArrayList<>(
+            Health.attention(
+                metrics, state, growth, Board.GROWTH_WINDOW, leases, retryDue, now, ""));
+    QualitySource quality = board.quality();
+    if (quality != null) {
+      try {
+        found.addAll(Health.quality(name, QualityPage.read(quality, name), ""));
+      } catch (BadRequestException e) {
+        found.add(new Health.Attention(Health.Level.RED, e.getMessage(), ""));
+      }
+      found.sort((a, b) -> b.level().compareTo(a.level()));
+    }
+    for (Health.Attention a : found) {
       attention.add(new View.Item(a.text(), a.level().css(), a.href()));
     }
     String p = "p." + name;

@@ -2,6 +2,7 @@ package dev.pipeline.dashboard;
 
 import dev.pipeline.Pipeline;
 import dev.pipeline.StageName;
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.RecordState;
@@ -90,7 +91,8 @@ final class PayloadEditor {
     try {
       sent = pipeline.deadLetters().reprocessEdited(id, payload, request.by());
     } catch (IllegalArgumentException | UnsupportedOperationException e) {
-      throw new BadRequestException("the store did not take the edited payload: " + e.getMessage());
+      throw new BadRequestException(
+          "the store did not take the edited payload: " + ErrorText.defaults().message(e));
     }
     request
         .session()

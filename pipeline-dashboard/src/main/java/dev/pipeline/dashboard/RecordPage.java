@@ -51,7 +51,7 @@ final class RecordPage {
     Optional<RecordState> found = pipeline.store().find(name, id);
     if (found.isEmpty()) {
       h.raw("<p class=\"empty\">The store knows no record of that id in this pipeline.</p>");
-      AuditPage.forRecord(pipeline, id, h);
+      AuditPage.forRecord(pipeline, id, view);
       return view;
     }
     RecordState state = found.get();
@@ -84,7 +84,7 @@ final class RecordPage {
     if (state.status() == RecordStatus.DEAD_LETTER) {
       deadLetter(pipeline, state, request, h);
     }
-    AuditPage.forRecord(pipeline, id, h);
+    AuditPage.forRecord(pipeline, id, view);
     return view;
   }
 

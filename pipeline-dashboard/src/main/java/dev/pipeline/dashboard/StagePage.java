@@ -3,6 +3,7 @@ package dev.pipeline.dashboard;
 import dev.pipeline.Pipeline;
 import dev.pipeline.StageName;
 import dev.pipeline.StageOptions;
+import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.ResilienceMetrics;
 import dev.pipeline.metrics.StageMetrics;
@@ -233,7 +234,11 @@ final class StagePage {
           StageName.of(stage), now.minus(CHART_SPAN), now.plusSeconds(1));
     } catch (RuntimeException e) {
       // no history kept, or the store did not answer: nothing to chart
-      log.debug("stored windows of {} / {} unreadable", pipeline.name(), stage, e);
+      log.debug(
+          "stored windows of {} / {} unreadable: {}",
+          pipeline.name(),
+          stage,
+          ErrorText.defaults().stackTrace(e));
       return List.of();
     }
   }

@@ -51,18 +51,67 @@
       items.forEach(function (item) {
         var li = document.createElement("li");
         li.className = "lvl-" + (item.l || "");
-        if (item.h && item.h.charAt(0) === "/") {
-          var a = document.createElement("a");
-          a.setAttribute("href", item.h);
-          a.textContent = item.t;
-          li.appendChild(a);
-        } else {
-          li.textContent = item.t;
-        }
+        fill(li, item.t, item.h);
         children.push(li);
       });
       ul.replaceChildren.apply(ul, children);
     });
+    var tables = data.tables || {};
+    document.querySelectorAll("[data-live-rows]").forEach(function (tbody) {
+      var rows = tables[tbody.getAttribute("data-live-rows")];
+      if (rows) { tbody.replaceChildren.apply(tbody, rows.map(row).concat(emptyRow(tbody, rows))); }
+    });
+  }
+
+  // text, as a link if the data gives a path of this site
+  function fill(node, text, href) {
+    if (href && href.charAt(0) === "/") {
+      var a = document.createElement("a");
+      a.setAttribute("href", href);
+      a.textContent = text;
+      node.appendChild(a);
+    } else {
+      node.textContent = text;
+    }
+  }
+
+  // a row of a live table, built from data with textContent only
+  function row(data) {
+    var tr = document.createElement("tr");
+    if (data.c) { tr.className = data.c; }
+    data.cells.forEach(function (cell) {
+      var td = document.createElement("td");
+      if (cell.c) { td.className = cell.c; }
+      fill(td, cell.t, cell.h);
+      if (cell.d) {
+        var dl = document.createElement("dl");
+        dl.className = "meta";
+        cell.d.forEach(function (pair) {
+          var div = document.createElement("div");
+          var dt = document.createElement("dt");
+          var dd = document.createElement("dd");
+          dt.textContent = pair[0];
+          dd.textContent = pair[1];
+          div.appendChild(dt);
+          div.appendChild(dd);
+          dl.appendChild(div);
+        });
+        td.appendChild(dl);
+      }
+      tr.appendChild(td);
+    });
+    return tr;
+  }
+
+  function emptyRow(tbody, rows) {
+    if (rows.length > 0) { return []; }
+    var tr = document.createElement("tr");
+    var td = document.createElement("td");
+    td.className = "empty";
+    td.setAttribute("colspan", tbody.getAttribute("data-columns") || "1");
+    td.textContent = tbody.getAttribute("data-empty") || "";
+    tr.appendChild(td);
+    return [tr];
   }
 
   function el(name, attrs, text) {
@@ -165,7 +214,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    if (document.querySelector("[data-live], [data-live-list]")) {
+    if (document.querySelector("[data-live], [data-live-list], [data-live-rows]")) {
       poll("/api/live" + window.location.pathname + window.location.search, applyLive);
     }
     charts();

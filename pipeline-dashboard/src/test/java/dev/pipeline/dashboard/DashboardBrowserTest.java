@@ -322,4 +322,81 @@ class DashboardBrowserTest {
       assertThat(consoleErrors).as("console errors, CSP refusals included").isEmpty();
     }
   }
+
+  @Test
+  void theQualityPageShowsGatesAsTextAndAnOperatorReopensAClosedOne() throws IOException {
+    FakeQuality quality = new FakeQuality(QualitySource.GateState.CLOSED);
+    try (Pipeline<String, String> own = Fixture.pipeline();
+        Dashboard served = Dashboard.builder().pipeline(own).quality(quality).start()) {
+      Fixture.run(own, 3, 1);
+      driver.get(served.url().resolve("/").toString());
+      visited("quality-overview");
+      assertThat(driver.findElement(By.cssSelector("section.attention")).getText())
+          .contains("quality gate at stage validation is closed", FakeQuality.HOSTILE_DRIFT);
+      driver.findElement(By.linkText("Quality")).click();
+      visited("quality");
+      assertThat(driver.getTitle()).startsWith("Quality");
+      assertThat(text())
+          .contains(FakeQuality.HOSTILE_RULE, FakeQuality.HOSTILE_DRIFT, "closed: holding records");
+      assertThat(driver.findElements(By.cssSelector("main img, main b, main script")))
+          .as("markup from rule names and drift texts is shown as text")
+          .isEmpty();
+      driver.findElement(By.xpath("//button[text()='Reopen gate']")).click();
+      visited("quality-after-reopen");
+      assertThat(driver.findElement(By.id("flash")).getText())
+          .startsWith("the quality gate at stage validation was reopened");
+      assertThat(quality.reopened()).isEqualTo(1);
+      assertThat(driver.findElement(By.cssSelector("[data-live='q.g.validation.state']")).getText())
+          .isEqualTo("open");
+      assertThat(driver.findElements(By.xpath("//button[text()='Reopen gate']"))).isEmpty();
+
+      driver.findElement(By.linkText("Audit trail")).click();
+      visited("quality-audit");
+      assertThat(text()).contains("gate-reopened", "quality gate reopened by dashboard");
+    }
+    assertThat(consoleErrors).as("console errors, CSP refusals included").isEmpty();
+  }
+
+  @Test
+  void theAuditTrailShowsNewLinesWithoutReloadingAndKeepsItsSearch() throws IOException {
+    try (Pipeline<String, String> own = Fixture.pipeline();
+        Dashboard served =
+            Dashboard.builder().pipeline(own).sampleEvery(Duration.ofMillis(200)).start()) {
+      Fixture.run(own, 3, 1);
+      driver.get(
+          served.url().resolve("/audit?pipeline=orders&level=WARN&id=bad-late-one").toString());
+      visited("audit-live-before");
+      assertThat(
+              driver
+                  .findElement(By.cssSelector("form.filters input[name='id']"))
+                  .getAttribute("value"))
+          .isEqualTo("bad-late-one");
+      assertThat(driver.findElements(By.cssSelector("table.audit tbody tr")))
+          .singleElement()
+          .satisfies(tr -> assertThat(tr.getText()).isEqualTo("no lines match"));
+      // the page stays as it is: no navigation, only its poll
+      driver.executeScript("window.notReloaded = true;");
+
+      Fixture.runWithIds(
+          own, List.of("bad late one", "good late one", "bad early"), t -> t.replace(' ', '-'));
+      new WebDriverWait(driver, Duration.ofSeconds(20))
+          .until(d -> !d.findElements(By.cssSelector("table.audit td.id a")).isEmpty());
+      List<WebElement> rows = driver.findElements(By.cssSelector("table.audit tbody tr"));
+      assertThat(rows)
+          .as("the new dead letter matching the search, not the other records' lines")
+          .singleElement()
+          .satisfies(
+              tr ->
+                  assertThat(tr.getText())
+                      .contains("bad-late-one", "dead-lettered", Fixture.HOSTILE));
+      assertThat(driver.executeScript("return window.notReloaded === true;")).isEqualTo(true);
+      assertThat(driver.findElements(By.cssSelector("main script"))).isEmpty();
+      Files.write(OUT.resolve("audit-live-after.png"), driver.getScreenshotAs(OutputType.BYTES));
+      driver.findElement(By.linkText("bad-late-one")).click();
+      visited("audit-live-record");
+      assertThat(text()).contains("bad-late-one", "dead_letter");
+      collectConsole();
+    }
+    assertThat(consoleErrors).as("console errors, CSP refusals included").isEmpty();
+  }
 }

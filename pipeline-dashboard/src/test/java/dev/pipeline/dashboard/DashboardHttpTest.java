@@ -20,33 +20,9 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class DashboardHttpTest {
-  private Pipeline<String, String> pipeline;
-  private Dashboard dashboard;
-
-  @BeforeEach
-  void runPipeline() {
-    pipeline = Fixture.pipeline();
-    Fixture.run(pipeline, 20, 5);
-  }
-
-  @AfterEach
-  void close() {
-    if (dashboard != null) {
-      dashboard.close();
-    }
-    pipeline.close();
-  }
-
-  private Http start(Dashboard.Builder builder) {
-    dashboard = builder.pipeline(pipeline).start();
-    return new Http(dashboard.url());
-  }
-
+class DashboardHttpTest extends ServedPipeline {
   private List<DeadLetter> deadLetters() {
     return pipeline.deadLetters().find(DeadLetterQuery.all()).items();
   }
@@ -202,6 +178,43 @@ class DashboardHttpTest {
         .contains("<h2>Audit trail</h2>", "dead-lettered", "/audit?pipeline=orders&amp;id=order-23")
         .doesNotContain("<script>alert");
     assertThat(http.get("/").body()).contains("href=\"/audit?pipeline=orders\"");
+  }
+
+  @Test
+  void theAuditTrailPageUpdatesLiveWithItsFiltersKept() throws Exception {
+    Http http = start(Dashboard.builder());
+    String search = "/audit?pipeline=orders&level=WARN&text=price";
+    String page = http.get(search).body();
+    assertThat(page)
+        .contains("data-live-rows=\"audit\"", "new ones matching appear as they come")
+        .doesNotContain("next page");
+    String live = http.get("/api/live" + search).body();
+    assertThat(occurrences(live, "\"h\":\"/record")).isEqualTo(5);
+    assertThat(live).contains("\"tables\"", "order-25").doesNotContain("<", "late-1");
+
+    Fixture.runWithIds(
+        pipeline, List.of("bad late one", "good late one"), s -> s.replace(' ', '-'));
+    live = http.get("/api/live" + search).body();
+    assertThat(occurrences(live, "\"h\":\"/record"))
+        .as("the new dead letter's line, by the same filters")
+        .isEqualTo(6);
+    assertThat(live).contains("bad-late-one").doesNotContain("good-late-one", "<script>");
+    assertThat(http.get("/api/live/audit?pipeline=orders&level=WARN&stage=cleaning").body())
+        .doesNotContain("dead-lettered");
+
+    String full = http.get("/api/live/audit?pipeline=orders&level=WARN&limit=6").body();
+    assertThat(full).as("a full page links to the next one").doesNotContain("next page");
+    Fixture.runWithIds(pipeline, List.of("bad later"), s -> s.replace(' ', '-'));
+    assertThat(http.get("/api/live/audit?pipeline=orders&level=WARN&limit=6").body())
+        .contains("next page", "after=");
+  }
+
+  private static int occurrences(String text, String part) {
+    int n = 0;
+    for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
+      n++;
+    }
+    return n;
   }
 
   private static final Pattern NEXT = Pattern.compile("href=\"([^\"]+)\">next page");

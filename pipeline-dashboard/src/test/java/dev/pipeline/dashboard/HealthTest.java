@@ -145,4 +145,53 @@ class HealthTest {
                 + " call resume())");
     assertThat(items.get(1).href()).isEqualTo("/stage?pipeline=orders&stage=validation");
   }
+
+  @Test
+  void closedGatesAreRedGatesOnTrialAmberAndOnlyTheNewestDriftAlertsAreListed() {
+    List<QualitySource.Finding> findings = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      findings.add(
+          new QualitySource.Finding(
+              T0.plusSeconds(i), "extraction", QualitySource.Severity.ALERT, "alert " + i));
+    }
+    findings.add(
+        new QualitySource.Finding(
+            T0.plusSeconds(9), "extraction", QualitySource.Severity.WARN, "only a warning"));
+    QualitySource.Snapshot snapshot =
+        new QualitySource.Snapshot(
+            List.of(
+                gate("validation", QualitySource.GateState.CLOSED),
+                gate("indexing", QualitySource.GateState.TRIAL),
+                gate("cleaning", QualitySource.GateState.OPEN)),
+            List.of(),
+            findings);
+
+    List<Health.Attention> out = Health.quality("orders", snapshot, "");
+
+    assertThat(out)
+        .extracting(Health.Attention::level)
+        .containsExactly(
+            Health.Level.RED,
+            Health.Level.AMBER,
+            Health.Level.AMBER,
+            Health.Level.AMBER,
+            Health.Level.AMBER,
+            Health.Level.AMBER);
+    assertThat(out)
+        .extracting(Health.Attention::text)
+        .containsExactly(
+            "quality gate at stage validation is closed: it holds records until it reopens or an"
+                + " operator reopens it",
+            "quality gate at stage indexing is on trial after being closed",
+            "drift at stage extraction: alert 4",
+            "drift at stage extraction: alert 3",
+            "drift at stage extraction: alert 2",
+            "2 more drift or anomaly alerts");
+    assertThat(out).allSatisfy(a -> assertThat(a.href()).isEqualTo("/quality?pipeline=orders"));
+    assertThat(Health.quality("orders", QualitySource.Snapshot.EMPTY, "")).isEmpty();
+  }
+
+  private static QualitySource.Gate gate(String stage, QualitySource.GateState state) {
+    return new QualitySource.Gate(stage, state, 10, 0, 0, 0, Map.of(), true);
+  }
 }

@@ -3,6 +3,7 @@ package dev.pipeline.jdbc;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool;
+import dev.pipeline.internal.ErrorText;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -72,7 +73,9 @@ final class Connections {
           "pipeline-jdbc: cannot connect to "
               + Names.quote(url.toString())
               + ": "
-              + url.scrub(sql != null ? sql.getMessage() : e.getMessage()),
+              + ErrorText.redacted(
+                  url.scrub(sql != null ? sql.getMessage() : e.getMessage()),
+                  ErrorText.DEFAULT_MESSAGE_CHARS),
           sql != null ? url.scrub(sql) : e);
     }
   }

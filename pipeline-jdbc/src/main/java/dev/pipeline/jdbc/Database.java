@@ -176,7 +176,7 @@ final class Database {
                 + " failed"
                 + (state == null ? "" : " (SQLState " + state + ")")
                 + ": "
-                + (sql != null ? describe(sql) : String.valueOf(cause))
+                + (sql != null ? describe(sql) : ErrorText.describeDefault(cause))
                 + (sql != null && dialect.isClosed(sql) ? CLOSED_ADVICE : ""),
             cause);
       }

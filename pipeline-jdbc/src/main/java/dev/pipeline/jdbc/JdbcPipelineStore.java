@@ -14,6 +14,7 @@ import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.LineageEvent;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.RecordState;
+import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.StatusCounts;
 import dev.pipeline.store.StorableText;
 import dev.pipeline.store.spi.Claimed;
@@ -599,6 +600,27 @@ public final class JdbcPipelineStore implements RecordLedger {
   @Override
   public StatusCounts counts(String pipeline) {
     return queries.counts(pipeline);
+  }
+
+  /**
+   * How many records of the pipeline are in one state, up to {@code limit}: records waiting to
+   * retry and dead letters are counted on their partial indexes (reading at most {@code limit}
+   * index entries); the other states, which records of the batch ledger may hold, from {@link
+   * #counts}.
+   *
+   * @throws IllegalArgumentException if {@code limit} is below 1
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public long count(String pipeline, RecordStatus status, long limit) {
+    Objects.requireNonNull(status, "status cannot be null");
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be at least 1, was " + limit);
+    }
+    if (status == RecordStatus.RETRY_WAIT || status == RecordStatus.DEAD_LETTER) {
+      return queries.countUpTo(pipeline, status, limit);
+    }
+    return Math.min(limit, counts(pipeline).get(status));
   }
 
   /** Always true. */

@@ -501,7 +501,7 @@ public final class JdbcPipelineStoreBuilder {
             "connect",
             null,
             e.getSQLState(),
-            "pipeline-jdbc: cannot connect to the database: " + e.getMessage(),
+            "pipeline-jdbc: cannot connect to the database: " + Database.describe(e),
             e);
       }
       Database db =

@@ -323,7 +323,8 @@ public final class JdbcSink<T> implements Sink<T> {
             + " into "
             + table
             + " (nothing of them was written): "
-            + ErrorText.escape(ErrorText.cut(String.valueOf(reason.getMessage()), MAX_ERROR_TEXT)),
+            + ErrorText.escape(
+                ErrorText.redacted(String.valueOf(reason.getMessage()), MAX_ERROR_TEXT)),
         reason.getSQLState(),
         reason.getErrorCode(),
         e);
@@ -494,7 +495,8 @@ public final class JdbcSink<T> implements Sink<T> {
                 + " table "
                 + table
                 + ": "
-                + ErrorText.escape(ErrorText.cut(String.valueOf(e.getMessage()), MAX_ERROR_TEXT)),
+                + ErrorText.escape(
+                    ErrorText.redacted(String.valueOf(e.getMessage()), MAX_ERROR_TEXT)),
             e);
       }
     }

@@ -267,7 +267,8 @@ public final class JdbcSource<T> implements SeekableSource<T> {
               + " after position "
               + Names.quote(position)
               + ": "
-              + ErrorText.escape(ErrorText.cut(String.valueOf(e.getMessage()), MAX_ERROR_TEXT)),
+              + ErrorText.escape(
+                  ErrorText.redacted(String.valueOf(e.getMessage()), MAX_ERROR_TEXT)),
           e.getSQLState(),
           e.getErrorCode(),
           e);
@@ -342,7 +343,8 @@ public final class JdbcSource<T> implements SeekableSource<T> {
           "the mapper threw "
               + e.getClass().getName()
               + ": "
-              + ErrorText.escape(ErrorText.cut(String.valueOf(e.getMessage()), MAX_ERROR_TEXT));
+              + ErrorText.escape(
+                  ErrorText.redacted(String.valueOf(e.getMessage()), MAX_ERROR_TEXT));
     }
     T payload;
     try {
@@ -674,7 +676,8 @@ public final class JdbcSource<T> implements SeekableSource<T> {
                 + "' could not read the definition of table "
                 + name
                 + ": "
-                + ErrorText.escape(ErrorText.cut(String.valueOf(e.getMessage()), MAX_ERROR_TEXT)),
+                + ErrorText.escape(
+                    ErrorText.redacted(String.valueOf(e.getMessage()), MAX_ERROR_TEXT)),
             e);
       }
     }

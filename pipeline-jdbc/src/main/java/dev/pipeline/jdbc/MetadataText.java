@@ -1,5 +1,6 @@
 package dev.pipeline.jdbc;
 
+import dev.pipeline.internal.JsonText;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -7,10 +8,10 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A record's metadata as stored: a flat JSON object of strings, written and read here so that the
- * store needs no JSON library ({@code {"source":"scraper-a","parent":"r-17"}}). Control characters
- * (NUL among them, which PostgreSQL refuses in text) and unpaired surrogates (which have no UTF-8
- * form) are written as JSON {@code \}{@code uXXXX} escapes, so the text is storable and reads back
- * exactly.
+ * store needs no JSON library ({@code {"source":"scraper-a","parent":"r-17"}}). Strings are written
+ * by {@link JsonText}: control characters (NUL among them, which PostgreSQL refuses in text) and
+ * unpaired surrogates (which have no UTF-8 form) become JSON {@code \}{@code uXXXX} escapes, so the
+ * text is storable and reads back exactly.
  */
 final class MetadataText {
   private MetadataText() {}
@@ -27,41 +28,11 @@ final class MetadataText {
         out.append(',');
       }
       first = false;
-      string(out, e.getKey());
+      JsonText.quote(e.getKey(), out);
       out.append(':');
-      string(out, e.getValue());
+      JsonText.quote(e.getValue(), out);
     }
     return out.append('}').toString();
-  }
-
-  private static void string(StringBuilder out, String s) {
-    out.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        default -> {
-          if (c < 0x20 || unpairedSurrogate(s, i)) {
-            out.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    out.append('"');
-  }
-
-  private static boolean unpairedSurrogate(String s, int i) {
-    char c = s.charAt(i);
-    if (Character.isHighSurrogate(c)) {
-      return i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1));
-    }
-    return Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
   }
 
   /**

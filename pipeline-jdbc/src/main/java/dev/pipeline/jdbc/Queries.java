@@ -208,6 +208,21 @@ final class Queries extends StoreContext {
     return errors;
   }
 
+  long countUpTo(String pipeline, RecordStatus status, long limit) {
+    checkPipeline(pipeline);
+    checkOpen();
+    return db.call(
+        "count",
+        pipeline,
+        h ->
+            h.createQuery(sql.countUpTo)
+                .bind("pipeline", pipeline)
+                .bind("status", status.name())
+                .bind("limit", limit)
+                .mapTo(Long.class)
+                .one());
+  }
+
   StatusCounts counts(String pipeline) {
     checkPipeline(pipeline);
     checkOpen();

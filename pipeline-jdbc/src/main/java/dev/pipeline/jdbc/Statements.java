@@ -124,6 +124,12 @@ final class Statements {
   final String takeOver;
   final String hasUnfinished;
   final String counts;
+
+  /**
+   * Records of one status, up to :limit: an index-only scan for the statuses of partial indexes.
+   */
+  final String countUpTo;
+
   final String find;
   final String lastStage;
   final String errorsOf;
@@ -528,6 +534,11 @@ final class Statements {
 
     counts =
         "SELECT status, COUNT(*) FROM " + status + " WHERE pipeline = :pipeline GROUP BY status";
+
+    countUpTo =
+        "SELECT COUNT(*) FROM (SELECT 1 FROM "
+            + status
+            + " WHERE pipeline = :pipeline AND status = :status LIMIT :limit) t";
 
     find =
         "SELECT record_id, status, current_stage, failed_stage, attempt_count, reason,"

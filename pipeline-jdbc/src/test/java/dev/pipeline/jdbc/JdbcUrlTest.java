@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.ArrayList;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -381,6 +383,24 @@ class JdbcUrlTest {
             })
         .isInstanceOf(SQLException.class)
         .hasMessageContaining("jdbc:h2:relative/x")
+        .hasMessageNotContaining(SECRET);
+  }
+
+  @Test
+  void aDataSourceWhoseDriverEchoesASecretFailsTheBuildWithTheSecretMasked() {
+    DataSource echoing =
+        new DatabaseFaultTest.FlakyDataSource("echo") {
+          @Override
+          public Connection getConnection() throws SQLException {
+            throw new SQLException(
+                "cannot open jdbc:mysql://app:" + SECRET + "@db/orders?password=" + SECRET,
+                "08001");
+          }
+        };
+
+    assertThatThrownBy(() -> JdbcPipelineStore.builder().dataSource(echoing).build())
+        .isInstanceOf(JdbcStoreException.class)
+        .hasMessageContaining("jdbc:mysql://app:***@db/orders?password=***")
         .hasMessageNotContaining(SECRET);
   }
 

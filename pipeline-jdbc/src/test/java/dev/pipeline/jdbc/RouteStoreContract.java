@@ -199,6 +199,9 @@ abstract class RouteStoreContract {
             .orElseThrow();
     assertThat(sinkFailed.record().payload()).as("as it entered the route").isEqualTo("Poison");
     assertThat(sinkFailed.lastError().message()).contains("the side sink refuses poison");
+    assertThat(sinkFailed.record().metadata())
+        .as("names its branch, as the records the branch's sink took do")
+        .containsEntry("branch.by-kind", "words");
 
     RunResult again = p.run(Source.of("src", inputs.iterator()));
     assertThat(again.duplicates()).isEqualTo(inputs.size());

@@ -10,7 +10,6 @@ import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.RecordStatus;
-import dev.pipeline.store.StatusCounts;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
@@ -165,12 +164,12 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
             .baseUnit("records")
             .register(registry));
     meters.add(
-        gauge("pipeline.dead_letters", base, readings, r -> r.stored(RecordStatus.DEAD_LETTER))
+        gauge("pipeline.dead_letters", base, readings, Readings::deadLetters)
             .description("Records the store holds as dead letters")
             .baseUnit("records")
             .register(registry));
     meters.add(
-        gauge("pipeline.retry_queue", base, readings, r -> r.stored(RecordStatus.RETRY_WAIT))
+        gauge("pipeline.retry_queue", base, readings, Readings::retryQueue)
             .description("Records the store holds parked for a later retry")
             .baseUnit("records")
             .register(registry));
@@ -313,9 +312,17 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
       }
     }
 
-    private @Nullable StatusCounts counts() {
+    /**
+     * The two counts the gauges show, each a count of one state that a store answers from an index
+     * (not {@code counts()}, which may read every record at each scrape); null if the store fails.
+     */
+    private @Nullable Stored counts() {
       try {
-        StatusCounts counts = pipeline.store().counts(pipeline.name());
+        String name = pipeline.name();
+        Stored counts =
+            new Stored(
+                pipeline.store().count(name, RecordStatus.DEAD_LETTER, Long.MAX_VALUE),
+                pipeline.store().count(name, RecordStatus.RETRY_WAIT, Long.MAX_VALUE));
         countsFailed = false;
         return counts;
       } catch (RuntimeException e) {
@@ -360,9 +367,14 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
       return current().metrics.inFlight();
     }
 
-    double stored(RecordStatus status) {
-      StatusCounts counts = current().counts;
-      return counts == null ? Double.NaN : counts.get(status);
+    double deadLetters() {
+      Stored counts = current().counts;
+      return counts == null ? Double.NaN : counts.deadLetters();
+    }
+
+    double retryQueue() {
+      Stored counts = current().counts;
+      return counts == null ? Double.NaN : counts.retryQueue();
     }
 
     ReferenceDataMetrics cache(String name) {
@@ -370,5 +382,8 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
     }
   }
 
-  private record Reading(long at, PipelineMetrics metrics, @Nullable StatusCounts counts) {}
+  private record Reading(long at, PipelineMetrics metrics, @Nullable Stored counts) {}
+
+  /** The records in the dead letter queue and in the retry queue, as the store counted them. */
+  private record Stored(long deadLetters, long retryQueue) {}
 }

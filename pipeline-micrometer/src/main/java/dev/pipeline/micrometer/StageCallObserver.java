@@ -49,8 +49,10 @@ import org.jspecify.annotations.Nullable;
  * #OBSERVATION} with the stage's name as its contextual name, has the low-cardinality keys {@code
  * pipeline}, {@code stage} and {@code outcome}, and the high-cardinality keys (spans only) {@code
  * pipeline.record.id} (the call's first record, cut to {@value #MAX_RECORD_ID_CHARS} characters and
- * escaped) and {@code pipeline.records}. Its context is a {@link StageCallContext}. With a registry
- * that has no handlers ({@link ObservationRegistry#NOOP}), no observation is made.
+ * escaped) and {@code pipeline.records}. A failed call's error is an {@link ObservedError}: the
+ * thrown exception's class name and its message bounded, with secrets masked. Its context is a
+ * {@link StageCallContext}. With a registry that has no handlers ({@link
+ * ObservationRegistry#NOOP}), no observation is made.
  *
  * <p>Thread-safe: a pipeline's workers call it at once, and one observer may serve several
  * pipelines.
@@ -140,7 +142,8 @@ public final class StageCallObserver implements StageCallListener {
       open.context.outcome(outcome);
       open.observation.lowCardinalityKeyValue("outcome", tag(outcome));
       if (error != null) {
-        open.observation.error(error);
+        // never the exception itself: its message is unbounded and may carry secrets
+        open.observation.error(ObservedError.of(error));
       }
       open.observation.stop();
     }

@@ -244,6 +244,56 @@ class StageCallObserverTest {
   }
 
   @Test
+  void theTracedErrorIsBoundedMaskedAndEscapedAndKeepsTheType() {
+    StageCallObserver observer = StageCallObserver.create(meters, observations);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("traced-errors", String.class)
+            .stage(
+                CLEANING,
+                (String s) -> {
+                  if (s.isEmpty()) {
+                    return s;
+                  }
+                  throw new IllegalStateException(
+                      "cannot reach jdbc:postgresql://db/orders?password=hunter2\r\nforged"
+                          + "x".repeat(100_000),
+                      new RuntimeException("Authorization: Bearer abcdefgh12345678"));
+                },
+                o -> o.retry(RetryPolicy.none()))
+            .sink(batch -> {})
+            .clock(clock)
+            .callListener(observer)
+            .build();
+
+    pipeline.run(source(List.of("a")));
+
+    TestObservationRegistryAssert.assertThat(observations)
+        .hasHandledContextsThatSatisfy(
+            contexts -> {
+              Throwable error =
+                  contexts.stream()
+                      .filter(StageCallContext.class::isInstance)
+                      .map(Observation.Context::getError)
+                      .filter(e -> e != null)
+                      .findFirst()
+                      .orElseThrow();
+              assertThat(error).isInstanceOf(ObservedError.class).hasNoCause();
+              assertThat(((ObservedError) error).errorType())
+                  .isEqualTo(IllegalStateException.class.getName());
+              assertThat(error.getMessage())
+                  .startsWith(
+                      "cannot reach jdbc:postgresql://db/orders?password=***\\r\\nforgedxxx")
+                  .doesNotContain("hunter2", "\r", "\n")
+                  .hasSizeLessThan(ObservedError.MAX_MESSAGE_CHARS + 40);
+              assertThat(error.toString())
+                  .startsWith("java.lang.IllegalStateException: cannot reach");
+              assertThat(error.getStackTrace())
+                  .as("the original's frames")
+                  .anyMatch(f -> f.getClassName().startsWith(getClass().getName()));
+            });
+  }
+
+  @Test
   void errorTypesBeyondTheLimitAreCountedAsOther() throws ReflectiveOperationException {
     StageCallObserver observer = StageCallObserver.create(meters);
     StageCallListener.Call call = new StageCallListener.Call("p", "s", 1, "r");

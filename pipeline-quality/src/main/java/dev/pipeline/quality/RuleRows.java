@@ -33,7 +33,7 @@ final class RuleRows {
       }
       text.append(e.getKey()).append('=').append(e.getValue());
     }
-    if (text.length() > 4000) {
+    if (text.length() > RuleTable.MAX_PARAMETERS_CHARS) {
       throw new IllegalArgumentException("the parameters take more than 4,000 characters");
     }
     return text.toString();

@@ -36,10 +36,20 @@ import org.jspecify.annotations.Nullable;
  */
 public final class RuleTable {
   private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,30}");
+
+  /** The longest parameters text read (the column's width in the schema pipeline-jdbc makes). */
+  static final int MAX_PARAMETERS_CHARS = 4_000;
+
+  // the texts an operator may write unbounded (validation_expression is TEXT, and a hand-made or
+  // altered table may widen parameters) are measured in SQL and read only if they fit, so that an
+  // oversized row costs the gate a refusal, not its memory
   private static final String COLUMNS =
-      "rule_id, pipeline, stage_name, rule_name, rule_type, field_path, validation_expression,"
-          + " parameters, severity, action_on_failure, mostly, enabled, version, changed_by,"
-          + " changed_at";
+      "rule_id, pipeline, stage_name, rule_name, rule_type, field_path,"
+          + " CHAR_LENGTH(validation_expression) AS expression_chars,"
+          + bounded("validation_expression", Rule.MAX_EXPRESSION_CHARS)
+          + ", CHAR_LENGTH(parameters) AS parameters_chars,"
+          + bounded("parameters", MAX_PARAMETERS_CHARS)
+          + ", severity, action_on_failure, mostly, enabled, version, changed_by, changed_at";
 
   private final DataSource dataSource;
   private final String rules;
@@ -368,7 +378,11 @@ public final class RuleTable {
                 + " field_path, validation_expression, parameters, severity, action_on_failure,"
                 + " mostly, enabled, changed_by, changed_at FROM "
                 + rules
-                + " r WHERE r.rule_id = ? AND r.version = ? AND NOT EXISTS (SELECT 1 FROM "
+                + " r WHERE r.rule_id = ? AND r.version = ?"
+                // an oversized version, refused, does not fit the history's column
+                + " AND CHAR_LENGTH(r.parameters) <= "
+                + MAX_PARAMETERS_CHARS
+                + " AND NOT EXISTS (SELECT 1 FROM "
                 + history
                 + " h WHERE h.rule_id = r.rule_id AND h.version = r.version)")) {
       s.setLong(1, id);
@@ -389,6 +403,8 @@ public final class RuleTable {
     Rule rule = null;
     String problem = null;
     try {
+      tooLong("validation_expression", rs.getLong("expression_chars"), Rule.MAX_EXPRESSION_CHARS);
+      tooLong("parameters", rs.getLong("parameters_chars"), MAX_PARAMETERS_CHARS);
       rule =
           new Rule(
               name,
@@ -418,6 +434,30 @@ public final class RuleTable {
               + java.util.Arrays.toString(Action.values());
     }
     return new Row(id, pipeline, stage, name, rule, problem, version, by, changedAt);
+  }
+
+  /** The column's text, or NULL if it is longer than {@code max}: never read whole. */
+  private static String bounded(String column, int max) {
+    return " CASE WHEN CHAR_LENGTH("
+        + column
+        + ") <= "
+        + max
+        + " THEN "
+        + column
+        + " END AS "
+        + column;
+  }
+
+  private static void tooLong(String column, long chars, int max) {
+    if (chars > max) {
+      throw new IllegalArgumentException(
+          String.format(
+              java.util.Locale.ROOT,
+              "%s takes %,d characters, more than %,d: shorten it",
+              column,
+              chars,
+              max));
+    }
   }
 
   private static IllegalStateException failure(String what, SQLException e) {

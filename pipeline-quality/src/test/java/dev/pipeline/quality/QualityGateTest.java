@@ -14,6 +14,7 @@ import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.testkit.ManualClock;
 import dev.pipeline.testkit.StageResult;
 import dev.pipeline.testkit.StageTester;
+import dev.pipeline.testkit.TestStageContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -309,7 +310,12 @@ class QualityGateTest {
                       Listing l = Listing.good(i % 100 == 0 ? "dup" : id);
                       try {
                         gate.process(
-                            i % 2 == 0 ? l.withTitle("x") : l, new FakeContext(id, clock::now));
+                            i % 2 == 0 ? l.withTitle("x") : l,
+                            TestStageContext.builder()
+                                .stage(StageName.VALIDATION)
+                                .recordId(id)
+                                .clock(clock)
+                                .build());
                       } catch (QualityViolationException e) {
                         deadLettered.incrementAndGet();
                       }

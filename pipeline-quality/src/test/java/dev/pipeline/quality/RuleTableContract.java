@@ -7,6 +7,7 @@ import dev.pipeline.Alert;
 import dev.pipeline.StageName;
 import dev.pipeline.testkit.ManualClock;
 import dev.pipeline.testkit.StageTester;
+import dev.pipeline.testkit.TestStageContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -127,7 +128,13 @@ abstract class RuleTableContract {
                     for (int i = 0; i < 50; i++) {
                       String id = worker + "-" + i;
                       try {
-                        gate.process(priced(id, 300), new FakeContext(id, clock::now));
+                        gate.process(
+                            priced(id, 300),
+                            TestStageContext.builder()
+                                .stage(StageName.VALIDATION)
+                                .recordId(id)
+                                .clock(clock)
+                                .build());
                       } catch (QualityViolationException expected) {
                         // after the poll the edited range fails the record
                       }
@@ -189,6 +196,38 @@ abstract class RuleTableContract {
     assertThat(alerts.stream().toList().getLast().message())
         .contains("rule_type is one of [NOT_NULL, RANGE");
     assertThat(gate.rules()).singleElement().extracting(Rule::type).isEqualTo(RuleType.EXPRESSION);
+  }
+
+  @Test
+  void anOversizedRowIsRefusedWithoutBeingReadAndThePreviousVersionKept() {
+    QualityGate<Listing> gate = gate(priceRange());
+    // a table widened by hand: the schema's own column holds at most 4,000 characters
+    db().update(
+            "ALTER TABLE {s}.validation_rules ALTER COLUMN parameters SET DATA TYPE"
+                + " VARCHAR(1000000)");
+    db().update(
+            "UPDATE {s}.validation_rules SET parameters = ?, version = version + 1"
+                + " WHERE rule_name = 'price-range'",
+            "note=" + "x".repeat(999_000));
+    gate.refresh();
+    assertThat(gate.rules())
+        .singleElement()
+        .extracting(Rule::parameters)
+        .isEqualTo(java.util.Map.of());
+    assertThat(alerts)
+        .singleElement()
+        .extracting(Alert::message)
+        .asString()
+        .contains("rule 'price-range'")
+        .contains("parameters takes 999,005 characters, more than 4,000");
+    db().update(
+            "UPDATE {s}.validation_rules SET parameters = '', validation_expression = ?,"
+                + " version = version + 1 WHERE rule_name = 'price-range'",
+            "[0, " + "9".repeat(20_000) + "]");
+    gate.refresh();
+    assertThat(alerts.stream().toList().getLast().message())
+        .contains("validation_expression takes 20,005 characters, more than 10,000");
+    assertThat(gate.rules()).singleElement().extracting(Rule::expression).isEqualTo("[0, 500000]");
   }
 
   @Test

@@ -436,7 +436,7 @@ public final class StageTester<I, O> {
     Invoker.Check<O> check = Outputs.single(stageName.value());
     List<Throwable> errors = new ArrayList<>();
     for (int attempt = 1; ; attempt++) {
-      TesterContext context = context(logger, false, List.of(recordId), recordMetadata, attempt);
+      TestStageContext context = context(logger, false, List.of(recordId), recordMetadata, attempt);
       Attempt<O> call =
           call(
               invoker,
@@ -470,7 +470,7 @@ public final class StageTester<I, O> {
               errors,
               attempt,
               book.from(firstLog),
-              context.added());
+              context.addedMetadata());
         }
         case FILTERED -> {
           return StageResult.filtered(
@@ -524,7 +524,7 @@ public final class StageTester<I, O> {
         pendingIds.add(ids.get(index));
         pendingInputs.add(inputs.get(index));
       }
-      TesterContext context =
+      TestStageContext context =
           context(logger, true, pendingIds, recordMetadata, attempt, pending.size());
       Attempt<List<O>> call =
           call(
@@ -597,7 +597,7 @@ public final class StageTester<I, O> {
                   recordErrors,
                   attempt,
                   logs,
-                  context.added()));
+                  context.addedMetadata()));
         } else {
           addError(recordErrors, recordError);
           if (Retries.retries(retry, recordError, attempt)) {
@@ -647,7 +647,8 @@ public final class StageTester<I, O> {
       int firstLog) {
     Fallback<?, ?> fallback = options.fallback();
     if (Fallbacks.degrades(fallback)) {
-      TesterContext context = context(logger, false, List.of(recordId), recordMetadata(), attempts);
+      TestStageContext context =
+          context(logger, false, List.of(recordId), recordMetadata(), attempts);
       Fallbacks.Made made;
       try {
         made = Fallbacks.apply(fallback, stageName.value(), recordId, input, cause, context);
@@ -655,7 +656,7 @@ public final class StageTester<I, O> {
         context.end();
       }
       if (made.error() == null) {
-        Map<String, String> added = new LinkedHashMap<>(context.added());
+        Map<String, String> added = new LinkedHashMap<>(context.addedMetadata());
         added.put(
             Fallback.DEGRADED,
             Fallbacks.degradedMark(metadata.get(Fallback.DEGRADED), stageName.value()));
@@ -745,7 +746,7 @@ public final class StageTester<I, O> {
     };
   }
 
-  private TesterContext context(
+  private TestStageContext context(
       CapturingLogger logger,
       boolean batch,
       List<String> recordIds,
@@ -754,17 +755,18 @@ public final class StageTester<I, O> {
     return context(logger, batch, recordIds, recordMetadata, attempt, recordIds.size());
   }
 
-  private TesterContext context(
+  private TestStageContext context(
       CapturingLogger logger,
       boolean batch,
       List<String> recordIds,
       Map<String, String> recordMetadata,
       int attempt,
       int records) {
-    return new TesterContext(
+    return new TestStageContext(
         pipelineName,
         stageName,
         logger,
+        book,
         clock,
         batch,
         recordIds,

@@ -1,5 +1,6 @@
 package dev.pipeline.testkit;
 
+import dev.pipeline.PipelineClock;
 import dev.pipeline.ReferenceData;
 import dev.pipeline.StageName;
 import dev.pipeline.internal.ReferenceTables;
@@ -51,18 +52,22 @@ final class TesterReferences {
   }
 
   /** The caches, built on first use for the stage under test. */
-  ReferenceTables tables(String pipeline, StageName stage, ManualClock clock) {
+  ReferenceTables tables(String pipeline, StageName stage, PipelineClock clock) {
+    return tables(
+        "the StageTester of pipeline '" + pipeline + "'",
+        "give it to the tester with StageTester.withReferenceData(...)",
+        stage,
+        clock);
+  }
+
+  /** The caches, built on first use for the stage, for {@code owner}. */
+  ReferenceTables tables(String owner, String howToDeclare, StageName stage, PipelineClock clock) {
     if (tables == null) {
       List<ReferenceTables.Declared> all = new ArrayList<>();
       for (ReferenceData<?, ?> d : declared) {
         all.add(new ReferenceTables.Declared(d, List.of(stage)));
       }
-      tables =
-          ReferenceTables.inline(
-              "the StageTester of pipeline '" + pipeline + "'",
-              all,
-              clock,
-              "give it to the tester with StageTester.withReferenceData(...)");
+      tables = ReferenceTables.inline(owner, all, clock, howToDeclare);
     }
     return tables;
   }

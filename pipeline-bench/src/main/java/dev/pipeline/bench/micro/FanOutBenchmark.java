@@ -5,6 +5,7 @@ import dev.pipeline.PipelineClock;
 import dev.pipeline.Stage;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
+import dev.pipeline.testkit.TestStageContext;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.SynchronousQueue;
@@ -92,7 +93,8 @@ public class FanOutBenchmark {
     }
   }
 
-  private final StageContext context = new RecordContext(StageName.of("enrich"));
+  private final StageContext context =
+      TestStageContext.builder().pipeline("bench").stage(StageName.of("enrich")).build();
 
   /**
    * Where the stage is called from: the benchmark's own (platform) thread, or a virtual thread as a

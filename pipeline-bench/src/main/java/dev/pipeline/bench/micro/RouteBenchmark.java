@@ -10,7 +10,9 @@ import dev.pipeline.Stage;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
 import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.testkit.TestStageContext;
 import java.util.Iterator;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -138,17 +140,21 @@ public class RouteBenchmark {
     }
   }
 
+  // the metadata is what the straight stage's envelope carries
+  private final TestStageContext context =
+      TestStageContext.builder()
+          .pipeline("bench")
+          .stage(ROUTE)
+          .metadata(Map.of("source", "numbers"))
+          .build();
+
   @Benchmark
   public Object stageAlone(Calls calls) throws Exception {
-    RecordContext context = new RecordContext(ROUTE);
-    context.putMetadata("source", "numbers"); // what the straight stage's envelope carries
     return calls.doubling.process(calls.next++, context);
   }
 
   @Benchmark
   public Object stageInRoute(Calls calls) throws Exception {
-    RecordContext context = new RecordContext(ROUTE);
-    context.putMetadata("source", "numbers");
     return calls.route.process(calls.next++, context);
   }
 

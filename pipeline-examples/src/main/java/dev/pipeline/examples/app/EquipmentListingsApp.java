@@ -8,12 +8,15 @@ import dev.pipeline.PipelineClock;
 import dev.pipeline.PipelineRun;
 import dev.pipeline.RunResult;
 import dev.pipeline.Source;
+import dev.pipeline.StageName;
 import dev.pipeline.dashboard.Dashboard;
 import dev.pipeline.examples.listings.IndexedListing;
 import dev.pipeline.examples.listings.ListingGenerator;
 import dev.pipeline.examples.listings.ListingIndex;
+import dev.pipeline.examples.listings.TranslatedListing;
 import dev.pipeline.jdbc.JdbcPipelineStore;
 import dev.pipeline.jdbc.JsonCodec;
+import dev.pipeline.quality.QualityGate;
 import dev.pipeline.quality.report.QualityReport;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
@@ -27,6 +30,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
@@ -66,7 +70,8 @@ public final class EquipmentListingsApp {
                            ends in .md) with scores, drift of the extracted fields per second,
                            the validation rules that failed most, with example listings
         --dashboard [PORT] serve the operations dashboard on 127.0.0.1:PORT (default 8090) while
-                           the pipeline runs, and after it until Ctrl-C; prints its address
+                           the pipeline runs, and after it until Ctrl-C; prints its address;
+                           its quality page shows the validation gate, scores and drift
       line format: id|title|price|currency|description|lang  (see ListingParser)""";
 
   /** The dashboard's port when {@code --dashboard} names none. */
@@ -118,12 +123,15 @@ public final class EquipmentListingsApp {
             err.println("alert: " + printable(alert.message()));
           }
         };
+    // the report and the dashboard's quality page both read what the watch sees
     @Nullable QualityWatch watch =
-        options.report == null
+        options.report == null && options.dashboardPort < 0
             ? null
             : new QualityWatch(PipelineClock.system(), Duration.ofSeconds(1), alerts);
+    QualityGate<TranslatedListing> rules = ListingRules.gate();
     PipelineBuilder<ScrapedLine, IndexedListing> builder =
-        EquipmentPipeline.stages(Pipeline.builder("equipment", ScrapedLine.class), index, watch)
+        EquipmentPipeline.stages(
+                Pipeline.builder("equipment", ScrapedLine.class), index, watch, rules)
             .store(store)
             .inputCodec(JsonCodec.of(ScrapedLine.class))
             // the bundled data holds rejected listings on purpose: the dead letters are listed at
@@ -137,7 +145,16 @@ public final class EquipmentListingsApp {
         Dashboard dashboard =
             options.dashboardPort < 0
                 ? null
-                : Dashboard.builder().pipeline(pipeline).port(options.dashboardPort).start()) {
+                : Dashboard.builder()
+                    .pipeline(pipeline)
+                    .port(options.dashboardPort)
+                    .quality(
+                        new DashboardQuality(
+                            pipeline.name(),
+                            StageName.VALIDATION.value(),
+                            rules,
+                            Objects.requireNonNull(watch)))
+                    .start()) {
       if (dashboard != null) {
         err.println("dashboard: " + dashboard.url());
       }

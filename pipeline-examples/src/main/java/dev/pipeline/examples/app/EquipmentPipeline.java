@@ -65,18 +65,18 @@ public final class EquipmentPipeline {
    */
   public static PipelineBuilder<ScrapedLine, IndexedListing> stages(
       PipelineBuilder<ScrapedLine, ScrapedLine> builder, ListingIndex index) {
-    return stages(builder, index, null);
+    return stages(builder, index, null, ListingRules.gate());
   }
 
   /**
    * Adds the eight stages to a builder, the extraction and validation stages watched by {@code
-   * watch} if it is not null.
+   * watch} if it is not null, the validation stage checking {@code rules} first.
    */
   static PipelineBuilder<ScrapedLine, IndexedListing> stages(
       PipelineBuilder<ScrapedLine, ScrapedLine> builder,
       ListingIndex index,
-      @Nullable QualityWatch watch) {
-    QualityGate<TranslatedListing> rules = ListingRules.gate();
+      @Nullable QualityWatch watch,
+      QualityGate<TranslatedListing> rules) {
     return builder
         .stage(
             INGESTION,

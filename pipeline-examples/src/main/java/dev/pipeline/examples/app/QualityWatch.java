@@ -13,10 +13,12 @@ import dev.pipeline.examples.listings.TranslatedListing;
 import dev.pipeline.examples.listings.ValidatedListing;
 import dev.pipeline.examples.listings.Violation;
 import dev.pipeline.metrics.PipelineMetrics;
+import dev.pipeline.quality.drift.Anomaly;
 import dev.pipeline.quality.drift.AnomalyDetector;
 import dev.pipeline.quality.drift.Baseline;
 import dev.pipeline.quality.drift.DriftMonitor;
 import dev.pipeline.quality.drift.FieldProfiler;
+import dev.pipeline.quality.drift.WindowDrift;
 import dev.pipeline.quality.drift.WindowProfile;
 import dev.pipeline.quality.report.ExampleRecord;
 import dev.pipeline.quality.report.QualityReport;
@@ -207,5 +209,25 @@ final class QualityWatch {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** The scores of the windows closed so far, oldest first (for the dashboard). */
+  List<QualityScores> scores() {
+    lock.lock();
+    try {
+      return List.copyOf(scores);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The drift of the windows kept, oldest first (for the dashboard). */
+  List<WindowDrift> drift() {
+    return drift.results();
+  }
+
+  /** The anomalies found so far (for the dashboard). */
+  List<Anomaly> anomalies() {
+    return anomalies.anomalies();
   }
 }

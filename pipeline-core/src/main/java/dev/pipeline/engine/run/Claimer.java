@@ -1,0 +1,217 @@
+package dev.pipeline.engine.run;
+
+import dev.pipeline.Envelope;
+import dev.pipeline.PipelineException;
+import dev.pipeline.internal.ErrorText;
+import dev.pipeline.store.spi.Claimed;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.HeldLeases;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Claims a run's records back from the store (retries that came due, records of a crashed or paused
+ * worker, checkpoints) and feeds them to the stage each waits for; says what a run that has nothing
+ * left to do is waiting for.
+ */
+final class Claimer {
+  private static final Logger LOG = LoggerFactory.getLogger(Run.class);
+
+  private final Run run;
+
+  Claimer(Run run) {
+    this.run = run;
+  }
+
+  /**
+   * Feeds the pipeline with records the store hands over: never processed, left by a dead worker
+   * whose lease expired, parked in the retry queue and now due, or sent back for reprocessing. Each
+   * enters at the stage it is to resume at. Ends when the sources are read and the store holds no
+   * unfinished record of the pipeline, so a run outlives the records other workers might abandon
+   * and the retries it parked.
+   */
+  void claim() {
+    Map<String, RunStage> byName = new HashMap<>();
+    for (RunStage stage : run.stages) {
+      byName.put(stage.def.name().value(), stage);
+    }
+    int max = run.stages[0].def.options().batchSize();
+    long idleNanos = Run.MIN_IDLE_NANOS;
+    boolean replaced = false;
+    try {
+      while (!run.cancelled) {
+        boolean sourcesDone = run.liveReaders.get() == 0;
+        List<Claimed> claimed =
+            run.sinkRetries.claim(() -> run.store.claim(run.pipeline, max, run.clock.now()));
+        // before asking whether anything is unfinished, or when they have waited long enough
+        run.endings.writeEnded(sourcesDone && claimed.isEmpty());
+        if (!claimed.isEmpty()) {
+          run.resumed.add(claimed.size());
+          run.waiting = null;
+          idleNanos = Run.MIN_IDLE_NANOS;
+          feed(byName, claimed);
+          continue;
+        }
+        if (sourcesDone && !run.store.isDurable()) {
+          // records live in this run only (a cancelled run's are lost), except those parked in the
+          // store: done when none is in flight or parked
+          if (run.inFlight() == 0) {
+            Optional<Instant> due = run.store.nextDue(run.pipeline);
+            if (due.isEmpty()) {
+              break;
+            }
+            // all this run holds is parked: wait for the next one to be due, on the pipeline's
+            // clock
+            Duration wait = Duration.between(run.clock.now(), due.get());
+            if (wait.isPositive()) {
+              run.clock.sleep(wait.compareTo(Run.MAX_DUE_WAIT) > 0 ? Run.MAX_DUE_WAIT : wait);
+            }
+            continue;
+          }
+        } else if (sourcesDone) {
+          if (!run.store.hasUnfinished(run.pipeline)) {
+            break;
+          }
+          sayWhatWaits();
+        }
+        LockSupport.parkNanos(idleNanos);
+        if (Thread.interrupted()) {
+          break; // cancelled
+        }
+        idleNanos = Math.min(Run.MAX_IDLE_NANOS, idleNanos * 2);
+      }
+    } catch (InterruptedException e) {
+      // cancelled
+    } catch (WorkerSlot.Abandoned e) {
+      replaced = true; // its sink call hung: a new claimer has taken over
+    } catch (Throwable error) {
+      run.fail(error);
+    } finally {
+      if (!replaced) {
+        for (RunStage stage : run.stages) {
+          stage.queue.producerDone();
+        }
+      }
+      run.threads.remove(Thread.currentThread());
+    }
+  }
+
+  /**
+   * Says, in the log and the progress, whose leases a run with nothing left to do waits for, and
+   * for how long at most: a rerun after a crash waits for the crashed worker's leases to expire.
+   */
+  private void sayWhatWaits() {
+    long now = run.clock.nanoTime();
+    if (waitingCheckedAt != Long.MIN_VALUE && now - waitingCheckedAt < Run.WAITING_CHECK_NANOS) {
+      return;
+    }
+    waitingCheckedAt = now;
+    List<HeldLeases> held = run.store.leasesHeldElsewhere(run.pipeline);
+    if (held.isEmpty()) {
+      run.waiting = null;
+      return;
+    }
+    StringBuilder text = new StringBuilder();
+    StringBuilder workers = new StringBuilder();
+    for (HeldLeases h : held) {
+      text.append(text.isEmpty() ? "waiting for " : "; and for ")
+          .append(h.records())
+          .append(h.records() == 1 ? " lease" : " leases")
+          .append(" of worker ")
+          .append(ErrorText.loggable(h.worker()))
+          .append(" to expire (at most ")
+          .append(h.expiresWithin().toSeconds())
+          .append(" s) or their records to be finished");
+      workers.append(h.worker()).append(' ');
+    }
+    boolean news = !workers.toString().equals(waitingFor);
+    waitingFor = workers.toString();
+    run.waiting = text.toString();
+    if (news) {
+      LOG.info(
+          "pipeline '{}': {}; a worker that died on this host is taken over at once, one"
+              + " elsewhere once its leases expire",
+          run.pipeline,
+          run.waiting);
+    }
+  }
+
+  /** Puts claimed records on the queues of the stages they resume at, or hands them to the sink. */
+  private void feed(Map<String, RunStage> byName, List<Claimed> claimed)
+      throws InterruptedException {
+    Map<RunStage, List<Envelope<Object>>> byStage = new LinkedHashMap<>();
+    List<Envelope<Object>> toSink = new ArrayList<>();
+    List<Completion> strays = new ArrayList<>();
+    for (Claimed c : claimed) {
+      @SuppressWarnings("unchecked")
+      Envelope<Object> record = (Envelope<Object>) c.record();
+      if (c.stage().equals(Run.SINK_STEP)) {
+        // held or retried at the sink, or sent back for reprocessing after the sink failed on it
+        countAttempts(record, c.attempts());
+        toSink.add(record);
+        continue;
+      }
+      RunStage stage = byName.get(c.stage());
+      if (stage == null) {
+        // a stage renamed or removed while records were in flight: this record cannot go on,
+        // the others can
+        PipelineException error =
+            new PipelineException(
+                "the store holds record '"
+                    + record.id()
+                    + "' at stage '"
+                    + c.stage()
+                    + "', which pipeline '"
+                    + run.pipeline
+                    + "' does not have (was a stage renamed or removed while records were in"
+                    + " flight?); it is in the dead letter queue: bring the stage back, then"
+                    + " reprocess it");
+        strays.add(
+            run.worker.deadLetter(
+                record,
+                c.stage(),
+                List.of(run.errorText.info(c.stage(), error, 1, run.clock.now())),
+                1));
+        continue;
+      }
+      countAttempts(record, c.attempts());
+      byStage.computeIfAbsent(stage, k -> new ArrayList<>()).add(record);
+    }
+    if (!strays.isEmpty()) {
+      LOG.error(
+          "pipeline '{}': {} claimed records are at stages it does not have (first '{}' at '{}');"
+              + " they go to the dead letter queue",
+          run.pipeline,
+          strays.size(),
+          ErrorText.loggable(strays.get(0).recordId()),
+          ErrorText.loggable(strays.get(0).stage()));
+      run.endings.write(null, strays, true);
+    }
+    for (Map.Entry<RunStage, List<Envelope<Object>>> e : byStage.entrySet()) {
+      e.getKey().queue.put(e.getValue());
+    }
+    if (!toSink.isEmpty()) {
+      run.delivery.publish(toSink);
+    }
+  }
+
+  /** Keeps the attempts a claimed record made, for the worker that takes it to go on from. */
+  private void countAttempts(Envelope<Object> record, int attempts) {
+    if (attempts > 0 && run.claimedAttempts.put(record.id(), attempts) == null) {
+      run.resumedAttempts.incrementAndGet();
+    }
+  }
+
+  private long waitingCheckedAt = Long.MIN_VALUE; // claimer thread only
+
+  private String waitingFor = ""; // the workers waited for, as last logged; claimer thread only
+}

@@ -1,0 +1,257 @@
+package dev.pipeline.engine.run;
+
+import dev.pipeline.Envelope;
+import dev.pipeline.LineageLevel;
+import dev.pipeline.resilience.Fallback;
+import dev.pipeline.store.ErrorInfo;
+import dev.pipeline.store.LineageEvent;
+import dev.pipeline.store.LineageOutcome;
+import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.ScheduledRetry;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Makes a run's lineage events, once per batch a worker hands on: from the batch's inputs, its
+ * outputs, the records it ended and those it parked, it makes an event per record the level keeps,
+ * and offers them to the pipeline's {@link Telemetry} writer together, which appends them to the
+ * store in bulk with the audit trail and metrics history. A run without lineage has no recorder.
+ *
+ * <p>Thread-safe (it keeps no state of its own between batches).
+ */
+public final class LineageRecorder {
+  /** Metadata key of the rule verdicts a quality gate tags a record with. */
+  public static final String VIOLATIONS = "quality.violations";
+
+  /** Metadata key prefix of the branch a route sent a record down. */
+  static final String BRANCH = "branch.";
+
+  /** Metadata key prefix of the implementation a load-balanced stage called. */
+  static final String IMPLEMENTATION = "implementation.";
+
+  private final LineageLevel level;
+  private final double share;
+  private final Run run;
+
+  LineageRecorder(LineageLevel level, double share, Run run) {
+    this.level = level;
+    this.share = share;
+    this.run = run;
+  }
+
+  /** Records what the batch's worker made of its records at the stage. */
+  void record(RunStage stage, BatchWork work) {
+    Batch b = new Batch(stage, work);
+    for (Envelope<Object> out : work.outputs) {
+      int attempts = attemptsOf(out.id(), b.stage);
+      String degraded = out.metadata().get(Fallback.DEGRADED);
+      boolean fellBack = degraded != null && marks(degraded, b.stage);
+      if (level == LineageLevel.FAILURES ? attempts > 1 || fellBack : traced(out)) {
+        Envelope<Object> in = b.input(out.id());
+        b.add(
+            in == null ? out : in,
+            out,
+            out.metadata(),
+            fellBack ? LineageOutcome.DEGRADED : LineageOutcome.PASSED,
+            attempts,
+            0,
+            null);
+      }
+    }
+    for (Completion c : work.completions) {
+      Envelope<Object> in = b.input(c.recordId());
+      boolean failures = level == LineageLevel.FAILURES;
+      if (in == null || (failures ? c.status() == RecordStatus.SPLIT : !traced(in))) {
+        continue;
+      }
+      LineageOutcome outcome =
+          switch (c.status()) {
+            case FILTERED -> LineageOutcome.FILTERED;
+            case DEAD_LETTER -> LineageOutcome.DEAD_LETTER;
+            case SPLIT -> LineageOutcome.SPLIT;
+            case MERGED -> LineageOutcome.MERGED;
+            default -> LineageOutcome.PASSED;
+          };
+      int children = c.status() == RecordStatus.SPLIT ? b.children(c.recordId()) : 0;
+      String detail = c.reason() != null ? c.reason() : lastError(c.errors());
+      Envelope<?> ended = c.record();
+      Map<String, String> after = ended != null ? ended.metadata() : in.metadata();
+      b.add(in, null, after, outcome, Math.max(1, c.attempts()), children, detail);
+    }
+    for (ScheduledRetry r : work.parked) {
+      Envelope<Object> in = b.input(r.record().id());
+      if (in == null || (level != LineageLevel.FAILURES && !traced(in))) {
+        continue;
+      }
+      b.add(
+          in,
+          null,
+          r.record().metadata(),
+          LineageOutcome.RETRY_SCHEDULED,
+          Math.max(1, r.attempts()),
+          0,
+          lastError(r.errors()));
+    }
+    if (b.events != null) {
+      run.telemetry.lineage(b.events);
+    }
+  }
+
+  /** Whether the level keeps every event of this record (or, at FAILURES, of none). */
+  private boolean traced(Envelope<?> record) {
+    return switch (level) {
+      case ALL -> true;
+      case SAMPLED -> {
+        String parent = record.metadata().get(Envelope.PARENT_ID);
+        yield sampled(parent != null ? parent : record.id(), share);
+      }
+      default -> false;
+    };
+  }
+
+  /** Whether a record of this id (or a child of a record of this id) is in the sampled share. */
+  public static boolean sampled(String id, double share) {
+    long h = hash(id);
+    // the top 53 bits, as a fraction in [0, 1)
+    return (h >>> 11) * 0x1.0p-53 < share;
+  }
+
+  /** The 64-bit FNV-1a hash of a text's UTF-16 characters. */
+  static long hash(String text) {
+    long h = 0xcbf29ce484222325L;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      h = (h ^ (c & 0xff)) * 0x100000001b3L;
+      h = (h ^ (c >>> 8)) * 0x100000001b3L;
+    }
+    return h;
+  }
+
+  /** The hash of a payload: of {@code String.valueOf(payload)}. */
+  public static long payloadHash(Object payload) {
+    return hash(String.valueOf(payload));
+  }
+
+  private int attemptsOf(String recordId, String stage) {
+    int failed = 0;
+    for (ErrorInfo e : run.passedErrors.peek(recordId)) {
+      if (e.stage().equals(stage)) {
+        failed++;
+      }
+    }
+    return failed + 1;
+  }
+
+  private static boolean marks(String degraded, String stage) {
+    for (String s : degraded.split(",", -1)) {
+      if (s.equals(stage)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static @Nullable String lastError(List<ErrorInfo> errors) {
+    if (errors.isEmpty()) {
+      return null;
+    }
+    ErrorInfo last = errors.get(errors.size() - 1);
+    return last.errorType() + ": " + last.message();
+  }
+
+  /** One batch's events, made as the records are looked at. */
+  private final class Batch {
+    final String stage;
+    final BatchWork work;
+    final Instant entered;
+    final Instant left;
+    @Nullable Map<String, Envelope<Object>> inputs;
+    @Nullable Map<String, Integer> children;
+    @Nullable List<LineageEvent> events;
+
+    Batch(RunStage stage, BatchWork work) {
+      this.stage = stage.def.name().value();
+      this.work = work;
+      this.left = run.clock.now();
+      this.entered = work.entered != null ? work.entered : left;
+    }
+
+    @Nullable Envelope<Object> input(String id) {
+      if (inputs == null) {
+        inputs = new HashMap<>(work.batch.size() * 2);
+        for (Envelope<Object> e : work.batch) {
+          inputs.put(e.id(), e);
+        }
+      }
+      return inputs.get(id);
+    }
+
+    int children(String parentId) {
+      if (children == null) {
+        children = new HashMap<>();
+        for (Envelope<Object> child : work.children) {
+          String parent = child.metadata().get(Envelope.PARENT_ID);
+          if (parent != null) {
+            children.merge(parent, 1, Integer::sum);
+          }
+        }
+      }
+      return children.getOrDefault(parentId, 0);
+    }
+
+    void add(
+        Envelope<Object> in,
+        @Nullable Envelope<Object> out,
+        Map<String, String> meta,
+        LineageOutcome outcome,
+        int attempts,
+        int childCount,
+        @Nullable String detail) {
+      if (events == null) {
+        events = new ArrayList<>();
+      }
+      String verdicts = meta.get(VIOLATIONS);
+      if (verdicts != null && verdicts.equals(in.metadata().get(VIOLATIONS))) {
+        verdicts = null; // given at an earlier stage
+      }
+      events.add(
+          new LineageEvent(
+              in.id(),
+              stage,
+              outcome,
+              entered,
+              left,
+              attempts,
+              payloadHash(in.payload()),
+              out == null ? null : payloadHash(out.payload()),
+              in.metadata().get(Envelope.SOURCE_ID),
+              in.metadata().get(Envelope.PARENT_ID),
+              childCount,
+              branch(in.metadata(), meta),
+              verdicts,
+              detail));
+    }
+
+    /** The branch and implementation entries the stage set (those the record had are not). */
+    private @Nullable String branch(Map<String, String> before, Map<String, String> meta) {
+      StringBuilder b = null;
+      for (Map.Entry<String, String> e : meta.entrySet()) {
+        String key = e.getKey();
+        if ((key.startsWith(BRANCH) || key.equals(IMPLEMENTATION + stage))
+            && !e.getValue().equals(before.get(key))) {
+          b = b == null ? new StringBuilder() : b.append(',');
+          b.append(key).append('=').append(e.getValue());
+          if (b.length() > LineageEvent.MAX_TEXT) {
+            break;
+          }
+        }
+      }
+      return b == null ? null : b.toString();
+    }
+  }
+}

@@ -1,0 +1,110 @@
+package dev.pipeline.engine.run;
+
+import dev.pipeline.Sink;
+import dev.pipeline.StageOptions;
+import dev.pipeline.engine.Invoker;
+import dev.pipeline.engine.Outputs;
+import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.resilience.CircuitBreaker;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
+
+/** A stage during this run: its queue, workers and metrics. */
+final class RunStage {
+  final StageDefinition def;
+  final int index;
+  final @Nullable AdaptiveBatchSize adaptive;
+  final RecordQueue queue;
+  final @Nullable RunStage next;
+  final @Nullable Sink<Object> sink; // set on the sink's pseudo-stage only
+  // a route stage's branch sinks, by branch (null for a branch that joins); set before the run
+  // starts, on route stages with branches that end at sinks only
+  @Nullable RunStage @Nullable [] exits;
+  final StageRecorder recorder;
+  final AtomicInteger liveWorkers;
+  final AtomicInteger workerNames = new AtomicInteger();
+  final List<WorkerSlot> slots = new CopyOnWriteArrayList<>();
+  final Invoker invoker;
+  final Invoker.Check<Object> singleCheck;
+  final Invoker.Check<List<Object>> batchCheck;
+  private final ReentrantLock latencyLock = new ReentrantLock();
+  // guarded by latencyLock
+  private final LatencyHistogram latency = new LatencyHistogram();
+
+  RunStage(
+      StageDefinition def,
+      RecordQueue queue,
+      @Nullable RunStage next,
+      int index,
+      @Nullable Sink<Object> sink,
+      Invoker invoker) {
+    this.def = def;
+    this.sink = sink;
+    this.invoker = invoker;
+    this.singleCheck = Outputs.single(def.name().value());
+    this.batchCheck = Outputs.batch(def.name().value());
+    this.index = index;
+    this.adaptive =
+        def.options().adaptiveBatchSize()
+            ? new AdaptiveBatchSize(
+                def.options().minBatchSize(),
+                def.options().maxBatchSize(),
+                def.options().batchSize())
+            : null;
+    this.queue = queue;
+    this.next = next;
+    this.liveWorkers = new AtomicInteger(def.options().concurrency());
+    StageOptions options = def.options();
+    AdaptiveBatchSize sizes = adaptive;
+    this.recorder =
+        new StageRecorder(
+            def.name().value(),
+            options.concurrency(),
+            queue::size,
+            this::copyLatency,
+            new StageRecorder.Live() {
+              @Override
+              public CircuitBreaker.@Nullable State circuit() {
+                CircuitBreaker breaker = options.circuitBreaker();
+                return breaker == CircuitBreaker.disabled() ? null : breaker.state();
+              }
+
+              @Override
+              public double ratePerSecond() {
+                return options.rateLimit().ratePerSecond();
+              }
+
+              @Override
+              public int batchSize() {
+                return sizes == null ? options.batchSize() : sizes.size();
+              }
+            });
+  }
+
+  void recordLatencies(long[] values, int count) {
+    latencyLock.lock();
+    try {
+      for (int i = 0; i < count; i++) {
+        latency.recordValue(values[i]);
+      }
+    } finally {
+      latencyLock.unlock();
+    }
+  }
+
+  LatencyHistogram copyLatency() {
+    latencyLock.lock();
+    try {
+      return latency.copy();
+    } finally {
+      latencyLock.unlock();
+    }
+  }
+
+  StageMetrics snapshot() {
+    return recorder.snapshot();
+  }
+}

@@ -1,0 +1,344 @@
+package dev.pipeline.engine.run;
+
+import dev.pipeline.Alert;
+import dev.pipeline.AlertListener;
+import dev.pipeline.PipelineClock;
+import dev.pipeline.internal.ErrorText;
+import dev.pipeline.metrics.StageWindow;
+import dev.pipeline.store.AuditEntry;
+import dev.pipeline.store.LineageEvent;
+import dev.pipeline.store.spi.RecordLedger;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
+
+/**
+ * A pipeline's audit trail, metrics history and record lineage on their way to the store: bounded
+ * buffers that stages and the engine add to without ever waiting, drained by one background
+ * platform thread in bulk writes ({@link RecordLedger#appendAudit}, {@link
+ * RecordLedger#appendMetrics}, {@link RecordLedger#appendLineage}: the one bulk-append path for
+ * per-record facts). What does not fit is dropped, counted, logged and alerted on ({@link
+ * Alert.Kind#AUDIT_DROPPED}); a failed write drops its lines the same way, and never fails a run.
+ *
+ * <p>The writer also asks the current run to take its metrics window when one is due, so windows
+ * are taken while the stages are idle too. Thread-safe.
+ */
+public final class Telemetry {
+  private static final Logger LOG = LoggerFactory.getLogger(Telemetry.class);
+
+  /** Lines written to the store at once, at most. */
+  static final int WRITE_BATCH = 1_000;
+
+  // how often the writer looks for work, in real time: it paces I/O, it does not stamp anything
+  private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+  // polls with nothing to do after which the writer ends (5 s)
+  private static final int IDLE_POLLS = 50;
+
+  // windows waiting (a few per stage per window): dropped and counted like lines if ever full
+  private static final int WINDOW_BUFFER = 4_096;
+
+  // batches of lineage events waiting; their events are dropped and counted if ever full
+  static final int LINEAGE_BUFFER = 8_192;
+
+  /** Lineage events written to the store at once, at most (a batch's are never split). */
+  static final int LINEAGE_WRITE = 5_000;
+
+  private final String pipeline;
+  private final RecordLedger store;
+  private final PipelineClock clock;
+  private final AlertListener alerts;
+  private final boolean auditing;
+  private final int capacity;
+  private final ArrayBlockingQueue<AuditEntry> lines;
+  private final ArrayBlockingQueue<StageWindow> windows = new ArrayBlockingQueue<>(WINDOW_BUFFER);
+  // lineage events, one list per batch handed on (see LineageRecorder)
+  private final ArrayBlockingQueue<List<LineageEvent>> lineage =
+      new ArrayBlockingQueue<>(LINEAGE_BUFFER);
+  private final LongAdder dropped = new LongAdder();
+  private final LongAdder written = new LongAdder();
+  private final ReentrantLock writeLock = new ReentrantLock();
+  // guards starting and stopping the writer (never held while writing: a stage may take it)
+  private final ReentrantLock startLock = new ReentrantLock();
+  private long droppedSaid; // guarded by writeLock
+  private volatile @Nullable Thread writer;
+  private volatile boolean closed;
+  private volatile @Nullable MetricsHistory current;
+
+  public Telemetry(
+      String pipeline,
+      RecordLedger store,
+      PipelineClock clock,
+      AlertListener alerts,
+      boolean auditing,
+      int capacity) {
+    this.pipeline = pipeline;
+    this.store = store;
+    this.clock = clock;
+    this.alerts = alerts;
+    this.auditing = auditing;
+    this.capacity = capacity;
+    this.lines = new ArrayBlockingQueue<>(Math.max(1, capacity));
+  }
+
+  /** Whether the pipeline keeps an audit trail. */
+  public boolean auditing() {
+    return auditing;
+  }
+
+  /** Adds a line to the audit trail without waiting; drops and counts it if the buffer is full. */
+  void audit(AuditEntry line) {
+    if (!auditing) {
+      return;
+    }
+    if (!lines.offer(line)) {
+      dropped.increment();
+    }
+    startWriter();
+    if (lines.size() > capacity / 4) {
+      Thread t = writer;
+      if (t != null) {
+        LockSupport.unpark(t); // a burst of lines does not wait for the next poll
+      }
+    }
+  }
+
+  /** An engine decision about a record (or a stage, with a null record id). */
+  public void decision(
+      @Nullable String stage,
+      @Nullable String recordId,
+      Level level,
+      String event,
+      String message,
+      Map<String, String> metadata) {
+    if (auditing) {
+      audit(
+          new AuditEntry(
+              0, clock.now(), pipeline, stage, recordId, level, event, message, metadata));
+    }
+  }
+
+  /** Adds the windows of a metrics snapshot without waiting. */
+  void windows(List<StageWindow> taken) {
+    for (StageWindow w : taken) {
+      if (!windows.offer(w)) {
+        dropped.increment();
+      }
+    }
+    startWriter();
+  }
+
+  /** Adds a batch's lineage events without waiting; drops and counts them if the buffer is full. */
+  void lineage(List<LineageEvent> events) {
+    if (!lineage.offer(events)) {
+      dropped.add(events.size());
+    }
+    startWriter();
+    Thread t = writer;
+    if (t != null && lineage.size() > LINEAGE_BUFFER / 4) {
+      LockSupport.unpark(t); // a busy pipeline's lineage does not wait for the next poll
+    }
+  }
+
+  /** The run whose windows the writer takes when due, or null. */
+  void follow(@Nullable MetricsHistory history) {
+    current = history;
+    if (history != null) {
+      startWriter();
+    }
+  }
+
+  /** Lines and windows dropped so far (buffer full, or a failed write). */
+  long dropped() {
+    return dropped.sum();
+  }
+
+  /** Lines written to the store so far. */
+  long written() {
+    return written.sum();
+  }
+
+  private void startWriter() {
+    if (writer != null || closed) {
+      return;
+    }
+    startLock.lock();
+    try {
+      if (writer == null && !closed) {
+        // a platform thread: a virtual one waits for a carrier behind CPU-bound stages, and lines
+        // pile up meanwhile
+        Thread t =
+            Thread.ofPlatform().daemon().name(pipeline + "-telemetry").unstarted(this::writeLoop);
+        writer = t;
+        t.start();
+      }
+    } finally {
+      startLock.unlock();
+    }
+  }
+
+  private void writeLoop() {
+    int idle = 0;
+    while (!closed) {
+      LockSupport.parkNanos(POLL_NANOS);
+      MetricsHistory history = current;
+      if (history != null) {
+        history.takeIfDue();
+      }
+      boolean work = !lines.isEmpty() || !windows.isEmpty() || !lineage.isEmpty();
+      flush();
+      idle = work || history != null ? 0 : idle + 1;
+      if (idle >= IDLE_POLLS && stopIfIdle()) {
+        return; // a pipeline left unclosed does not keep a thread polling forever
+      }
+    }
+  }
+
+  /** Lets the writer end when nothing waits and no run is followed; the next line restarts it. */
+  private boolean stopIfIdle() {
+    startLock.lock();
+    try {
+      if (current != null || !lines.isEmpty() || !windows.isEmpty() || !lineage.isEmpty()) {
+        return false;
+      }
+      writer = null;
+      return true;
+    } finally {
+      startLock.unlock();
+    }
+  }
+
+  /** Writes what waits, in the calling thread; what the store refuses is dropped and counted. */
+  public void flush() {
+    writeLock.lock();
+    try {
+      List<AuditEntry> batch = new ArrayList<>(Math.min(WRITE_BATCH, capacity));
+      while (lines.drainTo(batch, WRITE_BATCH) > 0) {
+        write(batch, true);
+        batch.clear();
+      }
+      List<StageWindow> taken = new ArrayList<>();
+      while (windows.drainTo(taken, WRITE_BATCH) > 0) {
+        write(taken, false);
+        taken.clear();
+      }
+      List<List<LineageEvent>> held = new ArrayList<>();
+      List<LineageEvent> events = new ArrayList<>();
+      while (lineage.drainTo(held, LINEAGE_BUFFER) > 0) {
+        for (List<LineageEvent> one : held) {
+          events.addAll(one);
+          if (events.size() >= LINEAGE_WRITE) {
+            writeLineage(events);
+          }
+        }
+        held.clear();
+        writeLineage(events);
+      }
+      long now = dropped.sum();
+      if (now > droppedSaid) {
+        sayDropped(now - droppedSaid, now);
+        droppedSaid = now;
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private void write(List<?> batch, boolean audit) {
+    try {
+      if (audit) {
+        store.appendAudit((List<AuditEntry>) batch);
+        written.add(batch.size());
+      } else {
+        store.appendMetrics((List<StageWindow>) batch);
+      }
+    } catch (RuntimeException e) {
+      dropped.add(batch.size());
+      LOG.warn(
+          "pipeline '{}': the store failed to write {} {}; they are dropped: {}",
+          pipeline,
+          batch.size(),
+          audit ? "audit trail lines" : "metrics windows",
+          ErrorText.defaults().describe(e));
+    }
+  }
+
+  private void writeLineage(List<LineageEvent> events) {
+    if (events.isEmpty()) {
+      return;
+    }
+    try {
+      store.appendLineage(pipeline, List.copyOf(events));
+    } catch (RuntimeException e) {
+      dropped.add(events.size());
+      LOG.warn(
+          "pipeline '{}': the store failed to write {} lineage events; they are dropped: {}",
+          pipeline,
+          events.size(),
+          ErrorText.defaults().describe(e));
+    }
+    events.clear();
+  }
+
+  private void sayDropped(long since, long total) {
+    String message =
+        "pipeline '"
+            + pipeline
+            + "': the audit trail, metrics history and lineage dropped "
+            + since
+            + " lines ("
+            + total
+            + " since the pipeline was built): the buffer of "
+            + capacity
+            + " lines was full, or the store failed a write; raise auditBuffer(...) on the"
+            + " pipeline's builder, raise the stages' auditLevel(...) or lower their"
+            + " auditSampling(...)";
+    LOG.warn(message);
+    try {
+      alerts.onAlert(
+          new Alert(Alert.Kind.AUDIT_DROPPED, pipeline, "audit", null, message, clock.now()));
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "pipeline '{}': an alert listener failed on: {}; {}",
+          pipeline,
+          message,
+          ErrorText.defaults().stackTrace(e));
+    }
+  }
+
+  /**
+   * Stops the writer after writing what waits; a later line or window starts it again (a closed
+   * pipeline may run again).
+   */
+  public void close() {
+    closed = true;
+    Thread t = writer;
+    if (t != null) {
+      LockSupport.unpark(t);
+      try {
+        t.join(Duration.ofSeconds(5));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    flush();
+    startLock.lock();
+    try {
+      writer = null;
+      closed = false;
+    } finally {
+      startLock.unlock();
+    }
+  }
+}

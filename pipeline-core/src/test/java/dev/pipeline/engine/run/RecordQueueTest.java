@@ -1,0 +1,140 @@
+package dev.pipeline.engine.run;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pipeline.Await;
+import dev.pipeline.Envelope;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+class RecordQueueTest {
+
+  private static List<Envelope<Object>> records(String... ids) {
+    List<Envelope<Object>> out = new ArrayList<>();
+    for (String id : ids) {
+      out.add(Envelope.of(id, id));
+    }
+    return out;
+  }
+
+  private static List<String> ids(List<Envelope<Object>> records) {
+    return records.stream().map(Envelope::id).toList();
+  }
+
+  /** Starts a thread and waits until it blocks (parks) or ends. */
+  private static Thread blocking(Runnable task) {
+    Thread thread = Thread.ofVirtual().start(task);
+    Await.until(
+        "the thread blocks", () -> thread.getState() == Thread.State.WAITING || !thread.isAlive());
+    return thread;
+  }
+
+  @Test
+  void takeGivesAtMostMaxRecordsInOrder() throws Exception {
+    RecordQueue queue = new RecordQueue(10, 1);
+    queue.put(records("a", "b", "c"));
+    queue.put(records("d"));
+
+    assertThat(ids(queue.take(2))).containsExactly("a", "b");
+    assertThat(ids(queue.take(5))).containsExactly("c", "d");
+    assertThat(queue.size()).isZero();
+  }
+
+  @Test
+  void putWaitsWhileFullAndGoesOnOnceRecordsAreTaken() throws Exception {
+    RecordQueue queue = new RecordQueue(2, 1);
+    queue.put(records("a", "b"));
+    AtomicBoolean added = new AtomicBoolean();
+
+    Thread producer =
+        blocking(
+            () -> {
+              try {
+                added.set(queue.put(records("c")));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+
+    assertThat(producer.isAlive()).as("put blocks on a full queue").isTrue();
+    assertThat(queue.take(1)).hasSize(1);
+    Await.ended(producer);
+    assertThat(added).isTrue();
+    assertThat(ids(queue.take(10))).containsExactly("b", "c");
+  }
+
+  @Test
+  void batchLargerThanTheCapacityGoesInWholeWhenThereIsRoom() throws Exception {
+    RecordQueue queue = new RecordQueue(2, 1);
+    queue.put(records("a"));
+
+    assertThat(queue.put(records("b", "c", "d", "e"))).isTrue();
+
+    assertThat(queue.size()).isEqualTo(5);
+  }
+
+  @Test
+  void takeWaitsForRecordsAndReturnsNullOnceEveryProducerIsDoneAndTheQueueDrained()
+      throws Exception {
+    RecordQueue queue = new RecordQueue(10, 2);
+    AtomicReference<List<Envelope<Object>>> taken = new AtomicReference<>();
+    Thread consumer =
+        blocking(
+            () -> {
+              try {
+                taken.set(queue.take(10));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+
+    queue.put(records("a"));
+    Await.ended(consumer);
+    assertThat(ids(taken.get())).containsExactly("a");
+
+    queue.put(records("b"));
+    queue.producerDone();
+    assertThat(ids(queue.take(10))).as("one producer is left").containsExactly("b");
+    queue.producerDone();
+    assertThat(queue.take(10)).isNull();
+  }
+
+  @Test
+  void cancelWakesWaitingTakersAndPuttersAndDropsTheRecords() throws Exception {
+    RecordQueue full = new RecordQueue(1, 1);
+    full.put(records("a"));
+    RecordQueue empty = new RecordQueue(1, 1);
+    AtomicBoolean added = new AtomicBoolean(true);
+    AtomicBoolean tookNull = new AtomicBoolean();
+    Thread producer =
+        blocking(
+            () -> {
+              try {
+                added.set(full.put(records("b")));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+    Thread consumer =
+        blocking(
+            () -> {
+              try {
+                tookNull.set(empty.take(1) == null);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+
+    assertThat(ids(full.cancel())).containsExactly("a");
+    empty.cancel();
+
+    Await.ended(producer);
+    Await.ended(consumer);
+    assertThat(added).isFalse();
+    assertThat(tookNull).isTrue();
+    assertThat(full.take(1)).isNull();
+  }
+}

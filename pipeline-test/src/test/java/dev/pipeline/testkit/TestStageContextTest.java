@@ -1,0 +1,137 @@
+package dev.pipeline.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pipeline.BatchStage;
+import dev.pipeline.ReferenceData;
+import dev.pipeline.Stage;
+import dev.pipeline.StageContext;
+import dev.pipeline.StageName;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.slf4j.event.Level;
+
+class TestStageContextTest {
+  private final AtomicInteger loads = new AtomicInteger();
+  private final ReferenceData<String, Long> eurRates =
+      ReferenceData.<String, Long>named("eur-rates")
+          .expireAfterWrite(Duration.ofHours(1))
+          .build(
+              code -> {
+                loads.incrementAndGet();
+                return code.equals("USD") ? 92L : null;
+              });
+
+  /** Converts a price in cents to euro cents, as a user's stage would. */
+  private final Stage<Long, Long> toEuro =
+      (Long cents, StageContext c) -> {
+        long rate = c.reference(eurRates).get(c.metadata().get("currency"));
+        c.putMetadata("converted-at", c.now().toString());
+        c.logger().info("record {} converted at {}", c.recordId(), rate);
+        return cents * rate / 100;
+      };
+
+  @Test
+  void aStageFunctionIsCalledWithoutATesterAndWhatItDidIsRead() throws Exception {
+    ManualClock clock = ManualClock.create();
+    TestStageContext context =
+        TestStageContext.builder()
+            .pipeline("listings")
+            .stage(StageName.CLEANING)
+            .recordId("listing-17")
+            .metadata(Map.of("currency", "USD"))
+            .attempt(2)
+            .clock(clock)
+            .referenceData(eurRates)
+            .build();
+    clock.advance(Duration.ofMinutes(5));
+
+    assertThat(toEuro.process(1_000L, context)).isEqualTo(920L);
+    assertThat(toEuro.process(2_000L, context)).isEqualTo(1_840L);
+
+    assertThat(context.pipeline()).isEqualTo("listings");
+    assertThat(context.stage()).isEqualTo(StageName.CLEANING);
+    assertThat(context.recordIds()).containsExactly("listing-17");
+    assertThat(context.attempt()).isEqualTo(2);
+    assertThat(context.addedMetadata())
+        .containsExactly(Map.entry("converted-at", "2026-01-01T00:05:00Z"));
+    assertThat(context.logs())
+        .extracting(LogEntry::level, LogEntry::message)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(Level.INFO, "record listing-17 converted at 92"),
+            org.assertj.core.groups.Tuple.tuple(Level.INFO, "record listing-17 converted at 92"));
+    assertThat(loads).as("the second lookup is a cache hit").hasValue(1);
+  }
+
+  @Test
+  void defaultsAreOneRecordAtItsFirstAttemptOnAManualClock() {
+    TestStageContext context = TestStageContext.builder().build();
+
+    assertThat(context.recordId()).isEqualTo("record-1");
+    assertThat(context.pipeline()).isEqualTo(StageTester.DEFAULT_PIPELINE_NAME);
+    assertThat(context.stage()).isEqualTo(StageTester.DEFAULT_STAGE_NAME);
+    assertThat(context.attempt()).isOne();
+    assertThat(context.metadata()).isEmpty();
+    assertThat(context.now()).isEqualTo(ManualClock.DEFAULT_START);
+    assertThat(context.logs()).isEmpty();
+  }
+
+  @Test
+  void aBatchContextRecordsWhatTheStageFilteredAndFailedByIndex() throws Exception {
+    BatchStage<String, String> stage =
+        (List<String> batch, StageContext c) -> {
+          List<String> out = new ArrayList<>();
+          for (int i = 0; i < batch.size(); i++) {
+            String s = batch.get(i);
+            if (s.isBlank()) {
+              c.filter(i, "blank");
+              out.add(null);
+            } else if (s.equals("bad")) {
+              c.fail(i, new IllegalArgumentException("bad input"));
+              out.add(null);
+            } else {
+              out.add(s.toUpperCase(java.util.Locale.ROOT));
+            }
+          }
+          return out;
+        };
+    TestStageContext context = TestStageContext.builder().batch(List.of("a", "b", "c")).build();
+
+    assertThat(stage.process(List.of("x", " ", "bad"), context)).containsExactly("X", null, null);
+    assertThat(context.filterReason(0)).isNull();
+    assertThat(context.filterReason(1)).isEqualTo("blank");
+    assertThat(context.failure(2)).hasMessage("bad input");
+    assertThatThrownBy(context::recordId)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("is a batch stage");
+    assertThatThrownBy(() -> context.filterReason(3)).isInstanceOf(IndexOutOfBoundsException.class);
+  }
+
+  @Test
+  void theEnginesContractIsKeptAndBadSettingsAreRefused() {
+    TestStageContext single = TestStageContext.builder().recordId("r").build();
+    assertThatThrownBy(() -> single.filter(0, "why"))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("throw RecordFilteredException");
+    assertThatThrownBy(() -> single.reference(eurRates))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("TestStageContext.builder().referenceData(...)");
+    assertThatThrownBy(() -> TestStageContext.builder().attempt(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("attempt counts from 1, was 0");
+    assertThatThrownBy(() -> TestStageContext.builder().batch(List.of()))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> TestStageContext.builder().clock(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("clock cannot be null");
+    assertThat(
+            TestStageContext.builder().clock(ManualClock.startingAt(Instant.EPOCH)).build().now())
+        .isEqualTo(Instant.EPOCH);
+  }
+}
