@@ -28,6 +28,12 @@ public final class Envelope<T> {
   public static final String PARENT_ID = "parent";
 
   /**
+   * Metadata key of the number of records a record's parent was split into, set on the children of
+   * a split stage that a merge stage joins again (see {@link MergeFunction}).
+   */
+  public static final String SPLIT_SIZE = "split-size";
+
+  /**
    * Metadata key set to "true" on a record handed to the sink a second time (after a crash, with a
    * durable store): the sink has probably stored it already under the same id.
    */

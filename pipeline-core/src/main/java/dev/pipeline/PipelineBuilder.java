@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.engine.MergeStep;
 import dev.pipeline.engine.Splits;
 import dev.pipeline.engine.run.Observability;
 import dev.pipeline.engine.run.Run;
@@ -204,6 +205,32 @@ public final class PipelineBuilder<I, O> {
     }
     splitStages.add(stages.size() + 1);
     add(name, adapted, null, splitter, options);
+    return (PipelineBuilder<I, R>) this;
+  }
+
+  /**
+   * Adds a stage that joins the children of the split stage before it again, one record per parent
+   * (see {@link MergeFunction}): each child that reaches it is kept in the store as a part of its
+   * parent's group and ends MERGED; once every child of the group has reached the stage or ended on
+   * the way (filtered or dead-lettered: an absent part), the merger is called once with the parts'
+   * payloads in the split's order, and its output goes on as the record {@code parentId/merged}. A
+   * crash at any point loses and duplicates nothing. A merge stage takes no fallback; on a durable
+   * store it needs {@code s.codec(...)} for the merged records, which are stored, and a codec for
+   * its input (the stage before it), since the parts are stored.
+   */
+  public <R> PipelineBuilder<I, R> mergeStage(StageName name, MergeFunction<? super O, R> merger) {
+    return mergeStage(name, merger, options -> {});
+  }
+
+  /**
+   * Adds a stage that joins the children of the split stage before it again, with options: those of
+   * a stage, but for a fallback, which fails {@link #build()}. See {@link #mergeStage(StageName,
+   * MergeFunction)}.
+   */
+  @SuppressWarnings("unchecked")
+  public <R> PipelineBuilder<I, R> mergeStage(
+      StageName name, MergeFunction<? super O, R> merger, Consumer<StageOptions.Builder> options) {
+    add(name, merger == null ? null : new MergeStep(merger), null, merger, options);
     return (PipelineBuilder<I, R>) this;
   }
 
@@ -712,6 +739,7 @@ public final class PipelineBuilder<I, O> {
       }
     }
     checkSplits(all);
+    checkMerges(all);
     PayloadCodec<?> entering = inputCodec;
     for (StageDefinition stage : stages) {
       checkHold("stage '" + stage.name() + "'", stage.options(), entering, all);
@@ -797,6 +825,75 @@ public final class PipelineBuilder<I, O> {
                 + stage.name()
                 + "' is on a durable store, which stores the records it splits into, but has no"
                 + " codec for them; add s.codec(...) to its options");
+      }
+    }
+  }
+
+  /**
+   * Pairs each merge stage with the split stage before it (no merge stage between them), and
+   * reports what a merge stage lacks: that split stage, codecs on a durable store, no fallback, no
+   * route to a sink of its own between the two (a record leaving there would never count in its
+   * group).
+   */
+  private void checkMerges(List<String> all) {
+    StageDefinition split = null;
+    PayloadCodec<?> entering = inputCodec;
+    for (StageDefinition stage : stages) {
+      PayloadCodec<?> input = entering;
+      entering = stage.options().codec();
+      if (splitStages.contains(stage.order())) {
+        split = stage;
+        continue;
+      }
+      if (!(stage.single() instanceof MergeStep merge)) {
+        if (split != null && stage.single() instanceof Route<?, ?> route && route.hasSinks()) {
+          all.add(
+              "stage '"
+                  + stage.name()
+                  + "' routes records to sinks of their own between split stage '"
+                  + split.name()
+                  + "' and the merge stage after it; records leaving there would never reach"
+                  + " their group: route to sinks after the merge stage");
+        }
+        continue;
+      }
+      String label = "merge stage '" + stage.name() + "'";
+      if (split == null) {
+        all.add(
+            label
+                + " has no split stage before it (since the last merge stage); a merge stage"
+                + " joins the children of the split stage before it: add a splitStage(...) first");
+      } else {
+        merge.splitOrder(split.order());
+        split = null;
+      }
+      if (stage.options().fallback() != null) {
+        all.add(
+            label
+                + " has a fallback, which would pass a part on where a merged record is"
+                + " expected; remove it (a group that cannot be merged sends its children in hand"
+                + " to the dead letter queue)");
+      }
+      if (store != null && !store.keepsMergeGroups()) {
+        all.add(
+            label
+                + " needs a store that keeps merge groups, and "
+                + store.getClass().getName()
+                + " does not; use the in-memory or the JDBC store");
+      }
+      if (store != null && store.isDurable()) {
+        if (stage.options().codec() == null) {
+          all.add(
+              label
+                  + " is on a durable store, which stores the records it merges into, but has no"
+                  + " codec for them; add s.codec(...) to its options");
+        }
+        if (input == null) {
+          all.add(
+              label
+                  + " is on a durable store, which stores the parts it merges, but its input has"
+                  + " no codec; add s.codec(...) to the options of the stage before it");
+        }
       }
     }
   }

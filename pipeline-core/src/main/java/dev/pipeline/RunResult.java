@@ -29,8 +29,9 @@ import org.jspecify.annotations.Nullable;
  * @param takenOver records this run dropped because its lease on them ran out and another worker
  *     took them over (this worker was paused, or cut off from the database, for longer than the
  *     lease): that worker finishes them, so a COMPLETED run may count some here. Always 0 on a
- *     store without leases. {@code read - heldUnfinished + resumed - duplicates + children} equals
- *     {@code published + filtered + deadLettered + parked + unfinished + takenOver + split}
+ *     store without leases. {@code read - heldUnfinished + resumed - duplicates + children +
+ *     mergedRecords} equals {@code published + filtered + deadLettered + parked + unfinished +
+ *     takenOver + split + merged}
  * @param heldUnfinished records read again whose ids the store held unfinished: left by an earlier
  *     run that crashed (or was cancelled), or held by another worker. Not duplicates: they are
  *     finished through claims, and those this run claims are counted in {@code resumed}
@@ -42,6 +43,10 @@ import org.jspecify.annotations.Nullable;
  *     SPLIT); one split into no records is counted in {@code filtered}
  * @param children the records split stages made that this run stored and carried on; each ends in a
  *     terminal state of its own, counted above
+ * @param merged the children a merge stage joined with their siblings (their terminal state is
+ *     MERGED)
+ * @param mergedRecords the records merge stages made of complete groups that this run stored and
+ *     carried on; each ends in a terminal state of its own, counted above
  */
 public record RunResult(
     String pipeline,
@@ -61,7 +66,9 @@ public record RunResult(
     @Nullable Throwable failure,
     PipelineMetrics metrics,
     long split,
-    long children) {
+    long children,
+    long merged,
+    long mergedRecords) {
 
   /** Copies the error list. */
   public RunResult {
@@ -80,7 +87,7 @@ public record RunResult(
     out.append(
         String.format(
             Locale.ROOT,
-            "pipeline '%s' %s in %.2fs: %d records in%s%s%s, %d published, %d filtered, %d"
+            "pipeline '%s' %s in %.2fs: %d records in%s%s%s%s, %d published, %d filtered, %d"
                 + " dead-lettered, %d duplicates%s%s (%.0f records/s)%n",
             pipeline,
             status.name().toLowerCase(Locale.ROOT),
@@ -91,6 +98,7 @@ public record RunResult(
                 : "",
             resumed > 0 ? " (+" + resumed + " resumed)" : "",
             split > 0 ? ", " + split + " split into " + children + " records" : "",
+            merged > 0 ? ", " + merged + " merged into " + mergedRecords + " records" : "",
             published,
             filtered,
             deadLettered,

@@ -7,6 +7,8 @@ import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.store.spi.Claimed;
 import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.Handover;
+import dev.pipeline.store.spi.MergeOutcome;
+import dev.pipeline.store.spi.MergePart;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.store.spi.Registrations;
 import dev.pipeline.store.spi.ScheduledRetry;
@@ -71,10 +73,12 @@ public final class InMemoryPipelineStore implements RecordLedger {
   private final Map<String, PipelineData> pipelines = new ConcurrentHashMap<>();
   private final AtomicLong deliveryTokens = new AtomicLong();
   private final Registrations registrations = new Registrations();
+  private final MergeGroups mergeGroups;
 
   private InMemoryPipelineStore(
       int retainCompleted, int retainAudit, int retainWindows, int retainLineage) {
     this.retainCompleted = retainCompleted;
+    this.mergeGroups = new MergeGroups(retainCompleted);
     this.history = new HistoryRing(retainAudit, retainWindows);
     this.retainLineage = retainLineage;
   }
@@ -176,6 +180,25 @@ public final class InMemoryPipelineStore implements RecordLedger {
                       at,
                       s.parentId()));
     }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Keeps the payloads in memory as they are; complete groups are kept (so that a part given
+   * again finds its group complete) up to {@link Builder#retainCompleted(int)} groups, the oldest
+   * forgotten first.
+   */
+  @Override
+  public boolean keepsMergeGroups() {
+    return true;
+  }
+
+  @Override
+  public MergeOutcome merge(String pipeline, String stage, List<MergePart> parts, Instant at) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    Objects.requireNonNull(parts, "parts cannot be null");
+    return parts.isEmpty() ? MergeOutcome.NONE : mergeGroups.merge(pipeline, parts);
   }
 
   @Override

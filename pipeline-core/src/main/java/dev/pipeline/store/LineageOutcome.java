@@ -10,6 +10,8 @@ public enum LineageOutcome {
   DEAD_LETTER,
   /** A split stage made records of it (its children); it ends here. */
   SPLIT,
+  /** A merge stage joined it with its siblings into one record; it ends here. */
+  MERGED,
   /** It was parked in the store's retry queue and comes back to this stage later. */
   RETRY_SCHEDULED,
   /** The stage failed on it and its fallback made the output that went on. */

@@ -20,7 +20,12 @@ public enum RecordStatus {
    * Terminal: split by a split stage into records of its own (its children, whose ids are its id,
    * {@code /} and their index), which end on their own; its reason says into how many.
    */
-  SPLIT;
+  SPLIT,
+  /**
+   * Terminal: a child of a split that a merge stage joined with its siblings into one record (id
+   * {@code parentId/merged}), which goes on in its place; its reason names that record.
+   */
+  MERGED;
 
   /** Whether a record in this state is done. */
   public boolean isTerminal() {
@@ -28,6 +33,7 @@ public enum RecordStatus {
         || this == FILTERED
         || this == DEAD_LETTER
         || this == DISCARDED
-        || this == SPLIT;
+        || this == SPLIT
+        || this == MERGED;
   }
 }

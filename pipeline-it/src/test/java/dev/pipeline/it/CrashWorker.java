@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.IntStream;
 
@@ -69,6 +70,22 @@ public final class CrashWorker {
       exit = result.status() == RunStatus.COMPLETED ? 0 : 1;
     }
     System.exit(exit);
+  }
+
+  /** SIGKILL to this very process, after saying why: no shutdown hook, no finally, no write. */
+  static void killMyself(String workerId, String why) {
+    System.out.println(workerId + ": " + why);
+    System.out.flush();
+    try {
+      new ProcessBuilder("kill", "-KILL", Long.toString(ProcessHandle.current().pid()))
+          .start()
+          .waitFor();
+    } catch (Exception e) {
+      Runtime.getRuntime().halt(137);
+    }
+    while (true) {
+      LockSupport.park(); // the signal lands before this returns
+    }
   }
 
   /**

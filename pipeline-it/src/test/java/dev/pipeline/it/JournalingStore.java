@@ -10,6 +10,9 @@ import dev.pipeline.store.spi.Claimed;
 import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.Handover;
 import dev.pipeline.store.spi.HeldLeases;
+import dev.pipeline.store.spi.MergeOutcome;
+import dev.pipeline.store.spi.MergePart;
+import dev.pipeline.store.spi.MergedGroup;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.store.spi.ScheduledRetry;
 import dev.pipeline.store.spi.StageDescriptor;
@@ -35,10 +38,11 @@ import java.util.function.Consumer;
  * A child's store, wrapped so that what the database accepted is written to a journal file after
  * each call returns: the records this worker leased ({@code I} ingested, {@code C} claimed), began
  * delivering ({@code B}), completed ({@code D}, with the terminal status) or was refused ({@code
- * F}, fenced). One line per record, "kind id status millis"; each call's lines go out in one write,
- * which a SIGKILL does not undo (the bytes are in the kernel's page cache). A kill between a commit
- * and its journal write loses those lines, so a killed worker's journal may miss its last calls; a
- * worker that exits normally has journaled everything.
+ * F}, fenced), and the merge groups it found complete ({@code G}, by parent id). One line per
+ * record, "kind id status millis"; each call's lines go out in one write, which a SIGKILL does not
+ * undo (the bytes are in the kernel's page cache). A kill between a commit and its journal write
+ * loses those lines, so a killed worker's journal may miss its last calls; a worker that exits
+ * normally has journaled everything.
  */
 final class JournalingStore implements RecordLedger {
   private final RecordLedger store;
@@ -46,6 +50,7 @@ final class JournalingStore implements RecordLedger {
   private final ReentrantLock lock = new ReentrantLock();
   private volatile Consumer<List<String>> afterNote = ids -> {};
   private volatile BiConsumer<String, Set<String>> afterIngest = (stage, ids) -> {};
+  private volatile Consumer<MergeOutcome> afterMerge = outcome -> {};
 
   JournalingStore(RecordLedger store, Path journal) throws IOException {
     this.store = store;
@@ -219,6 +224,32 @@ final class JournalingStore implements RecordLedger {
   @Override
   public boolean hasRetryQueue() {
     return store.hasRetryQueue();
+  }
+
+  @Override
+  public boolean keepsMergeGroups() {
+    return store.keepsMergeGroups();
+  }
+
+  /** Journals the groups found complete ({@code G parentId}) after the call committed. */
+  @Override
+  public MergeOutcome merge(String pipeline, String stage, List<MergePart> parts, Instant at) {
+    MergeOutcome outcome = store.merge(pipeline, stage, parts, at);
+    List<String> complete = new ArrayList<>();
+    for (MergedGroup group : outcome.complete()) {
+      complete.add(group.parentId());
+    }
+    write('G', complete);
+    afterMerge.accept(outcome);
+    return outcome;
+  }
+
+  /**
+   * A hook run after each merge call has been committed and journaled: where a test kills a worker
+   * between completing a group and storing its merged record.
+   */
+  void afterMerge(Consumer<MergeOutcome> hook) {
+    this.afterMerge = hook;
   }
 
   @Override

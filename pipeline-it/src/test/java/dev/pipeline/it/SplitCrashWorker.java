@@ -53,7 +53,7 @@ public final class SplitCrashWorker {
                 && stage.equals(StageName.PUBLISHING.value())
                 && !ids.isEmpty()
                 && childIngests.incrementAndGet() == killAfter) {
-              killMyself(workerId);
+              CrashWorker.killMyself(workerId, "SIGKILL after storing a split's children");
             }
           });
       Pipeline<String, String> pipeline =
@@ -83,21 +83,5 @@ public final class SplitCrashWorker {
       exit = result.status() == RunStatus.COMPLETED ? 0 : 1;
     }
     System.exit(exit);
-  }
-
-  /** SIGKILL to this very process: no shutdown hook, no finally, no further write. */
-  private static void killMyself(String workerId) {
-    System.out.println(workerId + ": SIGKILL after storing a split's children");
-    System.out.flush();
-    try {
-      new ProcessBuilder("kill", "-KILL", Long.toString(ProcessHandle.current().pid()))
-          .start()
-          .waitFor();
-    } catch (Exception e) {
-      Runtime.getRuntime().halt(137);
-    }
-    while (true) {
-      LockSupport.park(); // the signal lands before this returns
-    }
   }
 }

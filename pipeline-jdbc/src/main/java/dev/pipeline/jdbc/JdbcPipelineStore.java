@@ -21,6 +21,8 @@ import dev.pipeline.store.spi.Claimed;
 import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.Handover;
 import dev.pipeline.store.spi.HeldLeases;
+import dev.pipeline.store.spi.MergeOutcome;
+import dev.pipeline.store.spi.MergePart;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.store.spi.ScheduledRetry;
 import dev.pipeline.store.spi.StageDescriptor;
@@ -151,6 +153,7 @@ public final class JdbcPipelineStore implements RecordLedger {
   private final DeadLetterQueue deadLetterQueue;
   private final Claims claims;
   private final History history;
+  private final MergeTable merges;
 
   JdbcPipelineStore(
       Database db,
@@ -193,6 +196,7 @@ public final class JdbcPipelineStore implements RecordLedger {
     this.deadLetterQueue = new DeadLetterQueue(ctx, queries);
     this.claims = new Claims(ctx, deliveryLedger, ingests);
     this.history = new History(ctx);
+    this.merges = new MergeTable(ctx);
   }
 
   /** A builder; set where the database is with exactly one of its connection methods. */
@@ -298,6 +302,34 @@ public final class JdbcPipelineStore implements RecordLedger {
   public void checkpoint(
       String pipeline, List<? extends Envelope<?>> records, String nextStage, Instant at) {
     checkpoints.checkpoint(pipeline, records, nextStage, at);
+  }
+
+  /**
+   * True: merge groups are kept in {@code pipeline_merge_groups} and {@code pipeline_merge_parts}.
+   */
+  @Override
+  public boolean keepsMergeGroups() {
+    return true;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One transaction of a few statements per call, whatever the number of parts: the groups' rows
+   * are locked in parent id order (missing ones inserted), their parts read, the new parts inserted
+   * (payloads encoded with {@code stage}'s input codec and checksummed), the counts updated, and
+   * the payloads of the complete groups read back. The row lock serializes two workers giving a
+   * group's last parts at once. Parts are kept after their group is merged, so that the group can
+   * be merged again (after a crash, or a dead letter sent back); deleting a group's rows once its
+   * merged record is finished is the operator's, as for lineage.
+   *
+   * @throws PipelineException if a part arrived with its payload and {@code stage} has no input
+   *     codec
+   * @throws JdbcStoreException if the database fails for good
+   */
+  @Override
+  public MergeOutcome merge(String pipeline, String stage, List<MergePart> parts, Instant at) {
+    return merges.merge(pipeline, stage, parts, at);
   }
 
   /**

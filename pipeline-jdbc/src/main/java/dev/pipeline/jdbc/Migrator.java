@@ -38,6 +38,7 @@ final class Migrator {
           new Migration(
               7, "audit trail and metrics history", "V7__audit_trail_and_metrics_history.sql"),
           new Migration(8, "record lineage", "V8__record_lineage.sql"),
+          new Migration(9, "merge groups", "V9__merge_groups.sql"),
           new Migration(
               10, "quality baselines and scores", "V10__quality_baselines_and_scores.sql"));
 

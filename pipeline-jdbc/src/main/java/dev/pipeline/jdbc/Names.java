@@ -308,6 +308,16 @@ final class Names {
     return table("record_lineage");
   }
 
+  /** One row per merge group: its size and the parts counted. */
+  String mergeGroups() {
+    return table("pipeline_merge_groups");
+  }
+
+  /** One row per part of a merge group: an arrived child's payload, or an absent mark. */
+  String mergeParts() {
+    return table("pipeline_merge_parts");
+  }
+
   String schemaVersion() {
     return table("pipeline_schema_version");
   }

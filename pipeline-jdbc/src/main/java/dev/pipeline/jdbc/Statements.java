@@ -42,7 +42,8 @@ final class Statements {
       "(status = 'READY' OR (status = 'IN_PROGRESS' AND lease_expires_at < CURRENT_TIMESTAMP))";
 
   /** The terminal statuses whose records retention purges (dead letters are kept). */
-  private static final String FINISHED = "('PUBLISHED', 'FILTERED', 'DISCARDED', 'SPLIT')";
+  private static final String FINISHED =
+      "('PUBLISHED', 'FILTERED', 'DISCARDED', 'SPLIT', 'MERGED')";
 
   /** The columns of a retry queue row, in the order of {@link #enqueueRetry}'s values. */
   private static final String RETRY_COLUMNS =
@@ -593,7 +594,7 @@ final class Statements {
             + " SET payload = NULL, payload_format = NULL, payload_checksum = NULL"
             + " WHERE (pipeline, record_id) IN (SELECT pipeline, record_id FROM "
             + status
-            + " WHERE status IN ('PUBLISHED', 'FILTERED', 'SPLIT') AND payload IS NOT NULL"
+            + " WHERE status IN ('PUBLISHED', 'FILTERED', 'SPLIT', 'MERGED') AND payload IS NOT NULL"
             + " AND completed_at < "
             + dialect.minusMillis(":age_ms")
             + " "

@@ -3349,6 +3349,7 @@ abstract class StoreContract {
             "[6, rule versions]",
             "[7, audit trail and metrics history]",
             "[8, record lineage]",
+            "[9, merge groups]",
             "[10, quality baselines and scores]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())

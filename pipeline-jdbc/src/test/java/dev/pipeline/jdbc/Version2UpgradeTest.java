@@ -402,6 +402,7 @@ class Version2UpgradeTest {
     counts.put(RecordStatus.DEAD_LETTER, deadLetter);
     counts.put(RecordStatus.DISCARDED, discarded);
     counts.put(RecordStatus.SPLIT, 0L); // version 2 knew no splits
+    counts.put(RecordStatus.MERGED, 0L); // nor merges
     return counts;
   }
 

@@ -1,6 +1,7 @@
 package dev.pipeline.testkit;
 
 import dev.pipeline.BatchStage;
+import dev.pipeline.MergeFunction;
 import dev.pipeline.Parallel;
 import dev.pipeline.PipelineException;
 import dev.pipeline.RecordFilteredException;
@@ -16,6 +17,7 @@ import dev.pipeline.engine.Attempt;
 import dev.pipeline.engine.CallGuard;
 import dev.pipeline.engine.Fallbacks;
 import dev.pipeline.engine.Invoker;
+import dev.pipeline.engine.Merges;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
 import dev.pipeline.engine.Splits;
@@ -110,6 +112,8 @@ public final class StageTester<I, O> {
 
   // whether the stage is a split stage's splitter, whose output is the list of its children
   private final boolean splits;
+  // whether the stage is a merge stage's merger, whose input is the list of a group's parts
+  private boolean merges;
 
   private StageTester(
       @Nullable Stage<I, O> single, @Nullable BatchStage<I, O> batch, boolean splits) {
@@ -168,6 +172,26 @@ public final class StageTester<I, O> {
               : List.copyOf(children);
         };
     return new StageTester<>(adapted, null, true);
+  }
+
+  /**
+   * A tester of a merge stage's merger ({@code PipelineBuilder.mergeStage}): its input is the list
+   * of a group's parts (the payloads of the children that reached the merge stage, in the split's
+   * order), its output the merged record's payload; in a pipeline the record id is {@code
+   * parentId/merged}. As in a pipeline, the merger is called through the stage's policies, and an
+   * empty group makes no record (the result is filtered with the reason {@value Merges#NO_PARTS}).
+   * A fallback, which a pipeline refuses on a merge stage, makes {@code run} throw {@link
+   * IllegalStateException}.
+   *
+   * @throws NullPointerException if {@code merger} is null
+   */
+  public static <C, R> StageTester<List<C>, R> ofMerge(MergeFunction<C, R> merger) {
+    Objects.requireNonNull(merger, "merger cannot be null");
+    StageTester<List<C>, R> tester =
+        new StageTester<>(
+            (parts, context) -> merger.merge(List.copyOf(parts), context), null, false);
+    tester.merges = true;
+    return tester;
   }
 
   /**
@@ -397,6 +421,13 @@ public final class StageTester<I, O> {
       throw new IllegalStateException(
           "a split stage cannot have a skip or function fallback (a pipeline's build() refuses"
               + " it): use Fallback.hold() or no fallback");
+    }
+    if (merges && options.fallback() != null) {
+      throw new IllegalStateException(
+          "a merge stage cannot have a fallback (a pipeline's build() refuses it): remove it");
+    }
+    if (merges && ((List<?>) input).isEmpty()) {
+      return StageResult.filtered(recordId, Merges.NO_PARTS, List.of(), 0, List.of());
     }
     CapturingLogger logger = logger();
     int firstLog = book.size();

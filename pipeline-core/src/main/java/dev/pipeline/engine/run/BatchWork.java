@@ -48,6 +48,12 @@ final class BatchWork {
    */
   final List<Envelope<Object>> children = new ArrayList<>(0);
 
+  /**
+   * Merge stages: the records merged from complete groups, to be stored before the children's
+   * MERGED completions (in {@link #completions}) are written; empty otherwise.
+   */
+  final List<Envelope<Object>> merged = new ArrayList<>(0);
+
   /** Split stages: the records split so far into at least one child. */
   int split;
 

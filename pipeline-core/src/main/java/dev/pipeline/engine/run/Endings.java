@@ -146,6 +146,8 @@ final class Endings {
         }
       } else if (c.status() == RecordStatus.SPLIT) {
         run.split.increment(); // its children were counted when they were stored
+      } else if (c.status() == RecordStatus.MERGED) {
+        run.merged.increment(); // its group's record was counted when it was stored
       } else {
         run.deadLettered.increment();
         RunStage at = stage != null ? stage : run.sinkStage;

@@ -74,6 +74,7 @@ public final class LineageRecorder {
             case FILTERED -> LineageOutcome.FILTERED;
             case DEAD_LETTER -> LineageOutcome.DEAD_LETTER;
             case SPLIT -> LineageOutcome.SPLIT;
+            case MERGED -> LineageOutcome.MERGED;
             default -> LineageOutcome.PASSED;
           };
       int children = c.status() == RecordStatus.SPLIT ? b.children(c.recordId()) : 0;

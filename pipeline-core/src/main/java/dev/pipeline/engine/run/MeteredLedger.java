@@ -16,6 +16,8 @@ import dev.pipeline.store.spi.Claimed;
 import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.Handover;
 import dev.pipeline.store.spi.HeldLeases;
+import dev.pipeline.store.spi.MergeOutcome;
+import dev.pipeline.store.spi.MergePart;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.store.spi.ScheduledRetry;
 import dev.pipeline.store.spi.StageDescriptor;
@@ -186,6 +188,16 @@ final class MeteredLedger implements RecordLedger {
   @Override
   public boolean hasRetryQueue() {
     return store.hasRetryQueue();
+  }
+
+  @Override
+  public boolean keepsMergeGroups() {
+    return store.keepsMergeGroups();
+  }
+
+  @Override
+  public MergeOutcome merge(String pipeline, String stage, List<MergePart> parts, Instant at) {
+    return timed(parts.size(), () -> store.merge(pipeline, stage, parts, at));
   }
 
   @Override

@@ -122,6 +122,9 @@ public final class Run implements PipelineRun {
   // records a split stage split (terminal SPLIT), and the children it stored that this run carries
   final LongAdder split = new LongAdder();
   final LongAdder children = new LongAdder();
+  // children a merge stage joined (terminal MERGED), and the merged records this run stored
+  final LongAdder merged = new LongAdder();
+  final LongAdder mergedRecords = new LongAdder();
   // records whose lease this worker lost (paused or cut off from the database for longer than the
   // lease) and that another worker took over: dropped here, finished there
   final LongAdder takenOver = new LongAdder();
@@ -170,6 +173,7 @@ public final class Run implements PipelineRun {
   final SinkDelivery delivery = new SinkDelivery(this);
   final SinkRetries sinkRetries = new SinkRetries(this);
   final TimeoutWatch timeouts = new TimeoutWatch(this);
+  final Merger merger;
 
   public Run(
       String pipeline,
@@ -230,6 +234,7 @@ public final class Run implements PipelineRun {
                   false,
                   policies.callListener()));
     }
+    this.merger = new Merger(this);
     // the sink has no queue or workers of its own: its queue stays empty
     this.sinkStage =
         sink == null
@@ -416,6 +421,8 @@ public final class Run implements PipelineRun {
         + resumed.sum()
         + children.sum()
         - split.sum()
+        + mergedRecords.sum()
+        - merged.sum()
         - published.sum()
         - filtered.sum()
         - deadLettered.sum()
@@ -546,11 +553,21 @@ public final class Run implements PipelineRun {
       // and finds these children stored
       outputs = storeChildren(stage, work.children);
     }
+    if (!work.merged.isEmpty()) {
+      // stored before the children's MERGED states are: a crash in between merges the group again
+      // and finds its record stored
+      outputs = merger.store(stage, work.merged);
+    }
+    if (!work.completions.isEmpty()) {
+      // children ending between a split and its merge are absent parts of their groups, counted
+      // before their states are written
+      merger.absent(stage, work);
+    }
     if (!work.completions.isEmpty()) {
       endings.end(stage, passedErrors.putFirst(work.completions));
     }
     recorder.retries.add(work.retries);
-    recorder.passed.add(work.outputs.size() + work.split);
+    recorder.passed.add(work.outputs.size() + work.split + work.merged.size());
     recorder.bytesOut.add(work.bytes);
     recorder.busyNanos.add(work.busyNanos);
     stage.recordLatencies(work.latencies, work.latencyCount);
@@ -566,6 +583,7 @@ public final class Run implements PipelineRun {
     }
     if (stage.def.options().checkpoint()
         && work.children.isEmpty()
+        && work.merged.isEmpty()
         && store.isDurable()
         && stage.next != null
         && !outputs.isEmpty()) {
@@ -779,6 +797,8 @@ public final class Run implements PipelineRun {
                     + resumedCount
                     + children.sum()
                     - split.sum()
+                    + mergedRecords.sum()
+                    - merged.sum()
                     - dups
                     - pub
                     - fil
@@ -791,7 +811,9 @@ public final class Run implements PipelineRun {
             failed,
             metrics(),
             split.sum(),
-            children.sum());
+            children.sum(),
+            merged.sum(),
+            mergedRecords.sum());
     for (Thread thread : threads) {
       thread.interrupt(); // the timeout watchdog
     }

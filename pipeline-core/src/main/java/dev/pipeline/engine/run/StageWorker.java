@@ -11,6 +11,7 @@ import dev.pipeline.StageTimeoutException;
 import dev.pipeline.engine.Attempt;
 import dev.pipeline.engine.Fallbacks;
 import dev.pipeline.engine.Invoker;
+import dev.pipeline.engine.Merges;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
 import dev.pipeline.engine.Splits;
@@ -54,6 +55,8 @@ final class StageWorker {
     try {
       if (stage.def.isBatch()) {
         processBatchStage(stage, slot, context, work);
+      } else if (Merger.merges(stage)) {
+        run.merger.process(stage, slot, context, work);
       } else {
         processSingleStage(stage, slot, context, work);
       }
@@ -222,6 +225,10 @@ final class StageWorker {
       return;
     }
     StageException problem = Splits.problem(stageName, parent.id(), payloads.size());
+    boolean joined = run.merger.joins(stage);
+    if (problem == null && joined) {
+      problem = Merges.problem(stageName, parent.id());
+    }
     if (problem != null) {
       stage.recorder.error(problem);
       List<ErrorInfo> all = new ArrayList<>(errors);
@@ -238,6 +245,9 @@ final class StageWorker {
     Map<String, String> added = context.added();
     if (added != null) {
       base = API.withAllMetadata(base, added);
+    }
+    if (joined) {
+      base = base.withMetadata(Envelope.SPLIT_SIZE, Integer.toString(payloads.size()));
     }
     for (int i = 0; i < payloads.size(); i++) {
       Object payload = payloads.get(i);

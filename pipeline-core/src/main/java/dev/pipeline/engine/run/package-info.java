@@ -21,6 +21,9 @@
  *       call's {@link dev.pipeline.StageContext} being a {@link
  *       dev.pipeline.engine.run.CallContext}; {@link dev.pipeline.engine.run.AdaptiveBatchSize}
  *       tunes a stage's batch size.
+ *   <li>Merging: {@link dev.pipeline.engine.run.Merger} gives a merge stage's children (and the
+ *       children ending between a split and its merge) to the store as parts of their groups,
+ *       merges the groups it finds complete and stores their records before the children end.
  *   <li>Ending records: {@link dev.pipeline.engine.run.Endings} writes terminal states, counts them
  *       and raises dead-letter alerts; {@link dev.pipeline.engine.run.PassedErrors} keeps the
  *       errors of records that passed a stage anyway until they end.

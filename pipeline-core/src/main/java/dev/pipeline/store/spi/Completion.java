@@ -12,10 +12,11 @@ import org.jspecify.annotations.Nullable;
  * A record reaching its terminal state, as the engine reports it to the store.
  *
  * @param recordId the record's id
- * @param status PUBLISHED, FILTERED, DEAD_LETTER or SPLIT
+ * @param status PUBLISHED, FILTERED, DEAD_LETTER, SPLIT or MERGED
  * @param stage the stage where it ended: the last stage when published, the filtering or failing
  *     stage otherwise
- * @param reason the filter reason; for SPLIT, {@link #splitReason}; null otherwise
+ * @param reason the filter reason; for SPLIT, {@link #splitReason}; for MERGED, the merged record;
+ *     null otherwise
  * @param record the record as it entered the failing stage, kept for dead letters; null otherwise
  * @param errors every error the record met on its way (retried ones too), oldest first
  * @param attempts attempts made at the stage where it ended
@@ -44,6 +45,28 @@ public record Completion(
       Instant at) {
     return new Completion(
         recordId, RecordStatus.SPLIT, stage, splitReason(children), null, errors, attempts, at);
+  }
+
+  /**
+   * A child of a split that a merge stage joined into the record {@code mergedId}, which was stored
+   * (or found stored) before this completion is written.
+   */
+  public static Completion merged(
+      String recordId,
+      String stage,
+      String mergedId,
+      List<ErrorInfo> errors,
+      int attempts,
+      Instant at) {
+    return new Completion(
+        recordId,
+        RecordStatus.MERGED,
+        stage,
+        "merged into '" + mergedId + "'",
+        null,
+        errors,
+        attempts,
+        at);
   }
 
   /** The reason of a SPLIT completion: {@code "split into N records"}. */

@@ -221,6 +221,38 @@ public interface RecordLedger extends PipelineStore {
   }
 
   /**
+   * Whether the store keeps merge groups ({@link #merge}): a pipeline with a merge stage needs one,
+   * and {@code build()} says so otherwise. False by default.
+   */
+  default boolean keepsMergeGroups() {
+    return false;
+  }
+
+  /**
+   * Counts the parts of merge groups (the children of a split that a merge stage joins again), in
+   * one transaction: each part is kept once per group and index (a part given again, after a crash,
+   * changes nothing), an arrived part with its payload (encoded with {@code stage}'s input codec),
+   * an absent one as a mark. A part that arrives where its index was marked absent takes the mark's
+   * place while the group is incomplete; in a complete group it is {@link MergeOutcome#late()
+   * late}. Two workers giving the last two parts of a group at once both see the group complete (or
+   * the one that commits second does): a durable store serializes them on the group.
+   *
+   * <p>The engine gives the parts of children before their terminal states are written (the arrived
+   * ones' {@code MERGED}, the absent ones' own), and stores the merged record (id {@code
+   * parentId/merged}, an idempotent {@link #ingest}) before that too: after a crash in between, a
+   * child given again finds its group complete and the merge is made again, its record a duplicate.
+   *
+   * @param stage the merge stage
+   * @return the complete groups among those of {@code parts}, with their payloads, and the late
+   *     parts
+   * @throws UnsupportedOperationException if the store cannot merge (this default)
+   */
+  default MergeOutcome merge(String pipeline, String stage, List<MergePart> parts, Instant at) {
+    throw new UnsupportedOperationException(
+        getClass().getName() + " cannot keep merge groups; use a store that can");
+  }
+
+  /**
    * Gives up this worker's leases on the pipeline's unfinished records so that another run or
    * worker can claim them at once instead of waiting for the leases to expire. Called when a run is
    * cancelled or fails. Does nothing for a non-durable store.

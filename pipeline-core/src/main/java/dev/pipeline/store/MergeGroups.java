@@ -1,0 +1,109 @@
+package dev.pipeline.store;
+
+import dev.pipeline.Envelope;
+import dev.pipeline.store.spi.MergeOutcome;
+import dev.pipeline.store.spi.MergePart;
+import dev.pipeline.store.spi.MergedGroup;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The merge groups of an {@link InMemoryPipelineStore}: per pipeline and parent, the parts that
+ * arrived (their payloads) and those marked absent. One lock over all of them: a call holds it for
+ * a few map operations per part. Complete groups are kept, so that a part given again finds its
+ * group complete, up to a bound (the oldest forgotten first), as the store forgets completed
+ * records.
+ */
+final class MergeGroups {
+  private static final Object ABSENT = new Object();
+
+  private final int retainComplete;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Map<Key, Group> open = new HashMap<>();
+  private final LinkedHashMap<Key, Group> complete = new LinkedHashMap<>();
+
+  MergeGroups(int retainComplete) {
+    this.retainComplete = Math.max(1, retainComplete);
+  }
+
+  private record Key(String pipeline, String parentId) {}
+
+  private static final class Group {
+    final int size;
+    final @Nullable Object[] parts;
+    int arrived;
+
+    Group(int size) {
+      this.size = size;
+      this.parts = new Object[size];
+    }
+
+    MergedGroup merged(String parentId) {
+      List<Object> payloads = new ArrayList<>(size);
+      for (Object part : parts) {
+        if (part != null && part != ABSENT) {
+          payloads.add(part);
+        }
+      }
+      return new MergedGroup(parentId, size, payloads);
+    }
+  }
+
+  MergeOutcome merge(String pipeline, List<MergePart> parts) {
+    Map<String, MergedGroup> done = new LinkedHashMap<>();
+    Set<String> late = new HashSet<>();
+    lock.lock();
+    try {
+      for (MergePart part : parts) {
+        Key key = new Key(pipeline, part.parentId());
+        Group group = complete.get(key);
+        if (group == null) {
+          group = open.computeIfAbsent(key, k -> new Group(part.size()));
+        }
+        if (part.index() >= group.size) {
+          throw new IllegalArgumentException(
+              "record '"
+                  + part.recordId()
+                  + "' is part "
+                  + part.index()
+                  + " of group '"
+                  + part.parentId()
+                  + "', which has "
+                  + group.size
+                  + " parts");
+        }
+        Envelope<?> record = part.record();
+        Object kept = group.parts[part.index()];
+        if (kept == null) {
+          group.parts[part.index()] = record == null ? ABSENT : record.payload();
+          group.arrived++;
+        } else if (kept == ABSENT && record != null) {
+          if (group.arrived == group.size) {
+            late.add(part.recordId());
+          } else {
+            group.parts[part.index()] = record.payload();
+          }
+        }
+        if (group.arrived == group.size && open.remove(key) != null) {
+          complete.put(key, group);
+          if (complete.size() > retainComplete) {
+            complete.pollFirstEntry();
+          }
+        }
+        if (group.arrived == group.size) {
+          done.putIfAbsent(part.parentId(), group.merged(part.parentId()));
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    return new MergeOutcome(new ArrayList<>(done.values()), late);
+  }
+}

@@ -1,0 +1,343 @@
+package dev.pipeline;
+
+import static dev.pipeline.StageName.CLEANING;
+import static dev.pipeline.StageName.EXTRACTION;
+import static dev.pipeline.StageName.PUBLISHING;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pipeline.resilience.Fallback;
+import dev.pipeline.resilience.RetryPolicy;
+import dev.pipeline.store.DeadLetter;
+import dev.pipeline.store.RecordState;
+import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.StatusCounts;
+import dev.pipeline.store.StorableText;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+class MergeStageTest {
+  private static final StageName MERGE = StageName.of("merge");
+
+  private final Queue<Envelope<String>> sink = new ConcurrentLinkedQueue<>();
+
+  /** An "archive" is its files' names joined by commas. */
+  private static List<String> files(String archive) {
+    return archive.isEmpty() ? List.of() : Arrays.asList(archive.split(","));
+  }
+
+  private static Source<String> archives(String... archives) {
+    return Source.of("zip", List.of(archives).iterator());
+  }
+
+  /** Upper-cases a file; "skip" is filtered, "bad" fails. */
+  private static String read(String file) throws IOException {
+    if (file.equals("skip")) {
+      throw RecordFilteredException.because("not a listing");
+    }
+    if (file.equals("bad")) {
+      throw new IOException("unreadable file");
+    }
+    return file.toUpperCase(Locale.ROOT);
+  }
+
+  @Test
+  void theChildrenOfASplitAreMergedIntoOneRecordPerParentInTheSplitsOrder() {
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("merge", String.class)
+            .stage(CLEANING, String::strip)
+            .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
+            .stage(PUBLISHING, MergeStageTest::read, s -> s.retry(RetryPolicy.none()))
+            .mergeStage(MERGE, (List<String> parts, StageContext c) -> String.join("+", parts))
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(archives(" a,b,c ", "skip,bad,d", "x"));
+
+    assertThat(sink)
+        .extracting(Envelope::id, Envelope::payload)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("zip-1/merged", "A+B+C"),
+            org.assertj.core.groups.Tuple.tuple("zip-2/merged", "D"),
+            org.assertj.core.groups.Tuple.tuple("zip-3/merged", "X"));
+    Envelope<String> first =
+        sink.stream().filter(e -> e.id().equals("zip-1/merged")).findFirst().orElseThrow();
+    assertThat(first.sourceId()).as("the parent's metadata").isEqualTo("zip");
+    assertThat(first.metadata())
+        .doesNotContainKeys(Envelope.PARENT_ID, Envelope.SPLIT_SIZE)
+        .as("a merged record is its parent's continuation, not a child");
+
+    RecordState child = Outcomes.state(pipeline, "zip-1/1");
+    assertThat(child.status()).isEqualTo(RecordStatus.MERGED);
+    assertThat(child.stage()).isEqualTo("merge");
+    assertThat(child.reason()).isEqualTo("merged into 'zip-1/merged'");
+    assertThat(Outcomes.state(pipeline, "zip-2/0").status()).isEqualTo(RecordStatus.FILTERED);
+    DeadLetter dead = Outcomes.deadLetter(pipeline, "zip-2/1");
+    assertThat(dead.parentId()).isEqualTo("zip-2");
+    assertThat(dead.stage()).isEqualTo("publishing");
+    assertThat(Outcomes.state(pipeline, "zip-2/merged").status()).isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(Outcomes.state(pipeline, "zip-1").status()).isEqualTo(RecordStatus.SPLIT);
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.split()).isEqualTo(3);
+    assertThat(result.children()).isEqualTo(7);
+    assertThat(result.merged()).isEqualTo(5);
+    assertThat(result.mergedRecords()).isEqualTo(3);
+    assertThat(result.published()).isEqualTo(3);
+    assertThat(result.filtered()).isOne();
+    assertThat(result.deadLettered()).isOne();
+    assertThat(result.unfinished()).isZero();
+    assertThat(result.summary()).contains("5 merged into 3 records");
+    StatusCounts counts = pipeline.store().counts(pipeline.name());
+    assertThat(counts.get(RecordStatus.MERGED)).isEqualTo(5);
+    assertThat(counts.get(RecordStatus.SPLIT)).isEqualTo(3);
+    assertThat(counts.get(RecordStatus.PUBLISHED)).isEqualTo(3);
+    assertThat(counts.get(RecordStatus.READY) + counts.get(RecordStatus.IN_PROGRESS)).isZero();
+  }
+
+  @Test
+  void aGroupCompletedByAChildEndingOnTheWayIsMergedThereAndOneWithNoPartsMakesNoRecord() {
+    // the last child to end is the one filtered: only its ending can complete the group
+    AtomicInteger calls = new AtomicInteger();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("merge-absent", String.class)
+            .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
+            .stage(PUBLISHING, MergeStageTest::read, s -> s.retry(RetryPolicy.none()))
+            .mergeStage(
+                MERGE,
+                (List<String> parts, StageContext c) -> {
+                  calls.incrementAndGet();
+                  return c.recordId() + "=" + String.join("+", parts);
+                })
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(archives("a,skip", "skip,bad"));
+
+    assertThat(sink)
+        .extracting(Envelope::payload)
+        .as("a group of only absent parts makes no record")
+        .containsExactly("zip-1/merged=A");
+    assertThat(calls).hasValue(1);
+    assertThat(result.mergedRecords()).isOne();
+    assertThat(result.merged()).isOne();
+    assertThat(result.filtered()).isEqualTo(2);
+    assertThat(result.deadLettered()).isOne();
+    assertThat(result.unfinished()).isZero();
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+  }
+
+  @Test
+  void siblingsDeliveredByManyWorkersAtOnceAreMergedOnceEachWithEveryPartInOrder() {
+    int parents = 300;
+    int width = 7;
+    Map<String, AtomicInteger> merges = new ConcurrentHashMap<>();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("merge-race", String.class)
+            .splitStage(
+                EXTRACTION,
+                (String n, StageContext c) ->
+                    IntStream.range(0, width).mapToObj(i -> n + "." + i).toList())
+            .stage(
+                PUBLISHING,
+                (String part) -> {
+                  Thread.onSpinWait();
+                  return part;
+                },
+                s -> s.concurrency(8).batchSize(1))
+            .mergeStage(
+                MERGE,
+                (List<String> parts, StageContext c) -> {
+                  merges.computeIfAbsent(c.recordId(), k -> new AtomicInteger()).incrementAndGet();
+                  return String.join(",", parts);
+                },
+                s -> s.concurrency(6).batchSize(1))
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result =
+        pipeline.run(
+            Source.of("n", IntStream.range(0, parents).mapToObj(Integer::toString).iterator()));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.mergedRecords()).isEqualTo(parents);
+    assertThat(result.merged()).isEqualTo((long) parents * width);
+    assertThat(sink).hasSize(parents);
+    assertThat(merges.values()).allSatisfy(n -> assertThat(n).hasValue(1));
+    for (Envelope<String> merged : sink) {
+      String n = merged.payload().substring(0, merged.payload().indexOf('.'));
+      String expected =
+          IntStream.range(0, width).mapToObj(i -> n + "." + i).collect(Collectors.joining(","));
+      assertThat(merged.payload()).isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void aGroupThatCannotBeMergedSendsItsChildrenInHandToTheDeadLettersAndMergesWhenSentBack() {
+    Set<String> broken = ConcurrentHashMap.newKeySet();
+    broken.add("zip-1/merged");
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("merge-fails", String.class)
+            .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
+            .mergeStage(
+                MERGE,
+                (List<String> parts, StageContext c) -> {
+                  if (broken.contains(c.recordId())) {
+                    throw new IllegalStateException("cannot join " + parts);
+                  }
+                  return String.join("+", parts);
+                },
+                s -> s.retry(RetryPolicy.none()))
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(archives("a,b"));
+
+    assertThat(sink).isEmpty();
+    List<DeadLetter> dead = Outcomes.deadLetters(pipeline);
+    assertThat(dead).isNotEmpty();
+    assertThat(dead).allSatisfy(d -> assertThat(d.stage()).isEqualTo("merge"));
+    assertThat(dead.get(0).lastError().message()).contains("cannot join [a, b]");
+    assertThat(result.deadLettered() + result.merged()).isEqualTo(2);
+
+    broken.clear();
+    pipeline.deadLetters().reprocess(List.of(dead.get(0).recordId()));
+    RunResult again = pipeline.resume();
+
+    assertThat(sink).extracting(Envelope::payload).containsExactly("a+b");
+    assertThat(again.mergedRecords()).isOne();
+    assertThat(Outcomes.state(pipeline, dead.get(0).recordId()).status())
+        .isEqualTo(RecordStatus.MERGED);
+  }
+
+  @Test
+  void aChildSentBackAfterItsGroupWasMergedWithoutItIsFilteredAsLate() {
+    Set<String> failing = ConcurrentHashMap.newKeySet();
+    failing.add("b");
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("merge-late", String.class)
+            .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
+            .stage(
+                PUBLISHING,
+                (String file) -> {
+                  if (failing.contains(file)) {
+                    throw new IOException("unreadable " + file);
+                  }
+                  return file;
+                },
+                s -> s.retry(RetryPolicy.none()))
+            .mergeStage(MERGE, (List<String> parts, StageContext c) -> String.join("+", parts))
+            .sink(sink::addAll)
+            .build();
+    pipeline.run(archives("a,b,c"));
+    assertThat(sink).extracting(Envelope::payload).containsExactly("a+c");
+
+    failing.clear();
+    pipeline.deadLetters().reprocess(List.of("zip-1/1"));
+    RunResult again = pipeline.resume();
+
+    RecordState late = Outcomes.state(pipeline, "zip-1/1");
+    assertThat(late.status()).isEqualTo(RecordStatus.FILTERED);
+    assertThat(late.reason()).isEqualTo(dev.pipeline.engine.Merges.LATE);
+    assertThat(again.mergedRecords()).as("the merged record is not made again").isZero();
+    assertThat(sink).hasSize(1);
+  }
+
+  @Test
+  void aRecordThatIsNotAChildOfTheSplitIsDeadLetteredAtTheMergeStageNamingTheFix() {
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("merge-stray", String.class)
+            .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
+            .stage(
+                PUBLISHING,
+                (String file, StageContext c) -> {
+                  c.putMetadata(Envelope.SPLIT_SIZE, "many");
+                  return file;
+                })
+            .mergeStage(MERGE, (List<String> parts, StageContext c) -> String.join("+", parts))
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(archives("a"));
+
+    assertThat(result.deadLettered()).isOne();
+    DeadLetter dead = Outcomes.deadLetter(pipeline, "zip-1/0");
+    assertThat(dead.lastError().message())
+        .contains("merge stage 'merge'", "'zip-1/0'", "merge only the children");
+  }
+
+  @Test
+  void aSplitWhoseMergedIdWouldBeTooLongDeadLettersTheParent() {
+    String id = "p".repeat(StorableText.MAX_ID_LENGTH - 3);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("merge-long", String.class)
+            .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
+            .mergeStage(MERGE, (List<String> parts, StageContext c) -> String.join("+", parts))
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result =
+        pipeline.run(
+            new Source<>() {
+              private final Iterator<Envelope<String>> one =
+                  List.of(Envelope.of(id, "a")).iterator();
+
+              @Override
+              public String id() {
+                return "ids";
+              }
+
+              @Override
+              public Envelope<String> next() {
+                return one.hasNext() ? one.next() : null;
+              }
+            });
+
+    assertThat(result.deadLettered()).isOne();
+    assertThat(Outcomes.deadLetter(pipeline, id).lastError().message())
+        .contains("merged record's id", "shorter ids");
+  }
+
+  @Test
+  void buildRefusesAMergeWithoutASplitBeforeItAFallbackOrASplitOnADurableStoreWithoutCodecs() {
+    assertThatThrownBy(
+            () ->
+                Pipeline.builder("no-split", String.class)
+                    .mergeStage(MERGE, (List<String> parts, StageContext c) -> "x")
+                    .build())
+        .isInstanceOf(PipelineConfigurationException.class)
+        .hasMessageContaining("merge stage 'merge' has no split stage before it");
+    assertThatThrownBy(
+            () ->
+                Pipeline.builder("fallback", String.class)
+                    .splitStage(EXTRACTION, (String a, StageContext c) -> files(a))
+                    .mergeStage(
+                        MERGE,
+                        (List<String> parts, StageContext c) -> "x",
+                        s -> s.fallback(Fallback.skip()))
+                    .build())
+        .isInstanceOf(PipelineConfigurationException.class)
+        .hasMessageContaining("merge stage 'merge' has a fallback");
+    assertThatThrownBy(
+            () ->
+                Pipeline.builder("twice", String.class)
+                    .splitStage(EXTRACTION, (String a, StageContext c) -> files(a))
+                    .mergeStage(MERGE, (List<String> parts, StageContext c) -> "x")
+                    .mergeStage(StageName.of("again"), (List<String> parts, StageContext c) -> "y")
+                    .build())
+        .isInstanceOf(PipelineConfigurationException.class)
+        .hasMessageContaining("merge stage 'again' has no split stage before it");
+  }
+}

@@ -1,0 +1,340 @@
+package dev.pipeline.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pipeline.Envelope;
+import dev.pipeline.MergeFunction;
+import dev.pipeline.Pipeline;
+import dev.pipeline.RecordFilteredException;
+import dev.pipeline.RunResult;
+import dev.pipeline.RunStatus;
+import dev.pipeline.Source;
+import dev.pipeline.StageContext;
+import dev.pipeline.StageName;
+import dev.pipeline.resilience.RetryPolicy;
+import dev.pipeline.store.PayloadCodec;
+import dev.pipeline.store.RecordState;
+import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.StatusCounts;
+import dev.pipeline.store.spi.MergeOutcome;
+import dev.pipeline.store.spi.MergePart;
+import dev.pipeline.store.spi.MergedGroup;
+import dev.pipeline.store.spi.StageDescriptor;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Merge groups on a durable store: parts counted once per index whoever gives them and however
+ * often, absent parts, late arrivals, the last siblings given by several workers at once, a worker
+ * dying inside the merge window, and a pipeline of split, stage and merge whose every record ends
+ * once.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class MergeStoreContract {
+  private static final PayloadCodec<String> STRING = PayloadCodec.string();
+  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  private static final StageName MERGE = StageName.of("merge");
+  // extraction (split) -> reading -> merge: the merge stage's input is a String
+  private static final List<StageDescriptor> STAGES =
+      List.of(
+          new StageDescriptor("extraction", 1, "Split", null, "none", 0, false, STRING),
+          new StageDescriptor("reading", 2, "Read", null, "none", 0, false, STRING),
+          new StageDescriptor("merge", 3, "Merge", null, "none", 0, false, STRING));
+
+  private TestDatabase database;
+  private final List<JdbcPipelineStore> stores = new ArrayList<>();
+  private String pipeline;
+  private final Queue<Envelope<String>> sunk = new ConcurrentLinkedQueue<>();
+
+  abstract TestDatabase createDatabase();
+
+  @BeforeAll
+  void createSchema() {
+    database = createDatabase();
+  }
+
+  @AfterAll
+  void dropSchema() {
+    if (database != null) {
+      database.drop();
+    }
+  }
+
+  @BeforeEach
+  void name(TestInfo info) {
+    pipeline = info.getTestMethod().orElseThrow().getName();
+    sunk.clear();
+  }
+
+  @AfterEach
+  void closeStores() {
+    stores.forEach(JdbcPipelineStore::close);
+  }
+
+  private JdbcPipelineStore open(String worker) {
+    return open(database.builder().workerId(worker));
+  }
+
+  private JdbcPipelineStore open(JdbcPipelineStoreBuilder builder) {
+    JdbcPipelineStore store = builder.build();
+    stores.add(store);
+    store.register(pipeline, STAGES);
+    store.unregister(pipeline);
+    return store;
+  }
+
+  private static MergePart part(String parent, int index, int size, boolean absent) {
+    String id = parent + "/" + index;
+    return new MergePart(id, parent, index, size, absent ? null : Envelope.of(id, "p" + index));
+  }
+
+  /** An archive's files: its name split at commas. */
+  private static List<String> files(String archive) {
+    return Arrays.asList(archive.split(","));
+  }
+
+  /** A file read: "skip" is filtered, "bad" fails; the rest upper-cased. */
+  private static String read(String file) {
+    if (file.equals("skip")) {
+      throw RecordFilteredException.because("not a listing");
+    }
+    if (file.equals("bad")) {
+      throw new IllegalStateException("unreadable");
+    }
+    return file.toUpperCase(java.util.Locale.ROOT);
+  }
+
+  private Pipeline<String, String> merging(
+      JdbcPipelineStore store, MergeFunction<String, String> merger) {
+    return Pipeline.builder(pipeline, String.class)
+        .store(store)
+        .inputCodec(STRING)
+        .splitStage(
+            StageName.EXTRACTION, (String a, StageContext c) -> files(a), o -> o.codec(STRING))
+        .stage(
+            StageName.of("reading"),
+            (String f, StageContext c) -> read(f),
+            o -> o.codec(STRING).retry(RetryPolicy.none()))
+        .mergeStage(MERGE, merger, o -> o.codec(STRING))
+        .sink(sunk::addAll)
+        .build();
+  }
+
+  private static String join(List<String> parts, StageContext context) {
+    return String.join("+", parts);
+  }
+
+  @Test
+  void aSplitsChildrenAreMergedAndEveryRecordEndsOnceInTheStoreCountsAndStatusView() {
+    JdbcPipelineStore store = open("w1");
+    Pipeline<String, String> p = merging(store, MergeStoreContract::join);
+    List<String> archives = List.of("a,b,c", "skip,bad,d", "x", "skip,bad");
+
+    RunResult result = p.run(Source.of("zip", archives.iterator()));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(sunk)
+        .extracting(Envelope::id, Envelope::payload)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("zip-1/merged", "A+B+C"),
+            org.assertj.core.groups.Tuple.tuple("zip-2/merged", "D"),
+            org.assertj.core.groups.Tuple.tuple("zip-3/merged", "X"));
+    assertThat(result.merged()).isEqualTo(5);
+    assertThat(result.mergedRecords()).isEqualTo(3);
+    RecordState child = store.find(pipeline, "zip-1/2").orElseThrow();
+    assertThat(child.status()).isEqualTo(RecordStatus.MERGED);
+    assertThat(child.reason()).isEqualTo("merged into 'zip-1/merged'");
+    assertThat(child.parentId()).isEqualTo("zip-1");
+    assertThat(
+            database.query(
+                "SELECT status FROM "
+                    + database.table("pipeline_status")
+                    + " WHERE pipeline = ? AND record_id = ?",
+                pipeline,
+                "zip-1/2"))
+        .as("the status view")
+        .containsExactly(List.of("MERGED"));
+    StatusCounts counts = store.counts(pipeline);
+    assertThat(counts.get(RecordStatus.MERGED)).isEqualTo(5);
+    assertThat(counts.get(RecordStatus.SPLIT)).isEqualTo(4);
+    assertThat(counts.get(RecordStatus.PUBLISHED)).isEqualTo(3);
+    assertThat(counts.get(RecordStatus.FILTERED)).isEqualTo(2);
+    assertThat(counts.get(RecordStatus.DEAD_LETTER)).isEqualTo(2);
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
+    assertThat(
+            database.count(
+                "SELECT COUNT(*) FROM "
+                    + database.table("pipeline_merge_parts")
+                    + " WHERE pipeline = ? AND absent = TRUE",
+                pipeline))
+        .as("the filtered and dead-lettered children, marked absent")
+        .isEqualTo(4);
+
+    RunResult again = p.run(Source.of("zip", archives.iterator()));
+    assertThat(again.duplicates()).isEqualTo(archives.size());
+    assertThat(again.mergedRecords()).isZero();
+    assertThat(sunk).hasSize(3);
+  }
+
+  @Test
+  void aPartGivenAgainChangesNothingAndFindsItsGroupCompleteWithTheSamePayloads() {
+    JdbcPipelineStore store = open("w1");
+
+    MergeOutcome first = store.merge(pipeline, "merge", List.of(part("g", 1, 3, false)), T0);
+    MergeOutcome second =
+        store.merge(
+            pipeline,
+            "merge",
+            List.of(part("g", 1, 3, false), part("g", 0, 3, false), part("g", 2, 3, true)),
+            T0);
+    MergeOutcome again = store.merge(pipeline, "merge", List.of(part("g", 0, 3, false)), T0);
+
+    assertThat(first.complete()).isEmpty();
+    assertThat(second.complete()).containsExactly(new MergedGroup("g", 3, List.of("p0", "p1")));
+    assertThat(again.complete()).isEqualTo(second.complete());
+    assertThat(again.late()).isEmpty();
+    assertThat(
+            database.query(
+                "SELECT arrived, group_size FROM "
+                    + database.table("pipeline_merge_groups")
+                    + " WHERE pipeline = ? AND parent_id = 'g'",
+                pipeline))
+        .hasSize(1)
+        .allSatisfy(
+            row -> assertThat(row).extracting(o -> ((Number) o).intValue()).containsExactly(3, 3));
+  }
+
+  @Test
+  void aPartArrivingWhereItWasMarkedAbsentTakesItsPlaceUntilTheGroupIsCompleteThenIsLate() {
+    JdbcPipelineStore store = open("w1");
+
+    store.merge(pipeline, "merge", List.of(part("open", 0, 2, true)), T0);
+    store.merge(pipeline, "merge", List.of(part("open", 0, 2, false)), T0);
+    MergeOutcome open = store.merge(pipeline, "merge", List.of(part("open", 1, 2, false)), T0);
+    store.merge(pipeline, "merge", List.of(part("done", 0, 2, true)), T0);
+    store.merge(pipeline, "merge", List.of(part("done", 1, 2, false)), T0);
+    MergeOutcome done = store.merge(pipeline, "merge", List.of(part("done", 0, 2, false)), T0);
+
+    assertThat(open.complete())
+        .as("the part sent back before the group completed is in it")
+        .containsExactly(new MergedGroup("open", 2, List.of("p0", "p1")));
+    assertThat(done.late()).containsExactly("done/0");
+    assertThat(done.complete()).containsExactly(new MergedGroup("done", 2, List.of("p1")));
+  }
+
+  /**
+   * The last siblings of each group are given by several workers (stores) at once, from threads
+   * that start together: each group is found complete exactly once, by the call that committed its
+   * last part, with every part.
+   */
+  @Test
+  void theLastSiblingsGivenByWorkersAtOnceCompleteTheirGroupExactlyOnce() throws Exception {
+    int workers = 4;
+    int groups = 60;
+    List<JdbcPipelineStore> all = new ArrayList<>();
+    for (int w = 0; w < workers; w++) {
+      all.add(open("w" + w));
+    }
+    ExecutorService threads = Executors.newFixedThreadPool(workers);
+    try {
+      Map<String, Integer> completions = new HashMap<>();
+      for (int g = 0; g < groups; g++) {
+        String parent = "g" + g;
+        CyclicBarrier start = new CyclicBarrier(workers);
+        List<Future<MergeOutcome>> calls = new ArrayList<>();
+        for (int w = 0; w < workers; w++) {
+          JdbcPipelineStore store = all.get(w);
+          int index = w;
+          calls.add(
+              threads.submit(
+                  () -> {
+                    start.await(30, TimeUnit.SECONDS);
+                    return store.merge(
+                        pipeline, "merge", List.of(part(parent, index, workers, false)), T0);
+                  }));
+        }
+        for (Future<MergeOutcome> call : calls) {
+          for (MergedGroup group : call.get(60, TimeUnit.SECONDS).complete()) {
+            completions.merge(group.parentId(), 1, Integer::sum);
+            assertThat(group.payloads()).containsExactly("p0", "p1", "p2", "p3");
+          }
+        }
+      }
+      assertThat(completions).hasSize(groups);
+      assertThat(completions.values()).containsOnly(1);
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  /**
+   * A worker died inside the merge window: it had given a group's parts (the group completed) and,
+   * in one case, stored the merged record too, but ended no child. The next worker claims the
+   * children, finds the groups complete, merges them again, finds the one merged record stored, and
+   * ends every child MERGED: each merged record is published once.
+   */
+  @Test
+  void aWorkerThatDiesAfterCompletingAGroupLosesAndDuplicatesNothing() {
+    JdbcPipelineStore a = open(database.builder().workerId("a").leaseDuration(Duration.ofDays(1)));
+    merging(a, MergeStoreContract::join); // registers the stages and codecs
+    List<Envelope<String>> children = new ArrayList<>();
+    for (String parent : List.of("p1", "p2")) {
+      a.ingest(pipeline, List.of(Envelope.of(parent, "x,y", "src")), "extraction", T0);
+      a.complete(
+          pipeline,
+          List.of(
+              dev.pipeline.store.spi.Completion.split(parent, "extraction", 2, List.of(), 1, T0)));
+      for (int i = 0; i < 2; i++) {
+        children.add(
+            Envelope.of(parent + "/" + i, i == 0 ? "X" : "Y", "src")
+                .withMetadata(Envelope.PARENT_ID, parent)
+                .withMetadata(Envelope.SPLIT_SIZE, "2"));
+      }
+    }
+    a.ingest(pipeline, children, "merge", T0);
+    List<MergePart> parts = new ArrayList<>();
+    for (Envelope<String> child : children) {
+      int index = Integer.parseInt(child.id().substring(3));
+      parts.add(new MergePart(child.id(), child.id().substring(0, 2), index, 2, child));
+    }
+    assertThat(a.merge(pipeline, "merge", parts, T0).complete()).hasSize(2);
+    a.ingest(pipeline, List.of(Envelope.of("p1/merged", "X+Y", "src")), "sink", T0);
+    database.expireLeases(pipeline);
+
+    JdbcPipelineStore b = open("b");
+    RunResult result = merging(b, MergeStoreContract::join).resume();
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(sunk)
+        .extracting(Envelope::id)
+        .as("each merged record once: p1's stored by a, p2's made by b")
+        .containsExactlyInAnyOrder("p1/merged", "p2/merged");
+    assertThat(result.mergedRecords()).isOne();
+    for (Envelope<String> child : children) {
+      assertThat(b.find(pipeline, child.id()).orElseThrow().status())
+          .isEqualTo(RecordStatus.MERGED);
+    }
+    assertThat(b.counts(pipeline).get(RecordStatus.MERGED)).isEqualTo(4);
+    assertThat(b.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(2);
+    assertThat(b.hasUnfinished(pipeline)).isFalse();
+  }
+}
