@@ -739,7 +739,7 @@ public final class PipelineBuilder<I, O> {
       }
     }
     checkSplits(all);
-    checkMerges(all);
+    MergeChecks.check(stages, splitStages, inputCodec, store, all);
     PayloadCodec<?> entering = inputCodec;
     for (StageDefinition stage : stages) {
       checkHold("stage '" + stage.name() + "'", stage.options(), entering, all);
@@ -825,75 +825,6 @@ public final class PipelineBuilder<I, O> {
                 + stage.name()
                 + "' is on a durable store, which stores the records it splits into, but has no"
                 + " codec for them; add s.codec(...) to its options");
-      }
-    }
-  }
-
-  /**
-   * Pairs each merge stage with the split stage before it (no merge stage between them), and
-   * reports what a merge stage lacks: that split stage, codecs on a durable store, no fallback, no
-   * route to a sink of its own between the two (a record leaving there would never count in its
-   * group).
-   */
-  private void checkMerges(List<String> all) {
-    StageDefinition split = null;
-    PayloadCodec<?> entering = inputCodec;
-    for (StageDefinition stage : stages) {
-      PayloadCodec<?> input = entering;
-      entering = stage.options().codec();
-      if (splitStages.contains(stage.order())) {
-        split = stage;
-        continue;
-      }
-      if (!(stage.single() instanceof MergeStep merge)) {
-        if (split != null && stage.single() instanceof Route<?, ?> route && route.hasSinks()) {
-          all.add(
-              "stage '"
-                  + stage.name()
-                  + "' routes records to sinks of their own between split stage '"
-                  + split.name()
-                  + "' and the merge stage after it; records leaving there would never reach"
-                  + " their group: route to sinks after the merge stage");
-        }
-        continue;
-      }
-      String label = "merge stage '" + stage.name() + "'";
-      if (split == null) {
-        all.add(
-            label
-                + " has no split stage before it (since the last merge stage); a merge stage"
-                + " joins the children of the split stage before it: add a splitStage(...) first");
-      } else {
-        merge.splitOrder(split.order());
-        split = null;
-      }
-      if (stage.options().fallback() != null) {
-        all.add(
-            label
-                + " has a fallback, which would pass a part on where a merged record is"
-                + " expected; remove it (a group that cannot be merged sends its children in hand"
-                + " to the dead letter queue)");
-      }
-      if (store != null && !store.keepsMergeGroups()) {
-        all.add(
-            label
-                + " needs a store that keeps merge groups, and "
-                + store.getClass().getName()
-                + " does not; use the in-memory or the JDBC store");
-      }
-      if (store != null && store.isDurable()) {
-        if (stage.options().codec() == null) {
-          all.add(
-              label
-                  + " is on a durable store, which stores the records it merges into, but has no"
-                  + " codec for them; add s.codec(...) to its options");
-        }
-        if (input == null) {
-          all.add(
-              label
-                  + " is on a durable store, which stores the parts it merges, but its input has"
-                  + " no codec; add s.codec(...) to the options of the stage before it");
-        }
       }
     }
   }
