@@ -60,8 +60,8 @@ final class BatchWork {
   /** Records to park in the store's retry queue. */
   final List<ScheduledRetry> parked = new ArrayList<>(0);
 
-  /** The sink: whether a call failed and some of the batch waits to be handed to it again. */
-  boolean sinkRetrying;
+  /** The sink on a durable store: whether the batch's ids are noted in {@link SinkRetries}. */
+  boolean atSink;
 
   /** Batch stages: the parts of the batch still to call, first first (a failed batch is halved). */
   @Nullable Deque<Chunk> chunks;

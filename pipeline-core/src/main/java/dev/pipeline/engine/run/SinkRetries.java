@@ -10,15 +10,16 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 /**
- * The records of a run whose sink call failed and that wait to be handed to the sink again, and the
- * look at their leases before each later call.
+ * The records a run is handing to the sink on a durable store, and the look at their leases before
+ * a failed sink call is retried.
  *
  * <p>While a sink call waits to be retried, a pause longer than the lease lets another worker take
  * the records over; if that worker gives them back, this run's own claimer may claim them again and
  * deliver them under a higher fencing token. The copies waiting for the retry are then stale
  * although this worker holds the records again, so the lease check alone cannot tell: the claimer
- * marks what it claims of the waiting records, under the same lock as the check, and the check
- * drops those as well as the records another worker holds.
+ * marks what it claims of the records at the sink (noted before their first call, so a claim at any
+ * moment of the batch is seen), under the same lock as the check, and the check drops those as well
+ * as the records another worker holds.
  */
 final class SinkRetries {
   private final Run run;
@@ -30,7 +31,7 @@ final class SinkRetries {
     this.run = run;
   }
 
-  /** Notes records whose sink call failed and that will be handed to the sink again. */
+  /** Notes the records of a batch about to be handed to the sink. */
   void waiting(List<Envelope<Object>> records) {
     for (Envelope<Object> e : records) {
       waiting.add(e.id());

@@ -489,6 +489,12 @@ final class StageWorker {
     String stageName = stage.def.name().value();
 
     if (work.chunks == null) {
+      if (stage.sink != null && run.store.isDurable()) {
+        // from before the first call: a claim of these records by this run's claimer at any time
+        // until the batch is done makes the copies in hand stale for a retry
+        work.atSink = true;
+        run.sinkRetries.waiting(work.batch);
+      }
       work.chunks = new ArrayDeque<>();
       if (run.resumedAttempts.get() > 0) {
         // records claimed back after retries go on from their own attempt
@@ -597,7 +603,6 @@ final class StageWorker {
           // the whole call failed and may pass if tried again (the service, not a record, may
           // be at fault): the chunk is retried as one, after one backoff
           work.retries += pending.size();
-          sinkFailed(stage, work, pending);
           Duration delay = Retries.delay(retry, attempt, ThreadLocalRandom.current());
           for (Envelope<Object> record : pending) {
             auditRetry(stage, record.id(), attempt, delay, error);
@@ -616,7 +621,6 @@ final class StageWorker {
         }
         // halve the batch: the record(s) that made it fail end up alone
         stage.recorder.splits.increment();
-        sinkFailed(stage, work, pending);
         int half = pending.size() / 2;
         work.chunks.addFirst(new Chunk(pending.subList(half, pending.size()), attempt, true));
         work.chunks.addFirst(new Chunk(pending.subList(0, half), attempt, true));
@@ -691,7 +695,6 @@ final class StageWorker {
       }
       work.chunks.poll();
       if (!again.isEmpty()) {
-        sinkFailed(stage, work, again);
         if (!backOff(stage, Objects.requireNonNull(delay))) {
           break; // a cancelled run: what the sink took stands, the records to retry stay unfinished
         }
@@ -699,17 +702,9 @@ final class StageWorker {
       }
     }
     work.chunks = null;
-    if (work.sinkRetrying) {
-      work.sinkRetrying = false;
+    if (work.atSink) {
+      work.atSink = false;
       run.sinkRetries.done(work.batch);
-    }
-  }
-
-  /** Notes the records of a failed sink call that will be handed to the sink again. */
-  private void sinkFailed(RunStage stage, BatchWork work, List<Envelope<Object>> records) {
-    if (stage.sink != null && run.store.isDurable()) {
-      work.sinkRetrying = true;
-      run.sinkRetries.waiting(records);
     }
   }
 
