@@ -1,0 +1,128 @@
+package dev.pipeline.jdbc;
+
+import dev.pipeline.store.LineageEvent;
+import dev.pipeline.store.LineageOutcome;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The packed form of a record's lineage events in a row of {@code record_traces}: one line per
+ * event, in the order the events happened, of twelve tab-separated fields: stage, outcome, entered
+ * and left (microseconds since 1970 at UTC), attempts, input hash, output hash, children, branch,
+ * verdicts, detail, source position. A missing value is {@code \N}; in text, a backslash, tab,
+ * newline and carriage return are written {@code \\}, {@code \t}, {@code \n}, {@code \r}. The
+ * record's id, source id and parent id are columns of the row, not fields.
+ *
+ * <p>Stateless and thread-safe.
+ */
+final class LineageTrace {
+  private static final String NONE = "\\N";
+  private static final int FIELDS = 12;
+
+  private LineageTrace() {}
+
+  /** Appends one event's line (with the newline before it unless it is the first). */
+  static void pack(StringBuilder out, LineageEvent e) {
+    if (!out.isEmpty()) {
+      out.append('\n');
+    }
+    text(out, e.stage()).append('\t');
+    out.append(e.outcome().name()).append('\t');
+    out.append(micros(e.enteredAt())).append('\t');
+    out.append(micros(e.leftAt())).append('\t');
+    out.append(e.attempts()).append('\t');
+    out.append(e.inputHash()).append('\t');
+    Long output = e.outputHash();
+    out.append(output == null ? NONE : Long.toString(output)).append('\t');
+    out.append(e.children()).append('\t');
+    text(out, e.branch()).append('\t');
+    text(out, e.verdicts()).append('\t');
+    text(out, e.detail()).append('\t');
+    text(out, e.position());
+  }
+
+  /** The events of a packed row, oldest first. */
+  static List<LineageEvent> unpack(
+      String recordId, @Nullable String sourceId, @Nullable String parentId, String packed) {
+    List<LineageEvent> events = new ArrayList<>();
+    for (String line : packed.split("\n", -1)) {
+      String[] f = line.split("\t", -1);
+      if (f.length != FIELDS) {
+        throw new IllegalArgumentException(
+            "a lineage line has " + f.length + " fields, not " + FIELDS);
+      }
+      events.add(
+          new LineageEvent(
+              recordId,
+              java.util.Objects.requireNonNull(unescape(f[0])),
+              LineageOutcome.valueOf(f[1]),
+              instant(f[2]),
+              instant(f[3]),
+              Integer.parseInt(f[4]),
+              Long.parseLong(f[5]),
+              f[6].equals(NONE) ? null : Long.parseLong(f[6]),
+              sourceId,
+              parentId,
+              Integer.parseInt(f[7]),
+              unescape(f[8]),
+              unescape(f[9]),
+              unescape(f[10]),
+              unescape(f[11])));
+    }
+    return events;
+  }
+
+  private static long micros(Instant t) {
+    return ChronoUnit.MICROS.between(Instant.EPOCH, t);
+  }
+
+  private static Instant instant(String micros) {
+    return Instant.EPOCH.plus(Long.parseLong(micros), ChronoUnit.MICROS);
+  }
+
+  private static StringBuilder text(StringBuilder out, @Nullable String value) {
+    if (value == null) {
+      return out.append(NONE);
+    }
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      switch (c) {
+        case '\\' -> out.append("\\\\");
+        case '\t' -> out.append("\\t");
+        case '\n' -> out.append("\\n");
+        case '\r' -> out.append("\\r");
+        default -> out.append(c);
+      }
+    }
+    return out;
+  }
+
+  private static @Nullable String unescape(String field) {
+    if (field.equals(NONE)) {
+      return null;
+    }
+    if (field.indexOf('\\') < 0) {
+      return field;
+    }
+    StringBuilder b = new StringBuilder(field.length());
+    for (int i = 0; i < field.length(); i++) {
+      char c = field.charAt(i);
+      if (c != '\\' || i + 1 == field.length()) {
+        b.append(c);
+        continue;
+      }
+      char next = field.charAt(++i);
+      b.append(
+          switch (next) {
+            case 't' -> '\t';
+            case 'n' -> '\n';
+            case 'r' -> '\r';
+            default -> next;
+          });
+    }
+    return b.toString();
+  }
+}
