@@ -2,10 +2,12 @@ package dev.pipeline.jdbc;
 
 import dev.pipeline.store.LineageEvent;
 import dev.pipeline.store.LineageOutcome;
+import dev.pipeline.store.StorableText;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -44,9 +46,16 @@ final class LineageTrace {
     text(out, e.position());
   }
 
-  /** The events of a packed row, oldest first. */
+  /**
+   * The events of a packed row, oldest first. Text is given to {@link LineageEvent} as it was
+   * before the event escaped it ({@link StorableText#unescape}), so that the event escapes it once
+   * again to the same text: an event read back equals the event written.
+   */
   static List<LineageEvent> unpack(
       String recordId, @Nullable String sourceId, @Nullable String parentId, String packed) {
+    String id = StorableText.unescape(recordId);
+    String source = original(sourceId);
+    String parent = original(parentId);
     List<LineageEvent> events = new ArrayList<>();
     for (String line : packed.split("\n", -1)) {
       String[] f = line.split("\t", -1);
@@ -56,23 +65,27 @@ final class LineageTrace {
       }
       events.add(
           new LineageEvent(
-              recordId,
-              java.util.Objects.requireNonNull(unescape(f[0])),
+              id,
+              Objects.requireNonNull(unescape(f[0])),
               LineageOutcome.valueOf(f[1]),
               instant(f[2]),
               instant(f[3]),
               Integer.parseInt(f[4]),
               Long.parseLong(f[5]),
               f[6].equals(NONE) ? null : Long.parseLong(f[6]),
-              sourceId,
-              parentId,
+              source,
+              parent,
               Integer.parseInt(f[7]),
-              unescape(f[8]),
-              unescape(f[9]),
-              unescape(f[10]),
-              unescape(f[11])));
+              original(unescape(f[8])),
+              original(unescape(f[9])),
+              original(unescape(f[10])),
+              original(unescape(f[11]))));
     }
     return events;
+  }
+
+  private static @Nullable String original(@Nullable String stored) {
+    return stored == null ? null : StorableText.unescape(stored);
   }
 
   private static long micros(Instant t) {
