@@ -4,7 +4,6 @@ import dev.pipeline.store.LineageEvent;
 import dev.pipeline.store.LineageOutcome;
 import dev.pipeline.store.StorableText;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -89,11 +88,13 @@ final class LineageTrace {
   }
 
   private static long micros(Instant t) {
-    return ChronoUnit.MICROS.between(Instant.EPOCH, t);
+    return t.getEpochSecond() * 1_000_000L + t.getNano() / 1_000;
   }
 
   private static Instant instant(String micros) {
-    return Instant.EPOCH.plus(Long.parseLong(micros), ChronoUnit.MICROS);
+    long m = Long.parseLong(micros);
+    return Instant.ofEpochSecond(
+        Math.floorDiv(m, 1_000_000L), Math.floorMod(m, 1_000_000L) * 1_000L);
   }
 
   private static StringBuilder text(StringBuilder out, @Nullable String value) {
