@@ -24,6 +24,14 @@ public final class Envelope<T> {
   /** Metadata key of the id of the source a record came from. */
   public static final String SOURCE_ID = "source";
 
+  /**
+   * Metadata key of where a record stood in its source: the {@code SeekableSource}'s position after
+   * it was read (at most {@code SeekableSource.MAX_POSITION_CHARS} characters). Set only when the
+   * pipeline keeps lineage and its store is durable, and kept in the lineage events of the record
+   * at the first stage.
+   */
+  public static final String SOURCE_POSITION = "source-position";
+
   /** Metadata key of the id of the parent record, for records split from another. */
   public static final String PARENT_ID = "parent";
 

@@ -23,13 +23,16 @@ import org.jspecify.annotations.Nullable;
  * @param inputHash the hash of the payload that entered the stage
  * @param outputHash the hash of the payload that left it (null if none did)
  * @param sourceId the id of the source the record came from, if tagged
- * @param parentId the id of the record it was split from, if any
+ * @param parentId the id of the record it was split from, if any (of a merged record: the record
+ *     whose children it joins)
  * @param children the number of records it was split into here (0 unless {@code SPLIT})
  * @param branch the branch or implementation it took here ({@code key=value} of its {@code
  *     branch.*} and {@code implementation.<stage>} metadata, comma-separated), if any
  * @param verdicts the rule verdicts given to it here (its {@code quality.violations} metadata, when
  *     the stage changed it), if any
  * @param detail the filter reason, or the last error ({@code Type: message}), if any
+ * @param position where the record stood in its source ({@code SeekableSource.position()} after it
+ *     was read), on the record's first event only, if its source is seekable and the store durable
  */
 public record LineageEvent(
     String recordId,
@@ -45,13 +48,17 @@ public record LineageEvent(
     int children,
     @Nullable String branch,
     @Nullable String verdicts,
-    @Nullable String detail) {
+    @Nullable String detail,
+    @Nullable String position) {
 
   /** The longest id (record, source or parent) kept, in characters. */
   public static final int MAX_ID = StorableText.MAX_ID_LENGTH;
 
   /** The longest branch, verdicts or detail text kept, in characters. */
   public static final int MAX_TEXT = 2_000;
+
+  /** The longest source position kept, in characters. */
+  public static final int MAX_POSITION = 1_000;
 
   /**
    * Checks and bounds the event's values.
@@ -77,6 +84,41 @@ public record LineageEvent(
     branch = bound(branch, MAX_TEXT);
     verdicts = bound(verdicts, MAX_TEXT);
     detail = bound(detail, MAX_TEXT);
+    position = bound(position, MAX_POSITION);
+  }
+
+  /** An event without a source position (every event but a record's first). */
+  public LineageEvent(
+      String recordId,
+      String stage,
+      LineageOutcome outcome,
+      Instant enteredAt,
+      Instant leftAt,
+      int attempts,
+      long inputHash,
+      @Nullable Long outputHash,
+      @Nullable String sourceId,
+      @Nullable String parentId,
+      int children,
+      @Nullable String branch,
+      @Nullable String verdicts,
+      @Nullable String detail) {
+    this(
+        recordId,
+        stage,
+        outcome,
+        enteredAt,
+        leftAt,
+        attempts,
+        inputHash,
+        outputHash,
+        sourceId,
+        parentId,
+        children,
+        branch,
+        verdicts,
+        detail,
+        null);
   }
 
   private static @Nullable String bound(@Nullable String text, int max) {

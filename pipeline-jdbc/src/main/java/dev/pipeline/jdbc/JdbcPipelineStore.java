@@ -320,8 +320,8 @@ public final class JdbcPipelineStore implements RecordLedger {
    * (payloads encoded with {@code stage}'s input codec and checksummed), the counts updated, and
    * the payloads of the complete groups read back. The row lock serializes two workers giving a
    * group's last parts at once. Parts are kept after their group is merged, so that the group can
-   * be merged again (after a crash, or a dead letter sent back); deleting a group's rows once its
-   * merged record is finished is the operator's, as for lineage.
+   * be merged again (after a crash, or a dead letter sent back), until {@link #purge()} deletes
+   * finished groups past the records' retention.
    *
    * @throws PipelineException if a part arrived with its payload and {@code stage} has no input
    *     codec
@@ -491,15 +491,18 @@ public final class JdbcPipelineStore implements RecordLedger {
   }
 
   /**
-   * Appends lineage events to {@code record_lineage}, in one bulk append ({@code COPY} on
-   * PostgreSQL).
+   * Appends lineage events to {@code record_traces}, one row per record with its events packed, in
+   * one bulk append ({@code COPY} on PostgreSQL).
    */
   @Override
   public void appendLineage(String pipeline, List<LineageEvent> events) {
     lineage.append(pipeline, events);
   }
 
-  /** A record's lineage events from {@code record_lineage}, oldest first. */
+  /**
+   * A record's lineage events, oldest first: from {@code record_lineage} (written before schema
+   * version 12), then from its rows of {@code record_traces}.
+   */
   @Override
   public List<LineageEvent> lineage(String pipeline, String recordId) {
     return lineage.find(pipeline, recordId);
@@ -678,15 +681,22 @@ public final class JdbcPipelineStore implements RecordLedger {
    * @param recordsDeleted published or filtered records deleted, with their errors
    * @param logsDeleted rows deleted from {@code processing_logs}
    * @param metricsDeleted rows deleted from {@code pipeline_metrics}
-   * @param lineageDeleted rows deleted from {@code record_lineage}: events of records no longer
-   *     stored, older than the records' retention
+   * @param lineageDeleted rows deleted from {@code record_traces} (each the events of one record
+   *     written together) and {@code record_lineage} (each one event, written before schema version
+   *     12): lineage of records no longer stored, older than the records' retention
+   * @param mergeGroupsDeleted finished merge groups deleted with their parts, completed longer ago
+   *     than the records' retention
+   * @param seenKeysDeleted keys of uniqueness rules deleted from {@code quality_seen_keys}, first
+   *     seen longer ago than {@link JdbcPipelineStoreBuilder#retainSeenKeys(Duration)}
    */
   public record Purged(
       long payloadsCleared,
       long recordsDeleted,
       long logsDeleted,
       long metricsDeleted,
-      long lineageDeleted) {}
+      long lineageDeleted,
+      long mergeGroupsDeleted,
+      long seenKeysDeleted) {}
 
   /**
    * Applies the retention settings now, across all pipelines, in batches of {@link
@@ -694,10 +704,12 @@ public final class JdbcPipelineStore implements RecordLedger {
    * not held up): clears the payloads of records published or filtered longer ago than {@link
    * JdbcPipelineStoreBuilder#retainPayloads(Duration)}; deletes those records, with their errors,
    * after {@link JdbcPipelineStoreBuilder#retainCompleted(Duration)} (then their ids may be
-   * ingested again), and the lineage of records no longer stored whose last event is that old;
-   * deletes processing logs and metrics older than {@link
-   * JdbcPipelineStoreBuilder#retainLogs(Duration)}. Dead letters and records in flight are never
-   * purged. Ages are measured on the database's clock from completion.
+   * ingested again), the lineage of records no longer stored whose last event is that old, and
+   * merge groups completed that long ago whose children are all finished; deletes keys of
+   * uniqueness rules older than {@link JdbcPipelineStoreBuilder#retainSeenKeys(Duration)}; deletes
+   * processing logs and metrics older than {@link JdbcPipelineStoreBuilder#retainLogs(Duration)}.
+   * Dead letters and records in flight are never purged. Ages are measured on the database's clock
+   * from completion.
    *
    * @throws JdbcStoreException if the database fails for good
    */

@@ -56,6 +56,7 @@ public final class JdbcPipelineStoreBuilder {
   private @Nullable Duration retainCompleted;
   private @Nullable Duration retainLogs = Duration.ofDays(30);
   private boolean retainLogsSet;
+  private @Nullable Duration retainSeenKeys;
   private int purgeBatchSize = 1_000;
   private @Nullable Duration purgeEvery;
   private @Nullable Duration outageTolerance;
@@ -300,8 +301,10 @@ public final class JdbcPipelineStoreBuilder {
   /**
    * Deletes published and filtered records (with their errors) this long after completion, on
    * {@link JdbcPipelineStore#purge()}; kept forever unless set. Once deleted, their ids can be
-   * ingested again. Their lineage ({@code record_lineage}) goes too, once its last event is this
-   * old; the lineage of dead letters and records in flight stays while they do.
+   * ingested again. Their lineage ({@code record_traces}) goes too, once its last event is this
+   * old; the lineage of dead letters and records in flight stays while they do. So do merge groups
+   * ({@code pipeline_merge_groups} and their parts) completed this long ago, once none of their
+   * children is stored unfinished (a dead letter sent back to the merge stage needs its group).
    *
    * @throws IllegalArgumentException if negative or longer than {@link #MAX_RETENTION}; to keep
    *     them forever, leave it unset
@@ -324,6 +327,23 @@ public final class JdbcPipelineStoreBuilder {
     once(retainLogsSet, "retainLogs");
     this.retainLogs = within(age, "retainLogs", MAX_RETENTION, "10 years");
     retainLogsSet = true;
+    return this;
+  }
+
+  /**
+   * Deletes the keys a uniqueness rule checked against the store has seen ({@code
+   * quality_seen_keys}, pipeline-quality's {@code UNIQUE} rules with scope {@code store}) this long
+   * after they were first seen, on {@link JdbcPipelineStore#purge()}; kept forever unless set. A
+   * key purged is new again: a record carrying it later passes the rule (a worker's cache of recent
+   * keys may still remember it until it is evicted).
+   *
+   * @throws IllegalArgumentException if negative or longer than {@link #MAX_RETENTION}; to keep
+   *     them forever, leave it unset
+   * @throws IllegalStateException if set twice
+   */
+  public JdbcPipelineStoreBuilder retainSeenKeys(Duration age) {
+    once(retainSeenKeys != null, "retainSeenKeys");
+    this.retainSeenKeys = within(age, "retainSeenKeys", MAX_RETENTION, "10 years");
     return this;
   }
 
@@ -532,6 +552,7 @@ public final class JdbcPipelineStoreBuilder {
                   retainPayloads != null ? retainPayloads : Duration.ZERO,
                   retainCompleted,
                   retainLogs,
+                  retainSeenKeys,
                   purgeBatchSize),
               pool,
               heartbeat,

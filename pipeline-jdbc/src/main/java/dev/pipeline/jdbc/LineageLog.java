@@ -7,48 +7,90 @@ import dev.pipeline.store.LineageOutcome;
 import dev.pipeline.store.PipelineStore;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import org.jdbi.v3.core.result.ResultIterator;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Record lineage for a {@link JdbcPipelineStore}: rows of {@code record_lineage}, appended in bulk
- * through {@link BulkAppend} (one COPY on PostgreSQL, one JDBC batch on H2, per call, with the
- * events of many batches) and read by record through the index on {@code (pipeline, record_id,
- * event_id)}.
+ * Record lineage for a {@link JdbcPipelineStore}: each append (the events of many batches, from the
+ * run's telemetry writer) writes one row of {@code record_traces} per record it holds events of,
+ * with those events packed ({@link LineageTrace}), through {@link BulkAppend} (one COPY on
+ * PostgreSQL, one JDBC batch on H2). A record's trace is read through the index on {@code
+ * (pipeline, record_id, trace_id)}: the events written before schema version 12 (one row each in
+ * {@code record_lineage}), then its packed rows in order.
  */
 final class LineageLog extends StoreContext {
+  /** The most characters of packed events in one row; a record's further events start a row. */
+  static final int MAX_PACKED = 200_000;
+
   private final BulkAppend rows;
+  private final String findOld;
   private final String find;
 
   LineageLog(StoreContext shared) {
     super(shared);
-    String table = names.lineage();
+    String table = names.traces();
     this.rows =
         BulkAppend.into(db.dialect, table)
             .column("pipeline", BulkAppend.Type.TEXT)
             .column("record_id", BulkAppend.Type.TEXT)
-            .column("stage_name", BulkAppend.Type.TEXT)
-            .column("outcome", BulkAppend.Type.TEXT)
-            .column("entered_at", BulkAppend.Type.TIME)
-            .column("left_at", BulkAppend.Type.TIME)
-            .column("attempts", BulkAppend.Type.INT)
-            .column("input_hash", BulkAppend.Type.BIGINT)
-            .column("output_hash", BulkAppend.Type.BIGINT)
             .column("source_id", BulkAppend.Type.TEXT)
             .column("parent_id", BulkAppend.Type.TEXT)
-            .column("children", BulkAppend.Type.INT)
-            .column("branch", BulkAppend.Type.TEXT)
-            .column("verdicts", BulkAppend.Type.TEXT)
-            .column("detail", BulkAppend.Type.TEXT)
+            .column("first_at", BulkAppend.Type.TIME)
+            .column("last_at", BulkAppend.Type.TIME)
+            .column("event_count", BulkAppend.Type.INT)
+            .column("events", BulkAppend.Type.TEXT)
             .lazyCommit()
             .build();
-    this.find =
+    this.findOld =
         "SELECT record_id, stage_name, outcome, entered_at, left_at, attempts, input_hash,"
             + " output_hash, source_id, parent_id, children, branch, verdicts, detail FROM "
-            + table
+            + names.lineage()
             + " WHERE pipeline = :pipeline AND record_id = :record ORDER BY event_id LIMIT "
             + PipelineStore.MAX_LINEAGE_EVENTS;
+    this.find =
+        "SELECT source_id, parent_id, event_count, events FROM "
+            + table
+            + " WHERE pipeline = :pipeline AND record_id = :record ORDER BY trace_id";
+  }
+
+  /** A record's events of one append, packed. */
+  private static final class Trace {
+    final LineageEvent first;
+    final StringBuilder packed = new StringBuilder(256);
+    @Nullable String sourceId;
+    @Nullable String parentId;
+    Instant firstAt;
+    Instant lastAt;
+    int count;
+
+    Trace(LineageEvent first) {
+      this.first = first;
+      this.firstAt = first.enteredAt();
+      this.lastAt = first.leftAt();
+    }
+
+    void add(LineageEvent e) {
+      LineageTrace.pack(packed, e);
+      count++;
+      if (sourceId == null) {
+        sourceId = e.sourceId();
+      }
+      if (parentId == null) {
+        parentId = e.parentId();
+      }
+      if (e.enteredAt().isBefore(firstAt)) {
+        firstAt = e.enteredAt();
+      }
+      if (e.leftAt().isAfter(lastAt)) {
+        lastAt = e.leftAt();
+      }
+    }
   }
 
   void append(String pipeline, List<LineageEvent> events) {
@@ -57,29 +99,39 @@ final class LineageLog extends StoreContext {
     if (events.isEmpty()) {
       return;
     }
+    List<Trace> traces = pack(events);
     db.call(
         "appendLineage",
         pipeline,
         h ->
             rows.append(
                 h,
-                events,
-                (e, row) ->
+                traces,
+                (t, row) ->
                     row.text(pipeline)
-                        .text(e.recordId())
-                        .text(e.stage())
-                        .text(e.outcome().name())
-                        .time(e.enteredAt())
-                        .time(e.leftAt())
-                        .int32(e.attempts())
-                        .int64(e.inputHash())
-                        .int64(e.outputHash())
-                        .text(e.sourceId())
-                        .text(e.parentId())
-                        .int32(e.children())
-                        .text(e.branch())
-                        .text(e.verdicts())
-                        .text(e.detail())));
+                        .text(t.first.recordId())
+                        .text(t.sourceId)
+                        .text(t.parentId)
+                        .time(t.firstAt)
+                        .time(t.lastAt)
+                        .int32(t.count)
+                        .text(t.packed.toString())));
+  }
+
+  /** The events grouped by record, in the order each record first appears, each group in order. */
+  private static List<Trace> pack(List<LineageEvent> events) {
+    Map<String, Trace> open = new HashMap<>(events.size());
+    List<Trace> traces = new ArrayList<>();
+    for (LineageEvent e : events) {
+      Trace t = open.get(e.recordId());
+      if (t == null || t.packed.length() >= MAX_PACKED) {
+        t = new Trace(e);
+        open.put(e.recordId(), t);
+        traces.add(t);
+      }
+      t.add(e);
+    }
+    return traces;
   }
 
   List<LineageEvent> find(String pipeline, String recordId) {
@@ -88,12 +140,35 @@ final class LineageLog extends StoreContext {
     return db.call(
         "lineage",
         pipeline,
-        h ->
-            h.createQuery(find)
-                .bind("pipeline", pipeline)
-                .bind("record", recordId)
-                .map((rs, ctx) -> read(rs))
-                .list());
+        h -> {
+          List<LineageEvent> events =
+              new ArrayList<>(
+                  h.createQuery(findOld)
+                      .bind("pipeline", pipeline)
+                      .bind("record", recordId)
+                      .map((rs, ctx) -> read(rs))
+                      .list());
+          try (ResultIterator<List<LineageEvent>> packed =
+              h.createQuery(find)
+                  .bind("pipeline", pipeline)
+                  .bind("record", recordId)
+                  .map(
+                      (rs, ctx) ->
+                          LineageTrace.unpack(
+                              recordId,
+                              rs.getString("source_id"),
+                              rs.getString("parent_id"),
+                              rs.getString("events")))
+                  .iterator()) {
+            while (packed.hasNext()) {
+              events.addAll(packed.next());
+              if (events.size() >= PipelineStore.MAX_LINEAGE_EVENTS) {
+                return List.copyOf(events.subList(0, PipelineStore.MAX_LINEAGE_EVENTS));
+              }
+            }
+          }
+          return events;
+        });
   }
 
   private static LineageEvent read(ResultSet rs) throws SQLException {

@@ -303,9 +303,14 @@ final class Names {
     return table("processing_logs");
   }
 
-  /** What happened to each record at each stage, for pipelines that keep lineage. */
+  /** Lineage events written before schema version 12, one row each. */
   String lineage() {
     return table("record_lineage");
+  }
+
+  /** Lineage events, one row per record per append with the events packed (version 12). */
+  String traces() {
+    return table("record_traces");
   }
 
   /** One row per merge group: its size and the parts counted. */
@@ -316,6 +321,11 @@ final class Names {
   /** One row per part of a merge group: an arrived child's payload, or an absent mark. */
   String mergeParts() {
     return table("pipeline_merge_parts");
+  }
+
+  /** The keys a uniqueness rule of pipeline-quality has seen (version 10). */
+  String seenKeys() {
+    return table("quality_seen_keys");
   }
 
   String schemaVersion() {

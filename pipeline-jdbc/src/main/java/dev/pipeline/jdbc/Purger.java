@@ -13,8 +13,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Applies a {@link JdbcPipelineStore}'s retention settings: clears old payloads, deletes old
- * completed records with their errors and lineage, and old logs and metrics, in short transactions,
- * on demand ({@link JdbcPipelineStore#purge()}) or on a schedule of its own.
+ * completed records with their errors and lineage, finished merge groups, old logs and metrics, and
+ * old keys of uniqueness rules, in short transactions, on demand ({@link
+ * JdbcPipelineStore#purge()}) or on a schedule of its own.
  */
 final class Purger {
   private static final Logger LOG = LoggerFactory.getLogger(JdbcPipelineStore.class);
@@ -25,6 +26,7 @@ final class Purger {
   private final Retention retention;
   private final @Nullable BatchLedger ledger;
   private final AtomicBoolean closed;
+  private final PurgeGroups merges;
 
   Purger(
       Database db,
@@ -39,6 +41,7 @@ final class Purger {
     this.retention = retention;
     this.ledger = ledger;
     this.closed = closed;
+    this.merges = new PurgeGroups(db, names);
   }
 
   /** Applies the retention settings now; see {@link JdbcPipelineStore#purge()}. */
@@ -106,9 +109,17 @@ final class Purger {
                               .execute()));
     }
     long lineage = 0;
+    long mergeGroups = 0;
     if (retention.completed() != null) {
       long age = retention.completed().toMillis();
       lineage = repeat(batch, () -> deleteOlder(sql.purgeLineage, age, batch));
+      lineage += repeat(batch, () -> deleteOlder(sql.purgeTraces, age, batch));
+      mergeGroups = repeat(batch, () -> merges.purge(age, batch));
+    }
+    long seenKeys = 0;
+    if (retention.seenKeys() != null) {
+      long age = retention.seenKeys().toMillis();
+      seenKeys = repeat(batch, () -> deleteOlder(sql.purgeSeenKeys, age, batch));
     }
     long logs = 0;
     long metrics = 0;
@@ -118,7 +129,8 @@ final class Purger {
       metrics = repeat(batch, () -> deleteOlder(sql.purgeMetrics, age, batch));
     }
     JdbcPipelineStore.Purged purged =
-        new JdbcPipelineStore.Purged(payloads, records, logs, metrics, lineage);
+        new JdbcPipelineStore.Purged(
+            payloads, records, logs, metrics, lineage, mergeGroups, seenKeys);
     LOG.debug("pipeline-jdbc: purge of {} removed {}", names, purged);
     return purged;
   }

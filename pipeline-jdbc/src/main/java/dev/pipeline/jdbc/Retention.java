@@ -5,4 +5,8 @@ import org.jspecify.annotations.Nullable;
 
 /** How long finished work is kept. */
 record Retention(
-    Duration payloads, @Nullable Duration completed, @Nullable Duration logs, int batchSize) {}
+    Duration payloads,
+    @Nullable Duration completed,
+    @Nullable Duration logs,
+    @Nullable Duration seenKeys,
+    int batchSize) {}

@@ -42,8 +42,7 @@ final class Statements {
       "(status = 'READY' OR (status = 'IN_PROGRESS' AND lease_expires_at < CURRENT_TIMESTAMP))";
 
   /** The terminal statuses whose records retention purges (dead letters are kept). */
-  private static final String FINISHED =
-      "('PUBLISHED', 'FILTERED', 'DISCARDED', 'SPLIT', 'MERGED')";
+  static final String FINISHED = "('PUBLISHED', 'FILTERED', 'DISCARDED', 'SPLIT', 'MERGED')";
 
   /** The columns of a retry queue row, in the order of {@link #enqueueRetry}'s values. */
   private static final String RETRY_COLUMNS =
@@ -153,6 +152,8 @@ final class Statements {
   final String purgeLogs;
   final String purgeMetrics;
   final String purgeLineage;
+  final String purgeTraces;
+  final String purgeSeenKeys;
 
   Statements(Dialect dialect, Names names, boolean retainPayloads) {
     this.dialect = dialect;
@@ -622,18 +623,43 @@ final class Statements {
     // lineage goes with its record: once the record's row is gone (purged, or never kept, as in
     // the batch ledger) and its last event is older than the records' retention; a dead letter's
     // or a record in flight's lineage stays as long as the record does
-    purgeLineage =
+    purgeLineage = purgeLineage(names.lineage(), "event_id", "left_at");
+    purgeTraces = purgeLineage(names.traces(), "trace_id", "last_at");
+    String keys = "pipeline, stage_name, rule_name, key_hash";
+    purgeSeenKeys =
         "DELETE FROM "
-            + names.lineage()
-            + " WHERE event_id IN (SELECT l.event_id FROM "
-            + names.lineage()
-            + " l WHERE l.left_at < "
+            + names.seenKeys()
+            + " WHERE ("
+            + keys
+            + ") IN (SELECT "
+            + keys
+            + " FROM "
+            + names.seenKeys()
+            + " WHERE first_seen_at < "
             + dialect.minusMillis(":age_ms")
-            + " AND NOT EXISTS (SELECT 1 FROM "
-            + status
-            + " s WHERE s.pipeline = l.pipeline AND s.record_id = l.record_id) "
+            + " "
             + dialect.limit(":batch")
             + ")";
+  }
+
+  private String purgeLineage(String table, String key, String time) {
+    return "DELETE FROM "
+        + table
+        + " WHERE "
+        + key
+        + " IN (SELECT l."
+        + key
+        + " FROM "
+        + table
+        + " l WHERE l."
+        + time
+        + " < "
+        + dialect.minusMillis(":age_ms")
+        + " AND NOT EXISTS (SELECT 1 FROM "
+        + names.status()
+        + " s WHERE s.pipeline = l.pipeline AND s.record_id = l.record_id) "
+        + dialect.limit(":batch")
+        + ")";
   }
 
   private String purgeOlder(String table, String key, String time) {

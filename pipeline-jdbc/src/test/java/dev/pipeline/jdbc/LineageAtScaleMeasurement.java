@@ -19,9 +19,10 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 /**
  * Not a test: measures {@code lineage(recordId)} on a PostgreSQL store holding {@code
  * -Dlineage.scale.events} lineage events (default 10,000,000: 2,500,000 records of four events
- * each, of two pipelines), written straight into {@code record_lineage} with generate_series. Runs
- * only when {@code -Dlineage.scale=true}; writes its figures and the query plan to
- * target/lineage-scale.txt. The schema is dropped afterwards.
+ * each, of two pipelines, two events packed in each row as one append writes them), written
+ * straight into {@code record_traces} with generate_series. Runs only when {@code
+ * -Dlineage.scale=true}; writes its figures and the query plan to target/lineage-scale.txt. The
+ * schema is dropped afterwards.
  */
 @EnabledIfSystemProperty(named = "lineage.scale", matches = "true")
 class LineageAtScaleMeasurement {
@@ -42,27 +43,31 @@ class LineageAtScaleMeasurement {
     JdbcPipelineStore store =
         JdbcPipelineStore.builder().jdbcUrl(url, null, null).schema(schema).build();
     try {
-      String table = schema + ".record_lineage";
+      String table = schema + ".record_traces";
       long start = System.nanoTime();
       try (Connection c = DriverManager.getConnection(url);
           Statement s = c.createStatement()) {
         // loaded without the index, which is made after: as a table that grew by bulk appends
-        s.execute("DROP INDEX " + schema + ".record_lineage_record_ix");
+        s.execute("DROP INDEX " + schema + ".record_traces_record_ix");
+        String event =
+            "E'\\t' || 'PASSED' || E'\\t' || m || E'\\t' || m || E'\\t1\\t' || (m * 7919) || E'\\t'"
+                + " || (m * 104729) || E'\\t0\\t\\\\N\\t\\\\N\\t\\\\N\\t\\\\N'";
         s.execute(
             "INSERT INTO "
                 + table
-                + " (pipeline, record_id, stage_name, outcome, entered_at, left_at, attempts,"
-                + " input_hash, output_hash, source_id, parent_id, children, branch, verdicts,"
-                + " detail) SELECT CASE WHEN n % 2 = 0 THEN 'orders' ELSE 'other' END,"
-                + " 'rec-' || (n / 4), (ARRAY['cleaning', 'validation', 'enrichment',"
-                + " 'sink'])[1 + n % 4], 'PASSED', now(), now(), 1, n::bigint * 7919, n::bigint * 104729,"
-                + " 'src', NULL, 0, NULL, NULL, NULL FROM generate_series(0, "
-                + (events - 1)
-                + ") n");
+                + " (pipeline, record_id, source_id, parent_id, first_at, last_at, event_count,"
+                + " events) SELECT CASE WHEN m % 2 = 0 THEN 'orders' ELSE 'other' END,"
+                + " 'rec-' || (m / 2), 'src', NULL, now(), now(), 2, 'cleaning' || "
+                + event
+                + " || E'\\n' || 'sink' || "
+                + event
+                + " FROM generate_series(0::bigint, "
+                + (events / 2 - 1)
+                + ") m");
         s.execute(
-            "CREATE INDEX record_lineage_record_ix ON "
+            "CREATE INDEX record_traces_record_ix ON "
                 + table
-                + " (pipeline, record_id, event_id)");
+                + " (pipeline, record_id, trace_id)");
         s.execute("ANALYZE " + table);
         report.append(
             String.format(
@@ -75,7 +80,7 @@ class LineageAtScaleMeasurement {
                 "EXPLAIN ANALYZE SELECT * FROM "
                     + table
                     + " WHERE pipeline = 'orders' AND record_id = 'rec-1234567' ORDER BY"
-                    + " event_id LIMIT 10000")) {
+                    + " trace_id")) {
           while (plan.next()) {
             report.append("  ").append(plan.getString(1)).append('\n');
           }

@@ -102,6 +102,66 @@ public final class LineageRecorder {
     }
   }
 
+  /**
+   * Records the making of a merged record at its merge stage: an event of the merged record that
+   * names its parent and parts ({@code parentId/0} to {@code parentId/(size - 1)}), the input hash
+   * being that of the list of the parts' payloads. Its parts' own events there (MERGED) name it.
+   *
+   * @param input the record the merge function was called with (its payload the parts' payloads)
+   * @param out the merged record
+   * @param entered when the worker took the batch that completed the group, if known
+   */
+  void merged(
+      RunStage stage,
+      Envelope<Object> input,
+      Envelope<Object> out,
+      String parentId,
+      int size,
+      int attempts,
+      @Nullable Instant entered) {
+    boolean kept =
+        switch (level) {
+          case ALL -> true;
+          case SAMPLED -> sampled(parentId, share);
+          case FAILURES -> attempts > 1;
+          default -> false;
+        };
+    if (!kept) {
+      return;
+    }
+    Instant left = run.clock.now();
+    int arrived = input.payload() instanceof List<?> parts ? parts.size() : size;
+    run.telemetry.lineage(
+        List.of(
+            new LineageEvent(
+                out.id(),
+                stage.def.name().value(),
+                LineageOutcome.PASSED,
+                entered != null ? entered : left,
+                left,
+                attempts,
+                payloadHash(input.payload()),
+                payloadHash(out.payload()),
+                out.metadata().get(Envelope.SOURCE_ID),
+                parentId,
+                0,
+                null,
+                null,
+                "merged from the "
+                    + arrived
+                    + " of "
+                    + size
+                    + " parts of '"
+                    + parentId
+                    + "' that arrived ('"
+                    + parentId
+                    + "/0' to '"
+                    + parentId
+                    + "/"
+                    + (size - 1)
+                    + "')")));
+  }
+
   /** Whether the level keeps every event of this record (or, at FAILURES, of none). */
   private boolean traced(Envelope<?> record) {
     return switch (level) {
@@ -167,6 +227,7 @@ public final class LineageRecorder {
   /** One batch's events, made as the records are looked at. */
   private final class Batch {
     final String stage;
+    final boolean first;
     final BatchWork work;
     final Instant entered;
     final Instant left;
@@ -176,6 +237,7 @@ public final class LineageRecorder {
 
     Batch(RunStage stage, BatchWork work) {
       this.stage = stage.def.name().value();
+      this.first = run.stages.length > 0 && run.stages[0] == stage;
       this.work = work;
       this.left = run.clock.now();
       this.entered = work.entered != null ? work.entered : left;
@@ -234,7 +296,8 @@ public final class LineageRecorder {
               childCount,
               branch(in.metadata(), meta),
               verdicts,
-              detail));
+              detail,
+              first ? in.metadata().get(Envelope.SOURCE_POSITION) : null));
     }
 
     /** The branch and implementation entries the stage set (those the record had are not). */

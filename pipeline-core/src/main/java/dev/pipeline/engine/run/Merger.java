@@ -201,6 +201,10 @@ final class Merger {
         }
         work.merged.add(out);
         work.bytes += run.payloadSize.applyAsLong(output);
+        if (run.lineage != null) {
+          run.lineage.merged(
+              stage, merged, out, group.parentId(), group.size(), attempt, work.entered);
+        }
         return new Made(out, null, errors, attempt);
       }
       if (call.kind() == Attempt.Kind.FILTERED) {

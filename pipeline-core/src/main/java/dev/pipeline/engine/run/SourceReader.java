@@ -92,9 +92,12 @@ final class SourceReader {
           batcher.flush(); // what the limit let through goes on while this one waits
           limit.acquire(1);
         }
-        batcher.add(
-            next.sourceId() == null ? next.withMetadata(Envelope.SOURCE_ID, source.id()) : next,
-            position);
+        Envelope<Object> record =
+            next.sourceId() == null ? next.withMetadata(Envelope.SOURCE_ID, source.id()) : next;
+        if (position != null && run.lineage != null) {
+          record = record.withMetadata(Envelope.SOURCE_POSITION, position); // for its lineage
+        }
+        batcher.add(record, position);
       }
       if (sourceError != null && !run.cancelled) {
         String line =

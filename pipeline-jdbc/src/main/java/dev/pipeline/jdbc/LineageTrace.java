@@ -1,0 +1,142 @@
+package dev.pipeline.jdbc;
+
+import dev.pipeline.store.LineageEvent;
+import dev.pipeline.store.LineageOutcome;
+import dev.pipeline.store.StorableText;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The packed form of a record's lineage events in a row of {@code record_traces}: one line per
+ * event, in the order the events happened, of twelve tab-separated fields: stage, outcome, entered
+ * and left (microseconds since 1970 at UTC), attempts, input hash, output hash, children, branch,
+ * verdicts, detail, source position. A missing value is {@code \N}; in text, a backslash, tab,
+ * newline and carriage return are written {@code \\}, {@code \t}, {@code \n}, {@code \r}. The
+ * record's id, source id and parent id are columns of the row, not fields.
+ *
+ * <p>Stateless and thread-safe.
+ */
+final class LineageTrace {
+  private static final String NONE = "\\N";
+  private static final int FIELDS = 12;
+
+  private LineageTrace() {}
+
+  /** Appends one event's line (with the newline before it unless it is the first). */
+  static void pack(StringBuilder out, LineageEvent e) {
+    if (!out.isEmpty()) {
+      out.append('\n');
+    }
+    text(out, e.stage()).append('\t');
+    out.append(e.outcome().name()).append('\t');
+    out.append(micros(e.enteredAt())).append('\t');
+    out.append(micros(e.leftAt())).append('\t');
+    out.append(e.attempts()).append('\t');
+    out.append(e.inputHash()).append('\t');
+    Long output = e.outputHash();
+    out.append(output == null ? NONE : Long.toString(output)).append('\t');
+    out.append(e.children()).append('\t');
+    text(out, e.branch()).append('\t');
+    text(out, e.verdicts()).append('\t');
+    text(out, e.detail()).append('\t');
+    text(out, e.position());
+  }
+
+  /**
+   * The events of a packed row, oldest first. Text is given to {@link LineageEvent} as it was
+   * before the event escaped it ({@link StorableText#unescape}), so that the event escapes it once
+   * again to the same text: an event read back equals the event written.
+   */
+  static List<LineageEvent> unpack(
+      String recordId, @Nullable String sourceId, @Nullable String parentId, String packed) {
+    String id = StorableText.unescape(recordId);
+    String source = original(sourceId);
+    String parent = original(parentId);
+    List<LineageEvent> events = new ArrayList<>();
+    for (String line : packed.split("\n", -1)) {
+      String[] f = line.split("\t", -1);
+      if (f.length != FIELDS) {
+        throw new IllegalArgumentException(
+            "a lineage line has " + f.length + " fields, not " + FIELDS);
+      }
+      events.add(
+          new LineageEvent(
+              id,
+              Objects.requireNonNull(unescape(f[0])),
+              LineageOutcome.valueOf(f[1]),
+              instant(f[2]),
+              instant(f[3]),
+              Integer.parseInt(f[4]),
+              Long.parseLong(f[5]),
+              f[6].equals(NONE) ? null : Long.parseLong(f[6]),
+              source,
+              parent,
+              Integer.parseInt(f[7]),
+              original(unescape(f[8])),
+              original(unescape(f[9])),
+              original(unescape(f[10])),
+              original(unescape(f[11]))));
+    }
+    return events;
+  }
+
+  private static @Nullable String original(@Nullable String stored) {
+    return stored == null ? null : StorableText.unescape(stored);
+  }
+
+  private static long micros(Instant t) {
+    return t.getEpochSecond() * 1_000_000L + t.getNano() / 1_000;
+  }
+
+  private static Instant instant(String micros) {
+    long m = Long.parseLong(micros);
+    return Instant.ofEpochSecond(
+        Math.floorDiv(m, 1_000_000L), Math.floorMod(m, 1_000_000L) * 1_000L);
+  }
+
+  private static StringBuilder text(StringBuilder out, @Nullable String value) {
+    if (value == null) {
+      return out.append(NONE);
+    }
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      switch (c) {
+        case '\\' -> out.append("\\\\");
+        case '\t' -> out.append("\\t");
+        case '\n' -> out.append("\\n");
+        case '\r' -> out.append("\\r");
+        default -> out.append(c);
+      }
+    }
+    return out;
+  }
+
+  private static @Nullable String unescape(String field) {
+    if (field.equals(NONE)) {
+      return null;
+    }
+    if (field.indexOf('\\') < 0) {
+      return field;
+    }
+    StringBuilder b = new StringBuilder(field.length());
+    for (int i = 0; i < field.length(); i++) {
+      char c = field.charAt(i);
+      if (c != '\\' || i + 1 == field.length()) {
+        b.append(c);
+        continue;
+      }
+      char next = field.charAt(++i);
+      b.append(
+          switch (next) {
+            case 't' -> '\t';
+            case 'n' -> '\n';
+            case 'r' -> '\r';
+            default -> next;
+          });
+    }
+    return b.toString();
+  }
+}
