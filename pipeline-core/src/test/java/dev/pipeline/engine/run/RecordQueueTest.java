@@ -44,6 +44,79 @@ class RecordQueueTest {
   }
 
   @Test
+  void aSharingTakerTakesItsShareOfWhatWaitsCountingTheTakersWaitingBesideIt() throws Exception {
+    RecordQueue queue = new RecordQueue(100, 1);
+    List<AtomicReference<List<Envelope<Object>>>> taken = new ArrayList<>();
+    List<Thread> takers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      AtomicReference<List<Envelope<Object>>> got = new AtomicReference<>();
+      taken.add(got);
+      takers.add(
+          blocking(
+              () -> {
+                try {
+                  got.set(queue.take(128, true));
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              }));
+    }
+
+    queue.put(records("a", "b", "c", "d", "e", "f", "g", "h", "i"));
+    for (Thread taker : takers) {
+      Await.ended(taker);
+    }
+
+    assertThat(taken)
+        .as("nine records handed on at once, spread over the three idle takers")
+        .allSatisfy(got -> assertThat(got.get()).hasSize(3));
+  }
+
+  @Test
+  void aTakerThatDoesNotShareTakesUpToMaxAndOneAloneTakesAll() throws Exception {
+    RecordQueue queue = new RecordQueue(100, 1);
+    AtomicReference<List<Envelope<Object>>> plain = new AtomicReference<>();
+    AtomicReference<List<Envelope<Object>>> sharing = new AtomicReference<>();
+    Thread first =
+        blocking(
+            () -> {
+              try {
+                plain.set(queue.take(128));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+    Thread second =
+        blocking(
+            () -> {
+              try {
+                sharing.set(queue.take(128, true));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+
+    queue.put(records("a", "b", "c", "d"));
+    Await.ended(first);
+    queue.put(records("e", "f", "g"));
+    Await.ended(second);
+
+    assertThat(ids(plain.get()))
+        .as("the longest waiting, not sharing: all, though another taker waits")
+        .containsExactly("a", "b", "c", "d");
+    assertThat(ids(sharing.get())).as("sharing, but alone: all").containsExactly("e", "f", "g");
+  }
+
+  @Test
+  void aStageWithBatchesSizedByTimeTakesAboutAMillisecondsWorth() {
+    assertThat(RunStage.takeSize(-1, 128)).as("before the first batch").isEqualTo(128);
+    assertThat(RunStage.takeSize(0, 128)).as("a clock that did not move").isEqualTo(128);
+    assertThat(RunStage.takeSize(700, 128)).as("0.7 µs a record: CPU-light").isEqualTo(128);
+    assertThat(RunStage.takeSize(20_000, 128)).as("20 µs a record").isEqualTo(50);
+    assertThat(RunStage.takeSize(2_000_000, 128)).as("a 2 ms remote call").isEqualTo(1);
+  }
+
+  @Test
   void putWaitsWhileFullAndGoesOnOnceRecordsAreTaken() throws Exception {
     RecordQueue queue = new RecordQueue(2, 1);
     queue.put(records("a", "b"));
