@@ -509,7 +509,7 @@ public final class Run implements PipelineRun {
       AdaptiveBatchSize adaptive = stage.adaptive;
       int size = adaptive == null ? stage.def.options().batchSize() : adaptive.size();
       boolean timed = stage.timedTakes;
-      long perRecord = -1; // the last batch's call time per record, for a stage with timed takes
+      long perRecord = -1; // the calls' time per record, for a stage with timed takes
       while ((batch =
               timed
                   ? stage.queue.take(RunStage.takeSize(perRecord, size), perRecord < 0)
@@ -530,7 +530,7 @@ public final class Run implements PipelineRun {
         worker.process(stage, slot, context, work);
         if (timed) {
           // the calls' time, not the hand-on's, which waits while the next queue is full
-          perRecord = work.busyNanos / batch.size();
+          perRecord = RunStage.perRecord(perRecord, work.busyNanos / batch.size());
         }
         if (adaptive != null) {
           adaptive.record(size, batch.size(), clock.nanoTime() - now);
