@@ -683,8 +683,8 @@ public final class Run implements PipelineRun {
   }
 
   /**
-   * A record that ended: filtered or dead-lettered at a stage, or handed to the sink (stage null)
-   * and published or, if the sink failed, dead-lettered.
+   * A record that ended: filtered or dead-lettered at a stage, or handed to a sink (stage: the
+   * sink's pseudo-stage, null without a sink) and published or, if the sink failed, dead-lettered.
    */
   record Ended(@Nullable RunStage stage, Completion completion) {}
 
