@@ -324,7 +324,8 @@ public final class Pipeline<I, O> implements AutoCloseable {
   }
 
   /**
-   * The options of a stage, or of the sink under {@code StageName.of("sink")}.
+   * The options of a stage, of the sink under {@code StageName.of("sink")}, or of a route branch's
+   * sink under {@link StageName#branchSink}.
    *
    * @throws IllegalArgumentException if the pipeline has no such stage
    */
@@ -336,6 +337,17 @@ public final class Pipeline<I, O> implements AutoCloseable {
     }
     if (stage.equals(sinkStage.name())) {
       return sinkStage.options();
+    }
+    if (stage.isBranchSink()) {
+      for (StageDefinition definition : stages) {
+        if (definition.single() instanceof Route<?, ?> route) {
+          for (int arm = 0; arm < route.branches().size(); arm++) {
+            if (route.sinkOf(arm) != null && route.sinkStep(definition.name(), arm).equals(stage)) {
+              return route.sinkOptionsOf(arm);
+            }
+          }
+        }
+      }
     }
     throw new IllegalArgumentException("pipeline '" + name + "' has no stage '" + stage + "'");
   }
@@ -519,8 +531,9 @@ public final class Pipeline<I, O> implements AutoCloseable {
 
   /**
    * The state changes of a stage's circuit breaker (or the sink's, under {@code
-   * StageName.of("sink")}) since the pipeline was built, oldest first (at most the last {@value
-   * #KEPT_TRANSITIONS}); empty if the stage has no breaker.
+   * StageName.of("sink")}, or a route branch's sink's, under {@link StageName#branchSink}) since
+   * the pipeline was built, oldest first (at most the last {@value #KEPT_TRANSITIONS}); empty if
+   * the stage has no breaker.
    *
    * @throws IllegalArgumentException if the pipeline has no such stage
    */

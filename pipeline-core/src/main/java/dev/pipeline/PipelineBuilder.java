@@ -689,6 +689,14 @@ public final class PipelineBuilder<I, O> {
                 + " is named 'store', the name under which the store's own metrics are reported;"
                 + " give the stage another name");
       }
+      if (stage.name().isBranchSink()) {
+        all.add(
+            "stage #"
+                + stage.order()
+                + " is named '"
+                + stage.name()
+                + "', the form of a route branch's sink's name; give the stage another name");
+      }
       if (stage.name().value().equals(Run.SINK_STEP)) {
         all.add(
             "stage #"
@@ -748,6 +756,7 @@ public final class PipelineBuilder<I, O> {
     if (sink != null) {
       checkHold("the sink", sinkOptions, stages.isEmpty() ? null : entering, all);
     }
+    checkBranchSinkHolds(all);
     checkLineage(all);
     if (auditBuffer < 1 || auditBuffer > MAX_AUDIT_BUFFER) {
       all.add(
@@ -856,6 +865,35 @@ public final class PipelineBuilder<I, O> {
               + " but the durable store has no codec for the records entering it; give the"
               + " previous stage s.codec(...) (or the pipeline inputCodec(...) if it is the"
               + " first)");
+    }
+  }
+
+  /**
+   * Reports route branch sinks that hold records while their circuit is open where they cannot: as
+   * {@link #checkHold} does, and on a durable store, which has no codec for what a branch's sink is
+   * given.
+   */
+  private void checkBranchSinkHolds(List<String> all) {
+    for (StageDefinition stage : stages) {
+      if (!(stage.single() instanceof Route<?, ?> route)) {
+        continue;
+      }
+      for (int arm = 0; arm < route.branches().size(); arm++) {
+        if (route.sinkOf(arm) == null || route.sinkOptionsOf(arm).fallback() != Fallback.hold()) {
+          continue;
+        }
+        String who = "the sink '" + route.sinkStep(stage.name(), arm) + "'";
+        if (store != null && store.isDurable()) {
+          all.add(
+              who
+                  + " holds records while its circuit is open (Fallback.hold()), which a durable"
+                  + " store cannot keep for a route branch's sink yet (it has no codec for what"
+                  + " the sink is given); use no fallback (such records go to the dead letter"
+                  + " queue), or the pipeline's sink");
+        } else {
+          checkHold(who, route.sinkOptionsOf(arm), null, all);
+        }
+      }
     }
   }
 

@@ -222,8 +222,8 @@ public final class Route<I, O> implements Stage<I, O> {
     }
 
     /**
-     * This branch, ended at a sink of its own with the default options: no retry, circuit breaker
-     * or rate limit.
+     * This branch, ended at a sink of its own with the default options of a sink: {@link
+     * PipelineBuilder#DEFAULT_SINK_RETRY}, no circuit breaker, timeout or rate limit.
      *
      * @throws NullPointerException if {@code sink} is null
      * @throws IllegalStateException if the branch has ended
@@ -236,10 +236,21 @@ public final class Route<I, O> implements Stage<I, O> {
      * This branch, ended at a sink of its own: the record is handed to it, in batches, as the
      * pipeline's sink is handed records (a delivery note and the fencing token on a durable store,
      * {@code redelivered=true} on a record handed again), and published there. Its options take
-     * {@code retry} (waits are spent in the worker), {@code circuitBreaker} and {@code rateLimit};
-     * a batch that still fails is halved until the records that fail are alone, and those go to the
-     * dead letter queue at the route stage, with their payload as they entered it (so that
-     * reprocessing routes them again). Other options are an error.
+     * what the pipeline's sink takes: {@code retry} (the default is {@link
+     * PipelineBuilder#DEFAULT_SINK_RETRY}, as the pipeline's sink's), {@code circuitBreaker},
+     * {@code rateLimit}, {@code timeout} (a call that ignores its interrupt is abandoned and its
+     * records dead-lettered, as the sink's are) and {@link Fallback#hold()}. A retry wait longer
+     * than the pipeline's {@code retryQueueAfter}, and a record held while the circuit is open,
+     * park the record in the store's retry queue at the step {@code <route>/<branch>/sink} ({@link
+     * StageName#branchSink}), from which it comes back to this sink; on a durable store, which has
+     * no codec for what a branch's sink is given, waits are spent in the worker and {@code hold()}
+     * is refused. A batch that still fails is halved until the records that fail are alone, and
+     * those go to the dead letter queue at the route stage, with their payload as they entered it
+     * (so that reprocessing routes them again); one that came back from the retry queue, whose
+     * route input is no longer known, goes there at the branch sink's step with what the sink was
+     * given, and reprocessing sends it back to the sink. The sink's calls are a stage of their own
+     * in the metrics ({@link dev.pipeline.metrics.PipelineMetrics#branchSinks()}). Other options
+     * are an error.
      *
      * @throws NullPointerException if an argument is null
      * @throws IllegalStateException if the branch has ended
@@ -249,18 +260,21 @@ public final class Route<I, O> implements Stage<I, O> {
     public Branch<I, T> to(Sink<? super T> sink, Consumer<StageOptions.Builder> configure) {
       Objects.requireNonNull(sink, "sink cannot be null");
       List<String> problems = new ArrayList<>();
-      StageOptions options = configured(configure, problems);
+      StageOptions options =
+          configured(
+              new StageOptions.Builder().retry(PipelineBuilder.DEFAULT_SINK_RETRY),
+              configure,
+              problems);
       if (options.concurrency() != StageOptions.DEFAULT_CONCURRENCY
           || options.batchSize() != StageOptions.DEFAULT_BATCH_SIZE
           || options.adaptiveBatchSize()
           || options.checkpoint()
           || options.codec() != null
-          || options.timeout() != null
-          || options.fallback() != null
+          || (options.fallback() != null && options.fallback() != Fallback.hold())
           || !options.referenceData().isEmpty()) {
         problems.add(
-            "a branch's sink takes retry, circuitBreaker and rateLimit only (its calls are made by"
-                + " the route stage's workers, in their batches)");
+            "a branch's sink takes retry, circuitBreaker, rateLimit, timeout and Fallback.hold()"
+                + " only (its calls are made by the route stage's workers, in their batches)");
       }
       if (!problems.isEmpty()) {
         throw new IllegalArgumentException(
@@ -275,9 +289,16 @@ public final class Route<I, O> implements Stage<I, O> {
      */
     private StageOptions configured(
         Consumer<StageOptions.Builder> configure, List<String> problems) {
+      return configured(new StageOptions.Builder(), configure, problems);
+    }
+
+    /** Options set by {@code configure} on {@code builder}, which holds the step's defaults. */
+    private StageOptions configured(
+        StageOptions.Builder builder,
+        Consumer<StageOptions.Builder> configure,
+        List<String> problems) {
       Objects.requireNonNull(configure, "configure cannot be null");
       open();
-      StageOptions.Builder builder = new StageOptions.Builder();
       configure.accept(builder);
       problems.addAll(builder.problems());
       return builder.buildUnchecked();
@@ -731,7 +752,7 @@ public final class Route<I, O> implements Stage<I, O> {
    * stage {@code stage}: {@code <stage>/<branch>/sink}.
    */
   StageName sinkStep(StageName stage, int arm) {
-    return StageName.step(stage + "/" + arms[arm].branch.name + "/sink");
+    return StageName.branchSink(stage, arms[arm].branch.name);
   }
 
   /** The options of the sink of branch {@code arm}. */

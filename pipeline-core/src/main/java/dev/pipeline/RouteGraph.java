@@ -61,6 +61,13 @@ final class RouteGraph {
     }
     List<StageName> seen = new ArrayList<>();
     for (StageName name : names) {
+      if (name.isBranchSink()) {
+        all.add(
+            "the name '"
+                + name
+                + "' has the form of a route branch's sink's name; give the branch or stage"
+                + " another name");
+      }
       if (seen.contains(name)) {
         all.add(
             "the name '"

@@ -14,6 +14,12 @@ import java.util.regex.Pattern;
 public final class StageName implements Comparable<StageName> {
   private static final Pattern VALID = Pattern.compile("[a-z][a-z0-9_-]{0,62}");
 
+  /** What follows a route stage's and a branch's names in the name of the branch's sink. */
+  private static final String SINK_SUFFIX = "/sink";
+
+  private static final Pattern BRANCH_SINK =
+      Pattern.compile("[a-z][a-z0-9_-]{0,62}/[a-z][a-z0-9_-]{0,62}" + SINK_SUFFIX);
+
   /** Pulls raw records from sources. */
   public static final StageName INGESTION = new StageName("ingestion", 1);
 
@@ -56,9 +62,12 @@ public final class StageName implements Comparable<StageName> {
   }
 
   /**
-   * Returns the stage name for a string: the canonical stage of that name, or a user-named stage.
+   * Returns the stage name for a string: the canonical stage of that name, a user-named stage, or
+   * the name of a route branch's sink ({@code <route>/<branch>/sink}, see {@link #branchSink}),
+   * under which that sink's metrics, circuit and options are read.
    *
-   * @param name lower case letters, digits, '-' and '_', starting with a letter, at most 63 chars
+   * @param name lower case letters, digits, '-' and '_', starting with a letter, at most 63 chars;
+   *     or two such names and {@code sink}, separated by '/'
    * @throws NullPointerException if the name is null
    * @throws IllegalArgumentException if the name is not of that form
    */
@@ -69,22 +78,35 @@ public final class StageName implements Comparable<StageName> {
         return canonical;
       }
     }
-    if (!VALID.matcher(name).matches()) {
+    if (!VALID.matcher(name).matches() && !BRANCH_SINK.matcher(name).matches()) {
       throw new IllegalArgumentException(
           "invalid stage name '"
               + ErrorText.escape(ErrorText.cut(name, 200))
               + "': use lower case letters, digits, '-' and '_', starting with a letter, at most 63"
-              + " characters (e.g. \"dedupe\")");
+              + " characters (e.g. \"dedupe\"), or <route>/<branch>/sink for a route branch's"
+              + " sink");
     }
     return new StageName(name, 0);
   }
 
   /**
-   * The name of an engine step that is not a stage of the user's (a route branch's sink, {@code
-   * <route>/<branch>/sink}), made of names already checked: not validated again.
+   * The name of the sink of branch {@code branch} of the route stage {@code route}: {@code
+   * <route>/<branch>/sink}. A branch's sink is called as a stage of its own: its metrics ({@link
+   * dev.pipeline.metrics.PipelineMetrics#branchSinks()}, the metrics history), circuit transitions,
+   * alerts, audit lines and the errors it causes are under this name. It cannot name a stage or a
+   * branch.
+   *
+   * @throws NullPointerException if an argument is null
    */
-  static StageName step(String name) {
-    return new StageName(name, 0);
+  public static StageName branchSink(StageName route, StageName branch) {
+    Objects.requireNonNull(route, "route cannot be null");
+    Objects.requireNonNull(branch, "branch cannot be null");
+    return new StageName(route.name + "/" + branch.name + SINK_SUFFIX, 0);
+  }
+
+  /** Whether this names a route branch's sink ({@link #branchSink}) rather than a stage. */
+  public boolean isBranchSink() {
+    return name.endsWith(SINK_SUFFIX) && name.indexOf('/') < name.length() - SINK_SUFFIX.length();
   }
 
   /** The name as a string. */

@@ -578,10 +578,10 @@ class RouteTest {
         .hasMessageContaining("Fallback.hold()");
     assertThatThrownBy(() -> branch.stage(StageName.of("wide"), same, o -> o.concurrency(4)))
         .hasMessageContaining("concurrency and batch sizes are the route stage's");
-    assertThatThrownBy(() -> branch.to(r -> {}, o -> o.timeout(Duration.ofSeconds(1))))
+    assertThatThrownBy(() -> branch.to(r -> {}, o -> o.concurrency(4)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("the sink of branch 'words'")
-        .hasMessageContaining("retry, circuitBreaker and rateLimit only");
+        .hasMessageContaining("retry, circuitBreaker, rateLimit, timeout and Fallback.hold() only");
     Route.Branch<String, String> ended = branch.join(String.class);
     assertThatThrownBy(() -> ended.stage(StageName.of("late"), same))
         .isInstanceOf(IllegalStateException.class)

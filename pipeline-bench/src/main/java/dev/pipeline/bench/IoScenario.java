@@ -27,9 +27,14 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>The baseline beside the bound is the machine's own ceiling: 6 × c plain virtual threads making
  * the same number of the same 2 ms calls with no pipeline around them, which shows how much of a
  * shortfall is the JDK's timers and scheduler rather than the engine.
+ *
+ * <p>Row 3b runs the same stages with <b>default options but the IO stages' concurrency</b> (batch
+ * size 128 everywhere, one worker at the two CPU stages) against the same ceiling, the
+ * virtual-thread-per-record limit: the goal is {@value #DEFAULTS_GOAL_SHARE} of it.
  */
 final class IoScenario implements Scenario {
   static final double GOAL_SHARE = 0.80;
+  static final double DEFAULTS_GOAL_SHARE = 0.95;
   static final int TARGET_CONCURRENCY = 20;
   static final int IO_STAGES = 6;
   static final int IO_BATCH = 1;
@@ -52,6 +57,9 @@ final class IoScenario implements Scenario {
   public List<Row> run(Settings settings, PrintStream log) throws Exception {
     for (int w = 0; w < settings.warmups(); w++) {
       pipelineRate(TARGET_CONCURRENCY, Math.max(1, settings.ioRecords() / 10));
+      pipelineRate(
+          defaultsBuilder(TARGET_CONCURRENCY, new LongAdder()),
+          Math.max(1, settings.ioRecords() / 10));
     }
     List<Row> rows = new ArrayList<>();
     Level target =
@@ -62,6 +70,7 @@ final class IoScenario implements Scenario {
             settings.repeatDisturbed(),
             log);
     rows.add(target.row("3. IO-bound: 6 of 8 stages wait 2 ms, "));
+    rows.add(defaults(settings, log));
     int highest = target.holds() ? TARGET_CONCURRENCY : 0;
     int sweepRounds = Math.min(3, settings.rounds());
     for (int concurrency : settings.ioSweep()) {
@@ -78,6 +87,68 @@ final class IoScenario implements Scenario {
     }
     log.printf("io: highest concurrency holding 80%% of the bound: %d%n", highest);
     return rows;
+  }
+
+  /**
+   * Row 3b: the IO-bound pipeline at c = 20 with default options but the IO stages' concurrency,
+   * against the plain virtual-thread ceiling measured in the same rounds.
+   */
+  private static Row defaults(Settings settings, PrintStream log) throws Exception {
+    int records = settings.ioRecords();
+    int concurrency = TARGET_CONCURRENCY;
+    int ceilingRecords = Math.max(concurrency, records / 5);
+    Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
+    while (rounds.more()) {
+      Rate pipeline;
+      Rate ceiling;
+      if (rounds.attempts() % 2 == 0) {
+        ceiling = ceilingRate(concurrency, ceilingRecords);
+        pipeline = pipelineRate(defaultsBuilder(concurrency, new LongAdder()), records);
+      } else {
+        pipeline = pipelineRate(defaultsBuilder(concurrency, new LongAdder()), records);
+        ceiling = ceilingRate(concurrency, ceilingRecords);
+      }
+      String label = rounds.label();
+      String note =
+          rounds.add(
+              pipeline.cpu().disturbed() || ceiling.cpu().disturbed(),
+              pipeline.perSecond(),
+              ceiling.perSecond(),
+              pipeline.perSecond() / ceiling.perSecond());
+      log.printf(
+          "io defaults c=%d round %s: pipeline %.0f records/s = %.1f%% of the plain VT ceiling %.0f"
+              + " (%.1f%% of the bound), on %s; ceiling on %s%s%n",
+          concurrency,
+          label,
+          pipeline.perSecond(),
+          100 * pipeline.perSecond() / ceiling.perSecond(),
+          ceiling.perSecond(),
+          100 * pipeline.perSecond() / bound(concurrency),
+          pipeline.cpu(),
+          ceiling.cpu(),
+          note);
+    }
+    Samples rate = rounds.samples(0);
+    Samples share = rounds.samples(2);
+    return new Row(
+        "3b. IO-bound, default options but the IO stages' concurrency, c="
+            + concurrency
+            + ", "
+            + Targets.count(records)
+            + " records",
+        "pipeline " + rate.format("%,.0f") + " records/s",
+        String.format(
+            Locale.ROOT,
+            "plain VT ceiling %,.0f records/s (bound %,.0f)",
+            rounds.samples(1).median(),
+            bound(concurrency)),
+        share.format("%.3f")
+            + " of the ceiling, "
+            + String.format(
+                Locale.ROOT, "%.0f%% of bound", 100 * rate.median() / bound(concurrency))
+            + rounds.note(),
+        "≥ 95% of the ceiling",
+        Verdict.of(share.median() >= DEFAULTS_GOAL_SHARE));
   }
 
   /** Little's law: c calls in flight, each 2 ms. */
@@ -151,8 +222,12 @@ final class IoScenario implements Scenario {
 
   /** Records per second through the eight-stage pipeline. */
   static Rate pipelineRate(int concurrency, int records) {
-    LongAdder sum = new LongAdder();
-    try (Pipeline<Long, Long> pipeline = builder(concurrency, sum).build()) {
+    return pipelineRate(builder(concurrency, new LongAdder()), records);
+  }
+
+  /** Records per second through a pipeline built from {@code builder}. */
+  private static Rate pipelineRate(PipelineBuilder<Long, Long> builder, int records) {
+    try (Pipeline<Long, Long> pipeline = builder.build()) {
       Scenario.settle();
       CpuMeter cpu = CpuMeter.start();
       long start = System.nanoTime();
@@ -184,6 +259,28 @@ final class IoScenario implements Scenario {
             StageName.PUBLISHING,
             TrivialStages.function(7),
             s -> s.concurrency(CPU_CONCURRENCY).batchSize(CPU_BATCH))
+        .sink(
+            records -> {
+              for (var record : records) {
+                sum.add(record.payload());
+              }
+            });
+  }
+
+  /**
+   * The eight stages with default options but the IO stages' concurrency (batch size 128, one
+   * worker at the CPU stages), and their sink.
+   */
+  static PipelineBuilder<Long, Long> defaultsBuilder(int concurrency, LongAdder sum) {
+    PipelineBuilder<Long, Long> builder =
+        Pipeline.builder("io-defaults-" + concurrency, Long.class)
+            .stage(StageName.INGESTION, TrivialStages.function(0));
+    for (int i = 1; i <= IO_STAGES; i++) {
+      builder =
+          builder.stage(StageName.canonical().get(i), REMOTE_CALL, s -> s.concurrency(concurrency));
+    }
+    return builder
+        .stage(StageName.PUBLISHING, TrivialStages.function(7))
         .sink(
             records -> {
               for (var record : records) {

@@ -30,6 +30,9 @@ import org.jspecify.annotations.Nullable;
  *     utilization the share of the run with a store call under way; null before a run
  * @param telemetryDropped audit trail lines and metrics windows dropped since the pipeline was
  *     built, because their buffer was full or the store failed to write them
+ * @param branchSinks the sink of each route branch that ends at one, as a stage named {@code
+ *     <route>/<branch>/sink} ({@code StageName.branchSink}): records handed to it, its calls'
+ *     latencies, retries, records parked and held, its circuit; in pipeline and branch order
  */
 public record PipelineMetrics(
     String pipeline,
@@ -44,13 +47,47 @@ public record PipelineMetrics(
     List<RouteMetrics> routes,
     @Nullable StageMetrics sink,
     @Nullable StageMetrics store,
-    long telemetryDropped) {
+    long telemetryDropped,
+    List<StageMetrics> branchSinks) {
 
   /** Copies the lists. */
   public PipelineMetrics {
     stages = List.copyOf(stages);
     referenceData = List.copyOf(referenceData);
     routes = List.copyOf(routes);
+    branchSinks = List.copyOf(branchSinks);
+  }
+
+  /** A snapshot of a pipeline without route branches that end at sinks. */
+  public PipelineMetrics(
+      String pipeline,
+      Instant takenAt,
+      List<StageMetrics> stages,
+      long ingested,
+      long duplicates,
+      long published,
+      long filtered,
+      long deadLettered,
+      List<ReferenceDataMetrics> referenceData,
+      List<RouteMetrics> routes,
+      @Nullable StageMetrics sink,
+      @Nullable StageMetrics store,
+      long telemetryDropped) {
+    this(
+        pipeline,
+        takenAt,
+        stages,
+        ingested,
+        duplicates,
+        published,
+        filtered,
+        deadLettered,
+        referenceData,
+        routes,
+        sink,
+        store,
+        telemetryDropped,
+        List.of());
   }
 
   /**
@@ -79,7 +116,8 @@ public record PipelineMetrics(
         List.of(),
         null,
         null,
-        0);
+        0,
+        List.of());
   }
 
   /**
@@ -98,8 +136,8 @@ public record PipelineMetrics(
   }
 
   /**
-   * The metrics of one stage, of the sink ({@value StageWindow#SINK}) or of the store ({@value
-   * StageWindow#STORE}).
+   * The metrics of one stage, of the sink ({@value StageWindow#SINK}), of a route branch's sink
+   * ({@code <route>/<branch>/sink}) or of the store ({@value StageWindow#STORE}).
    *
    * @throws IllegalArgumentException if the pipeline has no such stage
    */
@@ -128,7 +166,7 @@ public record PipelineMetrics(
   }
 
   /**
-   * What limited the run: the busiest of the stages, the sink and the store (by {@link
+   * What limited the run: the busiest of the stages, the sinks and the store (by {@link
    * StageMetrics#utilization()}), if any of them has run.
    */
   public Optional<StageMetrics> bottleneck() {
@@ -137,15 +175,16 @@ public record PipelineMetrics(
         .max(Comparator.comparingDouble(StageMetrics::utilization));
   }
 
-  /** The stages, then the sink and the store if known. */
+  /** The stages, then the sink, the route branches' sinks and the store if known. */
   private List<StageMetrics> all() {
-    if (sink == null && store == null) {
+    if (sink == null && store == null && branchSinks.isEmpty()) {
       return stages;
     }
     List<StageMetrics> all = new ArrayList<>(stages);
     if (sink != null) {
       all.add(sink);
     }
+    all.addAll(branchSinks);
     if (store != null) {
       all.add(store);
     }

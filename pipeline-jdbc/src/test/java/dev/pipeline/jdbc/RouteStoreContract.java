@@ -93,6 +93,14 @@ abstract class RouteStoreContract {
    */
   private Pipeline<String, String> routed(
       JdbcPipelineStore store, dev.pipeline.Sink<String> sideSink) {
+    return routed(store, sideSink, o -> o.retry(RetryPolicy.none()));
+  }
+
+  /** As {@link #routed(JdbcPipelineStore, dev.pipeline.Sink)}, with the side sink's options. */
+  private Pipeline<String, String> routed(
+      JdbcPipelineStore store,
+      dev.pipeline.Sink<String> sideSink,
+      java.util.function.Consumer<dev.pipeline.StageOptions.Builder> sideOptions) {
     Route<String, String> route =
         Route.builder(String.class, String.class)
             .when(
@@ -114,7 +122,7 @@ abstract class RouteStoreContract {
                 s -> s.chars().allMatch(Character::isLetter),
                 Route.<String>branch(StageName.of("words"))
                     .stage(StageName.of("lower"), (String s, StageContext c) -> s.toLowerCase())
-                    .to(sideSink, o -> o.retry(RetryPolicy.none())))
+                    .to(sideSink, sideOptions))
             .otherwise(Route.<String>branch(StageName.of("rest")).join(String.class))
             .build();
     return Pipeline.builder(pipeline, String.class)
@@ -206,6 +214,48 @@ abstract class RouteStoreContract {
     RunResult again = p.run(Source.of("src", inputs.iterator()));
     assertThat(again.duplicates()).isEqualTo(inputs.size());
     assertThat(again.published()).isZero();
+  }
+
+  @Test
+  void aBranchSinkCallPastItsTimeoutIsRetriedAndTheSinkIsAStageOfItsOwnInTheMetrics()
+      throws Exception {
+    JdbcPipelineStore store = open();
+    CountDownLatch never = new CountDownLatch(1);
+    AtomicInteger calls = new AtomicInteger();
+    Pipeline<String, String> p =
+        routed(
+            store,
+            records -> {
+              if (calls.incrementAndGet() == 1) {
+                never.await(); // the watchdog interrupts it past the timeout
+              }
+              side.addAll(records);
+            },
+            o ->
+                o.timeout(Duration.ofMillis(200))
+                    .retry(
+                        RetryPolicy.exponential(Duration.ofMillis(10), Duration.ofMillis(10))
+                            .maxRetries(2)));
+    List<String> inputs = inputs(30);
+    java.time.Instant from = java.time.Instant.now().minusSeconds(1);
+
+    RunResult result = p.run(Source.of("src", inputs.iterator()));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(side).extracting(Envelope::id).doesNotHaveDuplicates().hasSize(10);
+    assertThat(side)
+        .filteredOn(e -> "true".equals(e.metadata().get(Envelope.REDELIVERED)))
+        .as("the batch whose call timed out is handed again, flagged")
+        .isNotEmpty();
+    StageName sink = StageName.branchSink(ROUTE, StageName.of("words"));
+    var metrics = p.metrics().stage(sink.value());
+    assertThat(metrics.passed()).isEqualTo(10);
+    assertThat(metrics.errorsByType()).containsEntry("StageTimeoutException", 1L);
+    assertThat(p.metricsHistory(sink, from, java.time.Instant.now().plusSeconds(1)))
+        .as("its windows are stored under its name")
+        .isNotEmpty()
+        .allMatch(w -> w.stage().equals("by-kind/words/sink"));
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
   }
 
   @Test

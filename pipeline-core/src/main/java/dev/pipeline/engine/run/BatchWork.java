@@ -72,6 +72,12 @@ final class BatchWork {
   /** When the worker took the batch, if the run keeps lineage. */
   @Nullable Instant entered;
 
+  /**
+   * A route branch's sink: each record's payload as it entered the route, for its dead letter; null
+   * for the pipeline's sink, and for records claimed back at the branch's sink.
+   */
+  @Nullable Map<String, Object> routeInputs;
+
   /** Set when a replacement takes over after the call in hand was abandoned. */
   boolean abandoned;
 

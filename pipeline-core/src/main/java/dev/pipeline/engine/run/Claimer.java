@@ -44,6 +44,9 @@ final class Claimer {
     for (RunStage stage : run.stages) {
       byName.put(stage.def.name().value(), stage);
     }
+    for (RunStage branchSink : run.branchSinks()) {
+      byName.put(branchSink.def.name().value(), branchSink);
+    }
     int max = run.stages[0].def.options().batchSize();
     long idleNanos = Run.MIN_IDLE_NANOS;
     boolean replaced = false;
@@ -145,7 +148,10 @@ final class Claimer {
     }
   }
 
-  /** Puts claimed records on the queues of the stages they resume at, or hands them to the sink. */
+  /**
+   * Puts claimed records on the queues of the stages they resume at, or hands them to the sink or
+   * the route branch's sink they wait for.
+   */
   private void feed(Map<String, RunStage> byName, List<Claimed> claimed)
       throws InterruptedException {
     Map<RunStage, List<Envelope<Object>>> byStage = new LinkedHashMap<>();
@@ -197,7 +203,12 @@ final class Claimer {
       run.endings.write(null, strays, true);
     }
     for (Map.Entry<RunStage, List<Envelope<Object>>> e : byStage.entrySet()) {
-      e.getKey().queue.put(e.getValue());
+      if (e.getKey().sink != null) {
+        // parked at a route branch's sink, or sent back after it failed on them
+        run.delivery.publishAt(e.getKey(), e.getValue());
+      } else {
+        e.getKey().queue.put(e.getValue());
+      }
     }
     if (!toSink.isEmpty()) {
       run.delivery.publish(toSink);

@@ -39,7 +39,8 @@ final class Endings {
   }
 
   /**
-   * Ends records at a stage, or handed to the sink (stage null): at once on a store that is not
+   * Ends records at a stage, or handed to a sink (stage: the pipeline's sink's or a route branch
+   * sink's pseudo-stage, null when the pipeline has no sink): at once on a store that is not
    * durable; on a durable one, they wait to be written with the next delivery note, unless {@code
    * mayFlush} and the waiting records reached the limit.
    */

@@ -27,6 +27,7 @@ final class RecordQueue {
   // guarded by lock
   private final ArrayDeque<Envelope<Object>> items;
   private int producers;
+  private int waiting; // takers waiting for records
   private boolean cancelled;
 
   RecordQueue(int capacity, int producers) {
@@ -70,18 +71,35 @@ final class RecordQueue {
    *     is cancelled
    */
   @Nullable List<Envelope<Object>> take(int max) throws InterruptedException {
+    return take(max, false);
+  }
+
+  /**
+   * Takes up to {@code max} records as {@link #take(int)} does; if {@code share}, no more than this
+   * taker's share of what waits, counting the takers waiting beside it, so that records handed on
+   * at once are spread over idle workers rather than taken by the first.
+   */
+  @Nullable List<Envelope<Object>> take(int max, boolean share) throws InterruptedException {
     lock.lockInterruptibly();
     try {
       while (items.isEmpty()) {
         if (producers == 0 || cancelled) {
           return null;
         }
-        notEmpty.await();
+        waiting++;
+        try {
+          notEmpty.await();
+        } finally {
+          waiting--;
+        }
       }
       if (cancelled) {
         return null;
       }
       int n = Math.min(max, items.size());
+      if (share && waiting > 0) {
+        n = Math.min(n, Math.ceilDiv(items.size(), waiting + 1));
+      }
       List<Envelope<Object>> batch = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
         batch.add(items.pollFirst());

@@ -90,6 +90,12 @@ public final class Run implements PipelineRun {
    */
   public static final int DURABLE_INGEST_BATCH = 1024;
 
+  /**
+   * About how long a batch of a single-record stage should take on a store that is not durable (see
+   * {@link RunStage#takeSize}).
+   */
+  static final long BATCH_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
   /** How often a whole batch held for a larger one looks whether the first stage ran short. */
   static final long BULK_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
@@ -257,6 +263,16 @@ public final class Run implements PipelineRun {
       if (stage.def.single() instanceof Route<?, ?> route && API.hasSinks(route)) {
         stage.exits = exits(stage, route);
       }
+      // a batch stage's batch is its call, a merge stage's a store call, a durable store's a lease
+      // check, and the last stage's (or a route's to its branch sinks) the sink's batch: those are
+      // taken whole
+      stage.timedTakes =
+          !store.isDurable()
+              && !stage.def.isBatch()
+              && stage.adaptive == null
+              && stage.next != null
+              && stage.exits == null
+              && !Merger.merges(stage);
     }
     int largest = 1;
     for (StageDefinition d : definitions) {
@@ -270,6 +286,9 @@ public final class Run implements PipelineRun {
     }
     if (sinkStage != null) {
       recorders.add(sinkStage.recorder);
+    }
+    for (RunStage exit : branchSinks()) {
+      recorders.add(exit.recorder);
     }
     recorders.add(this.store.recorder);
     this.history =
@@ -360,6 +379,9 @@ public final class Run implements PipelineRun {
                   () -> cancelled,
                   true,
                   policies.callListener()));
+      exits[i].route = stage;
+      // in memory: a durable store would need a codec for what the branch's sink is given
+      exits[i].exitParkable = store.hasRetryQueue() && !store.isDurable();
     }
     return exits;
   }
@@ -402,11 +424,31 @@ public final class Run implements PipelineRun {
     claiming.start();
   }
 
-  /** The stages, and the sink if there is one: what the timeout watchdog looks at. */
+  /**
+   * The stages, the sink if there is one and the route branches' sinks: what the timeout watchdog
+   * looks at.
+   */
   List<RunStage> timed() {
     List<RunStage> all = new ArrayList<>(Arrays.asList(stages));
     if (sinkStage != null) {
       all.add(sinkStage);
+    }
+    all.addAll(branchSinks());
+    return all;
+  }
+
+  /** The pseudo-stages of the route branches' sinks, in pipeline and branch order. */
+  List<RunStage> branchSinks() {
+    List<RunStage> all = new ArrayList<>();
+    for (RunStage stage : stages) {
+      @Nullable RunStage[] exits = stage.exits;
+      if (exits != null) {
+        for (RunStage exit : exits) {
+          if (exit != null) {
+            all.add(exit);
+          }
+        }
+      }
     }
     return all;
   }
@@ -466,7 +508,13 @@ public final class Run implements PipelineRun {
       List<Envelope<Object>> batch;
       AdaptiveBatchSize adaptive = stage.adaptive;
       int size = adaptive == null ? stage.def.options().batchSize() : adaptive.size();
-      while ((batch = stage.queue.take(size)) != null) {
+      boolean timed = stage.timedTakes;
+      long perRecord = -1; // the calls' time per record, for a stage with timed takes
+      while ((batch =
+              timed
+                  ? stage.queue.take(RunStage.takeSize(perRecord, size), perRecord < 0)
+                  : stage.queue.take(size))
+          != null) {
         batch = stillHeld(batch);
         if (batch.isEmpty()) {
           continue;
@@ -480,6 +528,10 @@ public final class Run implements PipelineRun {
         }
         slot.work = work;
         worker.process(stage, slot, context, work);
+        if (timed) {
+          // the calls' time, not the hand-on's, which waits while the next queue is full
+          perRecord = RunStage.perRecord(perRecord, work.busyNanos / batch.size());
+        }
         if (adaptive != null) {
           adaptive.record(size, batch.size(), clock.nanoTime() - now);
           size = adaptive.size();
@@ -576,7 +628,7 @@ public final class Run implements PipelineRun {
     @Nullable RunStage[] exits = stage.exits;
     if (exits != null && !outputs.isEmpty()) {
       int before = outputs.size();
-      outputs = delivery.routeExits(stage, exits, outputs);
+      outputs = delivery.routeExits(exits, outputs);
       if (outputs.size() != before) {
         wakeClaimer();
       }
@@ -631,8 +683,8 @@ public final class Run implements PipelineRun {
   }
 
   /**
-   * A record that ended: filtered or dead-lettered at a stage, or handed to the sink (stage null)
-   * and published or, if the sink failed, dead-lettered.
+   * A record that ended: filtered or dead-lettered at a stage, or handed to a sink (stage: the
+   * sink's pseudo-stage, null without a sink) and published or, if the sink failed, dead-lettered.
    */
   record Ended(@Nullable RunStage stage, Completion completion) {}
 
@@ -890,6 +942,7 @@ public final class Run implements PipelineRun {
         routes,
         sinkStage == null ? null : sinkStage.snapshot(),
         store.recorder.snapshot(),
-        telemetry.dropped());
+        telemetry.dropped(),
+        branchSinks().stream().map(RunStage::snapshot).toList());
   }
 }

@@ -35,7 +35,16 @@ final class SinkDelivery {
   }
 
   void publish(List<Envelope<Object>> outputs) throws InterruptedException {
-    deliver(run.sinkStage, outputs, null, null);
+    deliver(run.sinkStage, outputs, null);
+  }
+
+  /**
+   * Delivers records claimed back at a route branch's sink (due from the retry queue, or sent back
+   * after that sink failed on them) to that sink. Their input to the route is not known: those the
+   * sink still fails on are dead letters at the sink's own step.
+   */
+  void publishAt(RunStage branchSink, List<Envelope<Object>> records) throws InterruptedException {
+    deliver(branchSink, records, null);
   }
 
   /**
@@ -43,8 +52,7 @@ final class SinkDelivery {
    * delivers them to their branch's sink, as the pipeline's sink is delivered to (the delivery
    * note, the fencing token, the sink's retries and halving); returns the outputs that go on.
    */
-  List<Envelope<Object>> routeExits(
-      RunStage route, @Nullable RunStage[] exits, List<Envelope<Object>> outputs)
+  List<Envelope<Object>> routeExits(@Nullable RunStage[] exits, List<Envelope<Object>> outputs)
       throws InterruptedException {
     List<Envelope<Object>> rest = null;
     List<List<Envelope<Object>>> byArm = null;
@@ -79,20 +87,20 @@ final class SinkDelivery {
     for (int a = 0; a < exits.length; a++) {
       List<Envelope<Object>> to = byArm.get(a);
       if (to != null) {
-        deliver(Objects.requireNonNull(exits[a]), to, route, inputs);
+        deliver(Objects.requireNonNull(exits[a]), to, inputs);
       }
     }
     return rest;
   }
 
   /**
-   * Delivers a batch to a sink: the pipeline's ({@code route} null), or a route branch's ({@code
-   * inputs} then holds each record's payload as it entered the route, for its dead letter).
+   * Delivers a batch to a sink: the pipeline's, or a route branch's ({@code inputs} then holds each
+   * record's payload as it entered the route, for its dead letter, unless the records were claimed
+   * back at the sink).
    */
   private void deliver(
       @Nullable RunStage sinkStage,
       List<Envelope<Object>> outputs,
-      @Nullable RunStage route,
       @Nullable Map<String, Object> inputs)
       throws InterruptedException {
     List<String> ids = new ArrayList<>(outputs.size());
@@ -104,7 +112,7 @@ final class SinkDelivery {
       // they end with the next write of ended records, which the completion itself fences
       BatchWork work = new BatchWork(outputs);
       work.outputs.addAll(outputs);
-      delivered(work, true, null, null);
+      delivered(null, work, true);
       return;
     }
     Handover handover;
@@ -144,6 +152,7 @@ final class SinkDelivery {
       }
     }
     BatchWork work = new BatchWork(outputs);
+    work.routeInputs = inputs;
     if (run.lineage != null) {
       work.entered = run.clock.now();
     }
@@ -151,12 +160,12 @@ final class SinkDelivery {
     if (to == null) {
       work.outputs.addAll(outputs);
     } else {
-      callSink(to, work, callerRole(Thread.currentThread(), route));
+      callSink(to, work, callerRole(Thread.currentThread(), to.route));
       if (run.lineage != null) {
         run.lineage.record(to, work);
       }
     }
-    delivered(work, false, route, inputs);
+    delivered(to, work, false);
   }
 
   /**
@@ -269,7 +278,7 @@ final class SinkDelivery {
                       if (run.lineage != null) {
                         run.lineage.record(to, work);
                       }
-                      delivered(work, false, null, null);
+                      delivered(to, work, false);
                     }
                   } catch (WorkerSlot.Abandoned e) {
                     return; // hung too: its own replacement goes on
@@ -320,12 +329,12 @@ final class SinkDelivery {
    * Ends the records of a batch the sink was handed: at once on a store that is not durable; on a
    * durable one, with the next batch's delivery note (or when the claimer writes what waits).
    * Records the sink's circuit held, or whose retry waits long, go to the store's retry queue.
+   *
+   * @param sink the pipeline's sink or a route branch's, null if the pipeline has none
    */
-  private void delivered(
-      BatchWork work,
-      boolean mayFlush,
-      @Nullable RunStage route,
-      @Nullable Map<String, Object> inputs) {
+  private void delivered(@Nullable RunStage sink, BatchWork work, boolean mayFlush) {
+    RunStage route = sink == null ? null : sink.route;
+    Map<String, Object> inputs = work.routeInputs;
     String last = (route != null ? route : run.stages[run.stages.length - 1]).def.name().value();
     Instant now = run.clock.now();
     List<Completion> completions = new ArrayList<>(work.batch.size());
@@ -349,12 +358,11 @@ final class SinkDelivery {
     completions.addAll(run.passedErrors.putFirst(failed));
     // first what the sink took: a write to the retry queue that fails (a cancelled run's
     // interrupt, the store) must not lose their ending
-    run.endings.write(null, completions, mayFlush);
+    run.endings.write(sink, completions, mayFlush);
     if (!work.parked.isEmpty()) {
       Set<String> fenced = run.store.scheduleRetries(run.pipeline, work.parked, run.clock.now());
       run.parked.add(work.parked.size() - fenced.size());
       run.takenOver.add(fenced.size());
-      RunStage sink = run.sinkStage;
       if (sink != null) {
         sink.recorder.parked.add(work.parked.size());
         run.auditParked(sink, work.parked);

@@ -370,8 +370,8 @@ final class StageWorker {
 
   /** Whether records entering the stage can be parked in the store's retry queue. */
   private boolean parkable(RunStage stage) {
-    // a route branch's sink (index -1) is called inside the route stage's hand-over: not parkable
-    return stage.index >= 0 && run.policies.parkable().get(stage.index);
+    // a route branch's sink has index -1 and parks at its own step
+    return stage.index >= 0 ? run.policies.parkable().get(stage.index) : stage.exitParkable;
   }
 
   /**

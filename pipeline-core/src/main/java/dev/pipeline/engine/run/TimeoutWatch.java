@@ -93,7 +93,7 @@ final class TimeoutWatch {
           if (work != null) {
             work.abandoned = true;
           }
-          if (stage == run.sinkStage) {
+          if (stage.sink != null) { // the pipeline's sink or a route branch's
             run.delivery.replaceSinkCaller(stage, slot, work);
           } else {
             run.startWorker(stage, work);

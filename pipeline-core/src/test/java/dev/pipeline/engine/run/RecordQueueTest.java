@@ -44,6 +44,93 @@ class RecordQueueTest {
   }
 
   @Test
+  void aSharingTakerTakesItsShareOfWhatWaitsCountingTheTakersWaitingBesideIt() throws Exception {
+    RecordQueue queue = new RecordQueue(100, 1);
+    List<AtomicReference<List<Envelope<Object>>>> taken = new ArrayList<>();
+    List<Thread> takers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      AtomicReference<List<Envelope<Object>>> got = new AtomicReference<>();
+      taken.add(got);
+      takers.add(
+          blocking(
+              () -> {
+                try {
+                  got.set(queue.take(128, true));
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              }));
+    }
+
+    queue.put(records("a", "b", "c", "d", "e", "f", "g", "h", "i"));
+    for (Thread taker : takers) {
+      Await.ended(taker);
+    }
+
+    assertThat(taken)
+        .as("nine records handed on at once, spread over the three idle takers")
+        .allSatisfy(got -> assertThat(got.get()).hasSize(3));
+  }
+
+  @Test
+  void aTakerThatDoesNotShareTakesUpToMaxAndOneAloneTakesAll() throws Exception {
+    RecordQueue queue = new RecordQueue(100, 1);
+    AtomicReference<List<Envelope<Object>>> plain = new AtomicReference<>();
+    AtomicReference<List<Envelope<Object>>> sharing = new AtomicReference<>();
+    Thread first =
+        blocking(
+            () -> {
+              try {
+                plain.set(queue.take(128));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+    Thread second =
+        blocking(
+            () -> {
+              try {
+                sharing.set(queue.take(128, true));
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+
+    queue.put(records("a", "b", "c", "d"));
+    Await.ended(first);
+    queue.put(records("e", "f", "g"));
+    Await.ended(second);
+
+    assertThat(ids(plain.get()))
+        .as("the longest waiting, not sharing: all, though another taker waits")
+        .containsExactly("a", "b", "c", "d");
+    assertThat(ids(sharing.get())).as("sharing, but alone: all").containsExactly("e", "f", "g");
+  }
+
+  @Test
+  void aStageWithBatchesSizedByTimeTakesAboutAMillisecondsWorth() {
+    assertThat(RunStage.takeSize(-1, 128)).as("before the first batch").isEqualTo(128);
+    assertThat(RunStage.takeSize(0, 128)).as("a clock that did not move").isEqualTo(128);
+    assertThat(RunStage.takeSize(700, 128)).as("0.7 µs a record: CPU-light").isEqualTo(128);
+    assertThat(RunStage.takeSize(20_000, 128)).as("20 µs a record").isEqualTo(50);
+    assertThat(RunStage.takeSize(2_000_000, 128)).as("a 2 ms remote call").isEqualTo(1);
+
+    assertThat(RunStage.perRecord(-1, 2_000_000)).as("the first batch's").isEqualTo(2_000_000);
+    assertThat(RunStage.perRecord(50, 80_000))
+        .as("one batch slowed by a pause moves the estimate to twice what it was")
+        .isEqualTo(100);
+    assertThat(RunStage.perRecord(50, 30)).as("a faster batch counts at once").isEqualTo(30);
+    long estimate = 50;
+    for (int batch = 0; batch < 20; batch++) {
+      estimate = RunStage.perRecord(estimate, 2_000_000);
+    }
+    assertThat(estimate).as("a stage that became slow is followed").isEqualTo(2_000_000);
+    assertThat(RunStage.perRecord(0, 5))
+        .as("a clock that did not move, then one that did")
+        .isEqualTo(2);
+  }
+
+  @Test
   void putWaitsWhileFullAndGoesOnOnceRecordsAreTaken() throws Exception {
     RecordQueue queue = new RecordQueue(2, 1);
     queue.put(records("a", "b"));
