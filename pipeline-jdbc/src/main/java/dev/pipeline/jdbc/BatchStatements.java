@@ -42,6 +42,7 @@ final class BatchStatements {
   final String purgeDone;
   final String holders;
   final String memberSeqs;
+  final String membersOf;
   final String purgedRecords;
   final String purgeEvents;
   final String purgeMembers;
@@ -85,9 +86,10 @@ final class BatchStatements {
           ON CONFLICT DO NOTHING RETURNING record_id
         ), b AS (
           INSERT INTO %3$s (batch_id, pipeline, stage, state, size, payloads, payload_format,
-            lease_owner, lease_token, lease_expires_at, worker_id, created_at, updated_at)
+            lease_owner, lease_token, lease_expires_at, worker_id, created_at, updated_at,
+            source_id, source_position, source_count, source_end)
           SELECT :batch, :pipeline, :stage, 'OPEN', c.n, :payloads, :format, :owner, :token, %4$s,
-            :owner, :at, :at
+            :owner, :at, :at, :source_id, :source_position, :source_count, :source_end
           FROM (SELECT COUNT(*) AS n FROM ins) c WHERE c.n > 0
           ON CONFLICT DO NOTHING
         )
@@ -107,10 +109,12 @@ final class BatchStatements {
         "INSERT INTO "
             + batches
             + " (batch_id, pipeline, stage, state, size, payloads, payload_format, lease_owner,"
-            + " lease_token, lease_expires_at, worker_id, created_at, updated_at) VALUES (:batch,"
-            + " :pipeline, :stage, 'OPEN', :size, :payloads, :format, :owner, :token, "
+            + " lease_token, lease_expires_at, worker_id, created_at, updated_at, source_id,"
+            + " source_position, source_count, source_end) VALUES (:batch, :pipeline, :stage,"
+            + " 'OPEN', :size,"
+            + " :payloads, :format, :owner, :token, "
             + expiry
-            + ", :owner, :at, :at)";
+            + ", :owner, :at, :at, :source_id, :source_position, :source_count, :source_end)";
     insertEvent =
         "INSERT INTO "
             + events
@@ -137,14 +141,18 @@ final class BatchStatements {
                 : ", payloads = CASE WHEN ended + :n >= size THEN NULL ELSE payloads END")
             + fenced;
     eventsOfCall = "SELECT DISTINCT batch_id FROM " + events + " WHERE event_token = :event";
+    // a batch kept as a source span is claimed only by a worker that can read its source again
     String claimable =
         "pipeline = :pipeline AND state = 'OPEN' AND lease_expires_at < CURRENT_TIMESTAMP AND "
-            + notHeldHere;
+            + notHeldHere
+            + " AND (source_id IS NULL OR source_id = ANY(CAST(:sources AS VARCHAR ARRAY)))";
     String claimSet =
         "lease_owner = :owner, lease_token = :token, lease_expires_at = "
             + expiry
             + ", claim_count = claim_count + 1, worker_id = :owner";
-    String claimColumns = "batch_id, stage, payloads, payload_format, claim_count, size";
+    String claimColumns =
+        "batch_id, stage, payloads, payload_format, claim_count, size, source_id, source_position,"
+            + " source_count, source_end";
     claimPg =
         "UPDATE "
             + batches
@@ -275,6 +283,7 @@ final class BatchStatements {
             + dialect.limit(":batch");
     purgeEvents = "DELETE FROM " + events + " WHERE batch_id = :batch";
     memberSeqs = "SELECT seq FROM " + members + " WHERE batch_id = :batch";
+    membersOf = "SELECT seq, record_id FROM " + members + " WHERE batch_id = :batch";
     // the records a purge of the batch deletes: those without a row of their own, which stays
     purgedRecords =
         "SELECT COUNT(*) FROM "

@@ -25,6 +25,8 @@ import dev.pipeline.store.spi.MergeOutcome;
 import dev.pipeline.store.spi.MergePart;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.store.spi.ScheduledRetry;
+import dev.pipeline.store.spi.SourceReplay;
+import dev.pipeline.store.spi.SourceSpan;
 import dev.pipeline.store.spi.StageDescriptor;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -288,7 +290,37 @@ public final class JdbcPipelineStore implements RecordLedger {
   @Override
   public Set<String> ingest(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
-    return ingests.ingest(pipeline, records, stage, at);
+    return ingests.ingest(pipeline, records, stage, at, null);
+  }
+
+  /**
+   * Ingests records read from a seekable source as {@link #ingest(String, List, String, Instant)}
+   * does. With the batch ledger, a batch of records from a source that can be read again (see
+   * {@link dev.pipeline.SeekableSource#reopens()}) is kept as its span (the source's id, the
+   * position before its first record, its count) instead of its records' payloads, and read again
+   * from the source when another worker or run claims it; a record whose id the source no longer
+   * gives at its place goes to the dead letter queue.
+   */
+  @Override
+  public Set<String> ingest(
+      String pipeline,
+      List<? extends Envelope<?>> records,
+      String stage,
+      Instant at,
+      SourceSpan span) {
+    return ingests.ingest(pipeline, records, stage, at, span);
+  }
+
+  /**
+   * Keeps the run's way to read spans of its sources again: a batch kept as a span is claimed only
+   * while this store has a replay of its source.
+   */
+  @Override
+  public void replayFrom(String pipeline, SourceReplay replay) {
+    BatchLedger ledger = ctx.ledger;
+    if (ledger != null) {
+      ledger.replayFrom(pipeline, replay);
+    }
   }
 
   /**

@@ -40,7 +40,8 @@ final class Migrator {
           new Migration(8, "record lineage", "V8__record_lineage.sql"),
           new Migration(9, "merge groups", "V9__merge_groups.sql"),
           new Migration(
-              10, "quality baselines and scores", "V10__quality_baselines_and_scores.sql"));
+              10, "quality baselines and scores", "V10__quality_baselines_and_scores.sql"),
+          new Migration(11, "batch source spans", "V11__batch_source_spans.sql"));
 
   /** H2 serves one JVM: migrations of one JVM take turns. */
   private static final ReentrantLock H2_LOCK = new ReentrantLock();
