@@ -402,14 +402,6 @@ public final class JdbcSource<T> implements SeekableSource<T> {
     return position;
   }
 
-  /**
-   * Reads on after a position {@link #position()} gave, from the next {@link #next()}.
-   *
-   * @throws NullPointerException if null
-   * @throws IllegalArgumentException if it is not a position of this source's key (the message says
-   *     what was expected)
-   * @throws IllegalStateException if rows were already read, or the source is closed
-   */
   /** True: a second reader pages through the same table on connections of its own. */
   @Override
   public boolean reopens() {
@@ -422,6 +414,14 @@ public final class JdbcSource<T> implements SeekableSource<T> {
     return new JdbcSource<>(this);
   }
 
+  /**
+   * Reads on after a position {@link #position()} gave, from the next {@link #next()}.
+   *
+   * @throws NullPointerException if null
+   * @throws IllegalArgumentException if it is not a position of this source's key (the message says
+   *     what was expected)
+   * @throws IllegalStateException if rows were already read, or the source is closed
+   */
   @Override
   public void seek(String position) {
     Objects.requireNonNull(position, "position cannot be null");
