@@ -32,7 +32,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * published with the new data.
  */
 class SpanCrashTest {
-  private static final int LINES = 3_000;
+  private static final int LINES = 6_000;
   private static final long LEASE_MILLIS = 3_000;
 
   @ParameterizedTest(name = "{0}")
@@ -102,10 +102,10 @@ class SpanCrashTest {
     }
   }
 
-  /** Runs a worker that kills itself after its fifth ingest, and checks it kept spans. */
+  /** Runs a worker that kills itself after its second ingest, and checks it kept spans. */
   private static void crash(Databases db, Path dir, Path file, List<ChildJvm> workers)
       throws Exception {
-    ChildJvm child = start(db, dir, file, "killed", 5);
+    ChildJvm child = start(db, dir, file, "killed", 2);
     workers.add(child);
     assertThat(child.awaitExit(120_000)).as("%s ended", child).isTrue();
     assertThat(child.exitValue()).as("%s: %s", child, child.logText()).isEqualTo(137);

@@ -331,6 +331,17 @@ final class BatchLedger {
                   .bind("ids", Args.texts(byId.keySet()))
                   .mapTo(String.class)
                   .list());
+      if (span != null) {
+        // the source's position with the batch, in its transaction: no write of its own
+        org.jdbi.v3.core.statement.Update keep =
+            h.createUpdate(sql.keepSpanEnd)
+                .bind("pipeline", pipeline)
+                .bind("owner", workerId)
+                .bind("at", Args.time(at))
+                .bind("source_id", span.sourceId())
+                .bind("source_end", span.end());
+        keep.execute();
+      }
       List<Entry> absent = new ArrayList<>();
       inserted = new HashSet<>();
       for (Entry e : byId.values()) {

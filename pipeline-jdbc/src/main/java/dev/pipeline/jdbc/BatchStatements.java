@@ -16,6 +16,7 @@ final class BatchStatements {
   final BulkAppend memberRows;
   final BulkAppend memberIds;
   final String storedIds;
+  final String keepSpanEnd;
   final String insertBatch;
   final String insertEvent;
   final String eventExists;
@@ -92,10 +93,23 @@ final class BatchStatements {
             :owner, :at, :at, :source_id, :source_position, :source_count, :source_end
           FROM (SELECT COUNT(*) AS n FROM ins) c WHERE c.n > 0
           ON CONFLICT DO NOTHING
+        ), p AS (
+          INSERT INTO %6$s (pipeline, source_id, position, worker_id, updated_at)
+          SELECT :pipeline, CAST(:source_id AS VARCHAR), :source_end, :owner, :at
+          WHERE CAST(:source_id AS VARCHAR) IS NOT NULL
+          ON CONFLICT (pipeline, source_id) DO UPDATE SET position = EXCLUDED.position,
+            worker_id = EXCLUDED.worker_id, updated_at = EXCLUDED.updated_at
         )
         SELECT record_id FROM ins
         """
-            .formatted(members, rows, batches, expiry, memberIds.unnest("ids"));
+            .formatted(
+                members, rows, batches, expiry, memberIds.unnest("ids"), names.sourcePositions());
+    // a span's end is where its source's reader stands once the batch is stored: kept with it
+    keepSpanEnd =
+        "MERGE INTO "
+            + names.sourcePositions()
+            + " (pipeline, source_id, position, worker_id, updated_at) KEY (pipeline, source_id)"
+            + " VALUES (:pipeline, :source_id, :source_end, :owner, :at)";
     storedIds =
         """
         SELECT t.record_id FROM %1$s t JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)

@@ -185,7 +185,7 @@ final class Ingests extends StoreContext {
   }
 
   /** Whether records can be kept as their span: as many as it says, each id once, one batch. */
-  private static boolean spanned(List<? extends Envelope<?>> records, SourceSpan span) {
+  static boolean spanned(List<? extends Envelope<?>> records, SourceSpan span) {
     if (records.size() != span.count() || records.size() > BATCH_CHUNK) {
       return false;
     }

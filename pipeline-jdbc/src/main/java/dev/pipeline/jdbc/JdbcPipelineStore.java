@@ -34,9 +34,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -156,6 +158,9 @@ public final class JdbcPipelineStore implements RecordLedger {
   private final Claims claims;
   private final History history;
   private final MergeTable merges;
+  // per pipeline and source, the position the last span ingest kept with its batch: the reader's
+  // keepSourcePosition of the same position right after it is not written again
+  private final Map<List<String>, String> spanEnds = new ConcurrentHashMap<>();
 
   JdbcPipelineStore(
       Database db,
@@ -308,7 +313,11 @@ public final class JdbcPipelineStore implements RecordLedger {
       String stage,
       Instant at,
       SourceSpan span) {
-    return ingests.ingest(pipeline, records, stage, at, span);
+    Set<String> duplicates = ingests.ingest(pipeline, records, stage, at, span);
+    if (ctx.ledger != null && Ingests.spanned(records, span)) {
+      spanEnds.put(List.of(pipeline, span.sourceId()), span.end());
+    }
+    return duplicates;
   }
 
   /**
@@ -544,6 +553,10 @@ public final class JdbcPipelineStore implements RecordLedger {
 
   @Override
   public void keepSourcePosition(String pipeline, String sourceId, @Nullable String position) {
+    String keptWithBatch = spanEnds.remove(List.of(pipeline, sourceId));
+    if (position != null && position.equals(keptWithBatch)) {
+      return; // the span ingest just before kept it, in the batch's own write
+    }
     positions.keep(pipeline, sourceId, position);
   }
 

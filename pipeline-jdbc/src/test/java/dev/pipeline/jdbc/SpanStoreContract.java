@@ -118,6 +118,9 @@ abstract class SpanStoreContract {
               assertThat(row.get(0)).as("no payloads stored").isNull();
               assertThat(row.subList(1, 4)).containsExactly("src", "line:0", 10);
             });
+    assertThat(a.sourcePosition(pipeline, "src"))
+        .as("the span's end, kept with the batch")
+        .contains("line:10");
     a.completeAndDeliver(pipeline, List.of(), ids(records.subList(0, 4)));
     a.complete(
         pipeline,
