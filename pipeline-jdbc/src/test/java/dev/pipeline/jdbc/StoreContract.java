@@ -3350,7 +3350,8 @@ abstract class StoreContract {
             "[7, audit trail and metrics history]",
             "[8, record lineage]",
             "[9, merge groups]",
-            "[10, quality baselines and scores]");
+            "[10, quality baselines and scores]",
+            "[11, batch source spans]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())
