@@ -40,4 +40,27 @@ public interface SeekableSource<T> extends Source<T> {
    * @throws Exception if the data cannot be opened at that position
    */
   void seek(String position) throws Exception;
+
+  /**
+   * Whether {@link #reopen()} opens a second reader over the same data. A durable store then keeps
+   * each batch read from this source as the position of its first record and its record count,
+   * instead of every record's encoded payload, and reads the batch again through such a reader when
+   * it is claimed (after a crash, or by another worker). False by default: the store keeps the
+   * payloads of such a source's records.
+   */
+  default boolean reopens() {
+    return false;
+  }
+
+  /**
+   * A second, independent reader over the same data, not yet read (seek it, then read it), which
+   * another thread may use while this source is read; the caller closes it. Record ids must come
+   * out as this source gives them, so that the store can tell when the data changed.
+   *
+   * @throws UnsupportedOperationException if {@link #reopens()} is false
+   * @throws Exception if the data cannot be opened again
+   */
+  default SeekableSource<T> reopen() throws Exception {
+    throw new UnsupportedOperationException("source '" + id() + "' cannot be opened again");
+  }
 }

@@ -44,6 +44,21 @@ class ForwardingStore implements RecordLedger {
   }
 
   @Override
+  public Set<String> ingest(
+      String pipeline,
+      List<? extends Envelope<?>> records,
+      String stage,
+      Instant at,
+      dev.pipeline.store.spi.SourceSpan span) {
+    return delegate.ingest(pipeline, records, stage, at, span);
+  }
+
+  @Override
+  public void replayFrom(String pipeline, dev.pipeline.store.spi.SourceReplay replay) {
+    delegate.replayFrom(pipeline, replay);
+  }
+
+  @Override
   public void checkpoint(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
     delegate.checkpoint(pipeline, records, stage, at);

@@ -63,10 +63,12 @@ final class DurableWork {
 
   private DurableWork() {}
 
-  /** The generated lines, as the example reads them. */
+  /**
+   * The generated lines, as the example reads them, from a source that can seek and be read again
+   * as a file can ({@link GeneratedLines}).
+   */
   static Source<ScrapedLine> source(int lines) {
-    return ListingLines.lines(
-        SOURCE_ID, new ListingGenerator(ListingGenerator.DEFAULT_SEED).lines(lines));
+    return new GeneratedLines(lines);
   }
 
   /**

@@ -123,6 +123,17 @@ final class DirectorySource<T> implements SeekableSource<T> {
   }
 
   @Override
+  public boolean reopens() {
+    return true;
+  }
+
+  /** The same directory, listed and read by a reader of its own. */
+  @Override
+  public SeekableSource<T> reopen() {
+    return new DirectorySource<>(id, dir, matcher, format);
+  }
+
+  @Override
   public String position() {
     String name = current;
     if (name == null) {

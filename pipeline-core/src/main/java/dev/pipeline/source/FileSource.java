@@ -21,14 +21,16 @@ final class FileSource<T> implements SeekableSource<T> {
   private final String id;
   private final Path file;
   private final boolean followLinks;
+  private final FileFormat<T> format;
   private final RecordReader<T> reader;
   private @Nullable ByteInput input;
   private boolean reading;
 
-  FileSource(String id, Path file, RecordReader<T> reader, boolean followLinks) {
+  FileSource(String id, Path file, FileFormat<T> format, boolean followLinks) {
     this.id = id;
     this.file = file;
-    this.reader = reader;
+    this.format = format;
+    this.reader = format.reader(id);
     this.followLinks = followLinks;
   }
 
@@ -49,6 +51,17 @@ final class FileSource<T> implements SeekableSource<T> {
   @Override
   public String position() {
     return input == null ? Start.BEGIN.format(reader.kind()) : reader.position();
+  }
+
+  @Override
+  public boolean reopens() {
+    return true;
+  }
+
+  /** The same file, read by a reader of its own: opened at its first read or seek. */
+  @Override
+  public SeekableSource<T> reopen() {
+    return new FileSource<>(id, file, format, followLinks);
   }
 
   @Override

@@ -58,7 +58,7 @@ public final class FileSources {
     checkSourceId(sourceId);
     Objects.requireNonNull(file, "file cannot be null");
     Objects.requireNonNull(format, "format cannot be null");
-    return new FileSource<>(sourceId, file, format.reader(sourceId), true);
+    return new FileSource<>(sourceId, file, format, true);
   }
 
   /**

@@ -106,7 +106,26 @@ final class JournalingStore implements RecordLedger {
   @Override
   public Set<String> ingest(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
-    Set<String> duplicates = store.ingest(pipeline, records, stage, at);
+    return journaled(records, stage, store.ingest(pipeline, records, stage, at));
+  }
+
+  @Override
+  public Set<String> ingest(
+      String pipeline,
+      List<? extends Envelope<?>> records,
+      String stage,
+      Instant at,
+      dev.pipeline.store.spi.SourceSpan span) {
+    return journaled(records, stage, store.ingest(pipeline, records, stage, at, span));
+  }
+
+  @Override
+  public void replayFrom(String pipeline, dev.pipeline.store.spi.SourceReplay replay) {
+    store.replayFrom(pipeline, replay);
+  }
+
+  private Set<String> journaled(
+      List<? extends Envelope<?>> records, String stage, Set<String> duplicates) {
     Set<String> leased = new LinkedHashSet<>();
     for (Envelope<?> r : records) {
       if (!duplicates.contains(r.id())) {

@@ -43,6 +43,16 @@ final class Args {
     };
   }
 
+  static Argument int32(@Nullable Integer value) {
+    return (position, statement, ctx) -> {
+      if (value == null) {
+        statement.setNull(position, Types.INTEGER);
+      } else {
+        statement.setInt(position, value);
+      }
+    };
+  }
+
   static Argument float64(@Nullable Double value) {
     return (position, statement, ctx) -> {
       if (value == null) {

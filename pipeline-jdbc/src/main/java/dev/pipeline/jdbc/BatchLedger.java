@@ -1,5 +1,9 @@
 package dev.pipeline.jdbc;
 
+import dev.pipeline.Envelope;
+import dev.pipeline.store.PayloadCodec;
+import dev.pipeline.store.spi.SourceReplay;
+import dev.pipeline.store.spi.SourceSpan;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -53,6 +57,7 @@ final class BatchLedger {
   private final BatchStatements sql;
   private final BatchQueries queries;
   private final Map<String, PipelineBatches> pipelines = new ConcurrentHashMap<>();
+  private final Map<String, SourceReplay> replays = new ConcurrentHashMap<>();
 
   BatchLedger(
       Dialect dialect, Names names, String workerId, long leaseMillis, boolean keepPayloads) {
@@ -65,8 +70,32 @@ final class BatchLedger {
 
   // ------------------------------------------------------------------ in memory
 
-  /** A record as stored: its payload at its batch's stage. */
-  record Entry(int seq, String id, byte[] payload, long checksum, @Nullable String metadata) {}
+  /**
+   * A record as stored: its payload at its batch's stage, or, in a batch kept as a source span, no
+   * payload and the record itself while this worker holds it (encoded only if it leaves the batch).
+   */
+  record Entry(
+      int seq,
+      String id,
+      byte @Nullable [] payload,
+      long checksum,
+      @Nullable String metadata,
+      @Nullable Envelope<?> record) {
+
+    Entry(int seq, String id, byte[] payload, long checksum, @Nullable String metadata) {
+      this(seq, id, payload, checksum, metadata, null);
+    }
+
+    /** This entry with its payload encoded at {@code stage}, if it holds its record instead. */
+    Entry encoded(String pipeline, String stage, @Nullable PayloadCodec<?> codec) {
+      Envelope<?> r = record;
+      if (payload != null || r == null || codec == null) {
+        return this;
+      }
+      Payloads.Stored s = Payloads.encode(pipeline, stage, codec, r, "a row of its own");
+      return new Entry(seq, id, s.payload(), s.checksum(), s.metadata(), null);
+    }
+  }
 
   /** A batch this worker holds: its id, its stage and format, its lease token and claims. */
   record Batch(long id, String stage, String format, long token, int claims) {}
@@ -89,6 +118,22 @@ final class BatchLedger {
 
   private PipelineBatches of(String pipeline) {
     return pipelines.computeIfAbsent(pipeline, p -> new PipelineBatches());
+  }
+
+  /** Keeps the way to read again spans of the sources a run of the pipeline reads. */
+  void replayFrom(String pipeline, SourceReplay replay) {
+    replays.put(pipeline, replay);
+  }
+
+  /** The pipeline's replay, if a run gave one. */
+  @Nullable SourceReplay replay(String pipeline) {
+    return replays.get(pipeline);
+  }
+
+  /** The ids of the sources whose spans this worker can read again (claims take only those). */
+  private List<String> replayable(String pipeline) {
+    SourceReplay r = replays.get(pipeline);
+    return r == null ? List.of() : List.copyOf(r.sources());
   }
 
   /** The slot of a record this worker holds in a batch, or null (a row, or not held). */
@@ -229,6 +274,7 @@ final class BatchLedger {
       long batchId,
       long token,
       List<Entry> entries,
+      @Nullable SourceSpan span,
       Instant at,
       int attempt)
       throws SQLException {
@@ -260,12 +306,13 @@ final class BatchLedger {
               .bind("pipeline", pipeline)
               .bind("batch", batchId)
               .bind("stage", stage)
-              .bind("payloads", Args.bytes(PackedBatch.pack(entries)))
+              .bind("payloads", Args.bytes(span == null ? PackedBatch.pack(entries) : null))
               .bind("format", format)
               .bind("owner", workerId)
               .bind("token", token)
               .bind("lease_ms", leaseMillis)
               .bind("at", Args.time(at));
+      bindSpan(insert, span);
       List<Entry> offered = new ArrayList<>(byId.values());
       sql.memberIds.bindRows(insert, "ids", offered, (e, row) -> row.text(e.id()).int32(e.seq()));
       inserted = new HashSet<>(insert.mapTo(String.class).list());
@@ -284,6 +331,17 @@ final class BatchLedger {
                   .bind("ids", Args.texts(byId.keySet()))
                   .mapTo(String.class)
                   .list());
+      if (span != null) {
+        // the source's position with the batch, in its transaction: no write of its own
+        org.jdbi.v3.core.statement.Update keep =
+            h.createUpdate(sql.keepSpanEnd)
+                .bind("pipeline", pipeline)
+                .bind("owner", workerId)
+                .bind("at", Args.time(at))
+                .bind("source_id", span.sourceId())
+                .bind("source_end", span.end());
+        keep.execute();
+      }
       List<Entry> absent = new ArrayList<>();
       inserted = new HashSet<>();
       for (Entry e : byId.values()) {
@@ -304,19 +362,30 @@ final class BatchLedger {
     if (kept.isEmpty()) {
       return kept;
     }
-    h.createUpdate(sql.insertBatch)
-        .bind("batch", batchId)
-        .bind("pipeline", pipeline)
-        .bind("stage", stage)
-        .bind("size", kept.size())
-        .bind("payloads", Args.bytes(PackedBatch.pack(kept)))
-        .bind("format", format)
-        .bind("owner", workerId)
-        .bind("token", token)
-        .bind("lease_ms", leaseMillis)
-        .bind("at", Args.time(at))
-        .execute();
+    org.jdbi.v3.core.statement.Update insert =
+        h.createUpdate(sql.insertBatch)
+            .bind("batch", batchId)
+            .bind("pipeline", pipeline)
+            .bind("stage", stage)
+            .bind("size", kept.size())
+            .bind("payloads", Args.bytes(span == null ? PackedBatch.pack(kept) : null))
+            .bind("format", format)
+            .bind("owner", workerId)
+            .bind("token", token)
+            .bind("lease_ms", leaseMillis)
+            .bind("at", Args.time(at));
+    bindSpan(insert, span);
+    insert.execute();
     return kept;
+  }
+
+  private static void bindSpan(
+      org.jdbi.v3.core.statement.SqlStatement<?> statement, @Nullable SourceSpan span) {
+    statement
+        .bind("source_id", Args.text(span == null ? null : span.sourceId()))
+        .bind("source_position", Args.text(span == null ? null : span.position()))
+        .bind("source_count", Args.int32(span == null ? null : span.count()))
+        .bind("source_end", Args.text(span == null ? null : span.end()));
   }
 
   /**
@@ -671,8 +740,11 @@ final class BatchLedger {
 
   // ------------------------------------------------------------------ claims
 
-  /** A batch claimed: what to hand to the engine, and what to note. */
-  record Claimed(Batch batch, List<Entry> pending, Set<Integer> noted) {}
+  /**
+   * A batch claimed: what to hand to the engine, and what to note. A batch kept as a source span
+   * has its span, and its pending entries have neither payload nor record: they are read again.
+   */
+  record Claimed(Batch batch, List<Entry> pending, Set<Integer> noted, @Nullable SourceSpan span) {}
 
   /**
    * Claims one open batch whose lease ran out (not one this worker holds under a token of {@code
@@ -688,6 +760,7 @@ final class BatchLedger {
               .bind("pipeline", pipeline)
               .bind("owner", workerId)
               .bind("held", Args.array("bigint", held))
+              .bind("sources", Args.texts(replayable(pipeline)))
               .mapTo(Long.class)
               .list();
       if (ids.isEmpty()) {
@@ -700,6 +773,7 @@ final class BatchLedger {
               .bind("pipeline", pipeline)
               .bind("owner", workerId)
               .bind("held", Args.array("bigint", held))
+              .bind("sources", Args.texts(replayable(pipeline)))
               .bind("token", token)
               .bind("lease_ms", leaseMillis)
               .execute();
@@ -726,11 +800,24 @@ final class BatchLedger {
               return 1;
             })
         .forEach(x -> {});
-    Set<Integer> members =
-        new HashSet<>(h.createQuery(sql.memberSeqs).bind("batch", id).mapTo(Integer.class).list());
+    SourceSpan span = (SourceSpan) row.get("span");
     byte[] packed = (byte[]) row.get("payloads");
     List<Entry> pending = new ArrayList<>();
-    if (packed != null) {
+    if (span != null) {
+      h.createQuery(sql.membersOf)
+          .bind("batch", id)
+          .map((rs, ctx) -> new Entry(rs.getInt(1), rs.getString(2), null, 0, null, null))
+          .forEach(
+              e -> {
+                if (!ended.contains(e.seq())) {
+                  pending.add(e);
+                }
+              });
+      pending.sort(java.util.Comparator.comparingInt(Entry::seq));
+    } else if (packed != null) {
+      Set<Integer> members =
+          new HashSet<>(
+              h.createQuery(sql.memberSeqs).bind("batch", id).mapTo(Integer.class).list());
       for (Entry e : PackedBatch.unpack(packed)) {
         if (members.contains(e.seq()) && !ended.contains(e.seq())) {
           pending.add(e);
@@ -752,7 +839,7 @@ final class BatchLedger {
           .bind("token", token)
           .execute();
     }
-    return new Claimed(batch, pending, noted);
+    return new Claimed(batch, pending, noted, span);
   }
 
   private org.jdbi.v3.core.statement.Query bindClaim(
@@ -760,6 +847,7 @@ final class BatchLedger {
     return q.bind("pipeline", pipeline)
         .bind("owner", workerId)
         .bind("held", Args.array("bigint", held))
+        .bind("sources", Args.texts(replayable(pipeline)))
         .bind("token", token)
         .bind("lease_ms", leaseMillis);
   }
@@ -773,6 +861,16 @@ final class BatchLedger {
               m.put("payloads", rs.getBytes("payloads"));
               m.put("payload_format", rs.getString("payload_format"));
               m.put("claim_count", rs.getInt("claim_count"));
+              String source = rs.getString("source_id");
+              m.put(
+                  "span",
+                  source == null
+                      ? null
+                      : new SourceSpan(
+                          source,
+                          rs.getString("source_position"),
+                          rs.getInt("source_count"),
+                          rs.getString("source_end")));
               return m;
             })
         .findFirst()

@@ -16,6 +16,7 @@ final class BatchStatements {
   final BulkAppend memberRows;
   final BulkAppend memberIds;
   final String storedIds;
+  final String keepSpanEnd;
   final String insertBatch;
   final String insertEvent;
   final String eventExists;
@@ -42,6 +43,7 @@ final class BatchStatements {
   final String purgeDone;
   final String holders;
   final String memberSeqs;
+  final String membersOf;
   final String purgedRecords;
   final String purgeEvents;
   final String purgeMembers;
@@ -85,15 +87,29 @@ final class BatchStatements {
           ON CONFLICT DO NOTHING RETURNING record_id
         ), b AS (
           INSERT INTO %3$s (batch_id, pipeline, stage, state, size, payloads, payload_format,
-            lease_owner, lease_token, lease_expires_at, worker_id, created_at, updated_at)
+            lease_owner, lease_token, lease_expires_at, worker_id, created_at, updated_at,
+            source_id, source_position, source_count, source_end)
           SELECT :batch, :pipeline, :stage, 'OPEN', c.n, :payloads, :format, :owner, :token, %4$s,
-            :owner, :at, :at
+            :owner, :at, :at, :source_id, :source_position, :source_count, :source_end
           FROM (SELECT COUNT(*) AS n FROM ins) c WHERE c.n > 0
           ON CONFLICT DO NOTHING
+        ), p AS (
+          INSERT INTO %6$s (pipeline, source_id, position, worker_id, updated_at)
+          SELECT :pipeline, CAST(:source_id AS VARCHAR), :source_end, :owner, :at
+          WHERE CAST(:source_id AS VARCHAR) IS NOT NULL
+          ON CONFLICT (pipeline, source_id) DO UPDATE SET position = EXCLUDED.position,
+            worker_id = EXCLUDED.worker_id, updated_at = EXCLUDED.updated_at
         )
         SELECT record_id FROM ins
         """
-            .formatted(members, rows, batches, expiry, memberIds.unnest("ids"));
+            .formatted(
+                members, rows, batches, expiry, memberIds.unnest("ids"), names.sourcePositions());
+    // a span's end is where its source's reader stands once the batch is stored: kept with it
+    keepSpanEnd =
+        "MERGE INTO "
+            + names.sourcePositions()
+            + " (pipeline, source_id, position, worker_id, updated_at) KEY (pipeline, source_id)"
+            + " VALUES (:pipeline, :source_id, :source_end, :owner, :at)";
     storedIds =
         """
         SELECT t.record_id FROM %1$s t JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)
@@ -107,10 +123,12 @@ final class BatchStatements {
         "INSERT INTO "
             + batches
             + " (batch_id, pipeline, stage, state, size, payloads, payload_format, lease_owner,"
-            + " lease_token, lease_expires_at, worker_id, created_at, updated_at) VALUES (:batch,"
-            + " :pipeline, :stage, 'OPEN', :size, :payloads, :format, :owner, :token, "
+            + " lease_token, lease_expires_at, worker_id, created_at, updated_at, source_id,"
+            + " source_position, source_count, source_end) VALUES (:batch, :pipeline, :stage,"
+            + " 'OPEN', :size,"
+            + " :payloads, :format, :owner, :token, "
             + expiry
-            + ", :owner, :at, :at)";
+            + ", :owner, :at, :at, :source_id, :source_position, :source_count, :source_end)";
     insertEvent =
         "INSERT INTO "
             + events
@@ -137,14 +155,18 @@ final class BatchStatements {
                 : ", payloads = CASE WHEN ended + :n >= size THEN NULL ELSE payloads END")
             + fenced;
     eventsOfCall = "SELECT DISTINCT batch_id FROM " + events + " WHERE event_token = :event";
+    // a batch kept as a source span is claimed only by a worker that can read its source again
     String claimable =
         "pipeline = :pipeline AND state = 'OPEN' AND lease_expires_at < CURRENT_TIMESTAMP AND "
-            + notHeldHere;
+            + notHeldHere
+            + " AND (source_id IS NULL OR source_id = ANY(CAST(:sources AS VARCHAR ARRAY)))";
     String claimSet =
         "lease_owner = :owner, lease_token = :token, lease_expires_at = "
             + expiry
             + ", claim_count = claim_count + 1, worker_id = :owner";
-    String claimColumns = "batch_id, stage, payloads, payload_format, claim_count, size";
+    String claimColumns =
+        "batch_id, stage, payloads, payload_format, claim_count, size, source_id, source_position,"
+            + " source_count, source_end";
     claimPg =
         "UPDATE "
             + batches
@@ -275,6 +297,7 @@ final class BatchStatements {
             + dialect.limit(":batch");
     purgeEvents = "DELETE FROM " + events + " WHERE batch_id = :batch";
     memberSeqs = "SELECT seq FROM " + members + " WHERE batch_id = :batch";
+    membersOf = "SELECT seq, record_id FROM " + members + " WHERE batch_id = :batch";
     // the records a purge of the batch deletes: those without a row of their own, which stays
     purgedRecords =
         "SELECT COUNT(*) FROM "

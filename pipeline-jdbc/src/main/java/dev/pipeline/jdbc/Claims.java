@@ -9,10 +9,12 @@ import static dev.pipeline.jdbc.Checks.storedText;
 import static dev.pipeline.jdbc.Payloads.decode;
 import static dev.pipeline.jdbc.Payloads.envelope;
 
+import dev.pipeline.Envelope;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.jdbc.Payloads.Row;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.spi.Claimed;
+import dev.pipeline.store.spi.SourceSpan;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -179,19 +181,40 @@ final class Claims extends StoreContext {
       if (batch.pending().isEmpty()) {
         continue;
       }
+      Map<String, PayloadIntegrityException> damaged = new LinkedHashMap<>();
+      List<BatchLedger.Entry> pending = batch.pending();
+      SourceSpan span = batch.span();
+      if (span != null) {
+        try {
+          pending =
+              SpanReplay.replay(
+                  pipeline, batch.batch().stage(), ledger.replay(pipeline), span, pending, damaged);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          db.call("release", pipeline, h -> ledger.release(h, List.of(batch.batch())));
+          break;
+        }
+      }
       if (released(pipeline) != released) {
         db.call("release", pipeline, h -> ledger.release(h, List.of(batch.batch())));
         break;
       }
-      List<String> ids = new ArrayList<>(batch.pending().size());
-      for (BatchLedger.Entry e : batch.pending()) {
+      List<String> ids = new ArrayList<>(pending.size());
+      for (BatchLedger.Entry e : pending) {
         ids.add(e.id());
       }
-      ledger.hold(pipeline, batch.batch(), batch.pending(), batch.noted());
+      ledger.hold(pipeline, batch.batch(), pending, batch.noted());
       leases.hold(pipeline, ids, token);
       confirmations.confirm(pipeline, ids, sent);
-      Map<String, PayloadIntegrityException> damaged = new LinkedHashMap<>();
-      for (BatchLedger.Entry e : batch.pending()) {
+      for (BatchLedger.Entry e : pending) {
+        Envelope<?> replayed = e.record();
+        if (replayed != null) {
+          give(pipeline, out, max, new Claimed(replayed, batch.batch().stage(), 0));
+          continue;
+        }
+        if (damaged.containsKey(e.id())) {
+          continue;
+        }
         Row row =
             new Row(
                 e.id(),
@@ -209,14 +232,7 @@ final class Claims extends StoreContext {
           damaged.put(e.id(), ex);
           continue;
         }
-        Claimed claimed = new Claimed(envelope(row, payload), row.stage(), 0);
-        if (out.size() < max) {
-          out.add(claimed);
-        } else {
-          stash
-              .computeIfAbsent(pipeline, p -> new java.util.concurrent.ConcurrentLinkedDeque<>())
-              .add(claimed);
-        }
+        give(pipeline, out, max, new Claimed(envelope(row, payload), row.stage(), 0));
       }
       if (!damaged.isEmpty()) {
         ingests.moveToRows(pipeline, damaged.keySet(), Instant.now());
@@ -224,6 +240,17 @@ final class Claims extends StoreContext {
       }
     }
     return out;
+  }
+
+  /** Hands a claimed record out, or keeps it for the next claim once {@code max} are out. */
+  private void give(String pipeline, List<Claimed> out, int max, Claimed claimed) {
+    if (out.size() < max) {
+      out.add(claimed);
+    } else {
+      stash
+          .computeIfAbsent(pipeline, p -> new java.util.concurrent.ConcurrentLinkedDeque<>())
+          .add(claimed);
+    }
   }
 
   private List<Row> claimInSteps(Handle h, String pipeline, int max, long token, Long[] held) {

@@ -298,7 +298,10 @@ final class Completions extends StoreContext {
                 boolean dead = c.status() == RecordStatus.DEAD_LETTER;
                 boolean own = dead && encoded != null;
                 boolean withPayload = dead || keep;
-                BatchLedger.Entry e = slot.entry();
+                BatchLedger.Entry e =
+                    withPayload && !own
+                        ? slot.entry().encoded(pipeline, b.stage(), def(pipeline).codec(b.stage()))
+                        : slot.entry();
                 finals.add(
                     new BatchLedger.Final(
                         slot,

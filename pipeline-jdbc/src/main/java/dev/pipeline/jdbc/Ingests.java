@@ -8,6 +8,7 @@ import dev.pipeline.PipelineException;
 import dev.pipeline.jdbc.Payloads.Stored;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.StorableText;
+import dev.pipeline.store.spi.SourceSpan;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -22,6 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jdbi.v3.core.statement.Query;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Ingests records for a {@link JdbcPipelineStore}: inserts the records not stored yet, leased to
@@ -41,8 +43,16 @@ final class Ingests extends StoreContext {
   // packed value stays far below what a byte array, a driver and a database row take
   private static final long BATCH_BYTES = 16L << 20;
 
+  /**
+   * Ingests records; with a span (records read from a seekable source that can be read again), the
+   * batch ledger keeps the span instead of encoding and storing their payloads.
+   */
   Set<String> ingest(
-      String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
+      String pipeline,
+      List<? extends Envelope<?>> records,
+      String stage,
+      Instant at,
+      @Nullable SourceSpan span) {
     Objects.requireNonNull(records, "records cannot be null");
     Objects.requireNonNull(stage, "stage cannot be null");
     Objects.requireNonNull(at, "at cannot be null");
@@ -60,6 +70,9 @@ final class Ingests extends StoreContext {
               + pipeline
               + "' has no input codec, so its records cannot be stored; set the pipeline's"
               + " inputCodec(...)");
+    }
+    if (ledger != null && span != null && spanned(records, span)) {
+      return ingestSpan(pipeline, stage, cut(codec.name(), 300), records, span, at);
     }
     Set<String> duplicates = new HashSet<>();
     Map<String, Stored> unique = new LinkedHashMap<>();
@@ -152,7 +165,6 @@ final class Ingests extends StoreContext {
    */
   private List<String> ingestBatches(
       String pipeline, String stage, String format, List<Stored> rows, Instant at) {
-    BatchLedger ledger = Objects.requireNonNull(this.ledger);
     List<String> duplicates = new ArrayList<>();
     for (int from = 0, to; from < rows.size(); from = to) {
       to = chunkEnd(rows, from);
@@ -162,43 +174,7 @@ final class Ingests extends StoreContext {
         Stored s = chunk.get(i);
         entries.add(new BatchLedger.Entry(i, s.id(), s.payload(), s.checksum(), s.metadata()));
       }
-      long batchId = Leases.newToken();
-      long token = Leases.newToken();
-      AtomicInteger attempts = new AtomicInteger();
-      Confirmations.Sent sent = confirmations.now();
-      long released = released(pipeline);
-      List<BatchLedger.Entry> kept =
-          db.run(
-              "ingest",
-              pipeline,
-              db.dialect != Dialect.POSTGRESQL, // one statement there
-              true,
-              h ->
-                  ledger.ingest(
-                      h,
-                      pipeline,
-                      stage,
-                      format,
-                      batchId,
-                      token,
-                      entries,
-                      at,
-                      attempts.incrementAndGet()));
-      Set<String> inserted = new HashSet<>();
-      for (BatchLedger.Entry e : kept) {
-        inserted.add(e.id());
-      }
-      if (!kept.isEmpty()) {
-        BatchLedger.Batch batch = new BatchLedger.Batch(batchId, stage, format, token, 0);
-        if (released(pipeline) != released) {
-          // the run was cancelled meanwhile: give the batch back at once
-          db.call("release", pipeline, h -> ledger.release(h, List.of(batch)));
-        } else {
-          ledger.hold(pipeline, batch, kept, Set.of());
-          leases.hold(pipeline, inserted, token);
-          confirmations.confirm(pipeline, inserted, sent);
-        }
-      }
+      Set<String> inserted = ingestBatch(pipeline, stage, format, entries, null, at);
       for (Stored s : chunk) {
         if (!inserted.contains(s.id())) {
           duplicates.add(s.id());
@@ -206,6 +182,103 @@ final class Ingests extends StoreContext {
       }
     }
     return duplicates;
+  }
+
+  /** Whether records can be kept as their span: as many as it says, each id once, one batch. */
+  static boolean spanned(List<? extends Envelope<?>> records, SourceSpan span) {
+    if (records.size() != span.count() || records.size() > BATCH_CHUNK) {
+      return false;
+    }
+    Set<String> ids = new HashSet<>(records.size() * 2);
+    for (Envelope<?> r : records) {
+      StorableText.checkId(r.id());
+      if (!ids.add(r.id())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Ingests records read from a source that can be read again as one batch kept as its span: each
+   * record's place in the batch is its place in the source's order from the span's position, and no
+   * payload is encoded; this worker keeps the records in memory while it holds them. Returns the
+   * ids already stored.
+   */
+  private Set<String> ingestSpan(
+      String pipeline,
+      String stage,
+      String format,
+      List<? extends Envelope<?>> records,
+      SourceSpan span,
+      Instant at) {
+    List<BatchLedger.Entry> entries = new ArrayList<>(records.size());
+    for (int i = 0; i < records.size(); i++) {
+      Envelope<?> r = records.get(i);
+      entries.add(new BatchLedger.Entry(i, r.id(), null, 0, null, r));
+    }
+    entries.sort(Comparator.comparing(BatchLedger.Entry::id)); // one lock order for all workers
+    Set<String> inserted = ingestBatch(pipeline, stage, format, entries, span, at);
+    Set<String> duplicates = new HashSet<>();
+    for (Envelope<?> r : records) {
+      if (!inserted.contains(r.id())) {
+        duplicates.add(r.id());
+      }
+    }
+    return duplicates;
+  }
+
+  /**
+   * Writes one batch of the batch ledger, under a token of its own, and holds what it inserted;
+   * returns the ids it inserted.
+   */
+  private Set<String> ingestBatch(
+      String pipeline,
+      String stage,
+      String format,
+      List<BatchLedger.Entry> entries,
+      @Nullable SourceSpan span,
+      Instant at) {
+    BatchLedger ledger = Objects.requireNonNull(this.ledger);
+    long batchId = Leases.newToken();
+    long token = Leases.newToken();
+    AtomicInteger attempts = new AtomicInteger();
+    Confirmations.Sent sent = confirmations.now();
+    long released = released(pipeline);
+    List<BatchLedger.Entry> kept =
+        db.run(
+            "ingest",
+            pipeline,
+            db.dialect != Dialect.POSTGRESQL, // one statement there
+            true,
+            h ->
+                ledger.ingest(
+                    h,
+                    pipeline,
+                    stage,
+                    format,
+                    batchId,
+                    token,
+                    entries,
+                    span,
+                    at,
+                    attempts.incrementAndGet()));
+    Set<String> inserted = new HashSet<>();
+    for (BatchLedger.Entry e : kept) {
+      inserted.add(e.id());
+    }
+    if (!kept.isEmpty()) {
+      BatchLedger.Batch batch = new BatchLedger.Batch(batchId, stage, format, token, 0);
+      if (released(pipeline) != released) {
+        // the run was cancelled meanwhile: give the batch back at once
+        db.call("release", pipeline, h -> ledger.release(h, List.of(batch)));
+      } else {
+        ledger.hold(pipeline, batch, kept, Set.of());
+        leases.hold(pipeline, inserted, token);
+        confirmations.confirm(pipeline, inserted, sent);
+      }
+    }
+    return inserted;
   }
 
   /**
@@ -219,7 +292,8 @@ final class Ingests extends StoreContext {
     if (ledger == null || ids.isEmpty() || !ledger.anyIn(pipeline, ids)) {
       return;
     }
-    Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups = ledger.byBatch(pipeline, ids);
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups =
+        withPayloads(pipeline, ledger.byBatch(pipeline, ids));
     long event = Leases.newToken();
     AtomicInteger attempts = new AtomicInteger();
     db.transaction(
@@ -242,6 +316,25 @@ final class Ingests extends StoreContext {
         });
     ledger.forget(pipeline, moved);
     statistics.changed(moved.size());
+  }
+
+  /**
+   * The slots with the payloads of records kept in memory (batches kept as source spans) encoded at
+   * their batch's stage, for the rows they get.
+   */
+  private Map<BatchLedger.Batch, List<BatchLedger.Slot>> withPayloads(
+      String pipeline, Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups) {
+    PipelineDef def = def(pipeline);
+    groups.replaceAll(
+        (b, slots) -> {
+          List<BatchLedger.Slot> out = new ArrayList<>(slots.size());
+          for (BatchLedger.Slot slot : slots) {
+            BatchLedger.Entry e = slot.entry().encoded(pipeline, b.stage(), def.codec(b.stage()));
+            out.add(e == slot.entry() ? slot : new BatchLedger.Slot(b, e, slot.noted()));
+          }
+          return out;
+        });
+    return groups;
   }
 
   /**

@@ -25,6 +25,8 @@ import dev.pipeline.store.spi.MergeOutcome;
 import dev.pipeline.store.spi.MergePart;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.store.spi.ScheduledRetry;
+import dev.pipeline.store.spi.SourceReplay;
+import dev.pipeline.store.spi.SourceSpan;
 import dev.pipeline.store.spi.StageDescriptor;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -32,9 +34,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -154,6 +158,9 @@ public final class JdbcPipelineStore implements RecordLedger {
   private final Claims claims;
   private final History history;
   private final MergeTable merges;
+  // per pipeline and source, the position the last span ingest kept with its batch: the reader's
+  // keepSourcePosition of the same position right after it is not written again
+  private final Map<List<String>, String> spanEnds = new ConcurrentHashMap<>();
 
   JdbcPipelineStore(
       Database db,
@@ -288,7 +295,41 @@ public final class JdbcPipelineStore implements RecordLedger {
   @Override
   public Set<String> ingest(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
-    return ingests.ingest(pipeline, records, stage, at);
+    return ingests.ingest(pipeline, records, stage, at, null);
+  }
+
+  /**
+   * Ingests records read from a seekable source as {@link #ingest(String, List, String, Instant)}
+   * does. With the batch ledger, a batch of records from a source that can be read again (see
+   * {@link dev.pipeline.SeekableSource#reopens()}) is kept as its span (the source's id, the
+   * position before its first record, its count) instead of its records' payloads, and read again
+   * from the source when another worker or run claims it; a record whose id the source no longer
+   * gives at its place goes to the dead letter queue.
+   */
+  @Override
+  public Set<String> ingest(
+      String pipeline,
+      List<? extends Envelope<?>> records,
+      String stage,
+      Instant at,
+      SourceSpan span) {
+    Set<String> duplicates = ingests.ingest(pipeline, records, stage, at, span);
+    if (ctx.ledger != null && Ingests.spanned(records, span)) {
+      spanEnds.put(List.of(pipeline, span.sourceId()), span.end());
+    }
+    return duplicates;
+  }
+
+  /**
+   * Keeps the run's way to read spans of its sources again: a batch kept as a span is claimed only
+   * while this store has a replay of its source.
+   */
+  @Override
+  public void replayFrom(String pipeline, SourceReplay replay) {
+    BatchLedger ledger = ctx.ledger;
+    if (ledger != null) {
+      ledger.replayFrom(pipeline, replay);
+    }
   }
 
   /**
@@ -515,6 +556,10 @@ public final class JdbcPipelineStore implements RecordLedger {
 
   @Override
   public void keepSourcePosition(String pipeline, String sourceId, @Nullable String position) {
+    String keptWithBatch = spanEnds.remove(List.of(pipeline, sourceId));
+    if (position != null && position.equals(keptWithBatch)) {
+      return; // the span ingest just before kept it, in the batch's own write
+    }
     positions.keep(pipeline, sourceId, position);
   }
 

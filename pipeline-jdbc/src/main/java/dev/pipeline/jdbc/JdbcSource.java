@@ -156,6 +156,20 @@ public final class JdbcSource<T> implements SeekableSource<T> {
     this.nextPage = select + " WHERE " + after + order;
   }
 
+  /** A second reader of the same table, query and mapping, not yet read. */
+  private JdbcSource(JdbcSource<T> same) {
+    this.id = same.id;
+    this.dataSource = same.dataSource;
+    this.table = same.table;
+    this.keyset = same.keyset;
+    this.pageSize = same.pageSize;
+    this.mapper = same.mapper;
+    this.unmappable = same.unmappable;
+    this.recordId = same.recordId;
+    this.firstPage = same.firstPage;
+    this.nextPage = same.nextPage;
+  }
+
   /**
    * Starts a source over a table, read in keyset pages.
    *
@@ -386,6 +400,18 @@ public final class JdbcSource<T> implements SeekableSource<T> {
   @Override
   public String position() {
     return position;
+  }
+
+  /** True: a second reader pages through the same table on connections of its own. */
+  @Override
+  public boolean reopens() {
+    return true;
+  }
+
+  /** A second reader over the same table, not yet read; the caller seeks and closes it. */
+  @Override
+  public SeekableSource<T> reopen() {
+    return new JdbcSource<>(this);
   }
 
   /**

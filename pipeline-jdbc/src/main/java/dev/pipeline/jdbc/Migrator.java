@@ -41,6 +41,7 @@ final class Migrator {
           new Migration(9, "merge groups", "V9__merge_groups.sql"),
           new Migration(
               10, "quality baselines and scores", "V10__quality_baselines_and_scores.sql"),
+          new Migration(11, "batch source spans", "V11__batch_source_spans.sql"),
           new Migration(12, "record traces", "V12__record_traces.sql"));
 
   /** H2 serves one JVM: migrations of one JVM take turns. */

@@ -3351,6 +3351,7 @@ abstract class StoreContract {
             "[8, record lineage]",
             "[9, merge groups]",
             "[10, quality baselines and scores]",
+            "[11, batch source spans]",
             "[12, record traces]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())

@@ -20,6 +20,8 @@ import dev.pipeline.store.spi.MergeOutcome;
 import dev.pipeline.store.spi.MergePart;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.store.spi.ScheduledRetry;
+import dev.pipeline.store.spi.SourceReplay;
+import dev.pipeline.store.spi.SourceSpan;
 import dev.pipeline.store.spi.StageDescriptor;
 import java.time.Instant;
 import java.util.Collection;
@@ -124,6 +126,21 @@ final class MeteredLedger implements RecordLedger {
   public Set<String> ingest(
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
     return timed(records.size(), () -> store.ingest(pipeline, records, stage, at));
+  }
+
+  @Override
+  public Set<String> ingest(
+      String pipeline,
+      List<? extends Envelope<?>> records,
+      String stage,
+      Instant at,
+      SourceSpan span) {
+    return timed(records.size(), () -> store.ingest(pipeline, records, stage, at, span));
+  }
+
+  @Override
+  public void replayFrom(String pipeline, SourceReplay replay) {
+    store.replayFrom(pipeline, replay);
   }
 
   @Override

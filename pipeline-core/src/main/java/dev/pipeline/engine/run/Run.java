@@ -390,6 +390,11 @@ public final class Run implements PipelineRun {
     startNanos = clock.nanoTime();
     telemetry.follow(history);
     liveReaders.set(sources.size());
+    SourceReplays replays = new SourceReplays(sources);
+    if (store.isDurable() && !replays.isEmpty()) {
+      // before the claimer: a batch kept as a span is claimed only with a replay of its source
+      store.replayFrom(pipeline, replays);
+    }
     for (RunStage stage : stages) {
       for (int i = 0; i < stage.def.options().concurrency(); i++) {
         startWorker(stage, null);

@@ -8,6 +8,7 @@ import dev.pipeline.internal.ErrorText;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.StorableText;
 import dev.pipeline.store.spi.Completion;
+import dev.pipeline.store.spi.SourceSpan;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -54,7 +55,8 @@ final class SourceReader {
             run.store.isDurable()
                 ? Math.max(size, Math.min(Run.DURABLE_INGEST_BATCH, run.stages[0].queue.capacity()))
                 : size,
-            seekable == null ? null : source.id());
+            seekable == null ? null : source.id(),
+            seekable != null && seekable.reopens());
     Thread lingering =
         Thread.ofVirtual()
             .name(run.pipeline + "-source-" + ErrorText.loggable(source.id()) + "-linger")
@@ -69,6 +71,9 @@ final class SourceReader {
     try {
       if (seekable != null) {
         sourceError = resume(seekable);
+        if (sourceError == null && seekable.reopens()) {
+          batcher.startAt(checkedPosition(seekable));
+        }
       }
       while (!run.stopReading && sourceError == null) {
         Envelope<Object> next;
@@ -92,8 +97,7 @@ final class SourceReader {
           batcher.flush(); // what the limit let through goes on while this one waits
           limit.acquire(1);
         }
-        Envelope<Object> record =
-            next.sourceId() == null ? next.withMetadata(Envelope.SOURCE_ID, source.id()) : next;
+        Envelope<Object> record = withSourceId(next, source.id());
         if (position != null && run.lineage != null) {
           record = record.withMetadata(Envelope.SOURCE_POSITION, position); // for its lineage
         }
@@ -142,6 +146,11 @@ final class SourceReader {
       }
       run.threads.remove(Thread.currentThread());
     }
+  }
+
+  /** The record with its source's id in its metadata, unless it names its source itself. */
+  static Envelope<Object> withSourceId(Envelope<Object> record, String sourceId) {
+    return record.sourceId() == null ? record.withMetadata(Envelope.SOURCE_ID, sourceId) : record;
   }
 
   /**
@@ -218,18 +227,35 @@ final class SourceReader {
     // a seekable source's id on a durable store, and its position after the buffer's last record
     private final @Nullable String positioned;
     private @Nullable String positionAfter;
+    // a source the store may keep spans of: the position before the buffer's first record, and
+    // the position after the last record read
+    private final boolean spanned;
+    private @Nullable String spanStart;
+    private @Nullable String lastPosition;
 
     /**
      * @param size the records that make a batch, ingested at once while the first stage has less
      *     than a batch waiting
      * @param largest the records that make a batch while it has more
      * @param positioned the id of the source, if the store keeps its positions
+     * @param spanned whether the store may keep the source's batches as spans ({@link SourceSpan})
      */
-    Batcher(int size, int largest, @Nullable String positioned) {
+    Batcher(int size, int largest, @Nullable String positioned, boolean spanned) {
       this.size = size;
       this.largest = largest;
       this.positioned = positioned;
+      this.spanned = spanned;
       this.buffer = new ArrayList<>(size);
+    }
+
+    /** The source's position before the first record read: where the first span starts. */
+    void startAt(String position) {
+      lock.lock();
+      try {
+        lastPosition = position;
+      } finally {
+        lock.unlock();
+      }
     }
 
     /** Adds a record read, with the source's position after it if the store keeps it. */
@@ -238,8 +264,10 @@ final class SourceReader {
       try {
         if (buffer.isEmpty()) {
           firstAt = run.clock.nanoTime();
+          spanStart = lastPosition;
           filled.signal();
         }
+        lastPosition = position;
         buffer.add(record);
         positionAfter = position;
         unreadable |= record.metadata().containsKey(Envelope.SOURCE_ERROR);
@@ -294,8 +322,12 @@ final class SourceReader {
       boolean marked = unreadable;
       buffer = new ArrayList<>(Math.min(2 * taken.size(), largest));
       unreadable = false;
+      SourceSpan span =
+          spanned && positioned != null && spanStart != null && lastPosition != null
+              ? new SourceSpan(positioned, spanStart, taken.size(), lastPosition)
+              : null;
       try {
-        ingest(taken, marked);
+        ingest(taken, marked, span);
       } catch (RuntimeException storeFailure) {
         buffer = taken; // nothing was added meanwhile: the lock is held
         unreadable = marked;
@@ -347,7 +379,11 @@ final class SourceReader {
     }
   }
 
-  private void ingest(List<Envelope<Object>> buffer, boolean unreadable)
+  /**
+   * Ingests a batch read; {@code span} says where it was read, if the store may keep that instead
+   * of its payloads (only for a batch ingested whole, in the order read).
+   */
+  private void ingest(List<Envelope<Object>> buffer, boolean unreadable, @Nullable SourceSpan span)
       throws InterruptedException {
     if (buffer.isEmpty()) {
       return;
@@ -372,7 +408,10 @@ final class SourceReader {
         break;
       }
     }
-    Set<String> known = run.store.ingest(run.pipeline, unique, first, run.clock.now());
+    Set<String> known =
+        span != null && !unreadable && unfit.isEmpty() && unique == buffer
+            ? run.store.ingest(run.pipeline, unique, first, run.clock.now(), span)
+            : run.store.ingest(run.pipeline, unique, first, run.clock.now());
     if (!known.isEmpty()) {
       List<Envelope<Object>> fresh = new ArrayList<>(unique.size());
       for (Envelope<Object> e : unique) {

@@ -89,6 +89,29 @@ public interface RecordLedger extends PipelineStore {
       String pipeline, List<? extends Envelope<?>> records, String stage, Instant at);
 
   /**
+   * Adds records read from a seekable source, as {@link #ingest(String, List, String, Instant)}
+   * does, saying where they were read: {@code span.count()} records, exactly these in this order,
+   * from {@code span.position()}. A durable store may keep the span instead of their payloads and
+   * read them again through the {@link SourceReplay} of {@link #replayFrom} when it gives them to
+   * another run or worker. By default the span is ignored.
+   */
+  default Set<String> ingest(
+      String pipeline,
+      List<? extends Envelope<?>> records,
+      String stage,
+      Instant at,
+      SourceSpan span) {
+    return ingest(pipeline, records, stage, at);
+  }
+
+  /**
+   * Gives the store a way to read again the records of spans of the sources a run reads, before the
+   * run claims anything; a later run's replaces it. A store that keeps spans claims a batch kept as
+   * a span only while it has a replay for its source. By default does nothing.
+   */
+  default void replayFrom(String pipeline, SourceReplay replay) {}
+
+  /**
    * Saves records as they left a checkpoint stage, as the input of {@code nextStage}, so that a
    * restart resumes there.
    */
