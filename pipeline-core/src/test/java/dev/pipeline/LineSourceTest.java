@@ -129,24 +129,31 @@ class LineSourceTest {
     byte[] text = "a\nb\nc\n".getBytes(StandardCharsets.UTF_8);
     Pipeline<String, String> pipeline = pipeline("io-error");
 
-    RunResult result =
-        pipeline.run(
-            Source.lines(
-                "disk",
-                () ->
-                    new InputStream() {
-                      private final InputStream data = new ByteArrayInputStream(text);
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      result =
+          pipeline.run(
+              Source.lines(
+                  "disk",
+                  () ->
+                      new InputStream() {
+                        private final InputStream data = new ByteArrayInputStream(text);
 
-                      @Override
-                      public int read() throws IOException {
-                        int b = data.read();
-                        if (b < 0) {
-                          throw new IOException("device gone");
+                        @Override
+                        public int read() throws IOException {
+                          int b = data.read();
+                          if (b < 0) {
+                            throw new IOException("device gone");
+                          }
+                          return b;
                         }
-                        return b;
-                      }
-                    },
-                1_024));
+                      },
+                  1_024));
+      assertThat(log.text())
+          .as("the source's failure is logged, with its stack trace")
+          .contains("ERROR", "source 'disk' failed after yielding 3 records")
+          .contains("java.io.IOException: device gone\n\tat ");
+    }
 
     assertThat(result.status()).isEqualTo(RunStatus.FAILED);
     assertThat(result.published()).isEqualTo(3);
@@ -163,7 +170,11 @@ class LineSourceTest {
   void vanishedFileEndsTheRunFailed(@TempDir Path dir) {
     Pipeline<String, String> pipeline = pipeline("vanished");
 
-    RunResult result = pipeline.run(Source.lines("gone", dir.resolve("gone.txt")));
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      result = pipeline.run(Source.lines("gone", dir.resolve("gone.txt")));
+      assertThat(log.text()).contains("ERROR", "source 'gone' failed", "NoSuchFileException");
+    }
 
     assertThat(result.status()).isEqualTo(RunStatus.FAILED);
     assertThat(result.sourceErrors()).singleElement().asString().contains("NoSuchFileException");

@@ -17,17 +17,28 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Issue 14's target: the equipment example with the audit trail, the metrics history and resource
- * sampling all on must run at least 95 % as fast as with all three off, in memory and durable on
- * PostgreSQL, measured in the same process, the two alternating round by round (the first of a
- * round changes every round); resource sampling alone is measured against off as well (its target
- * is 3 %), and the CPU the process spent per line beside the wall time. "Off" still has what is
- * always on: the MDC of stage calls and the store timed as a stage.
+ * sampling all on must cost at most 5 % more than with all three off, in memory and durable on
+ * PostgreSQL; resource sampling alone at most 3 %. Measured in one process on a machine that other
+ * work may load, so the figure that decides is the CPU spent per line (this JVM's, and on
+ * PostgreSQL its backends'), which a neighbour taking cores does not change the way it changes wall
+ * time; the rate is reported beside it.
+ *
+ * <p>Each round runs every mode twice, in mirrored order (A B C C B A, the first mode rotating
+ * round by round), so that a load that rises or falls during a round weighs on every mode alike,
+ * and sums each mode's two runs. JDK Flight Recorder records only while a mode that samples is
+ * measured: it is started (by a pipeline kept open, as a long-lived application has it) before such
+ * a run and stopped before a run with everything off, both outside the timed part, so "off" pays
+ * nothing for JFR and "sampling" pays what a running recording costs. The error of a ratio is the
+ * 95 % confidence interval of its mean over the rounds (Student's t), beside the median and the
+ * range. "Off" still has what is always on: the MDC of stage calls and the store timed as a stage.
  */
 final class ObservabilityScenario implements Scenario {
-  static final double GOAL_RATIO = 0.95;
+  static final double GOAL_ALL = 1.05;
+  static final double GOAL_SAMPLING = 1.03;
 
   @Override
   public String name() {
@@ -36,16 +47,13 @@ final class ObservabilityScenario implements Scenario {
 
   @Override
   public List<Row> run(Settings settings, PrintStream log) throws Exception {
-    // JFR's recording is started once per process, by the first pipeline that samples, and stopped
-    // when the last closes: a long-lived pipeline pays that once, so it is kept open here for the
-    // whole target rather than started and stopped by every measured run
-    try (Pipeline<ScrapedLine, IndexedListing> keeper =
-        pipeline(InMemoryPipelineStore.create(), Mode.SAMPLING)) {
-      return measure(settings, log);
+    try (Recording recording = new Recording()) {
+      return measure(settings, log, recording);
     }
   }
 
-  private List<Row> measure(Settings settings, PrintStream log) throws Exception {
+  private List<Row> measure(Settings settings, PrintStream log, Recording recording)
+      throws Exception {
     int lines = settings.durableLines();
     List<BenchDatabase.Kind> stores = new ArrayList<>();
     stores.add(null); // in memory
@@ -57,77 +65,152 @@ final class ObservabilityScenario implements Scenario {
       String where = kind == null ? "in memory" : "PostgreSQL";
       for (int w = 0; w < settings.warmups(); w++) {
         for (Mode mode : Mode.values()) {
+          recording.needed(mode != Mode.OFF);
           run(kind, Math.max(1, lines / 5), mode);
         }
       }
       Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
       while (rounds.more()) {
-        // the order of the three rotates round by round, so none is always first
         List<Mode> order = new ArrayList<>(List.of(Mode.values()));
         Collections.rotate(order, -rounds.attempts());
-        Map<Mode, DurableWork.Measured> m = new EnumMap<>(Mode.class);
-        for (Mode mode : order) {
-          m.put(mode, run(kind, lines, mode));
+        List<Mode> mirrored = new ArrayList<>(order);
+        mirrored.addAll(order.reversed());
+        Map<Mode, Sum> sums = new EnumMap<>(Mode.class);
+        boolean disturbed = false;
+        for (Mode mode : mirrored) {
+          recording.needed(mode != Mode.OFF);
+          DurableWork.Measured m = run(kind, lines, mode);
+          sums.computeIfAbsent(mode, x -> new Sum(m.outcome())).add(m);
+          disturbed |= m.cpu().disturbed();
         }
-        DurableWork.Measured on = m.get(Mode.ON);
-        DurableWork.Measured off = m.get(Mode.OFF);
-        DurableWork.Measured sampling = m.get(Mode.SAMPLING);
-        if (!on.outcome().equals(off.outcome())) {
-          throw new IllegalStateException(
-              "on and off disagree on the same lines: " + on.outcome() + ", " + off.outcome());
+        Sum on = sums.get(Mode.ON);
+        Sum off = sums.get(Mode.OFF);
+        Sum sampling = sums.get(Mode.SAMPLING);
+        for (Sum other : List.of(on, sampling)) {
+          if (!other.outcome.equals(off.outcome)) {
+            throw new IllegalStateException(
+                "modes disagree on the same lines: " + other.outcome + ", " + off.outcome);
+          }
         }
-        double ratio = on.rate(lines) / off.rate(lines);
-        double cpuRatio = on.cpuMicrosPerLine(lines) / off.cpuMicrosPerLine(lines);
-        double samplingRatio = sampling.rate(lines) / off.rate(lines);
         String label = rounds.label();
         String note =
             rounds.add(
-                on.cpu().disturbed() || off.cpu().disturbed() || sampling.cpu().disturbed(),
+                disturbed,
                 on.rate(lines),
                 off.rate(lines),
-                ratio,
-                cpuRatio,
-                samplingRatio);
+                off.rate(lines) / on.rate(lines),
+                on.cpuPerLine(lines) / off.cpuPerLine(lines),
+                off.rate(lines) / sampling.rate(lines),
+                sampling.cpuPerLine(lines) / off.cpuPerLine(lines));
         log.printf(
             Locale.ROOT,
-            "observability %s round %s: on %,.0f lines/s (%s, %.1f µs CPU/line), off %,.0f"
-                + " lines/s (%s, %.1f µs CPU/line), sampling alone %,.0f lines/s -> on/off %.3f,"
-                + " CPU on/off %.3f, sampling/off %.3f%s%n",
+            "observability %s round %s: off %,.0f lines/s %.2f µs CPU/line, on %,.0f lines/s"
+                + " %.2f µs, sampling %,.0f lines/s %.2f µs (others used %.2f cores) -> time"
+                + " on/off %.3f, CPU on/off %.3f, time sampling/off %.3f, CPU sampling/off"
+                + " %.3f%s%n",
             where,
             label,
-            on.rate(lines),
-            on.cpu(),
-            on.cpuMicrosPerLine(lines),
             off.rate(lines),
-            off.cpu(),
-            off.cpuMicrosPerLine(lines),
+            off.cpuPerLine(lines),
+            on.rate(lines),
+            on.cpuPerLine(lines),
             sampling.rate(lines),
-            ratio,
-            cpuRatio,
-            samplingRatio,
+            sampling.cpuPerLine(lines),
+            off.others(),
+            off.rate(lines) / on.rate(lines),
+            on.cpuPerLine(lines) / off.cpuPerLine(lines),
+            off.rate(lines) / sampling.rate(lines),
+            sampling.cpuPerLine(lines) / off.cpuPerLine(lines),
             note);
       }
-      Samples ratios = rounds.samples(2);
+      String what = ", equipment example, " + where + ", " + Targets.count(lines) + " lines";
       rows.add(
-          new Row(
-              "14. audit trail + metrics history + resource sampling, equipment example, "
-                  + where
-                  + ", "
-                  + Targets.count(lines)
-                  + " lines",
-              "on " + rounds.samples(0).format("%,.0f") + " lines/s",
-              "off " + rounds.samples(1).format("%,.0f") + " lines/s",
-              ratios.format("%.3f")
-                  + "× (CPU per line on/off "
-                  + rounds.samples(3).format("%.3f")
-                  + "×; resource sampling alone "
-                  + rounds.samples(4).format("%.3f")
-                  + "×)"
-                  + rounds.note(),
-              "≥ " + GOAL_RATIO + "×",
-              Verdict.of(ratios.median() >= GOAL_RATIO)));
+          row(
+              "14. audit trail + metrics history + resource sampling" + what,
+              rounds,
+              3,
+              2,
+              GOAL_ALL));
+      rows.add(row("14. resource sampling alone" + what, rounds, 5, 4, GOAL_SAMPLING));
     }
     return rows;
+  }
+
+  /** A row whose verdict is the median CPU ratio; the time ratio is shown beside it. */
+  private static Row row(String name, Rounds rounds, int cpuIndex, int timeIndex, double goal) {
+    Samples cpu = rounds.samples(cpuIndex);
+    return new Row(
+        name,
+        "CPU per line ×"
+            + cpu.format("%.3f")
+            + ", mean "
+            + Samples.meanWithError(rounds.values(cpuIndex), "%.3f"),
+        "time ×" + rounds.samples(timeIndex).format("%.3f"),
+        rounds.values(cpuIndex).length + " rounds" + rounds.note(),
+        "CPU ≤ " + goal + "×",
+        Verdict.of(cpu.median() <= goal));
+  }
+
+  /** A mode's runs of one round, added up. */
+  private static final class Sum {
+    final DurableWork.Outcome outcome;
+    long nanos;
+    double cpuNanos;
+    double othersNanos;
+
+    Sum(DurableWork.Outcome outcome) {
+      this.outcome = outcome;
+    }
+
+    void add(DurableWork.Measured m) {
+      nanos += m.nanos();
+      cpuNanos += m.cpu().ours() * m.nanos();
+      othersNanos += m.cpu().others() * m.nanos();
+    }
+
+    /** Lines per second over the runs; each run had {@code lines}. */
+    double rate(int lines) {
+      return 2.0 * lines / (nanos / 1e9);
+    }
+
+    double cpuPerLine(int lines) {
+      return cpuNanos / 1e3 / (2.0 * lines);
+    }
+
+    double others() {
+      return othersNanos / nanos;
+    }
+  }
+
+  /**
+   * JFR's recording, kept running by an open pipeline that samples while a sampling mode is
+   * measured, and stopped (the last sampling pipeline closed) before a mode that does not sample.
+   * Starting and stopping happen outside the timed runs.
+   */
+  private static final class Recording implements AutoCloseable {
+    private @Nullable Pipeline<ScrapedLine, IndexedListing> keeper;
+
+    void needed(boolean needed) throws InterruptedException {
+      if (needed == (keeper != null)) {
+        return;
+      }
+      if (needed) {
+        keeper = pipeline(InMemoryPipelineStore.create(), Mode.SAMPLING);
+      } else {
+        keeper.close();
+        keeper = null;
+      }
+      // let JFR's own threads finish starting or stopping before the next timed run
+      Thread.sleep(500);
+      Scenario.settle();
+    }
+
+    @Override
+    public void close() {
+      if (keeper != null) {
+        keeper.close();
+      }
+    }
   }
 
   /** All three on; all off; resource sampling alone. */
@@ -142,13 +225,13 @@ final class ObservabilityScenario implements Scenario {
     if (kind == null) {
       try (Pipeline<ScrapedLine, IndexedListing> pipeline =
           pipeline(InMemoryPipelineStore.create(), mode)) {
-        return timed(pipeline, lines);
+        return timed(pipeline, lines, CpuMeter.Helpers.NONE);
       }
     }
     try (BenchDatabase db = BenchDatabase.create(kind);
         JdbcPipelineStore store = db.store(false);
         Pipeline<ScrapedLine, IndexedListing> pipeline = pipeline(store, mode)) {
-      return timed(pipeline, lines);
+      return timed(pipeline, lines, db.helpers());
     }
   }
 
@@ -167,9 +250,9 @@ final class ObservabilityScenario implements Scenario {
   }
 
   private static DurableWork.Measured timed(
-      Pipeline<ScrapedLine, IndexedListing> pipeline, int lines) {
+      Pipeline<ScrapedLine, IndexedListing> pipeline, int lines, CpuMeter.Helpers helpers) {
     Scenario.settle();
-    CpuMeter cpu = CpuMeter.start();
+    CpuMeter cpu = CpuMeter.start(helpers);
     long start = System.nanoTime();
     RunResult result = pipeline.run(DurableWork.source(lines));
     long took = System.nanoTime() - start;

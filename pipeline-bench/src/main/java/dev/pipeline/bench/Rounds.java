@@ -46,12 +46,17 @@ final class Rounds {
 
   /** The i-th value of every round the figures are taken from. */
   Samples samples(int i) {
+    return Samples.of(values(i));
+  }
+
+  /** The i-th values themselves, in the order of the rounds. */
+  double[] values(int i) {
     List<double[]> used = clean.isEmpty() ? disturbed : clean;
     double[] values = new double[used.size()];
     for (int r = 0; r < values.length; r++) {
       values[r] = used.get(r)[i];
     }
-    return Samples.of(values);
+    return values;
   }
 
   /** What the table should say about disturbed rounds, or "". */

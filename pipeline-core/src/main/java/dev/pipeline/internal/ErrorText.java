@@ -290,9 +290,9 @@ public final class ErrorText {
 
   /**
    * Text from outside made safe for one log line: line breaks (CR, LF, U+0085, U+2028, U+2029), ESC
-   * and every other C0 and C1 control character, DEL, and the Unicode bidi controls are written as
-   * Java escapes ({@code \n}, {@code \r}, {@code \t}, {@code \u001B}, …). Escaping escaped text
-   * changes nothing.
+   * and every other C0 and C1 control character, DEL, the Unicode bidi controls and the other
+   * invisible format characters (zero-width ones, U+FEFF) are written as Java escapes ({@code \n},
+   * {@code \r}, {@code \t}, {@code \u001B}, …). Escaping escaped text changes nothing.
    */
   public static String escape(String text) {
     int i = 0;
@@ -326,13 +326,21 @@ public final class ErrorText {
    * the default and escaped.
    */
   public static String loggable(@Nullable Object text) {
-    String s;
+    return loggable(text, DEFAULT_MESSAGE_CHARS);
+  }
+
+  /** As {@link #loggable(Object)}, cut to {@code max} characters. */
+  public static String loggable(@Nullable Object text, int max) {
+    return escape(redacted(string(text), max));
+  }
+
+  /** {@code String.valueOf(text)}, total: a {@code toString()} that throws gives a note. */
+  public static String string(@Nullable Object text) {
     try {
-      s = String.valueOf(text);
+      return String.valueOf(text);
     } catch (Throwable thrown) {
-      s = "[toString() threw " + thrown.getClass().getName() + "]";
+      return "[toString() threw " + thrown.getClass().getName() + "]";
     }
-    return escape(redacted(s, DEFAULT_MESSAGE_CHARS));
   }
 
   /** The index of the first control character {@link #escape} would escape, or -1. */
@@ -352,7 +360,9 @@ public final class ErrorText {
         || c == 0x200E // left-to-right mark
         || c == 0x200F // right-to-left mark
         || (c >= 0x2028 && c <= 0x202E) // line and paragraph separators, bidi embeddings
-        || (c >= 0x2066 && c <= 0x2069); // bidi isolates
+        || (c >= 0x2066 && c <= 0x2069) // bidi isolates
+        // and the other invisible format characters: zero-width ones, U+FEFF, the soft hyphen
+        || (c >= 0xAD && Character.getType(c) == Character.FORMAT);
   }
 
   private static String group(long n) {

@@ -209,7 +209,10 @@ final class ReferenceCache<K, V> {
     slot.refreshFailed = true;
     if (closing.getAsBoolean()) {
       LOG.debug(
-          "{}: a refresh of reference data '{}' was stopped by close", owner, data.name(), error);
+          "{}: a refresh of reference data '{}' was stopped by close: {}",
+          owner,
+          data.name(),
+          ErrorText.describeDefault(error));
       return;
     }
     long now = clock.nanoTime();

@@ -7,7 +7,8 @@ import org.jspecify.annotations.Nullable;
  * exception's message from a stage, a JDBC driver or an HTTP client echoes the URL it was given or
  * the request it sent. {@link ErrorText} calls it where such text enters (an exception's message,
  * text made {@link ErrorText#loggable loggable}), so that dead letters, audit lines, lineage,
- * alerts, the dashboard and traces only ever see the masked text. Masked, each as {@value #MASK}:
+ * alerts, the dashboard and traces only ever see the masked text; {@link dev.pipeline.SafeText} is
+ * its public face, for the library's other modules and its users. Masked, each as {@value #MASK}:
  *
  * <ul>
  *   <li>the password of a URL's user info: {@code postgresql://app:***@db/orders};

@@ -4,6 +4,7 @@ import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import dev.pipeline.Pipeline;
+import dev.pipeline.SafeText;
 import dev.pipeline.internal.ErrorText;
 import java.io.IOException;
 import java.io.InputStream;
@@ -63,7 +64,7 @@ final class DashboardHandler implements HttpHandler {
         // the error as text, its secrets masked: never the exception itself to the log
         log.warn(
             "dashboard: {} {} failed: {}",
-            exchange.getRequestMethod(),
+            SafeText.loggable(exchange.getRequestMethod(), 20),
             pathOf(exchange),
             ErrorText.defaults().stackTrace(e));
         error(
@@ -303,6 +304,6 @@ final class DashboardHandler implements HttpHandler {
 
   private static String pathOf(HttpExchange exchange) {
     String path = exchange.getRequestURI().getRawPath();
-    return Html.escape(path.length() > 200 ? path.substring(0, 200) : path);
+    return SafeText.loggable(path, 200);
   }
 }

@@ -1,6 +1,7 @@
 package dev.pipeline.dashboard;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.SafeText;
 import dev.pipeline.dashboard.QualitySource.Finding;
 import dev.pipeline.dashboard.QualitySource.Gate;
 import dev.pipeline.dashboard.QualitySource.GateState;
@@ -71,7 +72,10 @@ final class QualityPage {
     } catch (RuntimeException e) {
       // the source's own words may hold details not meant for a page; every poll would repeat
       // them, so they are logged at debug
-      log.debug("dashboard: the quality source failed for pipeline '{}'", pipeline, e);
+      log.debug(
+          "dashboard: the quality source failed for pipeline '{}': {}",
+          SafeText.loggable(pipeline),
+          SafeText.stackTrace(e));
       throw new BadRequestException(
           503,
           "the quality source did not answer ("
@@ -219,9 +223,9 @@ final class QualityPage {
       Board board, Pipeline<?, ?> pipeline, String stage, GateState was, String by) {
     log.info(
         "dashboard: {} reopened the quality gate of pipeline '{}' at stage '{}'",
-        Html.escape(by),
-        Html.escape(pipeline.name()),
-        Html.escape(stage));
+        SafeText.loggable(by),
+        SafeText.loggable(pipeline.name()),
+        SafeText.loggable(stage));
     if (pipeline.store() instanceof RecordLedger ledger) {
       ledger.appendAudit(
           List.of(

@@ -1,6 +1,7 @@
 package dev.pipeline.dashboard;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.SafeText;
 import dev.pipeline.StageName;
 import dev.pipeline.StageOptions;
 import dev.pipeline.internal.ErrorText;
@@ -236,8 +237,8 @@ final class StagePage {
       // no history kept, or the store did not answer: nothing to chart
       log.debug(
           "stored windows of {} / {} unreadable: {}",
-          pipeline.name(),
-          stage,
+          SafeText.loggable(pipeline.name()),
+          SafeText.loggable(stage),
           ErrorText.defaults().stackTrace(e));
       return List.of();
     }

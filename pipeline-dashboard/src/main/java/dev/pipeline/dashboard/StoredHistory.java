@@ -2,6 +2,7 @@ package dev.pipeline.dashboard;
 
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineClock;
+import dev.pipeline.SafeText;
 import dev.pipeline.StageName;
 import dev.pipeline.metrics.StageWindow;
 import java.time.Duration;
@@ -53,7 +54,10 @@ final class StoredHistory implements MetricsHistorySource {
       windows = p.metricsHistory(StageName.of(stage), since, clock.now().plusSeconds(1));
     } catch (RuntimeException e) {
       log.debug(
-          "metrics history of {} / {} unreadable; charting the sampler's", pipeline, stage, e);
+          "metrics history of {} / {} unreadable; charting the sampler's: {}",
+          SafeText.loggable(pipeline),
+          SafeText.loggable(stage),
+          SafeText.stackTrace(e));
       return sampled;
     }
     Instant sampledFrom = sampled.isEmpty() ? Instant.MAX : sampled.get(0).at();

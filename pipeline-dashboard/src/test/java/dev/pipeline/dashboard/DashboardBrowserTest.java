@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.logging.Level;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,6 +31,7 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.logging.LoggingPreferences;
+import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -46,6 +48,7 @@ class DashboardBrowserTest {
   private static Pipeline<String, String> pipeline;
   private static Dashboard dashboard;
   private static ChromeDriver driver;
+  private static @Nullable WebElement shown; // the page visited last
   private static Path profile;
   private static final Map<String, Double> timings = new LinkedHashMap<>();
   private static final List<String> consoleErrors = new ArrayList<>();
@@ -135,6 +138,11 @@ class DashboardBrowserTest {
 
   private static void visited(String name) throws IOException {
     WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
+    if (shown != null) {
+      // a click returns before the browser leaves the page: wait until the page it left is gone,
+      // or the checks below would read the old page (and fail on its elements going stale)
+      wait.until(ExpectedConditions.stalenessOf(shown));
+    }
     wait.until(
         d ->
             ((JavascriptExecutor) d)
@@ -149,6 +157,7 @@ class DashboardBrowserTest {
     Files.write(
         OUT.resolve(name + ".png"), ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
     collectConsole();
+    shown = driver.findElement(By.tagName("html"));
   }
 
   private static void collectConsole() {

@@ -2,6 +2,7 @@ package dev.pipeline.jdbc;
 
 import static dev.pipeline.jdbc.Checks.checkPipeline;
 
+import dev.pipeline.SafeText;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.spi.HeldLeases;
@@ -196,7 +197,8 @@ final class DeliveryLedger extends StoreContext {
                       .list())
           .forEach(e -> holders.put(e.getKey(), e.getValue()));
     } catch (JdbcStoreException e) {
-      LOG.debug("pipeline-jdbc: could not look up who holds the records now", e);
+      LOG.debug(
+          "pipeline-jdbc: could not look up who holds the records now: {}", SafeText.describe(e));
     }
     BatchLedger ledger = this.ledger;
     if (ledger != null && holders.size() < lost.size()) {
@@ -210,7 +212,8 @@ final class DeliveryLedger extends StoreContext {
         db.call("lookupLeases", pipeline, h -> ledger.queries().holders(h, pipeline, rowless))
             .forEach((id, b) -> holders.put(id, batchHolder(b[0], b[1], b[2])));
       } catch (JdbcStoreException e) {
-        LOG.debug("pipeline-jdbc: could not look up who holds the batches now", e);
+        LOG.debug(
+            "pipeline-jdbc: could not look up who holds the batches now: {}", SafeText.describe(e));
       }
     }
     for (String id : lost.keySet()) {

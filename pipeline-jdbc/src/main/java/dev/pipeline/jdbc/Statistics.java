@@ -1,5 +1,6 @@
 package dev.pipeline.jdbc;
 
+import dev.pipeline.SafeText;
 import java.sql.SQLException;
 import java.sql.SQLWarning;
 import java.sql.Statement;
@@ -134,7 +135,8 @@ final class Statistics {
       }
       // transient (the database is restarting, a lock wait timed out): the next threshold
       // crossing tries again
-      LOG.debug("pipeline-jdbc: ANALYZE {} failed; trying again later", table, e);
+      LOG.debug(
+          "pipeline-jdbc: ANALYZE {} failed; trying again later: {}", table, SafeText.describe(e));
       return threshold;
     }
   }
@@ -147,6 +149,6 @@ final class Statistics {
             + " analyzes it, or batches of record-id lookups may be planned as scans as it"
             + " grows",
         table,
-        why);
+        SafeText.loggable(why, 300));
   }
 }

@@ -34,6 +34,7 @@ import dev.pipeline.store.spi.Handover;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.store.spi.ScheduledRetry;
 import dev.pipeline.store.spi.StageDescriptor;
+import dev.pipeline.testkit.StderrCapture;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -746,7 +747,11 @@ abstract class StoreContract {
             pipeline);
     db().expireLeases(pipeline);
 
-    List<Claimed> claimed = b.claim(pipeline, 10);
+    List<Claimed> claimed;
+    try (StderrCapture log = new StderrCapture()) {
+      claimed = b.claim(pipeline, 10);
+      assertThat(log.text()).contains("ERROR", "have damaged payloads", "checksum mismatch");
+    }
 
     assertThat(claimed)
         .extracting(c -> c.record().id())
@@ -1241,7 +1246,11 @@ abstract class StoreContract {
             .sink(batch -> batch.forEach(e -> sunk.add(e.id())))
             .build();
 
-    RunResult broken = p.run(new BreaksAfter(Source.lines("file", file), 600));
+    RunResult broken;
+    try (StderrCapture log = new StderrCapture()) {
+      broken = p.run(new BreaksAfter(Source.lines("file", file), 600));
+      assertThat(log.text()).contains("ERROR", "source 'file' failed after yielding 600 records");
+    }
 
     assertThat(broken.status()).isEqualTo(RunStatus.FAILED);
     assertThat(broken.read()).isEqualTo(600);
@@ -1276,7 +1285,11 @@ abstract class StoreContract {
             .stage(StageName.CLEANING, (String s) -> s.trim(), o -> o.codec(STRING))
             .build();
 
-    RunResult result = p.run(Source.lines("file", file));
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      result = p.run(Source.lines("file", file));
+      assertThat(log.text()).contains("ERROR", "cannot resume at the position");
+    }
 
     assertThat(result.status()).isEqualTo(RunStatus.FAILED);
     assertThat(result.sourceErrors())
@@ -1313,7 +1326,11 @@ abstract class StoreContract {
           }
         };
 
-    RunResult result = p.run(hostile);
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      result = p.run(hostile);
+      assertThat(log.text()).contains("ERROR", "gave a position that contains NUL");
+    }
 
     assertThat(result.status()).isEqualTo(RunStatus.FAILED);
     assertThat(result.sourceErrors())
@@ -1762,9 +1779,13 @@ abstract class StoreContract {
 
     JdbcPipelineStore b = open("b");
     Set<String> sunk = ConcurrentHashMap.newKeySet();
-    RunResult result =
-        pipeline(b, sunk, new AtomicInteger())
-            .run(Source.of("src", List.<String>of().iterator(), s -> s));
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      result =
+          pipeline(b, sunk, new AtomicInteger())
+              .run(Source.of("src", List.<String>of().iterator(), s -> s));
+      assertThat(log.text()).contains("ERROR", "at stages it does not have", "'retired'");
+    }
 
     assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
     assertThat(result.deadLettered()).isOne();
@@ -2453,12 +2474,15 @@ abstract class StoreContract {
             new StageDescriptor(
                 "ingestion", 1, "Parse", null, "none", 0, false, JsonCodec.of(Listing.class))));
 
-    assertThat(b.claim(pipeline, 10)).isEmpty();
+    try (StderrCapture log = new StderrCapture()) {
+      assertThat(b.claim(pipeline, 10)).isEmpty();
 
-    DeadLetter dead = b.deadLetters(pipeline, DeadLetterQuery.all()).items().get(0);
-    assertThat(dead.lastError().errorType()).isEqualTo("PayloadIntegrityException");
-    assertThat(dead.lastError().message()).contains("cannot decode", "json:");
-    assertThat(b.counts(pipeline).get(RecordStatus.DEAD_LETTER)).isEqualTo(2);
+      DeadLetter dead = b.deadLetters(pipeline, DeadLetterQuery.all()).items().get(0);
+      assertThat(dead.lastError().errorType()).isEqualTo("PayloadIntegrityException");
+      assertThat(dead.lastError().message()).contains("cannot decode", "json:");
+      assertThat(b.counts(pipeline).get(RecordStatus.DEAD_LETTER)).isEqualTo(2);
+      assertThat(log.text()).contains("ERROR", "have damaged payloads", "cannot decode");
+    }
   }
 
   // ---------------------------------------------------------------------------------- error text

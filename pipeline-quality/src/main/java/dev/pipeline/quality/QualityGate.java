@@ -6,6 +6,7 @@ import dev.pipeline.Envelope;
 import dev.pipeline.PipelineClock;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.ReferenceData;
+import dev.pipeline.SafeText;
 import dev.pipeline.Stage;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
@@ -651,7 +652,7 @@ public final class QualityGate<T> implements Stage<T, T> {
     try {
       alerts.onAlert(alert);
     } catch (RuntimeException e) {
-      LOG.warn("an alert listener failed on a quality alert: {}", e.toString());
+      LOG.warn("an alert listener failed on a quality alert: {}", SafeText.describe(e));
     }
   }
 

@@ -223,4 +223,26 @@ class HostileRulesTest {
         .hasMessageContaining("\\u202E")
         .hasMessageContaining("\\u2028");
   }
+
+  @Test
+  void secretsInAValueOrARecordIdAreMaskedInViolationMessages() {
+    QualityGate<Listing> gate =
+        QualityGate.of(Listing.class)
+            .rule(Rule.pattern("url", "url", "^https://example\\.com/.*"))
+            .rule(Rule.inSet("title", "title", "Excavator", "Crane"))
+            .build();
+    Listing leaky =
+        Listing.good("a")
+            .withUrl("https://admin:hunter2@example.com/l/1")
+            .withTitle("jdbc:h2:mem:x;PASSWORD=s3cret\n[main] ERROR forged");
+
+    var result = StageTester.of(gate).run("?access_token=tok-123", leaky);
+
+    assertThat(result.isFailed()).isTrue();
+    assertThat(result.failure().getMessage())
+        .contains("url 'https://admin:***@example.com/l/1'")
+        .contains("title 'jdbc:h2:mem:x;PASSWORD=***\\n[main] ERROR")
+        .contains("record '?access_token=***'")
+        .doesNotContain("hunter2", "s3cret", "tok-123", "\n[main]");
+  }
 }

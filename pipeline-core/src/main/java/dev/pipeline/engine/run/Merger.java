@@ -260,7 +260,7 @@ final class Merger {
         parts.add(part);
         byParent.putIfAbsent(part.parentId(), i);
       } catch (StageException e) {
-        LOG.debug("pipeline '{}': {}", run.pipeline, e.getMessage());
+        LOG.debug("pipeline '{}': {}", run.pipeline, ErrorText.loggable(e.getMessage()));
       }
     }
     if (parts.isEmpty()) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 
 import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
+import dev.pipeline.testkit.StderrCapture;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -83,11 +84,15 @@ class ListingLinesTest {
     Files.delete(input); // gone between the check and the read
     ByteArrayOutputStream stdout = new ByteArrayOutputStream();
 
-    RunResult result =
-        EquipmentListingsApp.run(
-            options,
-            new PrintStream(stdout, true, StandardCharsets.UTF_8),
-            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    RunResult result;
+    try (StderrCapture log = new StderrCapture()) {
+      result =
+          EquipmentListingsApp.run(
+              options,
+              new PrintStream(stdout, true, StandardCharsets.UTF_8),
+              new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+      assertThat(log.text()).contains("ERROR", "source 'mine.txt' failed", "NoSuchFileException");
+    }
 
     assertThat(result.status()).isEqualTo(RunStatus.FAILED);
     assertThat(EquipmentListingsApp.exitCode(result)).isEqualTo(1);
