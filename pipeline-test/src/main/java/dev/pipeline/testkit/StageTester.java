@@ -18,6 +18,7 @@ import dev.pipeline.engine.CallGuard;
 import dev.pipeline.engine.Fallbacks;
 import dev.pipeline.engine.Invoker;
 import dev.pipeline.engine.Merges;
+import dev.pipeline.engine.OutputShape;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
 import dev.pipeline.engine.Splits;
@@ -115,11 +116,20 @@ public final class StageTester<I, O> {
   // whether the stage is a merge stage's merger, whose input is the list of a group's parts
   private boolean merges;
 
+  // the user's function, whose class may declare the stage's output type
+  private final Object function;
+  private @Nullable OutputShape shape;
+  private boolean shapeMade;
+
   private StageTester(
-      @Nullable Stage<I, O> single, @Nullable BatchStage<I, O> batch, boolean splits) {
+      @Nullable Stage<I, O> single,
+      @Nullable BatchStage<I, O> batch,
+      boolean splits,
+      Object function) {
     this.single = single;
     this.batch = batch;
     this.splits = splits;
+    this.function = function;
   }
 
   /**
@@ -128,7 +138,8 @@ public final class StageTester<I, O> {
    * @throws NullPointerException if {@code stage} is null
    */
   public static <I, O> StageTester<I, O> of(Stage<I, O> stage) {
-    return new StageTester<>(Objects.requireNonNull(stage, "stage cannot be null"), null, false);
+    return new StageTester<>(
+        Objects.requireNonNull(stage, "stage cannot be null"), null, false, stage);
   }
 
   /**
@@ -138,7 +149,7 @@ public final class StageTester<I, O> {
    */
   public static <I, O> StageTester<I, O> of(StageFunction<I, O> function) {
     Objects.requireNonNull(function, "function cannot be null");
-    return new StageTester<>((input, context) -> function.apply(input), null, false);
+    return new StageTester<>((input, context) -> function.apply(input), null, false, function);
   }
 
   /**
@@ -148,7 +159,8 @@ public final class StageTester<I, O> {
    * @throws NullPointerException if {@code stage} is null
    */
   public static <I, O> StageTester<I, O> ofBatch(BatchStage<I, O> stage) {
-    return new StageTester<>(null, Objects.requireNonNull(stage, "stage cannot be null"), false);
+    return new StageTester<>(
+        null, Objects.requireNonNull(stage, "stage cannot be null"), false, stage);
   }
 
   /**
@@ -171,7 +183,7 @@ public final class StageTester<I, O> {
               ? null
               : List.copyOf(children);
         };
-    return new StageTester<>(adapted, null, true);
+    return new StageTester<>(adapted, null, true, splitter);
   }
 
   /**
@@ -189,7 +201,7 @@ public final class StageTester<I, O> {
     Objects.requireNonNull(merger, "merger cannot be null");
     StageTester<List<C>, R> tester =
         new StageTester<>(
-            (parts, context) -> merger.merge(List.copyOf(parts), context), null, false);
+            (parts, context) -> merger.merge(List.copyOf(parts), context), null, false, merger);
     tester.merges = true;
     return tester;
   }
@@ -433,7 +445,10 @@ public final class StageTester<I, O> {
     int firstLog = book.size();
     Map<String, String> recordMetadata = recordMetadata();
     Invoker invoker = invoker();
-    Invoker.Check<O> check = Outputs.single(stageName.value());
+    Invoker.Check<O> check =
+        splits
+            ? Outputs.children(stageName.value(), shape())
+            : Outputs.single(stageName.value(), shape());
     List<Throwable> errors = new ArrayList<>();
     for (int attempt = 1; ; attempt++) {
       TestStageContext context = context(logger, false, List.of(recordId), recordMetadata, attempt);
@@ -581,8 +596,8 @@ public final class StageTester<I, O> {
           reason = context.filterReason(position);
           recordError = context.failure(position);
           output = Objects.requireNonNull(outputs).get(position);
-          if (recordError == null && reason == null && output == null) {
-            recordError = Outputs.nullInBatch(stageName.value(), recordId);
+          if (recordError == null && reason == null) {
+            recordError = Outputs.inBatch(stageName.value(), recordId, output, shape());
           }
         }
         List<Throwable> recordErrors = errors.get(index);
@@ -724,6 +739,15 @@ public final class StageTester<I, O> {
       invoker = made;
     }
     return made;
+  }
+
+  /** What the stage's outputs must be, as in a pipeline: made at the first run. */
+  private @Nullable OutputShape shape() {
+    if (!shapeMade) {
+      shape = OutputShape.of(stageName.value(), options, function);
+      shapeMade = true;
+    }
+    return shape;
   }
 
   /** A call's timeout on the tester's clock: it timed out if the clock passed it meanwhile. */
