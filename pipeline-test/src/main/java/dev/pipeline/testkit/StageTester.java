@@ -60,11 +60,13 @@ import org.jspecify.annotations.Nullable;
  * <p>The stage is called through the engine's own call path, with the stage's {@link
  * #options(Consumer) options}: its circuit breaker's permission, its rate limit's tokens, its
  * timeout, then the call. A {@link RecordFilteredException} filters the record; any other {@link
- * Throwable} (an {@link Error} too) or a null output fails the attempt; a failed attempt is retried
- * while the retry policy allows it and the error is not a {@link VirtualMachineError}, after the
- * policy's delay, which the tester sleeps on its {@link ManualClock} and so costs no real time. A
- * record the stage gives up on takes the stage's skip or function {@link
- * dev.pipeline.resilience.Fallback} if it has one (its result is passed and {@link
+ * Throwable} (an {@link Error} too), a null output, or an output without its declared shape (an
+ * {@link dev.pipeline.OutputShapeException}, checked as a pipeline checks it: see {@code
+ * StageOptions.Builder.shapeCheck}; the declared type is the options' or the stage's class's) fails
+ * the attempt; a failed attempt is retried while the retry policy allows it and the error is not a
+ * {@link VirtualMachineError}, after the policy's delay, which the tester sleeps on its {@link
+ * ManualClock} and so costs no real time. A record the stage gives up on takes the stage's skip or
+ * function {@link dev.pipeline.resilience.Fallback} if it has one (its result is passed and {@link
  * StageResult#isDegraded() degraded}), else it fails, as the engine would dead-letter it. A batch
  * stage is called as in a pipeline: a call that fails as a whole is retried as one, or halved until
  * the records at fault are alone; single records may be filtered or failed through {@link
