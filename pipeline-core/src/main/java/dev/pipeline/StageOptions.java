@@ -332,6 +332,13 @@ public final class StageOptions {
      */
     public Builder outputType(Class<?> type) {
       this.outputType = requireSet(type, "output type", "no output type (leave it unset)");
+      if (type != null && type.isPrimitive()) {
+        problems.add(
+            "output type cannot be the primitive "
+                + type
+                + ": an output is an object; declare its box, e.g. Integer.class");
+        this.outputType = null;
+      }
       return this;
     }
 

@@ -252,6 +252,10 @@ class OutputShapeTest {
         .isInstanceOf(PipelineConfigurationException.class)
         .hasMessageContaining("output type cannot be null")
         .hasMessageContaining("output check cannot be null");
+    assertThatThrownBy(() -> StageOptions.of(o -> o.outputType(int.class)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("output type cannot be the primitive int")
+        .hasMessageContaining("Integer.class");
   }
 
   @Test
