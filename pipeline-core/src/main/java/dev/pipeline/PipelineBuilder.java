@@ -1,6 +1,8 @@
 package dev.pipeline;
 
 import dev.pipeline.engine.MergeStep;
+import dev.pipeline.engine.OutputShape;
+import dev.pipeline.engine.OutputTypes;
 import dev.pipeline.engine.Splits;
 import dev.pipeline.engine.run.Observability;
 import dev.pipeline.engine.run.Run;
@@ -74,6 +76,7 @@ public final class PipelineBuilder<I, O> {
   private boolean metricsHistory = true;
   private Duration metricsWindow = DEFAULT_METRICS_WINDOW;
   private boolean resourceSampling;
+  private boolean shapeChecks = true;
 
   /** Audit trail lines waiting for the store, at most, unless set. */
   public static final int DEFAULT_AUDIT_BUFFER = 16_384;
@@ -264,6 +267,9 @@ public final class PipelineBuilder<I, O> {
     }
     for (String problem : builder.problems()) {
       problems.add("stage " + label + ": " + problem);
+    }
+    if (function != null) {
+      builder.declaredOutputType(OutputTypes.declaredBy(function));
     }
     String functionName = function == null ? "null" : function.getClass().getName();
     stages.add(
@@ -569,6 +575,18 @@ public final class PipelineBuilder<I, O> {
   }
 
   /**
+   * Sets whether stages check their outputs against their declared shape (on unless set; see {@link
+   * StageOptions.Builder#shapeCheck(boolean)}, which turns it off for one stage): {@code false}
+   * turns the check of record shapes off for every stage. A stage's own {@link
+   * StageOptions.Builder#outputCheck(OutputCheck)} and declared {@link
+   * StageOptions.Builder#outputType(Class)} still apply.
+   */
+  public PipelineBuilder<I, O> shapeChecks(boolean check) {
+    this.shapeChecks = check;
+    return this;
+  }
+
+  /**
    * Sets where stages' {@link StageContext#logger()} loggers come from; unless set, from SLF4J
    * under the name {@code dev.pipeline.stage.<pipeline>.<stage>}. The test kit captures them here.
    */
@@ -758,6 +776,7 @@ public final class PipelineBuilder<I, O> {
     }
     checkBranchSinkHolds(all);
     checkLineage(all);
+    checkShapes(all);
     if (auditBuffer < 1 || auditBuffer > MAX_AUDIT_BUFFER) {
       all.add(
           "auditBuffer must be between 1 and "
@@ -811,6 +830,16 @@ public final class PipelineBuilder<I, O> {
         new Observability(auditTrail, auditBuffer, metricsHistory, metricsWindow, resourceSampling),
         lineage,
         Double.isNaN(lineageShare) ? 0 : lineageShare);
+  }
+
+  /** Reports stages whose declared record type the shape check cannot read. */
+  private void checkShapes(List<String> all) {
+    for (StageDefinition stage : stages) {
+      String problem = shapeChecks ? OutputShape.problem(stage.options()) : null;
+      if (problem != null) {
+        all.add("stage '" + stage.name() + "': " + problem);
+      }
+    }
   }
 
   /** Reports what a split stage lacks: a codec for its children on a durable store, a fallback. */
@@ -920,7 +949,11 @@ public final class PipelineBuilder<I, O> {
   private StageOptions bind(StageOptions options) {
     CircuitBreaker breaker = options.circuitBreaker().bind(clock);
     TokenBucket bucket = options.rateLimit().bind(clock);
-    return options.toBuilder().circuitBreaker(breaker).rateLimit(bucket).buildUnchecked();
+    return options.toBuilder()
+        .circuitBreaker(breaker)
+        .rateLimit(bucket)
+        .shapeCheck(options.shapeCheck() && shapeChecks)
+        .buildUnchecked();
   }
 
   private Map<String, TokenBucket> boundSources() {

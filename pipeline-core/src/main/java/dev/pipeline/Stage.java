@@ -6,7 +6,8 @@ package dev.pipeline;
  * <p>A stage may throw any exception; the pipeline records it, retries it if the stage's {@link
  * dev.pipeline.resilience.RetryPolicy} says so, and otherwise moves the record to the dead letter
  * queue. To drop a record on purpose, throw {@link RecordFilteredException}. A stage must not
- * return null.
+ * return null, and a record it returns must have no null in a component not marked
+ * {@code @Nullable} (checked unless {@link StageOptions.Builder#shapeCheck(boolean) turned off}).
  *
  * <p>With a durable store a record may run through a stage more than once (after a crash it resumes
  * from its last checkpoint), so a stage must be idempotent: the same input gives the same output

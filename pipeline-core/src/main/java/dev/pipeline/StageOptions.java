@@ -66,8 +66,14 @@ public final class StageOptions {
   private final List<ReferenceData<?, ?>> referenceData;
   private final Level auditLevel;
   private final double auditSampling;
+  private final boolean shapeCheck;
+  private final @Nullable Class<?> outputType;
+  private final @Nullable OutputCheck outputCheck;
 
   private StageOptions(Builder b) {
+    this.shapeCheck = b.shapeCheck;
+    this.outputType = b.outputType;
+    this.outputCheck = b.outputCheck;
     this.referenceData = List.copyOf(b.referenceData);
     this.auditLevel = b.auditLevel;
     this.auditSampling = b.auditSampling;
@@ -193,9 +199,36 @@ public final class StageOptions {
     return auditSampling;
   }
 
+  /**
+   * Whether each output is checked against its declared shape at the stage's transition to the next
+   * (on unless turned off here or for the whole pipeline with {@link
+   * PipelineBuilder#shapeChecks(boolean)}): see {@link Builder#shapeCheck(boolean)}.
+   */
+  public boolean shapeCheck() {
+    return shapeCheck;
+  }
+
+  /**
+   * The declared type of the stage's output: set with {@link Builder#outputType(Class)}, or, when
+   * the pipeline is built, the type the stage's class declares ({@code O} of a class implementing
+   * {@code Stage<I, O>} with a class for {@code O}); null if neither (a lambda or a method
+   * reference, whose type arguments the JVM erases).
+   */
+  public @Nullable Class<?> outputType() {
+    return outputType;
+  }
+
+  /** What checks each output beyond its record shape (a JSON Schema, say); null if nothing. */
+  public @Nullable OutputCheck outputCheck() {
+    return outputCheck;
+  }
+
   /** A builder holding these options, to change some of them. */
   Builder toBuilder() {
     Builder b = new Builder();
+    b.shapeCheck = shapeCheck;
+    b.outputType = outputType;
+    b.outputCheck = outputCheck;
     b.auditLevel = auditLevel;
     b.auditSampling = auditSampling;
     b.concurrency = concurrency;
@@ -233,6 +266,9 @@ public final class StageOptions {
         + ", fallback="
         + fallback
         + (maxBatchSize > 0 ? ", adaptiveBatchSize=" + minBatchSize + ".." + maxBatchSize : "")
+        + (shapeCheck ? "" : ", shapeCheck=false")
+        + (outputType == null ? "" : ", outputType=" + outputType.getName())
+        + (outputCheck == null ? "" : ", outputCheck=" + outputCheck)
         + (referenceData.isEmpty()
             ? ""
             : ", referenceData=" + referenceData.stream().map(ReferenceData::name).toList())
@@ -262,8 +298,66 @@ public final class StageOptions {
     private final List<String> problems = new ArrayList<>();
     private Level auditLevel = DEFAULT_AUDIT_LEVEL;
     private double auditSampling = 1.0;
+    private boolean shapeCheck = true;
+    private @Nullable Class<?> outputType;
+    private @Nullable OutputCheck outputCheck;
 
     Builder() {}
+
+    /**
+     * Sets whether each output of the stage is checked against its declared shape at the stage's
+     * transition to the next (on unless set; off for every stage with {@link
+     * PipelineBuilder#shapeChecks(boolean)}). A record must have no null in a required component:
+     * every component whose type is not primitive and that is not annotated {@code @Nullable}
+     * (JSpecify's {@code org.jspecify.annotations.Nullable}, or any annotation of that simple name,
+     * on the component or its type). The record's own components are read, not those of records
+     * nested in it, which are checked at the stage that returns them. An output that is not a
+     * record is checked only by its {@link #outputType(Class) declared type} and {@link
+     * #outputCheck(OutputCheck)}. A violation fails the call with an {@link OutputShapeException}
+     * naming the stage, the record and the components, as a null output does: the stage's retry
+     * policy, fallback and dead letter queue apply. Turning it off leaves an {@link
+     * #outputCheck(OutputCheck)} on.
+     */
+    public Builder shapeCheck(boolean check) {
+      this.shapeCheck = check;
+      return this;
+    }
+
+    /**
+     * Declares the type of the stage's output: an output of another type fails its call (an {@link
+     * OutputShapeException}), and a record type's shape is found when the pipeline is built, which
+     * fails if its components cannot be read. Unless set, the type the stage's class declares
+     * ({@code O} of {@code Stage<I, O>}) is taken; a lambda or a method reference declares none,
+     * and each output's shape is then its class's (found once per class).
+     */
+    public Builder outputType(Class<?> type) {
+      this.outputType = requireSet(type, "output type", "no output type (leave it unset)");
+      if (type != null && type.isPrimitive()) {
+        problems.add(
+            "output type cannot be the primitive "
+                + type
+                + ": an output is an object; declare its box, e.g. Integer.class");
+        this.outputType = null;
+      }
+      return this;
+    }
+
+    /**
+     * Sets a check of each output beyond its record shape, such as a JSON Schema for map or JSON
+     * payloads ({@code JsonSchemaOutputCheck.of(schema)} in {@code pipeline-quality}). An output it
+     * refuses fails its call with an {@link OutputShapeException}, as a shape violation does.
+     */
+    public Builder outputCheck(OutputCheck check) {
+      this.outputCheck = requireSet(check, "output check", "no output check (leave it unset)");
+      return this;
+    }
+
+    /** Takes the type the stage's class declares as its output type, unless one was set. */
+    void declaredOutputType(@Nullable Class<?> type) {
+      if (outputType == null) {
+        this.outputType = type;
+      }
+    }
 
     /**
      * Sets the least level of the lines the stage logs through {@link StageContext#logger()}, and

@@ -127,8 +127,19 @@ final class ListingWork {
       int queueCapacity,
       LongAdder published,
       AlertCount alerts) {
+    return pipeline(index, options, queueCapacity, published, alerts, true);
+  }
+
+  /** The same pipeline, with the stages' shape checks on or off. */
+  static Pipeline<String, IndexedListing> pipeline(
+      RollingIndex index,
+      Consumer<StageOptions.Builder> options,
+      int queueCapacity,
+      LongAdder published,
+      AlertCount alerts,
+      boolean shapeChecks) {
     PipelineBuilder<String, String> builder =
-        Pipeline.builder("listings", String.class).alerts(alerts);
+        Pipeline.builder("listings", String.class).alerts(alerts).shapeChecks(shapeChecks);
     if (queueCapacity > 0) {
       builder.queueCapacity(queueCapacity);
     }

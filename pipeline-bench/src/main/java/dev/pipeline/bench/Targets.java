@@ -24,7 +24,7 @@ import java.util.Set;
  *
  * <pre>
  * java -cp pipeline-bench/target/benchmarks.jar dev.pipeline.bench.Targets \
- *     [overhead|routing|realwork|io|memory|resilience|durable|durable-io|durable-scaling|durable-workers|lineage|observability|all]...
+ *     [overhead|routing|realwork|io|memory|resilience|durable|durable-io|durable-scaling|durable-workers|lineage|observability|shapes|all]...
  *     [--rounds N] [--warmups N] [--smoke]
  *     [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]
  *     [--durable-lines N] [--scaling-lines N] [--databases h2,postgresql] [--in-process]
@@ -63,6 +63,7 @@ public final class Targets {
             new DurableScalingScenario(),
             new DurableWorkersScenario(),
             new LineageScenario(),
+            new ShapeCheckScenario(),
             new ObservabilityScenario())) {
       SCENARIOS.put(s.name(), s);
     }
@@ -137,8 +138,8 @@ public final class Targets {
       log.println(e.getMessage());
       log.println(
           "usage: Targets [overhead|routing|realwork|io|memory|resilience|durable|durable-io"
-              + "|durable-scaling|durable-workers|all]... [--rounds N] [--warmups N]"
-              + " [--smoke] [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]"
+              + "|durable-scaling|durable-workers|lineage|observability|shapes|all]... [--rounds N] [--warmups N]"
+              + " [--smoke] [--keep-disturbed] [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]"
               + " [--durable-lines N] [--scaling-lines N] [--databases h2,postgresql]"
               + " [--in-process]");
       return 2;

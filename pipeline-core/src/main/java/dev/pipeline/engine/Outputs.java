@@ -2,6 +2,7 @@ package dev.pipeline.engine;
 
 import dev.pipeline.StageException;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /** What a stage's call must return: the checks of the one call path. */
 public final class Outputs {
@@ -21,6 +22,21 @@ public final class Outputs {
                     + recordId
                     + "'; return a value, or throw RecordFilteredException.because(reason) to"
                     + " drop the record");
+  }
+
+  /**
+   * A single-record stage returns a value that has its declared shape, if {@code shape} checks any
+   * (see {@link OutputShape}).
+   */
+  public static <R> Invoker.Check<R> single(String stage, @Nullable OutputShape shape) {
+    Invoker.Check<R> present = single(stage);
+    if (shape == null) {
+      return present;
+    }
+    return (value, records, recordId) -> {
+      Throwable error = present.check(value, records, recordId);
+      return error != null ? error : shape.test(value, String.valueOf(recordId));
+    };
   }
 
   /** A batch stage returns one output per input, in order. */
@@ -54,6 +70,35 @@ public final class Outputs {
             + "' returned null for record '"
             + recordId
             + "' without filtering or failing it through the context");
+  }
+
+  /**
+   * The error of one output of a batch stage that neither filtered nor failed its record: null
+   * without the context saying so, or lacking its declared shape; null if it has none.
+   */
+  public static @Nullable StageException inBatch(
+      String stage, String recordId, @Nullable Object output, @Nullable OutputShape shape) {
+    if (output == null) {
+      return nullInBatch(stage, recordId);
+    }
+    return shape == null ? null : shape.test(output, recordId);
+  }
+
+  /**
+   * A split stage's splitter (called alone, by the test kit) returns a list of children, each of
+   * which has its declared shape if {@code shape} checks any.
+   */
+  public static <R> Invoker.Check<R> children(String stage, @Nullable OutputShape shape) {
+    Invoker.Check<R> present = single(stage);
+    if (shape == null) {
+      return present;
+    }
+    return (value, records, recordId) -> {
+      Throwable error = present.check(value, records, recordId);
+      return error != null || !(value instanceof List<?> all)
+          ? error
+          : shape.testChildren(all, String.valueOf(recordId));
+    };
   }
 
   /** Any call that needs no check (the sink: what it returns is its input). */

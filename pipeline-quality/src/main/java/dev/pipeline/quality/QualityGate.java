@@ -201,11 +201,18 @@ public final class QualityGate<T> implements Stage<T, T> {
    * The options the gate's stage needs: its circuit (the gate, seen by the engine, so that a closed
    * gate holds records), {@link Fallback#hold()}, its scorer (so that each window of the metrics
    * history holds the gate's quality scores, see {@link #scorer()}), and the reference data of its
-   * REFERENCE rules. Pass it to {@code PipelineBuilder.stage(name, gate, gate.options())}.
+   * REFERENCE rules. Pass it to {@code PipelineBuilder.stage(name, gate, gate.options())}. The
+   * stage's own shape check is turned off: the gate's schema check ({@link
+   * Builder#schemaCheck(boolean)}), which walks nested records and counts in the scores, takes its
+   * place.
    */
   public Consumer<StageOptions.Builder> options() {
     return options -> {
-      options.circuitBreaker(circuit).fallback(Fallback.hold()).qualityScorer(scores);
+      options
+          .circuitBreaker(circuit)
+          .fallback(Fallback.hold())
+          .qualityScorer(scores)
+          .shapeCheck(false);
       for (ReferenceData<?, ?> data : references.values()) {
         options.referenceData(data);
       }

@@ -3,6 +3,8 @@ package dev.pipeline.quality;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.pipeline.OutputShapeException;
+import dev.pipeline.StageName;
 import dev.pipeline.testkit.StageTester;
 import dev.pipeline.testkit.StderrCapture;
 import java.time.Duration;
@@ -42,6 +44,26 @@ class JsonSchemaTest {
         .hasMessageContaining("/id")
         .hasMessageContaining("/price");
     assertThat(t.run(Map.of("id", "L-1")).failure().getMessage()).contains("price");
+  }
+
+  @Test
+  void anyStageChecksItsOutputsAgainstASchemaAtItsTransition() {
+    JsonSchemaOutputCheck schema = JsonSchemaOutputCheck.of(LISTING);
+    var t =
+        StageTester.of((Map<String, Object> m) -> m)
+            .stageName(StageName.EXTRACTION)
+            .options(o -> o.outputCheck(schema));
+
+    assertThat(t.run(Map.of("id", "L-12", "price", 10.5)).isPassed()).isTrue();
+    var bad = t.run("r-9", Map.of("id", "L-12", "price", -3));
+    assertThat(bad.failure())
+        .isInstanceOf(OutputShapeException.class)
+        .hasMessageContaining("stage 'extraction' returned an output its output check refuses:")
+        .hasMessageContaining("JSON Schema: /price")
+        .hasMessageContaining("record 'r-9'");
+    assertThatThrownBy(() -> JsonSchemaOutputCheck.of("{\"type\": "))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("JSON Schema cannot be used");
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pipeline.Alert;
 import dev.pipeline.Envelope;
+import dev.pipeline.OutputShapeException;
 import dev.pipeline.Pipeline;
 import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
@@ -101,7 +102,12 @@ class QualityGateTest {
             t.run(Listing.good("c").withPrice(new Listing.Price(1, null))).failure().getMessage())
         .contains("required price.currency null");
     QualityGate<Listing> off = gate().schemaCheck(false).build();
-    assertThat(StageTester.of(off).run(Listing.good("d").withTitle(null)).isPassed()).isTrue();
+    assertThat(StageTester.of(off).options(off.options()).run(Listing.good("d").withTitle(null)))
+        .as("the gate's options turn the stage's own shape check off too")
+        .returns(true, StageResult::isPassed);
+    assertThat(StageTester.of(off).run(Listing.good("d").withTitle(null)).failure())
+        .as("without them the stage's shape check still refuses the null")
+        .isInstanceOf(OutputShapeException.class);
   }
 
   @Test

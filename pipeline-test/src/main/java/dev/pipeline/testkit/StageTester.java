@@ -18,6 +18,7 @@ import dev.pipeline.engine.CallGuard;
 import dev.pipeline.engine.Fallbacks;
 import dev.pipeline.engine.Invoker;
 import dev.pipeline.engine.Merges;
+import dev.pipeline.engine.OutputShape;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
 import dev.pipeline.engine.Splits;
@@ -59,11 +60,13 @@ import org.jspecify.annotations.Nullable;
  * <p>The stage is called through the engine's own call path, with the stage's {@link
  * #options(Consumer) options}: its circuit breaker's permission, its rate limit's tokens, its
  * timeout, then the call. A {@link RecordFilteredException} filters the record; any other {@link
- * Throwable} (an {@link Error} too) or a null output fails the attempt; a failed attempt is retried
- * while the retry policy allows it and the error is not a {@link VirtualMachineError}, after the
- * policy's delay, which the tester sleeps on its {@link ManualClock} and so costs no real time. A
- * record the stage gives up on takes the stage's skip or function {@link
- * dev.pipeline.resilience.Fallback} if it has one (its result is passed and {@link
+ * Throwable} (an {@link Error} too), a null output, or an output without its declared shape (an
+ * {@link dev.pipeline.OutputShapeException}, checked as a pipeline checks it: see {@code
+ * StageOptions.Builder.shapeCheck}; the declared type is the options' or the stage's class's) fails
+ * the attempt; a failed attempt is retried while the retry policy allows it and the error is not a
+ * {@link VirtualMachineError}, after the policy's delay, which the tester sleeps on its {@link
+ * ManualClock} and so costs no real time. A record the stage gives up on takes the stage's skip or
+ * function {@link dev.pipeline.resilience.Fallback} if it has one (its result is passed and {@link
  * StageResult#isDegraded() degraded}), else it fails, as the engine would dead-letter it. A batch
  * stage is called as in a pipeline: a call that fails as a whole is retried as one, or halved until
  * the records at fault are alone; single records may be filtered or failed through {@link
@@ -115,11 +118,20 @@ public final class StageTester<I, O> {
   // whether the stage is a merge stage's merger, whose input is the list of a group's parts
   private boolean merges;
 
+  // the user's function, whose class may declare the stage's output type
+  private final Object function;
+  private @Nullable OutputShape shape;
+  private boolean shapeMade;
+
   private StageTester(
-      @Nullable Stage<I, O> single, @Nullable BatchStage<I, O> batch, boolean splits) {
+      @Nullable Stage<I, O> single,
+      @Nullable BatchStage<I, O> batch,
+      boolean splits,
+      Object function) {
     this.single = single;
     this.batch = batch;
     this.splits = splits;
+    this.function = function;
   }
 
   /**
@@ -128,7 +140,8 @@ public final class StageTester<I, O> {
    * @throws NullPointerException if {@code stage} is null
    */
   public static <I, O> StageTester<I, O> of(Stage<I, O> stage) {
-    return new StageTester<>(Objects.requireNonNull(stage, "stage cannot be null"), null, false);
+    return new StageTester<>(
+        Objects.requireNonNull(stage, "stage cannot be null"), null, false, stage);
   }
 
   /**
@@ -138,7 +151,7 @@ public final class StageTester<I, O> {
    */
   public static <I, O> StageTester<I, O> of(StageFunction<I, O> function) {
     Objects.requireNonNull(function, "function cannot be null");
-    return new StageTester<>((input, context) -> function.apply(input), null, false);
+    return new StageTester<>((input, context) -> function.apply(input), null, false, function);
   }
 
   /**
@@ -148,7 +161,8 @@ public final class StageTester<I, O> {
    * @throws NullPointerException if {@code stage} is null
    */
   public static <I, O> StageTester<I, O> ofBatch(BatchStage<I, O> stage) {
-    return new StageTester<>(null, Objects.requireNonNull(stage, "stage cannot be null"), false);
+    return new StageTester<>(
+        null, Objects.requireNonNull(stage, "stage cannot be null"), false, stage);
   }
 
   /**
@@ -171,7 +185,7 @@ public final class StageTester<I, O> {
               ? null
               : List.copyOf(children);
         };
-    return new StageTester<>(adapted, null, true);
+    return new StageTester<>(adapted, null, true, splitter);
   }
 
   /**
@@ -189,7 +203,7 @@ public final class StageTester<I, O> {
     Objects.requireNonNull(merger, "merger cannot be null");
     StageTester<List<C>, R> tester =
         new StageTester<>(
-            (parts, context) -> merger.merge(List.copyOf(parts), context), null, false);
+            (parts, context) -> merger.merge(List.copyOf(parts), context), null, false, merger);
     tester.merges = true;
     return tester;
   }
@@ -433,7 +447,10 @@ public final class StageTester<I, O> {
     int firstLog = book.size();
     Map<String, String> recordMetadata = recordMetadata();
     Invoker invoker = invoker();
-    Invoker.Check<O> check = Outputs.single(stageName.value());
+    Invoker.Check<O> check =
+        splits
+            ? Outputs.children(stageName.value(), shape())
+            : Outputs.single(stageName.value(), shape());
     List<Throwable> errors = new ArrayList<>();
     for (int attempt = 1; ; attempt++) {
       TestStageContext context = context(logger, false, List.of(recordId), recordMetadata, attempt);
@@ -581,8 +598,8 @@ public final class StageTester<I, O> {
           reason = context.filterReason(position);
           recordError = context.failure(position);
           output = Objects.requireNonNull(outputs).get(position);
-          if (recordError == null && reason == null && output == null) {
-            recordError = Outputs.nullInBatch(stageName.value(), recordId);
+          if (recordError == null && reason == null) {
+            recordError = Outputs.inBatch(stageName.value(), recordId, output, shape());
           }
         }
         List<Throwable> recordErrors = errors.get(index);
@@ -724,6 +741,15 @@ public final class StageTester<I, O> {
       invoker = made;
     }
     return made;
+  }
+
+  /** What the stage's outputs must be, as in a pipeline: made at the first run. */
+  private @Nullable OutputShape shape() {
+    if (!shapeMade) {
+      shape = OutputShape.of(stageName.value(), options, function);
+      shapeMade = true;
+    }
+    return shape;
   }
 
   /** A call's timeout on the tester's clock: it timed out if the clock passed it meanwhile. */

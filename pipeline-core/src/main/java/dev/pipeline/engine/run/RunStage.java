@@ -3,6 +3,7 @@ package dev.pipeline.engine.run;
 import dev.pipeline.Sink;
 import dev.pipeline.StageOptions;
 import dev.pipeline.engine.Invoker;
+import dev.pipeline.engine.OutputShape;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.StageMetrics;
@@ -42,6 +43,8 @@ final class RunStage {
   final Invoker invoker;
   final Invoker.Check<Object> singleCheck;
   final Invoker.Check<List<Object>> batchCheck;
+  // what each output must be, or null if the stage checks nothing (and for the sink)
+  final @Nullable OutputShape shape;
   private final ReentrantLock latencyLock = new ReentrantLock();
   // guarded by latencyLock
   private final LatencyHistogram latency = new LatencyHistogram();
@@ -56,7 +59,8 @@ final class RunStage {
     this.def = def;
     this.sink = sink;
     this.invoker = invoker;
-    this.singleCheck = Outputs.single(def.name().value());
+    this.shape = sink == null ? OutputShape.of(def.name().value(), def.options()) : null;
+    this.singleCheck = Outputs.single(def.name().value(), shape);
     this.batchCheck = Outputs.batch(def.name().value());
     this.index = index;
     this.adaptive =

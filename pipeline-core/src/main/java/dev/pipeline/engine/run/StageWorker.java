@@ -638,8 +638,8 @@ final class StageWorker {
           reason = context.filterReason(i);
           recordError = context.failure(i);
           output = Objects.requireNonNull(outputs).get(i);
-          if (recordError == null && reason == null && output == null) {
-            recordError = Outputs.nullInBatch(stageName, record.id());
+          if (recordError == null && reason == null) {
+            recordError = Outputs.inBatch(stageName, record.id(), output, stage.shape);
           }
         }
         String earlier = attempt > 1 ? record.metadata().get(Run.RETRIED_ERRORS) : null;

@@ -2,7 +2,9 @@ package dev.pipeline.examples.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pipeline.OutputShapeException;
 import dev.pipeline.Pipeline;
+import dev.pipeline.PipelineBuilder;
 import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
 import dev.pipeline.examples.listings.IndexedListing;
@@ -102,6 +104,34 @@ class EquipmentPipelineTest {
                 assertThat(violations)
                     .matches(
                         "(title-length|sentiment-range|id-form|unique-id|declared-language|priced): .*"));
+  }
+
+  @Test
+  void everyStagesRecordOutputHasItsShapeSoTheDefaultCheckChangesNoOutcome() {
+    RunResult checked = runBundled(Pipeline.builder("shapes-on", ScrapedLine.class));
+    RunResult unchecked =
+        runBundled(Pipeline.builder("shapes-off", ScrapedLine.class).shapeChecks(false));
+
+    // each of the eight stages returns a record (RawListing ... IndexedListing) whose components
+    // are all required: the check reads them all and finds nothing to refuse
+    assertThat(checked.published()).isPositive().isEqualTo(unchecked.published());
+    assertThat(checked.filtered()).isEqualTo(unchecked.filtered());
+    assertThat(checked.deadLettered()).isEqualTo(unchecked.deadLettered());
+  }
+
+  private static RunResult runBundled(PipelineBuilder<ScrapedLine, ScrapedLine> builder) {
+    try (Pipeline<ScrapedLine, IndexedListing> pipeline =
+        EquipmentPipeline.stages(builder, new ListingIndex()).sink(records -> {}).build()) {
+      RunResult result =
+          pipeline.run(
+              ListingLines.stream(
+                  ListingGenerator.BUNDLED_SOURCE_ID, ListingGenerator::openBundled));
+      assertThat(
+              pipeline.deadLetters().find(DeadLetterQuery.all().limit(10_000)).items().stream()
+                  .map(d -> d.lastError().errorType()))
+          .doesNotContain(OutputShapeException.class.getSimpleName());
+      return result;
+    }
   }
 
   @Test
