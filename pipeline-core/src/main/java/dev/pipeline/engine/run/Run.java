@@ -96,6 +96,8 @@ public final class Run implements PipelineRun {
    */
   static final long BATCH_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
+  private static final int CORES = Runtime.getRuntime().availableProcessors();
+
   /** How often a whole batch held for a larger one looks whether the first stage ran short. */
   static final long BULK_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
@@ -265,9 +267,11 @@ public final class Run implements PipelineRun {
       }
       // a batch stage's batch is its call, a merge stage's a store call, a durable store's a lease
       // check, and the last stage's (or a route's to its branch sinks) the sink's batch: those are
-      // taken whole
+      // taken whole. Only a stage given more workers than the machine has cores waits (IO): a
+      // stage that computes takes whole batches, whose time a descheduled thread would inflate
       stage.timedTakes =
-          !store.isDurable()
+          stage.def.options().concurrency() > CORES
+              && !store.isDurable()
               && !stage.def.isBatch()
               && stage.adaptive == null
               && stage.next != null
