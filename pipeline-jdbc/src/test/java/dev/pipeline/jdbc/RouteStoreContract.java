@@ -342,12 +342,19 @@ abstract class RouteStoreContract {
     return ids;
   }
 
-  /** A branch sink that refuses every call, noting the ids it was given. */
-  private static dev.pipeline.Sink<String> refusing(Set<String> tried) {
-    return records -> {
-      records.forEach(e -> tried.add(e.id()));
-      throw new IOException("the word index is down");
-    };
+  /**
+   * A pipeline whose words' sink refuses every call (noting the ids in {@code tried}), with a codec
+   * for what it is given and a retry policy whose every wait parks the records.
+   */
+  private Pipeline<String, String> refusingWords(
+      JdbcPipelineStore store, Set<String> tried, Duration wait, int retries) {
+    return parking(
+        store,
+        records -> {
+          records.forEach(e -> tried.add(e.id()));
+          throw new IOException("the word index is down");
+        },
+        o -> o.codec(STRING).retry(RetryPolicy.exponential(wait, wait).maxRetries(retries)));
   }
 
   /** Asserts that each record ended once, the words at the side sink and none at the main one. */
@@ -382,15 +389,8 @@ abstract class RouteStoreContract {
     List<String> words = wordIds(inputs);
     Set<String> tried = ConcurrentHashMap.newKeySet();
     JdbcPipelineStore first = open();
-    Pipeline<String, String> down =
-        parking(
-            first,
-            refusing(tried),
-            o ->
-                o.codec(STRING)
-                    .retry(
-                        RetryPolicy.exponential(Duration.ofSeconds(3), Duration.ofSeconds(3))
-                            .maxRetries(100)));
+    // parked for 4 s after each failure: long enough to see them all parked at once
+    Pipeline<String, String> down = refusingWords(first, tried, Duration.ofSeconds(4), 100);
     PipelineRun running = down.start(Source.of("src", inputs.iterator()));
     awaitParked(first, words);
     assertThat(tried).as("the first process tried each word once").hasSameElementsAs(words);
@@ -440,19 +440,12 @@ abstract class RouteStoreContract {
     List<String> words = wordIds(inputs);
     Set<String> tried = ConcurrentHashMap.newKeySet();
     JdbcPipelineStore first = open();
-    Pipeline<String, String> down =
-        parking(
-            first,
-            refusing(tried),
-            o ->
-                o.codec(STRING)
-                    .retry(
-                        RetryPolicy.exponential(Duration.ofMillis(10), Duration.ofMillis(10))
-                            .maxRetries(2)));
+    Pipeline<String, String> down = refusingWords(first, tried, Duration.ofMillis(10), 2);
 
     RunResult result = down.run(Source.of("src", inputs.iterator()));
 
     assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(tried).hasSameElementsAs(words);
     List<DeadLetter> dead =
         first.deadLetters(pipeline, DeadLetterQuery.all()).items().stream()
             .filter(d -> words.contains(d.record().id()))
