@@ -354,6 +354,25 @@ public final class Pipeline<I, O> implements AutoCloseable {
   }
 
   /**
+   * The sinks of the route branches that end at one, by the names of their pseudo-stages ({@link
+   * StageName#branchSink}), in pipeline and branch order: what {@link #options}, {@link
+   * #circuitTransitions} and the metrics ({@link PipelineMetrics#branchSinks()}) know them by.
+   */
+  public List<StageName> branchSinks() {
+    List<StageName> all = new ArrayList<>();
+    for (StageDefinition stage : stages) {
+      if (stage.single() instanceof Route<?, ?> route) {
+        for (int arm = 0; arm < route.branches().size(); arm++) {
+          if (route.sinkOf(arm) != null) {
+            all.add(route.sinkStep(stage.name(), arm));
+          }
+        }
+      }
+    }
+    return List.copyOf(all);
+  }
+
+  /**
    * The options of a stage, of the sink under {@code StageName.of("sink")}, or of a route branch's
    * sink under {@link StageName#branchSink}.
    *
