@@ -87,6 +87,11 @@ class DashboardHttpTest extends ServedPipeline {
           .contains("data-live=\"st.circuit\">open")
           .as("its retry policy, as the branch's sink's options say")
           .contains("<dt>retry policy</dt>");
+      for (String search : List.of("/dead-letters?pipeline=routes", "/audit?pipeline=routes")) {
+        assertThat(http.get(search).body())
+            .as("%s filters by the branch's sink too", search)
+            .contains("<option value=\"by-kind/words/sink\">by-kind/words/sink</option>");
+      }
       assertThat(http.get("/stage?pipeline=orders&stage=store").statusCode()).isEqualTo(200);
       assertThat(http.get("/stage?pipeline=orders&stage=sink").statusCode())
           .as("orders has no sink")
