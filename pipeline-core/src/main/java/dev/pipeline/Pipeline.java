@@ -156,6 +156,7 @@ public final class Pipeline<I, O> implements AutoCloseable {
     if (store.isDurable()) {
       // the records the sink failed on are kept, and sent back, as its input
       descriptors.add(sinkStage.describe(codec));
+      describeBranchSinks(stages, descriptors);
     }
     this.policies =
         new RunPolicies(
@@ -186,6 +187,35 @@ public final class Pipeline<I, O> implements AutoCloseable {
       throw new PipelineConfigurationException(name, List.of(e.getMessage()));
     }
     this.sampler = observability.resourceSampling() ? ResourceSampler.acquire() : null;
+  }
+
+  /**
+   * Adds the route branch sinks' pseudo-stages after the sink, each with the codec its options name
+   * (if any), so that a durable store keeps the records parked or dead-lettered at such a sink as
+   * what it is given, and hands them back to it after a restart.
+   */
+  private static void describeBranchSinks(
+      List<StageDefinition> stages, List<StageDescriptor> descriptors) {
+    for (StageDefinition stage : stages) {
+      if (!(stage.single() instanceof Route<?, ?> route)) {
+        continue;
+      }
+      for (int arm = 0; arm < route.branches().size(); arm++) {
+        Sink<Object> sink = route.sinkOf(arm);
+        if (sink != null) {
+          StageOptions options = route.sinkOptionsOf(arm);
+          descriptors.add(
+              new StageDefinition(
+                      route.sinkStep(stage.name(), arm),
+                      descriptors.size() + 1,
+                      options,
+                      null,
+                      null,
+                      sink.getClass().getName())
+                  .describe(options.codec()));
+        }
+      }
+    }
   }
 
   /** Watches the circuits of a route's branch sinks, under their pseudo-stages' names. */
@@ -321,6 +351,25 @@ public final class Pipeline<I, O> implements AutoCloseable {
   /** The stages, in order. */
   public List<StageName> stages() {
     return stages.stream().map(StageDefinition::name).toList();
+  }
+
+  /**
+   * The sinks of the route branches that end at one, by the names of their pseudo-stages ({@link
+   * StageName#branchSink}), in pipeline and branch order: what {@link #options}, {@link
+   * #circuitTransitions} and the metrics ({@link PipelineMetrics#branchSinks()}) know them by.
+   */
+  public List<StageName> branchSinks() {
+    List<StageName> all = new ArrayList<>();
+    for (StageDefinition stage : stages) {
+      if (stage.single() instanceof Route<?, ?> route) {
+        for (int arm = 0; arm < route.branches().size(); arm++) {
+          if (route.sinkOf(arm) != null) {
+            all.add(route.sinkStep(stage.name(), arm));
+          }
+        }
+      }
+    }
+    return List.copyOf(all);
   }
 
   /**

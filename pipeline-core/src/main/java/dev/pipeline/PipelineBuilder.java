@@ -899,8 +899,7 @@ public final class PipelineBuilder<I, O> {
 
   /**
    * Reports route branch sinks that hold records while their circuit is open where they cannot: as
-   * {@link #checkHold} does, and on a durable store, which has no codec for what a branch's sink is
-   * given.
+   * {@link #checkHold} does, with the codec the sink's options name for what it is given.
    */
   private void checkBranchSinkHolds(List<String> all) {
     for (StageDefinition stage : stages) {
@@ -912,15 +911,15 @@ public final class PipelineBuilder<I, O> {
           continue;
         }
         String who = "the sink '" + route.sinkStep(stage.name(), arm) + "'";
-        if (store != null && store.isDurable()) {
+        StageOptions options = route.sinkOptionsOf(arm);
+        if (store != null && store.isDurable() && options.codec() == null) {
           all.add(
               who
-                  + " holds records while its circuit is open (Fallback.hold()), which a durable"
-                  + " store cannot keep for a route branch's sink yet (it has no codec for what"
-                  + " the sink is given); use no fallback (such records go to the dead letter"
-                  + " queue), or the pipeline's sink");
+                  + " holds records in the store while its circuit is open (Fallback.hold()),"
+                  + " but the durable store has no codec for what the sink is given; add"
+                  + " s.codec(...) to the sink's options in to(sink, s -> ...)");
         } else {
-          checkHold(who, route.sinkOptionsOf(arm), null, all);
+          checkHold(who, options, options.codec(), all);
         }
       }
     }

@@ -242,15 +242,17 @@ public final class Route<I, O> implements Stage<I, O> {
      * records dead-lettered, as the sink's are) and {@link Fallback#hold()}. A retry wait longer
      * than the pipeline's {@code retryQueueAfter}, and a record held while the circuit is open,
      * park the record in the store's retry queue at the step {@code <route>/<branch>/sink} ({@link
-     * StageName#branchSink}), from which it comes back to this sink; on a durable store, which has
-     * no codec for what a branch's sink is given, waits are spent in the worker and {@code hold()}
-     * is refused. A batch that still fails is halved until the records that fail are alone, and
-     * those go to the dead letter queue at the route stage, with their payload as they entered it
-     * (so that reprocessing routes them again); one that came back from the retry queue, whose
-     * route input is no longer known, goes there at the branch sink's step with what the sink was
-     * given, and reprocessing sends it back to the sink. The sink's calls are a stage of their own
-     * in the metrics ({@link dev.pipeline.metrics.PipelineMetrics#branchSinks()}). Other options
-     * are an error.
+     * StageName#branchSink}), from which it comes back to this sink. A durable store keeps such a
+     * record with the codec {@code codec} names (what the sink is given: the branch's last stage's
+     * output, or the route's input for a branch without stages), so that it survives a restart and
+     * comes back to this sink; without one, on a durable store, waits are spent in the worker and
+     * {@code hold()} is refused. A batch that still fails is halved until the records that fail are
+     * alone, and those go to the dead letter queue at the route stage, with their payload as they
+     * entered it (so that reprocessing routes them again); one that came back from the retry queue,
+     * whose route input is no longer known, goes there at the branch sink's step with what the sink
+     * was given, and reprocessing sends it back to the sink. The sink's calls are a stage of their
+     * own in the metrics ({@link dev.pipeline.metrics.PipelineMetrics#branchSinks()}). Other
+     * options are an error.
      *
      * @throws NullPointerException if an argument is null
      * @throws IllegalStateException if the branch has ended
@@ -269,12 +271,11 @@ public final class Route<I, O> implements Stage<I, O> {
           || options.batchSize() != StageOptions.DEFAULT_BATCH_SIZE
           || options.adaptiveBatchSize()
           || options.checkpoint()
-          || options.codec() != null
           || (options.fallback() != null && options.fallback() != Fallback.hold())
           || !options.referenceData().isEmpty()) {
         problems.add(
-            "a branch's sink takes retry, circuitBreaker, rateLimit, timeout and Fallback.hold()"
-                + " only (its calls are made by the route stage's workers, in their batches)");
+            "a branch's sink takes retry, circuitBreaker, rateLimit, timeout, Fallback.hold() and"
+                + " codec only (its calls are made by the route stage's workers, in their batches)");
       }
       if (!problems.isEmpty()) {
         throw new IllegalArgumentException(

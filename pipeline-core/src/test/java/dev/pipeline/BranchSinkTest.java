@@ -374,6 +374,11 @@ class BranchSinkTest {
           public boolean isDurable() {
             return true;
           }
+
+          @Override
+          public boolean hasRetryQueue() {
+            return true;
+          }
         };
     assertThatThrownBy(
             () ->
@@ -386,9 +391,22 @@ class BranchSinkTest {
                     .store(durable)
                     .build())
         .isInstanceOf(PipelineConfigurationException.class)
-        .hasMessageContaining("which a durable store cannot keep for a route branch's sink yet");
+        .hasMessageContaining("the durable store has no codec for what the sink is given")
+        .hasMessageContaining("add s.codec(...) to the sink's options");
+    assertThat(
+            routed(
+                    "hold-durable-codec",
+                    any,
+                    o ->
+                        o.circuitBreaker(CircuitBreaker.failureRate(0.5))
+                            .fallback(Fallback.hold())
+                            .codec(dev.pipeline.store.PayloadCodec.string()))
+                .store(durable)
+                .build())
+        .as("with a codec for what the sink is given, a durable store can keep its records")
+        .isNotNull();
     assertThatThrownBy(() -> Route.<String>branch(WORDS).to(any, o -> o.fallback(Fallback.skip())))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("timeout and Fallback.hold() only");
+        .hasMessageContaining("timeout, Fallback.hold() and codec only");
   }
 }

@@ -581,7 +581,8 @@ class RouteTest {
     assertThatThrownBy(() -> branch.to(r -> {}, o -> o.concurrency(4)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("the sink of branch 'words'")
-        .hasMessageContaining("retry, circuitBreaker, rateLimit, timeout and Fallback.hold() only");
+        .hasMessageContaining(
+            "retry, circuitBreaker, rateLimit, timeout, Fallback.hold() and codec only");
     Route.Branch<String, String> ended = branch.join(String.class);
     assertThatThrownBy(() -> ended.stage(StageName.of("late"), same))
         .isInstanceOf(IllegalStateException.class)

@@ -175,8 +175,12 @@ public record PipelineMetrics(
         .max(Comparator.comparingDouble(StageMetrics::utilization));
   }
 
-  /** The stages, then the sink, the route branches' sinks and the store if known. */
-  private List<StageMetrics> all() {
+  /**
+   * Every stage of the report: the stages in pipeline order, then the sink, the route branches'
+   * sinks ({@link #branchSinks()}) and the store, each if known. What {@link #bottleneck()} chooses
+   * from and {@link #table()} lists; dashboards show the same.
+   */
+  public List<StageMetrics> all() {
     if (sink == null && store == null && branchSinks.isEmpty()) {
       return stages;
     }

@@ -213,10 +213,7 @@ final class AuditPage {
     h.raw("<input type=\"hidden\" name=\"pipeline\" value=\"").text(pipeline.name()).raw("\">");
     input(h, "record", "id", search.id(), "record id", 1_000);
     h.raw("<label>stage <select name=\"stage\"><option value=\"\">any</option>");
-    List<String> stages = new ArrayList<>();
-    pipeline.stages().forEach(s -> stages.add(s.value()));
-    stages.add("sink");
-    for (String stage : stages) {
+    for (String stage : DeadLetterPage.steps(pipeline)) {
       h.raw("<option value=\"").text(stage);
       h.raw(stage.equals(search.stage()) ? "\" selected>" : "\">").text(stage).raw("</option>");
     }

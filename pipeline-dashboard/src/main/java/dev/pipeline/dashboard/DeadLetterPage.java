@@ -85,14 +85,23 @@ final class DeadLetterPage {
     return view;
   }
 
+  /**
+   * What a record can be kept at, for a filter: the stages, the sink and each route branch's sink
+   * (a dead letter that came back from the retry queue there, its audit lines).
+   */
+  static List<String> steps(Pipeline<?, ?> pipeline) {
+    List<String> steps = new ArrayList<>();
+    pipeline.stages().forEach(s -> steps.add(s.value()));
+    steps.add("sink");
+    pipeline.branchSinks().forEach(s -> steps.add(s.value()));
+    return steps;
+  }
+
   private static void filterForm(Html h, Pipeline<?, ?> pipeline, DeadLetterSearch search) {
     h.raw("<form method=\"get\" action=\"/dead-letters\" class=\"filters\">");
     hidden(h, "pipeline", pipeline.name());
     h.raw("<label>stage <select name=\"stage\"><option value=\"\">any</option>");
-    List<String> stages = new ArrayList<>();
-    pipeline.stages().forEach(s -> stages.add(s.value()));
-    stages.add("sink");
-    for (String stage : stages) {
+    for (String stage : steps(pipeline)) {
       h.raw("<option value=\"")
           .text(stage)
           .raw(stage.equals(search.stage()) ? "\" selected>" : "\">");

@@ -2,6 +2,7 @@ package dev.pipeline.dashboard;
 
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.store.spi.HeldLeases;
 import java.time.Duration;
@@ -128,6 +129,20 @@ final class Health {
     return Math.max(0, last.deadLettered() - first.deadLettered());
   }
 
+  /**
+   * A stage of the report as a sentence names it: a stage, the sink, a branch's sink, the store.
+   */
+  static String label(String stage) {
+    if (stage.equals(StageWindow.SINK)) {
+      return "the sink";
+    }
+    if (stage.equals(StageWindow.STORE)) {
+      return "the store";
+    }
+    // only a route branch's sink has a '/' in its name
+    return (stage.indexOf('/') >= 0 ? "branch sink " : "stage ") + stage;
+  }
+
   /** What needs attention in one pipeline, worst first. */
   static List<Attention> attention(
       PipelineMetrics metrics,
@@ -151,14 +166,13 @@ final class Health {
                   + " records in flight, none finished lately",
               base + "/workers?pipeline=" + Paths.encode(pipeline)));
     }
-    for (StageMetrics stage : metrics.stages()) {
+    for (StageMetrics stage : metrics.all()) {
       CircuitBreaker.State circuit = stage.resilience().circuit();
       if (circuit == CircuitBreaker.State.OPEN || circuit == CircuitBreaker.State.HALF_OPEN) {
         out.add(
             new Attention(
                 circuit == CircuitBreaker.State.OPEN ? Level.RED : Level.AMBER,
-                "stage "
-                    + stage.stage()
+                label(stage.stage())
                     + ": circuit "
                     + (circuit == CircuitBreaker.State.OPEN ? "open" : "half-open")
                     + (stage.resilience().held() > 0

@@ -83,7 +83,7 @@ final class MetricsSampler implements MetricsHistorySource {
                 metrics.published(),
                 metrics.filtered(),
                 metrics.deadLettered()));
-    for (StageMetrics now : metrics.stages()) {
+    for (StageMetrics now : metrics.all()) {
       String key = key(name, now.stage());
       StageMetrics before = previous.put(key, now);
       Instant beforeAt = previousAt.put(key, at);

@@ -14,8 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The overview: every pipeline with its state, throughput and error rate, each stage green, amber
- * or red, the bottleneck, and what needs attention.
+ * The overview: every pipeline with its state, throughput and error rate, each stage (the sink,
+ * each route branch's sink and the store among them) green, amber or red, the bottleneck, and what
+ * needs attention.
  */
 final class OverviewPage {
   private static final Logger log = LoggerFactory.getLogger(OverviewPage.class);
@@ -112,7 +113,8 @@ final class OverviewPage {
     h.raw("<table class=\"stages\"><thead><tr><th>stage</th><th>health</th><th>records/s</th>");
     h.raw("<th>p95</th><th>failed</th><th>queue</th><th>busy</th><th>circuit</th></tr></thead>");
     h.raw("<tbody>");
-    for (StageMetrics stage : metrics.stages()) {
+    // the sink, route branches' sinks and the store are stages of the report too
+    for (StageMetrics stage : metrics.all()) {
       String s = p + ".s." + stage.stage();
       StagePoint last = board.lastPoint(name, stage.stage());
       Health.Verdict verdict = Health.stage(stage, last);

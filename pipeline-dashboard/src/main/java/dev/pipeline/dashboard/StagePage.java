@@ -33,11 +33,14 @@ final class StagePage {
 
   private StagePage() {}
 
-  /** The stage named by the request, checked against the pipeline. */
+  /**
+   * The stage named by the request, checked against the pipeline: a stage, the sink, a route
+   * branch's sink or the store.
+   */
   static StageMetrics stage(Pipeline<?, ?> pipeline, Params query) {
     String name = query.require("stage");
     PipelineMetrics metrics = pipeline.metrics();
-    for (StageMetrics stage : metrics.stages()) {
+    for (StageMetrics stage : metrics.all()) {
       if (stage.stage().equals(name)) {
         return stage;
       }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pipeline.Pipeline;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.testkit.ManualClock;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -328,6 +329,28 @@ class DashboardBrowserTest {
       } finally {
         driver.executeCdpCommand("Network.setExtraHTTPHeaders", Map.of("headers", Map.of()));
       }
+      assertThat(consoleErrors).as("console errors, CSP refusals included").isEmpty();
+    }
+  }
+
+  @Test
+  void aBranchSinkIsARowOfTheOverviewTheBottleneckAndAStagePageOfItsOwn() throws IOException {
+    try (Pipeline<String, String> routes = Fixture.routed(ManualClock.create(), 6);
+        Dashboard served = Dashboard.builder().pipeline(routes).start()) {
+      driver.get(served.url().resolve("/").toString());
+      visited("overview-branch-sink");
+      String row = "[data-live='p.routes.s." + Fixture.WORD_SINK + ".health']";
+      assertThat(driver.findElement(By.cssSelector(row)).getAttribute("class")).contains("lvl-red");
+      assertThat(driver.findElement(By.cssSelector(row)).getText()).isEqualTo("circuit open");
+      assertThat(driver.findElement(By.cssSelector("[data-live='p.routes.bottleneck']")).getText())
+          .startsWith(Fixture.WORD_SINK + " (");
+      assertThat(text()).contains("branch sink " + Fixture.WORD_SINK + ": circuit open");
+
+      driver.findElement(By.linkText(Fixture.WORD_SINK)).click();
+      visited("stage-branch-sink");
+      assertThat(text()).contains("routes · stage " + Fixture.WORD_SINK, "throughput", "circuit");
+      assertThat(driver.findElement(By.cssSelector("[data-live='st.circuit']")).getText())
+          .isEqualTo("open");
       assertThat(consoleErrors).as("console errors, CSP refusals included").isEmpty();
     }
   }

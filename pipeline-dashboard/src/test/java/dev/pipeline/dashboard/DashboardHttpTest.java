@@ -10,6 +10,7 @@ import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.testkit.ManualClock;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -56,6 +57,46 @@ class DashboardHttpTest extends ServedPipeline {
         .contains("orders", "cleaning", "validation", "Needs attention", "bottleneck")
         .as("5 of 25 records failed validation: red")
         .contains("lvl-red\" data-live=\"p.orders.s.validation.health\">20.0% failing");
+  }
+
+  @Test
+  void theSinksAndTheStoreAreStagesOfTheOverviewTheBottleneckAndWhatNeedsAttention()
+      throws Exception {
+    try (Pipeline<String, String> routes = Fixture.routed(ManualClock.create(), 6)) {
+      Http http = start(Dashboard.builder().pipeline(routes));
+      String overview = http.get("/").body();
+      assertThat(overview)
+          .as("a row per stage of the report, linked to its page")
+          .contains(
+              "/stage?pipeline=routes&amp;stage=by-kind%2Fwords%2Fsink",
+              "/stage?pipeline=routes&amp;stage=sink",
+              "/stage?pipeline=routes&amp;stage=store",
+              "/stage?pipeline=orders&amp;stage=store")
+          .as("the branch's sink, busy a second per call, limits the run")
+          .containsPattern(
+              "data-live=\"p\\.routes\\.bottleneck\">by-kind/words/sink \\(\\d+(\\.\\d)?% busy\\)")
+          .containsPattern(
+              "by-kind%2Fwords%2Fsink\">by-kind/words/sink</a> <span class=\"tag\">bottleneck</span>")
+          .contains("lvl-red\" data-live=\"p.routes.s.by-kind/words/sink.health\">circuit open")
+          .contains("branch sink by-kind/words/sink: circuit open");
+      HttpResponse<String> page =
+          http.get("/stage?pipeline=routes&stage=" + enc(Fixture.WORD_SINK));
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.body())
+          .contains("routes · stage by-kind/words/sink")
+          .contains("data-live=\"st.circuit\">open")
+          .as("its retry policy, as the branch's sink's options say")
+          .contains("<dt>retry policy</dt>");
+      for (String search : List.of("/dead-letters?pipeline=routes", "/audit?pipeline=routes")) {
+        assertThat(http.get(search).body())
+            .as("%s filters by the branch's sink too", search)
+            .contains("<option value=\"by-kind/words/sink\">by-kind/words/sink</option>");
+      }
+      assertThat(http.get("/stage?pipeline=orders&stage=store").statusCode()).isEqualTo(200);
+      assertThat(http.get("/stage?pipeline=orders&stage=sink").statusCode())
+          .as("orders has no sink")
+          .isEqualTo(404);
+    }
   }
 
   @Test

@@ -1,11 +1,17 @@
 package dev.pipeline.dashboard;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.Route;
 import dev.pipeline.RunResult;
 import dev.pipeline.Source;
 import dev.pipeline.StageName;
+import dev.pipeline.resilience.CircuitBreaker;
+import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.spi.RecordLedger;
+import dev.pipeline.testkit.ManualClock;
+import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -37,6 +43,49 @@ final class Fixture {
               return s.toUpperCase(java.util.Locale.ROOT);
             })
         .build();
+  }
+
+  /** The name of the branch sink of {@link #routed}. */
+  static final String WORD_SINK = "by-kind/words/sink";
+
+  /**
+   * A pipeline "routes" whose words ("w..." records) go to a branch's sink that is down: each call
+   * takes a second on {@code clock} (so it is the busiest stage of the report) and fails, and two
+   * failures open its circuit for an hour. Run with {@code words} words and two other records.
+   */
+  static Pipeline<String, String> routed(ManualClock clock, int words) {
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(
+                s -> s.startsWith("w"),
+                Route.<String>branch(StageName.of("words"))
+                    .to(
+                        records -> {
+                          clock.advance(Duration.ofSeconds(1));
+                          throw new IOException("the word index is down");
+                        },
+                        s ->
+                            s.retry(RetryPolicy.none())
+                                .circuitBreaker(
+                                    CircuitBreaker.failureRate(0.5)
+                                        .minCalls(2)
+                                        .window(2)
+                                        .openFor(Duration.ofHours(1)))))
+            .otherwise(Route.<String>branch(StageName.of("rest")).join(String.class))
+            .build();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("routes", String.class)
+            .clock(clock)
+            .alerts(alert -> {})
+            .stage(StageName.of("by-kind"), route, s -> s.batchSize(1))
+            .sink(batch -> {})
+            .build();
+    List<String> items = new ArrayList<>();
+    IntStream.range(0, words).forEach(i -> items.add("w" + i));
+    items.add("x1");
+    items.add("x2");
+    pipeline.run(Source.of("in", items.iterator()));
+    return pipeline;
   }
 
   /** Runs the items with the ids {@code idOf} gives them. */

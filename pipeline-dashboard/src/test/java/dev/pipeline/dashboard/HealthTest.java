@@ -147,6 +147,36 @@ class HealthTest {
   }
 
   @Test
+  void theCircuitsOfTheSinkAndOfABranchSinkNeedAttentionAsAStagesDo() {
+    PipelineMetrics metrics =
+        new PipelineMetrics(
+            "orders",
+            T0,
+            List.of(stage("cleaning", 10, 0, 0.1, 0, null, 0)),
+            10,
+            0,
+            0,
+            0,
+            0,
+            List.of(),
+            List.of(),
+            stage("sink", 5, 0, 0.1, 0, CircuitBreaker.State.HALF_OPEN, 0),
+            stage("store", 10, 0, 0.1, 0, null, 0),
+            0,
+            List.of(stage("by-kind/words/sink", 5, 0, 0.9, 0, CircuitBreaker.State.OPEN, 3)));
+    assertThat(
+            Health.attention(
+                metrics, "running", 0, Duration.ofSeconds(60), List.of(), null, T0, ""))
+        .extracting(Health.Attention::text, Health.Attention::href)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(
+                "branch sink by-kind/words/sink: circuit open, 3 records held",
+                "/stage?pipeline=orders&stage=by-kind%2Fwords%2Fsink"),
+            org.assertj.core.groups.Tuple.tuple(
+                "the sink: circuit half-open", "/stage?pipeline=orders&stage=sink"));
+  }
+
+  @Test
   void closedGatesAreRedGatesOnTrialAmberAndOnlyTheNewestDriftAlertsAreListed() {
     List<QualitySource.Finding> findings = new ArrayList<>();
     for (int i = 0; i < 5; i++) {

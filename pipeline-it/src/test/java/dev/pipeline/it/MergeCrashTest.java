@@ -7,13 +7,10 @@ import dev.pipeline.jdbc.JdbcPipelineStore;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.StatusCounts;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,55 +26,29 @@ import org.junit.jupiter.params.provider.ValueSource;
  * only flagged as redelivered.
  */
 class MergeCrashTest {
-  private static final int ARCHIVES = 500;
-  private static final long LEASE_MILLIS = 3_000;
-  private static final long WORK_MICROS = 200;
+  private static final String ARCHIVES = "500";
+  private static final String WORK_MICROS = "200";
 
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"h2", "postgresql"})
   void aWorkerKilledInsideTheMergeWindowLosesAndDuplicatesNothing(
       String database, @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir) throws Exception {
-    Databases db = database.equals("h2") ? Databases.h2(dir) : Databases.postgres();
-    List<ChildJvm> workers = new ArrayList<>();
     String[][] kills = {{"parts", "1"}, {"merged", "2"}, {"parts", "4"}};
-    try {
+    try (CrashRun run = CrashRun.on(database, dir, MergeCrashWorker.class, "merge_")) {
       for (int k = 0; k < kills.length; k++) {
-        ChildJvm child = start(db, dir, "kill-" + k, kills[k][0], kills[k][1]);
-        workers.add(child);
-        assertThat(child.awaitExit(120_000)).as("%s ended", child).isTrue();
-        assertThat(child.exitValue())
-            .as("%s died of SIGKILL: %s", child, child.logText())
-            .isEqualTo(137);
+        ChildJvm child =
+            run.crash(
+                "kill-" + k,
+                "SIGKILL in the merge window",
+                ARCHIVES,
+                WORK_MICROS,
+                kills[k][0],
+                kills[k][1]);
         assertKilledInTheWindow(child);
       }
-      ChildJvm finisher = start(db, dir, "final", "none", "0");
-      workers.add(finisher);
-      finisher.awaitCompleted(120, TimeUnit.SECONDS);
-      verify(db, workers);
-    } finally {
-      workers.forEach(ChildJvm::destroy);
-      db.dropSchema();
+      run.finish(ARCHIVES, WORK_MICROS, "none", "0");
+      verify(run);
     }
-  }
-
-  private static ChildJvm start(Databases db, Path dir, String name, String mode, String after)
-      throws Exception {
-    return ChildJvm.startMain(
-        MergeCrashWorker.class,
-        name,
-        dir,
-        List.of(
-            db.url(),
-            db.user(),
-            db.schema(),
-            name,
-            Integer.toString(ARCHIVES),
-            dir.resolve(name + ".sink").toString(),
-            dir.resolve(name + ".journal").toString(),
-            Long.toString(LEASE_MILLIS),
-            Long.toString(WORK_MICROS),
-            mode,
-            after));
   }
 
   /**
@@ -85,11 +56,9 @@ class MergeCrashTest {
    * died after the parts' commit and before the children's states.
    */
   private static void assertKilledInTheWindow(ChildJvm child) throws Exception {
-    assertThat(child.logText()).contains("SIGKILL in the merge window");
     Set<String> ended = new HashSet<>();
     Set<String> complete = new HashSet<>();
-    for (String line : Files.readAllLines(child.journal)) {
-      String[] f = line.split(" ");
+    for (String[] f : CrashRun.journal(child)) {
       if (f[0].equals("D")) {
         ended.add(f[1]);
       } else if (f[0].equals("G")) {
@@ -107,20 +76,15 @@ class MergeCrashTest {
     assertThat(open).as("complete groups with children %s did not end", child).isNotEmpty();
   }
 
-  private static void verify(Databases db, List<ChildJvm> workers) throws Exception {
-    SinkLines lines = SinkLines.read(workers);
-    try (JdbcPipelineStore store =
-        JdbcPipelineStore.builder()
-            .jdbcUrl(db.url(), db.user(), "")
-            .schema(db.schema())
-            .tablePrefix("merge_")
-            .workerId("verifier")
-            .build()) {
+  private static void verify(CrashRun run) throws Exception {
+    SinkLines lines = run.sinks();
+    try (JdbcPipelineStore store = run.verifier()) {
       String pipeline = MergeCrashWorker.NAME;
+      int archives = Integer.parseInt(ARCHIVES);
       Set<String> merged = new HashSet<>();
       long records = 0;
       long children = 0;
-      for (int n = 0; n < ARCHIVES; n++) {
+      for (int n = 0; n < archives; n++) {
         String archive = "arc-" + n;
         List<String> files = MergeCrashWorker.files(archive);
         RecordState parent = store.find(pipeline, archive).orElseThrow();
@@ -156,21 +120,9 @@ class MergeCrashTest {
         assertThat(lines.payloads.get(mergedId)).as(mergedId).isEqualTo(expected);
       }
       StatusCounts counts = store.counts(pipeline);
-      long all = 0;
-      for (RecordStatus status : RecordStatus.values()) {
-        all += counts.get(status);
-      }
-      assertThat(all)
-          .as("records stored: archives, children, merged records, once")
-          .isEqualTo(records);
-      assertThat(counts.get(RecordStatus.PUBLISHED)).isEqualTo(merged.size());
       assertThat(counts.get(RecordStatus.MERGED) + counts.get(RecordStatus.FILTERED))
-          .isEqualTo(children + ARCHIVES / 5);
-      assertThat(store.hasUnfinished(pipeline)).isFalse();
-      assertThat(lines.times.keySet()).as("ids in the sinks").isEqualTo(merged);
-      assertThat(lines.unflagged())
-          .as("merged records handed over again without the redelivered flag")
-          .isEmpty();
+          .isEqualTo(children + archives / 5);
+      CrashRun.assertEachOnce(store, pipeline, records, merged, lines);
     }
   }
 }

@@ -13,9 +13,9 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Set;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.CleanupMode;
@@ -33,55 +33,42 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class SpanCrashTest {
   private static final int LINES = 6_000;
-  private static final long LEASE_MILLIS = 3_000;
 
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"h2", "postgresql"})
   void aWorkerKilledMidRunOnAFileIsResumedFromItsSpansLosingAndRepeatingNothing(
       String database, @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir) throws Exception {
-    Databases db = database.equals("h2") ? Databases.h2(dir) : Databases.postgres();
     Path file = writeLines(dir, "v");
-    List<ChildJvm> workers = new ArrayList<>();
-    try {
-      crash(db, dir, file, workers);
-      ChildJvm finisher = start(db, dir, file, "final", 0);
-      workers.add(finisher);
-      finisher.awaitCompleted(120, TimeUnit.SECONDS);
+    try (CrashRun run = CrashRun.on(database, dir, SpanCrashWorker.class, "span_")) {
+      crash(run, file);
+      run.finish(file.toString(), "0");
 
-      SinkLines lines = SinkLines.read(workers);
-      try (JdbcPipelineStore store = verifier(db)) {
+      SinkLines lines = run.sinks();
+      Set<String> ids = new HashSet<>();
+      try (JdbcPipelineStore store = run.verifier()) {
         for (int i = 1; i <= LINES; i++) {
           String id = SpanCrashWorker.SOURCE + "-" + i;
+          ids.add(id);
           RecordState state = store.find(SpanCrashWorker.NAME, id).orElseThrow();
           assertThat(state.status()).as(id).isEqualTo(RecordStatus.PUBLISHED);
           assertThat(lines.payloads.get(id)).as(id).isEqualTo("P:v-" + i);
         }
-        assertThat(store.counts(SpanCrashWorker.NAME).get(RecordStatus.PUBLISHED)).isEqualTo(LINES);
-        assertThat(store.hasUnfinished(SpanCrashWorker.NAME)).isFalse();
+        CrashRun.assertEachOnce(store, SpanCrashWorker.NAME, LINES, ids, lines);
       }
-      assertThat(lines.times).hasSize(LINES);
-      assertThat(lines.unflagged()).as("lines handed over again without the flag").isEmpty();
-    } finally {
-      workers.forEach(ChildJvm::destroy);
-      db.dropSchema();
     }
   }
 
   @Test
   void recordsOfAFileThatChangedBeforeTheResumeAreDeadLetteredNotPublishedWithTheNewData(
       @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir) throws Exception {
-    Databases db = Databases.h2(dir);
     Path file = writeLines(dir, "v");
-    List<ChildJvm> workers = new ArrayList<>();
-    try {
-      crash(db, dir, file, workers);
+    try (CrashRun run = CrashRun.on("h2", dir, SpanCrashWorker.class, "span_")) {
+      crash(run, file);
       writeLines(dir, "changed"); // every line longer: a span read again ends elsewhere
-      ChildJvm finisher = start(db, dir, file, "final", 0);
-      workers.add(finisher);
-      finisher.awaitCompleted(120, TimeUnit.SECONDS);
+      run.finish(file.toString(), "0");
 
-      SinkLines lines = SinkLines.read(workers);
-      try (JdbcPipelineStore store = verifier(db)) {
+      SinkLines lines = run.sinks();
+      try (JdbcPipelineStore store = run.verifier()) {
         List<DeadLetter> dead =
             store.deadLetters(SpanCrashWorker.NAME, DeadLetterQuery.all().limit(1_000)).items();
         assertThat(dead).as("the dead worker's unfinished records").isNotEmpty();
@@ -96,19 +83,13 @@ class SpanCrashTest {
         assertThat(store.hasUnfinished(SpanCrashWorker.NAME)).isFalse();
       }
       assertThat(lines.unflagged()).isEmpty();
-    } finally {
-      workers.forEach(ChildJvm::destroy);
-      db.dropSchema();
     }
   }
 
   /** Runs a worker that kills itself after its second ingest, and checks it kept spans. */
-  private static void crash(Databases db, Path dir, Path file, List<ChildJvm> workers)
-      throws Exception {
-    ChildJvm child = start(db, dir, file, "killed", 2);
-    workers.add(child);
-    assertThat(child.awaitExit(120_000)).as("%s ended", child).isTrue();
-    assertThat(child.exitValue()).as("%s: %s", child, child.logText()).isEqualTo(137);
+  private static void crash(CrashRun run, Path file) throws Exception {
+    run.crash("killed", "SIGKILL after an ingest", file.toString(), "2");
+    Databases db = run.db;
     try (Connection c = DriverManager.getConnection(db.url(), db.user(), "");
         Statement s = c.createStatement();
         ResultSet rs =
@@ -128,32 +109,5 @@ class SpanCrashTest {
     Path file = dir.resolve("lines.txt");
     Files.write(file, IntStream.rangeClosed(1, LINES).mapToObj(i -> prefix + "-" + i).toList());
     return file;
-  }
-
-  private static JdbcPipelineStore verifier(Databases db) {
-    return JdbcPipelineStore.builder()
-        .jdbcUrl(db.url(), db.user(), "")
-        .schema(db.schema())
-        .tablePrefix("span_")
-        .workerId("verifier")
-        .build();
-  }
-
-  private static ChildJvm start(Databases db, Path dir, Path file, String name, int killAfter)
-      throws Exception {
-    return ChildJvm.startMain(
-        SpanCrashWorker.class,
-        name,
-        dir,
-        List.of(
-            db.url(),
-            db.user(),
-            db.schema(),
-            name,
-            file.toString(),
-            dir.resolve(name + ".sink").toString(),
-            dir.resolve(name + ".journal").toString(),
-            Long.toString(LEASE_MILLIS),
-            Integer.toString(killAfter)));
   }
 }

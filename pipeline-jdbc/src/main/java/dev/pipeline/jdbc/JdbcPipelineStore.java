@@ -261,7 +261,10 @@ public final class JdbcPipelineStore implements RecordLedger {
    *
    * <p>A stage named {@code "sink"}, if registered, describes the sink's input: with its codec, a
    * record the sink failed on is kept as the sink received it, and {@link #reprocess} sends it back
-   * to the sink. Without it, such a dead letter keeps its last checkpoint.
+   * to the sink. Without it, such a dead letter keeps its last checkpoint. A route branch's sink is
+   * registered the same way under {@code <route>/<branch>/sink}, after the sink: with its codec, a
+   * record parked in the retry queue there, or that failed there after coming back from it, is kept
+   * as that sink received it and goes back to it.
    *
    * <p>The name is held for the pipeline until {@link #unregister}: while it is, registering
    * different stages (names, order or codecs) under it on this store object is refused, since this

@@ -23,11 +23,20 @@ record PipelineDef(
   /** The last stage before the sink: where a published record was last. */
   private static String lastStage(List<StageDescriptor> stages) {
     for (int i = stages.size() - 1; i >= 0; i--) {
-      if (!stages.get(i).name().equals(SINK)) {
+      if (!isSink(stages.get(i).name())) {
         return stages.get(i).name();
       }
     }
     return "";
+  }
+
+  /**
+   * Whether {@code stage} names the sink or a route branch's sink ({@code <route>/<branch>/sink},
+   * registered after the sink): a step that hands records out, not a stage. Only those names hold a
+   * '/', which stage names cannot.
+   */
+  static boolean isSink(String stage) {
+    return stage.equals(SINK) || stage.indexOf('/') >= 0;
   }
 
   private static Map<String, StageDescriptor> byName(List<StageDescriptor> stages) {

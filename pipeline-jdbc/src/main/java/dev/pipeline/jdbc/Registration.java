@@ -78,7 +78,10 @@ final class Registration extends StoreContext {
       PreparedBatch upsert = h.prepareBatch(sql.register);
       for (int i = 0; i < copy.size(); i++) {
         StageDescriptor s = copy.get(i);
-        PayloadCodec<?> output = i + 1 < copy.size() ? copy.get(i + 1).inputCodec() : null;
+        PayloadCodec<?> output =
+            i + 1 < copy.size() && !PipelineDef.isSink(s.name())
+                ? copy.get(i + 1).inputCodec()
+                : null;
         bindStage(upsert, pipeline, s, output).add();
       }
       upsert.execute();

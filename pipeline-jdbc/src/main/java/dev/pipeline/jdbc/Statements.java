@@ -586,7 +586,7 @@ final class Statements {
             + stages
             + " WHERE pipeline = :pipeline AND stage_name <> '"
             + PipelineDef.SINK
-            + "' ORDER BY stage_order DESC "
+            + "' AND stage_name NOT LIKE '%/%' ORDER BY stage_order DESC "
             + dialect.limit("1");
 
     purgePayloads =

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pipeline.Envelope;
 import dev.pipeline.Pipeline;
+import dev.pipeline.PipelineBuilder;
 import dev.pipeline.PipelineRun;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.Route;
@@ -12,10 +13,13 @@ import dev.pipeline.RunStatus;
 import dev.pipeline.Source;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
+import dev.pipeline.resilience.CircuitBreaker;
+import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.PayloadCodec;
+import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
 import java.io.IOException;
 import java.time.Duration;
@@ -24,6 +28,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -101,6 +107,24 @@ abstract class RouteStoreContract {
       JdbcPipelineStore store,
       dev.pipeline.Sink<String> sideSink,
       java.util.function.Consumer<dev.pipeline.StageOptions.Builder> sideOptions) {
+    return builder(store, sideSink, sideOptions).build();
+  }
+
+  /**
+   * As {@link #routed(JdbcPipelineStore, dev.pipeline.Sink, java.util.function.Consumer)}, with
+   * every wait of a retry spent in the store's retry queue.
+   */
+  private Pipeline<String, String> parking(
+      JdbcPipelineStore store,
+      dev.pipeline.Sink<String> sideSink,
+      java.util.function.Consumer<dev.pipeline.StageOptions.Builder> sideOptions) {
+    return builder(store, sideSink, sideOptions).retryQueueAfter(Duration.ZERO).build();
+  }
+
+  private PipelineBuilder<String, String> builder(
+      JdbcPipelineStore store,
+      dev.pipeline.Sink<String> sideSink,
+      java.util.function.Consumer<dev.pipeline.StageOptions.Builder> sideOptions) {
     Route<String, String> route =
         Route.builder(String.class, String.class)
             .when(
@@ -130,8 +154,7 @@ abstract class RouteStoreContract {
         .inputCodec(STRING)
         .stage(ROUTE, route, o -> o.batchSize(8).codec(STRING))
         .stage(StageName.of("after"), (String s, StageContext c) -> s + "!", o -> o.batchSize(8))
-        .sink(main::addAll)
-        .build();
+        .sink(main::addAll);
   }
 
   private static List<String> inputs(int n) {
@@ -304,5 +327,193 @@ abstract class RouteStoreContract {
     assertThat(side)
         .as("resumed records still take their branch")
         .allMatch(e -> "words".equals(e.metadata().get("branch.by-kind")));
+  }
+
+  private static final String WORD_SINK = "by-kind/words/sink";
+
+  /** The ids of the records {@link #inputs} sends down the "words" branch. */
+  private static List<String> wordIds(List<String> inputs) {
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      if (inputs.get(i).chars().allMatch(Character::isLetter)) {
+        ids.add("src-" + (i + 1));
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * A pipeline whose words' sink refuses every call (noting the ids in {@code tried}), with a codec
+   * for what it is given and a retry policy whose every wait parks the records.
+   */
+  private Pipeline<String, String> refusingWords(
+      JdbcPipelineStore store, Set<String> tried, Duration wait, int retries) {
+    return parking(
+        store,
+        records -> {
+          records.forEach(e -> tried.add(e.id()));
+          throw new IOException("the word index is down");
+        },
+        o -> o.codec(STRING).retry(RetryPolicy.exponential(wait, wait).maxRetries(retries)));
+  }
+
+  /** Asserts that each record ended once, the words at the side sink and none at the main one. */
+  private void assertEachEndedOnce(JdbcPipelineStore store, List<String> inputs) {
+    List<String> words = wordIds(inputs);
+    assertThat(side)
+        .extracting(Envelope::id)
+        .as("each word delivered once, to its branch's sink")
+        .containsExactlyInAnyOrderElementsOf(words);
+    assertThat(main).extracting(Envelope::id).doesNotContainAnyElementsOf(words);
+    assertThat(side)
+        .allMatch(e -> e.payload().equals(e.payload().toLowerCase()) && !e.payload().endsWith("!"))
+        .allMatch(e -> e.fencingToken().isPresent());
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
+    for (String id : words) {
+      assertThat(store.find(pipeline, id).orElseThrow().status())
+          .as("record %s", id)
+          .isEqualTo(RecordStatus.PUBLISHED);
+    }
+    long ended =
+        store.counts(pipeline).counts().entrySet().stream()
+            .filter(e -> e.getKey().isTerminal())
+            .mapToLong(Map.Entry::getValue)
+            .sum();
+    assertThat(ended).as("one terminal state per record").isEqualTo(inputs.size());
+  }
+
+  @Test
+  void aRecordParkedAtABranchSinkSurvivesARestartAndIsDeliveredToThatSinkOnce()
+      throws InterruptedException {
+    List<String> inputs = inputs(30);
+    List<String> words = wordIds(inputs);
+    Set<String> tried = ConcurrentHashMap.newKeySet();
+    JdbcPipelineStore first = open();
+    // parked for 4 s after each failure: long enough to see them all parked at once
+    Pipeline<String, String> down = refusingWords(first, tried, Duration.ofSeconds(4), 100);
+    PipelineRun running = down.start(Source.of("src", inputs.iterator()));
+    awaitParked(first, words);
+    assertThat(tried).as("the first process tried each word once").hasSameElementsAs(words);
+    running.cancel();
+    assertThat(running.await(Duration.ofMinutes(1)).orElseThrow().status())
+        .isEqualTo(RunStatus.CANCELLED);
+    down.close();
+    first.close();
+    side.clear();
+
+    JdbcPipelineStore second = open(); // a new process: nothing kept in memory
+    for (String id : words) {
+      RecordState state = second.find(pipeline, id).orElseThrow();
+      assertThat(state.status()).as("record %s", id).isEqualTo(RecordStatus.RETRY_WAIT);
+      assertThat(state.stage()).isEqualTo(WORD_SINK);
+    }
+    Pipeline<String, String> up = parking(second, side::addAll, o -> o.codec(STRING));
+    RunResult resumed = up.resume();
+
+    assertThat(resumed.status()).isEqualTo(RunStatus.COMPLETED);
+    assertEachEndedOnce(second, inputs);
+    assertThat(side)
+        .as("handed again after the failed call, still naming the branch")
+        .allMatch(e -> "true".equals(e.metadata().get(Envelope.REDELIVERED)))
+        .allMatch(e -> "words".equals(e.metadata().get("branch.by-kind")));
+    assertThat(up.metrics().stage(WORD_SINK).passed()).isEqualTo(words.size());
+  }
+
+  /** Waits until every record of {@code ids} is in the retry queue at the words' sink at once. */
+  private void awaitParked(JdbcPipelineStore store, List<String> ids) {
+    TestDatabase.await(
+        Duration.ofMinutes(1),
+        "the words parked at their branch's sink",
+        () ->
+            ids.stream()
+                .map(id -> store.find(pipeline, id).orElse(null))
+                .allMatch(
+                    state ->
+                        state != null
+                            && state.status() == RecordStatus.RETRY_WAIT
+                            && state.stage().equals(WORD_SINK)));
+  }
+
+  @Test
+  void aBranchSinksDeadLetterFromTheRetryQueueGoesBackToThatSinkAfterARestart() {
+    List<String> inputs = inputs(30);
+    List<String> words = wordIds(inputs);
+    Set<String> tried = ConcurrentHashMap.newKeySet();
+    JdbcPipelineStore first = open();
+    Pipeline<String, String> down = refusingWords(first, tried, Duration.ofMillis(10), 2);
+
+    RunResult result = down.run(Source.of("src", inputs.iterator()));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(tried).hasSameElementsAs(words);
+    List<DeadLetter> dead =
+        first.deadLetters(pipeline, DeadLetterQuery.all()).items().stream()
+            .filter(d -> words.contains(d.record().id()))
+            .toList();
+    assertThat(dead).hasSize(words.size());
+    assertThat(dead)
+        .as("came back from the retry queue: kept at the sink's step, as the sink was given it")
+        .allMatch(d -> d.stage().equals(WORD_SINK))
+        .allMatch(d -> d.record().payload().equals(d.record().payload().toString().toLowerCase()))
+        .allMatch(d -> d.lastError().attempt() == 3);
+    down.close();
+    first.close();
+
+    JdbcPipelineStore second = open();
+    Pipeline<String, String> up = parking(second, side::addAll, o -> o.codec(STRING));
+    assertThat(up.deadLetters().reprocess(words)).hasSize(words.size());
+    main.clear();
+    RunResult again = up.resume();
+
+    assertThat(again.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(again.published()).isEqualTo(words.size());
+    assertThat(main).as("none reached the pipeline's sink").isEmpty();
+    assertEachEndedOnce(second, inputs);
+  }
+
+  @Test
+  void aBranchSinksCircuitHoldsItsRecordsInTheDurableRetryQueueWithItsCodec() {
+    List<String> inputs = inputs(60);
+    AtomicInteger calls = new AtomicInteger();
+    JdbcPipelineStore store = open();
+    Pipeline<String, String> p =
+        parking(
+            store,
+            records -> {
+              if (calls.incrementAndGet() <= 2) {
+                throw new IOException("the word index is restarting");
+              }
+              side.addAll(records);
+            },
+            o ->
+                o.codec(STRING)
+                    .retry(RetryPolicy.none())
+                    .circuitBreaker(
+                        CircuitBreaker.failureRate(0.5)
+                            .minCalls(2)
+                            .window(2)
+                            .openFor(Duration.ofMillis(200))
+                            .halfOpenCalls(1))
+                    .fallback(Fallback.hold()));
+
+    RunResult result = p.run(Source.of("src", inputs.iterator()));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(p.metrics().stage(WORD_SINK).resilience().held()).isPositive();
+    assertThat(p.circuitTransitions(StageName.branchSink(ROUTE, StageName.of("words"))))
+        .extracting(CircuitBreaker.Transition::to)
+        .contains(CircuitBreaker.State.OPEN, CircuitBreaker.State.CLOSED);
+    List<String> deadWords =
+        store.deadLetters(pipeline, DeadLetterQuery.all()).items().stream()
+            .map(d -> d.record().id())
+            .filter(wordIds(inputs)::contains)
+            .toList();
+    assertThat(side)
+        .extracting(Envelope::id)
+        .as("the words of the two failed calls are dead letters; the held ones came back")
+        .doesNotHaveDuplicates()
+        .doesNotContainAnyElementsOf(deadWords)
+        .hasSize(wordIds(inputs).size() - deadWords.size());
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
   }
 }

@@ -7,6 +7,7 @@ import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.ReferenceDataMetrics;
 import dev.pipeline.metrics.StageMetrics;
+import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.RecordStatus;
@@ -39,12 +40,15 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Every meter is tagged {@code pipeline}; those of a stage also {@code stage} ({@code sink} for
- * the sink), those of a reference data cache {@code cache}:
+ * the sink, {@code <route>/<branch>/sink} for a route branch's sink, {@code store} for the store),
+ * those of a reference data cache {@code cache}:
  *
  * <ul>
  *   <li>{@code pipeline.queue.depth} (gauge, records): records waiting in front of a stage;
  *   <li>{@code pipeline.stage.utilization} (gauge, 0 to 1): the share of a stage's workers' time
- *       spent in calls, near 1 for the bottleneck;
+ *       spent in calls, near 1 for the bottleneck; for the sink, each route branch's sink and the
+ *       store too (the store's: the share of the run with a store call under way), so that the
+ *       bottleneck is found among them all, as {@code PipelineMetrics.bottleneck()} finds it;
  *   <li>{@code pipeline.stage.batch.size} (gauge): the batch size a stage's workers take now;
  *   <li>{@code pipeline.records.in_flight} (gauge): records ingested by the current (or last) run
  *       and not yet finished;
@@ -52,7 +56,7 @@ import org.slf4j.LoggerFactory;
  *       store holds as dead letters, and parked for a later retry, whichever run put them there;
  *   <li>{@code pipeline.circuit.state} (gauge, tagged {@code state}: {@code closed}, {@code open},
  *       {@code half_open}): 1 for the state a stage's circuit breaker is in, 0 for the others; only
- *       for stages (and the sink) with a circuit breaker;
+ *       for stages (the sink and route branches' sinks among them) with a circuit breaker;
  *   <li>{@code pipeline.rate_limit.rate} (gauge, permits per second): the rate a stage's token
  *       bucket allows now (an adaptive bucket moves it); only for stages with a rate limit;
  *   <li>{@code pipeline.cache.size} (gauge), {@code pipeline.cache.gets} (tagged {@code result}:
@@ -143,18 +147,24 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
               .description("Records waiting in front of a stage")
               .baseUnit("records")
               .register(registry));
-      meters.add(
-          gauge("pipeline.stage.utilization", tags, readings, r -> r.utilization(stage))
-              .description("Share of a stage's workers' time spent in calls")
-              .register(registry));
+      meters.add(utilization(registry, base, readings, stage));
       int configured = pipeline.options(name).batchSize();
       meters.add(
           gauge("pipeline.stage.batch.size", tags, readings, r -> r.batchSize(stage, configured))
               .description("Batch size a stage's workers take now")
               .register(registry));
     }
+    // the sinks and the store are stages of the report too: the bottleneck may be one of them
+    List<StageName> sinks = new ArrayList<>();
+    sinks.add(SINK);
+    sinks.addAll(pipeline.branchSinks());
+    List<String> reported = new ArrayList<>(sinks.stream().map(StageName::value).toList());
+    reported.add(StageWindow.STORE);
+    for (String stage : reported) {
+      meters.add(utilization(registry, base, readings, stage));
+    }
     List<StageName> guarded = new ArrayList<>(pipeline.stages());
-    guarded.add(SINK);
+    guarded.addAll(sinks);
     for (StageName name : guarded) {
       policyMeters(registry, base.and("stage", name.value()), pipeline.options(name), meters);
     }
@@ -198,6 +208,17 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
     } finally {
       lock.unlock();
     }
+  }
+
+  private static Meter utilization(
+      MeterRegistry registry, Tags base, Readings readings, String stage) {
+    return gauge(
+            "pipeline.stage.utilization",
+            base.and("stage", stage),
+            readings,
+            r -> r.utilization(stage))
+        .description("Share of a stage's workers' time spent in calls")
+        .register(registry);
   }
 
   private static void policyMeters(
@@ -340,7 +361,7 @@ public final class PipelineMeterBinder implements MeterBinder, AutoCloseable {
 
     /** The stage's snapshot, or null before the pipeline's first run. */
     private @Nullable StageMetrics stage(String stage) {
-      for (StageMetrics s : current().metrics.stages()) {
+      for (StageMetrics s : current().metrics.all()) {
         if (s.stage().equals(stage)) {
           return s;
         }

@@ -6,10 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.pipeline.Pipeline;
 import dev.pipeline.PipelineRun;
 import dev.pipeline.ReferenceData;
+import dev.pipeline.Route;
 import dev.pipeline.RunResult;
 import dev.pipeline.Source;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
+import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.DeadLetterQuery;
@@ -193,6 +195,8 @@ class PipelineMeterBinderTest {
             "tidy",
             "lookup",
             "guarded",
+            "sink",
+            "store",
             "lengths",
             "closed",
             "open",
@@ -205,6 +209,51 @@ class PipelineMeterBinderTest {
     binder.close();
 
     assertThat(registry.getMeters().stream().map(Meter::getId)).isEmpty();
+  }
+
+  @Test
+  void theSinksAndTheStoreHaveUtilizationGaugesAndABranchSinkItsPolicyGauges() {
+    StageName wordSink = StageName.branchSink(StageName.of("by-kind"), StageName.of("words"));
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(
+                s -> s.startsWith("w"),
+                Route.<String>branch(StageName.of("words"))
+                    .to(
+                        records -> clock.advance(Duration.ofSeconds(1)), // a slow index
+                        o ->
+                            o.circuitBreaker(CircuitBreaker.failureRate(0.5))
+                                .rateLimit(TokenBucket.perSecond(500).burst(500))))
+            .otherwise(Route.<String>branch(StageName.of("rest")).join(String.class))
+            .build();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("routed", String.class)
+            .stage(StageName.of("by-kind"), route, o -> o.batchSize(1))
+            .sink(batch -> {})
+            .clock(clock)
+            .build();
+    PipelineMeterBinder.of(pipeline).bindTo(registry);
+
+    assertThat(pipeline.branchSinks()).containsExactly(wordSink);
+    assertThat(gauge("pipeline.circuit.state", "stage", wordSink.value(), "state", "closed"))
+        .isOne();
+    assertThat(gauge("pipeline.rate_limit.rate", "stage", wordSink.value())).isEqualTo(500);
+    assertThat(gauge("pipeline.stage.utilization", "stage", wordSink.value()))
+        .as("no run yet")
+        .isZero();
+
+    pipeline.run(source(List.of("w1", "w2", "w3", "x1")));
+    registryClock.add(Duration.ofSeconds(2)); // past the snapshot taken before the run
+
+    PipelineMetrics metrics = pipeline.metrics();
+    assertThat(metrics.bottleneck().orElseThrow().stage())
+        .as("each call of the branch's sink took a second")
+        .isEqualTo(wordSink.value());
+    for (String stage : List.of("by-kind", "sink", wordSink.value(), "store")) {
+      assertThat(gauge("pipeline.stage.utilization", "stage", stage))
+          .as(stage)
+          .isEqualTo(metrics.stage(stage).utilization());
+    }
   }
 
   @Test

@@ -384,8 +384,9 @@ public final class Run implements PipelineRun {
                   true,
                   policies.callListener()));
       exits[i].route = stage;
-      // in memory: a durable store would need a codec for what the branch's sink is given
-      exits[i].exitParkable = store.hasRetryQueue() && !store.isDurable();
+      // a durable store keeps what the branch's sink is given with the codec its options name
+      exits[i].exitParkable =
+          store.hasRetryQueue() && (!store.isDurable() || options.codec() != null);
     }
     return exits;
   }
