@@ -72,6 +72,9 @@ public final class DeliveryWorker {
                   || !paused.compareAndSet(false, true)) {
                 return;
               }
+              // no other sink write may be open while the parent stops this process: its row
+              // locks would block the other worker's writes until this one goes on
+              sink.lock.lock();
               try {
                 Files.write(pauseDir.resolve("noted.txt"), noted);
                 while (!Files.exists(pauseDir.resolve("resume"))) {
@@ -79,6 +82,8 @@ public final class DeliveryWorker {
                 }
               } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
+              } finally {
+                sink.lock.unlock();
               }
             });
       }
@@ -137,7 +142,10 @@ public final class DeliveryWorker {
     private final String worker;
     private final String rows;
     private final String journal;
-    private final ReentrantLock lock = new ReentrantLock();
+
+    /** Held by each write; the pause hook holds it too, so no write is open while stopped. */
+    final ReentrantLock lock = new ReentrantLock();
+
     private volatile long written;
 
     TableSink(String url, String schema, String worker) throws SQLException {
