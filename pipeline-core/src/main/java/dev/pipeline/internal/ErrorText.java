@@ -354,6 +354,9 @@ public final class ErrorText {
   }
 
   private static boolean unsafe(char c) {
+    if (c >= 0x20 && c < 0x7F) {
+      return false; // printable ASCII, most of every text: two comparisons, not eight
+    }
     return c < 0x20
         || (c >= 0x7F && c <= 0x9F)
         || c == 0x061C // Arabic letter mark

@@ -19,6 +19,7 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.MDC;
+import org.slf4j.helpers.NOPMDCAdapter;
 
 /**
  * The context of one call, reused by its worker from call to call so the hot path allocates nothing
@@ -99,12 +100,20 @@ public final class CallContext implements StageContext {
   /** The longest record id put in the MDC. */
   static final int MDC_ID_CHARS = 200;
 
+  /**
+   * Whether the logging backend keeps an MDC: without one (SLF4J's simple or no-op logger) the
+   * record's id is neither escaped nor put, which would cost every call a read of the id's text.
+   */
+  private static final boolean MDC_KEPT = !(MDC.getMDCAdapter() instanceof NOPMDCAdapter);
+
   private static String mdcId(String id) {
     return ErrorText.escape(id.length() > MDC_ID_CHARS ? ErrorText.cut(id, MDC_ID_CHARS) : id);
   }
 
   public void reset(Envelope<Object> record, int attempt) {
-    MDC.put(StageContext.MDC_RECORD_ID, mdcId(record.id()));
+    if (MDC_KEPT) {
+      MDC.put(StageContext.MDC_RECORD_ID, mdcId(record.id()));
+    }
     this.record = record;
     this.batch = null;
     this.attempt = attempt;
@@ -112,7 +121,7 @@ public final class CallContext implements StageContext {
   }
 
   void resetBatch(List<Envelope<Object>> batch, int attempt) {
-    if (!batch.isEmpty()) {
+    if (MDC_KEPT && !batch.isEmpty()) {
       String first = mdcId(batch.get(0).id());
       MDC.put(
           StageContext.MDC_RECORD_ID,

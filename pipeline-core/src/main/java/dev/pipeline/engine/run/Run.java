@@ -92,11 +92,9 @@ public final class Run implements PipelineRun {
 
   /**
    * About how long a batch of a single-record stage should take on a store that is not durable (see
-   * {@link RunStage#takeSize}).
+   * {@link TakeSizer}).
    */
   static final long BATCH_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-
-  private static final int CORES = Runtime.getRuntime().availableProcessors();
 
   /** How often a whole batch held for a larger one looks whether the first stage ran short. */
   static final long BULK_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
@@ -109,9 +107,7 @@ public final class Run implements PipelineRun {
   final MeteredLedger store;
   final Telemetry telemetry;
   private final @Nullable MetricsHistory history;
-  private final @Nullable ResourceSampler sampler;
-  // the workers whose CPU and allocations the sampler charges to their stages
-  private final List<Thread> sampled = new CopyOnWriteArrayList<>();
+  final @Nullable ResourceSampler sampler;
   final PipelineClock clock;
   private final @Nullable Sink<Object> sink;
   // the sink, called as a batch stage (with its options) by whoever hands it records; null if none
@@ -177,6 +173,7 @@ public final class Run implements PipelineRun {
   final SourceReader reader = new SourceReader(this);
   final Claimer claims = new Claimer(this);
   final StageWorker worker = new StageWorker(this);
+  final Workers workers = new Workers(this);
   final Endings endings = new Endings(this);
   final SinkDelivery delivery = new SinkDelivery(this);
   final SinkRetries sinkRetries = new SinkRetries(this);
@@ -267,11 +264,9 @@ public final class Run implements PipelineRun {
       }
       // a batch stage's batch is its call, a merge stage's a store call, a durable store's a lease
       // check, and the last stage's (or a route's to its branch sinks) the sink's batch: those are
-      // taken whole. Only a stage given more workers than the machine has cores waits (IO): a
-      // stage that computes takes whole batches, whose time a descheduled thread would inflate
+      // taken whole
       stage.timedTakes =
-          stage.def.options().concurrency() > CORES
-              && !store.isDurable()
+          !store.isDurable()
               && !stage.def.isBatch()
               && stage.adaptive == null
               && stage.next != null
@@ -402,7 +397,7 @@ public final class Run implements PipelineRun {
     }
     for (RunStage stage : stages) {
       for (int i = 0; i < stage.def.options().concurrency(); i++) {
-        startWorker(stage, null);
+        workers.start(stage, null);
       }
     }
     for (Source<Object> source : sources) {
@@ -491,82 +486,6 @@ public final class Run implements PipelineRun {
   }
 
   // ---------------------------------------------------------------- workers
-
-  void startWorker(RunStage stage, @Nullable BatchWork resumed) {
-    WorkerSlot slot = new WorkerSlot();
-    stage.slots.add(slot);
-    Thread worker =
-        Thread.ofVirtual()
-            .name(pipeline + "-" + stage.def.name() + "-" + stage.workerNames.incrementAndGet())
-            .unstarted(() -> work(stage, slot, resumed));
-    slot.thread = worker;
-    threads.add(worker);
-    if (sampler != null) {
-      sampler.track(worker, stage.recorder);
-      sampled.add(worker);
-    }
-    worker.start();
-  }
-
-  private void work(RunStage stage, WorkerSlot slot, @Nullable BatchWork resumed) {
-    CallContext context = context(stage);
-    try {
-      if (resumed != null) {
-        slot.work = resumed;
-        worker.process(stage, slot, context, resumed);
-      }
-      List<Envelope<Object>> batch;
-      AdaptiveBatchSize adaptive = stage.adaptive;
-      int size = adaptive == null ? stage.def.options().batchSize() : adaptive.size();
-      boolean timed = stage.timedTakes;
-      long perRecord = -1; // the calls' time per record, for a stage with timed takes
-      while ((batch =
-              timed
-                  ? stage.queue.take(RunStage.takeSize(perRecord, size), perRecord < 0)
-                  : stage.queue.take(size))
-          != null) {
-        batch = stillHeld(batch);
-        if (batch.isEmpty()) {
-          continue;
-        }
-        long now = clock.nanoTime();
-        stage.recorder.started(now);
-        stage.recorder.in.add(batch.size());
-        BatchWork work = new BatchWork(batch);
-        if (lineage != null) {
-          work.entered = clock.now();
-        }
-        slot.work = work;
-        worker.process(stage, slot, context, work);
-        if (timed) {
-          // the calls' time, not the hand-on's, which waits while the next queue is full
-          perRecord = RunStage.perRecord(perRecord, work.busyNanos / batch.size());
-        }
-        if (adaptive != null) {
-          adaptive.record(size, batch.size(), clock.nanoTime() - now);
-          size = adaptive.size();
-        }
-      }
-    } catch (WorkerSlot.Abandoned e) {
-      return; // a replacement owns the batch and this worker's place
-    } catch (InterruptedException e) {
-      if (!cancelled) {
-        fail(
-            new PipelineException(
-                "stage '" + stage.def.name() + "' worker interrupted outside a call", e));
-      }
-    } catch (Throwable error) {
-      fail(error);
-    } finally {
-      threads.remove(Thread.currentThread());
-    }
-    stage.slots.remove(slot);
-    if (stage.next != null) {
-      stage.next.queue.producerDone(); // each worker is one of the next queue's producers
-    } else if (stage.liveWorkers.decrementAndGet() == 0) {
-      finish();
-    }
-  }
 
   /**
    * The records of a batch this worker still holds the leases of (all of them unless the store is
@@ -742,7 +661,7 @@ public final class Run implements PipelineRun {
     }
   }
 
-  private void finish() {
+  void finish() {
     for (Thread reader : readers) {
       try {
         if (!reader.join(Duration.ofSeconds(5))) {
@@ -821,7 +740,7 @@ public final class Run implements PipelineRun {
       telemetry.flush();
     }
     if (sampler != null) {
-      sampler.retire(sampled);
+      sampler.retire(workers.sampled());
     }
     status.set(end);
     long readCount = reader.read.sum();

@@ -24,7 +24,7 @@ final class RunStage {
   final StageDefinition def;
   final int index;
   final @Nullable AdaptiveBatchSize adaptive;
-  // whether its workers take batches sized by time (see takeSize); set before the run starts
+  // whether its workers take batches sized by time (see TakeSizer); set before the run starts
   boolean timedTakes;
   final RecordQueue queue;
   final @Nullable RunStage next;
@@ -116,33 +116,6 @@ final class RunStage {
                 }
               }
             });
-  }
-
-  /**
-   * How many records a worker of a stage with {@link #timedTakes} takes next: as many as it works
-   * in about {@link Run#BATCH_NANOS} at its calls' time per record (its last batch's, or twice the
-   * estimate before it if that is less, so that one slow batch does not shrink the next), at least
-   * one and at most the batch size; the batch size before its first batch (whose take is its share
-   * of what waits). A batch's hand-on costs microseconds, which a batch of a millisecond pays for,
-   * while a slow stage's large batch would hold records back from the next stage for its whole
-   * time.
-   *
-   * @param perRecordNanos the estimated time per record, or -1 before the first batch
-   */
-  static int takeSize(long perRecordNanos, int batchSize) {
-    if (perRecordNanos <= 0) {
-      return batchSize;
-    }
-    return Math.clamp(Run.BATCH_NANOS / perRecordNanos, 1, batchSize);
-  }
-
-  /**
-   * The time per record {@link #takeSize} goes by after a batch that took {@code measured} per
-   * record: that, unless it is more than twice the estimate before it ({@code -1} before the first
-   * batch), so that one batch slowed by a pause or a descheduled thread does not shrink the next.
-   */
-  static long perRecord(long estimate, long measured) {
-    return estimate < 0 ? measured : Math.min(measured, 2 * Math.max(1, estimate));
   }
 
   void recordLatencies(long[] values, int count) {

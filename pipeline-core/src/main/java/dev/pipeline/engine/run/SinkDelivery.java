@@ -256,7 +256,7 @@ final class SinkDelivery {
     RunStage last = route != null ? route : run.stages[run.stages.length - 1];
     return () -> {
       last.slots.removeIf(s -> s.thread == caller);
-      run.startWorker(last, null);
+      run.workers.start(last, null);
     };
   }
 

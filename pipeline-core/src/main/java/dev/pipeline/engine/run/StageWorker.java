@@ -94,9 +94,12 @@ final class StageWorker {
     }
 
     long previous = run.clock.nanoTime();
+    // read once a batch, not per record (a field shared by every worker): a record claimed back
+    // after retries has its attempt noted before it enters a queue, so before its batch is taken
+    boolean resumed = run.resumedAttempts.get() > 0;
     for (; work.index < work.batch.size(); work.index++) {
       Envelope<Object> record = work.batch.get(work.index);
-      if (work.attempt == 1 && run.resumedAttempts.get() > 0) {
+      if (work.attempt == 1 && resumed) {
         work.attempt = startingAttempt(record.id());
         work.resumedRetry = work.attempt > 1;
       }
@@ -132,7 +135,7 @@ final class StageWorker {
           }
         }
         if (call.kind() == Attempt.Kind.PASSED || call.kind() == Attempt.Kind.FILTERED) {
-          long now = run.clock.nanoTime();
+          long now = call.startNanos() + call.tookNanos(); // the call's end: no clock read more
           work.latency(now - previous, 1);
           previous = now;
           record = retryOutcome(stage, work, record, true);

@@ -96,7 +96,7 @@ final class TimeoutWatch {
           if (stage.sink != null) { // the pipeline's sink or a route branch's
             run.delivery.replaceSinkCaller(stage, slot, work);
           } else {
-            run.startWorker(stage, work);
+            run.workers.start(stage, work);
           }
         }
       }

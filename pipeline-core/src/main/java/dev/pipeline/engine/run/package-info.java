@@ -15,6 +15,8 @@
  *       (retries due, records of a crashed worker) and says what a run waits for.
  *   <li>Working a stage: {@link dev.pipeline.engine.run.RunStage} is a stage during a run (its
  *       {@link dev.pipeline.engine.run.RecordQueue}, worker slots, invoker, recorder); {@link
+ *       dev.pipeline.engine.run.Workers} starts its worker threads and runs their loop, taking
+ *       batches sized by {@link dev.pipeline.engine.run.TakeSizer} where they are timed; {@link
  *       dev.pipeline.engine.run.StageWorker} works a batch through the stage's invoker (retries,
  *       halving, parking, fallbacks, dead letters), carried by a {@link
  *       dev.pipeline.engine.run.BatchWork} in chunks ({@link dev.pipeline.engine.run.Chunk}), the

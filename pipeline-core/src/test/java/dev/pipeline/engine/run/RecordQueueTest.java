@@ -108,29 +108,6 @@ class RecordQueueTest {
   }
 
   @Test
-  void aStageWithBatchesSizedByTimeTakesAboutAMillisecondsWorth() {
-    assertThat(RunStage.takeSize(-1, 128)).as("before the first batch").isEqualTo(128);
-    assertThat(RunStage.takeSize(0, 128)).as("a clock that did not move").isEqualTo(128);
-    assertThat(RunStage.takeSize(700, 128)).as("0.7 µs a record: CPU-light").isEqualTo(128);
-    assertThat(RunStage.takeSize(20_000, 128)).as("20 µs a record").isEqualTo(50);
-    assertThat(RunStage.takeSize(2_000_000, 128)).as("a 2 ms remote call").isEqualTo(1);
-
-    assertThat(RunStage.perRecord(-1, 2_000_000)).as("the first batch's").isEqualTo(2_000_000);
-    assertThat(RunStage.perRecord(50, 80_000))
-        .as("one batch slowed by a pause moves the estimate to twice what it was")
-        .isEqualTo(100);
-    assertThat(RunStage.perRecord(50, 30)).as("a faster batch counts at once").isEqualTo(30);
-    long estimate = 50;
-    for (int batch = 0; batch < 20; batch++) {
-      estimate = RunStage.perRecord(estimate, 2_000_000);
-    }
-    assertThat(estimate).as("a stage that became slow is followed").isEqualTo(2_000_000);
-    assertThat(RunStage.perRecord(0, 5))
-        .as("a clock that did not move, then one that did")
-        .isEqualTo(2);
-  }
-
-  @Test
   void putWaitsWhileFullAndGoesOnOnceRecordsAreTaken() throws Exception {
     RecordQueue queue = new RecordQueue(2, 1);
     queue.put(records("a", "b"));

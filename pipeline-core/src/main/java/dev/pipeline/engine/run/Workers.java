@@ -1,0 +1,104 @@
+package dev.pipeline.engine.run;
+
+import dev.pipeline.Envelope;
+import dev.pipeline.PipelineException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Starts a run's stage workers and runs each one's loop: take a batch from the stage's queue (sized
+ * by time where the stage's are, see {@link TakeSizer}), have {@link StageWorker} work and hand it
+ * on, until the queue ends; the last worker of the last stage finishes the run.
+ */
+final class Workers {
+  private final Run run;
+  // the workers whose CPU and allocations the sampler charges to their stages
+  private final List<Thread> sampled = new CopyOnWriteArrayList<>();
+
+  Workers(Run run) {
+    this.run = run;
+  }
+
+  /** Starts a worker of {@code stage}, which first finishes {@code resumed} if given. */
+  void start(RunStage stage, @Nullable BatchWork resumed) {
+    WorkerSlot slot = new WorkerSlot();
+    stage.slots.add(slot);
+    Thread worker =
+        Thread.ofVirtual()
+            .name(run.pipeline + "-" + stage.def.name() + "-" + stage.workerNames.incrementAndGet())
+            .unstarted(() -> work(stage, slot, resumed));
+    slot.thread = worker;
+    run.threads.add(worker);
+    ResourceSampler sampler = run.sampler;
+    if (sampler != null) {
+      sampler.track(worker, stage.recorder);
+      sampled.add(worker);
+    }
+    worker.start();
+  }
+
+  /** The workers the resource sampler tracks. */
+  List<Thread> sampled() {
+    return sampled;
+  }
+
+  private void work(RunStage stage, WorkerSlot slot, @Nullable BatchWork resumed) {
+    CallContext context = run.context(stage);
+    try {
+      if (resumed != null) {
+        slot.work = resumed;
+        run.worker.process(stage, slot, context, resumed);
+      }
+      List<Envelope<Object>> batch;
+      AdaptiveBatchSize adaptive = stage.adaptive;
+      int size = adaptive == null ? stage.def.options().batchSize() : adaptive.size();
+      TakeSizer sizer = stage.timedTakes ? new TakeSizer(size) : null;
+      while ((batch =
+              sizer != null
+                  ? stage.queue.take(sizer.size(), sizer.first())
+                  : stage.queue.take(size))
+          != null) {
+        batch = run.stillHeld(batch);
+        if (batch.isEmpty()) {
+          continue;
+        }
+        long now = run.clock.nanoTime();
+        stage.recorder.started(now);
+        stage.recorder.in.add(batch.size());
+        BatchWork work = new BatchWork(batch);
+        if (run.lineage != null) {
+          work.entered = run.clock.now();
+        }
+        slot.work = work;
+        run.worker.process(stage, slot, context, work);
+        if (sizer != null) {
+          // the calls' time, not the hand-on's, which waits while the next queue is full
+          sizer.took(batch.size(), work.busyNanos);
+        }
+        if (adaptive != null) {
+          adaptive.record(size, batch.size(), run.clock.nanoTime() - now);
+          size = adaptive.size();
+        }
+      }
+    } catch (WorkerSlot.Abandoned e) {
+      return; // a replacement owns the batch and this worker's place
+    } catch (InterruptedException e) {
+      if (!run.cancelled) {
+        run.fail(
+            new PipelineException(
+                "stage '" + stage.def.name() + "' worker interrupted outside a call", e));
+      }
+    } catch (Throwable error) {
+      run.fail(error);
+    } finally {
+      run.threads.remove(Thread.currentThread());
+    }
+    stage.slots.remove(slot);
+    if (stage.next != null) {
+      stage.next.queue.producerDone(); // each worker is one of the next queue's producers
+    } else if (stage.liveWorkers.decrementAndGet() == 0) {
+      run.finish();
+    }
+  }
+}
