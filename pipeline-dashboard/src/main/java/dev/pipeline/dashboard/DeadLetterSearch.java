@@ -165,10 +165,12 @@ record DeadLetterSearch(
     if (payload.length() > MAX_PAYLOAD_SEARCHED) {
       payload = payload.substring(0, MAX_PAYLOAD_SEARCHED);
     }
-    if (masked) {
-      payload = SafeText.masked(payload);
+    boolean found = payload.toLowerCase(Locale.ROOT).contains(needle);
+    if (masked && (found || needle.contains(SafeText.MASK))) {
+      // masked only where it may decide (masking costs about 4 ns a character)
+      found = SafeText.masked(payload).toLowerCase(Locale.ROOT).contains(needle);
     }
-    if (payload.toLowerCase(Locale.ROOT).contains(needle)) {
+    if (found) {
       return true;
     }
     for (ErrorInfo error : letter.errors()) {
