@@ -17,10 +17,15 @@ public final class Await {
 
   /** Polls until the condition holds, failing after {@link #DEADLINE}. */
   public static void until(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + DEADLINE.toNanos();
+    until(what, DEADLINE, condition);
+  }
+
+  /** Polls until the condition holds, failing after {@code deadline}. */
+  public static void until(String what, Duration deadline, BooleanSupplier condition) {
+    long end = System.nanoTime() + deadline.toNanos();
     while (!condition.getAsBoolean()) {
-      if (System.nanoTime() - deadline > 0) {
-        throw new AssertionError("still waiting after " + DEADLINE + " until " + what);
+      if (System.nanoTime() - end > 0) {
+        throw new AssertionError("still waiting after " + deadline + " until " + what);
       }
       LockSupport.parkNanos(POLL_NANOS);
     }

@@ -14,8 +14,10 @@ import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.spi.RecordLedger;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -251,5 +253,69 @@ class MetricsHistoryTest {
     assertThat(store.metricsHistory("p", "s", FakeClock.START, END_OF_TIME))
         .extracting(StageWindow::recordsIn)
         .containsExactly(2L, 3L, 4L);
+  }
+
+  @Test
+  void resourceSamplingChargesAStagesCpuAndAllocationsToItsWindows() throws Exception {
+    StageName burn = StageName.of("burn");
+    AtomicBoolean more = new AtomicBoolean(true);
+    Iterator<String> endless =
+        new Iterator<>() {
+          private int n;
+
+          @Override
+          public boolean hasNext() {
+            return more.get();
+          }
+
+          @Override
+          public String next() {
+            return "r" + n++;
+          }
+        };
+    try (Pipeline<String, String> pipeline =
+        Pipeline.builder("sampled", String.class)
+            .resourceSampling(true)
+            .metricsHistory(true)
+            .metricsWindow(Duration.ofSeconds(1))
+            .stage(
+                burn,
+                (String s) -> {
+                  long x = 0;
+                  StringBuilder garbage = new StringBuilder();
+                  for (int i = 0; i < 20_000; i++) {
+                    x += (i * 31L) ^ x;
+                    if (i % 100 == 0) {
+                      garbage.append(x);
+                    }
+                  }
+                  return s + garbage.length();
+                })
+            .sink(batch -> {})
+            .build()) {
+      long started = System.nanoTime();
+      PipelineRun run = pipeline.start(List.of(Source.of("endless", endless)));
+      // JFR delivers samples about a second late, and a loaded machine gives the stage little CPU
+      Await.until(
+          "a window of the stage has sampled CPU and allocations",
+          Duration.ofSeconds(60),
+          () ->
+              pipeline.metricsHistory(burn, Instant.EPOCH, END_OF_TIME).stream()
+                  .anyMatch(
+                      w ->
+                          w.cpuTime() != null
+                              && w.cpuTime().compareTo(Duration.ZERO) > 0
+                              && w.allocatedBytes() > 0));
+      more.set(false);
+      assertThat(Await.result(run).status()).isEqualTo(RunStatus.COMPLETED);
+      Duration wall = Duration.ofNanos(System.nanoTime() - started);
+      Duration sampled =
+          pipeline.metricsHistory(burn, Instant.EPOCH, END_OF_TIME).stream()
+              .map(StageWindow::cpuTime)
+              .reduce(Duration.ZERO, Duration::plus);
+      assertThat(sampled)
+          .as("one worker uses at most one core: no more CPU than the run's wall time")
+          .isLessThanOrEqualTo(wall.plusMillis(20));
+    }
   }
 }

@@ -2,6 +2,7 @@ package dev.pipeline.bench;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.pipeline.SafeText;
 import dev.pipeline.jdbc.JdbcPipelineStore;
 import dev.pipeline.jdbc.JdbcPipelineStoreBuilder;
 import java.io.IOException;
@@ -196,7 +197,12 @@ final class BenchDatabase implements AutoCloseable {
     try (Connection c = DriverManager.getConnection(PG_URL)) {
       return c.isValid(5);
     } catch (SQLException e) {
-      String message = "PostgreSQL is not reachable at " + PG_URL + " (" + e.getMessage() + ")";
+      String message =
+          "PostgreSQL is not reachable at "
+              + SafeText.loggable(PG_URL)
+              + " ("
+              + SafeText.describe(e)
+              + ")";
       if ("true".equalsIgnoreCase(System.getenv("PIPELINE_REQUIRE_POSTGRES"))) {
         throw new IllegalStateException(message + "; PIPELINE_REQUIRE_POSTGRES=true", e);
       }

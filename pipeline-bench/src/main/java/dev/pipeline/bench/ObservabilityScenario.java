@@ -237,12 +237,18 @@ final class ObservabilityScenario implements Scenario {
 
   private static Pipeline<ScrapedLine, IndexedListing> pipeline(RecordLedger store, Mode mode) {
     boolean on = mode == Mode.ON;
+    return pipeline(store, on, on, mode != Mode.OFF);
+  }
+
+  /** The equipment example on the store with the three parts on or off, as named. */
+  static Pipeline<ScrapedLine, IndexedListing> pipeline(
+      RecordLedger store, boolean audit, boolean history, boolean sampling) {
     PipelineBuilder<ScrapedLine, ScrapedLine> builder =
         Pipeline.builder(DurableWork.PIPELINE, ScrapedLine.class)
             .alerts(new AlertCount())
-            .auditTrail(on)
-            .metricsHistory(on)
-            .resourceSampling(mode != Mode.OFF);
+            .auditTrail(audit)
+            .metricsHistory(history)
+            .resourceSampling(sampling);
     return EquipmentPipeline.stages(builder, new ListingIndex())
         .store(store)
         .inputCodec(DurableWork.CODEC)

@@ -24,7 +24,7 @@ import java.util.Set;
  *
  * <pre>
  * java -cp pipeline-bench/target/benchmarks.jar dev.pipeline.bench.Targets \
- *     [overhead|routing|realwork|io|memory|resilience|durable|durable-io|durable-scaling|durable-workers|lineage|observability|shapes|all]...
+ *     [overhead|routing|realwork|io|memory|resilience|durable|durable-io|durable-scaling|durable-workers|lineage|observability|shapes|all|observability-parts]...
  *     [--rounds N] [--warmups N] [--smoke]
  *     [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]
  *     [--durable-lines N] [--scaling-lines N] [--databases h2,postgresql] [--in-process]
@@ -64,7 +64,8 @@ public final class Targets {
             new DurableWorkersScenario(),
             new LineageScenario(),
             new ShapeCheckScenario(),
-            new ObservabilityScenario())) {
+            new ObservabilityScenario(),
+            new ObservabilityPartsScenario())) {
       SCENARIOS.put(s.name(), s);
     }
   }
@@ -86,7 +87,7 @@ public final class Targets {
       for (int i = 0; i < args.length; i++) {
         String arg = args[i];
         switch (arg) {
-          case "all" -> chosen.addAll(SCENARIOS.values());
+          case "all" -> chosen.addAll(targets());
           case "--in-process" -> inProcess = true;
           case "--rows" -> rowsOnly = true;
           case "--keep-disturbed" -> {
@@ -138,14 +139,15 @@ public final class Targets {
       log.println(e.getMessage());
       log.println(
           "usage: Targets [overhead|routing|realwork|io|memory|resilience|durable|durable-io"
-              + "|durable-scaling|durable-workers|lineage|observability|shapes|all]... [--rounds N] [--warmups N]"
+              + "|durable-scaling|durable-workers|lineage|observability|shapes|all|observability-parts]..."
+              + " [--rounds N] [--warmups N]"
               + " [--smoke] [--keep-disturbed] [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]"
               + " [--durable-lines N] [--scaling-lines N] [--databases h2,postgresql]"
               + " [--in-process]");
       return 2;
     }
     if (chosen.isEmpty()) {
-      chosen.addAll(SCENARIOS.values());
+      chosen.addAll(targets());
     }
     Settings s = settings.build();
     if (!rowsOnly) {
@@ -195,6 +197,13 @@ public final class Targets {
     }
     out.flush();
     return exit;
+  }
+
+  /** The scenarios with targets ("all"): not the measurements run only on request. */
+  private static List<Scenario> targets() {
+    return SCENARIOS.values().stream()
+        .filter(s -> !(s instanceof ObservabilityPartsScenario))
+        .toList();
   }
 
   /** Runs one scenario in a child JVM; returns its rows, or null if it crashed. */

@@ -18,7 +18,7 @@ final class DeadLetterPage {
   private DeadLetterPage() {}
 
   static View render(Pipeline<?, ?> pipeline, Request request) {
-    DeadLetterSearch search = DeadLetterSearch.of(request.query());
+    DeadLetterSearch search = DeadLetterSearch.of(request.query(), request.role() != Role.OPERATOR);
     DeadLetterSearch.Result result = search.find(pipeline);
     View view = new View();
     Html h = view.html();
@@ -178,7 +178,7 @@ final class DeadLetterPage {
     if (reason != null && reason.length() > 500) {
       throw new BadRequestException("the reason is longer than 500 characters");
     }
-    DeadLetterSearch search = DeadLetterSearch.of(form);
+    DeadLetterSearch search = DeadLetterSearch.of(form, false);
     List<String> ids;
     boolean cut = false;
     String scope = form.require("scope");

@@ -1,6 +1,7 @@
 package dev.pipeline.dashboard;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.SafeText;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.ErrorInfo;
@@ -23,6 +24,9 @@ import org.jspecify.annotations.Nullable;
 final class RecordPage {
   /** The most payload characters shown. */
   static final int MAX_PAYLOAD = 65_536;
+
+  /** The most characters of a metadata value shown. */
+  private static final int MAX_METADATA = 4_096;
 
   /** The most dead letters read to find one record's payload. */
   private static final int MAX_SCANNED = 10_000;
@@ -96,10 +100,17 @@ final class RecordPage {
       h.raw("<p class=\"empty\">Not found among the stage's dead letters of that time.</p>");
     } else {
       h.raw("<p>as it entered stage ").text(letter.payloadStage()).raw("</p>");
-      h.raw("<pre class=\"payload\">").text(payload(letter.record().payload()), MAX_PAYLOAD);
-      h.raw("</pre><h2>Metadata</h2><dl class=\"figures\">");
+      // shown with its secrets masked to every role; an operator edits the stored text below
+      h.raw("<pre class=\"payload\">");
+      h.text(SafeText.masked(payload(letter.record().payload()), MAX_PAYLOAD), MAX_PAYLOAD);
+      h.raw("</pre><p class=\"note\">Secrets (passwords, tokens, keys) are shown as ");
+      h.text(SafeText.MASK).raw(".");
+      if (request.role() == Role.OPERATOR) {
+        h.raw(" The editor below holds the payload as stored.");
+      }
+      h.raw("</p><h2>Metadata</h2><dl class=\"figures\">");
       for (Map.Entry<String, String> e : new TreeMap<>(letter.record().metadata()).entrySet()) {
-        figure(h, e.getKey(), e.getValue());
+        figure(h, e.getKey(), SafeText.masked(e.getValue(), MAX_METADATA));
       }
       h.raw("</dl>");
     }

@@ -4,7 +4,6 @@ import dev.pipeline.StageName;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Marker;
 import org.slf4j.event.Level;
-import org.slf4j.helpers.LegacyAbstractLogger;
 import org.slf4j.helpers.MessageFormatter;
 
 /**
@@ -12,7 +11,7 @@ import org.slf4j.helpers.MessageFormatter;
  * org.slf4j.helpers.AbstractLogger} does the normalising (a trailing throwable argument becomes the
  * throwable); this only formats and records. Thread-safe: workers of one stage share it.
  */
-final class CapturingLogger extends LegacyAbstractLogger {
+final class CapturingLogger extends EveryLevelLogger {
   private final StageName stage;
   private final transient LogBook book;
 
@@ -20,36 +19,6 @@ final class CapturingLogger extends LegacyAbstractLogger {
     this.name = name;
     this.stage = stage;
     this.book = book;
-  }
-
-  @Override
-  public boolean isTraceEnabled() {
-    return true;
-  }
-
-  @Override
-  public boolean isDebugEnabled() {
-    return true;
-  }
-
-  @Override
-  public boolean isInfoEnabled() {
-    return true;
-  }
-
-  @Override
-  public boolean isWarnEnabled() {
-    return true;
-  }
-
-  @Override
-  public boolean isErrorEnabled() {
-    return true;
-  }
-
-  @Override
-  protected @Nullable String getFullyQualifiedCallerName() {
-    return null;
   }
 
   @Override

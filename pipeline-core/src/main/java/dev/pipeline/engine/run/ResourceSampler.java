@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * charged one period; elsewhere JFR samples every {@link #PERIOD} the threads in Java code ({@code
  * jdk.ExecutionSample}), which also counts time a thread waited for a core, so it overstates CPU on
  * a loaded machine. JFR's allocation samples ({@code jdk.ObjectAllocationSample}) carry the bytes
- * each stands for, charged the same way. Per-call thread CPU time cannot do it: {@code
- * ThreadMXBean} answers -1 for virtual threads (JDK 21 and 25).
+ * each stands for, charged the same way. Samples are taken without their stack traces (only the
+ * thread is read), so JFR neither walks nor writes a stack per sample. Per-call thread CPU time
+ * cannot do it: {@code ThreadMXBean} answers -1 for virtual threads (JDK 21 and 25).
  *
  * <p>One recording serves every pipeline of the process that samples, started by the first and
  * stopped when the last is closed. JFR delivers samples about a second late, so a worker's thread
@@ -42,6 +43,8 @@ public final class ResourceSampler {
 
   private static final String ALLOCATION_RATE = "100/s";
   private static final String CPU_TIME_SAMPLE = "jdk.CPUTimeSample";
+  private static final String EXECUTION_SAMPLE = "jdk.ExecutionSample";
+  private static final String ALLOCATION_SAMPLE = "jdk.ObjectAllocationSample";
 
   private static final ReentrantLock LOCK = new ReentrantLock();
   private static @Nullable ResourceSampler shared; // guarded by LOCK
@@ -87,14 +90,19 @@ public final class ResourceSampler {
   private static ResourceSampler start() {
     RecordingStream stream = new RecordingStream();
     ResourceSampler sampler = new ResourceSampler(stream);
-    stream.enable("jdk.ExecutionSample").withPeriod(PERIOD);
-    stream.enable("jdk.ObjectAllocationSample").with("throttle", ALLOCATION_RATE);
-    stream.setMaxAge(Duration.ofSeconds(10));
     long period = PERIOD.toNanos();
-    stream.onEvent("jdk.ExecutionSample", e -> sampler.charge(e, "sampledThread", period, true));
+    // only the thread of a sample is read, never its stack: no stack is walked or written
+    if (cpuTimeSampling()) {
+      stream.enable(CPU_TIME_SAMPLE).with("throttle", PERIOD.toMillis() + "ms").withoutStackTrace();
+      stream.onEvent(CPU_TIME_SAMPLE, e -> sampler.charge(e, "eventThread", period, true));
+    } else {
+      stream.enable(EXECUTION_SAMPLE).withPeriod(PERIOD);
+      stream.onEvent(EXECUTION_SAMPLE, e -> sampler.charge(e, "sampledThread", period, true));
+    }
+    stream.enable(ALLOCATION_SAMPLE).with("throttle", ALLOCATION_RATE).withoutStackTrace();
+    stream.setMaxAge(Duration.ofSeconds(10));
     stream.onEvent(
-        "jdk.ObjectAllocationSample",
-        e -> sampler.charge(e, "eventThread", e.getLong("weight"), false));
+        ALLOCATION_SAMPLE, e -> sampler.charge(e, "eventThread", e.getLong("weight"), false));
     stream.startAsync();
     return sampler;
   }
