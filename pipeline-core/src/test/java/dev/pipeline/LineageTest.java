@@ -93,6 +93,34 @@ class LineageTest {
   }
 
   @Test
+  void aStageThatChangesItsInputInPlaceHasTheInputHashOfWhatEnteredIt() {
+    Queue<Envelope<StringBuilder>> out = new ConcurrentLinkedQueue<>();
+    Pipeline<StringBuilder, StringBuilder> pipeline =
+        Pipeline.builder("lineage-in-place", StringBuilder.class)
+            .stage(CLEANING, (StringBuilder s) -> s.append('1'))
+            .stage(EXTRACTION, (StringBuilder s) -> s.append('2'))
+            .sink(out::addAll)
+            .lineage(LineageLevel.ALL)
+            .build();
+
+    pipeline.run(
+        Source.of("src", List.of(new StringBuilder("a")).iterator(), StringBuilder::toString));
+
+    List<LineageEvent> events = pipeline.lineage("a").events();
+    assertThat(events)
+        .extracting(LineageEvent::stage)
+        .containsExactly("cleaning", "extraction", "sink");
+    // the first stage's input is hashed after the call, as it was before this stage kept hashes
+    assertThat(events.get(0).outputHash()).isEqualTo(LineageRecorder.payloadHash("a1"));
+    assertThat(events.get(1).inputHash())
+        .as("what entered extraction, though extraction changed that object")
+        .isEqualTo(LineageRecorder.payloadHash("a1"));
+    assertThat(events.get(1).outputHash()).isEqualTo(LineageRecorder.payloadHash("a12"));
+    assertThat(events.get(2).inputHash()).isEqualTo(LineageRecorder.payloadHash("a12"));
+    assertThat(events.get(2).outputHash()).isEqualTo(events.get(2).inputHash());
+  }
+
+  @Test
   void noneKeepsNothing() {
     Pipeline<String, String> pipeline = pipeline("lineage-none", LineageLevel.NONE, 0);
 

@@ -29,6 +29,8 @@ import org.slf4j.event.Level;
  * RecordLedger#appendMetrics}, {@link RecordLedger#appendLineage}: the one bulk-append path for
  * per-record facts). What does not fit is dropped, counted, logged and alerted on ({@link
  * Alert.Kind#AUDIT_DROPPED}); a failed write drops its lines the same way, and never fails a run.
+ * Lineage events are held by record until the record ends ({@link LineageHold}), so that a record's
+ * events reach the store together.
  *
  * <p>The writer also asks the current run to take its metrics window when one is due, so windows
  * are taken while the stages are idle too. Thread-safe.
@@ -63,8 +65,10 @@ public final class Telemetry {
   private final ArrayBlockingQueue<AuditEntry> lines;
   private final ArrayBlockingQueue<StageWindow> windows = new ArrayBlockingQueue<>(WINDOW_BUFFER);
   // lineage events, one list per batch handed on (see LineageRecorder)
-  private final ArrayBlockingQueue<List<LineageEvent>> lineage =
-      new ArrayBlockingQueue<>(LINEAGE_BUFFER);
+  private final ArrayBlockingQueue<LineageBatch> lineage = new ArrayBlockingQueue<>(LINEAGE_BUFFER);
+  // lineage events taken from the queue, held by record until it ends (guarded by writeLock)
+  private final LineageHold held = new LineageHold();
+  private long polls; // guarded by writeLock
   private final LongAdder dropped = new LongAdder();
   private final LongAdder written = new LongAdder();
   private final ReentrantLock writeLock = new ReentrantLock();
@@ -139,9 +143,9 @@ public final class Telemetry {
   }
 
   /** Adds a batch's lineage events without waiting; drops and counts them if the buffer is full. */
-  void lineage(List<LineageEvent> events) {
+  void lineage(LineageBatch events) {
     if (!lineage.offer(events)) {
-      dropped.add(events.size());
+      dropped.add(events.events().size());
     }
     startWriter();
     Thread t = writer;
@@ -196,7 +200,7 @@ public final class Telemetry {
         history.takeIfDue();
       }
       boolean work = !lines.isEmpty() || !windows.isEmpty() || !lineage.isEmpty();
-      flush();
+      flush(false);
       idle = work || history != null ? 0 : idle + 1;
       if (idle >= IDLE_POLLS && stopIfIdle()) {
         return; // a pipeline left unclosed does not keep a thread polling forever
@@ -211,6 +215,16 @@ public final class Telemetry {
       if (current != null || !lines.isEmpty() || !windows.isEmpty() || !lineage.isEmpty()) {
         return false;
       }
+      if (!writeLock.tryLock()) {
+        return false;
+      }
+      try {
+        if (!held.isEmpty()) {
+          return false; // an idle poll writes held lineage: the next one ends the writer
+        }
+      } finally {
+        writeLock.unlock();
+      }
       writer = null;
       return true;
     } finally {
@@ -218,8 +232,16 @@ public final class Telemetry {
     }
   }
 
-  /** Writes what waits, in the calling thread; what the store refuses is dropped and counted. */
+  /**
+   * Writes what waits, lineage held for records going on included, in the calling thread; what the
+   * store refuses is dropped and counted.
+   */
   public void flush() {
+    flush(true);
+  }
+
+  /** Writes what waits; lineage of records going on only if {@code all} or held long enough. */
+  private void flush(boolean all) {
     writeLock.lock();
     try {
       List<AuditEntry> batch = new ArrayList<>(Math.min(WRITE_BATCH, capacity));
@@ -232,18 +254,15 @@ public final class Telemetry {
         write(taken, false);
         taken.clear();
       }
-      List<List<LineageEvent>> held = new ArrayList<>();
-      List<LineageEvent> events = new ArrayList<>();
-      while (lineage.drainTo(held, LINEAGE_BUFFER) > 0) {
-        for (List<LineageEvent> one : held) {
-          events.addAll(one);
-          if (events.size() >= LINEAGE_WRITE) {
-            writeLineage(events);
-          }
+      long poll = ++polls;
+      List<LineageBatch> batches = new ArrayList<>();
+      while (lineage.drainTo(batches, LINEAGE_BUFFER) > 0) {
+        for (LineageBatch one : batches) {
+          held.add(one, poll);
         }
-        held.clear();
-        writeLineage(events);
+        batches.clear();
       }
+      writeLineage(held.take(poll, all));
       long now = dropped.sum();
       if (now > droppedSaid) {
         sayDropped(now - droppedSaid, now);
@@ -274,21 +293,33 @@ public final class Telemetry {
     }
   }
 
+  /** Appends the events, at most {@link #LINEAGE_WRITE} a call, never splitting a record's. */
   private void writeLineage(List<LineageEvent> events) {
-    if (events.isEmpty()) {
-      return;
+    int from = 0;
+    while (from < events.size()) {
+      int to = Math.min(from + LINEAGE_WRITE, events.size());
+      int cut = to;
+      while (cut > from
+          && cut < events.size()
+          && events.get(cut).recordId().equals(events.get(cut - 1).recordId())) {
+        cut--; // a record's events stay in one append (one row of a JDBC store)
+      }
+      if (cut > from) {
+        to = cut; // else one record's events fill a whole append: they are split
+      }
+      List<LineageEvent> part = List.copyOf(events.subList(from, to));
+      try {
+        store.appendLineage(pipeline, part);
+      } catch (RuntimeException e) {
+        dropped.add(part.size());
+        LOG.warn(
+            "pipeline '{}': the store failed to write {} lineage events; they are dropped: {}",
+            pipeline,
+            part.size(),
+            ErrorText.defaults().describe(e));
+      }
+      from = to;
     }
-    try {
-      store.appendLineage(pipeline, List.copyOf(events));
-    } catch (RuntimeException e) {
-      dropped.add(events.size());
-      LOG.warn(
-          "pipeline '{}': the store failed to write {} lineage events; they are dropped: {}",
-          pipeline,
-          events.size(),
-          ErrorText.defaults().describe(e));
-    }
-    events.clear();
   }
 
   private void sayDropped(long since, long total) {
