@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -118,6 +119,37 @@ class LineageTest {
     assertThat(events.get(1).outputHash()).isEqualTo(LineageRecorder.payloadHash("a12"));
     assertThat(events.get(2).inputHash()).isEqualTo(LineageRecorder.payloadHash("a12"));
     assertThat(events.get(2).outputHash()).isEqualTo(events.get(2).inputHash());
+  }
+
+  /** A payload that counts how often it is made into text. */
+  record Counted(String text, AtomicInteger made) {
+    @Override
+    public String toString() {
+      made.incrementAndGet();
+      return text;
+    }
+  }
+
+  @Test
+  void eachStagesOutputIsMadeIntoTextOnceAndTheNextStageTakesItsHash() {
+    AtomicInteger made = new AtomicInteger();
+    Queue<Envelope<Counted>> out = new ConcurrentLinkedQueue<>();
+    Pipeline<Counted, Counted> pipeline =
+        Pipeline.builder("lineage-once", Counted.class)
+            .stage(CLEANING, (Counted c) -> new Counted(c.text() + "1", c.made()))
+            .stage(EXTRACTION, (Counted c) -> new Counted(c.text() + "2", c.made()))
+            .sink(out::addAll)
+            .lineage(LineageLevel.ALL)
+            .build();
+
+    pipeline.run(Source.of("src", List.of(new Counted("a", made)).iterator(), Counted::text));
+
+    List<LineageEvent> events = pipeline.lineage("a").events();
+    assertThat(events).hasSize(3);
+    assertThat(events.get(1).inputHash()).isEqualTo(events.get(0).outputHash());
+    assertThat(events.get(2).inputHash()).isEqualTo(LineageRecorder.payloadHash("a12"));
+    // the input at cleaning, the outputs of cleaning and extraction: once each, none at the sink
+    assertThat(made.get()).as("payloads made into text").isEqualTo(3);
   }
 
   @Test
