@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -68,7 +69,7 @@ public final class Telemetry {
   private final ArrayBlockingQueue<LineageBatch> lineage = new ArrayBlockingQueue<>(LINEAGE_BUFFER);
   // lineage events taken from the queue, held by record until it ends (guarded by writeLock)
   private final LineageHold held = new LineageHold();
-  private long polls; // guarded by writeLock
+  private final AtomicLong polls = new AtomicLong(); // the writer's: the age of held lineage
   private final LongAdder dropped = new LongAdder();
   private final LongAdder written = new LongAdder();
   private final ReentrantLock writeLock = new ReentrantLock();
@@ -200,6 +201,7 @@ public final class Telemetry {
         history.takeIfDue();
       }
       boolean work = !lines.isEmpty() || !windows.isEmpty() || !lineage.isEmpty();
+      polls.incrementAndGet();
       flush(false);
       idle = work || history != null ? 0 : idle + 1;
       if (idle >= IDLE_POLLS && stopIfIdle()) {
@@ -233,14 +235,18 @@ public final class Telemetry {
   }
 
   /**
-   * Writes what waits, lineage held for records going on included, in the calling thread; what the
-   * store refuses is dropped and counted.
+   * Writes what waits, in the calling thread (the lineage of records still going on only once held
+   * long enough: see {@link LineageHold}); what the store refuses is dropped and counted.
    */
   public void flush() {
+    flush(false);
+  }
+
+  /** Writes what waits and all lineage held: at the end of a run, and when closed. */
+  void flushAll() {
     flush(true);
   }
 
-  /** Writes what waits; lineage of records going on only if {@code all} or held long enough. */
   private void flush(boolean all) {
     writeLock.lock();
     try {
@@ -254,7 +260,7 @@ public final class Telemetry {
         write(taken, false);
         taken.clear();
       }
-      long poll = ++polls;
+      long poll = polls.get();
       List<LineageBatch> batches = new ArrayList<>();
       while (lineage.drainTo(batches, LINEAGE_BUFFER) > 0) {
         for (LineageBatch one : batches) {
@@ -363,7 +369,7 @@ public final class Telemetry {
         Thread.currentThread().interrupt();
       }
     }
-    flush();
+    flushAll();
     startLock.lock();
     try {
       writer = null;
