@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -90,6 +91,65 @@ class LineageTest {
     assertThat(a.childIds()).isEmpty();
     assertThat(pipeline.lineage("b").events()).hasSize(3);
     assertThat(pipeline.lineage("never-seen").isEmpty()).isTrue();
+  }
+
+  @Test
+  void aStageThatChangesItsInputInPlaceHasTheInputHashOfWhatEnteredIt() {
+    Queue<Envelope<StringBuilder>> out = new ConcurrentLinkedQueue<>();
+    Pipeline<StringBuilder, StringBuilder> pipeline =
+        Pipeline.builder("lineage-in-place", StringBuilder.class)
+            .stage(CLEANING, (StringBuilder s) -> s.append('1'))
+            .stage(EXTRACTION, (StringBuilder s) -> s.append('2'))
+            .sink(out::addAll)
+            .lineage(LineageLevel.ALL)
+            .build();
+
+    pipeline.run(
+        Source.of("src", List.of(new StringBuilder("a")).iterator(), StringBuilder::toString));
+
+    List<LineageEvent> events = pipeline.lineage("a").events();
+    assertThat(events)
+        .extracting(LineageEvent::stage)
+        .containsExactly("cleaning", "extraction", "sink");
+    // the first stage's input is hashed after the call, as it was before this stage kept hashes
+    assertThat(events.get(0).outputHash()).isEqualTo(LineageRecorder.payloadHash("a1"));
+    assertThat(events.get(1).inputHash())
+        .as("what entered extraction, though extraction changed that object")
+        .isEqualTo(LineageRecorder.payloadHash("a1"));
+    assertThat(events.get(1).outputHash()).isEqualTo(LineageRecorder.payloadHash("a12"));
+    assertThat(events.get(2).inputHash()).isEqualTo(LineageRecorder.payloadHash("a12"));
+    assertThat(events.get(2).outputHash()).isEqualTo(events.get(2).inputHash());
+  }
+
+  /** A payload that counts how often it is made into text. */
+  record Counted(String text, AtomicInteger made) {
+    @Override
+    public String toString() {
+      made.incrementAndGet();
+      return text;
+    }
+  }
+
+  @Test
+  void eachStagesOutputIsMadeIntoTextOnceAndTheNextStageTakesItsHash() {
+    AtomicInteger made = new AtomicInteger();
+    Queue<Envelope<Counted>> out = new ConcurrentLinkedQueue<>();
+    Pipeline<Counted, Counted> pipeline =
+        Pipeline.builder("lineage-once", Counted.class)
+            .stage(CLEANING, (Counted c) -> new Counted(c.text() + "1", c.made()))
+            .stage(EXTRACTION, (Counted c) -> new Counted(c.text() + "2", c.made()))
+            .sink(out::addAll)
+            .lineage(LineageLevel.ALL)
+            .build();
+
+    pipeline.run(Source.of("src", List.of(new Counted("a", made)).iterator(), Counted::text));
+
+    List<LineageEvent> events = pipeline.lineage("a").events();
+    assertThat(events).hasSize(3);
+    assertThat(events.get(1).inputHash()).isEqualTo(events.get(0).outputHash());
+    assertThat(events.get(2).inputHash()).isEqualTo(LineageRecorder.payloadHash("a12"));
+    // the input at cleaning, the outputs of cleaning and extraction: once each, none at the sink
+    assertThat(made.get()).as("payloads made into text").isEqualTo(3);
   }
 
   @Test

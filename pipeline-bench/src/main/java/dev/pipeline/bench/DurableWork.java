@@ -229,6 +229,11 @@ final class DurableWork {
     double cpuMicrosPerLine(int lines) {
       return cpu.ours() * nanos / 1e3 / lines;
     }
+
+    /** The helpers' part of {@link #cpuMicrosPerLine}: the PostgreSQL backends' CPU per line. */
+    double helperMicrosPerLine(int lines) {
+      return cpu.helped() * nanos / 1e3 / lines;
+    }
   }
 
   /** Runs the pipeline in memory. */

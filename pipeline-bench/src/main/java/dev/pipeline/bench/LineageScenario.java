@@ -70,7 +70,15 @@ final class LineageScenario implements Scenario {
         disturbed |= pgNone.cpu().disturbed() || pgAll.cpu().disturbed();
         durable =
             String.format(
-                Locale.ROOT, "; PostgreSQL none %,.0f, all %,.0f lines/s", values[3], values[4]);
+                Locale.ROOT,
+                "; PostgreSQL none %,.0f, all %,.0f lines/s, CPU per line none %.0f µs (its"
+                    + " database backends %.0f), all %.0f µs (%.0f)",
+                values[3],
+                values[4],
+                pgNone.cpuMicrosPerLine(lines),
+                pgNone.helperMicrosPerLine(lines),
+                pgAll.cpuMicrosPerLine(lines),
+                pgAll.helperMicrosPerLine(lines));
       }
       String label = rounds.label();
       String note = rounds.add(disturbed, values);

@@ -333,16 +333,22 @@ final class BulkAppend {
         out.append("\\N");
         return this;
       }
+      int from = 0; // text from here on is not yet written: runs are copied whole, not by char
       for (int i = 0; i < text.length(); i++) {
-        char c = text.charAt(i);
-        switch (c) {
-          case '\\' -> out.append("\\\\");
-          case '\t' -> out.append("\\t");
-          case '\n' -> out.append("\\n");
-          case '\r' -> out.append("\\r");
-          default -> out.append(c);
+        String escaped =
+            switch (text.charAt(i)) {
+              case '\\' -> "\\\\";
+              case '\t' -> "\\t";
+              case '\n' -> "\\n";
+              case '\r' -> "\\r";
+              default -> null;
+            };
+        if (escaped != null) {
+          out.append(text, from, i).append(escaped);
+          from = i + 1;
         }
       }
+      out.append(text, from, text.length());
       return this;
     }
 

@@ -62,7 +62,7 @@ final class LineageLog extends StoreContext {
   /** A record's events of one append, packed. */
   private static final class Trace {
     final LineageEvent first;
-    final StringBuilder packed = new StringBuilder(256);
+    final StringBuilder packed = new StringBuilder(1024); // a line is about 120 characters
     @Nullable String sourceId;
     @Nullable String parentId;
     Instant firstAt;
@@ -122,14 +122,20 @@ final class LineageLog extends StoreContext {
   private static List<Trace> pack(List<LineageEvent> events) {
     Map<String, Trace> open = new HashMap<>(events.size());
     List<Trace> traces = new ArrayList<>();
+    Trace last = null;
     for (LineageEvent e : events) {
-      Trace t = open.get(e.recordId());
+      // the telemetry writer gives a record's events together: most are the last one's
+      Trace t =
+          last != null && last.first.recordId().equals(e.recordId())
+              ? last
+              : open.get(e.recordId());
       if (t == null || t.packed.length() >= MAX_PACKED) {
         t = new Trace(e);
         open.put(e.recordId(), t);
         traces.add(t);
       }
       t.add(e);
+      last = t;
     }
     return traces;
   }

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -34,14 +35,37 @@ public final class LineageRecorder {
   /** Metadata key prefix of the implementation a load-balanced stage called. */
   static final String IMPLEMENTATION = "implementation.";
 
+  /** Output hashes kept for the next stage at most; past it they are forgotten (see handed). */
+  static final int MAX_HANDED = 1 << 16;
+
+  private static final long FNV_PRIME = 0x100000001b3L;
+
+  // two FNV-1a rounds of a character below 256, whose high byte is zero: (h ^ c) * prime²
+  private static final long FNV_PRIME_SQUARED = FNV_PRIME * FNV_PRIME;
+
   private final LineageLevel level;
   private final double share;
   private final Run run;
+
+  /**
+   * The output hash of each record a stage handed on, by id, with the payload it is the hash of:
+   * the next stage's event takes it as its input hash when it gets the same payload object, so each
+   * payload's text is made and hashed once, not twice (the hashing was most of what lineage cost a
+   * worker). Its hash is then of the payload as it entered the stage, even if the stage changed the
+   * object in place. Entries go at the sink and when a record ends; what stays (records taken over
+   * by another worker, a pipeline without a sink) is forgotten when there are {@link #MAX_HANDED}.
+   * Null at FAILURES, whose few events are not worth it.
+   */
+  private final @Nullable ConcurrentHashMap<String, Hashed> handed;
+
+  /** A payload and the hash of its text. */
+  private record Hashed(Object payload, long hash) {}
 
   LineageRecorder(LineageLevel level, double share, Run run) {
     this.level = level;
     this.share = share;
     this.run = run;
+    this.handed = level == LineageLevel.FAILURES ? null : new ConcurrentHashMap<>();
   }
 
   /** Records what the batch's worker made of its records at the stage. */
@@ -63,6 +87,8 @@ public final class LineageRecorder {
             null);
       }
     }
+    // the outputs' events come first: at a stage that hands them on, their records go on
+    int goingOn = b.handsOn && b.events != null ? b.events.size() : 0;
     for (Completion c : work.completions) {
       Envelope<Object> in = b.input(c.recordId());
       boolean failures = level == LineageLevel.FAILURES;
@@ -98,7 +124,7 @@ public final class LineageRecorder {
           lastError(r.errors()));
     }
     if (b.events != null) {
-      run.telemetry.lineage(b.events);
+      run.telemetry.lineage(new LineageBatch(b.events, goingOn));
     }
   }
 
@@ -131,35 +157,57 @@ public final class LineageRecorder {
     }
     Instant left = run.clock.now();
     int arrived = input.payload() instanceof List<?> parts ? parts.size() : size;
+    long outputHash = payloadHash(out.payload());
+    if (handsOn(stage)) {
+      hand(out, outputHash);
+    }
     run.telemetry.lineage(
-        List.of(
-            new LineageEvent(
-                out.id(),
-                stage.def.name().value(),
-                LineageOutcome.PASSED,
-                entered != null ? entered : left,
-                left,
-                attempts,
-                payloadHash(input.payload()),
-                payloadHash(out.payload()),
-                out.metadata().get(Envelope.SOURCE_ID),
-                parentId,
-                0,
-                null,
-                null,
-                "merged from the "
-                    + arrived
-                    + " of "
-                    + size
-                    + " parts of '"
-                    + parentId
-                    + "' that arrived ('"
-                    + parentId
-                    + "/0' to '"
-                    + parentId
-                    + "/"
-                    + (size - 1)
-                    + "')")));
+        new LineageBatch(
+            List.of(
+                new LineageEvent(
+                    out.id(),
+                    stage.def.name().value(),
+                    LineageOutcome.PASSED,
+                    entered != null ? entered : left,
+                    left,
+                    attempts,
+                    payloadHash(input.payload()),
+                    outputHash,
+                    out.metadata().get(Envelope.SOURCE_ID),
+                    parentId,
+                    0,
+                    null,
+                    null,
+                    "merged from the "
+                        + arrived
+                        + " of "
+                        + size
+                        + " parts of '"
+                        + parentId
+                        + "' that arrived ('"
+                        + parentId
+                        + "/0' to '"
+                        + parentId
+                        + "/"
+                        + (size - 1)
+                        + "')")),
+            handsOn(stage) ? 1 : 0));
+  }
+
+  /** Whether the outputs of a stage go on to another event: at the next stage or the sink. */
+  private boolean handsOn(RunStage stage) {
+    return stage.sink == null && (stage.next != null || run.sinkStage != null);
+  }
+
+  /** Keeps an output's hash for its event at the next stage. */
+  private void hand(Envelope<Object> out, long outputHash) {
+    ConcurrentHashMap<String, Hashed> h = handed;
+    if (h != null) {
+      if (h.size() >= MAX_HANDED) {
+        h.clear();
+      }
+      h.put(out.id(), new Hashed(out.payload(), outputHash));
+    }
   }
 
   /** Whether the level keeps every event of this record (or, at FAILURES, of none). */
@@ -181,13 +229,20 @@ public final class LineageRecorder {
     return (h >>> 11) * 0x1.0p-53 < share;
   }
 
-  /** The 64-bit FNV-1a hash of a text's UTF-16 characters. */
+  /**
+   * The 64-bit FNV-1a hash of a text's UTF-16 characters (each character's low byte, then its high
+   * byte).
+   */
   static long hash(String text) {
     long h = 0xcbf29ce484222325L;
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
-      h = (h ^ (c & 0xff)) * 0x100000001b3L;
-      h = (h ^ (c >>> 8)) * 0x100000001b3L;
+      if (c < 0x100) {
+        h = (h ^ c) * FNV_PRIME_SQUARED; // the high byte's round: (h ^ 0) * prime
+      } else {
+        h = (h ^ (c & 0xff)) * FNV_PRIME;
+        h = (h ^ (c >>> 8)) * FNV_PRIME;
+      }
     }
     return h;
   }
@@ -228,6 +283,8 @@ public final class LineageRecorder {
   private final class Batch {
     final String stage;
     final boolean first;
+    final boolean atSink;
+    final boolean handsOn;
     final BatchWork work;
     final Instant entered;
     final Instant left;
@@ -238,6 +295,8 @@ public final class LineageRecorder {
     Batch(RunStage stage, BatchWork work) {
       this.stage = stage.def.name().value();
       this.first = run.stages.length > 0 && run.stages[0] == stage;
+      this.atSink = stage.sink != null;
+      this.handsOn = handsOn(stage);
       this.work = work;
       this.left = run.clock.now();
       this.entered = work.entered != null ? work.entered : left;
@@ -281,6 +340,31 @@ public final class LineageRecorder {
       if (verdicts != null && verdicts.equals(in.metadata().get(VIOLATIONS))) {
         verdicts = null; // given at an earlier stage
       }
+      Object payload = in.payload();
+      long inputHash;
+      boolean fresh = false;
+      Hashed before = handed == null ? null : handed.get(in.id());
+      if (before != null && before.payload == payload) {
+        inputHash = before.hash;
+      } else {
+        inputHash = payloadHash(payload);
+        fresh = true;
+      }
+      Long outputHash = null;
+      if (out != null) {
+        // the same object hashed at the same moment has the same hash; one the stage may have
+        // changed since its input hash was taken is hashed again
+        // (a sink's output is what it was given)
+        outputHash =
+            atSink || (fresh && out.payload() == payload) ? inputHash : payloadHash(out.payload());
+      }
+      if (handed != null) {
+        if (out != null && handsOn) {
+          hand(out, outputHash);
+        } else if (before != null) {
+          handed.remove(in.id());
+        }
+      }
       events.add(
           new LineageEvent(
               in.id(),
@@ -289,8 +373,8 @@ public final class LineageRecorder {
               entered,
               left,
               attempts,
-              payloadHash(in.payload()),
-              out == null ? null : payloadHash(out.payload()),
+              inputHash,
+              outputHash,
               in.metadata().get(Envelope.SOURCE_ID),
               in.metadata().get(Envelope.PARENT_ID),
               childCount,

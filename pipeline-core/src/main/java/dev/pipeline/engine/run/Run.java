@@ -676,7 +676,7 @@ public final class Run implements PipelineRun {
       }
     }
     if (lineage != null) {
-      telemetry.flush(); // the run's lineage is in the store when it ends
+      telemetry.flushAll(); // the run's lineage is in the store when it ends
     }
     Throwable failed = failure.get();
     RunStatus end =
@@ -737,7 +737,7 @@ public final class Run implements PipelineRun {
     if (!Thread.currentThread().isInterrupted()) {
       // so that what the run logged is readable once it returned; a cancelled run's interrupted
       // thread leaves the writing to the telemetry thread, since the store would refuse it
-      telemetry.flush();
+      telemetry.flushAll();
     }
     if (sampler != null) {
       sampler.retire(workers.sampled());

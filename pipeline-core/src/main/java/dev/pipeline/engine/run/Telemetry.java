@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -29,6 +30,8 @@ import org.slf4j.event.Level;
  * RecordLedger#appendMetrics}, {@link RecordLedger#appendLineage}: the one bulk-append path for
  * per-record facts). What does not fit is dropped, counted, logged and alerted on ({@link
  * Alert.Kind#AUDIT_DROPPED}); a failed write drops its lines the same way, and never fails a run.
+ * Lineage events are held by record until the record ends ({@link LineageHold}), so that a record's
+ * events reach the store together.
  *
  * <p>The writer also asks the current run to take its metrics window when one is due, so windows
  * are taken while the stages are idle too. Thread-safe.
@@ -63,8 +66,10 @@ public final class Telemetry {
   private final ArrayBlockingQueue<AuditEntry> lines;
   private final ArrayBlockingQueue<StageWindow> windows = new ArrayBlockingQueue<>(WINDOW_BUFFER);
   // lineage events, one list per batch handed on (see LineageRecorder)
-  private final ArrayBlockingQueue<List<LineageEvent>> lineage =
-      new ArrayBlockingQueue<>(LINEAGE_BUFFER);
+  private final ArrayBlockingQueue<LineageBatch> lineage = new ArrayBlockingQueue<>(LINEAGE_BUFFER);
+  // lineage events taken from the queue, held by record until it ends (guarded by writeLock)
+  private final LineageHold held = new LineageHold();
+  private final AtomicLong polls = new AtomicLong(); // the writer's: the age of held lineage
   private final LongAdder dropped = new LongAdder();
   private final LongAdder written = new LongAdder();
   private final ReentrantLock writeLock = new ReentrantLock();
@@ -139,9 +144,9 @@ public final class Telemetry {
   }
 
   /** Adds a batch's lineage events without waiting; drops and counts them if the buffer is full. */
-  void lineage(List<LineageEvent> events) {
+  void lineage(LineageBatch events) {
     if (!lineage.offer(events)) {
-      dropped.add(events.size());
+      dropped.add(events.events().size());
     }
     startWriter();
     Thread t = writer;
@@ -196,7 +201,8 @@ public final class Telemetry {
         history.takeIfDue();
       }
       boolean work = !lines.isEmpty() || !windows.isEmpty() || !lineage.isEmpty();
-      flush();
+      polls.incrementAndGet();
+      flush(false);
       idle = work || history != null ? 0 : idle + 1;
       if (idle >= IDLE_POLLS && stopIfIdle()) {
         return; // a pipeline left unclosed does not keep a thread polling forever
@@ -211,6 +217,16 @@ public final class Telemetry {
       if (current != null || !lines.isEmpty() || !windows.isEmpty() || !lineage.isEmpty()) {
         return false;
       }
+      if (!writeLock.tryLock()) {
+        return false;
+      }
+      try {
+        if (!held.isEmpty()) {
+          return false; // an idle poll writes held lineage: the next one ends the writer
+        }
+      } finally {
+        writeLock.unlock();
+      }
       writer = null;
       return true;
     } finally {
@@ -218,8 +234,20 @@ public final class Telemetry {
     }
   }
 
-  /** Writes what waits, in the calling thread; what the store refuses is dropped and counted. */
+  /**
+   * Writes what waits, in the calling thread (the lineage of records still going on only once held
+   * long enough: see {@link LineageHold}); what the store refuses is dropped and counted.
+   */
   public void flush() {
+    flush(false);
+  }
+
+  /** Writes what waits and all lineage held: at the end of a run, and when closed. */
+  void flushAll() {
+    flush(true);
+  }
+
+  private void flush(boolean all) {
     writeLock.lock();
     try {
       List<AuditEntry> batch = new ArrayList<>(Math.min(WRITE_BATCH, capacity));
@@ -232,18 +260,15 @@ public final class Telemetry {
         write(taken, false);
         taken.clear();
       }
-      List<List<LineageEvent>> held = new ArrayList<>();
-      List<LineageEvent> events = new ArrayList<>();
-      while (lineage.drainTo(held, LINEAGE_BUFFER) > 0) {
-        for (List<LineageEvent> one : held) {
-          events.addAll(one);
-          if (events.size() >= LINEAGE_WRITE) {
-            writeLineage(events);
-          }
+      long poll = polls.get();
+      List<LineageBatch> batches = new ArrayList<>();
+      while (lineage.drainTo(batches, LINEAGE_BUFFER) > 0) {
+        for (LineageBatch one : batches) {
+          held.add(one, poll);
         }
-        held.clear();
-        writeLineage(events);
+        batches.clear();
       }
+      writeLineage(held.take(poll, all));
       long now = dropped.sum();
       if (now > droppedSaid) {
         sayDropped(now - droppedSaid, now);
@@ -274,21 +299,33 @@ public final class Telemetry {
     }
   }
 
+  /** Appends the events, at most {@link #LINEAGE_WRITE} a call, never splitting a record's. */
   private void writeLineage(List<LineageEvent> events) {
-    if (events.isEmpty()) {
-      return;
+    int from = 0;
+    while (from < events.size()) {
+      int to = Math.min(from + LINEAGE_WRITE, events.size());
+      int cut = to;
+      while (cut > from
+          && cut < events.size()
+          && events.get(cut).recordId().equals(events.get(cut - 1).recordId())) {
+        cut--; // a record's events stay in one append (one row of a JDBC store)
+      }
+      if (cut > from) {
+        to = cut; // else one record's events fill a whole append: they are split
+      }
+      List<LineageEvent> part = List.copyOf(events.subList(from, to));
+      try {
+        store.appendLineage(pipeline, part);
+      } catch (RuntimeException e) {
+        dropped.add(part.size());
+        LOG.warn(
+            "pipeline '{}': the store failed to write {} lineage events; they are dropped: {}",
+            pipeline,
+            part.size(),
+            ErrorText.defaults().describe(e));
+      }
+      from = to;
     }
-    try {
-      store.appendLineage(pipeline, List.copyOf(events));
-    } catch (RuntimeException e) {
-      dropped.add(events.size());
-      LOG.warn(
-          "pipeline '{}': the store failed to write {} lineage events; they are dropped: {}",
-          pipeline,
-          events.size(),
-          ErrorText.defaults().describe(e));
-    }
-    events.clear();
   }
 
   private void sayDropped(long since, long total) {
@@ -332,7 +369,7 @@ public final class Telemetry {
         Thread.currentThread().interrupt();
       }
     }
-    flush();
+    flushAll();
     startLock.lock();
     try {
       writer = null;
