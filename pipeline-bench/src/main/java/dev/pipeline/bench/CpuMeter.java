@@ -71,8 +71,13 @@ final class CpuMeter {
    *
    * @param ours this JVM's cores, and its helpers'
    * @param others the rest of the machine's cores
+   * @param helped the helpers' part of {@code ours} (PostgreSQL's backends, worker JVMs)
    */
-  record Usage(double ours, double others) {
+  record Usage(double ours, double others, double helped) {
+    Usage(double ours, double others) {
+      this(ours, others, 0);
+    }
+
     /** Whether other processes used the machine enough to take cores from this one. */
     boolean disturbed() {
       return others > DISTURBED && ours + others > 0.9 * CORES;
@@ -80,7 +85,10 @@ final class CpuMeter {
 
     @Override
     public String toString() {
-      return String.format(Locale.ROOT, "%.2f cores (others %.2f)", ours, others);
+      return helped > 0
+          ? String.format(
+              Locale.ROOT, "%.2f cores (helpers %.2f of them; others %.2f)", ours, helped, others)
+          : String.format(Locale.ROOT, "%.2f cores (others %.2f)", ours, others);
     }
   }
 
@@ -97,12 +105,13 @@ final class CpuMeter {
     for (Map.Entry<Long, Long> h : helperTicks.entrySet()) {
       helped += h.getValue() - startHelperTicks.getOrDefault(h.getKey(), 0L);
     }
-    double ours = (process - startProcessCpu) / 1e9 / seconds + helped / TICKS_PER_SECOND / seconds;
+    double helping = helped / TICKS_PER_SECOND / seconds;
+    double ours = (process - startProcessCpu) / 1e9 / seconds + helping;
     if (machine < 0 || startMachineTicks < 0) {
-      return new Usage(ours, Double.NaN);
+      return new Usage(ours, Double.NaN, helping);
     }
     double all = (machine - startMachineTicks) / TICKS_PER_SECOND / seconds;
-    return new Usage(ours, Math.max(0, all - ours));
+    return new Usage(ours, Math.max(0, all - ours), helping);
   }
 
   private static long processCpu() {
