@@ -305,6 +305,7 @@ class IngestionTest {
         };
     Pipeline<String, String> pipeline =
         Pipeline.builder("reads-on", String.class)
+            .clock(new FakeClock()) // it does not move: no partial batch lingers out
             .stage(CLEANING, (String s) -> s, o -> o.batchSize(10))
             .sink(sink::addAll)
             .store(store)
