@@ -71,8 +71,13 @@ final class Ingests extends StoreContext {
               + "' has no input codec, so its records cannot be stored; set the pipeline's"
               + " inputCodec(...)");
     }
-    if (ledger != null && span != null && spanned(records, span)) {
-      return ingestSpan(pipeline, stage, cut(codec.name(), 300), records, span, at);
+    if (span != null) {
+      if (ledger != null && spanned(records, span)) {
+        return ingestSpan(pipeline, stage, cut(codec.name(), 300), records, span, at);
+      }
+      // a span's records may repeat an id: the later copies are skipped, not reported as stored
+      // before (the caller would drop the first copy with them, leaving it stored but never run)
+      records = firstOccurrences(records);
     }
     Set<String> duplicates = new HashSet<>();
     Map<String, Stored> unique = new LinkedHashMap<>();
@@ -141,6 +146,18 @@ final class Ingests extends StoreContext {
       }
     }
     return duplicates;
+  }
+
+  /** The records without the later copies of a repeated id. */
+  private static List<? extends Envelope<?>> firstOccurrences(List<? extends Envelope<?>> records) {
+    Set<String> seen = new HashSet<>(records.size() * 2);
+    List<Envelope<?>> out = new ArrayList<>(records.size());
+    for (Envelope<?> r : records) {
+      if (seen.add(r.id())) {
+        out.add(r);
+      }
+    }
+    return out.size() == records.size() ? records : out;
   }
 
   /** Where the batch starting at {@code from} ends: by count and by payload bytes. */

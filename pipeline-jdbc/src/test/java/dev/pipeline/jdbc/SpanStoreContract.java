@@ -297,4 +297,21 @@ abstract class SpanStoreContract {
     assertThat(b.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(9);
     assertThat(b.hasUnfinished(pipeline)).isFalse();
   }
+
+  /**
+   * Regression: with the full ledger (no spans kept) a span's repeated id was reported as stored
+   * before, and the reader dropped its first copy too, which stayed stored, leased and never run.
+   */
+  @Test
+  void aRepeatedIdInASpanTheStoreDoesNotKeepIsSkippedNotReportedAsStoredBefore() {
+    JdbcPipelineStore full = database.builder().workerId("full").fullLedger(true).build();
+    stores.add(full);
+    full.register(pipeline, STAGES);
+    full.unregister(pipeline);
+    List<Envelope<String>> records = new ArrayList<>(records(0, 10));
+    records.set(4, Envelope.of("r1001", "a later copy", "src"));
+
+    assertThat(full.ingest(pipeline, records, "ingestion", T0, SPAN)).isEmpty();
+    assertThat(full.counts(pipeline).get(RecordStatus.IN_PROGRESS)).isEqualTo(9);
+  }
 }
