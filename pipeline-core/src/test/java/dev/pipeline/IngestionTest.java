@@ -252,6 +252,82 @@ class IngestionTest {
     assertThat(sink).isEmpty();
   }
 
+  /**
+   * Regression (issue 11): the reader waited for each ingest, so while a durable store wrote, the
+   * first stage ran dry and the next batch went at the stage's batch size again; a slow store got
+   * more, smaller writes. Now the reader reads on while the store writes, and the next ingest takes
+   * what it read meanwhile.
+   */
+  @Test
+  void theReaderReadsOnWhileTheStoreWritesAndTheNextIngestTakesWhatItRead() throws Exception {
+    CountDownLatch writing = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    List<Integer> ingested = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ForwardingStore store =
+        new ForwardingStore(InMemoryPipelineStore.create()) {
+          @Override
+          public boolean isDurable() {
+            return true;
+          }
+
+          @Override
+          public Set<String> ingest(
+              String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
+            ingested.add(records.size());
+            if (ingested.size() == 1) {
+              writing.countDown();
+              try {
+                Await.on(release, "the test to let the first ingest end");
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+              }
+            }
+            return delegate.ingest(pipeline, records, stage, at);
+          }
+        };
+    AtomicInteger read = new AtomicInteger();
+    Source<String> counted =
+        new Source<>() {
+          @Override
+          public String id() {
+            return "counted";
+          }
+
+          @Override
+          public @Nullable Envelope<String> next() throws InterruptedException {
+            int n = read.incrementAndGet();
+            if (n == 11) {
+              Await.on(writing, "the first batch's ingest"); // so it is exactly the first 10
+            }
+            return n > 300 ? null : Envelope.of("r" + n, "x");
+          }
+        };
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("reads-on", String.class)
+            .clock(new FakeClock()) // it does not move: no partial batch lingers out
+            .stage(CLEANING, (String s) -> s, o -> o.batchSize(10))
+            .sink(sink::addAll)
+            .store(store)
+            .build();
+
+    PipelineRun run = pipeline.start(counted);
+    try {
+      Await.on(writing, "the first ingest");
+      Await.until(
+          "the source to be read to its end while the store writes", () -> read.get() > 300);
+    } finally {
+      release.countDown();
+    }
+    RunResult result = Await.result(run);
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.published()).isEqualTo(300);
+    assertThat(ingested)
+        .as("the first batch, then all that was read meanwhile")
+        .containsExactly(10, 290);
+  }
+
   @Test
   void recordsOfABlockedSourceReachTheSinkAfterTheLinger() throws Exception {
     CountDownLatch blocked = new CountDownLatch(1);

@@ -92,6 +92,24 @@ final class CountingDataSource {
             CountingDataSource.class.getClassLoader(), new Class<?>[] {type}, handler));
   }
 
+  // statement texts repeat: shortening each prepared statement's text again (regular expressions
+  // over a kilobyte of SQL) was a measurable share of the CPU the durable runs charged to the store
+  private static final int SHORT_NAMES_KEPT = 10_000;
+  private static final Map<String, String> SHORT_NAMES = new ConcurrentHashMap<>();
+
+  /** The short name of a statement's text, remembered for the texts seen before. */
+  static String shortName(String sql) {
+    String known = SHORT_NAMES.get(sql);
+    if (known != null) {
+      return known;
+    }
+    String name = shorten(sql);
+    if (SHORT_NAMES.size() < SHORT_NAMES_KEPT) {
+      SHORT_NAMES.put(sql, name);
+    }
+    return name;
+  }
+
   /** The short name of a statement's text. */
   static String shorten(String sql) {
     String s = SCHEMA.matcher(sql.strip().replaceAll("\\s+", " ")).replaceAll("");
@@ -138,7 +156,7 @@ final class CountingDataSource {
                   : statement != null
                       ? statement
                       : args != null && args.length > 0 && args[0] instanceof String sql
-                          ? shorten(sql)
+                          ? shortName(sql)
                           : name;
           Kind kind = kinds.computeIfAbsent(what, k -> new Kind());
           kind.count.increment();
@@ -146,7 +164,12 @@ final class CountingDataSource {
         }
       }
       String sql =
-          args != null && args.length > 0 && args[0] instanceof String text ? shorten(text) : null;
+          result instanceof Statement
+                  && args != null
+                  && args.length > 0
+                  && args[0] instanceof String text
+              ? shortName(text)
+              : null;
       return switch (result) {
         case Connection c when method.getReturnType() == Connection.class ->
             proxy(Connection.class, c, null);

@@ -85,7 +85,10 @@ final class CpuMeter {
 
     @Override
     public String toString() {
-      return String.format(Locale.ROOT, "%.2f cores (others %.2f)", ours, others);
+      return helped > 0
+          ? String.format(
+              Locale.ROOT, "%.2f cores (helpers %.2f of them; others %.2f)", ours, helped, others)
+          : String.format(Locale.ROOT, "%.2f cores (others %.2f)", ours, others);
     }
   }
 

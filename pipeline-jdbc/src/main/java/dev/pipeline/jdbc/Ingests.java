@@ -71,8 +71,13 @@ final class Ingests extends StoreContext {
               + "' has no input codec, so its records cannot be stored; set the pipeline's"
               + " inputCodec(...)");
     }
-    if (ledger != null && span != null && spanned(records, span)) {
-      return ingestSpan(pipeline, stage, cut(codec.name(), 300), records, span, at);
+    if (span != null) {
+      if (ledger != null && spanned(records, span)) {
+        return ingestSpan(pipeline, stage, cut(codec.name(), 300), records, span, at);
+      }
+      // a span's records may repeat an id: the later copies are skipped, not reported as stored
+      // before (the caller would drop the first copy with them, leaving it stored but never run)
+      records = firstOccurrences(records);
     }
     Set<String> duplicates = new HashSet<>();
     Map<String, Stored> unique = new LinkedHashMap<>();
@@ -143,6 +148,18 @@ final class Ingests extends StoreContext {
     return duplicates;
   }
 
+  /** The records without the later copies of a repeated id. */
+  private static List<? extends Envelope<?>> firstOccurrences(List<? extends Envelope<?>> records) {
+    Set<String> seen = new HashSet<>(records.size() * 2);
+    List<Envelope<?>> out = new ArrayList<>(records.size());
+    for (Envelope<?> r : records) {
+      if (seen.add(r.id())) {
+        out.add(r);
+      }
+    }
+    return out.size() == records.size() ? records : out;
+  }
+
   /** Where the batch starting at {@code from} ends: by count and by payload bytes. */
   private static int chunkEnd(List<Stored> rows, int from) {
     long bytes = 0;
@@ -184,17 +201,16 @@ final class Ingests extends StoreContext {
     return duplicates;
   }
 
-  /** Whether records can be kept as their span: as many as it says, each id once, one batch. */
+  /**
+   * Whether records can be kept as their span: as many as it says, in one batch (a repeated id is
+   * skipped at its later places).
+   */
   static boolean spanned(List<? extends Envelope<?>> records, SourceSpan span) {
     if (records.size() != span.count() || records.size() > BATCH_CHUNK) {
       return false;
     }
-    Set<String> ids = new HashSet<>(records.size() * 2);
     for (Envelope<?> r : records) {
       StorableText.checkId(r.id());
-      if (!ids.add(r.id())) {
-        return false;
-      }
     }
     return true;
   }
@@ -202,8 +218,9 @@ final class Ingests extends StoreContext {
   /**
    * Ingests records read from a source that can be read again as one batch kept as its span: each
    * record's place in the batch is its place in the source's order from the span's position, and no
-   * payload is encoded; this worker keeps the records in memory while it holds them. Returns the
-   * ids already stored.
+   * payload is encoded; this worker keeps the records in memory while it holds them. An id repeated
+   * within the records is kept at its first place only: its later places have no id row, so a
+   * replay skips them. Returns the ids already stored.
    */
   private Set<String> ingestSpan(
       String pipeline,
@@ -213,9 +230,12 @@ final class Ingests extends StoreContext {
       SourceSpan span,
       Instant at) {
     List<BatchLedger.Entry> entries = new ArrayList<>(records.size());
+    Set<String> offered = new HashSet<>(records.size() * 2);
     for (int i = 0; i < records.size(); i++) {
       Envelope<?> r = records.get(i);
-      entries.add(new BatchLedger.Entry(i, r.id(), null, 0, null, r));
+      if (offered.add(r.id())) {
+        entries.add(new BatchLedger.Entry(i, r.id(), null, 0, null, r));
+      }
     }
     entries.sort(Comparator.comparing(BatchLedger.Entry::id)); // one lock order for all workers
     Set<String> inserted = ingestBatch(pipeline, stage, format, entries, span, at);

@@ -245,4 +245,73 @@ abstract class SpanStoreContract {
         .containsExactlyInAnyOrderElementsOf(
             records.stream().map(r -> r.id() + "=" + r.payload()).toList());
   }
+
+  @Test
+  void aSpanWithARepeatedIdKeepsItsFirstPlaceAndSkipsTheLaterOnesWhenReadAgain() {
+    JdbcPipelineStore a = open("a");
+    List<Envelope<String>> records = new ArrayList<>(records(0, 10));
+    records.set(4, Envelope.of("r1001", "a later copy", "src"));
+    assertThat(a.ingest(pipeline, records, "ingestion", T0, SPAN))
+        .as("a repeat within the batch is not an id stored before")
+        .isEmpty();
+    assertThat(
+            database.query(
+                "SELECT payloads, size, source_count FROM "
+                    + database.table("pipeline_batches")
+                    + " WHERE pipeline = ?",
+                pipeline))
+        .singleElement()
+        .satisfies(
+            row -> {
+              assertThat(row.get(0)).as("still kept as its span").isNull();
+              assertThat(((Number) row.get(1)).intValue())
+                  .as("its records, once each")
+                  .isEqualTo(9);
+              assertThat(((Number) row.get(2)).intValue()).isEqualTo(10);
+            });
+    assertThat(a.sourcePosition(pipeline, "src")).contains("line:10");
+    a.complete(pipeline, List.of(published("r1000")));
+    database.expireLeases(pipeline);
+
+    JdbcPipelineStore b = open("b");
+    b.replayFrom(pipeline, new ListReplay(records));
+    List<Claimed> claimed = b.claim(pipeline, 100);
+
+    assertThat(claimed)
+        .extracting(c -> c.record().id() + "=" + c.record().payload())
+        .containsExactly(
+            "r1001=payload 1",
+            "r1002=payload 2",
+            "r1003=payload 3",
+            "r1005=payload 5",
+            "r1006=payload 6",
+            "r1007=payload 7",
+            "r1008=payload 8",
+            "r1009=payload 9");
+    assertThat(b.deadLetters(pipeline, DeadLetterQuery.all()).items()).isEmpty();
+    List<Completion> done = new ArrayList<>();
+    for (Claimed c : claimed) {
+      done.add(published(c.record().id()));
+    }
+    assertThat(b.complete(pipeline, done)).isEmpty();
+    assertThat(b.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(9);
+    assertThat(b.hasUnfinished(pipeline)).isFalse();
+  }
+
+  /**
+   * Regression: with the full ledger (no spans kept) a span's repeated id was reported as stored
+   * before, and the reader dropped its first copy too, which stayed stored, leased and never run.
+   */
+  @Test
+  void aRepeatedIdInASpanTheStoreDoesNotKeepIsSkippedNotReportedAsStoredBefore() {
+    JdbcPipelineStore full = database.builder().workerId("full").fullLedger(true).build();
+    stores.add(full);
+    full.register(pipeline, STAGES);
+    full.unregister(pipeline);
+    List<Envelope<String>> records = new ArrayList<>(records(0, 10));
+    records.set(4, Envelope.of("r1001", "a later copy", "src"));
+
+    assertThat(full.ingest(pipeline, records, "ingestion", T0, SPAN)).isEmpty();
+    assertThat(full.counts(pipeline).get(RecordStatus.IN_PROGRESS)).isEqualTo(9);
+  }
 }

@@ -57,12 +57,12 @@ final class SourceReader {
                 : size,
             seekable == null ? null : source.id(),
             seekable != null && seekable.reopens());
-    Thread lingering =
+    Thread ingesting =
         Thread.ofVirtual()
-            .name(run.pipeline + "-source-" + ErrorText.loggable(source.id()) + "-linger")
-            .unstarted(batcher::flushLingering);
-    run.threads.add(lingering);
-    lingering.start();
+            .name(run.pipeline + "-source-" + ErrorText.loggable(source.id()) + "-ingest")
+            .unstarted(batcher::ingestLoop);
+    run.threads.add(ingesting);
+    ingesting.start();
     TokenBucket limit = run.policies.sourceLimits().get(source.id());
     long yielded = 0;
     // only what the source's next() throws is the source failing; what ingesting its records
@@ -206,24 +206,35 @@ final class SourceReader {
   }
 
   /**
-   * The records a source's reader has read and not ingested yet: ingested when they fill a batch,
-   * by the reader, or once the first of them has waited the pipeline's source linger, by a linger
-   * thread, since the reader may be blocked in the source's {@code next()} for as long as the
-   * source likes. The reader's cost per record is one uncontended lock; the linger thread wakes
-   * once per linger at most.
+   * The records a source's reader has read and not ingested yet, and the thread that ingests them:
+   * the reader only adds records (waiting while a largest batch is already buffered), so it goes on
+   * reading while the store writes, and each ingest takes everything buffered since the last one. A
+   * slow store thus gets larger batches rather than a waiting reader (a durable store's cost is per
+   * write, not per record). The ingesting thread ingests a whole batch once the first stage has
+   * less than a batch waiting (or a largest batch is buffered), and a partial one once its first
+   * record has waited the pipeline's source linger, since the reader may be blocked in the source's
+   * {@code next()} for as long as the source likes. The reader's cost per record is one uncontended
+   * lock.
    */
   private final class Batcher {
     private final int size;
     private final int largest;
     private final long lingerNanos = run.policies.sourceLinger().toNanos();
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition filled = lock.newCondition();
-    // guarded by lock: ingestions happen under it too, so they keep the source's order, and none
-    // follows stop()
+    private final Condition filled = lock.newCondition(); // for the ingesting thread
+    private final Condition drained = lock.newCondition(); // for the reader
+    // held by the ingesting thread while it ingests, taken before it lets go of lock: stop() waits
+    // on it for an ingest under way, so that none follows stop()
+    private final ReentrantLock ingesting = new ReentrantLock();
+    // guarded by lock; ingests happen one at a time, in the order read
     private List<Envelope<Object>> buffer;
     private long firstAt; // clock nanos when the buffer's first record came
     private boolean unreadable; // the buffer holds a record marked SOURCE_ERROR
+    private boolean busy; // an ingest is under way
+    private boolean now; // ingest what is buffered without waiting for more
+    private boolean ended; // the source ended: ingest everything, then stop
     private boolean stopped;
+    private @Nullable Throwable failed; // an ingest failed (the run fails with it)
     // a seekable source's id on a durable store, and its position after the buffer's last record
     private final @Nullable String positioned;
     private @Nullable String positionAfter;
@@ -236,7 +247,8 @@ final class SourceReader {
     /**
      * @param size the records that make a batch, ingested at once while the first stage has less
      *     than a batch waiting
-     * @param largest the records that make a batch while it has more
+     * @param largest the records that make a batch while it has more, and the most the reader
+     *     buffers while an ingest is under way
      * @param positioned the id of the source, if the store keeps its positions
      * @param spanned whether the store may keep the source's batches as spans ({@link SourceSpan})
      */
@@ -258,10 +270,17 @@ final class SourceReader {
       }
     }
 
-    /** Adds a record read, with the source's position after it if the store keeps it. */
+    /**
+     * Adds a record read, with the source's position after it if the store keeps it; waits while a
+     * largest batch waits for its ingest.
+     */
     void add(Envelope<Object> record, @Nullable String position) throws InterruptedException {
       lock.lock();
       try {
+        while (buffer.size() >= largest && failed == null && !stopped) {
+          drained.await();
+        }
+        checkIngesting();
         if (buffer.isEmpty()) {
           firstAt = run.clock.nanoTime();
           spanStart = lastPosition;
@@ -272,109 +291,143 @@ final class SourceReader {
         positionAfter = position;
         unreadable |= record.metadata().containsKey(Envelope.SOURCE_ERROR);
         int buffered = buffer.size();
-        if (buffered >= largest || (buffered >= size && run.stages[0].queue.size() < size)) {
-          flushLocked();
-        } else if (buffered == size) {
-          filled.signal(); // held for a larger batch: the linger thread watches the stage
+        if (buffered == size || buffered >= largest) {
+          filled.signal();
         }
       } finally {
         lock.unlock();
       }
     }
 
-    void flush() throws InterruptedException {
+    /** Has what is buffered ingested without waiting for more records. */
+    void flush() {
       lock.lock();
       try {
-        flushLocked();
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    /** Ingests what is left: the source ended. */
-    void end() throws InterruptedException {
-      lock.lock();
-      try {
-        flushLocked();
-        stopped = true;
+        now = true;
         filled.signal();
       } finally {
         lock.unlock();
       }
     }
 
-    /** Ends the linger thread; nothing is ingested after this returns. */
+    /** Ingests what is left, and waits for it: the source ended. */
+    void end() throws InterruptedException {
+      lock.lock();
+      try {
+        ended = true;
+        filled.signal();
+        while ((busy || !buffer.isEmpty()) && failed == null && !stopped) {
+          drained.await();
+        }
+        if (busy || !buffer.isEmpty() || failed != null) {
+          checkIngesting();
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    /** Ends the ingesting thread; nothing is ingested after this returns. */
     void stop() {
       lock.lock();
       try {
         stopped = true;
         filled.signal();
+        drained.signalAll();
       } finally {
         lock.unlock();
       }
+      ingesting.lock(); // an ingest under way ends first
+      ingesting.unlock();
     }
 
-    private void flushLocked() throws InterruptedException {
-      if (buffer.isEmpty() || stopped) {
-        return;
+    /**
+     * Throws if an ingest failed (the run fails with that failure, so the reader stops), or if the
+     * ingesting thread was stopped (the run was cancelled: what is buffered is not ingested).
+     */
+    private void checkIngesting() throws InterruptedException {
+      if (failed != null) {
+        throw new IllegalStateException("ingesting the source's records failed", failed);
       }
-      List<Envelope<Object>> taken = buffer;
-      boolean marked = unreadable;
-      buffer = new ArrayList<>(Math.min(2 * taken.size(), largest));
-      unreadable = false;
-      SourceSpan span =
-          spanned && positioned != null && spanStart != null && lastPosition != null
-              ? new SourceSpan(positioned, spanStart, taken.size(), lastPosition)
-              : null;
-      try {
-        ingest(taken, marked, span);
-      } catch (RuntimeException storeFailure) {
-        buffer = taken; // nothing was added meanwhile: the lock is held
-        unreadable = marked;
-        throw storeFailure;
-      }
-      if (positioned != null && positionAfter != null) {
-        // after the records are stored: a crash in between reads them again, as duplicates
-        run.store.keepSourcePosition(run.pipeline, positioned, positionAfter);
+      if (stopped) {
+        throw new InterruptedException("the run stopped ingesting");
       }
     }
 
-    /** The linger thread: ingests a partial batch once its first record has waited the linger. */
-    void flushLingering() {
+    /** The ingesting thread: takes what is buffered, when it should go, and ingests it. */
+    void ingestLoop() {
       lock.lock();
       try {
         while (!stopped) {
-          if (buffer.isEmpty()) {
+          int buffered = buffer.size();
+          if (buffered == 0) {
+            if (ended) {
+              return;
+            }
             filled.await();
             continue;
           }
-          if (buffer.size() >= size) {
-            // a whole batch held for a larger one while the first stage had work: it goes as soon
-            // as the stage runs short (looked at each millisecond, the reader may be blocked in
-            // its source meanwhile)
-            if (run.stages[0].queue.size() < size) {
-              flushLocked();
+          if (!now && !ended && buffered < largest) {
+            if (buffered >= size) {
+              // a whole batch held for a larger one while the first stage has work: it goes as
+              // soon as the stage runs short (looked at each millisecond, the reader may be
+              // blocked in its source meanwhile)
+              if (run.stages[0].queue.size() >= size) {
+                filled.awaitNanos(Run.BULK_POLL_NANOS);
+                continue;
+              }
             } else {
-              filled.awaitNanos(Run.BULK_POLL_NANOS);
+              // measured on the pipeline's clock, waited for in real time: a test clock that does
+              // not move holds the batch until the test moves it
+              long wait = firstAt + lingerNanos - run.clock.nanoTime();
+              if (wait > 0) {
+                filled.awaitNanos(Math.min(wait, lingerNanos));
+                continue;
+              }
             }
-            continue;
           }
-          // measured on the pipeline's clock, waited for in real time: a test clock that does not
-          // move holds the batch until the test moves it
-          long wait = firstAt + lingerNanos - run.clock.nanoTime();
-          if (wait > 0) {
-            filled.awaitNanos(Math.min(wait, lingerNanos));
-            continue;
-          }
-          flushLocked();
+          ingestBuffered();
         }
       } catch (InterruptedException e) {
         // cancelled
       } catch (Throwable error) {
+        failed = error;
         run.fail(error);
       } finally {
+        stopped = true;
+        drained.signalAll();
         lock.unlock();
         run.threads.remove(Thread.currentThread());
+      }
+    }
+
+    /** Takes the buffer and ingests it, letting the reader add to the next one meanwhile. */
+    private void ingestBuffered() throws InterruptedException {
+      List<Envelope<Object>> taken = buffer;
+      boolean marked = unreadable;
+      SourceSpan span =
+          spanned && positioned != null && spanStart != null && lastPosition != null
+              ? new SourceSpan(positioned, spanStart, taken.size(), lastPosition)
+              : null;
+      String after = positionAfter;
+      buffer = new ArrayList<>(Math.min(2 * taken.size(), largest));
+      unreadable = false;
+      now = false;
+      busy = true;
+      drained.signalAll();
+      ingesting.lock();
+      lock.unlock();
+      try {
+        ingest(taken, marked, span);
+        if (positioned != null && after != null) {
+          // after the records are stored: a crash in between reads them again, as duplicates
+          run.store.keepSourcePosition(run.pipeline, positioned, after);
+        }
+      } finally {
+        ingesting.unlock();
+        lock.lock();
+        busy = false;
+        drained.signalAll();
       }
     }
   }
@@ -408,9 +461,11 @@ final class SourceReader {
         break;
       }
     }
+    // a batch with a repeated id is still its span: the store keeps the first occurrence at its
+    // place and skips the later ones
     Set<String> known =
-        span != null && !unreadable && unfit.isEmpty() && unique == buffer
-            ? run.store.ingest(run.pipeline, unique, first, run.clock.now(), span)
+        span != null && !unreadable && unfit.isEmpty()
+            ? run.store.ingest(run.pipeline, buffer, first, run.clock.now(), span)
             : run.store.ingest(run.pipeline, unique, first, run.clock.now());
     if (!known.isEmpty()) {
       List<Envelope<Object>> fresh = new ArrayList<>(unique.size());

@@ -10,7 +10,7 @@
  *       what it is given besides its stages ({@link dev.pipeline.engine.run.StageDefinition}, one
  *       stage as the builder made it).
  *   <li>Reading sources: {@link dev.pipeline.engine.run.SourceReader} batches each source's records
- *       (a thread per source and its linger thread), ingests them and queues what is new.
+ *       (a thread per source, and its ingesting thread), ingests them and queues what is new.
  *   <li>Claiming: {@link dev.pipeline.engine.run.Claimer} claims records back from the store
  *       (retries due, records of a crashed worker) and says what a run waits for.
  *   <li>Working a stage: {@link dev.pipeline.engine.run.RunStage} is a stage during a run (its

@@ -91,9 +91,11 @@ public interface RecordLedger extends PipelineStore {
   /**
    * Adds records read from a seekable source, as {@link #ingest(String, List, String, Instant)}
    * does, saying where they were read: {@code span.count()} records, exactly these in this order,
-   * from {@code span.position()}. A durable store may keep the span instead of their payloads and
-   * read them again through the {@link SourceReplay} of {@link #replayFrom} when it gives them to
-   * another run or worker. By default the span is ignored.
+   * from {@code span.position()}. An id may come more than once: its first occurrence is added at
+   * its place, the later ones are duplicates of it, neither added nor returned. A durable store may
+   * keep the span instead of their payloads and read them again through the {@link SourceReplay} of
+   * {@link #replayFrom} when it gives them to another run or worker. By default the span is ignored
+   * and the first occurrences are added.
    */
   default Set<String> ingest(
       String pipeline,
@@ -101,7 +103,14 @@ public interface RecordLedger extends PipelineStore {
       String stage,
       Instant at,
       SourceSpan span) {
-    return ingest(pipeline, records, stage, at);
+    Set<String> seen = new java.util.HashSet<>(records.size() * 2);
+    List<Envelope<?>> first = new java.util.ArrayList<>(records.size());
+    for (Envelope<?> r : records) {
+      if (seen.add(r.id())) {
+        first.add(r);
+      }
+    }
+    return ingest(pipeline, first, stage, at);
   }
 
   /**
