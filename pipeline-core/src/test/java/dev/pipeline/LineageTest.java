@@ -121,13 +121,64 @@ class LineageTest {
     assertThat(events.get(2).outputHash()).isEqualTo(events.get(2).inputHash());
   }
 
-  /** A payload that counts how often it is made into text. */
-  record Counted(String text, AtomicInteger made) {
+  /**
+   * A payload that counts how often it is made into text: not a record, so it is hashed by its text
+   * (a record is hashed by its components, never made into text).
+   */
+  static final class Counted {
+    private final String text;
+    private final AtomicInteger made;
+
+    Counted(String text, AtomicInteger made) {
+      this.text = text;
+      this.made = made;
+    }
+
+    String text() {
+      return text;
+    }
+
+    AtomicInteger made() {
+      return made;
+    }
+
     @Override
     public String toString() {
       made.incrementAndGet();
       return text;
     }
+  }
+
+  /** A record payload that counts how often it is made into text. */
+  record CountedRecord(String text, AtomicInteger made) {
+    @Override
+    public String toString() {
+      made.incrementAndGet();
+      return text;
+    }
+  }
+
+  @Test
+  void aRecordPayloadIsHashedByItsComponentsWithoutBeingMadeIntoText() {
+    AtomicInteger made = new AtomicInteger();
+    Pipeline<CountedRecord, CountedRecord> pipeline =
+        Pipeline.builder("lineage-record", CountedRecord.class)
+            .stage(CLEANING, (CountedRecord c) -> new CountedRecord(c.text() + "1", c.made()))
+            .sink(records -> {})
+            .lineage(LineageLevel.ALL)
+            .build();
+
+    pipeline.run(
+        Source.of("src", List.of(new CountedRecord("a", made)).iterator(), CountedRecord::text));
+
+    List<LineageEvent> events = pipeline.lineage("a").events();
+    assertThat(events).hasSize(2);
+    assertThat(events.get(0).inputHash()).isNotEqualTo(events.get(0).outputHash());
+    assertThat(events.get(0).outputHash())
+        .isEqualTo(LineageRecorder.payloadHash(new CountedRecord("a1", new AtomicInteger())))
+        .as("another record type with the same text")
+        .isNotEqualTo(LineageRecorder.payloadHash("a1"));
+    assertThat(made.get()).as("payloads made into text").isZero();
   }
 
   @Test

@@ -38,11 +38,6 @@ public final class LineageRecorder {
   /** Output hashes kept for the next stage at most; past it they are forgotten (see handed). */
   static final int MAX_HANDED = 1 << 16;
 
-  private static final long FNV_PRIME = 0x100000001b3L;
-
-  // two FNV-1a rounds of a character below 256, whose high byte is zero: (h ^ c) * prime²
-  private static final long FNV_PRIME_SQUARED = FNV_PRIME * FNV_PRIME;
-
   private final LineageLevel level;
   private final double share;
   private final Run run;
@@ -234,22 +229,12 @@ public final class LineageRecorder {
    * byte).
    */
   static long hash(String text) {
-    long h = 0xcbf29ce484222325L;
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (c < 0x100) {
-        h = (h ^ c) * FNV_PRIME_SQUARED; // the high byte's round: (h ^ 0) * prime
-      } else {
-        h = (h ^ (c & 0xff)) * FNV_PRIME;
-        h = (h ^ (c >>> 8)) * FNV_PRIME;
-      }
-    }
-    return h;
+    return PayloadHash.text(text);
   }
 
-  /** The hash of a payload: of {@code String.valueOf(payload)}. */
+  /** The hash of a payload's content ({@link PayloadHash}). */
   public static long payloadHash(Object payload) {
-    return hash(String.valueOf(payload));
+    return PayloadHash.of(payload);
   }
 
   private int attemptsOf(String recordId, String stage) {

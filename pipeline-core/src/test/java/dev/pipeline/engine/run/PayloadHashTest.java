@@ -1,0 +1,134 @@
+package dev.pipeline.engine.run;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class PayloadHashTest {
+  enum Kind {
+    A,
+    B
+  }
+
+  record Price(long cents, String currency) {}
+
+  record Listing(
+      String title, double score, Instant seen, Kind kind, Price price, List<String> tags) {}
+
+  record Other(String title) {}
+
+  record Throwing(String title) {
+    @Override
+    public String title() {
+      throw new IllegalStateException("cannot read");
+    }
+  }
+
+  private static Listing listing(String title, double score) {
+    return new Listing(
+        title,
+        score,
+        Instant.ofEpochSecond(1_700_000_000L, 5),
+        Kind.A,
+        new Price(1299, "EUR"),
+        List.of("x", "y"));
+  }
+
+  @Test
+  void textIsHashedByItsCharactersWhateverItsType() {
+    assertThat(PayloadHash.of("abc")).isEqualTo(PayloadHash.text("abc"));
+    assertThat(PayloadHash.of(new StringBuilder("abc"))).isEqualTo(PayloadHash.text("abc"));
+    assertThat(PayloadHash.of(null)).isEqualTo(PayloadHash.text("null"));
+  }
+
+  @Test
+  void equalContentHashesAlikeAndAnyChangedComponentChangesTheHash() {
+    assertThat(PayloadHash.of(listing("drill", 0.5)))
+        .isEqualTo(PayloadHash.of(listing("drill", 0.5)));
+    long base = PayloadHash.of(listing("drill", 0.5));
+    assertThat(PayloadHash.of(listing("drill", 0.25))).isNotEqualTo(base);
+    assertThat(PayloadHash.of(listing("Drill", 0.5))).isNotEqualTo(base);
+    Listing l = listing("drill", 0.5);
+    assertThat(
+            PayloadHash.of(
+                new Listing(l.title(), l.score(), l.seen(), Kind.B, l.price(), l.tags())))
+        .isNotEqualTo(base);
+    assertThat(
+            PayloadHash.of(
+                new Listing(
+                    l.title(), l.score(), l.seen().plusNanos(1), l.kind(), l.price(), l.tags())))
+        .isNotEqualTo(base);
+    assertThat(
+            PayloadHash.of(
+                new Listing(
+                    l.title(), l.score(), l.seen(), l.kind(), new Price(1300, "EUR"), l.tags())))
+        .isNotEqualTo(base);
+    assertThat(
+            PayloadHash.of(
+                new Listing(
+                    l.title(), l.score(), l.seen(), l.kind(), l.price(), List.of("y", "x"))))
+        .as("a list's order counts")
+        .isNotEqualTo(base);
+    assertThat(PayloadHash.of(new Other("drill")))
+        .as("two record types with the same components")
+        .isNotEqualTo(PayloadHash.of(new Price(0, "drill")))
+        .isNotEqualTo(PayloadHash.of("drill"));
+    assertThat(PayloadHash.of(1L))
+        .isNotEqualTo(PayloadHash.of(1))
+        .isNotEqualTo(PayloadHash.of(1.0));
+    assertThat(PayloadHash.of(new byte[] {1, 2}))
+        .isEqualTo(PayloadHash.of(new byte[] {1, 2}))
+        .isNotEqualTo(PayloadHash.of(new byte[] {2, 1}));
+  }
+
+  @Test
+  void setsAndMapsHashAlikeWhateverTheirOrder() {
+    Set<String> one = new LinkedHashSet<>(List.of("a", "b", "c"));
+    Set<String> other = new LinkedHashSet<>(List.of("c", "a", "b"));
+    assertThat(PayloadHash.of(one)).isEqualTo(PayloadHash.of(other));
+    assertThat(PayloadHash.of(new HashSet<>(one))).isEqualTo(PayloadHash.of(one));
+    Map<String, Integer> m1 = new LinkedHashMap<>();
+    m1.put("a", 1);
+    m1.put("b", 2);
+    Map<String, Integer> m2 = new LinkedHashMap<>();
+    m2.put("b", 2);
+    m2.put("a", 1);
+    assertThat(PayloadHash.of(m1)).isEqualTo(PayloadHash.of(m2));
+    Map<String, Integer> swapped = new HashMap<>(Map.of("a", 2, "b", 1));
+    assertThat(PayloadHash.of(swapped))
+        .as("values moved between keys")
+        .isNotEqualTo(PayloadHash.of(m1));
+  }
+
+  @Test
+  void aPayloadThatHoldsItselfOrThrowsWhenReadStillHashesAtOnce() {
+    List<Object> self = new ArrayList<>();
+    self.add("a");
+    self.add(self);
+    assertThat(PayloadHash.of(self)).isEqualTo(PayloadHash.of(self));
+    List<Object> wide = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      wide.add(wide); // ten references to itself: 10^16 values if walked whole
+    }
+    assertThat(PayloadHash.of(wide)).isEqualTo(PayloadHash.of(wide));
+    long throwing = PayloadHash.of(new Throwing("x"));
+    assertThat(throwing).isEqualTo(PayloadHash.of(new Throwing("y")));
+    Object badText =
+        new Object() {
+          @Override
+          public String toString() {
+            throw new IllegalStateException("no text");
+          }
+        };
+    assertThat(PayloadHash.of(badText)).isEqualTo(PayloadHash.of(badText));
+  }
+}
