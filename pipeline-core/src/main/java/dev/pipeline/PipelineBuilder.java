@@ -764,17 +764,9 @@ public final class PipelineBuilder<I, O> {
         }
       }
     }
-    checkSplits(all);
+    StoreChecks.splits(stages, splitStages, store, all);
     MergeChecks.check(stages, splitStages, inputCodec, store, all);
-    PayloadCodec<?> entering = inputCodec;
-    for (StageDefinition stage : stages) {
-      checkHold("stage '" + stage.name() + "'", stage.options(), entering, all);
-      entering = stage.options().codec();
-    }
-    if (sink != null) {
-      checkHold("the sink", sinkOptions, stages.isEmpty() ? null : entering, all);
-    }
-    checkBranchSinkHolds(all);
+    StoreChecks.holds(stages, inputCodec, sink != null ? sinkOptions : null, store, all);
     checkLineage(all);
     checkShapes(all);
     if (auditBuffer < 1 || auditBuffer > MAX_AUDIT_BUFFER) {
@@ -838,89 +830,6 @@ public final class PipelineBuilder<I, O> {
       String problem = shapeChecks ? OutputShape.problem(stage.options()) : null;
       if (problem != null) {
         all.add("stage '" + stage.name() + "': " + problem);
-      }
-    }
-  }
-
-  /** Reports what a split stage lacks: a codec for its children on a durable store, a fallback. */
-  private void checkSplits(List<String> all) {
-    for (StageDefinition stage : stages) {
-      if (!splitStages.contains(stage.order())) {
-        continue;
-      }
-      Fallback<?, ?> fallback = stage.options().fallback();
-      if (fallback instanceof Fallback.Skip || fallback instanceof Fallback.With<?, ?>) {
-        all.add(
-            "split stage '"
-                + stage.name()
-                + "' has a skip or function fallback, which would pass its input on where its"
-                + " children are expected; use Fallback.hold() or no fallback (a record that"
-                + " cannot be split goes to the dead letter queue)");
-      }
-      if (store != null && store.isDurable() && stage.options().codec() == null) {
-        all.add(
-            "split stage '"
-                + stage.name()
-                + "' is on a durable store, which stores the records it splits into, but has no"
-                + " codec for them; add s.codec(...) to its options");
-      }
-    }
-  }
-
-  /** Reports what a stage (or the sink) that holds records while its circuit is open lacks. */
-  private void checkHold(
-      String who, StageOptions options, @Nullable PayloadCodec<?> entering, List<String> all) {
-    if (options.fallback() != Fallback.hold()) {
-      return;
-    }
-    if (options.circuitBreaker() == CircuitBreaker.disabled()) {
-      all.add(
-          who
-              + " holds records while its circuit is open (Fallback.hold()) but has no"
-              + " circuit breaker; add s.circuitBreaker(CircuitBreaker.failureRate(0.5))");
-    }
-    if (store != null && !store.hasRetryQueue()) {
-      all.add(
-          who
-              + " holds records while its circuit is open (Fallback.hold()), but the store "
-              + store
-              + " has no retry queue to hold them in; use Fallback.skip(), Fallback.to(...) or"
-              + " no fallback, or a store with a retry queue");
-    }
-    if (store != null && store.isDurable() && entering == null) {
-      all.add(
-          who
-              + " holds records in the store while its circuit is open (Fallback.hold()),"
-              + " but the durable store has no codec for the records entering it; give the"
-              + " previous stage s.codec(...) (or the pipeline inputCodec(...) if it is the"
-              + " first)");
-    }
-  }
-
-  /**
-   * Reports route branch sinks that hold records while their circuit is open where they cannot: as
-   * {@link #checkHold} does, with the codec the sink's options name for what it is given.
-   */
-  private void checkBranchSinkHolds(List<String> all) {
-    for (StageDefinition stage : stages) {
-      if (!(stage.single() instanceof Route<?, ?> route)) {
-        continue;
-      }
-      for (int arm = 0; arm < route.branches().size(); arm++) {
-        if (route.sinkOf(arm) == null || route.sinkOptionsOf(arm).fallback() != Fallback.hold()) {
-          continue;
-        }
-        String who = "the sink '" + route.sinkStep(stage.name(), arm) + "'";
-        StageOptions options = route.sinkOptionsOf(arm);
-        if (store != null && store.isDurable() && options.codec() == null) {
-          all.add(
-              who
-                  + " holds records in the store while its circuit is open (Fallback.hold()),"
-                  + " but the durable store has no codec for what the sink is given; add"
-                  + " s.codec(...) to the sink's options in to(sink, s -> ...)");
-        } else {
-          checkHold(who, options, options.codec(), all);
-        }
       }
     }
   }
