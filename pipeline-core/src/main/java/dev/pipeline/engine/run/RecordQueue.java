@@ -80,6 +80,17 @@ final class RecordQueue {
    * at once are spread over idle workers rather than taken by the first.
    */
   @Nullable List<Envelope<Object>> take(int max, boolean share) throws InterruptedException {
+    return take(max, share, 0, 0);
+  }
+
+  /**
+   * Takes up to {@code max} records as {@link #take(int, boolean)} does, but once records wait and
+   * fewer than {@code floor} of them, waits up to {@code lingerNanos} more for the floor (less if
+   * the producers finish or the queue is cancelled): a taker whose every batch costs a store write
+   * pays it for more records at once.
+   */
+  @Nullable List<Envelope<Object>> take(int max, boolean share, int floor, long lingerNanos)
+      throws InterruptedException {
     lock.lockInterruptibly();
     try {
       while (items.isEmpty()) {
@@ -92,6 +103,11 @@ final class RecordQueue {
         } finally {
           waiting--;
         }
+      }
+      int want = Math.min(floor, max);
+      long left = lingerNanos;
+      while (items.size() < want && producers > 0 && !cancelled && left > 0) {
+        left = notEmpty.awaitNanos(left);
       }
       if (cancelled) {
         return null;

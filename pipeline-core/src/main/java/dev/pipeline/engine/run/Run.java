@@ -91,6 +91,12 @@ public final class Run implements PipelineRun {
   public static final int DURABLE_INGEST_BATCH = 1024;
 
   /**
+   * How long a worker of a durable run's last stage waits for a whole batch once records wait: each
+   * batch it takes costs a store write at the sink.
+   */
+  static final long DURABLE_SINK_LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+  /**
    * About how long a batch of a single-record stage should take on a store that is not durable (see
    * {@link TakeSizer}).
    */

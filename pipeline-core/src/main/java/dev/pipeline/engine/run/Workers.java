@@ -54,10 +54,15 @@ final class Workers {
       AdaptiveBatchSize adaptive = stage.adaptive;
       int size = adaptive == null ? stage.def.options().batchSize() : adaptive.size();
       TakeSizer sizer = stage.timedTakes ? new TakeSizer(size) : null;
+      // a durable run's last stage hands each batch to the sink with a store write (the delivery
+      // note and what ended since): a batch of what happens to wait pays it for a few records
+      boolean lingers = stage.next == null && run.store.isDurable();
+      int floor = lingers ? size : 0;
+      long linger = lingers ? Run.DURABLE_SINK_LINGER_NANOS : 0;
       while ((batch =
               sizer != null
                   ? stage.queue.take(sizer.size(), sizer.first())
-                  : stage.queue.take(size))
+                  : stage.queue.take(size, false, floor, linger))
           != null) {
         batch = run.stillHeld(batch);
         if (batch.isEmpty()) {

@@ -201,4 +201,78 @@ class RecordQueueTest {
     assertThat(tookNull).isTrue();
     assertThat(full.take(1)).isNull();
   }
+
+  private static final long HOUR = java.util.concurrent.TimeUnit.HOURS.toNanos(1);
+
+  /** Starts a taker with a floor and waits until it lingers for more records. */
+  private static Thread lingering(
+      RecordQueue queue, int floor, AtomicReference<List<Envelope<Object>>> got) {
+    Thread thread =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    got.set(queue.take(16, false, floor, HOUR));
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                });
+    Await.until(
+        "the taker lingers",
+        () -> thread.getState() == Thread.State.TIMED_WAITING || !thread.isAlive());
+    return thread;
+  }
+
+  @Test
+  void aTakerWithAFloorWaitsForItWhileProducersRemain() throws Exception {
+    RecordQueue queue = new RecordQueue(100, 1);
+    queue.put(records("a", "b"));
+    AtomicReference<List<Envelope<Object>>> got = new AtomicReference<>();
+    Thread taker = lingering(queue, 4, got);
+    assertThat(got.get()).isNull();
+
+    queue.put(records("c"));
+    Await.until("the taker looks again", () -> queue.size() == 3 && taker.isAlive());
+    assertThat(got.get()).isNull();
+    queue.put(records("d", "e"));
+    taker.join();
+
+    assertThat(ids(got.get())).containsExactly("a", "b", "c", "d", "e");
+  }
+
+  @Test
+  void aTakerWithAFloorTakesWhatWaitsOnceTheProducersAreDone() throws Exception {
+    RecordQueue queue = new RecordQueue(100, 1);
+    queue.put(records("a", "b"));
+    AtomicReference<List<Envelope<Object>>> got = new AtomicReference<>();
+    Thread taker = lingering(queue, 4, got);
+
+    queue.producerDone();
+    taker.join();
+
+    assertThat(ids(got.get())).containsExactly("a", "b");
+  }
+
+  @Test
+  void aTakerWithAFloorTakesWhatWaitsWhenItsLingerIsOver() throws Exception {
+    RecordQueue queue = new RecordQueue(100, 1);
+    queue.put(records("a", "b"));
+
+    assertThat(ids(queue.take(16, false, 4, 1))).containsExactly("a", "b");
+    queue.put(records("c", "d", "e", "f", "g"));
+    assertThat(ids(queue.take(3, false, 4, HOUR))).containsExactly("c", "d", "e");
+  }
+
+  @Test
+  void aLingeringTakerGetsNothingWhenTheQueueIsCancelled() throws Exception {
+    RecordQueue queue = new RecordQueue(100, 1);
+    queue.put(records("a"));
+    AtomicReference<List<Envelope<Object>>> got = new AtomicReference<>(records("x"));
+    Thread taker = lingering(queue, 4, got);
+
+    assertThat(ids(queue.cancel())).containsExactly("a");
+    taker.join();
+
+    assertThat(got.get()).isNull();
+  }
 }
