@@ -104,7 +104,8 @@ final class RecordQueue {
           waiting--;
         }
       }
-      int want = Math.min(floor, max);
+      // never more than the producers may put before they wait for room: they would wait too
+      int want = Math.min(floor, Math.min(max, capacity));
       long left = lingerNanos;
       while (items.size() < want && producers > 0 && !cancelled && left > 0) {
         left = notEmpty.awaitNanos(left);

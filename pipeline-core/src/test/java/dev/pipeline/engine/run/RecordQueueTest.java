@@ -264,6 +264,14 @@ class RecordQueueTest {
   }
 
   @Test
+  void aFloorAboveTheCapacityWaitsForNoMoreThanTheProducersMayPut() throws Exception {
+    RecordQueue queue = new RecordQueue(2, 1);
+    queue.put(records("a", "b")); // full: the producer waits for room before its next batch
+
+    assertThat(ids(queue.take(16, false, 16, HOUR))).containsExactly("a", "b");
+  }
+
+  @Test
   void aLingeringTakerGetsNothingWhenTheQueueIsCancelled() throws Exception {
     RecordQueue queue = new RecordQueue(100, 1);
     queue.put(records("a"));
