@@ -12,6 +12,9 @@ module dev.pipeline.core {
   exports dev.pipeline.source;
   exports dev.pipeline.store;
   exports dev.pipeline.store.spi;
+
+  uses dev.pipeline.metrics.QualityReporter; // pipeline-quality provides it
+
   // not API: shared with the library's own modules only
   exports dev.pipeline.engine to
       dev.pipeline.testkit;

@@ -11,6 +11,8 @@ import dev.pipeline.internal.ErrorText;
 import dev.pipeline.internal.ReferenceTables;
 import dev.pipeline.internal.TimeRange;
 import dev.pipeline.metrics.PipelineMetrics;
+import dev.pipeline.metrics.QualityReporter;
+import dev.pipeline.metrics.Report;
 import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.TokenBucket;
@@ -571,6 +573,37 @@ public final class Pipeline<I, O> implements AutoCloseable {
     TimeRange.check(name, stage.value(), from, to);
     telemetry.flush();
     return store.metricsHistory(name, stage.value(), from, to);
+  }
+
+  /**
+   * The data-quality report of the last {@code window} on the pipeline's clock: the scores its
+   * quality gates left in the metrics history (so from the store, after a restart too), and each
+   * gate's rule failures with the sources they came from and example records, with insights a
+   * person can act on; as Markdown ({@link Report#toMarkdown()}) or one self-contained HTML page
+   * ({@link Report#toHtml()}). It needs {@code pipeline-quality} on the class or module path; drift
+   * results and anomalies are added through its {@code QualityReports.builder}.
+   *
+   * @throws NullPointerException if the window is null
+   * @throws IllegalArgumentException if the window is negative
+   * @throws IllegalStateException if no {@link QualityReporter} is found ({@code pipeline-quality}
+   *     is missing)
+   */
+  public Report qualityReport(Duration window) {
+    Objects.requireNonNull(window, "window cannot be null");
+    if (window.isNegative()) {
+      throw new IllegalArgumentException(
+          "a quality report's window must be zero or positive, not " + window);
+    }
+    Instant to = clock.now();
+    Instant from =
+        window.compareTo(Duration.between(Instant.EPOCH, to)) >= 0
+            ? Instant.EPOCH
+            : to.minus(window);
+    List<Object> functions = new ArrayList<>(stages.size());
+    for (StageDefinition stage : stages) {
+      functions.add(stage.single() != null ? stage.single() : stage.batch());
+    }
+    return QualityReporters.find(name).report(this, List.copyOf(functions), from, to);
   }
 
   /** The dead letter queue: find, reprocess and discard the records that failed for good. */

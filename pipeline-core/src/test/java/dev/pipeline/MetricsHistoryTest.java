@@ -35,6 +35,24 @@ class MetricsHistoryTest {
   }
 
   @Test
+  void aQualityReportNeedsTheQualityModuleAndSaysSo() {
+    try (Pipeline<Integer, Integer> pipeline =
+        Pipeline.builder("no-rules", Integer.class)
+            .clock(clock)
+            .stage(INGESTION, (Integer i) -> i)
+            .sink(records -> {})
+            .build()) {
+      assertThatThrownBy(() -> pipeline.qualityReport(Duration.ofHours(1)))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("no-rules")
+          .hasMessageContaining("dev.pipeline:pipeline-quality");
+      assertThatThrownBy(() -> pipeline.qualityReport(Duration.ofSeconds(-1)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("zero or positive");
+    }
+  }
+
+  @Test
   void aWindowPerStageIsTakenOnThePipelineClock() {
     Pipeline<Integer, Integer> pipeline =
         Pipeline.builder("windows", Integer.class)

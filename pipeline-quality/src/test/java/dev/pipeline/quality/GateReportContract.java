@@ -1,11 +1,13 @@
 package dev.pipeline.quality;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.Pipeline;
 import dev.pipeline.Source;
 import dev.pipeline.StageName;
 import dev.pipeline.jdbc.JsonCodec;
+import dev.pipeline.metrics.Report;
 import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.metrics.WindowScores;
 import dev.pipeline.quality.report.ExampleRecord;
@@ -104,6 +106,22 @@ abstract class GateReportContract extends DatabaseContract {
           .contains("E.g. record b-0: ")
           .contains("Check source scraper-b first");
       assertThat(report.toMarkdown()).contains("price-range", "scraper-b");
+
+      Report asked = pipeline.qualityReport(Duration.ofMinutes(10));
+      assertThat(asked)
+          .as("the pipeline's own call finds its gate")
+          .isInstanceOfSatisfying(
+              QualityReport.class,
+              r -> {
+                assertThat(failure(r, "price-range").failed()).isEqualTo(30);
+                assertThat(r.scores())
+                    .extracting(s -> s.score(Dimension.VALIDITY).orElseThrow())
+                    .containsExactly(100.0, 40.0);
+              });
+      assertThat(asked.toHtml()).contains("price-range", "scraper-b");
+      assertThatThrownBy(() -> pipeline.qualityReport(Duration.ofSeconds(-1)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("zero or positive");
 
       QualityReport before =
           QualityReports.of(pipeline, from.minus(Duration.ofHours(2)), from, gate);

@@ -1,5 +1,6 @@
 package dev.pipeline.quality.report;
 
+import dev.pipeline.metrics.Report;
 import dev.pipeline.quality.drift.Anomaly;
 import dev.pipeline.quality.drift.WindowDrift;
 import dev.pipeline.quality.score.QualityScores;
@@ -34,7 +35,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Immutable and thread-safe.
  */
-public final class QualityReport {
+public final class QualityReport implements Report {
 
   /** The most entries of each kind a report keeps. */
   public static final int MAX_ENTRIES = 10_000;
@@ -143,6 +144,7 @@ public final class QualityReport {
   }
 
   /** The report as Markdown: headings, lists and tables, every outside text escaped. */
+  @Override
   public String toMarkdown() {
     return MarkdownReport.render(this);
   }
@@ -151,6 +153,7 @@ public final class QualityReport {
    * The report as one self-contained HTML file: inline CSS and SVG plots, no script and no outside
    * resource (a Content-Security-Policy says so to the browser too), every value escaped.
    */
+  @Override
   public String toHtml() {
     return HtmlReport.render(this);
   }
