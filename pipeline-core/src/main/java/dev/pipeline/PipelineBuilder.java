@@ -840,15 +840,17 @@ public final class PipelineBuilder<I, O> {
    */
   private List<StageDefinition> bound() {
     List<StageDefinition> all = new ArrayList<>(stages.size());
+    PayloadCodec<?> entering = inputCodec;
     for (StageDefinition stage : stages) {
       all.add(
           new StageDefinition(
               stage.name(),
               stage.order(),
               bind(stage.options()),
-              Route.bound(stage.single(), clock),
+              Route.bound(stage.single(), clock, entering),
               stage.batch(),
               stage.functionName()));
+      entering = stage.options().codec();
     }
     return List.copyOf(all);
   }
