@@ -4,21 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.Pipeline;
-import dev.pipeline.Route;
 import dev.pipeline.Source;
 import dev.pipeline.StageName;
-import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.AuditQuery;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
-import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.testkit.ManualClock;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -659,57 +655,11 @@ class DashboardHttpTest extends ServedPipeline {
     }
   }
 
-  /** A word, written as "word:<text>" by {@link #WORDS}. */
-  record Word(String text) {}
-
-  private static final PayloadCodec<Word> WORDS =
-      new PayloadCodec<>() {
-        @Override
-        public String name() {
-          return "word";
-        }
-
-        @Override
-        public byte[] encode(Word payload) {
-          return ("word:" + payload.text()).getBytes(StandardCharsets.UTF_8);
-        }
-
-        @Override
-        public Word decode(byte[] bytes) {
-          return new Word(new String(bytes, StandardCharsets.UTF_8).substring(5));
-        }
-      };
-
   @Test
   void aDeadLetterKeptAtABranchSinksStepIsEditedThroughTheCodecOfWhatThatSinkIsGiven()
       throws Exception {
-    List<Word> given = new ArrayList<>();
-    Route<Word, Word> route =
-        Route.builder(Word.class, Word.class)
-            .when(
-                w -> w.text().startsWith("w"),
-                Route.<Word>branch(StageName.of("words"))
-                    .to(
-                        records -> {
-                          records.forEach(e -> given.add(e.payload()));
-                          if (records.stream().anyMatch(e -> e.payload().text().contains("x"))) {
-                            throw new java.io.IOException("the word index is down");
-                          }
-                        },
-                        s ->
-                            s.retry(
-                                RetryPolicy.exponential(Duration.ofMillis(1), Duration.ofMillis(1))
-                                    .maxRetries(1))))
-            .otherwise(Route.<Word>branch(StageName.of("rest")).join(Word.class))
-            .build();
-    try (Pipeline<Word, Word> words =
-        Pipeline.builder("words", Word.class)
-            .inputCodec(WORDS)
-            .retryQueueAfter(Duration.ZERO)
-            .stage(StageName.of("by-kind"), route)
-            .sink(batch -> {})
-            .build()) {
-      words.run(Source.of("in", List.of(new Word("wx")).iterator()));
+    List<Fixture.Word> given = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (Pipeline<Fixture.Word, Fixture.Word> words = Fixture.words(given)) {
       DeadLetter dead = words.deadLetters().find(DeadLetterQuery.all()).items().get(0);
       assertThat(dead.stage()).as("came back from the retry queue").isEqualTo("by-kind/words/sink");
       Http http = start(Dashboard.builder().pipeline(words));
@@ -721,7 +671,7 @@ class DashboardHttpTest extends ServedPipeline {
           "pipeline=words&id=in-1&payload=" + enc("word:wy") + "&csrf=" + enc(Http.csrf(page));
       assertThat(http.post("/dead-letters/edit", form).statusCode()).isEqualTo(303);
       words.resume();
-      assertThat(given).as("sent back to that sink, edited").endsWith(new Word("wy"));
+      assertThat(given).as("sent back to that sink, edited").endsWith(new Fixture.Word("wy"));
       assertThat(words.store().find("words", "in-1").orElseThrow().status())
           .isEqualTo(RecordStatus.PUBLISHED);
     }
