@@ -829,15 +829,8 @@ public final class Route<I, O> implements Stage<I, O> {
 
   /**
    * The pipeline builder's hook: a composite stage (a route, a fan-out) bound to the pipeline's
-   * clock, any other stage as is.
+   * clock, any other stage as is; {@code entering} is the codec of the stage's input, or null.
    */
-  @SuppressWarnings("unchecked")
-  static @Nullable Stage<Object, Object> bound(
-      @Nullable Stage<Object, Object> stage, PipelineClock clock) {
-    return bound(stage, clock, null);
-  }
-
-  /** As {@link #bound(Stage, PipelineClock)}, with the codec of the stage's input (or null). */
   @SuppressWarnings("unchecked")
   static @Nullable Stage<Object, Object> bound(
       @Nullable Stage<Object, Object> stage,
