@@ -326,7 +326,8 @@ public final class Route<I, O> implements Stage<I, O> {
                 .circuitBreaker(step.options.circuitBreaker().bind(clock))
                 .rateLimit(step.options.rateLimit().bind(clock))
                 .buildUnchecked();
-        rebound.add(new Step(step.name, Objects.requireNonNull(bound(step.stage, clock)), options));
+        rebound.add(
+            new Step(step.name, Objects.requireNonNull(bound(step.stage, clock, null)), options));
       }
       return new Branch<>(name, List.copyOf(rebound), joins, sink, sinkOptions);
     }
