@@ -42,6 +42,15 @@ public final class Envelope<T> {
   public static final String SPLIT_SIZE = "split-size";
 
   /**
+   * Metadata key of the sizes of the groups a record's enclosing groups belong to, outermost first,
+   * separated by commas: set on the children of a split stage nested in another split-and-merge
+   * pair (split, split, merge, merge), whose parent is itself a part of a group. The inner merge
+   * stage takes the last size back as {@link #SPLIT_SIZE} of its merged record, whose {@link
+   * #PARENT_ID} becomes the outer parent again.
+   */
+  public static final String OUTER_SPLIT_SIZES = "outer-split-sizes";
+
+  /**
    * Metadata key set to "true" on a record handed to the sink a second time (after a crash, with a
    * durable store): the sink has probably stored it already under the same id.
    */

@@ -4,6 +4,8 @@ import dev.pipeline.engine.MergeStep;
 import dev.pipeline.engine.run.StageDefinition;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.spi.RecordLedger;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.List;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
@@ -13,10 +15,11 @@ final class MergeChecks {
   private MergeChecks() {}
 
   /**
-   * Pairs each merge stage with the split stage before it (no merge stage between them), and
-   * reports what a merge stage lacks: that split stage, codecs on a durable store, no fallback, no
-   * route to a sink of its own between the two (a record leaving there would never count in its
-   * group).
+   * Pairs merge stages with split stages as brackets: each merge stage closes the nearest split
+   * stage before it that no merge stage closed yet, so pairs nest (split, split, merge, merge) and
+   * a split stage left open is a split without a merge. Reports what a merge stage lacks: such a
+   * split stage, codecs on a durable store, no fallback, no route to a sink of its own inside a
+   * pair (a record leaving there would never count in its group).
    */
   static void check(
       List<StageDefinition> stages,
@@ -24,36 +27,37 @@ final class MergeChecks {
       @Nullable PayloadCodec<?> inputCodec,
       @Nullable RecordLedger store,
       List<String> all) {
-    StageDefinition split = null;
+    Deque<StageDefinition> open = new ArrayDeque<>();
     PayloadCodec<?> entering = inputCodec;
     for (StageDefinition stage : stages) {
       PayloadCodec<?> input = entering;
       entering = stage.options().codec();
       if (splitStages.contains(stage.order())) {
-        split = stage;
+        open.push(stage);
         continue;
       }
       if (!(stage.single() instanceof MergeStep merge)) {
-        if (split != null && stage.single() instanceof Route<?, ?> route && route.hasSinks()) {
+        if (!open.isEmpty() && stage.single() instanceof Route<?, ?> route && route.hasSinks()) {
           all.add(
               "stage '"
                   + stage.name()
                   + "' routes records to sinks of their own between split stage '"
-                  + split.name()
+                  + open.peek().name()
                   + "' and the merge stage after it; records leaving there would never reach"
                   + " their group: route to sinks after the merge stage");
         }
         continue;
       }
       String label = "merge stage '" + stage.name() + "'";
-      if (split == null) {
+      if (open.isEmpty()) {
         all.add(
             label
-                + " has no split stage before it (since the last merge stage); a merge stage"
-                + " joins the children of the split stage before it: add a splitStage(...) first");
+                + " has no split stage before it that another merge stage does not close already;"
+                + " each merge stage joins the children of the nearest split stage before it that"
+                + " is still open (pairs nest: split, split, merge, merge): add a splitStage(...)"
+                + " before it or remove a merge stage");
       } else {
-        merge.splitOrder(split.order());
-        split = null;
+        merge.splitOrder(open.pop().order());
       }
       if (stage.options().fallback() != null) {
         all.add(

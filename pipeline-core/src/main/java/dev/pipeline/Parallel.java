@@ -399,7 +399,7 @@ public final class Parallel<I, R> implements Stage<I, R> {
               .rateLimit(b.options.rateLimit().bind(clock))
               .buildUnchecked();
       rebound[i] =
-          new Branch<>(b.name, Objects.requireNonNull(Route.bound(b.stage, clock)), options);
+          new Branch<>(b.name, Objects.requireNonNull(Route.bound(b.stage, clock, null)), options);
     }
     return new Parallel<>(rebound, joiner, clock, true);
   }

@@ -219,7 +219,10 @@ public final class PipelineBuilder<I, O> {
    * payloads in the split's order, and its output goes on as the record {@code parentId/merged}. A
    * crash at any point loses and duplicates nothing. A merge stage takes no fallback; on a durable
    * store it needs {@code s.codec(...)} for the merged records, which are stored, and a codec for
-   * its input (the stage before it), since the parts are stored.
+   * its input (the stage before it), since the parts are stored. Pairs nest like brackets: a merge
+   * stage joins the nearest split stage before it that no merge stage joined yet (split, split,
+   * merge, merge: the inner merge's record {@code parentId/index/merged} is a part of the outer
+   * group, and an inner group that makes no record is an absent part of it).
    */
   public <R> PipelineBuilder<I, R> mergeStage(StageName name, MergeFunction<? super O, R> merger) {
     return mergeStage(name, merger, options -> {});
@@ -840,15 +843,17 @@ public final class PipelineBuilder<I, O> {
    */
   private List<StageDefinition> bound() {
     List<StageDefinition> all = new ArrayList<>(stages.size());
+    PayloadCodec<?> entering = inputCodec;
     for (StageDefinition stage : stages) {
       all.add(
           new StageDefinition(
               stage.name(),
               stage.order(),
               bind(stage.options()),
-              Route.bound(stage.single(), clock),
+              Route.bound(stage.single(), clock, entering),
               stage.batch(),
               stage.functionName()));
+      entering = stage.options().codec();
     }
     return List.copyOf(all);
   }

@@ -14,11 +14,11 @@ import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.resilience.TokenBucket;
+import dev.pipeline.store.PayloadCodec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
@@ -244,15 +244,16 @@ public final class Route<I, O> implements Stage<I, O> {
      * park the record in the store's retry queue at the step {@code <route>/<branch>/sink} ({@link
      * StageName#branchSink}), from which it comes back to this sink. A durable store keeps such a
      * record with the codec {@code codec} names (what the sink is given: the branch's last stage's
-     * output, or the route's input for a branch without stages), so that it survives a restart and
-     * comes back to this sink; without one, on a durable store, waits are spent in the worker and
-     * {@code hold()} is refused. A batch that still fails is halved until the records that fail are
-     * alone, and those go to the dead letter queue at the route stage, with their payload as they
-     * entered it (so that reprocessing routes them again); one that came back from the retry queue,
-     * whose route input is no longer known, goes there at the branch sink's step with what the sink
-     * was given, and reprocessing sends it back to the sink. The sink's calls are a stage of their
-     * own in the metrics ({@link dev.pipeline.metrics.PipelineMetrics#branchSinks()}). Other
-     * options are an error.
+     * output, or the route's input for a branch without stages, whose sink takes the codec of the
+     * route's input, if it has one, unless {@code codec} names another), so that it survives a
+     * restart and comes back to this sink; without one, on a durable store, waits are spent in the
+     * worker and {@code hold()} is refused. A batch that still fails is halved until the records
+     * that fail are alone, and those go to the dead letter queue at the route stage, with their
+     * payload as they entered it (so that reprocessing routes them again); one that came back from
+     * the retry queue, whose route input is no longer known, goes there at the branch sink's step
+     * with what the sink was given, and reprocessing sends it back to the sink. The sink's calls
+     * are a stage of their own in the metrics ({@link
+     * dev.pipeline.metrics.PipelineMetrics#branchSinks()}). Other options are an error.
      *
      * @throws NullPointerException if an argument is null
      * @throws IllegalStateException if the branch has ended
@@ -325,7 +326,8 @@ public final class Route<I, O> implements Stage<I, O> {
                 .circuitBreaker(step.options.circuitBreaker().bind(clock))
                 .rateLimit(step.options.rateLimit().bind(clock))
                 .buildUnchecked();
-        rebound.add(new Step(step.name, Objects.requireNonNull(bound(step.stage, clock)), options));
+        rebound.add(
+            new Step(step.name, Objects.requireNonNull(bound(step.stage, clock, null)), options));
       }
       return new Branch<>(name, List.copyOf(rebound), joins, sink, sinkOptions);
     }
@@ -425,7 +427,7 @@ public final class Route<I, O> implements Stage<I, O> {
   private final boolean hasOtherwise;
   private final List<String> problems;
   private final PipelineClock clock;
-  private final Counts counts;
+  private final RouteCounts counts;
 
   /** The names derived from the stage the route runs in, made at its first call. */
   private volatile @Nullable Names names;
@@ -441,7 +443,7 @@ public final class Route<I, O> implements Stage<I, O> {
     this.hasOtherwise = hasOtherwise;
     this.problems = problems;
     this.clock = clock;
-    this.counts = new Counts(arms.length);
+    this.counts = new RouteCounts(arms.length);
   }
 
   /**
@@ -756,6 +758,17 @@ public final class Route<I, O> implements Stage<I, O> {
     return StageName.branchSink(stage, arms[arm].branch.name);
   }
 
+  /**
+   * The codec a durable store keeps what the sink of branch {@code arm} is given with: the one its
+   * options name, else, for a branch without stages (whose sink is given the route's input), {@code
+   * entering}, the codec of the route's input; null if neither.
+   */
+  @Nullable PayloadCodec<?> sinkCodecOf(int arm, @Nullable PayloadCodec<?> entering) {
+    Branch<?, ?> branch = arms[arm].branch;
+    PayloadCodec<?> named = Objects.requireNonNull(branch.sinkOptions).codec();
+    return named != null || !branch.steps.isEmpty() ? named : entering;
+  }
+
   /** The options of the sink of branch {@code arm}. */
   StageOptions sinkOptionsOf(int arm) {
     return Objects.requireNonNull(arms[arm].branch.sinkOptions);
@@ -786,23 +799,29 @@ public final class Route<I, O> implements Stage<I, O> {
    * @throws NullPointerException if {@code clock} is null
    */
   public Route<I, O> bind(PipelineClock clock) {
+    return bind(clock, null);
+  }
+
+  /** As {@link #bind(PipelineClock)}, each branch sink with the codec {@link #sinkCodecOf} says. */
+  Route<I, O> bind(PipelineClock clock, @Nullable PayloadCodec<?> entering) {
     Objects.requireNonNull(clock, "clock cannot be null");
     Arm[] rebound = new Arm[arms.length];
     for (int i = 0; i < arms.length; i++) {
-      Branch<?, ?> branch = arms[i].branch;
-      StageOptions sinkOptions = branch.sinkOptions;
-      Branch<?, ?> b = branch.bind(clock);
+      StageOptions sinkOptions = arms[i].branch.sinkOptions;
+      Branch<?, ?> b = arms[i].branch.bind(clock);
       if (sinkOptions != null) {
+        StageOptions.Builder options =
+            sinkOptions.toBuilder()
+                .circuitBreaker(sinkOptions.circuitBreaker().bind(clock))
+                .rateLimit(sinkOptions.rateLimit().bind(clock));
+        PayloadCodec<?> codec = sinkCodecOf(i, entering);
         b =
             new Branch<>(
                 b.name,
                 b.steps,
                 null,
                 b.sink,
-                sinkOptions.toBuilder()
-                    .circuitBreaker(sinkOptions.circuitBreaker().bind(clock))
-                    .rateLimit(sinkOptions.rateLimit().bind(clock))
-                    .buildUnchecked());
+                codec == null ? options.buildUnchecked() : options.codec(codec).buildUnchecked());
       }
       rebound[i] = new Arm(arms[i].predicate, b);
     }
@@ -811,13 +830,15 @@ public final class Route<I, O> implements Stage<I, O> {
 
   /**
    * The pipeline builder's hook: a composite stage (a route, a fan-out) bound to the pipeline's
-   * clock, any other stage as is.
+   * clock, any other stage as is; {@code entering} is the codec of the stage's input, or null.
    */
   @SuppressWarnings("unchecked")
   static @Nullable Stage<Object, Object> bound(
-      @Nullable Stage<Object, Object> stage, PipelineClock clock) {
+      @Nullable Stage<Object, Object> stage,
+      PipelineClock clock,
+      @Nullable PayloadCodec<?> entering) {
     if (stage instanceof Route<?, ?> route) {
-      return (Stage<Object, Object>) (Stage<?, ?>) route.bind(clock);
+      return (Stage<Object, Object>) (Stage<?, ?>) route.bind(clock, entering);
     }
     return Parallel.bound(stage, clock);
   }
@@ -831,30 +852,6 @@ public final class Route<I, O> implements Stage<I, O> {
           .append(arms[i].branch);
     }
     return out.append(']').toString();
-  }
-
-  /** The per-branch counters of one bound route. */
-  private static final class Counts {
-    final LongAdder[] routed;
-    final LongAdder[] filtered;
-    final LongAdder[] failed;
-    final LongAdder[] degraded;
-    final LongAdder unmatched = new LongAdder();
-
-    Counts(int branches) {
-      routed = adders(branches);
-      filtered = adders(branches);
-      failed = adders(branches);
-      degraded = adders(branches);
-    }
-
-    private static LongAdder[] adders(int n) {
-      LongAdder[] all = new LongAdder[n];
-      for (int i = 0; i < n; i++) {
-        all[i] = new LongAdder();
-      }
-      return all;
-    }
   }
 
   /** The names of one route stage's branches, and their stages' invokers. */

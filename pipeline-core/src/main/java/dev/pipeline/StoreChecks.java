@@ -59,12 +59,14 @@ final class StoreChecks {
     PayloadCodec<?> entering = inputCodec;
     for (StageDefinition stage : stages) {
       hold("stage '" + stage.name() + "'", stage.options(), entering, store, all);
+      if (stage.single() instanceof Route<?, ?> route) {
+        branchSinkHolds(stage, route, entering, store, all);
+      }
       entering = stage.options().codec();
     }
     if (sinkOptions != null) {
       hold("the sink", sinkOptions, stages.isEmpty() ? null : entering, store, all);
     }
-    branchSinkHolds(stages, store, all);
   }
 
   /** Reports what a stage (or the sink) that holds records while its circuit is open lacks. */
@@ -102,30 +104,31 @@ final class StoreChecks {
   }
 
   /**
-   * Reports route branch sinks that hold records while their circuit is open where they cannot: as
-   * {@link #hold} does, with the codec the sink's options name for what it is given.
+   * Reports the branch sinks of a route that hold records while their circuit is open where they
+   * cannot: as {@link #hold} does, with the codec the store keeps what such a sink is given with
+   * (its own, or the route's input codec {@code entering} for a branch without stages).
    */
   private static void branchSinkHolds(
-      List<StageDefinition> stages, @Nullable RecordLedger store, List<String> all) {
-    for (StageDefinition stage : stages) {
-      if (!(stage.single() instanceof Route<?, ?> route)) {
+      StageDefinition stage,
+      Route<?, ?> route,
+      @Nullable PayloadCodec<?> entering,
+      @Nullable RecordLedger store,
+      List<String> all) {
+    for (int arm = 0; arm < route.branches().size(); arm++) {
+      if (route.sinkOf(arm) == null || route.sinkOptionsOf(arm).fallback() != Fallback.hold()) {
         continue;
       }
-      for (int arm = 0; arm < route.branches().size(); arm++) {
-        if (route.sinkOf(arm) == null || route.sinkOptionsOf(arm).fallback() != Fallback.hold()) {
-          continue;
-        }
-        String who = "the sink '" + route.sinkStep(stage.name(), arm) + "'";
-        StageOptions options = route.sinkOptionsOf(arm);
-        if (store != null && store.isDurable() && options.codec() == null) {
-          all.add(
-              who
-                  + " holds records in the store while its circuit is open (Fallback.hold()),"
-                  + " but the durable store has no codec for what the sink is given; add"
-                  + " s.codec(...) to the sink's options in to(sink, s -> ...)");
-        } else {
-          hold(who, options, options.codec(), store, all);
-        }
+      String who = "the sink '" + route.sinkStep(stage.name(), arm) + "'";
+      StageOptions options = route.sinkOptionsOf(arm);
+      PayloadCodec<?> codec = route.sinkCodecOf(arm, entering);
+      if (store != null && store.isDurable() && codec == null) {
+        all.add(
+            who
+                + " holds records in the store while its circuit is open (Fallback.hold()),"
+                + " but the durable store has no codec for what the sink is given; add"
+                + " s.codec(...) to the sink's options in to(sink, s -> ...)");
+      } else {
+        hold(who, options, codec, store, all);
       }
     }
   }

@@ -340,4 +340,146 @@ class MergeStageTest {
         .isInstanceOf(PipelineConfigurationException.class)
         .hasMessageContaining("merge stage 'again' has no split stage before it");
   }
+
+  /** An "archive of folders": folders separated by semicolons, a folder's files by commas. */
+  private static List<String> folders(String archive) {
+    return Arrays.asList(archive.split(";", -1));
+  }
+
+  /**
+   * split, split, merge, merge: folders are split into files, read ("skip" filtered, "bad" fails),
+   * each folder's files joined with "+", then "drop" folders filtered and the archive's folders
+   * joined with "|"; {@code broken} names the folders whose join fails.
+   */
+  private Pipeline<String, String> nested(String name, Set<String> broken) {
+    return Pipeline.builder(name, String.class)
+        .splitStage(StageName.of("folders"), (String a, StageContext c) -> folders(a))
+        .splitStage(EXTRACTION, (String folder, StageContext c) -> files(folder))
+        .stage(PUBLISHING, MergeStageTest::read, s -> s.retry(RetryPolicy.none()))
+        .mergeStage(
+            StageName.of("folder"),
+            (List<String> parts, StageContext c) -> {
+              if (broken.contains(c.recordId())) {
+                throw new IllegalStateException("cannot join " + parts);
+              }
+              return String.join("+", parts);
+            },
+            s -> s.retry(RetryPolicy.none()))
+        .stage(
+            StageName.of("drop"),
+            (String folder, StageContext c) -> {
+              if (folder.equals("DROP")) {
+                throw RecordFilteredException.because("dropped folder");
+              }
+              return folder;
+            })
+        .mergeStage(MERGE, (List<String> parts, StageContext c) -> String.join("|", parts))
+        .sink(sink::addAll)
+        .build();
+  }
+
+  /** Asserts that every record the store holds ended once, and the run's counts add up. */
+  private static void assertEachEndedOnce(Pipeline<?, ?> pipeline, RunResult result) {
+    StatusCounts counts = pipeline.store().counts(pipeline.name());
+    long terminal =
+        counts.counts().entrySet().stream()
+            .filter(e -> e.getKey().isTerminal())
+            .mapToLong(Map.Entry::getValue)
+            .sum();
+    long all = counts.counts().values().stream().mapToLong(Long::longValue).sum();
+    assertThat(terminal).as("every record in a terminal state").isEqualTo(all);
+    assertThat(result.unfinished()).isZero();
+    assertThat(result.read() + result.children() + result.mergedRecords())
+        .isEqualTo(
+            result.published()
+                + result.filtered()
+                + result.deadLettered()
+                + result.split()
+                + result.merged());
+  }
+
+  @Test
+  void nestedPairsMergeLevelByLevelAndAGroupThatMakesNoRecordIsAbsentOneLevelOut() {
+    Pipeline<String, String> pipeline = nested("merge-nested", Set.of());
+
+    RunResult result =
+        pipeline.run(
+            archives(
+                "a,b;c", // two folders
+                "skip;d,bad;x", // a folder of filtered files, a dead letter inside one
+                "e;", // an empty folder: split into no records, between the two splits
+                "skip", // nothing at all
+                "y;drop")); // a folder filtered between the two merges
+
+    assertThat(sink)
+        .extracting(Envelope::id, Envelope::payload)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("zip-1/merged", "A+B|C"),
+            org.assertj.core.groups.Tuple.tuple("zip-2/merged", "D|X"),
+            org.assertj.core.groups.Tuple.tuple("zip-3/merged", "E"),
+            org.assertj.core.groups.Tuple.tuple("zip-5/merged", "Y"));
+    assertThat(sink)
+        .allSatisfy(
+            e ->
+                assertThat(e.metadata())
+                    .doesNotContainKeys(
+                        Envelope.PARENT_ID, Envelope.SPLIT_SIZE, Envelope.OUTER_SPLIT_SIZES));
+    assertThat(Outcomes.state(pipeline, "zip-1/0/1").status()).isEqualTo(RecordStatus.MERGED);
+    assertThat(Outcomes.state(pipeline, "zip-1/0/1").reason())
+        .isEqualTo("merged into 'zip-1/0/merged'");
+    RecordState inner = Outcomes.state(pipeline, "zip-1/0/merged");
+    assertThat(inner.status()).isEqualTo(RecordStatus.MERGED);
+    assertThat(inner.stage()).isEqualTo("merge");
+    assertThat(inner.reason()).isEqualTo("merged into 'zip-1/merged'");
+    assertThat(Outcomes.state(pipeline, "zip-1/0").status()).isEqualTo(RecordStatus.SPLIT);
+    assertThat(Outcomes.state(pipeline, "zip-3/1").status()).isEqualTo(RecordStatus.FILTERED);
+    assertThat(Outcomes.state(pipeline, "zip-5/1/merged").status())
+        .isEqualTo(RecordStatus.FILTERED);
+    assertThat(Outcomes.deadLetter(pipeline, "zip-2/1/1").parentId()).isEqualTo("zip-2/1");
+    assertThat(result.mergedRecords()).as("inner 7, outer 4").isEqualTo(11);
+    assertThat(result.published()).isEqualTo(4);
+    assertThat(result.deadLettered()).isOne();
+    assertEachEndedOnce(pipeline, result);
+  }
+
+  @Test
+  void anInnerGroupThatCannotBeMergedIsAbsentOutsideAndItsRecordComesLateWhenSentBack() {
+    Set<String> broken = ConcurrentHashMap.newKeySet();
+    broken.add("zip-1/0/merged");
+    Pipeline<String, String> pipeline = nested("merge-nested-fails", broken);
+
+    RunResult result = pipeline.run(archives("a,b;c"));
+
+    assertThat(sink).extracting(Envelope::payload).containsExactly("C");
+    List<DeadLetter> dead = Outcomes.deadLetters(pipeline);
+    assertThat(dead).isNotEmpty().allSatisfy(d -> assertThat(d.stage()).isEqualTo("folder"));
+    assertEachEndedOnce(pipeline, result);
+
+    broken.clear();
+    pipeline.deadLetters().reprocess(List.of(dead.get(0).recordId()));
+    RunResult again = pipeline.resume();
+
+    RecordState late = Outcomes.state(pipeline, "zip-1/0/merged");
+    assertThat(late.status()).isEqualTo(RecordStatus.FILTERED);
+    assertThat(late.reason()).isEqualTo(dev.pipeline.engine.Merges.LATE);
+    assertThat(again.mergedRecords()).as("the inner group merged again, the outer not").isOne();
+    assertThat(sink).hasSize(1);
+  }
+
+  @Test
+  void buildPairsMergeStagesWithSplitStagesAsBracketsNamingAMergeLeftOver() {
+    assertThat(nested("brackets", Set.of()).stages()).hasSize(6);
+    assertThatThrownBy(
+            () ->
+                Pipeline.builder("three", String.class)
+                    .splitStage(StageName.of("folders"), (String a, StageContext c) -> folders(a))
+                    .splitStage(EXTRACTION, (String f, StageContext c) -> files(f))
+                    .mergeStage(StageName.of("folder"), (List<String> p, StageContext c) -> "x")
+                    .mergeStage(MERGE, (List<String> p, StageContext c) -> "y")
+                    .mergeStage(StageName.of("again"), (List<String> p, StageContext c) -> "z")
+                    .build())
+        .isInstanceOf(PipelineConfigurationException.class)
+        .hasMessageContaining("merge stage 'again' has no split stage before it")
+        .hasMessageNotContaining("merge stage 'merge' has");
+  }
 }

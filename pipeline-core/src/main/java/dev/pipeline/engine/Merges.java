@@ -33,7 +33,8 @@ public final class Merges {
 
   /**
    * The part a child makes of its group: its parent from {@link Envelope#PARENT_ID}, its index from
-   * its id ({@code parentId/index}), the group's size from {@link Envelope#SPLIT_SIZE}.
+   * its id ({@code parentId/index}, or {@code parentId/index/merged} for the record an inner merge
+   * made of the child's own children), the group's size from {@link Envelope#SPLIT_SIZE}.
    *
    * @param stage the merge stage, named in the error
    * @param child the child, as it reaches the merge stage or as it ended on the way
@@ -51,12 +52,12 @@ public final class Merges {
         && id.startsWith(parent)
         && id.charAt(parent.length()) == '/') {
       try {
-        int index = Integer.parseInt(id.substring(parent.length() + 1));
+        int index = Integer.parseInt(withoutMergedSuffixes(id).substring(parent.length() + 1));
         int of = Integer.parseInt(size);
         if (index >= 0 && index < of) {
           return new MergePart(id, parent, index, of, absent ? null : child);
         }
-      } catch (NumberFormatException e) {
+      } catch (NumberFormatException | IndexOutOfBoundsException e) {
         // not a child's id: reported below
       }
     }
@@ -73,6 +74,32 @@ public final class Merges {
             + Envelope.SPLIT_SIZE
             + "', id '<parent>/<index>'); merge only the children of the split stage before it,"
             + " and keep their ids and that metadata");
+  }
+
+  /**
+   * A record's id without the {@link #SUFFIX}es a nested merge added: the child's id {@code
+   * parentId/index} for the record {@code parentId/index/merged} an inner merge made of that
+   * child's own children (or {@code parentId/index/merged/merged}, a level deeper).
+   */
+  static String withoutMergedSuffixes(String id) {
+    String plain = id;
+    while (plain.endsWith(SUFFIX)) {
+      plain = plain.substring(0, plain.length() - SUFFIX.length());
+    }
+    return plain;
+  }
+
+  /**
+   * The parent of the group a record stands in when an inner merge makes its children's group into
+   * one record, or null if it stands in none: the part of its id before {@code /index}, once {@link
+   * #withoutMergedSuffixes its merge suffixes} are taken off.
+   *
+   * @param innerParent the id of the record an inner split split, itself a part of a group
+   */
+  public static @Nullable String enclosingParent(String innerParent) {
+    String plain = withoutMergedSuffixes(innerParent);
+    int slash = plain.lastIndexOf('/');
+    return slash <= 0 ? null : plain.substring(0, slash);
   }
 
   /**

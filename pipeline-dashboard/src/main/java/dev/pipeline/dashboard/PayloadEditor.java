@@ -16,9 +16,10 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Edits a dead letter's payload before it is sent back. A text payload is edited as it is; another
- * type through the codec of the input it is (the codec of the stage before, or of the last stage
- * for the sink) when that codec writes text (JSON, say). A payload of the pipeline's first stage of
- * another type than text has no codec the pipeline shows, so it cannot be edited here.
+ * type through the codec of the input it is (the codec of the stage before, of the last stage for
+ * the sink, or a route branch sink's own) when that codec writes text (JSON, say). A payload of the
+ * pipeline's first stage of another type than text has no codec the pipeline shows, so it cannot be
+ * edited here.
  */
 final class PayloadEditor {
   private PayloadEditor() {}
@@ -135,8 +136,16 @@ final class PayloadEditor {
     }
   }
 
-  /** The codec of a stage's input as the pipeline shows it: the stage before's, or null. */
+  /**
+   * The codec of a stage's input as the pipeline shows it: the stage before's, a route branch
+   * sink's own (what that sink is given), or null.
+   */
   private static @Nullable PayloadCodec<?> inputCodec(Pipeline<?, ?> pipeline, String stage) {
+    for (StageName branchSink : pipeline.branchSinks()) {
+      if (branchSink.value().equals(stage)) {
+        return pipeline.options(branchSink).codec();
+      }
+    }
     List<StageName> stages = pipeline.stages();
     if (stage.equals("sink")) {
       return stages.isEmpty() ? null : pipeline.options(stages.get(stages.size() - 1)).codec();

@@ -356,6 +356,30 @@ class DashboardBrowserTest {
   }
 
   @Test
+  void anOperatorEditsADeadLetterKeptAtABranchSinksStepAndItGoesBackToThatSink()
+      throws IOException {
+    List<Fixture.Word> given = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (Pipeline<Fixture.Word, Fixture.Word> words = Fixture.words(given);
+        Dashboard served = Dashboard.builder().pipeline(words).start()) {
+      driver.get(served.url().resolve("/record?pipeline=words&id=in-1").toString());
+      visited("record-edit-branch-sink");
+      WebElement edit = driver.findElement(By.name("payload"));
+      assertThat(edit.getAttribute("value")).isEqualTo("word:wx");
+      edit.clear();
+      edit.sendKeys("word:wy");
+      driver.findElement(By.id("reprocess-edited")).click();
+      visited("record-after-edit-branch-sink");
+      assertThat(driver.findElement(By.id("flash")).getText())
+          .startsWith("record in-1 sent back with the edited payload");
+      words.resume();
+      assertThat(given).as("sent back to that sink, edited").endsWith(new Fixture.Word("wy"));
+      assertThat(words.store().find("words", "in-1").orElseThrow().status())
+          .isEqualTo(RecordStatus.PUBLISHED);
+      assertThat(consoleErrors).as("console errors, CSP refusals included").isEmpty();
+    }
+  }
+
+  @Test
   void theQualityPageShowsGatesAsTextAndAnOperatorReopensAClosedOne() throws IOException {
     FakeQuality quality = new FakeQuality(QualitySource.GateState.CLOSED);
     try (Pipeline<String, String> own = Fixture.pipeline();

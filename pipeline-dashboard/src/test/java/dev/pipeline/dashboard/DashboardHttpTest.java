@@ -654,4 +654,26 @@ class DashboardHttpTest extends ServedPipeline {
       return Integer.parseInt(status.split(" ")[1]);
     }
   }
+
+  @Test
+  void aDeadLetterKeptAtABranchSinksStepIsEditedThroughTheCodecOfWhatThatSinkIsGiven()
+      throws Exception {
+    List<Fixture.Word> given = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (Pipeline<Fixture.Word, Fixture.Word> words = Fixture.words(given)) {
+      DeadLetter dead = words.deadLetters().find(DeadLetterQuery.all()).items().get(0);
+      assertThat(dead.stage()).as("came back from the retry queue").isEqualTo("by-kind/words/sink");
+      Http http = start(Dashboard.builder().pipeline(words));
+
+      String page = http.get("/record?pipeline=words&id=in-1").body();
+
+      assertThat(page).contains("<textarea name=\"payload\"", ">word:wx</textarea>");
+      String form =
+          "pipeline=words&id=in-1&payload=" + enc("word:wy") + "&csrf=" + enc(Http.csrf(page));
+      assertThat(http.post("/dead-letters/edit", form).statusCode()).isEqualTo(303);
+      words.resume();
+      assertThat(given).as("sent back to that sink, edited").endsWith(new Fixture.Word("wy"));
+      assertThat(words.store().find("words", "in-1").orElseThrow().status())
+          .isEqualTo(RecordStatus.PUBLISHED);
+    }
+  }
 }

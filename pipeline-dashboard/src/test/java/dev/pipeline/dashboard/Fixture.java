@@ -8,9 +8,11 @@ import dev.pipeline.StageName;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.InMemoryPipelineStore;
+import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.testkit.ManualClock;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -100,5 +102,62 @@ final class Fixture {
     IntStream.range(0, good).forEach(i -> items.add("item " + i));
     IntStream.range(0, bad).forEach(i -> items.add("bad item " + i));
     return pipeline.run(Source.of("order", items.iterator()));
+  }
+
+  /** A word, written as "word:<text>" by {@link #WORDS}. */
+  record Word(String text) {}
+
+  private static final PayloadCodec<Word> WORDS =
+      new PayloadCodec<>() {
+        @Override
+        public String name() {
+          return "word";
+        }
+
+        @Override
+        public byte[] encode(Word payload) {
+          return ("word:" + payload.text()).getBytes(StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public Word decode(byte[] bytes) {
+          return new Word(new String(bytes, StandardCharsets.UTF_8).substring(5));
+        }
+      };
+
+  /**
+   * A pipeline "words" whose words (texts starting with "w") go down a branch without stages to a
+   * sink of its own that refuses every batch holding an "x" (noting what it is given in {@code
+   * given}); each failure parks the record, so the word "wx" of its run ends a dead letter kept at
+   * that sink's step "by-kind/words/sink", whose codec is the route's input codec.
+   */
+  static Pipeline<Word, Word> words(List<Word> given) {
+    Route<Word, Word> route =
+        Route.builder(Word.class, Word.class)
+            .when(
+                w -> w.text().startsWith("w"),
+                Route.<Word>branch(StageName.of("words"))
+                    .to(
+                        records -> {
+                          records.forEach(e -> given.add(e.payload()));
+                          if (records.stream().anyMatch(e -> e.payload().text().contains("x"))) {
+                            throw new IOException("the word index is down");
+                          }
+                        },
+                        s ->
+                            s.retry(
+                                RetryPolicy.exponential(Duration.ofMillis(1), Duration.ofMillis(1))
+                                    .maxRetries(1))))
+            .otherwise(Route.<Word>branch(StageName.of("rest")).join(Word.class))
+            .build();
+    Pipeline<Word, Word> pipeline =
+        Pipeline.builder("words", Word.class)
+            .inputCodec(WORDS)
+            .retryQueueAfter(Duration.ZERO)
+            .stage(StageName.of("by-kind"), route)
+            .sink(batch -> {})
+            .build();
+    pipeline.run(Source.of("in", List.of(new Word("wx")).iterator()));
+    return pipeline;
   }
 }

@@ -52,6 +52,86 @@ class MergeCrashTest {
   }
 
   /**
+   * As above with split, split, merge, merge (archives into folders, folders into files): every
+   * archive, folder, file, folder's merged record and archive's merged record ends once, a folder
+   * whose files all ended on the way being left out of its archive's merge.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"h2", "postgresql"})
+  void aWorkerKilledInsideNestedMergeWindowsLosesAndDuplicatesNothing(
+      String database, @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir) throws Exception {
+    String[][] kills = {{"parts", "2"}, {"merged", "2"}, {"parts", "5"}};
+    try (CrashRun run = CrashRun.on(database, dir, MergeCrashWorker.class, "merge_")) {
+      for (int k = 0; k < kills.length; k++) {
+        run.crash(
+            "kill-" + k,
+            "SIGKILL in the merge window",
+            ARCHIVES,
+            WORK_MICROS,
+            kills[k][0],
+            kills[k][1],
+            "nested");
+      }
+      run.finish(ARCHIVES, WORK_MICROS, "none", "0", "nested");
+      verifyNested(run);
+    }
+  }
+
+  private static void verifyNested(CrashRun run) throws Exception {
+    SinkLines lines = run.sinks();
+    try (JdbcPipelineStore store = run.verifier()) {
+      String pipeline = MergeCrashWorker.NAME;
+      Set<String> published = new HashSet<>();
+      long records = 0;
+      for (int n = 0; n < Integer.parseInt(ARCHIVES); n++) {
+        String archive = "arc-" + n;
+        List<String> folders = MergeCrashWorker.folders(archive);
+        records++;
+        assertThat(store.find(pipeline, archive).orElseThrow().status())
+            .as(archive)
+            .isEqualTo(folders.isEmpty() ? RecordStatus.FILTERED : RecordStatus.SPLIT);
+        for (int j = 0; j < folders.size(); j++) {
+          String folder = archive + "/" + j;
+          List<String> files = MergeCrashWorker.folderFiles(folders.get(j));
+          records++;
+          assertThat(store.find(pipeline, folder).orElseThrow().status())
+              .as(folder)
+              .isEqualTo(files.isEmpty() ? RecordStatus.FILTERED : RecordStatus.SPLIT);
+          for (int k = 0; k < files.size(); k++) {
+            records++;
+            assertThat(store.find(pipeline, folder + "/" + k).orElseThrow().status())
+                .as(folder + "/" + k)
+                .isEqualTo(
+                    MergeCrashWorker.filtered(files.get(k))
+                        ? RecordStatus.FILTERED
+                        : RecordStatus.MERGED);
+          }
+          boolean made = MergeCrashWorker.folderMerged(folders.get(j)) != null;
+          assertThat(store.find(pipeline, folder + "/merged").map(RecordState::status))
+              .as(folder + "/merged")
+              .isEqualTo(
+                  made ? java.util.Optional.of(RecordStatus.MERGED) : java.util.Optional.empty());
+          records += made ? 1 : 0;
+        }
+        String expected = MergeCrashWorker.nestedMerged(archive);
+        String mergedId = archive + "/merged";
+        if (expected == null) {
+          assertThat(store.find(pipeline, mergedId)).as(mergedId).isEmpty();
+          continue;
+        }
+        records++;
+        published.add(mergedId);
+        assertThat(store.find(pipeline, mergedId).orElseThrow().status())
+            .as(mergedId)
+            .isEqualTo(RecordStatus.PUBLISHED);
+        assertThat(lines.payloads.get(mergedId)).as(mergedId).isEqualTo(expected);
+      }
+      assertThat(published).as("the archives must make some merged records").isNotEmpty();
+      CrashRun.assertEachOnce(store, pipeline, records, published, lines);
+    }
+  }
+
+  /**
    * The worker found groups complete (its journal has them) and did not end every child of them: it
    * died after the parts' commit and before the children's states.
    */

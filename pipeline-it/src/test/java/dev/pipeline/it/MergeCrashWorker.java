@@ -1,6 +1,7 @@
 package dev.pipeline.it;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.PipelineBuilder;
 import dev.pipeline.RecordFilteredException;
 import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
@@ -24,12 +25,16 @@ import java.util.stream.IntStream;
  * of merged records (children not ended yet).
  *
  * <p>Arguments: jdbcUrl user schema workerId archives sinkFile journalFile leaseMillis workMicros
- * killMode (none, parts, merged) killAfter.
+ * killMode (none, parts, merged) killAfter [nested]. With {@code nested}, archive {@code n} splits
+ * into folders, each folder into files, and two merge stages join a folder's files, then the
+ * archive's folders (split, split, merge, merge).
  */
 public final class MergeCrashWorker {
   static final String NAME = "merge-crash";
   static final StageName READING = StageName.of("reading");
   static final StageName MERGE = StageName.of("merge");
+  static final StageName FOLDERS = StageName.of("folders");
+  static final StageName FOLDER = StageName.of("folder");
 
   private MergeCrashWorker() {}
 
@@ -49,6 +54,36 @@ public final class MergeCrashWorker {
     List<String> read =
         files(archive).stream().filter(f -> !filtered(f)).map(f -> "R:" + f).toList();
     return read.isEmpty() ? null : String.join("+", read);
+  }
+
+  /** The folders archive {@code "arc-n"} splits into when nested: {@code n % 3} of them. */
+  static List<String> folders(String archive) {
+    int n = Integer.parseInt(archive.substring(4));
+    return IntStream.range(0, n % 3).mapToObj(i -> archive + ":" + i).toList();
+  }
+
+  /** The files a folder splits into when nested: zero to three. */
+  static List<String> folderFiles(String folder) {
+    return IntStream.range(0, Math.floorMod(folder.hashCode(), 4))
+        .mapToObj(i -> folder + "." + i)
+        .toList();
+  }
+
+  /** What a folder merges into: its read files that were not filtered, joined, or null. */
+  static String folderMerged(String folder) {
+    List<String> read =
+        folderFiles(folder).stream().filter(f -> !filtered(f)).map(f -> "R:" + f).toList();
+    return read.isEmpty() ? null : String.join("+", read);
+  }
+
+  /** What an archive merges into when nested: its folders' merged records, joined, or null. */
+  static String nestedMerged(String archive) {
+    List<String> merged =
+        folders(archive).stream()
+            .map(MergeCrashWorker::folderMerged)
+            .filter(m -> m != null)
+            .toList();
+    return merged.isEmpty() ? null : String.join("|", merged);
   }
 
   public static void main(String[] args) throws Exception {
@@ -82,13 +117,28 @@ public final class MergeCrashWorker {
             }
           });
       PayloadCodec<String> text = PayloadCodec.string();
-      Pipeline<String, String> pipeline =
-          Pipeline.builder(NAME, String.class)
-              .store(store)
-              .splitStage(
-                  StageName.EXTRACTION,
-                  (String archive, StageContext c) -> files(archive),
-                  s -> s.concurrency(2).batchSize(16).codec(text))
+      boolean nested = args.length > 11 && args[11].equals("nested");
+      PipelineBuilder<String, String> builder = Pipeline.builder(NAME, String.class).store(store);
+      if (nested) {
+        builder =
+            builder
+                .splitStage(
+                    FOLDERS,
+                    (String archive, StageContext c) -> folders(archive),
+                    s -> s.concurrency(2).batchSize(16).codec(text))
+                .splitStage(
+                    StageName.EXTRACTION,
+                    (String folder, StageContext c) -> folderFiles(folder),
+                    s -> s.concurrency(2).batchSize(16).codec(text));
+      } else {
+        builder =
+            builder.splitStage(
+                StageName.EXTRACTION,
+                (String archive, StageContext c) -> files(archive),
+                s -> s.concurrency(2).batchSize(16).codec(text));
+      }
+      builder =
+          builder
               .stage(
                   READING,
                   (String file) -> {
@@ -100,11 +150,17 @@ public final class MergeCrashWorker {
                   },
                   s -> s.concurrency(4).batchSize(8).codec(text))
               .mergeStage(
-                  MERGE,
+                  nested ? FOLDER : MERGE,
                   (List<String> parts, StageContext c) -> String.join("+", parts),
-                  s -> s.concurrency(2).batchSize(8).codec(text))
-              .sink(sink)
-              .build();
+                  s -> s.concurrency(2).batchSize(8).codec(text));
+      if (nested) {
+        builder =
+            builder.mergeStage(
+                MERGE,
+                (List<String> parts, StageContext c) -> String.join("|", parts),
+                s -> s.concurrency(2).batchSize(8).codec(text));
+      }
+      Pipeline<String, String> pipeline = builder.sink(sink).build();
       RunResult result =
           pipeline.run(
               Source.of(

@@ -28,6 +28,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
@@ -336,5 +338,123 @@ abstract class MergeStoreContract {
     assertThat(b.counts(pipeline).get(RecordStatus.MERGED)).isEqualTo(4);
     assertThat(b.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(2);
     assertThat(b.hasUnfinished(pipeline)).isFalse();
+  }
+
+  /**
+   * split, split, merge, merge on the store: folders (";") split into files (","), read, each
+   * folder's files joined with "+" (failing for the folders {@code broken} names), the archive's
+   * folders with "|".
+   */
+  private Pipeline<String, String> nested(JdbcPipelineStore store, Set<String> broken) {
+    return Pipeline.builder(pipeline, String.class)
+        .store(store)
+        .inputCodec(STRING)
+        .splitStage(
+            StageName.of("folders"),
+            (String a, StageContext c) -> Arrays.asList(a.split(";", -1)),
+            o -> o.codec(STRING))
+        .splitStage(
+            StageName.EXTRACTION,
+            (String f, StageContext c) -> f.isEmpty() ? List.of() : files(f),
+            o -> o.codec(STRING).batchSize(2))
+        .stage(
+            StageName.of("reading"),
+            (String f, StageContext c) -> read(f),
+            o -> o.codec(STRING).retry(RetryPolicy.none()).batchSize(3))
+        .mergeStage(
+            StageName.of("folder"),
+            (List<String> parts, StageContext c) -> {
+              if (broken.contains(c.recordId())) {
+                throw new IllegalStateException("cannot join " + parts);
+              }
+              return String.join("+", parts);
+            },
+            o -> o.codec(STRING).retry(RetryPolicy.none()))
+        .mergeStage(
+            MERGE,
+            (List<String> parts, StageContext c) -> String.join("|", parts),
+            o -> o.codec(STRING))
+        .sink(sunk::addAll)
+        .build();
+  }
+
+  @Test
+  void nestedPairsMergeLevelByLevelOnTheStoreAndEveryRecordEndsOnceAcrossARestart() {
+    Set<String> broken = ConcurrentHashMap.newKeySet();
+    broken.add("zip-3/0/merged");
+    JdbcPipelineStore first = open("w1");
+    List<String> archives = List.of("a,b;c", "skip;d,bad;x", "e,f;g", "skip", "h;");
+
+    RunResult result = nested(first, broken).run(Source.of("zip", archives.iterator()));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(sunk)
+        .extracting(Envelope::id, Envelope::payload)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("zip-1/merged", "A+B|C"),
+            org.assertj.core.groups.Tuple.tuple("zip-2/merged", "D|X"),
+            org.assertj.core.groups.Tuple.tuple("zip-3/merged", "G"),
+            org.assertj.core.groups.Tuple.tuple("zip-5/merged", "H"));
+    assertThat(sunk)
+        .allSatisfy(
+            e ->
+                assertThat(e.metadata())
+                    .doesNotContainKeys(
+                        Envelope.PARENT_ID, Envelope.SPLIT_SIZE, Envelope.OUTER_SPLIT_SIZES));
+    assertThat(first.find(pipeline, "zip-1/0/1").orElseThrow().parentId()).isEqualTo("zip-1/0");
+    RecordState inner = first.find(pipeline, "zip-1/0/merged").orElseThrow();
+    assertThat(inner.status()).isEqualTo(RecordStatus.MERGED);
+    assertThat(inner.reason()).isEqualTo("merged into 'zip-1/merged'");
+    assertThat(result.mergedRecords()).as("inner 6, outer 4").isEqualTo(10);
+    assertEachEndedOnce(first, result);
+    List<String> dead =
+        first.deadLetters(pipeline, dev.pipeline.store.DeadLetterQuery.all()).items().stream()
+            .filter(d -> d.stage().equals("folder"))
+            .map(d -> d.recordId())
+            .toList();
+    assertThat(dead).as("the children of the folder whose join failed, in hand").isNotEmpty();
+    first.close();
+
+    JdbcPipelineStore second = open("w2"); // a new process: the metadata comes from the store
+    broken.clear();
+    Pipeline<String, String> again = nested(second, broken);
+    assertThat(again.deadLetters().reprocess(dead)).hasSize(dead.size());
+    RunResult resumed = again.resume();
+
+    assertThat(resumed.mergedRecords()).as("the inner group merged again").isOne();
+    RecordState late = second.find(pipeline, "zip-3/0/merged").orElseThrow();
+    assertThat(late.status()).isEqualTo(RecordStatus.FILTERED);
+    assertThat(late.reason()).startsWith("its group was merged without it");
+    assertThat(sunk).hasSize(4);
+    assertEachEndedOnce(second, resumed);
+  }
+
+  /** Asserts that every record the store holds ended once, and the run's counts add up. */
+  private void assertEachEndedOnce(JdbcPipelineStore store, RunResult result) {
+    assertThat(store.hasUnfinished(pipeline)).isFalse();
+    StatusCounts counts = store.counts(pipeline);
+    long terminal =
+        counts.counts().entrySet().stream()
+            .filter(e -> e.getKey().isTerminal())
+            .mapToLong(java.util.Map.Entry::getValue)
+            .sum();
+    long all = counts.counts().values().stream().mapToLong(Long::longValue).sum();
+    assertThat(terminal).as("every record in a terminal state").isEqualTo(all);
+    assertThat(
+            result.read()
+                - result.heldUnfinished()
+                - result.duplicates()
+                + result.resumed()
+                + result.children()
+                + result.mergedRecords())
+        .isEqualTo(
+            result.published()
+                + result.filtered()
+                + result.deadLettered()
+                + result.parked()
+                + result.unfinished()
+                + result.takenOver()
+                + result.split()
+                + result.merged());
   }
 }

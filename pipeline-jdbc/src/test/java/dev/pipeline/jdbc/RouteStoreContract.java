@@ -516,4 +516,55 @@ abstract class RouteStoreContract {
         .hasSize(wordIds(inputs).size() - deadWords.size());
     assertThat(store.hasUnfinished(pipeline)).isFalse();
   }
+
+  @Test
+  void aSinkOfABranchWithoutStagesParksWithTheRoutesInputCodecUnlessItNamesOne() {
+    List<String> inputs = inputs(30);
+    List<String> words = wordIds(inputs);
+    Set<String> tried = ConcurrentHashMap.newKeySet();
+    JdbcPipelineStore store = open();
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(
+                s -> s.chars().allMatch(Character::isLetter),
+                Route.<String>branch(StageName.of("words"))
+                    .to(
+                        records -> {
+                          records.forEach(e -> tried.add(e.id()));
+                          throw new IOException("the word index is down");
+                        },
+                        o ->
+                            o.retry(
+                                RetryPolicy.exponential(
+                                        Duration.ofMillis(10), Duration.ofMillis(10))
+                                    .maxRetries(2))))
+            .otherwise(Route.<String>branch(StageName.of("rest")).join(String.class))
+            .build();
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .inputCodec(STRING)
+            .retryQueueAfter(Duration.ZERO)
+            .stage(ROUTE, route, o -> o.batchSize(8).codec(STRING))
+            .sink(main::addAll)
+            .build();
+    StageName sink = StageName.branchSink(ROUTE, StageName.of("words"));
+    assertThat(p.options(sink).codec()).as("the route's input codec").isSameAs(STRING);
+
+    RunResult result = p.run(Source.of("src", inputs.iterator()));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(tried).hasSameElementsAs(words);
+    List<DeadLetter> dead =
+        store.deadLetters(pipeline, DeadLetterQuery.all()).items().stream()
+            .filter(d -> words.contains(d.record().id()))
+            .toList();
+    assertThat(dead)
+        .as("came back from the retry queue, decoded with the route's input codec")
+        .hasSize(words.size())
+        .allMatch(d -> d.stage().equals(WORD_SINK))
+        .allMatch(d -> d.lastError().attempt() == 3)
+        .allMatch(d -> inputs.contains(d.record().payload().toString()));
+    p.close();
+  }
 }

@@ -17,6 +17,7 @@ import dev.pipeline.store.spi.MergedGroup;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,12 +50,15 @@ final class Merger {
     RunStage[] stages = run.stages;
     this.windows = new RunStage[stages.length];
     this.joined = new boolean[stages.length];
+    // in stage order an inner merge stage comes before the one enclosing it, and keeps its window
     for (RunStage stage : stages) {
       if (stage.def.single() instanceof MergeStep merge && merge.splitOrder() > 0) {
         // orders count from 1: the split stage's index is its order - 1
         joined[merge.splitOrder() - 1] = true;
         for (int i = merge.splitOrder(); i < stage.index; i++) {
-          windows[i] = stage;
+          if (windows[i] == null) {
+            windows[i] = stage;
+          }
         }
       }
     }
@@ -162,14 +166,8 @@ final class Merger {
       return new Made(null, Merges.NO_PARTS, List.of(), 0);
     }
     MergeStep fn = (MergeStep) Objects.requireNonNull(stage.def.single());
-    Envelope<Object> input = like;
-    for (String key :
-        List.of(
-            Envelope.PARENT_ID,
-            Envelope.SPLIT_SIZE,
-            Envelope.REDELIVERED,
-            Envelope.FENCING_TOKEN,
-            Run.RETRIED_ERRORS)) {
+    Envelope<Object> input = lifted(like);
+    for (String key : List.of(Envelope.REDELIVERED, Envelope.FENCING_TOKEN, Run.RETRIED_ERRORS)) {
       input = API.withoutMetadata(input, key);
     }
     Envelope<Object> merged =
@@ -224,23 +222,70 @@ final class Merger {
   }
 
   /**
+   * The record a child stands for one level out once its group is merged: its parent, with the
+   * enclosing group's {@link Envelope#PARENT_ID} and {@link Envelope#SPLIT_SIZE} taken back from
+   * {@link Envelope#OUTER_SPLIT_SIZES} if that parent was itself a part of a group (nested pairs),
+   * else with neither.
+   */
+  static Envelope<Object> lifted(Envelope<Object> child) {
+    String parent = child.metadata().getOrDefault(Envelope.PARENT_ID, child.id());
+    Envelope<Object> up = API.withId(child, parent);
+    for (String key :
+        List.of(Envelope.PARENT_ID, Envelope.SPLIT_SIZE, Envelope.OUTER_SPLIT_SIZES)) {
+      up = API.withoutMetadata(up, key);
+    }
+    String outer = child.metadata().get(Envelope.OUTER_SPLIT_SIZES);
+    String enclosing = Merges.enclosingParent(parent);
+    if (outer == null || enclosing == null) {
+      return up;
+    }
+    int comma = outer.lastIndexOf(',');
+    up =
+        up.withMetadata(Envelope.PARENT_ID, enclosing)
+            .withMetadata(Envelope.SPLIT_SIZE, outer.substring(comma + 1));
+    return comma < 0 ? up : up.withMetadata(Envelope.OUTER_SPLIT_SIZES, outer.substring(0, comma));
+  }
+
+  /** The merge stage whose groups the records ending at this stage belong to, or null. */
+  private @Nullable RunStage window(RunStage stage) {
+    return stage.index >= 0 && stage.index < windows.length ? windows[stage.index] : null;
+  }
+
+  /**
+   * Whether an ending makes an absent part: a child filtered or dead-lettered between a split and
+   * its merge; at a merge stage nested in another pair, a child whose group made no record there
+   * (filtered or failed, not merged nor late), whose parent is then absent one level out.
+   */
+  private static boolean endsAbsent(Completion c, boolean atMerge) {
+    return c.status() == RecordStatus.DEAD_LETTER
+        || (c.status() == RecordStatus.FILTERED && !(atMerge && Merges.LATE.equals(c.reason())));
+  }
+
+  /**
    * Before the endings of a stage between a split and its merge are written: gives the children
    * that end there to the store as absent parts, and merges the groups that completes (the merged
    * record is stored and handed on at once). A group whose merge fails sends the child that
    * completed it to the dead letter queue at its stage, with the merge's errors: sending it back
-   * ends it here again, and merges the group again.
+   * ends it here again, and merges the group again. At a merge stage nested in another pair, the
+   * parents of the groups that made no record are the absent parts, of the enclosing groups.
    */
   void absent(RunStage stage, BatchWork work) throws InterruptedException {
-    RunStage merge = stage.index >= 0 && stage.index < windows.length ? windows[stage.index] : null;
+    RunStage merge = window(stage);
     if (merge == null || work.completions.isEmpty()) {
       return;
     }
+    boolean atMerge = merges(stage);
     String mergeName = merge.def.name().value();
     Map<String, Envelope<Object>> entered = null;
     List<MergePart> parts = new ArrayList<>();
+    Set<String> given = new HashSet<>();
     Map<String, Integer> byParent = new HashMap<>();
+    Map<String, Envelope<Object>> likes = new HashMap<>();
     for (int i = 0; i < work.completions.size(); i++) {
       Completion c = work.completions.get(i);
+      if (!endsAbsent(c, atMerge)) {
+        continue;
+      }
       @SuppressWarnings("unchecked")
       Envelope<Object> record = (Envelope<Object>) c.record();
       if (record == null) {
@@ -255,10 +300,14 @@ final class Merger {
       if (record == null || record.metadata().get(Envelope.PARENT_ID) == null) {
         continue;
       }
+      Envelope<Object> standing = atMerge ? lifted(record) : record;
       try {
-        MergePart part = Merges.part(mergeName, record, true);
-        parts.add(part);
+        MergePart part = Merges.part(mergeName, standing, true);
+        if (given.add(part.recordId())) {
+          parts.add(part);
+        }
         byParent.putIfAbsent(part.parentId(), i);
+        likes.putIfAbsent(part.parentId(), standing);
       } catch (StageException e) {
         LOG.debug("pipeline '{}': {}", run.pipeline, ErrorText.loggable(e.getMessage()));
       }
@@ -266,26 +315,61 @@ final class Merger {
     if (parts.isEmpty()) {
       return;
     }
-    MergeOutcome outcome = run.store.merge(run.pipeline, mergeName, parts, run.clock.now());
+    Map<String, Made> failed = giveAbsent(merge, parts, likes);
+    for (Map.Entry<String, Made> f : failed.entrySet()) {
+      int at = byParent.get(f.getKey());
+      Completion c = work.completions.get(at);
+      Envelope<Object> child = entered != null ? entered.get(c.recordId()) : null;
+      if (child == null) {
+        @SuppressWarnings("unchecked")
+        Envelope<Object> record = (Envelope<Object>) Objects.requireNonNull(c.record());
+        child = record;
+      }
+      List<ErrorInfo> errors = ErrorText.append(c.errors(), f.getValue().errors);
+      work.completions.set(at, run.worker.deadLetter(child, c.stage(), errors, c.attempts()));
+    }
+  }
+
+  /**
+   * Gives absent parts to a merge stage's groups, merges the groups that completes and hands their
+   * records on; a group that makes no record makes its parent absent one level out, if the pair is
+   * nested in another. Returns the groups whose merge failed (there or one level out), by parent.
+   */
+  private Map<String, Made> giveAbsent(
+      RunStage merge, List<MergePart> parts, Map<String, Envelope<Object>> likes)
+      throws InterruptedException {
+    MergeOutcome outcome =
+        run.store.merge(run.pipeline, merge.def.name().value(), parts, run.clock.now());
     if (outcome.complete().isEmpty()) {
-      return;
+      return Map.of();
     }
     BatchWork made = new BatchWork(List.of());
     CallContext context = run.context(merge);
+    RunStage outer = window(merge);
+    Map<String, Made> failed = new HashMap<>();
+    List<MergePart> outerParts = new ArrayList<>();
+    Map<String, Envelope<Object>> outerLikes = new HashMap<>();
+    Map<String, String> innerOf = new HashMap<>();
     for (MergedGroup group : outcome.complete()) {
-      int at = byParent.get(group.parentId());
-      Completion c = work.completions.get(at);
-      Envelope<Object> like = entered != null ? entered.get(c.recordId()) : null;
+      Envelope<Object> like = likes.get(group.parentId());
       if (like == null) {
-        @SuppressWarnings("unchecked")
-        Envelope<Object> record = (Envelope<Object>) Objects.requireNonNull(c.record());
-        like = record;
+        continue;
       }
       // the merge stage's timeout is not watched here: the call is made on this stage's worker
       Made result = merge(merge, CallGuard.UNTIMED, context, made, group, like);
       if (result.merged == null && result.filterReason == null) {
-        List<ErrorInfo> errors = ErrorText.append(c.errors(), result.errors);
-        work.completions.set(at, run.worker.deadLetter(like, c.stage(), errors, c.attempts()));
+        failed.put(group.parentId(), result);
+      }
+      if (result.merged == null && outer != null) {
+        Envelope<Object> parent = lifted(like);
+        try {
+          MergePart part = Merges.part(outer.def.name().value(), parent, true);
+          outerParts.add(part);
+          outerLikes.putIfAbsent(part.parentId(), parent);
+          innerOf.putIfAbsent(part.parentId(), group.parentId());
+        } catch (StageException e) {
+          LOG.debug("pipeline '{}': {}", run.pipeline, ErrorText.loggable(e.getMessage()));
+        }
       }
     }
     merge.recorder.passed.add(made.merged.size());
@@ -297,6 +381,11 @@ final class Merger {
         run.delivery.publish(fresh);
       }
     }
+    if (outer != null && !outerParts.isEmpty()) {
+      giveAbsent(outer, outerParts, outerLikes)
+          .forEach((parent, result) -> failed.put(innerOf.get(parent), result));
+    }
+    return failed;
   }
 
   /**

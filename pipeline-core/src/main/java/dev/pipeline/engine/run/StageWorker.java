@@ -250,6 +250,14 @@ final class StageWorker {
       base = API.withAllMetadata(base, added);
     }
     if (joined) {
+      String enclosing = parent.metadata().get(Envelope.SPLIT_SIZE);
+      if (enclosing != null) {
+        // the parent is a part of an enclosing group: its size waits under the inner group's
+        String outer = parent.metadata().get(Envelope.OUTER_SPLIT_SIZES);
+        base =
+            base.withMetadata(
+                Envelope.OUTER_SPLIT_SIZES, outer == null ? enclosing : outer + "," + enclosing);
+      }
       base = base.withMetadata(Envelope.SPLIT_SIZE, Integer.toString(payloads.size()));
     }
     for (int i = 0; i < payloads.size(); i++) {
