@@ -40,6 +40,11 @@ final class CombinedWrites<R, T> {
     }
   }
 
+  /** How many writes wait to be taken (for tests). */
+  int queued() {
+    return queued.size();
+  }
+
   /**
    * Writes {@code write}, with those of other callers queued meanwhile, and returns the result of
    * the writer's call that took it.

@@ -176,7 +176,6 @@ final class Completions extends StoreContext {
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends = ledger.byBatch(pipeline, publishedIds);
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes = ledger.byBatch(pipeline, delivering);
     Instant at = published.isEmpty() ? Instant.now() : published.get(0).at();
-    Confirmations.Sent sent = confirmations.now();
     Set<BatchLedger.Batch> refused =
         ledgerWrites
             .computeIfAbsent(pipeline, p -> new CombinedWrites<>(writes -> writeLedger(p, writes)))
@@ -249,8 +248,9 @@ final class Completions extends StoreContext {
             }
           }
         });
+    // a batch's write does not renew its lease (the heartbeat does), so it confirms none: the
+    // check before the sink call trusts the lease a claim, an ingest or a renewal confirmed
     ledger.noted(pipeline, noted);
-    confirmations.confirm(pipeline, noted, sent);
     if (!fencedTokens.isEmpty()) {
       ledger.forget(pipeline, fencedTokens.keySet());
       deliveryLedger.lose(pipeline, fencedTokens, "this worker's completions of them were refused");
