@@ -58,6 +58,22 @@ final class CountingDataSource {
   }
 
   /**
+   * The round trips since the last {@link #resetBreakdown} of the statements whose short name (see
+   * {@link #shorten}) {@code statement} accepts, and the wall time spent in them: {count, nanos}.
+   */
+  long[] tripsOf(java.util.function.Predicate<String> statement) {
+    long[] out = new long[2];
+    kinds.forEach(
+        (name, kind) -> {
+          if (statement.test(name)) {
+            out[0] += kind.count.sum();
+            out[1] += kind.nanos.sum();
+          }
+        });
+    return out;
+  }
+
+  /**
    * The round trips since the last {@link #resetBreakdown} by what they ran (the statement's text,
    * shortened: its first words and the columns it sets, the schema left out), with the wall time
    * spent in them, most time first.

@@ -24,8 +24,9 @@ import java.util.Map;
  * lines whose number is its shard modulo the workers, as a partitioned input would be split),
  * prints {@value #READY}, waits for a line on standard input, runs its part (any worker claims the
  * records of another whose lease expired), prints its outcome and its round trips to the database
- * (statements and commits, counted by {@link CountingDataSource}) after {@value #DONE}, and waits
- * for another line (or the end of its input) before it closes the store and exits.
+ * (statements and commits, counted by {@link CountingDataSource}), of which those that coordinate
+ * it with the other workers (see {@link #coordinates}) with their wall time, after {@value #DONE},
+ * and waits for another line (or the end of its input) before it closes the store and exits.
  *
  * <p>Arguments: JDBC URL, schema, lines, worker id, shard, shards.
  */
@@ -56,6 +57,20 @@ final class DurableWorker {
         s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
       }
     }
+  }
+
+  /**
+   * Whether a statement (its short name, see {@link CountingDataSource#shorten}) is a worker's
+   * coordination with the others rather than its records' work: a claim (of batches, rows or due
+   * retries), a lease's renewal or release, a look at the leases others hold, the poll for work
+   * left. Fencing adds no statement: it is a condition of every write.
+   */
+  static boolean coordinates(String statement) {
+    return (statement.startsWith("UPDATE") && statement.contains("SET lease_"))
+        || statement.contains("SET status = 'READY', lease_owner = NULL")
+        || statement.startsWith("WITH due AS")
+        || statement.startsWith("SELECT lease_owner")
+        || statement.startsWith("SELECT CASE WHEN EXISTS");
   }
 
   public static void main(String[] args) throws Exception {
@@ -97,8 +112,10 @@ final class DurableWorker {
         return; // the parent gave up
       }
       long tripsBefore = counter.roundTrips();
+      counter.resetBreakdown();
       RunResult result = pipeline.run(DurableWork.source(part));
       long trips = counter.roundTrips() - tripsBefore;
+      long[] coordination = counter.tripsOf(DurableWorker::coordinates);
       if (result.status() != RunStatus.COMPLETED || result.unfinished() != 0) {
         System.err.println(result.summary());
         System.exit(1);
@@ -116,7 +133,11 @@ final class DurableWorker {
               + " "
               + result.resumed()
               + " "
-              + trips);
+              + trips
+              + " "
+              + coordination[0]
+              + " "
+              + coordination[1]);
       System.out.flush();
       in.readLine(); // until the parent has read this JVM's CPU time
     }

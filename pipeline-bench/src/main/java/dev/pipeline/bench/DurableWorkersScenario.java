@@ -70,13 +70,17 @@ final class DurableWorkersScenario implements Scenario {
         line.append(
             String.format(
                 Locale.ROOT,
-                "%n  %d worker%s: %,.0f lines/s, records per worker %s, %.4f round trips per"
-                    + " line, %s",
+                "%n  %d worker%s: %,.0f lines/s, %.1f µs CPU per line, records per worker %s,"
+                    + " %.4f round trips per line, of which coordination %.4f (%.1f µs wall per"
+                    + " line), %s",
                 workers,
                 workers == 1 ? "" : "s",
                 values[k],
+                result.cpu().ours() / values[k] * 1e6,
                 result.shares(),
                 result.roundTrips() / (double) lines,
+                result.coordinationTrips() / (double) lines,
+                result.coordinationNanos() / 1e3 / lines,
                 result.cpu()));
         values[2 * n + k] = result.roundTrips() / (double) lines;
       }
@@ -123,8 +127,18 @@ final class DurableWorkersScenario implements Scenario {
    * @param shares records completed by each worker
    * @param cpu cores used meanwhile, the worker JVMs and their PostgreSQL backends counting as ours
    * @param roundTrips the workers' round trips to the database during their runs, summed
+   * @param coordinationTrips those of them that coordinate the workers: claims, lease renewals and
+   *     releases, looks at others' leases, polls for work left (see {@link
+   *     DurableWorker#coordinates})
+   * @param coordinationNanos the wall time the workers spent in those, summed
    */
-  record Result(long nanos, List<Long> shares, CpuMeter.Usage cpu, long roundTrips) {}
+  record Result(
+      long nanos,
+      List<Long> shares,
+      CpuMeter.Usage cpu,
+      long roundTrips,
+      long coordinationTrips,
+      long coordinationNanos) {}
 
   private static Result run(int workers, int lines) throws Exception {
     String schema = BenchDatabase.freshSchema();
@@ -177,6 +191,8 @@ final class DurableWorkersScenario implements Scenario {
         long done = 0;
         long[] outcome = new long[3];
         long trips = 0;
+        long coordinationTrips = 0;
+        long coordinationNanos = 0;
         for (int i = 0; i < workers; i++) {
           String[] f = expect(outputs.get(i), DurableWorker.DONE).split(" ");
           long published = Long.parseLong(f[1]);
@@ -188,6 +204,8 @@ final class DurableWorkersScenario implements Scenario {
           outcome[1] += filtered;
           outcome[2] += dead;
           trips += Long.parseLong(f[6]);
+          coordinationTrips += Long.parseLong(f[7]);
+          coordinationNanos += Long.parseLong(f[8]);
         }
         // every worker's run ends when no record is left unfinished, so at about the same time;
         // the workers wait to be told to exit, so that their CPU time can still be read
@@ -203,7 +221,7 @@ final class DurableWorkersScenario implements Scenario {
           }
         }
         db.check(done, outcome);
-        return new Result(took, shares, used, trips);
+        return new Result(took, shares, used, trips, coordinationTrips, coordinationNanos);
       } finally {
         for (Process p : processes) {
           p.destroyForcibly();

@@ -407,7 +407,6 @@ final class BatchLedger {
             .bind("published", published)
             .bind("d", 0)
             .bind("at", Args.time(at))
-            .bind("lease_ms", leaseMillis)
             .bind("batch", batch.id())
             .bind("owner", workerId)
             .bind("token", batch.token())
@@ -463,11 +462,12 @@ final class BatchLedger {
   /**
    * Writes what one completion-and-delivery call did to the batches it touched, in the caller's
    * transaction, in three round trips whatever the number of batches: one update per batch (its
-   * counters and lease, fenced by it; the update that ends its last record closes it), one event
-   * per batch and kind ({@code E} for the records published or leaving, {@code D} for those handed
-   * to the sink), and the full rows of the records leaving. Returns the batches this worker no
-   * longer held, of which nothing is written. On a retry after a lost reply ({@code attempt > 1}) a
-   * call already written is recognized by its event token and not written again.
+   * counters, fenced by its lease, which the heartbeat renews; the update that ends its last record
+   * closes it), one event per batch and kind ({@code E} for the records published or leaving,
+   * {@code D} for those handed to the sink), and the full rows of the records leaving. Returns the
+   * batches this worker no longer held, of which nothing is written. On a retry after a lost reply
+   * ({@code attempt > 1}) a call already written is recognized by its event token and not written
+   * again.
    */
   Written write(
       Handle h,
@@ -511,7 +511,6 @@ final class BatchLedger {
           .bind("published", published)
           .bind("d", notes.containsKey(b) ? 1 : 0)
           .bind("at", Args.time(at))
-          .bind("lease_ms", leaseMillis)
           .bind("batch", b.id())
           .bind("owner", workerId)
           .bind("token", b.token())

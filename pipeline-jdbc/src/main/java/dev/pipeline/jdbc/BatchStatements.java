@@ -140,13 +140,14 @@ final class BatchStatements {
             + " WHERE batch_id = :batch AND event_token = :event AND kind = :kind";
     renewOne = "UPDATE " + batches + " SET lease_expires_at = " + expiry + fenced;
     // closed by the write that ends its last record, decided on the row as locked: two writes may
-    // be made in one order and committed in the other
+    // be made in one order and committed in the other. It leaves the lease to the heartbeat: a
+    // write that changes no indexed column (lease_expires_at is one) is a HOT update, which adds
+    // no index entries, and a batch gets one write per batch of its records handed to the sink
     write =
         "UPDATE "
             + batches
             + " SET ended = ended + :n, published = published + :published,"
-            + " deliveries = deliveries + :d, updated_at = :at, lease_expires_at = "
-            + expiry
+            + " deliveries = deliveries + :d, updated_at = :at"
             + ", state = CASE WHEN ended + :n >= size THEN 'DONE' ELSE state END,"
             + " completed_at = CASE WHEN ended + :n >= size THEN CURRENT_TIMESTAMP"
             + " ELSE completed_at END"

@@ -35,6 +35,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jdbi.v3.core.statement.Query;
@@ -52,6 +53,9 @@ final class Completions extends StoreContext {
 
   private final DeliveryLedger deliveryLedger;
   private final Queries queries;
+  // per pipeline: the sink callers' batch ledger writes, combined while one is under way
+  private final Map<String, CombinedWrites<LedgerWrite, Set<BatchLedger.Batch>>> ledgerWrites =
+      new ConcurrentHashMap<>();
 
   Completions(StoreContext shared, DeliveryLedger deliveryLedger, Queries queries) {
     super(shared);
@@ -171,23 +175,11 @@ final class Completions extends StoreContext {
     }
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends = ledger.byBatch(pipeline, publishedIds);
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes = ledger.byBatch(pipeline, delivering);
-    long endEvent = Leases.newToken();
     Instant at = published.isEmpty() ? Instant.now() : published.get(0).at();
-    AtomicInteger attempts = new AtomicInteger();
-    Confirmations.Sent sent = confirmations.now();
     Set<BatchLedger.Batch> refused =
-        db.transaction(
-            "completeAndDeliver",
-            pipeline,
-            h -> {
-              BatchLedger.Written written =
-                  ledger.write(
-                      h, pipeline, ends, leaves, notes, endEvent, at, attempts.incrementAndGet());
-              if (!written.replayed()) {
-                leftWithErrors(h, pipeline, leaves, leaving, written.refused());
-              }
-              return written.refused();
-            });
+        ledgerWrites
+            .computeIfAbsent(pipeline, p -> new CombinedWrites<>(writes -> writeLedger(p, writes)))
+            .write(new LedgerWrite(ends, leaves, notes, leaving, at));
     Set<String> fenced = new HashSet<>();
     Map<String, Long> fencedTokens = new HashMap<>();
     List<String> ended = new ArrayList<>();
@@ -256,8 +248,9 @@ final class Completions extends StoreContext {
             }
           }
         });
+    // a batch's write does not renew its lease (the heartbeat does), so it confirms none: the
+    // check before the sink call trusts the lease a claim, an ingest or a renewal confirmed
     ledger.noted(pipeline, noted);
-    confirmations.confirm(pipeline, noted, sent);
     if (!fencedTokens.isEmpty()) {
       ledger.forget(pipeline, fencedTokens.keySet());
       deliveryLedger.lose(pipeline, fencedTokens, "this worker's completions of them were refused");
@@ -267,6 +260,56 @@ final class Completions extends StoreContext {
       deliveryLedger.lose(pipeline, lostTokens, "this worker does not hand them to the sink");
     }
     return new LedgerPart(rest, restDelivering, fenced, redelivered, lost, tokens);
+  }
+
+  /** What one call writes to the batch ledger (see {@link BatchLedger#write}). */
+  private record LedgerWrite(
+      Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends,
+      Map<BatchLedger.Batch, List<BatchLedger.Final>> leaves,
+      Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes,
+      List<Completion> leaving,
+      Instant at) {}
+
+  /**
+   * Writes the calls' writes to the batch ledger in one transaction, their records merged per
+   * batch; returns the batches this worker no longer held.
+   */
+  private Set<BatchLedger.Batch> writeLedger(String pipeline, List<LedgerWrite> writes) {
+    BatchLedger ledger = Objects.requireNonNull(this.ledger);
+    LedgerWrite first = writes.get(0);
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends = merged(writes, LedgerWrite::ends);
+    Map<BatchLedger.Batch, List<BatchLedger.Final>> leaves = merged(writes, LedgerWrite::leaves);
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes = merged(writes, LedgerWrite::notes);
+    long event = Leases.newToken();
+    AtomicInteger attempts = new AtomicInteger();
+    return db.transaction(
+        "completeAndDeliver",
+        pipeline,
+        h -> {
+          BatchLedger.Written written =
+              ledger.write(
+                  h, pipeline, ends, leaves, notes, event, first.at(), attempts.incrementAndGet());
+          if (!written.replayed()) {
+            for (LedgerWrite w : writes) {
+              leftWithErrors(h, pipeline, w.leaves(), w.leaving(), written.refused());
+            }
+          }
+          return written.refused();
+        });
+  }
+
+  /** One part of the writes, their records merged per batch. */
+  private static <V> Map<BatchLedger.Batch, List<V>> merged(
+      List<LedgerWrite> writes, Function<LedgerWrite, Map<BatchLedger.Batch, List<V>>> part) {
+    if (writes.size() == 1) {
+      return part.apply(writes.get(0));
+    }
+    Map<BatchLedger.Batch, List<V>> out = new HashMap<>();
+    for (LedgerWrite w : writes) {
+      part.apply(w)
+          .forEach((b, values) -> out.computeIfAbsent(b, k -> new ArrayList<>()).addAll(values));
+    }
+    return out;
   }
 
   /**
