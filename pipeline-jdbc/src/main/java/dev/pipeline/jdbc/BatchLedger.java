@@ -283,16 +283,17 @@ final class BatchLedger {
       byId.put(e.id(), e);
     }
     if (attempt > 1) {
-      List<String> mine =
-          h.createQuery("SELECT record_id FROM " + sql.members + " WHERE batch_id = :batch")
-              .bind("batch", batchId)
-              .mapTo(String.class)
-              .list();
+      Set<String> mine = new HashSet<>();
+      h.createQuery(sql.membersOf)
+          .bind("pipeline", pipeline)
+          .bind("batch", batchId)
+          .bind("ids", Args.texts(byId.keySet()))
+          .map((rs, ctx) -> rs.getString(2))
+          .forEach(mine::add);
       if (!mine.isEmpty()) {
         List<Entry> out = new ArrayList<>();
-        for (String id : mine) {
-          Entry e = byId.get(id);
-          if (e != null) {
+        for (Entry e : byId.values()) {
+          if (mine.contains(e.id())) {
             out.add(e);
           }
         }
@@ -368,6 +369,7 @@ final class BatchLedger {
             .bind("pipeline", pipeline)
             .bind("stage", stage)
             .bind("size", kept.size())
+            .bind("record_ids", Args.texts(kept.stream().map(Entry::id).toList()))
             .bind("payloads", Args.bytes(span == null ? PackedBatch.pack(kept) : null))
             .bind("format", format)
             .bind("owner", workerId)
@@ -802,9 +804,10 @@ final class BatchLedger {
     SourceSpan span = (SourceSpan) row.get("span");
     byte[] packed = (byte[]) row.get("payloads");
     List<Entry> pending = new ArrayList<>();
+    @SuppressWarnings("unchecked")
+    List<String> listed = (List<String>) row.get("record_ids");
     if (span != null) {
-      h.createQuery(sql.membersOf)
-          .bind("batch", id)
+      members(h, pipeline, id, listed)
           .map((rs, ctx) -> new Entry(rs.getInt(1), rs.getString(2), null, 0, null, null))
           .forEach(
               e -> {
@@ -815,8 +818,7 @@ final class BatchLedger {
       pending.sort(java.util.Comparator.comparingInt(Entry::seq));
     } else if (packed != null) {
       Set<Integer> members =
-          new HashSet<>(
-              h.createQuery(sql.memberSeqs).bind("batch", id).mapTo(Integer.class).list());
+          new HashSet<>(members(h, pipeline, id, listed).mapTo(Integer.class).list());
       for (Entry e : PackedBatch.unpack(packed)) {
         if (members.contains(e.seq()) && !ended.contains(e.seq())) {
           pending.add(e);
@@ -851,6 +853,14 @@ final class BatchLedger {
         .bind("lease_ms", leaseMillis);
   }
 
+  /** The id rows of a batch (their place and id), found from the ids the batch lists. */
+  private Query members(Handle h, String pipeline, long batch, List<String> listed) {
+    return h.createQuery(sql.membersOf)
+        .bind("pipeline", pipeline)
+        .bind("batch", batch)
+        .bind("ids", Args.texts(listed));
+  }
+
   private static @Nullable Map<String, Object> claimedRow(org.jdbi.v3.core.statement.Query q) {
     return q.map(
             (rs, ctx) -> {
@@ -860,6 +870,7 @@ final class BatchLedger {
               m.put("payloads", rs.getBytes("payloads"));
               m.put("payload_format", rs.getString("payload_format"));
               m.put("claim_count", rs.getInt("claim_count"));
+              m.put("record_ids", texts(rs.getArray("record_ids")));
               String source = rs.getString("source_id");
               m.put(
                   "span",
@@ -874,6 +885,18 @@ final class BatchLedger {
             })
         .findFirst()
         .orElse(null);
+  }
+
+  /** The elements of a text array column; none for NULL. */
+  static List<String> texts(@Nullable Array array) throws SQLException {
+    if (array == null) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    for (Object o : (Object[]) array.getArray()) {
+      out.add((String) o);
+    }
+    return out;
   }
 
   /** What is asked of the batches: where records stand, who holds them, what retention deletes. */

@@ -202,11 +202,14 @@ final class BatchQueries {
    * their rows, and are not counted).
    */
   int[] purge(Handle h, long ageMillis, int max) {
-    List<Long> done =
+    record Done(long id, String pipeline, List<String> ids) {}
+    List<Done> done =
         h.createQuery(sql.purgeDone)
             .bind("age_ms", ageMillis)
             .bind("batch", max)
-            .mapTo(Long.class)
+            .map(
+                (rs, ctx) ->
+                    new Done(rs.getLong(1), rs.getString(2), BatchLedger.texts(rs.getArray(3))))
             .list();
     if (done.isEmpty()) {
       return new int[] {0, 0};
@@ -214,17 +217,25 @@ final class BatchQueries {
     PreparedBatch e = h.prepareBatch(sql.purgeEvents);
     PreparedBatch m = h.prepareBatch(sql.purgeMembers);
     PreparedBatch b = h.prepareBatch(sql.purgeBatch);
-    for (long id : done) {
-      e.bind("batch", id).add();
-      m.bind("batch", id).add();
-      b.bind("batch", id).add();
-    }
     int records = 0;
-    for (long id : done) {
-      records += h.createQuery(sql.purgedRecords).bind("batch", id).mapTo(Integer.class).one();
+    for (Done d : done) {
+      e.bind("batch", d.id()).add();
+      for (String id : d.ids()) {
+        m.bind("batch", d.id()).bind("pipeline", d.pipeline()).bind("id", id).add();
+      }
+      b.bind("batch", d.id()).add();
+      records +=
+          h.createQuery(sql.purgedRecords)
+              .bind("batch", d.id())
+              .bind("pipeline", d.pipeline())
+              .bind("ids", Args.texts(d.ids()))
+              .mapTo(Integer.class)
+              .one();
     }
     e.execute();
-    m.execute();
+    if (m.size() > 0) {
+      m.execute();
+    }
     b.execute();
     return new int[] {done.size(), records};
   }

@@ -42,7 +42,6 @@ final class BatchStatements {
   final String finalRow;
   final String purgeDone;
   final String holders;
-  final String memberSeqs;
   final String membersOf;
   final String purgedRecords;
   final String purgeEvents;
@@ -88,10 +87,10 @@ final class BatchStatements {
         ), b AS (
           INSERT INTO %3$s (batch_id, pipeline, stage, state, size, payloads, payload_format,
             lease_owner, lease_token, lease_expires_at, worker_id, created_at, updated_at,
-            source_id, source_position, source_count, source_end)
+            source_id, source_position, source_count, source_end, record_ids)
           SELECT :batch, :pipeline, :stage, 'OPEN', c.n, :payloads, :format, :owner, :token, %4$s,
-            :owner, :at, :at, :source_id, :source_position, :source_count, :source_end
-          FROM (SELECT COUNT(*) AS n FROM ins) c WHERE c.n > 0
+            :owner, :at, :at, :source_id, :source_position, :source_count, :source_end, c.ids
+          FROM (SELECT COUNT(*) AS n, ARRAY_AGG(record_id) AS ids FROM ins) c WHERE c.n > 0
           ON CONFLICT DO NOTHING
         ), p AS (
           INSERT INTO %6$s (pipeline, source_id, position, worker_id, updated_at)
@@ -124,11 +123,13 @@ final class BatchStatements {
             + batches
             + " (batch_id, pipeline, stage, state, size, payloads, payload_format, lease_owner,"
             + " lease_token, lease_expires_at, worker_id, created_at, updated_at, source_id,"
-            + " source_position, source_count, source_end) VALUES (:batch, :pipeline, :stage,"
+            + " source_position, source_count, source_end, record_ids) VALUES (:batch, :pipeline,"
+            + " :stage,"
             + " 'OPEN', :size,"
             + " :payloads, :format, :owner, :token, "
             + expiry
-            + ", :owner, :at, :at, :source_id, :source_position, :source_count, :source_end)";
+            + ", :owner, :at, :at, :source_id, :source_position, :source_count, :source_end,"
+            + " :record_ids)";
     insertEvent =
         "INSERT INTO "
             + events
@@ -167,7 +168,7 @@ final class BatchStatements {
             + ", claim_count = claim_count + 1, worker_id = :owner";
     String claimColumns =
         "batch_id, stage, payloads, payload_format, claim_count, size, source_id, source_position,"
-            + " source_count, source_end";
+            + " source_count, source_end, record_ids";
     claimPg =
         "UPDATE "
             + batches
@@ -290,20 +291,26 @@ final class BatchStatements {
             + " :format, :checksum, :metadata, :token, :claims, :deliveries, :owner, :dead_at,"
             + " CURRENT_TIMESTAMP)";
     purgeDone =
-        "SELECT batch_id FROM "
+        "SELECT batch_id, pipeline, record_ids FROM "
             + batches
             + " WHERE state = 'DONE' AND completed_at < "
             + dialect.minusMillis(":age_ms")
             + " "
             + dialect.limit(":batch");
     purgeEvents = "DELETE FROM " + events + " WHERE batch_id = :batch";
-    memberSeqs = "SELECT seq FROM " + members + " WHERE batch_id = :batch";
-    membersOf = "SELECT seq, record_id FROM " + members + " WHERE batch_id = :batch";
+    // a batch's id rows, found by their primary key from the ids the batch lists (the list may
+    // name an id whose row belongs to another batch: only rows naming this batch are its own)
+    // (a join: H2 probes the primary key per id only so, not for IN or = ANY)
+    String ofBatch =
+        " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
+            + " AND m.record_id = u.x WHERE m.batch_id = :batch";
+    membersOf = "SELECT m.seq, m.record_id FROM " + members + ofBatch;
     // the records a purge of the batch deletes: those without a row of their own, which stays
     purgedRecords =
         "SELECT COUNT(*) FROM "
             + members
-            + " m WHERE m.batch_id = :batch AND NOT EXISTS (SELECT 1 FROM "
+            + ofBatch
+            + " AND NOT EXISTS (SELECT 1 FROM "
             + rows
             + " t WHERE t.pipeline = m.pipeline AND t.record_id = m.record_id)";
     holders =
@@ -313,7 +320,10 @@ final class BatchStatements {
             + " AND m.record_id = u.x JOIN "
             + batches
             + " b ON b.batch_id = m.batch_id";
-    purgeMembers = "DELETE FROM " + members + " WHERE batch_id = :batch";
+    purgeMembers =
+        "DELETE FROM "
+            + members
+            + " WHERE pipeline = :pipeline AND record_id = :id AND batch_id = :batch";
     purgeBatch = "DELETE FROM " + batches + " WHERE batch_id = :batch AND state = 'DONE'";
   }
 }

@@ -3376,7 +3376,8 @@ abstract class StoreContract {
             "[9, merge groups]",
             "[10, quality baselines and scores]",
             "[11, batch source spans]",
-            "[12, record traces]");
+            "[12, record traces]",
+            "[13, batch record ids]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())

@@ -314,6 +314,114 @@ class Version2UpgradeTest {
 
   // -------------------------------------------------------------------------- the new store
 
+  /**
+   * Batches stored at version 12 (before a batch listed its ids) get their ids listed by the
+   * version 13 script: an open batch whose worker crashed is claimed and finished with its records,
+   * and a done one is purged with its id rows.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"h2", "postgresql"})
+  void batchesStoredAtVersion12AreClaimedAndPurgedAfterTheUpgrade(String kind) throws SQLException {
+    createVersion2(database(kind));
+    Dialect dialect = db.postgres ? Dialect.POSTGRESQL : Dialect.H2;
+    Jdbi jdbi = Jdbi.create(db.url);
+    jdbi.setTemplateEngine(TemplateEngine.NOP);
+    try (Handle h = jdbi.open()) {
+      Migrator.migrate(h, dialect, names, V2_WORKER, true, 12);
+    }
+    try (Connection c = db.connect()) {
+      List<BatchLedger.Entry> entries = new ArrayList<>();
+      for (String[] l : new String[][] {{"batch-1", "dozer"}, {"batch-2", "roller"}}) {
+        Map<String, Object> row = record(l[0], "READY", "ingestion", 0);
+        payload(row, l[1], 100);
+        entries.add(
+            new BatchLedger.Entry(
+                entries.size(),
+                l[0],
+                (byte[]) row.get("payload"),
+                (Long) row.get("payload_checksum"),
+                METADATA));
+      }
+      // open, held by a worker that crashed long ago
+      Map<String, Object> open = batch(901L, "OPEN", entries.size());
+      open.put("payloads", PackedBatch.pack(entries));
+      open.put("payload_format", FORMAT);
+      open.put("lease_owner", CRASHED);
+      open.put("lease_token", 77L);
+      open.put("lease_expires_at", T0.plusSeconds(30));
+      insert(c, names.batches(), open);
+      // done long ago, its payloads cleared
+      Map<String, Object> done = batch(902L, "DONE", 1);
+      done.put("ended", 1);
+      done.put("published", 1);
+      done.put("completed_at", T0.plusSeconds(20));
+      insert(c, names.batches(), done);
+      String[][] members = {
+        {"batch-1", "901", "0"}, {"batch-2", "901", "1"}, {"old-1", "902", "0"}
+      };
+      for (String[] m : members) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("pipeline", PIPELINE);
+        row.put("record_id", m[0]);
+        row.put("batch_id", Long.parseLong(m[1]));
+        row.put("seq", Integer.parseInt(m[2]));
+        insert(c, names.batchRecords(), row);
+      }
+    }
+
+    JdbcPipelineStore store =
+        db.builder()
+            .tablePrefix(PREFIX)
+            .workerId("current")
+            .retainCompleted(java.time.Duration.ofDays(1))
+            .build();
+    opened.add(store);
+    Pipeline<Listing, Listing> pipeline = pipeline(store);
+
+    assertThat(
+            db.query(
+                "SELECT batch_id, CARDINALITY(record_ids), record_ids[1],"
+                    + " record_ids[CARDINALITY(record_ids)] FROM "
+                    + names.batches()
+                    + " ORDER BY batch_id"))
+        .as("each batch lists the ids of its rows, in their order")
+        .extracting(r -> r.get(0) + " " + r.get(1) + " " + r.get(2) + " " + r.get(3))
+        .containsExactly("901 2 batch-1 batch-2", "902 1 old-1 old-1");
+
+    RunResult result = pipeline.run(Source.of("feed", List.<Listing>of().iterator(), Listing::id));
+
+    assertThat(result.status()).as("%s", result.failure()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.resumed()).isEqualTo(UNFINISHED.size() + 2);
+    assertThat(titles())
+        .containsEntry("batch-1", "dozer ingested cleaned")
+        .containsEntry("batch-2", "roller ingested cleaned");
+    assertThat(store.find(PIPELINE, "batch-1").orElseThrow().status())
+        .isEqualTo(RecordStatus.PUBLISHED);
+
+    assertThat(store.find(PIPELINE, "old-1")).isPresent();
+    store.purge(); // also the version 2 rows finished long ago
+    assertThat(store.find(PIPELINE, "old-1")).as("purged with its done batch").isEmpty();
+    assertThat(db.count("SELECT COUNT(*) FROM " + names.batchRecords() + " WHERE batch_id = 902"))
+        .isZero();
+    assertThat(db.count("SELECT COUNT(*) FROM " + names.batches() + " WHERE batch_id = 902"))
+        .isZero();
+    assertThat(db.count("SELECT COUNT(*) FROM " + names.batchRecords() + " WHERE batch_id = 901"))
+        .as("the batch done just now stays")
+        .isEqualTo(2);
+  }
+
+  private static Map<String, Object> batch(long id, String state, int size) {
+    Map<String, Object> row = new LinkedHashMap<>();
+    row.put("batch_id", id);
+    row.put("pipeline", PIPELINE);
+    row.put("stage", "ingestion");
+    row.put("state", state);
+    row.put("size", size);
+    row.put("created_at", T0);
+    row.put("updated_at", T0.plusSeconds(10));
+    return row;
+  }
+
   private JdbcPipelineStore openStore() {
     JdbcPipelineStore store = db.builder().tablePrefix(PREFIX).workerId("current").build();
     opened.add(store);
