@@ -53,6 +53,9 @@ public final class LineageRecorder {
    */
   private final @Nullable ConcurrentHashMap<String, Hashed> handed;
 
+  /** The hashes of the text the run's payloads share from stage to stage. */
+  private final PayloadHash.Memo texts = new PayloadHash.Memo();
+
   /** A payload and the hash of its text. */
   private record Hashed(Object payload, long hash) {}
 
@@ -152,7 +155,7 @@ public final class LineageRecorder {
     }
     Instant left = run.clock.now();
     int arrived = input.payload() instanceof List<?> parts ? parts.size() : size;
-    long outputHash = payloadHash(out.payload());
+    long outputHash = hashOf(out.payload());
     if (handsOn(stage)) {
       hand(out, outputHash);
     }
@@ -166,7 +169,7 @@ public final class LineageRecorder {
                     entered != null ? entered : left,
                     left,
                     attempts,
-                    payloadHash(input.payload()),
+                    hashOf(input.payload()),
                     outputHash,
                     out.metadata().get(Envelope.SOURCE_ID),
                     parentId,
@@ -235,6 +238,10 @@ public final class LineageRecorder {
   /** The hash of a payload's content ({@link PayloadHash}). */
   public static long payloadHash(Object payload) {
     return PayloadHash.of(payload);
+  }
+
+  private long hashOf(Object payload) {
+    return PayloadHash.of(payload, texts);
   }
 
   private int attemptsOf(String recordId, String stage) {
@@ -332,7 +339,7 @@ public final class LineageRecorder {
       if (before != null && before.payload == payload) {
         inputHash = before.hash;
       } else {
-        inputHash = payloadHash(payload);
+        inputHash = hashOf(payload);
         fresh = true;
       }
       Long outputHash = null;
@@ -341,7 +348,7 @@ public final class LineageRecorder {
         // changed since its input hash was taken is hashed again
         // (a sink's output is what it was given)
         outputHash =
-            atSink || (fresh && out.payload() == payload) ? inputHash : payloadHash(out.payload());
+            atSink || (fresh && out.payload() == payload) ? inputHash : hashOf(out.payload());
       }
       if (handed != null) {
         if (out != null && handsOn) {

@@ -5,6 +5,10 @@ import java.lang.reflect.RecordComponent;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
@@ -12,12 +16,14 @@ import org.jspecify.annotations.Nullable;
  * The lineage hash of a payload, taken from its content without making it into text: 64-bit FNV-1a
  * over a walk of the value. Text ({@link CharSequence}) is hashed by its UTF-16 characters, each
  * character's low byte then its high byte, so a text payload's hash is the FNV-1a of the text
- * itself; numbers, booleans, characters, enum constants (by name) and instants by their value;
- * records by their class's name and their components in order; lists and arrays by their elements
- * in order (byte arrays by their bytes); sets and maps by the sum of their elements' (entries')
- * hashes, so two equal sets hash alike whatever their order. Anything else is hashed by the text of
- * {@code String.valueOf}. Equal content gives equal hashes in every run; a record whose accessors
- * this module cannot call is hashed by its text too.
+ * itself; text inside a payload counts by that hash of its own (so it is hashed once however often
+ * it recurs, see {@link Memo}); numbers, booleans, characters, enum constants (by name) and
+ * instants by their value; optionals by what they hold; records by their class's name and their
+ * components in order; lists and arrays by their elements in order (byte arrays by their bytes);
+ * sets and maps by the sum of their elements' (entries') hashes, so two equal sets hash alike
+ * whatever their order. Anything else is hashed by the text of {@code String.valueOf}. Equal
+ * content gives equal hashes in every run; a record whose accessors this module cannot call is
+ * hashed by its text too.
  *
  * <p>Making a record into text to hash it (its {@code toString}, with every {@code double} and
  * {@code Instant} formatted) was most of what lineage {@code ALL} cost a worker; the walk allocates
@@ -37,11 +43,20 @@ final class PayloadHash {
   // two FNV-1a rounds of a character below 256, whose high byte is zero: (h ^ c) * prime²
   private static final long PRIME_SQUARED = PRIME * PRIME;
 
-  // a record class's accessors, or null where they cannot be called from here
-  private static final ClassValue<Method @Nullable []> ACCESSORS =
+  /** Text shorter than this is hashed again rather than looked up: it costs less than a lookup. */
+  static final int MEMO_MIN_LENGTH = 24;
+
+  /** Text longer than this is not kept in a memo (a memo holds its text). */
+  static final int MEMO_MAX_LENGTH = 4_096;
+
+  /** A record class's accessors and the hash of its name. */
+  private record Shape(Method[] accessors, long nameHash) {}
+
+  // a record class's shape, or null where its accessors cannot be called from here
+  private static final ClassValue<@Nullable Shape> SHAPES =
       new ClassValue<>() {
         @Override
-        protected Method @Nullable [] computeValue(Class<?> type) {
+        protected @Nullable Shape computeValue(Class<?> type) {
           RecordComponent[] components = type.getRecordComponents();
           Method[] accessors = new Method[components.length];
           try {
@@ -49,21 +64,61 @@ final class PayloadHash {
               accessors[i] = components[i].getAccessor();
               accessors[i].setAccessible(true);
             }
-            return accessors;
+            return new Shape(accessors, text(type.getName()));
           } catch (RuntimeException inaccessible) {
             return null; // not open to this module: hashed by its text
           }
         }
       };
 
-  private PayloadHash() {}
+  /**
+   * The hashes of texts met lately, so that text a payload shares with the payloads of earlier
+   * stages (the example's records carry their predecessors, and with them the same strings, through
+   * every stage) is hashed once: a fixed table of {@value #SLOTS} slots by the text's {@code
+   * hashCode} (kept in the string once computed), each slot the last text seen there and its hash.
+   * Texts of {@value #MEMO_MIN_LENGTH} to {@value #MEMO_MAX_LENGTH} characters only, so it holds at
+   * most {@value #SLOTS} strings of bounded size. A hit is the same string or an equal one, so
+   * hashes with and without a memo are the same. Thread-safe: a slot holds an immutable entry,
+   * replaced whole; racing writers lose an entry, never mix two.
+   */
+  static final class Memo {
+    static final int SLOTS = 1 << 12;
+
+    private record Entry(String text, long hash) {}
+
+    private final @Nullable Entry[] slots = new Entry[SLOTS];
+
+    long hash(String text) {
+      int slot = text.hashCode() & (SLOTS - 1);
+      Entry e = slots[slot];
+      if (e != null && (e.text == text || e.text.equals(text))) {
+        return e.hash;
+      }
+      long h = text(text);
+      slots[slot] = new Entry(text, h);
+      return h;
+    }
+  }
+
+  private final @Nullable Memo memo;
+  private int left = MAX_VALUES;
+
+  private PayloadHash(@Nullable Memo memo) {
+    this.memo = memo;
+  }
 
   /** The hash of a payload's content. */
   static long of(@Nullable Object payload) {
-    return new PayloadHash().walk(OFFSET, payload, 0);
+    return of(payload, null);
   }
 
-  private int left = MAX_VALUES;
+  /** The hash of a payload's content, the text inside it looked up in a memo first. */
+  static long of(@Nullable Object payload, @Nullable Memo memo) {
+    if (payload instanceof CharSequence text) {
+      return text(text);
+    }
+    return new PayloadHash(memo).walk(OFFSET, payload, 0);
+  }
 
   /** The 64-bit FNV-1a hash of a text's UTF-16 characters (low byte, then high byte, each). */
   static long text(CharSequence text) {
@@ -95,7 +150,7 @@ final class PayloadHash {
       return chars(h, "null");
     }
     if (value instanceof CharSequence text) {
-      return chars(h, text);
+      return mix(mix(h, '"'), textHash(text));
     }
     if (depth >= MAX_DEPTH || --left < 0) {
       return chars(mix(h, 0x3f), value.getClass().getName()); // as deep as it goes
@@ -112,6 +167,13 @@ final class PayloadHash {
         case Character c -> mix(mix(h, 'C'), c);
         case Enum<?> e -> chars(mix(h, 'E'), e.name());
         case Instant t -> mix(mix(mix(h, 'T'), t.getEpochSecond()), t.getNano());
+        case OptionalInt o -> o.isPresent() ? mix(mix(h, 'i'), o.getAsInt()) : mix(h, '0');
+        case OptionalLong o -> o.isPresent() ? mix(mix(h, 'j'), o.getAsLong()) : mix(h, '0');
+        case OptionalDouble o ->
+            o.isPresent()
+                ? mix(mix(h, 'd'), Double.doubleToLongBits(o.getAsDouble()))
+                : mix(h, '0');
+        case Optional<?> o -> o.isPresent() ? walk(mix(h, 'o'), o.get(), depth + 1) : mix(h, '0');
         case Record r -> record(h, r, depth);
         case Set<?> set -> unordered(h, set, depth);
         case Map<?, ?> map -> entries(h, map, depth);
@@ -144,13 +206,25 @@ final class PayloadHash {
     }
   }
 
+  /** The hash of text inside a payload: of its own, so that a memo can keep it. */
+  private long textHash(CharSequence text) {
+    Memo m = memo;
+    if (m != null
+        && text instanceof String s
+        && s.length() >= MEMO_MIN_LENGTH
+        && s.length() <= MEMO_MAX_LENGTH) {
+      return m.hash(s);
+    }
+    return text(text);
+  }
+
   private long record(long h, Record r, int depth) {
-    Method[] accessors = ACCESSORS.get(r.getClass());
-    if (accessors == null) {
+    Shape shape = SHAPES.get(r.getClass());
+    if (shape == null) {
       return chars(h, String.valueOf(r));
     }
-    long x = chars(mix(h, 'R'), r.getClass().getName());
-    for (Method accessor : accessors) {
+    long x = mix(mix(h, 'R'), shape.nameHash);
+    for (Method accessor : shape.accessors) {
       Object component;
       try {
         component = accessor.invoke(r);
