@@ -53,9 +53,6 @@ public final class LineageRecorder {
    */
   private final @Nullable ConcurrentHashMap<String, Hashed> handed;
 
-  /** The hashes of the text the run's payloads share from stage to stage. */
-  private final PayloadHash.Memo texts = new PayloadHash.Memo();
-
   /** A payload and the hash of its text. */
   private record Hashed(Object payload, long hash) {}
 
@@ -155,7 +152,7 @@ public final class LineageRecorder {
     }
     Instant left = run.clock.now();
     int arrived = input.payload() instanceof List<?> parts ? parts.size() : size;
-    long outputHash = hashOf(out.payload());
+    long outputHash = payloadHash(out.payload());
     if (handsOn(stage)) {
       hand(out, outputHash);
     }
@@ -169,7 +166,7 @@ public final class LineageRecorder {
                     entered != null ? entered : left,
                     left,
                     attempts,
-                    hashOf(input.payload()),
+                    payloadHash(input.payload()),
                     outputHash,
                     out.metadata().get(Envelope.SOURCE_ID),
                     parentId,
@@ -238,10 +235,6 @@ public final class LineageRecorder {
   /** The hash of a payload's content ({@link PayloadHash}). */
   public static long payloadHash(Object payload) {
     return PayloadHash.of(payload);
-  }
-
-  private long hashOf(Object payload) {
-    return PayloadHash.of(payload, texts);
   }
 
   private int attemptsOf(String recordId, String stage) {
@@ -339,7 +332,7 @@ public final class LineageRecorder {
       if (before != null && before.payload == payload) {
         inputHash = before.hash;
       } else {
-        inputHash = hashOf(payload);
+        inputHash = payloadHash(payload);
         fresh = true;
       }
       Long outputHash = null;
@@ -348,7 +341,7 @@ public final class LineageRecorder {
         // changed since its input hash was taken is hashed again
         // (a sink's output is what it was given)
         outputHash =
-            atSink || (fresh && out.payload() == payload) ? inputHash : hashOf(out.payload());
+            atSink || (fresh && out.payload() == payload) ? inputHash : payloadHash(out.payload());
       }
       if (handed != null) {
         if (out != null && handsOn) {

@@ -16,12 +16,11 @@ import org.jspecify.annotations.Nullable;
  * The lineage hash of a payload, taken from its content without making it into text: 64-bit FNV-1a
  * over a walk of the value. Text ({@link CharSequence}) is hashed by its UTF-16 characters, each
  * character's low byte then its high byte, so a text payload's hash is the FNV-1a of the text
- * itself; text inside a payload counts by that hash of its own (so it is hashed once however often
- * it recurs, see {@link Memo}); numbers, booleans, characters, enum constants (by name) and
- * instants by their value; optionals by what they hold; records by their class's name and their
- * components in order; lists and arrays by their elements in order (byte arrays by their bytes);
- * sets and maps by the sum of their elements' (entries') hashes, so two equal sets hash alike
- * whatever their order. Anything else is hashed by the text of {@code String.valueOf}. Equal
+ * itself; numbers, booleans, characters, enum constants (by name) and instants by their value;
+ * optionals by what they hold; records by the FNV-1a of their class's name (kept per class) and
+ * their components in order; lists and arrays by their elements in order (byte arrays by their
+ * bytes); sets and maps by the sum of their elements' (entries') hashes, so two equal sets hash
+ * alike whatever their order. Anything else is hashed by the text of {@code String.valueOf}. Equal
  * content gives equal hashes in every run; a record whose accessors this module cannot call is
  * hashed by its text too.
  *
@@ -42,12 +41,6 @@ final class PayloadHash {
   private static final long PRIME = 0x100000001b3L;
   // two FNV-1a rounds of a character below 256, whose high byte is zero: (h ^ c) * prime²
   private static final long PRIME_SQUARED = PRIME * PRIME;
-
-  /** Text shorter than this is hashed again rather than looked up: it costs less than a lookup. */
-  static final int MEMO_MIN_LENGTH = 24;
-
-  /** Text longer than this is not kept in a memo (a memo holds its text). */
-  static final int MEMO_MAX_LENGTH = 4_096;
 
   /** A record class's accessors and the hash of its name. */
   private record Shape(Method[] accessors, long nameHash) {}
@@ -71,54 +64,14 @@ final class PayloadHash {
         }
       };
 
-  /**
-   * The hashes of texts met lately, so that text a payload shares with the payloads of earlier
-   * stages (the example's records carry their predecessors, and with them the same strings, through
-   * every stage) is hashed once: a fixed table of {@value #SLOTS} slots by the text's {@code
-   * hashCode} (kept in the string once computed), each slot the last text seen there and its hash.
-   * Texts of {@value #MEMO_MIN_LENGTH} to {@value #MEMO_MAX_LENGTH} characters only, so it holds at
-   * most {@value #SLOTS} strings of bounded size. A hit is the same string or an equal one, so
-   * hashes with and without a memo are the same. Thread-safe: a slot holds an immutable entry,
-   * replaced whole; racing writers lose an entry, never mix two.
-   */
-  static final class Memo {
-    static final int SLOTS = 1 << 12;
-
-    private record Entry(String text, long hash) {}
-
-    private final @Nullable Entry[] slots = new Entry[SLOTS];
-
-    long hash(String text) {
-      int slot = text.hashCode() & (SLOTS - 1);
-      Entry e = slots[slot];
-      if (e != null && (e.text == text || e.text.equals(text))) {
-        return e.hash;
-      }
-      long h = text(text);
-      slots[slot] = new Entry(text, h);
-      return h;
-    }
-  }
-
-  private final @Nullable Memo memo;
-  private int left = MAX_VALUES;
-
-  private PayloadHash(@Nullable Memo memo) {
-    this.memo = memo;
-  }
+  private PayloadHash() {}
 
   /** The hash of a payload's content. */
   static long of(@Nullable Object payload) {
-    return of(payload, null);
+    return new PayloadHash().walk(OFFSET, payload, 0);
   }
 
-  /** The hash of a payload's content, the text inside it looked up in a memo first. */
-  static long of(@Nullable Object payload, @Nullable Memo memo) {
-    if (payload instanceof CharSequence text) {
-      return text(text);
-    }
-    return new PayloadHash(memo).walk(OFFSET, payload, 0);
-  }
+  private int left = MAX_VALUES;
 
   /** The 64-bit FNV-1a hash of a text's UTF-16 characters (low byte, then high byte, each). */
   static long text(CharSequence text) {
@@ -150,7 +103,7 @@ final class PayloadHash {
       return chars(h, "null");
     }
     if (value instanceof CharSequence text) {
-      return mix(mix(h, '"'), textHash(text));
+      return chars(h, text);
     }
     if (depth >= MAX_DEPTH || --left < 0) {
       return chars(mix(h, 0x3f), value.getClass().getName()); // as deep as it goes
@@ -204,18 +157,6 @@ final class PayloadHash {
       // a component, element or toString that throws: the payload is known by its class only
       return chars(mix(h, 0x21), value.getClass().getName());
     }
-  }
-
-  /** The hash of text inside a payload: of its own, so that a memo can keep it. */
-  private long textHash(CharSequence text) {
-    Memo m = memo;
-    if (m != null
-        && text instanceof String s
-        && s.length() >= MEMO_MIN_LENGTH
-        && s.length() <= MEMO_MAX_LENGTH) {
-      return m.hash(s);
-    }
-    return text(text);
   }
 
   private long record(long h, Record r, int depth) {
