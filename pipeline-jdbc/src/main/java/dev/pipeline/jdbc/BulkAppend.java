@@ -158,23 +158,34 @@ final class BulkAppend {
    * Returns the number of rows appended.
    */
   <T> int append(Handle h, List<T> items, RowWriter<T> writer) throws SQLException {
+    return append(h, items, 0, writer);
+  }
+
+  /**
+   * As {@link #append(Handle, List, RowWriter)}, with the characters the rows will take about, if
+   * the caller knows (0 if not): COPY's text is then made in a buffer of that size from the start,
+   * not grown by copying as it fills (a lineage append is a megabyte of text).
+   */
+  <T> int append(Handle h, List<T> items, int expectedChars, RowWriter<T> writer)
+      throws SQLException {
     if (items.isEmpty()) {
       return 0;
     }
     if (h.isInTransaction() || !(lazyCommit && dialect == Dialect.POSTGRESQL)) {
-      return appendIn(h, items, writer);
+      return appendIn(h, items, expectedChars, writer);
     }
     return h.inTransaction(
         tx -> {
           tx.execute("SET LOCAL synchronous_commit TO OFF");
-          return appendIn(tx, items, writer);
+          return appendIn(tx, items, expectedChars, writer);
         });
   }
 
-  private <T> int appendIn(Handle h, List<T> items, RowWriter<T> writer) throws SQLException {
+  private <T> int appendIn(Handle h, List<T> items, int expectedChars, RowWriter<T> writer)
+      throws SQLException {
     Connection connection = h.getConnection();
     if (dialect == Dialect.POSTGRESQL && connection.isWrapperFor(PGConnection.class)) {
-      return copy(connection.unwrap(PGConnection.class), items, writer);
+      return copy(connection.unwrap(PGConnection.class), items, expectedChars, writer);
     }
     if (h.isInTransaction()) {
       return batch(connection, items, writer);
@@ -182,9 +193,10 @@ final class BulkAppend {
     return h.inTransaction(tx -> batch(tx.getConnection(), items, writer));
   }
 
-  private <T> int copy(PGConnection connection, List<T> items, RowWriter<T> writer)
+  private <T> int copy(
+      PGConnection connection, List<T> items, int expectedChars, RowWriter<T> writer)
       throws SQLException {
-    CopyRow row = new CopyRow(types);
+    CopyRow row = new CopyRow(types, expectedChars);
     for (T item : items) {
       row.start();
       writer.write(item, row);
@@ -307,10 +319,11 @@ final class BulkAppend {
 
   /** A row in COPY's text format: tab between values, {@code \N} for null, newline after. */
   private static final class CopyRow extends Checked {
-    final StringBuilder out = new StringBuilder(8192);
+    final StringBuilder out;
 
-    CopyRow(Type[] types) {
+    CopyRow(Type[] types, int expectedChars) {
       super(types);
+      this.out = new StringBuilder(Math.max(8192, expectedChars));
     }
 
     @Override

@@ -28,6 +28,9 @@ final class LineageLog extends StoreContext {
   /** The most characters of packed events in one row; a record's further events start a row. */
   static final int MAX_PACKED = 200_000;
 
+  /** The characters of a row besides its packed events, about: ids, times, count. */
+  private static final int ROW_CHARS = 160;
+
   private final BulkAppend rows;
   private final String findOld;
   private final String find;
@@ -100,6 +103,12 @@ final class LineageLog extends StoreContext {
       return;
     }
     List<Trace> traces = pack(events);
+    long chars = 0;
+    for (Trace t : traces) {
+      // COPY writes each of a line's eleven tabs and its newline as two characters
+      chars += t.packed.length() + 12L * t.count + ROW_CHARS;
+    }
+    int expectedChars = (int) Math.min(chars, 1 << 26);
     db.call(
         "appendLineage",
         pipeline,
@@ -107,6 +116,7 @@ final class LineageLog extends StoreContext {
             rows.append(
                 h,
                 traces,
+                expectedChars,
                 (t, row) ->
                     row.text(pipeline)
                         .text(t.first.recordId())

@@ -5,6 +5,10 @@ import java.lang.reflect.RecordComponent;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
@@ -13,11 +17,12 @@ import org.jspecify.annotations.Nullable;
  * over a walk of the value. Text ({@link CharSequence}) is hashed by its UTF-16 characters, each
  * character's low byte then its high byte, so a text payload's hash is the FNV-1a of the text
  * itself; numbers, booleans, characters, enum constants (by name) and instants by their value;
- * records by their class's name and their components in order; lists and arrays by their elements
- * in order (byte arrays by their bytes); sets and maps by the sum of their elements' (entries')
- * hashes, so two equal sets hash alike whatever their order. Anything else is hashed by the text of
- * {@code String.valueOf}. Equal content gives equal hashes in every run; a record whose accessors
- * this module cannot call is hashed by its text too.
+ * optionals by what they hold; records by the FNV-1a of their class's name (kept per class) and
+ * their components in order; lists and arrays by their elements in order (byte arrays by their
+ * bytes); sets and maps by the sum of their elements' (entries') hashes, so two equal sets hash
+ * alike whatever their order. Anything else is hashed by the text of {@code String.valueOf}. Equal
+ * content gives equal hashes in every run; a record whose accessors this module cannot call is
+ * hashed by its text too.
  *
  * <p>Making a record into text to hash it (its {@code toString}, with every {@code double} and
  * {@code Instant} formatted) was most of what lineage {@code ALL} cost a worker; the walk allocates
@@ -37,11 +42,14 @@ final class PayloadHash {
   // two FNV-1a rounds of a character below 256, whose high byte is zero: (h ^ c) * prime²
   private static final long PRIME_SQUARED = PRIME * PRIME;
 
-  // a record class's accessors, or null where they cannot be called from here
-  private static final ClassValue<Method @Nullable []> ACCESSORS =
+  /** A record class's accessors and the hash of its name. */
+  private record Shape(Method[] accessors, long nameHash) {}
+
+  // a record class's shape, or null where its accessors cannot be called from here
+  private static final ClassValue<@Nullable Shape> SHAPES =
       new ClassValue<>() {
         @Override
-        protected Method @Nullable [] computeValue(Class<?> type) {
+        protected @Nullable Shape computeValue(Class<?> type) {
           RecordComponent[] components = type.getRecordComponents();
           Method[] accessors = new Method[components.length];
           try {
@@ -49,7 +57,7 @@ final class PayloadHash {
               accessors[i] = components[i].getAccessor();
               accessors[i].setAccessible(true);
             }
-            return accessors;
+            return new Shape(accessors, text(type.getName()));
           } catch (RuntimeException inaccessible) {
             return null; // not open to this module: hashed by its text
           }
@@ -112,6 +120,13 @@ final class PayloadHash {
         case Character c -> mix(mix(h, 'C'), c);
         case Enum<?> e -> chars(mix(h, 'E'), e.name());
         case Instant t -> mix(mix(mix(h, 'T'), t.getEpochSecond()), t.getNano());
+        case OptionalInt o -> o.isPresent() ? mix(mix(h, 'i'), o.getAsInt()) : mix(h, '0');
+        case OptionalLong o -> o.isPresent() ? mix(mix(h, 'j'), o.getAsLong()) : mix(h, '0');
+        case OptionalDouble o ->
+            o.isPresent()
+                ? mix(mix(h, 'd'), Double.doubleToLongBits(o.getAsDouble()))
+                : mix(h, '0');
+        case Optional<?> o -> o.isPresent() ? walk(mix(h, 'o'), o.get(), depth + 1) : mix(h, '0');
         case Record r -> record(h, r, depth);
         case Set<?> set -> unordered(h, set, depth);
         case Map<?, ?> map -> entries(h, map, depth);
@@ -145,12 +160,12 @@ final class PayloadHash {
   }
 
   private long record(long h, Record r, int depth) {
-    Method[] accessors = ACCESSORS.get(r.getClass());
-    if (accessors == null) {
+    Shape shape = SHAPES.get(r.getClass());
+    if (shape == null) {
       return chars(h, String.valueOf(r));
     }
-    long x = chars(mix(h, 'R'), r.getClass().getName());
-    for (Method accessor : accessors) {
+    long x = mix(mix(h, 'R'), shape.nameHash);
+    for (Method accessor : shape.accessors) {
       Object component;
       try {
         component = accessor.invoke(r);

@@ -51,6 +51,17 @@ class PayloadHashTest {
   }
 
   @Test
+  void optionalsCountByWhatTheyHold() {
+    assertThat(PayloadHash.of(java.util.OptionalInt.of(3)))
+        .isEqualTo(PayloadHash.of(java.util.OptionalInt.of(3)))
+        .isNotEqualTo(PayloadHash.of(java.util.OptionalInt.of(4)))
+        .isNotEqualTo(PayloadHash.of(java.util.OptionalInt.empty()));
+    assertThat(PayloadHash.of(java.util.Optional.of("x")))
+        .isNotEqualTo(PayloadHash.of(java.util.Optional.of("y")))
+        .isNotEqualTo(PayloadHash.of(java.util.Optional.empty()));
+  }
+
+  @Test
   void equalContentHashesAlikeAndAnyChangedComponentChangesTheHash() {
     assertThat(PayloadHash.of(listing("drill", 0.5)))
         .isEqualTo(PayloadHash.of(listing("drill", 0.5)));
