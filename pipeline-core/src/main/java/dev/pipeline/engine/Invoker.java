@@ -164,6 +164,25 @@ public final class Invoker {
   public <R> Attempt<R> call(
       int permits, @Nullable String firstRecordId, CallGuard guard, Call<R> call, Check<R> check)
       throws InterruptedException {
+    return call(permits, firstRecordId, guard, call, check, new Attempt<>());
+  }
+
+  /**
+   * Calls the stage once through its policies, as {@link #call(int, String, CallGuard, Call,
+   * Check)} does, and writes how it ended into {@code into}: a worker that reuses one attempt for
+   * its calls allocates nothing per call for their outcomes.
+   *
+   * @return {@code into}
+   * @throws InterruptedException if interrupted while waiting for the rate limit's tokens
+   */
+  public <R> Attempt<R> call(
+      int permits,
+      @Nullable String firstRecordId,
+      CallGuard guard,
+      Call<R> call,
+      Check<R> check,
+      Attempt<R> into)
+      throws InterruptedException {
     PolicyExecutor[] chain = policies;
     for (int i = 0; i < chain.length; i++) {
       Throwable refusal;
@@ -175,7 +194,7 @@ public final class Invoker {
       }
       if (refusal != null) {
         abort(i);
-        return new Attempt<>(Attempt.Kind.REFUSED, null, null, refusal, clock.nanoTime(), 0);
+        return into.set(Attempt.Kind.REFUSED, null, null, refusal, clock.nanoTime(), 0);
       }
     }
     StageCallListener told = listener;
@@ -208,9 +227,7 @@ public final class Invoker {
       if (told != null) {
         ended(told, reported, started, StageCallListener.Outcome.CANCELLED, start, null);
       }
-      @SuppressWarnings("unchecked")
-      Attempt<R> none = (Attempt<R>) Attempt.CANCELLED;
-      return none;
+      return into.set(Attempt.Kind.CANCELLED, null, null, null, start, 0);
     }
     if (error == null && filtered == null) {
       error = check.check(value, permits, firstRecordId);
@@ -232,7 +249,7 @@ public final class Invoker {
         error != null
             ? Attempt.Kind.FAILED
             : filtered != null ? Attempt.Kind.FILTERED : Attempt.Kind.PASSED;
-    return new Attempt<>(kind, error == null ? value : null, filtered, error, start, took);
+    return into.set(kind, error == null ? value : null, filtered, error, start, took);
   }
 
   /**

@@ -120,6 +120,11 @@ public final class CallContext implements StageContext {
     this.added = null;
   }
 
+  /** The payload of the record of a single-record call (after {@link #reset}). */
+  Object payload() {
+    return single("payload", "a batch's inputs").payload();
+  }
+
   void resetBatch(List<Envelope<Object>> batch, int attempt) {
     if (MDC_KEPT && !batch.isEmpty()) {
       String first = mdcId(batch.get(0).id());

@@ -93,6 +93,10 @@ final class StageWorker {
       work.errors = null;
     }
 
+    // one call and one outcome for the batch's calls, not an allocation of each per record: the
+    // call reads the record in hand from the context, reset before each call
+    Invoker.Call<Object> calling = () -> fn.process(context.payload(), context);
+    Attempt<Object> call = new Attempt<>();
     long previous = run.clock.nanoTime();
     // read once a batch, not per record (a field shared by every worker): a record claimed back
     // after retries has its attempt noted before it enters a queue, so before its batch is taken
@@ -104,18 +108,8 @@ final class StageWorker {
         work.resumedRetry = work.attempt > 1;
       }
       while (true) {
-        Envelope<Object> current = record;
-        int attempt = work.attempt;
-        Attempt<Object> call =
-            invoker.call(
-                1,
-                record.id(),
-                slot,
-                () -> {
-                  context.reset(current, attempt);
-                  return fn.process(current.payload(), context);
-                },
-                stage.singleCheck);
+        context.reset(record, work.attempt);
+        invoker.call(1, record.id(), slot, calling, stage.singleCheck, call);
         if (call.kind() == Attempt.Kind.CANCELLED) {
           throw new InterruptedException("run cancelled");
         }
