@@ -169,7 +169,8 @@ public final class DeadLetters {
 
   /**
    * Gives up on dead letters for good, with a reason kept with each: they leave the queue as
-   * discarded. Ids that are not dead letters are ignored.
+   * discarded. Ids that are not dead letters are ignored. The reason is kept, and audited, with its
+   * secrets masked as {@link SafeText#masked(String)} does.
    *
    * @return the ids discarded
    * @throws IllegalArgumentException if the reason is blank
@@ -193,13 +194,16 @@ public final class DeadLetters {
           "give a reason for discarding dead letters; it is kept with each record");
     }
     checkActor(by);
-    Set<String> gone = store.discard(pipeline, checked(recordIds), reason, clock.now());
+    // an operator may paste a URL or a driver's error as the reason: kept and shown masked
+    String kept = SafeText.masked(reason);
+    String who = SafeText.masked(by);
+    Set<String> gone = store.discard(pipeline, checked(recordIds), kept, clock.now());
     audit(
         gone,
         Map.of(),
         "discarded",
-        "discarded by " + by + ": " + reason,
-        Map.of("by", by, "reason", reason));
+        "discarded by " + who + ": " + kept,
+        Map.of("by", who, "reason", kept));
     return gone;
   }
 

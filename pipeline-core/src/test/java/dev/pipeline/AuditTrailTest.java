@@ -207,6 +207,37 @@ class AuditTrailTest {
   }
 
   @Test
+  void aDiscardReasonHoldingASecretIsStoredAndAuditedMasked() {
+    InMemoryPipelineStore store = InMemoryPipelineStore.create();
+    Pipeline<Integer, Integer> pipeline =
+        Pipeline.builder("discard-secret", Integer.class)
+            .clock(clock)
+            .store(store)
+            .stage(
+                CLEANING,
+                (Integer i) -> {
+                  if (i == 1) {
+                    throw new IllegalArgumentException("bad " + i);
+                  }
+                  return i;
+                })
+            .build();
+    pipeline.run(numbers(1));
+
+    String reason = "replayed from jdbc:postgresql://db/orders?user=app&password=hunter2 by hand";
+    assertThat(pipeline.deadLetters().discard(List.of("r1"), reason, "ops-anna"))
+        .containsExactly("r1");
+
+    assertThat(store.find("discard-secret", "r1").orElseThrow().reason())
+        .as("the stored reason")
+        .isEqualTo("replayed from jdbc:postgresql://db/orders?user=app&password=*** by hand");
+    AuditEntry line =
+        lines(pipeline, AuditQuery.all().recordId("r1").containing("discarded by")).get(0);
+    assertThat(line.message()).doesNotContain("hunter2").contains(SafeText.MASK);
+    assertThat(line.metadata().get("reason")).doesNotContain("hunter2");
+  }
+
+  @Test
   void anEditedPayloadSentBackIsAuditedWithWhoEditedIt() {
     Pipeline<Integer, Integer> pipeline =
         Pipeline.builder("edits", Integer.class)

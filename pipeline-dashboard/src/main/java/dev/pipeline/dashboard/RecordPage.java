@@ -67,7 +67,8 @@ final class RecordPage {
     figure(h, "ingested", state.startedAt());
     figure(h, "last change", state.updatedAt());
     if (state.reason() != null) {
-      figure(h, "reason", state.reason());
+      // a discard reason stored before reasons were masked may still hold a secret
+      figure(h, "reason", SafeText.masked(state.reason(), MAX_METADATA));
     }
     h.raw("</dl><h2>Errors</h2><table class=\"errors\"><thead><tr><th>at</th><th>stage</th>");
     h.raw("<th>attempt</th><th>type</th><th>message</th></tr></thead><tbody>");

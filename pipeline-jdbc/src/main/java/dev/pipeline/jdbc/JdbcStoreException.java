@@ -1,6 +1,7 @@
 package dev.pipeline.jdbc;
 
 import dev.pipeline.PipelineException;
+import dev.pipeline.internal.Secrets;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -9,6 +10,11 @@ import org.jspecify.annotations.Nullable;
  * this library; or a {@link JdbcSource} or {@link JdbcSink} could not read the definition of its
  * table, or create it. Transient errors (a lost connection, a restarted server, a deadlock) are
  * retried inside the store and never surface as this exception unless they outlast the tolerance.
+ *
+ * <p>Its message and its cause's are masked (passwords, tokens: see {@link dev.pipeline.SafeText}):
+ * a cause whose messages hold a secret is replaced by a masked copy (a database error stays a
+ * {@link java.sql.SQLException} of its class family, with its SQLState, vendor code and stack
+ * frames); a cause with nothing to mask is the driver's exception itself.
  *
  * <p>Immutable and thread-safe.
  */
@@ -25,7 +31,8 @@ public final class JdbcStoreException extends PipelineException {
       @Nullable String sqlState,
       String message,
       @Nullable Throwable cause) {
-    super(message, cause);
+    // a logger given this exception prints its causes' messages: a driver's may hold the password
+    super(message, MaskedCause.of(cause, Secrets::redact));
     this.operation = operation;
     this.pipeline = pipeline;
     this.sqlState = sqlState;

@@ -3,11 +3,6 @@ package dev.pipeline.jdbc;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
-import java.sql.SQLInvalidAuthorizationSpecException;
-import java.sql.SQLNonTransientConnectionException;
-import java.sql.SQLRecoverableException;
-import java.sql.SQLTransientConnectionException;
-import java.sql.SQLTransientException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -218,65 +213,10 @@ final class JdbcUrl {
 
   /**
    * The exception itself, or a copy of it and its causes with the URL and secrets masked if any of
-   * their messages carried them (a driver echoing the URL). The copy keeps the class family the
-   * store's retry decisions read (transient, recoverable), the SQLState and the vendor code.
+   * their messages carried them (a driver echoing the URL), as {@link MaskedCause} makes it.
    */
   SQLException scrub(SQLException e) {
-    boolean leaks = false;
-    int depth = 0;
-    for (Throwable t = e; t != null && depth < 16 && !leaks; t = t.getCause(), depth++) {
-      String message = t.getMessage();
-      leaks = message != null && !scrub(message).equals(message);
-    }
-    if (!leaks) {
-      return e;
-    }
-    Throwable cause = scrubbedCause(e.getCause(), 1);
-    String message = scrub(e.getMessage());
-    String state = e.getSQLState();
-    int code = e.getErrorCode();
-    SQLException copy;
-    if (e instanceof SQLTransientConnectionException) {
-      copy = new SQLTransientConnectionException(message, state, code, cause);
-    } else if (e instanceof SQLTransientException) {
-      copy = new SQLTransientException(message, state, code, cause);
-    } else if (e instanceof SQLRecoverableException) {
-      copy = new SQLRecoverableException(message, state, code, cause);
-    } else if (e instanceof SQLInvalidAuthorizationSpecException) {
-      copy = new SQLInvalidAuthorizationSpecException(message, state, code, cause);
-    } else if (e instanceof SQLNonTransientConnectionException) {
-      copy = new SQLNonTransientConnectionException(message, state, code, cause);
-    } else {
-      copy = new SQLException(message, state, code, cause);
-    }
-    copy.setStackTrace(e.getStackTrace());
-    return copy;
-  }
-
-  private @Nullable Throwable scrubbedCause(@Nullable Throwable t, int depth) {
-    if (t == null || depth >= 16 || t == t.getCause()) {
-      return null;
-    }
-    Throwable copy =
-        new ScrubbedCause(
-            t.getClass().getName() + ": " + scrub(t.getMessage()),
-            scrubbedCause(t.getCause(), depth + 1));
-    copy.setStackTrace(t.getStackTrace());
-    return copy;
-  }
-
-  /** A cause whose message was masked; its text names the original class. */
-  private static final class ScrubbedCause extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    ScrubbedCause(String message, @Nullable Throwable cause) {
-      super(message, cause, false, true);
-    }
-
-    @Override
-    public String toString() {
-      return String.valueOf(getMessage());
-    }
+    return MaskedCause.of(e, this::scrub);
   }
 
   // ------------------------------------------------------------------ H2

@@ -8,6 +8,8 @@ import dev.pipeline.SafeText;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.spi.StageDescriptor;
 import dev.pipeline.testkit.LogCapture;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLNonTransientConnectionException;
@@ -40,6 +42,56 @@ class SecretsNotLoggedTest {
     for (String line : lines) {
       assertThat(line).doesNotContain(PASSWORD).doesNotContain(TOKEN);
     }
+  }
+
+  /** Every exception of the chain, as a logger would print it, and the driver's SQLState kept. */
+  private static void assertCausesMasked(Throwable thrown) {
+    String state = null;
+    for (Throwable t = thrown.getCause(); t != null; t = t.getCause()) {
+      assertThat(t.toString()).doesNotContain(PASSWORD).doesNotContain(TOKEN);
+      if (t instanceof SQLException sql) {
+        state = sql.getSQLState();
+      }
+    }
+    assertThat(state).as("the database error's SQLState, kept").isEqualTo("28P01");
+    StringWriter printed = new StringWriter();
+    thrown.printStackTrace(new PrintWriter(printed));
+    assertThat(printed.toString())
+        .as("the stack trace a logger prints")
+        .contains(SafeText.MASK)
+        .doesNotContain(PASSWORD)
+        .doesNotContain(TOKEN);
+  }
+
+  @Test
+  void aStoreExceptionsCauseWithNothingToMaskIsTheDriversOwn() {
+    SQLException driver = new SQLNonTransientConnectionException("connection refused", "08001");
+    JdbcStoreException e = new JdbcStoreException("claim", "p", "08001", "claim failed", driver);
+    assertThat(e.getCause()).isSameAs(driver);
+  }
+
+  @Test
+  void aStoreExceptionsCauseHoldingASecretIsMaskedInItsWholeChain() {
+    SQLException next = new SQLException("entry 2: token=" + TOKEN, "22001");
+    SQLException driver = new SQLNonTransientConnectionException(DRIVER_ERROR, "28P01");
+    driver.setNextException(next);
+    RuntimeException wrapper =
+        new IllegalStateException("via jdbc:postgresql://db/x?password=" + PASSWORD, driver);
+    JdbcStoreException e = new JdbcStoreException("claim", "p", "28P01", "claim failed", wrapper);
+
+    StringWriter printed = new StringWriter();
+    e.printStackTrace(new PrintWriter(printed));
+    assertThat(printed.toString())
+        .contains("java.lang.IllegalStateException: via jdbc:postgresql://db/x?password=***")
+        .doesNotContain(PASSWORD)
+        .doesNotContain(TOKEN);
+    assertThat(e.getCause().getCause())
+        .as("the driver's error keeps its class family and SQLState")
+        .isInstanceOf(SQLNonTransientConnectionException.class)
+        .extracting(t -> ((SQLException) t).getSQLState())
+        .isEqualTo("28P01");
+    SQLException maskedNext = ((SQLException) e.getCause().getCause()).getNextException();
+    assertThat(maskedNext.getMessage()).isEqualTo("entry 2: token=***");
   }
 
   @Test
@@ -83,7 +135,8 @@ class SecretsNotLoggedTest {
           .isInstanceOf(JdbcStoreException.class)
           .hasMessageContaining(SafeText.MASK)
           .hasMessageNotContaining(PASSWORD)
-          .hasMessageNotContaining(TOKEN);
+          .hasMessageNotContaining(TOKEN)
+          .satisfies(SecretsNotLoggedTest::assertCausesMasked);
       ds.down = false;
     }
     List<String> lines = storeLines(mark);

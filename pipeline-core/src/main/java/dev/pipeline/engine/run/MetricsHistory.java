@@ -98,6 +98,11 @@ final class MetricsHistory {
     }
   }
 
+  /** The pipeline clock's nanoseconds until the next window is due (negative if overdue). */
+  long nanosUntilDue() {
+    return dueNanos - clock.nanoTime();
+  }
+
   /** Takes the last window of the run, however short, if anything happened in it. */
   void takeLast() {
     lock.lock();

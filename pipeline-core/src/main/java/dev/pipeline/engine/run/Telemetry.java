@@ -42,11 +42,18 @@ public final class Telemetry {
   /** Lines written to the store at once, at most. */
   static final int WRITE_BATCH = 1_000;
 
-  // how often the writer looks for work, in real time: it paces I/O, it does not stamp anything
+  // how often the writer looks for work while lineage is kept (its hold counts these polls), in
+  // real time: it paces I/O, it does not stamp anything
   private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
-  // polls with nothing to do after which the writer ends (5 s)
-  private static final int IDLE_POLLS = 50;
+  // how long the writer waits otherwise, at most: audit lines reach the store within it (at once
+  // when a quarter of the buffer waits) and each write carries a second's lines; a metrics window
+  // due sooner wakes it then. One wake-up a second instead of ten, where the writer costs CPU
+  // per wake-up whatever it writes
+  private static final long QUIET_POLL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  // real time with nothing to do after which the writer ends
+  private static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   // windows waiting (a few per stage per window): dropped and counted like lines if ever full
   private static final int WINDOW_BUFFER = 4_096;
@@ -193,21 +200,31 @@ public final class Telemetry {
   }
 
   private void writeLoop() {
-    int idle = 0;
+    long idleSince = System.nanoTime();
+    boolean keepsLineage = false;
     while (!closed) {
-      LockSupport.parkNanos(POLL_NANOS);
+      LockSupport.parkNanos(keepsLineage ? POLL_NANOS : quietPoll());
       MetricsHistory history = current;
       if (history != null) {
         history.takeIfDue();
       }
       boolean work = !lines.isEmpty() || !windows.isEmpty() || !lineage.isEmpty();
       polls.incrementAndGet();
-      flush(false);
-      idle = work || history != null ? 0 : idle + 1;
-      if (idle >= IDLE_POLLS && stopIfIdle()) {
+      keepsLineage = flush(false);
+      long now = System.nanoTime();
+      if (work || history != null) {
+        idleSince = now;
+      } else if (now - idleSince >= IDLE_NANOS && stopIfIdle()) {
         return; // a pipeline left unclosed does not keep a thread polling forever
       }
     }
+  }
+
+  /** How long the writer waits when no lineage is held: a second, or until a window is due. */
+  private long quietPoll() {
+    MetricsHistory history = current;
+    long due = history == null ? QUIET_POLL_NANOS : history.nanosUntilDue();
+    return Math.clamp(due, POLL_NANOS, QUIET_POLL_NANOS);
   }
 
   /** Lets the writer end when nothing waits and no run is followed; the next line restarts it. */
@@ -247,7 +264,10 @@ public final class Telemetry {
     flush(true);
   }
 
-  private void flush(boolean all) {
+  /**
+   * Whether lineage is held or waits after the flush (the writer then polls as often as before).
+   */
+  private boolean flush(boolean all) {
     writeLock.lock();
     try {
       List<AuditEntry> batch = new ArrayList<>(Math.min(WRITE_BATCH, capacity));
@@ -274,6 +294,7 @@ public final class Telemetry {
         sayDropped(now - droppedSaid, now);
         droppedSaid = now;
       }
+      return !held.isEmpty() || !lineage.isEmpty();
     } finally {
       writeLock.unlock();
     }
