@@ -635,15 +635,30 @@ final class BatchLedger {
         .execute();
   }
 
-  /** Renews the lease of one batch; whether this worker still holds it. */
-  boolean renew(Handle h, Batch batch) {
-    return h.createUpdate(sql.renewOne)
+  /**
+   * Renews the leases of batches in one statement, each only if this worker still holds it under
+   * the token it has; returns the ids of those it holds.
+   */
+  Set<Long> renewHeld(Handle h, Collection<Batch> held) {
+    if (held.isEmpty()) {
+      return Set.of();
+    }
+    Long[] ids = new Long[held.size()];
+    Long[] tokens = new Long[held.size()];
+    int i = 0;
+    for (Batch b : held) {
+      ids[i] = b.id();
+      tokens[i] = b.token();
+      i++;
+    }
+    return new HashSet<>(
+        h.createQuery(sql.renewHeld)
             .bind("lease_ms", leaseMillis)
-            .bind("batch", batch.id())
+            .bind("ids", Args.array("bigint", ids))
+            .bind("tokens", Args.array("bigint", tokens))
             .bind("owner", workerId)
-            .bind("token", batch.token())
-            .execute()
-        > 0;
+            .mapTo(Long.class)
+            .list());
   }
 
   /**
