@@ -25,14 +25,21 @@ import java.util.Map;
  * prints {@value #READY}, waits for a line on standard input, runs its part (any worker claims the
  * records of another whose lease expired), prints its outcome and its round trips to the database
  * (statements and commits, counted by {@link CountingDataSource}), of which those that coordinate
- * it with the other workers (see {@link #coordinates}) with their wall time, after {@value #DONE},
- * and waits for another line (or the end of its input) before it closes the store and exits.
+ * it with the other workers (see {@link #coordinates}) with their wall time and its statements
+ * (round trips less commits), after {@value #DONE}, and waits for another line (or the end of its
+ * input) before it closes the store and exits.
  *
  * <p>Arguments: JDBC URL, schema, lines, worker id, shard, shards.
  */
 final class DurableWorker {
   static final String READY = "WORKER-READY";
   static final String DONE = "WORKER-DONE";
+
+  /**
+   * A system property: when true, each worker prints its round trips by statement to standard error
+   * after its run.
+   */
+  static final String BREAKDOWN = "bench.workers.breakdown";
 
   /** Lines each worker runs durably on a scratch schema before it says it is ready. */
   static final int WARM_UP_LINES = 20_000;
@@ -116,6 +123,13 @@ final class DurableWorker {
       RunResult result = pipeline.run(DurableWork.source(part));
       long trips = counter.roundTrips() - tripsBefore;
       long[] coordination = counter.tripsOf(DurableWorker::coordinates);
+      long statements =
+          counter.tripsOf(name -> !name.equals("commit") && !name.equals("rollback"))[0];
+      if (Boolean.getBoolean(BREAKDOWN)) {
+        for (String kind : counter.breakdown()) {
+          System.err.println(workerId + " " + kind);
+        }
+      }
       if (result.status() != RunStatus.COMPLETED || result.unfinished() != 0) {
         System.err.println(result.summary());
         System.exit(1);
@@ -137,7 +151,9 @@ final class DurableWorker {
               + " "
               + coordination[0]
               + " "
-              + coordination[1]);
+              + coordination[1]
+              + " "
+              + statements);
       System.out.flush();
       in.readLine(); // until the parent has read this JVM's CPU time
     }
