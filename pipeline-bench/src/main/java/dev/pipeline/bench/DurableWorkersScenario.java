@@ -31,8 +31,14 @@ import java.util.concurrent.TimeUnit;
  * (before it closes its store and exits). Each run is checked: every unique record in exactly one
  * terminal state, and the workers' completions adding up to the records (none completed twice).
  *
- * <p>The target only asks for the figures; a row fails if more workers make less throughput than
- * one. The worker counts rotate their order from round to round.
+ * <p>Each worker count runs twice, over the lines and over twice as many, so that what a worker JVM
+ * costs for being there (its compilers and collector running all along, its polls) is told apart
+ * from what each more record costs: the target is the marginal CPU per line (worker JVMs and their
+ * backends) of 2 and 3 workers at most 1.10× one worker's. The worker JVMs' CPU is also split by
+ * kind of thread ({@link ThreadCpu}), and their CPU before the ready barrier reported apart.
+ *
+ * <p>A throughput row fails if more workers make less throughput than one. The worker counts rotate
+ * their order from round to round.
  */
 final class DurableWorkersScenario implements Scenario {
   static final List<Integer> WORKERS = List.of(1, 2, 3);
@@ -114,18 +120,12 @@ final class DurableWorkersScenario implements Scenario {
     Samples oneMarginal = rounds.samples(Figure.MARGINAL.index(n, one));
     for (int k = 0; k < n; k++) {
       int workers = WORKERS.get(k);
-      String who =
-          "durable workers, PostgreSQL: "
-              + workers
-              + " worker JVM"
-              + plural(workers)
-              + ", "
-              + Runtime.getRuntime().availableProcessors()
-              + " cores, ";
+      String who = "durable workers, PostgreSQL: " + workers + " worker JVM" + plural(workers);
+      String cores = ", " + Runtime.getRuntime().availableProcessors() + " cores";
       Samples ratios = rounds.samples(Figure.RATIO.index(n, k));
       rows.add(
           new Row(
-              who + Targets.count(lines) + " lines",
+              who + ", " + Targets.count(lines) + " lines" + cores,
               String.join(
                   ", ",
                   Figure.RATE.format(rounds, n, k, "%,.0f") + " lines/s",
@@ -139,11 +139,12 @@ final class DurableWorkersScenario implements Scenario {
       rows.add(
           new Row(
               who
-                  + "marginal CPU per line from "
+                  + ", marginal CPU per line from "
                   + Targets.count(lines)
                   + " to "
                   + Targets.count(2L * lines)
-                  + " lines (worker JVMs + backends)",
+                  + " lines (worker JVMs + backends)"
+                  + cores,
               String.format(
                   Locale.ROOT,
                   "%s µs/line (JVMs %s, backends %s), %s statements/line; fixed %s ms CPU per"
@@ -204,15 +205,14 @@ final class DurableWorkersScenario implements Scenario {
    * the measured window for being there (its collector's and compilers' work, its idle threads, the
    * wait for the last records). CPU in seconds and statements per record.
    */
-  private record Marginal(double cpu, double jvm, double server, double statements, long lines) {
+  private record Marginal(double cpu, double jvm, double server, double statements) {
     static Marginal of(Result shorter, Result longer) {
       long lines = longer.lines() - shorter.lines();
       return new Marginal(
           (longer.cpuSeconds() - shorter.cpuSeconds()) / lines,
           (longer.workerTicks().process() - shorter.workerTicks().process()) / TICKS / lines,
           (longer.backendTicks() - shorter.backendTicks()) / TICKS / lines,
-          (longer.statements() - shorter.statements()) / (double) lines,
-          lines);
+          (longer.statements() - shorter.statements()) / (double) lines);
     }
 
     /** The run's CPU beyond its records' marginal cost, per worker JVM, in seconds. */
