@@ -310,10 +310,16 @@ public final class Run implements PipelineRun {
 
   /** A call context for a stage's (or the sink's) calls, its logger feeding the audit trail. */
   CallContext context(RunStage stage) {
+    Logger logger = stage.logger;
+    if (logger == null) {
+      // once a stage, not once a sink call: the default asks the logging backend by name
+      logger = stageLoggers.apply(stage.def.name());
+      stage.logger = logger;
+    }
     return new CallContext(
         pipeline,
         stage.def.name(),
-        stageLoggers.apply(stage.def.name()),
+        logger,
         clock,
         policies.references(),
         telemetry,
