@@ -1,0 +1,12 @@
+-- Data Pipeline Manager, pipeline-jdbc schema version 18 (PostgreSQL 12+): nothing to change.
+--
+-- Version 18 gives H2's identity columns larger blocks of values (H2 wrote its whole store each
+-- time a block ran out). PostgreSQL writes no page to disk for a sequence's values, and a cache
+-- there would be each session's own, so values written by two sessions would no longer follow the
+-- order they were written in (a record's errors are read in that order). So this script changes
+-- nothing; it keeps the two dialects' version numbers the same.
+
+-- By hand only (the store writes this row itself):
+-- INSERT INTO ${schema}.${prefix}pipeline_schema_version
+--   (version, description, script, checksum, installed_by, execution_ms)
+--   VALUES (18, 'identity caches', 'V18__identity_caches.sql', <checksum>, 'dba', 0);
