@@ -3377,8 +3377,7 @@ abstract class StoreContract {
             "[10, quality baselines and scores]",
             "[11, batch source spans]",
             "[12, record traces]",
-            "[13, batch record ids]",
-            "[18, identity caches]");
+            "[13, batch record ids]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())
