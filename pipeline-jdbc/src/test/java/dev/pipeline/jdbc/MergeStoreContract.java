@@ -36,13 +36,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * Merge groups on a durable store: parts counted once per index whoever gives them and however
@@ -50,8 +45,7 @@ import org.junit.jupiter.api.TestInstance;
  * dying inside the merge window, and a pipeline of split, stage and merge whose every record ends
  * once.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class MergeStoreContract {
+abstract class MergeStoreContract extends DatabaseContract {
   private static final PayloadCodec<String> STRING = PayloadCodec.string();
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   private static final StageName MERGE = StageName.of("merge");
@@ -62,34 +56,11 @@ abstract class MergeStoreContract {
           new StageDescriptor("reading", 2, "Read", null, "none", 0, false, STRING),
           new StageDescriptor("merge", 3, "Merge", null, "none", 0, false, STRING));
 
-  private TestDatabase database;
-  private final List<JdbcPipelineStore> stores = new ArrayList<>();
-  private String pipeline;
   private final Queue<Envelope<String>> sunk = new ConcurrentLinkedQueue<>();
 
-  abstract TestDatabase createDatabase();
-
-  @BeforeAll
-  void createSchema() {
-    database = createDatabase();
-  }
-
-  @AfterAll
-  void dropSchema() {
-    if (database != null) {
-      database.drop();
-    }
-  }
-
   @BeforeEach
-  void name(TestInfo info) {
-    pipeline = info.getTestMethod().orElseThrow().getName();
+  void clearSinks() {
     sunk.clear();
-  }
-
-  @AfterEach
-  void closeStores() {
-    stores.forEach(JdbcPipelineStore::close);
   }
 
   private JdbcPipelineStore open(String worker) {
@@ -97,8 +68,7 @@ abstract class MergeStoreContract {
   }
 
   private JdbcPipelineStore open(JdbcPipelineStoreBuilder builder) {
-    JdbcPipelineStore store = builder.build();
-    stores.add(store);
+    JdbcPipelineStore store = build(builder);
     store.register(pipeline, STAGES);
     store.unregister(pipeline);
     return store;
