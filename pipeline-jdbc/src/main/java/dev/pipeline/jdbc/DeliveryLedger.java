@@ -89,7 +89,7 @@ final class DeliveryLedger extends StoreContext {
     }
     checkOpen();
     Set<String> gone = new HashSet<>();
-    if (ledger != null && ledger.anyIn(pipeline, doubtful)) {
+    if (ledger != null && ledger.held().anyIn(pipeline, doubtful)) {
       doubtful = notHeldInBatches(pipeline, doubtful, gone);
     }
     Map<String, Long> held = new TreeMap<>();
@@ -134,7 +134,8 @@ final class DeliveryLedger extends StoreContext {
    */
   private List<String> notHeldInBatches(String pipeline, List<String> doubtful, Set<String> gone) {
     BatchLedger ledger = Objects.requireNonNull(this.ledger);
-    Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups = ledger.byBatch(pipeline, doubtful);
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups =
+        ledger.held().byBatch(pipeline, doubtful);
     Confirmations.Sent sent = confirmations.now();
     Set<BatchLedger.Batch> lostBatches =
         db.call(
@@ -143,7 +144,7 @@ final class DeliveryLedger extends StoreContext {
             h -> {
               Set<BatchLedger.Batch> lost = new HashSet<>();
               for (BatchLedger.Batch b : groups.keySet()) {
-                if (!ledger.renew(h, b)) {
+                if (!ledger.leases().renew(h, b)) {
                   lost.add(b);
                 }
               }
@@ -163,7 +164,7 @@ final class DeliveryLedger extends StoreContext {
         });
     confirmations.confirm(pipeline, renewed, sent);
     if (!lost.isEmpty()) {
-      ledger.forget(pipeline, lost.keySet());
+      ledger.held().forget(pipeline, lost.keySet());
       lose(pipeline, lost, "this worker drops its copies in flight");
       gone.addAll(lost.keySet());
     }
@@ -406,7 +407,7 @@ final class DeliveryLedger extends StoreContext {
                           .bind("lease_ms", leaseMillis)
                           .bind("held", Args.array("bigint", held))
                           .execute()
-                      + (ledger == null ? 0 : ledger.renewExpiredHeld(h, pipeline, held)));
+                      + (ledger == null ? 0 : ledger.leases().renewExpiredHeld(h, pipeline, held)));
       if (renewed > 0) {
         LOG.info(
             "pipeline-jdbc: the leases of worker {} (this worker) on {} records of pipeline '{}' it"
@@ -434,7 +435,9 @@ final class DeliveryLedger extends StoreContext {
                           .bind("pipeline", pipeline)
                           .bind("dead", other.worker())
                           .execute()
-                      + (ledger == null ? 0 : ledger.takeOver(h, pipeline, other.worker())));
+                      + (ledger == null
+                          ? 0
+                          : ledger.leases().takeOver(h, pipeline, other.worker())));
       if (taken > 0) {
         LOG.info(
             "pipeline-jdbc: worker {} ran on this host as process {}, which is gone; its {} records"

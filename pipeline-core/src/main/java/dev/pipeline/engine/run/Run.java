@@ -8,6 +8,7 @@ import dev.pipeline.PipelineException;
 import dev.pipeline.PipelineRun;
 import dev.pipeline.Progress;
 import dev.pipeline.Route;
+import dev.pipeline.RouteBranch;
 import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
 import dev.pipeline.Sink;
@@ -366,7 +367,7 @@ public final class Run implements PipelineRun {
 
   /** The pseudo-stages of a route's branch sinks, called as the pipeline's sink is. */
   private @Nullable RunStage[] exits(RunStage stage, Route<?, ?> route) {
-    List<Route.Branch<?, ?>> branches = API.branches(route);
+    List<RouteBranch<?, ?>> branches = API.branches(route);
     @Nullable RunStage[] exits = new RunStage[branches.size()];
     for (int i = 0; i < exits.length; i++) {
       Sink<Object> to = API.sinkOf(route, i);
