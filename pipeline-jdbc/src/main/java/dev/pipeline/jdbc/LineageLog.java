@@ -125,7 +125,7 @@ final class LineageLog extends StoreContext {
                         .time(t.firstAt)
                         .time(t.lastAt)
                         .int32(t.count)
-                        .text(t.packed.toString())));
+                        .text(t.packed))); // read as it is, not made into a String
   }
 
   /** The events grouped by record, in the order each record first appears, each group in order. */

@@ -101,17 +101,22 @@ final class LineageTrace {
     if (value == null) {
       return out.append(NONE);
     }
+    int from = 0; // text from here on is not yet written: runs are copied whole, not by char
     for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      switch (c) {
-        case '\\' -> out.append("\\\\");
-        case '\t' -> out.append("\\t");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        default -> out.append(c);
+      char escape =
+          switch (value.charAt(i)) {
+            case '\\' -> '\\';
+            case '\t' -> 't';
+            case '\n' -> 'n';
+            case '\r' -> 'r';
+            default -> 0;
+          };
+      if (escape != 0) {
+        out.append(value, from, i).append('\\').append(escape);
+        from = i + 1;
       }
     }
-    return out;
+    return out.append(value, from, value.length());
   }
 
   private static @Nullable String unescape(String field) {
