@@ -69,10 +69,41 @@ final class BulkAppend {
     void write(T item, Row row) throws SQLException;
   }
 
+  /**
+   * Where a text value made in parts is written: COPY's data, escaped as each part comes, or a
+   * builder for the other strategies.
+   */
+  interface TextOut {
+    TextOut append(char c);
+
+    /** The characters of text from {@code from} to {@code to} (exclusive). */
+    TextOut append(CharSequence text, int from, int to);
+
+    /** A number, in decimal. */
+    TextOut append(long number);
+  }
+
+  /**
+   * A text value made in parts as it is written (lineage's packed events, up to a megabyte an
+   * append): on PostgreSQL no {@code String} of it is made, each part is escaped straight into
+   * COPY's data. May be written twice (once more if it holds what a database refuses).
+   */
+  @FunctionalInterface
+  interface Parts {
+    void writeTo(TextOut out);
+  }
+
   /** The values of one row, each call the next column. */
   interface Row {
     /** A text value: a {@code String}, or text being made (a builder), read once, not kept. */
     Row text(@Nullable CharSequence value) throws SQLException;
+
+    /** A text value made in parts (never null), as {@link #text(CharSequence)} would write it. */
+    default Row text(Parts value) throws SQLException {
+      StringBuilder whole = new StringBuilder();
+      value.writeTo(new Built(whole));
+      return text(whole);
+    }
 
     Row int32(int value) throws SQLException;
 
@@ -303,6 +334,27 @@ final class BulkAppend {
     return value.truncatedTo(ChronoUnit.MICROS);
   }
 
+  /** A builder as a {@link TextOut}. */
+  private record Built(StringBuilder out) implements TextOut {
+    @Override
+    public TextOut append(char c) {
+      out.append(c);
+      return this;
+    }
+
+    @Override
+    public TextOut append(CharSequence text, int from, int to) {
+      out.append(text, from, to);
+      return this;
+    }
+
+    @Override
+    public TextOut append(long number) {
+      out.append(number);
+      return this;
+    }
+  }
+
   /** Counts the values of a row against its columns: a writer that gives too few or too many. */
   private abstract static class Checked implements Row {
     final Type[] types;
@@ -365,6 +417,17 @@ final class BulkAppend {
         out.nullValue();
       } else {
         out.text(value); // escaped, as storable() would, if it holds a NUL or a lone surrogate
+      }
+      return this;
+    }
+
+    @Override
+    public Row text(Parts value) throws SQLException {
+      separate(Type.TEXT);
+      if (!out.parts(value)) {
+        StringBuilder whole = new StringBuilder(); // rewound: written in its storable form
+        value.writeTo(new Built(whole));
+        out.text(whole);
       }
       return this;
     }

@@ -122,23 +122,67 @@ final class CopyText {
     }
   }
 
-  /** A text value, escaped for COPY (see the class's javadoc); null as {@code \N}. */
+  /** A text value, escaped for COPY (see the class's javadoc). */
   void text(CharSequence value) {
     int start = size;
-    if (!escaped(value)) {
+    if (!escaped(value, 0, value.length())) {
       size = start; // rewound: the value is written in its storable form instead
-      escaped(StorableText.escape(value.toString()));
+      String storable = StorableText.escape(value.toString());
+      escaped(storable, 0, storable.length());
     }
   }
 
   /**
-   * Writes the value escaped for COPY, in UTF-8; false, having written part of it, if it holds a
-   * NUL or an unpaired surrogate.
+   * A text value made in parts, each escaped for COPY as it comes; false, with nothing written, if
+   * it holds a NUL or an unpaired surrogate (a pair split over two parts counts as unpaired): the
+   * caller then writes its storable form with {@link #text}.
    */
-  private boolean escaped(CharSequence value) {
-    int n = value.length();
-    ensure(n + 16);
-    for (int i = 0; i < n; i++) {
+  boolean parts(BulkAppend.Parts value) {
+    int start = size;
+    Escaping out = new Escaping();
+    value.writeTo(out);
+    if (out.refused) {
+      size = start;
+    }
+    return !out.refused;
+  }
+
+  /** The parts of a value, escaped into this COPY data as they come. */
+  private final class Escaping implements BulkAppend.TextOut {
+    boolean refused;
+
+    @Override
+    public BulkAppend.TextOut append(char c) {
+      if (c < 0x80 && c > 0 && c != '\\' && c != '\t' && c != '\n' && c != '\r') {
+        ensure(1);
+        bytes[size++] = (byte) c;
+      } else {
+        refused |= !escaped(String.valueOf(c), 0, 1);
+      }
+      return this;
+    }
+
+    @Override
+    public BulkAppend.TextOut append(CharSequence text, int from, int to) {
+      refused |= !escaped(text, from, to);
+      return this;
+    }
+
+    @Override
+    public BulkAppend.TextOut append(long number) {
+      number(number);
+      return this;
+    }
+  }
+
+  /**
+   * Writes the characters from {@code from} to {@code to} escaped for COPY, in UTF-8; false, having
+   * written part of them, if they hold a NUL or an unpaired surrogate.
+   */
+  private boolean escaped(CharSequence value, int from, int to) {
+    int n = to;
+    ensure(n - from + 16);
+    for (int i = from; i < n; i++) {
       char c = value.charAt(i);
       if (c >= 0x80) {
         if (!Character.isSurrogate(c)) {

@@ -54,6 +54,20 @@ class CopyTextTest {
   }
 
   @Test
+  void partsAreEscapedAsTheyComeAndAPartThatCannotBeStoredRewindsTheValue() throws IOException {
+    assertThat(
+            out.parts(
+                o -> o.append("a\\b", 0, 3).append('\t').append(-7L).append('\n').append('\u00E9')))
+        .isTrue();
+    out.tab();
+    int before = out.size();
+    assertThat(out.parts(o -> o.append("kept", 0, 4).append('\u0000'))).isFalse();
+    assertThat(out.size()).as("nothing of the refused value stays").isEqualTo(before);
+
+    assertThat(written()).isEqualTo("a\\\\b\\t-7\\n\u00E9\t");
+  }
+
+  @Test
   void numbersAndTimesAreWrittenAsPostgresReadsThem() throws IOException {
     out.number(0);
     out.tab();
