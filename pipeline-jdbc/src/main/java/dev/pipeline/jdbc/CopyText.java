@@ -22,6 +22,16 @@ import java.util.Arrays;
 final class CopyText {
   private static final byte[] NULL = {'\\', 'N'};
 
+  /** 10 to the power of each place, 1 to 10^18. */
+  private static final long[] POWERS = new long[19];
+
+  static {
+    POWERS[0] = 1;
+    for (int i = 1; i < POWERS.length; i++) {
+      POWERS[i] = POWERS[i - 1] * 10;
+    }
+  }
+
   private byte[] bytes;
   private int size;
 
@@ -72,15 +82,21 @@ final class CopyText {
       value = -value;
     }
     int digits = 1;
-    for (long v = value; v >= 10; v /= 10) {
-      digits++;
+    while (digits < POWERS.length && value >= POWERS[digits]) {
+      digits++; // compared, not divided: a hash has 19 digits
     }
     ensure(digits);
     int at = size + digits;
-    do {
-      bytes[--at] = (byte) ('0' + value % 10);
-      value /= 10;
-    } while (value > 0);
+    while (value >= 100) { // two digits a division
+      int pair = (int) (value % 100);
+      value /= 100;
+      bytes[--at] = (byte) ('0' + pair % 10);
+      bytes[--at] = (byte) ('0' + pair / 10);
+    }
+    bytes[--at] = (byte) ('0' + value % 10);
+    if (value >= 10) {
+      bytes[--at] = (byte) ('0' + value / 10);
+    }
     size += digits;
   }
 
@@ -153,11 +169,19 @@ final class CopyText {
 
     @Override
     public BulkAppend.TextOut append(char c) {
-      if (c < 0x80 && c > 0 && c != '\\' && c != '\t' && c != '\n' && c != '\r') {
-        ensure(1);
-        bytes[size++] = (byte) c;
-      } else {
-        refused |= !escaped(String.valueOf(c), 0, 1);
+      ensure(2);
+      switch (c) {
+        case '\\' -> escape('\\');
+        case '\t' -> escape('t'); // the packed fields' separator
+        case '\n' -> escape('n'); // the packed lines' separator
+        case '\r' -> escape('r');
+        default -> {
+          if (c > 0 && c < 0x80) {
+            bytes[size++] = (byte) c;
+          } else {
+            refused |= !escaped(String.valueOf(c), 0, 1);
+          }
+        }
       }
       return this;
     }
@@ -229,6 +253,11 @@ final class CopyText {
       }
     }
     return true;
+  }
+
+  private void escape(char c) {
+    bytes[size++] = '\\';
+    bytes[size++] = (byte) c;
   }
 
   private void digits(int value, int count) {

@@ -77,6 +77,10 @@ class CopyTextTest {
     out.tab();
     out.number(Long.MAX_VALUE);
     out.tab();
+    for (long n : new long[] {7, 10, 99, 100, 101, 12_345, 1_000_000_000_000_000_000L}) {
+      out.number(n);
+      out.tab();
+    }
     out.time(Instant.parse("2026-12-06T10:00:00.123456789Z"));
     out.tab();
     out.time(Instant.parse("1969-12-31T23:59:59.5Z"));
@@ -86,6 +90,7 @@ class CopyTextTest {
     assertThat(written())
         .isEqualTo(
             "0\t-42\t-9223372036854775808\t9223372036854775807"
+                + "\t7\t10\t99\t100\t101\t12345\t1000000000000000000"
                 + "\t2026-12-06 10:00:00.123456+00\t1969-12-31 23:59:59.500000+00"
                 + "\t+12026-01-01T00:00:00Z");
   }
