@@ -141,6 +141,29 @@ abstract class LineageRetentionContract extends DatabaseContract {
   }
 
   @Test
+  void aRecordsEventsPastTheRowsSizeGoOnInAnotherRowAndAreReadBackInOrder() {
+    JdbcPipelineStore store = open();
+    String detail = "d\u00E9tail ".repeat(LineageEvent.MAX_TEXT / 8);
+    List<LineageEvent> events = new ArrayList<>();
+    for (int i = 0; i < 60; i++) { // each counted as 3,600 of a row's 200,000 characters
+      events.add(event("r1", "stage" + i, i, detail + i, null));
+    }
+
+    store.appendLineage(pipeline, events);
+
+    assertThat(store.lineage(pipeline, "r1")).containsExactlyElementsOf(events);
+    assertThat(
+            database.query(
+                "SELECT event_count FROM "
+                    + database.table("record_traces")
+                    + " WHERE pipeline = ? ORDER BY trace_id",
+                pipeline))
+        .extracting(row -> ((Number) row.get(0)).intValue())
+        .as("rows of at most LineageLog.MAX_PACKED characters, counted escaped")
+        .containsExactly(55, 5);
+  }
+
+  @Test
   void aSeekableSourcesPositionIsInTheRecordsEventsAtTheFirstStageOnly(@TempDir Path dir)
       throws IOException {
     Path file = dir.resolve("in.txt");
