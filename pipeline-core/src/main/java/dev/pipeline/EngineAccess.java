@@ -38,7 +38,7 @@ final class EngineAccess extends ApiAccess {
   }
 
   @Override
-  public List<Route.Branch<?, ?>> branches(Route<?, ?> route) {
+  public List<RouteBranch<?, ?>> branches(Route<?, ?> route) {
     return route.branches();
   }
 

@@ -413,12 +413,14 @@ public final class Pipeline<I, O> implements AutoCloseable {
    * it entered and left, how, its attempts, hashes of its payload in and out, the branch it took,
    * the rule verdicts it got), with the record it was split from and those it was split into. What
    * is kept depends on {@link PipelineBuilder#lineage(LineageLevel)}: with the default, nothing.
-   * Events of a running run reach the store a moment after their batch is handed on.
+   * Events still waiting in the pipeline's buffer are written first, those of records still going
+   * on too, so a running run's events are there once their batch was handed on.
    *
    * @throws NullPointerException if the id is null
    */
   public Lineage lineage(String recordId) {
     Objects.requireNonNull(recordId, "recordId cannot be null");
+    telemetry.flushAll();
     return Lineage.of(recordId, store.lineage(name, recordId));
   }
 

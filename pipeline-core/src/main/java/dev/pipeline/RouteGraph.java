@@ -25,7 +25,7 @@ final class RouteGraph {
     }
     List<StageName> names = new ArrayList<>();
     for (Route.Arm arm : arms) {
-      Route.Branch<?, ?> b = arm.branch();
+      RouteBranch<?, ?> b = arm.branch();
       if (b.joinsAs() == null && !b.endsAtSink()) {
         all.add(
             "branch '"
@@ -45,7 +45,7 @@ final class RouteGraph {
                 + ", or make it end at a sink");
       }
       names.add(b.name());
-      for (Route.Step step : b.steps()) {
+      for (RouteBranch.Step step : b.steps()) {
         names.add(step.name());
         if (step.stage() instanceof Route<?, ?> inner && inner.hasSinks()) {
           all.add(

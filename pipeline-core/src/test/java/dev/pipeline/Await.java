@@ -3,6 +3,7 @@ package dev.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.Iterator;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -47,5 +48,31 @@ public final class Await {
   public static RunResult result(PipelineRun run) throws InterruptedException {
     return run.await(DEADLINE)
         .orElseThrow(() -> new AssertionError("run still " + run.status() + " after " + DEADLINE));
+  }
+
+  /**
+   * The items, then the end once {@code end} is open (failing after {@link #DEADLINE}): a source
+   * over it keeps its run going, idle, until the test is done with it.
+   */
+  public static <T> Iterator<T> thenEndOn(Iterator<T> items, CountDownLatch end, String what) {
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        if (items.hasNext()) {
+          return true;
+        }
+        try {
+          on(end, what);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return false;
+      }
+
+      @Override
+      public T next() {
+        return items.next();
+      }
+    };
   }
 }

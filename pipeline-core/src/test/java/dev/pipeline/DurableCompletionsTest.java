@@ -56,27 +56,7 @@ class DurableCompletionsTest {
   /** Ids r1 to rN, then the end once {@code ended} is open. */
   private static Source<String> sourceEndingAfter(int n, CountDownLatch ended, String what) {
     Iterator<String> ids = IntStream.rangeClosed(1, n).mapToObj(i -> "r" + i).iterator();
-    Iterator<String> thenWait =
-        new Iterator<>() {
-          @Override
-          public boolean hasNext() {
-            if (ids.hasNext()) {
-              return true;
-            }
-            try {
-              Await.on(ended, what);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-            return false;
-          }
-
-          @Override
-          public String next() {
-            return ids.next();
-          }
-        };
-    return Source.of("src", thenWait, id -> id);
+    return Source.of("src", Await.thenEndOn(ids, ended, what), id -> id);
   }
 
   private Sink<String> countingSink(CountDownLatch batches) {

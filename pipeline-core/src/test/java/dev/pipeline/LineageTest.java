@@ -16,10 +16,12 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -91,6 +93,56 @@ class LineageTest {
     assertThat(a.childIds()).isEmpty();
     assertThat(pipeline.lineage("b").events()).hasSize(3);
     assertThat(pipeline.lineage("never-seen").isEmpty()).isTrue();
+  }
+
+  /**
+   * A read while the run goes on, after the writer went quiet: the events handed on are written by
+   * the read itself, of a record that ended (filtered) and of one still going on (in the sink), so
+   * the read sees them at once rather than after the writer's next poll. The run is held open by
+   * its source, so the end of the run writes nothing for it.
+   */
+  @Test
+  void aReadWhileTheRunGoesOnSeesEveryEventHandedOnWithoutWaitingForTheWriter() throws Exception {
+    CountDownLatch inSink = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("lineage-read", String.class)
+            .stage(
+                CLEANING,
+                (String s) -> {
+                  if (s.equals("skip")) {
+                    throw RecordFilteredException.because("not wanted");
+                  }
+                  return s.strip();
+                })
+            .sink(
+                records -> {
+                  inSink.countDown();
+                  Await.on(release, "the reads");
+                })
+            .lineage(LineageLevel.ALL)
+            .build();
+    Iterator<String> ids = List.of("skip", "a").iterator();
+    PipelineRun run =
+        pipeline.start(Source.of("src", Await.thenEndOn(ids, release, "the reads"), id -> id));
+    try {
+      Await.on(inSink, "'a' in the sink");
+
+      assertThat(pipeline.lineage("skip").events())
+          .extracting(LineageEvent::stage, LineageEvent::outcome)
+          .containsExactly(
+              org.assertj.core.groups.Tuple.tuple("cleaning", LineageOutcome.FILTERED));
+      assertThat(pipeline.lineage("a").events())
+          .as("the record in the sink: its event at the stage before")
+          .extracting(LineageEvent::stage)
+          .containsExactly("cleaning");
+    } finally {
+      release.countDown();
+    }
+    Await.result(run);
+    assertThat(pipeline.lineage("a").events())
+        .extracting(LineageEvent::stage)
+        .containsExactly("cleaning", "sink");
   }
 
   @Test

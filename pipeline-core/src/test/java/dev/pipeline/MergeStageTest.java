@@ -245,14 +245,25 @@ class MergeStageTest {
     assertThat(sink).extracting(Envelope::payload).containsExactly("a+c");
 
     failing.clear();
-    pipeline.deadLetters().reprocess(List.of("zip-1/1"));
-    RunResult again = pipeline.resume();
+    RunResult again = sendBackAndSeeItComeLate(pipeline, "zip-1/1", "zip-1/1");
 
-    RecordState late = Outcomes.state(pipeline, "zip-1/1");
-    assertThat(late.status()).isEqualTo(RecordStatus.FILTERED);
-    assertThat(late.reason()).isEqualTo(dev.pipeline.engine.Merges.LATE);
     assertThat(again.mergedRecords()).as("the merged record is not made again").isZero();
     assertThat(sink).hasSize(1);
+  }
+
+  /**
+   * Sends the dead letter {@code deadId} back and resumes; checks that {@code lateId} (the dead
+   * letter, or the record its inner group made) reached the merge stage after its group was merged
+   * without it, so it ends FILTERED as late. Returns the resumed run.
+   */
+  private static RunResult sendBackAndSeeItComeLate(
+      Pipeline<String, String> pipeline, String deadId, String lateId) {
+    pipeline.deadLetters().reprocess(List.of(deadId));
+    RunResult again = pipeline.resume();
+    RecordState late = Outcomes.state(pipeline, lateId);
+    assertThat(late.status()).as(lateId).isEqualTo(RecordStatus.FILTERED);
+    assertThat(late.reason()).isEqualTo(dev.pipeline.engine.Merges.LATE);
+    return again;
   }
 
   @Test
@@ -456,12 +467,8 @@ class MergeStageTest {
     assertEachEndedOnce(pipeline, result);
 
     broken.clear();
-    pipeline.deadLetters().reprocess(List.of(dead.get(0).recordId()));
-    RunResult again = pipeline.resume();
+    RunResult again = sendBackAndSeeItComeLate(pipeline, dead.get(0).recordId(), "zip-1/0/merged");
 
-    RecordState late = Outcomes.state(pipeline, "zip-1/0/merged");
-    assertThat(late.status()).isEqualTo(RecordStatus.FILTERED);
-    assertThat(late.reason()).isEqualTo(dev.pipeline.engine.Merges.LATE);
     assertThat(again.mergedRecords()).as("the inner group merged again, the outer not").isOne();
     assertThat(sink).hasSize(1);
   }

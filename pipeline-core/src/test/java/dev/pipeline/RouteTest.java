@@ -502,7 +502,7 @@ class RouteTest {
   @SuppressWarnings({"unchecked", "rawtypes"})
   void aBranchWhoseTypeDoesNotJoinIsReportedByItsClassToken() {
     // generics erased: a raw branch that joins as Integer into a route of Strings
-    Route.Branch raw =
+    RouteBranch raw =
         Route.<String>branch(NUMBERS)
             .stage(StageName.of("parse"), (String s, StageContext c) -> Integer.parseInt(s));
     Route<String, String> route =
@@ -565,7 +565,7 @@ class RouteTest {
 
   @Test
   void branchOptionsThatBelongToTheRouteStageAreRefusedAtOnce() {
-    Route.Branch<String, String> branch = Route.branch(WORDS);
+    RouteBranch<String, String> branch = Route.branch(WORDS);
     Stage<String, String> same = (s, c) -> s;
 
     assertThatThrownBy(
@@ -583,7 +583,7 @@ class RouteTest {
         .hasMessageContaining("the sink of branch 'words'")
         .hasMessageContaining(
             "retry, circuitBreaker, rateLimit, timeout, Fallback.hold() and codec only");
-    Route.Branch<String, String> ended = branch.join(String.class);
+    RouteBranch<String, String> ended = branch.join(String.class);
     assertThatThrownBy(() -> ended.stage(StageName.of("late"), same))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("branch 'words' has ended (by joining)");

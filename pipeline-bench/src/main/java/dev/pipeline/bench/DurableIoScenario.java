@@ -1,6 +1,7 @@
 package dev.pipeline.bench;
 
 import dev.pipeline.Pipeline;
+import dev.pipeline.PipelineBuilder;
 import dev.pipeline.RunResult;
 import dev.pipeline.jdbc.JdbcPipelineStore;
 import dev.pipeline.store.PayloadCodec;
@@ -24,6 +25,13 @@ import java.util.concurrent.atomic.LongAdder;
  * sums of its sink and of Spring Batch's writer checked against the in-memory run's. CPU per record
  * is reported for each, PostgreSQL backends included. Without PostgreSQL both durable runs are on
  * H2 (a file), and the rows say so.
+ *
+ * <p>The pipeline runs in two configurations, each in memory and durable: the {@link
+ * IoScenario#builder tuned} one (the CPU stages at two workers and batches of 16: a durable run
+ * then writes its delivery note and endings every 16 records at most) and {@link
+ * IoScenario#defaultsBuilder default options but the IO stages' concurrency} (the CPU stages at one
+ * worker and batches of 128). Spring Batch commits a chunk of {@link SpringBatchIoWork#CHUNK}
+ * items; the second configuration is the nearer to it and what a user who sets nothing gets.
  */
 final class DurableIoScenario implements Scenario {
   static final double GOAL = 0.90;
@@ -82,22 +90,22 @@ final class DurableIoScenario implements Scenario {
       Measured memory = measured.get(Variant.MEMORY);
       Measured durable = measured.get(Variant.DURABLE);
       Measured springBatch = measured.get(Variant.SPRING_BATCH);
-      for (Measured m : List.of(durable, springBatch)) {
-        if (m.sum() != memory.sum()) {
+      Measured memoryDefaults = measured.get(Variant.MEMORY_DEFAULTS);
+      Measured durableDefaults = measured.get(Variant.DURABLE_DEFAULTS);
+      for (Variant v : Variant.values()) {
+        if (measured.get(v).sum() != memory.sum()) {
           throw new IllegalStateException(
-              (m == durable ? "the durable run's sink" : "Spring Batch's writer")
-                  + " summed "
-                  + m.sum()
-                  + ", in memory "
-                  + memory.sum());
+              v.label + " summed " + measured.get(v).sum() + ", in memory " + memory.sum());
         }
+      }
+      boolean disturbed = false;
+      for (Measured m : measured.values()) {
+        disturbed |= m.cpu().disturbed();
       }
       String label = rounds.label();
       String note =
           rounds.add(
-              memory.cpu().disturbed()
-                  || durable.cpu().disturbed()
-                  || springBatch.cpu().disturbed(),
+              disturbed,
               durable.rate(),
               memory.rate(),
               durable.rate() / memory.rate(),
@@ -105,12 +113,20 @@ final class DurableIoScenario implements Scenario {
               memory.cpuMicrosPerRecord(),
               springBatch.rate(),
               durable.rate() / springBatch.rate(),
-              springBatch.cpuMicrosPerRecord());
+              springBatch.cpuMicrosPerRecord(),
+              durableDefaults.rate(),
+              memoryDefaults.rate(),
+              durableDefaults.rate() / memoryDefaults.rate(),
+              durableDefaults.cpuMicrosPerRecord(),
+              memoryDefaults.cpuMicrosPerRecord(),
+              durableDefaults.rate() / springBatch.rate());
       log.printf(
           Locale.ROOT,
           "durable-io round %s: %s %.0f records/s (%.1f µs CPU/record), in memory %.0f records/s"
               + " (%.1f µs CPU/record): %.0f%%; Spring Batch on %s %.0f records/s"
-              + " (%.1f µs CPU/record): %.2f×%s%n",
+              + " (%.1f µs CPU/record): %.2f×; default options: %s %.0f records/s (%.1f µs"
+              + " CPU/record), in memory %.0f records/s (%.1f µs CPU/record): %.0f%%, %.2f×"
+              + " Spring Batch%s%n",
           label,
           kind.label(),
           durable.rate(),
@@ -122,6 +138,13 @@ final class DurableIoScenario implements Scenario {
           springBatch.rate(),
           springBatch.cpuMicrosPerRecord(),
           durable.rate() / springBatch.rate(),
+          kind.label(),
+          durableDefaults.rate(),
+          durableDefaults.cpuMicrosPerRecord(),
+          memoryDefaults.rate(),
+          memoryDefaults.cpuMicrosPerRecord(),
+          100 * durableDefaults.rate() / memoryDefaults.rate(),
+          durableDefaults.rate() / springBatch.rate(),
           note);
     }
     String what =
@@ -129,66 +152,94 @@ final class DurableIoScenario implements Scenario {
             + Targets.count(records)
             + " records, "
             + kind.label();
-    String ours =
-        kind.label()
-            + " "
-            + rounds.samples(0).format("%,.0f")
-            + " records/s, "
-            + rounds.samples(3).format("%.1f")
-            + " µs CPU/record";
+    String ours = figure(kind.label(), rounds, 0, 3);
     Samples memoryRatio = rounds.samples(2);
     Samples springBatchRatio = rounds.samples(6);
+    String springBatchVs =
+        " vs Spring Batch (chunks of "
+            + SpringBatchIoWork.CHUNK
+            + ", "
+            + SpringBatchIoWork.CONCURRENCY
+            + " items processed at once on virtual threads)";
+    String springBatchFigure = figure("Spring Batch on " + kind.label(), rounds, 5, 7);
+    String defaults =
+        what.replace(
+            "c=20",
+            "c=20 at the IO stages, default options at the others (one worker,"
+                + " batches of 128)");
+    String oursDefaults = figure(kind.label(), rounds, 8, 11);
     return List.of(
         new Row(
             what,
             ours,
-            "in memory "
-                + rounds.samples(1).format("%,.0f")
-                + " records/s, "
-                + rounds.samples(4).format("%.1f")
-                + " µs CPU/record",
+            figure("in memory", rounds, 1, 4),
             String.format(Locale.ROOT, "%.0f%%", 100 * memoryRatio.median()) + rounds.note(),
             "≥ 90%",
             Verdict.of(memoryRatio.median() >= GOAL)),
+        springBatchRow(what + springBatchVs, ours, springBatchFigure, springBatchRatio, rounds),
         new Row(
-            what
-                + " vs Spring Batch (chunks of "
-                + SpringBatchIoWork.CHUNK
-                + ", "
-                + SpringBatchIoWork.CONCURRENCY
-                + " items processed at once on virtual threads)",
-            ours,
-            "Spring Batch on "
-                + kind.label()
-                + " "
-                + rounds.samples(5).format("%,.0f")
-                + " records/s, "
-                + rounds.samples(7).format("%.1f")
-                + " µs CPU/record",
-            String.format(
-                    Locale.ROOT,
-                    "%.2f× (%.2f–%.2f×)",
-                    springBatchRatio.median(),
-                    springBatchRatio.min(),
-                    springBatchRatio.max())
-                + rounds.note(),
-            String.format(Locale.ROOT, "≥ %.1f×", SPRING_BATCH_GOAL),
-            Verdict.of(springBatchRatio.median() >= SPRING_BATCH_GOAL)));
+            defaults,
+            oursDefaults,
+            figure("in memory", rounds, 9, 12),
+            String.format(Locale.ROOT, "%.0f%%", 100 * rounds.samples(10).median()) + rounds.note(),
+            "≥ 90%",
+            Verdict.of(rounds.samples(10).median() >= GOAL)),
+        springBatchRow(
+            defaults + springBatchVs, oursDefaults, springBatchFigure, rounds.samples(13), rounds));
+  }
+
+  /** "who R records/s, C µs CPU/record" from the rounds' values at the two indexes. */
+  private static String figure(String who, Rounds rounds, int rate, int cpu) {
+    return who
+        + " "
+        + rounds.samples(rate).format("%,.0f")
+        + " records/s, "
+        + rounds.samples(cpu).format("%.1f")
+        + " µs CPU/record";
+  }
+
+  private static Row springBatchRow(
+      String what, String ours, String springBatch, Samples ratio, Rounds rounds) {
+    return new Row(
+        what,
+        ours,
+        springBatch,
+        String.format(Locale.ROOT, "%.2f× (%.2f–%.2f×)", ratio.median(), ratio.min(), ratio.max())
+            + rounds.note(),
+        String.format(Locale.ROOT, "≥ %.1f×", SPRING_BATCH_GOAL),
+        Verdict.of(ratio.median() >= SPRING_BATCH_GOAL));
   }
 
   /** The three runs of a round. */
   private enum Variant {
-    MEMORY,
-    DURABLE,
-    SPRING_BATCH;
+    MEMORY("in memory"),
+    DURABLE("the durable run's sink"),
+    SPRING_BATCH("Spring Batch's writer"),
+    MEMORY_DEFAULTS("in memory with default options"),
+    DURABLE_DEFAULTS("the durable run's sink with default options");
+
+    final String label;
+
+    Variant(String label) {
+      this.label = label;
+    }
 
     Measured run(BenchDatabase.Kind kind, int records) throws Exception {
       return switch (this) {
-        case MEMORY -> inMemory(records);
-        case DURABLE -> durable(kind, records);
+        case MEMORY -> inMemory(records, false);
+        case DURABLE -> durable(kind, records, false);
         case SPRING_BATCH -> SpringBatchIoWork.run(kind, records);
+        case MEMORY_DEFAULTS -> inMemory(records, true);
+        case DURABLE_DEFAULTS -> durable(kind, records, true);
       };
     }
+  }
+
+  /** The scenario's pipeline: tuned, or default options but the IO stages' concurrency. */
+  private static PipelineBuilder<Long, Long> builder(boolean defaults, LongAdder sum) {
+    return defaults
+        ? IoScenario.defaultsBuilder(IoScenario.TARGET_CONCURRENCY, sum)
+        : IoScenario.builder(IoScenario.TARGET_CONCURRENCY, sum);
   }
 
   /** One run: its rate, the cores it used, and its sink's sum (the same on every store). */
@@ -199,23 +250,20 @@ final class DurableIoScenario implements Scenario {
     }
   }
 
-  static Measured inMemory(int records) {
+  static Measured inMemory(int records, boolean defaults) {
     LongAdder sum = new LongAdder();
-    try (Pipeline<Long, Long> pipeline =
-        IoScenario.builder(IoScenario.TARGET_CONCURRENCY, sum).build()) {
+    try (Pipeline<Long, Long> pipeline = builder(defaults, sum).build()) {
       return timed(pipeline, records, sum, CpuMeter.Helpers.NONE);
     }
   }
 
-  private static Measured durable(BenchDatabase.Kind kind, int records) throws Exception {
+  private static Measured durable(BenchDatabase.Kind kind, int records, boolean defaults)
+      throws Exception {
     LongAdder sum = new LongAdder();
     try (BenchDatabase db = BenchDatabase.create(kind);
         JdbcPipelineStore store = db.store();
         Pipeline<Long, Long> pipeline =
-            IoScenario.builder(IoScenario.TARGET_CONCURRENCY, sum)
-                .store(store)
-                .inputCodec(LONG)
-                .build()) {
+            builder(defaults, sum).store(store).inputCodec(LONG).build()) {
       return timed(pipeline, records, sum, db.helpers());
     }
   }

@@ -41,6 +41,7 @@ class DurableScenariosTest {
         .contains("600 lines (592 unique ids), batch 128, H2 vs raw JDBC on H2 |")
         .contains("600 lines (592 unique ids), batch 128, H2 vs bare raw JDBC on H2 |")
         .contains("600 lines (592 unique ids), batch 128, H2 vs Spring Batch on H2 |")
+        .contains("600 lines (592 unique ids), batch 128, H2 CPU per line vs in memory | H2 ")
         .contains("| durable linear cost, H2 file: example's 8 stages, rolling index |");
     String io = messages.contains("PostgreSQL is not reachable") ? "H2 file" : "PostgreSQL";
     assertThat(out)
@@ -61,6 +62,7 @@ class DurableScenariosTest {
           .contains("batch 128, PostgreSQL vs raw JDBC on PostgreSQL |")
           .contains("batch 128, PostgreSQL vs bare raw JDBC on PostgreSQL | PostgreSQL")
           .contains("batch 128, PostgreSQL vs Spring Batch on PostgreSQL | PostgreSQL")
+          .contains("batch 128, PostgreSQL CPU per line vs in memory | PostgreSQL ")
           .contains("| durable workers, PostgreSQL: 3 worker JVMs, 600 lines")
           .contains(
               "| durable workers, PostgreSQL: 3 worker JVMs, marginal CPU per line from 600 to"

@@ -14,7 +14,7 @@ class SpringBatchIoWorkTest {
   @Test
   void springBatchJobSumsTheRecordsAsOurPipelineDoes() throws Exception {
     int records = SpringBatchIoWork.CHUNK + 7;
-    DurableIoScenario.Measured ours = DurableIoScenario.inMemory(records);
+    DurableIoScenario.Measured ours = DurableIoScenario.inMemory(records, false);
 
     DurableIoScenario.Measured springBatch = SpringBatchIoWork.run(BenchDatabase.Kind.H2, records);
 

@@ -57,9 +57,11 @@ class OverviewAtScaleMeasurement {
             "INSERT INTO "
                 + p
                 + "pipeline_batches (batch_id, pipeline, stage, state, size, ended,"
-                + " published, created_at, updated_at, completed_at) SELECT 1000000 + b, 'orders',"
-                + " 'validation', 'DONE', 1000, 1000, 900, now(), now(), now() FROM"
-                + " generate_series(0, "
+                + " published, created_at, updated_at, completed_at, record_ids) SELECT 1000000 +"
+                + " b, 'orders', 'validation', 'DONE', 1000, 1000, 900, now(), now(), now(),"
+                // the ids of the batch's id rows below, in their order, as an ingest lists them
+                + " CAST(ARRAY(SELECT 'syn-' || n FROM generate_series(b * 1000, b * 1000 + 999)"
+                + " n ORDER BY n) AS VARCHAR(1000)[]) FROM generate_series(0, "
                 + (records / 1000 - 1)
                 + ") b");
         s.execute(
@@ -109,6 +111,15 @@ class OverviewAtScaleMeasurement {
                 + ") n, (SELECT payload, payload_format, payload_checksum FROM "
                 + p
                 + "pipeline_records WHERE status = 'DEAD_LETTER' LIMIT 1) r");
+        try (ResultSet listed =
+            s.executeQuery(
+                "SELECT COUNT(*) FROM "
+                    + p
+                    + "pipeline_batches WHERE batch_id >= 1000000 AND (record_ids IS NULL OR"
+                    + " cardinality(record_ids) <> size)")) {
+          listed.next();
+          assertThat(listed.getLong(1)).as("batches that do not list their records' ids").isZero();
+        }
         s.execute("ANALYZE " + p + "pipeline_batches");
         s.execute("ANALYZE " + p + "pipeline_batch_records");
         s.execute("ANALYZE " + p + "pipeline_records");

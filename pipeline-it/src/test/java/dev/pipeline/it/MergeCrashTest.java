@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -97,15 +98,7 @@ class MergeCrashTest {
           assertThat(store.find(pipeline, folder).orElseThrow().status())
               .as(folder)
               .isEqualTo(files.isEmpty() ? RecordStatus.FILTERED : RecordStatus.SPLIT);
-          for (int k = 0; k < files.size(); k++) {
-            records++;
-            assertThat(store.find(pipeline, folder + "/" + k).orElseThrow().status())
-                .as(folder + "/" + k)
-                .isEqualTo(
-                    MergeCrashWorker.filtered(files.get(k))
-                        ? RecordStatus.FILTERED
-                        : RecordStatus.MERGED);
-          }
+          records += assertChildrenEnded(store, folder, files);
           boolean made = MergeCrashWorker.folderMerged(folders.get(j)) != null;
           assertThat(store.find(pipeline, folder + "/merged").map(RecordState::status))
               .as(folder + "/merged")
@@ -113,18 +106,9 @@ class MergeCrashTest {
                   made ? java.util.Optional.of(RecordStatus.MERGED) : java.util.Optional.empty());
           records += made ? 1 : 0;
         }
-        String expected = MergeCrashWorker.nestedMerged(archive);
-        String mergedId = archive + "/merged";
-        if (expected == null) {
-          assertThat(store.find(pipeline, mergedId)).as(mergedId).isEmpty();
-          continue;
-        }
-        records++;
-        published.add(mergedId);
-        assertThat(store.find(pipeline, mergedId).orElseThrow().status())
-            .as(mergedId)
-            .isEqualTo(RecordStatus.PUBLISHED);
-        assertThat(lines.payloads.get(mergedId)).as(mergedId).isEqualTo(expected);
+        records +=
+            assertPublished(
+                store, lines, archive, MergeCrashWorker.nestedMerged(archive), published);
       }
       assertThat(published).as("the archives must make some merged records").isNotEmpty();
       CrashRun.assertEachOnce(store, pipeline, records, published, lines);
@@ -175,34 +159,56 @@ class MergeCrashTest {
           continue;
         }
         assertThat(parent.status()).as(archive).isEqualTo(RecordStatus.SPLIT);
-        for (int j = 0; j < files.size(); j++) {
-          String id = archive + "/" + j;
-          records++;
-          children++;
-          assertThat(store.find(pipeline, id).orElseThrow().status())
-              .as(id)
-              .isEqualTo(
-                  MergeCrashWorker.filtered(files.get(j))
-                      ? RecordStatus.FILTERED
-                      : RecordStatus.MERGED);
-        }
-        String expected = MergeCrashWorker.merged(archive);
-        String mergedId = archive + "/merged";
-        if (expected == null) {
-          assertThat(store.find(pipeline, mergedId)).as(mergedId).isEmpty();
-          continue;
-        }
-        records++;
-        merged.add(mergedId);
-        assertThat(store.find(pipeline, mergedId).orElseThrow().status())
-            .as(mergedId)
-            .isEqualTo(RecordStatus.PUBLISHED);
-        assertThat(lines.payloads.get(mergedId)).as(mergedId).isEqualTo(expected);
+        records += assertChildrenEnded(store, archive, files);
+        children += files.size();
+        records += assertPublished(store, lines, archive, MergeCrashWorker.merged(archive), merged);
       }
       StatusCounts counts = store.counts(pipeline);
       assertThat(counts.get(RecordStatus.MERGED) + counts.get(RecordStatus.FILTERED))
           .isEqualTo(children + archives / 5);
       CrashRun.assertEachOnce(store, pipeline, records, merged, lines);
     }
+  }
+
+  /**
+   * Checks that each child of {@code parent} ended once as its file says (FILTERED, else MERGED);
+   * returns how many records that is.
+   */
+  private static int assertChildrenEnded(
+      JdbcPipelineStore store, String parent, List<String> files) {
+    for (int k = 0; k < files.size(); k++) {
+      String id = parent + "/" + k;
+      assertThat(store.find(MergeCrashWorker.NAME, id).orElseThrow().status())
+          .as(id)
+          .isEqualTo(
+              MergeCrashWorker.filtered(files.get(k))
+                  ? RecordStatus.FILTERED
+                  : RecordStatus.MERGED);
+    }
+    return files.size();
+  }
+
+  /**
+   * Checks the merged record of {@code parent}: not stored when its group makes none ({@code
+   * expected} null), else published with {@code expected} as its payload and added to {@code
+   * published}; returns how many records that is (0 or 1).
+   */
+  private static int assertPublished(
+      JdbcPipelineStore store,
+      SinkLines lines,
+      String parent,
+      @Nullable String expected,
+      Set<String> published) {
+    String mergedId = parent + "/merged";
+    if (expected == null) {
+      assertThat(store.find(MergeCrashWorker.NAME, mergedId)).as(mergedId).isEmpty();
+      return 0;
+    }
+    published.add(mergedId);
+    assertThat(store.find(MergeCrashWorker.NAME, mergedId).orElseThrow().status())
+        .as(mergedId)
+        .isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(lines.payloads.get(mergedId)).as(mergedId).isEqualTo(expected);
+    return 1;
   }
 }

@@ -1,7 +1,9 @@
 package dev.pipeline.jdbc;
 
+import java.sql.Array;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -207,9 +209,7 @@ final class BatchQueries {
         h.createQuery(sql.purgeDone)
             .bind("age_ms", ageMillis)
             .bind("batch", max)
-            .map(
-                (rs, ctx) ->
-                    new Done(rs.getLong(1), rs.getString(2), BatchLedger.texts(rs.getArray(3))))
+            .map((rs, ctx) -> new Done(rs.getLong(1), rs.getString(2), texts(rs.getArray(3))))
             .list();
     if (done.isEmpty()) {
       return new int[] {0, 0};
@@ -238,5 +238,17 @@ final class BatchQueries {
     }
     b.execute();
     return new int[] {done.size(), records};
+  }
+
+  /** The elements of a text array column; none for NULL. */
+  static List<String> texts(@Nullable Array array) throws SQLException {
+    if (array == null) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    for (Object o : (Object[]) array.getArray()) {
+      out.add((String) o);
+    }
+    return out;
   }
 }

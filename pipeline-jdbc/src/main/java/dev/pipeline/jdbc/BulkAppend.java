@@ -1,9 +1,7 @@
 package dev.pipeline.jdbc;
 
 import dev.pipeline.store.StorableText;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -14,6 +12,7 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.SqlStatement;
 import org.jspecify.annotations.Nullable;
@@ -43,7 +42,8 @@ import org.postgresql.PGConnection;
  * <p>Text is written as given, except that a NUL (U+0000), which PostgreSQL refuses in text, or an
  * unpaired surrogate, which UTF-8 cannot encode, makes the whole value {@linkplain
  * StorableText#escape escaped} (reversibly, as {@code \}{@code u0000}) on both dialects: one
- * value's odd character never fails the rows appended with it. Thread-safe (immutable).
+ * value's odd character never fails the rows appended with it. Thread-safe: its only state is one
+ * spare COPY buffer, taken by one append at a time.
  */
 final class BulkAppend {
   /** A column's type: how its values are encoded and bound. */
@@ -69,9 +69,41 @@ final class BulkAppend {
     void write(T item, Row row) throws SQLException;
   }
 
+  /**
+   * Where a text value made in parts is written: COPY's data, escaped as each part comes, or a
+   * builder for the other strategies.
+   */
+  interface TextOut {
+    TextOut append(char c);
+
+    /** The characters of text from {@code from} to {@code to} (exclusive). */
+    TextOut append(CharSequence text, int from, int to);
+
+    /** A number, in decimal. */
+    TextOut append(long number);
+  }
+
+  /**
+   * A text value made in parts as it is written (lineage's packed events, up to a megabyte an
+   * append): on PostgreSQL no {@code String} of it is made, each part is escaped straight into
+   * COPY's data. May be written twice (once more if it holds what a database refuses).
+   */
+  @FunctionalInterface
+  interface Parts {
+    void writeTo(TextOut out);
+  }
+
   /** The values of one row, each call the next column. */
   interface Row {
-    Row text(@Nullable String value) throws SQLException;
+    /** A text value: a {@code String}, or text being made (a builder), read once, not kept. */
+    Row text(@Nullable CharSequence value) throws SQLException;
+
+    /** A text value made in parts (never null), as {@link #text(CharSequence)} would write it. */
+    default Row text(Parts value) throws SQLException {
+      StringBuilder whole = new StringBuilder();
+      value.writeTo(new Built(whole));
+      return text(whole);
+    }
 
     Row int32(int value) throws SQLException;
 
@@ -87,6 +119,16 @@ final class BulkAppend {
   private final Type[] types;
   private final String copy;
   private final String insert;
+
+  /**
+   * A COPY buffer of an earlier append, for the next (an append takes it, or makes its own if
+   * another append holds it, and gives it back when sent): a lineage append of a megabyte then does
+   * not allocate a megabyte. Kept only up to {@link #MAX_SPARE} bytes.
+   */
+  private final AtomicReference<byte @Nullable []> spare = new AtomicReference<>();
+
+  /** The largest COPY buffer kept for the next append. */
+  private static final int MAX_SPARE = 1 << 23;
 
   private BulkAppend(
       Dialect dialect, String table, List<String> names, List<Type> types, boolean lazyCommit) {
@@ -163,8 +205,9 @@ final class BulkAppend {
 
   /**
    * As {@link #append(Handle, List, RowWriter)}, with the characters the rows will take about, if
-   * the caller knows (0 if not): COPY's text is then made in a buffer of that size from the start,
-   * not grown by copying as it fills (a lineage append is a megabyte of text).
+   * the caller knows (0 if not): COPY's bytes are then written into a buffer of that size from the
+   * start (or the spare one, if as large), not grown by copying as it fills (a lineage append is a
+   * megabyte of text).
    */
   <T> int append(Handle h, List<T> items, int expectedChars, RowWriter<T> writer)
       throws SQLException {
@@ -196,17 +239,25 @@ final class BulkAppend {
   private <T> int copy(
       PGConnection connection, List<T> items, int expectedChars, RowWriter<T> writer)
       throws SQLException {
-    CopyRow row = new CopyRow(types, expectedChars);
+    byte[] buffer = spare.getAndSet(null);
+    if (buffer == null || buffer.length < expectedChars) {
+      buffer = new byte[Math.max(8192, expectedChars)];
+    }
+    CopyRow row = new CopyRow(types, new CopyText(buffer));
     for (T item : items) {
       row.start();
       writer.write(item, row);
       row.end();
     }
-    byte[] data = row.out.toString().getBytes(StandardCharsets.UTF_8);
     try {
-      return (int) connection.getCopyAPI().copyIn(copy, new ByteArrayInputStream(data));
+      return (int) connection.getCopyAPI().copyIn(copy, row.out.stream());
     } catch (IOException e) {
       throw new SQLException(copy + " failed: " + e.getMessage(), "08006", e);
+    } finally {
+      byte[] used = row.out.buffer();
+      if (used.length <= MAX_SPARE) {
+        spare.set(used);
+      }
     }
   }
 
@@ -283,6 +334,27 @@ final class BulkAppend {
     return value.truncatedTo(ChronoUnit.MICROS);
   }
 
+  /** A builder as a {@link TextOut}. */
+  private record Built(StringBuilder out) implements TextOut {
+    @Override
+    public TextOut append(char c) {
+      out.append(c);
+      return this;
+    }
+
+    @Override
+    public TextOut append(CharSequence text, int from, int to) {
+      out.append(text, from, to);
+      return this;
+    }
+
+    @Override
+    public TextOut append(long number) {
+      out.append(number);
+      return this;
+    }
+  }
+
   /** Counts the values of a row against its columns: a writer that gives too few or too many. */
   private abstract static class Checked implements Row {
     final Type[] types;
@@ -319,56 +391,51 @@ final class BulkAppend {
 
   /** A row in COPY's text format: tab between values, {@code \N} for null, newline after. */
   private static final class CopyRow extends Checked {
-    final StringBuilder out;
+    final CopyText out;
 
-    CopyRow(Type[] types, int expectedChars) {
+    CopyRow(Type[] types, CopyText out) {
       super(types);
-      this.out = new StringBuilder(Math.max(8192, expectedChars));
+      this.out = out;
     }
 
     @Override
     void end() {
       super.end();
-      out.append('\n');
+      out.newline();
     }
 
     private void separate(Type type) {
       if (next(type) > 0) {
-        out.append('\t');
+        out.tab();
       }
     }
 
     @Override
-    public Row text(@Nullable String value) {
+    public Row text(@Nullable CharSequence value) {
       separate(Type.TEXT);
-      String text = storable(value);
-      if (text == null) {
-        out.append("\\N");
-        return this;
+      if (value == null) {
+        out.nullValue();
+      } else {
+        out.text(value); // escaped, as storable() would, if it holds a NUL or a lone surrogate
       }
-      int from = 0; // text from here on is not yet written: runs are copied whole, not by char
-      for (int i = 0; i < text.length(); i++) {
-        String escaped =
-            switch (text.charAt(i)) {
-              case '\\' -> "\\\\";
-              case '\t' -> "\\t";
-              case '\n' -> "\\n";
-              case '\r' -> "\\r";
-              default -> null;
-            };
-        if (escaped != null) {
-          out.append(text, from, i).append(escaped);
-          from = i + 1;
-        }
+      return this;
+    }
+
+    @Override
+    public Row text(Parts value) throws SQLException {
+      separate(Type.TEXT);
+      if (!out.parts(value)) {
+        StringBuilder whole = new StringBuilder(); // rewound: written in its storable form
+        value.writeTo(new Built(whole));
+        out.text(whole);
       }
-      out.append(text, from, text.length());
       return this;
     }
 
     @Override
     public Row int32(int value) {
       separate(Type.INT);
-      out.append(value);
+      out.number(value);
       return this;
     }
 
@@ -376,9 +443,9 @@ final class BulkAppend {
     public Row int64(@Nullable Long value) {
       separate(Type.BIGINT);
       if (value == null) {
-        out.append("\\N");
+        out.nullValue();
       } else {
-        out.append(value.longValue());
+        out.number(value);
       }
       return this;
     }
@@ -387,9 +454,9 @@ final class BulkAppend {
     public Row float64(@Nullable Double value) {
       separate(Type.DOUBLE);
       if (value == null) {
-        out.append("\\N");
+        out.nullValue();
       } else {
-        out.append(value.doubleValue()); // NaN and Infinity as PostgreSQL reads them
+        out.ascii(value.toString()); // NaN and Infinity as PostgreSQL reads them
       }
       return this;
     }
@@ -398,9 +465,9 @@ final class BulkAppend {
     public Row time(@Nullable Instant value) {
       separate(Type.TIME);
       if (value == null) {
-        out.append("\\N");
+        out.nullValue();
       } else {
-        out.append(micros(value)); // ISO-8601 in UTC, e.g. 2026-12-06T10:00:00.123456Z
+        out.time(value); // to the microsecond, truncated, as micros() gives it
       }
       return this;
     }
@@ -416,9 +483,9 @@ final class BulkAppend {
     }
 
     @Override
-    public Row text(@Nullable String value) throws SQLException {
+    public Row text(@Nullable CharSequence value) throws SQLException {
       int p = next(Type.TEXT) + 1;
-      String text = storable(value);
+      String text = storable(value == null ? null : value.toString());
       if (text == null) {
         statement.setNull(p, Types.VARCHAR);
       } else {
@@ -495,8 +562,8 @@ final class BulkAppend {
     }
 
     @Override
-    public Row text(@Nullable String value) {
-      columns.get(next(Type.TEXT))[row] = storable(value);
+    public Row text(@Nullable CharSequence value) {
+      columns.get(next(Type.TEXT))[row] = storable(value == null ? null : value.toString());
       return this;
     }
 

@@ -164,12 +164,13 @@ final class Claims extends StoreContext {
       long token = Leases.newToken();
       Confirmations.Sent sent = confirmations.now();
       long released = released(pipeline);
-      BatchLedger.Claimed batch;
+      BatchClaims.Claimed batch;
       if (h2Lock != null) {
         h2Lock.lock();
       }
       try {
-        batch = db.transaction("claim", pipeline, h -> ledger.claim(h, pipeline, token, held));
+        batch =
+            db.transaction("claim", pipeline, h -> ledger.claims().claim(h, pipeline, token, held));
       } finally {
         if (h2Lock != null) {
           h2Lock.unlock();
@@ -188,22 +189,27 @@ final class Claims extends StoreContext {
         try {
           pending =
               SpanReplay.replay(
-                  pipeline, batch.batch().stage(), ledger.replay(pipeline), span, pending, damaged);
+                  pipeline,
+                  batch.batch().stage(),
+                  ledger.claims().replay(pipeline),
+                  span,
+                  pending,
+                  damaged);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          db.call("release", pipeline, h -> ledger.release(h, List.of(batch.batch())));
+          db.call("release", pipeline, h -> ledger.leases().release(h, List.of(batch.batch())));
           break;
         }
       }
       if (released(pipeline) != released) {
-        db.call("release", pipeline, h -> ledger.release(h, List.of(batch.batch())));
+        db.call("release", pipeline, h -> ledger.leases().release(h, List.of(batch.batch())));
         break;
       }
       List<String> ids = new ArrayList<>(pending.size());
       for (BatchLedger.Entry e : pending) {
         ids.add(e.id());
       }
-      ledger.hold(pipeline, batch.batch(), pending, batch.noted());
+      ledger.held().hold(pipeline, batch.batch(), pending, batch.noted());
       leases.hold(pipeline, ids, token);
       confirmations.confirm(pipeline, ids, sent);
       for (BatchLedger.Entry e : pending) {

@@ -150,7 +150,7 @@ final class Completions extends StoreContext {
       if (!seen.add(c.recordId())) {
         continue; // the first completion of a record wins
       }
-      BatchLedger.Slot slot = ledger.slot(pipeline, c.recordId());
+      BatchLedger.Slot slot = ledger.held().slot(pipeline, c.recordId());
       if (slot == null) {
         rest.add(c);
       } else if (c.status() == RecordStatus.PUBLISHED && c.errors().isEmpty()) {
@@ -159,10 +159,10 @@ final class Completions extends StoreContext {
         leaving.add(c); // its full row, in its final state
       }
     }
-    Map<BatchLedger.Batch, List<BatchLedger.Final>> leaves = finals(pipeline, leaving);
+    Map<BatchLedger.Batch, List<BatchWrites.Final>> leaves = finals(pipeline, leaving);
     List<String> restDelivering = new ArrayList<>();
     for (String id : delivering) {
-      if (ledger.slot(pipeline, id) == null) {
+      if (ledger.held().slot(pipeline, id) == null) {
         restDelivering.add(id);
       }
     }
@@ -173,8 +173,10 @@ final class Completions extends StoreContext {
     for (Completion c : published) {
       publishedIds.add(c.recordId());
     }
-    Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends = ledger.byBatch(pipeline, publishedIds);
-    Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes = ledger.byBatch(pipeline, delivering);
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends =
+        ledger.held().byBatch(pipeline, publishedIds);
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes =
+        ledger.held().byBatch(pipeline, delivering);
     Instant at = published.isEmpty() ? Instant.now() : published.get(0).at();
     Set<BatchLedger.Batch> refused =
         ledgerWrites
@@ -200,7 +202,7 @@ final class Completions extends StoreContext {
         });
     leaves.forEach(
         (b, finals) -> {
-          for (BatchLedger.Final f : finals) {
+          for (BatchWrites.Final f : finals) {
             String id = f.slot().entry().id();
             if (refused.contains(b)) {
               fenced.add(id);
@@ -214,11 +216,11 @@ final class Completions extends StoreContext {
             leases.touch(pipeline, b.token());
           }
         });
-    ledger.forget(pipeline, ended);
+    ledger.held().forget(pipeline, ended);
     confirmations.forget(pipeline, ended);
     // only rows written to pipeline_records count towards its planner statistics
     int rowsWritten = 0;
-    for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Final>> g : leaves.entrySet()) {
+    for (Map.Entry<BatchLedger.Batch, List<BatchWrites.Final>> g : leaves.entrySet()) {
       if (!refused.contains(g.getKey())) {
         rowsWritten += g.getValue().size();
       }
@@ -250,22 +252,22 @@ final class Completions extends StoreContext {
         });
     // a batch's write does not renew its lease (the heartbeat does), so it confirms none: the
     // check before the sink call trusts the lease a claim, an ingest or a renewal confirmed
-    ledger.noted(pipeline, noted);
+    ledger.held().noted(pipeline, noted);
     if (!fencedTokens.isEmpty()) {
-      ledger.forget(pipeline, fencedTokens.keySet());
+      ledger.held().forget(pipeline, fencedTokens.keySet());
       deliveryLedger.lose(pipeline, fencedTokens, "this worker's completions of them were refused");
     }
     if (!lostTokens.isEmpty()) {
-      ledger.forget(pipeline, lostTokens.keySet());
+      ledger.held().forget(pipeline, lostTokens.keySet());
       deliveryLedger.lose(pipeline, lostTokens, "this worker does not hand them to the sink");
     }
     return new LedgerPart(rest, restDelivering, fenced, redelivered, lost, tokens);
   }
 
-  /** What one call writes to the batch ledger (see {@link BatchLedger#write}). */
+  /** What one call writes to the batch ledger (see {@link BatchWrites#write}). */
   private record LedgerWrite(
       Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends,
-      Map<BatchLedger.Batch, List<BatchLedger.Final>> leaves,
+      Map<BatchLedger.Batch, List<BatchWrites.Final>> leaves,
       Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes,
       List<Completion> leaving,
       Instant at) {}
@@ -278,7 +280,7 @@ final class Completions extends StoreContext {
     BatchLedger ledger = Objects.requireNonNull(this.ledger);
     LedgerWrite first = writes.get(0);
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> ends = merged(writes, LedgerWrite::ends);
-    Map<BatchLedger.Batch, List<BatchLedger.Final>> leaves = merged(writes, LedgerWrite::leaves);
+    Map<BatchLedger.Batch, List<BatchWrites.Final>> leaves = merged(writes, LedgerWrite::leaves);
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> notes = merged(writes, LedgerWrite::notes);
     long event = Leases.newToken();
     AtomicInteger attempts = new AtomicInteger();
@@ -286,9 +288,18 @@ final class Completions extends StoreContext {
         "completeAndDeliver",
         pipeline,
         h -> {
-          BatchLedger.Written written =
-              ledger.write(
-                  h, pipeline, ends, leaves, notes, event, first.at(), attempts.incrementAndGet());
+          BatchWrites.Written written =
+              ledger
+                  .writes()
+                  .write(
+                      h,
+                      pipeline,
+                      ends,
+                      leaves,
+                      notes,
+                      event,
+                      first.at(),
+                      attempts.incrementAndGet());
           if (!written.replayed()) {
             for (LedgerWrite w : writes) {
               leftWithErrors(h, pipeline, w.leaves(), w.leaving(), written.refused());
@@ -317,7 +328,7 @@ final class Completions extends StoreContext {
    * the stage where they were dead-lettered if it has a codec, else the one they were ingested with
    * (and none for filtered and published ones, unless payloads are retained).
    */
-  private Map<BatchLedger.Batch, List<BatchLedger.Final>> finals(
+  private Map<BatchLedger.Batch, List<BatchWrites.Final>> finals(
       String pipeline, List<Completion> leaving) {
     if (leaving.isEmpty()) {
       return Map.of();
@@ -328,13 +339,14 @@ final class Completions extends StoreContext {
     for (Done d : ending.done()) {
       byId.put(d.completion().recordId(), d);
     }
-    Map<BatchLedger.Batch, List<BatchLedger.Final>> out = new LinkedHashMap<>();
+    Map<BatchLedger.Batch, List<BatchWrites.Final>> out = new LinkedHashMap<>();
     boolean keep = !retention.payloads().isZero();
     ledger
+        .held()
         .byBatch(pipeline, byId.keySet())
         .forEach(
             (b, slots) -> {
-              List<BatchLedger.Final> finals = new ArrayList<>(slots.size());
+              List<BatchWrites.Final> finals = new ArrayList<>(slots.size());
               for (BatchLedger.Slot slot : slots) {
                 Completion c = byId.get(slot.entry().id()).completion();
                 Stored encoded = byId.get(slot.entry().id()).payload();
@@ -346,7 +358,7 @@ final class Completions extends StoreContext {
                         ? slot.entry().encoded(pipeline, b.stage(), def(pipeline).codec(b.stage()))
                         : slot.entry();
                 finals.add(
-                    new BatchLedger.Final(
+                    new BatchWrites.Final(
                         slot,
                         c.status().name(),
                         dead && !own ? b.stage() : cut(c.stage(), MAX_NAME),
@@ -370,7 +382,7 @@ final class Completions extends StoreContext {
   private void leftWithErrors(
       Handle h,
       String pipeline,
-      Map<BatchLedger.Batch, List<BatchLedger.Final>> leaves,
+      Map<BatchLedger.Batch, List<BatchWrites.Final>> leaves,
       List<Completion> leaving,
       Set<BatchLedger.Batch> refused) {
     if (leaves.isEmpty()) {
@@ -380,7 +392,7 @@ final class Completions extends StoreContext {
     leaves.forEach(
         (b, finals) -> {
           if (!refused.contains(b)) {
-            for (BatchLedger.Final f : finals) {
+            for (BatchWrites.Final f : finals) {
               written.add(f.slot().entry().id());
             }
           }

@@ -89,7 +89,7 @@ final class DeliveryLedger extends StoreContext {
     }
     checkOpen();
     Set<String> gone = new HashSet<>();
-    if (ledger != null && ledger.anyIn(pipeline, doubtful)) {
+    if (ledger != null && ledger.held().anyIn(pipeline, doubtful)) {
       doubtful = notHeldInBatches(pipeline, doubtful, gone);
     }
     Map<String, Long> held = new TreeMap<>();
@@ -134,10 +134,11 @@ final class DeliveryLedger extends StoreContext {
    */
   private List<String> notHeldInBatches(String pipeline, List<String> doubtful, Set<String> gone) {
     BatchLedger ledger = Objects.requireNonNull(this.ledger);
-    Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups = ledger.byBatch(pipeline, doubtful);
+    Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups =
+        ledger.held().byBatch(pipeline, doubtful);
     Confirmations.Sent sent = confirmations.now();
     // one statement for all the batches: a worker back from a pause doubts every batch it holds
-    Set<Long> held = db.call("renew", pipeline, h -> ledger.renewHeld(h, groups.keySet()));
+    Set<Long> held = db.call("renew", pipeline, h -> ledger.leases().renewHeld(h, groups.keySet()));
     Map<String, Long> lost = new HashMap<>();
     List<String> renewed = new ArrayList<>();
     groups.forEach(
@@ -152,7 +153,7 @@ final class DeliveryLedger extends StoreContext {
         });
     confirmations.confirm(pipeline, renewed, sent);
     if (!lost.isEmpty()) {
-      ledger.forget(pipeline, lost.keySet());
+      ledger.held().forget(pipeline, lost.keySet());
       lose(pipeline, lost, "this worker drops its copies in flight");
       gone.addAll(lost.keySet());
     }
@@ -395,7 +396,7 @@ final class DeliveryLedger extends StoreContext {
                           .bind("lease_ms", leaseMillis)
                           .bind("held", Args.array("bigint", held))
                           .execute()
-                      + (ledger == null ? 0 : ledger.renewExpiredHeld(h, pipeline, held)));
+                      + (ledger == null ? 0 : ledger.leases().renewExpiredHeld(h, pipeline, held)));
       if (renewed > 0) {
         LOG.info(
             "pipeline-jdbc: the leases of worker {} (this worker) on {} records of pipeline '{}' it"
@@ -423,7 +424,9 @@ final class DeliveryLedger extends StoreContext {
                           .bind("pipeline", pipeline)
                           .bind("dead", other.worker())
                           .execute()
-                      + (ledger == null ? 0 : ledger.takeOver(h, pipeline, other.worker())));
+                      + (ledger == null
+                          ? 0
+                          : ledger.leases().takeOver(h, pipeline, other.worker())));
       if (taken > 0) {
         LOG.info(
             "pipeline-jdbc: worker {} ran on this host as process {}, which is gone; its {} records"

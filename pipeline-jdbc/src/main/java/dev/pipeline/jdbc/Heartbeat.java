@@ -118,8 +118,8 @@ final class Heartbeat {
       List<String> ids = leases.ids(pipeline, tokens);
       List<BatchLedger.Batch> batches = List.of();
       if (ledger != null) {
-        ids = ledger.notInBatches(pipeline, ids);
-        batches = ledger.batchesOf(pipeline, tokens);
+        ids = ledger.held().notInBatches(pipeline, ids);
+        batches = ledger.held().batchesOf(pipeline, tokens);
       }
       if ((ids.isEmpty() && batches.isEmpty()) || closed.get()) {
         continue;
@@ -139,7 +139,7 @@ final class Heartbeat {
       boolean broken = false;
       try {
         if (!batches.isEmpty()) {
-          Objects.requireNonNull(ledger).renew(connection, batches);
+          Objects.requireNonNull(ledger).leases().renew(connection, batches);
         }
         if (!ids.isEmpty()) {
           renewLeases(connection, pipeline, ids, tokens);

@@ -272,17 +272,19 @@ final class Ingests extends StoreContext {
             db.dialect != Dialect.POSTGRESQL, // one statement there
             true,
             h ->
-                ledger.ingest(
-                    h,
-                    pipeline,
-                    stage,
-                    format,
-                    batchId,
-                    token,
-                    entries,
-                    span,
-                    at,
-                    attempts.incrementAndGet()));
+                ledger
+                    .writes()
+                    .ingest(
+                        h,
+                        pipeline,
+                        stage,
+                        format,
+                        batchId,
+                        token,
+                        entries,
+                        span,
+                        at,
+                        attempts.incrementAndGet()));
     Set<String> inserted = new HashSet<>();
     for (BatchLedger.Entry e : kept) {
       inserted.add(e.id());
@@ -291,9 +293,9 @@ final class Ingests extends StoreContext {
       BatchLedger.Batch batch = new BatchLedger.Batch(batchId, stage, format, token, 0);
       if (released(pipeline) != released) {
         // the run was cancelled meanwhile: give the batch back at once
-        db.call("release", pipeline, h -> ledger.release(h, List.of(batch)));
+        db.call("release", pipeline, h -> ledger.leases().release(h, List.of(batch)));
       } else {
-        ledger.hold(pipeline, batch, kept, Set.of());
+        ledger.held().hold(pipeline, batch, kept, Set.of());
         leases.hold(pipeline, inserted, token);
         confirmations.confirm(pipeline, inserted, sent);
       }
@@ -309,11 +311,11 @@ final class Ingests extends StoreContext {
    */
   void moveToRows(String pipeline, Collection<String> ids, Instant at) {
     BatchLedger ledger = this.ledger;
-    if (ledger == null || ids.isEmpty() || !ledger.anyIn(pipeline, ids)) {
+    if (ledger == null || ids.isEmpty() || !ledger.held().anyIn(pipeline, ids)) {
       return;
     }
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups =
-        withPayloads(pipeline, ledger.byBatch(pipeline, ids));
+        withPayloads(pipeline, ledger.held().byBatch(pipeline, ids));
     long event = Leases.newToken();
     AtomicInteger attempts = new AtomicInteger();
     db.transaction(
@@ -323,7 +325,7 @@ final class Ingests extends StoreContext {
           int attempt = attempts.incrementAndGet();
           for (Map.Entry<BatchLedger.Batch, List<BatchLedger.Slot>> g : groups.entrySet()) {
             // a batch this worker no longer holds gets no rows: the operation finds them fenced
-            ledger.move(h, pipeline, g.getKey(), g.getValue(), event, at, attempt);
+            ledger.writes().move(h, pipeline, g.getKey(), g.getValue(), event, at, attempt);
           }
           return null;
         });
@@ -334,7 +336,7 @@ final class Ingests extends StoreContext {
             moved.add(slot.entry().id());
           }
         });
-    ledger.forget(pipeline, moved);
+    ledger.held().forget(pipeline, moved);
     statistics.changed(moved.size());
   }
 

@@ -331,7 +331,7 @@ public final class JdbcPipelineStore implements RecordLedger {
   public void replayFrom(String pipeline, SourceReplay replay) {
     BatchLedger ledger = ctx.ledger;
     if (ledger != null) {
-      ledger.replayFrom(pipeline, replay);
+      ledger.claims().replayFrom(pipeline, replay);
     }
   }
 
@@ -707,7 +707,7 @@ public final class JdbcPipelineStore implements RecordLedger {
     List<Long> tokens = ctx.leases.releaseAll(pipeline);
     ctx.confirmations.forgetAll(pipeline);
     List<BatchLedger.Batch> batches =
-        ctx.ledger == null ? List.of() : ctx.ledger.releaseAll(pipeline);
+        ctx.ledger == null ? List.of() : ctx.ledger.held().releaseAll(pipeline);
     ctx.stash.remove(pipeline);
     if (!tokens.isEmpty() || !batches.isEmpty()) {
       ctx.db.call(
@@ -715,7 +715,7 @@ public final class JdbcPipelineStore implements RecordLedger {
           pipeline,
           h -> {
             if (!batches.isEmpty()) {
-              Objects.requireNonNull(ctx.ledger).release(h, batches);
+              Objects.requireNonNull(ctx.ledger).leases().release(h, batches);
             }
             return heartbeat.releaseTokens(h, pipeline, tokens);
           });
@@ -792,7 +792,7 @@ public final class JdbcPipelineStore implements RecordLedger {
     for (String pipeline : ctx.leases.pipelines()) {
       List<Long> tokens = ctx.leases.releaseAll(pipeline);
       List<BatchLedger.Batch> batches =
-          ctx.ledger == null ? List.of() : ctx.ledger.releaseAll(pipeline);
+          ctx.ledger == null ? List.of() : ctx.ledger.held().releaseAll(pipeline);
       ctx.stash.remove(pipeline);
       if (tokens.isEmpty() && batches.isEmpty()) {
         continue;
@@ -801,7 +801,7 @@ public final class JdbcPipelineStore implements RecordLedger {
         ctx.db.once(
             h -> {
               if (!batches.isEmpty()) {
-                Objects.requireNonNull(ctx.ledger).release(h, batches);
+                Objects.requireNonNull(ctx.ledger).leases().release(h, batches);
               }
               return heartbeat.releaseTokens(h, pipeline, tokens);
             }); // no retries

@@ -25,7 +25,10 @@ import org.jspecify.annotations.Nullable;
  * {@code record_lineage}), then its packed rows in order.
  */
 final class LineageLog extends StoreContext {
-  /** The most characters of packed events in one row; a record's further events start a row. */
+  /**
+   * The most characters of packed events in one row, counted as if every text were escaped; a
+   * record's further events start a row.
+   */
   static final int MAX_PACKED = 200_000;
 
   /** The characters of a row besides its packed events, about: ids, times, count. */
@@ -62,10 +65,14 @@ final class LineageLog extends StoreContext {
             + " WHERE pipeline = :pipeline AND record_id = :record ORDER BY trace_id";
   }
 
-  /** A record's events of one append, packed. */
+  /**
+   * A record's events of one append, to be packed into its row as the row is written (straight into
+   * COPY's data on PostgreSQL: no text of them is made before).
+   */
   private static final class Trace {
     final LineageEvent first;
-    final StringBuilder packed = new StringBuilder(1024); // a line is about 120 characters
+    final List<LineageEvent> events = new ArrayList<>(12); // the example's records have nine
+    int maxChars; // what the packed events take at most (LineageTrace.maxChars)
     @Nullable String sourceId;
     @Nullable String parentId;
     Instant firstAt;
@@ -79,7 +86,8 @@ final class LineageLog extends StoreContext {
     }
 
     void add(LineageEvent e) {
-      LineageTrace.pack(packed, e);
+      events.add(e);
+      maxChars += LineageTrace.maxChars(e);
       count++;
       if (sourceId == null) {
         sourceId = e.sourceId();
@@ -105,8 +113,7 @@ final class LineageLog extends StoreContext {
     List<Trace> traces = pack(events);
     long chars = 0;
     for (Trace t : traces) {
-      // COPY writes each of a line's eleven tabs and its newline as two characters
-      chars += t.packed.length() + 12L * t.count + ROW_CHARS;
+      chars += t.maxChars + ROW_CHARS; // about, since COPY escapes a line's tabs and newline
     }
     int expectedChars = (int) Math.min(chars, 1 << 26);
     db.call(
@@ -125,7 +132,7 @@ final class LineageLog extends StoreContext {
                         .time(t.firstAt)
                         .time(t.lastAt)
                         .int32(t.count)
-                        .text(t.packed.toString())));
+                        .text(out -> LineageTrace.pack(out, t.events))));
   }
 
   /** The events grouped by record, in the order each record first appears, each group in order. */
@@ -139,7 +146,7 @@ final class LineageLog extends StoreContext {
           last != null && last.first.recordId().equals(e.recordId())
               ? last
               : open.get(e.recordId());
-      if (t == null || t.packed.length() >= MAX_PACKED) {
+      if (t == null || t.maxChars >= MAX_PACKED) {
         t = new Trace(e);
         open.put(e.recordId(), t);
         traces.add(t);

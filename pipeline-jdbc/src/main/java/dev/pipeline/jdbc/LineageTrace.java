@@ -25,24 +25,58 @@ final class LineageTrace {
 
   private LineageTrace() {}
 
-  /** Appends one event's line (with the newline before it unless it is the first). */
-  static void pack(StringBuilder out, LineageEvent e) {
-    if (!out.isEmpty()) {
-      out.append('\n');
+  /**
+   * The most characters an event's line takes besides its text fields (stage, branch, verdicts,
+   * detail, position): outcome, times, numbers, tabs and the newline.
+   */
+  private static final int FIXED_CHARS = 130;
+
+  /**
+   * Writes the events' lines, one per event, a newline between two: straight into COPY's data on
+   * PostgreSQL ({@link BulkAppend.Parts}), which escapes each part as it comes.
+   */
+  static void pack(BulkAppend.TextOut out, List<LineageEvent> events) {
+    for (int i = 0; i < events.size(); i++) {
+      if (i > 0) {
+        out.append('\n');
+      }
+      pack(out, events.get(i));
     }
+  }
+
+  private static void pack(BulkAppend.TextOut out, LineageEvent e) {
     text(out, e.stage()).append('\t');
-    out.append(e.outcome().name()).append('\t');
+    String outcome = e.outcome().name();
+    out.append(outcome, 0, outcome.length()).append('\t');
     out.append(micros(e.enteredAt())).append('\t');
     out.append(micros(e.leftAt())).append('\t');
     out.append(e.attempts()).append('\t');
     out.append(e.inputHash()).append('\t');
     Long output = e.outputHash();
-    out.append(output == null ? NONE : Long.toString(output)).append('\t');
-    out.append(e.children()).append('\t');
+    if (output == null) {
+      out.append(NONE, 0, NONE.length());
+    } else {
+      out.append(output);
+    }
+    out.append('\t').append(e.children()).append('\t');
     text(out, e.branch()).append('\t');
     text(out, e.verdicts()).append('\t');
     text(out, e.detail()).append('\t');
     text(out, e.position());
+  }
+
+  /**
+   * At least the characters of an event's line (its text fields could all be escaped), to cut a
+   * record's events into rows of about {@link LineageLog#MAX_PACKED} without writing them first.
+   */
+  static int maxChars(LineageEvent e) {
+    return FIXED_CHARS
+        + 2 * (e.stage().length() + length(e.branch()) + length(e.verdicts()))
+        + 2 * (length(e.detail()) + length(e.position()));
+  }
+
+  private static int length(@Nullable String text) {
+    return text == null ? 2 : text.length();
   }
 
   /**
@@ -97,21 +131,26 @@ final class LineageTrace {
         Math.floorDiv(m, 1_000_000L), Math.floorMod(m, 1_000_000L) * 1_000L);
   }
 
-  private static StringBuilder text(StringBuilder out, @Nullable String value) {
+  private static BulkAppend.TextOut text(BulkAppend.TextOut out, @Nullable String value) {
     if (value == null) {
-      return out.append(NONE);
+      return out.append(NONE, 0, NONE.length());
     }
+    int from = 0; // text from here on is not yet written: runs are copied whole, not by char
     for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      switch (c) {
-        case '\\' -> out.append("\\\\");
-        case '\t' -> out.append("\\t");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        default -> out.append(c);
+      char escape =
+          switch (value.charAt(i)) {
+            case '\\' -> '\\';
+            case '\t' -> 't';
+            case '\n' -> 'n';
+            case '\r' -> 'r';
+            default -> 0;
+          };
+      if (escape != 0) {
+        out.append(value, from, i).append('\\').append(escape);
+        from = i + 1;
       }
     }
-    return out;
+    return out.append(value, from, value.length());
   }
 
   private static @Nullable String unescape(String field) {

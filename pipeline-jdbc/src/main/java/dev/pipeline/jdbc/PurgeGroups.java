@@ -8,8 +8,16 @@ import org.jdbi.v3.core.statement.PreparedBatch;
  * Deletes finished merge groups with their parts, for {@link Purger}: a group completed longer ago
  * than the records' retention none of whose children is still stored unfinished (in flight, waiting
  * for a retry, or a dead letter that may be sent back to the merge stage, which needs the group's
- * parts). The merged record does not need its group once stored. One short transaction per batch of
- * groups.
+ * parts) and in which no group of a nested pair is still kept. The merged record does not need its
+ * group once stored. One short transaction per batch of groups.
+ *
+ * <p>Nested groups go from the inside out. A dead letter inside an inner pair is a part of the
+ * inner group only: the outer group holds the inner parent (absent) or the inner merged record.
+ * Sent back, it is merged again and that record comes to the outer merge stage, which must find the
+ * outer group complete (the record is late) rather than start a group that never completes. So an
+ * outer group waits for the groups nested in it: the group of its part of index {@code i} is keyed
+ * {@code parentId/i} (the inner split's parent, whose id the part's is, less any {@code /merged}),
+ * one primary-key lookup per part. A purge deletes one level per call; the next call the next.
  */
 final class PurgeGroups {
   private final Database db;
@@ -31,7 +39,15 @@ final class PurgeGroups {
             + Statements.FINISHED
             + " AND s.record_id IN (SELECT p.record_id FROM "
             + names.mergeParts()
-            + " p WHERE p.pipeline = g.pipeline AND p.parent_id = g.parent_id)) "
+            + " p WHERE p.pipeline = g.pipeline AND p.parent_id = g.parent_id))"
+            // a group nested in this one: the group of the part of index i is keyed parent/i
+            + " AND NOT EXISTS (SELECT 1 FROM "
+            + names.mergeParts()
+            + " p JOIN "
+            + names.mergeGroups()
+            + " i ON i.pipeline = p.pipeline AND i.parent_id = g.parent_id || '/' ||"
+            + " CAST(p.part_index AS VARCHAR(11)) WHERE p.pipeline = g.pipeline AND p.parent_id ="
+            + " g.parent_id) "
             + dialect.limit(":batch");
     this.parts =
         "DELETE FROM " + names.mergeParts() + " WHERE pipeline = :pipeline AND parent_id = :parent";

@@ -48,7 +48,9 @@ abstract class BulkAppendContract {
           "\\u0000 written as text",
           "nul\u0000inside",
           "lone \uD800 surrogate",
-          "x".repeat(2_000));
+          "x".repeat(2_000),
+          // 9,000 bytes of UTF-8 in two, three and four bytes a character: past COPY's first buffer
+          "\u00E9\u20AC\uD83D\uDE00".repeat(1_000));
 
   private TestDatabase database;
   private Jdbi jdbi;

@@ -41,15 +41,11 @@ class CombinedWritesTest {
   @Test
   void writesQueuedWhileOneIsUnderWayAreWrittenTogetherInOneCall() throws Exception {
     CombinedWrites<String, List<String>> combined = new CombinedWrites<>(writer(false));
-    CompletableFuture<List<String>> a = async(() -> combined.write("a"));
-    await(firstCallEntered);
-    CompletableFuture<List<String>> b = async(() -> combined.write("b"));
-    CompletableFuture<List<String>> c = async(() -> combined.write("c"));
-    awaitQueued(combined, 2);
 
-    firstCallMayEnd.countDown();
+    List<CompletableFuture<List<String>>> queued = writeBAndCWhileAIsUnderWay(combined);
 
-    assertThat(a.get(30, TimeUnit.SECONDS)).containsExactly("a");
+    CompletableFuture<List<String>> b = queued.get(0);
+    CompletableFuture<List<String>> c = queued.get(1);
     assertThat(b.get(30, TimeUnit.SECONDS)).containsExactlyInAnyOrder("b", "c");
     assertThat(c.get(30, TimeUnit.SECONDS)).containsExactlyInAnyOrder("b", "c");
     assertThat(calls).hasSize(2);
@@ -60,21 +56,31 @@ class CombinedWritesTest {
   @Test
   void everyCallerOfAFailedCallGetsItsFailure() throws Exception {
     CombinedWrites<String, List<String>> combined = new CombinedWrites<>(writer(true));
-    CompletableFuture<List<String>> a = async(() -> combined.write("a"));
-    await(firstCallEntered);
-    CompletableFuture<List<String>> b = async(() -> combined.write("b"));
-    CompletableFuture<List<String>> c = async(() -> combined.write("c"));
-    awaitQueued(combined, 2);
 
-    firstCallMayEnd.countDown();
+    List<CompletableFuture<List<String>>> queued = writeBAndCWhileAIsUnderWay(combined);
 
-    assertThat(a.get(30, TimeUnit.SECONDS)).containsExactly("a");
-    for (CompletableFuture<List<String>> f : List.of(b, c)) {
+    for (CompletableFuture<List<String>> f : queued) {
       assertThatThrownBy(() -> f.get(30, TimeUnit.SECONDS))
           .hasCauseInstanceOf(IllegalStateException.class)
           .hasMessageContaining("write refused");
     }
     assertThat(combined.write("d")).as("the next write is not affected").containsExactly("d");
+  }
+
+  /**
+   * Writes "a", then "b" and "c" while the call writing "a" is under way (both queued), then lets
+   * that call end; checks that "a" was written alone and returns the futures of "b" and "c".
+   */
+  private List<CompletableFuture<List<String>>> writeBAndCWhileAIsUnderWay(
+      CombinedWrites<String, List<String>> combined) throws Exception {
+    CompletableFuture<List<String>> a = async(() -> combined.write("a"));
+    await(firstCallEntered);
+    CompletableFuture<List<String>> b = async(() -> combined.write("b"));
+    CompletableFuture<List<String>> c = async(() -> combined.write("c"));
+    awaitQueued(combined, 2);
+    firstCallMayEnd.countDown();
+    assertThat(a.get(30, TimeUnit.SECONDS)).containsExactly("a");
+    return List.of(b, c);
   }
 
   private static <T> CompletableFuture<T> async(java.util.function.Supplier<T> call) {

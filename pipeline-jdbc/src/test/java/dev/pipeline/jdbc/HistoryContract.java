@@ -19,55 +19,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 import org.slf4j.event.Level;
 
 /**
  * The audit trail and the metrics history in {@code processing_logs} and {@code pipeline_metrics}:
  * run against H2 and PostgreSQL by the subclasses.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class HistoryContract {
+abstract class HistoryContract extends DatabaseContract {
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   static final Instant END = Instant.parse("2100-01-01T00:00:00Z");
 
-  private TestDatabase database;
-  private final List<JdbcPipelineStore> stores = new ArrayList<>();
-  String pipeline;
-
-  abstract TestDatabase createDatabase();
-
-  @BeforeAll
-  void createSchema() {
-    database = createDatabase();
-  }
-
-  @AfterAll
-  void dropSchema() {
-    if (database != null) {
-      database.drop();
-    }
-  }
-
-  @BeforeEach
-  void name(TestInfo info) {
-    pipeline = info.getTestMethod().orElseThrow().getName();
-  }
-
-  @AfterEach
-  void closeStores() {
-    stores.forEach(JdbcPipelineStore::close);
-  }
-
   JdbcPipelineStore open() {
-    JdbcPipelineStore store = database.builder().workerId("w1").build();
-    stores.add(store);
+    JdbcPipelineStore store = build(database.builder().workerId("w1"));
     return store;
   }
 

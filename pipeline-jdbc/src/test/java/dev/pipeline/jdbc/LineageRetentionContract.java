@@ -29,13 +29,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -43,47 +38,22 @@ import org.junit.jupiter.api.io.TempDir;
  * position and merges in lineage, and the retention of merge groups and uniqueness rules' keys: run
  * against H2 and PostgreSQL by the subclasses.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class LineageRetentionContract {
+abstract class LineageRetentionContract extends DatabaseContract {
   private static final PayloadCodec<String> STRING = PayloadCodec.string();
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00.000001Z");
 
-  private TestDatabase database;
-  private final List<JdbcPipelineStore> stores = new ArrayList<>();
-  private String pipeline;
   private final Queue<Envelope<String>> sunk = new ConcurrentLinkedQueue<>();
-
-  abstract TestDatabase createDatabase();
 
   /** Whether the database has the view of one row per event (PostgreSQL only). */
   abstract boolean hasEventsView();
 
-  @BeforeAll
-  void createSchema() {
-    database = createDatabase();
-  }
-
-  @AfterAll
-  void dropSchema() {
-    if (database != null) {
-      database.drop();
-    }
-  }
-
   @BeforeEach
-  void name(TestInfo info) {
-    pipeline = info.getTestMethod().orElseThrow().getName();
+  void clearSinks() {
     sunk.clear();
   }
 
-  @AfterEach
-  void closeStores() {
-    stores.forEach(JdbcPipelineStore::close);
-  }
-
   private JdbcPipelineStore open(JdbcPipelineStoreBuilder builder) {
-    JdbcPipelineStore store = builder.build();
-    stores.add(store);
+    JdbcPipelineStore store = build(builder);
     return store;
   }
 
@@ -168,6 +138,29 @@ abstract class LineageRetentionContract {
           .as("times to the microsecond")
           .isEqualTo(1);
     }
+  }
+
+  @Test
+  void aRecordsEventsPastTheRowsSizeGoOnInAnotherRowAndAreReadBackInOrder() {
+    JdbcPipelineStore store = open();
+    String detail = "d\u00E9tail ".repeat(LineageEvent.MAX_TEXT / 8);
+    List<LineageEvent> events = new ArrayList<>();
+    for (int i = 0; i < 60; i++) { // each counted as 3,600 of a row's 200,000 characters
+      events.add(event("r1", "stage" + i, i, detail + i, null));
+    }
+
+    store.appendLineage(pipeline, events);
+
+    assertThat(store.lineage(pipeline, "r1")).containsExactlyElementsOf(events);
+    assertThat(
+            database.query(
+                "SELECT event_count FROM "
+                    + database.table("record_traces")
+                    + " WHERE pipeline = ? ORDER BY trace_id",
+                pipeline))
+        .extracting(row -> ((Number) row.get(0)).intValue())
+        .as("rows of at most LineageLog.MAX_PACKED characters, counted escaped")
+        .containsExactly(55, 5);
   }
 
   @Test

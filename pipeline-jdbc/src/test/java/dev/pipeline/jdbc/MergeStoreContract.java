@@ -36,13 +36,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * Merge groups on a durable store: parts counted once per index whoever gives them and however
@@ -50,8 +45,7 @@ import org.junit.jupiter.api.TestInstance;
  * dying inside the merge window, and a pipeline of split, stage and merge whose every record ends
  * once.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class MergeStoreContract {
+abstract class MergeStoreContract extends DatabaseContract {
   private static final PayloadCodec<String> STRING = PayloadCodec.string();
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   private static final StageName MERGE = StageName.of("merge");
@@ -62,34 +56,11 @@ abstract class MergeStoreContract {
           new StageDescriptor("reading", 2, "Read", null, "none", 0, false, STRING),
           new StageDescriptor("merge", 3, "Merge", null, "none", 0, false, STRING));
 
-  private TestDatabase database;
-  private final List<JdbcPipelineStore> stores = new ArrayList<>();
-  private String pipeline;
   private final Queue<Envelope<String>> sunk = new ConcurrentLinkedQueue<>();
 
-  abstract TestDatabase createDatabase();
-
-  @BeforeAll
-  void createSchema() {
-    database = createDatabase();
-  }
-
-  @AfterAll
-  void dropSchema() {
-    if (database != null) {
-      database.drop();
-    }
-  }
-
   @BeforeEach
-  void name(TestInfo info) {
-    pipeline = info.getTestMethod().orElseThrow().getName();
+  void clearSinks() {
     sunk.clear();
-  }
-
-  @AfterEach
-  void closeStores() {
-    stores.forEach(JdbcPipelineStore::close);
   }
 
   private JdbcPipelineStore open(String worker) {
@@ -97,8 +68,7 @@ abstract class MergeStoreContract {
   }
 
   private JdbcPipelineStore open(JdbcPipelineStoreBuilder builder) {
-    JdbcPipelineStore store = builder.build();
-    stores.add(store);
+    JdbcPipelineStore store = build(builder);
     store.register(pipeline, STAGES);
     store.unregister(pipeline);
     return store;
@@ -415,18 +385,78 @@ abstract class MergeStoreContract {
     assertThat(dead).as("the children of the folder whose join failed, in hand").isNotEmpty();
     first.close();
 
-    JdbcPipelineStore second = open("w2"); // a new process: the metadata comes from the store
+    sendBackAndResumeAfterTheFix(dead, broken, "zip-3/0");
+    assertThat(sunk).hasSize(4);
+  }
+
+  /**
+   * Sends the dead letters back from a new process (the metadata comes from the store) once the
+   * join of the folders {@code broken} named is fixed, and checks that the folder {@code folder} is
+   * merged again and its record comes late to its archive's group, every record ending once.
+   */
+  private void sendBackAndResumeAfterTheFix(List<String> dead, Set<String> broken, String folder) {
+    JdbcPipelineStore second = open("w2");
     broken.clear();
     Pipeline<String, String> again = nested(second, broken);
     assertThat(again.deadLetters().reprocess(dead)).hasSize(dead.size());
     RunResult resumed = again.resume();
 
     assertThat(resumed.mergedRecords()).as("the inner group merged again").isOne();
-    RecordState late = second.find(pipeline, "zip-3/0/merged").orElseThrow();
+    RecordState late = second.find(pipeline, folder + "/merged").orElseThrow();
     assertThat(late.status()).isEqualTo(RecordStatus.FILTERED);
     assertThat(late.reason()).startsWith("its group was merged without it");
-    assertThat(sunk).hasSize(4);
+    assertThat(
+            database.count(
+                "SELECT COUNT(*) FROM "
+                    + database.table("pipeline_merge_groups")
+                    + " WHERE pipeline = ? AND completed_at IS NULL",
+                pipeline))
+        .as("no group left incomplete")
+        .isZero();
     assertEachEndedOnce(second, resumed);
+  }
+
+  /**
+   * Retention with nested pairs: a folder's join failed, so its files are dead letters at the inner
+   * merge stage and the folder is an absent part of its archive's group, which completed. Both
+   * groups are kept however old: sent back, the files are merged again and the folder's record must
+   * find its archive's group complete (it comes late) rather than start a new group that never
+   * completes. The groups of the archive merged whole go, the inner ones first.
+   */
+  @Test
+  void retentionKeepsEveryEnclosingGroupOfADeadLetterInANestedGroup() {
+    Set<String> broken = ConcurrentHashMap.newKeySet();
+    broken.add("zip-2/0/merged");
+    JdbcPipelineStore first =
+        open(database.builder().workerId("w1").retainCompleted(Duration.ofDays(1)));
+    RunResult result =
+        nested(first, broken).run(Source.of("zip", List.of("a,b;c", "e,f;g").iterator()));
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    String groups = database.table("pipeline_merge_groups");
+    database.update(
+        "UPDATE "
+            + groups
+            + " SET completed_at = CURRENT_TIMESTAMP - INTERVAL '2' DAY WHERE pipeline = ?",
+        pipeline);
+
+    String kept = "SELECT parent_id FROM " + groups + " WHERE pipeline = ? ORDER BY 1";
+    first.purge();
+    assertThat(database.query(kept, pipeline))
+        .as("zip-1's folders go first, zip-1 is kept while they are there")
+        .containsExactly(List.of("zip-1"), List.of("zip-2"), List.of("zip-2/0"));
+    first.purge();
+    assertThat(database.query(kept, pipeline))
+        .as("the folder of the dead letters and its archive")
+        .containsExactly(List.of("zip-2"), List.of("zip-2/0"));
+    List<String> dead =
+        first.deadLetters(pipeline, dev.pipeline.store.DeadLetterQuery.all()).items().stream()
+            .map(d -> d.recordId())
+            .toList();
+    assertThat(dead).containsExactlyInAnyOrder("zip-2/0/0", "zip-2/0/1");
+    first.close();
+
+    sendBackAndResumeAfterTheFix(dead, broken, "zip-2/0");
+    assertThat(sunk).hasSize(2);
   }
 
   /** Asserts that every record the store holds ended once, and the run's counts add up. */

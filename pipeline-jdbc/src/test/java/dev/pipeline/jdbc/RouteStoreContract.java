@@ -35,13 +35,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * Routing by data on a durable store: records a route sends to a branch's sink are noted as
@@ -49,47 +44,21 @@ import org.junit.jupiter.api.TestInstance;
  * stage naming the branch; a run cut short resumes, delivering again (flagged) what the branch's
  * sink may have seen.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class RouteStoreContract {
+abstract class RouteStoreContract extends DatabaseContract {
   private static final PayloadCodec<String> STRING = PayloadCodec.string();
   private static final StageName ROUTE = StageName.of("by-kind");
-
-  private TestDatabase database;
-  private final List<JdbcPipelineStore> stores = new ArrayList<>();
-  private String pipeline;
 
   private final Queue<Envelope<String>> main = new ConcurrentLinkedQueue<>();
   private final Queue<Envelope<String>> side = new ConcurrentLinkedQueue<>();
 
-  abstract TestDatabase createDatabase();
-
-  @BeforeAll
-  void createSchema() {
-    database = createDatabase();
-  }
-
-  @AfterAll
-  void dropSchema() {
-    if (database != null) {
-      database.drop();
-    }
-  }
-
   @BeforeEach
-  void name(TestInfo info) {
-    pipeline = info.getTestMethod().orElseThrow().getName();
+  void clearSinks() {
     main.clear(); // the class's tests share its instance
     side.clear();
   }
 
-  @AfterEach
-  void closeStores() {
-    stores.forEach(JdbcPipelineStore::close);
-  }
-
   private JdbcPipelineStore open() {
-    JdbcPipelineStore store = database.builder().workerId("w1").build();
-    stores.add(store);
+    JdbcPipelineStore store = build(database.builder().workerId("w1"));
     return store;
   }
 

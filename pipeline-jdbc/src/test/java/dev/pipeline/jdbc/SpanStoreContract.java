@@ -21,13 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * Batches kept as source spans: a batch ingested with a {@link SourceSpan} stores the span, not its
@@ -35,41 +29,11 @@ import org.junit.jupiter.api.TestInstance;
  * batch again through the run's {@link SourceReplay}, checks each record against its stored id, and
  * dead-letters (never replaces) a record the source no longer gives at its place.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class SpanStoreContract {
+abstract class SpanStoreContract extends DatabaseContract {
   private static final SourceSpan SPAN = new SourceSpan("src", "line:0", 10, "line:10");
 
-  private TestDatabase database;
-  private final List<JdbcPipelineStore> stores = new ArrayList<>();
-  private String pipeline;
-
-  abstract TestDatabase createDatabase();
-
-  @BeforeAll
-  void createSchema() {
-    database = createDatabase();
-  }
-
-  @AfterAll
-  void dropSchema() {
-    if (database != null) {
-      database.drop();
-    }
-  }
-
-  @BeforeEach
-  void name(TestInfo info) {
-    pipeline = info.getTestMethod().orElseThrow().getName();
-  }
-
-  @AfterEach
-  void closeStores() {
-    stores.forEach(JdbcPipelineStore::close);
-  }
-
   private JdbcPipelineStore open(String worker) {
-    JdbcPipelineStore store = database.builder().workerId(worker).build();
-    stores.add(store);
+    JdbcPipelineStore store = build(database.builder().workerId(worker));
     store.register(pipeline, STAGES);
     store.unregister(pipeline);
     return store;
@@ -304,8 +268,7 @@ abstract class SpanStoreContract {
    */
   @Test
   void aRepeatedIdInASpanTheStoreDoesNotKeepIsSkippedNotReportedAsStoredBefore() {
-    JdbcPipelineStore full = database.builder().workerId("full").fullLedger(true).build();
-    stores.add(full);
+    JdbcPipelineStore full = build(database.builder().workerId("full").fullLedger(true));
     full.register(pipeline, STAGES);
     full.unregister(pipeline);
     List<Envelope<String>> records = new ArrayList<>(records(0, 10));

@@ -64,20 +64,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * What every {@link JdbcPipelineStore} must do, whatever the database: run against H2 and against
  * PostgreSQL by the subclasses.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class StoreContract {
+abstract class StoreContract extends DatabaseContract {
   static final PayloadCodec<String> STRING = PayloadCodec.string();
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
 
@@ -88,36 +81,8 @@ abstract class StoreContract {
           new StageDescriptor("cleaning", 2, "Clean", 5L, "exponential(3)", 3, false, STRING),
           new StageDescriptor("publishing", 3, "Publish", null, "none", 0, false, null));
 
-  private TestDatabase database;
-  private final List<JdbcPipelineStore> stores = new ArrayList<>();
-  String pipeline;
-
-  abstract TestDatabase createDatabase();
-
-  @BeforeAll
-  void createSchema() {
-    database = createDatabase();
-  }
-
-  @AfterAll
-  void dropSchema() {
-    if (database != null) {
-      database.drop();
-    }
-  }
-
   TestDatabase db() {
     return database;
-  }
-
-  @BeforeEach
-  void name(TestInfo info) {
-    pipeline = info.getTestMethod().orElseThrow().getName();
-  }
-
-  @AfterEach
-  void closeStores() {
-    stores.forEach(JdbcPipelineStore::close);
   }
 
   JdbcPipelineStore open(String worker) {
@@ -134,8 +99,7 @@ abstract class StoreContract {
   }
 
   JdbcPipelineStore open(JdbcPipelineStoreBuilder builder) {
-    JdbcPipelineStore store = builder.build();
-    stores.add(store);
+    JdbcPipelineStore store = build(builder);
     // the store knows the stages and their codecs, but holds the name for no live pipeline: a
     // test may register others, or build a Pipeline, under it
     store.register(pipeline, STAGES);
@@ -2162,8 +2126,7 @@ abstract class StoreContract {
     assertThat(one.stage()).isEqualTo("publishing");
     assertThat(one.attempts()).isOne();
     // and to an operator's store, which never registered the pipeline: from the stages table
-    JdbcPipelineStore operator = db().builder().workerId("operator").build();
-    stores.add(operator);
+    JdbcPipelineStore operator = build(db().builder().workerId("operator"));
     assertThat(operator.find(pipeline, "r1007").orElseThrow().stage()).isEqualTo("publishing");
     assertThat(
             db().count(

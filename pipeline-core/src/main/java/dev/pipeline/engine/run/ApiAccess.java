@@ -3,6 +3,7 @@ package dev.pipeline.engine.run;
 import dev.pipeline.Envelope;
 import dev.pipeline.Pipeline;
 import dev.pipeline.Route;
+import dev.pipeline.RouteBranch;
 import dev.pipeline.Sink;
 import dev.pipeline.StageName;
 import dev.pipeline.StageOptions;
@@ -69,7 +70,7 @@ public abstract class ApiAccess {
   public abstract boolean hasSinks(Route<?, ?> route);
 
   /** The branches of {@code route}, in the order their predicates are tried. */
-  public abstract List<Route.Branch<?, ?>> branches(Route<?, ?> route);
+  public abstract List<RouteBranch<?, ?>> branches(Route<?, ?> route);
 
   /** The sink of branch {@code arm} of {@code route}, or null if the branch joins. */
   public abstract @Nullable Sink<Object> sinkOf(Route<?, ?> route, int arm);

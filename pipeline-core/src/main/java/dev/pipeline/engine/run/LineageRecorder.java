@@ -321,7 +321,10 @@ public final class LineageRecorder {
       if (events == null) {
         events = new ArrayList<>();
       }
-      String verdicts = meta.get(VIOLATIONS);
+      // a stage that set no metadata hands the record's map on as it is (Envelope.withPayload):
+      // then it set no branch and gave no verdicts, and the map is not walked for them
+      boolean metaChanged = meta != in.metadata();
+      String verdicts = metaChanged ? meta.get(VIOLATIONS) : null;
       if (verdicts != null && verdicts.equals(in.metadata().get(VIOLATIONS))) {
         verdicts = null; // given at an earlier stage
       }
@@ -363,7 +366,7 @@ public final class LineageRecorder {
               in.metadata().get(Envelope.SOURCE_ID),
               in.metadata().get(Envelope.PARENT_ID),
               childCount,
-              branch(in.metadata(), meta),
+              metaChanged ? branch(in.metadata(), meta) : null,
               verdicts,
               detail,
               first ? in.metadata().get(Envelope.SOURCE_POSITION) : null));

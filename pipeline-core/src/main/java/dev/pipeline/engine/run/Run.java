@@ -8,6 +8,7 @@ import dev.pipeline.PipelineException;
 import dev.pipeline.PipelineRun;
 import dev.pipeline.Progress;
 import dev.pipeline.Route;
+import dev.pipeline.RouteBranch;
 import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
 import dev.pipeline.Sink;
@@ -310,10 +311,16 @@ public final class Run implements PipelineRun {
 
   /** A call context for a stage's (or the sink's) calls, its logger feeding the audit trail. */
   CallContext context(RunStage stage) {
+    Logger logger = stage.logger;
+    if (logger == null) {
+      // once a stage, not once a sink call: the default asks the logging backend by name
+      logger = stageLoggers.apply(stage.def.name());
+      stage.logger = logger;
+    }
     return new CallContext(
         pipeline,
         stage.def.name(),
-        stageLoggers.apply(stage.def.name()),
+        logger,
         clock,
         policies.references(),
         telemetry,
@@ -360,7 +367,7 @@ public final class Run implements PipelineRun {
 
   /** The pseudo-stages of a route's branch sinks, called as the pipeline's sink is. */
   private @Nullable RunStage[] exits(RunStage stage, Route<?, ?> route) {
-    List<Route.Branch<?, ?>> branches = API.branches(route);
+    List<RouteBranch<?, ?>> branches = API.branches(route);
     @Nullable RunStage[] exits = new RunStage[branches.size()];
     for (int i = 0; i < exits.length; i++) {
       Sink<Object> to = API.sinkOf(route, i);

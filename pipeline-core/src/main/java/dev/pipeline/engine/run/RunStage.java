@@ -45,6 +45,9 @@ final class RunStage {
   final Invoker.Check<List<Object>> batchCheck;
   // what each output must be, or null if the stage checks nothing (and for the sink)
   final @Nullable OutputShape shape;
+  // the stage's logger for its call contexts, asked of the pipeline's stage loggers at the first
+  // context (racing workers may each ask once: the function gives the same logger)
+  volatile @Nullable Logger logger;
   private final ReentrantLock latencyLock = new ReentrantLock();
   // guarded by latencyLock
   private final LatencyHistogram latency = new LatencyHistogram();

@@ -183,10 +183,17 @@ final class SinkDelivery {
       return outputs;
     }
     List<Envelope<Object>> marked = new ArrayList<>(outputs.size());
+    // a store gives one token to a whole hand-over, or a few: its text is made once for each
+    Long lastToken = null;
+    String tokenText = null;
     for (Envelope<Object> e : outputs) {
       Long token = tokens.get(e.id());
       if (token != null) {
-        e = e.withMetadata(Envelope.FENCING_TOKEN, Long.toString(token));
+        if (!token.equals(lastToken)) {
+          lastToken = token;
+          tokenText = Long.toString(token);
+        }
+        e = e.withMetadata(Envelope.FENCING_TOKEN, tokenText);
       }
       marked.add(redelivered.contains(e.id()) ? e.withMetadata(Envelope.REDELIVERED, "true") : e);
     }

@@ -259,8 +259,14 @@ public final class Telemetry {
     flush(false);
   }
 
-  /** Writes what waits and all lineage held: at the end of a run, and when closed. */
-  void flushAll() {
+  /**
+   * Writes what waits and all lineage held, in the calling thread: at the end of a run, when
+   * closed, and before a read of a record's lineage, which then sees every event handed on before
+   * it, of records still going on too, without waiting for the writer's next poll (up to a second
+   * once the pipeline was idle). A write the writer has under way is waited for on its lock: what
+   * it drained is in the store once the lock is had.
+   */
+  public void flushAll() {
     flush(true);
   }
 

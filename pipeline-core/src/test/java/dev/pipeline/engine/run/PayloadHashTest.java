@@ -61,6 +61,36 @@ class PayloadHashTest {
         .isNotEqualTo(PayloadHash.of(java.util.Optional.empty()));
   }
 
+  record Numbers(long l, int i, short s, byte b, double d, float f, boolean z, char c) {}
+
+  @Test
+  void aRecordsPrimitiveComponentsCountAsTheirBoxedValuesWould() {
+    Numbers n = new Numbers(-5L, -7, (short) -3, (byte) -1, -0.5, 1.5f, true, '\u00E9');
+    // the record's mark and name, then each component's type mark and value, as a walk of the
+    // boxed values (a Long, an Integer, ...) mixes them in
+    long h = mix(mix(0xcbf29ce484222325L, 'R'), PayloadHash.text(Numbers.class.getName()));
+    h = mix(mix(h, 'J'), -5L);
+    h = mix(mix(h, 'I'), -7);
+    h = mix(mix(h, 'S'), (short) -3);
+    h = mix(mix(h, 'B'), (byte) -1);
+    h = mix(mix(h, 'D'), Double.doubleToLongBits(-0.5));
+    h = mix(mix(h, 'F'), Float.floatToIntBits(1.5f));
+    h = mix(mix(h, 'Z'), 1);
+    h = mix(mix(h, 'C'), '\u00E9');
+
+    assertThat(PayloadHash.of(n)).isEqualTo(h);
+    assertThat(PayloadHash.of(new Numbers(-5L, -7, (short) -3, (byte) -1, -0.5, 1.5f, false, 'x')))
+        .isNotEqualTo(h);
+  }
+
+  /** A 64-bit value's eight bytes, low first, into FNV-1a. */
+  private static long mix(long h, long value) {
+    for (int shift = 0; shift < 64; shift += 8) {
+      h = (h ^ ((value >>> shift) & 0xff)) * 0x100000001b3L;
+    }
+    return h;
+  }
+
   @Test
   void equalContentHashesAlikeAndAnyChangedComponentChangesTheHash() {
     assertThat(PayloadHash.of(listing("drill", 0.5)))
