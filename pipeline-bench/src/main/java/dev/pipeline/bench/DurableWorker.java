@@ -19,20 +19,30 @@ import java.util.Map;
 
 /**
  * A worker JVM of {@link DurableWorkersScenario}: builds the example's pipeline on a PostgreSQL
- * schema shared with the other workers, runs {@value #WARM_UP_LINES} lines durably on a scratch
- * schema of its own (so that its figures are a warm worker's), generates its part of the input (the
- * lines whose number is its shard modulo the workers, as a partitioned input would be split),
- * prints {@value #READY}, waits for a line on standard input, runs its part (any worker claims the
- * records of another whose lease expired), prints its outcome and its round trips to the database
- * (statements and commits, counted by {@link CountingDataSource}), of which those that coordinate
- * it with the other workers (see {@link #coordinates}) with their wall time, after {@value #DONE},
- * and waits for another line (or the end of its input) before it closes the store and exits.
+ * schema shared with the other workers, publishing into a {@link RollingIndex} (a single in-memory
+ * index holds every listing the JVM published: its live set, and so its collector's work per line,
+ * grew with the lines each JVM ran, which made a JVM that ran all the lines cost more per line than
+ * three that ran a third each, whatever the store did), runs {@value #WARM_UP_LINES} lines durably
+ * on a scratch schema of its own (so that its figures are a warm worker's), generates its part of
+ * the input (the lines whose number is its shard modulo the workers, as a partitioned input would
+ * be split), prints {@value #READY}, waits for a line on standard input, runs its part (any worker
+ * claims the records of another whose lease expired), prints its outcome and its round trips to the
+ * database (statements and commits, counted by {@link CountingDataSource}), of which those that
+ * coordinate it with the other workers (see {@link #coordinates}) with their wall time and its
+ * statements (round trips less commits), after {@value #DONE}, and waits for another line (or the
+ * end of its input) before it closes the store and exits.
  *
  * <p>Arguments: JDBC URL, schema, lines, worker id, shard, shards.
  */
 final class DurableWorker {
   static final String READY = "WORKER-READY";
   static final String DONE = "WORKER-DONE";
+
+  /**
+   * A system property: when true, each worker prints its round trips by statement to standard error
+   * after its run.
+   */
+  static final String BREAKDOWN = "bench.workers.breakdown";
 
   /** Lines each worker runs durably on a scratch schema before it says it is ready. */
   static final int WARM_UP_LINES = 20_000;
@@ -46,7 +56,7 @@ final class DurableWorker {
                 .jdbcUrl(BenchDatabase.PG_URL, null, null)
                 .schema(schema)
                 .build();
-        Pipeline<ScrapedLine, IndexedListing> pipeline = DurableWork.pipeline(store)) {
+        Pipeline<ScrapedLine, IndexedListing> pipeline = DurableWork.rollingPipeline(store)) {
       RunResult result = pipeline.run(DurableWork.source(lines));
       if (result.status() != RunStatus.COMPLETED) {
         throw new IllegalStateException("the warm-up run failed: " + result.summary());
@@ -100,7 +110,7 @@ final class DurableWorker {
                 .workerId(workerId)
                 .migrateSchema(false)
                 .build();
-        Pipeline<ScrapedLine, IndexedListing> pipeline = DurableWork.pipeline(store)) {
+        Pipeline<ScrapedLine, IndexedListing> pipeline = DurableWork.rollingPipeline(store)) {
       // its part of the input, as a partitioned input would hand it over: generating every line
       // and keeping a share, during the run, made each extra worker generate the whole input again
       List<Map.Entry<Long, String>> part = DurableWork.part(lines, shard, shards);
@@ -116,6 +126,13 @@ final class DurableWorker {
       RunResult result = pipeline.run(DurableWork.source(part));
       long trips = counter.roundTrips() - tripsBefore;
       long[] coordination = counter.tripsOf(DurableWorker::coordinates);
+      long statements =
+          counter.tripsOf(name -> !name.equals("commit") && !name.equals("rollback"))[0];
+      if (Boolean.getBoolean(BREAKDOWN)) {
+        for (String kind : counter.breakdown()) {
+          System.err.println(workerId + " " + kind);
+        }
+      }
       if (result.status() != RunStatus.COMPLETED || result.unfinished() != 0) {
         System.err.println(result.summary());
         System.exit(1);
@@ -137,7 +154,9 @@ final class DurableWorker {
               + " "
               + coordination[0]
               + " "
-              + coordination[1]);
+              + coordination[1]
+              + " "
+              + statements);
       System.out.flush();
       in.readLine(); // until the parent has read this JVM's CPU time
     }

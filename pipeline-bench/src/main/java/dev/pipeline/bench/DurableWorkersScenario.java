@@ -31,8 +31,14 @@ import java.util.concurrent.TimeUnit;
  * (before it closes its store and exits). Each run is checked: every unique record in exactly one
  * terminal state, and the workers' completions adding up to the records (none completed twice).
  *
- * <p>The target only asks for the figures; a row fails if more workers make less throughput than
- * one. The worker counts rotate their order from round to round.
+ * <p>Each worker count runs twice, over the lines and over twice as many, so that what a worker JVM
+ * costs for being there (its compilers and collector running all along, its polls) is told apart
+ * from what each more record costs: the target is the marginal CPU per line (worker JVMs and their
+ * backends) of 2 and 3 workers at most 1.10× one worker's. The worker JVMs' CPU is also split by
+ * kind of thread ({@link ThreadCpu}), and their CPU before the ready barrier reported apart.
+ *
+ * <p>A throughput row fails if more workers make less throughput than one. The worker counts rotate
+ * their order from round to round.
  */
 final class DurableWorkersScenario implements Scenario {
   static final List<Integer> WORKERS = List.of(1, 2, 3);
@@ -53,92 +59,238 @@ final class DurableWorkersScenario implements Scenario {
     for (int w = 0; w < settings.warmups(); w++) {
       run(1, Math.max(1, lines / 5));
     }
-    // each round's values: the rate of each worker count, its ratio to one worker's, and the
-    // round trips per line of all its workers together
     int n = WORKERS.size();
     Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
     while (rounds.more()) {
       StringBuilder line = new StringBuilder();
-      double[] values = new double[3 * n];
+      double[] values = new double[Figure.values().length * n];
       boolean disturbed = false;
       for (int i = 0; i < n; i++) {
         int k = (i + rounds.attempts()) % n;
         int workers = WORKERS.get(k);
-        Result result = run(workers, lines);
-        values[k] = lines / (result.nanos() / 1e9);
-        disturbed |= result.cpu().disturbed();
+        // the two sizes in turn, the longer first every other round
+        boolean longFirst = (rounds.attempts() + i) % 2 == 1;
+        Result first = run(workers, longFirst ? 2 * lines : lines);
+        Result second = run(workers, longFirst ? lines : 2 * lines);
+        Result shorter = longFirst ? second : first;
+        Result longer = longFirst ? first : second;
+        disturbed |= shorter.cpu().disturbed() || longer.cpu().disturbed();
+        Marginal m = Marginal.of(shorter, longer);
+        double rate = lines / (shorter.nanos() / 1e9);
+        Figure.RATE.set(values, n, k, rate);
+        Figure.TRIPS.set(values, n, k, shorter.roundTrips() / (double) lines);
+        Figure.STATEMENTS.set(values, n, k, m.statements());
+        Figure.CPU.set(values, n, k, shorter.cpuSeconds() / lines * 1e6);
+        Figure.MARGINAL.set(values, n, k, m.cpu() * 1e6);
+        Figure.MARGINAL_JVM.set(values, n, k, m.jvm() * 1e6);
+        Figure.MARGINAL_SERVER.set(values, n, k, m.server() * 1e6);
+        Figure.FIXED.set(values, n, k, m.fixedPerWorker(shorter) * 1e3);
+        Figure.BEFORE_READY.set(values, n, k, longer.beforeReadySeconds() / workers);
+        for (Result r : List.of(shorter, longer)) {
+          line.append(
+              String.format(Locale.ROOT, "%n  %d worker%s, %s", workers, plural(workers), r));
+        }
         line.append(
             String.format(
                 Locale.ROOT,
-                "%n  %d worker%s: %,.0f lines/s, %.1f µs CPU per line, records per worker %s,"
-                    + " %.4f round trips per line, of which coordination %.4f (%.1f µs wall per"
-                    + " line), %s",
+                "%n  %d worker%s, marginal per line: %.1f µs CPU (worker JVMs %.1f, backends %.1f),"
+                    + " %.4f statements; fixed in the window %.0f ms CPU per worker",
                 workers,
-                workers == 1 ? "" : "s",
-                values[k],
-                result.cpu().ours() / values[k] * 1e6,
-                result.shares(),
-                result.roundTrips() / (double) lines,
-                result.coordinationTrips() / (double) lines,
-                result.coordinationNanos() / 1e3 / lines,
-                result.cpu()));
-        values[2 * n + k] = result.roundTrips() / (double) lines;
+                plural(workers),
+                m.cpu() * 1e6,
+                m.jvm() * 1e6,
+                m.server() * 1e6,
+                m.statements(),
+                m.fixedPerWorker(shorter) * 1e3));
       }
       int one = WORKERS.indexOf(1);
       for (int k = 0; k < n; k++) {
-        values[n + k] = values[k] / values[one];
+        Figure.RATIO.set(
+            values, n, k, Figure.RATE.get(values, n, k) / Figure.RATE.get(values, n, one));
+        Figure.MARGINAL_RATIO.set(
+            values, n, k, Figure.MARGINAL.get(values, n, k) / Figure.MARGINAL.get(values, n, one));
       }
       String label = rounds.label();
       String note = rounds.add(disturbed, values);
       log.printf("durable-workers round %s:%s%s%n", label, line, note);
     }
     List<Row> rows = new ArrayList<>();
-    Samples one = rounds.samples(WORKERS.indexOf(1));
+    int one = WORKERS.indexOf(1);
+    Samples oneRate = rounds.samples(Figure.RATE.index(n, one));
+    Samples oneMarginal = rounds.samples(Figure.MARGINAL.index(n, one));
     for (int k = 0; k < n; k++) {
       int workers = WORKERS.get(k);
-      Samples ratios = rounds.samples(n + k);
-      Samples trips = rounds.samples(2 * n + k);
+      String who = "durable workers, PostgreSQL: " + workers + " worker JVM" + plural(workers);
+      String cores = ", " + Runtime.getRuntime().availableProcessors() + " cores";
+      Samples ratios = rounds.samples(Figure.RATIO.index(n, k));
       rows.add(
           new Row(
-              "durable workers, PostgreSQL: "
-                  + workers
-                  + " worker JVM"
-                  + (workers == 1 ? "" : "s")
-                  + ", "
-                  + Targets.count(lines)
-                  + " lines, "
-                  + Runtime.getRuntime().availableProcessors()
-                  + " cores",
-              rounds.samples(k).format("%,.0f")
-                  + " lines/s, "
-                  + trips.format("%.4f")
-                  + " round trips/line",
-              "1 worker " + one.format("%,.0f") + " lines/s",
+              who + ", " + Targets.count(lines) + " lines" + cores,
+              String.join(
+                  ", ",
+                  Figure.RATE.format(rounds, n, k, "%,.0f") + " lines/s",
+                  Figure.CPU.format(rounds, n, k, "%.1f") + " µs CPU/line",
+                  Figure.TRIPS.format(rounds, n, k, "%.4f") + " round trips/line"),
+              "1 worker " + oneRate.format("%,.0f") + " lines/s",
               ratios.format("%.2f") + "×" + rounds.note(),
               "reported; ≥ 1 worker's",
               Verdict.of(ratios.median() >= 0.995)));
+      Samples marginalRatios = rounds.samples(Figure.MARGINAL_RATIO.index(n, k));
+      rows.add(
+          new Row(
+              who
+                  + ", marginal CPU per line from "
+                  + Targets.count(lines)
+                  + " to "
+                  + Targets.count(2L * lines)
+                  + " lines (worker JVMs + backends)"
+                  + cores,
+              String.format(
+                  Locale.ROOT,
+                  "%s µs/line (JVMs %s, backends %s), %s statements/line; fixed %s ms CPU per"
+                      + " worker in the run, %s s before it",
+                  Figure.MARGINAL.format(rounds, n, k, "%.1f"),
+                  Figure.MARGINAL_JVM.format(rounds, n, k, "%.1f"),
+                  Figure.MARGINAL_SERVER.format(rounds, n, k, "%.1f"),
+                  Figure.STATEMENTS.format(rounds, n, k, "%.4f"),
+                  Figure.FIXED.format(rounds, n, k, "%,.0f"),
+                  Figure.BEFORE_READY.format(rounds, n, k, "%.1f")),
+              "1 worker " + oneMarginal.format("%.1f") + " µs/line",
+              marginalRatios.format("%.3f") + "×" + rounds.note(),
+              "≤ 1.10× 1 worker's",
+              Verdict.of(marginalRatios.median() <= 1.10)));
     }
     return rows;
   }
 
+  private static String plural(int workers) {
+    return workers == 1 ? "" : "s";
+  }
+
+  /** The figures of one worker count in a round, each at {@code ordinal * counts + count}. */
+  private enum Figure {
+    RATE,
+    RATIO,
+    TRIPS,
+    STATEMENTS,
+    CPU,
+    MARGINAL,
+    MARGINAL_JVM,
+    MARGINAL_SERVER,
+    MARGINAL_RATIO,
+    FIXED,
+    BEFORE_READY;
+
+    int index(int counts, int k) {
+      return ordinal() * counts + k;
+    }
+
+    void set(double[] values, int counts, int k, double value) {
+      values[index(counts, k)] = value;
+    }
+
+    double get(double[] values, int counts, int k) {
+      return values[index(counts, k)];
+    }
+
+    /** The rounds' median and range of this figure for one worker count. */
+    String format(Rounds rounds, int counts, int k, String number) {
+      return rounds.samples(index(counts, k)).format(number);
+    }
+  }
+
+  /**
+   * The cost of the records the longer of two runs with the same workers had beyond the shorter's,
+   * per record: what each more record costs once the JVMs are running, whatever each JVM costs in
+   * the measured window for being there (its collector's and compilers' work, its idle threads, the
+   * wait for the last records). CPU in seconds and statements per record.
+   */
+  private record Marginal(double cpu, double jvm, double server, double statements) {
+    static Marginal of(Result shorter, Result longer) {
+      long lines = longer.lines() - shorter.lines();
+      return new Marginal(
+          (longer.cpuSeconds() - shorter.cpuSeconds()) / lines,
+          (longer.workerTicks().process() - shorter.workerTicks().process()) / TICKS / lines,
+          (longer.backendTicks() - shorter.backendTicks()) / TICKS / lines,
+          (longer.statements() - shorter.statements()) / (double) lines);
+    }
+
+    /** The run's CPU beyond its records' marginal cost, per worker JVM, in seconds. */
+    double fixedPerWorker(Result run) {
+      return (run.cpuSeconds() - cpu * run.lines()) / run.shares().size();
+    }
+  }
+
+  private static final double TICKS = 100; // USER_HZ on Linux
+
   /**
    * The wall time of one run, and how many records each worker completed.
    *
+   * @param lines the lines the workers shared
    * @param shares records completed by each worker
    * @param cpu cores used meanwhile, the worker JVMs and their PostgreSQL backends counting as ours
+   * @param workerTicks the worker JVMs' CPU ticks during the run, by kind of thread, summed
+   * @param backendTicks the CPU ticks of the PostgreSQL backends serving the workers' stores
+   * @param beforeReadyTicks the worker JVMs' CPU ticks before they were ready (the JVM's start, the
+   *     warm-up run, the store's build), summed
    * @param roundTrips the workers' round trips to the database during their runs, summed
+   * @param statements those of them that ran a statement (not a commit or rollback)
    * @param coordinationTrips those of them that coordinate the workers: claims, lease renewals and
    *     releases, looks at others' leases, polls for work left (see {@link
    *     DurableWorker#coordinates})
    * @param coordinationNanos the wall time the workers spent in those, summed
    */
   record Result(
+      int lines,
       long nanos,
       List<Long> shares,
       CpuMeter.Usage cpu,
+      ThreadCpu.Split workerTicks,
+      long backendTicks,
+      long beforeReadyTicks,
       long roundTrips,
+      long statements,
       long coordinationTrips,
-      long coordinationNanos) {}
+      long coordinationNanos) {
+
+    /** The CPU seconds of the run: the worker JVMs, their backends and this JVM. */
+    double cpuSeconds() {
+      return cpu.ours() * nanos / 1e9;
+    }
+
+    double beforeReadySeconds() {
+      return beforeReadyTicks / TICKS;
+    }
+
+    @Override
+    public String toString() {
+      double rate = lines / (nanos / 1e9);
+      double perLine = 1e6 / TICKS / lines;
+      return String.format(
+          Locale.ROOT,
+          "%,d lines: %,.0f lines/s, %.1f µs CPU per line (worker JVMs %.1f: application %.1f,"
+              + " JIT %.1f, GC %.1f, VM %.1f, ended threads %.1f; backends %.1f), records per"
+              + " worker %s, %.4f round trips per line (statements %.4f), of which coordination"
+              + " %.4f (%.1f µs wall per line), %.1f s CPU per worker before ready, %s",
+          lines,
+          rate,
+          cpuSeconds() / lines * 1e6,
+          workerTicks.process() * perLine,
+          workerTicks.of(ThreadCpu.Kind.APPLICATION) * perLine,
+          workerTicks.of(ThreadCpu.Kind.COMPILER) * perLine,
+          workerTicks.of(ThreadCpu.Kind.COLLECTOR) * perLine,
+          workerTicks.of(ThreadCpu.Kind.VM) * perLine,
+          workerTicks.lost() * perLine,
+          backendTicks * perLine,
+          shares,
+          roundTrips / (double) lines,
+          statements / (double) lines,
+          coordinationTrips / (double) lines,
+          coordinationNanos / 1e3 / lines,
+          beforeReadySeconds() / shares.size(),
+          cpu);
+    }
+  }
 
   private static Result run(int workers, int lines) throws Exception {
     String schema = BenchDatabase.freshSchema();
@@ -147,22 +299,24 @@ final class DurableWorkersScenario implements Scenario {
       List<BufferedReader> outputs = new ArrayList<>();
       try {
         for (int i = 0; i < workers; i++) {
+          List<String> command = new ArrayList<>();
+          command.addAll(List.of(Targets.javaCommand(), "-Xms512m", "-Xmx512m"));
+          if (Boolean.getBoolean(DurableWorker.BREAKDOWN)) {
+            command.add("-D" + DurableWorker.BREAKDOWN + "=true");
+          }
+          command.addAll(
+              List.of(
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  DurableWorker.class.getName(),
+                  BenchDatabase.tagged(schema),
+                  schema,
+                  Integer.toString(lines),
+                  "bench-worker-" + (i + 1),
+                  Integer.toString(i),
+                  Integer.toString(workers)));
           Process p =
-              new ProcessBuilder(
-                      Targets.javaCommand(),
-                      "-Xms512m",
-                      "-Xmx512m",
-                      "-cp",
-                      System.getProperty("java.class.path"),
-                      DurableWorker.class.getName(),
-                      BenchDatabase.tagged(schema),
-                      schema,
-                      Integer.toString(lines),
-                      "bench-worker-" + (i + 1),
-                      Integer.toString(i),
-                      Integer.toString(workers))
-                  .redirectError(ProcessBuilder.Redirect.INHERIT)
-                  .start();
+              new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
           processes.add(p);
           outputs.add(
               new BufferedReader(
@@ -172,6 +326,14 @@ final class DurableWorkersScenario implements Scenario {
           expect(out, DurableWorker.READY);
         }
         Scenario.settle();
+        List<ThreadCpu.Snapshot> ready = new ArrayList<>();
+        long beforeReady = 0;
+        for (Process p : processes) {
+          ThreadCpu.Snapshot s = ThreadCpu.of(p.pid());
+          ready.add(s);
+          beforeReady += s.process();
+        }
+        Map<Long, Long> backendsAtStart = ticks(BenchDatabase.backends(schema));
         CpuMeter cpu =
             CpuMeter.start(
                 () -> {
@@ -191,6 +353,7 @@ final class DurableWorkersScenario implements Scenario {
         long done = 0;
         long[] outcome = new long[3];
         long trips = 0;
+        long statements = 0;
         long coordinationTrips = 0;
         long coordinationNanos = 0;
         for (int i = 0; i < workers; i++) {
@@ -206,11 +369,23 @@ final class DurableWorkersScenario implements Scenario {
           trips += Long.parseLong(f[6]);
           coordinationTrips += Long.parseLong(f[7]);
           coordinationNanos += Long.parseLong(f[8]);
+          statements += Long.parseLong(f[9]);
         }
         // every worker's run ends when no record is left unfinished, so at about the same time;
         // the workers wait to be told to exit, so that their CPU time can still be read
         long took = System.nanoTime() - start;
+        List<Long> backendPids = BenchDatabase.backends(schema);
         CpuMeter.Usage used = cpu.stop();
+        long backendTicks = 0;
+        for (Map.Entry<Long, Long> b : ticks(backendPids).entrySet()) {
+          backendTicks += b.getValue() - backendsAtStart.getOrDefault(b.getKey(), 0L);
+        }
+        ThreadCpu.Split window = null;
+        for (int i = 0; i < workers; i++) {
+          ThreadCpu.Split one =
+              ThreadCpu.between(ready.get(i), ThreadCpu.of(processes.get(i).pid()));
+          window = window == null ? one : window.plus(one);
+        }
         for (Writer exit : inputs) {
           exit.write("exit\n");
           exit.flush();
@@ -221,13 +396,36 @@ final class DurableWorkersScenario implements Scenario {
           }
         }
         db.check(done, outcome);
-        return new Result(took, shares, used, trips, coordinationTrips, coordinationNanos);
+        return new Result(
+            lines,
+            took,
+            shares,
+            used,
+            window,
+            backendTicks,
+            beforeReady,
+            trips,
+            statements,
+            coordinationTrips,
+            coordinationNanos);
       } finally {
         for (Process p : processes) {
           p.destroyForcibly();
         }
       }
     }
+  }
+
+  /** The CPU ticks of each process that can be read. */
+  private static Map<Long, Long> ticks(List<Long> pids) {
+    Map<Long, Long> ticks = new HashMap<>();
+    for (long pid : pids) {
+      long t = CpuMeter.processTicks(pid);
+      if (t >= 0) {
+        ticks.put(pid, t);
+      }
+    }
+    return ticks;
   }
 
   /** Reads the worker's output up to a line starting with the word; returns that line. */

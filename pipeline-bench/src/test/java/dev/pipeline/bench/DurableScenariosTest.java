@@ -63,7 +63,10 @@ class DurableScenariosTest {
           .contains("batch 128, PostgreSQL vs bare raw JDBC on PostgreSQL | PostgreSQL")
           .contains("batch 128, PostgreSQL vs Spring Batch on PostgreSQL | PostgreSQL")
           .contains("batch 128, PostgreSQL CPU per line vs in memory | PostgreSQL ")
-          .contains("| durable workers, PostgreSQL: 3 worker JVMs, 600 lines");
+          .contains("| durable workers, PostgreSQL: 3 worker JVMs, 600 lines")
+          .contains(
+              "| durable workers, PostgreSQL: 3 worker JVMs, marginal CPU per line from 600 to"
+                  + " 1,200 lines (worker JVMs + backends)");
     }
     assertThat(out.lines().filter(line -> line.startsWith("| ")).skip(1))
         .allSatisfy(

@@ -6,15 +6,18 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.PreparedBatch;
 
 /**
- * The leases of the batches of the {@link BatchLedger}: renewed one at a time by a sink call's
- * write, in bulk by the heartbeat, given back at once when a run ends, and taken over from a worker
- * found dead. Every update names this worker and the batch's token, so a worker whose batch was
- * claimed again changes nothing.
+ * The leases of the batches of the {@link BatchLedger}: renewed by a worker that doubts them (back
+ * from a pause) in one statement, in bulk by the heartbeat, given back at once when a run ends, and
+ * taken over from a worker found dead. Every update names this worker and the batch's token, so a
+ * worker whose batch was claimed again changes nothing.
  */
 final class BatchLeases extends LedgerPart {
   private static final Instant PAST = Instant.EPOCH;
@@ -23,15 +26,30 @@ final class BatchLeases extends LedgerPart {
     super(setup);
   }
 
-  /** Renews the lease of one batch; whether this worker still holds it. */
-  boolean renew(Handle h, Batch batch) {
-    return h.createUpdate(sql.renewOne)
+  /**
+   * Renews the leases of batches in one statement, each only if this worker still holds it under
+   * the token it has; returns the ids of those it holds.
+   */
+  Set<Long> renewHeld(Handle h, Collection<Batch> held) {
+    if (held.isEmpty()) {
+      return Set.of();
+    }
+    Long[] ids = new Long[held.size()];
+    Long[] tokens = new Long[held.size()];
+    int i = 0;
+    for (Batch b : held) {
+      ids[i] = b.id();
+      tokens[i] = b.token();
+      i++;
+    }
+    return new HashSet<>(
+        h.createQuery(sql.renewHeld)
             .bind("lease_ms", leaseMillis)
-            .bind("batch", batch.id())
+            .bind("ids", Args.array("bigint", ids))
+            .bind("tokens", Args.array("bigint", tokens))
             .bind("owner", workerId)
-            .bind("token", batch.token())
-            .execute()
-        > 0;
+            .mapTo(Long.class)
+            .list());
   }
 
   /**

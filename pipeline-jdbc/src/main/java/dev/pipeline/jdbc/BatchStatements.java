@@ -22,7 +22,7 @@ final class BatchStatements {
   final String eventExists;
   final String write;
   final String eventsOfCall;
-  final String renewOne;
+  final String renewHeld;
   final String claimPg;
   final String claimPick;
   final String claimTake;
@@ -139,7 +139,26 @@ final class BatchStatements {
         "SELECT COUNT(*) FROM "
             + events
             + " WHERE batch_id = :batch AND event_token = :event AND kind = :kind";
-    renewOne = "UPDATE " + batches + " SET lease_expires_at = " + expiry + fenced;
+    // the batches of a worker's records it can no longer vouch for, renewed in one statement that
+    // returns those still held: each under the very token the worker holds it by (a batch claimed
+    // again since, even by this worker, is not the copy it has). The ids are probed by the primary
+    // key (a join on UNNEST, which H2 plans as a probe per id where it scans for "= ANY"), locked
+    // in
+    // batch id order on PostgreSQL as every writer of batches locks them
+    renewHeld =
+        dialect.returning(
+            "UPDATE "
+                + batches
+                + " SET lease_expires_at = "
+                + expiry
+                + " WHERE batch_id IN (SELECT b.batch_id FROM "
+                + batches
+                + " b JOIN UNNEST(CAST(:ids AS BIGINT ARRAY), CAST(:tokens AS BIGINT ARRAY))"
+                + " AS v(id, token) ON b.batch_id = v.id AND b.lease_token = v.token"
+                + " WHERE b.lease_owner = :owner"
+                + (dialect.locksInSubqueries() ? " ORDER BY b.batch_id FOR UPDATE OF b" : "")
+                + ")",
+            "batch_id");
     // closed by the write that ends its last record, decided on the row as locked: two writes may
     // be made in one order and committed in the other. It leaves the lease to the heartbeat: a
     // write that changes no indexed column (lease_expires_at is one) is a HOT update, which adds

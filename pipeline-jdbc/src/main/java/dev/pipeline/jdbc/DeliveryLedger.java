@@ -137,25 +137,14 @@ final class DeliveryLedger extends StoreContext {
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups =
         ledger.held().byBatch(pipeline, doubtful);
     Confirmations.Sent sent = confirmations.now();
-    Set<BatchLedger.Batch> lostBatches =
-        db.call(
-            "renew",
-            pipeline,
-            h -> {
-              Set<BatchLedger.Batch> lost = new HashSet<>();
-              for (BatchLedger.Batch b : groups.keySet()) {
-                if (!ledger.leases().renew(h, b)) {
-                  lost.add(b);
-                }
-              }
-              return lost;
-            });
+    // one statement for all the batches: a worker back from a pause doubts every batch it holds
+    Set<Long> held = db.call("renew", pipeline, h -> ledger.leases().renewHeld(h, groups.keySet()));
     Map<String, Long> lost = new HashMap<>();
     List<String> renewed = new ArrayList<>();
     groups.forEach(
         (b, slots) -> {
           for (BatchLedger.Slot slot : slots) {
-            if (lostBatches.contains(b)) {
+            if (!held.contains(b.id())) {
               lost.put(slot.entry().id(), b.token());
             } else {
               renewed.add(slot.entry().id());

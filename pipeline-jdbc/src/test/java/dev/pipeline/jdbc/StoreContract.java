@@ -2249,6 +2249,56 @@ abstract class StoreContract extends DatabaseContract {
   }
 
   /**
+   * A worker back from a pause asks the database about the batches it can no longer vouch for, all
+   * of them in one statement: a batch another worker claimed meanwhile, and one claimed again under
+   * another token (a copy of it this worker has is stale), are no longer its own; the batch it
+   * still holds is renewed, and its records are worked on.
+   */
+  @Test
+  void aWorkerBackFromAPauseKeepsOnlyTheBatchesItStillHoldsUnderItsOwnToken() {
+    Duration lease = Duration.ofMillis(300);
+    JdbcPipelineStore a = open(db().builder().workerId("a").leaseDuration(lease));
+    List<Envelope<String>> taken = records(0, 3);
+    List<Envelope<String>> claimedAgain = records(3, 6);
+    List<Envelope<String>> kept = records(6, 9);
+    a.ingest(pipeline, taken, "ingestion", T0);
+    a.ingest(pipeline, claimedAgain, "ingestion", T0);
+    a.ingest(pipeline, kept, "ingestion", T0);
+    long ingested = System.nanoTime();
+    String claim =
+        "UPDATE "
+            + db().table("pipeline_batches")
+            + " SET lease_owner = ?, lease_token = ?, claim_count = claim_count + 1"
+            + " WHERE batch_id = (SELECT batch_id FROM "
+            + db().table("pipeline_batch_records")
+            + " WHERE pipeline = ? AND record_id = ?)";
+    // as a claim by worker b would leave the first batch, and one by this worker the second
+    assertThat(db().update(claim, "b", 42L, pipeline, "r1000")).isOne();
+    assertThat(db().update(claim, "a", 43L, pipeline, "r1003")).isOne();
+    // this worker's own clock passes the lease, as in a pause: it vouches for none of its leases
+    long over = ingested + lease.toNanos();
+    while (System.nanoTime() - over < 0) {
+      LockSupport.parkNanos(over - System.nanoTime());
+    }
+
+    List<String> all = new ArrayList<>(ids(taken));
+    all.addAll(ids(claimedAgain));
+    all.addAll(ids(kept));
+    List<String> stale = new ArrayList<>(ids(taken));
+    stale.addAll(ids(claimedAgain));
+    assertThat(a.notHeld(pipeline, all)).containsExactlyInAnyOrderElementsOf(stale);
+    assertThat(
+            db().count(
+                    "SELECT COUNT(*) FROM "
+                        + db().table("pipeline_batches")
+                        + " WHERE pipeline = ? AND lease_owner = 'a' AND lease_token <> 43"
+                        + " AND lease_expires_at > CURRENT_TIMESTAMP",
+                    pipeline))
+        .as("the batch still held, renewed")
+        .isOne();
+  }
+
+  /**
    * Retention deletes a batch done longer ago than retainCompleted, with its records' ids (which
    * may then be ingested again), and keeps its dead letter's row and any batch still open.
    */
