@@ -71,7 +71,7 @@ final class RouteCalls<O> {
       boolean matched;
       try {
         matched = predicate.test(input);
-      } catch (RuntimeException e) {
+      } catch (Throwable e) { // an Error or a checked exception thrown sneakily too, as at stages
         counts.failed[i].increment();
         throw new BranchFailedException(
             names.stage.value(),

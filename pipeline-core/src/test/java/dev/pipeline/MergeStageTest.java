@@ -290,6 +290,44 @@ class MergeStageTest {
   }
 
   @Test
+  void aChildWithABlankParentForgedDeadLettersOnlyItselfInNestedPairs() {
+    // the record it stands for one level out was given the blank value as its id: the engine
+    // threw and the whole run failed
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("merge-forged", String.class)
+            .splitStage(StageName.of("folders"), (String a, StageContext c) -> folders(a))
+            .splitStage(EXTRACTION, (String folder, StageContext c) -> files(folder))
+            .stage(
+                PUBLISHING,
+                (String file, StageContext c) -> {
+                  if (file.equals("forged")) {
+                    c.putMetadata(Envelope.PARENT_ID, " ");
+                  }
+                  return file;
+                })
+            .mergeStage(
+                StageName.of("folder"),
+                (List<String> parts, StageContext c) -> String.join("+", parts))
+            .mergeStage(MERGE, (List<String> parts, StageContext c) -> String.join("|", parts))
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(archives("a,forged;b", "c;d"));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.deadLettered()).isOne();
+    assertThat(Outcomes.deadLetter(pipeline, "zip-1/0/1").lastError().message())
+        .contains("cannot place record 'zip-1/0/1' in a group");
+    assertThat(sink)
+        .extracting(Envelope::id, Envelope::payload)
+        .contains(org.assertj.core.groups.Tuple.tuple("zip-2/merged", "c|d"));
+    assertThat(sink)
+        .extracting(Envelope::id)
+        .as("an inner group's record goes to the outer merge, not the sink")
+        .doesNotContain("zip-1/0/merged");
+  }
+
+  @Test
   void aSplitWhoseMergedIdWouldBeTooLongDeadLettersTheParent() {
     String id = "p".repeat(StorableText.MAX_ID_LENGTH - 3);
     Pipeline<String, String> pipeline =

@@ -220,6 +220,43 @@ class RouteTest {
   }
 
   @Test
+  void aPredicateThatThrowsAnErrorOrACheckedExceptionIsABranchFailureToo() {
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(
+                s -> {
+                  if (s.equals("assert")) {
+                    throw new AssertionError("predicate's assertion");
+                  }
+                  if (s.equals("checked")) {
+                    RouteTest.<RuntimeException>sneakyThrow(new IOException("checked, sneaky"));
+                  }
+                  return false;
+                },
+                Route.<String>branch(StageName.of("picky")).join(String.class))
+            .otherwise(Route.<String>branch(REST).join(String.class))
+            .build();
+    Pipeline<String, String> pipeline = routed(route, 1).build();
+
+    RunResult result =
+        pipeline.run(Source.of("src", List.of("assert", "checked", "fine").iterator()));
+
+    assertThat(result.published()).isOne();
+    assertThat(result.deadLettered()).isEqualTo(2);
+    for (String id : List.of("src-1", "src-2")) {
+      DeadLetter dead = Outcomes.deadLetter(pipeline, id);
+      assertThat(dead.lastError().errorType()).isEqualTo("BranchFailedException");
+      assertThat(dead.lastError().message()).contains("predicate of branch 'picky'");
+    }
+    assertThat(pipeline.metrics().route("by-kind").branch("picky").failed()).isEqualTo(2);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> void sneakyThrow(Throwable e) throws E {
+    throw (E) e;
+  }
+
+  @Test
   void aBranchStageRetriesByItsOwnPolicyThenGivesUpNamingTheBranch() {
     AtomicInteger calls = new AtomicInteger();
     Route<String, String> route =

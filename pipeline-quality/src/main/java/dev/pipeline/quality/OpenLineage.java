@@ -60,6 +60,12 @@ public final class OpenLineage implements AutoCloseable {
   /** The producer URI the events name unless another is given. */
   public static final String PRODUCER = "urn:dev.pipeline:pipeline-quality";
 
+  /** The longest namespace, dataset name or API key taken: each goes in every event or post. */
+  public static final int MAX_TEXT_CHARS = 4_096;
+
+  /** The longest timeout taken: {@link #close()} may wait twice as long. */
+  public static final Duration MAX_TIMEOUT = Duration.ofMinutes(10);
+
   private final URI url;
   private final String where; // the url as logged: scheme, host, port and path only
   private final @Nullable String apiKey;
@@ -266,12 +272,33 @@ public final class OpenLineage implements AutoCloseable {
       return this;
     }
 
-    /** A key sent as {@code Authorization: Bearer <key>}; never logged. */
+    /**
+     * A key sent as {@code Authorization: Bearer <key>}; never logged, nor named in an exception.
+     *
+     * @throws IllegalArgumentException if it is longer than {@link #MAX_TEXT_CHARS} or holds a
+     *     character other than printable ASCII without spaces (U+0021 to U+007E), which an HTTP
+     *     header cannot carry: checked here, since the HTTP client's own error would quote the key
+     */
     public Builder apiKey(String apiKey) {
       if (this.apiKey != null) {
         throw new IllegalStateException("apiKey was already set");
       }
-      this.apiKey = text(apiKey, "apiKey");
+      Objects.requireNonNull(apiKey, "apiKey cannot be null");
+      if (apiKey.isEmpty() || apiKey.length() > MAX_TEXT_CHARS) {
+        throw new IllegalArgumentException(
+            "apiKey must be 1 to " + MAX_TEXT_CHARS + " characters, was " + apiKey.length());
+      }
+      for (int i = 0; i < apiKey.length(); i++) {
+        char c = apiKey.charAt(i);
+        if (c < 0x21 || c > 0x7E) {
+          throw new IllegalArgumentException(
+              "apiKey may hold only printable ASCII characters without spaces (U+0021 to U+007E);"
+                  + " the character at position "
+                  + i
+                  + " is not one");
+        }
+      }
+      this.apiKey = apiKey;
       return this;
     }
 
@@ -281,11 +308,17 @@ public final class OpenLineage implements AutoCloseable {
       return this;
     }
 
-    /** How long a post may take, connecting included (default 10 s). */
+    /**
+     * How long a post may take, connecting included (default 10 s).
+     *
+     * @throws IllegalArgumentException unless it is between 1 ms and {@link #MAX_TIMEOUT}
+     */
     public Builder timeout(Duration timeout) {
       Objects.requireNonNull(timeout, "timeout cannot be null");
-      if (timeout.isNegative() || timeout.isZero()) {
-        throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+      if (timeout.compareTo(Duration.ofMillis(1)) < 0 || timeout.compareTo(MAX_TIMEOUT) > 0) {
+        throw new IllegalArgumentException(
+            "timeout must be between 1 ms and 10 minutes (OpenLineage.MAX_TIMEOUT), was "
+                + timeout);
       }
       this.timeout = timeout;
       return this;
@@ -302,10 +335,31 @@ public final class OpenLineage implements AutoCloseable {
       return new OpenLineage(this);
     }
 
+    /**
+     * A namespace or name: not blank, at most {@link #MAX_TEXT_CHARS} characters, no control
+     * character (the JSON would escape one, but a lineage server storing it in PostgreSQL refuses a
+     * NUL, and each would fail every event).
+     */
     private static String text(String value, String what) {
       Objects.requireNonNull(value, what + " cannot be null");
       if (value.isBlank()) {
         throw new IllegalArgumentException(what + " cannot be blank");
+      }
+      if (value.length() > MAX_TEXT_CHARS) {
+        throw new IllegalArgumentException(
+            what + " must be 1 to " + MAX_TEXT_CHARS + " characters, was " + value.length());
+      }
+      for (int i = 0; i < value.length(); i++) {
+        char c = value.charAt(i);
+        if (c < 0x20 || c == 0x7F) {
+          throw new IllegalArgumentException(
+              String.format(
+                  Locale.ROOT,
+                  "%s holds the control character U+%04X at position %d; use one without",
+                  what,
+                  (int) c,
+                  i));
+        }
       }
       return value;
     }

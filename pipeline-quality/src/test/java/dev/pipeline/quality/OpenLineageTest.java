@@ -262,4 +262,54 @@ class OpenLineageTest {
     assertThatThrownBy(() -> OpenLineage.to(url()).apiKey("a").apiKey("b"))
         .isInstanceOf(IllegalStateException.class);
   }
+
+  @Test
+  void anApiKeyAHeaderCannotCarryFailsAtTheBuilderWithoutQuotingTheKey() {
+    // the HTTP client would throw from run(), quoting the whole header with the key in it
+    for (String key :
+        List.of("s3cret\nX-Injected: 1", "s3cret key", "s3cr\u00e9t", "s3cret\u0000")) {
+      assertThatThrownBy(() -> OpenLineage.to(url()).apiKey(key))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("U+0021 to U+007E")
+          .hasMessageNotContaining("s3c");
+    }
+    assertThatThrownBy(() -> OpenLineage.to(url()).apiKey("k".repeat(10_000)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("1 to 4096 characters, was 10000");
+  }
+
+  @Test
+  void namesAreBoundedAndWithoutControlCharactersAndATimeoutCloseCanWaitOut() {
+    String huge = "n".repeat(10 << 20);
+    assertThatThrownBy(() -> OpenLineage.to(url()).namespace(huge))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("namespace must be 1 to 4096 characters, was 10485760");
+    assertThatThrownBy(() -> OpenLineage.to(url()).input("file", huge))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("1 to 4096 characters");
+    assertThatThrownBy(() -> OpenLineage.to(url()).output("db\u0000", "t"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("U+0000 at position 2");
+    // close() waits twice the timeout in milliseconds: a longer one overflowed and threw there
+    assertThatThrownBy(() -> OpenLineage.to(url()).timeout(Duration.ofSeconds(Long.MAX_VALUE)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("between 1 ms and 10 minutes");
+    assertThatThrownBy(() -> OpenLineage.to(url()).timeout(Duration.ofNanos(1)))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void quotesBackslashesAndUnicodeInNamesLeaveTheEventValidJson() throws Exception {
+    String name = "a\"b\\c'</script>\u2028\uD83D\uDE00";
+    try (OpenLineage lineage =
+            OpenLineage.to(url()).namespace(name).input(name, name).output(name, name).build();
+        Pipeline<Listing, Listing> pipeline =
+            gated(QualityGate.of(Listing.class).rule(Rule.notNull("title", "title")).build())) {
+      lineage.run(pipeline, Source.of("listings", List.of(Listing.good("a")).iterator()));
+      JsonNode start = next();
+      assertThat(start.path("job").path("namespace").asText()).isEqualTo(name);
+      assertThat(start.path("inputs").get(0).path("name").asText()).isEqualTo(name);
+      assertThat(start.path("outputs").get(0).path("namespace").asText()).isEqualTo(name);
+    }
+  }
 }

@@ -225,15 +225,20 @@ final class Merger {
    * The record a child stands for one level out once its group is merged: its parent, with the
    * enclosing group's {@link Envelope#PARENT_ID} and {@link Envelope#SPLIT_SIZE} taken back from
    * {@link Envelope#OUTER_SPLIT_SIZES} if that parent was itself a part of a group (nested pairs),
-   * else with neither.
+   * else with neither. A blank parent (metadata a stage forged) names no record: the child then
+   * stands in no group, and no group one level out takes it.
    */
   static Envelope<Object> lifted(Envelope<Object> child) {
-    String parent = child.metadata().getOrDefault(Envelope.PARENT_ID, child.id());
-    Envelope<Object> up = API.withId(child, parent);
+    String parent = child.metadata().get(Envelope.PARENT_ID);
+    Envelope<Object> up = child;
     for (String key :
         List.of(Envelope.PARENT_ID, Envelope.SPLIT_SIZE, Envelope.OUTER_SPLIT_SIZES)) {
       up = API.withoutMetadata(up, key);
     }
+    if (parent == null || parent.isBlank()) {
+      return up;
+    }
+    up = API.withId(up, parent);
     String outer = child.metadata().get(Envelope.OUTER_SPLIT_SIZES);
     String enclosing = Merges.enclosingParent(parent);
     if (outer == null || enclosing == null) {

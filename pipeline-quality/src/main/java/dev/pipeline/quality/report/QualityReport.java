@@ -10,6 +10,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -28,10 +29,10 @@ import org.jspecify.annotations.Nullable;
  * Files.writeString(Path.of("quality.html"), report.toHtml());
  * }</pre>
  *
- * <p>Every text from outside (ids, sources, rule ids, example records) is cut ({@link
- * ExampleRecord#MAX_TEXT_CHARS} characters for an example, 200 for a name) and escaped for the
- * format it is rendered in; each list keeps its latest {@value #MAX_ENTRIES} entries, and renders
- * its most telling ones.
+ * <p>Every text from outside (ids, sources, rule ids, stage, field and metric names, example
+ * records) is cut ({@link ExampleRecord#MAX_TEXT_CHARS} characters for an example, 200 for a name)
+ * and escaped for the format it is rendered in; each list keeps its latest {@value #MAX_ENTRIES}
+ * entries, and renders its most telling ones.
  *
  * <p>Immutable and thread-safe.
  */
@@ -191,28 +192,29 @@ public final class QualityReport implements Report {
 
     /** Adds scores of stages and windows. */
     public Builder scores(Collection<QualityScores> entries) {
-      return addAll(scores, entries, "scores");
+      return addAll(scores, entries, "scores", Names::of);
     }
 
     /** Adds drift results, e.g. {@code DriftMonitor.results()}. */
     public Builder drift(Collection<WindowDrift> entries) {
-      return addAll(drift, entries, "drift");
+      return addAll(drift, entries, "drift", Names::of);
     }
 
     /** Adds rules' failures. */
     public Builder ruleFailures(Collection<RuleFailure> entries) {
-      return addAll(rules, entries, "ruleFailures");
+      return addAll(rules, entries, "ruleFailures", f -> f); // cut when made
     }
 
     /** Adds anomalies, e.g. {@code AnomalyDetector.anomalies()}. */
     public Builder anomalies(Collection<Anomaly> entries) {
-      return addAll(anomalies, entries, "anomalies");
+      return addAll(anomalies, entries, "anomalies", Names::of);
     }
 
-    private <T> Builder addAll(List<T> into, Collection<T> entries, String what) {
+    private <T> Builder addAll(
+        List<T> into, Collection<T> entries, String what, UnaryOperator<T> named) {
       Objects.requireNonNull(entries, what + " cannot be null");
       for (T entry : entries) {
-        into.add(Objects.requireNonNull(entry, what + " cannot hold null"));
+        into.add(named.apply(Objects.requireNonNull(entry, what + " cannot hold null")));
       }
       return this;
     }

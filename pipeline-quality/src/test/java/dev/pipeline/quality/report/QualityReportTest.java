@@ -136,6 +136,70 @@ class QualityReportTest {
   }
 
   @Test
+  void hugeStageFieldAndMetricNamesAreCutAsRuleIdsAre() {
+    // a stage, field or metric name is written into cells, plot labels and insights: 1 MiB each
+    // made a report of about 40 MB
+    String name = "stage|\n" + SCRIPT + MEGABYTE;
+    FieldDrift field =
+        new FieldDrift(
+            name,
+            FieldProfile.Kind.NUMBER,
+            5000,
+            5000,
+            0.5,
+            Double.NaN,
+            name,
+            0.2,
+            1e-9,
+            0,
+            0.02,
+            name,
+            DriftLevel.ALERT);
+    QualityReport report =
+        QualityReport.builder(name, T0, T0.plus(Duration.ofHours(1)))
+            .scores(
+                List.of(
+                    new QualityScores(
+                        name, T0, T0.plusSeconds(300), Map.of(Dimension.VALIDITY, 99.0)),
+                    new QualityScores(
+                        name,
+                        T0.plusSeconds(300),
+                        T0.plusSeconds(600),
+                        Map.of(Dimension.VALIDITY, 50.0))))
+            .drift(List.of(new WindowDrift(name, T0, T0.plusSeconds(300), 5000, List.of(field))))
+            .anomalies(
+                List.of(
+                    new Anomaly(
+                        name,
+                        name,
+                        T0.plusSeconds(20),
+                        40,
+                        5000,
+                        50,
+                        -99.2,
+                        -0.99,
+                        Anomaly.Check.Z_SCORE)))
+            .build();
+
+    assertThat(report.scores().get(0).stage()).hasSizeLessThan(300).endsWith("more characters)");
+    assertThat(report.insights()).allSatisfy(i -> assertThat(i).hasSizeLessThan(2_000));
+    String html = report.toHtml();
+    assertThat(html.length()).isLessThan(100_000);
+    assertThat(html.toLowerCase()).doesNotContain("<script", "<b>");
+    assertOnlyKnownElementsAndNoHandlers(html);
+    String md = report.toMarkdown();
+    assertThat(md.length()).isLessThan(60_000);
+    assertThat(md).doesNotContain("<script", "<b>", "| forged");
+    for (String line : md.split("\n")) {
+      if (line.startsWith("| stage")) {
+        assertThat(line.replace("\\|", "").chars().filter(c -> c == '|').count())
+            .as("cells of %s", line.substring(0, 40))
+            .isIn(8L, 9L, 11L);
+      }
+    }
+  }
+
+  @Test
   void theHtmlHasAPlotPerStageAndTablesOfEverySection() {
     String html = report(priceRange(List.of(example("r1")))).toHtml();
     assertThat(html)
