@@ -612,11 +612,12 @@ final class Statements {
             + FINISHED
             + " AND r.completed_at < "
             + dialect.minusMillis(":age_ms")
-            + " AND NOT (r.record_id LIKE '%"
-            + MergedGroup.MERGED_SUFFIX
-            + "' AND EXISTS (SELECT 1 FROM "
+            + " AND NOT EXISTS (SELECT 1 FROM "
             + names.mergeGroups()
-            + " g WHERE g.pipeline = r.pipeline AND g.parent_id = SUBSTRING(r.record_id FROM 1 FOR"
+            + " g WHERE g.pipeline = r.pipeline AND r.record_id LIKE '%"
+            + MergedGroup.MERGED_SUFFIX
+            // (the length is never negative: the database may cut an id before it tests the LIKE)
+            + "' AND g.parent_id = SUBSTRING(r.record_id FROM 1 FOR GREATEST(0,"
             + " CHAR_LENGTH(r.record_id) - "
             + MergedGroup.MERGED_SUFFIX.length()
             + "))) "
