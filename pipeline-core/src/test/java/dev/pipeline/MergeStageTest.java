@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.DeadLetter;
+import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.RecordState;
 import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.StatusCounts;
@@ -227,20 +228,7 @@ class MergeStageTest {
     Set<String> failing = ConcurrentHashMap.newKeySet();
     failing.add("b");
     Pipeline<String, String> pipeline =
-        Pipeline.builder("merge-late", String.class)
-            .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
-            .stage(
-                PUBLISHING,
-                (String file) -> {
-                  if (failing.contains(file)) {
-                    throw new IOException("unreadable " + file);
-                  }
-                  return file;
-                },
-                s -> s.retry(RetryPolicy.none()))
-            .mergeStage(MERGE, (List<String> parts, StageContext c) -> String.join("+", parts))
-            .sink(sink::addAll)
-            .build();
+        joiningUnlessFailing("merge-late", InMemoryPipelineStore.builder().build(), failing);
     pipeline.run(archives("a,b,c"));
     assertThat(sink).extracting(Envelope::payload).containsExactly("a+c");
 
@@ -249,6 +237,67 @@ class MergeStageTest {
 
     assertThat(again.mergedRecords()).as("the merged record is not made again").isZero();
     assertThat(sink).hasSize(1);
+  }
+
+  /**
+   * Splits an archive into its files, passes each on unless it is one of {@code failing} (a dead
+   * letter, without a retry), and joins the files read with "+".
+   */
+  private Pipeline<String, String> joiningUnlessFailing(
+      String name, InMemoryPipelineStore store, Set<String> failing) {
+    return Pipeline.builder(name, String.class)
+        .store(store)
+        .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
+        .stage(
+            PUBLISHING,
+            (String file) -> {
+              if (failing.contains(file)) {
+                throw new IOException("unreadable " + file);
+              }
+              return file;
+            },
+            s -> s.retry(RetryPolicy.none()))
+        .mergeStage(MERGE, (List<String> parts, StageContext c) -> String.join("+", parts))
+        .sink(sink::addAll)
+        .build();
+  }
+
+  /**
+   * The in-memory store forgets the oldest completed records beyond {@code retainCompleted}, and
+   * keeps complete groups up to as many groups. A group kept while its merged record was forgotten
+   * would merge again for a dead letter sent back and publish the record a second time: the store
+   * keeps a merged record as long as its group.
+   */
+  @Test
+  void aMergedRecordIsRememberedAsLongAsItsGroupSoALateChildDoesNotPublishItTwice() {
+    Set<String> failing = ConcurrentHashMap.newKeySet();
+    failing.add("b");
+    Pipeline<String, String> pipeline =
+        joiningUnlessFailing(
+            "merge-retained", InMemoryPipelineStore.builder().retainCompleted(8).build(), failing);
+    pipeline.run(archives("a,b,c"));
+    // archives split into no records end FILTERED and make no group: they push the oldest
+    // completed records out of the store, and not the group
+    String[] empty = new String[20];
+    Arrays.fill(empty, "");
+    pipeline.run(Source.of("more", List.of(empty).iterator()));
+    assertThat(pipeline.store().find(pipeline.name(), "zip-1/0")).as("forgotten").isEmpty();
+    assertThat(pipeline.store().find(pipeline.name(), "zip-1/merged"))
+        .as("kept with its group")
+        .isPresent();
+
+    failing.clear();
+    RunResult again = sendBackAndSeeItComeLate(pipeline, "zip-1/1", "zip-1/1");
+
+    assertThat(again.mergedRecords()).as("found stored").isZero();
+    assertThat(sink).extracting(Envelope::payload).containsExactly("a+c");
+
+    String[] merged = new String[20];
+    Arrays.fill(merged, "x");
+    pipeline.run(Source.of("later", List.of(merged).iterator()));
+    assertThat(pipeline.store().find(pipeline.name(), "zip-1/merged"))
+        .as("newer groups pushed its group out, then it went")
+        .isEmpty();
   }
 
   /**

@@ -4,6 +4,7 @@ import dev.pipeline.Envelope;
 import dev.pipeline.StageException;
 import dev.pipeline.store.StorableText;
 import dev.pipeline.store.spi.MergePart;
+import dev.pipeline.store.spi.MergedGroup;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -14,7 +15,7 @@ public final class Merges {
   private Merges() {}
 
   /** What a merged record's id adds to its parent's: {@code parentId/merged}. */
-  public static final String SUFFIX = "/merged";
+  public static final String SUFFIX = MergedGroup.MERGED_SUFFIX;
 
   /**
    * The reason of a child that arrived at a merge stage after its group was merged without it (it

@@ -9,6 +9,7 @@ import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.Handover;
 import dev.pipeline.store.spi.MergeOutcome;
 import dev.pipeline.store.spi.MergePart;
+import dev.pipeline.store.spi.MergedGroup;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.store.spi.Registrations;
 import dev.pipeline.store.spi.ScheduledRetry;
@@ -43,7 +44,8 @@ import org.jspecify.annotations.Nullable;
  * <p>So that memory stays flat however many records pass, it keeps the state of at most {@link
  * Builder#retainCompleted(int)} published or filtered records (the most recent ones); older ones
  * are forgotten, like the JDBC store's retention purge, and their ids may then be ingested again.
- * Records in flight and dead letters are always kept. Counts by status cover every record.
+ * Records in flight and dead letters are always kept, and so is a merged record while its merge
+ * group is (at most as many more). Counts by status cover every record.
  *
  * <p>Thread-safe.
  */
@@ -56,6 +58,12 @@ public final class InMemoryPipelineStore implements RecordLedger {
    * within it are still recognized. Set more with {@link Builder#retainCompleted(int)}.
    */
   public static final int DEFAULT_RETAIN_COMPLETED = 10_000;
+
+  /**
+   * How many of the oldest completed records one eviction looks at for one it may forget (merged
+   * records of groups still kept are passed over); if none, the store keeps one more for now.
+   */
+  private static final int EVICTION_TRIES = 16;
 
   /** Audit trail lines kept per pipeline unless set otherwise (the most recent ones). */
   public static final int DEFAULT_RETAIN_AUDIT = 10_000;
@@ -246,7 +254,7 @@ public final class InMemoryPipelineStore implements RecordLedger {
       } else {
         data.completedOrder.add(c.recordId());
         if (data.retained.incrementAndGet() > retainCompleted) {
-          evictOne(data);
+          evictOne(pipeline, data);
         }
       }
     }
@@ -510,11 +518,27 @@ public final class InMemoryPipelineStore implements RecordLedger {
         || data.count(RecordStatus.RETRY_WAIT).sum() > 0;
   }
 
-  private static void evictOne(PipelineData data) {
-    String oldest = data.completedOrder.poll();
-    if (oldest != null) {
+  /**
+   * Forgets the oldest completed record, unless it is the merged record of a group still kept: a
+   * child sent back late merges that group again, and the merged record's ingest must find it
+   * stored. Such a record goes behind the newer ones and the next oldest is tried, up to {@link
+   * #EVICTION_TRIES} times; it is forgotten at its next turn once its group is. Complete groups are
+   * at most {@code retainCompleted}, and so are the merged records kept beyond it.
+   */
+  private void evictOne(String pipeline, PipelineData data) {
+    for (int tries = 0; tries < EVICTION_TRIES; tries++) {
+      String oldest = data.completedOrder.poll();
+      if (oldest == null) {
+        return;
+      }
+      String parent = MergedGroup.parentOfMerged(oldest);
+      if (parent != null && mergeGroups.keepsComplete(pipeline, parent)) {
+        data.completedOrder.add(oldest);
+        continue;
+      }
       data.retained.decrementAndGet();
       data.states.computeIfPresent(oldest, (id, s) -> s.status().isTerminal() ? null : s);
+      return;
     }
   }
 

@@ -56,6 +56,19 @@ final class MergeGroups {
     }
   }
 
+  /**
+   * Whether the complete group of {@code parentId} is kept: its merged record must then be kept too
+   * (see {@link MergedGroup#parentOfMerged(String)}).
+   */
+  boolean keepsComplete(String pipeline, String parentId) {
+    lock.lock();
+    try {
+      return complete.containsKey(new Key(pipeline, parentId));
+    } finally {
+      lock.unlock();
+    }
+  }
+
   MergeOutcome merge(String pipeline, List<MergePart> parts) {
     Map<String, MergedGroup> done = new LinkedHashMap<>();
     Set<String> late = new HashSet<>();

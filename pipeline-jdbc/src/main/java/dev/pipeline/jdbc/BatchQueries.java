@@ -1,5 +1,6 @@
 package dev.pipeline.jdbc;
 
+import dev.pipeline.store.spi.MergedGroup;
 import java.sql.Array;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -198,13 +199,18 @@ final class BatchQueries {
 
   // ------------------------------------------------------------------ retention
 
+  /** A batch done long enough ago to be purged: its id, pipeline and records' ids. */
+  private record Done(long id, String pipeline, List<String> ids) {}
+
   /**
    * Deletes up to {@code max} batches done longer ago than the age, with their records' ids;
    * returns the batches deleted and the records deleted with them (those that left the batch keep
-   * their rows, and are not counted).
+   * their rows, and are not counted). A merged record whose merge group is still kept leaves its
+   * batch for a full row first: a part sent back late merges the group again, and the merged
+   * record's ingest must find it stored ({@code Statements.purgeCompletedKeys} keeps that row while
+   * the group is kept). The batch itself goes, so no purge finds it again.
    */
   int[] purge(Handle h, long ageMillis, int max) {
-    record Done(long id, String pipeline, List<String> ids) {}
     List<Done> done =
         h.createQuery(sql.purgeDone)
             .bind("age_ms", ageMillis)
@@ -214,10 +220,24 @@ final class BatchQueries {
     if (done.isEmpty()) {
       return new int[] {0, 0};
     }
+    Map<String, Set<String>> kept = keptGroups(h, done);
+    PreparedBatch keep = h.prepareBatch(sql.keepMerged);
     PreparedBatch e = h.prepareBatch(sql.purgeEvents);
     PreparedBatch m = h.prepareBatch(sql.purgeMembers);
     PreparedBatch b = h.prepareBatch(sql.purgeBatch);
     int records = 0;
+    for (Done d : done) {
+      Set<String> groups = kept.getOrDefault(d.pipeline(), Set.of());
+      for (String id : d.ids()) {
+        String parent = MergedGroup.parentOfMerged(id);
+        if (parent != null && groups.contains(parent)) {
+          keep.bind("pipeline", d.pipeline()).bind("id", id).bind("batch", d.id()).add();
+        }
+      }
+    }
+    if (keep.size() > 0) {
+      keep.execute();
+    }
     for (Done d : done) {
       e.bind("batch", d.id()).add();
       for (String id : d.ids()) {
@@ -238,6 +258,35 @@ final class BatchQueries {
     }
     b.execute();
     return new int[] {done.size(), records};
+  }
+
+  /**
+   * The merge groups still kept, per pipeline, among the parents of the merged records of the
+   * batches a purge would delete (see {@link MergedGroup#parentOfMerged(String)}): one lookup per
+   * pipeline, only when there are merged records.
+   */
+  private Map<String, Set<String>> keptGroups(Handle h, List<Done> batches) {
+    Map<String, List<String>> parents = new HashMap<>();
+    for (Done batch : batches) {
+      for (String id : batch.ids()) {
+        String parent = MergedGroup.parentOfMerged(id);
+        if (parent != null) {
+          parents.computeIfAbsent(batch.pipeline(), p -> new ArrayList<>()).add(parent);
+        }
+      }
+    }
+    Map<String, Set<String>> kept = new HashMap<>();
+    for (Map.Entry<String, List<String>> p : parents.entrySet()) {
+      kept.put(
+          p.getKey(),
+          new HashSet<>(
+              h.createQuery(sql.keptGroups)
+                  .bind("pipeline", p.getKey())
+                  .bind("ids", Args.texts(p.getValue()))
+                  .mapTo(String.class)
+                  .list()));
+    }
+    return kept;
   }
 
   /** The elements of a text array column; none for NULL. */

@@ -47,6 +47,8 @@ final class BatchStatements {
   final String purgeEvents;
   final String purgeMembers;
   final String purgeBatch;
+  final String keptGroups;
+  final String keepMerged;
 
   BatchStatements(Dialect dialect, Names names, boolean keepPayloads) {
     this.batches = names.batches();
@@ -344,5 +346,29 @@ final class BatchStatements {
             + members
             + " WHERE pipeline = :pipeline AND record_id = :id AND batch_id = :batch";
     purgeBatch = "DELETE FROM " + batches + " WHERE batch_id = :batch AND state = 'DONE'";
+    // the merge groups still kept among the parents of a purge's merged records, by primary key
+    keptGroups =
+        "SELECT g.parent_id FROM "
+            + names.mergeGroups()
+            + " g JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON g.pipeline = :pipeline"
+            + " AND g.parent_id = u.x";
+    // a merged record whose group is kept leaves its batch for a full row of the same state (as the
+    // status view shows it) before the batch goes; the row is purged once the group is gone
+    keepMerged =
+        "INSERT INTO "
+            + rows
+            + " (pipeline, record_id, current_stage, status, started_at, updated_at, deliveries,"
+            + " worker_id, completed_at) SELECT m.pipeline, m.record_id, b.stage, 'PUBLISHED',"
+            + " b.created_at, b.updated_at, (SELECT COUNT(*) FROM "
+            + events
+            + " e WHERE e.batch_id = b.batch_id AND e.kind = 'D' AND m.seq = ANY(e.seqs)),"
+            + " b.worker_id, b.completed_at FROM "
+            + members
+            + " m JOIN "
+            + batches
+            + " b ON b.batch_id = m.batch_id WHERE m.pipeline = :pipeline AND m.record_id = :id"
+            + " AND m.batch_id = :batch AND NOT EXISTS (SELECT 1 FROM "
+            + rows
+            + " t WHERE t.pipeline = m.pipeline AND t.record_id = m.record_id)";
   }
 }

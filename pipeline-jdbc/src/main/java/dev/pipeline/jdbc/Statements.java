@@ -1,6 +1,7 @@
 package dev.pipeline.jdbc;
 
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.store.spi.MergedGroup;
 import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -601,14 +602,25 @@ final class Statements {
             + " "
             + dialect.limit(":batch")
             + ")";
+    // a merged record stays as long as its merge group (one primary-key lookup of the group, only
+    // for a merged record's id): a part sent back late merges the group again, and the merged
+    // record's ingest must find it stored rather than publish it a second time
     purgeCompletedKeys =
-        "SELECT pipeline, record_id FROM "
+        "SELECT r.pipeline, r.record_id FROM "
             + status
-            + " WHERE status IN "
+            + " r WHERE r.status IN "
             + FINISHED
-            + " AND completed_at < "
+            + " AND r.completed_at < "
             + dialect.minusMillis(":age_ms")
-            + " "
+            + " AND NOT EXISTS (SELECT 1 FROM "
+            + names.mergeGroups()
+            + " g WHERE g.pipeline = r.pipeline AND r.record_id LIKE '%"
+            + MergedGroup.MERGED_SUFFIX
+            // (the length is never negative: the database may cut an id before it tests the LIKE)
+            + "' AND g.parent_id = SUBSTRING(r.record_id FROM 1 FOR GREATEST(0,"
+            + " CHAR_LENGTH(r.record_id) - "
+            + MergedGroup.MERGED_SUFFIX.length()
+            + "))) "
             + dialect.limit(":batch");
     purgeErrorsOf =
         "DELETE FROM " + names.errors() + " WHERE pipeline = :pipeline AND record_id = :id";

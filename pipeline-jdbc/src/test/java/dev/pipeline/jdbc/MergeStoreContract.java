@@ -97,6 +97,13 @@ abstract class MergeStoreContract extends DatabaseContract {
 
   private Pipeline<String, String> merging(
       JdbcPipelineStore store, MergeFunction<String, String> merger) {
+    return merging(store, merger, MergeStoreContract::read);
+  }
+
+  private Pipeline<String, String> merging(
+      JdbcPipelineStore store,
+      MergeFunction<String, String> merger,
+      java.util.function.UnaryOperator<String> reader) {
     return Pipeline.builder(pipeline, String.class)
         .store(store)
         .inputCodec(STRING)
@@ -104,7 +111,7 @@ abstract class MergeStoreContract extends DatabaseContract {
             StageName.EXTRACTION, (String a, StageContext c) -> files(a), o -> o.codec(STRING))
         .stage(
             StageName.of("reading"),
-            (String f, StageContext c) -> read(f),
+            (String f, StageContext c) -> reader.apply(f),
             o -> o.codec(STRING).retry(RetryPolicy.none()))
         .mergeStage(MERGE, merger, o -> o.codec(STRING))
         .sink(sunk::addAll)
@@ -457,6 +464,107 @@ abstract class MergeStoreContract extends DatabaseContract {
 
     sendBackAndResumeAfterTheFix(dead, broken, "zip-2/0");
     assertThat(sunk).hasSize(2);
+  }
+
+  @Test
+  void retentionKeepsTheMergedRecordOfAGroupKeptForADeadLetterInItsBatch() {
+    mergedRecordStaysWhileItsGroupIsKept(false);
+  }
+
+  @Test
+  void retentionKeepsTheMergedRecordOfAGroupKeptForADeadLetterInItsFullRow() {
+    mergedRecordStaysWhileItsGroupIsKept(true);
+  }
+
+  /**
+   * Retention while a group is kept for a dead letter: the file "b" could not be read, so its
+   * archive's group completed without it and was merged. However old, the group stays for the dead
+   * letter, and so does its merged record: sent back and read this time, the file comes late to its
+   * complete group, which is merged again, and the merged record's ingest must find it stored
+   * rather than publish it a second time. Once the dead letter is gone, the group goes, then the
+   * merged record.
+   */
+  private void mergedRecordStaysWhileItsGroupIsKept(boolean fullLedger) {
+    Set<String> unreadable = ConcurrentHashMap.newKeySet();
+    unreadable.add("b");
+    java.util.function.UnaryOperator<String> reader =
+        f -> {
+          if (unreadable.contains(f)) {
+            throw new IllegalStateException("unreadable");
+          }
+          return read(f);
+        };
+    java.util.function.Function<String, JdbcPipelineStore> opener =
+        worker ->
+            open(
+                database
+                    .builder()
+                    .workerId(worker)
+                    .fullLedger(fullLedger)
+                    .retainCompleted(Duration.ofDays(1)));
+    JdbcPipelineStore first = opener.apply("w1");
+    RunResult result =
+        merging(first, MergeStoreContract::join, reader)
+            .run(Source.of("zip", List.of("a,b", "c,d").iterator()));
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(sunk)
+        .extracting(Envelope::id)
+        .containsExactlyInAnyOrder("zip-1/merged", "zip-2/merged");
+    ageEverythingCompleted();
+
+    first.purge();
+    assertThat(first.find(pipeline, "zip-1/0")).as("retention ran").isEmpty();
+    assertThat(first.find(pipeline, "zip-1/merged")).as("kept with its group").isPresent();
+    assertThat(
+            database.count(
+                "SELECT COUNT(*) FROM "
+                    + database.table("pipeline_records")
+                    + " WHERE pipeline = ? AND record_id = 'zip-1/merged' AND status = 'PUBLISHED'",
+                pipeline))
+        .as("in a full row of its own")
+        .isOne();
+    assertThat(
+            database.count(
+                "SELECT COUNT(*) FROM "
+                    + database.table("pipeline_batches")
+                    + " WHERE pipeline = ?",
+                pipeline))
+        .as("no batch kept for it")
+        .isZero();
+    first.close();
+
+    JdbcPipelineStore second = opener.apply("w2");
+    unreadable.clear();
+    Pipeline<String, String> again = merging(second, MergeStoreContract::join, reader);
+    assertThat(again.deadLetters().reprocess(List.of("zip-1/1"))).hasSize(1);
+    RunResult resumed = again.resume();
+
+    assertThat(resumed.mergedRecords()).as("found stored").isZero();
+    assertThat(sunk).as("published once").hasSize(2);
+    RecordState late = second.find(pipeline, "zip-1/1").orElseThrow();
+    assertThat(late.status()).isEqualTo(RecordStatus.FILTERED);
+    assertThat(late.reason()).startsWith("its group was merged without it");
+    assertEachEndedOnce(second, resumed);
+    second.close();
+
+    JdbcPipelineStore third = opener.apply("w3");
+    ageEverythingCompleted();
+    third.purge();
+    third.purge();
+    assertThat(third.find(pipeline, "zip-1/merged")).as("its group went, then it").isEmpty();
+    third.close();
+  }
+
+  /** Makes every finished record, batch and merge group of the pipeline two days old. */
+  private void ageEverythingCompleted() {
+    for (String table : List.of("pipeline_records", "pipeline_batches", "pipeline_merge_groups")) {
+      database.update(
+          "UPDATE "
+              + database.table(table)
+              + " SET completed_at = CURRENT_TIMESTAMP - INTERVAL '2' DAY"
+              + " WHERE pipeline = ? AND completed_at IS NOT NULL",
+          pipeline);
+    }
   }
 
   /** Asserts that every record the store holds ended once, and the run's counts add up. */

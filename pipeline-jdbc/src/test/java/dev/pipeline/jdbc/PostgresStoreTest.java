@@ -77,8 +77,20 @@ class PostgresStoreTest extends StoreContract {
               + " WHERE status = 'RETRY_WAIT' AND pipeline IN ('"
               + pipeline
               + "', 'other')");
+      // merge groups, one per four records: retention looks a merged record's group up by key
+      String groups = db().table("pipeline_merge_groups");
+      h.execute("DELETE FROM " + db().table("pipeline_merge_parts"));
+      h.execute("DELETE FROM " + groups);
+      h.execute(
+          "INSERT INTO "
+              + groups
+              + " (pipeline, parent_id, group_size, arrived, created_at, completed_at)"
+              + " SELECT '"
+              + pipeline
+              + "', 'g' || i, 4, 4, now(), now() FROM generate_series(1, 10000) i");
       h.execute("ANALYZE " + status);
       h.execute("ANALYZE " + db().table("retry_queue"));
+      h.execute("ANALYZE " + groups);
       List<String> failures = new ArrayList<>();
       for (Map.Entry<String, String> statement :
           Map.of(
