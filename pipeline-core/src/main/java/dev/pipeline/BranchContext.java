@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.EngineMetadata;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,6 +73,7 @@ final class BranchContext implements StageContext {
   public void putMetadata(String key, String value) {
     Objects.requireNonNull(key, "key cannot be null");
     Objects.requireNonNull(value, "value cannot be null");
+    EngineMetadata.checkStageKey(key);
     if (added == null) {
       added = new LinkedHashMap<>();
     }

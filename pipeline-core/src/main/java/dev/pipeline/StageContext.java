@@ -66,6 +66,10 @@ public interface StageContext {
    * Adds a metadata entry to the record's outgoing envelope (for all records of a batch).
    *
    * @throws NullPointerException if the key or value is null
+   * @throws IllegalArgumentException if the key is one the engine alone writes ({@link
+   *     Envelope#PARENT_ID}, {@link Envelope#SPLIT_SIZE}, {@link Envelope#OUTER_SPLIT_SIZES},
+   *     {@link Envelope#FENCING_TOKEN}, {@link Envelope#REDELIVERED}): the call then fails, as a
+   *     call that throws does
    */
   void putMetadata(String key, String value);
 

@@ -316,7 +316,7 @@ class MergeStageTest {
   }
 
   @Test
-  void aRecordThatIsNotAChildOfTheSplitIsDeadLetteredAtTheMergeStageNamingTheFix() {
+  void aStageSettingTheSplitSizeFailsItsRecordOnlyNamingTheFix() {
     Pipeline<String, String> pipeline =
         Pipeline.builder("merge-stray", String.class)
             .splitStage(EXTRACTION, (String archive, StageContext c) -> files(archive))
@@ -332,16 +332,20 @@ class MergeStageTest {
 
     RunResult result = pipeline.run(archives("a"));
 
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
     assertThat(result.deadLettered()).isOne();
     DeadLetter dead = Outcomes.deadLetter(pipeline, "zip-1/0");
+    assertThat(dead.stage()).isEqualTo(PUBLISHING.value());
     assertThat(dead.lastError().message())
-        .contains("merge stage 'merge'", "'zip-1/0'", "merge only the children");
+        .contains(
+            "metadata key 'split-size' is written by the engine only", "use a key of your own");
   }
 
   @Test
-  void aChildWithABlankParentForgedDeadLettersOnlyItselfInNestedPairs() {
-    // the record it stands for one level out was given the blank value as its id: the engine
-    // threw and the whole run failed
+  void aStageSettingTheParentDeadLettersOnlyItsRecordInNestedPairs() {
+    // a forged parent placed the record in a group that was not its own: with a blank one the
+    // engine threw and the whole run failed; the stage may not set it now, so its record fails
+    // there and is an absent part of its own group
     Pipeline<String, String> pipeline =
         Pipeline.builder("merge-forged", String.class)
             .splitStage(StageName.of("folders"), (String a, StageContext c) -> folders(a))
@@ -366,7 +370,7 @@ class MergeStageTest {
     assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
     assertThat(result.deadLettered()).isOne();
     assertThat(Outcomes.deadLetter(pipeline, "zip-1/0/1").lastError().message())
-        .contains("cannot place record 'zip-1/0/1' in a group");
+        .contains("metadata key 'parent' is written by the engine only");
     assertThat(sink)
         .extracting(Envelope::id, Envelope::payload)
         .contains(org.assertj.core.groups.Tuple.tuple("zip-2/merged", "c|d"));

@@ -241,6 +241,29 @@ class TerminalStatesTest {
   }
 
   @Test
+  void aStageForgingTheFencingTokenFailsThatRecordOnly() {
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("forged-token", String.class)
+            .stage(
+                CLEANING,
+                (String s, StageContext context) -> {
+                  if (s.equals("r2")) {
+                    context.putMetadata(Envelope.FENCING_TOKEN, "9999999999");
+                  }
+                  return s;
+                })
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(source(ids(3)));
+
+    assertThat(result.published()).isEqualTo(2);
+    assertThat(sink).extracting(Envelope::id).containsExactly("r1", "r3");
+    assertThat(Outcomes.deadLetter(pipeline, "r2").lastError().message())
+        .contains("metadata key 'fencing-token' is written by the engine only");
+  }
+
+  @Test
   void everyRecordEndsInExactlyOneTerminalStateUnderMixedOutcomes() {
     Pipeline<Integer, String> pipeline =
         Pipeline.builder("mixed", Integer.class)

@@ -5,6 +5,7 @@ import dev.pipeline.ReferenceData;
 import dev.pipeline.ReferenceLookup;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
+import dev.pipeline.internal.EngineMetadata;
 import dev.pipeline.internal.ReferenceTables;
 import java.time.Instant;
 import java.util.Collections;
@@ -167,6 +168,7 @@ public final class TestStageContext implements StageContext {
   public void putMetadata(String key, String value) {
     Objects.requireNonNull(key, "key cannot be null");
     Objects.requireNonNull(value, "value cannot be null");
+    EngineMetadata.checkStageKey(key);
     inCall("putMetadata");
     added.put(key, value);
   }

@@ -38,6 +38,21 @@ class TestStageContextTest {
       };
 
   @Test
+  void aKeyTheEngineAloneWritesIsRefusedAsInAPipeline() {
+    TestStageContext context = TestStageContext.builder().recordId("listing-17").build();
+    Stage<String, String> forger =
+        (String s, StageContext c) -> {
+          c.putMetadata(dev.pipeline.Envelope.PARENT_ID, "someone-else");
+          return s;
+        };
+
+    assertThatThrownBy(() -> forger.process("x", context))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("metadata key 'parent' is written by the engine only");
+    assertThat(context.addedMetadata()).isEmpty();
+  }
+
+  @Test
   void aStageFunctionIsCalledWithoutATesterAndWhatItDidIsRead() throws Exception {
     ManualClock clock = ManualClock.create();
     TestStageContext context =

@@ -7,6 +7,7 @@ import dev.pipeline.ReferenceLookup;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
 import dev.pipeline.StageOptions;
+import dev.pipeline.internal.EngineMetadata;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.internal.ReferenceTables;
 import java.time.Instant;
@@ -210,6 +211,7 @@ public final class CallContext implements StageContext {
   public void putMetadata(String key, String value) {
     Objects.requireNonNull(key, "key cannot be null");
     Objects.requireNonNull(value, "value cannot be null");
+    EngineMetadata.checkStageKey(key);
     Map<String, String> now = added;
     if (now == null) {
       // most stages that add metadata add one entry (a route's branch, a balancer's choice): a
