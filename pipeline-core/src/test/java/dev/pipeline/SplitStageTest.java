@@ -208,6 +208,18 @@ class SplitStageTest {
   }
 
   @Test
+  void aNullChildsErrorNamesTheParentCutAsTheMergeStagesErrorsDo() {
+    String id = "k".repeat(900);
+    Pipeline<String, String> pipeline =
+        retrying("split-null-long", (String archive, StageContext c) -> Arrays.asList("a", null));
+
+    pipeline.run(Source.of("long", List.of("x").iterator(), x -> id));
+
+    String message = Outcomes.deadLetter(pipeline, id).lastError().message();
+    assertThat(message).contains("for record '" + "k".repeat(200) + "'").doesNotContain(id);
+  }
+
+  @Test
   void aSplitThatFailsOnceIsRetriedAndItsChildrenAreMadeOnce() {
     AtomicInteger calls = new AtomicInteger();
     Pipeline<String, String> pipeline =

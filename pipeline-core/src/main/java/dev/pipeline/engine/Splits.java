@@ -49,7 +49,7 @@ public final class Splits {
                 + " of "
                 + outputs.size()
                 + " for record '"
-                + recordId
+                + StorableText.escape(recordId, 200)
                 + "'; return only the children's payloads");
       }
     }
@@ -76,7 +76,7 @@ public final class Splits {
           "split stage '"
               + stage
               + "' split record '"
-              + parentId
+              + StorableText.escape(parentId, 200)
               + "' into "
               + count
               + " records, more than "
