@@ -69,6 +69,14 @@ final class BatchStatements {
             .column("seq", BulkAppend.Type.INT)
             .build();
     String fenced = " WHERE batch_id = :batch AND lease_owner = :owner AND lease_token = :token";
+    // an id row's record has no full row: a scalar subquery, which stays a probe of the primary key
+    // per id, where NOT EXISTS, an anti-join, was seen planned as a hash of every row of the
+    // pipeline
+    String noRow =
+        "(SELECT 1 FROM "
+            + rows
+            + " t WHERE t.pipeline = m.pipeline AND t.record_id = m.record_id)"
+            + " IS NULL";
     String notHeldHere =
         "NOT (lease_owner IS NOT NULL AND lease_owner = :owner"
             + " AND lease_token = ANY(CAST(:held AS BIGINT ARRAY)))";
@@ -112,14 +120,10 @@ final class BatchStatements {
             + " (pipeline, source_id, position, worker_id, updated_at) KEY (pipeline, source_id)"
             + " VALUES (:pipeline, :source_id, :source_end, :owner, :at)";
     storedIds =
-        """
-        SELECT t.record_id FROM %1$s t JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)
-          ON t.pipeline = :pipeline AND t.record_id = u.x
-        UNION ALL
-        SELECT m.record_id FROM %2$s m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x)
-          ON m.pipeline = :pipeline AND m.record_id = u.x
-        """
-            .formatted(rows, members);
+        "SELECT t.record_id FROM "
+            + dialect.byIds(rows, "t")
+            + " UNION ALL SELECT m.record_id FROM "
+            + dialect.byIds(members, "m");
     insertBatch =
         "INSERT INTO "
             + batches
@@ -145,8 +149,7 @@ final class BatchStatements {
     // returns those still held: each under the very token the worker holds it by (a batch claimed
     // again since, even by this worker, is not the copy it has). The ids are probed by the primary
     // key (a join on UNNEST, which H2 plans as a probe per id where it scans for "= ANY"), locked
-    // in
-    // batch id order on PostgreSQL as every writer of batches locks them
+    // in batch id order on PostgreSQL as every writer of batches locks them
     renewHeld =
         dialect.returning(
             "UPDATE "
@@ -275,22 +278,17 @@ final class BatchStatements {
             + " b ON b.batch_id = m.batch_id WHERE m.pipeline = :pipeline AND m.record_id = :id";
     unfinishedOf =
         "SELECT m.record_id FROM "
-            + members
-            + " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
-            + " AND m.record_id = u.x JOIN "
-            + batches
-            + " b ON b.batch_id = m.batch_id WHERE b.state = 'OPEN'"
+            + dialect.byIds(members, "m")
+            + dialect.joinByKey(batches, "b", "batch_id", "m.batch_id")
+            + " WHERE b.state = 'OPEN'"
             + " AND (b.lease_owner IS NULL OR b.lease_owner <> :owner OR b.claim_count > 0)"
-            + " AND NOT EXISTS (SELECT 1 FROM "
-            + rows
-            + " t WHERE t.pipeline = m.pipeline AND t.record_id = m.record_id)";
+            + " AND "
+            + noRow;
     endedHere =
         "SELECT m.record_id, m.seq, b.batch_id, b.state FROM "
-            + members
-            + " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
-            + " AND m.record_id = u.x JOIN "
-            + batches
-            + " b ON b.batch_id = m.batch_id WHERE b.worker_id = :owner";
+            + dialect.byIds(members, "m")
+            + dialect.joinByKey(batches, "b", "batch_id", "m.batch_id")
+            + " WHERE b.worker_id = :owner";
     moveRow =
         "INSERT INTO "
             + rows
@@ -321,26 +319,14 @@ final class BatchStatements {
     purgeEvents = "DELETE FROM " + events + " WHERE batch_id = :batch";
     // a batch's id rows, found by their primary key from the ids the batch lists (the list may
     // name an id whose row belongs to another batch: only rows naming this batch are its own)
-    // (a join: H2 probes the primary key per id only so, not for IN or = ANY)
-    String ofBatch =
-        " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
-            + " AND m.record_id = u.x WHERE m.batch_id = :batch";
-    membersOf = "SELECT m.seq, m.record_id FROM " + members + ofBatch;
+    String ofBatch = dialect.byIds(members, "m") + " WHERE m.batch_id = :batch";
+    membersOf = "SELECT m.seq, m.record_id FROM " + ofBatch;
     // the records a purge of the batch deletes: those without a row of their own, which stays
-    purgedRecords =
-        "SELECT COUNT(*) FROM "
-            + members
-            + ofBatch
-            + " AND NOT EXISTS (SELECT 1 FROM "
-            + rows
-            + " t WHERE t.pipeline = m.pipeline AND t.record_id = m.record_id)";
+    purgedRecords = "SELECT COUNT(*) FROM " + ofBatch + " AND " + noRow;
     holders =
         "SELECT m.record_id, b.state, b.lease_owner, b.worker_id FROM "
-            + members
-            + " m JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON m.pipeline = :pipeline"
-            + " AND m.record_id = u.x JOIN "
-            + batches
-            + " b ON b.batch_id = m.batch_id";
+            + dialect.byIds(members, "m")
+            + dialect.joinByKey(batches, "b", "batch_id", "m.batch_id");
     purgeMembers =
         "DELETE FROM "
             + members

@@ -71,6 +71,24 @@ enum Dialect {
     }
 
     @Override
+    String byIds(String table, String alias, @Nullable String order) {
+      // H2 probes the primary key per id for a join on UNNEST (not for "= ANY")
+      return table
+          + " "
+          + alias
+          + " JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON "
+          + alias
+          + ".pipeline = :pipeline AND "
+          + alias
+          + ".record_id = u.x";
+    }
+
+    @Override
+    String joinByKey(String table, String alias, String key, String value) {
+      return " JOIN " + table + " " + alias + " ON " + alias + "." + key + " = " + value;
+    }
+
+    @Override
     String upsert(String table, String columns, String values, String key) {
       // H2's MERGE ... KEY updates the row with that key or inserts one; the store serializes
       // H2 upserts of one key within the JVM, since two inserting it at once would conflict
@@ -175,6 +193,36 @@ enum Dialect {
     }
 
     @Override
+    String byIds(String table, String alias, @Nullable String order) {
+      // a lateral subquery per id, which the planner cannot turn into a join: a join was seen
+      // planned, with the statistics of a table still young, as a read of every row of the
+      // pipeline per statement (and per id: 40,000 rows for each of 1,000 ids, 10 s), a generic
+      // plan that then stays while the table grows. OFFSET 0 keeps the conditions the caller puts
+      // on the alias out of the subquery, so that only the key can serve it; an order by the key's
+      // next column makes the key's index cheaper than another index on the pipeline, which costs
+      // the same on an empty table
+      return "UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) CROSS JOIN LATERAL (SELECT * FROM "
+          + table
+          + " k WHERE k.pipeline = :pipeline AND k.record_id = u.x"
+          + (order == null ? "" : " ORDER BY k." + order)
+          + " OFFSET 0) "
+          + alias;
+    }
+
+    @Override
+    String joinByKey(String table, String alias, String key, String value) {
+      // lateral for the reason given at byIds: joined, a young table was read whole
+      return " CROSS JOIN LATERAL (SELECT * FROM "
+          + table
+          + " j WHERE j."
+          + key
+          + " = "
+          + value
+          + " OFFSET 0) "
+          + alias;
+    }
+
+    @Override
     String upsert(String table, String columns, String values, String key) {
       Set<String> keys = Set.of(key.split(",\\s*"));
       StringBuilder set = new StringBuilder();
@@ -262,6 +310,28 @@ enum Dialect {
    */
   abstract String updateByIds(
       String table, String set, @Nullable String condition, String returning);
+
+  /**
+   * A FROM clause: the rows of {@code table}, as {@code alias}, whose (pipeline, record id) key is
+   * {@code :pipeline} and one of the array {@code :ids}, each found by a probe of the index that
+   * leads with those columns, whatever the table's statistics say.
+   */
+  String byIds(String table, String alias) {
+    return byIds(table, alias, null);
+  }
+
+  /**
+   * As {@link #byIds(String, String)}, for a table whose index continues with the column {@code
+   * order} after the record id (several rows per id).
+   */
+  abstract String byIds(String table, String alias, @Nullable String order);
+
+  /**
+   * A join clause for after a FROM clause: the row of {@code table}, as {@code alias}, whose unique
+   * column {@code key} equals the expression {@code value} (a column of a table before it), found
+   * by a probe of that column's index whatever the table's statistics say.
+   */
+  abstract String joinByKey(String table, String alias, String key, String value);
 
   /**
    * An insert of one row that updates the row with the same key instead, if there is one: every

@@ -56,12 +56,6 @@ final class Statements {
           + " timeout_seconds, retry_policy, max_retries, is_checkpoint, registered_at";
 
   /**
-   * Rows of table alias t whose ids are in the array :ids; a join, so both databases use the key.
-   */
-  private static final String BY_IDS =
-      "JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON t.pipeline = :pipeline AND t.record_id = u.x";
-
-  /**
    * The row of a record this worker holds under the token. Only IN_PROGRESS rows have a lease owner
    * (every statement that moves a row out of IN_PROGRESS clears it), so the status needs no test
    * here; testing it would let PostgreSQL pick the partial claim index, whose rows it then filters
@@ -172,13 +166,11 @@ final class Statements {
             + expiry
             + ", :owner)";
 
-    stored = "SELECT t.record_id FROM " + status + " t " + BY_IDS;
+    stored = "SELECT t.record_id FROM " + dialect.byIds(status, "t");
 
     ingestMine =
         "SELECT t.record_id FROM "
-            + status
-            + " t "
-            + BY_IDS
+            + dialect.byIds(status, "t")
             + " WHERE t.lease_owner = :owner AND t.lease_token = :token";
 
     checkpoint =
@@ -299,7 +291,8 @@ final class Statements {
             : null;
 
     lookupLeases =
-        "SELECT t.record_id, t.status, t.lease_token, t.worker_id FROM " + status + " t " + BY_IDS;
+        "SELECT t.record_id, t.status, t.lease_token, t.worker_id FROM "
+            + dialect.byIds(status, "t");
 
     insertError =
         "INSERT INTO "
@@ -506,9 +499,7 @@ final class Statements {
             + " AND lease_token = ANY(CAST(:held AS BIGINT ARRAY))";
     unfinishedOf =
         "SELECT t.record_id FROM "
-            + status
-            + " t "
-            + BY_IDS
+            + dialect.byIds(status, "t")
             + " WHERE t.status IN ('READY', 'IN_PROGRESS', 'RETRY_WAIT')"
             // held by this worker: in flight since its ingest (a repeated id), or resumed by its
             // claim (claim_count > 0), which is no duplicate either
@@ -552,15 +543,11 @@ final class Statements {
     errorsOf =
         "SELECT t.record_id, t.error_id, t.stage_name, t.error_type, t.exception_class,"
             + " t.error_message, t.stack_trace, t.attempt, t.occurred_at FROM "
-            + names.errors()
-            + " t "
-            + BY_IDS
+            + dialect.byIds(names.errors(), "t", "error_id")
             + " ORDER BY t.error_id";
     errorsOverflowing =
         "SELECT t.record_id FROM "
-            + names.errors()
-            + " t "
-            + BY_IDS
+            + dialect.byIds(names.errors(), "t", "error_id")
             + " GROUP BY t.record_id HAVING COUNT(*) > "
             + (ErrorText.KEPT_LAST_ERRORS + 2);
     deleteError = "DELETE FROM " + names.errors() + " WHERE error_id = :error_id";
