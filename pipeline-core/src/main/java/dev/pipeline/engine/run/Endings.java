@@ -260,6 +260,9 @@ final class Endings {
 
   /** Attempts at a stage a record passed: one per error it met there, and the one that passed. */
   static int attemptsAt(String stage, List<ErrorInfo> errors) {
+    if (errors.isEmpty()) {
+      return 1; // most records: no iterator made
+    }
     int attempts = 1;
     for (ErrorInfo error : errors) {
       if (error.stage().equals(stage)) {
