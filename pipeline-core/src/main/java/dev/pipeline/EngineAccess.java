@@ -28,6 +28,11 @@ final class EngineAccess extends ApiAccess {
   }
 
   @Override
+  public <T> Envelope<T> withMetadataOf(Envelope<T> record, Envelope<?> from) {
+    return record.withMetadataOf(from);
+  }
+
+  @Override
   public StageName sinkStep(Route<?, ?> route, StageName stage, int arm) {
     return route.sinkStep(stage, arm);
   }

@@ -188,6 +188,14 @@ public final class Envelope<T> {
     return new Envelope<>(id, payload, Collections.unmodifiableMap(copy));
   }
 
+  /**
+   * Returns an envelope with the same id and payload and the metadata of {@code from}, shared (both
+   * maps are unmodifiable): records given the same entries share one map instead of a copy each.
+   */
+  Envelope<T> withMetadataOf(Envelope<?> from) {
+    return from.metadata == metadata ? this : new Envelope<>(id, payload, from.metadata);
+  }
+
   /** Returns an envelope with the same payload and metadata under another id. */
   Envelope<T> withId(String newId) {
     return new Envelope<>(checkId(newId), payload, metadata);

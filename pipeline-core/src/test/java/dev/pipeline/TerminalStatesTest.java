@@ -241,6 +241,37 @@ class TerminalStatesTest {
   }
 
   @Test
+  void eachRecordReachesTheSinkWithItsOwnMetadataAndTheHandOversToken() {
+    // records with the same metadata share one marked map at the sink: one given other entries in
+    // between (and those after it) must still get their own
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("own-metadata", String.class)
+            .stage(
+                CLEANING,
+                (String s, StageContext context) -> {
+                  if (s.equals("r3") || s.equals("r4") || s.equals("r7")) {
+                    context.putMetadata("mark", "m-" + s);
+                  }
+                  return s;
+                })
+            .sink(sink::addAll)
+            .build();
+
+    pipeline.run(source(ids(8)));
+
+    assertThat(sink).extracting(Envelope::id).hasSize(8);
+    for (Envelope<String> e : sink) {
+      assertThat(e.sourceId()).isEqualTo("src");
+      assertThat(e.fencingToken()).isPresent();
+      if (List.of("r3", "r4", "r7").contains(e.id())) {
+        assertThat(e.metadata()).containsEntry("mark", "m-" + e.id()).hasSize(3);
+      } else {
+        assertThat(e.metadata()).doesNotContainKey("mark").hasSize(2);
+      }
+    }
+  }
+
+  @Test
   void aStageForgingTheFencingTokenFailsThatRecordOnly() {
     Pipeline<String, String> pipeline =
         Pipeline.builder("forged-token", String.class)

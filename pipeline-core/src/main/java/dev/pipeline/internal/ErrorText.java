@@ -9,7 +9,9 @@ import java.util.Deque;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -121,12 +123,16 @@ public final class ErrorText {
   /** What a store keeps of an error: its message and stack trace, cut to these limits. */
   public ErrorInfo info(String stage, Throwable error, int attempt, Instant at) {
     Class<?> type = error.getClass();
+    String raw = rawMessage(error);
+    // masked once: the stack trace's first line is the same message, escaped
+    String message = raw == null ? "" : redacted(raw, messageChars);
+    String first = raw == null ? type.getName() : type.getName() + ": " + escape(message);
     return new ErrorInfo(
         stage,
         type.getSimpleName(),
         type.getName(),
-        message(error),
-        stackTrace(error),
+        message,
+        stackTrace(error, first),
         attempt,
         at);
   }
@@ -163,6 +169,11 @@ public final class ErrorText {
    * frame is {@link #escape escaped}, so the only line breaks are the layout's own.
    */
   public String stackTrace(Throwable error) {
+    return stackTrace(error, null);
+  }
+
+  /** As {@link #stackTrace(Throwable)}, with the error's own line given if made already. */
+  private String stackTrace(Throwable error, @Nullable String firstLine) {
     StringBuilder out = new StringBuilder(Math.min(stackChars, 1_024));
     Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
     // a walk with its own stack: a 10,000-deep chain must not overflow the thread's
@@ -183,13 +194,17 @@ public final class ErrorText {
         return cutTrace(
             out, "more than " + MAX_THROWABLES + " exceptions (causes and suppressed ones)");
       }
-      line(out, item.indent() + item.caption() + describe(t));
+      line(
+          out,
+          item.indent()
+              + item.caption()
+              + (t == error && firstLine != null ? firstLine : describe(t)));
       StackTraceElement[] frames = frames(t);
       for (StackTraceElement frame : frames) {
         if (out.length() >= stackChars) {
           return cutTrace(out, null);
         }
-        line(out, item.indent() + "\tat " + escape(String.valueOf(frame)));
+        out.append(item.indent()).append("\tat ").append(frameText(frame)).append('\n');
       }
       Throwable cause = cause(t);
       if (cause != null) {
@@ -207,6 +222,28 @@ public final class ErrorText {
   }
 
   private record Item(Throwable error, String indent, String caption) {}
+
+  /**
+   * The frames most recently written, as text: a stage that dead-letters many records throws from
+   * the same few places, and a frame's text (its {@code toString()}, then escaped) costs more than
+   * a look-up. Bounded: emptied when it holds {@value #FRAMES_KEPT}.
+   */
+  private static final Map<StackTraceElement, String> FRAMES = new ConcurrentHashMap<>();
+
+  private static final int FRAMES_KEPT = 4_096;
+
+  /** A frame's text, escaped. */
+  private static String frameText(StackTraceElement frame) {
+    String text = FRAMES.get(frame);
+    if (text == null) {
+      text = escape(String.valueOf(frame));
+      if (FRAMES.size() >= FRAMES_KEPT) {
+        FRAMES.clear();
+      }
+      FRAMES.put(frame, text);
+    }
+    return text;
+  }
 
   private static void line(StringBuilder out, String text) {
     out.append(text).append('\n');

@@ -68,6 +68,32 @@ class ErrorTextTest {
   }
 
   @Test
+  void anErrorsInfoHasItsMessageMaskedOnceAndTheSameTraceAsAStackTraceOfItsOwn() {
+    // info() masks the message once and reuses it for the trace's first line; frames' text is
+    // kept from trace to trace: neither may change what is stored
+    IllegalStateException cause = new IllegalStateException("inner\npassword=hunter2 line");
+    RuntimeException error = new RuntimeException("failed: token=abc123XYZ\u001b[31m", cause);
+    ErrorText text = ErrorText.of(256, 1 << 20);
+
+    for (int i = 0; i < 3; i++) {
+      ErrorInfo info = text.info("cleaning", error, 2, T0);
+
+      assertThat(info.message()).isEqualTo(text.message(error)).doesNotContain("abc123XYZ");
+      assertThat(info.stackTrace()).isEqualTo(text.stackTrace(error));
+      assertThat(info.stackTrace())
+          .startsWith(RuntimeException.class.getName() + ": " + ErrorText.escape(info.message()))
+          .contains("Caused by: ")
+          .contains("\tat " + ErrorText.escape(String.valueOf(error.getStackTrace()[0])) + "\n")
+          .doesNotContain("hunter2")
+          .doesNotContain("\u001b");
+    }
+    RuntimeException silent = new RuntimeException();
+    assertThat(text.info("cleaning", silent, 1, T0).stackTrace())
+        .isEqualTo(text.stackTrace(silent))
+        .startsWith(RuntimeException.class.getName() + "\n");
+  }
+
+  @Test
   void aHistoryKeepsTheFirstErrorTheLastEightAndCountsTheDroppedOnesAcrossMerges() {
     List<ErrorInfo> history = List.of();
     for (int attempt = 1; attempt <= 100; attempt++) {

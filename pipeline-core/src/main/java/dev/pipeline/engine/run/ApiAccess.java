@@ -61,6 +61,12 @@ public abstract class ApiAccess {
   public abstract <T> Envelope<T> withAllMetadata(Envelope<T> record, Map<String, String> extra);
 
   /**
+   * {@code record} with the metadata of {@code from} in place of its own (the same map, not a copy:
+   * envelopes' maps are unmodifiable).
+   */
+  public abstract <T> Envelope<T> withMetadataOf(Envelope<T> record, Envelope<?> from);
+
+  /**
    * The name of the pseudo-stage of the sink of branch {@code arm} of the route stage {@code
    * stage}.
    */

@@ -82,14 +82,23 @@ final class BatchWork {
   boolean abandoned;
 
   BatchWork(List<Envelope<Object>> batch) {
+    this(batch, new long[batch.size()]);
+  }
+
+  /**
+   * A batch whose calls' latencies are noted in {@code latencies} if it is long enough (a worker's
+   * own array, reused from batch to batch: the latencies are read when the batch is handed on,
+   * before the worker takes the next), else in a new array.
+   */
+  BatchWork(List<Envelope<Object>> batch, long[] latencies) {
     this.batch = batch;
     this.outputs = new ArrayList<>(batch.size());
-    this.latencies = new long[batch.size()];
+    this.latencies = latencies.length >= batch.size() ? latencies : new long[batch.size()];
   }
 
   void latency(long nanos, int records) {
     long each = Math.max(0, nanos);
-    for (int i = 0; i < records && latencyCount < latencies.length; i++) {
+    for (int i = 0; i < records && latencyCount < batch.size(); i++) {
       latencies[latencyCount++] = each;
     }
     busyNanos += Math.max(0, nanos);

@@ -45,6 +45,15 @@ final class Endings {
    * mayFlush} and the waiting records reached the limit.
    */
   void write(@Nullable RunStage stage, List<Completion> completions, boolean mayFlush) {
+    if (!run.store.isDurable()) {
+      // written at once: no ended records to keep waiting, so none are wrapped
+      Set<String> fenced = run.store.complete(run.pipeline, completions);
+      for (Completion c : completions) {
+        count(stage, c, fenced);
+      }
+      alertDeadLetters(completions, fenced);
+      return;
+    }
     List<Run.Ended> now = new ArrayList<>(completions.size());
     for (Completion c : completions) {
       now.add(new Run.Ended(stage, c));
@@ -131,33 +140,34 @@ final class Endings {
   void count(List<Run.Ended> written, Set<String> fenced) {
     List<Completion> completions = new ArrayList<>(written.size());
     for (Run.Ended e : written) {
-      Completion c = e.completion();
-      completions.add(c);
-      if (fenced.contains(c.recordId())) {
-        run.takenOver.increment(); // its new holder finishes it
-        continue;
-      }
-      RunStage stage = e.stage();
-      if (c.status() == RecordStatus.PUBLISHED) {
-        run.published.increment();
-      } else if (c.status() == RecordStatus.FILTERED) {
-        run.filtered.increment();
-        if (stage != null) {
-          stage.recorder.filtered.increment();
-        }
-      } else if (c.status() == RecordStatus.SPLIT) {
-        run.split.increment(); // its children were counted when they were stored
-      } else if (c.status() == RecordStatus.MERGED) {
-        run.merged.increment(); // its group's record was counted when it was stored
-      } else {
-        run.deadLettered.increment();
-        RunStage at = stage != null ? stage : run.sinkStage;
-        if (at != null) {
-          at.recorder.failed.increment();
-        }
-      }
+      completions.add(e.completion());
+      count(e.stage(), e.completion(), fenced);
     }
     alertDeadLetters(completions, fenced);
+  }
+
+  /** Counts one ended record, now in the store (see {@link #count(List, Set)}). */
+  private void count(@Nullable RunStage stage, Completion c, Set<String> fenced) {
+    if (!fenced.isEmpty() && fenced.contains(c.recordId())) {
+      run.takenOver.increment(); // its new holder finishes it
+    } else if (c.status() == RecordStatus.PUBLISHED) {
+      run.published.increment();
+    } else if (c.status() == RecordStatus.FILTERED) {
+      run.filtered.increment();
+      if (stage != null) {
+        stage.recorder.filtered.increment();
+      }
+    } else if (c.status() == RecordStatus.SPLIT) {
+      run.split.increment(); // its children were counted when they were stored
+    } else if (c.status() == RecordStatus.MERGED) {
+      run.merged.increment(); // its group's record was counted when it was stored
+    } else {
+      run.deadLettered.increment();
+      RunStage at = stage != null ? stage : run.sinkStage;
+      if (at != null) {
+        at.recorder.failed.increment();
+      }
+    }
   }
 
   /** Tells the alert listeners of each record that went to the dead letter queue. */
@@ -250,6 +260,9 @@ final class Endings {
 
   /** Attempts at a stage a record passed: one per error it met there, and the one that passed. */
   static int attemptsAt(String stage, List<ErrorInfo> errors) {
+    if (errors.isEmpty()) {
+      return 1; // most records: no iterator made
+    }
     int attempts = 1;
     for (ErrorInfo error : errors) {
       if (error.stage().equals(stage)) {

@@ -183,17 +183,28 @@ final class SinkDelivery {
       return outputs;
     }
     List<Envelope<Object>> marked = new ArrayList<>(outputs.size());
-    // a store gives one token to a whole hand-over, or a few: its text is made once for each
+    // a store gives one token to a whole hand-over, or a few: its text is made once for each, and
+    // records that came with the same metadata (a source's tag) and get the same token share the
+    // marked map, one map per run of them instead of a copy per record
     Long lastToken = null;
     String tokenText = null;
+    Map<String, String> lastIn = null;
+    Envelope<Object> lastMarked = null;
     for (Envelope<Object> e : outputs) {
       Long token = tokens.get(e.id());
       if (token != null) {
         if (!token.equals(lastToken)) {
           lastToken = token;
           tokenText = Long.toString(token);
+          lastIn = null;
         }
-        e = e.withMetadata(Envelope.FENCING_TOKEN, tokenText);
+        if (lastMarked != null && e.metadata() == lastIn) {
+          e = API.withMetadataOf(e, lastMarked);
+        } else {
+          lastIn = e.metadata();
+          e = e.withMetadata(Envelope.FENCING_TOKEN, Objects.requireNonNull(tokenText));
+          lastMarked = e;
+        }
       }
       marked.add(redelivered.contains(e.id()) ? e.withMetadata(Envelope.REDELIVERED, "true") : e);
     }

@@ -54,6 +54,7 @@ final class Workers {
       AdaptiveBatchSize adaptive = stage.adaptive;
       int size = adaptive == null ? stage.def.options().batchSize() : adaptive.size();
       TakeSizer sizer = stage.timedTakes ? new TakeSizer(size) : null;
+      long[] latencies = new long[size];
       // a durable run's last stage hands each batch to the sink with a store write (the delivery
       // note and what ended since): a batch of what happens to wait pays it for a few records
       boolean lingers = stage.next == null && run.store.isDurable();
@@ -71,7 +72,8 @@ final class Workers {
         long now = run.clock.nanoTime();
         stage.recorder.started(now);
         stage.recorder.in.add(batch.size());
-        BatchWork work = new BatchWork(batch);
+        BatchWork work = new BatchWork(batch, latencies);
+        latencies = work.latencies;
         if (run.lineage != null) {
           work.entered = run.clock.now();
         }
