@@ -22,6 +22,7 @@ import dev.pipeline.store.Lineage;
 import dev.pipeline.store.Page;
 import dev.pipeline.store.PayloadCodec;
 import dev.pipeline.store.PipelineStore;
+import dev.pipeline.store.StorableText;
 import dev.pipeline.store.spi.RecordLedger;
 import dev.pipeline.store.spi.StageDescriptor;
 import java.time.Duration;
@@ -317,13 +318,47 @@ public final class Pipeline<I, O> implements AutoCloseable {
   }
 
   /**
+   * The most characters of a pipeline's name, on any store: a durable store keeps it in a column of
+   * this size, and every store, metric tag, log line and dashboard page shows it.
+   */
+  public static final int MAX_NAME_CHARS = 200;
+
+  /**
+   * Why a pipeline's name cannot be kept by every store, or null if it can: longer than {@value
+   * #MAX_NAME_CHARS} characters, or holding an unpaired surrogate (text no store can keep).
+   */
+  static @Nullable String nameProblem(String name) {
+    if (name.length() > MAX_NAME_CHARS) {
+      return "pipeline name '"
+          + ErrorText.loggable(name, 40)
+          + "' is "
+          + name.length()
+          + " characters long; use 1 to "
+          + MAX_NAME_CHARS
+          + " characters";
+    }
+    String problem = StorableText.idProblem(name);
+    return problem == null
+        ? null
+        : "pipeline name '"
+            + ErrorText.loggable(StorableText.escape(name), 40)
+            + "' cannot be kept by a store: it "
+            + problem
+            + "; use 1 to "
+            + MAX_NAME_CHARS
+            + " characters of valid text";
+  }
+
+  /**
    * Starts building a pipeline.
    *
    * @param name the pipeline's name, kept with its records in the store
    * @param inputType the type its sources yield (for the typed chain; not checked at run time)
    * @throws NullPointerException if an argument is null
    * @throws IllegalArgumentException if the name is blank or holds a control character (a line
-   *     break, ESC, a bidi control: it is written in log lines)
+   *     break, ESC, a bidi control: it is written in log lines); a name longer than {@value
+   *     #MAX_NAME_CHARS} characters, or with an unpaired surrogate, is refused by {@link
+   *     PipelineBuilder#build()}
    */
   public static <T> PipelineBuilder<T, T> builder(String name, Class<T> inputType) {
     Objects.requireNonNull(name, "name cannot be null");
@@ -603,9 +638,21 @@ public final class Pipeline<I, O> implements AutoCloseable {
             : to.minus(window);
     List<Object> functions = new ArrayList<>(stages.size());
     for (StageDefinition stage : stages) {
-      functions.add(stage.single() != null ? stage.single() : stage.batch());
+      addFunction(functions, stage.single() != null ? stage.single() : stage.batch());
     }
     return QualityReporters.find(name).report(this, List.copyOf(functions), from, to);
+  }
+
+  /** Adds a stage's function and, for a route, the stages of its branches (routes nest). */
+  private static void addFunction(List<Object> functions, @Nullable Object function) {
+    functions.add(function);
+    if (function instanceof Route<?, ?> route) {
+      for (RouteBranch<?, ?> branch : route.branches()) {
+        for (RouteBranch.Step step : branch.steps()) {
+          addFunction(functions, step.stage());
+        }
+      }
+    }
   }
 
   /** The dead letter queue: find, reprocess and discard the records that failed for good. */

@@ -697,6 +697,10 @@ public final class PipelineBuilder<I, O> {
    */
   public Pipeline<I, O> build() {
     List<String> all = new ArrayList<>(problems);
+    String nameProblem = Pipeline.nameProblem(name);
+    if (nameProblem != null) {
+      all.add(nameProblem);
+    }
     if (stages.isEmpty()) {
       all.add("the pipeline has no stages; add at least one with stage(...)");
     }

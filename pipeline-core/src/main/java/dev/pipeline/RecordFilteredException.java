@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.ErrorText;
 import java.util.Objects;
 
 /**
@@ -11,6 +12,12 @@ import java.util.Objects;
 public final class RecordFilteredException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * The most characters of a reason kept: a longer one is cut there, saying how long it was (it is
+   * kept with every filtered record, in memory or in the store, and shown on the dashboard).
+   */
+  public static final int MAX_REASON_CHARS = 4_096;
+
   private RecordFilteredException(String reason) {
     super(reason, null, false, false);
   }
@@ -18,11 +25,13 @@ public final class RecordFilteredException extends RuntimeException {
   /**
    * Creates the signal to filter the current record.
    *
-   * @param reason why the record is dropped, kept with its status (e.g. "duplicate listing")
+   * @param reason why the record is dropped, kept with its status (e.g. "duplicate listing"), cut
+   *     to {@value #MAX_REASON_CHARS} characters
    * @throws NullPointerException if the reason is null
    */
   public static RecordFilteredException because(String reason) {
-    return new RecordFilteredException(Objects.requireNonNull(reason, "reason cannot be null"));
+    return new RecordFilteredException(
+        ErrorText.cut(Objects.requireNonNull(reason, "reason cannot be null"), MAX_REASON_CHARS));
   }
 
   /** Why the record was dropped. */

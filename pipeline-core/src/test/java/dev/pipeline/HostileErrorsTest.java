@@ -102,6 +102,43 @@ class HostileErrorsTest {
   }
 
   @Test
+  void aTenMegabyteFilterReasonIsKeptCutToItsBound() {
+    // kept whole with every filtered record (in memory, in lineage, on the dashboard)
+    String huge = "r".repeat(10 << 20);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("huge-reasons", String.class)
+            .stage(
+                CLEANING,
+                (String s) -> {
+                  if (s.equals("a")) {
+                    throw RecordFilteredException.because(huge);
+                  }
+                  return s;
+                })
+            .batchStage(
+                StageName.of("batch"),
+                (List<String> batch, StageContext c) -> {
+                  for (int i = 0; i < batch.size(); i++) {
+                    c.filter(i, huge);
+                  }
+                  return batch;
+                })
+            .sink(sunk::addAll)
+            .build();
+
+    RunResult result = pipeline.run(Source.of("src", List.of("a", "b").iterator(), s -> s));
+
+    assertThat(result.filtered()).isEqualTo(2);
+    for (String id : List.of("a", "b")) {
+      assertThat(Outcomes.state(pipeline, id).reason())
+          .startsWith("rrr")
+          .hasSizeLessThan(RecordFilteredException.MAX_REASON_CHARS + 100);
+    }
+    assertThat(RecordFilteredException.because(huge).reason())
+        .hasSizeLessThan(RecordFilteredException.MAX_REASON_CHARS + 100);
+  }
+
+  @Test
   void anErrorWhoseToStringThrowsItselfIsDeadLetteredAndTheRunEnds() throws Exception {
     DeadLetter dead =
         deadLetterOfBad(

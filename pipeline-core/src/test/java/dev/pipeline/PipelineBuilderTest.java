@@ -317,6 +317,26 @@ class PipelineBuilderTest {
   }
 
   @Test
+  void aPipelineNameNoStoreCanKeepIsRefusedAtBuildOnEveryStoreWithTheAllowedLength() {
+    // the JDBC store refused a name over 200 characters when the pipeline was built on it; the
+    // in-memory store took it, so a pipeline tested in memory failed only when moved to a database
+    String longName = "p".repeat(Pipeline.MAX_NAME_CHARS + 1);
+    assertThatThrownBy(() -> Pipeline.builder(longName, String.class).stage(CLEANING, SAME).build())
+        .isInstanceOf(PipelineConfigurationException.class)
+        .hasMessageContaining("is 201 characters long; use 1 to 200 characters");
+    assertThatThrownBy(
+            () -> Pipeline.builder("p\uD800q", String.class).stage(CLEANING, SAME).build())
+        .isInstanceOf(PipelineConfigurationException.class)
+        .hasMessageContaining("cannot be kept by a store", "1 to 200 characters");
+    assertThat(
+            Pipeline.builder("p".repeat(Pipeline.MAX_NAME_CHARS), String.class)
+                .stage(CLEANING, SAME)
+                .build()
+                .name())
+        .hasSize(200);
+  }
+
+  @Test
   void runWithoutSourcesIsRejected() {
     Pipeline<String, String> pipeline = builder().stage(CLEANING, SAME).build();
 

@@ -55,7 +55,8 @@ public final class Merges {
       try {
         int index = Integer.parseInt(withoutMergedSuffixes(id).substring(parent.length() + 1));
         int of = Integer.parseInt(size);
-        if (index >= 0 && index < of) {
+        // a size no split makes (metadata changed outside the engine) would size a group for it
+        if (index >= 0 && index < of && of <= Splits.MAX_CHILDREN) {
           return new MergePart(id, parent, index, of, absent ? null : child);
         }
       } catch (NumberFormatException | IndexOutOfBoundsException e) {

@@ -1,7 +1,13 @@
 package dev.pipeline.internal;
 
 import dev.pipeline.Envelope;
+import dev.pipeline.engine.Splits;
+import dev.pipeline.store.StorableText;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The metadata keys the engine alone writes: where a split record belongs ({@link
@@ -11,6 +17,10 @@ import java.util.Set;
  * parts that never come, or merges siblings into a record that is never made) or forge a sink's
  * fencing, so {@code StageContext.putMetadata} refuses them; the stage's call fails, and only its
  * record.
+ *
+ * <p>The keys also come back from outside the engine: a source's records (which are roots, so carry
+ * none of them) and a store's rows (which an operator may have edited in SQL). {@link #keysIn} and
+ * {@link #storedProblem} say which records the engine cannot take as they are.
  */
 public final class EngineMetadata {
   private static final Set<String> KEYS =
@@ -21,7 +31,109 @@ public final class EngineMetadata {
           Envelope.FENCING_TOKEN,
           Envelope.REDELIVERED);
 
+  /** The keys in a fixed order, for messages. */
+  private static final List<String> ORDER =
+      List.of(
+          Envelope.PARENT_ID,
+          Envelope.SPLIT_SIZE,
+          Envelope.OUTER_SPLIT_SIZES,
+          Envelope.FENCING_TOKEN,
+          Envelope.REDELIVERED);
+
+  /** The most characters of a forged value an error shows. */
+  private static final int SHOWN = 100;
+
   private EngineMetadata() {}
+
+  /** The engine's keys among {@code metadata}'s, in a fixed order; empty if none. */
+  public static List<String> keysIn(Map<String, String> metadata) {
+    List<String> found = List.of();
+    for (String key : ORDER) {
+      if (metadata.containsKey(key)) {
+        if (found.isEmpty()) {
+          found = new ArrayList<>(2);
+        }
+        found.add(key);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Why a record a store handed back cannot be taken as the engine wrote it, or null if it can: its
+   * engine keys do not hold together as the engine writes them (a child's id is {@code
+   * parent/index}, a size is a whole number from 1 to {@value Splits#MAX_CHILDREN}, the outer sizes
+   * are such numbers joined by commas). A row edited by hand, or by a store of someone else's,
+   * fails this way rather than a merge group or the run. The sink's keys are not checked: the
+   * engine takes them off a claimed record and sets them afresh from the store's hand-over.
+   */
+  public static @Nullable String storedProblem(String id, Map<String, String> metadata) {
+    String parent = metadata.get(Envelope.PARENT_ID);
+    String size = metadata.get(Envelope.SPLIT_SIZE);
+    String outer = metadata.get(Envelope.OUTER_SPLIT_SIZES);
+    if (parent == null) {
+      String orphan =
+          size != null ? Envelope.SPLIT_SIZE : outer != null ? Envelope.OUTER_SPLIT_SIZES : null;
+      return orphan == null
+          ? null
+          : shown(orphan, metadata) + " without '" + Envelope.PARENT_ID + "'";
+    }
+    if (parent.isBlank()
+        || !id.startsWith(parent)
+        || id.length() <= parent.length()
+        || id.charAt(parent.length()) != '/') {
+      return shown(Envelope.PARENT_ID, metadata)
+          + ", but a child's id is its parent's, '/' and its index";
+    }
+    if (size != null && !isSize(size)) {
+      return shown(Envelope.SPLIT_SIZE, metadata)
+          + ", not a whole number from 1 to "
+          + Splits.MAX_CHILDREN;
+    }
+    if (outer != null) {
+      if (size == null) {
+        return shown(Envelope.OUTER_SPLIT_SIZES, metadata)
+            + " without '"
+            + Envelope.SPLIT_SIZE
+            + "'";
+      }
+      String[] sizes = outer.split(",", -1);
+      // one outer size per enclosing pair: each stands for a level of the parent's id
+      boolean fits = sizes.length <= parent.chars().filter(c -> c == '/').count();
+      for (String s : sizes) {
+        fits &= isSize(s);
+      }
+      if (!fits) {
+        return shown(Envelope.OUTER_SPLIT_SIZES, metadata)
+            + ", not one whole number from 1 to "
+            + Splits.MAX_CHILDREN
+            + " per enclosing split, joined by ','";
+      }
+    }
+    return null;
+  }
+
+  private static boolean isSize(String text) {
+    if (text.isEmpty() || text.length() > 6) {
+      return false;
+    }
+    for (int i = 0; i < text.length(); i++) {
+      if (text.charAt(i) < '0' || text.charAt(i) > '9') {
+        return false;
+      }
+    }
+    int n = Integer.parseInt(text);
+    return n >= 1 && n <= Splits.MAX_CHILDREN;
+  }
+
+  /** "metadata key 'k' = 'value'", the value escaped and cut. */
+  public static String shown(String key, Map<String, String> metadata) {
+    return "metadata key '"
+        + key
+        + "' = '"
+        + ErrorText.loggable(StorableText.escape(metadata.getOrDefault(key, "")), SHOWN)
+        + "'";
+  }
 
   /**
    * Checks a key a stage adds to its record's metadata.

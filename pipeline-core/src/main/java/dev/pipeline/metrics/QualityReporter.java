@@ -15,7 +15,8 @@ public interface QualityReporter {
    * The quality report of {@code pipeline} from {@code from} to {@code to}.
    *
    * @param stages the function of each of the pipeline's stages, in order (a {@code Stage} or a
-   *     {@code BatchStage}), where the reporter finds the quality gates
+   *     {@code BatchStage}), each route's followed by the functions of its branches' stages: where
+   *     the reporter finds the quality gates
    */
   Report report(Pipeline<?, ?> pipeline, List<Object> stages, Instant from, Instant to);
 }

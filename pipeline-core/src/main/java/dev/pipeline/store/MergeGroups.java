@@ -72,6 +72,7 @@ final class MergeGroups {
   MergeOutcome merge(String pipeline, List<MergePart> parts) {
     Map<String, MergedGroup> done = new LinkedHashMap<>();
     Set<String> late = new HashSet<>();
+    Map<String, String> refused = new HashMap<>(0);
     lock.lock();
     try {
       for (MergePart part : parts) {
@@ -80,17 +81,10 @@ final class MergeGroups {
         if (group == null) {
           group = open.computeIfAbsent(key, k -> new Group(part.size()));
         }
-        if (part.index() >= group.size) {
-          throw new IllegalArgumentException(
-              "record '"
-                  + part.recordId()
-                  + "' is part "
-                  + part.index()
-                  + " of group '"
-                  + part.parentId()
-                  + "', which has "
-                  + group.size
-                  + " parts");
+        String misfit = MergeOutcome.misfit(part, group.size);
+        if (misfit != null) {
+          refused.put(part.recordId(), misfit);
+          continue;
         }
         Envelope<?> record = part.record();
         Object kept = group.parts[part.index()];
@@ -117,6 +111,6 @@ final class MergeGroups {
     } finally {
       lock.unlock();
     }
-    return new MergeOutcome(new ArrayList<>(done.values()), late);
+    return new MergeOutcome(new ArrayList<>(done.values()), late, refused);
   }
 }

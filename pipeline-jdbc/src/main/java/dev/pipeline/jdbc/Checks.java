@@ -54,6 +54,15 @@ final class Checks {
     return text == null ? null : StorableText.unescape(text);
   }
 
+  /**
+   * An exception's message for an error text of ours: total (a {@code getMessage()} that throws
+   * gives a note, not a second failure), secrets masked, cut to {@code max} characters and escaped
+   * for one line. The exception may be a user's mapper's, or carry a driver's text of a row.
+   */
+  static String causeText(Throwable e, int max) {
+    return ErrorText.escape(ErrorText.redacted(ErrorText.defaults().message(e), max));
+  }
+
   static final int MAX_MESSAGE = 100_000;
 
   static final int MAX_LAST_ERROR = 2_000;

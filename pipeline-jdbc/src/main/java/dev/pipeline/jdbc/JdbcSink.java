@@ -323,8 +323,7 @@ public final class JdbcSink<T> implements Sink<T> {
             + " into "
             + table
             + " (nothing of them was written): "
-            + ErrorText.escape(
-                ErrorText.redacted(String.valueOf(reason.getMessage()), MAX_ERROR_TEXT)),
+            + Checks.causeText(reason, MAX_ERROR_TEXT),
         reason.getSQLState(),
         reason.getErrorCode(),
         e);
@@ -495,8 +494,7 @@ public final class JdbcSink<T> implements Sink<T> {
                 + " table "
                 + table
                 + ": "
-                + ErrorText.escape(
-                    ErrorText.redacted(String.valueOf(e.getMessage()), MAX_ERROR_TEXT)),
+                + Checks.causeText(e, MAX_ERROR_TEXT),
             e);
       }
     }

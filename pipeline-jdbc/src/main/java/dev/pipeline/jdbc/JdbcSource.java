@@ -281,8 +281,7 @@ public final class JdbcSource<T> implements SeekableSource<T> {
               + " after position "
               + Names.quote(position)
               + ": "
-              + ErrorText.escape(
-                  ErrorText.redacted(String.valueOf(e.getMessage()), MAX_ERROR_TEXT)),
+              + Checks.causeText(e, MAX_ERROR_TEXT),
           e.getSQLState(),
           e.getErrorCode(),
           e);
@@ -354,11 +353,7 @@ public final class JdbcSource<T> implements SeekableSource<T> {
       why = "the mapper returned null";
     } catch (SQLException | RuntimeException e) {
       why =
-          "the mapper threw "
-              + e.getClass().getName()
-              + ": "
-              + ErrorText.escape(
-                  ErrorText.redacted(String.valueOf(e.getMessage()), MAX_ERROR_TEXT));
+          "the mapper threw " + e.getClass().getName() + ": " + Checks.causeText(e, MAX_ERROR_TEXT);
     }
     T payload;
     try {
@@ -702,8 +697,7 @@ public final class JdbcSource<T> implements SeekableSource<T> {
                 + "' could not read the definition of table "
                 + name
                 + ": "
-                + ErrorText.escape(
-                    ErrorText.redacted(String.valueOf(e.getMessage()), MAX_ERROR_TEXT)),
+                + Checks.causeText(e, MAX_ERROR_TEXT),
             e);
       }
     }

@@ -151,23 +151,17 @@ final class MergeTable extends StoreContext {
                 + " SET arrived = :arrived, completed_at = :completed WHERE pipeline = :pipeline"
                 + " AND parent_id = :parent");
     Set<String> late = new HashSet<>();
+    Map<String, String> refused = new HashMap<>(0);
     List<String> complete = new ArrayList<>();
     for (String parent : parents) {
       Group group = found.get(parent);
       Map<Integer, Boolean> stored = kept.getOrDefault(parent, Map.of());
       int arrived = group.arrived();
       for (MergePart part : byParent.get(parent).values()) {
-        if (part.index() >= group.size()) {
-          throw new PipelineException(
-              "record '"
-                  + part.recordId()
-                  + "' is part "
-                  + part.index()
-                  + " of merge group '"
-                  + parent
-                  + "', which has "
-                  + group.size()
-                  + " parts; the split before the merge stage is not deterministic");
+        String misfit = MergeOutcome.misfit(part, group.size());
+        if (misfit != null) {
+          refused.put(part.recordId(), misfit);
+          continue;
         }
         Boolean absent = stored.get(part.index());
         Payloads.Stored payload = encoded.get(part.recordId());
@@ -205,7 +199,7 @@ final class MergeTable extends StoreContext {
                 parent, found.get(parent).size(), payloads.getOrDefault(parent, List.of())));
       }
     }
-    return new MergeOutcome(merged, late);
+    return new MergeOutcome(merged, late, refused);
   }
 
   private static PreparedBatch bindPart(

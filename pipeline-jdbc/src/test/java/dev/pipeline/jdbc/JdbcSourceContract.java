@@ -315,6 +315,15 @@ abstract class JdbcSourceContract {
                   if (id == 18) {
                     row.getString("no_such_column"); // an SQLException
                   }
+                  if (id == 21) {
+                    // its getMessage() threw out of the source, which stopped reading there
+                    throw new IllegalStateException() {
+                      @Override
+                      public String getMessage() {
+                        throw new UnsupportedOperationException("hostile");
+                      }
+                    };
+                  }
                   return id == 19 ? null : row.getString("title");
                 })
             .table(items)
@@ -340,8 +349,10 @@ abstract class JdbcSourceContract {
     assertThat(all.get(18).metadata().get(Envelope.SOURCE_ERROR))
         .contains("id=19", "the mapper returned null");
     assertThat(all.get(19).payload()).isEqualTo("item 20");
+    assertThat(all.get(20).metadata().get(Envelope.SOURCE_ERROR))
+        .contains("id=21", "[getMessage() threw java.lang.UnsupportedOperationException]");
     assertThat(all.stream().filter(e -> e.metadata().containsKey(Envelope.SOURCE_ERROR)))
-        .hasSize(3);
+        .hasSize(4);
   }
 
   /** Columns named by reserved words ("key", "value") work: names go into SQL quoted. */

@@ -555,6 +555,70 @@ abstract class MergeStoreContract extends DatabaseContract {
     third.close();
   }
 
+  @Test
+  void aDeadLetterWhoseEngineMetadataWasEditedFailsAloneWhenSentBack() {
+    // an operator edits a dead letter's row in SQL, checksum and all: a group of two billion parts
+    // and a sink hand-over the engine never made; sent back, it must fail alone, not reach the
+    // merge stage or the sink
+    Set<String> unreadable = ConcurrentHashMap.newKeySet();
+    unreadable.add("bad");
+    java.util.function.UnaryOperator<String> reader =
+        f -> {
+          if (unreadable.contains(f)) {
+            throw new IllegalStateException("unreadable");
+          }
+          return f.toUpperCase(java.util.Locale.ROOT);
+        };
+    JdbcPipelineStore store = open("w1");
+    Pipeline<String, String> p = merging(store, MergeStoreContract::join, reader);
+    assertThat(p.run(Source.of("zip", List.of("a,bad", "c").iterator())).deadLettered()).isOne();
+    String status = database.table("pipeline_records");
+    List<Object> row =
+        database
+            .query(
+                "SELECT payload, metadata FROM " + status + " WHERE pipeline = ? AND record_id = ?",
+                pipeline,
+                "zip-1/1")
+            .get(0);
+    String forged =
+        MetadataText.encode(
+            Map.of(
+                Envelope.SOURCE_ID, "zip",
+                Envelope.PARENT_ID, "zip-1",
+                Envelope.SPLIT_SIZE, "2000000000",
+                Envelope.REDELIVERED, "true"));
+    byte[] payload = (byte[]) row.get(0);
+    assertThat(
+            database.update(
+                "UPDATE "
+                    + status
+                    + " SET metadata = ?, payload_checksum = ? WHERE pipeline = ? AND record_id = ?",
+                forged,
+                Checksums.payload(
+                    payload, forged.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                pipeline,
+                "zip-1/1"))
+        .isOne();
+    unreadable.clear();
+
+    assertThat(p.deadLetters().reprocess(List.of("zip-1/1"))).hasSize(1);
+    RunResult resumed = p.resume();
+
+    assertThat(resumed.status()).isEqualTo(RunStatus.COMPLETED);
+    RecordState dead = store.find(pipeline, "zip-1/1").orElseThrow();
+    assertThat(dead.status()).isEqualTo(RecordStatus.DEAD_LETTER);
+    assertThat(dead.stage()).isEqualTo("reading");
+    assertThat(java.util.Objects.requireNonNull(dead.lastError()).message())
+        .contains("metadata key 'split-size' = '2000000000'", "was its row edited?", "discard it");
+    assertThat(sunk)
+        .extracting(Envelope::id)
+        .containsExactlyInAnyOrder("zip-1/merged", "zip-2/merged");
+    assertThat(sunk).allSatisfy(e -> assertThat(e.metadata()).doesNotContainKey("redelivered"));
+    assertThat(p.run(Source.of("zip", List.<String>of().iterator())).status())
+        .as("a later run")
+        .isEqualTo(RunStatus.COMPLETED);
+  }
+
   /** Makes every finished record, batch and merge group of the pipeline two days old. */
   private void ageEverythingCompleted() {
     for (String table : List.of("pipeline_records", "pipeline_batches", "pipeline_merge_groups")) {

@@ -8,9 +8,8 @@ import java.util.List;
 
 /**
  * What {@link Pipeline#qualityReport} calls, found through {@link java.util.ServiceLoader}: the
- * report of {@link QualityReports#of} over the quality gates that are stages of the pipeline (a
- * gate inside a route's branch is not found; pass it to {@link QualityReports#of} instead). Not
- * called by users.
+ * report of {@link QualityReports#of} over the quality gates that are stages of the pipeline or of
+ * its routes' branches. Not called by users.
  */
 public final class GateReporter implements QualityReporter {
 

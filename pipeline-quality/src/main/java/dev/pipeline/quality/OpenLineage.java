@@ -302,9 +302,14 @@ public final class OpenLineage implements AutoCloseable {
       return this;
     }
 
-    /** The producer URI the events name (default {@link #PRODUCER}). */
+    /**
+     * The producer URI the events name (default {@link #PRODUCER}).
+     *
+     * @throws IllegalArgumentException if it is longer than {@link #MAX_TEXT_CHARS} characters
+     */
     public Builder producer(URI producer) {
-      this.producer = Objects.requireNonNull(producer, "producer cannot be null").toString();
+      this.producer =
+          text(Objects.requireNonNull(producer, "producer cannot be null").toString(), "producer");
       return this;
     }
 
@@ -336,9 +341,9 @@ public final class OpenLineage implements AutoCloseable {
     }
 
     /**
-     * A namespace or name: not blank, at most {@link #MAX_TEXT_CHARS} characters, no control
-     * character (the JSON would escape one, but a lineage server storing it in PostgreSQL refuses a
-     * NUL, and each would fail every event).
+     * A namespace, name or producer: not blank, at most {@link #MAX_TEXT_CHARS} characters, no
+     * control character (the JSON would escape one, but a lineage server storing it in PostgreSQL
+     * refuses a NUL, and each would fail every event), no unpaired surrogate.
      */
     private static String text(String value, String what) {
       Objects.requireNonNull(value, what + " cannot be null");
@@ -351,6 +356,22 @@ public final class OpenLineage implements AutoCloseable {
       }
       for (int i = 0; i < value.length(); i++) {
         char c = value.charAt(i);
+        if (Character.isSurrogate(c)) {
+          boolean paired =
+              Character.isHighSurrogate(c)
+                  ? i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))
+                  : i > 0 && Character.isHighSurrogate(value.charAt(i - 1));
+          if (!paired) {
+            // UTF-8 has no form for it: the event would carry '?' in its place
+            throw new IllegalArgumentException(
+                String.format(
+                    Locale.ROOT,
+                    "%s holds the unpaired surrogate U+%04X at position %d; use valid text",
+                    what,
+                    (int) c,
+                    i));
+          }
+        }
         if (c < 0x20 || c == 0x7F) {
           throw new IllegalArgumentException(
               String.format(

@@ -290,6 +290,14 @@ class OpenLineageTest {
     assertThatThrownBy(() -> OpenLineage.to(url()).output("db\u0000", "t"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("U+0000 at position 2");
+    // each event carried a 10 MB producer; a lone surrogate went out as '?'
+    assertThatThrownBy(
+            () -> OpenLineage.to(url()).producer(java.net.URI.create("http://p/" + huge)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("producer must be 1 to 4096 characters, was 10485769");
+    assertThatThrownBy(() -> OpenLineage.to(url()).namespace("ns\uD800"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("namespace holds the unpaired surrogate U+D800 at position 2; use valid text");
     // close() waits twice the timeout in milliseconds: a longer one overflowed and threw there
     assertThatThrownBy(() -> OpenLineage.to(url()).timeout(Duration.ofSeconds(Long.MAX_VALUE)))
         .isInstanceOf(IllegalArgumentException.class)

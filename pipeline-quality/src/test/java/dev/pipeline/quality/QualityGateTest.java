@@ -426,4 +426,53 @@ class QualityGateTest {
               d -> assertThat(d.lastError().message()).contains("price: price.amount '5000000.0'"));
     }
   }
+
+  @Test
+  void theQualityReportFindsAGateInsideARouteBranch() {
+    // issue 13: the pipeline's own report looked only at its stages, so a gate in a route's branch
+    // (where a gate checks the records of one kind) was missing from it
+    QualityGate<Listing> gate =
+        QualityGate.of(Listing.class)
+            .rule(Rule.range("euro-price", "price.amount", "[0, 1000000]").action(Action.TAG))
+            .build();
+    dev.pipeline.Route<Listing, Listing> byCurrency =
+        dev.pipeline.Route.builder(Listing.class, Listing.class)
+            .when(
+                l -> l.price().currency().equals("EUR"),
+                dev.pipeline.Route.<Listing>branch(StageName.of("euro"))
+                    .stage(StageName.of("euro-quality"), gate)
+                    .join(Listing.class))
+            .otherwise(
+                dev.pipeline.Route.<Listing>branch(StageName.of("other")).join(Listing.class))
+            .build();
+    try (Pipeline<Listing, Listing> pipeline =
+        Pipeline.builder("routed-gate", Listing.class)
+            .stage(StageName.of("route"), byCurrency)
+            .sink(records -> {})
+            .build()) {
+      pipeline.run(
+          Source.of(
+              "listings",
+              List.of(
+                      Listing.good("ok"),
+                      Listing.good("expensive").withPrice(new Listing.Price(5e6, "EUR")),
+                      Listing.good("yen").withPrice(new Listing.Price(5e6, "JPY")))
+                  .iterator()));
+
+      dev.pipeline.metrics.Report report = pipeline.qualityReport(Duration.ofHours(1));
+
+      assertThat(report)
+          .isInstanceOfSatisfying(
+              dev.pipeline.quality.report.QualityReport.class,
+              r ->
+                  assertThat(r.ruleFailures())
+                      .singleElement()
+                      .satisfies(
+                          f -> {
+                            assertThat(f.ruleId()).isEqualTo("euro-price");
+                            assertThat(f.checked()).as("the euro branch's records").isEqualTo(2);
+                            assertThat(f.failed()).isEqualTo(1);
+                          }));
+    }
+  }
 }

@@ -1,6 +1,7 @@
 package dev.pipeline.testkit;
 
 import dev.pipeline.PipelineClock;
+import dev.pipeline.RecordFilteredException;
 import dev.pipeline.ReferenceData;
 import dev.pipeline.ReferenceLookup;
 import dev.pipeline.StageContext;
@@ -178,7 +179,8 @@ public final class TestStageContext implements StageContext {
     Objects.requireNonNull(reason, "reason cannot be null");
     batchOnly();
     inCall("filter");
-    filterReasons[Objects.checkIndex(index, recordIds.size())] = reason;
+    filterReasons[Objects.checkIndex(index, recordIds.size())] =
+        RecordFilteredException.because(reason).reason();
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.pipeline.engine.run;
 
 import dev.pipeline.Envelope;
 import dev.pipeline.PipelineClock;
+import dev.pipeline.RecordFilteredException;
 import dev.pipeline.ReferenceData;
 import dev.pipeline.ReferenceLookup;
 import dev.pipeline.StageContext;
@@ -234,7 +235,8 @@ public final class CallContext implements StageContext {
     if (filterReasons == null) {
       filterReasons = new String[size];
     }
-    filterReasons[index] = reason;
+    // kept as a filter signal keeps it: bounded
+    filterReasons[index] = RecordFilteredException.because(reason).reason();
   }
 
   @Override

@@ -2,7 +2,9 @@ package dev.pipeline.engine.run;
 
 import dev.pipeline.Envelope;
 import dev.pipeline.PipelineException;
+import dev.pipeline.internal.EngineMetadata;
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.store.StorableText;
 import dev.pipeline.store.spi.Claimed;
 import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.HeldLeases;
@@ -25,6 +27,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Claimer {
   private static final Logger LOG = LoggerFactory.getLogger(Run.class);
+  private static final ApiAccess API = ApiAccess.api();
 
   private final Run run;
 
@@ -160,8 +163,18 @@ final class Claimer {
     for (Claimed c : claimed) {
       @SuppressWarnings("unchecked")
       Envelope<Object> record = (Envelope<Object>) c.record();
+      // what the sink is told of a hand-over is the store's to say afresh (a row may carry a stale
+      // or a forged one)
+      record =
+          API.withoutMetadata(
+              API.withoutMetadata(record, Envelope.FENCING_TOKEN), Envelope.REDELIVERED);
       if (c.stage().equals(Run.SINK_STEP)) {
         // held or retried at the sink, or sent back for reprocessing after the sink failed on it
+        String forged = EngineMetadata.storedProblem(record.id(), record.metadata());
+        if (forged != null) {
+          strays.add(forged(record, c.stage(), forged));
+          continue;
+        }
         countAttempts(record, c.attempts());
         toSink.add(record);
         continue;
@@ -189,13 +202,20 @@ final class Claimer {
                 1));
         continue;
       }
+      String forged = EngineMetadata.storedProblem(record.id(), record.metadata());
+      if (forged != null) {
+        // a row edited by hand: its keys would place it in a merge group that is not its own, or
+        // reach the sink; this record cannot go on, the others can
+        strays.add(forged(record, c.stage(), forged));
+        continue;
+      }
       countAttempts(record, c.attempts());
       byStage.computeIfAbsent(stage, k -> new ArrayList<>()).add(record);
     }
     if (!strays.isEmpty()) {
       LOG.error(
-          "pipeline '{}': {} claimed records are at stages it does not have (first '{}' at '{}');"
-              + " they go to the dead letter queue",
+          "pipeline '{}': {} claimed records are at stages it does not have or carry metadata the"
+              + " engine did not write (first '{}' at '{}'); they go to the dead letter queue",
           run.pipeline,
           strays.size(),
           ErrorText.loggable(strays.get(0).recordId()),
@@ -213,6 +233,25 @@ final class Claimer {
     if (!toSink.isEmpty()) {
       run.delivery.publish(toSink);
     }
+  }
+
+  /**
+   * The dead letter of a claimed record whose engine metadata the engine did not write as it is
+   * ({@link EngineMetadata#storedProblem}), at the stage it was claimed at.
+   */
+  private Completion forged(Envelope<Object> record, String stage, String problem) {
+    PipelineException error =
+        new PipelineException(
+            "the store holds record '"
+                + StorableText.escape(record.id(), 200)
+                + "' of pipeline '"
+                + run.pipeline
+                + "' with "
+                + problem
+                + " (was its row edited?); it is in the dead letter queue and did not go on:"
+                + " discard it, or restore its metadata as the engine wrote it and reprocess it");
+    return run.worker.deadLetter(
+        record, stage, List.of(run.errorText.info(stage, error, 1, run.clock.now())), 1);
   }
 
   /** Keeps the attempts a claimed record made, for the worker that takes it to go on from. */

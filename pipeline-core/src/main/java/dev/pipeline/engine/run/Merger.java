@@ -45,6 +45,12 @@ final class Merger {
   // by stage index: whether a merge stage joins that split stage's children
   private final boolean[] joined;
 
+  /**
+   * Children a nested merge stage dead-lettered because the store refused their part: they do not
+   * make their parent absent one level out, as a group that failed its merge does.
+   */
+  private final Set<String> misfits = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   Merger(Run run) {
     this.run = run;
     RunStage[] stages = run.stages;
@@ -104,6 +110,7 @@ final class Merger {
       return;
     }
     MergeOutcome outcome = run.store.merge(run.pipeline, name, parts, run.clock.now());
+    Map<String, String> refused = outcome.refused();
     Map<String, Made> made = new HashMap<>();
     for (MergedGroup group : outcome.complete()) {
       List<Envelope<Object>> inHand = byParent.get(group.parentId());
@@ -114,6 +121,19 @@ final class Merger {
     for (Map.Entry<String, List<Envelope<Object>>> e : byParent.entrySet()) {
       Made group = made.get(e.getKey());
       for (Envelope<Object> child : e.getValue()) {
+        String misfit = refused.get(child.id());
+        if (misfit != null) {
+          // it does not fit the group it names: it fails alone, its group waits for its own part
+          StageException error = new StageException(name, child.id(), misfit);
+          if (window(stage) != null) {
+            misfits.add(child.id()); // not its parent's absence one level out: see absent()
+          }
+          stage.recorder.error(error);
+          work.completions.add(
+              run.worker.deadLetter(
+                  child, name, List.of(run.errorText.info(name, error, 1, run.clock.now())), 1));
+          continue;
+        }
         work.completions.add(ending(stage, child, group, outcome.late()));
       }
     }
@@ -288,7 +308,7 @@ final class Merger {
     Map<String, Envelope<Object>> likes = new HashMap<>();
     for (int i = 0; i < work.completions.size(); i++) {
       Completion c = work.completions.get(i);
-      if (!endsAbsent(c, atMerge)) {
+      if (!endsAbsent(c, atMerge) || (atMerge && misfits.remove(c.recordId()))) {
         continue;
       }
       @SuppressWarnings("unchecked")
@@ -345,6 +365,13 @@ final class Merger {
       throws InterruptedException {
     MergeOutcome outcome =
         run.store.merge(run.pipeline, merge.def.name().value(), parts, run.clock.now());
+    if (!outcome.refused().isEmpty()) {
+      // an absent part that does not fit its group: the record already ended, nothing to count
+      LOG.debug(
+          "pipeline '{}': {}",
+          run.pipeline,
+          ErrorText.loggable(outcome.refused().values().iterator().next()));
+    }
     if (outcome.complete().isEmpty()) {
       return Map.of();
     }

@@ -4,6 +4,7 @@ import dev.pipeline.Envelope;
 import dev.pipeline.PipelineException;
 import dev.pipeline.SeekableSource;
 import dev.pipeline.Source;
+import dev.pipeline.internal.EngineMetadata;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.resilience.TokenBucket;
 import dev.pipeline.store.StorableText;
@@ -97,7 +98,7 @@ final class SourceReader {
           batcher.flush(); // what the limit let through goes on while this one waits
           limit.acquire(1);
         }
-        Envelope<Object> record = withSourceId(next, source.id());
+        Envelope<Object> record = fromSource(next, source.id());
         if (position != null && run.lineage != null) {
           record = record.withMetadata(Envelope.SOURCE_POSITION, position); // for its lineage
         }
@@ -148,10 +149,37 @@ final class SourceReader {
     }
   }
 
-  /** The record with its source's id in its metadata, unless it names its source itself. */
-  static Envelope<Object> withSourceId(Envelope<Object> record, String sourceId) {
+  /**
+   * The record as the engine takes it from its source: with the source's id in its metadata, unless
+   * it names its source itself. A source's records are roots, so one that carries a key the engine
+   * alone writes ({@link EngineMetadata}: a forged parent would place it in a merge group that is
+   * not its own, a forged fencing token would reach the sink) loses those keys and is marked {@link
+   * Envelope#SOURCE_ERROR} saying which: it goes to the dead letter queue at ingestion, and sent
+   * back it is a record of its own.
+   */
+  static Envelope<Object> fromSource(Envelope<Object> record, String sourceId) {
+    List<String> forged = EngineMetadata.keysIn(record.metadata());
+    if (!forged.isEmpty()) {
+      StringBuilder why =
+          new StringBuilder(FORGED).append(ErrorText.loggable(sourceId)).append("' gave it ");
+      for (String key : forged) {
+        why.append(EngineMetadata.shown(key, record.metadata())).append(", ");
+        record = API.withoutMetadata(record, key);
+      }
+      why.append(
+          "which the engine alone writes (they place a split's children in their merge groups and"
+              + " tell the sink of a hand-over); the record is kept without them: have the source"
+              + " use keys of its own, then reprocess it");
+      String earlier = record.metadata().get(Envelope.SOURCE_ERROR);
+      record =
+          record.withMetadata(
+              Envelope.SOURCE_ERROR, earlier == null ? why.toString() : earlier + "; " + why);
+    }
     return record.sourceId() == null ? record.withMetadata(Envelope.SOURCE_ID, sourceId) : record;
   }
+
+  /** How a {@link Envelope#SOURCE_ERROR} that {@link #fromSource} set begins. */
+  private static final String FORGED = "its source '";
 
   /**
    * The source's position, checked before the store is asked to keep it: a position no store can
@@ -576,9 +604,11 @@ final class SourceReader {
       PipelineException error =
           new PipelineException(
               "record '"
-                  + record.id()
-                  + "' could not be read whole by its source and went to the dead letter queue"
-                  + " without entering a stage: "
+                  + StorableText.escape(record.id(), 200)
+                  + (why.startsWith(FORGED)
+                      ? "' went to the dead letter queue without entering a stage: "
+                      : "' could not be read whole by its source and went to the dead letter queue"
+                          + " without entering a stage: ")
                   + why);
       unreadable.add(
           run.worker.deadLetter(

@@ -49,7 +49,7 @@ final class SourceReplays implements SourceReplay {
       again.seek(span.position());
       Envelope<Object> next;
       while (out.size() < span.count() && (next = again.next()) != null) {
-        out.add(SourceReader.withSourceId(next, source.id()));
+        out.add(SourceReader.fromSource(next, source.id()));
       }
       return new Replayed(out, again.position());
     }
