@@ -324,12 +324,7 @@ class Version2UpgradeTest {
   @ValueSource(strings = {"h2", "postgresql"})
   void batchesStoredAtVersion12AreClaimedAndPurgedAfterTheUpgrade(String kind) throws SQLException {
     createVersion2(database(kind));
-    Dialect dialect = db.postgres ? Dialect.POSTGRESQL : Dialect.H2;
-    Jdbi jdbi = Jdbi.create(db.url);
-    jdbi.setTemplateEngine(TemplateEngine.NOP);
-    try (Handle h = jdbi.open()) {
-      Migrator.migrate(h, dialect, names, V2_WORKER, true, 12);
-    }
+    migrateTo(12);
     try (Connection c = db.connect()) {
       List<BatchLedger.Entry> entries = new ArrayList<>();
       for (String[] l : new String[][] {{"batch-1", "dozer"}, {"batch-2", "roller"}}) {
@@ -422,12 +417,7 @@ class Version2UpgradeTest {
   void errorsWrittenAfterTheUpgradeFromVersion13FollowTheOlderOnes(String kind)
       throws SQLException {
     createVersion2(database(kind));
-    Dialect dialect = db.postgres ? Dialect.POSTGRESQL : Dialect.H2;
-    Jdbi jdbi = Jdbi.create(db.url);
-    jdbi.setTemplateEngine(TemplateEngine.NOP);
-    try (Handle h = jdbi.open()) {
-      Migrator.migrate(h, dialect, names, V2_WORKER, true, 13);
-    }
+    migrateTo(13);
     try (Connection c = db.connect()) {
       error(c, "retry-1", "cleaning", 3, "java.lang.IllegalStateException: price service slow");
     }
@@ -487,6 +477,16 @@ class Version2UpgradeTest {
             "price service slow",
             "price service gone",
             "still gone");
+  }
+
+  /** Brings the version 2 database to an older version, as that version's store left it. */
+  private void migrateTo(int version) {
+    Jdbi jdbi = Jdbi.create(db.url);
+    jdbi.setTemplateEngine(TemplateEngine.NOP);
+    try (Handle h = jdbi.open()) {
+      Migrator.migrate(
+          h, db.postgres ? Dialect.POSTGRESQL : Dialect.H2, names, V2_WORKER, true, version);
+    }
   }
 
   private static Source<Listing> nothingNew() {
