@@ -8,6 +8,7 @@ import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
 import dev.pipeline.Source;
 import dev.pipeline.StageName;
+import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.RecordState;
@@ -323,12 +324,7 @@ class Version2UpgradeTest {
   @ValueSource(strings = {"h2", "postgresql"})
   void batchesStoredAtVersion12AreClaimedAndPurgedAfterTheUpgrade(String kind) throws SQLException {
     createVersion2(database(kind));
-    Dialect dialect = db.postgres ? Dialect.POSTGRESQL : Dialect.H2;
-    Jdbi jdbi = Jdbi.create(db.url);
-    jdbi.setTemplateEngine(TemplateEngine.NOP);
-    try (Handle h = jdbi.open()) {
-      Migrator.migrate(h, dialect, names, V2_WORKER, true, 12);
-    }
+    migrateTo(12);
     try (Connection c = db.connect()) {
       List<BatchLedger.Entry> entries = new ArrayList<>();
       for (String[] l : new String[][] {{"batch-1", "dozer"}, {"batch-2", "roller"}}) {
@@ -408,6 +404,117 @@ class Version2UpgradeTest {
     assertThat(db.count("SELECT COUNT(*) FROM " + names.batchRecords() + " WHERE batch_id = 901"))
         .as("the batch done just now stays")
         .isEqualTo(2);
+  }
+
+  /**
+   * Version 15 reserves H2's identity values in blocks of 10,000 (one sequence write per block
+   * instead of per 32 values): the error rows written after the upgrade of a populated version 13
+   * database, and after a restart, still come after the ones written before, so a record's error
+   * history keeps its order.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"h2", "postgresql"})
+  void errorsWrittenAfterTheUpgradeFromVersion13FollowTheOlderOnes(String kind)
+      throws SQLException {
+    createVersion2(database(kind));
+    migrateTo(13);
+    try (Connection c = db.connect()) {
+      error(c, "retry-1", "cleaning", 3, "java.lang.IllegalStateException: price service slow");
+    }
+    long before = db.count("SELECT MAX(error_id) FROM " + names.errors());
+
+    JdbcPipelineStore store = openStore();
+    if (!db.postgres) {
+      assertThat(
+              db.query(
+                  "SELECT LOWER(TABLE_NAME), LOWER(COLUMN_NAME), IDENTITY_CACHE FROM"
+                      + " INFORMATION_SCHEMA.COLUMNS WHERE LOWER(TABLE_SCHEMA) = ?"
+                      + " AND IS_IDENTITY = 'YES' AND IDENTITY_CACHE > 32 ORDER BY 1",
+                  db.schema.toLowerCase(Locale.ROOT)))
+          .as("the identity columns a run appends to reserve their values in blocks")
+          .extracting(r -> r.get(0) + "." + r.get(1) + "=" + ((Number) r.get(2)).longValue())
+          .containsExactly(
+              "v2_pipeline_errors.error_id=10000",
+              "v2_pipeline_metrics.metric_id=10000",
+              "v2_processing_logs.log_id=10000",
+              "v2_record_lineage.event_id=10000",
+              "v2_record_traces.trace_id=10000",
+              "v2_retry_queue.queue_id=10000");
+    }
+    RunResult result = failingCleaning(store, "price service gone").run(nothingNew());
+
+    assertThat(result.status()).as("%s", result.failure()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.deadLettered()).isEqualTo(UNFINISHED.size());
+    assertThat(
+            db.count(
+                "SELECT COUNT(*) FROM " + names.errors() + " WHERE error_message = ?",
+                "price service gone"))
+        .isEqualTo(UNFINISHED.size());
+    assertThat(
+            db.count(
+                "SELECT MIN(error_id) FROM " + names.errors() + " WHERE error_message = ?",
+                "price service gone"))
+        .as("ids after the upgrade above every id before it")
+        .isGreaterThan(before);
+
+    // a restart: the new store takes its ids after the reserved block, never inside it
+    long afterUpgrade = db.count("SELECT MAX(error_id) FROM " + names.errors());
+    Pipeline<Listing, Listing> restarted = failingCleaning(openStore(), "still gone");
+    assertThat(restarted.deadLetters().reprocess(List.of("retry-1"))).containsExactly("retry-1");
+    assertThat(restarted.run(nothingNew()).deadLettered()).isOne();
+    assertThat(
+            db.count(
+                "SELECT MIN(error_id) FROM " + names.errors() + " WHERE error_message = ?",
+                "still gone"))
+        .isGreaterThan(afterUpgrade);
+
+    assertThat(store.find(PIPELINE, "retry-1").orElseThrow().errors())
+        .as("the record's history in the order it was written")
+        .extracting(e -> e.message())
+        .containsExactly(
+            "price service down",
+            "price service down",
+            "price service slow",
+            "price service gone",
+            "still gone");
+  }
+
+  /** Brings the version 2 database to an older version, as that version's store left it. */
+  private void migrateTo(int version) {
+    Jdbi jdbi = Jdbi.create(db.url);
+    jdbi.setTemplateEngine(TemplateEngine.NOP);
+    try (Handle h = jdbi.open()) {
+      Migrator.migrate(
+          h, db.postgres ? Dialect.POSTGRESQL : Dialect.H2, names, V2_WORKER, true, version);
+    }
+  }
+
+  private static Source<Listing> nothingNew() {
+    return Source.of("feed", List.<Listing>of().iterator(), Listing::id);
+  }
+
+  /** ingestion (checkpoint) -> cleaning, which fails every record with {@code message}. */
+  private Pipeline<Listing, Listing> failingCleaning(JdbcPipelineStore store, String message) {
+    JsonCodec<Listing> json = JsonCodec.of(Listing.class);
+    Pipeline<Listing, Listing> pipeline =
+        Pipeline.builder(PIPELINE, Listing.class)
+            .store(store)
+            .inputCodec(json)
+            .stage(StageName.INGESTION, (Listing l) -> l, o -> o.checkpoint().codec(json))
+            .stage(
+                StageName.CLEANING,
+                (Listing l) -> {
+                  if (l.price() >= 0) {
+                    throw new IllegalStateException(message);
+                  }
+                  return l;
+                },
+                o -> o.codec(json).retry(RetryPolicy.none()))
+            .sink(batch -> {})
+            .alerts(alert -> {})
+            .build();
+    opened.add(pipeline::close);
+    return pipeline;
   }
 
   private static Map<String, Object> batch(long id, String state, int size) {

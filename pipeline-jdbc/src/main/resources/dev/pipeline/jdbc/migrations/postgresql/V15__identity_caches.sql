@@ -1,0 +1,14 @@
+-- Data Pipeline Manager, pipeline-jdbc schema version 15 (PostgreSQL 12+): nothing to change.
+--
+-- Run after the previous version's script; the store runs it itself when it opens an older schema.
+-- By hand, insert the version row at the end.
+--
+-- H2's version 15 reserves identity values 10,000 at a time: H2 wrote its whole store for each
+-- block of 32. PostgreSQL's sequences cost no commit of their own, and each session caches its own
+-- block, so a larger cache there would only make error and audit ids leave the order in which they
+-- were written; its identity columns stay as they are.
+
+-- By hand only (the store writes this row itself):
+-- INSERT INTO ${schema}.${prefix}pipeline_schema_version
+--   (version, description, script, checksum, installed_by, execution_ms)
+--   VALUES (15, 'identity caches', 'V15__identity_caches.sql', <checksum>, 'dba', 0);
