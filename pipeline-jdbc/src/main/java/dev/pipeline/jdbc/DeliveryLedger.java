@@ -140,7 +140,8 @@ final class DeliveryLedger extends StoreContext {
     // one statement for all the batches: a worker back from a pause doubts every batch it holds
     Set<Long> held = db.call("renew", pipeline, h -> ledger.leases().renewHeld(h, groups.keySet()));
     Map<String, Long> lost = new HashMap<>();
-    List<String> renewed = new ArrayList<>();
+    Set<String> renewed = new HashSet<>();
+    Set<BatchLedger.Batch> kept = new HashSet<>();
     groups.forEach(
         (b, slots) -> {
           for (BatchLedger.Slot slot : slots) {
@@ -150,8 +151,14 @@ final class DeliveryLedger extends StoreContext {
               renewed.add(slot.entry().id());
             }
           }
+          if (held.contains(b.id())) {
+            kept.add(b);
+          }
         });
-    confirmations.confirm(pipeline, renewed, sent);
+    // the renewal renewed each kept batch's lease, so every record held in it is confirmed, not
+    // only the doubtful ones: a worker taking one record at a time (batches sized by time) would
+    // otherwise renew the same batch again for each of its records
+    confirmations.confirm(pipeline, ledger.held().idsIn(pipeline, kept), sent);
     if (!lost.isEmpty()) {
       ledger.held().forget(pipeline, lost.keySet());
       lose(pipeline, lost, "this worker drops its copies in flight");

@@ -141,6 +141,26 @@ final class HeldBatches {
     return out;
   }
 
+  /**
+   * Every record held here in one of these batches, not only those a caller asked about: a renewal
+   * of a batch's lease renews them all. A scan of the records held, made only when leases were
+   * renewed after a doubt, at most once a lease per batch.
+   */
+  List<String> idsIn(String pipeline, Set<Batch> batches) {
+    PipelineBatches p = pipelines.get(pipeline);
+    if (p == null || batches.isEmpty()) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    p.slots.forEach(
+        (id, s) -> {
+          if (batches.contains(s.batch())) {
+            out.add(id);
+          }
+        });
+    return out;
+  }
+
   /** Records grouped by their batch, in batch id order (one lock order for all writers). */
   Map<Batch, List<Slot>> byBatch(String pipeline, Collection<String> ids) {
     Map<Long, Batch> order = new TreeMap<>();

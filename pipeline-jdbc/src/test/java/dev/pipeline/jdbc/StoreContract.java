@@ -2299,6 +2299,38 @@ abstract class StoreContract extends DatabaseContract {
   }
 
   /**
+   * Regression (issue 11): a worker that doubted one record of a batch renewed the batch's lease
+   * but vouched afterwards for that record alone, so a stage taking one record at a time (batches
+   * sized by time) asked the database again for each record of the same batch. The renewal renews
+   * every record held in the batch, and they are all vouched for from memory after it: here a
+   * take-over behind the worker's back, which only the database knows of, is not seen for the
+   * second record, because the database is not asked.
+   */
+  @Test
+  void aRenewalAfterADoubtVouchesForEveryRecordHeldInTheBatch() {
+    Duration lease = Duration.ofMillis(1500);
+    JdbcPipelineStore a = open(db().builder().workerId("a").leaseDuration(lease));
+    List<Envelope<String>> batch = records(0, 3);
+    a.ingest(pipeline, batch, "ingestion", T0);
+    long over = System.nanoTime() + lease.toNanos();
+    while (System.nanoTime() - over < 0) {
+      LockSupport.parkNanos(over - System.nanoTime());
+    }
+
+    assertThat(a.notHeld(pipeline, List.of("r1000"))).as("renewed after the doubt").isEmpty();
+    String takeOver =
+        "UPDATE "
+            + db().table("pipeline_batches")
+            + " SET lease_owner = 'b', lease_token = 42, claim_count = claim_count + 1"
+            + " WHERE pipeline = ?";
+    assertThat(db().update(takeOver, pipeline)).isOne();
+
+    assertThat(a.notHeld(pipeline, List.of("r1001", "r1002")))
+        .as("vouched for by the batch's renewal, within its lease")
+        .isEmpty();
+  }
+
+  /**
    * Retention deletes a batch done longer ago than retainCompleted, with its records' ids (which
    * may then be ingested again), and keeps its dead letter's row and any batch still open.
    */

@@ -269,11 +269,13 @@ public final class Run implements PipelineRun {
       if (stage.def.single() instanceof Route<?, ?> route && API.hasSinks(route)) {
         stage.exits = exits(stage, route);
       }
-      // a batch stage's batch is its call, a merge stage's a store call, a durable store's a lease
-      // check, and the last stage's (or a route's to its branch sinks) the sink's batch: those are
-      // taken whole
+      // a batch stage's batch is its call, a merge stage's a store call, a durable checkpoint
+      // stage's a store write, and the last stage's (or a route's to its branch sinks) the sink's
+      // batch: those are taken whole. On a durable store a batch is also a lease check, answered
+      // from memory while the leases are recent (a split stage's batch is a store write too: its
+      // worker stops timing once it split a record, see Workers)
       stage.timedTakes =
-          !store.isDurable()
+          !(store.isDurable() && stage.def.options().checkpoint())
               && !stage.def.isBatch()
               && stage.adaptive == null
               && stage.next != null

@@ -79,7 +79,11 @@ final class Workers {
         }
         slot.work = work;
         run.worker.process(stage, slot, context, work);
-        if (sizer != null) {
+        if (sizer != null && work.split > 0 && run.store.isDurable()) {
+          // a split stage: its children are stored once a batch, a write that whole batches pay
+          // for (its function names no split: the first split it makes says so)
+          sizer = null;
+        } else if (sizer != null) {
           // the calls' time, not the hand-on's, which waits while the next queue is full
           sizer.took(batch.size(), work.busyNanos);
         }
