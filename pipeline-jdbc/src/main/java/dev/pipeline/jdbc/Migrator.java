@@ -43,7 +43,8 @@ final class Migrator {
               10, "quality baselines and scores", "V10__quality_baselines_and_scores.sql"),
           new Migration(11, "batch source spans", "V11__batch_source_spans.sql"),
           new Migration(12, "record traces", "V12__record_traces.sql"),
-          new Migration(13, "batch record ids", "V13__batch_record_ids.sql"));
+          new Migration(13, "batch record ids", "V13__batch_record_ids.sql"),
+          new Migration(14, "lineage packing", "V14__lineage_packing.sql"));
 
   /** H2 serves one JVM: migrations of one JVM take turns. */
   private static final ReentrantLock H2_LOCK = new ReentrantLock();
