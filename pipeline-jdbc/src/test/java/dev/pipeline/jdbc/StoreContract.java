@@ -3390,7 +3390,8 @@ abstract class StoreContract extends DatabaseContract {
             "[10, quality baselines and scores]",
             "[11, batch source spans]",
             "[12, record traces]",
-            "[13, batch record ids]");
+            "[13, batch record ids]",
+            "[14, lineage packing]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())
