@@ -19,8 +19,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 /**
  * Not a test: measures {@code lineage(recordId)} on a PostgreSQL store holding {@code
  * -Dlineage.scale.events} lineage events (default 10,000,000: 2,500,000 records of four events
- * each, of two pipelines, two events packed in each row as one append writes them, packing 2), written
- * straight into {@code record_traces} with generate_series. Runs only when {@code
+ * each, of two pipelines, two events packed in each row as one append writes them, packing 2),
+ * written straight into {@code record_traces} with generate_series. Runs only when {@code
  * -Dlineage.scale=true}; writes its figures and the query plan to target/lineage-scale.txt. The
  * schema is dropped afterwards.
  */
