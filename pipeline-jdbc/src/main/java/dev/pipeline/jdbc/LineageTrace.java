@@ -199,15 +199,15 @@ final class LineageTrace {
     for (String line : packed.split("\n", -1)) {
       LineageEvent e =
           packing == 1
-              ? first(id, source, parent, line)
-              : second(id, source, parent, first, previousOutput, line);
+              ? packingOne(id, source, parent, line)
+              : packingTwo(id, source, parent, first, previousOutput, line);
       events.add(e);
       previousOutput = e.outputHash();
     }
     return events;
   }
 
-  private static LineageEvent first(
+  private static LineageEvent packingOne(
       String id, @Nullable String source, @Nullable String parent, String line) {
     String[] f = line.split("\t", -1);
     if (f.length != FIELDS) {
@@ -232,7 +232,7 @@ final class LineageTrace {
         original(unescape(f[11])));
   }
 
-  private static LineageEvent second(
+  private static LineageEvent packingTwo(
       String id,
       @Nullable String source,
       @Nullable String parent,
