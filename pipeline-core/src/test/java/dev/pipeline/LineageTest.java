@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.engine.run.LineageRecorder;
+import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.Lineage;
@@ -464,5 +465,33 @@ class LineageTest {
     assertThat(pipeline.lineage("abc").events().getFirst().branch())
         .isEqualTo("branch.by-kind=words");
     assertThat(side).extracting(Envelope::id).containsExactly("abc");
+  }
+
+  @Test
+  void aRecordAStageSkippedByItsFallbackIsDegradedThereAndPassedAtTheStagesAfter() {
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("lineage-degraded", String.class)
+            .stage(
+                CLEANING,
+                (String s) -> {
+                  if (s.startsWith("down")) {
+                    throw new IOException("cleaner down");
+                  }
+                  return s.strip();
+                },
+                o -> o.fallback(Fallback.skip()))
+            .stage(EXTRACTION, (String s) -> s.toUpperCase(Locale.ROOT))
+            .sink(sink::addAll)
+            .lineage(LineageLevel.ALL)
+            .build();
+
+    pipeline.run(source("ok ", "down-1", "ok2 "));
+
+    assertThat(pipeline.lineage("down-1").events())
+        .extracting(e -> e.stage() + " " + e.outcome())
+        .containsExactly("cleaning DEGRADED", "extraction PASSED", "sink PASSED");
+    assertThat(pipeline.lineage("ok ").events())
+        .extracting(e -> e.stage() + " " + e.outcome())
+        .containsExactly("cleaning PASSED", "extraction PASSED", "sink PASSED");
   }
 }

@@ -19,10 +19,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * Record lineage for a {@link JdbcPipelineStore}: each append (the events of many batches, from the
  * run's telemetry writer) writes one row of {@code record_traces} per record it holds events of,
- * with those events packed ({@link LineageTrace}), through {@link BulkAppend} (one COPY on
- * PostgreSQL, one JDBC batch on H2). A record's trace is read through the index on {@code
- * (pipeline, record_id, trace_id)}: the events written before schema version 12 (one row each in
- * {@code record_lineage}), then its packed rows in order.
+ * with those events packed ({@link LineageTrace}, packing 2 since schema version 14), through
+ * {@link BulkAppend} (one COPY on PostgreSQL, one JDBC batch on H2). A record's trace is read
+ * through the index on {@code (pipeline, record_id, trace_id)}: the events written before schema
+ * version 12 (one row each in {@code record_lineage}), then its packed rows in order.
  */
 final class LineageLog extends StoreContext {
   /**
@@ -50,6 +50,7 @@ final class LineageLog extends StoreContext {
             .column("first_at", BulkAppend.Type.TIME)
             .column("last_at", BulkAppend.Type.TIME)
             .column("event_count", BulkAppend.Type.INT)
+            .column("packing", BulkAppend.Type.INT)
             .column("events", BulkAppend.Type.TEXT)
             .lazyCommit()
             .build();
@@ -60,7 +61,7 @@ final class LineageLog extends StoreContext {
             + " WHERE pipeline = :pipeline AND record_id = :record ORDER BY event_id LIMIT "
             + PipelineStore.MAX_LINEAGE_EVENTS;
     this.find =
-        "SELECT source_id, parent_id, event_count, events FROM "
+        "SELECT source_id, parent_id, first_at, packing, events FROM "
             + table
             + " WHERE pipeline = :pipeline AND record_id = :record ORDER BY trace_id";
   }
@@ -83,6 +84,15 @@ final class LineageLog extends StoreContext {
       this.first = first;
       this.firstAt = first.enteredAt();
       this.lastAt = first.leftAt();
+    }
+
+    /** The row's first time, to the microsecond (as the row's {@code first_at} keeps it). */
+    Instant firstAt() {
+      return Instant.ofEpochSecond(firstAt.getEpochSecond(), firstAt.getNano() / 1_000 * 1_000L);
+    }
+
+    long firstMicros() {
+      return firstAt.getEpochSecond() * 1_000_000L + firstAt.getNano() / 1_000;
     }
 
     void add(LineageEvent e) {
@@ -129,10 +139,11 @@ final class LineageLog extends StoreContext {
                         .text(t.first.recordId())
                         .text(t.sourceId)
                         .text(t.parentId)
-                        .time(t.firstAt)
+                        .time(t.firstAt())
                         .time(t.lastAt)
                         .int32(t.count)
-                        .text(out -> LineageTrace.pack(out, t.events))));
+                        .int32(LineageTrace.PACKING)
+                        .text(out -> LineageTrace.pack(out, t.events, t.firstMicros()))));
   }
 
   /** The events grouped by record, in the order each record first appears, each group in order. */
@@ -178,9 +189,11 @@ final class LineageLog extends StoreContext {
                   .map(
                       (rs, ctx) ->
                           LineageTrace.unpack(
+                              rs.getInt("packing"),
                               recordId,
                               rs.getString("source_id"),
                               rs.getString("parent_id"),
+                              Objects.requireNonNull(Args.instant(rs, "first_at")),
                               rs.getString("events")))
                   .iterator()) {
             while (packed.hasNext()) {

@@ -10,59 +10,151 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The packed form of a record's lineage events in a row of {@code record_traces}: one line per
- * event, in the order the events happened, of twelve tab-separated fields: stage, outcome, entered
- * and left (microseconds since 1970 at UTC), attempts, input hash, output hash, children, branch,
- * verdicts, detail, source position. A missing value is {@code \N}; in text, a backslash, tab,
- * newline and carriage return are written {@code \\}, {@code \t}, {@code \n}, {@code \r}. The
- * record's id, source id and parent id are columns of the row, not fields.
+ * The packed forms of a record's lineage events in a row of {@code record_traces}, one line per
+ * event in the order the events happened, the row's {@code packing} column saying which form. The
+ * record's id, source id and parent id are columns of the row, not fields; in text, a backslash,
+ * tab, newline and carriage return are written {@code \\}, {@code \t}, {@code \n}, {@code \r}.
+ *
+ * <ul>
+ *   <li><b>Packing 1</b> (schema versions 12 and 13, read only): twelve tab-separated fields:
+ *       stage, outcome, entered and left (microseconds since 1970 at UTC), attempts, input hash,
+ *       output hash (signed decimal), children, branch, verdicts, detail, source position; a
+ *       missing value is {@code \N}.
+ *   <li><b>Packing 2</b> (written since version 14), about a third as long: the same twelve fields
+ *       separated by {@code |} (in text written {@code \p}), trailing empty fields left out: stage;
+ *       outcome as one letter ({@link #letter}); entered and left as microseconds after the row's
+ *       {@code first_at}; attempts, empty for 1; input hash in hexadecimal (the 64 bits unsigned),
+ *       empty when it is the previous line's output hash; output hash in hexadecimal, empty for
+ *       none; children, empty for 0; branch, verdicts, detail, position, empty for none, {@code \e}
+ *       for empty text.
+ * </ul>
  *
  * <p>Stateless and thread-safe.
  */
 final class LineageTrace {
+  /** The packing this version writes (the row's {@code packing} column). */
+  static final int PACKING = 2;
+
   private static final String NONE = "\\N";
+  private static final String EMPTY_TEXT = "\\e";
   private static final int FIELDS = 12;
+  private static final char[] HEX = "0123456789abcdef".toCharArray();
 
   private LineageTrace() {}
 
   /**
    * The most characters an event's line takes besides its text fields (stage, branch, verdicts,
-   * detail, position): outcome, times, numbers, tabs and the newline.
+   * detail, position): outcome, times, numbers, separators and the newline.
    */
   private static final int FIXED_CHARS = 130;
 
   /**
-   * Writes the events' lines, one per event, a newline between two: straight into COPY's data on
-   * PostgreSQL ({@link BulkAppend.Parts}), which escapes each part as it comes.
+   * Writes the events' lines in packing 2, one per event, a newline between two: straight into
+   * COPY's data on PostgreSQL ({@link BulkAppend.Parts}), which escapes each part as it comes.
+   *
+   * @param firstMicros the row's {@code first_at} in microseconds since 1970, at or before every
+   *     event's entered time
    */
-  static void pack(BulkAppend.TextOut out, List<LineageEvent> events) {
+  static void pack(BulkAppend.TextOut out, List<LineageEvent> events, long firstMicros) {
+    @Nullable Long previousOutput = null;
     for (int i = 0; i < events.size(); i++) {
       if (i > 0) {
         out.append('\n');
       }
-      pack(out, events.get(i));
+      LineageEvent e = events.get(i);
+      pack(out, e, firstMicros, previousOutput);
+      previousOutput = e.outputHash();
     }
   }
 
-  private static void pack(BulkAppend.TextOut out, LineageEvent e) {
-    text(out, e.stage()).append('\t');
-    String outcome = e.outcome().name();
-    out.append(outcome, 0, outcome.length()).append('\t');
-    out.append(micros(e.enteredAt())).append('\t');
-    out.append(micros(e.leftAt())).append('\t');
-    out.append(e.attempts()).append('\t');
-    out.append(e.inputHash()).append('\t');
-    Long output = e.outputHash();
-    if (output == null) {
-      out.append(NONE, 0, NONE.length());
+  private static void pack(
+      BulkAppend.TextOut out, LineageEvent e, long firstMicros, @Nullable Long previousOutput) {
+    text(out, e.stage()).append('|').append(letter(e.outcome())).append('|');
+    out.append(micros(e.enteredAt()) - firstMicros).append('|');
+    out.append(micros(e.leftAt()) - firstMicros);
+    // the fields after left, each written after the separators of the empty ones before it
+    int pending = 0;
+    if (e.attempts() != 1) {
+      out.append('|').append(e.attempts());
     } else {
-      out.append(output);
+      pending++;
     }
-    out.append('\t').append(e.children()).append('\t');
-    text(out, e.branch()).append('\t');
-    text(out, e.verdicts()).append('\t');
-    text(out, e.detail()).append('\t');
-    text(out, e.position());
+    if (previousOutput == null || previousOutput != e.inputHash()) {
+      separators(out, pending + 1);
+      pending = 0;
+      hex(out, e.inputHash());
+    } else {
+      pending++;
+    }
+    Long output = e.outputHash();
+    if (output != null) {
+      separators(out, pending + 1);
+      pending = 0;
+      hex(out, output);
+    } else {
+      pending++;
+    }
+    if (e.children() != 0) {
+      separators(out, pending + 1);
+      pending = 0;
+      out.append(e.children());
+    } else {
+      pending++;
+    }
+    for (String text : new String[] {e.branch(), e.verdicts(), e.detail(), e.position()}) {
+      if (text != null) {
+        separators(out, pending + 1);
+        pending = 0;
+        if (text.isEmpty()) {
+          out.append(EMPTY_TEXT, 0, EMPTY_TEXT.length());
+        } else {
+          text(out, text);
+        }
+      } else {
+        pending++;
+      }
+    }
+  }
+
+  private static void separators(BulkAppend.TextOut out, int n) {
+    for (int i = 0; i < n; i++) {
+      out.append('|');
+    }
+  }
+
+  /** An outcome's letter in packing 2; the view {@code record_lineage_events} maps them back. */
+  static char letter(LineageOutcome outcome) {
+    return switch (outcome) {
+      case PASSED -> 'P';
+      case FILTERED -> 'F';
+      case DEAD_LETTER -> 'D';
+      case SPLIT -> 'S';
+      case MERGED -> 'M';
+      case RETRY_SCHEDULED -> 'R';
+      case DEGRADED -> 'G';
+    };
+  }
+
+  private static LineageOutcome outcome(String letter) {
+    if (letter.length() == 1) {
+      for (LineageOutcome o : LineageOutcome.values()) {
+        if (letter(o) == letter.charAt(0)) {
+          return o;
+        }
+      }
+    }
+    throw new IllegalArgumentException("a lineage line has an unknown outcome '" + letter + "'");
+  }
+
+  /** The 64 bits as unsigned hexadecimal, without leading zeros. */
+  private static void hex(BulkAppend.TextOut out, long value) {
+    int shift = 60;
+    while (shift > 0 && (value >>> shift) == 0) {
+      shift -= 4;
+    }
+    for (; shift >= 0; shift -= 4) {
+      out.append(HEX[(int) (value >>> shift) & 0xf]);
+    }
   }
 
   /**
@@ -83,38 +175,109 @@ final class LineageTrace {
    * The events of a packed row, oldest first. Text is given to {@link LineageEvent} as it was
    * before the event escaped it ({@link StorableText#unescape}), so that the event escapes it once
    * again to the same text: an event read back equals the event written.
+   *
+   * @param packing the row's packing, 1 or 2
+   * @param firstAt the row's {@code first_at} (packing 2 counts times from it)
+   * @throws IllegalArgumentException if a line is not of the packing
    */
   static List<LineageEvent> unpack(
-      String recordId, @Nullable String sourceId, @Nullable String parentId, String packed) {
+      int packing,
+      String recordId,
+      @Nullable String sourceId,
+      @Nullable String parentId,
+      Instant firstAt,
+      String packed) {
+    if (packing != 1 && packing != PACKING) {
+      throw new IllegalArgumentException("a lineage row has an unknown packing " + packing);
+    }
     String id = StorableText.unescape(recordId);
     String source = original(sourceId);
     String parent = original(parentId);
+    long first = micros(firstAt);
+    Long previousOutput = null;
     List<LineageEvent> events = new ArrayList<>();
     for (String line : packed.split("\n", -1)) {
-      String[] f = line.split("\t", -1);
-      if (f.length != FIELDS) {
-        throw new IllegalArgumentException(
-            "a lineage line has " + f.length + " fields, not " + FIELDS);
-      }
-      events.add(
-          new LineageEvent(
-              id,
-              Objects.requireNonNull(unescape(f[0])),
-              LineageOutcome.valueOf(f[1]),
-              instant(f[2]),
-              instant(f[3]),
-              Integer.parseInt(f[4]),
-              Long.parseLong(f[5]),
-              f[6].equals(NONE) ? null : Long.parseLong(f[6]),
-              source,
-              parent,
-              Integer.parseInt(f[7]),
-              original(unescape(f[8])),
-              original(unescape(f[9])),
-              original(unescape(f[10])),
-              original(unescape(f[11]))));
+      LineageEvent e =
+          packing == 1
+              ? packingOne(id, source, parent, line)
+              : packingTwo(id, source, parent, first, previousOutput, line);
+      events.add(e);
+      previousOutput = e.outputHash();
     }
     return events;
+  }
+
+  private static LineageEvent packingOne(
+      String id, @Nullable String source, @Nullable String parent, String line) {
+    String[] f = line.split("\t", -1);
+    if (f.length != FIELDS) {
+      throw new IllegalArgumentException(
+          "a lineage line has " + f.length + " fields, not " + FIELDS);
+    }
+    return new LineageEvent(
+        id,
+        Objects.requireNonNull(unescape(f[0])),
+        LineageOutcome.valueOf(f[1]),
+        instant(Long.parseLong(f[2])),
+        instant(Long.parseLong(f[3])),
+        Integer.parseInt(f[4]),
+        Long.parseLong(f[5]),
+        f[6].equals(NONE) ? null : Long.parseLong(f[6]),
+        source,
+        parent,
+        Integer.parseInt(f[7]),
+        original(unescape(f[8])),
+        original(unescape(f[9])),
+        original(unescape(f[10])),
+        original(unescape(f[11])));
+  }
+
+  private static LineageEvent packingTwo(
+      String id,
+      @Nullable String source,
+      @Nullable String parent,
+      long first,
+      @Nullable Long previousOutput,
+      String line) {
+    String[] f = line.split("\\|", -1);
+    if (f.length < 4 || f.length > FIELDS) {
+      throw new IllegalArgumentException(
+          "a lineage line has " + f.length + " fields, not 4 to " + FIELDS);
+    }
+    String in = field(f, 5);
+    if (in.isEmpty() && previousOutput == null) {
+      throw new IllegalArgumentException("a lineage line's input hash refers to no output before");
+    }
+    String out = field(f, 6);
+    return new LineageEvent(
+        id,
+        Objects.requireNonNull(unescape(f[0])),
+        outcome(f[1]),
+        instant(first + Long.parseLong(f[2])),
+        instant(first + Long.parseLong(f[3])),
+        field(f, 4).isEmpty() ? 1 : Integer.parseInt(f[4]),
+        in.isEmpty() ? Objects.requireNonNull(previousOutput) : Long.parseUnsignedLong(in, 16),
+        out.isEmpty() ? null : Long.parseUnsignedLong(out, 16),
+        source,
+        parent,
+        field(f, 7).isEmpty() ? 0 : Integer.parseInt(f[7]),
+        text(field(f, 8)),
+        text(field(f, 9)),
+        text(field(f, 10)),
+        text(field(f, 11)));
+  }
+
+  /** A field of packing 2, empty if left out. */
+  private static String field(String[] fields, int i) {
+    return i < fields.length ? fields[i] : "";
+  }
+
+  /** A text field of packing 2 as the event had it: empty for none. */
+  private static @Nullable String text(String field) {
+    if (field.isEmpty()) {
+      return null;
+    }
+    return field.equals(EMPTY_TEXT) ? "" : original(unescape(field));
   }
 
   private static @Nullable String original(@Nullable String stored) {
@@ -125,16 +288,13 @@ final class LineageTrace {
     return t.getEpochSecond() * 1_000_000L + t.getNano() / 1_000;
   }
 
-  private static Instant instant(String micros) {
-    long m = Long.parseLong(micros);
+  private static Instant instant(long m) {
     return Instant.ofEpochSecond(
         Math.floorDiv(m, 1_000_000L), Math.floorMod(m, 1_000_000L) * 1_000L);
   }
 
-  private static BulkAppend.TextOut text(BulkAppend.TextOut out, @Nullable String value) {
-    if (value == null) {
-      return out.append(NONE, 0, NONE.length());
-    }
+  /** Text escaped for packing 2 (packing 1 is only read). */
+  private static BulkAppend.TextOut text(BulkAppend.TextOut out, String value) {
     int from = 0; // text from here on is not yet written: runs are copied whole, not by char
     for (int i = 0; i < value.length(); i++) {
       char escape =
@@ -143,6 +303,7 @@ final class LineageTrace {
             case '\t' -> 't';
             case '\n' -> 'n';
             case '\r' -> 'r';
+            case '|' -> 'p';
             default -> 0;
           };
       if (escape != 0) {
@@ -173,6 +334,7 @@ final class LineageTrace {
             case 't' -> '\t';
             case 'n' -> '\n';
             case 'r' -> '\r';
+            case 'p' -> '|';
             default -> next;
           });
     }

@@ -44,6 +44,7 @@ final class Migrator {
           new Migration(11, "batch source spans", "V11__batch_source_spans.sql"),
           new Migration(12, "record traces", "V12__record_traces.sql"),
           new Migration(13, "batch record ids", "V13__batch_record_ids.sql"),
+          new Migration(14, "lineage packing", "V14__lineage_packing.sql"),
           new Migration(15, "identity caches", "V15__identity_caches.sql"));
 
   /** H2 serves one JVM: migrations of one JVM take turns. */

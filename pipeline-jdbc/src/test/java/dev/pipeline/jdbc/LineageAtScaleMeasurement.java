@@ -19,8 +19,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 /**
  * Not a test: measures {@code lineage(recordId)} on a PostgreSQL store holding {@code
  * -Dlineage.scale.events} lineage events (default 10,000,000: 2,500,000 records of four events
- * each, of two pipelines, two events packed in each row as one append writes them), written
- * straight into {@code record_traces} with generate_series. Runs only when {@code
+ * each, of two pipelines, two events packed in each row as one append writes them, packing 2),
+ * written straight into {@code record_traces} with generate_series. Runs only when {@code
  * -Dlineage.scale=true}; writes its figures and the query plan to target/lineage-scale.txt. The
  * schema is dropped afterwards.
  */
@@ -49,18 +49,16 @@ class LineageAtScaleMeasurement {
           Statement s = c.createStatement()) {
         // loaded without the index, which is made after: as a table that grew by bulk appends
         s.execute("DROP INDEX " + schema + ".record_traces_record_ix");
-        String event =
-            "E'\\t' || 'PASSED' || E'\\t' || m || E'\\t' || m || E'\\t1\\t' || (m * 7919) || E'\\t'"
-                + " || (m * 104729) || E'\\t0\\t\\\\N\\t\\\\N\\t\\\\N\\t\\\\N'";
+        // packing 2 (LineageTrace): the sink's input hash is the cleaning's output, left out
+        String hashes = "to_hex(m * 7919) || '|' || to_hex(m * 104729)";
         s.execute(
             "INSERT INTO "
                 + table
                 + " (pipeline, record_id, source_id, parent_id, first_at, last_at, event_count,"
-                + " events) SELECT CASE WHEN m % 2 = 0 THEN 'orders' ELSE 'other' END,"
-                + " 'rec-' || (m / 2), 'src', NULL, now(), now(), 2, 'cleaning' || "
-                + event
-                + " || E'\\n' || 'sink' || "
-                + event
+                + " packing, events) SELECT CASE WHEN m % 2 = 0 THEN 'orders' ELSE 'other' END,"
+                + " 'rec-' || (m / 2), 'src', NULL, now(), now(), 2, 2, 'cleaning|P|0|0||' || "
+                + hashes
+                + " || E'\\nsink|P|0|3|||' || to_hex(m * 104729)"
                 + " FROM generate_series(0::bigint, "
                 + (events / 2 - 1)
                 + ") m");

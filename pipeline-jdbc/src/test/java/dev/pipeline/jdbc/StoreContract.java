@@ -3423,6 +3423,7 @@ abstract class StoreContract extends DatabaseContract {
             "[11, batch source spans]",
             "[12, record traces]",
             "[13, batch record ids]",
+            "[14, lineage packing]",
             "[15, identity caches]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())

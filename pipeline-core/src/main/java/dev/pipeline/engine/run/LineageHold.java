@@ -10,7 +10,7 @@ import java.util.List;
  * The telemetry writer's lineage events held by record until the record ends (at the sink, or
  * filtered, dead-lettered, split, merged or parked), so that a store that writes a row per record
  * per append (the JDBC store's {@code record_traces}) writes about one row per record rather than
- * one per record per poll: each row costs the database a heap tuple and three index entries,
+ * one per record per poll: each row costs the database a heap tuple and two b-tree entries,
  * whatever its length. A record still going on is written after {@link #HOLD_POLLS} of the writer's
  * polls (a slow stage, a pipeline without a sink), or at once when more than {@link #MAX_HELD}
  * events are held, the eldest first.

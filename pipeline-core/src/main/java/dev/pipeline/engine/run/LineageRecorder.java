@@ -68,10 +68,15 @@ public final class LineageRecorder {
     Batch b = new Batch(stage, work);
     for (Envelope<Object> out : work.outputs) {
       int attempts = attemptsOf(out.id(), b.stage);
-      String degraded = out.metadata().get(Fallback.DEGRADED);
-      boolean fellBack = degraded != null && marks(degraded, b.stage);
+      // at ALL every output's input is looked at anyway: an output carrying its input's metadata
+      // map itself was not marked degraded here (a fallback's mark makes a new map), so the map
+      // is not searched for the mark (a cache miss per record, as much as a payload's hash)
+      Envelope<Object> in = level == LineageLevel.ALL ? b.input(out.id()) : null;
+      boolean fellBack = (in == null || in.metadata() != out.metadata()) && fellBack(out, b.stage);
       if (level == LineageLevel.FAILURES ? attempts > 1 || fellBack : traced(out)) {
-        Envelope<Object> in = b.input(out.id());
+        if (in == null) {
+          in = b.input(out.id());
+        }
         b.add(
             in == null ? out : in,
             out,
@@ -247,6 +252,12 @@ public final class LineageRecorder {
     return failed + 1;
   }
 
+  /** Whether the output's fallback mark names the stage. */
+  private static boolean fellBack(Envelope<Object> out, String stage) {
+    String degraded = out.metadata().get(Fallback.DEGRADED);
+    return degraded != null && marks(degraded, stage);
+  }
+
   private static boolean marks(String degraded, String stage) {
     for (String s : degraded.split(",", -1)) {
       if (s.equals(stage)) {
@@ -274,6 +285,7 @@ public final class LineageRecorder {
     final Instant entered;
     final Instant left;
     @Nullable Map<String, Envelope<Object>> inputs;
+    int next; // the input after the one found last in order
     @Nullable Map<String, Integer> children;
     @Nullable List<LineageEvent> events;
 
@@ -288,6 +300,15 @@ public final class LineageRecorder {
     }
 
     @Nullable Envelope<Object> input(String id) {
+      // most stages hand their records on in the order they took them: try the next one first
+      List<Envelope<Object>> batch = work.batch;
+      if (next < batch.size()) {
+        Envelope<Object> e = batch.get(next);
+        if (e.id().equals(id)) {
+          next++;
+          return e;
+        }
+      }
       if (inputs == null) {
         inputs = new HashMap<>(work.batch.size() * 2);
         for (Envelope<Object> e : work.batch) {
