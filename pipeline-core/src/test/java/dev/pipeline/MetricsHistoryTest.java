@@ -12,8 +12,10 @@ import dev.pipeline.metrics.WindowScorer;
 import dev.pipeline.metrics.WindowScores;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.spi.RecordLedger;
+import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
@@ -335,5 +337,50 @@ class MetricsHistoryTest {
           .as("one worker uses at most one core: no more CPU than the run's wall time")
           .isLessThanOrEqualTo(wall.plusMillis(20));
     }
+  }
+
+  @Test
+  void aFinishedRunOfASampledPipelineIsNotKeptAliveByTheSamplerAnotherPipelineShares()
+      throws Exception {
+    // the other pipeline keeps the process's sampler (and JFR's recording) open meanwhile, as a
+    // long-lived application has it: the finished run's sink and what it holds must be collectable
+    try (Pipeline<String, String> other =
+        Pipeline.builder("other", String.class)
+            .resourceSampling(true)
+            .stage(INGESTION, (String s) -> s)
+            .sink(batch -> {})
+            .build()) {
+      WeakReference<List<String>> index = runSampledAndClose();
+      Await.until(
+          "the finished pipeline's sink index collected",
+          () -> {
+            System.gc();
+            return index.get() == null;
+          });
+      assertThat(other.name()).isEqualTo("other");
+    }
+  }
+
+  /** Runs a sampled pipeline whose sink keeps what it publishes; a weak reference to it. */
+  private static WeakReference<List<String>> runSampledAndClose() {
+    List<String> index = new ArrayList<>();
+    try (Pipeline<String, String> pipeline =
+        Pipeline.builder("indexed", String.class)
+            .resourceSampling(true)
+            .stage(INGESTION, (String s) -> s)
+            .sink(
+                batch -> {
+                  synchronized (index) {
+                    batch.forEach(e -> index.add(e.payload()));
+                  }
+                })
+            .build()) {
+      RunResult result = pipeline.run(Source.of("lines", List.of("a", "b", "c").iterator()));
+      assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    }
+    synchronized (index) {
+      assertThat(index).containsExactlyInAnyOrder("a", "b", "c");
+    }
+    return new WeakReference<>(index);
   }
 }

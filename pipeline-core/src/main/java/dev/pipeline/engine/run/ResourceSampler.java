@@ -7,6 +7,7 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import jdk.jfr.EventType;
 import jdk.jfr.FlightRecorder;
@@ -30,7 +31,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>One recording serves every pipeline of the process that samples, started by the first and
  * stopped when the last is closed. JFR delivers samples about a second late, so a worker's thread
- * stays known for {@link #LINGER} after its run ends. Thread-safe.
+ * stays known for {@link #LINGER} after its run ends: by its stage's two counters only ({@link
+ * Account}), never by the stage's recorder, which reaches the run's stages and what they hold (a
+ * sink's index, a cache). Kept by the recorder, a finished run stayed reachable from the shared
+ * sampler until a later run started a worker at least {@code LINGER} after it ended: the next run
+ * of a pipeline that samples carried the last one's heap, which its collections had to copy and
+ * mark. Thread-safe.
  */
 public final class ResourceSampler {
   private static final Logger LOG = LoggerFactory.getLogger(ResourceSampler.class);
@@ -52,8 +58,11 @@ public final class ResourceSampler {
   private static boolean saidUnavailable; // guarded by LOCK
 
   private final RecordingStream stream;
-  private final Map<Long, StageRecorder> threads = new ConcurrentHashMap<>();
+  private final Map<Long, Account> threads = new ConcurrentHashMap<>();
   private final Queue<long[]> retiring = new ConcurrentLinkedQueue<>(); // {thread id, since}
+
+  /** Where a worker's samples are charged: its stage's counters, and nothing else of the run. */
+  private record Account(LongAdder cpuNanos, LongAdder allocatedBytes) {}
 
   private ResourceSampler(RecordingStream stream) {
     this.stream = stream;
@@ -138,16 +147,16 @@ public final class ResourceSampler {
     if (thread == null) {
       return;
     }
-    StageRecorder stage = threads.get(thread.getJavaThreadId());
-    if (stage != null) {
-      (cpu ? stage.cpuNanos : stage.allocatedBytes).add(amount);
+    Account account = threads.get(thread.getJavaThreadId());
+    if (account != null) {
+      (cpu ? account.cpuNanos : account.allocatedBytes).add(amount);
     }
   }
 
   /** Charges a worker's samples to its stage from now on. */
   void track(Thread worker, StageRecorder stage) {
     forgetRetired();
-    threads.put(worker.threadId(), stage);
+    threads.put(worker.threadId(), new Account(stage.cpuNanos, stage.allocatedBytes));
   }
 
   /** A run's workers ended: their late samples are still charged for {@link #LINGER}. */

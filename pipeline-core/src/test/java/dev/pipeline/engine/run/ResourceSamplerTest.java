@@ -3,6 +3,7 @@ package dev.pipeline.engine.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pipeline.Await;
+import java.lang.ref.WeakReference;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -55,6 +56,39 @@ class ResourceSamplerTest {
     } finally {
       ResourceSampler.release(sampler);
     }
+  }
+
+  @Test
+  void aRetiredWorkersStageAndWhatItHoldsAreNotKeptByTheSharedSampler() throws Exception {
+    ResourceSampler sampler = ResourceSampler.acquire();
+    assertThat(sampler).as("JFR is in this JDK").isNotNull();
+    try {
+      // the sampler outlives the run (another pipeline samples): what the run held must not
+      WeakReference<Object> held = runAndRetire(sampler);
+      Await.until(
+          "the retired stage's state collected while the sampler lingers on its thread",
+          () -> {
+            System.gc();
+            return held.get() == null;
+          });
+    } finally {
+      ResourceSampler.release(sampler);
+    }
+  }
+
+  /** Tracks a worker of a stage that holds an object, ends and retires it; the object's ref. */
+  private static WeakReference<Object> runAndRetire(ResourceSampler sampler)
+      throws InterruptedException {
+    Object index = new byte[1024]; // what a run's stage holds: a sink's index, a cache
+    StageRecorder stage =
+        new StageRecorder(
+            "sink", 1, () -> index.hashCode() & 0, LatencyHistogram::new, StageRecorder.Live.NONE);
+    Thread worker = Thread.ofVirtual().unstarted(() -> kept = new byte[16]);
+    sampler.track(worker, stage);
+    worker.start();
+    worker.join();
+    sampler.retire(List.of(worker));
+    return new WeakReference<>(index);
   }
 
   private static void awaitQuietly(CountDownLatch latch) {
