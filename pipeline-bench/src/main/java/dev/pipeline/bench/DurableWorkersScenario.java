@@ -39,9 +39,28 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>A throughput row fails if more workers make less throughput than one. The worker counts rotate
  * their order from round to round.
+ *
+ * <p>With {@code -Dbench.workers.pinned=true}, each worker JVM gets a core of its own: it is
+ * started under {@code taskset} on core {@code i mod cores} with {@code
+ * -XX:ActiveProcessorCount=1}, and only as many workers run as there are cores (1 and 2 on a 2-core
+ * machine). That is the configuration the per-record target assumes (N workers on N cores);
+ * unpinned, N worker JVMs on fewer cores each run longer and pay their compilers and collector for
+ * longer per record.
  */
 final class DurableWorkersScenario implements Scenario {
   static final List<Integer> WORKERS = List.of(1, 2, 3);
+
+  /** The property that gives each worker JVM a core of its own. */
+  static final String PINNED = "bench.workers.pinned";
+
+  private final boolean pinned = Boolean.getBoolean(PINNED);
+  private final int cores = Runtime.getRuntime().availableProcessors();
+
+  /** The worker counts run: 1 to 3, or, pinned, no more than there are cores. */
+  private List<Integer> counts() {
+    return pinned ? WORKERS.stream().filter(w -> w <= Math.max(1, cores)).toList() : WORKERS;
+  }
+
   private static final long TIMEOUT_MINUTES = 30;
 
   @Override
@@ -56,10 +75,11 @@ final class DurableWorkersScenario implements Scenario {
       return List.of();
     }
     int lines = DurableScenario.records(settings);
+    List<Integer> counts = counts();
     for (int w = 0; w < settings.warmups(); w++) {
       run(1, Math.max(1, lines / 5));
     }
-    int n = WORKERS.size();
+    int n = counts.size();
     Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
     while (rounds.more()) {
       StringBuilder line = new StringBuilder();
@@ -67,7 +87,7 @@ final class DurableWorkersScenario implements Scenario {
       boolean disturbed = false;
       for (int i = 0; i < n; i++) {
         int k = (i + rounds.attempts()) % n;
-        int workers = WORKERS.get(k);
+        int workers = counts.get(k);
         // the two sizes in turn, the longer first every other round
         boolean longFirst = (rounds.attempts() + i) % 2 == 1;
         Result first = run(workers, longFirst ? 2 * lines : lines);
@@ -103,7 +123,7 @@ final class DurableWorkersScenario implements Scenario {
                 m.statements(),
                 m.fixedPerWorker(shorter) * 1e3));
       }
-      int one = WORKERS.indexOf(1);
+      int one = counts.indexOf(1);
       for (int k = 0; k < n; k++) {
         Figure.RATIO.set(
             values, n, k, Figure.RATE.get(values, n, k) / Figure.RATE.get(values, n, one));
@@ -115,13 +135,17 @@ final class DurableWorkersScenario implements Scenario {
       log.printf("durable-workers round %s:%s%s%n", label, line, note);
     }
     List<Row> rows = new ArrayList<>();
-    int one = WORKERS.indexOf(1);
+    int one = counts.indexOf(1);
     Samples oneRate = rounds.samples(Figure.RATE.index(n, one));
     Samples oneMarginal = rounds.samples(Figure.MARGINAL.index(n, one));
     for (int k = 0; k < n; k++) {
-      int workers = WORKERS.get(k);
+      int workers = counts.get(k);
       String who = "durable workers, PostgreSQL: " + workers + " worker JVM" + plural(workers);
-      String cores = ", " + Runtime.getRuntime().availableProcessors() + " cores";
+      String cores =
+          ", "
+              + this.cores
+              + " cores"
+              + (pinned ? ", each worker JVM pinned to a core of its own" : "");
       Samples ratios = rounds.samples(Figure.RATIO.index(n, k));
       rows.add(
           new Row(
@@ -292,7 +316,7 @@ final class DurableWorkersScenario implements Scenario {
     }
   }
 
-  private static Result run(int workers, int lines) throws Exception {
+  private Result run(int workers, int lines) throws Exception {
     String schema = BenchDatabase.freshSchema();
     try (SharedSchema db = SharedSchema.create(schema)) {
       List<Process> processes = new ArrayList<>();
@@ -300,7 +324,13 @@ final class DurableWorkersScenario implements Scenario {
       try {
         for (int i = 0; i < workers; i++) {
           List<String> command = new ArrayList<>();
+          if (pinned) {
+            command.addAll(List.of("taskset", "-c", Integer.toString(i % cores)));
+          }
           command.addAll(List.of(Targets.javaCommand(), "-Xms512m", "-Xmx512m"));
+          if (pinned) {
+            command.add("-XX:ActiveProcessorCount=1");
+          }
           if (Boolean.getBoolean(DurableWorker.BREAKDOWN)) {
             command.add("-D" + DurableWorker.BREAKDOWN + "=true");
           }

@@ -213,6 +213,12 @@ public final class Targets {
     command.add(javaCommand());
     command.add("-Xms" + CHILD_HEAP);
     command.add("-Xmx" + CHILD_HEAP);
+    // the benchmarks' own switches (-Dbench.…) reach the scenario's JVM
+    for (String name : System.getProperties().stringPropertyNames()) {
+      if (name.startsWith("bench.")) {
+        command.add("-D" + name + "=" + System.getProperty(name));
+      }
+    }
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(Targets.class.getName());
