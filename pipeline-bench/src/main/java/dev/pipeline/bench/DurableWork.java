@@ -265,6 +265,27 @@ final class DurableWork {
     return durable(kind, lines, false, true);
   }
 
+  /**
+   * As {@link #durableFull}, the full ledger kept as rows from ingest if asked; {@code after} reads
+   * the database once the run is over, before it is dropped.
+   */
+  static Measured durableLedger(
+      BenchDatabase.Kind kind,
+      int lines,
+      boolean rowsFromIngest,
+      java.util.function.Consumer<BenchDatabase> after)
+      throws Exception {
+    ListingIndex index = new ListingIndex();
+    try (BenchDatabase db = BenchDatabase.create(kind);
+        JdbcPipelineStore store = db.store(true, rowsFromIngest);
+        Pipeline<ScrapedLine, IndexedListing> pipeline =
+            pipeline(store, index, LineageLevel.NONE)) {
+      Measured m = timed(pipeline, lines, db.counter, db.helpers());
+      after.accept(db);
+      return withChecksum(m, index, lines);
+    }
+  }
+
   private static Measured durable(
       BenchDatabase.Kind kind, int lines, boolean rolling, boolean fullLedger) throws Exception {
     return durable(kind, lines, rolling, fullLedger, LineageLevel.NONE);

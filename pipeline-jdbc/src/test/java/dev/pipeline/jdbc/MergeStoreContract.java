@@ -484,7 +484,7 @@ abstract class MergeStoreContract extends DatabaseContract {
    * rather than publish it a second time. Once the dead letter is gone, the group goes, then the
    * merged record.
    */
-  private void mergedRecordStaysWhileItsGroupIsKept(boolean fullLedger) {
+  private void mergedRecordStaysWhileItsGroupIsKept(boolean fromIngest) {
     Set<String> unreadable = ConcurrentHashMap.newKeySet();
     unreadable.add("b");
     java.util.function.UnaryOperator<String> reader =
@@ -500,7 +500,7 @@ abstract class MergeStoreContract extends DatabaseContract {
                 database
                     .builder()
                     .workerId(worker)
-                    .fullLedger(fullLedger)
+                    .rowsFromIngest(fromIngest)
                     .retainCompleted(Duration.ofDays(1)));
     JdbcPipelineStore first = opener.apply("w1");
     RunResult result =
