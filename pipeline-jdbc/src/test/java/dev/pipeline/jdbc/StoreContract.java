@@ -2208,6 +2208,19 @@ abstract class StoreContract extends DatabaseContract {
   }
 
   /**
+   * Ten records ingested by {@code a}, the first four handed to the sink, the first two published;
+   * then {@code a} is gone: the batch's lease has run out.
+   */
+  private List<Envelope<String>> diesMidBatch(JdbcPipelineStore a) {
+    List<Envelope<String>> records = records(0, 10);
+    a.ingest(pipeline, records, "ingestion", T0);
+    a.completeAndDeliver(pipeline, List.of(), ids(records.subList(0, 4)));
+    a.complete(pipeline, List.of(published("r1000"), published("r1001")));
+    db().expireLeases(pipeline);
+    return records;
+  }
+
+  /**
    * A worker that died mid-batch: its batch is claimed whole by another worker, without the records
    * it published; those it had handed to the sink are flagged redelivered; and its late writes are
    * refused.
@@ -2215,11 +2228,7 @@ abstract class StoreContract extends DatabaseContract {
   @Test
   void anExpiredBatchIsClaimedWholeWithoutWhatEndedAndItsHandedOverRecordsAreRedelivered() {
     JdbcPipelineStore a = open("a");
-    List<Envelope<String>> records = records(0, 10);
-    a.ingest(pipeline, records, "ingestion", T0);
-    a.completeAndDeliver(pipeline, List.of(), ids(records.subList(0, 4)));
-    a.complete(pipeline, List.of(published("r1000"), published("r1001")));
-    db().expireLeases(pipeline);
+    List<Envelope<String>> records = diesMidBatch(a);
 
     JdbcPipelineStore b = open("b");
     List<Claimed> claimed = b.claim(pipeline, 100);
@@ -2238,11 +2247,11 @@ abstract class StoreContract extends DatabaseContract {
     assertThat(again.tokens().get("r1004"))
         .as("the fencing token grew with the claim")
         .isEqualTo(2);
-    List<Completion> done = new ArrayList<>();
-    for (Envelope<String> r : records.subList(2, 10)) {
-      done.add(published(r.id()));
-    }
-    assertThat(b.complete(pipeline, done)).isEmpty();
+    assertThat(
+            b.complete(
+                pipeline,
+                ids(records.subList(2, 10)).stream().map(StoreContract::published).toList()))
+        .isEmpty();
     assertThat(b.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(10);
     assertThat(b.hasUnfinished(pipeline)).isFalse();
     assertThat(viewCounts()).containsExactly(Map.entry("PUBLISHED", 10L));
@@ -2345,11 +2354,7 @@ abstract class StoreContract extends DatabaseContract {
   @Test
   void theFullLedgerWritesTheRowsOfAClaimedBatchOnceAndNoneForTheStaleWorker() {
     JdbcPipelineStore a = openFullLedger("a");
-    List<Envelope<String>> records = records(0, 10);
-    a.ingest(pipeline, records, "ingestion", T0);
-    a.completeAndDeliver(pipeline, List.of(), ids(records.subList(0, 4)));
-    a.complete(pipeline, List.of(published("r1000"), published("r1001")));
-    db().expireLeases(pipeline);
+    List<Envelope<String>> records = diesMidBatch(a);
 
     JdbcPipelineStore b = openFullLedger("b");
     assertThat(b.claim(pipeline, 100)).hasSize(8);
@@ -2359,11 +2364,11 @@ abstract class StoreContract extends DatabaseContract {
 
     Handover again = b.completeAndDeliver(pipeline, List.of(), ids(records.subList(2, 10)));
     assertThat(again.redelivered()).containsExactlyInAnyOrder("r1002", "r1003");
-    List<Completion> done = new ArrayList<>();
-    for (Envelope<String> r : records.subList(2, 10)) {
-      done.add(published(r.id()));
-    }
-    assertThat(b.complete(pipeline, done)).isEmpty();
+    assertThat(
+            b.complete(
+                pipeline,
+                ids(records.subList(2, 10)).stream().map(StoreContract::published).toList()))
+        .isEmpty();
 
     Map<String, String> rows = fullRows();
     assertThat(rows).hasSize(10);
