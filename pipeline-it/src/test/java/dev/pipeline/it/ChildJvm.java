@@ -42,6 +42,21 @@ final class ChildJvm {
       int queueCapacity,
       boolean gated)
       throws IOException {
+    return start(db, workerId, dir, records, leaseMillis, workMicros, queueCapacity, gated, false);
+  }
+
+  /** As above, the worker's store keeping the full ledger if asked. */
+  static ChildJvm start(
+      Databases db,
+      String workerId,
+      Path dir,
+      int records,
+      long leaseMillis,
+      long workMicros,
+      int queueCapacity,
+      boolean gated,
+      boolean fullLedger)
+      throws IOException {
     Path sink = dir.resolve(workerId + ".sink.tsv");
     Path journal = dir.resolve(workerId + ".journal");
     Path log = dir.resolve(workerId + ".log");
@@ -52,6 +67,7 @@ final class ChildJvm {
     command.add("-XX:+UseSerialGC");
     // the worker's log file keeps its warnings (the test JVM prints errors only)
     command.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+    command.add("-D" + CrashWorker.FULL_LEDGER + "=" + fullLedger);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(CrashWorker.class.getName());

@@ -2376,6 +2376,19 @@ abstract class StoreContract extends DatabaseContract {
         .containsEntry("r1000", "PUBLISHED by a")
         .containsEntry("r1002", "PUBLISHED by b");
     assertThat(rows.values()).allSatisfy(v -> assertThat(v).startsWith("PUBLISHED"));
+    assertThat(
+            db().query(
+                    "SELECT record_id, deliveries FROM "
+                        + db().table("pipeline_records")
+                        + " WHERE pipeline = ? AND record_id IN (?, ?, ?, ?) ORDER BY record_id",
+                    pipeline,
+                    "r1000",
+                    "r1002",
+                    "r1003",
+                    "r1004"))
+        .as("hand-overs, a redelivery included, as the view counted them")
+        .containsExactly(
+            List.of("r1000", 1), List.of("r1002", 2), List.of("r1003", 2), List.of("r1004", 1));
     assertThat(b.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(10);
     assertThat(viewCounts()).containsExactly(Map.entry("PUBLISHED", 10L));
     assertThat(b.hasUnfinished(pipeline)).isFalse();
