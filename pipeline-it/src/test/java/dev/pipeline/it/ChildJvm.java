@@ -29,23 +29,9 @@ final class ChildJvm {
   }
 
   /**
-   * Starts a worker. A gated one builds its store, prints READY and waits for {@link #go()}, so
-   * that several workers start the run together.
+   * Starts a worker, its store keeping the full ledger if asked. A gated one builds its store,
+   * prints READY and waits for {@link #go()}, so that several workers start the run together.
    */
-  static ChildJvm start(
-      Databases db,
-      String workerId,
-      Path dir,
-      int records,
-      long leaseMillis,
-      long workMicros,
-      int queueCapacity,
-      boolean gated)
-      throws IOException {
-    return start(db, workerId, dir, records, leaseMillis, workMicros, queueCapacity, gated, false);
-  }
-
-  /** As above, the worker's store keeping the full ledger if asked. */
   static ChildJvm start(
       Databases db,
       String workerId,
