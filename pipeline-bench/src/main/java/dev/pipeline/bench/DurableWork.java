@@ -266,18 +266,19 @@ final class DurableWork {
   }
 
   /**
-   * As {@link #durableFull}, the full ledger kept as rows from ingest if asked; {@code after} reads
-   * the database once the run is over, before it is dropped.
+   * As {@link #durable(BenchDatabase.Kind, int)}, with the full ledger and rows from ingest as
+   * asked; {@code after} reads the database once the run is over, before it is dropped.
    */
   static Measured durableLedger(
       BenchDatabase.Kind kind,
       int lines,
+      boolean fullLedger,
       boolean rowsFromIngest,
       java.util.function.Consumer<BenchDatabase> after)
       throws Exception {
     ListingIndex index = new ListingIndex();
     try (BenchDatabase db = BenchDatabase.create(kind);
-        JdbcPipelineStore store = db.store(true, rowsFromIngest);
+        JdbcPipelineStore store = db.store(fullLedger, rowsFromIngest);
         Pipeline<ScrapedLine, IndexedListing> pipeline =
             pipeline(store, index, LineageLevel.NONE)) {
       Measured m = timed(pipeline, lines, db.counter, db.helpers());

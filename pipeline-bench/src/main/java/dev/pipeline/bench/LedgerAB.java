@@ -11,11 +11,12 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The full ledger's two ways, alternated in one JVM: rows from ingest (a row per record, written
- * row by row) against the batch ledger with every ended record's full row. For each run: CPU per
- * line (this JVM and the PostgreSQL backends), round trips per line, and what the run left in the
- * database: rows per table, H2's bytes written to its file, PostgreSQL's tuples inserted, updated
- * and deleted and the tables' size with their indexes.
+ * The ledgers alternated in one JVM: the batch ledger (the default), the full ledger (the batch
+ * ledger, every ended record's full row written with its end) and rows from ingest (a row per
+ * record, written row by row). For each run: CPU per line (this JVM and the PostgreSQL backends),
+ * round trips per line, and what the run left in the database: rows per table, H2's bytes written
+ * to its file, PostgreSQL's tuples inserted, updated and deleted and the tables' size with their
+ * indexes.
  *
  * <p>{@code java -cp benchmarks.jar dev.pipeline.bench.LedgerAB <lines> <rounds>
  * <h2|postgresql>...}
@@ -40,17 +41,16 @@ final class LedgerAB {
           args[i].equalsIgnoreCase("h2") ? BenchDatabase.Kind.H2 : BenchDatabase.Kind.POSTGRES);
     }
     for (BenchDatabase.Kind kind : kinds) {
-      // warm-up: both ways once, on a fifth of the lines
-      DurableWork.durableLedger(kind, Math.max(1, lines / 5), true, db -> {});
-      DurableWork.durableLedger(kind, Math.max(1, lines / 5), false, db -> {});
+      for (Way way : Way.values()) {
+        way.run(kind, Math.max(1, lines / 5), db -> {}); // warm-up, on a fifth of the lines
+      }
     }
+    List<Way> ways = new ArrayList<>(List.of(Way.values()));
     for (int r = 0; r < rounds; r++) {
       for (BenchDatabase.Kind kind : kinds) {
-        boolean[] order = r % 2 == 0 ? new boolean[] {true, false} : new boolean[] {false, true};
-        for (boolean fromIngest : order) {
+        for (Way way : ways) {
           Map<String, Long> left = new LinkedHashMap<>();
-          DurableWork.Measured m =
-              DurableWork.durableLedger(kind, lines, fromIngest, db -> left.putAll(probe(db)));
+          DurableWork.Measured m = way.run(kind, lines, db -> left.putAll(probe(db)));
           StringBuilder counts = new StringBuilder();
           left.forEach(
               (k, v) ->
@@ -61,15 +61,42 @@ final class LedgerAB {
                   + " %.4f trips/line; per line:%s; %s%n",
               r,
               kind,
-              fromIngest ? "rows-from-ingest" : "end-rows",
+              way.label,
               m.rate(lines),
               m.cpuMicrosPerLine(lines),
               m.helperMicrosPerLine(lines),
               m.roundTrips() / (double) lines,
               counts,
               m.cpu());
+          if (r == rounds - 1) {
+            System.out.println("  round trips by statement: " + m.breakdown());
+          }
         }
       }
+      java.util.Collections.rotate(ways, 1); // each way first in turn
+    }
+  }
+
+  /** The ledgers compared. */
+  private enum Way {
+    BATCH("batch ledger", false, false),
+    FULL("full ledger", true, false),
+    FROM_INGEST("rows from ingest", true, true);
+
+    final String label;
+    final boolean full;
+    final boolean fromIngest;
+
+    Way(String label, boolean full, boolean fromIngest) {
+      this.label = label;
+      this.full = full;
+      this.fromIngest = fromIngest;
+    }
+
+    DurableWork.Measured run(
+        BenchDatabase.Kind kind, int lines, java.util.function.Consumer<BenchDatabase> after)
+        throws Exception {
+      return DurableWork.durableLedger(kind, lines, full, fromIngest, after);
     }
   }
 
