@@ -38,7 +38,7 @@ final class BenchDatabase implements AutoCloseable {
 
   /**
    * The table of full record rows (schema version 3; {@link #PIPELINE_TABLE} is a view over it and
-   * the batch ledger), which the raw JDBC loop writes as the full ledger would.
+   * the batch ledger), which the raw JDBC loop writes as rows from ingest would.
    */
   static final String RECORDS_TABLE = "pipeline_records";
 

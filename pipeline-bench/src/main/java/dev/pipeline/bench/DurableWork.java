@@ -260,7 +260,7 @@ final class DurableWork {
     return durable(kind, lines, rolling, false);
   }
 
-  /** As {@link #durable(BenchDatabase.Kind, int)}, with the full ledger: a row per record. */
+  /** As {@link #durable(BenchDatabase.Kind, int)}, with the full ledger: a row per ended record. */
   static Measured durableFull(BenchDatabase.Kind kind, int lines) throws Exception {
     return durable(kind, lines, false, true);
   }
