@@ -38,7 +38,7 @@ final class BenchDatabase implements AutoCloseable {
 
   /**
    * The table of full record rows (schema version 3; {@link #PIPELINE_TABLE} is a view over it and
-   * the batch ledger), which the raw JDBC loop writes as the full ledger would.
+   * the batch ledger), which the raw JDBC loop writes as rows from ingest would.
    */
   static final String RECORDS_TABLE = "pipeline_records";
 
@@ -137,10 +137,21 @@ final class BenchDatabase implements AutoCloseable {
     return store(false);
   }
 
-  /** A store on this database, with the full ledger (a row per record) if asked. */
+  /** A store on this database, with the full ledger (a row per ended record) if asked. */
   JdbcPipelineStore store(boolean fullLedger) {
+    return store(fullLedger, false);
+  }
+
+  /**
+   * A store on this database, with the full ledger if asked, kept as rows from ingest (a row per
+   * record, written row by row) if asked.
+   */
+  JdbcPipelineStore store(boolean fullLedger, boolean rowsFromIngest) {
     JdbcPipelineStoreBuilder builder =
-        JdbcPipelineStore.builder().dataSource(counter.wrap(pool)).fullLedger(fullLedger);
+        JdbcPipelineStore.builder()
+            .dataSource(counter.wrap(pool))
+            .fullLedger(fullLedger)
+            .rowsFromIngest(rowsFromIngest);
     if (schema != null) {
       builder.schema(schema);
     }
@@ -163,6 +174,18 @@ final class BenchDatabase implements AutoCloseable {
 
   String url() {
     return url;
+  }
+
+  /** A connection of this database's pool, not counted. */
+  Connection connection() throws SQLException {
+    return pool.getConnection();
+  }
+
+  /**
+   * Closes the pool's idle connections (PostgreSQL backends report their statistics as they go).
+   */
+  void evictIdle() {
+    pool.getHikariPoolMXBean().softEvictConnections();
   }
 
   @Override

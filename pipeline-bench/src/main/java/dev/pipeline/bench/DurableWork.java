@@ -260,9 +260,31 @@ final class DurableWork {
     return durable(kind, lines, rolling, false);
   }
 
-  /** As {@link #durable(BenchDatabase.Kind, int)}, with the full ledger: a row per record. */
+  /** As {@link #durable(BenchDatabase.Kind, int)}, with the full ledger: a row per ended record. */
   static Measured durableFull(BenchDatabase.Kind kind, int lines) throws Exception {
     return durable(kind, lines, false, true);
+  }
+
+  /**
+   * As {@link #durable(BenchDatabase.Kind, int)}, with the full ledger and rows from ingest as
+   * asked; {@code after} reads the database once the run is over, before it is dropped.
+   */
+  static Measured durableLedger(
+      BenchDatabase.Kind kind,
+      int lines,
+      boolean fullLedger,
+      boolean rowsFromIngest,
+      java.util.function.Consumer<BenchDatabase> after)
+      throws Exception {
+    ListingIndex index = new ListingIndex();
+    try (BenchDatabase db = BenchDatabase.create(kind);
+        JdbcPipelineStore store = db.store(fullLedger, rowsFromIngest);
+        Pipeline<ScrapedLine, IndexedListing> pipeline =
+            pipeline(store, index, LineageLevel.NONE)) {
+      Measured m = timed(pipeline, lines, db.counter, db.helpers());
+      after.accept(db);
+      return withChecksum(m, index, lines);
+    }
   }
 
   private static Measured durable(

@@ -29,8 +29,8 @@ final class ChildJvm {
   }
 
   /**
-   * Starts a worker. A gated one builds its store, prints READY and waits for {@link #go()}, so
-   * that several workers start the run together.
+   * Starts a worker, its store keeping the full ledger if asked. A gated one builds its store,
+   * prints READY and waits for {@link #go()}, so that several workers start the run together.
    */
   static ChildJvm start(
       Databases db,
@@ -40,7 +40,8 @@ final class ChildJvm {
       long leaseMillis,
       long workMicros,
       int queueCapacity,
-      boolean gated)
+      boolean gated,
+      boolean fullLedger)
       throws IOException {
     Path sink = dir.resolve(workerId + ".sink.tsv");
     Path journal = dir.resolve(workerId + ".journal");
@@ -52,6 +53,7 @@ final class ChildJvm {
     command.add("-XX:+UseSerialGC");
     // the worker's log file keeps its warnings (the test JVM prints errors only)
     command.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+    command.add("-D" + CrashWorker.FULL_LEDGER + "=" + fullLedger);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(CrashWorker.class.getName());

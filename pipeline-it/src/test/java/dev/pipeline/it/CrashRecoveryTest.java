@@ -16,6 +16,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * sinks must have every published record's final output; nothing may be lost, delivered beyond the
  * store's ledger, completed twice, or unexpected.
  *
+ * <p>With the full ledger, every record must also have its own full row, in its terminal state.
+ *
  * <p>A kill point is either a random time after the JVM starts (which may fall in its start-up, the
  * schema's creation, or the first ingests), or the moment the sinks have grown by a random share of
  * what is left (mid-run, records in every stage).
@@ -27,21 +29,25 @@ class CrashRecoveryTest {
   private static final long WORK_MICROS = 200;
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"h2", "postgresql"})
+  @ValueSource(strings = {"h2", "postgresql", "h2 full ledger", "postgresql full ledger"})
   void survivesRepeatedSigkill(String database, @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir)
       throws Exception {
-    Databases db = database.equals("h2") ? Databases.h2(dir) : Databases.postgres();
+    Databases db = database.startsWith("h2") ? Databases.h2(dir) : Databases.postgres();
+    boolean fullLedger = database.endsWith("full ledger");
     List<ChildJvm> workers = new ArrayList<>();
     try {
-      crashAndRecover(db, dir, workers);
+      crashAndRecover(db, dir, workers, fullLedger);
+      if (fullLedger) {
+        Ledger.verifyFullRows(db, RECORDS);
+      }
     } finally {
       workers.forEach(ChildJvm::destroy);
       db.dropSchema();
     }
   }
 
-  private static void crashAndRecover(Databases db, Path dir, List<ChildJvm> workers)
-      throws Exception {
+  private static void crashAndRecover(
+      Databases db, Path dir, List<ChildJvm> workers, boolean fullLedger) throws Exception {
     long seed = System.nanoTime();
     Random random = new Random(seed);
     System.out.println(db.name() + ": kill points seeded with " + seed + ", files in " + dir);
@@ -49,7 +55,8 @@ class CrashRecoveryTest {
     for (int kill = 0; kill < KILLS; kill++) {
       long before = Ledger.sinkLines(workers);
       ChildJvm child =
-          ChildJvm.start(db, "kill-" + kill, dir, RECORDS, LEASE_MILLIS, WORK_MICROS, 0, false);
+          ChildJvm.start(
+              db, "kill-" + kill, dir, RECORDS, LEASE_MILLIS, WORK_MICROS, 0, false, fullLedger);
       workers.add(child);
       if (random.nextInt(4) == 0) {
         long delay = 200 + random.nextInt(1_800);
@@ -82,7 +89,7 @@ class CrashRecoveryTest {
     }
     System.out.println(db.name() + ": " + kills);
     ChildJvm finisher =
-        ChildJvm.start(db, "final", dir, RECORDS, LEASE_MILLIS, WORK_MICROS, 0, false);
+        ChildJvm.start(db, "final", dir, RECORDS, LEASE_MILLIS, WORK_MICROS, 0, false, fullLedger);
     workers.add(finisher);
     finisher.awaitCompleted(90, TimeUnit.SECONDS);
     Ledger.verify(db, RECORDS, workers, List.of(finisher));

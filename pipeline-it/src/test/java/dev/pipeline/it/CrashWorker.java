@@ -31,6 +31,8 @@ import java.util.stream.IntStream;
  * waits for a "GO" line on its standard input before it runs.
  */
 public final class CrashWorker {
+  /** The system property that gives the worker's store the full ledger when true. */
+  static final String FULL_LEDGER = "pipeline.it.fullLedger";
 
   private CrashWorker() {}
 
@@ -101,6 +103,7 @@ public final class CrashWorker {
             .tablePrefix(prefix)
             .workerId(args[3])
             .leaseDuration(lease)
+            .fullLedger(Boolean.getBoolean(FULL_LEDGER))
             .build(),
         journal);
   }

@@ -152,6 +152,38 @@ final class Ledger {
   }
 
   /**
+   * With the full ledger: every record has its own row in the records table (not only in the view),
+   * in the terminal state its number calls for, as many rows as records.
+   */
+  static void verifyFullRows(Databases db, int records) throws SQLException {
+    Map<String, String> rows = new HashMap<>();
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), "");
+        PreparedStatement q =
+            c.prepareStatement(
+                // the schema name is generated from [a-z0-9_] only
+                "SELECT record_id, status FROM "
+                    + db.schema()
+                    + ".crash_pipeline_records WHERE pipeline = ?")) {
+      q.setString(1, CrashPipeline.NAME);
+      try (ResultSet rs = q.executeQuery()) {
+        while (rs.next()) {
+          rows.put(rs.getString(1), rs.getString(2));
+        }
+      }
+    }
+    List<String> wrong = new ArrayList<>();
+    for (int n = 0; n < records; n++) {
+      String id = CrashPipeline.id(n);
+      String expected = CrashPipeline.expectedStatus(n).name();
+      if (!expected.equals(rows.get(id))) {
+        wrong.add(id + ": " + rows.get(id) + ", expected " + expected);
+      }
+    }
+    assertThat(wrong).as("records without their full row in its terminal state").isEmpty();
+    assertThat(rows).as("full rows, one per record").hasSize(records);
+  }
+
+  /**
    * Reads the leases a worker holds, as the database has them, with their expiry: a connection
    * opened beforehand, so that a read right after a kill is quick.
    */

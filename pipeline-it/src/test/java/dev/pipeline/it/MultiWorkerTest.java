@@ -65,7 +65,7 @@ class MultiWorkerTest {
     for (int i = 1; i <= WORKERS; i++) {
       workers.add(
           ChildJvm.start(
-              db, "w" + i, dir, RECORDS, LEASE_MILLIS, WORK_MICROS, QUEUE_CAPACITY, true));
+              db, "w" + i, dir, RECORDS, LEASE_MILLIS, WORK_MICROS, QUEUE_CAPACITY, true, false));
     }
     Ledger.await(
         "the workers to build their stores",

@@ -299,6 +299,8 @@ final class BatchStatements {
             + " :token, "
             + expiry
             + ", :claims, :deliveries, :owner)";
+    // a record handed to the sink keeps the number of its hand-overs, its batch's D events that
+    // name it (those of this very write included), as the view counts them
     finalRow =
         "INSERT INTO "
             + rows
@@ -307,8 +309,11 @@ final class BatchStatements {
             + " payload_format, payload_checksum, metadata, lease_token, claim_count, deliveries,"
             + " worker_id, dead_lettered_at, completed_at) VALUES (:pipeline, :id, :stage, :status,"
             + " :at, :at, :attempts, :last_error, :error_type, :failed_stage, :reason, :payload,"
-            + " :format, :checksum, :metadata, :token, :claims, :deliveries, :owner, :dead_at,"
-            + " CURRENT_TIMESTAMP)";
+            + " :format, :checksum, :metadata, :token, :claims, CASE WHEN :noted THEN (SELECT"
+            + " COUNT(*) FROM "
+            + events
+            + " e WHERE e.batch_id = :batch AND e.kind = 'D' AND CAST(:seq AS INTEGER) ="
+            + " ANY(e.seqs)) ELSE 0 END, :owner, :dead_at, CURRENT_TIMESTAMP)";
     purgeDone =
         "SELECT batch_id, pipeline, record_ids FROM "
             + batches

@@ -348,7 +348,9 @@ final class BatchWrites extends LedgerPart {
         .bind("metadata", Args.text(f.metadata()))
         .bind("token", batch.token())
         .bind("claims", batch.claims())
-        .bind("deliveries", f.slot().noted() ? 1 : 0)
+        .bind("noted", f.slot().noted())
+        .bind("batch", batch.id())
+        .bind("seq", f.slot().entry().seq())
         .bind("owner", workerId)
         .bind("dead_at", Args.time(f.status().equals("DEAD_LETTER") ? f.at() : null))
         .add();

@@ -153,10 +153,10 @@ final class Completions extends StoreContext {
       BatchLedger.Slot slot = ledger.held().slot(pipeline, c.recordId());
       if (slot == null) {
         rest.add(c);
-      } else if (c.status() == RecordStatus.PUBLISHED && c.errors().isEmpty()) {
+      } else if (c.status() == RecordStatus.PUBLISHED && c.errors().isEmpty() && !endRows) {
         published.add(c);
       } else {
-        leaving.add(c); // its full row, in its final state
+        leaving.add(c); // its full row, in its final state (every record's, with the full ledger)
       }
     }
     Map<BatchLedger.Batch, List<BatchWrites.Final>> leaves = finals(pipeline, leaving);

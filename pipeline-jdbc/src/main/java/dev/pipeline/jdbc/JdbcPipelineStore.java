@@ -172,10 +172,19 @@ public final class JdbcPipelineStore implements RecordLedger {
       Connections.HeartbeatSource heartbeatSource,
       @Nullable String databaseUrl,
       boolean maintainStatistics,
-      boolean fullLedger) {
+      boolean fullLedger,
+      boolean rowsFromIngest) {
     StoreContext ctx =
         new StoreContext(
-            db, names, workerId, lease, retention, databaseUrl, maintainStatistics, fullLedger);
+            db,
+            names,
+            workerId,
+            lease,
+            retention,
+            databaseUrl,
+            maintainStatistics,
+            fullLedger,
+            rowsFromIngest);
     this.ctx = ctx;
     this.ownedPool = ownedPool;
     this.heartbeatSource = heartbeatSource;

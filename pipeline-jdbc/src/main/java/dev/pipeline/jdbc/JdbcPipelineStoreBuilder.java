@@ -68,6 +68,8 @@ public final class JdbcPipelineStoreBuilder {
   private boolean maintainStatisticsSet;
   private boolean fullLedger;
   private boolean fullLedgerSet;
+  private boolean rowsFromIngest;
+  private boolean rowsFromIngestSet;
 
   JdbcPipelineStoreBuilder() {}
 
@@ -443,13 +445,14 @@ public final class JdbcPipelineStoreBuilder {
   }
 
   /**
-   * Keeps a full row in {@code pipeline_records} for every record from its ingest, as version 2 of
-   * the schema did, instead of the batch ledger (off by default). The batch ledger writes a few
-   * statements per batch on the happy path and gives a record its full row only when it leaves that
-   * path (filtered, dead-lettered, parked for a retry, checkpointed); {@code pipeline_status}
-   * answers for every record either way. The full ledger costs about three row writes per record;
-   * choose it when something outside the store reads the rows of records in flight, or when a
-   * record's full row must exist from its ingest on.
+   * Gives every record its full row in {@code pipeline_records} (off by default). Records in flight
+   * are kept by the batch ledger as by default, and {@code pipeline_status} answers for them; the
+   * write that ends a record in its batch (published, filtered, dead-lettered, ...) also inserts
+   * its full row, in the same transaction, so that once a record ended its row is in the table,
+   * with its final state, attempts, errors and the worker that ended it. A record that leaves the
+   * happy path before it ends (parked for a retry, checkpointed) gets its row then, as by default.
+   * The batch ledger alone writes full rows only for records that need attention. For a full row of
+   * every record from its ingest on, see {@link #rowsFromIngest}.
    *
    * @return this builder
    * @throws IllegalStateException if already set
@@ -458,6 +461,23 @@ public final class JdbcPipelineStoreBuilder {
     once(fullLedgerSet, "fullLedger");
     this.fullLedger = full;
     fullLedgerSet = true;
+    return this;
+  }
+
+  /**
+   * Keeps a full row in {@code pipeline_records} for every record from its ingest, as version 2 of
+   * the schema did, instead of the batch ledger (off by default): every record is written row by
+   * row, about three row writes per record. Choose it only when something outside the store reads
+   * or writes the rows of records in flight; {@link #fullLedger} gives every ended record its row
+   * at a fraction of the cost.
+   *
+   * @return this builder
+   * @throws IllegalStateException if already set
+   */
+  public JdbcPipelineStoreBuilder rowsFromIngest(boolean fromIngest) {
+    once(rowsFromIngestSet, "rowsFromIngest");
+    this.rowsFromIngest = fromIngest;
+    rowsFromIngestSet = true;
     return this;
   }
 
@@ -558,7 +578,8 @@ public final class JdbcPipelineStoreBuilder {
               heartbeat,
               databaseUrl,
               maintainStatistics,
-              fullLedger);
+              fullLedger,
+              rowsFromIngest);
       store.start(purgeEvery);
       LOG.info(
           "pipeline-jdbc: {} ready (schema version {})", store, JdbcPipelineStore.SCHEMA_VERSION);

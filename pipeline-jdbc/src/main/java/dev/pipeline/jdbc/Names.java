@@ -249,7 +249,10 @@ final class Names {
         .replace("${prefix}", prefix);
   }
 
-  /** The full rows of records: every record with the full ledger, else those off the happy path. */
+  /**
+   * The full rows of records: every record with rows from ingest, every ended one with the full
+   * ledger, else those off the happy path.
+   */
   String status() {
     return table("pipeline_records");
   }

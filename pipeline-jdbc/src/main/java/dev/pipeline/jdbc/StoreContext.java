@@ -36,8 +36,10 @@ class StoreContext {
   // row locks
   final @Nullable ReentrantLock h2Lock;
   final Statistics statistics;
-  // the batch ledger; null with the full ledger (a row per record from its ingest)
+  // the batch ledger; null with rows from ingest (a row per record from its ingest)
   final @Nullable BatchLedger ledger;
+  // the full ledger on the batch ledger: a record ending in its batch gets its full row too
+  final boolean endRows;
   // per pipeline: records of batches this worker claimed beyond a claim's max, handed out first by
   // the next claims (they are held, their batches' leases renewed, like records in flight)
   final Map<String, Deque<Claimed>> stash;
@@ -53,7 +55,8 @@ class StoreContext {
       Retention retention,
       @Nullable String databaseUrl,
       boolean maintainStatistics,
-      boolean fullLedger) {
+      boolean fullLedger,
+      boolean rowsFromIngest) {
     this.db = db;
     this.statistics = new Statistics(maintainStatistics && db.dialect == Dialect.POSTGRESQL);
     this.h2Lock =
@@ -64,8 +67,9 @@ class StoreContext {
     this.sql = new Statements(db.dialect, names, !retention.payloads().isZero());
     this.workerId = workerId;
     this.leaseMillis = lease.toMillis();
+    this.endRows = fullLedger && !rowsFromIngest;
     this.ledger =
-        fullLedger
+        rowsFromIngest
             ? null
             : new BatchLedger(
                 db.dialect, names, workerId, leaseMillis, !retention.payloads().isZero());
@@ -105,6 +109,7 @@ class StoreContext {
     this.h2Lock = shared.h2Lock;
     this.statistics = shared.statistics;
     this.ledger = shared.ledger;
+    this.endRows = shared.endRows;
     this.stash = shared.stash;
     this.releases = shared.releases;
   }

@@ -468,12 +468,17 @@ abstract class MergeStoreContract extends DatabaseContract {
 
   @Test
   void retentionKeepsTheMergedRecordOfAGroupKeptForADeadLetterInItsBatch() {
-    mergedRecordStaysWhileItsGroupIsKept(false);
+    mergedRecordStaysWhileItsGroupIsKept(false, false);
   }
 
   @Test
   void retentionKeepsTheMergedRecordOfAGroupKeptForADeadLetterInItsFullRow() {
-    mergedRecordStaysWhileItsGroupIsKept(true);
+    mergedRecordStaysWhileItsGroupIsKept(false, true);
+  }
+
+  @Test
+  void retentionKeepsTheMergedRecordOfAGroupKeptForADeadLetterWithTheFullLedger() {
+    mergedRecordStaysWhileItsGroupIsKept(true, false);
   }
 
   /**
@@ -484,7 +489,7 @@ abstract class MergeStoreContract extends DatabaseContract {
    * rather than publish it a second time. Once the dead letter is gone, the group goes, then the
    * merged record.
    */
-  private void mergedRecordStaysWhileItsGroupIsKept(boolean fullLedger) {
+  private void mergedRecordStaysWhileItsGroupIsKept(boolean fullLedger, boolean fromIngest) {
     Set<String> unreadable = ConcurrentHashMap.newKeySet();
     unreadable.add("b");
     java.util.function.UnaryOperator<String> reader =
@@ -501,6 +506,7 @@ abstract class MergeStoreContract extends DatabaseContract {
                     .builder()
                     .workerId(worker)
                     .fullLedger(fullLedger)
+                    .rowsFromIngest(fromIngest)
                     .retainCompleted(Duration.ofDays(1)));
     JdbcPipelineStore first = opener.apply("w1");
     RunResult result =

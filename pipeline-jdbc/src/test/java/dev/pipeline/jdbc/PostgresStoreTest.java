@@ -344,7 +344,7 @@ class PostgresStoreTest extends StoreContract {
                   .jdbcUrl(db().url.replaceAll("user=[^&]*", "user=" + role), role, null)
                   .schema(db().schema)
                   .migrateSchema(false)
-                  .fullLedger(true)
+                  .rowsFromIngest(true)
                   .workerId("w2"));
       assertThat(store.maintainsStatistics()).isTrue();
       store.ingest(pipeline, records(0, 2 * (int) Statistics.MIN_CHANGES), "ingestion", T0);

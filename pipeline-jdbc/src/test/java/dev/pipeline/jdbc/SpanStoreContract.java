@@ -263,12 +263,12 @@ abstract class SpanStoreContract extends DatabaseContract {
   }
 
   /**
-   * Regression: with the full ledger (no spans kept) a span's repeated id was reported as stored
+   * Regression: with rows from ingest (no spans kept) a span's repeated id was reported as stored
    * before, and the reader dropped its first copy too, which stayed stored, leased and never run.
    */
   @Test
   void aRepeatedIdInASpanTheStoreDoesNotKeepIsSkippedNotReportedAsStoredBefore() {
-    JdbcPipelineStore full = build(database.builder().workerId("full").fullLedger(true));
+    JdbcPipelineStore full = build(database.builder().workerId("full").rowsFromIngest(true));
     full.register(pipeline, STAGES);
     full.unregister(pipeline);
     List<Envelope<String>> records = new ArrayList<>(records(0, 10));

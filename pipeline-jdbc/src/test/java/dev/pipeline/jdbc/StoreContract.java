@@ -91,11 +91,11 @@ abstract class StoreContract extends DatabaseContract {
 
   /**
    * A store keeping every record's full row from its ingest ({@link
-   * JdbcPipelineStoreBuilder#fullLedger}): for tests that read or write the rows of records in
+   * JdbcPipelineStoreBuilder#rowsFromIngest}): for tests that read or write the rows of records in
    * flight.
    */
   JdbcPipelineStore openFull(String worker) {
-    return open(db().builder().fullLedger(true).workerId(worker));
+    return open(db().builder().rowsFromIngest(true).workerId(worker));
   }
 
   JdbcPipelineStore open(JdbcPipelineStoreBuilder builder) {
@@ -901,7 +901,7 @@ abstract class StoreContract extends DatabaseContract {
     JdbcPipelineStore store =
         open(
             db().builder()
-                .fullLedger(true)
+                .rowsFromIngest(true)
                 .workerId("w1")
                 .retainPayloads(Duration.ofHours(1))
                 .retainCompleted(Duration.ofDays(1))
@@ -1725,7 +1725,7 @@ abstract class StoreContract extends DatabaseContract {
   @Test
   void aRecordAtAStageThePipelineNoLongerHasIsDeadLetteredAndTheOthersGoOn() throws Exception {
     JdbcPipelineStore a =
-        open(db().builder().fullLedger(true).workerId("a").leaseDuration(Duration.ofDays(1)));
+        open(db().builder().rowsFromIngest(true).workerId("a").leaseDuration(Duration.ofDays(1)));
     List<String> inputs = List.of("item-1", "item-2", "item-4");
     a.ingest(
         pipeline, inputs.stream().map(s -> Envelope.of(s, s, "src")).toList(), "ingestion", T0);
@@ -2208,6 +2208,19 @@ abstract class StoreContract extends DatabaseContract {
   }
 
   /**
+   * Ten records ingested by {@code a}, the first four handed to the sink, the first two published;
+   * then {@code a} is gone: the batch's lease has run out.
+   */
+  private List<Envelope<String>> diesMidBatch(JdbcPipelineStore a) {
+    List<Envelope<String>> records = records(0, 10);
+    a.ingest(pipeline, records, "ingestion", T0);
+    a.completeAndDeliver(pipeline, List.of(), ids(records.subList(0, 4)));
+    a.complete(pipeline, List.of(published("r1000"), published("r1001")));
+    db().expireLeases(pipeline);
+    return records;
+  }
+
+  /**
    * A worker that died mid-batch: its batch is claimed whole by another worker, without the records
    * it published; those it had handed to the sink are flagged redelivered; and its late writes are
    * refused.
@@ -2215,11 +2228,7 @@ abstract class StoreContract extends DatabaseContract {
   @Test
   void anExpiredBatchIsClaimedWholeWithoutWhatEndedAndItsHandedOverRecordsAreRedelivered() {
     JdbcPipelineStore a = open("a");
-    List<Envelope<String>> records = records(0, 10);
-    a.ingest(pipeline, records, "ingestion", T0);
-    a.completeAndDeliver(pipeline, List.of(), ids(records.subList(0, 4)));
-    a.complete(pipeline, List.of(published("r1000"), published("r1001")));
-    db().expireLeases(pipeline);
+    List<Envelope<String>> records = diesMidBatch(a);
 
     JdbcPipelineStore b = open("b");
     List<Claimed> claimed = b.claim(pipeline, 100);
@@ -2238,14 +2247,151 @@ abstract class StoreContract extends DatabaseContract {
     assertThat(again.tokens().get("r1004"))
         .as("the fencing token grew with the claim")
         .isEqualTo(2);
-    List<Completion> done = new ArrayList<>();
-    for (Envelope<String> r : records.subList(2, 10)) {
-      done.add(published(r.id()));
-    }
-    assertThat(b.complete(pipeline, done)).isEmpty();
+    assertThat(
+            b.complete(
+                pipeline,
+                ids(records.subList(2, 10)).stream().map(StoreContract::published).toList()))
+        .isEmpty();
     assertThat(b.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(10);
     assertThat(b.hasUnfinished(pipeline)).isFalse();
     assertThat(viewCounts()).containsExactly(Map.entry("PUBLISHED", 10L));
+  }
+
+  /** A store with the full ledger: every record's row once it ended. */
+  private JdbcPipelineStore openFullLedger(String worker) {
+    return open(db().builder().workerId(worker).fullLedger(true));
+  }
+
+  /** The rows of {@code pipeline_records}: record id to status and worker. */
+  private Map<String, String> fullRows() {
+    return db()
+        .query(
+            "SELECT record_id, status, worker_id FROM "
+                + db().table("pipeline_records")
+                + " WHERE pipeline = ?",
+            pipeline)
+        .stream()
+        .collect(
+            java.util.stream.Collectors.toMap(
+                row -> (String) row.get(0),
+                row -> row.get(1) + " by " + row.get(2),
+                (x, y) -> x,
+                java.util.TreeMap::new));
+  }
+
+  /**
+   * The full ledger on the batch ledger: each record that ends gets its full row in the write that
+   * ends it, whatever its end; a record in flight has none, and the view answers for it; the view
+   * and the counts count each record once.
+   */
+  @Test
+  void theFullLedgerGivesEveryEndedRecordItsRowAndCountsEachRecordOnce() {
+    JdbcPipelineStore a = openFullLedger("a");
+    List<Envelope<String>> records = records(0, 6);
+    a.ingest(pipeline, records, "ingestion", T0);
+    a.completeAndDeliver(pipeline, List.of(), ids(records.subList(0, 5)));
+    Handover ended =
+        a.completeAndDeliver(
+            pipeline,
+            List.of(
+                published("r1000"),
+                new Completion(
+                    "r1001", RecordStatus.FILTERED, "cleaning", "too old", null, List.of(), 1, T0),
+                deadLetter(records.get(2), "cleaning", "IllegalStateException", T0),
+                new Completion(
+                    "r1003",
+                    RecordStatus.PUBLISHED,
+                    "publishing",
+                    null,
+                    null,
+                    List.of(ErrorInfo.of("cleaning", new RuntimeException("once"), 1, T0)),
+                    2,
+                    T0)),
+            List.of());
+    assertThat(ended.fenced()).isEmpty();
+
+    assertThat(fullRows())
+        .containsExactly(
+            Map.entry("r1000", "PUBLISHED by a"),
+            Map.entry("r1001", "FILTERED by a"),
+            Map.entry("r1002", "DEAD_LETTER by a"),
+            Map.entry("r1003", "PUBLISHED by a"));
+    assertThat(status("r1004")).isEqualTo("IN_PROGRESS");
+    assertThat(status("r1005")).isEqualTo("IN_PROGRESS");
+    assertThat(viewCounts())
+        .containsExactly(
+            Map.entry("DEAD_LETTER", 1L),
+            Map.entry("FILTERED", 1L),
+            Map.entry("IN_PROGRESS", 2L),
+            Map.entry("PUBLISHED", 2L));
+    StatusCounts counts = a.counts(pipeline);
+    assertThat(counts.get(RecordStatus.PUBLISHED)).isEqualTo(2);
+    assertThat(counts.get(RecordStatus.FILTERED)).isEqualTo(1);
+    assertThat(counts.get(RecordStatus.DEAD_LETTER)).isEqualTo(1);
+    assertThat(counts.get(RecordStatus.IN_PROGRESS)).isEqualTo(2);
+
+    assertThat(a.complete(pipeline, List.of(published("r1004"), published("r1005")))).isEmpty();
+    assertThat(fullRows()).hasSize(6).containsEntry("r1005", "PUBLISHED by a");
+    assertThat(
+            db().query(
+                    "SELECT attempt_count, last_error IS NOT NULL FROM "
+                        + db().table("pipeline_records")
+                        + " WHERE pipeline = ? AND record_id = ?",
+                    pipeline,
+                    "r1003"))
+        .containsExactly(List.of(2, true));
+    assertThat(viewCounts())
+        .containsExactly(
+            Map.entry("DEAD_LETTER", 1L), Map.entry("FILTERED", 1L), Map.entry("PUBLISHED", 4L));
+    assertThat(a.hasUnfinished(pipeline)).isFalse();
+  }
+
+  /**
+   * The full ledger when a worker dies mid-batch: the records it ended keep their rows; the worker
+   * that claims the batch ends the others and writes their rows, flagged redelivered where they
+   * were handed over; the late writes of the first worker write no row.
+   */
+  @Test
+  void theFullLedgerWritesTheRowsOfAClaimedBatchOnceAndNoneForTheStaleWorker() {
+    JdbcPipelineStore a = openFullLedger("a");
+    List<Envelope<String>> records = diesMidBatch(a);
+
+    JdbcPipelineStore b = openFullLedger("b");
+    assertThat(b.claim(pipeline, 100)).hasSize(8);
+    Handover late = a.completeAndDeliver(pipeline, List.of(published("r1002")), List.of("r1003"));
+    assertThat(late.fenced()).containsExactly("r1002");
+    assertThat(fullRows()).containsOnlyKeys("r1000", "r1001");
+
+    Handover again = b.completeAndDeliver(pipeline, List.of(), ids(records.subList(2, 10)));
+    assertThat(again.redelivered()).containsExactlyInAnyOrder("r1002", "r1003");
+    assertThat(
+            b.complete(
+                pipeline,
+                ids(records.subList(2, 10)).stream().map(StoreContract::published).toList()))
+        .isEmpty();
+
+    Map<String, String> rows = fullRows();
+    assertThat(rows).hasSize(10);
+    assertThat(rows)
+        .containsEntry("r1000", "PUBLISHED by a")
+        .containsEntry("r1002", "PUBLISHED by b");
+    assertThat(rows.values()).allSatisfy(v -> assertThat(v).startsWith("PUBLISHED"));
+    assertThat(
+            db().query(
+                    "SELECT record_id, deliveries FROM "
+                        + db().table("pipeline_records")
+                        + " WHERE pipeline = ? AND record_id IN (?, ?, ?, ?) ORDER BY record_id",
+                    pipeline,
+                    "r1000",
+                    "r1002",
+                    "r1003",
+                    "r1004"))
+        .as("hand-overs, a redelivery included, as the view counted them")
+        .containsExactly(
+            List.of("r1000", 1), List.of("r1002", 2), List.of("r1003", 2), List.of("r1004", 1));
+    assertThat(b.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(10);
+    assertThat(viewCounts()).containsExactly(Map.entry("PUBLISHED", 10L));
+    assertThat(b.hasUnfinished(pipeline)).isFalse();
   }
 
   /**
@@ -3132,7 +3278,7 @@ abstract class StoreContract extends DatabaseContract {
   @Test
   void discardTakesDeadLettersOutOfTheQueueForGoodWithTheReason() {
     JdbcPipelineStore a =
-        open(db().builder().fullLedger(true).workerId("a").retainCompleted(Duration.ofDays(1)));
+        open(db().builder().rowsFromIngest(true).workerId("a").retainCompleted(Duration.ofDays(1)));
     deadLetters(a, 3);
     a.ingest(pipeline, records(3, 4), "ingestion", T0);
 
