@@ -2634,6 +2634,58 @@ abstract class StoreContract extends DatabaseContract {
   }
 
   @Test
+  void aStagePuttingAHugeMetadataValueFailsItsRecordOnlyAndNothingHugeIsStored() throws Exception {
+    JdbcPipelineStore store = open("w1");
+    String huge = "x".repeat(1_000_000);
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .stage(
+                StageName.CLEANING,
+                (String s, dev.pipeline.StageContext c) -> {
+                  c.putMetadata("note", s.startsWith("huge") ? huge : "small");
+                  return s;
+                },
+                o -> o.retry(RetryPolicy.none()))
+            .stage(StageName.PUBLISHING, (String s) -> s)
+            .build();
+
+    for (String run : List.of("-1", "-2")) {
+      List<String> ids = List.of("ok" + run, "huge" + run, "fine" + run);
+      RunResult result =
+          p.start(Source.of("src", ids.iterator(), s -> s))
+              .await(HOSTILE_DEADLINE)
+              .orElseThrow(() -> new AssertionError("run " + run + " did not end"));
+
+      assertThat(result.status()).as("run %s", run).isEqualTo(RunStatus.COMPLETED);
+      assertThat(result.published()).as("run %s", run).isEqualTo(2);
+      assertThat(result.deadLettered()).as("run %s", run).isOne();
+    }
+    DeadLetter dead =
+        store.deadLetters(pipeline, DeadLetterQuery.all()).items().stream()
+            .filter(d -> d.recordId().equals("huge-2"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(dead.stage()).isEqualTo("cleaning");
+    assertThat(dead.lastError().message())
+        .contains(
+            "stage 'cleaning' cannot add metadata key 'note' to record 'huge-2'",
+            "more than " + dev.pipeline.StageContext.MAX_METADATA_VALUE_CHARS,
+            "keep large data in the payload")
+        .hasSizeLessThan(2_000);
+    assertThat(dead.record().metadata()).doesNotContainKey("note");
+    assertThat(
+            database.count(
+                "SELECT COUNT(*) FROM "
+                    + database.table("pipeline_records")
+                    + " WHERE pipeline = ? AND LENGTH(metadata) > ?",
+                pipeline,
+                10_000))
+        .as("rows with huge metadata")
+        .isZero();
+  }
+
+  @Test
   void theErrorRowsOfARecordRetriedManyTimesAreABoundedHistory() {
     JdbcPipelineStore store = open("w1");
     Envelope<String> record = records(0, 1).get(0);
