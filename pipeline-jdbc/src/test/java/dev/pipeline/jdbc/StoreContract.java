@@ -2331,6 +2331,36 @@ abstract class StoreContract extends DatabaseContract {
   }
 
   /**
+   * Regression (issue 11): with full rows, a worker that doubted one record renewed that record's
+   * row alone, so after a pause a stage taking one record at a time renewed the rows of one claim
+   * one statement per record. The renewal renews every row held under the doubtful record's token,
+   * and they are vouched for from memory after it: a take-over behind the worker's back is not seen
+   * for the others, because the database is not asked (one statement, not three).
+   */
+  @Test
+  void aRenewalAfterADoubtVouchesForEveryRowHeldUnderTheSameToken() {
+    Duration lease = Duration.ofMillis(1500);
+    JdbcPipelineStore a = open(db().builder().fullLedger(true).workerId("a").leaseDuration(lease));
+    a.ingest(pipeline, records(0, 3), "ingestion", T0);
+    long over = System.nanoTime() + lease.toNanos();
+    while (System.nanoTime() - over < 0) {
+      LockSupport.parkNanos(over - System.nanoTime());
+    }
+
+    assertThat(a.notHeld(pipeline, List.of("r1000"))).as("renewed after the doubt").isEmpty();
+    String takeOver =
+        "UPDATE "
+            + db().table("pipeline_records")
+            + " SET lease_owner = 'b', lease_token = 42, claim_count = claim_count + 1"
+            + " WHERE pipeline = ?";
+    assertThat(db().update(takeOver, pipeline)).isEqualTo(3);
+
+    assertThat(a.notHeld(pipeline, List.of("r1001", "r1002")))
+        .as("vouched for by the renewal of their token's rows, within its lease")
+        .isEmpty();
+  }
+
+  /**
    * Retention deletes a batch done longer ago than retainCompleted, with its records' ids (which
    * may then be ingested again), and keeps its dead letter's row and any batch still open.
    */
