@@ -2308,10 +2308,20 @@ abstract class StoreContract extends DatabaseContract {
    */
   @Test
   void aRenewalAfterADoubtVouchesForEveryRecordHeldInTheBatch() {
+    assertThat(doubtRenewAndAskAfterATakeOver(false, "pipeline_batches", 1))
+        .as("vouched for by the batch's renewal, within its lease")
+        .isEmpty();
+  }
+
+  /**
+   * Ingests r1000-r1002 under a short lease, outlives it, asks of r1000 (renewed after the doubt),
+   * lets worker b take over every row of {@code table} behind this worker's back, then asks of the
+   * other two: what this worker no longer holds, as it knows.
+   */
+  private Set<String> doubtRenewAndAskAfterATakeOver(boolean full, String table, int rows) {
     Duration lease = Duration.ofMillis(1500);
-    JdbcPipelineStore a = open(db().builder().workerId("a").leaseDuration(lease));
-    List<Envelope<String>> batch = records(0, 3);
-    a.ingest(pipeline, batch, "ingestion", T0);
+    JdbcPipelineStore a = open(db().builder().fullLedger(full).workerId("a").leaseDuration(lease));
+    a.ingest(pipeline, records(0, 3), "ingestion", T0);
     long over = System.nanoTime() + lease.toNanos();
     while (System.nanoTime() - over < 0) {
       LockSupport.parkNanos(over - System.nanoTime());
@@ -2320,14 +2330,11 @@ abstract class StoreContract extends DatabaseContract {
     assertThat(a.notHeld(pipeline, List.of("r1000"))).as("renewed after the doubt").isEmpty();
     String takeOver =
         "UPDATE "
-            + db().table("pipeline_batches")
+            + db().table(table)
             + " SET lease_owner = 'b', lease_token = 42, claim_count = claim_count + 1"
             + " WHERE pipeline = ?";
-    assertThat(db().update(takeOver, pipeline)).isOne();
-
-    assertThat(a.notHeld(pipeline, List.of("r1001", "r1002")))
-        .as("vouched for by the batch's renewal, within its lease")
-        .isEmpty();
+    assertThat(db().update(takeOver, pipeline)).isEqualTo(rows);
+    return a.notHeld(pipeline, List.of("r1001", "r1002"));
   }
 
   /**
@@ -2339,23 +2346,7 @@ abstract class StoreContract extends DatabaseContract {
    */
   @Test
   void aRenewalAfterADoubtVouchesForEveryRowHeldUnderTheSameToken() {
-    Duration lease = Duration.ofMillis(1500);
-    JdbcPipelineStore a = open(db().builder().fullLedger(true).workerId("a").leaseDuration(lease));
-    a.ingest(pipeline, records(0, 3), "ingestion", T0);
-    long over = System.nanoTime() + lease.toNanos();
-    while (System.nanoTime() - over < 0) {
-      LockSupport.parkNanos(over - System.nanoTime());
-    }
-
-    assertThat(a.notHeld(pipeline, List.of("r1000"))).as("renewed after the doubt").isEmpty();
-    String takeOver =
-        "UPDATE "
-            + db().table("pipeline_records")
-            + " SET lease_owner = 'b', lease_token = 42, claim_count = claim_count + 1"
-            + " WHERE pipeline = ?";
-    assertThat(db().update(takeOver, pipeline)).isEqualTo(3);
-
-    assertThat(a.notHeld(pipeline, List.of("r1001", "r1002")))
+    assertThat(doubtRenewAndAskAfterATakeOver(true, "pipeline_records", 3))
         .as("vouched for by the renewal of their token's rows, within its lease")
         .isEmpty();
   }
