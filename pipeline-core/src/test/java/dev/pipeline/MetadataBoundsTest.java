@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.RecordStatus;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.IntStream;
@@ -117,5 +120,57 @@ class MetadataBoundsTest {
     assertThat(Outcomes.state(pipeline, "r5").status()).isEqualTo(RecordStatus.DEAD_LETTER);
     assertThat(Outcomes.deadLetter(pipeline, "r5").lastError().message())
         .contains("stage 'cleaning' cannot add metadata key 'seen' to record 'r5'");
+  }
+
+  @Test
+  void aSourceRecordWithMetadataOutOfBoundsIsDeadLetteredAtIngestionWithoutItAndTheOthersPass() {
+    Map<String, String> many = new LinkedHashMap<>();
+    for (int i = 0; i < 100_000; i++) {
+      many.put("k" + i, "v");
+    }
+    Iterator<Envelope<String>> records =
+        List.of(
+                Envelope.of("ok", "a").withMetadata("note", "small"),
+                Envelope.of("huge", "b").withMetadata("note", HUGE).withMetadata("kept", "yes"),
+                Envelope.of("many", "c"))
+            .iterator();
+    Source<String> source =
+        new Source<>() {
+          @Override
+          public String id() {
+            return "src";
+          }
+
+          @Override
+          public Envelope<String> next() {
+            if (!records.hasNext()) {
+              return null;
+            }
+            Envelope<String> e = records.next();
+            // a source handing over a map of 100,000 entries
+            return e.id().equals("many") ? e.withAllMetadata(many) : e;
+          }
+        };
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("source-metadata", String.class)
+            .stage(CLEANING, (String s) -> s)
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(source);
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(sink).extracting(Envelope::id).containsExactly("ok");
+    dev.pipeline.store.DeadLetter huge = Outcomes.deadLetter(pipeline, "huge");
+    assertThat(huge.lastError().message())
+        .contains(
+            "went to the dead letter queue without entering a stage",
+            "its source 'src' gave it 1 metadata entries out of bounds",
+            "keep large data in the payload");
+    assertThat(huge.record().metadata()).containsEntry("kept", "yes").doesNotContainKey("note");
+    dev.pipeline.store.DeadLetter tooMany = Outcomes.deadLetter(pipeline, "many");
+    assertThat(tooMany.lastError().message()).contains("gave it 99936 metadata entries");
+    assertThat(tooMany.record().metadata().size())
+        .isLessThanOrEqualTo(StageContext.MAX_METADATA_ENTRIES + 2);
   }
 }

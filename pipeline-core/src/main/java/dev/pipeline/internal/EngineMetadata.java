@@ -5,6 +5,7 @@ import dev.pipeline.StageContext;
 import dev.pipeline.engine.Splits;
 import dev.pipeline.store.StorableText;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -168,6 +169,39 @@ public final class EngineMetadata {
       return "the call already added " + added + " keys, the most one call may add";
     }
     return null;
+  }
+
+  /**
+   * A source's metadata within the bounds a stage's is held to ({@link #entryProblem}), or null if
+   * it is within them already: without the entries whose key or value is too long, and without
+   * those past the {@link StageContext#MAX_METADATA_ENTRIES}th. {@link Envelope#SOURCE_ERROR} is
+   * kept whatever its length: it is cut where it is read.
+   */
+  public static @Nullable Map<String, String> withinBounds(Map<String, String> metadata) {
+    if (metadata.size() <= StageContext.MAX_METADATA_ENTRIES && fits(metadata)) {
+      return null; // the common case: a loop over a few entries, no copy
+    }
+    Map<String, String> kept = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : metadata.entrySet()) {
+      String key = e.getKey();
+      boolean error = key.equals(Envelope.SOURCE_ERROR);
+      if (error
+          || kept.size() < StageContext.MAX_METADATA_ENTRIES
+              && entryProblem(key, e.getValue(), 0, false) == null) {
+        kept.put(key, e.getValue());
+      }
+    }
+    return kept;
+  }
+
+  private static boolean fits(Map<String, String> metadata) {
+    for (Map.Entry<String, String> e : metadata.entrySet()) {
+      if (entryProblem(e.getKey(), e.getValue(), 0, false) != null
+          && !e.getKey().equals(Envelope.SOURCE_ERROR)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
