@@ -74,10 +74,19 @@ final class BranchContext implements StageContext {
     Objects.requireNonNull(key, "key cannot be null");
     Objects.requireNonNull(value, "value cannot be null");
     EngineMetadata.checkStageKey(key);
-    if (added == null) {
-      added = new LinkedHashMap<>();
+    Map<String, String> now = added;
+    String problem =
+        EngineMetadata.entryProblem(
+            key, value, now == null ? 0 : now.size(), now != null && now.containsKey(key));
+    if (problem != null) {
+      throw EngineMetadata.refusedEntry(
+          fork.names.stage.value(), List.of(fork.recordId), key, problem);
     }
-    added.put(key, value);
+    if (now == null) {
+      now = new LinkedHashMap<>();
+      added = now;
+    }
+    now.put(key, value);
   }
 
   @Override

@@ -12,6 +12,17 @@ import org.slf4j.Logger;
  * not thread-safe: use it from the calling thread only.
  */
 public interface StageContext {
+  /** The longest metadata key a stage may add, in characters. */
+  int MAX_METADATA_KEY_CHARS = 200;
+
+  /**
+   * The longest metadata value a stage may add, in characters: as long as a filter reason ({@link
+   * RecordFilteredException#MAX_REASON_CHARS}).
+   */
+  int MAX_METADATA_VALUE_CHARS = 4_096;
+
+  /** The most metadata keys one call of a stage may add. */
+  int MAX_METADATA_ENTRIES = 64;
 
   /**
    * The SLF4J MDC key of the pipeline's name, set on the thread while a stage is called, so that
@@ -65,11 +76,16 @@ public interface StageContext {
   /**
    * Adds a metadata entry to the record's outgoing envelope (for all records of a batch).
    *
+   * <p>Metadata is a little text that travels with the record into every row, error and lineage
+   * event the store writes of it, so it is bounded: a key of 1 to {@value #MAX_METADATA_KEY_CHARS}
+   * characters, a value of at most {@value #MAX_METADATA_VALUE_CHARS}, at most {@value
+   * #MAX_METADATA_ENTRIES} keys added by one call. Keep larger data in the payload.
+   *
    * @throws NullPointerException if the key or value is null
    * @throws IllegalArgumentException if the key is one the engine alone writes ({@link
    *     Envelope#PARENT_ID}, {@link Envelope#SPLIT_SIZE}, {@link Envelope#OUTER_SPLIT_SIZES},
-   *     {@link Envelope#FENCING_TOKEN}, {@link Envelope#REDELIVERED}): the call then fails, as a
-   *     call that throws does
+   *     {@link Envelope#FENCING_TOKEN}, {@link Envelope#REDELIVERED}), or the entry is out of those
+   *     bounds: the call then fails, as a call that throws does
    */
   void putMetadata(String key, String value);
 

@@ -92,7 +92,7 @@ class ForgedEngineMetadataTest {
   }
 
   @Test
-  void aMergePartPastItsGroupsSizeIsRefusedAloneAndTheOtherGroupsMerge() {
+  void aMergePartOfAnotherSizeIsRefusedAloneAndTheOtherGroupsMerge() {
     InMemoryPipelineStore store = InMemoryPipelineStore.create();
     Instant at = Instant.parse("2026-12-06T00:00:00Z");
     store.merge(
@@ -108,11 +108,54 @@ class ForgedEngineMetadataTest {
                 new MergePart("a/1", "a", 1, 3, Envelope.of("a/1", "resized"))),
             at);
 
-    assertThat(outcome.complete())
-        .as("the group's size, as its first part gave it, wins over a part's other size")
-        .extracting(MergedGroup::parentId)
-        .containsExactlyInAnyOrder("a", "b");
-    assertThat(outcome.refused()).containsOnlyKeys("a/5");
+    assertThat(outcome.complete()).extracting(MergedGroup::parentId).containsExactly("b");
+    assertThat(outcome.refused()).containsOnlyKeys("a/5", "a/1");
     assertThat(outcome.refused().get("a/5")).contains("part 5 of 9", "which has 2 parts");
+    assertThat(outcome.refused().get("a/1"))
+        .as("a part that fits by its index but gives another size does not complete the group")
+        .contains(
+            "part 1 of 3 of merge group 'a', which has 2 parts, the size its first part gave");
+
+    MergeOutcome last =
+        store.merge(
+            "p", "merge", List.of(new MergePart("a/1", "a", 1, 2, Envelope.of("a/1", "a1"))), at);
+    assertThat(last.complete())
+        .extracting(MergedGroup::payloads)
+        .containsExactly(List.of("a0", "a1"));
+  }
+
+  @Test
+  void aForgedSizeOnAGroupsFirstPartNeitherCompletesItWrongNorCountsSiblingsOfAnotherSize() {
+    InMemoryPipelineStore store = InMemoryPipelineStore.create();
+    Instant at = Instant.parse("2026-12-06T00:00:00Z");
+    // "big/1" was edited to claim a group of 100,000 and reaches the merge first; "small/0" was
+    // edited to claim 2 where its split made 3
+    MergeOutcome first =
+        store.merge(
+            "p",
+            "merge",
+            List.of(
+                new MergePart("big/1", "big", 1, 100_000, Envelope.of("big/1", "forged")),
+                new MergePart("small/0", "small", 0, 2, Envelope.of("small/0", "forged"))),
+            at);
+    assertThat(first.complete()).isEmpty();
+
+    MergeOutcome rest =
+        store.merge(
+            "p",
+            "merge",
+            List.of(
+                new MergePart("big/0", "big", 0, 2, Envelope.of("big/0", "b0")),
+                new MergePart("small/1", "small", 1, 3, Envelope.of("small/1", "s1")),
+                new MergePart("small/2", "small", 2, 3, null)),
+            at);
+
+    assertThat(rest.complete())
+        .as("no group merged without its parts, nor of parts that disagree on its size")
+        .isEmpty();
+    assertThat(rest.refused()).containsOnlyKeys("big/0", "small/1", "small/2");
+    assertThat(rest.refused().get("big/0"))
+        .contains("record 'big/0' is part 0 of 2 of merge group 'big', which has 100000 parts");
+    assertThat(rest.refused().get("small/1")).contains("part 1 of 3", "which has 2 parts");
   }
 }

@@ -352,7 +352,10 @@ class LineageTest {
             .stage(
                 CLEANING,
                 (String s, StageContext c) -> {
-                  c.putMetadata("branch.kind", s.length() > 5 ? huge : "short");
+                  // as long as a stage may put: longer than lineage keeps
+                  c.putMetadata(
+                      "branch.kind",
+                      s.length() > 5 ? "v".repeat(StageContext.MAX_METADATA_VALUE_CHARS) : "short");
                   c.putMetadata(LineageRecorder.VIOLATIONS, "range:price\u0000\u001b[31m");
                   return s;
                 })

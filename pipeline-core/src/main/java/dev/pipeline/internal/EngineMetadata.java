@@ -1,9 +1,11 @@
 package dev.pipeline.internal;
 
 import dev.pipeline.Envelope;
+import dev.pipeline.StageContext;
 import dev.pipeline.engine.Splits;
 import dev.pipeline.store.StorableText;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -133,6 +135,101 @@ public final class EngineMetadata {
         + "' = '"
         + ErrorText.loggable(StorableText.escape(metadata.getOrDefault(key, "")), SHOWN)
         + "'";
+  }
+
+  /**
+   * Why a stage cannot add this entry to its record's metadata, or null if it can: the key or value
+   * is longer than {@link dev.pipeline.StageContext#MAX_METADATA_KEY_CHARS} or {@link
+   * dev.pipeline.StageContext#MAX_METADATA_VALUE_CHARS} characters, or the call already added
+   * {@link dev.pipeline.StageContext#MAX_METADATA_ENTRIES} other keys. Metadata travels with the
+   * record into every row, error and lineage event the store writes of it, so it is bounded where
+   * it enters.
+   *
+   * @param added the entries the call added so far
+   * @param replaces whether the key is among them (so the count does not grow)
+   */
+  public static @Nullable String entryProblem(
+      String key, String value, int added, boolean replaces) {
+    if (key.isEmpty()) {
+      return "the key is empty";
+    }
+    if (key.length() > StageContext.MAX_METADATA_KEY_CHARS) {
+      return "the key is "
+          + key.length()
+          + " characters long, more than "
+          + StageContext.MAX_METADATA_KEY_CHARS;
+    }
+    if (value.length() > StageContext.MAX_METADATA_VALUE_CHARS) {
+      return "its value is "
+          + value.length()
+          + " characters long, more than "
+          + StageContext.MAX_METADATA_VALUE_CHARS;
+    }
+    if (!replaces && added >= StageContext.MAX_METADATA_ENTRIES) {
+      return "the call already added " + added + " keys, the most one call may add";
+    }
+    return null;
+  }
+
+  /**
+   * A source's metadata within the bounds a stage's is held to ({@link #entryProblem}), or null if
+   * it is within them already: without the entries whose key or value is too long, and without
+   * those past the {@link StageContext#MAX_METADATA_ENTRIES}th. {@link Envelope#SOURCE_ERROR} is
+   * kept whatever its length: it is cut where it is read.
+   */
+  public static @Nullable Map<String, String> withinBounds(Map<String, String> metadata) {
+    if (metadata.size() <= StageContext.MAX_METADATA_ENTRIES && fits(metadata)) {
+      return null; // the common case: a loop over a few entries, no copy
+    }
+    Map<String, String> kept = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : metadata.entrySet()) {
+      String key = e.getKey();
+      boolean error = key.equals(Envelope.SOURCE_ERROR);
+      if (error
+          || kept.size() < StageContext.MAX_METADATA_ENTRIES
+              && entryProblem(key, e.getValue(), 0, false) == null) {
+        kept.put(key, e.getValue());
+      }
+    }
+    return kept;
+  }
+
+  private static boolean fits(Map<String, String> metadata) {
+    for (Map.Entry<String, String> e : metadata.entrySet()) {
+      if (entryProblem(e.getKey(), e.getValue(), 0, false) != null
+          && !e.getKey().equals(Envelope.SOURCE_ERROR)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The error of a stage's call that added an entry {@link #entryProblem} refused: it fails the
+   * call, as a call that throws does, so only its record (or the records of its batch call).
+   */
+  public static IllegalArgumentException refusedEntry(
+      String stage, List<String> records, String key, String problem) {
+    String which =
+        records.size() == 1
+            ? "record '" + ErrorText.loggable(StorableText.escape(records.get(0)), SHOWN) + "'"
+            : "the "
+                + records.size()
+                + " records of its call (the first '"
+                + ErrorText.loggable(StorableText.escape(records.get(0)), SHOWN)
+                + "')";
+    return new IllegalArgumentException(
+        "stage '"
+            + stage
+            + "' cannot add metadata key '"
+            + ErrorText.loggable(StorableText.escape(key), SHOWN)
+            + "' to "
+            + which
+            + ": "
+            + problem
+            + ". Metadata travels with the record into every stored row, error and lineage event:"
+            + " keep large data in the payload, or put a reference to it (an id, a URL) in the"
+            + " metadata");
   }
 
   /**

@@ -5,6 +5,7 @@ import dev.pipeline.store.spi.MergeOutcome;
 import dev.pipeline.store.spi.MergePart;
 import dev.pipeline.store.spi.MergedGroup;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -37,16 +38,29 @@ final class MergeGroups {
 
   private static final class Group {
     final int size;
-    final @Nullable Object[] parts;
+    // grown to the highest index given, not allocated for the size: a size is a child's metadata,
+    // and one part claiming a group of 100,000 must not make the store hold 100,000 slots
+    @Nullable Object[] parts;
     int arrived;
 
     Group(int size) {
       this.size = size;
-      this.parts = new Object[size];
+      this.parts = new Object[Math.min(size, 16)];
+    }
+
+    @Nullable Object get(int index) {
+      return index < parts.length ? parts[index] : null;
+    }
+
+    void set(int index, Object part) {
+      if (index >= parts.length) {
+        parts = Arrays.copyOf(parts, (int) Math.min(size, Math.max(index + 1L, 2L * parts.length)));
+      }
+      parts[index] = part;
     }
 
     MergedGroup merged(String parentId) {
-      List<Object> payloads = new ArrayList<>(size);
+      List<Object> payloads = new ArrayList<>(arrived);
       for (Object part : parts) {
         if (part != null && part != ABSENT) {
           payloads.add(part);
@@ -87,15 +101,15 @@ final class MergeGroups {
           continue;
         }
         Envelope<?> record = part.record();
-        Object kept = group.parts[part.index()];
+        Object kept = group.get(part.index());
         if (kept == null) {
-          group.parts[part.index()] = record == null ? ABSENT : record.payload();
+          group.set(part.index(), record == null ? ABSENT : record.payload());
           group.arrived++;
         } else if (kept == ABSENT && record != null) {
           if (group.arrived == group.size) {
             late.add(part.recordId());
           } else {
-            group.parts[part.index()] = record.payload();
+            group.set(part.index(), record.payload());
           }
         }
         if (group.arrived == group.size && open.remove(key) != null) {

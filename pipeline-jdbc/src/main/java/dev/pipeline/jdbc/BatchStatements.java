@@ -339,10 +339,7 @@ final class BatchStatements {
     purgeBatch = "DELETE FROM " + batches + " WHERE batch_id = :batch AND state = 'DONE'";
     // the merge groups still kept among the parents of a purge's merged records, by primary key
     keptGroups =
-        "SELECT g.parent_id FROM "
-            + names.mergeGroups()
-            + " g JOIN UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) ON g.pipeline = :pipeline"
-            + " AND g.parent_id = u.x";
+        "SELECT g.parent_id FROM " + dialect.byKeys(names.mergeGroups(), "g", "parent_id", null);
     // a merged record whose group is kept leaves its batch for a full row of the same state (as the
     // status view shows it) before the batch goes; the row is purged once the group is gone
     keepMerged =

@@ -71,7 +71,7 @@ enum Dialect {
     }
 
     @Override
-    String byIds(String table, String alias, @Nullable String order) {
+    String byKeys(String table, String alias, String key, @Nullable String order) {
       // H2 probes the primary key per id for a join on UNNEST (not for "= ANY")
       return table
           + " "
@@ -80,7 +80,9 @@ enum Dialect {
           + alias
           + ".pipeline = :pipeline AND "
           + alias
-          + ".record_id = u.x";
+          + "."
+          + key
+          + " = u.x";
     }
 
     @Override
@@ -179,21 +181,27 @@ enum Dialect {
 
     @Override
     String updateByIds(String table, String set, @Nullable String condition, String returning) {
-      // a join on the ids: the planner then looks each one up by the primary key, where
-      // "record_id = ANY(:ids)" was seen planned as a scan of the pipeline's rows
+      // the keys found as byIds finds them (a probe of the primary key per id), then each row
+      // updated by a probe of the key again: the target names no pipeline of its own, and its
+      // condition, under IS TRUE, implies no partial index's predicate, so that only the key can
+      // serve it. "record_id = ANY(:ids)", a join of the target on UNNEST, and the condition as it
+      // is (which a claim's partial index on the pipeline and status implies) were planned as a
+      // read of every row of the pipeline on tables never analyzed. The condition stays on the
+      // target, where a row another transaction changed meanwhile is tested again
       return "UPDATE "
           + table
           + " SET "
           + set
-          + " FROM UNNEST(CAST(:ids AS VARCHAR[])) AS ids(id)"
-          + " WHERE pipeline = :pipeline AND record_id = ids.id"
-          + (condition == null ? "" : " AND " + condition)
+          + " WHERE (pipeline, record_id) IN (SELECT i.pipeline, i.record_id FROM "
+          + byIds(table, "i")
+          + ")"
+          + (condition == null ? "" : " AND (" + condition + ") IS TRUE")
           + " RETURNING "
           + returning;
     }
 
     @Override
-    String byIds(String table, String alias, @Nullable String order) {
+    String byKeys(String table, String alias, String key, @Nullable String order) {
       // a lateral subquery per id, which the planner cannot turn into a join: on a table never
       // analyzed (the id rows' table, which the store does not analyze, or any table early in its
       // life) a join was seen planned as a read of every row of the pipeline per statement (22 ms
@@ -204,7 +212,9 @@ enum Dialect {
       // empty table
       return "UNNEST(CAST(:ids AS VARCHAR ARRAY)) u(x) CROSS JOIN LATERAL (SELECT * FROM "
           + table
-          + " k WHERE k.pipeline = :pipeline AND k.record_id = u.x"
+          + " k WHERE k.pipeline = :pipeline AND k."
+          + key
+          + " = u.x"
           + (order == null ? "" : " ORDER BY k." + order)
           + " OFFSET 0) "
           + alias;
@@ -325,7 +335,15 @@ enum Dialect {
    * As {@link #byIds(String, String)}, for a table whose index continues with the column {@code
    * order} after the record id (several rows per id).
    */
-  abstract String byIds(String table, String alias, @Nullable String order);
+  String byIds(String table, String alias, @Nullable String order) {
+    return byKeys(table, alias, "record_id", order);
+  }
+
+  /**
+   * As {@link #byIds(String, String, String)}, for a table whose key is the pipeline and the column
+   * {@code key} (the ids bound in {@code :ids} are its values).
+   */
+  abstract String byKeys(String table, String alias, String key, @Nullable String order);
 
   /**
    * A join clause for after a FROM clause: the row of {@code table}, as {@code alias}, whose unique

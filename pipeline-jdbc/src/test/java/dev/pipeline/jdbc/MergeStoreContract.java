@@ -203,6 +203,49 @@ abstract class MergeStoreContract extends DatabaseContract {
   }
 
   @Test
+  void aForgedSizeOnAGroupsFirstPartNeitherCompletesItWrongNorCountsSiblingsOfAnotherSize() {
+    JdbcPipelineStore store = open("w1");
+    // "big/1" was edited to claim a group of 100,000 and comes first; "small/0" claims 2 where its
+    // split made 3; "ok" is a group of 2 given in the same calls
+    MergeOutcome first =
+        store.merge(
+            pipeline,
+            "merge",
+            List.of(
+                part("big", 1, 100_000, false),
+                part("small", 0, 2, false),
+                part("ok", 0, 2, false)),
+            T0);
+    MergeOutcome rest =
+        store.merge(
+            pipeline,
+            "merge",
+            List.of(
+                part("big", 0, 2, false),
+                part("small", 1, 3, false),
+                part("small", 2, 3, true),
+                part("ok", 1, 2, false)),
+            T0);
+
+    assertThat(first.complete()).isEmpty();
+    assertThat(rest.complete())
+        .as("only the group whose parts agree on its size")
+        .containsExactly(new MergedGroup("ok", 2, List.of("p0", "p1")));
+    assertThat(rest.refused()).containsOnlyKeys("big/0", "small/1", "small/2");
+    assertThat(rest.refused().get("big/0"))
+        .contains("record 'big/0' is part 0 of 2 of merge group 'big', which has 100000 parts");
+    assertThat(rest.refused().get("small/1")).contains("part 1 of 3", "which has 2 parts");
+    assertThat(
+            database.count(
+                "SELECT COUNT(*) FROM "
+                    + database.table("pipeline_merge_parts")
+                    + " WHERE pipeline = ? AND parent_id IN ('big', 'small')",
+                pipeline))
+        .as("the refused parts are not stored")
+        .isEqualTo(2);
+  }
+
+  @Test
   void aPartArrivingWhereItWasMarkedAbsentTakesItsPlaceUntilTheGroupIsCompleteThenIsLate() {
     JdbcPipelineStore store = open("w1");
 

@@ -160,7 +160,11 @@ class PostgresStoreTest extends StoreContract {
             Map.entry("membersOf", batches.membersOf),
             Map.entry("purgedRecords", batches.purgedRecords),
             Map.entry("holders", batches.holders),
-            Map.entry("endedHere", batches.endedHere));
+            Map.entry("endedHere", batches.endedHere),
+            Map.entry("claimTake", rows.claimTake),
+            Map.entry("reprocess", rows.reprocess),
+            Map.entry("discard", rows.discard),
+            Map.entry("keptGroups", batches.keptGroups));
     try (Connection c = DriverManager.getConnection(db().url);
         java.sql.Statement s = c.createStatement()) {
       s.execute("CREATE SCHEMA " + fresh);
@@ -170,7 +174,8 @@ class PostgresStoreTest extends StoreContract {
                 "pipeline_records",
                 "pipeline_batch_records",
                 "pipeline_batches",
-                "pipeline_errors")) {
+                "pipeline_errors",
+                "pipeline_merge_groups")) {
           // autovacuum left out, so that no analyze comes between the inserts and the plans
           s.execute(
               "CREATE TABLE "
@@ -205,7 +210,13 @@ class PostgresStoreTest extends StoreContract {
                 + " lease_owner, lease_token, lease_expires_at) SELECT "
                 + p
                 + ", 'x' || i, 'cleaning', 'IN_PROGRESS', now(), now(), 'w2', 1, now()"
-                + " FROM generate_series(1, 3000) i");
+                + " FROM generate_series(1, 40000) i");
+        s.execute(
+            "INSERT INTO "
+                + names.mergeGroups()
+                + " (pipeline, parent_id, group_size, arrived, created_at) SELECT "
+                + p
+                + ", 'g' || i, 2, 1, now() FROM generate_series(1, 40000) i");
         s.execute("DEALLOCATE ALL");
         s.execute("SET plan_cache_mode = force_custom_plan"); // as the store's pools do
         failures.addAll(plansReadingThePipeline(s, statements, "custom, tables never analyzed"));
@@ -232,7 +243,10 @@ class PostgresStoreTest extends StoreContract {
             "pipeline", "'" + pipeline + "'",
             "owner", "'w1'",
             "token", "7",
-            "batch", "5");
+            "batch", "5",
+            "lease_ms", "30000",
+            "at", "now()",
+            "reason", "'discarded'");
     List<String> failures = new ArrayList<>();
     for (Map.Entry<String, String> statement : statements.entrySet()) {
       List<String> order = new ArrayList<>();

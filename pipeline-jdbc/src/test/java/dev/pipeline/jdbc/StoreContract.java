@@ -2454,10 +2454,20 @@ abstract class StoreContract extends DatabaseContract {
    */
   @Test
   void aRenewalAfterADoubtVouchesForEveryRecordHeldInTheBatch() {
+    assertThat(doubtRenewAndAskAfterATakeOver(false, "pipeline_batches", 1))
+        .as("vouched for by the batch's renewal, within its lease")
+        .isEmpty();
+  }
+
+  /**
+   * Ingests r1000-r1002 under a short lease, outlives it, asks of r1000 (renewed after the doubt),
+   * lets worker b take over every row of {@code table} behind this worker's back, then asks of the
+   * other two: what this worker no longer holds, as it knows.
+   */
+  private Set<String> doubtRenewAndAskAfterATakeOver(boolean full, String table, int rows) {
     Duration lease = Duration.ofMillis(1500);
-    JdbcPipelineStore a = open(db().builder().workerId("a").leaseDuration(lease));
-    List<Envelope<String>> batch = records(0, 3);
-    a.ingest(pipeline, batch, "ingestion", T0);
+    JdbcPipelineStore a = open(db().builder().fullLedger(full).workerId("a").leaseDuration(lease));
+    a.ingest(pipeline, records(0, 3), "ingestion", T0);
     long over = System.nanoTime() + lease.toNanos();
     while (System.nanoTime() - over < 0) {
       LockSupport.parkNanos(over - System.nanoTime());
@@ -2466,13 +2476,24 @@ abstract class StoreContract extends DatabaseContract {
     assertThat(a.notHeld(pipeline, List.of("r1000"))).as("renewed after the doubt").isEmpty();
     String takeOver =
         "UPDATE "
-            + db().table("pipeline_batches")
+            + db().table(table)
             + " SET lease_owner = 'b', lease_token = 42, claim_count = claim_count + 1"
             + " WHERE pipeline = ?";
-    assertThat(db().update(takeOver, pipeline)).isOne();
+    assertThat(db().update(takeOver, pipeline)).isEqualTo(rows);
+    return a.notHeld(pipeline, List.of("r1001", "r1002"));
+  }
 
-    assertThat(a.notHeld(pipeline, List.of("r1001", "r1002")))
-        .as("vouched for by the batch's renewal, within its lease")
+  /**
+   * Regression (issue 11): with full rows, a worker that doubted one record renewed that record's
+   * row alone, so after a pause a stage taking one record at a time renewed the rows of one claim
+   * one statement per record. The renewal renews every row held under the doubtful record's token,
+   * and they are vouched for from memory after it: a take-over behind the worker's back is not seen
+   * for the others, because the database is not asked (one statement, not three).
+   */
+  @Test
+  void aRenewalAfterADoubtVouchesForEveryRowHeldUnderTheSameToken() {
+    assertThat(doubtRenewAndAskAfterATakeOver(true, "pipeline_records", 3))
+        .as("vouched for by the renewal of their token's rows, within its lease")
         .isEmpty();
   }
 
@@ -2777,6 +2798,58 @@ abstract class StoreContract extends DatabaseContract {
       assertThat(error.stackTrace()).hasSizeLessThan(ErrorInfo.MAX_STACK_TRACE + 200);
     }
     assertThat(alerts).hasSize(8).allSatisfy(a -> assertThat(a.message()).doesNotContain("\r"));
+  }
+
+  @Test
+  void aStagePuttingAHugeMetadataValueFailsItsRecordOnlyAndNothingHugeIsStored() throws Exception {
+    JdbcPipelineStore store = open("w1");
+    String huge = "x".repeat(1_000_000);
+    Pipeline<String, String> p =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .stage(
+                StageName.CLEANING,
+                (String s, dev.pipeline.StageContext c) -> {
+                  c.putMetadata("note", s.startsWith("huge") ? huge : "small");
+                  return s;
+                },
+                o -> o.retry(RetryPolicy.none()))
+            .stage(StageName.PUBLISHING, (String s) -> s)
+            .build();
+
+    for (String run : List.of("-1", "-2")) {
+      List<String> ids = List.of("ok" + run, "huge" + run, "fine" + run);
+      RunResult result =
+          p.start(Source.of("src", ids.iterator(), s -> s))
+              .await(HOSTILE_DEADLINE)
+              .orElseThrow(() -> new AssertionError("run " + run + " did not end"));
+
+      assertThat(result.status()).as("run %s", run).isEqualTo(RunStatus.COMPLETED);
+      assertThat(result.published()).as("run %s", run).isEqualTo(2);
+      assertThat(result.deadLettered()).as("run %s", run).isOne();
+    }
+    DeadLetter dead =
+        store.deadLetters(pipeline, DeadLetterQuery.all()).items().stream()
+            .filter(d -> d.recordId().equals("huge-2"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(dead.stage()).isEqualTo("cleaning");
+    assertThat(dead.lastError().message())
+        .contains(
+            "stage 'cleaning' cannot add metadata key 'note' to record 'huge-2'",
+            "more than " + dev.pipeline.StageContext.MAX_METADATA_VALUE_CHARS,
+            "keep large data in the payload")
+        .hasSizeLessThan(2_000);
+    assertThat(dead.record().metadata()).doesNotContainKey("note");
+    assertThat(
+            database.count(
+                "SELECT COUNT(*) FROM "
+                    + database.table("pipeline_records")
+                    + " WHERE pipeline = ? AND LENGTH(metadata) > ?",
+                pipeline,
+                10_000))
+        .as("rows with huge metadata")
+        .isZero();
   }
 
   @Test

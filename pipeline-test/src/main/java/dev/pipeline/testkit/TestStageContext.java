@@ -171,6 +171,10 @@ public final class TestStageContext implements StageContext {
     Objects.requireNonNull(value, "value cannot be null");
     EngineMetadata.checkStageKey(key);
     inCall("putMetadata");
+    String problem = EngineMetadata.entryProblem(key, value, added.size(), added.containsKey(key));
+    if (problem != null) {
+      throw EngineMetadata.refusedEntry(stage.value(), recordIds, key, problem);
+    }
     added.put(key, value);
   }
 

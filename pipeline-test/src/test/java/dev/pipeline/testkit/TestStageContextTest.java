@@ -53,6 +53,22 @@ class TestStageContextTest {
   }
 
   @Test
+  void aValueTooLongIsRefusedAsInAPipeline() {
+    TestStageContext context = TestStageContext.builder().recordId("listing-17").build();
+    Stage<String, String> hoarder =
+        (String s, StageContext c) -> {
+          c.putMetadata("blob", "x".repeat(StageContext.MAX_METADATA_VALUE_CHARS + 1));
+          return s;
+        };
+
+    assertThatThrownBy(() -> hoarder.process("x", context))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cannot add metadata key 'blob' to record 'listing-17'")
+        .hasMessageContaining("keep large data in the payload");
+    assertThat(context.addedMetadata()).isEmpty();
+  }
+
+  @Test
   void aStageFunctionIsCalledWithoutATesterAndWhatItDidIsRead() throws Exception {
     ManualClock clock = ManualClock.create();
     TestStageContext context =

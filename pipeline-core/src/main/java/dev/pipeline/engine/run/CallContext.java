@@ -214,6 +214,12 @@ public final class CallContext implements StageContext {
     Objects.requireNonNull(value, "value cannot be null");
     EngineMetadata.checkStageKey(key);
     Map<String, String> now = added;
+    String problem =
+        EngineMetadata.entryProblem(
+            key, value, now == null ? 0 : now.size(), now != null && now.containsKey(key));
+    if (problem != null) {
+      throw EngineMetadata.refusedEntry(stage.value(), recordIds(), key, problem);
+    }
     if (now == null) {
       // most stages that add metadata add one entry (a route's branch, a balancer's choice): a
       // map of one is a small object, copied into the record's metadata once

@@ -4,6 +4,7 @@ import dev.pipeline.Envelope;
 import dev.pipeline.PipelineException;
 import dev.pipeline.SeekableSource;
 import dev.pipeline.Source;
+import dev.pipeline.StageContext;
 import dev.pipeline.internal.EngineMetadata;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.resilience.TokenBucket;
@@ -174,6 +175,28 @@ final class SourceReader {
       record =
           record.withMetadata(
               Envelope.SOURCE_ERROR, earlier == null ? why.toString() : earlier + "; " + why);
+    }
+    Map<String, String> bounded = EngineMetadata.withinBounds(record.metadata());
+    if (bounded != null) {
+      // one copy, whatever the number of entries left out
+      int dropped = record.metadata().size() - bounded.size();
+      record = API.withAllMetadata(Envelope.of(record.id(), record.payload()), bounded);
+      String why =
+          FORGED
+              + ErrorText.loggable(sourceId)
+              + "' gave it "
+              + dropped
+              + " metadata entries out of bounds (a key of 1 to "
+              + StageContext.MAX_METADATA_KEY_CHARS
+              + " characters, a value of at most "
+              + StageContext.MAX_METADATA_VALUE_CHARS
+              + ", at most "
+              + StageContext.MAX_METADATA_ENTRIES
+              + " entries); the record is kept without them: have the source keep large data in"
+              + " the payload, then reprocess it";
+      String earlier = record.metadata().get(Envelope.SOURCE_ERROR);
+      record =
+          record.withMetadata(Envelope.SOURCE_ERROR, earlier == null ? why : earlier + "; " + why);
     }
     return record.sourceId() == null ? record.withMetadata(Envelope.SOURCE_ID, sourceId) : record;
   }

@@ -15,10 +15,10 @@ import org.jspecify.annotations.Nullable;
  * @param late the ids of children that arrived with their payload at a complete group in which they
  *     had been counted absent (they ended on the way, then were sent back): they are not in its
  *     merge
- * @param refused the ids of parts that do not fit the group they name (an index past its size: a
- *     row edited by hand, or a split that is not deterministic), each with why; they are not
- *     counted, and the engine dead-letters each alone, so one bad part fails neither its group nor
- *     the others given with it
+ * @param refused the ids of parts that do not fit the group they name (a size other than the one
+ *     the group's first part gave: a row edited by hand, or a split that is not deterministic),
+ *     each with why; they are not counted, and the engine dead-letters each alone, so one bad part
+ *     fails neither its group nor the others given with it
  */
 public record MergeOutcome(
     List<MergedGroup> complete, Set<String> late, Map<String, String> refused) {
@@ -40,11 +40,14 @@ public record MergeOutcome(
 
   /**
    * Why a part does not fit a group of {@code groupSize} parts, or null if it does: what a store
-   * says in {@link #refused}.
+   * says in {@link #refused}. A part fits only a group of the size it gives: every child of one
+   * split gives the same, so a part that gives another (its metadata edited, or a split that is not
+   * deterministic) neither grows nor shrinks the group the first part sized, nor completes it
+   * early: it fails alone, and the others are counted against the size they agree on.
    */
   public static @Nullable String misfit(MergePart part, int groupSize) {
-    if (part.index() < groupSize) {
-      return null;
+    if (part.size() == groupSize) {
+      return null; // and so part.index() < groupSize, as MergePart checks
     }
     return "record '"
         + StorableText.escape(part.recordId(), 200)
@@ -56,8 +59,9 @@ public record MergeOutcome(
         + StorableText.escape(part.parentId(), 200)
         + "', which has "
         + groupSize
-        + " parts (its metadata '"
+        + " parts, the size its first part gave (its metadata '"
         + Envelope.SPLIT_SIZE
-        + "' or id was changed, or the split before the merge stage is not deterministic)";
+        + "' or id was changed, or the split before the merge stage is not deterministic); send"
+        + " it back once its row is fixed, or discard it";
   }
 }
