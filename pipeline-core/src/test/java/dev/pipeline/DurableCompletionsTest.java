@@ -361,6 +361,44 @@ class DurableCompletionsTest {
     assertThat(store.delegate.hasUnfinished("no-sink")).isFalse();
   }
 
+  /**
+   * Without a sink, records that end wait until four ingests' worth have ended (or the first has
+   * waited a second, which the fake clock never lets happen): so a batch's end is not a write, a
+   * commit, of its own besides its ingest.
+   */
+  @Test
+  void withoutASinkEndedRecordsWaitForFourIngestsWorth() {
+    RecordingStore store = new RecordingStore();
+    int total = 10 * Run.DURABLE_INGEST_BATCH;
+    CountDownLatch atTheEnd = new CountDownLatch(total);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("no-sink-bulk", String.class)
+            .store(store)
+            .clock(new FakeClock())
+            .stage(CLEANING, (String s) -> s)
+            .stage(
+                PUBLISHING,
+                (String s) -> {
+                  atTheEnd.countDown();
+                  return s;
+                })
+            .build();
+
+    RunResult result = pipeline.run(sourceEndingAfter(total, atTheEnd, "every record at the end"));
+
+    assertThat(result.published()).isEqualTo(total);
+    assertThat(store.writes.stream().mapToInt(w -> w.completions().size()).sum()).isEqualTo(total);
+    // two writes of four ingests' worth while records run, then what ended before the sources did
+    // and what the last stage still held then
+    assertThat(store.writes).hasSizeBetween(3, 4);
+    assertThat(store.writes.subList(0, 2))
+        .allSatisfy(
+            w ->
+                assertThat(w.completions())
+                    .hasSizeGreaterThanOrEqualTo(4 * Run.DURABLE_INGEST_BATCH));
+    assertThat(store.delegate.hasUnfinished("no-sink-bulk")).isFalse();
+  }
+
   /** One write the run asked of the store: completions, and ids about to go to the sink. */
   private record Write(List<Completion> completions, List<String> delivering) {
     Map<RecordStatus, List<String>> byStatus() {

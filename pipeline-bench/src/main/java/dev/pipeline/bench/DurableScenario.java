@@ -26,12 +26,18 @@ import java.util.Map;
  * the same round. Throughput alone does not say it: a durable run that waits on its database may
  * keep pace on two cores while costing far more of them.
  *
- * <p>Each round runs all nine (in memory, H2, raw H2, bare raw H2, Spring Batch on H2, PostgreSQL,
- * raw PostgreSQL, bare raw PostgreSQL, Spring Batch on PostgreSQL) on the same lines, in an order
- * that rotates from round to round, each database fresh; ratios are taken round by round. Every run
- * that publishes must end the same way (the same counts, the same checksum of what it published).
- * It runs {@link #records} lines: 200k at the default sizes. Without PostgreSQL its rows are left
- * out (see {@link BenchDatabase#postgresReachable}).
+ * <p>The floor on H2 (see {@link LedgerFloor}): the least the batch ledger writes for the same
+ * lines, with no stage run, against Spring Batch's whole run; and the most H2 could reach on this
+ * machine, its cores over the in-memory run's CPU per line plus the floor's, against Spring Batch's
+ * rate. Both are reported, not targets: they say how far the target is reachable here.
+ *
+ * <p>Each round runs all of them (in memory, H2, raw H2, bare raw H2, the two floors on H2, Spring
+ * Batch on H2, PostgreSQL, raw PostgreSQL, bare raw PostgreSQL, Spring Batch on PostgreSQL, and the
+ * full ledgers) on the same lines, in an order that rotates from round to round, each database
+ * fresh; ratios are taken round by round. Every run that publishes must end the same way (the same
+ * counts, the same checksum of what it published). It runs {@link #records} lines: 200k at the
+ * default sizes. Without PostgreSQL its rows are left out (see {@link
+ * BenchDatabase#postgresReachable}).
  *
  * <p>A round in which other processes took cores from any of its runs is left out and run again
  * (see {@link Rounds}); the PostgreSQL backends serving the run's connections count as the run's
@@ -60,6 +66,8 @@ final class DurableScenario implements Scenario {
     H2_BARE("bare raw JDBC on H2"),
     H2_SPRING_BATCH("Spring Batch on H2"),
     H2_FULL("H2, full ledger"),
+    H2_FLOOR("H2 floor (id rows and batch rows only, no stages)"),
+    H2_FLOOR_SHARED("H2 floor, one commit a batch"),
     POSTGRES("PostgreSQL"),
     POSTGRES_RAW("raw JDBC on PostgreSQL"),
     POSTGRES_BARE("bare raw JDBC on PostgreSQL"),
@@ -86,7 +94,12 @@ final class DurableScenario implements Scenario {
 
     /** Whether it publishes the listings, so its outcome must be everyone's. */
     boolean publishes() {
-      return this != H2_RAW && this != H2_BARE && this != POSTGRES_RAW && this != POSTGRES_BARE;
+      return this != H2_RAW
+          && this != H2_BARE
+          && this != H2_FLOOR
+          && this != H2_FLOOR_SHARED
+          && this != POSTGRES_RAW
+          && this != POSTGRES_BARE;
     }
 
     DurableWork.Measured run(int lines) throws Exception {
@@ -97,6 +110,8 @@ final class DurableScenario implements Scenario {
         case H2_BARE -> DurableWork.raw(BenchDatabase.Kind.H2, lines, false);
         case H2_SPRING_BATCH -> SpringBatchWork.run(BenchDatabase.Kind.H2, lines);
         case H2_FULL -> DurableWork.durableFull(BenchDatabase.Kind.H2, lines);
+        case H2_FLOOR -> LedgerFloor.run(BenchDatabase.Kind.H2, lines, false);
+        case H2_FLOOR_SHARED -> LedgerFloor.run(BenchDatabase.Kind.H2, lines, true);
         case POSTGRES_FULL -> DurableWork.durableFull(BenchDatabase.Kind.POSTGRES, lines);
         case POSTGRES -> DurableWork.durable(BenchDatabase.Kind.POSTGRES, lines);
         case POSTGRES_RAW -> DurableWork.raw(BenchDatabase.Kind.POSTGRES, lines, true);
@@ -139,6 +154,8 @@ final class DurableScenario implements Scenario {
       pairs.add(new Pair(Variant.H2, Variant.H2_BARE, 0));
       pairs.add(new Pair(Variant.H2, Variant.H2_SPRING_BATCH, SPRING_BATCH_GOAL));
       pairs.add(new Pair(Variant.H2_FULL, Variant.H2_SPRING_BATCH, FULL_LEDGER_GOAL));
+      pairs.add(new Pair(Variant.H2_FLOOR, Variant.H2_SPRING_BATCH, 0));
+      pairs.add(new Pair(Variant.H2_FLOOR_SHARED, Variant.H2_SPRING_BATCH, 0));
     }
     if (variants.contains(Variant.POSTGRES)) {
       pairs.add(new Pair(Variant.POSTGRES, Variant.MEMORY, PG_GOAL));
@@ -154,8 +171,17 @@ final class DurableScenario implements Scenario {
         byCpu.add(v);
       }
     }
+    // floors whose CPU per line, added to the in-memory run's, bounds the rate on this machine
+    List<Variant> floors = new ArrayList<>();
+    for (Variant v : List.of(Variant.H2_FLOOR, Variant.H2_FLOOR_SHARED)) {
+      if (variants.contains(v)) {
+        floors.add(v);
+      }
+    }
+    int cores = Runtime.getRuntime().availableProcessors();
     // each round's values: rate, round trips and CPU of each variant, then the ratio of each pair,
-    // then each durable run's CPU per line over the in-memory run's
+    // then each durable run's CPU per line over the in-memory run's, then each floor's ceiling
+    // over Spring Batch's rate
     int n = variants.size();
     Rounds rounds = new Rounds(settings.rounds(), settings.repeatDisturbed());
     DurableWork.Outcome outcome = null;
@@ -191,7 +217,18 @@ final class DurableScenario implements Scenario {
                 m.cpu(),
                 m.cpuMicrosPerLine(lines)));
       }
-      double[] values = new double[PER_VARIANT * n + pairs.size() + byCpu.size()];
+      // the loops that publish nothing (raw, floors) must still store every unique id once
+      for (Map.Entry<Variant, DurableWork.Measured> m : measured.entrySet()) {
+        if (outcome != null && m.getValue().outcome().unique() != outcome.unique()) {
+          throw new IllegalStateException(
+              m.getKey().label
+                  + " stored "
+                  + m.getValue().outcome().unique()
+                  + " records, the pipeline "
+                  + outcome.unique());
+        }
+      }
+      double[] values = new double[PER_VARIANT * n + pairs.size() + byCpu.size() + floors.size()];
       for (int i = 0; i < n; i++) {
         DurableWork.Measured m = measured.get(variants.get(i));
         values[PER_VARIANT * i] = m.rate(lines);
@@ -207,6 +244,12 @@ final class DurableScenario implements Scenario {
       for (int c = 0; c < byCpu.size(); c++) {
         values[PER_VARIANT * n + pairs.size() + c] =
             measured.get(byCpu.get(c)).cpuMicrosPerLine(lines) / memoryCpu;
+      }
+      for (int f = 0; f < floors.size(); f++) {
+        double ceiling =
+            cores / ((memoryCpu + measured.get(floors.get(f)).cpuMicrosPerLine(lines)) / 1e6);
+        values[PER_VARIANT * n + pairs.size() + byCpu.size() + f] =
+            ceiling / measured.get(Variant.H2_SPRING_BATCH).rate(lines);
       }
       String label = rounds.label();
       String note = rounds.add(disturbed, values);
@@ -281,6 +324,31 @@ final class DurableScenario implements Scenario {
               times(ratios) + rounds.note(),
               String.format(Locale.ROOT, "≤ %.1f×", CPU_GOAL),
               Verdict.of(ratios.median() <= CPU_GOAL)));
+    }
+    for (int f = 0; f < floors.size(); f++) {
+      Variant v = floors.get(f);
+      Samples ratios = rounds.samples(PER_VARIANT * n + pairs.size() + byCpu.size() + f);
+      rows.add(
+          new Row(
+              what
+                  + ", the most H2 could reach: "
+                  + cores
+                  + " cores over the CPU per line of the in-memory run and "
+                  + v.label
+                  + ", vs Spring Batch on H2",
+              "in memory "
+                  + rounds.samples(memory + 2).format("%,.1f")
+                  + " + floor "
+                  + rounds.samples(PER_VARIANT * variants.indexOf(v) + 2).format("%,.1f")
+                  + " µs CPU/line",
+              "Spring Batch on H2 "
+                  + rounds
+                      .samples(PER_VARIANT * variants.indexOf(Variant.H2_SPRING_BATCH))
+                      .format("%,.0f")
+                  + " lines/s",
+              times(ratios) + rounds.note(),
+              "reported",
+              Verdict.REPORTED));
     }
     return rows;
   }

@@ -468,16 +468,34 @@ final class DurableWork {
         written += writes.batch(batch);
         written += writes.batch(List.of()); // the last batch's terminal states
       }
-      long took = System.nanoTime() - start;
-      CpuMeter.Usage used = cpu.stop();
-      trips = db.counter.roundTrips() - trips;
-      if (written + duplicates != lines) {
-        throw new IllegalStateException(
-            "raw loop wrote " + written + " rows and skipped " + duplicates + " of " + lines);
-      }
-      return new Measured(
-          took, new Outcome(written, 0, 0, duplicates, 0), trips, used, db.counter.breakdown());
+      return loopMeasured(db, "raw loop", lines, start, cpu, trips, written, duplicates);
     }
+  }
+
+  /**
+   * Ends the measurement of a plain JDBC loop begun at {@code start} (with {@code trips} counted
+   * then) that stored {@code stored} records and skipped {@code duplicates}.
+   *
+   * @throws IllegalStateException if those are not all the lines: a broken loop
+   */
+  static Measured loopMeasured(
+      BenchDatabase db,
+      String loop,
+      int lines,
+      long start,
+      CpuMeter cpu,
+      long trips,
+      long stored,
+      long duplicates) {
+    long took = System.nanoTime() - start;
+    CpuMeter.Usage used = cpu.stop();
+    long made = db.counter.roundTrips() - trips;
+    if (stored + duplicates != lines) {
+      throw new IllegalStateException(
+          loop + " stored " + stored + " records and skipped " + duplicates + " of " + lines);
+    }
+    return new Measured(
+        took, new Outcome(stored, 0, 0, duplicates, 0), made, used, db.counter.breakdown());
   }
 
   /** The raw loop's writes after each batch read; returns the rows set to a terminal state. */

@@ -42,6 +42,11 @@ class DurableScenariosTest {
         .contains("600 lines (592 unique ids), batch 128, H2 vs bare raw JDBC on H2 |")
         .contains("600 lines (592 unique ids), batch 128, H2 vs Spring Batch on H2 |")
         .contains("600 lines (592 unique ids), batch 128, H2 CPU per line vs in memory | H2 ")
+        .contains(
+            "600 lines (592 unique ids), batch 128, H2 floor (id rows and batch rows only, no"
+                + " stages) vs Spring Batch on H2 |")
+        .contains("batch 128, H2 floor, one commit a batch vs Spring Batch on H2 |")
+        .contains("batch 128, the most H2 could reach: ")
         .contains("| durable linear cost, H2 file: example's 8 stages, rolling index |");
     String io = messages.contains("PostgreSQL is not reachable") ? "H2 file" : "PostgreSQL";
     assertThat(out)

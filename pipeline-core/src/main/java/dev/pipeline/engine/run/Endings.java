@@ -31,8 +31,9 @@ final class Endings {
 
   /**
    * Ends records filtered or dead-lettered at a stage: at once on a store that is not durable; on a
-   * durable one, with the next delivery note (or once four batches' worth wait, once the first has
-   * waited a second, or when the sources are done and the claimer finds nothing to claim).
+   * durable one, with the next delivery note (or once four batches' worth, and at least four
+   * ingests' worth, wait, once the first has waited a second, or when the sources are done and the
+   * claimer finds nothing to claim).
    */
   void end(RunStage stage, List<Completion> completions) {
     write(stage, completions, true);

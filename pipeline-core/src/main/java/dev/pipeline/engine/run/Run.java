@@ -286,8 +286,11 @@ public final class Run implements PipelineRun {
     for (StageDefinition d : definitions) {
       largest = Math.max(largest, Math.max(d.options().batchSize(), d.options().maxBatchSize()));
     }
-    // room for a sink batch waiting for the next delivery note and what stages ended meanwhile
-    this.endedLimit = Math.max(4 * largest, DURABLE_INGEST_BATCH);
+    // room for a sink batch waiting for the next delivery note and what stages ended meanwhile; and
+    // for pipelines whose records end without a delivery note (no sink, or filtered and
+    // dead-lettered ones), four ingests' worth: each write of ended records is a commit, which on
+    // H2 writes every page it changed, so writing them once per ingest would double the commits
+    this.endedLimit = Math.max(4 * largest, 4 * DURABLE_INGEST_BATCH);
     List<StageRecorder> recorders = new ArrayList<>();
     for (RunStage stage : stages) {
       recorders.add(stage.recorder);
