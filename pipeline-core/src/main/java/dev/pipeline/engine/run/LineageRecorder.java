@@ -362,10 +362,15 @@ public final class LineageRecorder {
       Long outputHash = null;
       if (out != null) {
         // the same object hashed at the same moment has the same hash; one the stage may have
-        // changed since its input hash was taken is hashed again
-        // (a sink's output is what it was given)
+        // changed since its input hash was taken is hashed again (a sink's output is what it was
+        // given); an output that wraps the input takes the input's hash for it (PayloadHash)
+        Object output = out.payload();
         outputHash =
-            atSink || (fresh && out.payload() == payload) ? inputHash : payloadHash(out.payload());
+            atSink || (fresh && output == payload)
+                ? inputHash
+                : output == payload
+                    ? payloadHash(output)
+                    : PayloadHash.of(output, payload, inputHash);
       }
       if (handed != null) {
         if (out != null && handsOn) {

@@ -28,12 +28,21 @@ import org.jspecify.annotations.Nullable;
  * content gives equal hashes in every run; a record whose accessors this module cannot call is
  * hashed by its text too.
  *
+ * <p>A record inside the payload (a component, an element, what an optional holds) counts by its
+ * own hash, the one it would have as a payload by itself, mixed in after a mark: so a stage that
+ * wraps its input in its output (as each of the example's stages does) has the input's hash, known
+ * already, taken into the output's instead of walking the input again ({@link #of(Object, Object,
+ * long)}). A payload with no record inside it hashes as in earlier versions; one with a record
+ * inside (in a record, list, optional, set or map) does not, so its hashes before and after an
+ * upgrade differ.
+ *
  * <p>Making a record into text to hash it (its {@code toString}, with every {@code double} and
  * {@code Instant} formatted) was most of what lineage {@code ALL} cost a worker; the walk allocates
  * little for the values above. It goes {@value #MAX_DEPTH} levels deep and through {@value
  * #MAX_VALUES} values at most (past either, a value counts by its class name alone), and a
  * component that throws when read is hashed as its class name, so no payload can make the hash fail
- * or hang.
+ * or hang. A record whose hash is known counts by it wherever it is (its walk is not repeated), so
+ * within the bounds the known hash is the one the walk would give.
  */
 final class PayloadHash {
   static final int MAX_DEPTH = 16;
@@ -48,6 +57,36 @@ final class PayloadHash {
 
   /** A record class's components and the hash of its name. */
   private record Shape(Component[] components, long nameHash) {}
+
+  /**
+   * How a value of a class is walked, found once per class (a chain of type tests per value was a
+   * third of what the hash cost): the case of {@link #walk}'s switch, or for a record its shape
+   * (null shape: not open to this module, hashed by its text).
+   */
+  private record Kind(int tag, @Nullable Shape shape) {}
+
+  private static final int LONG = 0;
+  private static final int INTEGER = 1;
+  private static final int SHORT = 2;
+  private static final int BYTE = 3;
+  private static final int DOUBLE = 4;
+  private static final int FLOAT = 5;
+  private static final int BOOLEAN = 6;
+  private static final int CHARACTER = 7;
+  private static final int ENUM = 8;
+  private static final int INSTANT = 9;
+  private static final int OPTIONAL_INT = 10;
+  private static final int OPTIONAL_LONG = 11;
+  private static final int OPTIONAL_DOUBLE = 12;
+  private static final int OPTIONAL = 13;
+  private static final int RECORD = 14;
+  private static final int SET = 15;
+  private static final int MAP = 16;
+  private static final int COLLECTION = 17;
+  private static final int BYTES = 18;
+  private static final int ARRAY = 19;
+  private static final int TEXT_OF = 20;
+  private static final int CHARS = 21;
 
   /**
    * A record component's accessor, as a method handle of its own return type: a number is mixed in
@@ -82,7 +121,71 @@ final class PayloadHash {
         }
       };
 
-  private PayloadHash() {}
+  // each class's kind, in the order of the tests a value went through before (the first that
+  // holds decides: a record that is also a set is walked as a record)
+  private static final ClassValue<Kind> KINDS =
+      new ClassValue<>() {
+        @Override
+        protected Kind computeValue(Class<?> type) {
+          int tag;
+          if (CharSequence.class.isAssignableFrom(type)) {
+            tag = CHARS;
+          } else if (type == Long.class) {
+            tag = LONG;
+          } else if (type == Integer.class) {
+            tag = INTEGER;
+          } else if (type == Short.class) {
+            tag = SHORT;
+          } else if (type == Byte.class) {
+            tag = BYTE;
+          } else if (type == Double.class) {
+            tag = DOUBLE;
+          } else if (type == Float.class) {
+            tag = FLOAT;
+          } else if (type == Boolean.class) {
+            tag = BOOLEAN;
+          } else if (type == Character.class) {
+            tag = CHARACTER;
+          } else if (Enum.class.isAssignableFrom(type)) {
+            tag = ENUM;
+          } else if (type == Instant.class) {
+            tag = INSTANT;
+          } else if (type == OptionalInt.class) {
+            tag = OPTIONAL_INT;
+          } else if (type == OptionalLong.class) {
+            tag = OPTIONAL_LONG;
+          } else if (type == OptionalDouble.class) {
+            tag = OPTIONAL_DOUBLE;
+          } else if (type == Optional.class) {
+            tag = OPTIONAL;
+          } else if (Record.class.isAssignableFrom(type)) {
+            return new Kind(RECORD, SHAPES.get(type));
+          } else if (Set.class.isAssignableFrom(type)) {
+            tag = SET;
+          } else if (Map.class.isAssignableFrom(type)) {
+            tag = MAP;
+          } else if (Collection.class.isAssignableFrom(type)) {
+            tag = COLLECTION;
+          } else if (type == byte[].class) {
+            tag = BYTES;
+          } else if (Object[].class.isAssignableFrom(type)) {
+            tag = ARRAY;
+          } else {
+            tag = TEXT_OF;
+          }
+          return new Kind(tag, null);
+        }
+      };
+
+  /** The record whose hash is known (the stage's input), or null. */
+  private final @Nullable Object known;
+
+  private final long knownHash;
+
+  private PayloadHash(@Nullable Object known, long knownHash) {
+    this.known = known;
+    this.knownHash = knownHash;
+  }
 
   private static Component component(Method accessor) throws IllegalAccessException {
     accessor.setAccessible(true);
@@ -112,7 +215,22 @@ final class PayloadHash {
 
   /** The hash of a payload's content. */
   static long of(@Nullable Object payload) {
-    return new PayloadHash().walk(OFFSET, payload, 0);
+    return new PayloadHash(null, 0).walk(OFFSET, payload, 0);
+  }
+
+  /**
+   * The hash of a payload's content, the hash of one object being known: where that very object is
+   * a record inside the payload (a stage's output wrapping its input), it counts by the known hash
+   * instead of being walked again.
+   *
+   * @param known an object whose hash is {@code knownHash} ({@link #of(Object)}), or null
+   */
+  static long of(@Nullable Object payload, @Nullable Object known, long knownHash) {
+    if (payload == known) {
+      return knownHash;
+    }
+    return new PayloadHash(known instanceof Record ? known : null, knownHash)
+        .walk(OFFSET, payload, 0);
   }
 
   private int left = MAX_VALUES;
@@ -122,7 +240,7 @@ final class PayloadHash {
     return chars(OFFSET, text);
   }
 
-  private static long chars(long h, CharSequence text) {
+  static long chars(long h, CharSequence text) {
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
       if (c < 0x100) {
@@ -146,49 +264,77 @@ final class PayloadHash {
     if (value == null) {
       return chars(h, "null");
     }
-    if (value instanceof CharSequence text) {
+    if (value instanceof String text) {
       return chars(h, text);
+    }
+    Kind kind = KINDS.get(value.getClass());
+    if (kind.tag == CHARS) {
+      return chars(h, (CharSequence) value);
     }
     if (depth >= MAX_DEPTH || --left < 0) {
       return chars(mix(h, 0x3f), value.getClass().getName()); // as deep as it goes
     }
     try {
-      return switch (value) {
-        case Long n -> mix(mix(h, 'J'), n);
-        case Integer n -> mix(mix(h, 'I'), n);
-        case Short n -> mix(mix(h, 'S'), n);
-        case Byte n -> mix(mix(h, 'B'), n);
-        case Double n -> mix(mix(h, 'D'), Double.doubleToLongBits(n));
-        case Float n -> mix(mix(h, 'F'), Float.floatToIntBits(n));
-        case Boolean b -> mix(mix(h, 'Z'), b ? 1 : 0);
-        case Character c -> mix(mix(h, 'C'), c);
-        case Enum<?> e -> chars(mix(h, 'E'), e.name());
-        case Instant t -> mix(mix(mix(h, 'T'), t.getEpochSecond()), t.getNano());
-        case OptionalInt o -> o.isPresent() ? mix(mix(h, 'i'), o.getAsInt()) : mix(h, '0');
-        case OptionalLong o -> o.isPresent() ? mix(mix(h, 'j'), o.getAsLong()) : mix(h, '0');
-        case OptionalDouble o ->
-            o.isPresent()
-                ? mix(mix(h, 'd'), Double.doubleToLongBits(o.getAsDouble()))
-                : mix(h, '0');
-        case Optional<?> o -> o.isPresent() ? walk(mix(h, 'o'), o.get(), depth + 1) : mix(h, '0');
-        case Record r -> record(h, r, depth);
-        case Set<?> set -> unordered(h, set, depth);
-        case Map<?, ?> map -> entries(h, map, depth);
-        case Collection<?> list -> {
+      return switch (kind.tag) {
+        case LONG -> mix(mix(h, 'J'), (Long) value);
+        case INTEGER -> mix(mix(h, 'I'), (Integer) value);
+        case SHORT -> mix(mix(h, 'S'), (Short) value);
+        case BYTE -> mix(mix(h, 'B'), (Byte) value);
+        case DOUBLE -> mix(mix(h, 'D'), Double.doubleToLongBits((Double) value));
+        case FLOAT -> mix(mix(h, 'F'), Float.floatToIntBits((Float) value));
+        case BOOLEAN -> mix(mix(h, 'Z'), (Boolean) value ? 1 : 0);
+        case CHARACTER -> mix(mix(h, 'C'), (Character) value);
+        case ENUM -> chars(mix(h, 'E'), ((Enum<?>) value).name());
+        case INSTANT -> {
+          Instant t = (Instant) value;
+          yield mix(mix(mix(h, 'T'), t.getEpochSecond()), t.getNano());
+        }
+        case OPTIONAL_INT -> {
+          OptionalInt o = (OptionalInt) value;
+          yield o.isPresent() ? mix(mix(h, 'i'), o.getAsInt()) : mix(h, '0');
+        }
+        case OPTIONAL_LONG -> {
+          OptionalLong o = (OptionalLong) value;
+          yield o.isPresent() ? mix(mix(h, 'j'), o.getAsLong()) : mix(h, '0');
+        }
+        case OPTIONAL_DOUBLE -> {
+          OptionalDouble o = (OptionalDouble) value;
+          yield o.isPresent()
+              ? mix(mix(h, 'd'), Double.doubleToLongBits(o.getAsDouble()))
+              : mix(h, '0');
+        }
+        case OPTIONAL -> {
+          Optional<?> o = (Optional<?>) value;
+          yield o.isPresent() ? walk(mix(h, 'o'), o.get(), depth + 1) : mix(h, '0');
+        }
+        case RECORD -> {
+          if (depth == 0) {
+            yield record(h, (Record) value, kind.shape, depth); // the payload itself
+          }
+          // inside the payload: its own hash, known or walked from the start
+          long own = value == known ? knownHash : record(OFFSET, (Record) value, kind.shape, depth);
+          yield mix(mix(h, '@'), own);
+        }
+        case SET -> unordered(h, (Set<?>) value, depth);
+        case MAP -> entries(h, (Map<?, ?>) value, depth);
+        case COLLECTION -> {
+          Collection<?> list = (Collection<?>) value;
           long x = mix(mix(h, '['), list.size());
           for (Object element : list) {
             x = walk(x, element, depth + 1);
           }
           yield x;
         }
-        case byte[] bytes -> {
+        case BYTES -> {
+          byte[] bytes = (byte[]) value;
           long x = mix(mix(h, '['), bytes.length);
           for (byte b : bytes) {
             x = (x ^ (b & 0xff)) * PRIME;
           }
           yield x;
         }
-        case Object[] array -> {
+        case ARRAY -> {
+          Object[] array = (Object[]) value;
           long x = mix(mix(h, '['), array.length);
           for (Object element : array) {
             x = walk(x, element, depth + 1);
@@ -203,8 +349,7 @@ final class PayloadHash {
     }
   }
 
-  private long record(long h, Record r, int depth) {
-    Shape shape = SHAPES.get(r.getClass());
+  private long record(long h, Record r, @Nullable Shape shape, int depth) {
     if (shape == null) {
       return chars(h, String.valueOf(r));
     }
