@@ -59,36 +59,6 @@ final class PayloadHash {
   private record Shape(Component[] components, long nameHash) {}
 
   /**
-   * How a value of a class is walked, found once per class (a chain of type tests per value was a
-   * third of what the hash cost): the case of {@link #walk}'s switch, or for a record its shape
-   * (null shape: not open to this module, hashed by its text).
-   */
-  private record Kind(int tag, @Nullable Shape shape) {}
-
-  private static final int LONG = 0;
-  private static final int INTEGER = 1;
-  private static final int SHORT = 2;
-  private static final int BYTE = 3;
-  private static final int DOUBLE = 4;
-  private static final int FLOAT = 5;
-  private static final int BOOLEAN = 6;
-  private static final int CHARACTER = 7;
-  private static final int ENUM = 8;
-  private static final int INSTANT = 9;
-  private static final int OPTIONAL_INT = 10;
-  private static final int OPTIONAL_LONG = 11;
-  private static final int OPTIONAL_DOUBLE = 12;
-  private static final int OPTIONAL = 13;
-  private static final int RECORD = 14;
-  private static final int SET = 15;
-  private static final int MAP = 16;
-  private static final int COLLECTION = 17;
-  private static final int BYTES = 18;
-  private static final int ARRAY = 19;
-  private static final int TEXT_OF = 20;
-  private static final int CHARS = 21;
-
-  /**
    * A record component's accessor, as a method handle of its own return type: a number is mixed in
    * as it is read, without being boxed (boxing each {@code long} and {@code double} of the
    * example's records, and {@code Method.invoke}'s checks, were a fifth of what the hash cost).
@@ -118,62 +88,6 @@ final class PayloadHash {
           } catch (RuntimeException | IllegalAccessException inaccessible) {
             return null; // not open to this module: hashed by its text
           }
-        }
-      };
-
-  // each class's kind, in the order of the tests a value went through before (the first that
-  // holds decides: a record that is also a set is walked as a record)
-  private static final ClassValue<Kind> KINDS =
-      new ClassValue<>() {
-        @Override
-        protected Kind computeValue(Class<?> type) {
-          int tag;
-          if (CharSequence.class.isAssignableFrom(type)) {
-            tag = CHARS;
-          } else if (type == Long.class) {
-            tag = LONG;
-          } else if (type == Integer.class) {
-            tag = INTEGER;
-          } else if (type == Short.class) {
-            tag = SHORT;
-          } else if (type == Byte.class) {
-            tag = BYTE;
-          } else if (type == Double.class) {
-            tag = DOUBLE;
-          } else if (type == Float.class) {
-            tag = FLOAT;
-          } else if (type == Boolean.class) {
-            tag = BOOLEAN;
-          } else if (type == Character.class) {
-            tag = CHARACTER;
-          } else if (Enum.class.isAssignableFrom(type)) {
-            tag = ENUM;
-          } else if (type == Instant.class) {
-            tag = INSTANT;
-          } else if (type == OptionalInt.class) {
-            tag = OPTIONAL_INT;
-          } else if (type == OptionalLong.class) {
-            tag = OPTIONAL_LONG;
-          } else if (type == OptionalDouble.class) {
-            tag = OPTIONAL_DOUBLE;
-          } else if (type == Optional.class) {
-            tag = OPTIONAL;
-          } else if (Record.class.isAssignableFrom(type)) {
-            return new Kind(RECORD, SHAPES.get(type));
-          } else if (Set.class.isAssignableFrom(type)) {
-            tag = SET;
-          } else if (Map.class.isAssignableFrom(type)) {
-            tag = MAP;
-          } else if (Collection.class.isAssignableFrom(type)) {
-            tag = COLLECTION;
-          } else if (type == byte[].class) {
-            tag = BYTES;
-          } else if (Object[].class.isAssignableFrom(type)) {
-            tag = ARRAY;
-          } else {
-            tag = TEXT_OF;
-          }
-          return new Kind(tag, null);
         }
       };
 
@@ -229,8 +143,9 @@ final class PayloadHash {
     if (payload == known) {
       return knownHash;
     }
-    return new PayloadHash(known instanceof Record ? known : null, knownHash)
-        .walk(OFFSET, payload, 0);
+    // a record that is also text is hashed as text, never by a known hash
+    boolean record = known instanceof Record && !(known instanceof CharSequence);
+    return new PayloadHash(record ? known : null, knownHash).walk(OFFSET, payload, 0);
   }
 
   private int left = MAX_VALUES;
@@ -264,77 +179,58 @@ final class PayloadHash {
     if (value == null) {
       return chars(h, "null");
     }
-    if (value instanceof String text) {
+    if (value instanceof CharSequence text) {
       return chars(h, text);
-    }
-    Kind kind = KINDS.get(value.getClass());
-    if (kind.tag == CHARS) {
-      return chars(h, (CharSequence) value);
     }
     if (depth >= MAX_DEPTH || --left < 0) {
       return chars(mix(h, 0x3f), value.getClass().getName()); // as deep as it goes
     }
+    if (value == known) {
+      return mix(mix(h, '@'), knownHash); // not read: it may not be in the cache any more
+    }
     try {
-      return switch (kind.tag) {
-        case LONG -> mix(mix(h, 'J'), (Long) value);
-        case INTEGER -> mix(mix(h, 'I'), (Integer) value);
-        case SHORT -> mix(mix(h, 'S'), (Short) value);
-        case BYTE -> mix(mix(h, 'B'), (Byte) value);
-        case DOUBLE -> mix(mix(h, 'D'), Double.doubleToLongBits((Double) value));
-        case FLOAT -> mix(mix(h, 'F'), Float.floatToIntBits((Float) value));
-        case BOOLEAN -> mix(mix(h, 'Z'), (Boolean) value ? 1 : 0);
-        case CHARACTER -> mix(mix(h, 'C'), (Character) value);
-        case ENUM -> chars(mix(h, 'E'), ((Enum<?>) value).name());
-        case INSTANT -> {
-          Instant t = (Instant) value;
-          yield mix(mix(mix(h, 'T'), t.getEpochSecond()), t.getNano());
-        }
-        case OPTIONAL_INT -> {
-          OptionalInt o = (OptionalInt) value;
-          yield o.isPresent() ? mix(mix(h, 'i'), o.getAsInt()) : mix(h, '0');
-        }
-        case OPTIONAL_LONG -> {
-          OptionalLong o = (OptionalLong) value;
-          yield o.isPresent() ? mix(mix(h, 'j'), o.getAsLong()) : mix(h, '0');
-        }
-        case OPTIONAL_DOUBLE -> {
-          OptionalDouble o = (OptionalDouble) value;
-          yield o.isPresent()
-              ? mix(mix(h, 'd'), Double.doubleToLongBits(o.getAsDouble()))
-              : mix(h, '0');
-        }
-        case OPTIONAL -> {
-          Optional<?> o = (Optional<?>) value;
-          yield o.isPresent() ? walk(mix(h, 'o'), o.get(), depth + 1) : mix(h, '0');
-        }
-        case RECORD -> {
-          if (depth == 0) {
-            yield record(h, (Record) value, kind.shape, depth); // the payload itself
-          }
-          // inside the payload: its own hash, known or walked from the start
-          long own = value == known ? knownHash : record(OFFSET, (Record) value, kind.shape, depth);
-          yield mix(mix(h, '@'), own);
-        }
-        case SET -> unordered(h, (Set<?>) value, depth);
-        case MAP -> entries(h, (Map<?, ?>) value, depth);
-        case COLLECTION -> {
-          Collection<?> list = (Collection<?>) value;
+      if (value instanceof Record r) {
+        Shape shape = SHAPES.get(r.getClass());
+        // the payload itself, or a record inside it by its own hash
+        return depth == 0
+            ? record(h, r, shape, depth)
+            : mix(mix(h, '@'), record(OFFSET, r, shape, depth));
+      }
+      return switch (value) {
+        case Long n -> mix(mix(h, 'J'), n);
+        case Integer n -> mix(mix(h, 'I'), n);
+        case Short n -> mix(mix(h, 'S'), n);
+        case Byte n -> mix(mix(h, 'B'), n);
+        case Double n -> mix(mix(h, 'D'), Double.doubleToLongBits(n));
+        case Float n -> mix(mix(h, 'F'), Float.floatToIntBits(n));
+        case Boolean b -> mix(mix(h, 'Z'), b ? 1 : 0);
+        case Character c -> mix(mix(h, 'C'), c);
+        case Enum<?> e -> chars(mix(h, 'E'), e.name());
+        case Instant t -> mix(mix(mix(h, 'T'), t.getEpochSecond()), t.getNano());
+        case OptionalInt o -> o.isPresent() ? mix(mix(h, 'i'), o.getAsInt()) : mix(h, '0');
+        case OptionalLong o -> o.isPresent() ? mix(mix(h, 'j'), o.getAsLong()) : mix(h, '0');
+        case OptionalDouble o ->
+            o.isPresent()
+                ? mix(mix(h, 'd'), Double.doubleToLongBits(o.getAsDouble()))
+                : mix(h, '0');
+        case Optional<?> o -> o.isPresent() ? walk(mix(h, 'o'), o.get(), depth + 1) : mix(h, '0');
+        case Set<?> set -> unordered(h, set, depth);
+        case Map<?, ?> map -> entries(h, map, depth);
+        case Collection<?> list -> {
           long x = mix(mix(h, '['), list.size());
           for (Object element : list) {
             x = walk(x, element, depth + 1);
           }
           yield x;
         }
-        case BYTES -> {
-          byte[] bytes = (byte[]) value;
+        case byte[] bytes -> {
           long x = mix(mix(h, '['), bytes.length);
           for (byte b : bytes) {
             x = (x ^ (b & 0xff)) * PRIME;
           }
           yield x;
         }
-        case ARRAY -> {
-          Object[] array = (Object[]) value;
+        case Object[] array -> {
           long x = mix(mix(h, '['), array.length);
           for (Object element : array) {
             x = walk(x, element, depth + 1);
