@@ -91,7 +91,7 @@ final class PayloadHash {
         }
       };
 
-  /** The record whose hash is known (the stage's input), or null. */
+  /** The object whose hash is known (the stage's input), or null; only a record counts by it. */
   private final @Nullable Object known;
 
   private final long knownHash;
@@ -143,9 +143,7 @@ final class PayloadHash {
     if (payload == known) {
       return knownHash;
     }
-    // a record that is also text is hashed as text, never by a known hash
-    boolean record = known instanceof Record && !(known instanceof CharSequence);
-    return new PayloadHash(record ? known : null, knownHash).walk(OFFSET, payload, 0);
+    return new PayloadHash(known, knownHash).walk(OFFSET, payload, 0);
   }
 
   private int left = MAX_VALUES;
@@ -185,16 +183,13 @@ final class PayloadHash {
     if (depth >= MAX_DEPTH || --left < 0) {
       return chars(mix(h, 0x3f), value.getClass().getName()); // as deep as it goes
     }
-    if (value == known) {
-      return mix(mix(h, '@'), knownHash); // not read: it may not be in the cache any more
-    }
     try {
       if (value instanceof Record r) {
-        Shape shape = SHAPES.get(r.getClass());
-        // the payload itself, or a record inside it by its own hash
+        // the payload itself, or a record inside it by its own hash (known, or walked); a record
+        // that is also text was hashed as text above, even if known
         return depth == 0
-            ? record(h, r, shape, depth)
-            : mix(mix(h, '@'), record(OFFSET, r, shape, depth));
+            ? record(h, r, SHAPES.get(r.getClass()), depth)
+            : mix(mix(h, '@'), r == known ? knownHash : own(r, depth));
       }
       return switch (value) {
         case Long n -> mix(mix(h, 'J'), n);
@@ -243,6 +238,10 @@ final class PayloadHash {
       // a component, element or toString that throws: the payload is known by its class only
       return chars(mix(h, 0x21), value.getClass().getName());
     }
+  }
+
+  private long own(Record r, int depth) {
+    return record(OFFSET, r, SHAPES.get(r.getClass()), depth);
   }
 
   private long record(long h, Record r, @Nullable Shape shape, int depth) {
