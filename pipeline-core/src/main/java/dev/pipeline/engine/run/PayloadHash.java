@@ -188,8 +188,8 @@ final class PayloadHash {
         // the payload itself, or a record inside it by its own hash (known, or walked); a record
         // that is also text was hashed as text above, even if known
         return depth == 0
-            ? record(h, r, SHAPES.get(r.getClass()), depth)
-            : mix(mix(h, '@'), r == known ? knownHash : own(r, depth));
+            ? record(h, r, depth)
+            : mix(mix(h, '@'), r == known ? knownHash : record(OFFSET, r, depth));
       }
       return switch (value) {
         case Long n -> mix(mix(h, 'J'), n);
@@ -240,11 +240,8 @@ final class PayloadHash {
     }
   }
 
-  private long own(Record r, int depth) {
-    return record(OFFSET, r, SHAPES.get(r.getClass()), depth);
-  }
-
-  private long record(long h, Record r, @Nullable Shape shape, int depth) {
+  private long record(long h, Record r, int depth) {
+    Shape shape = SHAPES.get(r.getClass());
     if (shape == null) {
       return chars(h, String.valueOf(r));
     }
