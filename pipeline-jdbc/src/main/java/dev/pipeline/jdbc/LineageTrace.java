@@ -101,19 +101,28 @@ final class LineageTrace {
     } else {
       pending++;
     }
-    for (String text : new String[] {e.branch(), e.verdicts(), e.detail(), e.position()}) {
-      if (text != null) {
-        separators(out, pending + 1);
-        pending = 0;
-        if (text.isEmpty()) {
-          out.append(EMPTY_TEXT, 0, EMPTY_TEXT.length());
-        } else {
-          text(out, text);
-        }
-      } else {
-        pending++;
-      }
+    pending = optional(out, e.branch(), pending);
+    pending = optional(out, e.verdicts(), pending);
+    pending = optional(out, e.detail(), pending);
+    optional(out, e.position(), pending);
+  }
+
+  /**
+   * Writes a text field after the separators of the empty fields before it, or counts it empty.
+   *
+   * @return the empty fields not yet written
+   */
+  private static int optional(BulkAppend.TextOut out, @Nullable String text, int pending) {
+    if (text == null) {
+      return pending + 1;
     }
+    separators(out, pending + 1);
+    if (text.isEmpty()) {
+      out.append(EMPTY_TEXT, 0, EMPTY_TEXT.length());
+    } else {
+      text(out, text);
+    }
+    return 0;
   }
 
   private static void separators(BulkAppend.TextOut out, int n) {

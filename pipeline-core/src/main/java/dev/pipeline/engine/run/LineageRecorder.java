@@ -53,8 +53,18 @@ public final class LineageRecorder {
    */
   private final @Nullable ConcurrentHashMap<String, Hashed> handed;
 
-  /** A payload and the hash of its text. */
-  private record Hashed(Object payload, long hash) {}
+  /**
+   * A payload and the hash of its content, with the record's metadata map as it was handed on and
+   * the source and parent ids read from it: the next stage's event takes them from here while the
+   * record still has that map (the map's lookups were a cache miss per event, as much as the
+   * recorder's other work).
+   */
+  private record Hashed(
+      Object payload,
+      long hash,
+      Map<String, String> metadata,
+      @Nullable String sourceId,
+      @Nullable String parentId) {}
 
   LineageRecorder(LineageLevel level, double share, Run run) {
     this.level = level;
@@ -159,7 +169,7 @@ public final class LineageRecorder {
     int arrived = input.payload() instanceof List<?> parts ? parts.size() : size;
     long outputHash = payloadHash(out.payload());
     if (handsOn(stage)) {
-      hand(out, outputHash);
+      hand(out, outputHash, null, null, null);
     }
     run.telemetry.lineage(
         new LineageBatch(
@@ -199,14 +209,33 @@ public final class LineageRecorder {
     return stage.sink == null && (stage.next != null || run.sinkStage != null);
   }
 
-  /** Keeps an output's hash for its event at the next stage. */
-  private void hand(Envelope<Object> out, long outputHash) {
+  /**
+   * Keeps an output's hash for its event at the next stage.
+   *
+   * @param inputMetadata the input's metadata map, whose source and parent ids are given, or null
+   */
+  private void hand(
+      Envelope<Object> out,
+      long outputHash,
+      @Nullable Map<String, String> inputMetadata,
+      @Nullable String sourceId,
+      @Nullable String parentId) {
     ConcurrentHashMap<String, Hashed> h = handed;
     if (h != null) {
       if (h.size() >= MAX_HANDED) {
         h.clear();
       }
-      h.put(out.id(), new Hashed(out.payload(), outputHash));
+      Map<String, String> meta = out.metadata();
+      h.put(
+          out.id(),
+          inputMetadata == meta
+              ? new Hashed(out.payload(), outputHash, meta, sourceId, parentId)
+              : new Hashed(
+                  out.payload(),
+                  outputHash,
+                  meta,
+                  meta.get(Envelope.SOURCE_ID),
+                  meta.get(Envelope.PARENT_ID)));
     }
   }
 
@@ -362,14 +391,29 @@ public final class LineageRecorder {
       Long outputHash = null;
       if (out != null) {
         // the same object hashed at the same moment has the same hash; one the stage may have
-        // changed since its input hash was taken is hashed again
-        // (a sink's output is what it was given)
+        // changed since its input hash was taken is hashed again (a sink's output is what it was
+        // given); an output that wraps the input takes the input's hash for it (PayloadHash)
+        Object output = out.payload();
         outputHash =
-            atSink || (fresh && out.payload() == payload) ? inputHash : payloadHash(out.payload());
+            atSink || (fresh && output == payload)
+                ? inputHash
+                : output == payload
+                    ? payloadHash(output)
+                    : PayloadHash.of(output, payload, inputHash);
+      }
+      Map<String, String> inMeta = in.metadata();
+      String sourceId;
+      String parentId;
+      if (before != null && before.metadata == inMeta) {
+        sourceId = before.sourceId;
+        parentId = before.parentId;
+      } else {
+        sourceId = inMeta.get(Envelope.SOURCE_ID);
+        parentId = inMeta.get(Envelope.PARENT_ID);
       }
       if (handed != null) {
         if (out != null && handsOn) {
-          hand(out, outputHash);
+          hand(out, outputHash, inMeta, sourceId, parentId);
         } else if (before != null) {
           handed.remove(in.id());
         }
@@ -384,8 +428,8 @@ public final class LineageRecorder {
               attempts,
               inputHash,
               outputHash,
-              in.metadata().get(Envelope.SOURCE_ID),
-              in.metadata().get(Envelope.PARENT_ID),
+              sourceId,
+              parentId,
               childCount,
               metaChanged ? branch(in.metadata(), meta) : null,
               verdicts,

@@ -28,12 +28,21 @@ import org.jspecify.annotations.Nullable;
  * content gives equal hashes in every run; a record whose accessors this module cannot call is
  * hashed by its text too.
  *
+ * <p>A record inside the payload (a component, an element, what an optional holds) counts by its
+ * own hash, the one it would have as a payload by itself, mixed in after a mark: so a stage that
+ * wraps its input in its output (as each of the example's stages does) has the input's hash, known
+ * already, taken into the output's instead of walking the input again ({@link #of(Object, Object,
+ * long)}). A payload with no record inside it hashes as in earlier versions; one with a record
+ * inside (in a record, list, optional, set or map) does not, so its hashes before and after an
+ * upgrade differ.
+ *
  * <p>Making a record into text to hash it (its {@code toString}, with every {@code double} and
  * {@code Instant} formatted) was most of what lineage {@code ALL} cost a worker; the walk allocates
  * little for the values above. It goes {@value #MAX_DEPTH} levels deep and through {@value
  * #MAX_VALUES} values at most (past either, a value counts by its class name alone), and a
  * component that throws when read is hashed as its class name, so no payload can make the hash fail
- * or hang.
+ * or hang. A record whose hash is known counts by it wherever it is (its walk is not repeated), so
+ * within the bounds the known hash is the one the walk would give.
  */
 final class PayloadHash {
   static final int MAX_DEPTH = 16;
@@ -82,7 +91,15 @@ final class PayloadHash {
         }
       };
 
-  private PayloadHash() {}
+  /** The object whose hash is known (the stage's input), or null; only a record counts by it. */
+  private final @Nullable Object known;
+
+  private final long knownHash;
+
+  private PayloadHash(@Nullable Object known, long knownHash) {
+    this.known = known;
+    this.knownHash = knownHash;
+  }
 
   private static Component component(Method accessor) throws IllegalAccessException {
     accessor.setAccessible(true);
@@ -112,7 +129,21 @@ final class PayloadHash {
 
   /** The hash of a payload's content. */
   static long of(@Nullable Object payload) {
-    return new PayloadHash().walk(OFFSET, payload, 0);
+    return new PayloadHash(null, 0).walk(OFFSET, payload, 0);
+  }
+
+  /**
+   * The hash of a payload's content, the hash of one object being known: where that very object is
+   * a record inside the payload (a stage's output wrapping its input), it counts by the known hash
+   * instead of being walked again.
+   *
+   * @param known an object whose hash is {@code knownHash} ({@link #of(Object)}), or null
+   */
+  static long of(@Nullable Object payload, @Nullable Object known, long knownHash) {
+    if (payload == known) {
+      return knownHash;
+    }
+    return new PayloadHash(known, knownHash).walk(OFFSET, payload, 0);
   }
 
   private int left = MAX_VALUES;
@@ -122,7 +153,7 @@ final class PayloadHash {
     return chars(OFFSET, text);
   }
 
-  private static long chars(long h, CharSequence text) {
+  static long chars(long h, CharSequence text) {
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
       if (c < 0x100) {
@@ -153,6 +184,13 @@ final class PayloadHash {
       return chars(mix(h, 0x3f), value.getClass().getName()); // as deep as it goes
     }
     try {
+      if (value instanceof Record r) {
+        // the payload itself, or a record inside it by its own hash (known, or walked); a record
+        // that is also text was hashed as text above, even if known
+        return depth == 0
+            ? record(h, r, depth)
+            : mix(mix(h, '@'), r == known ? knownHash : record(OFFSET, r, depth));
+      }
       return switch (value) {
         case Long n -> mix(mix(h, 'J'), n);
         case Integer n -> mix(mix(h, 'I'), n);
@@ -171,7 +209,6 @@ final class PayloadHash {
                 ? mix(mix(h, 'd'), Double.doubleToLongBits(o.getAsDouble()))
                 : mix(h, '0');
         case Optional<?> o -> o.isPresent() ? walk(mix(h, 'o'), o.get(), depth + 1) : mix(h, '0');
-        case Record r -> record(h, r, depth);
         case Set<?> set -> unordered(h, set, depth);
         case Map<?, ?> map -> entries(h, map, depth);
         case Collection<?> list -> {

@@ -131,6 +131,32 @@ class PayloadHashTest {
         .isNotEqualTo(PayloadHash.of(new byte[] {2, 1}));
   }
 
+  record Wrapped(Listing listing, String note, java.util.Optional<Price> other) {}
+
+  @Test
+  void aRecordInsideCountsByItsOwnHashSoAKnownOneIsNotWalkedAgain() {
+    Listing inner = listing("drill", 0.5);
+    Wrapped outer = new Wrapped(inner, "n", java.util.Optional.of(new Price(5, "EUR")));
+    long h = mix(mix(0xcbf29ce484222325L, 'R'), PayloadHash.text(Wrapped.class.getName()));
+    h = mix(mix(h, '@'), PayloadHash.of(inner));
+    h = PayloadHash.chars(h, "n");
+    h = mix(mix(mix(h, 'o'), '@'), PayloadHash.of(new Price(5, "EUR")));
+    assertThat(PayloadHash.of(outer)).isEqualTo(h);
+
+    assertThat(PayloadHash.of(outer, inner, PayloadHash.of(inner)))
+        .as("the wrapped input's known hash gives the hash the walk gives")
+        .isEqualTo(PayloadHash.of(outer));
+    assertThat(PayloadHash.of(outer, inner, 42L))
+        .as("the known hash is taken, not the walk's")
+        .isNotEqualTo(PayloadHash.of(outer));
+    assertThat(PayloadHash.of(outer, listing("drill", 0.5), 42L))
+        .as("only the very object counts by the known hash, not an equal one")
+        .isEqualTo(PayloadHash.of(outer));
+    assertThat(PayloadHash.of(inner, inner, 42L)).isEqualTo(42L);
+    assertThat(PayloadHash.of(new Wrapped(listing("drill", 0.25), "n", java.util.Optional.empty())))
+        .isNotEqualTo(PayloadHash.of(new Wrapped(inner, "n", java.util.Optional.empty())));
+  }
+
   @Test
   void setsAndMapsHashAlikeWhateverTheirOrder() {
     Set<String> one = new LinkedHashSet<>(List.of("a", "b", "c"));
