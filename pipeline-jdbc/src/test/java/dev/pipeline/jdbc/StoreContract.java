@@ -2466,7 +2466,8 @@ abstract class StoreContract extends DatabaseContract {
    */
   private Set<String> doubtRenewAndAskAfterATakeOver(boolean full, String table, int rows) {
     Duration lease = Duration.ofMillis(1500);
-    JdbcPipelineStore a = open(db().builder().fullLedger(full).workerId("a").leaseDuration(lease));
+    JdbcPipelineStore a =
+        open(db().builder().rowsFromIngest(full).workerId("a").leaseDuration(lease));
     a.ingest(pipeline, records(0, 3), "ingestion", T0);
     long over = System.nanoTime() + lease.toNanos();
     while (System.nanoTime() - over < 0) {
