@@ -104,7 +104,6 @@ final class DeliveryLedger extends StoreContext {
     if (held.isEmpty()) {
       return gone;
     }
-    Map<String, Long> renewing = withSiblings(pipeline, held);
     Confirmations.Sent sent = confirmations.now();
     Set<String> renewed =
         new HashSet<>(
@@ -112,7 +111,7 @@ final class DeliveryLedger extends StoreContext {
                 "renew",
                 pipeline,
                 h ->
-                    bindOwned(h.createQuery(sql.renewHeld), pipeline, renewing)
+                    bindOwned(h.createQuery(sql.renewHeld), pipeline, held)
                         .mapTo(String.class)
                         .list()));
     confirmations.confirm(pipeline, renewed, sent);
@@ -127,33 +126,6 @@ final class DeliveryLedger extends StoreContext {
       gone.addAll(lost.keySet());
     }
     return gone;
-  }
-
-  /**
-   * The doubtful rows with every other row this worker holds under their tokens (the records the
-   * same ingest or claim leased): renewed in the same statement and vouched for after it, as a
-   * batch's renewal vouches for its records, so that after a pause a stage taking one record at a
-   * time does not renew the rows of one claim one statement per record. Only the doubtful ones are
-   * lost if not renewed; a sibling not renewed (completed meanwhile, or taken over) is asked about
-   * when it is worked on.
-   */
-  private Map<String, Long> withSiblings(String pipeline, Map<String, Long> doubtful) {
-    Set<Long> tokens = new HashSet<>(doubtful.values());
-    List<String> siblings = leases.ids(pipeline, tokens);
-    if (siblings.size() <= doubtful.size()) {
-      return doubtful;
-    }
-    if (ledger != null) {
-      siblings = ledger.held().notInBatches(pipeline, siblings);
-    }
-    Map<String, Long> all = new TreeMap<>(doubtful);
-    for (String id : siblings) {
-      Long token = leases.token(pipeline, id);
-      if (token != null && tokens.contains(token)) {
-        all.putIfAbsent(id, token);
-      }
-    }
-    return all;
   }
 
   /**

@@ -2485,20 +2485,6 @@ abstract class StoreContract extends DatabaseContract {
   }
 
   /**
-   * Regression (issue 11): with full rows, a worker that doubted one record renewed that record's
-   * row alone, so after a pause a stage taking one record at a time renewed the rows of one claim
-   * one statement per record. The renewal renews every row held under the doubtful record's token,
-   * and they are vouched for from memory after it: a take-over behind the worker's back is not seen
-   * for the others, because the database is not asked (one statement, not three).
-   */
-  @Test
-  void aRenewalAfterADoubtVouchesForEveryRowHeldUnderTheSameToken() {
-    assertThat(doubtRenewAndAskAfterATakeOver(true, "pipeline_records", 3))
-        .as("vouched for by the renewal of their token's rows, within its lease")
-        .isEmpty();
-  }
-
-  /**
    * Retention deletes a batch done longer ago than retainCompleted, with its records' ids (which
    * may then be ingested again), and keeps its dead letter's row and any batch still open.
    */
