@@ -24,7 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriverException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -32,7 +34,6 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.logging.LoggingPreferences;
-import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -137,12 +138,32 @@ class DashboardBrowserTest {
     visited(name);
   }
 
+  /**
+   * Whether an element's page is gone: stale, as WebDriver says it, or, as Chromium sometimes says
+   * it while the new page replaces the old, "does not belong to the document".
+   */
+  private static boolean isGone(WebElement element) {
+    try {
+      element.isEnabled();
+      return false;
+    } catch (StaleElementReferenceException e) {
+      return true;
+    } catch (WebDriverException e) {
+      String message = e.getMessage();
+      if (message != null && message.contains("does not belong to the document")) {
+        return true;
+      }
+      throw e;
+    }
+  }
+
   private static void visited(String name) throws IOException {
     WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
     if (shown != null) {
       // a click returns before the browser leaves the page: wait until the page it left is gone,
       // or the checks below would read the old page (and fail on its elements going stale)
-      wait.until(ExpectedConditions.stalenessOf(shown));
+      WebElement left = shown;
+      wait.until(d -> isGone(left));
     }
     wait.until(
         d ->
