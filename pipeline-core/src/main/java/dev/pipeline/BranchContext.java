@@ -13,11 +13,16 @@ import org.slf4j.Logger;
  * A branch's context: the record as it entered the fan-out, with the branch's own attempt and
  * metadata. One per branch run, used by that branch's thread only.
  */
-final class BranchContext implements StageContext {
+final class BranchContext implements StageContext, EngineMetadata.Marks {
   private final Parallel<?, ?>.Fork fork;
   private final PipelineClock clock;
   private int attempt;
   private @Nullable Map<String, String> added;
+
+  /**
+   * How many of {@link #added} are {@link EngineMetadata.Marks marks}, outside the call's count.
+   */
+  private int marks;
 
   BranchContext(Parallel<?, ?>.Fork fork, PipelineClock clock) {
     this.fork = fork;
@@ -27,6 +32,7 @@ final class BranchContext implements StageContext {
   void reset(int attempt) {
     this.attempt = attempt;
     this.added = null;
+    this.marks = 0;
   }
 
   @Nullable Map<String, String> added() {
@@ -74,14 +80,22 @@ final class BranchContext implements StageContext {
     Objects.requireNonNull(key, "key cannot be null");
     Objects.requireNonNull(value, "value cannot be null");
     EngineMetadata.checkStageKey(key);
-    Map<String, String> now = added;
-    String problem =
-        EngineMetadata.entryProblem(
-            key, value, now == null ? 0 : now.size(), now != null && now.containsKey(key));
-    if (problem != null) {
-      throw EngineMetadata.refusedEntry(
-          fork.names.stage.value(), List.of(fork.recordId), key, problem);
+    put(key, value, false);
+  }
+
+  @Override
+  public void putMark(String key, String value) {
+    Objects.requireNonNull(key, "key cannot be null");
+    Objects.requireNonNull(value, "value cannot be null");
+    put(key, value, true);
+  }
+
+  private void put(String key, String value, boolean mark) {
+    if (EngineMetadata.admit(
+        added, marks, key, value, mark, fork.names.stage.value(), () -> List.of(fork.recordId))) {
+      marks++;
     }
+    Map<String, String> now = added;
     if (now == null) {
       now = new LinkedHashMap<>();
       added = now;

@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.EngineMetadata;
 import dev.pipeline.metrics.ImplementationMetrics;
 import java.time.Instant;
 import java.util.Collections;
@@ -50,7 +51,7 @@ public final class LoadBalancedBatchStage<I, O> implements BatchStage<I, O> {
   @Override
   public List<O> process(List<I> inputs, StageContext context) throws Exception {
     Balancer.Member<BatchStage<? super I, ? extends O>> chosen = balancer.acquire(context, true);
-    context.putMetadata(LoadBalancedStage.metadataKey(context.stage()), chosen.name);
+    EngineMetadata.putMark(context, LoadBalancedStage.metadataKey(context.stage()), chosen.name);
     long start = balancer.now();
     List<? extends O> outputs;
     try {

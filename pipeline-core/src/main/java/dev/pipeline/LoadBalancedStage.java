@@ -1,5 +1,6 @@
 package dev.pipeline;
 
+import dev.pipeline.internal.EngineMetadata;
 import dev.pipeline.metrics.ImplementationMetrics;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.store.ErrorInfo;
@@ -116,7 +117,7 @@ public final class LoadBalancedStage<I, O> implements Stage<I, O> {
   @Override
   public O process(I input, StageContext context) throws Exception {
     Balancer.Member<Stage<? super I, ? extends O>> chosen = balancer.acquire(context, false);
-    context.putMetadata(metadataKey(context.stage()), chosen.name);
+    EngineMetadata.putMark(context, metadataKey(context.stage()), chosen.name);
     long start = balancer.now();
     O output;
     try {

@@ -7,6 +7,7 @@ import dev.pipeline.engine.Invoker;
 import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
 import dev.pipeline.engine.run.WorkerSlot;
+import dev.pipeline.internal.EngineMetadata;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
@@ -446,10 +447,11 @@ public final class Parallel<I, R> implements Stage<I, R> {
       }
     }
     if (added != null) {
-      added.forEach(context::putMetadata);
+      // each branch was held to the count of entries a call may add; together they are marks
+      added.forEach((key, value) -> EngineMetadata.putMark(context, key, value));
     }
     if (degraded != null) {
-      context.putMetadata(Fallback.DEGRADED, degraded);
+      EngineMetadata.putMark(context, Fallback.DEGRADED, degraded);
     }
     return (R) joiner.join(results);
   }

@@ -9,6 +9,7 @@ import dev.pipeline.engine.Outputs;
 import dev.pipeline.engine.Retries;
 import dev.pipeline.engine.run.CallContext;
 import dev.pipeline.engine.run.RouteExit;
+import dev.pipeline.internal.EngineMetadata;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.resilience.CircuitBreaker;
 import dev.pipeline.resilience.Fallback;
@@ -100,7 +101,7 @@ final class RouteCalls<O> {
       throw RecordFilteredException.because(names.unmatched);
     }
     counts.routed[chosen].increment();
-    context.putMetadata(names.metadataKey, names.branch[chosen]);
+    EngineMetadata.putMark(context, names.metadataKey, names.branch[chosen]);
     RouteBranch<?, ?> branch = all[chosen].branch();
     Object value = input;
     List<Step> steps = branch.steps();
@@ -229,7 +230,8 @@ final class RouteCalls<O> {
       Fallbacks.Made made = Fallbacks.apply(fallback, qualified, recordId, in, cause, context);
       if (made.error() == null) {
         counts.degraded[arm].increment();
-        context.putMetadata(
+        EngineMetadata.putMark(
+            context,
             Fallback.DEGRADED,
             Fallbacks.degradedMark(context.metadata().get(Fallback.DEGRADED), qualified));
         return Objects.requireNonNull(made.output());

@@ -3,6 +3,7 @@ package dev.pipeline;
 import static dev.pipeline.StageName.CLEANING;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pipeline.resilience.Fallback;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.RecordStatus;
 import java.util.Iterator;
@@ -132,25 +133,10 @@ class MetadataBoundsTest {
         List.of(
                 Envelope.of("ok", "a").withMetadata("note", "small"),
                 Envelope.of("huge", "b").withMetadata("note", HUGE).withMetadata("kept", "yes"),
-                Envelope.of("many", "c"))
+                // a source handing over a map of 100,000 entries
+                Envelope.of("many", "c").withAllMetadata(many))
             .iterator();
-    Source<String> source =
-        new Source<>() {
-          @Override
-          public String id() {
-            return "src";
-          }
-
-          @Override
-          public Envelope<String> next() {
-            if (!records.hasNext()) {
-              return null;
-            }
-            Envelope<String> e = records.next();
-            // a source handing over a map of 100,000 entries
-            return e.id().equals("many") ? e.withAllMetadata(many) : e;
-          }
-        };
+    Source<String> source = sourceOf(records);
     Pipeline<String, String> pipeline =
         Pipeline.builder("source-metadata", String.class)
             .stage(CLEANING, (String s) -> s)
@@ -172,5 +158,114 @@ class MetadataBoundsTest {
     assertThat(tooMany.lastError().message()).contains("gave it 99936 metadata entries");
     assertThat(tooMany.record().metadata().size())
         .isLessThanOrEqualTo(StageContext.MAX_METADATA_ENTRIES + 2);
+  }
+
+  /** A stage adding the most one call may add, each key starting with {@code prefix}. */
+  private static Stage<String, String> addsTheMost(String prefix) {
+    return (s, c) -> {
+      for (int i = 0; i < StageContext.MAX_METADATA_ENTRIES; i++) {
+        c.putMetadata(prefix + i, "v");
+      }
+      return s;
+    };
+  }
+
+  private static Source<String> sourceOf(Iterator<Envelope<String>> records) {
+    return new Source<>() {
+      @Override
+      public String id() {
+        return "src";
+      }
+
+      @Override
+      public Envelope<String> next() {
+        return records.hasNext() ? records.next() : null;
+      }
+    };
+  }
+
+  @Test
+  void aRouteBranchStageAddingTheMostOneCallMayAddPassesWithTheRoutesOwnMark() {
+    StageName route = StageName.of("by-kind");
+    Route<String, String> byKind =
+        Route.builder(String.class, String.class)
+            .otherwise(
+                Route.<String>branch(StageName.of("all"))
+                    .stage(StageName.of("tag"), addsTheMost("key-"))
+                    .join(String.class))
+            .build();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("route-marks", String.class)
+            .stage(route, byKind)
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(source(2));
+
+    assertThat(result.published()).isEqualTo(2);
+    assertThat(sink)
+        .allSatisfy(
+            e ->
+                assertThat(e.metadata())
+                    .containsEntry(Route.metadataKey(route), "all")
+                    .containsKey("key-" + (StageContext.MAX_METADATA_ENTRIES - 1)));
+  }
+
+  @Test
+  void aParallelStageJoinsWhatEachOfItsBranchesAddedThoughTogetherItIsMoreThanOneCallMayAdd() {
+    Parallel<String, String> both =
+        Parallel.join(
+            Parallel.branch(StageName.of("left"), addsTheMost("key-")),
+            Parallel.branch(StageName.of("right"), addsTheMost("right-")),
+            (String left, String right) -> left);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("parallel-marks", String.class)
+            .stage(StageName.of("both"), both)
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(source(2));
+
+    assertThat(result.published()).isEqualTo(2);
+    assertThat(sink)
+        .allSatisfy(
+            e ->
+                assertThat(e.metadata())
+                    .containsKeys("key-63", "right-63")
+                    .hasSizeGreaterThanOrEqualTo(2 * StageContext.MAX_METADATA_ENTRIES));
+  }
+
+  @Test
+  void aDegradedMarkThatWouldOutgrowAValueEndsInAnEllipsisAndItsRecordGoesOn() {
+    String longMark = "s".repeat(StageContext.MAX_METADATA_VALUE_CHARS - 2);
+    Iterator<Envelope<String>> one =
+        List.of(Envelope.of("r1", "a").withMetadata(Fallback.DEGRADED, longMark)).iterator();
+    Source<String> marked = sourceOf(one);
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .otherwise(
+                Route.<String>branch(StageName.of("all"))
+                    .stage(
+                        StageName.of("flaky"),
+                        (Stage<String, String>)
+                            (s, c) -> {
+                              throw new IllegalStateException("down");
+                            },
+                        o -> o.retry(RetryPolicy.none()).fallback(Fallback.skip()))
+                    .join(String.class))
+            .build();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("degraded-marks", String.class)
+            .stage(StageName.of("by-kind"), route)
+            .sink(sink::addAll)
+            .build();
+
+    RunResult result = pipeline.run(marked);
+
+    assertThat(result.published()).isEqualTo(1);
+    String mark = sink.peek().metadata().get(Fallback.DEGRADED);
+    assertThat(mark)
+        .endsWith(",...")
+        .hasSizeLessThanOrEqualTo(StageContext.MAX_METADATA_VALUE_CHARS);
   }
 }

@@ -67,11 +67,29 @@ public final class Fallbacks {
     return new Made(output, null, false);
   }
 
+  /** How a {@link #degradedMark} too long to name every stage ends. */
+  static final String MORE = ",...";
+
   /**
    * The {@link Fallback#DEGRADED} mark of a record that skipped {@code stage}, after {@code
-   * earlier}.
+   * earlier}: within {@link StageContext#MAX_METADATA_VALUE_CHARS}, so a record that degraded at
+   * more stages than the mark can name still goes on, its mark ending in {@value #MORE}.
    */
   public static String degradedMark(@Nullable String earlier, String stage) {
-    return earlier == null ? stage : earlier + "," + stage;
+    if (earlier == null) {
+      return stage;
+    }
+    if (earlier.endsWith(MORE)) {
+      return earlier;
+    }
+    int room = StageContext.MAX_METADATA_VALUE_CHARS - MORE.length();
+    if (earlier.length() + 1 + stage.length() <= room) {
+      return earlier + "," + stage;
+    }
+    int cut = Math.min(earlier.length(), room);
+    if (cut < earlier.length() && Character.isHighSurrogate(earlier.charAt(cut - 1))) {
+      cut--; // a source's mark may hold any text: never half a character
+    }
+    return earlier.substring(0, cut) + MORE;
   }
 }

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -202,6 +203,57 @@ public final class EngineMetadata {
       }
     }
     return true;
+  }
+
+  /**
+   * A stage's context that also takes the marks of the library's own composite stages outside the
+   * count of entries a call may add: a route's branch, a balancer's choice, a fallback's degraded
+   * mark, the entries a parallel stage's branches added (each branch held to the count itself). The
+   * count bounds what a stage's own code adds; a stage within it must not fail because the stage
+   * wrapping it marked the record too. Keys and values are still held to their lengths.
+   */
+  public interface Marks {
+    /**
+     * Adds an entry that does not count toward the call's {@link
+     * StageContext#MAX_METADATA_ENTRIES}.
+     */
+    void putMark(String key, String value);
+  }
+
+  /**
+   * Adds a composite stage's mark through {@link Marks} where the context takes marks (the engine's
+   * contexts do), else as the stage's own entry (a test kit's context counts it).
+   */
+  public static void putMark(StageContext context, String key, String value) {
+    if (context instanceof Marks marks) {
+      marks.putMark(key, value);
+    } else {
+      context.putMetadata(key, value);
+    }
+  }
+
+  /**
+   * Checks an entry a call adds to the entries it {@code added} so far, {@code marks} of them
+   * {@link Marks marks}: a mark is held to the lengths only.
+   *
+   * @return whether the entry is a new mark (the caller counts it)
+   * @throws IllegalArgumentException as {@link #refusedEntry}, if {@link #entryProblem} refuses it
+   */
+  public static boolean admit(
+      @Nullable Map<String, String> added,
+      int marks,
+      String key,
+      String value,
+      boolean mark,
+      String stage,
+      Supplier<List<String>> records) {
+    boolean replaces = added != null && added.containsKey(key);
+    String problem =
+        entryProblem(key, value, added == null ? 0 : added.size() - marks, replaces || mark);
+    if (problem != null) {
+      throw refusedEntry(stage, records.get(), key, problem);
+    }
+    return mark && !replaces;
   }
 
   /**

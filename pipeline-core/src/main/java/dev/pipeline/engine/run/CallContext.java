@@ -27,7 +27,7 @@ import org.slf4j.helpers.NOPMDCAdapter;
  * The context of one call, reused by its worker from call to call so the hot path allocates nothing
  * for it. Not thread-safe: one per worker.
  */
-public final class CallContext implements StageContext {
+public final class CallContext implements StageContext, EngineMetadata.Marks {
   private final String pipeline;
   private final StageName stage;
   private final Logger logger;
@@ -38,6 +38,12 @@ public final class CallContext implements StageContext {
   private @Nullable List<Envelope<Object>> batch;
   private int attempt;
   private @Nullable Map<String, String> added;
+
+  /**
+   * How many of {@link #added} are {@link EngineMetadata.Marks marks}, outside the call's count.
+   */
+  private int marks;
+
   private @Nullable String @Nullable [] filterReasons;
   private @Nullable Throwable @Nullable [] failures;
 
@@ -120,6 +126,7 @@ public final class CallContext implements StageContext {
     this.batch = null;
     this.attempt = attempt;
     this.added = null;
+    this.marks = 0;
   }
 
   /** The payload of the record of a single-record call (after {@link #reset}). */
@@ -138,6 +145,7 @@ public final class CallContext implements StageContext {
     this.batch = batch;
     this.attempt = attempt;
     this.added = null;
+    this.marks = 0;
     this.filterReasons = null;
     this.failures = null;
   }
@@ -213,13 +221,21 @@ public final class CallContext implements StageContext {
     Objects.requireNonNull(key, "key cannot be null");
     Objects.requireNonNull(value, "value cannot be null");
     EngineMetadata.checkStageKey(key);
-    Map<String, String> now = added;
-    String problem =
-        EngineMetadata.entryProblem(
-            key, value, now == null ? 0 : now.size(), now != null && now.containsKey(key));
-    if (problem != null) {
-      throw EngineMetadata.refusedEntry(stage.value(), recordIds(), key, problem);
+    put(key, value, false);
+  }
+
+  @Override
+  public void putMark(String key, String value) {
+    Objects.requireNonNull(key, "key cannot be null");
+    Objects.requireNonNull(value, "value cannot be null");
+    put(key, value, true);
+  }
+
+  private void put(String key, String value, boolean mark) {
+    if (EngineMetadata.admit(added, marks, key, value, mark, stage.value(), this::recordIds)) {
+      marks++;
     }
+    Map<String, String> now = added;
     if (now == null) {
       // most stages that add metadata add one entry (a route's branch, a balancer's choice): a
       // map of one is a small object, copied into the record's metadata once
