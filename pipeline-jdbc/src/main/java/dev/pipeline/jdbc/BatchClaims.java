@@ -42,7 +42,7 @@ final class BatchClaims extends LedgerPart {
   }
 
   /** The ids of the sources whose spans this worker can read again (claims take only those). */
-  private List<String> replayable(String pipeline) {
+  List<String> replayable(String pipeline) {
     SourceReplay r = replays.get(pipeline);
     return r == null ? List.of() : List.copyOf(r.sources());
   }

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -37,6 +38,33 @@ final class BatchQueries {
   boolean hasUnfinished(Handle h, String pipeline) {
     return h.createQuery(sql.hasUnfinished).bind("pipeline", pipeline).mapTo(Integer.class).one()
         == 1;
+  }
+
+  /**
+   * As {@link #hasUnfinished}, less the open batches kept as spans of sources other than {@code
+   * sources} (those this worker can read again).
+   */
+  boolean hasUnfinishedToTake(Handle h, String pipeline, List<String> sources) {
+    return h.createQuery(sql.hasUnfinishedToTake)
+            .bind("pipeline", pipeline)
+            .bind("sources", Args.texts(sources))
+            .mapTo(Integer.class)
+            .one()
+        == 1;
+  }
+
+  /**
+   * The records not ended of open batches kept as spans of sources other than {@code sources}, by
+   * source id.
+   */
+  Map<String, Long> waitingForSources(Handle h, String pipeline, List<String> sources) {
+    Map<String, Long> waiting = new LinkedHashMap<>();
+    h.createQuery(sql.waitingForSources)
+        .bind("pipeline", pipeline)
+        .bind("sources", Args.texts(sources))
+        .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
+        .forEach(e -> waiting.put(e.getKey(), e.getValue()));
+    return waiting;
   }
 
   /**

@@ -34,6 +34,8 @@ final class BatchStatements {
   final String renewExpiredHeld;
   final String leasesElsewhere;
   final String hasUnfinished;
+  final String hasUnfinishedToTake;
+  final String waitingForSources;
   final String counts;
   final String find;
   final String unfinishedOf;
@@ -262,6 +264,19 @@ final class BatchStatements {
             + " WHERE pipeline = :pipeline AND status = 'RETRY_WAIT') OR EXISTS (SELECT 1 FROM "
             + batches
             + " WHERE pipeline = :pipeline AND state = 'OPEN') THEN 1 ELSE 0 END";
+    // as hasUnfinished, less the open batches kept as spans of sources this worker cannot read
+    // again: no claim of its can take them, so a run that has read its sources does not wait for
+    // them (waitingForSources says which)
+    String readable = "source_id IS NULL OR source_id = ANY(CAST(:sources AS VARCHAR ARRAY))";
+    hasUnfinishedToTake =
+        hasUnfinished.replace(
+            "state = 'OPEN') THEN", "state = 'OPEN' AND (" + readable + ")) THEN");
+    waitingForSources =
+        "SELECT source_id, SUM(size - ended) FROM "
+            + batches
+            + " WHERE pipeline = :pipeline AND state = 'OPEN' AND NOT ("
+            + readable
+            + ") GROUP BY source_id ORDER BY source_id";
     counts =
         "SELECT COALESCE(SUM(published), 0),"
             + " COALESCE(SUM(CASE WHEN lease_owner IS NULL THEN 0 ELSE size - ended END), 0),"

@@ -355,6 +355,31 @@ final class Claims extends StoreContext {
     confirmations.forget(pipeline, damaged.keySet());
   }
 
+  boolean hasUnfinishedToTake(String pipeline) {
+    return ledger == null
+        ? hasUnfinished(pipeline) // rows only: any row may be claimed
+        : bySources(pipeline, "hasUnfinishedToTake", BatchQueries::hasUnfinishedToTake);
+  }
+
+  Map<String, Long> waitingForSources(String pipeline) {
+    return ledger == null
+        ? Map.of() // rows only: no spans
+        : bySources(pipeline, "waitingForSources", BatchQueries::waitingForSources);
+  }
+
+  /** A question of the batch ledger about the sources this worker can read again. */
+  private interface SourcesQuery<T> {
+    T ask(BatchQueries queries, Handle h, String pipeline, List<String> sources);
+  }
+
+  private <T> T bySources(String pipeline, String operation, SourcesQuery<T> query) {
+    BatchLedger batches = Objects.requireNonNull(ledger);
+    checkPipeline(pipeline);
+    checkOpen();
+    List<String> sources = batches.claims().replayable(pipeline);
+    return db.call(operation, pipeline, h -> query.ask(batches.queries(), h, pipeline, sources));
+  }
+
   boolean hasUnfinished(String pipeline) {
     checkPipeline(pipeline);
     checkOpen();

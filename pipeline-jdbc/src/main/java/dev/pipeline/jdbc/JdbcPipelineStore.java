@@ -585,6 +585,16 @@ public final class JdbcPipelineStore implements RecordLedger {
     return claims.hasUnfinished(pipeline);
   }
 
+  @Override
+  public boolean hasUnfinishedToTake(String pipeline) {
+    return claims.hasUnfinishedToTake(pipeline);
+  }
+
+  @Override
+  public Map<String, Long> waitingForSources(String pipeline) {
+    return claims.waitingForSources(pipeline);
+  }
+
   /**
    * What the store knows of a record.
    *

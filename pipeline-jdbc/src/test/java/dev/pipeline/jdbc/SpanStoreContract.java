@@ -1,14 +1,21 @@
 package dev.pipeline.jdbc;
 
 import static dev.pipeline.jdbc.StoreContract.STAGES;
+import static dev.pipeline.jdbc.StoreContract.STRING;
 import static dev.pipeline.jdbc.StoreContract.T0;
 import static dev.pipeline.jdbc.StoreContract.deadLetter;
 import static dev.pipeline.jdbc.StoreContract.ids;
 import static dev.pipeline.jdbc.StoreContract.published;
 import static dev.pipeline.jdbc.StoreContract.records;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
 
 import dev.pipeline.Envelope;
+import dev.pipeline.Pipeline;
+import dev.pipeline.RunResult;
+import dev.pipeline.RunStatus;
+import dev.pipeline.Source;
+import dev.pipeline.StageName;
 import dev.pipeline.store.DeadLetter;
 import dev.pipeline.store.DeadLetterQuery;
 import dev.pipeline.store.RecordStatus;
@@ -22,6 +29,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Batches kept as source spans: a batch ingested with a {@link SourceSpan} stores the span, not its
@@ -276,5 +284,37 @@ abstract class SpanStoreContract extends DatabaseContract {
 
     assertThat(full.ingest(pipeline, records, "ingestion", T0, SPAN)).isEmpty();
     assertThat(full.counts(pipeline).get(RecordStatus.IN_PROGRESS)).isEqualTo(9);
+  }
+
+  @Test
+  @Timeout(60) // a guard only: before, the run waited for the span batch for ever
+  void
+      aRunOfAnotherSourceEndsWithoutWaitingForSpansItCannotReadAndTheStoreSaysWhichSourceTheyNeed() {
+    JdbcPipelineStore a = open("a");
+    a.ingest(pipeline, records(0, 10), "ingestion", T0, SPAN);
+    database.expireLeases(pipeline); // a crashed
+    JdbcPipelineStore b = open("b");
+    assertThat(b.hasUnfinished(pipeline)).isTrue();
+    assertThat(b.hasUnfinishedToTake(pipeline)).as("b cannot read 'src' again").isFalse();
+    assertThat(b.waitingForSources(pipeline)).containsExactly(entry("src", 10L));
+    List<String> published = new CopyOnWriteArrayList<>();
+
+    RunResult result =
+        Pipeline.builder(pipeline, String.class)
+            .store(b)
+            .stage(StageName.INGESTION, (String s) -> s, o -> o.codec(STRING))
+            .sink(batch -> batch.forEach(e -> published.add(e.id())))
+            .build()
+            .run(Source.of("other", List.of("x", "y").iterator()));
+
+    assertThat(result.status()).as("%s", result.failure()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(published).containsExactlyInAnyOrder("other-1", "other-2");
+    assertThat(b.waitingForSources(pipeline))
+        .as("left for a run that reads 'src'")
+        .containsExactly(entry("src", 10L));
+    b.replayFrom(pipeline, new ListReplay(records(0, 10)));
+    assertThat(b.hasUnfinishedToTake(pipeline)).isTrue();
+    assertThat(b.waitingForSources(pipeline)).isEmpty();
+    assertThat(b.claim(pipeline, 100)).hasSize(10);
   }
 }

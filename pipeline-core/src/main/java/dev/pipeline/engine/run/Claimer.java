@@ -29,6 +29,9 @@ final class Claimer {
   private static final Logger LOG = LoggerFactory.getLogger(Run.class);
   private static final ApiAccess API = ApiAccess.api();
 
+  /** The most sources {@link #sayWhatIsLeft} names. */
+  private static final int MAX_SOURCES_NAMED = 10;
+
   private final Run run;
 
   Claimer(Run run) {
@@ -84,7 +87,8 @@ final class Claimer {
             continue;
           }
         } else if (sourcesDone) {
-          if (!run.store.hasUnfinished(run.pipeline)) {
+          if (!run.store.hasUnfinishedToTake(run.pipeline)) {
+            sayWhatIsLeft();
             break;
           }
           sayWhatWaits();
@@ -149,6 +153,40 @@ final class Claimer {
           run.pipeline,
           run.waiting);
     }
+  }
+
+  /**
+   * Says, in the log, which sources the records a run ends without wait for: records kept as
+   * positions in a source this run does not read (an earlier run's, a crashed worker's) are taken
+   * only by a run that reads that source, so a run that waited for them would never end.
+   */
+  private void sayWhatIsLeft() {
+    Map<String, Long> left = run.store.waitingForSources(run.pipeline);
+    if (left.isEmpty()) {
+      return;
+    }
+    StringBuilder text = new StringBuilder();
+    int named = 0;
+    for (Map.Entry<String, Long> e : left.entrySet()) {
+      if (named++ == MAX_SOURCES_NAMED) {
+        text.append(" and those of ")
+            .append(left.size() - MAX_SOURCES_NAMED)
+            .append(" more sources");
+        break;
+      }
+      text.append(text.isEmpty() ? "" : ", ")
+          .append(e.getValue())
+          .append(e.getValue() == 1 ? " record of source '" : " records of source '")
+          .append(ErrorText.loggable(e.getKey()))
+          .append('\'');
+    }
+    LOG.warn(
+        "pipeline '{}': the run ends with {} unfinished: they are kept as positions in those"
+            + " sources, not as payloads, and only a run that reads the same source (the same"
+            + " source id, reading the same data) can take them; run the pipeline with that source"
+            + " to finish them",
+        run.pipeline,
+        text);
   }
 
   /**

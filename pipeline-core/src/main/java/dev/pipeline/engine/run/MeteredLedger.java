@@ -26,6 +26,7 @@ import dev.pipeline.store.spi.StageDescriptor;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
@@ -286,6 +287,16 @@ final class MeteredLedger implements RecordLedger {
   @Override
   public boolean hasUnfinished(String pipeline) {
     return store.hasUnfinished(pipeline);
+  }
+
+  @Override
+  public boolean hasUnfinishedToTake(String pipeline) {
+    return store.hasUnfinishedToTake(pipeline);
+  }
+
+  @Override
+  public Map<String, Long> waitingForSources(String pipeline) {
+    return store.waitingForSources(pipeline);
   }
 
   @Override

@@ -11,6 +11,7 @@ import dev.pipeline.store.StorableText;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -216,6 +217,26 @@ public interface RecordLedger extends PipelineStore {
    */
   default List<Claimed> claim(String pipeline, int max, Instant now) {
     return claim(pipeline, max);
+  }
+
+  /**
+   * Whether the pipeline has a record not ended that this worker's runs could still take: as {@link
+   * #hasUnfinished}, less the records of {@link #waitingForSources}. A run that has read its
+   * sources ends when this says none is left, rather than wait for records no claim of its can
+   * take.
+   */
+  default boolean hasUnfinishedToTake(String pipeline) {
+    return hasUnfinished(pipeline);
+  }
+
+  /**
+   * The records of the pipeline not ended that no claim of this worker can take, by the id of the
+   * source they wait for: kept as {@link SourceSpan spans} of sources this worker cannot read again
+   * (no run of its gave their {@link SourceReplay}), leased elsewhere or not. A run of the pipeline
+   * that reads such a source takes them. None by default.
+   */
+  default Map<String, Long> waitingForSources(String pipeline) {
+    return Map.of();
   }
 
   /**
