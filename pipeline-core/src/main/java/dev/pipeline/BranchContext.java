@@ -91,8 +91,7 @@ final class BranchContext implements StageContext, EngineMetadata.Marks {
   }
 
   private void put(String key, String value, boolean mark) {
-    if (EngineMetadata.admit(
-        added, marks, key, value, mark, fork.names.stage.value(), () -> List.of(fork.recordId))) {
+    if (EngineMetadata.admit(added, marks, key, value, mark, this)) {
       marks++;
     }
     Map<String, String> now = added;

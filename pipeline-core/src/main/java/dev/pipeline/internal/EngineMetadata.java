@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -233,8 +232,8 @@ public final class EngineMetadata {
   }
 
   /**
-   * Checks an entry a call adds to the entries it {@code added} so far, {@code marks} of them
-   * {@link Marks marks}: a mark is held to the lengths only.
+   * Checks an entry a call adds through {@code context} to the entries it {@code added} so far,
+   * {@code marks} of them {@link Marks marks}: a mark is held to the lengths only.
    *
    * @return whether the entry is a new mark (the caller counts it)
    * @throws IllegalArgumentException as {@link #refusedEntry}, if {@link #entryProblem} refuses it
@@ -245,13 +244,12 @@ public final class EngineMetadata {
       String key,
       String value,
       boolean mark,
-      String stage,
-      Supplier<List<String>> records) {
+      StageContext context) {
     boolean replaces = added != null && added.containsKey(key);
     String problem =
         entryProblem(key, value, added == null ? 0 : added.size() - marks, replaces || mark);
     if (problem != null) {
-      throw refusedEntry(stage, records.get(), key, problem);
+      throw refusedEntry(context.stage().value(), context.recordIds(), key, problem);
     }
     return mark && !replaces;
   }

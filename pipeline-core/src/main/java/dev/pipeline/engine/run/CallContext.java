@@ -232,7 +232,7 @@ public final class CallContext implements StageContext, EngineMetadata.Marks {
   }
 
   private void put(String key, String value, boolean mark) {
-    if (EngineMetadata.admit(added, marks, key, value, mark, stage.value(), this::recordIds)) {
+    if (EngineMetadata.admit(added, marks, key, value, mark, this)) {
       marks++;
     }
     Map<String, String> now = added;
