@@ -3,6 +3,8 @@ package dev.pipeline.bench;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pipeline.Pipeline;
+import dev.pipeline.PipelineRun;
+import dev.pipeline.Progress;
 import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
 import dev.pipeline.examples.app.ScrapedLine;
@@ -14,8 +16,13 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * A worker JVM of {@link DurableWorkersScenario}: builds the example's pipeline on a PostgreSQL
@@ -26,17 +33,27 @@ import java.util.Map;
  * on a scratch schema of its own (so that its figures are a warm worker's), generates its part of
  * the input (the lines whose number is its shard modulo the workers, as a partitioned input would
  * be split), prints {@value #READY}, waits for a line on standard input, runs its part (any worker
- * claims the records of another whose lease expired), prints its outcome and its round trips to the
- * database (statements and commits, counted by {@link CountingDataSource}), of which those that
- * coordinate it with the other workers (see {@link #coordinates}) with their wall time and its
- * statements (round trips less commits), after {@value #DONE}, and waits for another line (or the
- * end of its input) before it closes the store and exits.
+ * claims the records of another whose lease expired) printing the records it has done after {@value
+ * #PROGRESS} every {@link #PROGRESS_PERIOD}, prints its outcome and its round trips to the database
+ * (statements and commits, counted by {@link CountingDataSource}), of which those that coordinate
+ * it with the other workers (see {@link #coordinates}) with their wall time and its statements
+ * (round trips less commits), after {@value #DONE}, and waits for another line (or the end of its
+ * input) before it closes the store and exits.
  *
  * <p>Arguments: JDBC URL, schema, lines, worker id, shard, shards.
  */
 final class DurableWorker {
   static final String READY = "WORKER-READY";
   static final String DONE = "WORKER-DONE";
+
+  /**
+   * Starts a line giving the lines of its part this worker has done so far (records ended and
+   * duplicates rejected), printed during its run.
+   */
+  static final String PROGRESS = "WORKER-PROGRESS";
+
+  /** How often a worker prints its {@link #PROGRESS}. */
+  static final Duration PROGRESS_PERIOD = Duration.ofMillis(200);
 
   /**
    * A system property: when true, each worker prints its round trips by statement to standard error
@@ -79,8 +96,59 @@ final class DurableWorker {
     return (statement.startsWith("UPDATE") && statement.contains("SET lease_"))
         || statement.contains("SET status = 'READY', lease_owner = NULL")
         || statement.startsWith("WITH due AS")
+        || statement.contains("SET status = 'IN_PROGRESS', lease_owner = ?")
         || statement.startsWith("SELECT lease_owner")
         || statement.startsWith("SELECT CASE WHEN EXISTS");
+  }
+
+  /**
+   * The kinds of a worker's {@link #coordinates coordination} statements, told apart by their short
+   * names, so that a claim's cost is not read as a heartbeat's.
+   */
+  enum Coordination {
+    /** Takes batches or rows whose lease expired, or retries that came due. */
+    CLAIM,
+    /** Extends the leases this worker holds (its heartbeat, a doubted lease's renewal). */
+    RENEWAL,
+    /** Gives leases back. */
+    RELEASE,
+    /** Asks whether any record is unfinished, or whose leases hold them. */
+    POLL;
+
+    static Coordination of(String statement) {
+      if (statement.startsWith("WITH due AS")
+          || statement.contains("SET lease_owner = ?")
+          || statement.contains("SET status = 'IN_PROGRESS', lease_owner = ?")) {
+        return CLAIM;
+      }
+      if (statement.contains("SET lease_expires_at")) {
+        return RENEWAL;
+      }
+      if (statement.startsWith("SELECT")) {
+        return POLL;
+      }
+      return RELEASE;
+    }
+
+    /** The round trips of each kind, as counted by {@code counter}. */
+    static long[] count(CountingDataSource counter) {
+      long[] counts = new long[values().length];
+      for (Coordination kind : values()) {
+        counts[kind.ordinal()] = counter.tripsOf(name -> coordinates(name) && of(name) == kind)[0];
+      }
+      return counts;
+    }
+
+    /** "claims 0.0012, renewals …" per line. */
+    static String perLine(long[] counts, long lines) {
+      StringBuilder text = new StringBuilder();
+      for (Coordination kind : values()) {
+        text.append(text.isEmpty() ? "" : ", ")
+            .append(kind.name().toLowerCase(Locale.ROOT))
+            .append(String.format(Locale.ROOT, " %.5f", counts[kind.ordinal()] / (double) lines));
+      }
+      return text.toString();
+    }
   }
 
   public static void main(String[] args) throws Exception {
@@ -123,7 +191,18 @@ final class DurableWorker {
       }
       long tripsBefore = counter.roundTrips();
       counter.resetBreakdown();
-      RunResult result = pipeline.run(DurableWork.source(part));
+      // its progress as it goes, so that the parent can measure a window in which every worker is
+      // busy apart from the run's start and its tail (see DurableWorkersScenario.Steady)
+      PipelineRun running = pipeline.start(DurableWork.source(part));
+      Optional<RunResult> ended;
+      while ((ended = running.await(PROGRESS_PERIOD)).isEmpty()) {
+        // the lines of its part dealt with: duplicates are lines too, so that a part done counts
+        // as many as it has lines
+        Progress progress = running.progress();
+        System.out.println(PROGRESS + " " + (progress.done() + progress.duplicates()));
+        System.out.flush();
+      }
+      RunResult result = ended.get();
       long trips = counter.roundTrips() - tripsBefore;
       long[] coordination = counter.tripsOf(DurableWorker::coordinates);
       long statements =
@@ -156,7 +235,11 @@ final class DurableWorker {
               + " "
               + coordination[1]
               + " "
-              + statements);
+              + statements
+              + " "
+              + Arrays.stream(Coordination.count(counter))
+                  .mapToObj(Long::toString)
+                  .collect(Collectors.joining(" ")));
       System.out.flush();
       in.readLine(); // until the parent has read this JVM's CPU time
     }

@@ -10,15 +10,20 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The third durable target: the example's pipeline in 1, 2 and 3 worker JVMs ({@link
@@ -36,6 +41,14 @@ import java.util.concurrent.TimeUnit;
  * from what each more record costs: the target is the marginal CPU per line (worker JVMs and their
  * backends) of 2 and 3 workers at most 1.10× one worker's. The worker JVMs' CPU is also split by
  * kind of thread ({@link ThreadCpu}), and their CPU before the ready barrier reported apart.
+ *
+ * <p>The two-size difference assumes each run's start and tail cost the same at both sizes, which a
+ * round on a loaded machine does not give (one round gave a negative fixed cost). So each run is
+ * also measured over the window in which every worker is busy ({@link Steady}: the workers print
+ * their progress, this JVM samples their CPU and their backends'), which leaves the start and the
+ * tail out, and what a worker done with its part spends waiting for the others' last records is
+ * reported apart. The workers' coordination round trips are counted by kind (claims, lease
+ * renewals, releases, polls; {@link DurableWorker.Coordination}).
  *
  * <p>A throughput row fails if more workers make less throughput than one. The worker counts rotate
  * their order from round to round.
@@ -106,6 +119,23 @@ final class DurableWorkersScenario implements Scenario {
         Figure.MARGINAL_SERVER.set(values, n, k, m.server() * 1e6);
         Figure.FIXED.set(values, n, k, m.fixedPerWorker(shorter) * 1e3);
         Figure.BEFORE_READY.set(values, n, k, longer.beforeReadySeconds() / workers);
+        // the two runs' windows pooled: the records' CPU while every worker is busy
+        Steady a = shorter.steady();
+        Steady b = longer.steady();
+        Figure.STEADY.set(values, n, k, Steady.pooled(a, b, Steady::cpu) * 1e6);
+        Figure.STEADY_JVM.set(values, n, k, Steady.pooled(a, b, Steady::jvm) * 1e6);
+        Figure.STEADY_SERVER.set(values, n, k, Steady.pooled(a, b, Steady::server) * 1e6);
+        Figure.WAITING.set(values, n, k, (a.waiting() + b.waiting()) / 2 / workers * 1e3);
+        for (DurableWorker.Coordination kind : DurableWorker.Coordination.values()) {
+          Figure.valueOf(kind.name())
+              .set(
+                  values,
+                  n,
+                  k,
+                  (shorter.coordinationKinds()[kind.ordinal()]
+                          + longer.coordinationKinds()[kind.ordinal()])
+                      / (3.0 * lines));
+        }
         for (Result r : List.of(shorter, longer)) {
           line.append(
               String.format(Locale.ROOT, "%n  %d worker%s, %s", workers, plural(workers), r));
@@ -129,6 +159,8 @@ final class DurableWorkersScenario implements Scenario {
             values, n, k, Figure.RATE.get(values, n, k) / Figure.RATE.get(values, n, one));
         Figure.MARGINAL_RATIO.set(
             values, n, k, Figure.MARGINAL.get(values, n, k) / Figure.MARGINAL.get(values, n, one));
+        Figure.STEADY_RATIO.set(
+            values, n, k, Figure.STEADY.get(values, n, k) / Figure.STEADY.get(values, n, one));
       }
       String label = rounds.label();
       String note = rounds.add(disturbed, values);
@@ -171,11 +203,9 @@ final class DurableWorkersScenario implements Scenario {
                   + cores,
               String.format(
                   Locale.ROOT,
-                  "%s µs/line (JVMs %s, backends %s), %s statements/line; fixed %s ms CPU per"
-                      + " worker in the run, %s s before it",
-                  Figure.MARGINAL.format(rounds, n, k, "%.1f"),
-                  Figure.MARGINAL_JVM.format(rounds, n, k, "%.1f"),
-                  Figure.MARGINAL_SERVER.format(rounds, n, k, "%.1f"),
+                  "%s, %s statements/line; fixed %s ms CPU per worker in the run, %s s before it",
+                  cpuSplit(
+                      rounds, n, k, Figure.MARGINAL, Figure.MARGINAL_JVM, Figure.MARGINAL_SERVER),
                   Figure.STATEMENTS.format(rounds, n, k, "%.4f"),
                   Figure.FIXED.format(rounds, n, k, "%,.0f"),
                   Figure.BEFORE_READY.format(rounds, n, k, "%.1f")),
@@ -183,8 +213,44 @@ final class DurableWorkersScenario implements Scenario {
               marginalRatios.format("%.3f") + "×" + rounds.note(),
               "≤ 1.10× 1 worker's",
               Verdict.of(marginalRatios.median() <= 1.10)));
+      Samples steadyRatios = rounds.samples(Figure.STEADY_RATIO.index(n, k));
+      rows.add(
+          new Row(
+              who
+                  + ", CPU per line while every worker is busy (worker JVMs + backends; the"
+                  + " window from "
+                  + Math.round(Steady.WINDOW_FROM * 100)
+                  + " % of each worker's part to "
+                  + Math.round(Steady.WINDOW_TO * 100)
+                  + " % of the first's)"
+                  + cores,
+              String.format(
+                  Locale.ROOT,
+                  "%s; coordination per line: claims %s, renewals %s, releases %s, polls %s; a"
+                      + " worker done with its part waits with %s ms CPU",
+                  cpuSplit(rounds, n, k, Figure.STEADY, Figure.STEADY_JVM, Figure.STEADY_SERVER),
+                  Figure.CLAIM.format(rounds, n, k, "%.5f"),
+                  Figure.RENEWAL.format(rounds, n, k, "%.5f"),
+                  Figure.RELEASE.format(rounds, n, k, "%.5f"),
+                  Figure.POLL.format(rounds, n, k, "%.5f"),
+                  Figure.WAITING.format(rounds, n, k, "%,.0f")),
+              "1 worker " + rounds.samples(Figure.STEADY.index(n, one)).format("%.1f") + " µs/line",
+              steadyRatios.format("%.3f") + "×" + rounds.note(),
+              "≤ 1.10× 1 worker's",
+              Verdict.of(steadyRatios.median() <= 1.10)));
     }
     return rows;
+  }
+
+  /** "84.0 (80.1–90.2) µs/line (JVMs …, backends …)": a CPU figure per line and its two parts. */
+  private static String cpuSplit(
+      Rounds rounds, int n, int k, Figure all, Figure jvm, Figure server) {
+    return String.format(
+        Locale.ROOT,
+        "%s µs/line (JVMs %s, backends %s)",
+        all.format(rounds, n, k, "%.1f"),
+        jvm.format(rounds, n, k, "%.1f"),
+        server.format(rounds, n, k, "%.1f"));
   }
 
   private static String plural(int workers) {
@@ -203,7 +269,17 @@ final class DurableWorkersScenario implements Scenario {
     MARGINAL_SERVER,
     MARGINAL_RATIO,
     FIXED,
-    BEFORE_READY;
+    BEFORE_READY,
+    STEADY,
+    STEADY_JVM,
+    STEADY_SERVER,
+    STEADY_RATIO,
+    WAITING,
+    // coordination round trips per line, by DurableWorker.Coordination kind, both runs pooled
+    CLAIM,
+    RENEWAL,
+    RELEASE,
+    POLL;
 
     int index(int counts, int k) {
       return ordinal() * counts + k;
@@ -263,6 +339,8 @@ final class DurableWorkersScenario implements Scenario {
    *     releases, looks at others' leases, polls for work left (see {@link
    *     DurableWorker#coordinates})
    * @param coordinationNanos the wall time the workers spent in those, summed
+   * @param coordinationKinds those round trips by {@link DurableWorker.Coordination} kind, summed
+   * @param steady the CPU of the window in which every worker was busy, and of the tail
    */
   record Result(
       int lines,
@@ -275,7 +353,9 @@ final class DurableWorkersScenario implements Scenario {
       long roundTrips,
       long statements,
       long coordinationTrips,
-      long coordinationNanos) {
+      long coordinationNanos,
+      long[] coordinationKinds,
+      Steady steady) {
 
     /** The CPU seconds of the run: the worker JVMs, their backends and this JVM. */
     double cpuSeconds() {
@@ -295,7 +375,7 @@ final class DurableWorkersScenario implements Scenario {
           "%,d lines: %,.0f lines/s, %.1f µs CPU per line (worker JVMs %.1f: application %.1f,"
               + " JIT %.1f, GC %.1f, VM %.1f, ended threads %.1f; backends %.1f), records per"
               + " worker %s, %.4f round trips per line (statements %.4f), of which coordination"
-              + " %.4f (%.1f µs wall per line), %.1f s CPU per worker before ready, %s",
+              + " %.4f (%.1f µs wall per line; %s), %.1f s CPU per worker before ready, %s; %s",
           lines,
           rate,
           cpuSeconds() / lines * 1e6,
@@ -311,8 +391,10 @@ final class DurableWorkersScenario implements Scenario {
           statements / (double) lines,
           coordinationTrips / (double) lines,
           coordinationNanos / 1e3 / lines,
+          DurableWorker.Coordination.perLine(coordinationKinds, lines),
           beforeReadySeconds() / shares.size(),
-          cpu);
+          cpu,
+          steady);
     }
   }
 
@@ -379,6 +461,11 @@ final class DurableWorkersScenario implements Scenario {
           go.flush();
           inputs.add(go);
         }
+        List<Watch> watches = new ArrayList<>();
+        for (int i = 0; i < workers; i++) {
+          watches.add(Watch.start(outputs.get(i)));
+        }
+        Steady steady = Steady.sample(lines, processes, watches, schema);
         List<Long> shares = new ArrayList<>();
         long done = 0;
         long[] outcome = new long[3];
@@ -386,8 +473,9 @@ final class DurableWorkersScenario implements Scenario {
         long statements = 0;
         long coordinationTrips = 0;
         long coordinationNanos = 0;
+        long[] coordinationKinds = new long[DurableWorker.Coordination.values().length];
         for (int i = 0; i < workers; i++) {
-          String[] f = expect(outputs.get(i), DurableWorker.DONE).split(" ");
+          String[] f = watches.get(i).outcome().split(" ");
           long published = Long.parseLong(f[1]);
           long filtered = Long.parseLong(f[2]);
           long dead = Long.parseLong(f[3]);
@@ -400,6 +488,9 @@ final class DurableWorkersScenario implements Scenario {
           coordinationTrips += Long.parseLong(f[7]);
           coordinationNanos += Long.parseLong(f[8]);
           statements += Long.parseLong(f[9]);
+          for (int k = 0; k < coordinationKinds.length; k++) {
+            coordinationKinds[k] += Long.parseLong(f[10 + k]);
+          }
         }
         // every worker's run ends when no record is left unfinished, so at about the same time;
         // the workers wait to be told to exit, so that their CPU time can still be read
@@ -437,12 +528,244 @@ final class DurableWorkersScenario implements Scenario {
             trips,
             statements,
             coordinationTrips,
-            coordinationNanos);
+            coordinationNanos,
+            coordinationKinds,
+            steady);
       } finally {
         for (Process p : processes) {
           p.destroyForcibly();
         }
       }
+    }
+  }
+
+  /**
+   * A worker's output read as it comes, on a thread of its own: the records it has done so far
+   * ({@link DurableWorker#PROGRESS}), then its outcome ({@link DurableWorker#DONE}).
+   */
+  private record Watch(AtomicLong done, CompletableFuture<String> ended) {
+    static Watch start(BufferedReader out) {
+      Watch watch = new Watch(new AtomicLong(), new CompletableFuture<>());
+      Thread.ofVirtual()
+          .start(
+              () -> {
+                try {
+                  String line;
+                  while ((line = out.readLine()) != null) {
+                    if (line.startsWith(DurableWorker.PROGRESS + " ")) {
+                      watch.done.set(Long.parseLong(line.substring(line.indexOf(' ') + 1)));
+                    } else if (line.startsWith(DurableWorker.DONE)) {
+                      watch.ended.complete(line);
+                      return;
+                    }
+                  }
+                  watch.ended.completeExceptionally(
+                      new IllegalStateException(
+                          "a worker JVM ended before it printed " + DurableWorker.DONE));
+                } catch (IOException | RuntimeException e) {
+                  watch.ended.completeExceptionally(e);
+                }
+              });
+      return watch;
+    }
+
+    boolean isEnded() {
+      return ended.isDone();
+    }
+
+    /** The worker's {@link DurableWorker#DONE} line, once it has printed it. */
+    String outcome() throws Exception {
+      return ended.get(TIMEOUT_MINUTES, TimeUnit.MINUTES);
+    }
+  }
+
+  /**
+   * The CPU per record of the window in which every worker was busy, and the CPU the workers spent
+   * once their own part was done, waiting for the others' last records (polls, heartbeats, their
+   * JVMs running on).
+   *
+   * <p>Why: the whole run's CPU per record mixes the records' cost with its start (the first
+   * batches, the last compilations) and its tail (a worker done early polls until the last record
+   * of every worker is done); the two-size difference cancels both only if they are the same in
+   * both runs, which one round on a loaded machine does not give. The window starts once every
+   * worker has done {@value #WINDOW_FROM} of its part and ends once one has done {@value
+   * #WINDOW_TO}; its CPU is the worker JVMs' and their backends', sampled every {@value
+   * #SAMPLE_MILLIS} ms from {@code /proc}.
+   *
+   * @param cpu CPU seconds per record in the window (worker JVMs and backends), NaN if there was no
+   *     window
+   * @param jvm the worker JVMs' part of it
+   * @param server the backends' part of it
+   * @param application the worker JVMs' application threads' part of it
+   * @param compiler their compiler threads' part of it
+   * @param collector their collector threads' part of it
+   * @param records the records done in the window
+   * @param waiting CPU seconds the worker JVMs spent after their own part was done, summed
+   * @param waitingSeconds wall seconds the workers spent so, summed
+   */
+  record Steady(
+      double cpu,
+      double jvm,
+      double server,
+      double application,
+      double compiler,
+      double collector,
+      long records,
+      double waiting,
+      double waitingSeconds) {
+    static final double WINDOW_FROM = 0.1;
+    static final double WINDOW_TO = 0.9;
+    static final long SAMPLE_MILLIS = 100;
+
+    /** Samples the workers until every one has printed its outcome. */
+    static Steady sample(int lines, List<Process> processes, List<Watch> watches, String schema)
+        throws Exception {
+      int n = processes.size();
+      long[] share = new long[n];
+      for (int i = 0; i < n; i++) {
+        share[i] = (lines - i + n - 1) / n; // the lines numbered i modulo n, from 0
+      }
+      List<ThreadCpu.Snapshot> from = null;
+      long fromServer = 0;
+      long fromDone = 0;
+      ThreadCpu.Split window = null;
+      long windowServer = 0;
+      long windowRecords = 0;
+      long[] finishedTicks = new long[n];
+      long[] finishedNanos = new long[n];
+      Arrays.fill(finishedTicks, -1);
+      try (Connection c = DriverManager.getConnection(BenchDatabase.PG_URL);
+          PreparedStatement backends =
+              c.prepareStatement("SELECT pid FROM pg_stat_activity WHERE application_name = ?")) {
+        backends.setString(1, schema);
+        Map<Long, Long> server = new HashMap<>();
+        List<Long> serverPids = pids(backends);
+        long serverAsked = System.nanoTime();
+        long[] ticks = new long[n];
+        while (!watches.stream().allMatch(Watch::isEnded)) {
+          long now = System.nanoTime();
+          if (now - serverAsked > TimeUnit.SECONDS.toNanos(1)) {
+            serverPids = pids(backends);
+            serverAsked = now;
+          }
+          long serverTicks = 0;
+          for (long pid : serverPids) {
+            long t = CpuMeter.processTicks(pid);
+            // a backend seen later counts from zero; one gone keeps its last ticks
+            server.merge(pid, Math.max(0, t), Math::max);
+          }
+          for (long t : server.values()) {
+            serverTicks += t;
+          }
+          long done = 0;
+          boolean allBusy = true;
+          boolean oneNearlyDone = false;
+          for (int i = 0; i < n; i++) {
+            ticks[i] = Math.max(ticks[i], CpuMeter.processTicks(processes.get(i).pid()));
+            long d = watches.get(i).done().get();
+            done += d;
+            allBusy &= d >= WINDOW_FROM * share[i];
+            oneNearlyDone |= d >= WINDOW_TO * share[i];
+            if (finishedTicks[i] < 0 && d >= share[i]) {
+              finishedTicks[i] = ticks[i];
+              finishedNanos[i] = now;
+            }
+          }
+          if (from == null && allBusy && !oneNearlyDone) {
+            from = snapshots(processes);
+            fromServer = serverTicks;
+            fromDone = done;
+          }
+          if (from != null && window == null && oneNearlyDone) {
+            List<ThreadCpu.Snapshot> to = snapshots(processes);
+            for (int i = 0; i < n; i++) {
+              ThreadCpu.Split one = ThreadCpu.between(from.get(i), to.get(i));
+              window = window == null ? one : window.plus(one);
+            }
+            windowServer = serverTicks - fromServer;
+            windowRecords = done - fromDone;
+          }
+          Thread.sleep(SAMPLE_MILLIS);
+        }
+        long end = System.nanoTime();
+        double waiting = 0;
+        double waitingSeconds = 0;
+        for (int i = 0; i < n; i++) {
+          if (finishedTicks[i] >= 0) {
+            long last = Math.max(ticks[i], CpuMeter.processTicks(processes.get(i).pid()));
+            waiting += (last - finishedTicks[i]) / TICKS;
+            waitingSeconds += (end - finishedNanos[i]) / 1e9;
+          }
+        }
+        if (window == null || windowRecords <= 0) {
+          return new Steady(
+              Double.NaN,
+              Double.NaN,
+              Double.NaN,
+              Double.NaN,
+              Double.NaN,
+              Double.NaN,
+              0,
+              waiting,
+              waitingSeconds);
+        }
+        double perLine = 1 / TICKS / windowRecords;
+        return new Steady(
+            (window.process() + windowServer) * perLine,
+            window.process() * perLine,
+            windowServer * perLine,
+            window.of(ThreadCpu.Kind.APPLICATION) * perLine,
+            window.of(ThreadCpu.Kind.COMPILER) * perLine,
+            window.of(ThreadCpu.Kind.COLLECTOR) * perLine,
+            windowRecords,
+            waiting,
+            waitingSeconds);
+      }
+    }
+
+    /** A figure per record of two windows, weighted by their records; NaN if neither had any. */
+    static double pooled(Steady a, Steady b, ToDoubleFunction<Steady> figure) {
+      double sum = 0;
+      long records = 0;
+      for (Steady w : List.of(a, b)) {
+        if (w.records() > 0) {
+          sum += figure.applyAsDouble(w) * w.records();
+          records += w.records();
+        }
+      }
+      return records == 0 ? Double.NaN : sum / records;
+    }
+
+    private static List<ThreadCpu.Snapshot> snapshots(List<Process> processes) {
+      return processes.stream().map(p -> ThreadCpu.of(p.pid())).toList();
+    }
+
+    private static List<Long> pids(PreparedStatement backends) throws SQLException {
+      List<Long> pids = new ArrayList<>();
+      try (ResultSet rs = backends.executeQuery()) {
+        while (rs.next()) {
+          pids.add(rs.getLong(1));
+        }
+      }
+      return pids;
+    }
+
+    @Override
+    public String toString() {
+      return String.format(
+          Locale.ROOT,
+          "steady window %,d lines: %.1f µs CPU per line (worker JVMs %.1f: application %.1f, JIT"
+              + " %.1f, GC %.1f; backends %.1f); after their part %.0f ms CPU in %.1f s, summed"
+              + " over the workers",
+          records,
+          cpu * 1e6,
+          jvm * 1e6,
+          application * 1e6,
+          compiler * 1e6,
+          collector * 1e6,
+          server * 1e6,
+          waiting * 1e3,
+          waitingSeconds);
     }
   }
 

@@ -71,7 +71,10 @@ class DurableScenariosTest {
           .contains("| durable workers, PostgreSQL: 3 worker JVMs, 600 lines")
           .contains(
               "| durable workers, PostgreSQL: 3 worker JVMs, marginal CPU per line from 600 to"
-                  + " 1,200 lines (worker JVMs + backends)");
+                  + " 1,200 lines (worker JVMs + backends)")
+          .contains(
+              "| durable workers, PostgreSQL: 3 worker JVMs, CPU per line while every worker is"
+                  + " busy");
     }
     assertThat(out.lines().filter(line -> line.startsWith("| ")).skip(1))
         .allSatisfy(
