@@ -17,6 +17,7 @@ import java.util.TreeMap;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jdbi.v3.core.statement.Query;
+import org.jdbi.v3.core.statement.Update;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -282,7 +283,7 @@ final class BatchWrites extends LedgerPart {
     int[] counts = update.execute();
     Set<Batch> refused = new HashSet<>();
     PreparedBatch facts = h.prepareBatch(sql.insertEvent);
-    PreparedBatch finals = h.prepareBatch(sql.finalRow);
+    List<Leaving> finals = new ArrayList<>();
     for (int i = 0; i < order.size(); i++) {
       Batch b = order.get(i);
       if (counts[i] == 0) {
@@ -295,7 +296,7 @@ final class BatchWrites extends LedgerPart {
       }
       for (Final f : leaves.getOrDefault(b, List.of())) {
         endedSeqs.add(f.slot().entry().seq());
-        bindFinal(finals, pipeline, b, f);
+        finals.add(new Leaving(b, f));
       }
       if (!endedSeqs.isEmpty()) {
         bindEvent(facts, b.id(), event, "E", endedSeqs, at);
@@ -312,8 +313,11 @@ final class BatchWrites extends LedgerPart {
     if (facts.size() > 0) {
       facts.execute();
     }
-    if (finals.size() > 0) {
-      finals.execute();
+    if (!finals.isEmpty()) {
+      Update insert =
+          h.createUpdate(sql.finalRow).bind("pipeline", pipeline).bind("owner", workerId);
+      sql.finalRows.bindRows(insert, "f", finals, BatchWrites::finalRow);
+      insert.execute();
     }
     return new Written(refused, false);
   }
@@ -330,30 +334,30 @@ final class BatchWrites extends LedgerPart {
         .add();
   }
 
-  private void bindFinal(PreparedBatch insert, String pipeline, Batch batch, Final f) {
-    insert
-        .bind("pipeline", pipeline)
-        .bind("id", f.slot().entry().id())
-        .bind("stage", f.stage())
-        .bind("status", f.status())
-        .bind("at", Args.time(f.at()))
-        .bind("attempts", f.attempts())
-        .bind("last_error", Args.text(f.lastError()))
-        .bind("error_type", Args.text(f.errorType()))
-        .bind("failed_stage", Args.text(f.failedStage()))
-        .bind("reason", Args.text(f.reason()))
-        .bind("payload", Args.bytes(f.payload()))
-        .bind("format", Args.text(f.format()))
-        .bind("checksum", Args.int64(f.checksum()))
-        .bind("metadata", Args.text(f.metadata()))
-        .bind("token", batch.token())
-        .bind("claims", batch.claims())
-        .bind("noted", f.slot().noted())
-        .bind("batch", batch.id())
-        .bind("seq", f.slot().entry().seq())
-        .bind("owner", workerId)
-        .bind("dead_at", Args.time(f.status().equals("DEAD_LETTER") ? f.at() : null))
-        .add();
+  /** A record leaving its batch, with the batch whose lease fenced its write. */
+  private record Leaving(Batch batch, Final f) {}
+
+  /** The values of a full row, in the columns of {@code sql.finalRows}. */
+  private static void finalRow(Leaving l, BulkAppend.Row row) throws SQLException {
+    Final f = l.f();
+    row.text(f.slot().entry().id())
+        .text(f.stage())
+        .text(f.status())
+        .time(f.at())
+        .int32(f.attempts())
+        .text(f.lastError())
+        .text(f.errorType())
+        .text(f.failedStage())
+        .text(f.reason())
+        .bytes(f.payload())
+        .text(f.format())
+        .int64(f.checksum())
+        .text(f.metadata())
+        .int64(l.batch().token())
+        .int32(l.batch().claims())
+        .int32(f.slot().noted() ? 1 : 0)
+        .int64(l.batch().id())
+        .int32(f.slot().entry().seq());
   }
 
   /** A record leaving its batch in its final state: the values of its full row. */

@@ -52,6 +52,7 @@ final class BulkAppend {
     INT("int4", "INTEGER ARRAY"),
     BIGINT("int8", "BIGINT ARRAY"),
     DOUBLE("float8", "DOUBLE PRECISION ARRAY"),
+    BYTES("bytea", "BYTEA ARRAY"),
     TIME("varchar", "VARCHAR ARRAY"); // in arrays as text, cast by the statement
 
     final String arrayType;
@@ -110,6 +111,8 @@ final class BulkAppend {
     Row int64(@Nullable Long value) throws SQLException;
 
     Row float64(@Nullable Double value) throws SQLException;
+
+    Row bytes(byte @Nullable [] value) throws SQLException;
 
     Row time(@Nullable Instant value) throws SQLException;
   }
@@ -462,6 +465,17 @@ final class BulkAppend {
     }
 
     @Override
+    public Row bytes(byte @Nullable [] value) {
+      separate(Type.BYTES);
+      if (value == null) {
+        out.nullValue();
+      } else {
+        out.binary(value);
+      }
+      return this;
+    }
+
+    @Override
     public Row time(@Nullable Instant value) {
       separate(Type.TIME);
       if (value == null) {
@@ -523,6 +537,17 @@ final class BulkAppend {
     }
 
     @Override
+    public Row bytes(byte @Nullable [] value) throws SQLException {
+      int p = next(Type.BYTES) + 1;
+      if (value == null) {
+        statement.setNull(p, Types.VARBINARY);
+      } else {
+        statement.setBytes(p, value);
+      }
+      return this;
+    }
+
+    @Override
     public Row time(@Nullable Instant value) throws SQLException {
       int p = next(Type.TIME) + 1;
       if (value == null) {
@@ -551,6 +576,7 @@ final class BulkAppend {
               case INT -> new Integer[rows];
               case BIGINT -> new Long[rows];
               case DOUBLE -> new Double[rows];
+              case BYTES -> new byte[rows][];
             });
       }
     }
@@ -582,6 +608,12 @@ final class BulkAppend {
     @Override
     public Row float64(@Nullable Double value) {
       columns.get(next(Type.DOUBLE))[row] = value;
+      return this;
+    }
+
+    @Override
+    public Row bytes(byte @Nullable [] value) {
+      columns.get(next(Type.BYTES))[row] = value;
       return this;
     }
 

@@ -21,6 +21,8 @@ import java.util.Arrays;
  */
 final class CopyText {
   private static final byte[] NULL = {'\\', 'N'};
+  private static final byte[] HEX =
+      "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   /** 10 to the power of each place, 1 to 10^18. */
   private static final long[] POWERS = new long[19];
@@ -128,6 +130,18 @@ final class CopyText {
     bytes[size++] = '+';
     bytes[size++] = '0';
     bytes[size++] = '0';
+  }
+
+  /** Binary data as {@code bytea}'s hex form, its backslash doubled as COPY's text wants it. */
+  void binary(byte[] value) {
+    ensure(3 + 2 * value.length);
+    bytes[size++] = '\\';
+    bytes[size++] = '\\';
+    bytes[size++] = 'x';
+    for (byte b : value) {
+      bytes[size++] = HEX[(b >> 4) & 0xF];
+      bytes[size++] = HEX[b & 0xF];
+    }
   }
 
   /** Text that needs no escape (digits, signs, letters of a number's form). */
