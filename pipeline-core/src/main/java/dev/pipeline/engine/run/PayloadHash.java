@@ -354,24 +354,11 @@ final class PayloadHash {
             ? record(h, r, depth)
             : mix(mix(h, '@'), r == known ? knownHash : record(OFFSET, r, depth));
       }
+      // the kinds a record's object components most often are come first (each case is a type
+      // test of its own, in order); an enum stays ahead of the collections, and a set and a map
+      // ahead of other collections, so that a value of two kinds counts as the same one as before
       return switch (value) {
-        case Long n -> mix(mix(h, 'J'), n);
-        case Integer n -> mix(mix(h, 'I'), n);
-        case Short n -> mix(mix(h, 'S'), n);
-        case Byte n -> mix(mix(h, 'B'), n);
-        case Double n -> mix(mix(h, 'D'), Double.doubleToLongBits(n));
-        case Float n -> mix(mix(h, 'F'), Float.floatToIntBits(n));
-        case Boolean b -> mix(mix(h, 'Z'), b ? 1 : 0);
-        case Character c -> mix(mix(h, 'C'), c);
         case Enum<?> e -> chars(mix(h, 'E'), e.name());
-        case Instant t -> mix(mix(mix(h, 'T'), t.getEpochSecond()), t.getNano());
-        case OptionalInt o -> o.isPresent() ? mix(mix(h, 'i'), o.getAsInt()) : mix(h, '0');
-        case OptionalLong o -> o.isPresent() ? mix(mix(h, 'j'), o.getAsLong()) : mix(h, '0');
-        case OptionalDouble o ->
-            o.isPresent()
-                ? mix(mix(h, 'd'), Double.doubleToLongBits(o.getAsDouble()))
-                : mix(h, '0');
-        case Optional<?> o -> o.isPresent() ? walk(mix(h, 'o'), o.get(), depth + 1) : mix(h, '0');
         case Set<?> set -> unordered(h, set, depth);
         case Map<?, ?> map -> entries(h, map, depth);
         case Collection<?> list -> {
@@ -381,6 +368,22 @@ final class PayloadHash {
           }
           yield x;
         }
+        case OptionalInt o -> o.isPresent() ? mix(mix(h, 'i'), o.getAsInt()) : mix(h, '0');
+        case OptionalLong o -> o.isPresent() ? mix(mix(h, 'j'), o.getAsLong()) : mix(h, '0');
+        case OptionalDouble o ->
+            o.isPresent()
+                ? mix(mix(h, 'd'), Double.doubleToLongBits(o.getAsDouble()))
+                : mix(h, '0');
+        case Optional<?> o -> o.isPresent() ? walk(mix(h, 'o'), o.get(), depth + 1) : mix(h, '0');
+        case Long n -> mix(mix(h, 'J'), n);
+        case Integer n -> mix(mix(h, 'I'), n);
+        case Short n -> mix(mix(h, 'S'), n);
+        case Byte n -> mix(mix(h, 'B'), n);
+        case Double n -> mix(mix(h, 'D'), Double.doubleToLongBits(n));
+        case Float n -> mix(mix(h, 'F'), Float.floatToIntBits(n));
+        case Boolean b -> mix(mix(h, 'Z'), b ? 1 : 0);
+        case Character c -> mix(mix(h, 'C'), c);
+        case Instant t -> mix(mix(mix(h, 'T'), t.getEpochSecond()), t.getNano());
         case byte[] bytes -> {
           long x = mix(mix(h, '['), bytes.length);
           for (byte b : bytes) {
