@@ -1,16 +1,10 @@
 package dev.pipeline.engine.run;
 
-import static java.util.Objects.requireNonNull;
-
-import java.lang.invoke.CallSite;
-import java.lang.invoke.LambdaMetafactory;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandleProxies;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
-import java.lang.reflect.Modifier;
 import java.lang.reflect.RecordComponent;
 import java.time.Instant;
 import java.util.Collection;
@@ -20,9 +14,6 @@ import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.function.Function;
-import java.util.function.ToDoubleFunction;
-import java.util.function.ToLongFunction;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -68,25 +59,16 @@ final class PayloadHash {
   private record Shape(Component[] components, long nameHash) {}
 
   /**
-   * A record component's accessor, as a function of its own return type: a number is mixed in as it
-   * is read, without being boxed (boxing each {@code long} and {@code double} of the example's
-   * records, and {@code Method.invoke}'s checks, were a fifth of what the hash cost). One of the
-   * three functions is set, by the kind.
+   * A record component's accessor, as a method handle of its own return type: a number is mixed in
+   * as it is read, without being boxed (boxing each {@code long} and {@code double} of the
+   * example's records, and {@code Method.invoke}'s checks, were a fifth of what the hash cost).
    *
-   * @param object reads an object or a {@code boolean} (boxed in one of two constants)
-   * @param integral reads a {@code long}, {@code int}, {@code short}, {@code byte} or {@code char}
-   * @param floating reads a {@code double} or {@code float}
    * @param kind the letter a value of the component's type is mixed in after ({@code 'J'} for a
    *     {@code long}, as the walk of a {@code Long} does), or {@code 'L'} for an object
    * @param boxed the name of the type a primitive's value is boxed in, counted in its place when
    *     the walk goes no deeper (as the walk of the boxed value would)
    */
-  private record Component(
-      @Nullable Function<Object, Object> object,
-      @Nullable ToLongFunction<Object> integral,
-      @Nullable ToDoubleFunction<Object> floating,
-      char kind,
-      String boxed) {}
+  private record Component(MethodHandle read, char kind, String boxed) {}
 
   /** What an accessor that throws counts as: the exception {@code Method.invoke} would throw. */
   private static final String THREW = InvocationTargetException.class.getName();
@@ -133,8 +115,8 @@ final class PayloadHash {
     this.knownHash = knownHash;
   }
 
-  @SuppressWarnings("unchecked") // each function's type is the one asked of reader
   private static Component component(Method accessor) throws IllegalAccessException {
+    accessor.setAccessible(true);
     Class<?> type = accessor.getReturnType();
     char kind =
         type == long.class
@@ -150,69 +132,13 @@ final class PayloadHash {
                             : type == float.class
                                 ? 'F'
                                 : type == boolean.class ? 'Z' : type == char.class ? 'C' : 'L';
-    String boxed = MethodType.methodType(type).wrap().returnType().getName();
-    Class<?> as =
-        switch (kind) {
-          case 'L', 'Z' -> Function.class;
-          case 'D', 'F' -> ToDoubleFunction.class;
-          default -> ToLongFunction.class;
-        };
-    Object read = reader(accessor, as);
-    return new Component(
-        as == Function.class ? (Function<Object, Object>) read : null,
-        as == ToLongFunction.class ? (ToLongFunction<Object>) read : null,
-        as == ToDoubleFunction.class ? (ToDoubleFunction<Object>) read : null,
-        kind,
-        boxed);
-  }
-
-  /**
-   * The accessor as an instance of a functional interface ({@code Function}, {@code ToLongFunction}
-   * or {@code ToDoubleFunction} of the record): a lambda made for it where the record class is
-   * public and this module may read it, so that reading a component is an interface call the JIT
-   * compiles into a plain call of the accessor; otherwise (a record class that is not public) a
-   * proxy of its method handle. A method handle that is no constant, called with {@code
-   * invokeExact}, went through its lambda form and a cast of its argument on every call (a quarter
-   * of what hashing the example's records cost, in the twelfth session's profile).
-   */
-  private static Object reader(Method accessor, Class<?> as) throws IllegalAccessException {
-    Class<?> record = accessor.getDeclaringClass();
-    Module ours = PayloadHash.class.getModule();
-    Module theirs = record.getModule();
-    if (Modifier.isPublic(record.getModifiers())
-        && theirs.isExported(record.getPackageName(), ours)) {
-      try {
-        ours.addReads(theirs);
-        MethodHandles.Lookup lookup = MethodHandles.lookup();
-        Method method = abstractMethod(as);
-        MethodType erased = MethodType.methodType(method.getReturnType(), Object.class);
-        CallSite site =
-            LambdaMetafactory.metafactory(
-                lookup,
-                method.getName(),
-                MethodType.methodType(as),
-                erased,
-                lookup.unreflect(accessor),
-                MethodType.methodType(accessor.getReturnType(), record));
-        return site.getTarget().invoke();
-      } catch (Throwable notLinked) {
-        // not linkable from here after all: the method handle's proxy below
-      }
-    }
-    accessor.setAccessible(true);
-    MethodHandle handle = MethodHandles.lookup().unreflect(accessor);
-    return MethodHandleProxies.asInterfaceInstance(
-        as, handle.asType(handle.type().changeParameterType(0, Object.class)));
-  }
-
-  /** The one abstract method of a functional interface. */
-  private static Method abstractMethod(Class<?> functional) {
-    for (Method m : functional.getMethods()) {
-      if (Modifier.isAbstract(m.getModifiers())) {
-        return m;
-      }
-    }
-    throw new IllegalArgumentException(functional + " has no abstract method");
+    Class<?> returned = kind == 'L' ? Object.class : type;
+    MethodHandle read =
+        MethodHandles.lookup()
+            .unreflect(accessor)
+            .asType(MethodType.methodType(returned, Object.class));
+    String boxed = MethodType.methodType(returned).wrap().returnType().getName();
+    return new Component(read, kind, boxed);
   }
 
   /** The hash of a payload's content. */
@@ -269,7 +195,7 @@ final class PayloadHash {
         if (c.kind == 'L') {
           Object component;
           try {
-            component = requireNonNull(c.object).apply(r);
+            component = (Object) c.read.invokeExact((Object) r);
           } catch (Throwable e) { // read once, maybe not the next time
             return false;
           }
@@ -419,9 +345,9 @@ final class PayloadHash {
   }
 
   /** An object component, or the name of what its accessor threw (its place is marked). */
-  private static @Nullable Object object(Component c, Record r) {
+  private static Object object(Component c, Record r) {
     try {
-      return requireNonNull(c.object).apply(r);
+      return (Object) c.read.invokeExact((Object) r);
     } catch (Throwable e) {
       return THREW;
     }
@@ -433,10 +359,14 @@ final class PayloadHash {
     try {
       value =
           switch (c.kind) {
-            case 'D' -> Double.doubleToLongBits(requireNonNull(c.floating).applyAsDouble(r));
-            case 'F' -> Float.floatToIntBits((float) requireNonNull(c.floating).applyAsDouble(r));
-            case 'Z' -> (Boolean) requireNonNull(c.object).apply(r) ? 1 : 0;
-            default -> requireNonNull(c.integral).applyAsLong(r);
+            case 'J' -> (long) c.read.invokeExact((Object) r);
+            case 'I' -> (int) c.read.invokeExact((Object) r);
+            case 'S' -> (short) c.read.invokeExact((Object) r);
+            case 'B' -> (byte) c.read.invokeExact((Object) r);
+            case 'D' -> Double.doubleToLongBits((double) c.read.invokeExact((Object) r));
+            case 'F' -> Float.floatToIntBits((float) c.read.invokeExact((Object) r));
+            case 'Z' -> (boolean) c.read.invokeExact((Object) r) ? 1 : 0;
+            default -> (char) c.read.invokeExact((Object) r);
           };
     } catch (Throwable e) { // all an accessor throws, as Method.invoke wraps it
       return chars(h, THREW);
