@@ -174,6 +174,50 @@ class LineageTest {
     assertThat(events.get(2).outputHash()).isEqualTo(events.get(2).inputHash());
   }
 
+  /** A record payload whose list a stage may change in place. */
+  record Tagged(String name, List<String> tags) {}
+
+  @Test
+  void anUnchangedRecordHandedOnAsItIsKeepsItsHashAndOneChangedInPlaceIsHashedAgain() {
+    Pipeline<Tagged, Tagged> pipeline =
+        Pipeline.builder("lineage-same-object", Tagged.class)
+            .stage(
+                CLEANING,
+                (Tagged t) ->
+                    t.name().startsWith("fixed")
+                        ? new Tagged(t.name(), List.of("a"))
+                        : new Tagged(t.name(), new ArrayList<>(List.of("a"))))
+            .stage(
+                EXTRACTION,
+                (Tagged t) -> {
+                  if (t.tags() instanceof ArrayList<String> tags) {
+                    tags.add("b"); // in place, handing the same object on
+                  }
+                  return t;
+                })
+            .sink(records -> {})
+            .lineage(LineageLevel.ALL)
+            .build();
+
+    pipeline.run(
+        Source.of(
+            "src",
+            List.of(new Tagged("fixed", List.of()), new Tagged("open", List.of())).iterator(),
+            Tagged::name));
+
+    List<LineageEvent> fixed = pipeline.lineage("fixed").events();
+    long fixedHash = LineageRecorder.payloadHash(new Tagged("fixed", List.of("a")));
+    assertThat(fixed.get(1).inputHash()).isEqualTo(fixedHash);
+    assertThat(fixed.get(1).outputHash()).isEqualTo(fixedHash);
+    List<LineageEvent> open = pipeline.lineage("open").events();
+    assertThat(open.get(1).inputHash())
+        .isEqualTo(LineageRecorder.payloadHash(new Tagged("open", List.of("a"))));
+    assertThat(open.get(1).outputHash())
+        .as("the list the stage changed in place")
+        .isEqualTo(LineageRecorder.payloadHash(new Tagged("open", List.of("a", "b"))));
+    assertThat(open.get(2).inputHash()).isEqualTo(open.get(1).outputHash());
+  }
+
   /**
    * A payload that counts how often it is made into text: not a record, so it is hashed by its text
    * (a record is hashed by its components, never made into text).

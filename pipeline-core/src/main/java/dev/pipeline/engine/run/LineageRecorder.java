@@ -391,11 +391,12 @@ public final class LineageRecorder {
       Long outputHash = null;
       if (out != null) {
         // the same object hashed at the same moment has the same hash; one the stage may have
-        // changed since its input hash was taken is hashed again (a sink's output is what it was
-        // given); an output that wraps the input takes the input's hash for it (PayloadHash)
+        // changed since its input hash was taken is hashed again, unless nothing in it can change
+        // (a sink's output is what it was given); an output that wraps the input takes the
+        // input's hash for it (PayloadHash)
         Object output = out.payload();
         outputHash =
-            atSink || (fresh && output == payload)
+            atSink || (output == payload && (fresh || PayloadHash.unchanging(output)))
                 ? inputHash
                 : output == payload
                     ? payloadHash(output)

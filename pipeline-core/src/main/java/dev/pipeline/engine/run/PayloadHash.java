@@ -91,6 +91,20 @@ final class PayloadHash {
         }
       };
 
+  /**
+   * Whether a collection or map class is one of {@code java.util}'s unmodifiable kinds, whose
+   * contents cannot change ({@code List.of} and the like; not {@code Collections.unmodifiableList},
+   * a view of a list that can).
+   */
+  private static final ClassValue<Boolean> UNMODIFIABLE =
+      new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+          Class<?> outer = type.getNestHost();
+          return outer.getName().equals("java.util.ImmutableCollections");
+        }
+      };
+
   /** The object whose hash is known (the stage's input), or null; only a record counts by it. */
   private final @Nullable Object known;
 
@@ -146,6 +160,81 @@ final class PayloadHash {
     return new PayloadHash(known, knownHash).walk(OFFSET, payload, 0);
   }
 
+  /**
+   * Whether a payload cannot have changed since its hash was taken, so that an output that is the
+   * very object a stage was given has the hash it had then without a walk: a {@code String}, a
+   * boxed number, boolean or character, an enum constant (counted by its name), an {@code Instant},
+   * an optional of such, a record all of whose object components are such (its fields are its
+   * components, all final), or a list, set or map of {@code java.util}'s unmodifiable kinds ({@code
+   * List.of}, {@code List.copyOf}, {@code Stream.toList}, {@code Set.of}, {@code Map.of}) holding
+   * such. Anything else (an array, a {@code StringBuilder}, an {@code ArrayList}, an unmodifiable
+   * view of a modifiable collection, a value past the walk's bounds, a component that throws when
+   * read) may have been changed in place, and is hashed again.
+   *
+   * <p>The example's last stage hands on the very object it was given; hashing it again was a third
+   * of what its payloads cost to hash, where this walk reads its components without hashing their
+   * text.
+   */
+  static boolean unchanging(@Nullable Object payload) {
+    return new PayloadHash(null, 0).fixed(payload, 0);
+  }
+
+  private boolean fixed(@Nullable Object value, int depth) {
+    if (value == null || value instanceof String) {
+      return true;
+    }
+    if (depth >= MAX_DEPTH || --left < 0) {
+      return false;
+    }
+    if (value instanceof Record r) {
+      Shape shape = SHAPES.get(r.getClass());
+      if (shape == null) {
+        return false;
+      }
+      for (Component c : shape.components) {
+        if (c.kind == 'L') {
+          Object component;
+          try {
+            component = (Object) c.read.invokeExact((Object) r);
+          } catch (Throwable e) { // read once, maybe not the next time
+            return false;
+          }
+          if (!fixed(component, depth + 1)) {
+            return false;
+          }
+        }
+      }
+      return true;
+    }
+    return switch (value) {
+      case Long n -> true;
+      case Integer n -> true;
+      case Short n -> true;
+      case Byte n -> true;
+      case Double n -> true;
+      case Float n -> true;
+      case Boolean b -> true;
+      case Character c -> true;
+      case Enum<?> e -> true;
+      case Instant t -> true;
+      case OptionalInt o -> true;
+      case OptionalLong o -> true;
+      case OptionalDouble o -> true;
+      case Optional<?> o -> o.isEmpty() || fixed(o.get(), depth + 1);
+      case Map<?, ?> map -> UNMODIFIABLE.get(map.getClass()) && fixed(map.entrySet(), depth);
+      case Collection<?> elements when UNMODIFIABLE.get(elements.getClass()) -> {
+        for (Object element : elements) {
+          if (!fixed(element, depth + 1)) {
+            yield false;
+          }
+        }
+        yield true;
+      }
+      case Map.Entry<?, ?> e -> fixed(e.getKey(), depth) && fixed(e.getValue(), depth);
+      default -> false;
+    };
+  }
+
   private int left = MAX_VALUES;
 
   /** The 64-bit FNV-1a hash of a text's UTF-16 characters (low byte, then high byte, each). */
@@ -191,24 +280,11 @@ final class PayloadHash {
             ? record(h, r, depth)
             : mix(mix(h, '@'), r == known ? knownHash : record(OFFSET, r, depth));
       }
+      // the kinds a record's object components most often are come first (each case is a type
+      // test of its own, in order); an enum stays ahead of the collections, and a set and a map
+      // ahead of other collections, so that a value of two kinds counts as the same one as before
       return switch (value) {
-        case Long n -> mix(mix(h, 'J'), n);
-        case Integer n -> mix(mix(h, 'I'), n);
-        case Short n -> mix(mix(h, 'S'), n);
-        case Byte n -> mix(mix(h, 'B'), n);
-        case Double n -> mix(mix(h, 'D'), Double.doubleToLongBits(n));
-        case Float n -> mix(mix(h, 'F'), Float.floatToIntBits(n));
-        case Boolean b -> mix(mix(h, 'Z'), b ? 1 : 0);
-        case Character c -> mix(mix(h, 'C'), c);
         case Enum<?> e -> chars(mix(h, 'E'), e.name());
-        case Instant t -> mix(mix(mix(h, 'T'), t.getEpochSecond()), t.getNano());
-        case OptionalInt o -> o.isPresent() ? mix(mix(h, 'i'), o.getAsInt()) : mix(h, '0');
-        case OptionalLong o -> o.isPresent() ? mix(mix(h, 'j'), o.getAsLong()) : mix(h, '0');
-        case OptionalDouble o ->
-            o.isPresent()
-                ? mix(mix(h, 'd'), Double.doubleToLongBits(o.getAsDouble()))
-                : mix(h, '0');
-        case Optional<?> o -> o.isPresent() ? walk(mix(h, 'o'), o.get(), depth + 1) : mix(h, '0');
         case Set<?> set -> unordered(h, set, depth);
         case Map<?, ?> map -> entries(h, map, depth);
         case Collection<?> list -> {
@@ -218,6 +294,22 @@ final class PayloadHash {
           }
           yield x;
         }
+        case OptionalInt o -> o.isPresent() ? mix(mix(h, 'i'), o.getAsInt()) : mix(h, '0');
+        case OptionalLong o -> o.isPresent() ? mix(mix(h, 'j'), o.getAsLong()) : mix(h, '0');
+        case OptionalDouble o ->
+            o.isPresent()
+                ? mix(mix(h, 'd'), Double.doubleToLongBits(o.getAsDouble()))
+                : mix(h, '0');
+        case Optional<?> o -> o.isPresent() ? walk(mix(h, 'o'), o.get(), depth + 1) : mix(h, '0');
+        case Long n -> mix(mix(h, 'J'), n);
+        case Integer n -> mix(mix(h, 'I'), n);
+        case Short n -> mix(mix(h, 'S'), n);
+        case Byte n -> mix(mix(h, 'B'), n);
+        case Double n -> mix(mix(h, 'D'), Double.doubleToLongBits(n));
+        case Float n -> mix(mix(h, 'F'), Float.floatToIntBits(n));
+        case Boolean b -> mix(mix(h, 'Z'), b ? 1 : 0);
+        case Character c -> mix(mix(h, 'C'), c);
+        case Instant t -> mix(mix(mix(h, 'T'), t.getEpochSecond()), t.getNano());
         case byte[] bytes -> {
           long x = mix(mix(h, '['), bytes.length);
           for (byte b : bytes) {

@@ -65,10 +65,20 @@ class PayloadHashTest {
 
   @Test
   void aRecordsPrimitiveComponentsCountAsTheirBoxedValuesWould() {
-    Numbers n = new Numbers(-5L, -7, (short) -3, (byte) -1, -0.5, 1.5f, true, '\u00E9');
-    // the record's mark and name, then each component's type mark and value, as a walk of the
-    // boxed values (a Long, an Integer, ...) mixes them in
-    long h = mix(mix(0xcbf29ce484222325L, 'R'), PayloadHash.text(Numbers.class.getName()));
+    assertThat(
+            PayloadHash.of(new Numbers(-5L, -7, (short) -3, (byte) -1, -0.5, 1.5f, true, '\u00E9')))
+        .isEqualTo(numbersHash(Numbers.class));
+    assertThat(PayloadHash.of(new Numbers(-5L, -7, (short) -3, (byte) -1, -0.5, 1.5f, false, 'x')))
+        .isNotEqualTo(numbersHash(Numbers.class));
+  }
+
+  /**
+   * The hash of a record of {@code (-5L, -7, (short) -3, (byte) -1, -0.5, 1.5f, true, '\u00E9')}:
+   * the record's mark and name, then each component's type mark and value, as a walk of the boxed
+   * values (a Long, an Integer, ...) mixes them in.
+   */
+  private static long numbersHash(Class<? extends Record> type) {
+    long h = mix(mix(0xcbf29ce484222325L, 'R'), PayloadHash.text(type.getName()));
     h = mix(mix(h, 'J'), -5L);
     h = mix(mix(h, 'I'), -7);
     h = mix(mix(h, 'S'), (short) -3);
@@ -76,11 +86,46 @@ class PayloadHashTest {
     h = mix(mix(h, 'D'), Double.doubleToLongBits(-0.5));
     h = mix(mix(h, 'F'), Float.floatToIntBits(1.5f));
     h = mix(mix(h, 'Z'), 1);
-    h = mix(mix(h, 'C'), '\u00E9');
+    return mix(mix(h, 'C'), '\u00E9');
+  }
 
-    assertThat(PayloadHash.of(n)).isEqualTo(h);
-    assertThat(PayloadHash.of(new Numbers(-5L, -7, (short) -3, (byte) -1, -0.5, 1.5f, false, 'x')))
-        .isNotEqualTo(h);
+  record Holder(Object held) {}
+
+  @Test
+  void onlyAValueWhoseContentCannotChangeCountsAsUnchanging() {
+    assertThat(PayloadHash.unchanging(listing("drill", 0.5)))
+        .as("text, numbers, an instant, an enum, a record and List.of")
+        .isTrue();
+    assertThat(PayloadHash.unchanging(new Holder(java.util.Optional.of(Map.of("k", List.of(1L))))))
+        .isTrue();
+    assertThat(PayloadHash.unchanging(new Holder(Set.of("a", "b")))).isTrue();
+    assertThat(PayloadHash.unchanging(new Holder(List.of(1, 2, 3).subList(0, 2)))).isTrue();
+    assertThat(PayloadHash.unchanging(new Holder(null))).isTrue();
+
+    assertThat(PayloadHash.unchanging(new Holder(new ArrayList<>(List.of("a"))))).isFalse();
+    assertThat(
+            PayloadHash.unchanging(
+                new Holder(java.util.Collections.unmodifiableList(new ArrayList<>(List.of("a"))))))
+        .as("a view of a list that can change")
+        .isFalse();
+    assertThat(PayloadHash.unchanging(new Holder(List.of(new StringBuilder("a"))))).isFalse();
+    assertThat(PayloadHash.unchanging(new Holder(new HashMap<>(Map.of("k", "v"))))).isFalse();
+    assertThat(PayloadHash.unchanging(new Holder(Map.of("k", new ArrayList<String>())))).isFalse();
+    assertThat(PayloadHash.unchanging(new Holder(new String[] {"a"}))).as("an array").isFalse();
+    assertThat(PayloadHash.unchanging(new Holder(new java.util.concurrent.atomic.AtomicLong())))
+        .isFalse();
+    assertThat(PayloadHash.unchanging(new StringBuilder("a"))).isFalse();
+    assertThat(PayloadHash.unchanging(new Holder(new Throwing("x"))))
+        .as("a component that throws when read")
+        .isFalse();
+    List<Object> self = new ArrayList<>();
+    self.add(self);
+    assertThat(PayloadHash.unchanging(new Holder(self))).isFalse();
+    Object deep = List.of("x");
+    for (int i = 0; i < PayloadHash.MAX_DEPTH; i++) {
+      deep = new Holder(deep);
+    }
+    assertThat(PayloadHash.unchanging(deep)).as("past the walk's depth").isFalse();
   }
 
   /** A 64-bit value's eight bytes, low first, into FNV-1a. */
