@@ -61,7 +61,13 @@ final class DurableWorker {
    */
   static final String BREAKDOWN = "bench.workers.breakdown";
 
-  /** Lines each worker runs durably on a scratch schema before it says it is ready. */
+  /**
+   * Sets the lines each worker runs durably on a scratch schema before it says it is ready (by
+   * default its part's, at most {@value #WARM_UP_LINES}): a longer warm-up leaves less compiling to
+   * the measured run, which matters most when several JVMs compile at once.
+   */
+  static final String WARM_UP = "bench.workers.warmup";
+
   static final int WARM_UP_LINES = 20_000;
 
   private DurableWorker() {}
@@ -169,7 +175,7 @@ final class DurableWorker {
     // worker that has been running a while: a durable run on a scratch schema of its own. Without
     // it each extra worker JVM added its own warm-up to the figures (warmed in memory only, the
     // store and the driver were still compiled during the measured run)
-    warmUp(schema + "_warm" + shard, Math.min(lines, WARM_UP_LINES));
+    warmUp(schema + "_warm" + shard, Integer.getInteger(WARM_UP, Math.min(lines, WARM_UP_LINES)));
     try (HikariDataSource pool = new HikariDataSource(config);
         JdbcPipelineStore store =
             JdbcPipelineStore.builder()

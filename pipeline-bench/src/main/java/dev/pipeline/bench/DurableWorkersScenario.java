@@ -416,6 +416,10 @@ final class DurableWorkersScenario implements Scenario {
           if (Boolean.getBoolean(DurableWorker.BREAKDOWN)) {
             command.add("-D" + DurableWorker.BREAKDOWN + "=true");
           }
+          String warmUp = System.getProperty(DurableWorker.WARM_UP);
+          if (warmUp != null) {
+            command.add("-D" + DurableWorker.WARM_UP + "=" + warmUp);
+          }
           command.addAll(
               List.of(
                   "-cp",
