@@ -183,8 +183,8 @@ final class Claimer {
     LOG.warn(
         "pipeline '{}': the run ends with {} unfinished: they are kept as positions in those"
             + " sources, not as payloads, and only a run that reads the same source (the same"
-            + " source id, reading the same data) can take them; run the pipeline with that source"
-            + " to finish them",
+            + " source id, reading the same data) can take them; a worker reading it may be at"
+            + " work on them now, else run the pipeline with that source to finish them",
         run.pipeline,
         text);
   }
