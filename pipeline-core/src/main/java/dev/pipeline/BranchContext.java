@@ -2,7 +2,6 @@ package dev.pipeline;
 
 import dev.pipeline.internal.EngineMetadata;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -94,12 +93,7 @@ final class BranchContext implements StageContext, EngineMetadata.Marks {
     if (EngineMetadata.admit(added, marks, key, value, mark, this)) {
       marks++;
     }
-    Map<String, String> now = added;
-    if (now == null) {
-      now = new LinkedHashMap<>();
-      added = now;
-    }
-    now.put(key, value);
+    added = EngineMetadata.with(added, key, value);
   }
 
   @Override

@@ -255,6 +255,22 @@ public final class EngineMetadata {
   }
 
   /**
+   * The entries a call added, with {@code key} set to {@code value}: {@code added} itself once it
+   * is a map that grows, else a new one. Most stages that add metadata add one entry (a route's
+   * branch, a balancer's choice): a map of one is a small object, copied into the record once.
+   */
+  public static Map<String, String> with(
+      @Nullable Map<String, String> added, String key, String value) {
+    if (added == null) {
+      return Map.of(key, value);
+    }
+    Map<String, String> grown =
+        added instanceof LinkedHashMap<String, String> map ? map : new LinkedHashMap<>(added);
+    grown.put(key, value);
+    return grown;
+  }
+
+  /**
    * The error of a stage's call that added an entry {@link #entryProblem} refused: it fails the
    * call, as a call that throws does, so only its record (or the records of its batch call).
    */

@@ -14,7 +14,6 @@ import dev.pipeline.internal.ReferenceTables;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -235,18 +234,7 @@ public final class CallContext implements StageContext, EngineMetadata.Marks {
     if (EngineMetadata.admit(added, marks, key, value, mark, this)) {
       marks++;
     }
-    Map<String, String> now = added;
-    if (now == null) {
-      // most stages that add metadata add one entry (a route's branch, a balancer's choice): a
-      // map of one is a small object, copied into the record's metadata once
-      added = Map.of(key, value);
-      return;
-    }
-    if (!(now instanceof LinkedHashMap<String, String>)) {
-      now = new LinkedHashMap<>(now);
-      added = now;
-    }
-    now.put(key, value);
+    added = EngineMetadata.with(added, key, value);
   }
 
   @Override
