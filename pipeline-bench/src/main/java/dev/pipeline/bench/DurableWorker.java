@@ -23,6 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
+import javax.sql.DataSource;
 
 /**
  * A worker JVM of {@link DurableWorkersScenario}: builds the example's pipeline on a PostgreSQL
@@ -30,15 +31,16 @@ import java.util.stream.Collectors;
  * index holds every listing the JVM published: its live set, and so its collector's work per line,
  * grew with the lines each JVM ran, which made a JVM that ran all the lines cost more per line than
  * three that ran a third each, whatever the store did), runs {@value #WARM_UP_LINES} lines durably
- * on a scratch schema of its own (so that its figures are a warm worker's), generates its part of
- * the input (the lines whose number is its shard modulo the workers, as a partitioned input would
- * be split), prints {@value #READY}, waits for a line on standard input, runs its part (any worker
- * claims the records of another whose lease expired) printing the records it has done after {@value
- * #PROGRESS} every {@link #PROGRESS_PERIOD}, prints its outcome and its round trips to the database
- * (statements and commits, counted by {@link CountingDataSource}), of which those that coordinate
- * it with the other workers (see {@link #coordinates}) with their wall time and its statements
- * (round trips less commits), after {@value #DONE}, and waits for another line (or the end of its
- * input) before it closes the store and exits.
+ * on a scratch schema of its own, through the same pool and the same kind of source as its measured
+ * run (so that its figures are a warm worker's), generates its part of the input (the lines whose
+ * number is its shard modulo the workers, as a partitioned input would be split), prints {@value
+ * #READY}, waits for a line on standard input, runs its part (any worker claims the records of
+ * another whose lease expired) printing the records it has done after {@value #PROGRESS} every
+ * {@link #PROGRESS_PERIOD}, prints its outcome and its round trips to the database (statements and
+ * commits, counted by {@link CountingDataSource}), of which those that coordinate it with the other
+ * workers (see {@link #coordinates}) with their wall time and its statements (round trips less
+ * commits), after {@value #DONE}, and waits for another line (or the end of its input) before it
+ * closes the store and exits.
  *
  * <p>Arguments: JDBC URL, schema, lines, worker id, shard, shards.
  */
@@ -72,15 +74,26 @@ final class DurableWorker {
 
   private DurableWorker() {}
 
-  /** Runs the pipeline durably over lines on a scratch schema, which is dropped after. */
-  private static void warmUp(String schema, int lines) throws Exception {
+  /**
+   * Runs the pipeline durably over lines on a scratch schema, which is dropped after, through the
+   * measured run's own data source (its pool, counted) with its worker id and the same kind of
+   * source (a {@link DurableWork#part}, which cannot seek, so its batches are kept with their
+   * payloads). A warm-up over the seekable {@link DurableWork#source(int)} on a store with a pool
+   * of its own kept its batches as source spans: the payload writes, the external pool and the
+   * counting proxies were first compiled during the measured run, and the compilers were still at
+   * them (C2 compiling {@code BulkAppend.bindRows}, {@code BatchWrites.write}, {@code
+   * Ingests.ingestBatches}) 200,000 lines into it.
+   */
+  private static void warmUp(DataSource dataSource, String schema, String workerId, int lines)
+      throws Exception {
     try (JdbcPipelineStore store =
             JdbcPipelineStore.builder()
-                .jdbcUrl(BenchDatabase.PG_URL, null, null)
+                .dataSource(dataSource)
                 .schema(schema)
+                .workerId(workerId)
                 .build();
         Pipeline<ScrapedLine, IndexedListing> pipeline = DurableWork.rollingPipeline(store)) {
-      RunResult result = pipeline.run(DurableWork.source(lines));
+      RunResult result = pipeline.run(DurableWork.source(DurableWork.part(lines, 0, 1)));
       if (result.status() != RunStatus.COMPLETED) {
         throw new IllegalStateException("the warm-up run failed: " + result.summary());
       }
@@ -171,15 +184,34 @@ final class DurableWorker {
     // as the store's own pools do (see JdbcPipelineStoreBuilder.dataSource)
     config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
     CountingDataSource counter = new CountingDataSource();
-    // the stages, the engine, the store and the driver compiled before the measured run, as in a
-    // worker that has been running a while: a durable run on a scratch schema of its own. Without
-    // it each extra worker JVM added its own warm-up to the figures (warmed in memory only, the
-    // store and the driver were still compiled during the measured run)
-    warmUp(schema + "_warm" + shard, Integer.getInteger(WARM_UP, Math.min(lines, WARM_UP_LINES)));
-    try (HikariDataSource pool = new HikariDataSource(config);
-        JdbcPipelineStore store =
+    try (HikariDataSource pool = new HikariDataSource(config)) {
+      DataSource counted = counter.wrap(pool);
+      // the stages, the engine, the store and the driver compiled before the measured run, as in a
+      // worker that has been running a while: a durable run on a scratch schema of its own, down
+      // the measured run's code paths. Without it each extra worker JVM added its own warm-up to
+      // the figures (warmed in memory only, the store and the driver were still compiled during the
+      // measured run)
+      warmUp(
+          counted,
+          schema + "warm" + shard,
+          workerId,
+          Integer.getInteger(WARM_UP, Math.min(lines, WARM_UP_LINES)));
+      work(counted, counter, schema, lines, workerId, shard, shards);
+    }
+  }
+
+  private static void work(
+      DataSource counted,
+      CountingDataSource counter,
+      String schema,
+      int lines,
+      String workerId,
+      int shard,
+      int shards)
+      throws Exception {
+    try (JdbcPipelineStore store =
             JdbcPipelineStore.builder()
-                .dataSource(counter.wrap(pool))
+                .dataSource(counted)
                 .schema(schema)
                 .workerId(workerId)
                 .migrateSchema(false)

@@ -125,6 +125,8 @@ final class DurableWorkersScenario implements Scenario {
         Figure.STEADY.set(values, n, k, Steady.pooled(a, b, Steady::cpu) * 1e6);
         Figure.STEADY_JVM.set(values, n, k, Steady.pooled(a, b, Steady::jvm) * 1e6);
         Figure.STEADY_SERVER.set(values, n, k, Steady.pooled(a, b, Steady::server) * 1e6);
+        Figure.STEADY_JIT.set(values, n, k, Steady.pooled(a, b, Steady::compiler) * 1e6);
+        Figure.STEADY_WARM.set(values, n, k, Steady.pooled(a, b, Steady::warm) * 1e6);
         Figure.WAITING.set(values, n, k, (a.waiting() + b.waiting()) / 2 / workers * 1e3);
         for (DurableWorker.Coordination kind : DurableWorker.Coordination.values()) {
           Figure.valueOf(kind.name())
@@ -161,6 +163,11 @@ final class DurableWorkersScenario implements Scenario {
             values, n, k, Figure.MARGINAL.get(values, n, k) / Figure.MARGINAL.get(values, n, one));
         Figure.STEADY_RATIO.set(
             values, n, k, Figure.STEADY.get(values, n, k) / Figure.STEADY.get(values, n, one));
+        Figure.STEADY_WARM_RATIO.set(
+            values,
+            n,
+            k,
+            Figure.STEADY_WARM.get(values, n, k) / Figure.STEADY_WARM.get(values, n, one));
       }
       String label = rounds.label();
       String note = rounds.add(disturbed, values);
@@ -226,9 +233,11 @@ final class DurableWorkersScenario implements Scenario {
                   + cores,
               String.format(
                   Locale.ROOT,
-                  "%s; coordination per line: claims %s, renewals %s, releases %s, polls %s; a"
-                      + " worker done with its part waits with %s ms CPU",
+                  "%s, of which compiler threads %s µs/line; coordination per line: claims %s,"
+                      + " renewals %s, releases %s, polls %s; a worker done with its part waits"
+                      + " with %s ms CPU",
                   cpuSplit(rounds, n, k, Figure.STEADY, Figure.STEADY_JVM, Figure.STEADY_SERVER),
+                  Figure.STEADY_JIT.format(rounds, n, k, "%.1f"),
                   Figure.CLAIM.format(rounds, n, k, "%.5f"),
                   Figure.RENEWAL.format(rounds, n, k, "%.5f"),
                   Figure.RELEASE.format(rounds, n, k, "%.5f"),
@@ -238,6 +247,22 @@ final class DurableWorkersScenario implements Scenario {
               steadyRatios.format("%.3f") + "×" + rounds.note(),
               "≤ 1.10× 1 worker's",
               Verdict.of(steadyRatios.median() <= 1.10)));
+      Samples warmRatios = rounds.samples(Figure.STEADY_WARM_RATIO.index(n, k));
+      rows.add(
+          new Row(
+              who
+                  + ", CPU per line while every worker is busy, its JVMs' compiler threads left"
+                  + " out (a worker that has run long enough to have compiled its code; the JIT"
+                  + " still at work after the warm-up is each JVM's, and a JVM of two workers has"
+                  + " run half the lines of one alone)"
+                  + cores,
+              Figure.STEADY_WARM.format(rounds, n, k, "%.1f") + " µs/line",
+              "1 worker "
+                  + rounds.samples(Figure.STEADY_WARM.index(n, one)).format("%.1f")
+                  + " µs/line",
+              warmRatios.format("%.3f") + "×" + rounds.note(),
+              "≤ 1.10× 1 worker's",
+              Verdict.of(warmRatios.median() <= 1.10)));
     }
     return rows;
   }
@@ -274,6 +299,9 @@ final class DurableWorkersScenario implements Scenario {
     STEADY_JVM,
     STEADY_SERVER,
     STEADY_RATIO,
+    STEADY_JIT,
+    STEADY_WARM,
+    STEADY_WARM_RATIO,
     WAITING,
     // coordination round trips per line, by DurableWorker.Coordination kind, both runs pooled
     CLAIM,
@@ -725,6 +753,22 @@ final class DurableWorkersScenario implements Scenario {
             waiting,
             waitingSeconds);
       }
+    }
+
+    /**
+     * The CPU per record of the window less the worker JVMs' compiler threads': a warm worker's.
+     *
+     * <p>Why: a worker's compilers are still at work long after its warm-up (C2 compiling the
+     * store's per-batch methods, {@code BulkAppend.bindRows}, {@code BatchWrites.write}, {@code
+     * SourceReader.read}, as they cross its thresholds one by one: 40–55 % of a worker's CPU in the
+     * window after 50,000 warm-up lines, about 20 µs a line still after 200,000, falling as the
+     * lines a JVM has run grow). That is each JVM's, not each record's: with two workers each JVM
+     * has run half the lines of one alone at the same point of the run, so its window has more of
+     * it per line, and the ratio of the whole window's CPU counts a younger JVM against an older
+     * one. Left out, what remains is what a worker that has been running a while spends a record.
+     */
+    double warm() {
+      return cpu - compiler;
     }
 
     /** A figure per record of two windows, weighted by their records; NaN if neither had any. */

@@ -74,7 +74,10 @@ class DurableScenariosTest {
                   + " 1,200 lines (worker JVMs + backends)")
           .contains(
               "| durable workers, PostgreSQL: 3 worker JVMs, CPU per line while every worker is"
-                  + " busy");
+                  + " busy")
+          .contains(
+              "| durable workers, PostgreSQL: 3 worker JVMs, CPU per line while every worker is"
+                  + " busy, its JVMs' compiler threads left out");
     }
     assertThat(out.lines().filter(line -> line.startsWith("| ")).skip(1))
         .allSatisfy(
