@@ -79,8 +79,8 @@ public final class Fallbacks {
     if (earlier == null) {
       return stage;
     }
-    if (earlier.endsWith(MORE)) {
-      return earlier;
+    if (earlier.endsWith(MORE) && earlier.length() <= StageContext.MAX_METADATA_VALUE_CHARS) {
+      return earlier; // full already; one longer came from outside (a row edited by hand): cut
     }
     int room = StageContext.MAX_METADATA_VALUE_CHARS - MORE.length();
     if (earlier.length() + 1 + stage.length() <= room) {

@@ -8,7 +8,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -220,12 +223,36 @@ public final class EngineMetadata {
   }
 
   /**
+   * The {@link Marks} of contexts whose public type must not implement this internal interface (the
+   * test kit's {@code TestStageContext}), by the context's class: registered once, when that class
+   * is initialized.
+   */
+  private static final Map<Class<?>, Function<StageContext, Marks>> DELEGATES =
+      new ConcurrentHashMap<>();
+
+  /**
+   * Has {@link #putMark} hand the marks of contexts of exactly {@code type} to the {@link Marks}
+   * that {@code delegate} gives for the context, as the engine's contexts take them.
+   */
+  public static <C extends StageContext> void takeMarksThrough(
+      Class<C> type, Function<? super C, ? extends Marks> delegate) {
+    Objects.requireNonNull(delegate, "delegate cannot be null");
+    DELEGATES.put(type, context -> delegate.apply(type.cast(context)));
+  }
+
+  /**
    * Adds a composite stage's mark through {@link Marks} where the context takes marks (the engine's
-   * contexts do), else as the stage's own entry (a test kit's context counts it).
+   * contexts and the test kit's do), else as the stage's own entry (a context of the user's own
+   * counts it).
    */
   public static void putMark(StageContext context, String key, String value) {
     if (context instanceof Marks marks) {
       marks.putMark(key, value);
+      return;
+    }
+    Function<StageContext, Marks> delegate = DELEGATES.get(context.getClass());
+    if (delegate != null) {
+      delegate.apply(context).putMark(key, value);
     } else {
       context.putMetadata(key, value);
     }

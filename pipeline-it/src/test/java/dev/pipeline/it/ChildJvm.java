@@ -46,11 +46,7 @@ final class ChildJvm {
     Path sink = dir.resolve(workerId + ".sink.tsv");
     Path journal = dir.resolve(workerId + ".journal");
     Path log = dir.resolve(workerId + ".log");
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> command = new ArrayList<>();
-    command.add(java);
-    command.add("-Xmx256m");
-    command.add("-XX:+UseSerialGC");
+    List<String> command = javaCommand();
     // the worker's log file keeps its warnings (the test JVM prints errors only)
     command.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
     command.add("-D" + CrashWorker.FULL_LEDGER + "=" + fullLedger);
@@ -84,10 +80,7 @@ final class ChildJvm {
   static ChildJvm startMain(Class<?> main, String name, Path dir, List<String> args)
       throws IOException {
     Path log = dir.resolve(name + ".log");
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-Xmx256m");
-    command.add("-XX:+UseSerialGC");
+    List<String> command = javaCommand();
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     // the engine's and the store's INFO lines (take-overs, waits) go to the child's log
@@ -101,6 +94,20 @@ final class ChildJvm {
             .start();
     return new ChildJvm(
         name, dir.resolve(name + ".sink"), dir.resolve(name + ".journal"), log, process);
+  }
+
+  /**
+   * The java command of a child, before its class path: a child runs seconds, in which C2's
+   * compiles cost more CPU than they give back (a worker's 4,000 records on H2 took 7.9 s of CPU
+   * with them, 4.8 s with C1 alone), and on a loaded machine CPU is what a child waits for.
+   */
+  private static List<String> javaCommand() {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Xmx256m");
+    command.add("-XX:+UseSerialGC");
+    command.add("-XX:TieredStopAtLevel=1");
+    return command;
   }
 
   /** The child's process id. */
@@ -173,6 +180,44 @@ final class ChildJvm {
       throw new AssertionError(
           workerId + " did not finish within " + timeout + " " + unit + "; " + stuck);
     }
+    checkCompleted();
+  }
+
+  /**
+   * Waits for the worker to end by itself for as long as it gets on ({@link #progress()} grows at
+   * least once in {@code stallMillis}); fails, with its log, unless it completed its run. A worker
+   * that stops getting on is killed, and the failure shows where it was stuck.
+   */
+  void awaitCompletedWhileProgressing(long stallMillis) throws InterruptedException {
+    try {
+      Ledger.awaitProgress(
+          workerId + " to finish its run", stallMillis, this::progress, () -> !isAlive());
+    } catch (AssertionError stalled) {
+      String stuck = diagnosis();
+      process.destroyForcibly();
+      throw new AssertionError(stalled.getMessage() + "; " + stuck, stalled);
+    }
+    process.waitFor();
+    checkCompleted();
+  }
+
+  /**
+   * The bytes the worker wrote to its sink and its journal so far: they grow while it gets on
+   * (ingests, claims, delivers, completes records).
+   */
+  long progress() {
+    return size(sink) + size(journal);
+  }
+
+  private static long size(Path file) {
+    try {
+      return Files.exists(file) ? Files.size(file) : 0;
+    } catch (IOException e) {
+      return 0; // being created: nothing written yet
+    }
+  }
+
+  private void checkCompleted() {
     if (process.exitValue() != 0) {
       throw new AssertionError(
           workerId + " exited with " + process.exitValue() + "; its log:\n" + logText());

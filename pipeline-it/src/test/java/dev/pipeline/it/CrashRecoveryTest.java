@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,8 +29,20 @@ class CrashRecoveryTest {
   private static final long LEASE_MILLIS = 4_000;
   private static final long WORK_MICROS = 200;
 
+  /**
+   * How long a child may go without writing to its sink or journal before it counts as stuck. The
+   * waits are on progress, not on a total time: how much a child JVM gets done in a minute depends
+   * on the machine's load (its start-up alone is seconds of CPU, and at a load of 35 on two cores
+   * it gets about a twentieth of a core), but a child that stops getting on is stuck whatever the
+   * load.
+   */
+  private static final long STALL_MILLIS = 90_000;
+
+  // five child JVMs' start-ups and 4,000 records' work take minutes of wall time on a loaded
+  // machine; the waits inside fail a stuck child after STALL_MILLIS without progress
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"h2", "postgresql", "h2 full ledger", "postgresql full ledger"})
+  @Timeout(value = 15, unit = TimeUnit.MINUTES)
   void survivesRepeatedSigkill(String database, @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir)
       throws Exception {
     Databases db = database.startsWith("h2") ? Databases.h2(dir) : Databases.postgres();
@@ -70,9 +83,10 @@ class CrashRecoveryTest {
       } else {
         long target = before + 1 + random.nextInt((int) Math.max(1, (RECORDS - before) / 3));
         try {
-          Ledger.await(
+          Ledger.awaitProgress(
               "the sinks to reach " + target + " lines",
-              60_000,
+              STALL_MILLIS,
+              child::progress,
               () -> !child.isAlive() || Ledger.sinkLines(workers) >= target);
         } catch (AssertionError stuck) {
           throw new AssertionError(
@@ -91,7 +105,7 @@ class CrashRecoveryTest {
     ChildJvm finisher =
         ChildJvm.start(db, "final", dir, RECORDS, LEASE_MILLIS, WORK_MICROS, 0, false, fullLedger);
     workers.add(finisher);
-    finisher.awaitCompleted(90, TimeUnit.SECONDS);
+    finisher.awaitCompletedWhileProgressing(STALL_MILLIS);
     Ledger.verify(db, RECORDS, workers, List.of(finisher));
   }
 }

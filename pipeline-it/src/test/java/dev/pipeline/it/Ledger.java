@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -53,6 +54,29 @@ final class Ledger {
       return end < 0 ? List.of() : List.of(text.substring(0, end).split("\n", -1));
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Polls a condition every 100 ms until it holds; fails once {@code progress} has not grown for
+   * {@code stallMillis}. What a child JVM gets done in a minute depends on the machine's load (at a
+   * load of 35 on two cores it gets about a twentieth of a core), so a fixed deadline fails a child
+   * that is slow; one that stops getting on is stuck whatever the load.
+   */
+  static void awaitProgress(
+      String what, long stallMillis, LongSupplier progress, BooleanSupplier condition) {
+    long last = progress.getAsLong();
+    long stalledSince = System.nanoTime();
+    while (!condition.getAsBoolean()) {
+      long now = progress.getAsLong();
+      if (now != last) {
+        last = now;
+        stalledSince = System.nanoTime();
+      } else if (System.nanoTime() - stalledSince > stallMillis * 1_000_000) {
+        throw new AssertionError(
+            "no progress for " + stallMillis + " ms (at " + last + ") waiting for " + what);
+      }
+      LockSupport.parkNanos(100_000_000);
     }
   }
 

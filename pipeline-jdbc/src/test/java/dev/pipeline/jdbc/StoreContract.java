@@ -7,6 +7,7 @@ import dev.pipeline.Alert;
 import dev.pipeline.Envelope;
 import dev.pipeline.LineageLevel;
 import dev.pipeline.Pipeline;
+import dev.pipeline.PipelineBuilder;
 import dev.pipeline.PipelineConfigurationException;
 import dev.pipeline.PipelineRun;
 import dev.pipeline.RecordFilteredException;
@@ -1588,14 +1589,21 @@ abstract class StoreContract extends DatabaseContract {
     JdbcPipelineStore store = open("w1");
     CountDownLatch inSecondBatch = new CountDownLatch(1);
     AtomicInteger calls = new AtomicInteger();
+    AtomicInteger firstBatch = new AtomicInteger();
     Pipeline<String, String> run =
         Pipeline.builder(pipeline, String.class)
             .store(store)
             .inputCodec(STRING)
+            // the sink's first batch is the source's first four records: a reader descheduled
+            // for the default linger (5 ms) after its first record would have it ingested alone
+            .sourceLinger(PipelineBuilder.MAX_SOURCE_LINGER)
             .stage(StageName.INGESTION, (String s) -> s, o -> o.batchSize(4))
             .sink(
                 batch -> {
-                  if (calls.incrementAndGet() == 2) {
+                  int call = calls.incrementAndGet();
+                  if (call == 1) {
+                    firstBatch.set(batch.size());
+                  } else if (call == 2) {
                     inSecondBatch.countDown();
                     new CountDownLatch(1).await(); // until the cancel interrupts it
                   }
@@ -1609,6 +1617,7 @@ abstract class StoreContract extends DatabaseContract {
     RunResult result = running.await(Duration.ofMinutes(1)).orElseThrow();
 
     assertThat(result.status()).isEqualTo(RunStatus.CANCELLED);
+    assertThat(firstBatch.get()).as("records in the sink's first batch").isEqualTo(4);
     assertThat(result.published()).isEqualTo(4);
     for (int i = 1; i <= 4; i++) {
       assertThat(store.find(pipeline, "src-" + i).orElseThrow().status())

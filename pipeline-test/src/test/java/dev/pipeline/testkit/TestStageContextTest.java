@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pipeline.BatchStage;
+import dev.pipeline.Parallel;
 import dev.pipeline.ReferenceData;
+import dev.pipeline.Route;
 import dev.pipeline.Stage;
 import dev.pipeline.StageContext;
 import dev.pipeline.StageName;
@@ -50,6 +52,73 @@ class TestStageContextTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("metadata key 'parent' is written by the engine only");
     assertThat(context.addedMetadata()).isEmpty();
+  }
+
+  /** A stage adding {@code keys} entries of its own. */
+  private static Stage<String, String> adds(int keys) {
+    return (String s, StageContext c) -> {
+      for (int i = 0; i < keys; i++) {
+        c.putMetadata("key-" + i, "v");
+      }
+      return s;
+    };
+  }
+
+  /** A route whose one branch is {@code stage}. */
+  private static Route<String, String> routeOver(Stage<String, String> stage) {
+    return Route.builder(String.class, String.class)
+        .otherwise(
+            Route.<String>branch(StageName.of("all"))
+                .stage(StageName.of("tag"), stage)
+                .join(String.class))
+        .build();
+  }
+
+  @Test
+  void aRouteOverAStageAddingTheMostOneCallMayAddPassesAsInAPipeline() throws Exception {
+    StageName byKind = StageName.of("by-kind");
+    TestStageContext context = TestStageContext.builder().stage(byKind).build();
+
+    String out = routeOver(adds(StageContext.MAX_METADATA_ENTRIES)).process("x", context);
+
+    assertThat(out).isEqualTo("x");
+    assertThat(context.addedMetadata())
+        .as("the stage's 64 keys and the route's own mark, which the count leaves out")
+        .hasSize(StageContext.MAX_METADATA_ENTRIES + 1)
+        .containsEntry(Route.metadataKey(byKind), "all")
+        .containsKey("key-" + (StageContext.MAX_METADATA_ENTRIES - 1));
+  }
+
+  @Test
+  void aRouteOverAStageAddingOneKeyTooManyFailsAsInAPipeline() {
+    TestStageContext context = TestStageContext.builder().stage(StageName.of("by-kind")).build();
+
+    assertThatThrownBy(
+            () -> routeOver(adds(StageContext.MAX_METADATA_ENTRIES + 1)).process("x", context))
+        .hasStackTraceContaining("the call already added 64 keys, the most one call may add");
+  }
+
+  @Test
+  void aParallelStageJoinsWhatEachBranchAddedThoughTogetherItIsMoreThanOneCallMayAdd()
+      throws Exception {
+    TestStageContext context = TestStageContext.builder().stage(StageName.of("both")).build();
+    Parallel<String, String> both =
+        Parallel.join(
+            Parallel.branch(StageName.of("left"), adds(StageContext.MAX_METADATA_ENTRIES)),
+            Parallel.branch(
+                StageName.of("right"),
+                (String s, StageContext c) -> {
+                  for (int i = 0; i < StageContext.MAX_METADATA_ENTRIES; i++) {
+                    c.putMetadata("right-" + i, "v");
+                  }
+                  return s;
+                }),
+            (String left, String right) -> left);
+
+    assertThat(both.process("x", context)).isEqualTo("x");
+    assertThat(context.addedMetadata())
+        .containsKeys("key-63", "right-63")
+        .hasSizeGreaterThanOrEqualTo(2 * StageContext.MAX_METADATA_ENTRIES);
   }
 
   @Test

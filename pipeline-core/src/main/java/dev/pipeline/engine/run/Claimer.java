@@ -32,6 +32,12 @@ final class Claimer {
   /** The most sources {@link #sayWhatIsLeft} names. */
   private static final int MAX_SOURCES_NAMED = 10;
 
+  /**
+   * The most characters of a source's id {@link #sayWhatIsLeft} shows: ten ids at the default cut,
+   * each control character escaped to six, would make a warning of a quarter of a megabyte.
+   */
+  private static final int MAX_SOURCE_ID_SHOWN = 200;
+
   private final Run run;
 
   Claimer(Run run) {
@@ -165,6 +171,21 @@ final class Claimer {
     if (left.isEmpty()) {
       return;
     }
+    LOG.warn(
+        "pipeline '{}': the run ends with {} unfinished: they are kept as positions in those"
+            + " sources, not as payloads, and only a run that reads the same source (the same"
+            + " source id, reading the same data) can take them; a worker reading it may be at"
+            + " work on them now, else run the pipeline with that source to finish them",
+        run.pipeline,
+        whatIsLeft(left));
+  }
+
+  /**
+   * The records left for other sources, as {@link #sayWhatIsLeft} names them: the first {@value
+   * #MAX_SOURCES_NAMED} sources, each id escaped and cut (the store's ids are text from outside),
+   * then how many more.
+   */
+  static String whatIsLeft(Map<String, Long> left) {
     StringBuilder text = new StringBuilder();
     int named = 0;
     for (Map.Entry<String, Long> e : left.entrySet()) {
@@ -176,17 +197,12 @@ final class Claimer {
       }
       text.append(text.isEmpty() ? "" : ", ")
           .append(e.getValue())
-          .append(e.getValue() == 1 ? " record of source '" : " records of source '")
-          .append(ErrorText.loggable(e.getKey()))
+          .append(Long.valueOf(1).equals(e.getValue()) ? " record" : " records")
+          .append(" of source '")
+          .append(ErrorText.loggable(e.getKey(), MAX_SOURCE_ID_SHOWN))
           .append('\'');
     }
-    LOG.warn(
-        "pipeline '{}': the run ends with {} unfinished: they are kept as positions in those"
-            + " sources, not as payloads, and only a run that reads the same source (the same"
-            + " source id, reading the same data) can take them; a worker reading it may be at"
-            + " work on them now, else run the pipeline with that source to finish them",
-        run.pipeline,
-        text);
+    return text.toString();
   }
 
   /**
