@@ -57,14 +57,31 @@ public final class LineageRecorder {
    * A payload and the hash of its content, with the record's metadata map as it was handed on and
    * the source and parent ids read from it: the next stage's event takes them from here while the
    * record still has that map (the map's lookups were a cache miss per event, as much as the
-   * recorder's other work).
+   * recorder's other work). A record's entry is set again in place at each stage it passes, not put
+   * again: the stages that take a record one after the other hand it on through their queues, which
+   * order each stage's writes before the next stage's reads, and a put was a second lookup and a
+   * lock of the map's bin per event.
    */
-  private record Hashed(
-      Object payload,
-      long hash,
-      Map<String, String> metadata,
-      @Nullable String sourceId,
-      @Nullable String parentId) {}
+  private static final class Hashed {
+    Object payload;
+    long hash;
+    Map<String, String> metadata;
+    @Nullable String sourceId;
+    @Nullable String parentId;
+
+    Hashed(
+        Object payload,
+        long hash,
+        Map<String, String> metadata,
+        @Nullable String sourceId,
+        @Nullable String parentId) {
+      this.payload = payload;
+      this.hash = hash;
+      this.metadata = metadata;
+      this.sourceId = sourceId;
+      this.parentId = parentId;
+    }
+  }
 
   LineageRecorder(LineageLevel level, double share, Run run) {
     this.level = level;
@@ -169,7 +186,7 @@ public final class LineageRecorder {
     int arrived = input.payload() instanceof List<?> parts ? parts.size() : size;
     long outputHash = payloadHash(out.payload());
     if (handsOn(stage)) {
-      hand(out, outputHash, null, null, null);
+      hand(out, outputHash, null, null, null, null);
     }
     run.telemetry.lineage(
         new LineageBatch(
@@ -213,30 +230,35 @@ public final class LineageRecorder {
    * Keeps an output's hash for its event at the next stage.
    *
    * @param inputMetadata the input's metadata map, whose source and parent ids are given, or null
+   * @param entry the record's entry, found under the output's id, to set again; or null
    */
   private void hand(
       Envelope<Object> out,
       long outputHash,
       @Nullable Map<String, String> inputMetadata,
       @Nullable String sourceId,
-      @Nullable String parentId) {
+      @Nullable String parentId,
+      @Nullable Hashed entry) {
     ConcurrentHashMap<String, Hashed> h = handed;
-    if (h != null) {
-      if (h.size() >= MAX_HANDED) {
-        h.clear();
-      }
-      Map<String, String> meta = out.metadata();
-      h.put(
-          out.id(),
-          inputMetadata == meta
-              ? new Hashed(out.payload(), outputHash, meta, sourceId, parentId)
-              : new Hashed(
-                  out.payload(),
-                  outputHash,
-                  meta,
-                  meta.get(Envelope.SOURCE_ID),
-                  meta.get(Envelope.PARENT_ID)));
+    if (h == null) {
+      return;
     }
+    Map<String, String> meta = out.metadata();
+    String source = inputMetadata == meta ? sourceId : meta.get(Envelope.SOURCE_ID);
+    String parent = inputMetadata == meta ? parentId : meta.get(Envelope.PARENT_ID);
+    if (entry != null) {
+      // if the map was emptied since, the next stage finds nothing and hashes its input itself
+      entry.payload = out.payload();
+      entry.hash = outputHash;
+      entry.metadata = meta;
+      entry.sourceId = source;
+      entry.parentId = parent;
+      return;
+    }
+    if (h.size() >= MAX_HANDED) {
+      h.clear();
+    }
+    h.put(out.id(), new Hashed(out.payload(), outputHash, meta, source, parent));
   }
 
   /** Whether the level keeps every event of this record (or, at FAILURES, of none). */
@@ -414,7 +436,8 @@ public final class LineageRecorder {
       }
       if (handed != null) {
         if (out != null && handsOn) {
-          hand(out, outputHash, inMeta, sourceId, parentId);
+          boolean same = before != null && out.id().equals(in.id());
+          hand(out, outputHash, inMeta, sourceId, parentId, same ? before : null);
         } else if (before != null) {
           handed.remove(in.id());
         }
