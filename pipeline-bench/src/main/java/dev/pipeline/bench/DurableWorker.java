@@ -230,7 +230,7 @@ final class DurableWorker {
       long tripsBefore = counter.roundTrips();
       counter.resetBreakdown();
       // its progress as it goes, so that the parent can measure a window in which every worker is
-      // busy apart from the run's start and its tail (see DurableWorkersScenario.Steady)
+      // busy apart from the run's start and its tail (see Steady)
       PipelineRun running = pipeline.start(DurableWork.source(part));
       Optional<RunResult> ended;
       while ((ended = running.await(PROGRESS_PERIOD)).isEmpty()) {
