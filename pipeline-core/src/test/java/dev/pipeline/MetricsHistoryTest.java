@@ -77,15 +77,25 @@ class MetricsHistoryTest {
     pipeline.run(numbers(12));
 
     List<StageWindow> parsing = pipeline.metricsHistory(INGESTION, FakeClock.START, END_OF_TIME);
+    // 36 s of calls in 10 s windows, and the last one: 4 or 5 windows when whoever takes a window
+    // is done before the next call. A window is taken by whoever first sees it due (this stage's
+    // worker, the next stage's, the telemetry thread); while a slow taker holds it, the others go
+    // on, and this test's clock moves with the calls, not with real time: a taker descheduled under
+    // load for as long as eight calls makes the next window cover them all (seen in 3 of 1,300
+    // runs at a load of 5). So: 2 windows at least, never one taken before it is due.
     assertThat(parsing.size())
         .as("36 s of calls in 10 s windows, and the last one")
-        .isBetween(4, 5);
+        .isBetween(2, 5);
     assertThat(parsing)
         .allMatch(w -> w.stage().equals("ingestion") && w.pipeline().equals("windows"));
     for (int i = 1; i < parsing.size(); i++) {
       assertThat(parsing.get(i).start())
           .as("windows follow each other")
           .isEqualTo(parsing.get(i - 1).end());
+      long start = Duration.between(FakeClock.START, parsing.get(i - 1).start()).toSeconds();
+      assertThat(parsing.get(i - 1).end())
+          .as("window %s is taken once due, at the first 10 s mark after its start", i - 1)
+          .isAfterOrEqualTo(FakeClock.START.plusSeconds(start / 10 * 10 + 10));
     }
     assertThat(parsing.get(0).end())
         .as("a window ends when the first batch after it is due is handed on")
