@@ -17,11 +17,13 @@ import java.time.Instant;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -178,6 +180,84 @@ class DurableCompletionsTest {
     assertThat(store.delegate.find("cancelled", "r1").orElseThrow().status())
         .isEqualTo(RecordStatus.PUBLISHED);
     assertThat(result.published()).isEqualTo(4);
+  }
+
+  /**
+   * A cancel while a route stage before the last stage is in its branch's sink call: the last
+   * stage's workers leave at once, and the run must still wait for that call to return to write the
+   * final state of what the branch's sink took. The sink here does not heed the interrupt, and
+   * returns only once the last stage's worker has left.
+   */
+  @Test
+  void aCancelledRunWritesTheStatesOfWhatABranchSinkTookAfterTheLastStageLeft() throws Exception {
+    RecordingStore store = new RecordingStore();
+    AtomicReference<Thread> lastStage = new AtomicReference<>();
+    AtomicReference<Thread> delivering = new AtomicReference<>();
+    CountDownLatch inTheSink = new CountDownLatch(1);
+    Sink<String> words =
+        batch -> {
+          delivering.set(Thread.currentThread());
+          inTheSink.countDown();
+          Await.until(
+              "the last stage's worker left",
+              () -> !Objects.requireNonNull(lastStage.get()).isAlive());
+          sink.addAll(batch);
+        };
+    Route<String, String> route =
+        Route.builder(String.class, String.class)
+            .when(s -> s.startsWith("w"), Route.<String>branch(StageName.of("words")).to(words))
+            .otherwise(Route.<String>branch(StageName.of("rest")).join(String.class))
+            .build();
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("cancelled-branch", String.class)
+            .store(store)
+            .stage(StageName.of("by-kind"), route, o -> o.batchSize(1))
+            .stage(
+                PUBLISHING,
+                (String s) -> {
+                  lastStage.set(Thread.currentThread());
+                  return s;
+                },
+                o -> o.batchSize(1))
+            .sink(records -> {})
+            .build();
+    // x1 through the last stage first, so that its worker is known; then w1 to the branch's sink
+    CountDownLatch cancelled = new CountDownLatch(1);
+    CountDownLatch lastStageKnown = new CountDownLatch(1);
+    Iterator<String> ids =
+        new Iterator<>() {
+          private int n;
+
+          @Override
+          public boolean hasNext() {
+            return n < 2;
+          }
+
+          @Override
+          public String next() {
+            if (n++ == 0) {
+              return "x1";
+            }
+            Await.until("the last stage's worker is known", () -> lastStage.get() != null);
+            lastStageKnown.countDown();
+            return "w1";
+          }
+        };
+    PipelineRun run =
+        pipeline.start(Source.of("src", Await.thenEndOn(ids, cancelled, "the cancel"), id -> id));
+    Await.on(lastStageKnown, "the last stage's worker");
+    Await.on(inTheSink, "the branch's sink call");
+
+    run.cancel();
+    cancelled.countDown();
+    RunResult result = Await.result(run);
+    Await.ended(Objects.requireNonNull(delivering.get()));
+
+    assertThat(result.status()).isEqualTo(RunStatus.CANCELLED);
+    assertThat(sink).extracting(Envelope::id).containsExactly("w1");
+    assertThat(store.delegate.find("cancelled-branch", "w1").orElseThrow().status())
+        .as("the branch's sink took it before the run ended")
+        .isEqualTo(RecordStatus.PUBLISHED);
   }
 
   @Test
