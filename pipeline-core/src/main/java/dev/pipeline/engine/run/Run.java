@@ -160,6 +160,11 @@ public final class Run implements PipelineRun {
   final Set<Thread> threads = ConcurrentHashMap.newKeySet();
   private final List<Thread> readers = new CopyOnWriteArrayList<>();
   final AtomicInteger liveReaders = new AtomicInteger();
+  // the workers still at work of the stages that call a sink (a replacement takes an abandoned
+  // worker's place): the run finishes once none is. The last stage's leave last unless a cancel or
+  // a failure ended the queues, when a route stage's worker upstream may still be in its branch's
+  // sink call, whose records end once it returns
+  final AtomicInteger sinkWorkers = new AtomicInteger();
   final AtomicReference<RunStatus> status = new AtomicReference<>(RunStatus.RUNNING);
   private final AtomicReference<@Nullable Throwable> failure = new AtomicReference<>();
   private final CountDownLatch done = new CountDownLatch(1);
@@ -412,6 +417,11 @@ public final class Run implements PipelineRun {
     if (store.isDurable() && !replays.isEmpty()) {
       // before the claimer: a batch kept as a span is claimed only with a replay of its source
       store.replayFrom(pipeline, replays);
+    }
+    for (RunStage stage : stages) {
+      if (stage.callsASink()) {
+        sinkWorkers.addAndGet(stage.def.options().concurrency());
+      }
     }
     for (RunStage stage : stages) {
       for (int i = 0; i < stage.def.options().concurrency(); i++) {

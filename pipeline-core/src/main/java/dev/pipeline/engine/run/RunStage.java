@@ -37,7 +37,6 @@ final class RunStage {
   @Nullable RunStage route;
   boolean exitParkable;
   final StageRecorder recorder;
-  final AtomicInteger liveWorkers;
   final AtomicInteger workerNames = new AtomicInteger();
   final List<WorkerSlot> slots = new CopyOnWriteArrayList<>();
   final Invoker invoker;
@@ -75,7 +74,6 @@ final class RunStage {
             : null;
     this.queue = queue;
     this.next = next;
-    this.liveWorkers = new AtomicInteger(def.options().concurrency());
     StageOptions options = def.options();
     AdaptiveBatchSize sizes = adaptive;
     this.recorder =
@@ -119,6 +117,14 @@ final class RunStage {
                 }
               }
             });
+  }
+
+  /**
+   * Whether this stage's workers call a sink: the last stage's, and a route stage's with a branch
+   * that ends at one.
+   */
+  boolean callsASink() {
+    return next == null || exits != null;
   }
 
   void recordLatencies(long[] values, int count) {

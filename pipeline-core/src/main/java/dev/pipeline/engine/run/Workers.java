@@ -9,7 +9,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * Starts a run's stage workers and runs each one's loop: take a batch from the stage's queue (sized
  * by time where the stage's are, see {@link TakeSizer}), have {@link StageWorker} work and hand it
- * on, until the queue ends; the last worker of the last stage finishes the run.
+ * on, until the queue ends; the last worker to leave of the stages that call a sink (the last
+ * stage, a route stage whose branch ends at one) finishes the run.
  */
 final class Workers {
   private final Run run;
@@ -108,7 +109,8 @@ final class Workers {
     stage.slots.remove(slot);
     if (stage.next != null) {
       stage.next.queue.producerDone(); // each worker is one of the next queue's producers
-    } else if (stage.liveWorkers.decrementAndGet() == 0) {
+    }
+    if (stage.callsASink() && run.sinkWorkers.decrementAndGet() == 0) {
       run.finish();
     }
   }
