@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jdbi.v3.core.result.ResultIterator;
 import org.jspecify.annotations.Nullable;
 
@@ -22,7 +23,10 @@ import org.jspecify.annotations.Nullable;
  * with those events packed ({@link LineageTrace}, packing 2 since schema version 14), through
  * {@link BulkAppend} (one COPY on PostgreSQL, one JDBC batch on H2). A record's trace is read
  * through the index on {@code (pipeline, record_id, trace_id)}: the events written before schema
- * version 12 (one row each in {@code record_lineage}), then its packed rows in order.
+ * version 12 (one row each in {@code record_lineage}), then its packed rows in {@code trace_id}
+ * order. Since schema version 16 the table has no key and this writer sets {@code trace_id} ({@link
+ * TraceIds}): a value of the wall clock, so that a record's rows keep their order across the JVMs
+ * that append them, one after another.
  */
 final class LineageLog extends StoreContext {
   /**
@@ -32,7 +36,10 @@ final class LineageLog extends StoreContext {
   static final int MAX_PACKED = 200_000;
 
   /** The characters of a row besides its packed events, about: ids, times, count. */
-  private static final int ROW_CHARS = 160;
+  private static final int ROW_CHARS = 180;
+
+  /** The {@code trace_id} values of this JVM's stores. */
+  private static final TraceIds TRACE_IDS = new TraceIds();
 
   private final BulkAppend rows;
   private final String findOld;
@@ -43,6 +50,7 @@ final class LineageLog extends StoreContext {
     String table = names.traces();
     this.rows =
         BulkAppend.into(db.dialect, table)
+            .column("trace_id", BulkAppend.Type.BIGINT)
             .column("pipeline", BulkAppend.Type.TEXT)
             .column("record_id", BulkAppend.Type.TEXT)
             .column("source_id", BulkAppend.Type.TEXT)
@@ -76,6 +84,7 @@ final class LineageLog extends StoreContext {
     int maxChars; // what the packed events take at most (LineageTrace.maxChars)
     @Nullable String sourceId;
     @Nullable String parentId;
+    long traceId;
     Instant firstAt;
     Instant lastAt;
     int count;
@@ -121,8 +130,10 @@ final class LineageLog extends StoreContext {
       return;
     }
     List<Trace> traces = pack(events);
+    long id = TRACE_IDS.next(traces.size(), Instant.now());
     long chars = 0;
     for (Trace t : traces) {
+      t.traceId = id++;
       chars += t.maxChars + ROW_CHARS; // about, since COPY escapes a line's tabs and newline
     }
     int expectedChars = (int) Math.min(chars, 1 << 26);
@@ -135,7 +146,8 @@ final class LineageLog extends StoreContext {
                 traces,
                 expectedChars,
                 (t, row) ->
-                    row.text(pipeline)
+                    row.int64(t.traceId)
+                        .text(pipeline)
                         .text(t.first.recordId())
                         .text(t.sourceId)
                         .text(t.parentId)
@@ -225,5 +237,28 @@ final class LineageLog extends StoreContext {
         rs.getString("branch"),
         rs.getString("verdicts"),
         rs.getString("detail"));
+  }
+
+  /**
+   * The {@code trace_id} values of lineage rows: the microseconds since 1970 of the append times
+   * 1,024, or the value after the last given if that is higher (several appends in a microsecond,
+   * or the clock stepped back). Another JVM's values may be the same; a record's rows are appended
+   * by one worker at a time, and the wall clock orders one worker's rows after another's
+   * (milliseconds of clock skew against the seconds a record's lease takes to pass on).
+   */
+  static final class TraceIds {
+    private final AtomicLong last = new AtomicLong();
+
+    /** The first of {@code rows} consecutive values for an append at {@code now}. */
+    long next(int rows, Instant now) {
+      long clock = (now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000) << 10;
+      while (true) {
+        long previous = last.get();
+        long first = Math.max(clock, previous + 1);
+        if (last.compareAndSet(previous, first + rows - 1)) {
+          return first;
+        }
+      }
+    }
   }
 }

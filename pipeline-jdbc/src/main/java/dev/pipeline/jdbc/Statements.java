@@ -623,7 +623,8 @@ final class Statements {
     // the batch ledger) and its last event is older than the records' retention; a dead letter's
     // or a record in flight's lineage stays as long as the record does
     purgeLineage = purgeLineage(names.lineage(), "event_id", "left_at");
-    purgeTraces = purgeLineage(names.traces(), "trace_id", "last_at");
+    // record_traces has no key since version 16: its rows are deleted by their addresses
+    purgeTraces = dialect.deleteSome(names.traces(), "l", lineagePurgeable("last_at"), ":batch");
     String keys = "pipeline, stage_name, rule_name, key_hash";
     purgeSeenKeys =
         "DELETE FROM "
@@ -650,15 +651,22 @@ final class Statements {
         + key
         + " FROM "
         + table
-        + " l WHERE l."
+        + " l WHERE "
+        + lineagePurgeable(time)
+        + " "
+        + dialect.limit(":batch")
+        + ")";
+  }
+
+  /** Whether lineage row {@code l} is past retention: its record gone, its last event old. */
+  private String lineagePurgeable(String time) {
+    return "l."
         + time
         + " < "
         + dialect.minusMillis(":age_ms")
         + " AND NOT EXISTS (SELECT 1 FROM "
         + names.status()
-        + " s WHERE s.pipeline = l.pipeline AND s.record_id = l.record_id) "
-        + dialect.limit(":batch")
-        + ")";
+        + " s WHERE s.pipeline = l.pipeline AND s.record_id = l.record_id)";
   }
 
   private String purgeOlder(String table, String key, String time) {

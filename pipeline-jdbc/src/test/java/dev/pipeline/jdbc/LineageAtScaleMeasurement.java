@@ -54,8 +54,8 @@ class LineageAtScaleMeasurement {
         s.execute(
             "INSERT INTO "
                 + table
-                + " (pipeline, record_id, source_id, parent_id, first_at, last_at, event_count,"
-                + " packing, events) SELECT CASE WHEN m % 2 = 0 THEN 'orders' ELSE 'other' END,"
+                + " (trace_id, pipeline, record_id, source_id, parent_id, first_at, last_at,"
+                + " event_count, packing, events) SELECT m, CASE WHEN m % 2 = 0 THEN 'orders' ELSE 'other' END,"
                 + " 'rec-' || (m / 2), 'src', NULL, now(), now(), 2, 2, 'cleaning|P|0|0||' || "
                 + hashes
                 + " || E'\\nsink|P|0|3|||' || to_hex(m * 104729)"

@@ -3638,7 +3638,8 @@ abstract class StoreContract extends DatabaseContract {
             "[12, record traces]",
             "[13, batch record ids]",
             "[14, lineage packing]",
-            "[15, identity caches]");
+            "[15, identity caches]",
+            "[16, lineage without key]");
     assertThat(store.counts(pipeline).get(RecordStatus.READY)).isEqualTo(1);
     assertThat(store.deadLetters(pipeline, DeadLetterQuery.all()).items())
         .extracting(d -> d.recordId() + "=" + d.record().payload())

@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.TemplateEngine;
@@ -19,11 +20,13 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A version 13 database holding lineage (packing 1 rows of {@code record_traces} and a version 8
- * row of {@code record_lineage}), opened by the current store, is upgraded in place to packing 2:
- * the old events read back as they were written, with the new ones after them, through {@code
+ * row of {@code record_lineage}), upgraded to version 15 and given a packing 2 row there, opened by
+ * the current store, is upgraded in place (version 16: no key, the writer's {@code trace_id}): the
+ * old events read back as they were written, with the new ones after them, through {@code
  * lineage(recordId)} and (PostgreSQL) the view {@code record_lineage_events}; retention purges the
- * old rows. The version 13 rows are written by plain SQL in that version's shape, as a version 13
- * store wrote them, not by the current store. On H2 and on the real PostgreSQL.
+ * old rows. The old rows are written by plain SQL in their version's shape, as a store of that
+ * version wrote them (their {@code trace_id} from the identity column), not by the current store.
+ * On H2 and on the real PostgreSQL.
  */
 class Version13LineageUpgradeTest {
   private static final String PIPELINE = "listings";
@@ -92,6 +95,51 @@ class Version13LineageUpgradeTest {
             "",
             "Boom: a | b\nc",
             null));
+  }
+
+  /** The events of "r1" a version 15 store wrote after those above: one row, packing 2. */
+  private static List<LineageEvent> version15Events() {
+    Instant at = T0.plusSeconds(5);
+    return List.of(
+        new LineageEvent(
+            "r1",
+            "tidy",
+            LineageOutcome.PASSED,
+            at,
+            at.plusNanos(7_000),
+            1,
+            42L,
+            43L,
+            "feed",
+            null,
+            0,
+            null,
+            null,
+            null,
+            null),
+        new LineageEvent(
+            "r1",
+            "enrich",
+            LineageOutcome.PASSED,
+            at.plusSeconds(1),
+            at.plusSeconds(1).plusNanos(3_000),
+            1,
+            43L,
+            null,
+            "feed",
+            null,
+            0,
+            null,
+            null,
+            null,
+            null));
+  }
+
+  /** Every event written before the upgrade, in order. */
+  private static List<LineageEvent> beforeUpgrade() {
+    List<LineageEvent> all = new ArrayList<>(oldEvents());
+    all.addAll(version15Events());
+    return all;
   }
 
   /** The events appended after the upgrade: packed the new way, after the old ones. */
@@ -195,6 +243,18 @@ class Version13LineageUpgradeTest {
         Timestamp.from(T0.plusSeconds(4)),
         2,
         packed);
+    try (Handle h = jdbi.open()) {
+      Migrator.migrate(h, db.postgres ? Dialect.POSTGRESQL : Dialect.H2, names, "v15", true, 15);
+    }
+    db.update(
+        "INSERT INTO "
+            + names.traces()
+            + " (pipeline, record_id, source_id, parent_id, first_at, last_at, event_count,"
+            + " packing, events) VALUES (?, 'r1', 'feed', NULL, ?, ?, 2, 2, ?)",
+        PIPELINE,
+        Timestamp.from(T0.plusSeconds(5)),
+        Timestamp.from(T0.plusSeconds(6).plusNanos(3_000)),
+        "tidy|P|0|7||2a|2b\nenrich|P|1000000|1000003");
   }
 
   @ParameterizedTest(name = "{0}")
@@ -212,12 +272,30 @@ class Version13LineageUpgradeTest {
         .isEqualTo(Migrator.latest());
 
     assertThat(store.lineage(PIPELINE, "r1"))
-        .as("the version 13 events, read as they were written")
-        .containsExactlyElementsOf(oldEvents());
+        .as("the version 13 and 15 events, read as they were written")
+        .containsExactlyElementsOf(beforeUpgrade());
+    assertThat(
+            db.count(
+                "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS WHERE"
+                    + " LOWER(TABLE_SCHEMA) = ? AND LOWER(TABLE_NAME) = ?"
+                    + " AND CONSTRAINT_TYPE = 'PRIMARY KEY'",
+                db.schema.toLowerCase(Locale.ROOT),
+                PREFIX + "record_traces"))
+        .as("record_traces has no primary key since version 16")
+        .isZero();
+    assertThat(
+            db.count(
+                "SELECT COUNT(*) FROM INFORMATION_SCHEMA.COLUMNS WHERE LOWER(TABLE_SCHEMA) = ?"
+                    + " AND LOWER(TABLE_NAME) = ? AND LOWER(COLUMN_NAME) = 'trace_id'"
+                    + " AND IS_IDENTITY = 'NO' AND IS_NULLABLE = 'NO'",
+                db.schema.toLowerCase(Locale.ROOT),
+                PREFIX + "record_traces"))
+        .as("trace_id is set by the writer, never empty")
+        .isEqualTo(1);
 
     Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
     store.appendLineage(PIPELINE, newEvents(now));
-    List<LineageEvent> all = new ArrayList<>(oldEvents());
+    List<LineageEvent> all = new ArrayList<>(beforeUpgrade());
     all.addAll(newEvents(now));
     assertThat(store.lineage(PIPELINE, "r1")).containsExactlyElementsOf(all);
     assertThat(
@@ -227,8 +305,8 @@ class Version13LineageUpgradeTest {
                     + " WHERE pipeline = ? ORDER BY trace_id",
                 PIPELINE))
         .extracting(r -> ((Number) r.get(0)).intValue() + ":" + ((Number) r.get(1)).intValue())
-        .as("the old row keeps its packing; the new one is packed the new way")
-        .containsExactly("1:2", "2:2");
+        .as("the old rows keep their packing and order; the new one comes after them")
+        .containsExactly("1:2", "2:2", "2:2");
 
     if (db.postgres) {
       assertThat(
@@ -263,6 +341,16 @@ class Version13LineageUpgradeTest {
                   + ", 3, "
                   + Long.MIN_VALUE
                   + ", null, feed, 0, null, , Boom: a | b\\nc, null]",
+              "[tidy, PASSED, "
+                  + T0.plusSeconds(5)
+                  + ", "
+                  + T0.plusSeconds(5).plusNanos(7_000)
+                  + ", 1, 42, 43, feed, 0, null, null, null, null]",
+              "[enrich, PASSED, "
+                  + T0.plusSeconds(6)
+                  + ", "
+                  + T0.plusSeconds(6).plusNanos(3_000)
+                  + ", 1, 43, null, feed, 0, null, null, null, null]",
               "[again, SPLIT, "
                   + now
                   + ", "

@@ -438,7 +438,6 @@ class Version2UpgradeTest {
               "v2_pipeline_metrics.metric_id=10000",
               "v2_processing_logs.log_id=10000",
               "v2_record_lineage.event_id=10000",
-              "v2_record_traces.trace_id=10000",
               "v2_retry_queue.queue_id=10000");
     }
     RunResult result = failingCleaning(store, "price service gone").run(nothingNew());
