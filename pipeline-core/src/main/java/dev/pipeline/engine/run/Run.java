@@ -20,14 +20,11 @@ import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.PipelineMetrics;
 import dev.pipeline.metrics.RouteMetrics;
 import dev.pipeline.metrics.StageMetrics;
-import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.RecordLedger;
-import dev.pipeline.store.spi.ScheduledRetry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -46,7 +43,6 @@ import java.util.function.ToLongFunction;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.event.Level;
 
 /**
  * One run of a pipeline: its shared state and its lifecycle (start, cancel, finish, progress).
@@ -345,36 +341,6 @@ public final class Run implements PipelineRun {
     }
   }
 
-  /** Tells the audit trail of records parked in the retry queue at a stage (or the sink). */
-  void auditParked(RunStage stage, List<ScheduledRetry> retries) {
-    if (!telemetry.auditing() || Level.INFO.toInt() < stage.def.options().auditLevel().toInt()) {
-      return;
-    }
-    for (ScheduledRetry r : retries) {
-      ErrorInfo last = r.errors().isEmpty() ? null : r.errors().get(r.errors().size() - 1);
-      Map<String, String> facts = new LinkedHashMap<>();
-      facts.put("delay", r.delay().toString());
-      facts.put("attempts", Integer.toString(r.attempts()));
-      if (last != null) {
-        facts.put("errorType", last.errorType());
-      }
-      telemetry.decision(
-          r.stage(),
-          r.record().id(),
-          Level.INFO,
-          "parked",
-          "parked in the retry queue for "
-              + r.delay()
-              + " after "
-              + r.attempts()
-              + (r.attempts() == 1 ? " attempt" : " attempts")
-              + (last == null
-                  ? " (held while the circuit is open)"
-                  : " (" + last.errorType() + ")"),
-          facts);
-    }
-  }
-
   /** The pseudo-stages of a route's branch sinks, called as the pipeline's sink is. */
   private @Nullable RunStage[] exits(RunStage stage, Route<?, ?> route) {
     List<RouteBranch<?, ?>> branches = API.branches(route);
@@ -554,7 +520,7 @@ public final class Run implements PipelineRun {
       parked.add(work.parked.size() - fenced.size());
       takenOver.add(fenced.size());
       recorder.parked.add(work.parked.size());
-      auditParked(stage, work.parked);
+      telemetry.parked(stage, work.parked);
     }
     List<Envelope<Object>> outputs = work.outputs;
     if (!work.children.isEmpty()) {
@@ -644,8 +610,6 @@ public final class Run implements PipelineRun {
    * sink's pseudo-stage, null without a sink) and published or, if the sink failed, dead-lettered.
    */
   record Ended(@Nullable RunStage stage, Completion completion) {}
-
-  // ---------------------------------------------------------------- timeouts
 
   // ---------------------------------------------------------------- lifecycle
 

@@ -383,7 +383,7 @@ final class SinkDelivery {
       run.takenOver.add(fenced.size());
       if (sink != null) {
         sink.recorder.parked.add(work.parked.size());
-        run.auditParked(sink, work.parked);
+        run.telemetry.parked(sink, work.parked);
       }
     }
   }

@@ -6,10 +6,13 @@ import dev.pipeline.PipelineClock;
 import dev.pipeline.internal.ErrorText;
 import dev.pipeline.metrics.StageWindow;
 import dev.pipeline.store.AuditEntry;
+import dev.pipeline.store.ErrorInfo;
 import dev.pipeline.store.LineageEvent;
 import dev.pipeline.store.spi.RecordLedger;
+import dev.pipeline.store.spi.ScheduledRetry;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -137,6 +140,36 @@ public final class Telemetry {
       audit(
           new AuditEntry(
               0, clock.now(), pipeline, stage, recordId, level, event, message, metadata));
+    }
+  }
+
+  /** Tells the audit trail of records parked in the retry queue at a stage (or the sink). */
+  void parked(RunStage stage, List<ScheduledRetry> retries) {
+    if (!auditing || Level.INFO.toInt() < stage.def.options().auditLevel().toInt()) {
+      return;
+    }
+    for (ScheduledRetry r : retries) {
+      ErrorInfo last = r.errors().isEmpty() ? null : r.errors().get(r.errors().size() - 1);
+      Map<String, String> facts = new LinkedHashMap<>();
+      facts.put("delay", r.delay().toString());
+      facts.put("attempts", Integer.toString(r.attempts()));
+      if (last != null) {
+        facts.put("errorType", last.errorType());
+      }
+      decision(
+          r.stage(),
+          r.record().id(),
+          Level.INFO,
+          "parked",
+          "parked in the retry queue for "
+              + r.delay()
+              + " after "
+              + r.attempts()
+              + (r.attempts() == 1 ? " attempt" : " attempts")
+              + (last == null
+                  ? " (held while the circuit is open)"
+                  : " (" + last.errorType() + ")"),
+          facts);
     }
   }
 
