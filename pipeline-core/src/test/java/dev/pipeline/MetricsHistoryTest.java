@@ -42,7 +42,7 @@ class MetricsHistoryTest {
    * been taken ({@code taken} counts the windows, as a quality scorer's calls do). A window is
    * taken by whoever first sees it due (this stage's worker handing on a batch, the next stage's,
    * the telemetry thread) and ends at the clock's time when it is taken; a taker descheduled under
-   * load while this stage's calls went on moved that end and merged windows (the last CI run; and,
+   * load while this stage's calls went on moved that end and merged windows (once in a CI run; and,
    * with at least 2 windows allowed, a first window ending at 15 s in 1 of 30 runs of the suite at
    * a load of 12). Waiting here, each window ends where the clock stood when it became due, whoever
    * takes it and however late: mostly this stage's own worker, done before its next call.
