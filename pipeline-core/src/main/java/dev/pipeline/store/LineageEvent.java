@@ -11,12 +11,13 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>The hashes are 64-bit FNV-1a hashes of the payload's content, taken without making it into
  * text: a text payload's hash is that of its UTF-16 characters (each character's low byte, then its
- * high byte); numbers, booleans, enum constants (by name) and instants count by their value;
- * records by their type's name and their components in order (a record inside another value by its
- * own hash); lists and arrays by their elements in order; sets and maps by their elements whatever
- * their order; anything else by the text of {@code String.valueOf(payload)}. Equal hashes of an
- * input and an output mean the stage most likely left the payload as it was, and equal hashes in
- * two runs mean the same content. They are fingerprints, not proofs.
+ * high byte), a text inside another value by its length and characters; numbers, booleans, enum
+ * constants (by name) and instants count by their value; records by their type's name and their
+ * components in order (a record inside another value by its own hash); lists and arrays by their
+ * elements in order; sets and maps by their elements whatever their order; anything else by the
+ * text of {@code String.valueOf(payload)}. Equal hashes of an input and an output mean the stage
+ * most likely left the payload as it was, and equal hashes in two runs mean the same content. They
+ * are fingerprints, not proofs.
  *
  * @param recordId the record's id
  * @param stage the stage's name, or {@code "sink"}

@@ -269,7 +269,7 @@ abstract class LineageRetentionContract extends DatabaseContract {
 
   /**
    * The lineage hash of a list of texts, as documented: the mark '[' and the size, each a long's
-   * eight bytes low first, then each element's characters.
+   * eight bytes low first, then each element's length (one round) and characters.
    */
   private static long listHash(String... texts) {
     long h = 0xcbf29ce484222325L;
@@ -279,7 +279,7 @@ abstract class LineageRetentionContract extends DatabaseContract {
       }
     }
     for (String text : texts) {
-      h = chars(h, text);
+      h = chars((h ^ text.length()) * 0x100000001b3L, text);
     }
     return h;
   }

@@ -21,21 +21,22 @@ import org.jspecify.annotations.Nullable;
  * The lineage hash of a payload, taken from its content without making it into text: 64-bit FNV-1a
  * over a walk of the value. Text ({@link CharSequence}) is hashed by its UTF-16 characters, each
  * character's low byte then its high byte, so a text payload's hash is the FNV-1a of the text
- * itself; numbers, booleans, characters, enum constants (by name) and instants by their value;
- * optionals by what they hold; records by the FNV-1a of their class's name (kept per class) and
- * their components in order; lists and arrays by their elements in order (byte arrays by their
- * bytes); sets and maps by the sum of their elements' (entries') hashes, so two equal sets hash
- * alike whatever their order. Anything else is hashed by the text of {@code String.valueOf}. Equal
- * content gives equal hashes in every run; a record whose accessors this module cannot call is
- * hashed by its text too.
+ * itself; a text inside a payload has its length mixed in first, so that texts side by side do not
+ * hash as their concatenation; numbers, booleans, characters, enum constants (by name) and instants
+ * by their value; optionals by what they hold; records by the FNV-1a of their class's name (kept
+ * per class) and their components in order; lists and arrays by their elements in order (byte
+ * arrays by their bytes); sets and maps by the sum of their elements' (entries') hashes, so two
+ * equal sets hash alike whatever their order. Anything else is hashed by the text of {@code
+ * String.valueOf}. Equal content gives equal hashes in every run; a record whose accessors this
+ * module cannot call is hashed by its text too.
  *
  * <p>A record inside the payload (a component, an element, what an optional holds) counts by its
  * own hash, the one it would have as a payload by itself, mixed in after a mark: so a stage that
  * wraps its input in its output (as each of the example's stages does) has the input's hash, known
  * already, taken into the output's instead of walking the input again ({@link #of(Object, Object,
- * long)}). A payload with no record inside it hashes as in earlier versions; one with a record
- * inside (in a record, list, optional, set or map) does not, so its hashes before and after an
- * upgrade differ.
+ * long)}). A text payload hashes as in earlier versions; a payload with a record or a text inside
+ * it (in a record, list, optional, set or map) does not (the record's own hash, the text's length),
+ * so a trace that spans an upgrade shows its hashes change there once.
  *
  * <p>Making a record into text to hash it (its {@code toString}, with every {@code double} and
  * {@code Instant} formatted) was most of what lineage {@code ALL} cost a worker; the walk allocates
@@ -295,6 +296,16 @@ final class PayloadHash {
     return h;
   }
 
+  /**
+   * A text's length, mixed in before the characters of a text inside a payload (a component, an
+   * element, a key): without it, texts side by side hashed as their concatenation, so a stage that
+   * moved characters from one component to the next ({@code ("ab", "c")} to {@code ("a", "bc")})
+   * looked unchanged in lineage. One round, as a character's: a text's length is below 2³¹.
+   */
+  private static long length(long h, CharSequence text) {
+    return (h ^ text.length()) * PRIME;
+  }
+
   private static long mix(long h, long value) {
     for (int shift = 0; shift < 64; shift += 8) {
       h = (h ^ ((value >>> shift) & 0xff)) * PRIME;
@@ -307,7 +318,7 @@ final class PayloadHash {
       return chars(h, "null");
     }
     if (value instanceof CharSequence text) {
-      return chars(h, text);
+      return depth == 0 ? chars(h, text) : chars(length(h, text), text);
     }
     if (depth >= MAX_DEPTH || --left < 0) {
       return chars(mix(h, 0x3f), value.getClass().getName()); // as deep as it goes
@@ -364,7 +375,10 @@ final class PayloadHash {
           }
           yield x;
         }
-        default -> chars(h, String.valueOf(value));
+        default -> {
+          String text = String.valueOf(value);
+          yield depth == 0 ? chars(h, text) : chars(length(h, text), text);
+        }
       };
     } catch (RuntimeException | StackOverflowError unreadable) {
       // a component, element or toString that throws: the payload is known by its class only

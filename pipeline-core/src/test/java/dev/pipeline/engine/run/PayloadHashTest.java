@@ -230,6 +230,23 @@ class PayloadHashTest {
         .isNotEqualTo(PayloadHash.of(new byte[] {2, 1}));
   }
 
+  record Pair(String first, String second) {}
+
+  @Test
+  void textsSideBySideDoNotHashAsTheirConcatenation() {
+    assertThat(PayloadHash.of(new Pair("ab", "c")))
+        .as("characters moved from one component to the next")
+        .isNotEqualTo(PayloadHash.of(new Pair("a", "bc")))
+        .isNotEqualTo(PayloadHash.of(new Pair("abc", "")));
+    assertThat(PayloadHash.of(List.of("ab", "c"))).isNotEqualTo(PayloadHash.of(List.of("a", "bc")));
+    assertThat(PayloadHash.of(Set.of("ab", "c"))).isNotEqualTo(PayloadHash.of(Set.of("a", "bc")));
+    assertThat(PayloadHash.of(Map.of("ab", "c"))).isNotEqualTo(PayloadHash.of(Map.of("a", "bc")));
+    assertThat(PayloadHash.of(new Pair("null", "x")))
+        .as("the text 'null' is not a null component")
+        .isNotEqualTo(PayloadHash.of(new Pair(null, "x")));
+    assertThat(PayloadHash.of(new Pair("ab", "c"))).isEqualTo(PayloadHash.of(new Pair("ab", "c")));
+  }
+
   record Wrapped(Listing listing, String note, java.util.Optional<Price> other) {}
 
   @Test
@@ -238,7 +255,7 @@ class PayloadHashTest {
     Wrapped outer = new Wrapped(inner, "n", java.util.Optional.of(new Price(5, "EUR")));
     long h = mix(mix(0xcbf29ce484222325L, 'R'), PayloadHash.text(Wrapped.class.getName()));
     h = mix(mix(h, '@'), PayloadHash.of(inner));
-    h = PayloadHash.chars(h, "n");
+    h = PayloadHash.chars((h ^ 1) * 0x100000001b3L, "n"); // a text inside: its length, then it
     h = mix(mix(mix(h, 'o'), '@'), PayloadHash.of(new Price(5, "EUR")));
     assertThat(PayloadHash.of(outer)).isEqualTo(h);
 
