@@ -32,6 +32,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class BatchLedger {
   private final HeldBatches held = new HeldBatches();
+  private final DeliveredFromBatches delivered = new DeliveredFromBatches();
   private final BatchWrites writes;
   private final BatchLeases leases;
   private final BatchClaims claims;
@@ -83,6 +84,11 @@ final class BatchLedger {
   /** What this worker knows of the batches it holds. */
   HeldBatches held() {
     return held;
+  }
+
+  /** The batches of records that ended published in them, until their lineage is appended. */
+  DeliveredFromBatches delivered() {
+    return delivered;
   }
 
   /** The writes: ingests, ends, moves to rows, and a completion-and-delivery call's write. */

@@ -198,6 +198,9 @@ final class Completions extends StoreContext {
           for (BatchLedger.Slot slot : slots) {
             leases.drop(pipeline, slot.entry().id(), b.token());
             ended.add(slot.entry().id());
+            if (!slot.noted()) { // a pipeline without a sink: its records end at the last stage
+              ledger.delivered().note(pipeline, slot.entry().id(), b.id());
+            }
           }
         });
     leaves.forEach(
@@ -231,6 +234,7 @@ final class Completions extends StoreContext {
     Map<String, Long> tokens = new HashMap<>();
     Map<String, Long> lostTokens = new HashMap<>();
     List<String> noted = new ArrayList<>();
+    DeliveredFromBatches delivered = ledger.delivered();
     notes.forEach(
         (b, slots) -> {
           if (refused.contains(b)) {
@@ -244,6 +248,7 @@ final class Completions extends StoreContext {
           for (BatchLedger.Slot slot : slots) {
             String id = slot.entry().id();
             noted.add(id);
+            delivered.note(pipeline, id, b.id());
             tokens.put(id, b.claims() + 1L);
             if (slot.noted()) {
               redelivered.add(id);

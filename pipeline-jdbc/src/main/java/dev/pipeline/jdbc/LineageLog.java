@@ -27,6 +27,12 @@ import org.jspecify.annotations.Nullable;
  * order. Since schema version 16 the table has no key and this writer sets {@code trace_id} ({@link
  * TraceIds}): a value of the wall clock, so that a record's rows keep their order across the JVMs
  * that append them, one after another.
+ *
+ * <p>Since schema version 17 the records handed to the sink from one batch of the batch ledger that
+ * passed it (most records) share rows: one row of the batch per append (packing 3, {@code batch_id}
+ * set, no {@code record_id}), found through the record's id row in {@code pipeline_batch_records}
+ * and the index on {@code batch_id}. A row costs the database a heap tuple and an index entry
+ * whatever it holds; the record's own rows were most of what lineage {@code ALL} cost it.
  */
 final class LineageLog extends StoreContext {
   /**
@@ -59,6 +65,7 @@ final class LineageLog extends StoreContext {
             .column("last_at", BulkAppend.Type.TIME)
             .column("event_count", BulkAppend.Type.INT)
             .column("packing", BulkAppend.Type.INT)
+            .column("batch_id", BulkAppend.Type.BIGINT)
             .column("events", BulkAppend.Type.TEXT)
             .lazyCommit()
             .build();
@@ -68,10 +75,22 @@ final class LineageLog extends StoreContext {
             + names.lineage()
             + " WHERE pipeline = :pipeline AND record_id = :record ORDER BY event_id LIMIT "
             + PipelineStore.MAX_LINEAGE_EVENTS;
+    // a record's own rows, then the rows of the batch it was handed to the sink from (packing 3),
+    // if it had one; the
+    // subquery finds the batch by the id row the batch ledger writes of every record it ingests
+    String columns = "SELECT trace_id, source_id, parent_id, first_at, packing, events FROM ";
     this.find =
-        "SELECT source_id, parent_id, first_at, packing, events FROM "
+        columns
             + table
-            + " WHERE pipeline = :pipeline AND record_id = :record ORDER BY trace_id";
+            + " WHERE pipeline = :pipeline AND record_id = :record UNION ALL "
+            + columns
+            + table
+            + " WHERE batch_id = (SELECT m.batch_id FROM "
+            + names.batchRecords()
+            + " m WHERE m.pipeline = :pipeline AND m.record_id = :record)"
+            + " AND pipeline = :pipeline AND packing = "
+            + LineageTrace.BATCH_PACKING
+            + " ORDER BY trace_id";
   }
 
   /**
@@ -84,24 +103,15 @@ final class LineageLog extends StoreContext {
     int maxChars; // what the packed events take at most (LineageTrace.maxChars)
     @Nullable String sourceId;
     @Nullable String parentId;
-    long traceId;
     Instant firstAt;
     Instant lastAt;
     int count;
+    boolean cut; // the record's events of the append are in more than one trace
 
     Trace(LineageEvent first) {
       this.first = first;
       this.firstAt = first.enteredAt();
       this.lastAt = first.leftAt();
-    }
-
-    /** The row's first time, to the microsecond (as the row's {@code first_at} keeps it). */
-    Instant firstAt() {
-      return Instant.ofEpochSecond(firstAt.getEpochSecond(), firstAt.getNano() / 1_000 * 1_000L);
-    }
-
-    long firstMicros() {
-      return firstAt.getEpochSecond() * 1_000_000L + firstAt.getNano() / 1_000;
     }
 
     void add(LineageEvent e) {
@@ -123,18 +133,80 @@ final class LineageLog extends StoreContext {
     }
   }
 
+  /**
+   * A row to append: one record's events (packing 2), or the events of records handed to the sink
+   * from one batch that passed it (packing 3, its {@code batch_id} set).
+   */
+  private static final class Row {
+    final List<Trace> traces = new ArrayList<>(1);
+    final @Nullable Long batchId; // null for a record's own row
+    long traceId;
+    Instant firstAt;
+    Instant lastAt;
+    int count;
+    int maxChars;
+
+    Row(Trace first, @Nullable Long batchId) {
+      this.batchId = batchId;
+      this.firstAt = first.firstAt;
+      this.lastAt = first.lastAt;
+      add(first);
+    }
+
+    void add(Trace t) {
+      if (t.firstAt.isBefore(firstAt)) {
+        firstAt = t.firstAt;
+      }
+      if (t.lastAt.isAfter(lastAt)) {
+        lastAt = t.lastAt;
+      }
+      traces.add(t);
+      count += t.count;
+      maxChars += t.maxChars + (batchId == null ? 0 : LineageTrace.headerChars(t.first));
+    }
+
+    /** The row's first time, to the microsecond (as the row's {@code first_at} keeps it). */
+    Instant firstAt() {
+      return Instant.ofEpochSecond(firstAt.getEpochSecond(), firstAt.getNano() / 1_000 * 1_000L);
+    }
+
+    long firstMicros() {
+      return firstAt.getEpochSecond() * 1_000_000L + firstAt.getNano() / 1_000;
+    }
+
+    void pack(BulkAppend.TextOut out) {
+      long first = firstMicros();
+      if (batchId == null) {
+        LineageTrace.pack(out, traces.get(0).events, first);
+        return;
+      }
+      for (int i = 0; i < traces.size(); i++) {
+        Trace t = traces.get(i);
+        if (i > 0) {
+          out.append('\n');
+        }
+        LineageTrace.header(out, t.first.recordId(), t.sourceId, t.parentId);
+        out.append('\n');
+        LineageTrace.pack(out, t.events, first);
+      }
+    }
+  }
+
   void append(String pipeline, List<LineageEvent> events) {
     checkPipeline(pipeline);
     Objects.requireNonNull(events, "events cannot be null");
+    if (ledger != null) {
+      ledger.delivered().track(pipeline); // a run with lineage appends no events as it starts
+    }
     if (events.isEmpty()) {
       return;
     }
-    List<Trace> traces = pack(events);
-    long id = TRACE_IDS.next(traces.size(), Instant.now());
+    List<Row> appended = rows(pipeline, pack(events));
+    long id = TRACE_IDS.next(appended.size(), Instant.now());
     long chars = 0;
-    for (Trace t : traces) {
-      t.traceId = id++;
-      chars += t.maxChars + ROW_CHARS; // about, since COPY escapes a line's tabs and newline
+    for (Row r : appended) {
+      r.traceId = id++;
+      chars += r.maxChars + ROW_CHARS; // about, since COPY escapes a line's tabs and newline
     }
     int expectedChars = (int) Math.min(chars, 1 << 26);
     db.call(
@@ -143,19 +215,52 @@ final class LineageLog extends StoreContext {
         h ->
             rows.append(
                 h,
-                traces,
+                appended,
                 expectedChars,
-                (t, row) ->
-                    row.int64(t.traceId)
-                        .text(pipeline)
-                        .text(t.first.recordId())
-                        .text(t.sourceId)
-                        .text(t.parentId)
-                        .time(t.firstAt())
-                        .time(t.lastAt)
-                        .int32(t.count)
-                        .int32(LineageTrace.PACKING)
-                        .text(out -> LineageTrace.pack(out, t.events, t.firstMicros()))));
+                (r, row) -> {
+                  Trace one = r.batchId == null ? r.traces.get(0) : null;
+                  row.int64(r.traceId)
+                      .text(pipeline)
+                      .text(one == null ? null : one.first.recordId())
+                      .text(one == null ? null : one.sourceId)
+                      .text(one == null ? null : one.parentId)
+                      .time(r.firstAt())
+                      .time(r.lastAt)
+                      .int32(r.count)
+                      .int32(one == null ? LineageTrace.BATCH_PACKING : LineageTrace.PACKING)
+                      .int64(r.batchId)
+                      .text(r::pack);
+                }));
+  }
+
+  /**
+   * The rows of an append's traces: the traces of records handed to the sink from a batch of the
+   * batch ledger ({@link DeliveredFromBatches}) that passed it, together in a row of the batch
+   * (several if they would outgrow {@link #MAX_PACKED}); each other trace in a row of its own. A
+   * row costs the database a heap tuple and an index entry whatever it holds, most of what lineage
+   * costs it; a batch's row has no index entry per record, whose batch is found through the id row
+   * the batch ledger writes of each record anyway.
+   */
+  private List<Row> rows(String pipeline, List<Trace> traces) {
+    List<Row> out = new ArrayList<>(traces.size());
+    DeliveredFromBatches handed = ledger == null ? null : ledger.delivered();
+    Map<Long, Row> open = new HashMap<>();
+    for (Trace t : traces) {
+      Long batch = handed == null ? null : handed.take(pipeline, t.first.recordId());
+      if (batch == null || t.cut || t.events.getLast().outcome() != LineageOutcome.PASSED) {
+        out.add(new Row(t, null));
+        continue;
+      }
+      Row r = open.get(batch);
+      if (r == null || r.maxChars + t.maxChars >= MAX_PACKED) {
+        r = new Row(t, batch);
+        open.put(batch, r);
+        out.add(r);
+      } else {
+        r.add(t);
+      }
+    }
+    return out;
   }
 
   /** The events grouped by record, in the order each record first appears, each group in order. */
@@ -170,7 +275,12 @@ final class LineageLog extends StoreContext {
               ? last
               : open.get(e.recordId());
       if (t == null || t.maxChars >= MAX_PACKED) {
+        Trace full = t;
         t = new Trace(e);
+        if (full != null) {
+          full.cut = true;
+          t.cut = true;
+        }
         open.put(e.recordId(), t);
         traces.add(t);
       }
@@ -199,14 +309,19 @@ final class LineageLog extends StoreContext {
                   .bind("pipeline", pipeline)
                   .bind("record", recordId)
                   .map(
-                      (rs, ctx) ->
-                          LineageTrace.unpack(
-                              rs.getInt("packing"),
-                              recordId,
-                              rs.getString("source_id"),
-                              rs.getString("parent_id"),
-                              Objects.requireNonNull(Args.instant(rs, "first_at")),
-                              rs.getString("events")))
+                      (rs, ctx) -> {
+                        int packing = rs.getInt("packing");
+                        Instant firstAt = Objects.requireNonNull(Args.instant(rs, "first_at"));
+                        return packing == LineageTrace.BATCH_PACKING
+                            ? LineageTrace.unpackOf(recordId, firstAt, rs.getString("events"))
+                            : LineageTrace.unpack(
+                                packing,
+                                recordId,
+                                rs.getString("source_id"),
+                                rs.getString("parent_id"),
+                                firstAt,
+                                rs.getString("events"));
+                      })
                   .iterator()) {
             while (packed.hasNext()) {
               events.addAll(packed.next());

@@ -27,6 +27,14 @@ import org.jspecify.annotations.Nullable;
  *       empty when it is the previous line's output hash; output hash in hexadecimal, empty for
  *       none; children, empty for 0; branch, verdicts, detail, position, empty for none, {@code \e}
  *       for empty text.
+ *   <li><b>Packing 3</b> (written since version 17): the events of several records, those that
+ *       ended published in the row's batch ({@code batch_id}), a record's lines after a line of its
+ *       own: {@code =} then the record's id, source id and parent id, separated by {@code |} (empty
+ *       for none, {@code \e} for empty text); then its events' lines in packing 2, their times
+ *       counted from the row's {@code first_at}, the first line of each record with its input hash.
+ *       A record's line starts with {@code =}, an event's line with its stage's name, which starts
+ *       with a letter. The row's {@code record_id}, {@code source_id} and {@code parent_id} are
+ *       null.
  * </ul>
  *
  * <p>Stateless and thread-safe.
@@ -34,6 +42,9 @@ import org.jspecify.annotations.Nullable;
 final class LineageTrace {
   /** The packing this version writes (the row's {@code packing} column). */
   static final int PACKING = 2;
+
+  /** The packing of a batch's row (the records that ended published in one batch). */
+  static final int BATCH_PACKING = 3;
 
   private static final String NONE = "\\N";
   private static final String EMPTY_TEXT = "\\e";
@@ -167,6 +178,34 @@ final class LineageTrace {
   }
 
   /**
+   * Writes a record's line of packing 3: {@code =}, its id, source id and parent id (each as the
+   * record's row would hold it in its column), escaped as text fields are.
+   */
+  static void header(
+      BulkAppend.TextOut out,
+      String recordId,
+      @Nullable String sourceId,
+      @Nullable String parentId) {
+    text(out.append('='), recordId);
+    headerField(out.append('|'), sourceId);
+    headerField(out.append('|'), parentId);
+  }
+
+  private static void headerField(BulkAppend.TextOut out, @Nullable String value) {
+    if (value != null && value.isEmpty()) {
+      out.append(EMPTY_TEXT, 0, EMPTY_TEXT.length());
+    } else if (value != null) {
+      text(out, value);
+    }
+  }
+
+  /** At least the characters of a record's line in packing 3 (see {@link #header}). */
+  static int headerChars(LineageEvent first) {
+    return 8
+        + 2 * (first.recordId().length() + length(first.sourceId()) + length(first.parentId()));
+  }
+
+  /**
    * At least the characters of an event's line (its text fields could all be escaped), to cut a
    * record's events into rows of about {@link LineageLog#MAX_PACKED} without writing them first.
    */
@@ -212,6 +251,45 @@ final class LineageTrace {
               : packingTwo(id, source, parent, first, previousOutput, line);
       events.add(e);
       previousOutput = e.outputHash();
+    }
+    return events;
+  }
+
+  /**
+   * The events of one record in a row of packing 3 ({@link #header}), oldest first; none if the row
+   * holds no line of the record.
+   *
+   * @param recordId the record's id, as its own row's {@code record_id} would hold it
+   * @param firstAt the row's {@code first_at}
+   * @throws IllegalArgumentException if a line is not of the packing
+   */
+  static List<LineageEvent> unpackOf(String recordId, Instant firstAt, String packed) {
+    List<LineageEvent> events = new ArrayList<>();
+    long first = micros(firstAt);
+    String id = null; // the record's, once its line is found
+    String source = null;
+    String parent = null;
+    Long previousOutput = null;
+    for (String line : packed.split("\n", -1)) {
+      if (line.startsWith("=")) {
+        if (id != null) {
+          break; // the next record's line: this record's events are all read
+        }
+        String[] f = line.substring(1).split("\\|", -1);
+        if (f.length != 3) {
+          throw new IllegalArgumentException(
+              "a lineage row's record line has " + f.length + " fields, not 3");
+        }
+        if (recordId.equals(unescape(f[0]))) {
+          id = StorableText.unescape(recordId);
+          source = text(f[1]);
+          parent = text(f[2]);
+        }
+      } else if (id != null) {
+        LineageEvent e = packingTwo(id, source, parent, first, previousOutput, line);
+        events.add(e);
+        previousOutput = e.outputHash();
+      }
     }
     return events;
   }

@@ -46,7 +46,8 @@ final class Migrator {
           new Migration(13, "batch record ids", "V13__batch_record_ids.sql"),
           new Migration(14, "lineage packing", "V14__lineage_packing.sql"),
           new Migration(15, "identity caches", "V15__identity_caches.sql"),
-          new Migration(16, "lineage without key", "V16__lineage_without_key.sql"));
+          new Migration(16, "lineage without key", "V16__lineage_without_key.sql"),
+          new Migration(17, "lineage per batch", "V17__lineage_per_batch.sql"));
 
   /** H2 serves one JVM: migrations of one JVM take turns. */
   private static final ReentrantLock H2_LOCK = new ReentrantLock();

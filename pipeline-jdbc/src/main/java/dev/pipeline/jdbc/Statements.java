@@ -623,8 +623,21 @@ final class Statements {
     // the batch ledger) and its last event is older than the records' retention; a dead letter's
     // or a record in flight's lineage stays as long as the record does
     purgeLineage = purgeLineage(names.lineage(), "event_id", "left_at");
-    // record_traces has no key since version 16: its rows are deleted by their addresses
-    purgeTraces = dialect.deleteSome(names.traces(), "l", lineagePurgeable("last_at"), ":batch");
+    // record_traces has no key since version 16: its rows are deleted by their addresses. A
+    // batch's row (version 17) holds records handed to the sink from its batch: it goes once its
+    // last event is as old and none of the batch's records is in flight any more
+    purgeTraces =
+        dialect.deleteSome(
+            names.traces(),
+            "l",
+            "CASE WHEN l.batch_id IS NULL THEN "
+                + lineagePurgeable("last_at")
+                + " ELSE l.last_at < "
+                + dialect.minusMillis(":age_ms")
+                + " AND NOT EXISTS (SELECT 1 FROM "
+                + names.batches()
+                + " b WHERE b.batch_id = l.batch_id AND b.ended < b.size) END",
+            ":batch");
     String keys = "pipeline, stage_name, rule_name, key_hash";
     purgeSeenKeys =
         "DELETE FROM "

@@ -227,6 +227,140 @@ abstract class LineageRetentionContract extends DatabaseContract {
         .build();
   }
 
+  /** Two stages, the first filtering "skip…" and failing "bad…" at once, then a sink. */
+  private Pipeline<String, String> twoStages(dev.pipeline.store.spi.RecordLedger store) {
+    return Pipeline.builder(pipeline, String.class)
+        .store(store)
+        .inputCodec(STRING)
+        .lineage(LineageLevel.ALL)
+        .stage(
+            StageName.of("parsing"),
+            (String s, StageContext c) -> {
+              if (s.startsWith("bad")) {
+                throw new IllegalStateException("unreadable");
+              }
+              if (s.startsWith("skip")) {
+                throw RecordFilteredException.because("not a listing");
+              }
+              return s.toUpperCase(Locale.ROOT);
+            },
+            o -> o.codec(STRING).retry(RetryPolicy.none()))
+        .stage(StageName.CLEANING, (String s) -> s + "!", o -> o.codec(STRING))
+        .sink(sunk::addAll)
+        .build();
+  }
+
+  /** An event as text without its times (which differ from one run to the next). */
+  private static String timeless(LineageEvent e) {
+    return String.join(
+        " ",
+        e.recordId(),
+        e.stage(),
+        e.outcome().name(),
+        String.valueOf(e.attempts()),
+        Long.toHexString(e.inputHash()),
+        String.valueOf(e.outputHash()),
+        String.valueOf(e.sourceId()),
+        String.valueOf(e.parentId()),
+        String.valueOf(e.detail()));
+  }
+
+  @Test
+  void theRecordsABatchHandsToTheSinkShareItsRowsAndReadBackAsTheirOwnRowsWould() {
+    List<String> ids =
+        List.of(
+            "r1",
+            "a|b",
+            "back\\slash\\",
+            "tab\tid",
+            "=eq",
+            "line\nbreak",
+            "\\N",
+            "skip-1",
+            "bad-1",
+            "r2");
+    JdbcPipelineStore store = open();
+    Pipeline<String, String> durable = twoStages(store);
+    Pipeline<String, String> memory = twoStages(dev.pipeline.store.InMemoryPipelineStore.create());
+
+    assertThat(durable.run(Source.of("src", ids.iterator(), s -> s)).status())
+        .isEqualTo(RunStatus.COMPLETED);
+    assertThat(memory.run(Source.of("src", ids.iterator(), s -> s)).status())
+        .isEqualTo(RunStatus.COMPLETED);
+
+    for (String id : ids) {
+      List<LineageEvent> events = durable.lineage(id).events();
+      assertThat(events).as(id).isNotEmpty();
+      assertThat(events)
+          .as("%s, read back from the database as the store in memory keeps it", id)
+          .extracting(LineageRetentionContract::timeless)
+          .containsExactlyElementsOf(
+              memory.lineage(id).events().stream()
+                  .map(LineageRetentionContract::timeless)
+                  .toList());
+    }
+    assertThat(
+            database.query(
+                "SELECT record_id FROM "
+                    + database.table("record_traces")
+                    + " WHERE pipeline = ? AND record_id IS NOT NULL ORDER BY record_id",
+                pipeline))
+        .as("rows of their own only for the records that did not pass the sink")
+        .extracting(row -> row.get(0))
+        .containsExactly("bad-1", "skip-1");
+    List<List<Object>> batchRows =
+        database.query(
+            "SELECT batch_id, event_count, packing FROM "
+                + database.table("record_traces")
+                + " WHERE pipeline = ? AND record_id IS NULL",
+            pipeline);
+    assertThat(batchRows).as("the batches' rows").isNotEmpty();
+    assertThat(batchRows).allSatisfy(row -> assertThat(row.get(0)).isNotNull());
+    assertThat(batchRows.stream().mapToInt(row -> ((Number) row.get(1)).intValue()).sum())
+        .as("each passing record's three events: parsing, cleaning, the sink")
+        .isEqualTo(3 * (ids.size() - 2));
+    if (hasEventsView()) {
+      List<String> viewed = new ArrayList<>();
+      for (List<Object> row :
+          database.query(
+              "SELECT record_id, stage_name, outcome, attempts, input_hash, output_hash, source_id,"
+                  + " parent_id, detail FROM "
+                  + database.table("record_lineage_events")
+                  + " WHERE pipeline = ? ORDER BY record_id, trace_id, event_no",
+              pipeline)) {
+        viewed.add(
+            String.join(
+                " ",
+                String.valueOf(row.get(0)),
+                String.valueOf(row.get(1)),
+                String.valueOf(row.get(2)),
+                String.valueOf(row.get(3)),
+                Long.toHexString(((Number) row.get(4)).longValue()),
+                String.valueOf(row.get(5)),
+                String.valueOf(row.get(6)),
+                String.valueOf(row.get(7)),
+                String.valueOf(row.get(8))));
+      }
+      List<String> expected = new ArrayList<>();
+      for (String id : ids.stream().sorted().toList()) {
+        durable.lineage(id).events().forEach(e -> expected.add(timeless(e)));
+      }
+      assertThat(viewed)
+          .as("the view: every record's events, ids as given")
+          .hasSameElementsAs(expected);
+      assertThat(viewed).hasSize(expected.size());
+      assertThat(
+              database.count(
+                  "SELECT COUNT(*) FROM "
+                      + database.table("record_lineage_events")
+                      + " WHERE pipeline = ? AND record_id = ?",
+                  pipeline,
+                  "line\nbreak"))
+          .as("a record of a batch's row found by its id")
+          .isEqualTo(3);
+    }
+  }
+
   @Test
   void aMergedRecordsLineageNamesItsPartsAndThePartsNameIt() {
     JdbcPipelineStore store = open();

@@ -379,6 +379,10 @@ public final class Run implements PipelineRun {
     startNanos = clock.nanoTime();
     telemetry.follow(history);
     liveReaders.set(sources.size());
+    if (lineage != null) {
+      // no events: it tells the store lineage comes (see RecordLedger.appendLineage)
+      store.appendLineage(pipeline, List.of());
+    }
     SourceReplays replays = new SourceReplays(sources);
     if (store.isDurable() && !replays.isEmpty()) {
       // before the claimer: a batch kept as a span is claimed only with a replay of its source

@@ -315,7 +315,9 @@ public interface RecordLedger extends PipelineStore {
   /**
    * Appends lineage events of a pipeline's records, in one bulk write; called by a run's lineage
    * writer, off the workers' threads, with the events of many batches at once. A store that keeps
-   * no lineage ignores them (this default).
+   * no lineage ignores them (this default). A run that keeps lineage also calls it once with no
+   * events as it starts, so that a store may prepare: the JDBC store keeps from then on the batch
+   * each record ends in, whose row its events then go to.
    *
    * @throws RuntimeException if the store could not write them (the writer logs it and goes on)
    */
