@@ -75,9 +75,8 @@ final class LineageLog extends StoreContext {
             + names.lineage()
             + " WHERE pipeline = :pipeline AND record_id = :record ORDER BY event_id LIMIT "
             + PipelineStore.MAX_LINEAGE_EVENTS;
-    // a record's own rows, then the rows of the batch it was handed to the sink from (packing 3),
-    // if it had one; the
-    // subquery finds the batch by the id row the batch ledger writes of every record it ingests
+    // a record's own rows, then the rows of the batch it passed the sink from (packing 3), if any:
+    // the subquery finds the batch by the id row the batch ledger writes of every record it takes
     String columns = "SELECT trace_id, source_id, parent_id, first_at, packing, events FROM ";
     this.find =
         columns

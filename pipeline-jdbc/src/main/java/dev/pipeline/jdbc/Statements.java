@@ -630,13 +630,15 @@ final class Statements {
         dialect.deleteSome(
             names.traces(),
             "l",
-            "CASE WHEN l.batch_id IS NULL THEN "
-                + lineagePurgeable("last_at")
-                + " ELSE l.last_at < "
+            // the time first and on its own, so that the index on last_at finds the old rows
+            "l.last_at < "
                 + dialect.minusMillis(":age_ms")
+                + " AND (l.batch_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM "
+                + names.status()
+                + " s WHERE s.pipeline = l.pipeline AND s.record_id = l.record_id))"
                 + " AND NOT EXISTS (SELECT 1 FROM "
                 + names.batches()
-                + " b WHERE b.batch_id = l.batch_id AND b.ended < b.size) END",
+                + " b WHERE b.batch_id = l.batch_id AND b.ended < b.size)",
             ":batch");
     String keys = "pipeline, stage_name, rule_name, key_hash";
     purgeSeenKeys =

@@ -229,25 +229,55 @@ abstract class LineageRetentionContract extends DatabaseContract {
 
   /** Two stages, the first filtering "skip…" and failing "bad…" at once, then a sink. */
   private Pipeline<String, String> twoStages(dev.pipeline.store.spi.RecordLedger store) {
-    return Pipeline.builder(pipeline, String.class)
-        .store(store)
-        .inputCodec(STRING)
-        .lineage(LineageLevel.ALL)
-        .stage(
-            StageName.of("parsing"),
-            (String s, StageContext c) -> {
-              if (s.startsWith("bad")) {
-                throw new IllegalStateException("unreadable");
-              }
-              if (s.startsWith("skip")) {
-                throw RecordFilteredException.because("not a listing");
-              }
-              return s.toUpperCase(Locale.ROOT);
-            },
-            o -> o.codec(STRING).retry(RetryPolicy.none()))
-        .stage(StageName.CLEANING, (String s) -> s + "!", o -> o.codec(STRING))
-        .sink(sunk::addAll)
-        .build();
+    return twoStages(store, true);
+  }
+
+  private Pipeline<String, String> twoStages(
+      dev.pipeline.store.spi.RecordLedger store, boolean sink) {
+    var builder =
+        Pipeline.builder(pipeline, String.class)
+            .store(store)
+            .inputCodec(STRING)
+            .lineage(LineageLevel.ALL)
+            .stage(
+                StageName.of("parsing"),
+                (String s, StageContext c) -> {
+                  if (s.startsWith("bad")) {
+                    throw new IllegalStateException("unreadable");
+                  }
+                  if (s.startsWith("skip")) {
+                    throw RecordFilteredException.because("not a listing");
+                  }
+                  return s.toUpperCase(Locale.ROOT);
+                },
+                o -> o.codec(STRING).retry(RetryPolicy.none()))
+            .stage(StageName.CLEANING, (String s) -> s + "!", o -> o.codec(STRING));
+    return sink ? builder.sink(sunk::addAll).build() : builder.build();
+  }
+
+  @Test
+  void withoutASinkTheRecordsThatPassTheLastStageShareTheirBatchsRows() {
+    List<String> ids = List.of("r1", "skip-1", "r2", "bad-1", "r3");
+    JdbcPipelineStore store = open();
+    Pipeline<String, String> p = twoStages(store, false);
+
+    assertThat(p.run(Source.of("src", ids.iterator(), s -> s)).status())
+        .isEqualTo(RunStatus.COMPLETED);
+
+    assertThat(
+            database.query(
+                "SELECT record_id FROM "
+                    + database.table("record_traces")
+                    + " WHERE pipeline = ? AND record_id IS NOT NULL ORDER BY record_id",
+                pipeline))
+        .as("rows of their own only for the records that did not pass")
+        .extracting(row -> row.get(0))
+        .containsExactly("bad-1", "skip-1");
+    for (String id : List.of("r1", "r2", "r3")) {
+      assertThat(p.lineage(id).events())
+          .extracting(LineageEvent::stage)
+          .containsExactly("parsing", "cleaning");
+    }
   }
 
   /** An event as text without its times (which differ from one run to the next). */

@@ -8,14 +8,14 @@
 
 -- 13, continued. A row of record_traces costs its append a heap tuple and an index entry whatever
 -- it holds: with lineage ALL, about as much database CPU as the batch ledger spends on the record
--- itself. Since this version the events of the records that ended published in one batch of the
--- batch ledger (most records) are appended together, in a row of packing 3 (see LineageTrace) with
--- that batch's id in batch_id and no record_id, source_id or parent_id; other records (filtered,
--- dead-lettered, parked, split children, merged records, records written as full rows) keep rows of
--- their own. A record's batch is found through its id row in pipeline_batch_records, written by
+-- itself. Since this version the events of the records that one batch of the batch ledger handed
+-- to the sink (or ended, in a pipeline without a sink) and that passed (most records) are appended
+-- together, in a row of packing 3 (see LineageTrace) with that batch's id in batch_id and no
+-- record_id, source_id or parent_id; other records (filtered, dead-lettered, parked, split
+-- children, merged records, records written as full rows) keep rows of their own. A record's batch is found through its id row in pipeline_batch_records, written by
 -- the batch ledger anyway, and the batch's rows through the index below (an entry per batch row,
--- none for a record's own row). Retention is unchanged: a batch's row goes once its last event is
--- past retainCompleted, as its records, all published, go then too.
+-- none for a record's own row). A batch's row goes once its last event is past retainCompleted
+-- and none of its batch's records is in flight; its records all passed, and go at that age too.
 ALTER TABLE ${schema}.${prefix}record_traces ALTER COLUMN record_id DROP NOT NULL;
 ALTER TABLE ${schema}.${prefix}record_traces ADD COLUMN IF NOT EXISTS batch_id BIGINT;
 CREATE INDEX IF NOT EXISTS ${prefix}record_traces_batch_ix ON ${schema}.${prefix}record_traces
