@@ -197,6 +197,17 @@ abstract class LineageRetentionContract extends DatabaseContract {
     assertThat(positions).doesNotHaveDuplicates();
   }
 
+  /** Fails "bad…" at once, filters "skip…", upper-cases the rest. */
+  private static String read(String f, StageContext c) {
+    if (f.startsWith("bad")) {
+      throw new IllegalStateException("unreadable");
+    }
+    if (f.startsWith("skip")) {
+      throw RecordFilteredException.because("not a listing");
+    }
+    return f.toUpperCase(Locale.ROOT);
+  }
+
   /** An archive's files, its name split at commas; "bad" fails at reading. */
   private Pipeline<String, String> merging(JdbcPipelineStore store) {
     return Pipeline.builder(pipeline, String.class)
@@ -209,15 +220,7 @@ abstract class LineageRetentionContract extends DatabaseContract {
             o -> o.codec(STRING))
         .stage(
             StageName.of("reading"),
-            (String f, StageContext c) -> {
-              if (f.equals("bad")) {
-                throw new IllegalStateException("unreadable");
-              }
-              if (f.equals("skip")) {
-                throw RecordFilteredException.because("not a listing");
-              }
-              return f.toUpperCase(Locale.ROOT);
-            },
+            LineageRetentionContract::read,
             o -> o.codec(STRING).retry(RetryPolicy.none()))
         .mergeStage(
             StageName.of("merge"),
@@ -241,15 +244,7 @@ abstract class LineageRetentionContract extends DatabaseContract {
             .lineage(LineageLevel.ALL)
             .stage(
                 StageName.of("parsing"),
-                (String s, StageContext c) -> {
-                  if (s.startsWith("bad")) {
-                    throw new IllegalStateException("unreadable");
-                  }
-                  if (s.startsWith("skip")) {
-                    throw RecordFilteredException.because("not a listing");
-                  }
-                  return s.toUpperCase(Locale.ROOT);
-                },
+                LineageRetentionContract::read,
                 o -> o.codec(STRING).retry(RetryPolicy.none()))
             .stage(StageName.CLEANING, (String s) -> s + "!", o -> o.codec(STRING));
     return sink ? builder.sink(sunk::addAll).build() : builder.build();
