@@ -28,13 +28,13 @@ import org.jspecify.annotations.Nullable;
  *       none; children, empty for 0; branch, verdicts, detail, position, empty for none, {@code \e}
  *       for empty text.
  *   <li><b>Packing 3</b> (written since version 17): the events of several records, those that
- *       ended published in the row's batch ({@code batch_id}), a record's lines after a line of its
- *       own: {@code =} then the record's id, source id and parent id, separated by {@code |} (empty
- *       for none, {@code \e} for empty text); then its events' lines in packing 2, their times
- *       counted from the row's {@code first_at}, the first line of each record with its input hash.
- *       A record's line starts with {@code =}, an event's line with its stage's name, which starts
- *       with a letter. The row's {@code record_id}, {@code source_id} and {@code parent_id} are
- *       null.
+ *       passed the sink (or the last stage, without a sink) from the row's batch ({@code
+ *       batch_id}), a record's lines after a line of its own: {@code =} then the record's id,
+ *       source id and parent id, separated by {@code |} (empty for none, {@code \e} for empty
+ *       text); then its events' lines in packing 2, their times counted from the row's {@code
+ *       first_at}, the first line of each record with its input hash. A record's line starts with
+ *       {@code =}, an event's line with its stage's name, which starts with a letter. The row's
+ *       {@code record_id}, {@code source_id} and {@code parent_id} are null.
  * </ul>
  *
  * <p>Stateless and thread-safe.
@@ -43,7 +43,7 @@ final class LineageTrace {
   /** The packing this version writes (the row's {@code packing} column). */
   static final int PACKING = 2;
 
-  /** The packing of a batch's row (the records that ended published in one batch). */
+  /** The packing of a batch's row (the records that passed the sink from one batch). */
   static final int BATCH_PACKING = 3;
 
   private static final String NONE = "\\N";

@@ -255,7 +255,7 @@ class PayloadHashTest {
     Wrapped outer = new Wrapped(inner, "n", java.util.Optional.of(new Price(5, "EUR")));
     long h = mix(mix(0xcbf29ce484222325L, 'R'), PayloadHash.text(Wrapped.class.getName()));
     h = mix(mix(h, '@'), PayloadHash.of(inner));
-    h = PayloadHash.chars((h ^ 1) * 0x100000001b3L, "n"); // a text inside: its length, then it
+    h = PayloadHash.chars((h ^ 1) * 0x100000001b3L, "n"); // inside: length, then characters
     h = mix(mix(mix(h, 'o'), '@'), PayloadHash.of(new Price(5, "EUR")));
     assertThat(PayloadHash.of(outer)).isEqualTo(h);
 
