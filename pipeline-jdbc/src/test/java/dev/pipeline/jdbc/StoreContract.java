@@ -3768,5 +3768,33 @@ abstract class StoreContract extends DatabaseContract {
         .extracting(LineageEvent::outcome)
         .containsExactly(LineageOutcome.DEAD_LETTER);
     assertThat(store.purge().lineageDeleted()).isZero();
+
+    // c's batch row, as old, while its batch still has a record in flight (as after a crash)
+    String batchOfC =
+        "(SELECT m.batch_id FROM "
+            + db().table("pipeline_batch_records")
+            + " m WHERE m.pipeline = ? AND m.record_id = 'c')";
+    db().update(
+            "UPDATE "
+                + lineage
+                + " SET last_at = CURRENT_TIMESTAMP - INTERVAL '2' DAY WHERE batch_id = "
+                + batchOfC,
+            pipeline);
+    db().update(
+            "UPDATE "
+                + db().table("pipeline_batches")
+                + " SET ended = size - 1 WHERE batch_id = "
+                + batchOfC,
+            pipeline);
+    assertThat(store.purge().lineageDeleted()).as("a batch in flight keeps its rows").isZero();
+    assertThat(p.lineage("c").events()).hasSize(2);
+    db().update(
+            "UPDATE "
+                + db().table("pipeline_batches")
+                + " SET ended = size WHERE batch_id = "
+                + batchOfC,
+            pipeline);
+    assertThat(store.purge().lineageDeleted()).as("its records all ended").isPositive();
+    assertThat(p.lineage("c").events()).isEmpty();
   }
 }
