@@ -2,6 +2,7 @@ package dev.pipeline.jdbc;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -12,39 +13,59 @@ import org.jspecify.annotations.Nullable;
  * its id row in {@code pipeline_batch_records}. Kept only for the pipelines whose runs keep lineage
  * (a run with lineage says so as it starts, see {@link LineageLog#append}); a record not found here
  * (its lineage appended before its end was written, or forgotten) has rows of its own, as before.
- * Memory is bounded: past {@link #MAX} records a pipeline's are all forgotten (the records whose
- * lineage is sampled out are never taken). Only memory, thread-safe.
+ * Memory is bounded: past {@link #MAX} records, or {@link #MAX_CHARS} characters of their ids, a
+ * pipeline's are all forgotten (the records whose lineage is sampled out are never taken). Only
+ * memory, thread-safe.
  */
 final class DeliveredFromBatches {
   /** Records kept at most per pipeline. */
   static final int MAX = 1 << 16;
 
-  private final Map<String, Map<String, Long>> handed = new ConcurrentHashMap<>();
+  /**
+   * The characters of the records' ids kept at most per pipeline (16 MB): ids may be 1,000
+   * characters long, and a sampled pipeline's records are never taken.
+   */
+  static final long MAX_CHARS = 1 << 23;
+
+  /** A pipeline's records, and the characters of their ids. */
+  private static final class Kept {
+    final Map<String, Long> batches = new ConcurrentHashMap<>();
+    final AtomicLong chars = new AtomicLong();
+  }
+
+  private final Map<String, Kept> handed = new ConcurrentHashMap<>();
 
   /** Keeps, from now on, the batches of the pipeline's records handed to the sink or ended. */
   void track(String pipeline) {
-    handed.computeIfAbsent(pipeline, p -> new ConcurrentHashMap<>());
+    handed.computeIfAbsent(pipeline, p -> new Kept());
   }
 
   /**
    * Notes the batch the record was handed to the sink from (or ended in), if kept for the pipeline.
    */
   void note(String pipeline, String recordId, long batchId) {
-    Map<String, Long> records = handed.get(pipeline);
-    if (records == null) {
+    Kept kept = handed.get(pipeline);
+    if (kept == null) {
       return;
     }
-    if (records.size() >= MAX) {
-      records.clear();
+    if (kept.batches.size() >= MAX || kept.chars.get() >= MAX_CHARS) {
+      kept.batches.clear(); // those forgotten get rows of their own
+      kept.chars.set(0);
     }
-    records.put(recordId, batchId);
+    if (kept.batches.put(recordId, batchId) == null) {
+      kept.chars.addAndGet(recordId.length());
+    }
   }
 
   /**
    * The batch the record was handed to the sink from, forgotten as it is given; null if unknown.
    */
   @Nullable Long take(String pipeline, String recordId) {
-    Map<String, Long> records = handed.get(pipeline);
-    return records == null ? null : records.remove(recordId);
+    Kept kept = handed.get(pipeline);
+    Long batch = kept == null ? null : kept.batches.remove(recordId);
+    if (batch != null) {
+      kept.chars.addAndGet(-recordId.length());
+    }
+    return batch;
   }
 }
