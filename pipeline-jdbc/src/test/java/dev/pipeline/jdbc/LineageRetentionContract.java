@@ -259,20 +259,27 @@ abstract class LineageRetentionContract extends DatabaseContract {
     assertThat(p.run(Source.of("src", ids.iterator(), s -> s)).status())
         .isEqualTo(RunStatus.COMPLETED);
 
-    assertThat(
-            database.query(
-                "SELECT record_id FROM "
-                    + database.table("record_traces")
-                    + " WHERE pipeline = ? AND record_id IS NOT NULL ORDER BY record_id",
-                pipeline))
+    assertThat(recordsWithRowsOfTheirOwn())
         .as("rows of their own only for the records that did not pass")
-        .extracting(row -> row.get(0))
         .containsExactly("bad-1", "skip-1");
     for (String id : List.of("r1", "r2", "r3")) {
       assertThat(p.lineage(id).events())
           .extracting(LineageEvent::stage)
           .containsExactly("parsing", "cleaning");
     }
+  }
+
+  /** The ids of the pipeline's records that have lineage rows of their own (not a batch's). */
+  private List<Object> recordsWithRowsOfTheirOwn() {
+    return database
+        .query(
+            "SELECT record_id FROM "
+                + database.table("record_traces")
+                + " WHERE pipeline = ? AND record_id IS NOT NULL ORDER BY record_id",
+            pipeline)
+        .stream()
+        .map(row -> row.get(0))
+        .toList();
   }
 
   /** An event as text without its times (which differ from one run to the next). */
@@ -324,14 +331,8 @@ abstract class LineageRetentionContract extends DatabaseContract {
                   .map(LineageRetentionContract::timeless)
                   .toList());
     }
-    assertThat(
-            database.query(
-                "SELECT record_id FROM "
-                    + database.table("record_traces")
-                    + " WHERE pipeline = ? AND record_id IS NOT NULL ORDER BY record_id",
-                pipeline))
+    assertThat(recordsWithRowsOfTheirOwn())
         .as("rows of their own only for the records that did not pass the sink")
-        .extracting(row -> row.get(0))
         .containsExactly("bad-1", "skip-1");
     List<List<Object>> batchRows =
         database.query(
