@@ -1,9 +1,11 @@
 package dev.pipeline.jdbc;
 
+import dev.pipeline.internal.Secrets;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -159,9 +161,7 @@ final class Migrator {
     List<String> statements = statements(names.fill(template));
     handle.useTransaction(
         h -> {
-          for (String statement : statements) {
-            h.execute(statement);
-          }
+          run(h, names, m, statements);
           h.createUpdate(
                   "INSERT INTO "
                       + names.schemaVersion()
@@ -181,6 +181,47 @@ final class Migrator {
         m.version(),
         m.description(),
         (System.nanoTime() - start) / 1_000_000);
+  }
+
+  /**
+   * Runs a script's statements as they are written, through plain JDBC: Jdbi's SQL parser, which
+   * its {@code Handle.execute} runs each statement through, takes {@code \\} for one backslash and
+   * {@code \'} for a quote in the text, and {@code :name} and {@code ?} for parameters, so a
+   * statement holding them (a view that splits on backslashes, say) was changed without a word.
+   * JDBC's escape syntax ({@code {fn ...}}) is off too.
+   *
+   * @throws JdbcStoreException naming the script and the statement, if one fails
+   */
+  static void run(Handle h, Names names, Migration m, List<String> statements) {
+    int n = 0;
+    try (Statement s = h.getConnection().createStatement()) {
+      s.setEscapeProcessing(false);
+      for (String statement : statements) {
+        n++;
+        s.execute(statement);
+      }
+    } catch (SQLException e) {
+      throw new JdbcStoreException(
+          "migrate",
+          null,
+          e.getSQLState(),
+          "migration V"
+              + m.version()
+              + " ("
+              + m.script()
+              + ") of "
+              + names
+              + " failed at its statement "
+              + n
+              + " of "
+              + statements.size()
+              + " (SQL state "
+              + e.getSQLState()
+              + "): "
+              + Secrets.redact(String.valueOf(e.getMessage()))
+              + "; its version is not recorded, so the next start runs the script again",
+          e);
+    }
   }
 
   private static Map<Integer, Long> applied(Handle handle, Names names) {
