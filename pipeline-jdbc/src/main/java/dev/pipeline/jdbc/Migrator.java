@@ -26,7 +26,12 @@ final class Migrator {
   private static final Logger LOG = LoggerFactory.getLogger(Migrator.class);
 
   /** One versioned script. */
-  record Migration(int version, String description, String script) {}
+  record Migration(int version, String description, String script) {
+    /** The migration as errors name it: {@code migration V17 (V17__....sql) of <schema>.*}. */
+    String named(Names names) {
+      return "migration V" + version + " (" + script + ") of " + names;
+    }
+  }
 
   /** Every migration, oldest first. A new version adds a script here and in both folders. */
   static final List<Migration> MIGRATIONS =
@@ -111,12 +116,7 @@ final class Migrator {
                 "migrate",
                 null,
                 null,
-                "migration V"
-                    + m.version()
-                    + " ("
-                    + m.script()
-                    + ") of "
-                    + names
+                m.named(names)
                     + " was applied with checksum "
                     + recorded
                     + " but this library's script has checksum "
@@ -205,12 +205,7 @@ final class Migrator {
           "migrate",
           null,
           e.getSQLState(),
-          "migration V"
-              + m.version()
-              + " ("
-              + m.script()
-              + ") of "
-              + names
+          m.named(names)
               + " failed at its statement "
               + n
               + " of "
