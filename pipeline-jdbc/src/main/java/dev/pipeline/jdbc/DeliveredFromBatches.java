@@ -14,8 +14,9 @@ import org.jspecify.annotations.Nullable;
  * (a run with lineage says so as it starts, see {@link LineageLog#append}); a record not found here
  * (its lineage appended before its end was written, or forgotten) has rows of its own, as before.
  * Memory is bounded: past {@link #MAX} records, or {@link #MAX_CHARS} characters of their ids, a
- * pipeline's are all forgotten (the records whose lineage is sampled out are never taken). Only
- * memory, thread-safe.
+ * pipeline's are all forgotten (the records whose lineage is sampled out are never taken); if none
+ * was taken since they were last forgotten (a later run of the pipeline without lineage), the
+ * pipeline is no longer tracked, until a run with lineage appends again. Only memory, thread-safe.
  */
 final class DeliveredFromBatches {
   /** Records kept at most per pipeline. */
@@ -31,6 +32,7 @@ final class DeliveredFromBatches {
   private static final class Kept {
     final Map<String, Long> batches = new ConcurrentHashMap<>();
     final AtomicLong chars = new AtomicLong();
+    volatile boolean taken; // whether a record was taken since they were last forgotten
   }
 
   private final Map<String, Kept> handed = new ConcurrentHashMap<>();
@@ -49,8 +51,13 @@ final class DeliveredFromBatches {
       return;
     }
     if (kept.batches.size() >= MAX || kept.chars.get() >= MAX_CHARS) {
+      if (!kept.taken) { // no lineage appended since: noting costs a lookup and an entry a record
+        handed.remove(pipeline, kept);
+        return;
+      }
       kept.batches.clear(); // those forgotten get rows of their own
       kept.chars.set(0);
+      kept.taken = false;
     }
     if (kept.batches.put(recordId, batchId) == null) {
       kept.chars.addAndGet(recordId.length());
@@ -65,6 +72,9 @@ final class DeliveredFromBatches {
     Long batch = kept == null ? null : kept.batches.remove(recordId);
     if (batch != null) {
       kept.chars.addAndGet(-recordId.length());
+      if (!kept.taken) {
+        kept.taken = true;
+      }
     }
     return batch;
   }

@@ -42,4 +42,31 @@ class DeliveredFromBatchesTest {
     assertThat(kept.take("p", id + 0)).as("cleared at the ids' characters").isNull();
     assertThat(kept.take("p", "last")).isEqualTo(1L);
   }
+
+  @Test
+  void aPipelineWhoseRecordsAreNeverTakenIsNoLongerTrackedAtTheBound() {
+    DeliveredFromBatches kept = new DeliveredFromBatches();
+    kept.track("p");
+    kept.note("p", "taken", 1);
+    assertThat(kept.take("p", "taken")).isEqualTo(1L);
+    for (int i = 0; i <= DeliveredFromBatches.MAX; i++) {
+      kept.note("p", "r" + i, i);
+    }
+    assertThat(kept.take("p", "r" + DeliveredFromBatches.MAX))
+        .as("a record was taken before the bound: the others are only forgotten")
+        .isEqualTo((long) DeliveredFromBatches.MAX);
+
+    DeliveredFromBatches unused = new DeliveredFromBatches();
+    unused.track("p");
+    for (int i = 0; i <= DeliveredFromBatches.MAX; i++) {
+      unused.note("p", "r" + i, i); // none taken: a later run without lineage
+    }
+    unused.note("p", "after", 2);
+    assertThat(unused.take("p", "after")).as("no longer tracked").isNull();
+    assertThat(unused.take("p", "r0")).isNull();
+
+    unused.track("p"); // a run with lineage appends again
+    unused.note("p", "again", 3);
+    assertThat(unused.take("p", "again")).isEqualTo(3L);
+  }
 }
