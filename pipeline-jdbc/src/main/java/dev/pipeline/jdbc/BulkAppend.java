@@ -82,6 +82,15 @@ final class BulkAppend {
 
     /** A number, in decimal. */
     TextOut append(long number);
+
+    /**
+     * The 64 bits as unsigned hexadecimal in lower case, without leading zeros ({@code 0} for
+     * zero): {@code Long.toHexString}'s form.
+     */
+    default TextOut hex(long value) {
+      String digits = Long.toHexString(value);
+      return append(digits, 0, digits.length());
+    }
   }
 
   /**

@@ -103,6 +103,21 @@ final class CopyText {
   }
 
   /**
+   * The 64 bits as unsigned hexadecimal, without leading zeros: no byte of it needs an escape, so
+   * each is written straight (each of a lineage event's hashes went through the escaping of a
+   * character, a tenth of what writing its line cost).
+   */
+  void hex(long value) {
+    int digits = Math.max(1, (67 - Long.numberOfLeadingZeros(value)) / 4);
+    ensure(digits);
+    for (int at = size + digits - 1; at >= size; at--) {
+      bytes[at] = HEX[(int) value & 0xF];
+      value >>>= 4;
+    }
+    size += digits;
+  }
+
+  /**
    * A point in time as {@code 2026-12-06 10:00:00.123456+00} (to the microsecond, truncated), which
    * PostgreSQL reads as {@code TIMESTAMPTZ}; years outside 1 to 9999 in ISO-8601, as {@code
    * Instant} writes them.
@@ -209,6 +224,12 @@ final class CopyText {
     @Override
     public BulkAppend.TextOut append(long number) {
       number(number);
+      return this;
+    }
+
+    @Override
+    public BulkAppend.TextOut hex(long value) {
+      CopyText.this.hex(value);
       return this;
     }
   }

@@ -49,7 +49,6 @@ final class LineageTrace {
   private static final String NONE = "\\N";
   private static final String EMPTY_TEXT = "\\e";
   private static final int FIELDS = 12;
-  private static final char[] HEX = "0123456789abcdef".toCharArray();
 
   private LineageTrace() {}
 
@@ -93,7 +92,7 @@ final class LineageTrace {
     if (previousOutput == null || previousOutput != e.inputHash()) {
       separators(out, pending + 1);
       pending = 0;
-      hex(out, e.inputHash());
+      out.hex(e.inputHash());
     } else {
       pending++;
     }
@@ -101,7 +100,7 @@ final class LineageTrace {
     if (output != null) {
       separators(out, pending + 1);
       pending = 0;
-      hex(out, output);
+      out.hex(output);
     } else {
       pending++;
     }
@@ -164,17 +163,6 @@ final class LineageTrace {
       }
     }
     throw new IllegalArgumentException("a lineage line has an unknown outcome '" + letter + "'");
-  }
-
-  /** The 64 bits as unsigned hexadecimal, without leading zeros. */
-  private static void hex(BulkAppend.TextOut out, long value) {
-    int shift = 60;
-    while (shift > 0 && (value >>> shift) == 0) {
-      shift -= 4;
-    }
-    for (; shift >= 0; shift -= 4) {
-      out.append(HEX[(int) (value >>> shift) & 0xf]);
-    }
   }
 
   /**

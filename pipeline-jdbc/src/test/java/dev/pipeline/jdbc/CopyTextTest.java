@@ -6,6 +6,7 @@ import dev.pipeline.store.StorableText;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /** The bytes {@link CopyText} writes, as PostgreSQL's COPY text format reads them. */
@@ -93,5 +94,31 @@ class CopyTextTest {
                 + "\t7\t10\t99\t100\t101\t12345\t1000000000000000000"
                 + "\t2026-12-06 10:00:00.123456+00\t1969-12-31 23:59:59.500000+00"
                 + "\t+12026-01-01T00:00:00Z");
+  }
+
+  @Test
+  void hashesAreWrittenAsUnsignedHexadecimalInAPartsValue() throws IOException {
+    long[] values = {0, 1, 15, 16, 255, 0x1234_5678_9abcL, -1, Long.MIN_VALUE, Long.MAX_VALUE};
+    StringBuilder expected = new StringBuilder();
+    assertThat(
+            out.parts(
+                o -> {
+                  for (long v : values) {
+                    o.hex(v).append('|');
+                  }
+                }))
+        .isTrue();
+    for (long v : values) {
+      expected.append(Long.toHexString(v)).append('|');
+    }
+    SplittableRandom random = new SplittableRandom(17);
+    for (int i = 0; i < 1_000; i++) {
+      long v = random.nextLong() >>> random.nextInt(64);
+      out.hex(v);
+      out.tab();
+      expected.append(Long.toHexString(v)).append('\t');
+    }
+
+    assertThat(written()).isEqualTo(expected.toString());
   }
 }
