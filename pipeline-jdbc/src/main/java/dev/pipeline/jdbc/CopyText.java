@@ -104,8 +104,8 @@ final class CopyText {
 
   /**
    * The 64 bits as unsigned hexadecimal, without leading zeros: no byte of it needs an escape, so
-   * each is written straight (each of a lineage event's hashes went through the escaping of a
-   * character, a tenth of what writing its line cost).
+   * each is written straight (a lineage event's hashes went through the escaping of a character
+   * before: a call, a bounds check and a switch per digit).
    */
   void hex(long value) {
     int digits = Math.max(1, (67 - Long.numberOfLeadingZeros(value)) / 4);
