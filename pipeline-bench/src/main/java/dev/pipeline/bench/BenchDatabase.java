@@ -16,8 +16,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
@@ -125,6 +127,41 @@ final class BenchDatabase implements AutoCloseable {
   CpuMeter.Helpers helpers() {
     String name = schema;
     return name == null ? CpuMeter.Helpers.NONE : () -> backends(name);
+  }
+
+  /**
+   * Checks that a PostgreSQL schema's store holds each record in exactly one terminal state, as
+   * many in each as reported.
+   *
+   * @param outcome the records reported published, filtered and dead-lettered
+   * @param reported what reported them, for the message
+   * @throws IllegalStateException if the store holds other counts
+   */
+  static void checkEnded(@Nullable String schema, long[] outcome, String reported)
+      throws SQLException {
+    Map<String, Long> counts = new HashMap<>();
+    try (Connection c = DriverManager.getConnection(PG_URL);
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT status, COUNT(*) FROM "
+                    + schema
+                    + "."
+                    + PIPELINE_TABLE
+                    + " GROUP BY status")) {
+      while (rs.next()) {
+        counts.put(rs.getString(1), rs.getLong(2));
+      }
+    }
+    Map<String, Long> expected = new HashMap<>();
+    expected.put("PUBLISHED", outcome[0]);
+    expected.put("FILTERED", outcome[1]);
+    expected.put("DEAD_LETTER", outcome[2]);
+    expected.values().removeIf(v -> v == 0);
+    if (!counts.equals(expected)) {
+      throw new IllegalStateException(
+          reported + " (" + expected + "), but the store holds " + counts);
+    }
   }
 
   /** A new schema name, unlikely to clash with a neighbour's. */

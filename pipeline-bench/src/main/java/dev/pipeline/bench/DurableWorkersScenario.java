@@ -10,7 +10,6 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -649,34 +648,7 @@ final class DurableWorkersScenario implements Scenario {
      * @param outcome published, filtered and dead-lettered records, summed over the workers
      */
     void check(long done, long[] outcome) throws SQLException {
-      Map<String, Long> counts = new HashMap<>();
-      try (Connection c = DriverManager.getConnection(BenchDatabase.PG_URL);
-          Statement s = c.createStatement();
-          ResultSet rs =
-              s.executeQuery(
-                  "SELECT status, COUNT(*) FROM "
-                      + name
-                      + "."
-                      + BenchDatabase.PIPELINE_TABLE
-                      + " GROUP BY status")) {
-        while (rs.next()) {
-          counts.put(rs.getString(1), rs.getLong(2));
-        }
-      }
-      Map<String, Long> expected = new HashMap<>();
-      expected.put("PUBLISHED", outcome[0]);
-      expected.put("FILTERED", outcome[1]);
-      expected.put("DEAD_LETTER", outcome[2]);
-      expected.values().removeIf(v -> v == 0);
-      if (!counts.equals(expected)) {
-        throw new IllegalStateException(
-            "the workers completed "
-                + done
-                + " records ("
-                + expected
-                + "), but the store holds "
-                + counts);
-      }
+      BenchDatabase.checkEnded(name, outcome, "the workers completed " + done + " records");
     }
 
     @Override

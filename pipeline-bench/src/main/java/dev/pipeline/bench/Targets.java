@@ -24,7 +24,7 @@ import java.util.Set;
  *
  * <pre>
  * java -cp pipeline-bench/target/benchmarks.jar dev.pipeline.bench.Targets \
- *     [overhead|routing|realwork|io|memory|resilience|durable|durable-io|durable-scaling|durable-workers|lineage|observability|shapes|all|observability-parts]...
+ *     [overhead|routing|realwork|io|memory|resilience|durable|durable-io|durable-scaling|durable-workers|durable-stores|lineage|observability|shapes|all|observability-parts]...
  *     [--rounds N] [--warmups N] [--smoke]
  *     [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]
  *     [--durable-lines N] [--scaling-lines N] [--databases h2,postgresql] [--in-process]
@@ -62,6 +62,7 @@ public final class Targets {
             new DurableIoScenario(),
             new DurableScalingScenario(),
             new DurableWorkersScenario(),
+            new DurableStoresScenario(),
             new LineageScenario(),
             new ShapeCheckScenario(),
             new ObservabilityScenario(),
@@ -139,7 +140,7 @@ public final class Targets {
       log.println(e.getMessage());
       log.println(
           "usage: Targets [overhead|routing|realwork|io|memory|resilience|durable|durable-io"
-              + "|durable-scaling|durable-workers|lineage|observability|shapes|all|observability-parts]..."
+              + "|durable-scaling|durable-workers|durable-stores|lineage|observability|shapes|all|observability-parts]..."
               + " [--rounds N] [--warmups N]"
               + " [--smoke] [--keep-disturbed] [--realwork-concurrency N] [--realwork-batch N] [--realwork-queue N]"
               + " [--durable-lines N] [--scaling-lines N] [--databases h2,postgresql]"

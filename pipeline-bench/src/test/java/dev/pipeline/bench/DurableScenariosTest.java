@@ -26,6 +26,7 @@ class DurableScenariosTest {
               "durable-io",
               "durable-scaling",
               "durable-workers",
+              "durable-stores",
               "--smoke",
               "--in-process"
             },
@@ -77,7 +78,11 @@ class DurableScenariosTest {
                   + " busy")
           .contains(
               "| durable workers, PostgreSQL: 3 worker JVMs, CPU per line while every worker is"
-                  + " busy, its JVMs' compiler threads left out");
+                  + " busy, its JVMs' compiler threads left out")
+          .contains(
+              "| durable workers in one JVM, PostgreSQL: a store each, one schema, 600 lines, CPU"
+                  + " per line (JVM + backends), 2 workers vs 1 | 2 workers: ")
+          .contains("CPU per line (JVM + backends), 3 workers vs 1 | 3 workers: ");
     }
     assertThat(out.lines().filter(line -> line.startsWith("| ")).skip(1))
         .allSatisfy(
