@@ -185,38 +185,52 @@ final class Migrator {
 
   /**
    * Runs a script's statements as they are written, through plain JDBC: Jdbi's SQL parser, which
-   * its {@code Handle.execute} runs each statement through, takes {@code \\} for one backslash and
-   * {@code \'} for a quote in the text, and {@code :name} and {@code ?} for parameters, so a
+   * its {@code Handle.execute} runs each statement through, reads {@code \'} in a quoted text as an
+   * escaped quote (so a text ending in a backslash runs on past its closing quote), and outside
+   * quotes takes {@code \\} for one backslash and {@code :name} and {@code ?} for parameters: a
    * statement holding them (a view that splits on backslashes, say) was changed without a word.
    * JDBC's escape syntax ({@code {fn ...}}) is off too.
    *
    * @throws JdbcStoreException naming the script and the statement, if one fails
    */
   static void run(Handle h, Names names, Migration m, List<String> statements) {
-    int n = 0;
-    try (Statement s = h.getConnection().createStatement()) {
+    Statement s;
+    try {
+      s = h.getConnection().createStatement();
       s.setEscapeProcessing(false);
-      for (String statement : statements) {
-        n++;
-        s.execute(statement);
-      }
     } catch (SQLException e) {
-      throw new JdbcStoreException(
-          "migrate",
-          null,
-          e.getSQLState(),
-          m.named(names)
-              + " failed at its statement "
-              + n
-              + " of "
-              + statements.size()
-              + " (SQL state "
-              + e.getSQLState()
-              + "): "
-              + Secrets.redact(String.valueOf(e.getMessage()))
-              + "; its version is not recorded, so the next start runs the script again",
-          e);
+      throw failed(names, m, "before its first statement", e);
     }
+    try (s) {
+      for (int i = 0; i < statements.size(); i++) {
+        try {
+          s.execute(statements.get(i));
+        } catch (SQLException e) {
+          throw failed(names, m, "at its statement " + (i + 1) + " of " + statements.size(), e);
+        }
+      }
+    } catch (SQLException closing) {
+      throw failed(names, m, "as its statements were closed", closing);
+    }
+  }
+
+  private static JdbcStoreException failed(Names names, Migration m, String where, SQLException e) {
+    return new JdbcStoreException(
+        "migrate",
+        null,
+        e.getSQLState(),
+        m.named(names)
+            + " failed "
+            + where
+            + " (SQL state "
+            + e.getSQLState()
+            + "): "
+            + Secrets.redact(String.valueOf(e.getMessage()))
+            + "; its version is not recorded, so the next start runs the script again (on"
+            + " PostgreSQL nothing of it stays; on H2, whose DDL commits at once, the statements"
+            + " before it stay, and a script that cannot run twice needs the schema mended by"
+            + " hand first)",
+        e);
   }
 
   private static Map<Integer, Long> applied(Handle handle, Names names) {
