@@ -15,8 +15,8 @@ import org.jspecify.annotations.Nullable;
  * (its lineage appended before its end was written, or forgotten) has rows of its own, as before.
  * Memory is bounded: past {@link #MAX} records, or {@link #MAX_CHARS} characters of their ids, a
  * pipeline's are all forgotten (the records whose lineage is sampled out are never taken); if none
- * was taken since they were last forgotten (a later run of the pipeline without lineage), the
- * pipeline is no longer tracked, until a run with lineage appends again. Only memory, thread-safe.
+ * was taken at two bounds in a row (a later run of the pipeline without lineage), the pipeline is
+ * no longer tracked, until a run with lineage appends again. Only memory, thread-safe.
  */
 final class DeliveredFromBatches {
   /** Records kept at most per pipeline. */
@@ -33,6 +33,7 @@ final class DeliveredFromBatches {
     final Map<String, Long> batches = new ConcurrentHashMap<>();
     final AtomicLong chars = new AtomicLong();
     volatile boolean taken; // whether a record was taken since they were last forgotten
+    int idle; // the bounds in a row at which none was taken (racy: a hint, not a count)
   }
 
   private final Map<String, Kept> handed = new ConcurrentHashMap<>();
@@ -51,7 +52,10 @@ final class DeliveredFromBatches {
       return;
     }
     if (kept.batches.size() >= MAX || kept.chars.get() >= MAX_CHARS) {
-      if (!kept.taken) { // no lineage appended since: noting costs a lookup and an entry a record
+      // none taken at two bounds in a row: no lineage appended (a writer that lags one bound
+      // behind is not taken for one); noting costs a lookup and an entry a record
+      kept.idle = kept.taken ? 0 : kept.idle + 1;
+      if (kept.idle >= 2) {
         handed.remove(pipeline, kept);
         return;
       }

@@ -44,26 +44,36 @@ class DeliveredFromBatchesTest {
   }
 
   @Test
-  void aPipelineWhoseRecordsAreNeverTakenIsNoLongerTrackedAtTheBound() {
+  void aPipelineWhoseRecordsAreNeverTakenIsNoLongerTrackedAtItsSecondBound() {
     DeliveredFromBatches kept = new DeliveredFromBatches();
     kept.track("p");
-    kept.note("p", "taken", 1);
-    assertThat(kept.take("p", "taken")).isEqualTo(1L);
     for (int i = 0; i <= DeliveredFromBatches.MAX; i++) {
-      kept.note("p", "r" + i, i);
+      kept.note("p", "r" + i, i); // a first bound with none taken
     }
-    assertThat(kept.take("p", "r" + DeliveredFromBatches.MAX))
-        .as("a record was taken before the bound: the others are only forgotten")
+    assertThat(kept.take("p", "r" + DeliveredFromBatches.MAX)).isEqualTo(DeliveredFromBatches.MAX);
+    for (int i = 0; i < DeliveredFromBatches.MAX; i++) {
+      kept.note("p", "s" + i, i); // a second bound, a record taken since the first
+    }
+    kept.note("p", "x", 7);
+    assertThat(kept.take("p", "x")).as("a take between bounds keeps it tracked").isEqualTo(7L);
+
+    DeliveredFromBatches lagging = new DeliveredFromBatches();
+    lagging.track("p");
+    for (int i = 0; i <= DeliveredFromBatches.MAX; i++) {
+      lagging.note("p", "r" + i, i); // none taken by one bound: a writer behind, say
+    }
+    assertThat(lagging.take("p", "r" + DeliveredFromBatches.MAX))
+        .as("one bound with none taken: still tracked")
         .isEqualTo((long) DeliveredFromBatches.MAX);
 
     DeliveredFromBatches unused = new DeliveredFromBatches();
     unused.track("p");
-    for (int i = 0; i <= DeliveredFromBatches.MAX; i++) {
-      unused.note("p", "r" + i, i); // none taken: a later run without lineage
+    for (int i = 0; i <= 2 * DeliveredFromBatches.MAX; i++) {
+      unused.note("p", "r" + i, i); // none taken at two bounds: a later run without lineage
     }
     unused.note("p", "after", 2);
     assertThat(unused.take("p", "after")).as("no longer tracked").isNull();
-    assertThat(unused.take("p", "r0")).isNull();
+    assertThat(unused.take("p", "r" + (2 * DeliveredFromBatches.MAX - 1))).isNull();
 
     unused.track("p"); // a run with lineage appends again
     unused.note("p", "again", 3);
