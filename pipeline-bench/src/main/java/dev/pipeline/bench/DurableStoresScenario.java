@@ -1,17 +1,21 @@
 package dev.pipeline.bench;
 
+import dev.pipeline.Envelope;
 import dev.pipeline.Pipeline;
 import dev.pipeline.RunResult;
 import dev.pipeline.RunStatus;
+import dev.pipeline.Source;
 import dev.pipeline.examples.app.ScrapedLine;
 import dev.pipeline.examples.listings.IndexedListing;
 import dev.pipeline.examples.listings.ListingIndex;
 import dev.pipeline.jdbc.JdbcPipelineStore;
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -28,10 +32,11 @@ import java.util.concurrent.Future;
  * cores three of them and the database cannot each have a core; in one JVM those are paid once, so
  * what grows with the workers is what the store does for being one of several: claims, lease
  * renewals, polls for the others' records, and the database's contention. Each run is checked:
- * every worker's run completes with nothing unfinished, the store holds each record in exactly one
- * terminal state as the runs reported them, and the workers ended as many unique records as one
- * worker does (which of two lines of one id is taken first, and so its content, can differ, so the
- * published listings' checksum is logged, not compared).
+ * every worker's run completes with nothing unfinished, having read its whole share, its records
+ * adding up ({@link RunResult}'s identity); the workers end one record for each distinct id of the
+ * input; and the store holds each record in exactly one terminal state as the runs reported them
+ * (which of two lines of one id is taken first, and so its content, can differ, so the published
+ * listings' checksum is logged, not compared).
  */
 final class DurableStoresScenario implements Scenario {
   static final double GOAL = 1.10;
@@ -142,6 +147,20 @@ final class DurableStoresScenario implements Scenario {
     return out;
   }
 
+  /** The distinct record ids of the workers' shares, as the source makes them of the lines. */
+  private static long distinctIds(List<List<Map.Entry<Long, String>>> parts) throws Exception {
+    Set<String> ids = new HashSet<>();
+    for (List<Map.Entry<Long, String>> part : parts) {
+      try (Source<ScrapedLine> source = DurableWork.source(part)) {
+        Envelope<ScrapedLine> e;
+        while ((e = source.next()) != null) {
+          ids.add(e.id());
+        }
+      }
+    }
+    return ids.size();
+  }
+
   /** Runs {@code stores} workers on their shares of the lines at once, on a fresh schema. */
   static Measured run(int stores, int lines) throws Exception {
     List<JdbcPipelineStore> opened = new ArrayList<>();
@@ -159,6 +178,7 @@ final class DurableStoresScenario implements Scenario {
           pipelines.add(DurableWork.pipeline(store, index));
           parts.add(DurableWork.part(lines, i, stores));
         }
+        long ids = distinctIds(parts);
         Scenario.settle();
         db.counter.resetBreakdown();
         long trips = db.counter.roundTrips();
@@ -185,10 +205,39 @@ final class DurableStoresScenario implements Scenario {
         long checksum = 0;
         for (int i = 0; i < stores; i++) {
           RunResult r = results.get(i);
-          if (r.status() != RunStatus.COMPLETED || r.unfinished() != 0) {
-            // a line whose id another worker holds in flight is not a duplicate of its run
+          // a line whose id another worker holds in flight is not a duplicate of its run but
+          // held unfinished, and finished by that worker: the run's own records add up thus
+          long in =
+              r.read()
+                  - r.heldUnfinished()
+                  + r.resumed()
+                  - r.duplicates()
+                  + r.children()
+                  + r.mergedRecords();
+          long out =
+              r.published()
+                  + r.filtered()
+                  + r.deadLettered()
+                  + r.parked()
+                  + r.takenOver()
+                  + r.split()
+                  + r.merged();
+          if (r.status() != RunStatus.COMPLETED
+              || r.unfinished() != 0
+              || r.read() != parts.get(i).size()
+              || in != out) {
             throw new IllegalStateException(
-                "a worker's run did not complete cleanly\n" + r.summary(), r.failure());
+                "a worker's run did not complete cleanly (read "
+                    + r.read()
+                    + " of its "
+                    + parts.get(i).size()
+                    + " lines; "
+                    + in
+                    + " records in, "
+                    + out
+                    + " ended)\n"
+                    + r.summary(),
+                r.failure());
           }
           published += r.published();
           filtered += r.filtered();
@@ -198,6 +247,10 @@ final class DurableStoresScenario implements Scenario {
         }
         DurableWork.Outcome all =
             new DurableWork.Outcome(published, filtered, deadLettered, duplicates, checksum);
+        if (all.unique() != ids) {
+          throw new IllegalStateException(
+              "the workers ended " + all.unique() + " records of " + ids + " ids in the input");
+        }
         BenchDatabase.checkEnded(
             db.schema(),
             new long[] {all.published(), all.filtered(), all.deadLettered()},
