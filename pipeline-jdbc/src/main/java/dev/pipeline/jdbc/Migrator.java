@@ -1,6 +1,5 @@
 package dev.pipeline.jdbc;
 
-import dev.pipeline.internal.Secrets;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -194,14 +193,8 @@ final class Migrator {
    * @throws JdbcStoreException naming the script and the statement, if one fails
    */
   static void run(Handle h, Names names, Migration m, List<String> statements) {
-    Statement s;
-    try {
-      s = h.getConnection().createStatement();
+    try (Statement s = h.getConnection().createStatement()) {
       s.setEscapeProcessing(false);
-    } catch (SQLException e) {
-      throw failed(names, m, "before its first statement", e);
-    }
-    try (s) {
       for (int i = 0; i < statements.size(); i++) {
         try {
           s.execute(statements.get(i));
@@ -209,10 +202,13 @@ final class Migrator {
           throw failed(names, m, "at its statement " + (i + 1) + " of " + statements.size(), e);
         }
       }
-    } catch (SQLException closing) {
-      throw failed(names, m, "as its statements were closed", closing);
+    } catch (SQLException e) { // making or closing the statement, not one of the script's
+      throw failed(names, m, "outside its statements", e);
     }
   }
+
+  /** The characters of the driver's message a migration's error keeps at most. */
+  private static final int MAX_CAUSE = 2_000;
 
   private static JdbcStoreException failed(Names names, Migration m, String where, SQLException e) {
     return new JdbcStoreException(
@@ -225,7 +221,7 @@ final class Migrator {
             + " (SQL state "
             + e.getSQLState()
             + "): "
-            + Secrets.redact(String.valueOf(e.getMessage()))
+            + Checks.causeText(e, MAX_CAUSE)
             + "; its version is not recorded, so the next start runs the script again (on"
             + " PostgreSQL nothing of it stays; on H2, whose DDL commits at once, the statements"
             + " before it stay, and a script that cannot run twice needs the schema mended by"
