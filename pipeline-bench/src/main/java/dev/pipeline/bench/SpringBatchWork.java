@@ -2,6 +2,8 @@ package dev.pipeline.bench;
 
 import dev.pipeline.Envelope;
 import dev.pipeline.Source;
+import dev.pipeline.StageName;
+import dev.pipeline.examples.app.ListingRules;
 import dev.pipeline.examples.app.ScrapedLine;
 import dev.pipeline.examples.listings.Cleaner;
 import dev.pipeline.examples.listings.Extractor;
@@ -13,8 +15,10 @@ import dev.pipeline.examples.listings.ListingValidator;
 import dev.pipeline.examples.listings.MalformedListingException;
 import dev.pipeline.examples.listings.RawListing;
 import dev.pipeline.examples.listings.SentimentAnalyzer;
+import dev.pipeline.examples.listings.TranslatedListing;
 import dev.pipeline.examples.listings.Translator;
 import dev.pipeline.examples.listings.ValidatedListing;
+import dev.pipeline.quality.QualityGate;
 import java.util.HashSet;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
@@ -46,10 +50,11 @@ import org.springframework.batch.infrastructure.item.support.AbstractItemCountin
  *   <li>a reader over {@link DurableWork#source(int)} that counts its position and saves it in the
  *       step's execution context at each chunk, as Spring Batch's file readers do, so that a
  *       restart resumes after the last committed chunk;
- *   <li>a processor that runs the first seven stages as {@code EquipmentPipeline} wires them and
- *       filters (returns null for) what our pipeline filters, dead-letters or skips as a duplicate,
- *       counting each: no exception is thrown, so no chunk is rolled back or scanned, and nothing
- *       is written per record;
+ *   <li>a processor that runs the first seven stages as {@code EquipmentPipeline} wires them, the
+ *       validation stage's data quality rules ({@link ListingRules}) included, and filters (returns
+ *       null for) what our pipeline filters, dead-letters or skips as a duplicate, counting each:
+ *       no exception is thrown, so no chunk is rolled back or scanned, and nothing is written per
+ *       record;
  *   <li>a writer that publishes each chunk into a fresh {@link ListingIndex}, as the publishing
  *       stage does.
  * </ul>
@@ -146,14 +151,18 @@ final class SpringBatchWork {
   }
 
   /**
-   * The first seven stages, as {@code EquipmentPipeline} wires them, on a line whose listing id has
-   * not come before; null (filtered, in Spring Batch's terms) for a duplicate, a line that does not
-   * parse and a listing the validator filters or rejects, each counted as our pipeline counts it.
-   * Runs on the step's one thread.
+   * The first seven stages, as {@code EquipmentPipeline} wires them (the validation stage checks
+   * the rules of {@link ListingRules} before the validator, through a context moved to each line),
+   * on a line whose listing id has not come before; null (filtered, in Spring Batch's terms) for a
+   * duplicate, a line that does not parse and a listing the validator filters or rejects, each
+   * counted as our pipeline counts it. Runs on the step's one thread.
    */
   private static final class Stages
       implements ItemProcessor<Envelope<ScrapedLine>, IndexedListing> {
     private final Set<String> seen = new HashSet<>();
+    private final QualityGate<TranslatedListing> rules = ListingRules.gate();
+    private final ItemStageContext validation =
+        new ItemStageContext(DurableWork.PIPELINE, StageName.VALIDATION);
     long duplicates;
     long filtered;
     long deadLettered;
@@ -172,10 +181,10 @@ final class SpringBatchWork {
         deadLettered++;
         return null;
       }
-      ValidatedListing validated =
-          ListingValidator.validate(
-              Translator.translate(
-                  SentimentAnalyzer.analyze(Extractor.extract(Cleaner.clean(raw)))));
+      TranslatedListing translated =
+          Translator.translate(SentimentAnalyzer.analyze(Extractor.extract(Cleaner.clean(raw))));
+      validation.moveTo(line);
+      ValidatedListing validated = ListingValidator.validate(rules.process(translated, validation));
       return switch (validated.outcome()) {
         case ACCEPTED -> Indexer.index(validated);
         case FILTERED -> {

@@ -12,12 +12,15 @@ import dev.pipeline.quality.Severity;
  * the validator decides what is accepted. They say what a person reviewing the catalogue would want
  * to know: a listing without a price, a sentiment score out of its range, an id of an unexpected
  * form, a title too short to search for, a listing seen twice.
+ *
+ * <p>Public so that a benchmark's baseline (Spring Batch's processor) can check the same rules as
+ * the example's validation stage.
  */
-final class ListingRules {
+public final class ListingRules {
   private ListingRules() {}
 
   /** A gate of the rules, one per pipeline built (it counts what it sees). */
-  static QualityGate<TranslatedListing> gate() {
+  public static QualityGate<TranslatedListing> gate() {
     return QualityGate.of(TranslatedListing.class)
         .rule(tag(Rule.length("title-length", "title", "[3, 300]")))
         .rule(tag(Rule.range("sentiment-range", "analyzed.sentiment", "[-1, 1]")))
