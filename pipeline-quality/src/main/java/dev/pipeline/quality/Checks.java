@@ -390,7 +390,11 @@ final class Checks {
       throw new IllegalArgumentException(
           "max_keys must be a whole number in [1, " + MAX_UNIQUE_KEYS + "], was " + keys);
     }
-    Cache<Object, Seen> seen = Caffeine.newBuilder().maximumSize(max).build();
+    // the cache's upkeep (its write buffer, the size bound) runs on the thread that writes, a
+    // little each write: on Caffeine's default executor every burst of writes hands it to the
+    // common pool, waking one of its threads, which cost more than the upkeep itself
+    Cache<Object, Seen> seen =
+        Caffeine.newBuilder().maximumSize(max).executor(Runnable::run).build();
     return (record, context) -> {
       Object v = path.get(record);
       if (v == null) {

@@ -121,6 +121,33 @@ class HostileRulesTest {
   }
 
   @Test
+  void aMacrosOwnAccumulationCountsAsConcatenation() {
+    // no + is written, but map() expands to a comprehension that adds each element to its result:
+    // 5,000 elements build lists of 1 to 5,000 elements, 12.5 million in all, past the budget
+    List<String> tags = new ArrayList<>();
+    for (int i = 0; i < 5_000; i++) {
+      tags.add("t" + i);
+    }
+    Listing many =
+        new Listing(
+            "x",
+            "title",
+            null,
+            "a@b.cd",
+            "https://x.y",
+            "2026-01-01",
+            java.time.Instant.EPOCH,
+            1,
+            tags,
+            java.util.Map.of());
+    var t = StageTester.of(gate(Rule.expression("mapped", "size(tags.map(a, a)) == 5000")));
+    var result = t.run(many);
+    assertThat(result.isFailed()).isTrue();
+    assertThat(result.failure().getMessage())
+        .contains("concatenations built more than " + CelCheck.MAX_CONCAT_SIZE);
+  }
+
+  @Test
   void aCatastrophicRegexRunsInLinearTime() {
     // (a+)+$ backtracks exponentially in java.util.regex on "aaaa...!"; RE2/J does not backtrack
     var t = StageTester.of(gate(Rule.pattern("evil", "title", "(a+)+$")));
