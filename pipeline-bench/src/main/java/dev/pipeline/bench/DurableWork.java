@@ -134,9 +134,10 @@ final class DurableWork {
   }
 
   /**
-   * The same eight stages, wired as {@link EquipmentPipeline} wires them, but publishing into a
-   * {@link RollingIndex}: for a million lines, whose single index would fill the heap and make the
-   * run's cost grow with its live set (garbage collection), not with the store's work.
+   * The same eight stage functions, wired as {@link EquipmentPipeline} wires them but without the
+   * validation stage's rules gate and reference data, and publishing into a {@link RollingIndex}:
+   * for a million lines, whose single index would fill the heap and make the run's cost grow with
+   * its live set (garbage collection), not with the store's work.
    */
   static Pipeline<ScrapedLine, IndexedListing> rollingPipeline(RecordLedger store) {
     RollingIndex index = new RollingIndex();

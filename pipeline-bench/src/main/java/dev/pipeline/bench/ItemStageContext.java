@@ -15,9 +15,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The context a Spring Batch processor gives a stage function of ours that needs one (the example's
  * rules gate): one per step, moved to each item before its call, as our engine's context is. It
- * holds the item's id and metadata and what the function adds to it; a Spring Batch item has
- * nowhere to keep that metadata, so it is dropped with the next item, but it is made as ours makes
- * it. Single-record only: a baseline's processor calls one item at a time, on one thread.
+ * holds a copy of the item's metadata, to which the function's additions go straight (ours keeps
+ * the item's map and collects the additions apart); a Spring Batch item has nowhere to keep them,
+ * so they are dropped with the next item. Single-record only: a baseline's processor calls one item
+ * at a time, on one thread.
  */
 final class ItemStageContext implements StageContext {
   private static final Logger LOG = LoggerFactory.getLogger(ItemStageContext.class);

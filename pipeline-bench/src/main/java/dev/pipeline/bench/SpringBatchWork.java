@@ -50,11 +50,12 @@ import org.springframework.batch.infrastructure.item.support.AbstractItemCountin
  *   <li>a reader over {@link DurableWork#source(int)} that counts its position and saves it in the
  *       step's execution context at each chunk, as Spring Batch's file readers do, so that a
  *       restart resumes after the last committed chunk;
- *   <li>a processor that runs the first seven stages as {@code EquipmentPipeline} wires them, the
- *       validation stage's data quality rules ({@link ListingRules}) included, and filters (returns
- *       null for) what our pipeline filters, dead-letters or skips as a duplicate, counting each:
- *       no exception is thrown, so no chunk is rolled back or scanned, and nothing is written per
- *       record;
+ *   <li>a processor that runs the functions of the first seven stages as {@code EquipmentPipeline}
+ *       wires them, the validation stage's data quality rules ({@link ListingRules}) included (the
+ *       indexer reads the euro rates directly, not through reference data, and a rejected listing
+ *       is counted, not thrown as our stage throws it), and filters (returns null for) what our
+ *       pipeline filters, dead-letters or skips as a duplicate, counting each: no exception is
+ *       thrown, so no chunk is rolled back or scanned, and nothing is written per record;
  *   <li>a writer that publishes each chunk into a fresh {@link ListingIndex}, as the publishing
  *       stage does.
  * </ul>

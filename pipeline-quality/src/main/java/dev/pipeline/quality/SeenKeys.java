@@ -49,7 +49,7 @@ public final class SeenKeys {
     this.dataSource = b.dataSource;
     this.table = TableNames.qualified(b.schema, b.prefix, "quality_seen_keys");
     this.clock = b.clock;
-    // upkeep on the writing thread, not handed to the common pool (see Checks' window cache)
+    // upkeep on the calling thread, not handed to the common pool (see Checks' window cache)
     this.cache = Caffeine.newBuilder().maximumSize(b.cached).executor(Runnable::run).build();
     this.insert =
         "INSERT INTO "
