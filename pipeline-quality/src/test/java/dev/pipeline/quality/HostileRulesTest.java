@@ -15,6 +15,20 @@ class HostileRulesTest {
     return QualityGate.of(Listing.class).rule(rule).build();
   }
 
+  private static Listing withTags(List<String> tags) {
+    return new Listing(
+        "x",
+        "title",
+        null,
+        "a@b.cd",
+        "https://x.y",
+        "2026-01-01",
+        java.time.Instant.EPOCH,
+        1,
+        tags,
+        java.util.Map.of());
+  }
+
   @Test
   void celCannotNameAJavaClass() {
     for (String expression :
@@ -72,18 +86,7 @@ class HostileRulesTest {
     for (int i = 0; i < 200_000; i++) {
       tags.add("t" + i);
     }
-    Listing many =
-        new Listing(
-            "x",
-            "title",
-            null,
-            "a@b.cd",
-            "https://x.y",
-            "2026-01-01",
-            java.time.Instant.EPOCH,
-            1,
-            tags,
-            java.util.Map.of());
+    Listing many = withTags(tags);
     var t =
         StageTester.of(
             gate(Rule.expression("nested", "tags.all(a, tags.all(b, a == b || a != b))")));
@@ -128,18 +131,7 @@ class HostileRulesTest {
     for (int i = 0; i < 5_000; i++) {
       tags.add("t" + i);
     }
-    Listing many =
-        new Listing(
-            "x",
-            "title",
-            null,
-            "a@b.cd",
-            "https://x.y",
-            "2026-01-01",
-            java.time.Instant.EPOCH,
-            1,
-            tags,
-            java.util.Map.of());
+    Listing many = withTags(tags);
     var t = StageTester.of(gate(Rule.expression("mapped", "size(tags.map(a, a)) == 5000")));
     var result = t.run(many);
     assertThat(result.isFailed()).isTrue();
