@@ -147,7 +147,11 @@ final class Migrator {
                   + " (see its header), or let the store migrate",
               null);
         }
-        apply(handle, names, workerId, m, template, checksum);
+        if (dialect == Dialect.H2) {
+          applyResumably(handle, names, workerId, m, template, checksum);
+        } else {
+          apply(handle, names, workerId, m, template, checksum);
+        }
       }
     } finally {
       unlock(handle, dialect, key);
@@ -161,19 +165,107 @@ final class Migrator {
     handle.useTransaction(
         h -> {
           run(h, names, m, statements);
-          h.createUpdate(
-                  "INSERT INTO "
-                      + names.schemaVersion()
-                      + " (version, description, script, checksum, installed_by, execution_ms)"
-                      + " VALUES (:version, :description, :script, :checksum, :by, :ms)")
-              .bind("version", m.version())
-              .bind("description", m.description())
-              .bind("script", m.script())
-              .bind("checksum", checksum)
-              .bind("by", workerId)
-              .bind("ms", (System.nanoTime() - start) / 1_000_000)
-              .execute();
+          record(h, names, workerId, m, checksum, start);
         });
+    migrated(names, m, start);
+  }
+
+  /**
+   * Applies a script on H2, whose DDL commits at once, so that a crash part way through (a worker
+   * killed as it first starts) does not leave a script that fails when run again: a statement that
+   * renames or drops what it already renamed or dropped. Each statement, once run, is noted in the
+   * progress table in a commit of its own, and a later start resumes after the last one noted. The
+   * one statement after it may have run without its note (a crash between the two commits): if
+   * running it again fails because what it makes is there already, it counts as done. That what it
+   * renames, drops or alters is missing is not taken as its having run: H2 rebuilds a table for
+   * some {@code ALTER TABLE}s (a copy, then the old one dropped), and a crash part way through one
+   * can lose the table itself, which no script can mend (a fresh database is best deleted and made
+   * again; see the architecture notes).
+   */
+  static void applyResumably(
+      Handle handle, Names names, String workerId, Migration m, String template, long checksum) {
+    long start = System.nanoTime();
+    List<String> statements = statements(names.fill(template));
+    String progress = names.schemaProgress();
+    handle.execute(
+        "CREATE TABLE IF NOT EXISTS "
+            + progress
+            + " (version INT PRIMARY KEY, statements_done INT NOT NULL)");
+    int done =
+        handle
+            .createQuery("SELECT statements_done FROM " + progress + " WHERE version = :version")
+            .bind("version", m.version())
+            .mapTo(Integer.class)
+            .findOne()
+            .orElse(0);
+    if (done > 0) {
+      LOG.warn(
+          "pipeline-jdbc: {} was left part way by a crash; resuming after its statement {} of {}",
+          m.named(names),
+          done,
+          statements.size());
+    }
+    try (Statement s = handle.getConnection().createStatement()) {
+      s.setEscapeProcessing(false);
+      for (int i = done; i < statements.size(); i++) {
+        try {
+          s.execute(statements.get(i));
+        } catch (SQLException e) {
+          if (i != done || !ranAlready(e)) {
+            throw failed(names, m, "at its statement " + (i + 1) + " of " + statements.size(), e);
+          }
+          LOG.warn(
+              "pipeline-jdbc: {}: its statement {} of {} ran before a crash, as running it again"
+                  + " says (SQL state {}); it counts as done",
+              m.named(names),
+              i + 1,
+              statements.size(),
+              e.getSQLState());
+        }
+        handle.execute(
+            "MERGE INTO " + progress + " (version, statements_done) KEY (version) VALUES (?, ?)",
+            m.version(),
+            i + 1);
+      }
+    } catch (SQLException e) { // making or closing the statement, not one of the script's
+      throw failed(names, m, "outside its statements", e);
+    }
+    handle.useTransaction(
+        h -> {
+          record(h, names, workerId, m, checksum, start);
+          h.execute("DELETE FROM " + progress + " WHERE version = ?", m.version());
+        });
+    migrated(names, m, start);
+  }
+
+  /**
+   * Whether H2 refused a statement as it refuses one that already ran: what it creates exists
+   * (table or view 42101, index 42111, column 42121, constraint 90045).
+   */
+  private static boolean ranAlready(SQLException e) {
+    return switch (e.getErrorCode()) {
+      case 42101, 42111, 42121, 90045 -> true;
+      default -> false;
+    };
+  }
+
+  private static void record(
+      Handle h, Names names, String workerId, Migration m, long checksum, long start) {
+    h.createUpdate(
+            "INSERT INTO "
+                + names.schemaVersion()
+                + " (version, description, script, checksum, installed_by, execution_ms)"
+                + " VALUES (:version, :description, :script, :checksum, :by, :ms)")
+        .bind("version", m.version())
+        .bind("description", m.description())
+        .bind("script", m.script())
+        .bind("checksum", checksum)
+        .bind("by", workerId)
+        .bind("ms", (System.nanoTime() - start) / 1_000_000)
+        .execute();
+  }
+
+  private static void migrated(Names names, Migration m, long start) {
     LOG.info(
         "pipeline-jdbc: migrated {} to version {} ({}) in {} ms",
         names,
@@ -223,9 +315,9 @@ final class Migrator {
             + "): "
             + Checks.causeText(e, MAX_CAUSE)
             + "; its version is not recorded, so the next start runs the script again (on"
-            + " PostgreSQL nothing of it stays; on H2, whose DDL commits at once, the statements"
-            + " before it stay, and a script that cannot run twice needs the schema mended by"
-            + " hand first)",
+            + " PostgreSQL nothing of it stays and it runs from its start; on H2, whose DDL"
+            + " commits at once, the statements before it stay and the next start resumes at"
+            + " this one)",
         e);
   }
 

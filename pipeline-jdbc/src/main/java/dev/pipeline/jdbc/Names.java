@@ -335,6 +335,11 @@ final class Names {
     return table("pipeline_schema_version");
   }
 
+  /** H2 only: how many statements of a migration under way are done (see {@code Migrator}). */
+  String schemaProgress() {
+    return table("pipeline_schema_progress");
+  }
+
   @Override
   public String toString() {
     return (schema == null ? "" : schema + ".") + prefix + "*";

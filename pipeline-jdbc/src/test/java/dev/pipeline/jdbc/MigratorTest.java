@@ -3,10 +3,12 @@ package dev.pipeline.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.sql.Statement;
 import java.util.List;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -14,7 +16,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * A migration script's statements run as they are written, on H2 and on the real PostgreSQL:
  * backslashes, a backslash before a quote, {@code :name} and {@code ?} in text reach the database
  * unchanged (Jdbi's SQL parser, which scripts went through before, read them as escapes and
- * parameters), and a failing statement names its script and its place in it.
+ * parameters), and a failing statement names its script and its place in it. On H2, whose DDL
+ * commits at once, a script a crash left part way is resumed, not run again from its start.
  */
 class MigratorTest {
   private static final Migrator.Migration TEST = new Migrator.Migration(99, "test", "V99__t.sql");
@@ -73,6 +76,86 @@ class MigratorTest {
           .hasMessageContaining("failed at its statement 3 of 3")
           .hasMessageContaining("the next start runs the script again")
           .satisfies(e -> assertThat(((JdbcStoreException) e).sqlState()).isNotBlank());
+    }
+  }
+
+  // V3 renames pipeline_status to pipeline_records in its first statement: run again from its start
+  // after a crash that ran it, it fails
+  private static final Migrator.Migration V3 = Migrator.MIGRATIONS.get(2);
+
+  private static final String THREE_TABLES =
+      """
+      CREATE TABLE ${schema}.${prefix}m_a (n INT);
+      CREATE TABLE ${schema}.${prefix}m_b (n INT);
+      CREATE TABLE ${schema}.${prefix}m_c (n INT);
+      """;
+
+  @Test
+  void aScriptACrashLeftPartWayOnH2ResumesAfterItsLastNotedStatement() throws Exception {
+    TestDatabase d = open("h2");
+    Names names = new Names(d.schema, "");
+    try (Handle h = Jdbi.create(d.url).open()) {
+      Migrator.migrate(h, Dialect.H2, names, "w", true, 2);
+      // the crash came once statement 3 was noted and statement 4 had run, before its note
+      ranAndNoted(h, names, 3, Migrator.script(Dialect.H2, V3), 4, 3);
+      Migrator.migrate(h, Dialect.H2, names, "w", true);
+    }
+    assertThat(d.count("SELECT COUNT(*) FROM " + names.schemaVersion()))
+        .isEqualTo(Migrator.MIGRATIONS.size());
+    assertThat(d.count("SELECT COUNT(*) FROM " + names.schemaProgress())).isZero();
+    assertThat(d.count("SELECT COUNT(*) FROM " + names.table("pipeline_records"))).isZero();
+  }
+
+  @Test
+  void theStatementAfterTheLastNoteCountsAsDoneWhenWhatItMakesIsThere() throws Exception {
+    TestDatabase d = open("h2");
+    Names names = new Names(d.schema, "");
+    try (Handle h = Jdbi.create(d.url).open()) {
+      Migrator.migrate(h, Dialect.H2, names, "w", true, 1);
+      // the crash came once m_a was noted and m_b made, before its note
+      ranAndNoted(h, names, 99, THREE_TABLES, 2, 1);
+      Migrator.applyResumably(h, names, "w", TEST, THREE_TABLES, 1L);
+    }
+    assertThat(d.count("SELECT COUNT(*) FROM " + names.table("m_c"))).isZero();
+    assertThat(d.count("SELECT COUNT(*) FROM " + names.schemaVersion() + " WHERE version = 99"))
+        .isEqualTo(1);
+  }
+
+  @Test
+  void onlyTheStatementAfterTheLastNoteIsTakenAsHavingRun() throws Exception {
+    TestDatabase d = open("h2");
+    Names names = new Names(d.schema, "");
+    try (Handle h = Jdbi.create(d.url).open()) {
+      Migrator.migrate(h, Dialect.H2, names, "w", true, 1);
+      // two statements ran and none was noted: no crash leaves that, so the second one's failure
+      // is the script's own, and stops it
+      ranAndNoted(h, names, 99, THREE_TABLES, 2, 0);
+      assertThatThrownBy(() -> Migrator.applyResumably(h, names, "w", TEST, THREE_TABLES, 1L))
+          .isInstanceOf(JdbcStoreException.class)
+          .hasMessageContaining("failed at its statement 2 of 3");
+    }
+  }
+
+  /**
+   * Runs a script's first {@code ran} statements and notes {@code noted} of them done for its
+   * version, as a crash left it.
+   */
+  private static void ranAndNoted(
+      Handle h, Names names, int version, String script, int ran, int noted) throws Exception {
+    List<String> statements = Migrator.statements(names.fill(script));
+    try (Statement s = h.getConnection().createStatement()) {
+      s.setEscapeProcessing(false);
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + names.schemaProgress()
+              + " (version INT PRIMARY KEY, statements_done INT NOT NULL)");
+      for (int i = 0; i < ran; i++) {
+        s.execute(statements.get(i));
+      }
+      if (noted > 0) {
+        s.execute(
+            "INSERT INTO " + names.schemaProgress() + " VALUES (" + version + ", " + noted + ")");
+      }
     }
   }
 }
