@@ -8,6 +8,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jdbi.v3.core.Handle;
@@ -102,6 +103,7 @@ final class Migrator {
                 + "); upgrade the library on every worker",
             null);
       }
+      boolean recovered = false;
       for (Migration m : MIGRATIONS) {
         if (m.version() > upTo) {
           break;
@@ -148,6 +150,10 @@ final class Migrator {
               null);
         }
         if (dialect == Dialect.H2) {
+          if (!recovered) {
+            recoverRebuiltTables(handle, names);
+            recovered = true;
+          }
           applyResumably(handle, names, workerId, m, template, checksum);
         } else {
           apply(handle, names, workerId, m, template, checksum);
@@ -177,10 +183,8 @@ final class Migrator {
    * progress table in a commit of its own, and a later start resumes after the last one noted. The
    * one statement after it may have run without its note (a crash between the two commits): if
    * running it again fails because what it makes is there already, it counts as done. That what it
-   * renames, drops or alters is missing is not taken as its having run: H2 rebuilds a table for
-   * some {@code ALTER TABLE}s (a copy, then the old one dropped), and a crash part way through one
-   * can lose the table itself, which no script can mend (a fresh database is best deleted and made
-   * again; see the architecture notes).
+   * renames, drops or alters is missing is not taken as its having run: a table a crash left as
+   * H2's rebuilt copy is put back first ({@link #recoverRebuiltTables}).
    */
   static void applyResumably(
       Handle handle, Names names, String workerId, Migration m, String template, long checksum) {
@@ -236,6 +240,82 @@ final class Migrator {
           h.execute("DELETE FROM " + progress + " WHERE version = ?", m.version());
         });
     migrated(names, m, start);
+  }
+
+  /**
+   * Puts back, on H2, a table a crash left under the name of its rebuilt copy. H2 runs some {@code
+   * ALTER TABLE}s (adding a column among them) by copying the table to {@code <name>_COPY_<n>_<m>},
+   * dropping it and renaming the copy; a crash after the drop and before the rename leaves the
+   * table only as its copy, whole and altered. Such a copy, whose table is missing, is renamed back
+   * (and the statement that altered it, run again, finds its column there). A copy whose table is
+   * there is H2's unfinished work from before the drop (the table is whole): it is dropped, since
+   * H2 gives the next rebuild of the table the same name and would find it taken.
+   */
+  static void recoverRebuiltTables(Handle handle, Names names) {
+    String wanted = names.schema() == null ? "PUBLIC" : names.schema().toUpperCase(Locale.ROOT);
+    String prefix = names.prefix().toUpperCase(Locale.ROOT);
+    // the names as stored: upper case unless the database keeps them as written
+    List<Map.Entry<String, String>> found =
+        handle
+            .createQuery(
+                "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES"
+                    + " WHERE UPPER(TABLE_SCHEMA) = :schema")
+            .bind("schema", wanted)
+            .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getString(2)))
+            .list();
+    List<String> tables = found.stream().map(Map.Entry::getValue).toList();
+    for (Map.Entry<String, String> t : found) {
+      String schema = t.getKey();
+      String table = t.getValue();
+      int copy = table.lastIndexOf("_COPY_");
+      if (copy <= 0
+          || !table.toUpperCase(Locale.ROOT).startsWith(prefix)
+          || !table.substring(copy + "_COPY_".length()).matches("[0-9]+_[0-9]+")) {
+        continue;
+      }
+      String original = table.substring(0, copy);
+      boolean whole = tables.contains(original);
+      LOG.warn(
+          "pipeline-jdbc: the table {}.{} {} a crash during H2's rebuild of it; {} {}",
+          schema,
+          original,
+          whole ? "is whole after" : "was left only as its rebuilt copy by",
+          whole ? "dropping the unfinished copy" : "renaming back the copy",
+          table);
+      String sql =
+          whole
+              ? "DROP TABLE " + quoted(schema) + "." + quoted(table)
+              : "ALTER TABLE "
+                  + quoted(schema)
+                  + "."
+                  + quoted(table)
+                  + " RENAME TO "
+                  + quoted(original);
+      try (Statement s = handle.getConnection().createStatement()) {
+        s.execute(sql);
+      } catch (SQLException e) {
+        throw new JdbcStoreException(
+            "migrate",
+            null,
+            e.getSQLState(),
+            "the table "
+                + original
+                + " of "
+                + names
+                + " was left by a crash during H2's rebuild of it, and its copy "
+                + table
+                + " could not be "
+                + (whole ? "dropped" : "renamed back")
+                + ": "
+                + Checks.causeText(e, MAX_CAUSE),
+            e);
+      }
+    }
+  }
+
+  /** An identifier read from the database, quoted as it is stored. */
+  private static String quoted(String identifier) {
+    return "\"" + identifier.replace("\"", "\"\"") + "\"";
   }
 
   /**

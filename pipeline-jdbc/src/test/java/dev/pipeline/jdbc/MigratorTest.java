@@ -136,6 +136,60 @@ class MigratorTest {
     }
   }
 
+  @Test
+  void aTableACrashLeftAsH2sRebuiltCopyIsPutBackWithItsRows() throws Exception {
+    TestDatabase d = open("h2");
+    Names names = new Names(d.schema, "");
+    try (Handle h = Jdbi.create(d.url).open()) {
+      Migrator.migrate(h, Dialect.H2, names, "w", true, 6);
+      // V7 adds columns to pipeline_metrics; H2 copies the table to rebuild it, and a crash after
+      // it dropped the table and before it renamed the copy leaves only the copy, with the rows
+      try (Statement s = h.getConnection().createStatement()) {
+        s.execute(
+            "INSERT INTO "
+                + names.table("pipeline_metrics")
+                + " (pipeline, stage_name, window_start, window_end) VALUES ('p', 's',"
+                + " TIMESTAMP WITH TIME ZONE '2026-01-01 00:00:00Z',"
+                + " TIMESTAMP WITH TIME ZONE '2026-01-01 00:01:00Z')");
+        s.execute(
+            "ALTER TABLE "
+                + names.table("pipeline_metrics")
+                + " RENAME TO "
+                + names.prefix()
+                + "pipeline_metrics_COPY_3_8");
+      }
+      Migrator.migrate(h, Dialect.H2, names, "w", true);
+    }
+    assertThat(d.count("SELECT COUNT(*) FROM " + names.table("pipeline_metrics"))).isEqualTo(1);
+    assertThat(d.count("SELECT COUNT(*) FROM " + names.schemaVersion()))
+        .isEqualTo(Migrator.MIGRATIONS.size());
+  }
+
+  @Test
+  void anUnfinishedCopyBesideItsWholeTableIsDropped() throws Exception {
+    TestDatabase d = open("h2");
+    Names names = new Names(d.schema, "");
+    try (Handle h = Jdbi.create(d.url).open()) {
+      Migrator.migrate(h, Dialect.H2, names, "w", true, 6);
+      // the crash came while H2 filled the copy, before it dropped the table
+      try (Statement s = h.getConnection().createStatement()) {
+        s.execute(
+            "CREATE TABLE "
+                + names.table("pipeline_metrics")
+                + "_COPY_3_8 AS SELECT * FROM "
+                + names.table("pipeline_metrics"));
+      }
+      Migrator.migrate(h, Dialect.H2, names, "w", true);
+    }
+    assertThat(d.count("SELECT COUNT(*) FROM " + names.schemaVersion()))
+        .isEqualTo(Migrator.MIGRATIONS.size());
+    assertThat(
+            d.count(
+                "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME LIKE"
+                    + " '%\\_COPY\\_%' ESCAPE '\\'"))
+        .isZero();
+  }
+
   /**
    * Runs a script's first {@code ran} statements and notes {@code noted} of them done for its
    * version, as a crash left it.
