@@ -7,10 +7,14 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.JdbiException;
 import org.slf4j.Logger;
@@ -274,6 +278,9 @@ final class Migrator {
         continue;
       }
       String original = table.substring(0, copy);
+      if (!rebuildable(names, original)) {
+        continue; // not a table the scripts alter: the application's own, left alone
+      }
       boolean whole = tables.contains(original);
       LOG.warn(
           "pipeline-jdbc: the table {}.{} {} a crash during H2's rebuild of it; {} {}",
@@ -311,6 +318,28 @@ final class Migrator {
             e);
       }
     }
+  }
+
+  // the tables the H2 scripts alter (so H2 may rebuild), upper case, without their prefix
+  private static final Set<String> ALTERED = altered();
+
+  private static Set<String> altered() {
+    Pattern alter = Pattern.compile("ALTER TABLE \\$\\{schema}\\.\\$\\{prefix}([a-z_0-9]+)");
+    Set<String> tables = new HashSet<>();
+    for (Migration m : MIGRATIONS) {
+      Matcher found = alter.matcher(script(Dialect.H2, m));
+      while (found.find()) {
+        tables.add(found.group(1).toUpperCase(Locale.ROOT));
+      }
+    }
+    return Set.copyOf(tables);
+  }
+
+  /** Whether {@code table} (as stored) is one of this store's that a script alters. */
+  private static boolean rebuildable(Names names, String table) {
+    String upper = table.toUpperCase(Locale.ROOT);
+    String prefix = names.prefix().toUpperCase(Locale.ROOT);
+    return upper.startsWith(prefix) && ALTERED.contains(upper.substring(prefix.length()));
   }
 
   /** An identifier read from the database, quoted as it is stored. */

@@ -190,6 +190,24 @@ class MigratorTest {
         .isZero();
   }
 
+  @Test
+  void copiesOfTablesNotTheStoresAreLeftAlone() throws Exception {
+    TestDatabase d = open("h2");
+    Names names = new Names(d.schema, "");
+    try (Handle h = Jdbi.create(d.url).open()) {
+      Migrator.migrate(h, Dialect.H2, names, "w", true, 6);
+      // the application's own tables in the same schema, one a backup named like H2's copies
+      try (Statement s = h.getConnection().createStatement()) {
+        s.execute("CREATE TABLE " + names.table("orders") + " (n INT)");
+        s.execute("CREATE TABLE " + names.table("orders_COPY_1_2") + " (n INT)");
+        s.execute("CREATE TABLE " + names.table("invoices_COPY_1_2") + " (n INT)");
+      }
+      Migrator.migrate(h, Dialect.H2, names, "w", true);
+    }
+    assertThat(d.count("SELECT COUNT(*) FROM " + names.table("orders_COPY_1_2"))).isZero();
+    assertThat(d.count("SELECT COUNT(*) FROM " + names.table("invoices_COPY_1_2"))).isZero();
+  }
+
   /**
    * Runs a script's first {@code ran} statements and notes {@code noted} of them done for its
    * version, as a crash left it.
