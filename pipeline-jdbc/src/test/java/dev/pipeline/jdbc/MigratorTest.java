@@ -90,43 +90,66 @@ class MigratorTest {
       CREATE TABLE ${schema}.${prefix}m_c (n INT);
       """;
 
+  // the names of the H2 database h2At made
+  private Names names;
+
+  /** A fresh H2 database migrated to {@code version}, and a handle on it the caller closes. */
+  private Handle h2At(int version) {
+    TestDatabase d = open("h2");
+    names = new Names(d.schema, "");
+    Handle h = Jdbi.create(d.url).open();
+    Migrator.migrate(h, Dialect.H2, names, "w", true, version);
+    return h;
+  }
+
+  private void migrateToTheLatest(Handle h) {
+    Migrator.migrate(h, Dialect.H2, names, "w", true);
+  }
+
+  /** Runs statements on the handle's connection as written, as a crash left their work. */
+  private static void execute(Handle h, String... sql) throws Exception {
+    try (Statement s = h.getConnection().createStatement()) {
+      s.setEscapeProcessing(false);
+      for (String statement : sql) {
+        s.execute(statement);
+      }
+    }
+  }
+
+  private long count(String from) {
+    return db.count("SELECT COUNT(*) FROM " + from);
+  }
+
+  private void assertAtTheLatest() {
+    assertThat(count(names.schemaVersion())).isEqualTo(Migrator.MIGRATIONS.size());
+  }
+
   @Test
   void aScriptACrashLeftPartWayOnH2ResumesAfterItsLastNotedStatement() throws Exception {
-    TestDatabase d = open("h2");
-    Names names = new Names(d.schema, "");
-    try (Handle h = Jdbi.create(d.url).open()) {
-      Migrator.migrate(h, Dialect.H2, names, "w", true, 2);
+    try (Handle h = h2At(2)) {
       // the crash came once statement 3 was noted and statement 4 had run, before its note
       ranAndNoted(h, names, 3, Migrator.script(Dialect.H2, V3), 4, 3);
-      Migrator.migrate(h, Dialect.H2, names, "w", true);
+      migrateToTheLatest(h);
     }
-    assertThat(d.count("SELECT COUNT(*) FROM " + names.schemaVersion()))
-        .isEqualTo(Migrator.MIGRATIONS.size());
-    assertThat(d.count("SELECT COUNT(*) FROM " + names.schemaProgress())).isZero();
-    assertThat(d.count("SELECT COUNT(*) FROM " + names.table("pipeline_records"))).isZero();
+    assertAtTheLatest();
+    assertThat(count(names.schemaProgress())).isZero();
+    assertThat(count(names.table("pipeline_records"))).isZero();
   }
 
   @Test
   void theStatementAfterTheLastNoteCountsAsDoneWhenWhatItMakesIsThere() throws Exception {
-    TestDatabase d = open("h2");
-    Names names = new Names(d.schema, "");
-    try (Handle h = Jdbi.create(d.url).open()) {
-      Migrator.migrate(h, Dialect.H2, names, "w", true, 1);
+    try (Handle h = h2At(1)) {
       // the crash came once m_a was noted and m_b made, before its note
       ranAndNoted(h, names, 99, THREE_TABLES, 2, 1);
       Migrator.applyResumably(h, names, "w", TEST, THREE_TABLES, 1L);
     }
-    assertThat(d.count("SELECT COUNT(*) FROM " + names.table("m_c"))).isZero();
-    assertThat(d.count("SELECT COUNT(*) FROM " + names.schemaVersion() + " WHERE version = 99"))
-        .isEqualTo(1);
+    assertThat(count(names.table("m_c"))).isZero();
+    assertThat(count(names.schemaVersion() + " WHERE version = 99")).isEqualTo(1);
   }
 
   @Test
   void onlyTheStatementAfterTheLastNoteIsTakenAsHavingRun() throws Exception {
-    TestDatabase d = open("h2");
-    Names names = new Names(d.schema, "");
-    try (Handle h = Jdbi.create(d.url).open()) {
-      Migrator.migrate(h, Dialect.H2, names, "w", true, 1);
+    try (Handle h = h2At(1)) {
       // two statements ran and none was noted: no crash leaves that, so the second one's failure
       // is the script's own, and stops it
       ranAndNoted(h, names, 99, THREE_TABLES, 2, 0);
@@ -138,74 +161,57 @@ class MigratorTest {
 
   @Test
   void aTableACrashLeftAsH2sRebuiltCopyIsPutBackWithItsRows() throws Exception {
-    TestDatabase d = open("h2");
-    Names names = new Names(d.schema, "");
-    try (Handle h = Jdbi.create(d.url).open()) {
-      Migrator.migrate(h, Dialect.H2, names, "w", true, 6);
+    try (Handle h = h2At(6)) {
       // V7 adds columns to pipeline_metrics; H2 copies the table to rebuild it, and a crash after
       // it dropped the table and before it renamed the copy leaves only the copy, with the rows
-      try (Statement s = h.getConnection().createStatement()) {
-        s.execute(
-            "INSERT INTO "
-                + names.table("pipeline_metrics")
-                + " (pipeline, stage_name, window_start, window_end) VALUES ('p', 's',"
-                + " TIMESTAMP WITH TIME ZONE '2026-01-01 00:00:00Z',"
-                + " TIMESTAMP WITH TIME ZONE '2026-01-01 00:01:00Z')");
-        s.execute(
-            "ALTER TABLE "
-                + names.table("pipeline_metrics")
-                + " RENAME TO "
-                + names.prefix()
-                + "pipeline_metrics_COPY_3_8");
-      }
-      Migrator.migrate(h, Dialect.H2, names, "w", true);
+      execute(
+          h,
+          "INSERT INTO "
+              + names.table("pipeline_metrics")
+              + " (pipeline, stage_name, window_start, window_end) VALUES ('p', 's',"
+              + " TIMESTAMP WITH TIME ZONE '2026-01-01 00:00:00Z',"
+              + " TIMESTAMP WITH TIME ZONE '2026-01-01 00:01:00Z')",
+          "ALTER TABLE "
+              + names.table("pipeline_metrics")
+              + " RENAME TO "
+              + names.prefix()
+              + "pipeline_metrics_COPY_3_8");
+      migrateToTheLatest(h);
     }
-    assertThat(d.count("SELECT COUNT(*) FROM " + names.table("pipeline_metrics"))).isEqualTo(1);
-    assertThat(d.count("SELECT COUNT(*) FROM " + names.schemaVersion()))
-        .isEqualTo(Migrator.MIGRATIONS.size());
+    assertThat(count(names.table("pipeline_metrics"))).isEqualTo(1);
+    assertAtTheLatest();
   }
 
   @Test
   void anUnfinishedCopyBesideItsWholeTableIsDropped() throws Exception {
-    TestDatabase d = open("h2");
-    Names names = new Names(d.schema, "");
-    try (Handle h = Jdbi.create(d.url).open()) {
-      Migrator.migrate(h, Dialect.H2, names, "w", true, 6);
+    try (Handle h = h2At(6)) {
       // the crash came while H2 filled the copy, before it dropped the table
-      try (Statement s = h.getConnection().createStatement()) {
-        s.execute(
-            "CREATE TABLE "
-                + names.table("pipeline_metrics")
-                + "_COPY_3_8 AS SELECT * FROM "
-                + names.table("pipeline_metrics"));
-      }
-      Migrator.migrate(h, Dialect.H2, names, "w", true);
+      execute(
+          h,
+          "CREATE TABLE "
+              + names.table("pipeline_metrics")
+              + "_COPY_3_8 AS SELECT * FROM "
+              + names.table("pipeline_metrics"));
+      migrateToTheLatest(h);
     }
-    assertThat(d.count("SELECT COUNT(*) FROM " + names.schemaVersion()))
-        .isEqualTo(Migrator.MIGRATIONS.size());
-    assertThat(
-            d.count(
-                "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME LIKE"
-                    + " '%\\_COPY\\_%' ESCAPE '\\'"))
+    assertAtTheLatest();
+    assertThat(count("INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME LIKE '%\\_COPY\\_%' ESCAPE '\\'"))
         .isZero();
   }
 
   @Test
   void copiesOfTablesNotTheStoresAreLeftAlone() throws Exception {
-    TestDatabase d = open("h2");
-    Names names = new Names(d.schema, "");
-    try (Handle h = Jdbi.create(d.url).open()) {
-      Migrator.migrate(h, Dialect.H2, names, "w", true, 6);
+    try (Handle h = h2At(6)) {
       // the application's own tables in the same schema, one a backup named like H2's copies
-      try (Statement s = h.getConnection().createStatement()) {
-        s.execute("CREATE TABLE " + names.table("orders") + " (n INT)");
-        s.execute("CREATE TABLE " + names.table("orders_COPY_1_2") + " (n INT)");
-        s.execute("CREATE TABLE " + names.table("invoices_COPY_1_2") + " (n INT)");
-      }
-      Migrator.migrate(h, Dialect.H2, names, "w", true);
+      execute(
+          h,
+          "CREATE TABLE " + names.table("orders") + " (n INT)",
+          "CREATE TABLE " + names.table("orders_COPY_1_2") + " (n INT)",
+          "CREATE TABLE " + names.table("invoices_COPY_1_2") + " (n INT)");
+      migrateToTheLatest(h);
     }
-    assertThat(d.count("SELECT COUNT(*) FROM " + names.table("orders_COPY_1_2"))).isZero();
-    assertThat(d.count("SELECT COUNT(*) FROM " + names.table("invoices_COPY_1_2"))).isZero();
+    assertThat(count(names.table("orders_COPY_1_2"))).isZero();
+    assertThat(count(names.table("invoices_COPY_1_2"))).isZero();
   }
 
   /**
@@ -215,19 +221,15 @@ class MigratorTest {
   private static void ranAndNoted(
       Handle h, Names names, int version, String script, int ran, int noted) throws Exception {
     List<String> statements = Migrator.statements(names.fill(script));
-    try (Statement s = h.getConnection().createStatement()) {
-      s.setEscapeProcessing(false);
-      s.execute(
-          "CREATE TABLE IF NOT EXISTS "
-              + names.schemaProgress()
-              + " (version INT PRIMARY KEY, statements_done INT NOT NULL)");
-      for (int i = 0; i < ran; i++) {
-        s.execute(statements.get(i));
-      }
-      if (noted > 0) {
-        s.execute(
-            "INSERT INTO " + names.schemaProgress() + " VALUES (" + version + ", " + noted + ")");
-      }
+    execute(
+        h,
+        "CREATE TABLE IF NOT EXISTS "
+            + names.schemaProgress()
+            + " (version INT PRIMARY KEY, statements_done INT NOT NULL)");
+    execute(h, statements.subList(0, ran).toArray(String[]::new));
+    if (noted > 0) {
+      execute(
+          h, "INSERT INTO " + names.schemaProgress() + " VALUES (" + version + ", " + noted + ")");
     }
   }
 }
