@@ -16,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,6 +63,8 @@ final class Claimer {
     boolean replaced = false;
     try {
       while (!run.cancelled) {
+        // before the sources are looked at: a wake from the last reader's end is not missed
+        long wakes = run.claimerWakeup.seen();
         boolean sourcesDone = run.liveReaders.get() == 0;
         List<Claimed> claimed =
             run.sinkRetries.claim(() -> run.store.claim(run.pipeline, max, run.clock.now()));
@@ -99,10 +100,8 @@ final class Claimer {
           }
           sayWhatWaits();
         }
-        LockSupport.parkNanos(idleNanos);
-        if (Thread.interrupted()) {
-          break; // cancelled
-        }
+        // a wake since this look began (records finished meanwhile) makes the next look at once
+        run.claimerWakeup.await(wakes, idleNanos);
         idleNanos = Math.min(Run.MAX_IDLE_NANOS, idleNanos * 2);
       }
     } catch (InterruptedException e) {

@@ -37,7 +37,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
 import org.jspecify.annotations.Nullable;
@@ -150,6 +149,8 @@ public final class Run implements PipelineRun {
   final Map<String, Integer> claimedAttempts = new ConcurrentHashMap<>();
   final AtomicInteger resumedAttempts = new AtomicInteger();
   volatile @Nullable Thread claimer;
+  // what the claimer waits on between its looks at the store
+  final Wakeup claimerWakeup = new Wakeup();
   final List<String> sourceErrors = new CopyOnWriteArrayList<>();
   // errors of records that failed an attempt at a stage and then passed it, until they end
   final PassedErrors passedErrors = new PassedErrors();
@@ -475,11 +476,13 @@ public final class Run implements PipelineRun {
         - takenOver.sum();
   }
 
-  /** Lets the claimer look again at once, when the sources are done and records finish. */
+  /**
+   * Lets the claimer look again at once, when the sources are done and records finish (or the last
+   * source's reader ends).
+   */
   void wakeClaimer() {
-    Thread waiting = claimer;
-    if (waiting != null && liveReaders.get() == 0) {
-      LockSupport.unpark(waiting);
+    if (liveReaders.get() == 0) {
+      claimerWakeup.wake();
     }
   }
 

@@ -143,8 +143,13 @@ final class SourceReader {
             ErrorText.loggable(source.id()),
             run.errorText.stackTrace(e));
       }
-      if (run.liveReaders.decrementAndGet() >= 0) {
+      int live = run.liveReaders.decrementAndGet();
+      if (live >= 0) {
         run.stages[0].queue.producerDone();
+      }
+      if (live == 0) {
+        // the records that ended while a reader was live woke no one: the claimer looks now
+        run.wakeClaimer();
       }
       run.threads.remove(Thread.currentThread());
     }
