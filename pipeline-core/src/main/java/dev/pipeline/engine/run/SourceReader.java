@@ -269,12 +269,17 @@ final class SourceReader {
    * write, not per record). The ingesting thread ingests a whole batch once the first stage has
    * less than a batch waiting (or a largest batch is buffered), and a partial one once its first
    * record has waited the pipeline's source linger, since the reader may be blocked in the source's
-   * {@code next()} for as long as the source likes. The reader's cost per record is one uncontended
-   * lock.
+   * {@code next()} for as long as the source likes. The first ingest takes one batch at most: the
+   * pipeline is empty then, and its first records should not wait for a largest batch's write (on
+   * PostgreSQL about 16 ms for 1,024 records, 30 ms on a cold connection, against 1–2 ms for 16).
+   * The reader's cost per record is one uncontended lock.
    */
   private final class Batcher {
     private final int size;
     private final int largest;
+    // the most the reader buffers: a batch until the first ingest, so that the run's first records
+    // reach the first stage after one batch's write, not after a largest one's; then largest
+    private int cap; // guarded by lock
     private final long lingerNanos = run.policies.sourceLinger().toNanos();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition filled = lock.newCondition(); // for the ingesting thread
@@ -311,6 +316,7 @@ final class SourceReader {
     Batcher(int size, int largest, @Nullable String positioned, boolean spanned) {
       this.size = size;
       this.largest = largest;
+      this.cap = size;
       this.positioned = positioned;
       this.spanned = spanned;
       this.buffer = new ArrayList<>(size);
@@ -333,7 +339,7 @@ final class SourceReader {
     void add(Envelope<Object> record, @Nullable String position) throws InterruptedException {
       lock.lock();
       try {
-        while (buffer.size() >= largest && failed == null && !stopped) {
+        while (buffer.size() >= cap && failed == null && !stopped) {
           drained.await();
         }
         checkIngesting();
@@ -347,7 +353,7 @@ final class SourceReader {
         positionAfter = position;
         unreadable |= record.metadata().containsKey(Envelope.SOURCE_ERROR);
         int buffered = buffer.size();
-        if (buffered == size || buffered >= largest) {
+        if (buffered == size || buffered >= cap) {
           filled.signal();
         }
       } finally {
@@ -467,6 +473,7 @@ final class SourceReader {
               : null;
       String after = positionAfter;
       buffer = new ArrayList<>(Math.min(2 * taken.size(), largest));
+      cap = largest;
       unreadable = false;
       now = false;
       busy = true;
