@@ -19,7 +19,6 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -87,6 +86,8 @@ public final class Telemetry {
   private final ReentrantLock startLock = new ReentrantLock();
   private long droppedSaid; // guarded by writeLock
   private volatile @Nullable Thread writer;
+  // what the writer waits on between polls (a burst, a close)
+  private final Wakeup wakeup = new Wakeup();
   private volatile boolean closed;
   private volatile @Nullable MetricsHistory current;
 
@@ -121,10 +122,7 @@ public final class Telemetry {
     }
     startWriter();
     if (lines.size() > capacity / 4) {
-      Thread t = writer;
-      if (t != null) {
-        LockSupport.unpark(t); // a burst of lines does not wait for the next poll
-      }
+      wakeup.wake(); // a burst of lines does not wait for the next poll
     }
   }
 
@@ -189,9 +187,8 @@ public final class Telemetry {
       dropped.add(events.events().size());
     }
     startWriter();
-    Thread t = writer;
-    if (t != null && lineage.size() > LINEAGE_BUFFER / 4) {
-      LockSupport.unpark(t); // a busy pipeline's lineage does not wait for the next poll
+    if (lineage.size() > LINEAGE_BUFFER / 4) {
+      wakeup.wake(); // a busy pipeline's lineage does not wait for the next poll
     }
   }
 
@@ -235,8 +232,14 @@ public final class Telemetry {
   private void writeLoop() {
     long idleSince = System.nanoTime();
     boolean keepsLineage = false;
+    long seen = wakeup.seen();
     while (!closed) {
-      LockSupport.parkNanos(keepsLineage ? POLL_NANOS : quietPoll());
+      try {
+        wakeup.await(seen, keepsLineage ? POLL_NANOS : quietPoll());
+      } catch (InterruptedException e) {
+        // taken as a wake: this thread is the telemetry's own, ended by close() or when idle
+      }
+      seen = wakeup.seen(); // before the flush: a burst during its store calls is not missed
       MetricsHistory history = current;
       if (history != null) {
         history.takeIfDue();
@@ -422,7 +425,7 @@ public final class Telemetry {
     closed = true;
     Thread t = writer;
     if (t != null) {
-      LockSupport.unpark(t);
+      wakeup.wake();
       try {
         t.join(Duration.ofSeconds(5));
       } catch (InterruptedException e) {

@@ -10,7 +10,9 @@ import org.jspecify.annotations.Nullable;
  * anything else before its wait: a store call waiting for its result, a lock. The claimer is such a
  * thread: a wake from the last records' hand-on that came while it asked the store whether anything
  * was unfinished was taken by that call's wait, and the run ended only once the claimer's idle wait
- * ran out (up to {@link Run#MAX_IDLE_NANOS}).
+ * ran out (up to {@link Run#MAX_IDLE_NANOS}). The telemetry's writer is another: a burst's wake
+ * that came during its store write was lost until its next poll (up to a second), while the burst
+ * filled its buffer.
  *
  * <p>So wakes are counted: the waiter notes the count before a round ({@link #seen}), and {@link
  * #await} returns at once if a wake came since.
