@@ -75,4 +75,30 @@ public final class Await {
       }
     };
   }
+
+  /** The items, the first of them once {@code start} is open (failing after {@link #DEADLINE}). */
+  public static <T> Iterator<T> startingOn(Iterator<T> items, CountDownLatch start, String what) {
+    return new Iterator<>() {
+      private boolean started;
+
+      @Override
+      public boolean hasNext() {
+        if (!started) {
+          started = true;
+          try {
+            on(start, what);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        return items.hasNext();
+      }
+
+      @Override
+      public T next() {
+        hasNext();
+        return items.next();
+      }
+    };
+  }
 }

@@ -10,10 +10,12 @@ import dev.pipeline.metrics.StageMetrics;
 import dev.pipeline.resilience.RetryPolicy;
 import dev.pipeline.store.InMemoryPipelineStore;
 import dev.pipeline.store.RecordStatus;
+import dev.pipeline.store.spi.Claimed;
 import dev.pipeline.store.spi.Completion;
 import dev.pipeline.store.spi.Handover;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -351,6 +353,49 @@ class DurableCompletionsTest {
   }
 
   /**
+   * The first ingest goes at once even when the claimer has filled the first stage with an earlier
+   * run's records: held for a larger batch, as later ingests are while the stage has a batch
+   * waiting, it would leave the source unread behind that backlog, since the reader buffers one
+   * batch only until the first ingest. Here the backlog's records wait for the source's first
+   * ingest: held, they would time out and fail.
+   */
+  @Test
+  void theFirstIngestGoesAtOnceBehindABacklogTheClaimerResumed() {
+    RecordingStore store = new RecordingStore();
+    List<Envelope<String>> earlier =
+        IntStream.rangeClosed(1, 12).mapToObj(i -> Envelope.of("old" + i, "old" + i)).toList();
+    store.delegate.ingest("backlog", earlier, CLEANING.value(), Instant.now());
+    for (Envelope<String> e : earlier) {
+      store.backlog.add(new Claimed(e, CLEANING.value(), 0));
+    }
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("backlog", String.class)
+            .store(store)
+            .stage(
+                CLEANING,
+                (String s) -> {
+                  if (s.startsWith("old")) {
+                    Await.on(store.sourceIngested, "the source's first ingest");
+                  }
+                  return s;
+                },
+                o -> o.batchSize(4))
+            .sink(sink::addAll)
+            .build();
+    // the source's records come once the claimer has put the whole backlog on the stage's queue
+    Iterator<String> afterTheBacklog =
+        Await.startingOn(
+            IntStream.rangeClosed(1, 10).mapToObj(i -> "r" + i).iterator(),
+            store.backlogClaimed,
+            "the backlog claimed");
+
+    RunResult result = pipeline.run(Source.of("src", afterTheBacklog, id -> id));
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.published()).isEqualTo(22);
+  }
+
+  /**
    * A sink batch that failed as a whole is halved: the half the sink took stands even if the run is
    * cancelled while the other half waits to be tried again.
    */
@@ -532,6 +577,11 @@ class DurableCompletionsTest {
     final List<Integer> ingests = new CopyOnWriteArrayList<>();
     final CountDownLatch largeIngest = new CountDownLatch(1);
     private final int large;
+    // records of an "earlier run" the claimer is handed first, and when it had them all
+    final Queue<Claimed> backlog = new ConcurrentLinkedQueue<>();
+    final CountDownLatch backlogClaimed = new CountDownLatch(1);
+    // open once a record of the source ("r" ids) was ingested
+    final CountDownLatch sourceIngested = new CountDownLatch(1);
 
     RecordingStore() {
       this(Run.DURABLE_INGEST_BATCH);
@@ -548,10 +598,30 @@ class DurableCompletionsTest {
         String pipeline, List<? extends Envelope<?>> records, String stage, Instant at) {
       ingests.add(records.size());
       Set<String> known = delegate.ingest(pipeline, records, stage, at);
+      if (records.stream().anyMatch(r -> r.id().startsWith("r"))) {
+        sourceIngested.countDown();
+      }
       if (records.size() >= large) {
         largeIngest.countDown();
       }
       return known;
+    }
+
+    @Override
+    public List<Claimed> claim(String pipeline, int max, Instant now) {
+      List<Claimed> some = new ArrayList<>();
+      Claimed next;
+      while (some.size() < max && (next = backlog.poll()) != null) {
+        some.add(next);
+      }
+      if (!some.isEmpty()) {
+        if (backlog.isEmpty()) {
+          backlogClaimed.countDown();
+        }
+        return some;
+      }
+      backlogClaimed.countDown(); // none was set
+      return delegate.claim(pipeline, max, now);
     }
 
     @Override
