@@ -219,8 +219,14 @@ public final class Telemetry {
       if (writer == null && !closed) {
         // a platform thread: a virtual one waits for a carrier behind CPU-bound stages, and lines
         // pile up meanwhile
+        // the wakes it has seen are those before it was made: a burst's wake right after this,
+        // before the thread first runs, still ends its first wait
+        long seen = wakeup.seen();
         Thread t =
-            Thread.ofPlatform().daemon().name(pipeline + "-telemetry").unstarted(this::writeLoop);
+            Thread.ofPlatform()
+                .daemon()
+                .name(pipeline + "-telemetry")
+                .unstarted(() -> writeLoop(seen));
         writer = t;
         t.start();
       }
@@ -229,10 +235,10 @@ public final class Telemetry {
     }
   }
 
-  private void writeLoop() {
+  private void writeLoop(long seenAtStart) {
     long idleSince = System.nanoTime();
     boolean keepsLineage = false;
-    long seen = wakeup.seen();
+    long seen = seenAtStart;
     while (!closed) {
       try {
         wakeup.await(seen, keepsLineage ? POLL_NANOS : quietPoll());
