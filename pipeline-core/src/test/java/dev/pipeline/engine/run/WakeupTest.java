@@ -4,7 +4,6 @@ import static java.lang.Thread.State.WAITING;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pipeline.Await;
-import java.time.Duration;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -43,19 +42,8 @@ class WakeupTest {
   @Timeout(30)
   void aWakeDuringTheWaitEndsIt() throws Exception {
     Wakeup wakeup = new Wakeup();
-    long seen = wakeup.seen();
     AtomicReference<Object> outcome = new AtomicReference<>();
-    Thread waiter =
-        Thread.ofVirtual()
-            .start(
-                () -> {
-                  try {
-                    outcome.set(wakeup.await(seen, A_DAY));
-                  } catch (InterruptedException e) {
-                    outcome.set(e);
-                  }
-                });
-    Await.until("the waiter waits", () -> waiter.getState() == Thread.State.TIMED_WAITING);
+    Thread waiter = waitingADay(wakeup, outcome);
 
     wakeup.wake();
     waiter.join();
@@ -79,25 +67,32 @@ class WakeupTest {
   void anInterruptEndsTheWaitWithInterruptedException() throws Exception {
     Wakeup wakeup = new Wakeup();
     AtomicReference<Object> outcome = new AtomicReference<>();
-    Thread waiter =
-        Thread.ofVirtual()
-            .start(
-                () -> {
-                  try {
-                    outcome.set(wakeup.await(wakeup.seen(), A_DAY));
-                  } catch (InterruptedException e) {
-                    outcome.set(e);
-                  }
-                });
-    Await.until(
-        "the waiter waits",
-        Duration.ofSeconds(10),
-        () -> waiter.getState() == Thread.State.TIMED_WAITING);
+    Thread waiter = waitingADay(wakeup, outcome);
 
     waiter.interrupt();
     waiter.join();
 
     assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
+  }
+
+  /**
+   * A thread waiting a day on {@code wakeup} from its count now, once it waits: its outcome (what
+   * {@code await} returned, or the exception it threw) goes to {@code outcome}.
+   */
+  private static Thread waitingADay(Wakeup wakeup, AtomicReference<Object> outcome) {
+    long seen = wakeup.seen();
+    Thread waiter =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    outcome.set(wakeup.await(seen, A_DAY));
+                  } catch (InterruptedException e) {
+                    outcome.set(e);
+                  }
+                });
+    Await.until("the waiter waits", () -> waiter.getState() == Thread.State.TIMED_WAITING);
+    return waiter;
   }
 
   @Test
