@@ -329,9 +329,9 @@ class DurableCompletionsTest {
 
   /**
    * A durable run's first ingest is one batch of the first stage at most, however fast the source
-   * gives records: the pipeline is empty then, and its first records should not wait for the write
-   * of a largest batch. Before, it took whatever the reader had buffered when the ingesting thread
-   * woke, most often hundreds of records.
+   * gives records: the source's first records should not wait for the write of a largest batch.
+   * Before, it took whatever the reader had buffered when the ingesting thread woke, most often
+   * hundreds of records.
    */
   @Test
   void aDurableRunsFirstIngestIsOneBatchOfTheFirstStage() {
