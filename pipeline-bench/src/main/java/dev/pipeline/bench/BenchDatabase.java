@@ -72,10 +72,7 @@ final class BenchDatabase implements AutoCloseable {
     config.setMinimumIdle(2);
     config.setAutoCommit(true);
     config.setPoolName("bench-" + kind.name().toLowerCase(Locale.ROOT));
-    if (url.startsWith("jdbc:postgresql:")) {
-      // as the store's own pools do (see JdbcPipelineStoreBuilder.dataSource)
-      config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
-    }
+    // no session settings, as the store's own pools (see JdbcPipelineStoreBuilder.dataSource)
     this.pool = new HikariDataSource(config);
   }
 

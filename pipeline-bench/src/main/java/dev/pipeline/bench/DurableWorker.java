@@ -181,8 +181,7 @@ final class DurableWorker {
     config.setJdbcUrl(url);
     config.setMaximumPoolSize(11);
     config.setPoolName("bench-worker");
-    // as the store's own pools do (see JdbcPipelineStoreBuilder.dataSource)
-    config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
+    // no session settings, as the store's own pools (see JdbcPipelineStoreBuilder.dataSource)
     CountingDataSource counter = new CountingDataSource();
     try (HikariDataSource pool = new HikariDataSource(config)) {
       DataSource counted = counter.wrap(pool);

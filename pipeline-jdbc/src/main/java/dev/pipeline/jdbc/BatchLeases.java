@@ -34,13 +34,15 @@ final class BatchLeases extends LedgerPart {
     if (held.isEmpty()) {
       return Set.of();
     }
-    Long[] ids = new Long[held.size()];
-    Long[] tokens = new Long[held.size()];
-    int i = 0;
-    for (Batch b : held) {
-      ids[i] = b.id();
-      tokens[i] = b.token();
-      i++;
+    // in batch id order: each batch is probed, and locked, in the order of the ids bound, so that
+    // two renewals of shared batches lock them in one order
+    List<Batch> ordered = new ArrayList<>(held);
+    ordered.sort(java.util.Comparator.comparingLong(Batch::id));
+    Long[] ids = new Long[ordered.size()];
+    Long[] tokens = new Long[ordered.size()];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = ordered.get(i).id();
+      tokens[i] = ordered.get(i).token();
     }
     return new HashSet<>(
         h.createQuery(sql.renewHeld)

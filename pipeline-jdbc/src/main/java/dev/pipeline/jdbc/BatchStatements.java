@@ -159,11 +159,11 @@ final class BatchStatements {
                 + batches
                 + " SET lease_expires_at = "
                 + expiry
-                + " WHERE batch_id IN (SELECT b.batch_id FROM "
-                + batches
-                + " b JOIN UNNEST(CAST(:ids AS BIGINT ARRAY), CAST(:tokens AS BIGINT ARRAY))"
-                + " AS v(id, token) ON b.batch_id = v.id AND b.lease_token = v.token"
-                + " WHERE b.lease_owner = :owner"
+                // each batch by its key: joined, the batches never analyzed were read whole
+                + " WHERE batch_id IN (SELECT b.batch_id FROM"
+                + " UNNEST(CAST(:ids AS BIGINT ARRAY), CAST(:tokens AS BIGINT ARRAY)) AS v(id, token)"
+                + dialect.joinByKey(batches, "b", "batch_id", "v.id")
+                + " WHERE b.lease_token = v.token AND b.lease_owner = :owner"
                 + (dialect.locksInSubqueries() ? " ORDER BY b.batch_id FOR UPDATE OF b" : "")
                 + ")",
             "batch_id");
@@ -183,7 +183,11 @@ final class BatchStatements {
                 ? ""
                 : ", payloads = CASE WHEN ended + :n >= size THEN NULL ELSE payloads END")
             + fenced;
-    eventsOfCall = "SELECT DISTINCT batch_id FROM " + events + " WHERE event_token = :event";
+    // by the batches the call touched, each by its key: the event token alone has no index
+    eventsOfCall =
+        "SELECT DISTINCT e.batch_id FROM UNNEST(CAST(:batches AS BIGINT ARRAY)) u(x)"
+            + dialect.joinByKey(events, "e", "batch_id", "u.x")
+            + " WHERE e.event_token = :event";
     // a batch kept as a source span is claimed only by a worker that can read its source again
     String claimable =
         "pipeline = :pipeline AND state = 'OPEN' AND lease_expires_at < CURRENT_TIMESTAMP AND "

@@ -250,7 +250,11 @@ final class BatchWrites extends LedgerPart {
     if (attempt > 1) {
       Set<Long> written =
           new HashSet<>(
-              h.createQuery(sql.eventsOfCall).bind("event", event).mapTo(Long.class).list());
+              h.createQuery(sql.eventsOfCall)
+                  .bind("batches", Args.array("bigint", touched.keySet().toArray(Long[]::new)))
+                  .bind("event", event)
+                  .mapTo(Long.class)
+                  .list());
       if (!written.isEmpty()) {
         Set<Batch> refused = new HashSet<>();
         touched.forEach(

@@ -57,11 +57,9 @@ final class Connections {
     // fail fast at build() on a wrong URL, but let a pool wait out a short outage later
     config.setInitializationFailTimeout(10_000);
     config.setConnectionTimeout(10_000);
-    if (url.kind == JdbcUrl.Kind.POSTGRESQL) {
-      // plan every statement with its values: a generic plan made while the tables were small
-      // (a record-id lookup as a scan of the pipeline's rows) would stay as they grow
-      config.setConnectionInitSql("SET plan_cache_mode = force_custom_plan");
-    }
+    // no session settings: PostgreSQL's default plan_cache_mode (auto) lets the hot path's
+    // statements reuse generic plans, which are written to keep their key lookups (see
+    // Dialect.byIds); the few whose plan depends on a value run in Database.planned
     try {
       return new HikariDataSource(config);
     } catch (HikariPool.PoolInitializationException e) {

@@ -104,6 +104,24 @@ final class Database {
   }
 
   /**
+   * Runs work in one transaction whose statements are each planned with their values (see {@link
+   * Dialect#planWithValues}): for statements whose plan depends on a value, such as a time cut-off
+   * over a large table, which a generic plan would guess.
+   */
+  <T> T planned(String operation, @Nullable String pipeline, HandleCallback<T, SQLException> work) {
+    String custom = dialect.planWithValues();
+    return custom == null
+        ? transaction(operation, pipeline, work)
+        : transaction(
+            operation,
+            pipeline,
+            h -> {
+              h.execute(custom);
+              return work.withHandle(h);
+            });
+  }
+
+  /**
    * Runs work as {@link #call} does, also retrying unique-key violations: for inserts that race
    * another worker's insert of the same key, which the next attempt sees and skips.
    */

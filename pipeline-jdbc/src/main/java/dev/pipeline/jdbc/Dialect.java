@@ -293,6 +293,11 @@ enum Dialect {
     }
 
     @Override
+    String planWithValues() {
+      return "SET LOCAL plan_cache_mode = force_custom_plan";
+    }
+
+    @Override
     boolean isTransient(SQLException e) {
       // 57P01 admin shutdown (restart), 57P02 crash shutdown, 57P03 cannot connect now,
       // 53300 too many connections, 55P03 lock not available
@@ -400,6 +405,16 @@ enum Dialect {
    * auto-commit mode may leave its transaction, and its row locks, open.
    */
   abstract boolean needsExplicitTransactions();
+
+  /**
+   * The statement that makes the rest of a transaction plan each statement with its values, or null
+   * where the database always does. For the few statements whose best plan depends on a value (a
+   * time cut-off, a page of a log by time): the store's connections otherwise let the database
+   * reuse a generic plan, which spares the hot path's planning.
+   */
+  @Nullable String planWithValues() {
+    return null;
+  }
 
   /** Whether an error is worth retrying: the connection, a restart, a deadlock, a conflict. */
   boolean isTransient(SQLException e) {

@@ -204,7 +204,7 @@ final class History extends StoreContext {
     }
     sql.append(" ORDER BY log_id LIMIT ").append(query.limit() + 1);
     List<AuditEntry> rows =
-        db.call(
+        db.planned(
             "auditTrail",
             pipeline,
             h -> {

@@ -75,10 +75,10 @@ public final class JdbcPipelineStoreBuilder {
 
   /**
    * Uses the caller's data source (a pool, ideally). The store keeps one of its connections for its
-   * heartbeat; the caller closes the data source after the store. On PostgreSQL, have the pool run
-   * {@code SET plan_cache_mode = force_custom_plan} on its connections (HikariCP's {@code
-   * connectionInitSql}), as the store's own pools do: otherwise generic plans made while the tables
-   * were small can turn record-id lookups into scans as they grow.
+   * heartbeat; the caller closes the data source after the store. The connections need no session
+   * settings: on PostgreSQL, the store's statements keep their plans on the keys under generic
+   * plans too, and the few whose plan depends on a value (retention's time cut-offs, the audit
+   * trail) are planned with their values in their own transactions.
    *
    * @throws NullPointerException if null
    * @throws IllegalStateException if a database was already set

@@ -59,7 +59,7 @@ final class PurgeGroups {
 
   /** Deletes up to {@code batch} finished groups older than {@code ageMillis}; returns how many. */
   int purge(long ageMillis, int batch) {
-    return db.transaction(
+    return db.planned(
         "purge",
         null,
         h -> {

@@ -55,7 +55,7 @@ final class Purger {
           repeat(
               batch,
               () ->
-                  db.transaction(
+                  db.planned(
                       "purge",
                       null,
                       h -> {
@@ -88,7 +88,7 @@ final class Purger {
       int batches = Math.max(1, batch / 100);
       int[] step;
       do {
-        step = db.transaction("purge", null, h -> ledger.queries().purge(h, age, batches));
+        step = db.planned("purge", null, h -> ledger.queries().purge(h, age, batches));
         records += step[1];
       } while (step[0] >= batches && !closed.get());
     }
@@ -99,7 +99,7 @@ final class Purger {
           repeat(
               batch,
               () ->
-                  db.call(
+                  db.planned(
                       "purge",
                       null,
                       h ->
@@ -136,7 +136,7 @@ final class Purger {
   }
 
   private int deleteOlder(String statement, long ageMillis, int batch) {
-    return db.call(
+    return db.planned(
         "purge",
         null,
         h -> h.createUpdate(statement).bind("age_ms", ageMillis).bind("batch", batch).execute());

@@ -215,9 +215,8 @@ final class Queries extends StoreContext {
         "count",
         pipeline,
         h ->
-            h.createQuery(sql.countUpTo)
+            h.createQuery(sql.countUpTo(status))
                 .bind("pipeline", pipeline)
-                .bind("status", status.name())
                 .bind("limit", limit)
                 .mapTo(Long.class)
                 .one());

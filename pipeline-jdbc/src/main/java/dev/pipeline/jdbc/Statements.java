@@ -1,9 +1,12 @@
 package dev.pipeline.jdbc;
 
 import dev.pipeline.internal.ErrorText;
+import dev.pipeline.store.RecordStatus;
 import dev.pipeline.store.spi.MergedGroup;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -120,9 +123,11 @@ final class Statements {
   final String counts;
 
   /**
-   * Records of one status, up to :limit: an index-only scan for the statuses of partial indexes.
+   * Per status, its records up to :limit: an index-only scan for the statuses of partial indexes.
+   * The status is written into the text (it is an enum constant's name), so that a generic plan
+   * still matches the partial index of its status.
    */
-  final String countUpTo;
+  private final Map<RecordStatus, String> countUpTo = new EnumMap<>(RecordStatus.class);
 
   final String find;
   final String lastStage;
@@ -529,10 +534,15 @@ final class Statements {
     counts =
         "SELECT status, COUNT(*) FROM " + status + " WHERE pipeline = :pipeline GROUP BY status";
 
-    countUpTo =
-        "SELECT COUNT(*) FROM (SELECT 1 FROM "
-            + status
-            + " WHERE pipeline = :pipeline AND status = :status LIMIT :limit) t";
+    for (RecordStatus each : RecordStatus.values()) {
+      countUpTo.put(
+          each,
+          "SELECT COUNT(*) FROM (SELECT 1 FROM "
+              + status
+              + " WHERE pipeline = :pipeline AND status = '"
+              + each.name()
+              + "' LIMIT :limit) t");
+    }
 
     find =
         "SELECT record_id, status, current_stage, failed_stage, attempt_count, reason,"
@@ -700,6 +710,11 @@ final class Statements {
         + " "
         + dialect.limit(":batch")
         + ")";
+  }
+
+  /** The count of {@code status}'s records up to :limit, for :pipeline. */
+  String countUpTo(RecordStatus status) {
+    return countUpTo.get(status);
   }
 
   /** The insert of {@code rows} new records, returning the ids it inserted. */

@@ -2,6 +2,9 @@ package dev.pipeline.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.zaxxer.hikari.HikariDataSource;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -10,11 +13,16 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.HandleCallback;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.Query;
 import org.jdbi.v3.core.statement.TemplateEngine;
@@ -188,43 +196,238 @@ class PostgresStoreTest extends StoreContract {
         }
         s.execute("SET plan_cache_mode = force_generic_plan");
         List<String> failures = plansReadingThePipeline(s, statements, "generic, empty tables");
-        String p = "'" + pipeline + "'";
-        s.execute(
-            "INSERT INTO "
-                + names.batches()
-                + " (batch_id, pipeline, stage, state, size, lease_owner, lease_token,"
-                + " lease_expires_at, worker_id, created_at, updated_at) SELECT i, "
-                + p
-                + ", 'cleaning', 'OPEN', 1000, 'w2', i, now(), 'w2', now(), now()"
-                + " FROM generate_series(1, 40) i");
-        s.execute(
-            "INSERT INTO "
-                + names.batchRecords()
-                + " (pipeline, record_id, batch_id, seq) SELECT "
-                + p
-                + ", 'r' || i, 1 + i / 1000, i % 1000 FROM generate_series(1, 40000) i");
-        s.execute(
-            "INSERT INTO "
-                + names.status()
-                + " (pipeline, record_id, current_stage, status, started_at, updated_at,"
-                + " lease_owner, lease_token, lease_expires_at) SELECT "
-                + p
-                + ", 'x' || i, 'cleaning', 'IN_PROGRESS', now(), now(), 'w2', 1, now()"
-                + " FROM generate_series(1, 40000) i");
-        s.execute(
-            "INSERT INTO "
-                + names.mergeGroups()
-                + " (pipeline, parent_id, group_size, arrived, created_at) SELECT "
-                + p
-                + ", 'g' || i, 2, 1, now() FROM generate_series(1, 40000) i");
+        fill(s, names, "'" + pipeline + "'");
         s.execute("DEALLOCATE ALL");
-        s.execute("SET plan_cache_mode = force_custom_plan"); // as the store's pools do
+        s.execute("SET plan_cache_mode = force_custom_plan"); // as the custom plans of auto
         failures.addAll(plansReadingThePipeline(s, statements, "custom, tables never analyzed"));
         assertThat(failures).as("plans that read every row of the pipeline").isEmpty();
       } finally {
         s.execute("DROP SCHEMA " + fresh + " CASCADE");
       }
     }
+  }
+
+  /**
+   * The store's own pool leaves PostgreSQL's default (auto: generic plans reused where they cost no
+   * more), and {@code Database.planned} plans with values for its own transaction only.
+   */
+  @Test
+  void poolsReuseGenericPlansAndPlannedWorkPlansWithValues() {
+    try (HikariDataSource pool =
+        Connections.pool(JdbcUrl.check(db().url, Set.of()), null, null, 1, "plans")) {
+      Database database = new Database(Jdbi.create(pool), Dialect.POSTGRESQL, Duration.ZERO);
+      HandleCallback<String, java.sql.SQLException> mode =
+          h -> h.createQuery("SELECT current_setting('plan_cache_mode')").mapTo(String.class).one();
+      assertThat(database.call("mode", null, mode)).isEqualTo("auto");
+      assertThat(database.planned("mode", null, mode)).isEqualTo("force_custom_plan");
+      // the same connection (a pool of one) after the transaction
+      assertThat(database.call("mode", null, mode)).isEqualTo("auto");
+    }
+  }
+
+  /**
+   * The store's connections let PostgreSQL reuse a generic plan (plan_cache_mode auto), which it
+   * does once a generic plan costs no more than the custom plans so far: a plan made early, on
+   * small tables, is then kept while they grow. So every statement of the batch ledger, and those
+   * of the record rows that a batch-ledger run uses, keeps its plan on a key, or on a partial index
+   * of the records or batches in flight, as a generic plan made on empty tables and as one made on
+   * tables filled but never analyzed. Retention's time cut-offs and the audit trail are planned
+   * with their values instead ({@code Database.planned}), and are not here.
+   */
+  @Test
+  void genericPlansProbeKeysOnEmptyAndNeverAnalyzedTables() throws Exception {
+    String fresh = "generic_" + Long.toString(System.nanoTime(), 36);
+    Names names = new Names(fresh, "");
+    Statements rows = new Statements(Dialect.POSTGRESQL, names, false);
+    BatchStatements batches = new BatchStatements(Dialect.POSTGRESQL, names, false);
+    Map<String, String> statements = new TreeMap<>();
+    // whatever is not a statement (table names, an expression) or not PostgreSQL's; two inserts
+    // whose parameters only the driver's binds type (PREPARE cannot), each reading by key in a
+    // scalar subquery per row, which no plan turns into a join; and the one statement that sums
+    // every batch of the pipeline by design (counts, for gauges)
+    Set<String> notHere =
+        Set.of(
+            "batches",
+            "members",
+            "events",
+            "rows",
+            "expiry",
+            "keepSpanEnd",
+            "insertMembersPg",
+            "finalRow");
+    for (Field f : BatchStatements.class.getDeclaredFields()) {
+      if (f.getType() == String.class
+          && !Modifier.isStatic(f.getModifiers())
+          && !notHere.contains(f.getName())
+          && !f.getName().equals("counts")) {
+        statements.put("batches." + f.getName(), (String) f.get(batches));
+      }
+    }
+    // not the rows' claim: planned on young tables it joins the records it takes by the pipeline
+    // in either plan mode (theClaimAndDeadLetterStatementsUseIndexes: on keys once analyzed)
+    for (String name :
+        List.of(
+            "claimDue",
+            "claimTake",
+            "stored",
+            "ingestMine",
+            "lookupLeases",
+            "errorsOf",
+            "errorsOverflowing",
+            "reprocess",
+            "discard",
+            "editedDeadLetter",
+            "replacePayload",
+            "insertError")) {
+      statements.put("rows." + name, (String) Statements.class.getDeclaredField(name).get(rows));
+    }
+    try (Connection c = DriverManager.getConnection(db().url);
+        java.sql.Statement s = c.createStatement()) {
+      // the schema as the store's migrations make it
+      JdbcPipelineStore.builder()
+          .jdbcUrl(db().url, null, null)
+          .schema(fresh)
+          .workerId("w1")
+          .build()
+          .close();
+      try {
+        try (ResultSet rs =
+            s.executeQuery("SELECT tablename FROM pg_tables WHERE schemaname = '" + fresh + "'")) {
+          List<String> tables = new ArrayList<>();
+          while (rs.next()) {
+            tables.add(rs.getString(1));
+          }
+          for (String table : tables) {
+            // autovacuum left out, so that no analyze comes between the inserts and the plans
+            s.execute("ALTER TABLE " + fresh + "." + table + " SET (autovacuum_enabled = false)");
+          }
+        }
+        // the partial indexes of the records and batches in flight, read by pipeline by design
+        Set<String> inFlight = new HashSet<>();
+        try (ResultSet rs =
+            s.executeQuery(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = '"
+                    + fresh
+                    + "' AND (indexdef LIKE '%WHERE%''OPEN''%'"
+                    + " OR indexdef LIKE '%WHERE%''READY''%')")) {
+          while (rs.next()) {
+            inFlight.add(rs.getString(1));
+          }
+        }
+        assertThat(inFlight).hasSize(2);
+        s.execute("SET plan_cache_mode = force_generic_plan");
+        List<String> failures =
+            genericPlansReadingThePipeline(s, statements, inFlight, "empty tables");
+        fill(s, names, "'" + pipeline + "'");
+        s.execute(
+            "INSERT INTO "
+                + names.batchEvents()
+                + " (batch_id, event_token, kind, seqs, occurred_at, worker_id) SELECT 1 + i / 20,"
+                + " i, 'D', ARRAY[i % 1000], now(), 'w2' FROM generate_series(1, 40000) i");
+        s.execute("DEALLOCATE ALL");
+        failures.addAll(
+            genericPlansReadingThePipeline(s, statements, inFlight, "tables never analyzed"));
+        assertThat(failures).as("generic plans that read every row of the pipeline").isEmpty();
+      } finally {
+        s.execute("DROP SCHEMA " + fresh + " CASCADE");
+      }
+    }
+  }
+
+  /**
+   * The statements whose generic plan (arguments null: a generic plan does not look at them) scans
+   * a table, or reads an index by the pipeline alone other than a partial index of what is in
+   * flight, each with its plan.
+   */
+  private static List<String> genericPlansReadingThePipeline(
+      java.sql.Statement s, Map<String, String> statements, Set<String> inFlightIndexes, String how)
+      throws Exception {
+    List<String> failures = new ArrayList<>();
+    int n = 0;
+    for (Map.Entry<String, String> statement : statements.entrySet()) {
+      List<String> order = new ArrayList<>();
+      String text = positional(statement.getValue(), order);
+      String name = "g" + n++;
+      s.execute("PREPARE " + name + " AS " + text);
+      List<String> plan = new ArrayList<>();
+      try (ResultSet rs =
+          s.executeQuery(
+              "EXPLAIN EXECUTE "
+                  + name
+                  + (order.isEmpty()
+                      ? ""
+                      : "("
+                          + String.join(", ", Collections.nCopies(order.size(), "NULL"))
+                          + ")"))) {
+        while (rs.next()) {
+          plan.add(rs.getString(1));
+        }
+      }
+      boolean inFlight = false;
+      for (String line : plan) {
+        if (line.contains(" using ")) {
+          inFlight = inFlightIndexes.stream().anyMatch(i -> line.contains(" using " + i + " "));
+        }
+        boolean byPipeline =
+            line.contains("Cond: ((pipeline)::text = ") || line.contains("Cond: (pipeline = ");
+        if (line.contains("Seq Scan") || byPipeline && !line.contains("record_id") && !inFlight) {
+          failures.add(statement.getKey() + " (" + how + "):\n" + String.join("\n", plan));
+          break;
+        }
+      }
+    }
+    return failures;
+  }
+
+  /**
+   * 40 open batches of 1,000 id rows, 40,000 records in flight and 40,000 merge groups of pipeline
+   * {@code p} (quoted), never analyzed.
+   */
+  private static void fill(java.sql.Statement s, Names names, String p) throws Exception {
+    s.execute(
+        "INSERT INTO "
+            + names.batches()
+            + " (batch_id, pipeline, stage, state, size, lease_owner, lease_token,"
+            + " lease_expires_at, worker_id, created_at, updated_at) SELECT i, "
+            + p
+            + ", 'cleaning', 'OPEN', 1000, 'w2', i, now(), 'w2', now(), now()"
+            + " FROM generate_series(1, 40) i");
+    s.execute(
+        "INSERT INTO "
+            + names.batchRecords()
+            + " (pipeline, record_id, batch_id, seq) SELECT "
+            + p
+            + ", 'r' || i, 1 + i / 1000, i % 1000 FROM generate_series(1, 40000) i");
+    s.execute(
+        "INSERT INTO "
+            + names.status()
+            + " (pipeline, record_id, current_stage, status, started_at, updated_at,"
+            + " lease_owner, lease_token, lease_expires_at) SELECT "
+            + p
+            + ", 'x' || i, 'cleaning', 'IN_PROGRESS', now(), now(), 'w2', 1, now()"
+            + " FROM generate_series(1, 40000) i");
+    s.execute(
+        "INSERT INTO "
+            + names.mergeGroups()
+            + " (pipeline, parent_id, group_size, arrived, created_at) SELECT "
+            + p
+            + ", 'g' || i, 2, 1, now() FROM generate_series(1, 40000) i");
+  }
+
+  /**
+   * The statement with its named parameters as PREPARE's numbered ones; their names go to {@code
+   * order}, each once, in the order of their numbers.
+   */
+  private static String positional(String statement, List<String> order) {
+    Matcher m = Pattern.compile("(?<!:):([a-z_]+)").matcher(statement);
+    StringBuilder text = new StringBuilder();
+    while (m.find()) {
+      if (!order.contains(m.group(1))) {
+        order.add(m.group(1));
+      }
+      m.appendReplacement(text, "\\$" + (order.indexOf(m.group(1)) + 1));
+    }
+    return m.appendTail(text).toString();
   }
 
   /**
@@ -250,15 +453,7 @@ class PostgresStoreTest extends StoreContract {
     List<String> failures = new ArrayList<>();
     for (Map.Entry<String, String> statement : statements.entrySet()) {
       List<String> order = new ArrayList<>();
-      Matcher m = Pattern.compile(":([a-z_]+)").matcher(statement.getValue());
-      StringBuilder text = new StringBuilder();
-      while (m.find()) {
-        if (!order.contains(m.group(1))) {
-          order.add(m.group(1));
-        }
-        m.appendReplacement(text, "\\$" + (order.indexOf(m.group(1)) + 1));
-      }
-      m.appendTail(text);
+      String text = positional(statement.getValue(), order);
       s.execute("PREPARE q_" + statement.getKey() + " AS " + text);
       List<String> arguments = new ArrayList<>();
       for (String name : order) {
