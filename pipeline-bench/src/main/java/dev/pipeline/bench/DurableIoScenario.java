@@ -263,7 +263,7 @@ final class DurableIoScenario implements Scenario {
   private static Measured durable(BenchDatabase.Kind kind, int records, boolean defaults)
       throws Exception {
     LongAdder sum = new LongAdder();
-    try (BenchDatabase db = BenchDatabase.create(kind);
+    try (BenchDatabase db = BenchDatabase.uncounted(kind);
         JdbcPipelineStore store = db.store();
         Pipeline<Long, Long> pipeline =
             builder(defaults, sum).store(store).inputCodec(LONG).build()) {

@@ -73,7 +73,7 @@ final class SpringBatchIoWork {
 
   /** Runs the job over {@code records} numbers on a fresh database of the given kind. */
   static DurableIoScenario.Measured run(BenchDatabase.Kind kind, int records) throws Exception {
-    try (BenchDatabase db = BenchDatabase.create(kind);
+    try (BenchDatabase db = BenchDatabase.uncounted(kind);
         SimpleAsyncTaskExecutor executor =
             new SimpleAsyncTaskExecutor(Thread.ofVirtual().name("spring-batch-io-", 0).factory())) {
       // a factory rather than setVirtualThreads(true): that one needs Spring's class for Java 21,
