@@ -895,6 +895,81 @@ abstract class StoreContract extends DatabaseContract {
         .isEqualTo(RecordStatus.PUBLISHED);
   }
 
+  /**
+   * A delivery note whose commit went through but whose reply was lost (the connection failed right
+   * after) is retried, and the retry finds the call's own events and writes nothing again: each
+   * record handed over once counts one delivery, and the note fences nothing.
+   */
+  @Test
+  void aDeliveryNoteWhoseCommitReplyWasLostIsNotWrittenTwice() {
+    DatabaseFaultTest.FlakyDataSource real = new DatabaseFaultTest.FlakyDataSource(db().url);
+    javax.sql.DataSource lossy =
+        (javax.sql.DataSource)
+            java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(),
+                new Class<?>[] {javax.sql.DataSource.class},
+                (proxy, method, args) -> {
+                  Object result = invoke(real, method, args);
+                  return result instanceof Connection c ? losingCommitReplies(c) : result;
+                });
+    JdbcPipelineStore store =
+        open(JdbcPipelineStore.builder().dataSource(lossy).schema(db().schema).workerId("w1"));
+    store.ingest(pipeline, records(0, 3), "ingestion", T0);
+
+    loseReply.set(true);
+    Handover handover =
+        store.completeAndDeliver(pipeline, List.of(published("r1000")), List.of("r1001", "r1002"));
+
+    assertThat(lostReplies).as("commits whose reply was lost").hasValue(1);
+    assertThat(handover.fenced()).isEmpty();
+    assertThat(handover.lost()).isEmpty();
+    assertThat(store.find(pipeline, "r1000").orElseThrow().status())
+        .isEqualTo(RecordStatus.PUBLISHED);
+    assertThat(store.find(pipeline, "r1001").orElseThrow().deliveries()).isEqualTo(1);
+    assertThat(store.find(pipeline, "r1002").orElseThrow().deliveries()).isEqualTo(1);
+    assertThat(store.counts(pipeline).get(RecordStatus.PUBLISHED)).isEqualTo(1);
+  }
+
+  // for losingCommitReplies: whether the next commit of a transaction that appended batch events
+  // loses its reply, and how many did
+  private final AtomicBoolean loseReply = new AtomicBoolean();
+  private final AtomicInteger lostReplies = new AtomicInteger();
+
+  /** The connection, whose commit after an append to the batch events fails once when asked. */
+  private Connection losingCommitReplies(Connection real) {
+    AtomicBoolean appended = new AtomicBoolean();
+    return (Connection)
+        java.lang.reflect.Proxy.newProxyInstance(
+            getClass().getClassLoader(),
+            new Class<?>[] {Connection.class},
+            (proxy, method, args) -> {
+              if (method.getName().startsWith("prepare")
+                  && args != null
+                  && args[0] instanceof String sql
+                  && sql.contains("INSERT INTO")
+                  && sql.contains("pipeline_batch_events")) {
+                appended.set(true);
+              }
+              Object result = invoke(real, method, args);
+              if (method.getName().equals("commit") && appended.getAndSet(false)) {
+                if (loseReply.getAndSet(false)) {
+                  lostReplies.incrementAndGet();
+                  throw new SQLException("the connection was lost after the commit", "08006");
+                }
+              }
+              return result;
+            });
+  }
+
+  private static Object invoke(Object target, java.lang.reflect.Method method, Object[] args)
+      throws Throwable {
+    try {
+      return method.invoke(target, args);
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      throw e.getCause();
+    }
+  }
+
   // ---------------------------------------------------------------------------------- retention
 
   @Test
