@@ -28,7 +28,8 @@ import org.jspecify.annotations.Nullable;
  * A fresh database for one measured run: an H2 file database in a temporary directory, or a new
  * schema on PostgreSQL; {@link #close()} deletes it (the directory, or {@code DROP SCHEMA ...
  * CASCADE}). Its pool is made like the one {@link JdbcPipelineStore} makes for itself (10
- * connections, autocommit, plus one for the store's heartbeat), and its connections are counted.
+ * connections, autocommit, plus one for the store's heartbeat), and its connections are counted
+ * unless it was made {@link #uncounted}.
  *
  * <p>Not thread-safe.
  */
@@ -183,7 +184,7 @@ final class BenchDatabase implements AutoCloseable {
     return "bench_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);
   }
 
-  /** A store on this database whose round trips are counted. */
+  /** A store on this database, its round trips counted unless the database is uncounted. */
   JdbcPipelineStore store() {
     return store(false);
   }

@@ -4,6 +4,7 @@ import dev.pipeline.jdbc.BatchLedger.Batch;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -70,24 +71,26 @@ final class BatchLeases extends LedgerPart {
         ids[i] = ordered.get(i).id();
         tokens[i] = ordered.get(i).token();
       }
-      String skipping =
-          "UPDATE "
-              + sql.batches
-              + " SET lease_expires_at = "
-              + dialect.plusMillis("?")
-              + " WHERE batch_id IN (SELECT b.batch_id FROM "
-              + sql.batches
-              + " b JOIN UNNEST(CAST(? AS BIGINT[]), CAST(? AS BIGINT[])) AS v(id, token)"
-              + " ON b.batch_id = v.id AND b.lease_token = v.token"
-              + " WHERE b.lease_owner = ? AND b.state = 'OPEN' ORDER BY b.batch_id"
-              + " FOR UPDATE OF b SKIP LOCKED)";
-      try (PreparedStatement renew = connection.prepareStatement(skipping)) {
-        renew.setLong(1, leaseMillis);
-        renew.setArray(2, connection.createArrayOf("bigint", ids));
-        renew.setArray(3, connection.createArrayOf("bigint", tokens));
-        renew.setString(4, workerId);
-        renew.executeUpdate();
-      }
+      // the ids in batch id order: each batch is probed, and locked, in the order bound. Planned
+      // with its values: a generic plan made while the batches were few would update them through
+      // a scan of the table for as long as the connection lives
+      String custom = dialect.planWithValues();
+      Database.inTransaction(
+          connection,
+          () -> {
+            if (custom != null) {
+              try (Statement plan = connection.createStatement()) {
+                plan.execute(custom);
+              }
+            }
+            try (PreparedStatement renew = connection.prepareStatement(sql.heartbeatRenew)) {
+              renew.setLong(1, leaseMillis);
+              renew.setArray(2, connection.createArrayOf("bigint", ids));
+              renew.setArray(3, connection.createArrayOf("bigint", tokens));
+              renew.setString(4, workerId);
+              renew.executeUpdate();
+            }
+          });
       return;
     }
     String positional =

@@ -23,6 +23,14 @@ final class BatchStatements {
   final String write;
   final String eventsOfCall;
   final String renewHeld;
+
+  /**
+   * The heartbeat's renewal of the batches it holds, on PostgreSQL (with plain JDBC parameters: the
+   * lease in milliseconds, the ids, the tokens, the worker): skips the rows another transaction
+   * holds.
+   */
+  final String heartbeatRenew;
+
   final String claimPg;
   final String claimPick;
   final String claimTake;
@@ -153,20 +161,44 @@ final class BatchStatements {
     // again since, even by this worker, is not the copy it has). The ids are probed by the primary
     // key (a join on UNNEST, which H2 plans as a probe per id where it scans for "= ANY"), locked
     // in batch id order on PostgreSQL as every writer of batches locks them
+    // each batch by its key (joined, the batches never analyzed were read whole), locked only if
+    // this worker holds it under that token, in the order of the ids bound (batch id order); on
+    // PostgreSQL the rows locked are then updated through the key too ("= ANY" of an array: as
+    // "IN", a young table's generic plan hashed the subquery and scanned the table)
+    String held =
+        "SELECT b.batch_id FROM UNNEST(CAST(%s AS BIGINT ARRAY), CAST(%s AS BIGINT ARRAY))"
+            + " AS v(id, token)"
+            + dialect.joinByKey(
+                batches,
+                "b",
+                "batch_id",
+                "v.id",
+                r -> r + ".lease_token = v.token AND " + r + ".lease_owner = %s");
+    String among =
+        dialect.locksInSubqueries() ? " WHERE batch_id = ANY(ARRAY(" : " WHERE batch_id IN (";
+    String end = dialect.locksInSubqueries() ? "))" : ")";
     renewHeld =
         dialect.returning(
             "UPDATE "
                 + batches
                 + " SET lease_expires_at = "
                 + expiry
-                // each batch by its key: joined, the batches never analyzed were read whole
-                + " WHERE batch_id IN (SELECT b.batch_id FROM"
-                + " UNNEST(CAST(:ids AS BIGINT ARRAY), CAST(:tokens AS BIGINT ARRAY)) AS v(id, token)"
-                + dialect.joinByKey(batches, "b", "batch_id", "v.id")
-                + " WHERE b.lease_token = v.token AND b.lease_owner = :owner"
+                + among
+                + held.formatted(":ids", ":tokens", ":owner")
                 + (dialect.locksInSubqueries() ? " ORDER BY b.batch_id FOR UPDATE OF b" : "")
-                + ")",
+                + end,
             "batch_id");
+    // the state tested after the probe: in it, the partial index of open batches looked cheaper
+    // on a young table than the key, and was read whole per id
+    heartbeatRenew =
+        "UPDATE "
+            + batches
+            + " SET lease_expires_at = "
+            + dialect.plusMillis("?")
+            + among
+            + held.formatted("?", "?", "?")
+            + " WHERE b.state = 'OPEN' ORDER BY b.batch_id FOR UPDATE OF b SKIP LOCKED"
+            + end;
     // closed by the write that ends its last record, decided on the row as locked: two writes may
     // be made in one order and committed in the other. It leaves the lease to the heartbeat: a
     // write that changes no indexed column (lease_expires_at is one) is a HOT update, which adds

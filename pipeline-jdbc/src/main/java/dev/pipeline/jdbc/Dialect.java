@@ -8,6 +8,7 @@ import java.sql.SQLTransientException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -92,8 +93,23 @@ enum Dialect {
     }
 
     @Override
-    String joinByKey(String table, String alias, String key, String value) {
-      return " JOIN " + table + " " + alias + " ON " + alias + "." + key + " = " + value;
+    String joinByKey(
+        String table,
+        String alias,
+        String key,
+        String value,
+        @Nullable UnaryOperator<String> condition) {
+      return " JOIN "
+          + table
+          + " "
+          + alias
+          + " ON "
+          + alias
+          + "."
+          + key
+          + " = "
+          + value
+          + (condition == null ? "" : " AND " + condition.apply(alias));
     }
 
     @Override
@@ -245,14 +261,21 @@ enum Dialect {
     }
 
     @Override
-    String joinByKey(String table, String alias, String key, String value) {
-      // lateral for the reason given at byIds: joined, a young table was read whole
+    String joinByKey(
+        String table,
+        String alias,
+        String key,
+        String value,
+        @Nullable UnaryOperator<String> condition) {
+      // lateral for the reason given at byIds: joined, a young table was read whole. The
+      // condition goes inside, so that a FOR UPDATE of the alias locks only the rows that meet it
       return " CROSS JOIN LATERAL (SELECT * FROM "
           + table
           + " j WHERE j."
           + key
           + " = "
           + value
+          + (condition == null ? "" : " AND " + condition.apply("j"))
           + " OFFSET 0) "
           + alias;
     }
@@ -385,7 +408,21 @@ enum Dialect {
    * column {@code key} equals the expression {@code value} (a column of a table before it), found
    * by a probe of that column's index whatever the table's statistics say.
    */
-  abstract String joinByKey(String table, String alias, String key, String value);
+  String joinByKey(String table, String alias, String key, String value) {
+    return joinByKey(table, alias, key, value, null);
+  }
+
+  /**
+   * As {@link #joinByKey(String, String, String, String)}, the row also meeting {@code condition}
+   * (given the row's alias, it returns the condition on it); a {@code FOR UPDATE} of {@code alias}
+   * locks only the rows that meet it.
+   */
+  abstract String joinByKey(
+      String table,
+      String alias,
+      String key,
+      String value,
+      @Nullable UnaryOperator<String> condition);
 
   /**
    * An insert of one row that updates the row with the same key instead, if there is one: every
@@ -408,9 +445,10 @@ enum Dialect {
 
   /**
    * The statement that makes the rest of a transaction plan each statement with its values, or null
-   * where the database always does. For the few statements whose best plan depends on a value (a
-   * time cut-off, a page of a log by time): the store's connections otherwise let the database
-   * reuse a generic plan, which spares the hot path's planning.
+   * where the database has no such setting (H2 plans a prepared statement once, without values).
+   * For the few statements whose best plan depends on a value (a time cut-off, a page of a log by
+   * time): the store's connections otherwise let the database reuse a generic plan, which spares
+   * the hot path's planning.
    */
   @Nullable String planWithValues() {
     return null;

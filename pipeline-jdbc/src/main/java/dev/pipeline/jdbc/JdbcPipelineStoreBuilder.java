@@ -76,9 +76,11 @@ public final class JdbcPipelineStoreBuilder {
   /**
    * Uses the caller's data source (a pool, ideally). The store keeps one of its connections for its
    * heartbeat; the caller closes the data source after the store. The connections need no session
-   * settings: on PostgreSQL, the store's statements keep their plans on the keys under generic
-   * plans too, and the few whose plan depends on a value (retention's time cut-offs, the audit
-   * trail) are planned with their values in their own transactions.
+   * settings: on PostgreSQL, the batch ledger's lookups keep their plans on the keys under generic
+   * plans too, the few statements whose plan depends on a value (retention's time cut-offs, the
+   * audit trail) are planned with their values in their own transactions, and the record rows'
+   * writes rely on the table's statistics, which the store keeps up to date ({@link
+   * #maintainStatistics}; turned off, on the database's own {@code ANALYZE}).
    *
    * @throws NullPointerException if null
    * @throws IllegalStateException if a database was already set
