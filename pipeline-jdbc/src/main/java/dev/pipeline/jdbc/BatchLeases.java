@@ -4,7 +4,6 @@ import dev.pipeline.jdbc.BatchLedger.Batch;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -13,6 +12,8 @@ import java.util.List;
 import java.util.Set;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.PreparedBatch;
+import org.jdbi.v3.core.statement.StatementContext;
+import org.jdbi.v3.core.statement.StatementCustomizer;
 
 /**
  * The leases of the batches of the {@link BatchLedger}: renewed by a worker that doubts them (back
@@ -47,6 +48,15 @@ final class BatchLeases extends LedgerPart {
     }
     return new HashSet<>(
         h.createQuery(sql.renewHeld)
+            // planned with its values, as the heartbeat's renewal (see renew)
+            .addCustomizer(
+                new StatementCustomizer() {
+                  @Override
+                  public void beforeExecution(PreparedStatement statement, StatementContext ctx)
+                      throws SQLException {
+                    dialect.planWithValues(statement);
+                  }
+                })
             .bind("lease_ms", leaseMillis)
             .bind("ids", Args.array("bigint", ids))
             .bind("tokens", Args.array("bigint", tokens))
@@ -71,26 +81,18 @@ final class BatchLeases extends LedgerPart {
         ids[i] = ordered.get(i).id();
         tokens[i] = ordered.get(i).token();
       }
-      // the ids in batch id order: each batch is probed, and locked, in the order bound. Planned
-      // with its values: a generic plan made while the batches were few would update them through
-      // a scan of the table for as long as the connection lives
-      String custom = dialect.planWithValues();
-      Database.inTransaction(
-          connection,
-          () -> {
-            if (custom != null) {
-              try (Statement plan = connection.createStatement()) {
-                plan.execute(custom);
-              }
-            }
-            try (PreparedStatement renew = connection.prepareStatement(sql.heartbeatRenew)) {
-              renew.setLong(1, leaseMillis);
-              renew.setArray(2, connection.createArrayOf("bigint", ids));
-              renew.setArray(3, connection.createArrayOf("bigint", tokens));
-              renew.setString(4, workerId);
-              renew.executeUpdate();
-            }
-          });
+      // the ids in batch id order: each batch is probed, and locked, in the order bound
+      try (PreparedStatement renew = connection.prepareStatement(sql.heartbeatRenew)) {
+        // planned with its values each time: a generic plan made while the batches were few would
+        // update them through a scan of the table for as long as the connection lives. Not by a
+        // SET LOCAL in a transaction: a worker paused in it would hold the rows it renewed
+        dialect.planWithValues(renew);
+        renew.setLong(1, leaseMillis);
+        renew.setArray(2, connection.createArrayOf("bigint", ids));
+        renew.setArray(3, connection.createArrayOf("bigint", tokens));
+        renew.setString(4, workerId);
+        renew.executeUpdate();
+      }
       return;
     }
     String positional =

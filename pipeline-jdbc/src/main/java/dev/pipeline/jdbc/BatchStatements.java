@@ -158,13 +158,13 @@ final class BatchStatements {
             + " WHERE batch_id = :batch AND event_token = :event AND kind = :kind";
     // the batches of a worker's records it can no longer vouch for, renewed in one statement that
     // returns those still held: each under the very token the worker holds it by (a batch claimed
-    // again since, even by this worker, is not the copy it has). The ids are probed by the primary
-    // key (a join on UNNEST, which H2 plans as a probe per id where it scans for "= ANY"), locked
-    // in batch id order on PostgreSQL as every writer of batches locks them
-    // each batch by its key (joined, the batches never analyzed were read whole), locked only if
-    // this worker holds it under that token, in the order of the ids bound (batch id order); on
-    // PostgreSQL the rows locked are then updated through the key too ("= ANY" of an array: as
-    // "IN", a young table's generic plan hashed the subquery and scanned the table)
+    // again since, even by this worker, is not the copy it has). Each id is probed by the primary
+    // key: on H2 a join on UNNEST, which it plans as a probe per id where it scans for "= ANY"; on
+    // PostgreSQL a lateral probe (joined, the batches never analyzed were read whole) that locks
+    // the batch only if this worker holds it under that token, in the order of the ids bound
+    // (batch id order, as every writer of batches locks them). The rows locked are then updated
+    // through the key, "= ANY" of an array on PostgreSQL: as "IN", a young table's plan hashed the
+    // subquery and scanned the table
     String held =
         "SELECT b.batch_id FROM UNNEST(CAST(%s AS BIGINT ARRAY), CAST(%s AS BIGINT ARRAY))"
             + " AS v(id, token)"

@@ -137,11 +137,8 @@ final class DeliveryLedger extends StoreContext {
     Map<BatchLedger.Batch, List<BatchLedger.Slot>> groups =
         ledger.held().byBatch(pipeline, doubtful);
     Confirmations.Sent sent = confirmations.now();
-    // one statement for all the batches: a worker back from a pause doubts every batch it holds.
-    // Planned with its values: it runs rarely, and a generic plan made while the batches were few
-    // would update them through a scan of the table
-    Set<Long> held =
-        db.planned("renew", pipeline, h -> ledger.leases().renewHeld(h, groups.keySet()));
+    // one statement for all the batches: a worker back from a pause doubts every batch it holds
+    Set<Long> held = db.call("renew", pipeline, h -> ledger.leases().renewHeld(h, groups.keySet()));
     Map<String, Long> lost = new HashMap<>();
     Set<String> renewed = new HashSet<>();
     Set<BatchLedger.Batch> kept = new HashSet<>();

@@ -2,6 +2,7 @@ package dev.pipeline.jdbc;
 
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientException;
@@ -10,6 +11,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
+import org.postgresql.PGStatement;
 
 /**
  * Everything that differs between H2 and PostgreSQL, in one place: a few SQL fragments, where the
@@ -321,6 +323,14 @@ enum Dialect {
     }
 
     @Override
+    void planWithValues(PreparedStatement statement) throws SQLException {
+      // sent unnamed each time, which the server plans with the values bound
+      if (statement.isWrapperFor(PGStatement.class)) {
+        statement.unwrap(PGStatement.class).setPrepareThreshold(0);
+      }
+    }
+
+    @Override
     boolean isTransient(SQLException e) {
       // 57P01 admin shutdown (restart), 57P02 crash shutdown, 57P03 cannot connect now,
       // 53300 too many connections, 55P03 lock not available
@@ -453,6 +463,13 @@ enum Dialect {
   @Nullable String planWithValues() {
     return null;
   }
+
+  /**
+   * Has the statement planned with its values each time it runs, outside any transaction (as {@link
+   * #planWithValues()} cannot be): for a statement of a worker's own whose plan depends on sizes,
+   * run in auto-commit mode so that a worker paused after it holds no row.
+   */
+  void planWithValues(PreparedStatement statement) throws SQLException {}
 
   /** Whether an error is worth retrying: the connection, a restart, a deadlock, a conflict. */
   boolean isTransient(SQLException e) {

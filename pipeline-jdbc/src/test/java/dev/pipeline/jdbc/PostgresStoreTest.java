@@ -8,6 +8,7 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.time.Instant;
@@ -223,6 +224,38 @@ class PostgresStoreTest extends StoreContract {
       assertThat(database.planned("mode", null, mode)).isEqualTo("force_custom_plan");
       // the same connection (a pool of one) after the transaction
       assertThat(database.call("mode", null, mode)).isEqualTo("auto");
+    }
+  }
+
+  /**
+   * A statement the store has planned with its values outside a transaction (the lease renewals) is
+   * sent unnamed every time, so the server never keeps a plan of it; the same statement left alone
+   * is prepared on the server by its fifth run, and its plan kept.
+   */
+  @Test
+  void aStatementPlannedWithItsValuesIsNeverPreparedOnTheServer() throws Exception {
+    String planned = "SELECT 1 + ? AS planned_with_values";
+    String kept = "SELECT 2 + ? AS prepared_and_kept";
+    try (Connection c = DriverManager.getConnection(db().url)) {
+      for (int run = 0; run < 10; run++) {
+        try (PreparedStatement p = c.prepareStatement(planned);
+            PreparedStatement k = c.prepareStatement(kept)) {
+          Dialect.POSTGRESQL.planWithValues(p);
+          p.setInt(1, run);
+          k.setInt(1, run);
+          p.executeQuery().close();
+          k.executeQuery().close();
+        }
+      }
+      List<String> onServer = new ArrayList<>();
+      try (java.sql.Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT statement FROM pg_prepared_statements")) {
+        while (rs.next()) {
+          onServer.add(rs.getString(1));
+        }
+      }
+      assertThat(onServer).anyMatch(t -> t.contains("prepared_and_kept"));
+      assertThat(onServer).noneMatch(t -> t.contains("planned_with_values"));
     }
   }
 
