@@ -290,7 +290,7 @@ class PostgresStoreTest extends StoreContract {
             "keepSpanEnd",
             "insertMembersPg",
             "finalRow",
-            // planned with their values (Database.planned, the heartbeat's own transaction): the
+            // sent unnamed, so planned with their values each time (Dialect.planWithValues): the
             // rows they lock are probed by key, but the update of those rows by id looked cheaper
             // as a scan of a young table
             "renewHeld",
