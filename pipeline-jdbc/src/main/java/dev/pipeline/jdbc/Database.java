@@ -2,7 +2,6 @@ package dev.pipeline.jdbc;
 
 import dev.pipeline.internal.ErrorText;
 import java.sql.BatchUpdateException;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
@@ -120,32 +119,6 @@ final class Database {
               h.execute(custom);
               return work.withHandle(h);
             });
-  }
-
-  /** Work on a plain JDBC connection, for {@link #inTransaction(Connection, ConnectionWork)}. */
-  interface ConnectionWork {
-    void run() throws SQLException;
-  }
-
-  /**
-   * Runs work in one transaction on a plain JDBC connection in auto-commit mode (the heartbeat's):
-   * committed, or rolled back if it throws; the connection is in auto-commit mode again after.
-   */
-  static void inTransaction(Connection connection, ConnectionWork work) throws SQLException {
-    connection.setAutoCommit(false);
-    try {
-      work.run();
-      connection.commit();
-    } catch (SQLException | RuntimeException e) {
-      try {
-        connection.rollback();
-      } catch (SQLException rollback) {
-        e.addSuppressed(rollback);
-      }
-      throw e;
-    } finally {
-      connection.setAutoCommit(true);
-    }
   }
 
   /**

@@ -218,30 +218,39 @@ final class Heartbeat {
       }
       return;
     }
-    Database.inTransaction(
-        connection,
-        () -> {
-          List<String> locked = new ArrayList<>();
-          try (PreparedStatement select = connection.prepareStatement(lock)) {
-            select.setString(1, pipeline);
-            select.setArray(2, ids);
-            select.setString(3, workerId);
-            select.setArray(4, tokens);
-            try (ResultSet rs = select.executeQuery()) {
-              while (rs.next()) {
-                locked.add(rs.getString(1));
-              }
-            }
+    connection.setAutoCommit(false);
+    try {
+      List<String> locked = new ArrayList<>();
+      try (PreparedStatement select = connection.prepareStatement(lock)) {
+        select.setString(1, pipeline);
+        select.setArray(2, ids);
+        select.setString(3, workerId);
+        select.setArray(4, tokens);
+        try (ResultSet rs = select.executeQuery()) {
+          while (rs.next()) {
+            locked.add(rs.getString(1));
           }
-          if (!locked.isEmpty()) {
-            try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
-              renew.setArray(1, connection.createArrayOf("varchar", locked.toArray(String[]::new)));
-              renew.setString(2, pipeline);
-              renew.setLong(3, leaseMillis);
-              renew.executeUpdate();
-            }
-          }
-        });
+        }
+      }
+      if (!locked.isEmpty()) {
+        try (PreparedStatement renew = connection.prepareStatement(sql.heartbeat)) {
+          renew.setArray(1, connection.createArrayOf("varchar", locked.toArray(String[]::new)));
+          renew.setString(2, pipeline);
+          renew.setLong(3, leaseMillis);
+          renew.executeUpdate();
+        }
+      }
+      connection.commit();
+    } catch (SQLException | RuntimeException e) {
+      try {
+        connection.rollback();
+      } catch (SQLException rollback) {
+        e.addSuppressed(rollback);
+      }
+      throw e;
+    } finally {
+      connection.setAutoCommit(true);
+    }
   }
 
   /** Gives back the records this worker holds under the tokens (one JDBC batch). */
