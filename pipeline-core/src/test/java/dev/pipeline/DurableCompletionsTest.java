@@ -25,6 +25,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -560,6 +562,48 @@ class DurableCompletionsTest {
     assertThat(store.delegate.hasUnfinished("no-sink-bulk")).isFalse();
   }
 
+  /**
+   * Once the sources are done, the claimer looks again when the run's last records end, not each
+   * time a batch is handed on: while records are in flight here it would find nothing, and each
+   * look cost a claim, an unfinished count and a write of what ended (on PostgreSQL, about 250
+   * claims in the last second of a 50k-record run). Every record is read and ingested before the
+   * first passes its stage, which lets them through one at a time, each to the sink before the
+   * next: a look at each hand-on made 200 looks or more here, the claimer's own idle schedule a
+   * handful.
+   */
+  @Test
+  void onceTheSourcesAreDoneTheClaimerLooksWhenTheLastRecordsEndNotAtEachHandOn() throws Exception {
+    RecordingStore store = new RecordingStore();
+    int n = 200;
+    Semaphore pass = new Semaphore(0);
+    Pipeline<String, String> pipeline =
+        Pipeline.builder("claimer-looks", String.class)
+            .store(store)
+            .stage(
+                CLEANING,
+                (String s) -> {
+                  pass.acquire();
+                  return s;
+                },
+                o -> o.batchSize(1))
+            .sink(sink::addAll)
+            .build();
+
+    PipelineRun run = pipeline.start(source(n));
+    Await.until("every record ingested", () -> store.ingests.stream().mapToInt(i -> i).sum() == n);
+    for (int i = 1; i <= n; i++) {
+      pass.release();
+      int delivered = i;
+      Await.until("record " + i + " at the sink", () -> sink.size() == delivered);
+    }
+    RunResult result = Await.result(run);
+
+    assertThat(result.status()).isEqualTo(RunStatus.COMPLETED);
+    assertThat(result.published()).isEqualTo(n);
+    assertThat(store.claims.get()).as("the claimer's looks").isLessThan(n / 2);
+    assertThat(store.delegate.hasUnfinished("claimer-looks")).isFalse();
+  }
+
   /** One write the run asked of the store: completions, and ids about to go to the sink. */
   private record Write(List<Completion> completions, List<String> delivering) {
     Map<RecordStatus, List<String>> byStatus() {
@@ -582,6 +626,7 @@ class DurableCompletionsTest {
     final CountDownLatch backlogClaimed = new CountDownLatch(1);
     // open once a record of the source ("r" ids) was ingested
     final CountDownLatch sourceIngested = new CountDownLatch(1);
+    final AtomicInteger claims = new AtomicInteger();
 
     RecordingStore() {
       this(Run.DURABLE_INGEST_BATCH);
@@ -609,6 +654,7 @@ class DurableCompletionsTest {
 
     @Override
     public List<Claimed> claim(String pipeline, int max, Instant now) {
+      claims.incrementAndGet();
       List<Claimed> some = new ArrayList<>();
       Claimed next;
       while (some.size() < max && (next = backlog.poll()) != null) {

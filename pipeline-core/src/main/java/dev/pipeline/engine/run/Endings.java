@@ -65,6 +65,7 @@ final class Endings {
           run.endedSince = run.clock.nanoTime();
         }
         run.ended.addAll(now);
+        run.endedUnwritten.add(now.size());
         boolean due =
             (mayFlush && run.ended.size() >= run.endedLimit)
                 || run.clock.nanoTime() - run.endedSince >= Run.ENDED_MAX_AGE_NANOS;
@@ -144,6 +145,8 @@ final class Endings {
       completions.add(e.completion());
       count(e.stage(), e.completion(), fenced);
     }
+    // after they are counted: meanwhile they count twice as out of flight, never as in it
+    run.endedUnwritten.add(-written.size());
     alertDeadLetters(completions, fenced);
   }
 
