@@ -80,6 +80,16 @@ final class DeliveryLedger extends StoreContext {
         .bind("tokens", Args.array("bigint", held.values().toArray(Long[]::new)));
   }
 
+  /**
+   * The records whose leases {@link #notHeld} would have to ask the database about. The pipeline's
+   * name is not checked here: nothing is sent, and an unknown name vouches for nothing.
+   */
+  Collection<String> inDoubt(String pipeline, Collection<String> recordIds) {
+    Objects.requireNonNull(pipeline, "pipeline cannot be null");
+    Objects.requireNonNull(recordIds, "recordIds cannot be null");
+    return confirmations.doubtful(pipeline, recordIds);
+  }
+
   Set<String> notHeld(String pipeline, Collection<String> recordIds) {
     checkPipeline(pipeline);
     Objects.requireNonNull(recordIds, "recordIds cannot be null");

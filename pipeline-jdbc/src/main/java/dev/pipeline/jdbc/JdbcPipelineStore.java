@@ -499,6 +499,16 @@ public final class JdbcPipelineStore implements RecordLedger {
   }
 
   /**
+   * The records whose leases were not confirmed (written or renewed) within nine tenths of a lease,
+   * by this worker's two clocks: from memory, without the database. {@link #notHeld} need only be
+   * asked of these.
+   */
+  @Override
+  public Collection<String> inDoubt(String pipeline, Collection<String> recordIds) {
+    return deliveryLedger.inDoubt(pipeline, recordIds);
+  }
+
+  /**
    * Among ids {@link #ingest} found stored, those not finished and not held by this worker.
    *
    * @throws JdbcStoreException if the database fails for good

@@ -2552,12 +2552,16 @@ abstract class StoreContract extends DatabaseContract {
     Duration lease = Duration.ofMillis(1500);
     JdbcPipelineStore a = open(db().builder().workerId("a").leaseDuration(lease));
     a.ingest(pipeline, records(0, 3), "ingestion", T0);
+    List<String> ids = List.of("r1000", "r1001", "r1002");
+    assertThat(a.inDoubt(pipeline, ids)).as("vouched for from memory since the ingest").isEmpty();
     long over = System.nanoTime() + lease.toNanos();
     while (System.nanoTime() - over < 0) {
       LockSupport.parkNanos(over - System.nanoTime());
     }
 
+    assertThat(a.inDoubt(pipeline, ids)).as("a lease later").containsExactlyElementsOf(ids);
     assertThat(a.notHeld(pipeline, List.of("r1000"))).as("renewed after the doubt").isEmpty();
+    assertThat(a.inDoubt(pipeline, ids)).as("vouched for by the batch's renewal").isEmpty();
     String takeOver =
         "UPDATE "
             + db().table("pipeline_batches")

@@ -25,6 +25,7 @@ import dev.pipeline.store.spi.RecordLedger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -509,8 +510,18 @@ public final class Run implements PipelineRun {
     for (Envelope<Object> e : batch) {
       ids.add(e.id());
     }
-    Set<String> gone = store.notHeld(pipeline, ids);
+    Set<String> gone = notHeld(ids);
     return gone.isEmpty() ? batch : delivery.drop(batch, gone);
+  }
+
+  /**
+   * The ids among these whose leases this worker no longer holds. The store says first, from
+   * memory, which it cannot vouch for, and is asked about those only: a store call timed for every
+   * batch at every stage took the ledger's locks each time, under the IO stages' concurrency.
+   */
+  Set<String> notHeld(List<String> ids) {
+    Collection<String> doubtful = store.inDoubt(pipeline, ids);
+    return doubtful.isEmpty() ? Set.of() : store.notHeld(pipeline, doubtful);
   }
 
   /** Forgets what the run keeps about a record it dropped. */

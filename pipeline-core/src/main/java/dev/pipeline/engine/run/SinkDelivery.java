@@ -143,7 +143,7 @@ final class SinkDelivery {
       for (Envelope<Object> e : outputs) {
         handed.add(e.id());
       }
-      Set<String> gone = run.store.notHeld(run.pipeline, handed);
+      Set<String> gone = run.notHeld(handed);
       if (!gone.isEmpty()) {
         outputs = drop(outputs, gone);
         if (outputs.isEmpty()) {

@@ -182,6 +182,20 @@ public interface RecordLedger extends PipelineStore {
   }
 
   /**
+   * The ids among these that {@link #notHeld} must be asked about: those whose leases this store
+   * cannot vouch for from memory. Answered from memory, never from the database: the engine asks it
+   * of every batch before each stage and before the sink, and calls {@code notHeld} (which may ask
+   * the database, and is timed as a store call) only with what it returns. The default returns them
+   * all, so a store that does not override it is asked {@code notHeld} of every batch, as before.
+   *
+   * @return some of {@code recordIds}, or all of them; empty when every lease among them is vouched
+   *     for
+   */
+  default Collection<String> inDoubt(String pipeline, Collection<String> recordIds) {
+    return recordIds;
+  }
+
+  /**
    * Among ids {@link #ingest} reported as already held, those whose records are not finished and
    * not held by this worker: left by an earlier run that crashed or was cancelled, or held by
    * another worker. They are not duplicates: a {@link #claim} hands them over once free, and the
