@@ -489,8 +489,12 @@ public final class Run implements PipelineRun {
    */
   void wakeClaimer() {
     // records ended but not written yet are the claimer's to write (it writes them before it asks
-    // whether anything is unfinished), so they do not count as in flight here
-    if (liveReaders.get() == 0 && inFlight() - endedUnwritten.sum() <= 0) {
+    // whether anything is unfinished), so they do not count as in flight here. Read before the
+    // counts inFlight sums: a write counts its records, then takes them off endedUnwritten, so
+    // read in this order a write under way is never seen as in flight (read the other way, a
+    // write done between the two reads was, and the wake was missed)
+    long unwritten = endedUnwritten.sum();
+    if (liveReaders.get() == 0 && inFlight() - unwritten <= 0) {
       claimerWakeup.wake();
     }
   }

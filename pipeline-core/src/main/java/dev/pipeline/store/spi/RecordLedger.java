@@ -189,7 +189,7 @@ public interface RecordLedger extends PipelineStore {
    * all, so a store that does not override it is asked {@code notHeld} of every batch, as before.
    *
    * @return some of {@code recordIds}, or all of them; empty when every lease among them is vouched
-   *     for
+   *     for; never null
    */
   default Collection<String> inDoubt(String pipeline, Collection<String> recordIds) {
     return recordIds;
