@@ -493,8 +493,11 @@ public final class Run implements PipelineRun {
     // counts inFlight sums: a write counts its records, then takes them off endedUnwritten, so
     // read in this order a write under way is never seen as in flight (read the other way, a
     // write done between the two reads was, and the wake was missed)
+    if (liveReaders.get() != 0) {
+      return; // nothing summed while the sources are read: this runs at every hand-on
+    }
     long unwritten = endedUnwritten.sum();
-    if (liveReaders.get() == 0 && inFlight() - unwritten <= 0) {
+    if (inFlight() - unwritten <= 0) {
       claimerWakeup.wake();
     }
   }
